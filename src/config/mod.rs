@@ -1,0 +1,393 @@
+//! Configuration in Hummingbot Gateway's layout: YAML files in a conf dir, one namespace per file
+//! (`server`, `ethereum`, `ethereum-<network>`, `uniswap`, ...), seeded from the templates in `config/`.
+//!
+//! A [`Config`] is an immutable snapshot; an update validates the new value against the typed section,
+//! writes it back to its file and produces the next snapshot, which the server swaps in without a restart.
+
+mod sections;
+mod templates;
+mod yaml_edit;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use sections::{
+    ChainConfig, ConnectorConfig, NetworkConfig, NodeUrls, ServerConfig, TRADING_TYPES,
+};
+use sections::{Invalid, Section};
+pub use templates::install_templates;
+
+/// The only chain this gateway serves; its networks are `ethereum-<network>` namespaces.
+pub const CHAIN: &str = "ethereum";
+/// Connectors with a config namespace, and the trading types each offers.
+pub const CONNECTORS: [(&str, &[&str]); 2] = [
+    ("uniswap", &["router", "amm", "clmm"]),
+    ("pancakeswap", &["router", "amm", "clmm"]),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid YAML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{namespace}.{path}: {reason}")]
+    Invalid {
+        namespace: String,
+        path: String,
+        reason: String,
+    },
+    #[error("namespace '{namespace}' does not exist; known namespaces: {known}")]
+    UnknownNamespace { namespace: String, known: String },
+    #[error("'{path}' is not a setting of namespace '{namespace}'; its settings are: {known}")]
+    UnknownPath {
+        namespace: String,
+        path: String,
+        known: String,
+    },
+    #[error("no config for the {CHAIN} chain: {0} is missing")]
+    MissingFile(PathBuf),
+}
+
+/// What kind of file a namespace is, which decides its typed form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Server,
+    Chain,
+    Network,
+    Connector,
+}
+
+#[derive(Debug, Clone)]
+struct Namespace {
+    kind: Kind,
+    /// Relative to the conf dir.
+    file: PathBuf,
+    raw: Value,
+}
+
+/// One consistent view of every namespace.
+#[derive(Debug, Clone)]
+pub struct Config {
+    dir: PathBuf,
+    namespaces: BTreeMap<String, Namespace>,
+    pub server: ServerConfig,
+    pub chain: ChainConfig,
+    pub networks: BTreeMap<String, NetworkConfig>,
+    pub connectors: BTreeMap<String, ConnectorConfig>,
+}
+
+impl Config {
+    /// Reads every namespace file in `dir` (install the templates first on a fresh dir).
+    pub fn load(dir: &Path) -> Result<Config, ConfigError> {
+        let mut namespaces = BTreeMap::new();
+        let mut add = |name: String, kind: Kind, file: PathBuf| -> Result<(), ConfigError> {
+            let raw = read_yaml(&dir.join(&file))?;
+            namespaces.insert(name, Namespace { kind, file, raw });
+            Ok(())
+        };
+        for (name, kind, file) in [
+            ("server", Kind::Server, PathBuf::from("server.yml")),
+            (
+                CHAIN,
+                Kind::Chain,
+                PathBuf::from(format!("chains/{CHAIN}.yml")),
+            ),
+        ] {
+            if !dir.join(&file).is_file() {
+                return Err(ConfigError::MissingFile(dir.join(file)));
+            }
+            add(name.to_string(), kind, file)?;
+        }
+        for network in yaml_stems(&dir.join("chains").join(CHAIN))? {
+            add(
+                format!("{CHAIN}-{network}"),
+                Kind::Network,
+                PathBuf::from(format!("chains/{CHAIN}/{network}.yml")),
+            )?;
+        }
+        for (connector, _) in CONNECTORS {
+            let file = PathBuf::from(format!("connectors/{connector}.yml"));
+            if dir.join(&file).is_file() {
+                add(connector.to_string(), Kind::Connector, file)?;
+            }
+        }
+        Config::from_namespaces(dir.to_path_buf(), namespaces)
+    }
+
+    fn from_namespaces(
+        dir: PathBuf,
+        namespaces: BTreeMap<String, Namespace>,
+    ) -> Result<Config, ConfigError> {
+        let mut server = None;
+        let mut chain = None;
+        let mut networks = BTreeMap::new();
+        let mut connectors = BTreeMap::new();
+        for (name, ns) in &namespaces {
+            match ns.kind {
+                Kind::Server => server = Some(typed::<ServerConfig>(name, &ns.raw)?),
+                Kind::Chain => chain = Some(typed::<ChainConfig>(name, &ns.raw)?),
+                Kind::Network => {
+                    let network = name
+                        .trim_start_matches(CHAIN)
+                        .trim_start_matches('-')
+                        .to_string();
+                    networks.insert(network, typed::<NetworkConfig>(name, &ns.raw)?);
+                }
+                Kind::Connector => {
+                    connectors.insert(name.clone(), typed::<ConnectorConfig>(name, &ns.raw)?);
+                }
+            }
+        }
+        let (Some(server), Some(chain)) = (server, chain) else {
+            unreachable!("load() inserts the server and chain namespaces before building");
+        };
+        if !networks.contains_key(&chain.default_network) {
+            return Err(ConfigError::Invalid {
+                namespace: CHAIN.into(),
+                path: "defaultNetwork".into(),
+                reason: format!(
+                    "network '{}' has no chains/{CHAIN}/{}.yml; known networks: {}",
+                    chain.default_network,
+                    chain.default_network,
+                    networks.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        for (network, config) in &networks {
+            let (connector, _) = config.swap_provider.split_once('/').unwrap_or_default();
+            if !CONNECTORS.iter().any(|(name, _)| *name == connector) {
+                return Err(ConfigError::Invalid {
+                    namespace: format!("{CHAIN}-{network}"),
+                    path: "swapProvider".into(),
+                    reason: format!(
+                        "unknown connector '{connector}'; known: {}",
+                        connector_names().join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(Config {
+            dir,
+            namespaces,
+            server,
+            chain,
+            networks,
+            connectors,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn namespace_names(&self) -> Vec<String> {
+        self.namespaces.keys().cloned().collect()
+    }
+
+    /// The namespace as written in its file, including keys this gateway does not use.
+    pub fn namespace(&self, name: &str) -> Result<&Value, ConfigError> {
+        self.namespaces
+            .get(name)
+            .map(|ns| &ns.raw)
+            .ok_or_else(|| self.unknown_namespace(name))
+    }
+
+    /// Every namespace, keyed by name.
+    pub fn all(&self) -> BTreeMap<String, Value> {
+        self.namespaces
+            .iter()
+            .map(|(name, ns)| (name.clone(), ns.raw.clone()))
+            .collect()
+    }
+
+    pub fn network(&self, name: &str) -> Option<&NetworkConfig> {
+        self.networks.get(name)
+    }
+
+    /// Sets `path` (dot-separated) in `namespace` to `value`, validates the result, writes it to the
+    /// namespace's file, and returns the new snapshot. Nothing is written when validation fails.
+    pub fn update(&self, namespace: &str, path: &str, value: Value) -> Result<Config, ConfigError> {
+        let ns = self
+            .namespaces
+            .get(namespace)
+            .ok_or_else(|| self.unknown_namespace(namespace))?;
+        let known = known_keys(ns.kind, namespace, &ns.raw)?;
+        let segments: Vec<&str> = path.split('.').collect();
+        if segments.iter().any(|s| s.is_empty()) || !known.iter().any(|k| k == segments[0]) {
+            return Err(ConfigError::UnknownPath {
+                namespace: namespace.into(),
+                path: path.into(),
+                known: known.join(", "),
+            });
+        }
+        let updated = with_value(&ns.raw, &segments, value.clone());
+        let result = self
+            .replaced(namespace, updated)
+            .or_else(|first_error| match value {
+                // Values typed on a command line arrive as strings: "2" for a number, "true" for a flag.
+                Value::String(text) => match serde_json::from_str::<Value>(&text) {
+                    Ok(parsed) if !parsed.is_string() => self
+                        .replaced(namespace, with_value(&ns.raw, &segments, parsed))
+                        .map_err(|_| first_error),
+                    _ => Err(first_error),
+                },
+                _ => Err(first_error),
+            })?;
+        let new_raw = &result.namespaces[namespace].raw;
+        let file = self.dir.join(&ns.file);
+        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let new_text = yaml_edit::set(&text, &segments, new_raw);
+        std::fs::write(&file, new_text)
+            .map_err(|source| ConfigError::Write { path: file, source })?;
+        Ok(result)
+    }
+
+    fn replaced(&self, namespace: &str, raw: Value) -> Result<Config, ConfigError> {
+        let mut namespaces = self.namespaces.clone();
+        namespaces
+            .get_mut(namespace)
+            .expect("checked by the caller")
+            .raw = raw;
+        Config::from_namespaces(self.dir.clone(), namespaces)
+    }
+
+    fn unknown_namespace(&self, name: &str) -> ConfigError {
+        ConfigError::UnknownNamespace {
+            namespace: name.into(),
+            known: self.namespace_names().join(", "),
+        }
+    }
+}
+
+pub fn connector_names() -> Vec<&'static str> {
+    CONNECTORS.iter().map(|(name, _)| *name).collect()
+}
+
+fn typed<T: Section>(namespace: &str, raw: &Value) -> Result<T, ConfigError> {
+    let invalid = |path: String, reason: String| ConfigError::Invalid {
+        namespace: namespace.into(),
+        path,
+        reason,
+    };
+    let value: T = serde_path_to_error::deserialize(raw).map_err(|e| {
+        let path = e.path().to_string();
+        invalid(
+            if path == "." { "(root)".into() } else { path },
+            plain_serde_message(&e.into_inner().to_string()),
+        )
+    })?;
+    value
+        .validate()
+        .map_err(|Invalid { path, reason }| invalid(path, reason))?;
+    Ok(value)
+}
+
+/// serde names Rust types ("expected f64"); say what a user would.
+fn plain_serde_message(message: &str) -> String {
+    message
+        .replace("expected f64", "expected a number")
+        .replace("expected u64", "expected a whole number")
+        .replace("expected u32", "expected a whole number")
+        .replace("expected u16", "expected a whole number from 1 to 65535")
+        .replace(
+            "data did not match any variant of untagged enum NodeUrls",
+            "expected a URL or a list of URLs",
+        )
+}
+
+/// The settings a namespace's typed form declares (what `config/update` may change).
+fn known_keys(kind: Kind, namespace: &str, raw: &Value) -> Result<Vec<String>, ConfigError> {
+    let serialized = match kind {
+        Kind::Server => serde_json::to_value(typed::<ServerConfig>(namespace, raw)?),
+        Kind::Chain => serde_json::to_value(typed::<ChainConfig>(namespace, raw)?),
+        Kind::Network => serde_json::to_value(typed::<NetworkConfig>(namespace, raw)?),
+        Kind::Connector => serde_json::to_value(typed::<ConnectorConfig>(namespace, raw)?),
+    }
+    .expect("config sections serialize to JSON");
+    Ok(serialized
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default())
+}
+
+fn with_value(raw: &Value, segments: &[&str], value: Value) -> Value {
+    let mut root = if raw.is_object() {
+        raw.clone()
+    } else {
+        Value::Object(Default::default())
+    };
+    let mut node = &mut root;
+    for segment in &segments[..segments.len() - 1] {
+        let map = node
+            .as_object_mut()
+            .expect("every node on the path is made an object");
+        let child = map
+            .entry(segment.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+        if !child.is_object() {
+            *child = Value::Object(Default::default());
+        }
+        node = child;
+    }
+    node.as_object_mut()
+        .expect("parent is an object")
+        .insert(segments[segments.len() - 1].to_string(), value);
+    root
+}
+
+fn read_yaml(path: &Path) -> Result<Value, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    parse_yaml(&text).map_err(|message| ConfigError::Syntax {
+        path: path.into(),
+        message,
+    })
+}
+
+fn parse_yaml(text: &str) -> Result<Value, String> {
+    if text
+        .lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
+    {
+        return Ok(Value::Object(Default::default()));
+    }
+    serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string())
+}
+
+fn yaml_stems(dir: &Path) -> Result<Vec<String>, ConfigError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: dir.into(),
+                source,
+            });
+        }
+    };
+    let mut stems: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            name.strip_suffix(".yml").map(str::to_string)
+        })
+        .collect();
+    stems.sort();
+    Ok(stems)
+}

@@ -1,0 +1,239 @@
+//! The typed form of each config namespace. Every file is read as YAML, kept raw (so keys this gateway does
+//! not use still show in `GET /config`), and parsed into one of these, which says what each value must be.
+
+use serde::{Deserialize, Serialize};
+
+/// A value that failed validation: which key, and why.
+#[derive(Debug)]
+pub struct Invalid {
+    pub path: String,
+    pub reason: String,
+}
+
+impl Invalid {
+    fn new(path: &str, reason: impl Into<String>) -> Self {
+        Invalid {
+            path: path.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A namespace's typed config: deserialized from the raw file, then checked value by value.
+pub trait Section: Serialize + for<'de> Deserialize<'de> {
+    fn validate(&self) -> Result<(), Invalid>;
+}
+
+/// `server.yml`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerConfig {
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_certificate_path")]
+    pub certificate_path: String,
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+}
+
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+fn default_port() -> u16 {
+    15888
+}
+fn default_certificate_path() -> String {
+    "./certs/".into()
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+
+impl Section for ServerConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.port == 0 {
+            return Err(Invalid::new("port", "must be between 1 and 65535"));
+        }
+        if !LOG_LEVELS.contains(&self.log_level.as_str()) {
+            return Err(Invalid::new(
+                "logLevel",
+                format!("must be one of {}", LOG_LEVELS.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `chains/ethereum.yml`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainConfig {
+    pub default_network: String,
+    #[serde(default)]
+    pub default_wallet: String,
+    #[serde(default = "default_rpc_provider")]
+    pub rpc_provider: String,
+}
+
+fn default_rpc_provider() -> String {
+    "url".into()
+}
+
+impl Section for ChainConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.default_network.is_empty() {
+            return Err(Invalid::new("defaultNetwork", "must name a network"));
+        }
+        if self.rpc_provider != "url" {
+            return Err(Invalid::new(
+                "rpcProvider",
+                "only 'url' (each network's nodeURL) is supported",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One URL or a list of them, as `nodeURL` may be written either way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NodeUrls {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl NodeUrls {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            NodeUrls::One(url) => vec![url.clone()],
+            NodeUrls::Many(urls) => urls.clone(),
+        }
+    }
+}
+
+/// `chains/ethereum/<network>.yml`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkConfig {
+    #[serde(rename = "chainID")]
+    pub chain_id: u64,
+    #[serde(rename = "nodeURL")]
+    pub node_url: NodeUrls,
+    pub native_currency_symbol: String,
+    #[serde(default = "default_tx_timeout_ms")]
+    pub transaction_execution_timeout_ms: u64,
+    #[serde(default = "default_swap_provider")]
+    pub swap_provider: String,
+    /// GWEI; empty means "ask the node".
+    #[serde(default)]
+    pub base_fee: Option<f64>,
+    #[serde(default = "default_base_fee_multiplier")]
+    pub base_fee_multiplier: f64,
+    /// GWEI.
+    #[serde(default)]
+    pub priority_fee: Option<f64>,
+    /// GWEI; when set, transactions are legacy (type 0) at this price.
+    #[serde(default)]
+    pub gas_price: Option<f64>,
+}
+
+fn default_tx_timeout_ms() -> u64 {
+    30_000
+}
+fn default_swap_provider() -> String {
+    "uniswap/router".into()
+}
+fn default_base_fee_multiplier() -> f64 {
+    1.2
+}
+
+pub const TRADING_TYPES: [&str; 3] = ["router", "amm", "clmm"];
+
+impl Section for NetworkConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.chain_id == 0 {
+            return Err(Invalid::new("chainID", "must be a positive chain id"));
+        }
+        let urls = self.node_url.to_vec();
+        if urls.is_empty() {
+            return Err(Invalid::new("nodeURL", "needs at least one URL"));
+        }
+        for url in &urls {
+            let parsed = url::Url::parse(url)
+                .map_err(|e| Invalid::new("nodeURL", format!("'{url}' is not a URL ({e})")))?;
+            if !matches!(parsed.scheme(), "http" | "https" | "ws" | "wss") {
+                return Err(Invalid::new(
+                    "nodeURL",
+                    format!("'{url}' must be http(s) or ws(s)"),
+                ));
+            }
+        }
+        if self.native_currency_symbol.trim().is_empty() {
+            return Err(Invalid::new("nativeCurrencySymbol", "must not be empty"));
+        }
+        if self.transaction_execution_timeout_ms == 0 {
+            return Err(Invalid::new(
+                "transactionExecutionTimeoutMs",
+                "must be positive",
+            ));
+        }
+        match self.swap_provider.split_once('/') {
+            Some((connector, kind)) if !connector.is_empty() && TRADING_TYPES.contains(&kind) => {}
+            _ => {
+                return Err(Invalid::new(
+                    "swapProvider",
+                    "must be <connector>/<router|amm|clmm>, e.g. uniswap/router",
+                ));
+            }
+        }
+        for (key, value) in [
+            ("baseFee", self.base_fee),
+            ("priorityFee", self.priority_fee),
+            ("gasPrice", self.gas_price),
+        ] {
+            if value.is_some_and(|gwei| !gwei.is_finite() || gwei < 0.0) {
+                return Err(Invalid::new(key, "must be a non-negative number of GWEI"));
+            }
+        }
+        if !self.base_fee_multiplier.is_finite() || self.base_fee_multiplier < 1.0 {
+            return Err(Invalid::new("baseFeeMultiplier", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// `connectors/<connector>.yml`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectorConfig {
+    #[serde(default = "default_slippage_pct")]
+    pub slippage_pct: f64,
+    #[serde(default = "default_maximum_hops")]
+    pub maximum_hops: u32,
+    #[serde(default = "default_quote_ttl_seconds")]
+    pub quote_ttl_seconds: u64,
+}
+
+fn default_slippage_pct() -> f64 {
+    1.0
+}
+fn default_maximum_hops() -> u32 {
+    3
+}
+fn default_quote_ttl_seconds() -> u64 {
+    30
+}
+
+impl Section for ConnectorConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if !(0.0..=100.0).contains(&self.slippage_pct) {
+            return Err(Invalid::new("slippagePct", "must be between 0 and 100"));
+        }
+        if !(1..=4).contains(&self.maximum_hops) {
+            return Err(Invalid::new("maximumHops", "must be between 1 and 4"));
+        }
+        if self.quote_ttl_seconds == 0 {
+            return Err(Invalid::new("quoteTtlSeconds", "must be positive"));
+        }
+        Ok(())
+    }
+}

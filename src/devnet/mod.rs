@@ -1,0 +1,376 @@
+//! The local devnet: a real anvil node with the real Uniswap, PancakeSwap, WETH9 and Multicall3 contracts at
+//! their mainnet addresses, funded pools, and funded test accounts.
+//!
+//! Deploying takes a few seconds, so the first start deploys once and saves anvil's state as a snapshot in
+//! `tests/.devnet/`; every later start loads it in about 0.1 s. The snapshot's name is a hash of the deploy
+//! code and contracts, so changing either makes a new one.
+
+mod assets;
+mod deploy;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use alloy::network::TransactionBuilder;
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, Bytes, U256, keccak256};
+use alloy::providers::{Provider, RootProvider};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::sol_types::SolCall;
+use serde::{Deserialize, Serialize};
+
+pub use assets::{DevnetAssets, artifact_packages};
+pub use deploy::WETH;
+
+/// The devnet's chain id. Not 1: a transaction signed for the devnet must never be valid on mainnet.
+pub const CHAIN_ID: u64 = 31337;
+/// The devnet network's name in config and requests (`network=devnet`, `chainNetwork=ethereum-devnet`).
+pub const NETWORK: &str = "devnet";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    #[error("{0}")]
+    Tool(String),
+    #[error("contract artifact: {0} (delete tests/.devnet/packages to fetch the packages again)")]
+    Artifact(String),
+    #[error("anvil: {0}")]
+    Anvil(String),
+    #[error("deploying the devnet: {0}")]
+    Step(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl DevnetError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        DevnetError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// A token the devnet deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevnetToken {
+    pub symbol: String,
+    pub name: String,
+    pub address: Address,
+    pub decimals: u8,
+}
+
+/// A pool the devnet created and funded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevnetPool {
+    pub connector: String,
+    /// `amm` (V2) or `clmm` (V3).
+    pub kind: String,
+    pub base: String,
+    pub quote: String,
+    pub base_address: Address,
+    pub quote_address: Address,
+    pub address: Address,
+    /// V3 fee in hundredths of a basis point; 0 for V2 pairs.
+    pub fee: u32,
+}
+
+impl DevnetPool {
+    fn new(
+        connector: &str,
+        kind: &str,
+        base: &DevnetToken,
+        quote: &DevnetToken,
+        address: Address,
+        fee: u32,
+    ) -> Self {
+        DevnetPool {
+            connector: connector.into(),
+            kind: kind.into(),
+            base: base.symbol.clone(),
+            quote: quote.symbol.clone(),
+            base_address: base.address,
+            quote_address: quote.address,
+            address,
+            fee,
+        }
+    }
+}
+
+/// What a snapshot holds besides the chain state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub chain_id: u64,
+    pub tokens: Vec<DevnetToken>,
+    pub pools: Vec<DevnetPool>,
+}
+
+impl Deployment {
+    pub fn token(&self, symbol: &str) -> &DevnetToken {
+        self.tokens
+            .iter()
+            .find(|t| t.symbol == symbol)
+            .unwrap_or_else(|| panic!("the devnet has no {symbol}"))
+    }
+}
+
+/// A running devnet. Dropping it stops anvil.
+pub struct Devnet {
+    anvil: AnvilInstance,
+    deployment: Deployment,
+}
+
+impl Devnet {
+    /// Starts anvil from the snapshot (deploying and saving one first if needed) on `port` (0 for any free one).
+    pub async fn start(
+        assets: &DevnetAssets,
+        port: u16,
+        progress: &dyn Fn(&str),
+    ) -> Result<Devnet, DevnetError> {
+        let (state_file, deployment) = ensure_snapshot(assets, progress).await?;
+        let anvil = spawn_anvil(assets, port, Some(&state_file))?;
+        Ok(Devnet { anvil, deployment })
+    }
+
+    pub fn rpc_url(&self) -> String {
+        self.anvil.endpoint()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.anvil.port()
+    }
+
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// The funded accounts (anvil's default mnemonic); the first one deployed everything and provides the liquidity.
+    pub fn accounts(&self) -> &[Address] {
+        self.anvil.addresses()
+    }
+
+    /// The private key of account `index`, as 0x-prefixed hex (anvil's well-known test keys).
+    pub fn private_key(&self, index: usize) -> String {
+        format!(
+            "0x{}",
+            alloy::hex::encode(self.anvil.keys()[index].to_bytes())
+        )
+    }
+}
+
+fn spawn_anvil(
+    assets: &DevnetAssets,
+    port: u16,
+    state: Option<&Path>,
+) -> Result<AnvilInstance, DevnetError> {
+    let mut anvil = Anvil::at(assets.anvil_bin())
+        .host("127.0.0.1")
+        .port(port)
+        .chain_id(CHAIN_ID)
+        .args(["--balance", "1000000", "--gas-limit", "100000000"])
+        .timeout(30_000);
+    if let Some(state) = state {
+        anvil = anvil.arg("--load-state").arg(state);
+    }
+    anvil.try_spawn().map_err(|e| {
+        let hint = if port != 0 {
+            format!(" (is port {port} already in use? pick another with --rpc-port)")
+        } else {
+            String::new()
+        };
+        DevnetError::Anvil(format!(
+            "could not start {}: {e}{hint}",
+            assets.anvil_bin().display()
+        ))
+    })
+}
+
+/// A name for the snapshot that changes whenever what it would contain changes.
+fn snapshot_key() -> String {
+    let inputs = [
+        include_str!("deploy.rs"),
+        assets::TEST_TOKEN_SOL,
+        assets::PANCAKE_DEPLOYER_SOL,
+        include_str!("../../tests/package.json"),
+        include_str!("../../connectors/src/uniswap.rs"),
+        include_str!("../../connectors/src/pancakeswap.rs"),
+    ]
+    .concat();
+    alloy::hex::encode(&keccak256(inputs.as_bytes())[..8])
+}
+
+async fn ensure_snapshot(
+    assets: &DevnetAssets,
+    progress: &dyn Fn(&str),
+) -> Result<(PathBuf, Deployment), DevnetError> {
+    let dir = assets
+        .work_dir()
+        .join(format!("snapshot-{}", snapshot_key()));
+    let (state_file, deployment_file) = (dir.join("state.json"), dir.join("deployment.json"));
+    let read_deployment = || -> Result<Deployment, DevnetError> {
+        let text = std::fs::read_to_string(&deployment_file)
+            .map_err(|e| DevnetError::io(&deployment_file, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| DevnetError::Step(format!("{}: {e}", deployment_file.display())))
+    };
+    if state_file.is_file() && deployment_file.is_file() {
+        return Ok((state_file, read_deployment()?));
+    }
+    // Another test or process may be building the same snapshot: wait for it rather than deploy twice.
+    let locking = assets.clone();
+    let lock = tokio::task::spawn_blocking(move || locking.lock())
+        .await
+        .expect("lock task does not panic")?;
+    if state_file.is_file() && deployment_file.is_file() {
+        return Ok((state_file, read_deployment()?));
+    }
+    let started = std::time::Instant::now();
+    assets.ensure_installed(progress)?;
+    progress(
+        "starting a fresh anvil to deploy the contracts (done once; later starts load a snapshot)",
+    );
+    let anvil = spawn_anvil(assets, 0, None)?;
+    let deployment = deploy::deploy(&anvil.endpoint(), assets, anvil.addresses(), progress).await?;
+    let provider = RootProvider::<alloy::network::Ethereum>::new_http(anvil.endpoint_url());
+    let dump = alloy::providers::ext::AnvilApi::anvil_dump_state(&provider)
+        .await
+        .map_err(|e| DevnetError::Anvil(format!("anvil_dumpState: {e}")))?;
+    let state = decode_state_dump(&dump)?;
+    drop(anvil);
+    std::fs::create_dir_all(&dir).map_err(|e| DevnetError::io(&dir, e))?;
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text).map_err(|e| DevnetError::io(path, e))
+    };
+    write(
+        &deployment_file,
+        serde_json::to_string_pretty(&deployment).expect("deployment serializes"),
+    )?;
+    // The state goes last: its presence is what marks the snapshot complete.
+    write(&state_file, state.to_string())?;
+    progress(&format!(
+        "devnet deployed and saved in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    drop(lock);
+    Ok((state_file, deployment))
+}
+
+/// anvil_dumpState answers with gzip'ed JSON.
+fn decode_state_dump(dump: &[u8]) -> Result<serde_json::Value, DevnetError> {
+    let mut text = Vec::new();
+    let bytes = if flate2::read::GzDecoder::new(dump)
+        .read_to_end(&mut text)
+        .is_ok()
+    {
+        &text[..]
+    } else {
+        dump
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| DevnetError::Anvil(format!("anvil_dumpState is not JSON: {e}")))
+}
+
+/// The devnet's RPC acting through anvil's unlocked accounts: for setting up the chain and for tests, which
+/// need to act as any funded account without the gateway's wallets.
+pub struct Unlocked {
+    pub provider: RootProvider,
+    /// The account that sends when none is named: the deployer, account 0.
+    pub deployer: Address,
+}
+
+impl Unlocked {
+    pub fn new(rpc_url: &str, deployer: Address) -> Result<Unlocked, DevnetError> {
+        let url = rpc_url
+            .parse()
+            .map_err(|e| DevnetError::Anvil(format!("bad anvil URL {rpc_url}: {e}")))?;
+        Ok(Unlocked {
+            provider: RootProvider::new_http(url),
+            deployer,
+        })
+    }
+
+    /// Sends and waits for the receipt; a revert is an error.
+    pub async fn transact(
+        &self,
+        tx: TransactionRequest,
+        what: &'static str,
+    ) -> Result<TransactionReceipt, DevnetError> {
+        let tx = if tx.gas.is_none() {
+            tx.gas_limit(29_000_000)
+        } else {
+            tx
+        };
+        let hash = *self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(rpc(what))?
+            .tx_hash();
+        // anvil mines each transaction as it arrives, but may answer the send a moment before the block exists.
+        let mut receipt = None;
+        for _ in 0..5000 {
+            receipt = self
+                .provider
+                .get_transaction_receipt(hash)
+                .await
+                .map_err(rpc(what))?;
+            if receipt.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let receipt =
+            receipt.ok_or_else(|| DevnetError::Step(format!("{what}: no receipt for {hash}")))?;
+        if !receipt.status() {
+            return Err(DevnetError::Step(format!(
+                "{what}: transaction {hash} reverted"
+            )));
+        }
+        Ok(receipt)
+    }
+
+    pub async fn deploy(
+        &self,
+        code: Bytes,
+        constructor_args: Vec<u8>,
+    ) -> Result<Address, DevnetError> {
+        let tx = TransactionRequest::default()
+            .from(self.deployer)
+            .with_deploy_code(Bytes::from([code.as_ref(), &constructor_args].concat()));
+        let receipt = self.transact(tx, "contract deployment").await?;
+        receipt
+            .contract_address
+            .ok_or_else(|| DevnetError::Step("deployment made no contract".into()))
+    }
+
+    /// Calls `to` from `from`, sending `value` wei.
+    pub async fn send<C: SolCall>(
+        &self,
+        from: Address,
+        to: Address,
+        call: C,
+        value: U256,
+    ) -> Result<TransactionReceipt, DevnetError> {
+        let tx = TransactionRequest::default()
+            .from(from)
+            .to(to)
+            .with_input(call.abi_encode())
+            .with_value(value);
+        self.transact(tx, C::SIGNATURE).await
+    }
+
+    /// Calls `to` from the deployer.
+    pub async fn call<C: SolCall>(
+        &self,
+        to: Address,
+        call: C,
+    ) -> Result<TransactionReceipt, DevnetError> {
+        self.send(self.deployer, to, call, U256::ZERO).await
+    }
+}
+
+fn rpc<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> DevnetError {
+    move |e| DevnetError::Anvil(format!("{what}: {e}"))
+}

@@ -1,0 +1,137 @@
+//! The one error type of the HTTP layer and its one JSON shape:
+//! `{"statusCode", "error", "message", "code"?, "name"?}`, which Hummingbot's client parses.
+//! Internal faults are logged with their cause and answered with a generic message; nothing internal is echoed.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::config::ConfigError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    code: Option<&'static str>,
+    /// Logged, never sent.
+    cause: Option<String>,
+}
+
+/// The error body every route answers with when it does not answer 200.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"statusCode": 400, "error": "Bad Request", "message": "amount: must be positive", "code": "INVALID_FIELD", "name": "ValidationError"}))]
+pub struct ErrorBody {
+    pub status_code: u16,
+    /// The HTTP status's name.
+    pub error: String,
+    /// What was wrong and what to do about it.
+    pub message: String,
+    /// A machine-readable code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The kind of error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            code: None,
+            cause: None,
+        }
+    }
+
+    /// Bad input: the message names the field and says what it must be.
+    pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}"))
+            .with_code("INVALID_FIELD")
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, message).with_code("NOT_FOUND")
+    }
+
+    /// A fault of ours or of a dependency: the cause goes to the log, the client gets a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "internal error; the gateway log has the details".into(),
+            code: Some("INTERNAL"),
+            cause: Some(cause.to_string()),
+        }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn name(&self) -> &'static str {
+        match self.status.as_u16() {
+            400 | 422 => "ValidationError",
+            404 => "NotFoundError",
+            409 => "ConflictError",
+            503 => "UnavailableError",
+            _ => "InternalError",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(status = self.status.as_u16(), %cause, "request failed");
+        } else {
+            tracing::info!(status = self.status.as_u16(), message = %self.message, "request refused");
+        }
+        let body = ErrorBody {
+            status_code: self.status.as_u16(),
+            error: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
+            message: self.message.clone(),
+            code: self.code.map(str::to_string),
+            name: Some(self.name().to_string()),
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<ConfigError> for ApiError {
+    fn from(error: ConfigError) -> Self {
+        match &error {
+            ConfigError::Invalid { .. } | ConfigError::UnknownPath { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, error.to_string())
+                    .with_code("INVALID_CONFIG")
+            }
+            ConfigError::UnknownNamespace { .. } => ApiError::not_found(error.to_string()),
+            ConfigError::Read { .. }
+            | ConfigError::Write { .. }
+            | ConfigError::Syntax { .. }
+            | ConfigError::MissingFile(_) => ApiError::internal(error),
+        }
+    }
+}

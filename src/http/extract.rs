@@ -1,0 +1,76 @@
+//! Axum's JSON and query extractors, with their rejections turned into our 400 body naming the field.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON request body.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+/// A query string.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let detail = match &rejection {
+        JsonRejection::JsonDataError(e) => std::error::Error::source(e).map(|s| s.to_string()),
+        JsonRejection::JsonSyntaxError(e) => {
+            std::error::Error::source(e).map(|s| format!("malformed JSON: {s}"))
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            Some("send the body as JSON with the header 'Content-Type: application/json'".into())
+        }
+        _ => None,
+    };
+    let status = match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ApiError::new(
+        status,
+        format!(
+            "request body: {}",
+            detail.unwrap_or_else(|| rejection.body_text())
+        ),
+    )
+    .with_code("INVALID_BODY")
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    let detail = match &rejection {
+        QueryRejection::FailedToDeserializeQueryString(e) => {
+            std::error::Error::source(e).map(|s| s.to_string())
+        }
+        _ => None,
+    };
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("query: {}", detail.unwrap_or_else(|| rejection.body_text())),
+    )
+    .with_code("INVALID_QUERY")
+}

@@ -1,0 +1,9 @@
+//! The gateway server: CLI, config, HTTP routes with their OpenAPI description, storage, and the local devnet.
+
+pub mod config;
+pub mod devnet;
+pub mod error;
+pub mod http;
+pub mod server;
+pub mod state;
+pub mod storage;

@@ -1,0 +1,170 @@
+//! Building and running the HTTP server: routes, Swagger UI, request ids, logs, limits, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::{Config, ConfigError, install_templates};
+use crate::error::ApiError;
+use crate::state::{AppState, Passphrase};
+use crate::storage::{Storage, StorageError, default_url};
+
+/// Request bodies larger than this are refused with 413.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the conf dir {path}: {source}")]
+    ConfDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database: {0}")]
+    Storage(#[from] StorageError),
+    #[error(
+        "cannot listen on {addr}: {source} (is another gateway running? choose another port with --port)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// How to start a gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    pub conf_dir: PathBuf,
+    /// `DATABASE_URL`; the SQLite file in the conf dir when `None`.
+    pub database_url: Option<String>,
+    pub passphrase: Passphrase,
+    pub host: std::net::IpAddr,
+    /// Overrides `server.yml`'s port; 0 picks a free one.
+    pub port: Option<u16>,
+}
+
+/// A gateway serving in the background of this process.
+pub struct RunningGateway {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningGateway {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and returns.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Serves until the task ends (after [`RunningGateway::stop`] from elsewhere, or a fatal error).
+    pub async fn wait_for_signal(self) -> std::io::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}
+
+/// Prepares the conf dir, config and storage, binds, and serves in a background task.
+pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError> {
+    let conf_dir = options.conf_dir.clone();
+    std::fs::create_dir_all(&conf_dir).map_err(|source| StartError::ConfDir {
+        path: conf_dir.clone(),
+        source,
+    })?;
+    let written = install_templates(&conf_dir).map_err(|source| StartError::ConfDir {
+        path: conf_dir.clone(),
+        source,
+    })?;
+    if !written.is_empty() {
+        tracing::info!(count = written.len(), dir = %conf_dir.display(), "installed default config files");
+    }
+    let config = Config::load(&conf_dir)?;
+    let database_url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| default_url(&conf_dir));
+    let storage = Storage::connect(&database_url).await?;
+    let port = options.port.unwrap_or(config.server.port);
+    let state = AppState::new(config, storage, options.passphrase.clone());
+    let addr = SocketAddr::new(options.host, port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = shutdown_rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "gateway listening");
+    Ok(RunningGateway {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = crate::http::router().split_for_parts();
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .fallback(|| async { ApiError::not_found("no such route; the API is described at /docs") })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    // Give the log a moment to say why we stop before connections close.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary, each test against a real anvil devnet and a real gateway on loopback.
+
+mod cli;
+mod common;
+mod config;
+mod devnet;
+mod errors;
+mod openapi;
+mod storage;
