@@ -135,3 +135,43 @@ impl From<ConfigError> for ApiError {
         }
     }
 }
+
+impl From<chains::error::ChainError> for ApiError {
+    fn from(error: chains::error::ChainError) -> Self {
+        use chains::error::ChainError;
+        let message = error.to_string();
+        match error {
+            ChainError::Unreachable { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).with_code("RPC_UNREACHABLE")
+            }
+            ChainError::Node(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, message).with_code("NODE_ERROR")
+            }
+            ChainError::Reverted { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REVERTED")
+            }
+            ChainError::Rejected(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REJECTED")
+            }
+            ChainError::UnknownWallet(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, message).with_code("WALLET_NOT_FOUND")
+            }
+            ChainError::Keystore(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INVALID_KEY")
+            }
+            ChainError::Ledger(_) => ApiError::internal(message),
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(error: crate::storage::StorageError) -> Self {
+        match error {
+            crate::storage::StorageError::Duplicate(what) => {
+                ApiError::new(StatusCode::CONFLICT, format!("{what} already exists"))
+                    .with_code("DUPLICATE")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}

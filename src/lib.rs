@@ -3,7 +3,9 @@
 pub mod config;
 pub mod devnet;
 pub mod error;
+pub mod ethereum;
 pub mod http;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod tokens;

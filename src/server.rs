@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, ConfigError, install_templates};
 use crate::error::ApiError;
+use crate::ethereum::Ethereum;
 use crate::state::{AppState, Passphrase};
 use crate::storage::{Storage, StorageError, default_url};
 
@@ -32,6 +33,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("cannot open the database: {0}")]
     Storage(#[from] StorageError),
+    #[error("{0}; start with the passphrase the wallets were added under")]
+    Wallets(#[from] crate::ethereum::WalletLoadError),
     #[error(
         "cannot listen on {addr}: {source} (is another gateway running? choose another port with --port)"
     )]
@@ -102,8 +105,13 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
         .clone()
         .unwrap_or_else(|| default_url(&conf_dir));
     let storage = Storage::connect(&database_url).await?;
+    let ethereum = Ethereum::new(storage.clone());
+    let wallets = ethereum
+        .load_wallets(&storage, &conf_dir, &options.passphrase)
+        .await?;
+    tracing::info!(wallets, "wallets unlocked");
     let port = options.port.unwrap_or(config.server.port);
-    let state = AppState::new(config, storage, options.passphrase.clone());
+    let state = AppState::new(config, storage, options.passphrase.clone(), ethereum);
     let addr = SocketAddr::new(options.host, port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::config::{Config, ConfigError};
+use crate::ethereum::Ethereum;
 use crate::storage::Storage;
 
 /// The passphrase the wallets are encrypted under. Never printed: `Debug` shows a placeholder.
@@ -36,17 +37,28 @@ struct Inner {
     config_write: tokio::sync::Mutex<()>,
     storage: Storage,
     passphrase: Passphrase,
+    ethereum: Ethereum,
 }
 
 impl AppState {
-    pub fn new(config: Config, storage: Storage, passphrase: Passphrase) -> Self {
+    pub fn new(
+        config: Config,
+        storage: Storage,
+        passphrase: Passphrase,
+        ethereum: Ethereum,
+    ) -> Self {
         AppState(Arc::new(Inner {
             conf_dir: config.dir().to_path_buf(),
             config: RwLock::new(Arc::new(config)),
             config_write: tokio::sync::Mutex::new(()),
             storage,
             passphrase,
+            ethereum,
         }))
+    }
+
+    pub fn ethereum(&self) -> &Ethereum {
+        &self.0.ethereum
     }
 
     /// The config as of now; holding it keeps one consistent view for a whole request.

@@ -6,6 +6,7 @@
 
 mod sections;
 mod templates;
+mod token_lists;
 mod yaml_edit;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ pub use sections::{
 };
 use sections::{Invalid, Section};
 pub use templates::install_templates;
+pub use token_lists::ListedToken;
 
 /// The only chain this gateway serves; its networks are `ethereum-<network>` namespaces.
 pub const CHAIN: &str = "ethereum";
@@ -85,6 +87,8 @@ pub struct Config {
     pub chain: ChainConfig,
     pub networks: BTreeMap<String, NetworkConfig>,
     pub connectors: BTreeMap<String, ConnectorConfig>,
+    /// `tokens/ethereum/<network>.json`, by network.
+    pub token_lists: BTreeMap<String, Vec<ListedToken>>,
 }
 
 impl Config {
@@ -177,6 +181,7 @@ impl Config {
                 });
             }
         }
+        let token_lists = token_lists::load(&dir, networks.keys())?;
         Ok(Config {
             dir,
             namespaces,
@@ -184,6 +189,7 @@ impl Config {
             chain,
             networks,
             connectors,
+            token_lists,
         })
     }
 

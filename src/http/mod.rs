@@ -1,9 +1,13 @@
 //! The HTTP API: one module per resource, each an [`OpenApiRouter`] so routes and their OpenAPI
 //! description are built together.
 
+mod chain;
 mod config;
 pub mod extract;
+pub mod params;
 mod system;
+mod tokens;
+mod wallet;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,6 +26,9 @@ use crate::state::AppState;
     tags(
         (name = "system", description = "Health and restart"),
         (name = "config", description = "Read and change the YAML configuration"),
+        (name = "wallet", description = "Wallets the gateway signs with, kept encrypted under the passphrase"),
+        (name = "tokens", description = "Token lists per network"),
+        (name = "chains/ethereum", description = "Balances, allowances, approvals, wrapping, gas and transaction status"),
     ),
     components(schemas(ErrorBody))
 )]
@@ -32,6 +39,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::router())
         .merge(config::router())
+        .merge(wallet::router())
+        .merge(tokens::router())
+        .merge(chain::router())
 }
 
 /// The OpenAPI document the server serves at `/openapi.json` and `gateway openapi` writes.

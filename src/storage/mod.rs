@@ -3,6 +3,7 @@
 //! set of queries serve both (the `Any` driver; `$n` placeholders, which both accept).
 
 mod ledger;
+mod tokens;
 mod wallets;
 
 use std::path::Path;
@@ -11,7 +12,8 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use ledger::{LedgerEntry, TxStatus};
+pub use ledger::SenderGuard;
+pub use tokens::TokenRow;
 pub use wallets::WalletRow;
 
 #[derive(Debug, thiserror::Error)]

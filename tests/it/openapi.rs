@@ -14,9 +14,15 @@ async fn the_committed_spec_is_the_one_the_server_serves() {
         committed == served,
         "openapi/openapi.json is stale: run `cargo run -- openapi --out openapi/openapi.json` and commit it"
     );
-    // Every operation says what it answers, errors included where it can fail.
+    // Every operation says what it answers, and has its own operationId (generated clients need that).
+    let mut operation_ids = std::collections::BTreeSet::new();
     for (path, item) in served["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap().to_string();
+            assert!(
+                operation_ids.insert(id.clone()),
+                "operationId {id} is used twice"
+            );
             assert!(
                 operation["responses"]["200"].is_object(),
                 "{method} {path} documents its 200"

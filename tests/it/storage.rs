@@ -1,4 +1,6 @@
-use gateway::storage::{Backend, LedgerEntry, Storage, StorageError, TxStatus, WalletRow};
+use alloy::primitives::{Address, B256, Bytes, U256};
+use chains::ledger::{Ledger, LedgerTx, TxStatus};
+use gateway::storage::{Backend, Storage, StorageError, TokenRow, WalletRow};
 
 /// A fresh PostgreSQL database for one test, or None (with the reason printed) when no server is reachable.
 /// CI sets GATEWAY_REQUIRE_POSTGRES=1, which turns the skip into a failure.
@@ -71,60 +73,82 @@ async fn exercise(storage: &Storage) {
     );
     assert!(storage.wallets("solana").await.unwrap().is_empty());
 
-    let entry = |hash: &str, nonce: i64| LedgerEntry {
-        hash: hash.into(),
+    let sender: Address = wallet.address.parse().unwrap();
+    let entry = |byte: u8, nonce: u64| LedgerTx {
+        hash: B256::repeat_byte(byte),
         chain_id: 31337,
-        sender: wallet.address.clone(),
+        sender,
         nonce,
-        raw: "0x02f8".into(),
+        raw: Bytes::from(vec![2, byte]),
         status: TxStatus::Signed,
         label: "wrap".into(),
         block_number: None,
         fee_wei: None,
     };
-    assert_eq!(
-        storage
-            .highest_used_nonce(31337, &wallet.address)
-            .await
-            .unwrap(),
-        None
+    assert_eq!(storage.highest_nonce(31337, sender).await.unwrap(), None);
+    for (byte, nonce) in [(0xaa, 0), (0xbb, 1), (0xcc, 2)] {
+        storage.record(&entry(byte, nonce)).await.unwrap();
+    }
+    assert!(
+        storage.record(&entry(0xaa, 0)).await.is_err(),
+        "a hash is recorded once"
     );
-    storage.record_signed(&entry("0xaa", 0)).await.unwrap();
-    storage.record_signed(&entry("0xbb", 1)).await.unwrap();
-    storage.record_signed(&entry("0xcc", 2)).await.unwrap();
-    assert!(matches!(
-        storage.record_signed(&entry("0xaa", 0)).await,
-        Err(StorageError::Duplicate(_))
-    ));
     // A fee of 10^30 wei does not fit in 64 bits: amounts are kept as decimal strings, exact.
-    let big_fee = "1000000000000000000000000000000";
+    let big_fee = U256::from(10).pow(U256::from(30));
     storage
-        .set_tx_status("0xaa", TxStatus::Confirmed, Some(7), Some(big_fee))
+        .set_status(
+            B256::repeat_byte(0xaa),
+            TxStatus::Confirmed,
+            Some(7),
+            Some(big_fee),
+        )
         .await
         .unwrap();
     storage
-        .set_tx_status("0xcc", TxStatus::Dropped, None, None)
+        .set_status(B256::repeat_byte(0xbb), TxStatus::Sent, None, None)
         .await
         .unwrap();
-    let confirmed = storage.transaction("0xaa").await.unwrap().unwrap();
+    storage
+        .set_status(B256::repeat_byte(0xcc), TxStatus::Dropped, None, None)
+        .await
+        .unwrap();
+    let confirmed = storage
+        .find(B256::repeat_byte(0xaa))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(confirmed.status, TxStatus::Confirmed);
     assert_eq!(confirmed.block_number, Some(7));
-    assert_eq!(confirmed.fee_wei.as_deref(), Some(big_fee));
-    assert_eq!(storage.transaction("0xdd").await.unwrap(), None);
-    // A dropped transaction no longer holds its nonce.
+    assert_eq!(confirmed.fee_wei, Some(big_fee));
+    assert_eq!(confirmed.raw, Bytes::from(vec![2, 0xaa]));
+    assert_eq!(storage.find(B256::repeat_byte(0xdd)).await.unwrap(), None);
+    // A dropped transaction no longer holds its nonce; only signed or sent ones are unsettled.
+    assert_eq!(storage.highest_nonce(31337, sender).await.unwrap(), Some(1));
+    assert_eq!(storage.highest_nonce(1, sender).await.unwrap(), None);
+    let unsettled = storage.unsettled_from(31337, sender, 0).await.unwrap();
     assert_eq!(
-        storage
-            .highest_used_nonce(31337, &wallet.address)
-            .await
-            .unwrap(),
-        Some(1)
+        unsettled.iter().map(|t| t.nonce).collect::<Vec<_>>(),
+        vec![1]
     );
-    assert_eq!(
+
+    let token = TokenRow {
+        network: "devnet".into(),
+        address: "0x514910771AF9Ca656af840dff83E8264EcF986CA".into(),
+        symbol: "LINK".into(),
+        name: "ChainLink Token".into(),
+        decimals: 18,
+    };
+    storage.insert_token(&token).await.unwrap();
+    assert!(matches!(
+        storage.insert_token(&token).await,
+        Err(StorageError::Duplicate(_))
+    ));
+    assert_eq!(storage.tokens("devnet").await.unwrap(), vec![token.clone()]);
+    assert!(
         storage
-            .highest_used_nonce(1, &wallet.address)
+            .delete_token("devnet", &token.address)
             .await
-            .unwrap(),
-        None
+            .unwrap()
     );
 
     assert!(
@@ -154,7 +178,13 @@ async fn sqlite_storage_round_trips() {
     let reopened = Storage::connect(&gateway::storage::default_url(dir.path()))
         .await
         .unwrap();
-    assert!(reopened.transaction("0xaa").await.unwrap().is_some());
+    assert!(
+        reopened
+            .find(B256::repeat_byte(0xaa))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -167,7 +197,13 @@ async fn postgres_storage_round_trips() {
     exercise(&storage).await;
     storage.close().await;
     let reopened = Storage::connect(&db.url).await.unwrap();
-    assert!(reopened.transaction("0xaa").await.unwrap().is_some());
+    assert!(
+        reopened
+            .find(B256::repeat_byte(0xaa))
+            .await
+            .unwrap()
+            .is_some()
+    );
     reopened.close().await;
     db.drop_db().await;
 }

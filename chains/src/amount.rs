@@ -1,0 +1,159 @@
+//! Amounts: raw `U256` with the token's decimals inside, human decimal text only at the API edge.
+//! Conversions are exact: an amount with more decimals than the token has is refused, never rounded.
+
+use alloy::primitives::U256;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("'{0}' is not a number")]
+    NotANumber(String),
+    #[error("must not be negative")]
+    Negative,
+    #[error("has more than {0} decimal places, the most this token has")]
+    TooPrecise(u8),
+    #[error("is too large")]
+    TooLarge,
+}
+
+/// A token amount: raw base units and the token's decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Amount {
+    pub raw: U256,
+    pub decimals: u8,
+}
+
+impl Amount {
+    pub fn new(raw: U256, decimals: u8) -> Self {
+        Amount { raw, decimals }
+    }
+
+    /// Parses human decimal text ("1.5", "0.000001", "1e-6", "2E3") for a token with `decimals`.
+    pub fn parse(text: &str, decimals: u8) -> Result<Amount, AmountError> {
+        let text = text.trim();
+        let not_a_number = || AmountError::NotANumber(text.to_string());
+        if text.starts_with('-') {
+            return Err(AmountError::Negative);
+        }
+        let unsigned = text.strip_prefix('+').unwrap_or(text);
+        let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i32>().map_err(|_| not_a_number())?),
+            None => (unsigned, 0),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if whole.is_empty() && fraction.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(not_a_number());
+        }
+        let digits = format!("{whole}{fraction}");
+        // value = digits * 10^(exponent - fraction.len()); raw = value * 10^decimals
+        let shift = exponent as i64 - fraction.len() as i64 + decimals as i64;
+        let digits = digits.trim_start_matches('0');
+        let (digits, shift) = if shift < 0 {
+            let cut = (-shift) as usize;
+            let (kept, dropped) = digits.split_at(digits.len().saturating_sub(cut));
+            if dropped.bytes().any(|b| b != b'0') {
+                return Err(AmountError::TooPrecise(decimals));
+            }
+            (kept, 0)
+        } else {
+            (digits, shift)
+        };
+        if shift > 77 {
+            return if digits.is_empty() {
+                Ok(Amount::new(U256::ZERO, decimals))
+            } else {
+                Err(AmountError::TooLarge)
+            };
+        }
+        let base = if digits.is_empty() {
+            U256::ZERO
+        } else {
+            U256::from_str_radix(digits, 10).map_err(|_| AmountError::TooLarge)?
+        };
+        let raw = base
+            .checked_mul(U256::from(10).pow(U256::from(shift)))
+            .ok_or(AmountError::TooLarge)?;
+        Ok(Amount::new(raw, decimals))
+    }
+
+    /// Exact human decimal text, without trailing zeros: 1500000 raw with 6 decimals is "1.5".
+    pub fn to_decimal_string(&self) -> String {
+        format_units(self.raw, self.decimals)
+    }
+}
+
+/// `raw / 10^decimals` as exact decimal text without trailing zeros.
+pub fn format_units(raw: U256, decimals: u8) -> String {
+    let digits = raw.to_string();
+    let decimals = decimals as usize;
+    let (whole, fraction) = if digits.len() > decimals {
+        let (w, f) = digits.split_at(digits.len() - decimals);
+        (w.to_string(), f.to_string())
+    } else {
+        (
+            "0".to_string(),
+            format!("{}{digits}", "0".repeat(decimals - digits.len())),
+        )
+    };
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        whole
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_decimal_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str, decimals: u8) -> Result<String, AmountError> {
+        Amount::parse(text, decimals).map(|a| a.raw.to_string())
+    }
+
+    #[test]
+    fn parses_exactly() {
+        assert_eq!(raw("1.5", 6).unwrap(), "1500000");
+        assert_eq!(raw("0.000001", 6).unwrap(), "1");
+        assert_eq!(raw("1", 18).unwrap(), "1000000000000000000");
+        assert_eq!(raw(".5", 1).unwrap(), "5");
+        assert_eq!(raw("5.", 0).unwrap(), "5");
+        assert_eq!(raw("1e-6", 6).unwrap(), "1");
+        assert_eq!(raw("2.5E3", 0).unwrap(), "2500");
+        assert_eq!(raw("0", 18).unwrap(), "0");
+        assert_eq!(raw("1.50000000", 6).unwrap(), "1500000");
+        // 10^11 tokens of 18 decimals: beyond rust_decimal, exact here.
+        assert_eq!(
+            raw("100000000000.000000000000000001", 18).unwrap(),
+            "100000000000000000000000000001"
+        );
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_exact() {
+        assert_eq!(raw("0.0000001", 6), Err(AmountError::TooPrecise(6)));
+        assert_eq!(raw("-1", 6), Err(AmountError::Negative));
+        assert!(matches!(raw("abc", 6), Err(AmountError::NotANumber(_))));
+        assert!(matches!(raw("1.2.3", 6), Err(AmountError::NotANumber(_))));
+        assert!(matches!(raw("", 6), Err(AmountError::NotANumber(_))));
+        assert!(matches!(raw("0x10", 6), Err(AmountError::NotANumber(_))));
+        assert_eq!(raw("1e80", 0), Err(AmountError::TooLarge));
+    }
+
+    #[test]
+    fn formats_without_trailing_zeros() {
+        assert_eq!(format_units(U256::from(1_500_000), 6), "1.5");
+        assert_eq!(format_units(U256::from(1), 18), "0.000000000000000001");
+        assert_eq!(format_units(U256::ZERO, 6), "0");
+        assert_eq!(format_units(U256::from(42), 0), "42");
+        assert_eq!(format_units(U256::from(3_000_000u64), 6), "3");
+    }
+}

@@ -1,0 +1,29 @@
+//! The chain layer's one error type. Messages say what went wrong and what to do; none carries a key or a
+//! node URL's secret parts.
+
+use alloy::primitives::Address;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// No node of the network answered.
+    #[error(
+        "network '{network}' is unreachable ({detail}); check the nodeURL setting of namespace ethereum-{network}"
+    )]
+    Unreachable { network: String, detail: String },
+    /// A node answered with an error to a read.
+    #[error("the node refused a call: {0}")]
+    Node(String),
+    /// The transaction would revert; nothing was sent.
+    #[error("the transaction would revert: {reason}")]
+    Reverted { reason: String },
+    /// The node refused the signed transaction (funds, fees, nonce); it was not sent.
+    #[error("the node rejected the transaction: {0}")]
+    Rejected(String),
+    #[error("the wallet {0} is not known to this gateway; add it with POST /wallet/add")]
+    UnknownWallet(Address),
+    #[error("{0}")]
+    Keystore(String),
+    /// The ledger (database) failed; a transaction may not have been recorded, so it was not sent.
+    #[error("the transaction ledger failed: {0}")]
+    Ledger(String),
+}

@@ -1,0 +1,114 @@
+//! A configured network: its chain id, native currency, gas settings and an RPC provider with failover.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::providers::RootProvider;
+use alloy::rpc::client::RpcClient;
+use alloy::transports::{RpcError, TransportErrorKind};
+
+use crate::error::ChainError;
+use crate::rpc::{FailoverTransport, RpcStats};
+
+/// Gas settings, in GWEI as the config writes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GasSettings {
+    /// Fixed base fee; the node's latest base fee when `None`.
+    pub base_fee_gwei: Option<f64>,
+    pub base_fee_multiplier: f64,
+    /// Fixed priority fee; the node's suggestion when `None`.
+    pub priority_fee_gwei: Option<f64>,
+    /// When set, transactions are legacy at this gas price.
+    pub gas_price_gwei: Option<f64>,
+}
+
+/// Everything a network needs from the config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSettings {
+    pub name: String,
+    pub chain_id: u64,
+    pub node_urls: Vec<String>,
+    pub native_symbol: String,
+    pub gas: GasSettings,
+    /// How long to wait for a receipt before answering "pending".
+    pub tx_timeout: Duration,
+}
+
+pub struct Network {
+    settings: NetworkSettings,
+    provider: RootProvider,
+    transport: FailoverTransport,
+    stats: Arc<RpcStats>,
+    /// How often to ask for a receipt: a local node mines at once, a remote one every few seconds.
+    receipt_poll: Duration,
+}
+
+impl Network {
+    pub fn connect(settings: NetworkSettings) -> Result<Network, ChainError> {
+        let stats = Arc::new(RpcStats::default());
+        let transport =
+            FailoverTransport::new(&settings.node_urls, settings.chain_id, stats.clone()).map_err(
+                |detail| ChainError::Unreachable {
+                    network: settings.name.clone(),
+                    detail,
+                },
+            )?;
+        let local = settings
+            .node_urls
+            .iter()
+            .all(|url| url.contains("://127.0.0.1") || url.contains("://localhost"));
+        let provider = RootProvider::new(RpcClient::new(transport.clone(), local));
+        let receipt_poll = if local {
+            Duration::from_millis(5)
+        } else {
+            Duration::from_millis(1000)
+        };
+        Ok(Network {
+            settings,
+            provider,
+            transport,
+            stats,
+            receipt_poll,
+        })
+    }
+
+    pub fn settings(&self) -> &NetworkSettings {
+        &self.settings
+    }
+
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    pub fn chain_id(&self) -> u64 {
+        self.settings.chain_id
+    }
+
+    pub fn provider(&self) -> &RootProvider {
+        &self.provider
+    }
+
+    pub fn stats(&self) -> &RpcStats {
+        &self.stats
+    }
+
+    /// The node in use, without path or query.
+    pub fn current_node(&self) -> String {
+        self.transport.current_url()
+    }
+
+    pub fn receipt_poll(&self) -> Duration {
+        self.receipt_poll
+    }
+
+    /// Maps an RPC failure of a read to the error the user can act on.
+    pub fn rpc_error(&self, error: RpcError<TransportErrorKind>) -> ChainError {
+        match error {
+            RpcError::ErrorResp(payload) => ChainError::Node(payload.message.to_string()),
+            other => ChainError::Unreachable {
+                network: self.settings.name.clone(),
+                detail: other.to_string(),
+            },
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The JSON-RPC transport every network uses: several node URLs tried in order, sticking to the one that
+//! last worked, each checked once to serve the configured chain id. Requests are counted, so tests and
+//! metrics can see how many round trips an operation makes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use alloy::rpc::json_rpc::{Id, Request, RequestPacket, ResponsePacket};
+use alloy::transports::http::{Http, reqwest};
+use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
+use tokio::sync::OnceCell;
+
+/// Per-network RPC counters.
+#[derive(Debug, Default)]
+pub struct RpcStats {
+    requests: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl RpcStats {
+    /// Round trips sent (a batch counts once), failovers included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+}
+
+struct Endpoint {
+    http: Http<reqwest::Client>,
+    /// scheme://host:port only: paths and queries often carry API keys, which must not reach logs or errors.
+    display: String,
+    /// Whether the node answered eth_chainId with the configured chain id (checked once).
+    chain_ok: OnceCell<bool>,
+}
+
+/// A failover transport over a network's node URLs.
+#[derive(Clone)]
+pub struct FailoverTransport {
+    endpoints: Arc<Vec<Endpoint>>,
+    preferred: Arc<AtomicUsize>,
+    chain_id: u64,
+    stats: Arc<RpcStats>,
+}
+
+impl FailoverTransport {
+    pub fn new(urls: &[String], chain_id: u64, stats: Arc<RpcStats>) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(20))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        let endpoints = urls
+            .iter()
+            .map(|url| {
+                let parsed: reqwest::Url = url
+                    .parse()
+                    .map_err(|e| format!("'{}' is not a URL: {e}", redact(url)))?;
+                Ok(Endpoint {
+                    http: Http::with_client(client.clone(), parsed),
+                    display: redact(url),
+                    chain_ok: OnceCell::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if endpoints.is_empty() {
+            return Err("no node URL configured".into());
+        }
+        Ok(FailoverTransport {
+            endpoints: Arc::new(endpoints),
+            preferred: Arc::new(AtomicUsize::new(0)),
+            chain_id,
+            stats,
+        })
+    }
+
+    /// The node currently preferred, redacted for display.
+    pub fn current_url(&self) -> String {
+        self.endpoints[self.preferred.load(Ordering::Relaxed) % self.endpoints.len()]
+            .display
+            .clone()
+    }
+
+    async fn request(self, packet: RequestPacket) -> Result<ResponsePacket, TransportError> {
+        let count = self.endpoints.len();
+        let start = self.preferred.load(Ordering::Relaxed);
+        let mut failures = Vec::new();
+        for offset in 0..count {
+            let index = (start + offset) % count;
+            let endpoint = &self.endpoints[index];
+            match self.serves_our_chain(endpoint).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    failures.push(format!(
+                        "{} serves another chain than {}",
+                        endpoint.display, self.chain_id
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    failures.push(format!("{}: {e}", endpoint.display));
+                    continue;
+                }
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let mut http = endpoint.http.clone();
+            match tower::Service::call(&mut http, packet.clone()).await {
+                Ok(response) => {
+                    if index != start {
+                        tracing::warn!(node = %endpoint.display, "RPC failed over to this node");
+                        self.preferred.store(index, Ordering::Relaxed);
+                    }
+                    return Ok(response);
+                }
+                Err(e) => {
+                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(node = %endpoint.display, error = %e, "RPC request failed");
+                    failures.push(format!("{}: {e}", endpoint.display));
+                }
+            }
+        }
+        Err(TransportErrorKind::custom_str(&format!(
+            "every node failed: {}",
+            failures.join("; ")
+        )))
+    }
+
+    async fn serves_our_chain(&self, endpoint: &Endpoint) -> Result<bool, TransportError> {
+        endpoint
+            .chain_ok
+            .get_or_try_init(|| async {
+                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let request = Request::new("eth_chainId", Id::Number(0), ())
+                    .serialize()
+                    .map_err(TransportError::ser_err)?;
+                let mut http = endpoint.http.clone();
+                let response =
+                    tower::Service::call(&mut http, RequestPacket::Single(request)).await?;
+                let ResponsePacket::Single(response) = response else {
+                    return Err(TransportErrorKind::custom_str(
+                        "eth_chainId answered with a batch",
+                    ));
+                };
+                let payload = response.payload.as_success().ok_or_else(|| {
+                    TransportErrorKind::custom_str("eth_chainId answered with an error")
+                })?;
+                let hex: String = serde_json::from_str(payload.get()).map_err(|e| {
+                    TransportErrorKind::custom_str(&format!("bad eth_chainId answer: {e}"))
+                })?;
+                let chain_id = u64::from_str_radix(hex.trim_start_matches("0x"), 16)
+                    .map_err(|e| TransportErrorKind::custom_str(&format!("eth_chainId: {e}")))?;
+                if chain_id != self.chain_id {
+                    tracing::error!(
+                        node = %endpoint.display,
+                        expected = self.chain_id,
+                        actual = chain_id,
+                        "node serves another chain; it will not be used"
+                    );
+                }
+                Ok(chain_id == self.chain_id)
+            })
+            .await
+            .copied()
+    }
+}
+
+impl tower::Service<RequestPacket> for FailoverTransport {
+    type Response = ResponsePacket;
+    type Error = TransportError;
+    type Future = TransportFut<'static>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, packet: RequestPacket) -> Self::Future {
+        Box::pin(self.clone().request(packet))
+    }
+}
+
+/// `scheme://host:port` of a URL, dropping the path and query where providers put API keys.
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => {
+            let host = parsed.host_str().unwrap_or("?");
+            match parsed.port() {
+                Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
+                None => format!("{}://{host}", parsed.scheme()),
+            }
+        }
+        Err(_) => "<invalid URL>".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redaction_drops_keys() {
+        assert_eq!(
+            super::redact("https://eth-mainnet.g.alchemy.com/v2/SECRETKEY"),
+            "https://eth-mainnet.g.alchemy.com"
+        );
+        assert_eq!(
+            super::redact("http://127.0.0.1:8545/?key=x"),
+            "http://127.0.0.1:8545"
+        );
+    }
+}

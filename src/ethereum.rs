@@ -1,0 +1,168 @@
+//! The gateway's view of the ethereum chain: its networks (built from the config, rebuilt when a network's
+//! settings change), the wallets' decrypted signers, and the transaction sender over the ledger.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use chains::network::{GasSettings, Network, NetworkSettings};
+use chains::tx::TxSender;
+use chains::wallet::{self, Signers};
+
+use crate::config::{CHAIN, Config, NetworkConfig};
+use crate::error::ApiError;
+use crate::state::Passphrase;
+use crate::storage::{Storage, StorageError, WalletRow};
+
+pub struct Ethereum {
+    networks: RwLock<HashMap<String, Arc<Network>>>,
+    pub signers: Signers,
+    pub sender: TxSender<Storage>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WalletLoadError {
+    #[error("cannot read wallets: {0}")]
+    Storage(#[from] StorageError),
+    #[error("wallet {address}: {reason}")]
+    Decrypt { address: String, reason: String },
+    #[error("{path}: {reason}")]
+    Import { path: String, reason: String },
+}
+
+impl Ethereum {
+    pub fn new(storage: Storage) -> Self {
+        Ethereum {
+            networks: RwLock::default(),
+            signers: Signers::default(),
+            sender: TxSender::new(storage),
+        }
+    }
+
+    /// The network `name` as configured now. A network whose settings changed since it was built is rebuilt.
+    pub fn network(&self, config: &Config, name: &str) -> Result<Arc<Network>, ApiError> {
+        let network_config = config.network(name).ok_or_else(|| {
+            ApiError::bad_request(
+                "network",
+                format!(
+                    "unknown network '{name}'; configured: {}",
+                    config
+                        .networks
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        let settings = network_settings(name, network_config);
+        if let Some(network) = self.networks.read().expect("networks lock").get(name)
+            && network.settings() == &settings
+        {
+            return Ok(network.clone());
+        }
+        let network = Arc::new(Network::connect(settings).map_err(ApiError::from)?);
+        self.networks
+            .write()
+            .expect("networks lock")
+            .insert(name.to_string(), network.clone());
+        Ok(network)
+    }
+
+    /// Decrypts every stored wallet into memory, first importing Hummingbot Gateway's wallet files found in
+    /// `conf/wallets/ethereum/`. A passphrase that does not decrypt them stops the start.
+    pub async fn load_wallets(
+        &self,
+        storage: &Storage,
+        conf_dir: &Path,
+        passphrase: &Passphrase,
+    ) -> Result<usize, WalletLoadError> {
+        self.import_gateway_wallet_files(storage, conf_dir, passphrase)
+            .await?;
+        let rows = storage.wallets(CHAIN).await?;
+        for row in &rows {
+            let Some(keystore) = &row.keystore else {
+                continue;
+            };
+            let signer = wallet::decrypt(keystore, passphrase.expose()).map_err(|e| {
+                WalletLoadError::Decrypt {
+                    address: row.address.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            self.signers.insert(signer);
+        }
+        Ok(rows.len())
+    }
+
+    async fn import_gateway_wallet_files(
+        &self,
+        storage: &Storage,
+        conf_dir: &Path,
+        passphrase: &Passphrase,
+    ) -> Result<(), WalletLoadError> {
+        let dir = conf_dir.join("wallets").join(CHAIN);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        let known: Vec<String> = storage
+            .wallets(CHAIN)
+            .await?
+            .into_iter()
+            .map(|w| w.address.to_lowercase())
+            .collect();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let import_error = |reason: String| WalletLoadError::Import {
+                path: path.display().to_string(),
+                reason,
+            };
+            let keystore =
+                std::fs::read_to_string(&path).map_err(|e| import_error(e.to_string()))?;
+            let signer = wallet::decrypt(&keystore, passphrase.expose())
+                .map_err(|e| import_error(e.to_string()))?;
+            let address = signer.address().to_checksum(None);
+            if known.contains(&address.to_lowercase()) {
+                continue;
+            }
+            // Re-encrypted in our format, so one keystore flavour is stored.
+            let keystore = wallet::encrypt(&signer, passphrase.expose())
+                .map_err(|e| import_error(e.to_string()))?;
+            storage
+                .insert_wallet(&WalletRow {
+                    chain: CHAIN.into(),
+                    address: address.clone(),
+                    keystore: Some(keystore),
+                })
+                .await?;
+            tracing::info!(%address, file = %path.display(), "imported a Hummingbot Gateway wallet file");
+        }
+        Ok(())
+    }
+
+    pub fn signer(&self, address: Address) -> Result<PrivateKeySigner, ApiError> {
+        self.signers.get(address).map_err(ApiError::from)
+    }
+}
+
+fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {
+    NetworkSettings {
+        name: name.to_string(),
+        chain_id: config.chain_id,
+        node_urls: config.node_url.to_vec(),
+        native_symbol: config.native_currency_symbol.clone(),
+        gas: GasSettings {
+            base_fee_gwei: config.base_fee,
+            base_fee_multiplier: config.base_fee_multiplier,
+            priority_fee_gwei: config.priority_fee,
+            gas_price_gwei: config.gas_price,
+        },
+        tx_timeout: Duration::from_millis(config.transaction_execution_timeout_ms),
+    }
+}

@@ -1,0 +1,745 @@
+//! `/chains/ethereum/*`: status, balances, allowances, approve, poll, estimate-gas, wrap and unwrap.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use alloy::sol_types::SolCall;
+use axum::extract::State;
+use chains::amount::{Amount, format_units};
+use chains::contracts::{IERC20, IWETH9};
+use chains::erc20;
+use chains::gas::{Fees, current_fees};
+use chains::ledger::{Ledger, TxStatus};
+use chains::network::Network;
+use chains::tx::{Call, Outcome, SentTx, fee_wei};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::{Json, Query};
+use super::params::{AmountText, Human, network_name, parse_address, wallet_address};
+use crate::config::{CHAIN, Config};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+use crate::tokens::TokenBook;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(balances))
+        .routes(routes!(allowances))
+        .routes(routes!(approve))
+        .routes(routes!(poll))
+        .routes(routes!(estimate_gas))
+        .routes(routes!(wrap))
+        .routes(routes!(unwrap))
+}
+
+const TAG: &str = "chains/ethereum";
+/// Gas a typical swap uses; what `estimate-gas` prices.
+const TYPICAL_GAS: u64 = 300_000;
+const NATIVE_DECIMALS: u8 = 18;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct NetworkQuery {
+    /// Network name; the default network when omitted.
+    #[param(example = "devnet")]
+    network: Option<String>,
+    /// Or the network as `ethereum-<network>`.
+    chain_network: Option<String>,
+}
+
+struct Ctx {
+    config: Arc<Config>,
+    network_name: String,
+    network: Arc<Network>,
+}
+
+fn context(state: &AppState, network: Option<&str>, chain_network: Option<&str>) -> ApiResult<Ctx> {
+    let config = state.config();
+    let network_name = network_name(&config, network, chain_network)?;
+    let network = state.ethereum().network(&config, &network_name)?;
+    Ok(Ctx {
+        config,
+        network_name,
+        network,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusResponse {
+    #[schema(example = "ethereum")]
+    chain: String,
+    #[schema(example = "devnet")]
+    network: String,
+    /// The node in use (scheme, host and port only).
+    #[schema(example = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    #[schema(example = "url")]
+    rpc_provider: String,
+    #[schema(example = 125)]
+    current_block_number: u64,
+    #[schema(example = "ETH")]
+    native_currency: String,
+    #[schema(example = "uniswap/router")]
+    swap_provider: String,
+}
+
+/// The network's node, current block and native currency.
+#[utoipa::path(get, path = "/chains/ethereum/status", tag = TAG, params(NetworkQuery), responses(
+    (status = 200, body = StatusResponse),
+    (status = 400, body = ErrorBody), (status = 503, description = "No node answered", body = ErrorBody),
+))]
+async fn status(
+    State(state): State<AppState>,
+    Query(query): Query<NetworkQuery>,
+) -> ApiResult<axum::Json<StatusResponse>> {
+    let ctx = context(
+        &state,
+        query.network.as_deref(),
+        query.chain_network.as_deref(),
+    )?;
+    let block = ctx
+        .network
+        .provider()
+        .get_block_number()
+        .await
+        .map_err(|e| ctx.network.rpc_error(e))?;
+    let network_config = ctx
+        .config
+        .network(&ctx.network_name)
+        .expect("resolved above");
+    Ok(axum::Json(StatusResponse {
+        chain: CHAIN.into(),
+        network: ctx.network_name.clone(),
+        rpc_url: ctx.network.current_node(),
+        rpc_provider: ctx.config.chain.rpc_provider.clone(),
+        current_block_number: block,
+        native_currency: network_config.native_currency_symbol.clone(),
+        swap_provider: network_config.swap_provider.clone(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "tokens": ["ETH", "WETH", "USDC"]}))]
+pub struct BalancesRequest {
+    network: Option<String>,
+    chain_network: Option<String>,
+    /// The wallet; the default wallet when omitted.
+    #[serde(alias = "walletAddress")]
+    address: Option<String>,
+    /// Symbols or addresses; every token of the network's list (and the native currency) when omitted.
+    tokens: Option<Vec<String>>,
+    /// Accepted for compatibility; omitting `tokens` already fetches all.
+    #[allow(dead_code)]
+    fetch_all: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BalancesResponse {
+    /// Human amounts by the symbol or address asked for.
+    #[schema(value_type = BTreeMap<String, f64>, example = json!({"ETH": 1000000, "WETH": 1000, "USDC": 1000000}))]
+    balances: BTreeMap<String, Human>,
+}
+
+/// Native and ERC-20 balances of a wallet, read in one RPC round trip.
+#[utoipa::path(post, path = "/chains/ethereum/balances", tag = TAG, request_body = BalancesRequest, responses(
+    (status = 200, body = BalancesResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
+))]
+async fn balances(
+    State(state): State<AppState>,
+    Json(request): Json<BalancesRequest>,
+) -> ApiResult<axum::Json<BalancesResponse>> {
+    let ctx = context(
+        &state,
+        request.network.as_deref(),
+        request.chain_network.as_deref(),
+    )?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
+    let requested: Vec<String> = match request.tokens.filter(|t| !t.is_empty()) {
+        Some(tokens) => tokens,
+        None => std::iter::once(book.native_symbol.clone())
+            .chain(book.tokens.iter().map(|t| t.symbol.clone()))
+            .collect(),
+    };
+    let mut erc20s = Vec::new();
+    for name in requested.iter().filter(|name| !book.is_native(name)) {
+        erc20s.push((name.clone(), book.resolve("tokens", name)?));
+    }
+    let addresses: Vec<Address> = erc20s.iter().map(|(_, token)| token.address).collect();
+    let (native, amounts) = erc20::balances(&ctx.network, owner, &addresses).await?;
+    let mut balances = BTreeMap::new();
+    if let Some(native_name) = requested.iter().find(|name| book.is_native(name)) {
+        balances.insert(
+            native_name.clone(),
+            Human(format_units(native, NATIVE_DECIMALS)),
+        );
+    }
+    for ((name, token), raw) in erc20s.into_iter().zip(amounts) {
+        balances.insert(name, Human(format_units(raw, token.decimals)));
+    }
+    Ok(axum::Json(BalancesResponse { balances }))
+}
+
+/// The contracts a spender name stands for on a network: `<connector>/<type>` or an address.
+fn spenders(network: &str, spender: &str) -> ApiResult<Vec<Address>> {
+    let spender = spender.trim();
+    if spender.starts_with("0x") {
+        return Ok(vec![parse_address("spender", spender)?]);
+    }
+    let (connector, kind) = spender.split_once('/').unwrap_or((spender, "router"));
+    let unknown = || {
+        ApiError::bad_request(
+            "spender",
+            format!(
+                "'{spender}' is neither an address nor a connector on {network}; use e.g. uniswap/router, uniswap/amm, uniswap/clmm, pancakeswap/clmm"
+            ),
+        )
+    };
+    let dex = connectors::dex::find(connector, network).ok_or_else(unknown)?;
+    let contracts = match kind {
+        "amm" => dex.v2.map(|v2| vec![v2.router]),
+        // Liquidity goes through the position manager, swaps through the router: both need the allowance.
+        "clmm" => dex.v3.map(|v3| vec![v3.position_manager, v3.swap_router]),
+        "router" => dex.v3.map(|v3| vec![v3.swap_router]),
+        _ => None,
+    };
+    contracts.ok_or_else(unknown)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "spender": "uniswap/router", "tokens": ["USDC", "WETH"]}))]
+pub struct AllowancesRequest {
+    network: Option<String>,
+    chain_network: Option<String>,
+    #[serde(alias = "walletAddress")]
+    address: Option<String>,
+    /// `<connector>/<router|amm|clmm>` or a contract address.
+    spender: String,
+    tokens: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllowancesResponse {
+    /// The spender contract (the first, when the name stands for several).
+    #[schema(example = "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45")]
+    spender: String,
+    /// Human amounts each token may be spent, as strings.
+    #[schema(example = json!({"USDC": "1000", "WETH": "0"}))]
+    approvals: BTreeMap<String, String>,
+}
+
+/// How much a spender may move of each token. A connector name standing for several contracts reports the
+/// smallest of their allowances.
+#[utoipa::path(post, path = "/chains/ethereum/allowances", tag = TAG, request_body = AllowancesRequest, responses(
+    (status = 200, body = AllowancesResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
+))]
+async fn allowances(
+    State(state): State<AppState>,
+    Json(request): Json<AllowancesRequest>,
+) -> ApiResult<axum::Json<AllowancesResponse>> {
+    let ctx = context(
+        &state,
+        request.network.as_deref(),
+        request.chain_network.as_deref(),
+    )?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let spenders = spenders(&ctx.network_name, &request.spender)?;
+    let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
+    let tokens = request
+        .tokens
+        .iter()
+        .map(|name| book.resolve("tokens", name))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let addresses: Vec<Address> = tokens.iter().map(|t| t.address).collect();
+    let mut smallest = vec![U256::MAX; tokens.len()];
+    for &spender in &spenders {
+        for (least, amount) in smallest
+            .iter_mut()
+            .zip(erc20::allowances(&ctx.network, owner, spender, &addresses).await?)
+        {
+            *least = (*least).min(amount);
+        }
+    }
+    let approvals = request
+        .tokens
+        .iter()
+        .zip(&tokens)
+        .zip(smallest)
+        .map(|((name, token), raw)| (name.clone(), format_units(raw, token.decimals)))
+        .collect();
+    Ok(axum::Json(AllowancesResponse {
+        spender: spenders[0].to_checksum(None),
+        approvals,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "token": "USDC", "spender": "uniswap/router", "amount": "1000"}))]
+pub struct ApproveRequest {
+    network: Option<String>,
+    chain_network: Option<String>,
+    #[serde(alias = "walletAddress")]
+    address: Option<String>,
+    /// Symbol or address.
+    token: String,
+    /// `<connector>/<router|amm|clmm>` or a contract address.
+    spender: String,
+    /// Human amount; unlimited when omitted or empty.
+    #[schema(value_type = Option<String>)]
+    amount: Option<AmountText>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApproveData {
+    token_address: String,
+    spender: String,
+    /// The approved human amount.
+    amount: String,
+    nonce: u64,
+    /// Fee paid, in the native currency.
+    fee: String,
+}
+
+/// A state-changing call's answer: the transaction hash, its status (1 confirmed, 0 pending, -1 failed) and
+/// what it did.
+#[derive(Serialize, ToSchema)]
+pub struct ApproveResponse {
+    #[schema(example = "0x5f0c…")]
+    signature: String,
+    #[schema(example = 1)]
+    status: i8,
+    data: Option<ApproveData>,
+}
+
+/// Approves a spender for a token (unlimited unless an amount is given) and waits for the receipt.
+#[utoipa::path(post, path = "/chains/ethereum/approve", tag = TAG, request_body = ApproveRequest, responses(
+    (status = 200, body = ApproveResponse),
+    (status = 400, description = "Bad input, or the approval would revert", body = ErrorBody),
+    (status = 404, description = "Unknown wallet", body = ErrorBody),
+    (status = 503, body = ErrorBody),
+))]
+async fn approve(
+    State(state): State<AppState>,
+    Json(request): Json<ApproveRequest>,
+) -> ApiResult<axum::Json<ApproveResponse>> {
+    let ctx = context(
+        &state,
+        request.network.as_deref(),
+        request.chain_network.as_deref(),
+    )?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
+    if book.is_native(&request.token) {
+        return Err(ApiError::bad_request(
+            "token",
+            format!(
+                "{} is the native currency and needs no approval",
+                book.native_symbol
+            ),
+        ));
+    }
+    let token = book.resolve("token", &request.token)?;
+    let spenders = spenders(&ctx.network_name, &request.spender)?;
+    let amount = match request.amount.as_ref().filter(|a| !a.is_empty()) {
+        Some(text) => text.parse("amount", token.decimals)?.raw,
+        None => U256::MAX,
+    };
+    let signer = state.ethereum().signer(owner)?;
+    let mut results = Vec::new();
+    for &spender in &spenders {
+        let call = Call::new(
+            token.address,
+            IERC20::approveCall { spender, amount }.abi_encode(),
+        );
+        results.push(
+            state
+                .ethereum()
+                .sender
+                .send_and_wait(&ctx.network, &signer, &call, "approve")
+                .await?,
+        );
+    }
+    let (signature, status, fee) = summarize(&results);
+    let (sent, _) = results.last().expect("at least one spender");
+    Ok(axum::Json(ApproveResponse {
+        signature,
+        status,
+        data: Some(ApproveData {
+            token_address: token.address.to_checksum(None),
+            spender: spenders[0].to_checksum(None),
+            amount: format_units(amount, token.decimals),
+            nonce: sent.nonce,
+            fee: format_units(fee, NATIVE_DECIMALS),
+        }),
+    }))
+}
+
+/// The hash to report (the last), the worst status, and the total fee of one or more transactions.
+fn summarize(results: &[(SentTx, Outcome)]) -> (String, i8, U256) {
+    let mut status = 1;
+    let mut fee = U256::ZERO;
+    for (_, outcome) in results {
+        match outcome {
+            Outcome::Mined(receipt) => {
+                fee += fee_wei(receipt);
+                if !receipt.status() {
+                    status = -1;
+                }
+            }
+            Outcome::Pending if status == 1 => status = 0,
+            Outcome::Pending => {}
+        }
+    }
+    let signature = results
+        .last()
+        .map(|(sent, _)| sent.hash.to_string())
+        .unwrap_or_default();
+    (signature, status, fee)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"network": "devnet", "signature": "0x5f0c8a1c9a3d3f1b0a6f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566"}))]
+pub struct PollRequest {
+    network: Option<String>,
+    chain_network: Option<String>,
+    /// The transaction hash.
+    #[serde(alias = "txHash")]
+    signature: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PollResponse {
+    current_block: u64,
+    signature: String,
+    tx_block: Option<u64>,
+    /// 1 confirmed, 0 pending, -1 failed (mined and reverted), -2 unknown to the node.
+    tx_status: i8,
+    /// Fee paid in the native currency, once mined.
+    #[schema(value_type = Option<f64>)]
+    fee: Option<Human>,
+    /// The receipt, once mined.
+    #[schema(value_type = Option<Object>)]
+    tx_data: Option<serde_json::Value>,
+    /// Why it failed or cannot be found; null otherwise.
+    error: Option<String>,
+}
+
+/// A transaction's status. An unknown hash is answered (status -2), not refused; a transaction the ledger
+/// holds but the node lost is sent again.
+#[utoipa::path(post, path = "/chains/ethereum/poll", tag = TAG, request_body = PollRequest, responses(
+    (status = 200, body = PollResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
+))]
+async fn poll(
+    State(state): State<AppState>,
+    Json(request): Json<PollRequest>,
+) -> ApiResult<axum::Json<PollResponse>> {
+    let ctx = context(
+        &state,
+        request.network.as_deref(),
+        request.chain_network.as_deref(),
+    )?;
+    let hash: B256 = request.signature.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "signature",
+            "must be a transaction hash: 0x and 64 hex digits",
+        )
+    })?;
+    let provider = ctx.network.provider();
+    let rpc = |e| ctx.network.rpc_error(e);
+    let current_block = provider.get_block_number().await.map_err(rpc)?;
+    let mut response = PollResponse {
+        current_block,
+        signature: hash.to_string(),
+        tx_block: None,
+        tx_status: 0,
+        fee: None,
+        tx_data: None,
+        error: None,
+    };
+    let ledger = state.ethereum().sender.ledger();
+    if let Some(receipt) = provider.get_transaction_receipt(hash).await.map_err(rpc)? {
+        let fee = fee_wei(&receipt);
+        let status = if receipt.status() {
+            TxStatus::Confirmed
+        } else {
+            TxStatus::Failed
+        };
+        ledger
+            .set_status(hash, status, receipt.block_number, Some(fee))
+            .await
+            .map_err(ApiError::internal)?;
+        response.tx_block = receipt.block_number;
+        response.tx_status = if receipt.status() { 1 } else { -1 };
+        response.error =
+            (!receipt.status()).then(|| "the transaction was mined and reverted".to_string());
+        response.fee = Some(Human(format_units(fee, NATIVE_DECIMALS)));
+        response.tx_data = Some(serde_json::to_value(&receipt).map_err(ApiError::internal)?);
+        return Ok(axum::Json(response));
+    }
+    if provider
+        .get_transaction_by_hash(hash)
+        .await
+        .map_err(rpc)?
+        .is_some()
+    {
+        return Ok(axum::Json(response));
+    }
+    match ledger.find(hash).await.map_err(ApiError::internal)? {
+        Some(recorded) if matches!(recorded.status, TxStatus::Signed | TxStatus::Sent) => {
+            match provider.send_raw_transaction(&recorded.raw).await {
+                Ok(_) => {
+                    tracing::info!(%hash, "the node had lost a recorded transaction; sent it again");
+                    ledger
+                        .set_status(hash, TxStatus::Sent, None, None)
+                        .await
+                        .map_err(ApiError::internal)?;
+                }
+                Err(e) => {
+                    ledger
+                        .set_status(hash, TxStatus::Dropped, None, None)
+                        .await
+                        .map_err(ApiError::internal)?;
+                    response.tx_status = -2;
+                    response.error =
+                        Some(format!("the node refused the recorded transaction: {e}"));
+                }
+            }
+        }
+        _ => {
+            response.tx_status = -2;
+            response.error = Some(format!("transaction not found on {}", ctx.network_name));
+        }
+    }
+    Ok(axum::Json(response))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EstimateGasResponse {
+    /// Price of one unit of gas, in gwei.
+    #[schema(value_type = f64)]
+    fee_per_compute_unit: Human,
+    #[schema(example = "gwei")]
+    denomination: String,
+    /// Gas a typical swap uses.
+    compute_units: u64,
+    #[schema(example = "ETH")]
+    fee_asset: String,
+    /// compute units × price, in the native currency.
+    #[schema(value_type = f64)]
+    fee: Human,
+    /// Unix time in milliseconds.
+    timestamp: u64,
+    /// `eip1559` or `legacy`.
+    gas_type: String,
+    #[schema(value_type = Option<f64>)]
+    max_fee_per_gas: Option<Human>,
+    #[schema(value_type = Option<f64>)]
+    max_priority_fee_per_gas: Option<Human>,
+}
+
+/// The gas price the next transaction would pay, from the config's gas settings and the node.
+#[utoipa::path(get, path = "/chains/ethereum/estimate-gas", tag = TAG, params(NetworkQuery), responses(
+    (status = 200, body = EstimateGasResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
+))]
+async fn estimate_gas(
+    State(state): State<AppState>,
+    Query(query): Query<NetworkQuery>,
+) -> ApiResult<axum::Json<EstimateGasResponse>> {
+    let ctx = context(
+        &state,
+        query.network.as_deref(),
+        query.chain_network.as_deref(),
+    )?;
+    let fees = current_fees(&ctx.network).await?;
+    let gwei = |wei: u128| Human(format_units(U256::from(wei), 9));
+    let (gas_type, max_fee, priority) = match fees {
+        Fees::Eip1559 {
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+            ..
+        } => (
+            "eip1559",
+            Some(gwei(max_fee_per_gas)),
+            Some(gwei(max_priority_fee_per_gas)),
+        ),
+        Fees::Legacy { .. } => ("legacy", None, None),
+    };
+    let price = fees.max_price();
+    Ok(axum::Json(EstimateGasResponse {
+        fee_per_compute_unit: gwei(price),
+        denomination: "gwei".into(),
+        compute_units: TYPICAL_GAS,
+        fee_asset: ctx.network.settings().native_symbol.clone(),
+        fee: Human(format_units(
+            U256::from(price) * U256::from(TYPICAL_GAS),
+            NATIVE_DECIMALS,
+        )),
+        timestamp: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        gas_type: gas_type.into(),
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: priority,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "amount": "0.5"}))]
+pub struct WrapRequest {
+    network: Option<String>,
+    chain_network: Option<String>,
+    #[serde(alias = "walletAddress")]
+    address: Option<String>,
+    /// Human amount of the native currency to wrap (for unwrap: of the wrapped token; all of it when omitted).
+    #[schema(value_type = Option<String>)]
+    amount: Option<AmountText>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WrapData {
+    nonce: u64,
+    /// Fee paid, in the native currency.
+    fee: String,
+    /// The human amount wrapped or unwrapped.
+    amount: String,
+    wrapped_address: String,
+    native_token: String,
+    wrapped_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WrapResponse {
+    signature: String,
+    status: i8,
+    data: Option<WrapData>,
+}
+
+/// Wraps native currency into its wrapped token (ETH → WETH) and waits for the receipt.
+#[utoipa::path(post, path = "/chains/ethereum/wrap", tag = TAG, request_body = WrapRequest, responses(
+    (status = 200, body = WrapResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+))]
+async fn wrap(
+    State(state): State<AppState>,
+    Json(request): Json<WrapRequest>,
+) -> ApiResult<axum::Json<WrapResponse>> {
+    let Some(amount) = request.amount.as_ref().filter(|a| !a.is_empty()) else {
+        return Err(ApiError::bad_request(
+            "amount",
+            "is required: how much native currency to wrap",
+        ));
+    };
+    let amount = positive(amount.parse("amount", NATIVE_DECIMALS)?)?;
+    let wrapping = Wrapping::new(&state, &request).await?;
+    let call = Call::new(wrapping.weth, IWETH9::depositCall {}.abi_encode()).with_value(amount.raw);
+    wrapping.run(&state, call, amount, "wrap").await
+}
+
+/// Unwraps the wrapped token back into native currency (WETH → ETH), all of it when no amount is given.
+#[utoipa::path(post, path = "/chains/ethereum/unwrap", tag = TAG, request_body = WrapRequest, responses(
+    (status = 200, body = WrapResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+))]
+async fn unwrap(
+    State(state): State<AppState>,
+    Json(request): Json<WrapRequest>,
+) -> ApiResult<axum::Json<WrapResponse>> {
+    let wrapping = Wrapping::new(&state, &request).await?;
+    let amount = match request.amount.as_ref().filter(|a| !a.is_empty()) {
+        Some(text) => positive(text.parse("amount", NATIVE_DECIMALS)?)?,
+        None => {
+            let (_, balances) =
+                erc20::balances(&wrapping.ctx.network, wrapping.owner, &[wrapping.weth]).await?;
+            positive(Amount::new(balances[0], NATIVE_DECIMALS)).map_err(|_| {
+                ApiError::bad_request(
+                    "amount",
+                    format!("the wallet holds no {}", wrapping.wrapped_symbol),
+                )
+            })?
+        }
+    };
+    let call = Call::new(
+        wrapping.weth,
+        IWETH9::withdrawCall { wad: amount.raw }.abi_encode(),
+    );
+    wrapping.run(&state, call, amount, "unwrap").await
+}
+
+fn positive(amount: Amount) -> ApiResult<Amount> {
+    if amount.raw.is_zero() {
+        return Err(ApiError::bad_request("amount", "must be greater than zero"));
+    }
+    Ok(amount)
+}
+
+struct Wrapping {
+    ctx: Ctx,
+    owner: Address,
+    weth: Address,
+    wrapped_symbol: String,
+    native_symbol: String,
+}
+
+impl Wrapping {
+    async fn new(state: &AppState, request: &WrapRequest) -> ApiResult<Wrapping> {
+        let ctx = context(
+            state,
+            request.network.as_deref(),
+            request.chain_network.as_deref(),
+        )?;
+        let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+        let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
+        let wrapped = book.wrapped_native()?;
+        Ok(Wrapping {
+            owner,
+            weth: wrapped.address,
+            wrapped_symbol: wrapped.symbol,
+            native_symbol: book.native_symbol.clone(),
+            ctx,
+        })
+    }
+
+    async fn run(
+        self,
+        state: &AppState,
+        call: Call,
+        amount: Amount,
+        label: &str,
+    ) -> ApiResult<axum::Json<WrapResponse>> {
+        let signer = state.ethereum().signer(self.owner)?;
+        let result = state
+            .ethereum()
+            .sender
+            .send_and_wait(&self.ctx.network, &signer, &call, label)
+            .await?;
+        let nonce = result.0.nonce;
+        let (signature, status, fee) = summarize(&[result]);
+        Ok(axum::Json(WrapResponse {
+            signature,
+            status,
+            data: Some(WrapData {
+                nonce,
+                fee: format_units(fee, NATIVE_DECIMALS),
+                amount: amount.to_decimal_string(),
+                wrapped_address: self.weth.to_checksum(None),
+                native_token: self.native_symbol,
+                wrapped_token: self.wrapped_symbol,
+            }),
+        }))
+    }
+}

@@ -1,0 +1,152 @@
+//! What many routes take: a network named either way (`network=mainnet` or `chainNetwork=ethereum-mainnet`),
+//! a wallet address (defaulting to the configured one), addresses, and human amounts.
+
+use alloy::primitives::Address;
+use chains::amount::Amount;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::config::{CHAIN, Config};
+use crate::error::{ApiError, ApiResult};
+
+/// The network a request names, by any of the spellings clients use; the default network when none.
+pub fn network_name(
+    config: &Config,
+    network: Option<&str>,
+    chain_network: Option<&str>,
+) -> ApiResult<String> {
+    let prefix = format!("{CHAIN}-");
+    let name = match (chain_network, network) {
+        (Some(chain_network), _) if !chain_network.is_empty() => chain_network
+            .strip_prefix(&prefix)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "chainNetwork",
+                    format!(
+                        "must be {CHAIN}-<network>, e.g. {CHAIN}-mainnet; got '{chain_network}'"
+                    ),
+                )
+            })?,
+        (_, Some(network)) if !network.is_empty() => {
+            network.strip_prefix(&prefix).unwrap_or(network).to_string()
+        }
+        _ => config.chain.default_network.clone(),
+    };
+    if config.network(&name).is_none() {
+        let field = if chain_network.is_some_and(|c| !c.is_empty()) {
+            "chainNetwork"
+        } else {
+            "network"
+        };
+        return Err(ApiError::bad_request(
+            field,
+            format!(
+                "unknown network '{name}'; configured: {}",
+                config
+                    .networks
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// Rejects the `chain` parameter when it names another chain.
+pub fn check_chain(chain: Option<&str>) -> ApiResult<()> {
+    match chain {
+        Some(chain) if !chain.is_empty() && chain != CHAIN => Err(ApiError::bad_request(
+            "chain",
+            format!("only '{CHAIN}' is served here; got '{chain}'"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An address; mixed case must be a valid EIP-55 checksum (a wrong one is usually a typo).
+pub fn parse_address(field: &str, text: &str) -> ApiResult<Address> {
+    let text = text.trim();
+    let lower_or_upper = text[2.min(text.len())..]
+        .chars()
+        .all(|c| !c.is_ascii_alphabetic() || c.is_ascii_lowercase())
+        || text[2.min(text.len())..]
+            .chars()
+            .all(|c| !c.is_ascii_alphabetic() || c.is_ascii_uppercase());
+    let parsed = if lower_or_upper {
+        text.parse::<Address>().ok()
+    } else {
+        Address::parse_checksummed(text, None).ok()
+    };
+    parsed.ok_or_else(|| {
+        ApiError::bad_request(
+            field,
+            format!(
+                "'{text}' is not an address (0x and 40 hex digits, valid checksum when mixed case)"
+            ),
+        )
+    })
+}
+
+/// The wallet a request names, or the configured default wallet.
+pub fn wallet_address(config: &Config, field: &str, given: Option<&str>) -> ApiResult<Address> {
+    match given.map(str::trim).filter(|a| !a.is_empty()) {
+        Some(address) => parse_address(field, address),
+        None => match config.chain.default_wallet.parse::<Address>() {
+            Ok(address) => Ok(address),
+            Err(_) => Err(ApiError::bad_request(
+                field,
+                "is required: no default wallet is set (POST /wallet/setDefault, or add one with setDefault: true)",
+            )),
+        },
+    }
+}
+
+/// A human amount as a client sends it: a JSON string or number. Kept as text so nothing is lost to floats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmountText(pub String);
+
+impl<'de> Deserialize<'de> for AmountText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(serde_json::Number),
+        }
+        Ok(AmountText(match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => text,
+            Raw::Number(number) => number.to_string(),
+        }))
+    }
+}
+
+impl AmountText {
+    /// The raw amount for a token with `decimals`; the error names the field and says why.
+    pub fn parse(&self, field: &str, decimals: u8) -> ApiResult<Amount> {
+        Amount::parse(&self.0, decimals).map_err(|e| ApiError::bad_request(field, e))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+/// An exact decimal number in a JSON response: written as a JSON number with every digit, never through f64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Human(pub String);
+
+impl Human {
+    pub fn of(amount: Amount) -> Self {
+        Human(amount.to_decimal_string())
+    }
+}
+
+impl Serialize for Human {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw = serde_json::value::RawValue::from_string(self.0.clone())
+            .map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}

@@ -1,0 +1,338 @@
+//! `/tokens`: the token lists, by network.
+
+use axum::extract::{Path, State};
+use chains::erc20::{self, Token};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::{Json, Query};
+use super::params::{check_chain, network_name, parse_address};
+use crate::config::CHAIN;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+use crate::storage::TokenRow;
+use crate::tokens::TokenBook;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, add_token))
+        .routes(routes!(get_token, remove_token))
+        .routes(routes!(find_token))
+        .routes(routes!(save_token))
+}
+
+const TAG: &str = "tokens";
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct TokensQuery {
+    /// `ethereum-<network>`.
+    #[param(example = "ethereum-devnet")]
+    chain_network: Option<String>,
+    /// Or the network name (with `chain`).
+    network: Option<String>,
+    chain: Option<String>,
+    /// Filters by symbol or name (case-insensitive), or by address.
+    search: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"chainId": 31337, "name": "USD Coin", "symbol": "USDC", "address": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "decimals": 6}))]
+pub struct TokenInfo {
+    #[serde(default)]
+    chain_id: Option<u64>,
+    name: String,
+    symbol: String,
+    address: String,
+    decimals: u8,
+}
+
+impl TokenInfo {
+    fn from(token: &Token, chain_id: u64) -> Self {
+        TokenInfo {
+            chain_id: Some(chain_id),
+            name: token.name.clone(),
+            symbol: token.symbol.clone(),
+            address: token.address.to_checksum(None),
+            decimals: token.decimals,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokensResponse {
+    tokens: Vec<TokenInfo>,
+}
+
+struct Resolved {
+    network: String,
+    chain_id: u64,
+    book: TokenBook,
+}
+
+async fn resolve(state: &AppState, query: &TokensQuery) -> ApiResult<Resolved> {
+    check_chain(query.chain.as_deref())?;
+    let config = state.config();
+    let network = network_name(
+        &config,
+        query.network.as_deref(),
+        query.chain_network.as_deref(),
+    )?;
+    let chain_id = config.network(&network).expect("resolved").chain_id;
+    let book = TokenBook::load(&config, state.storage(), &network).await?;
+    Ok(Resolved {
+        network,
+        chain_id,
+        book,
+    })
+}
+
+/// The network's tokens: its config list plus those added through the API.
+#[utoipa::path(get, path = "/tokens", tag = TAG, params(TokensQuery), responses((status = 200, body = TokensResponse), (status = 400, body = ErrorBody)))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    Query(query): Query<TokensQuery>,
+) -> ApiResult<axum::Json<TokensResponse>> {
+    let resolved = resolve(&state, &query).await?;
+    let search = query
+        .search
+        .as_deref()
+        .map(str::to_lowercase)
+        .filter(|s| !s.is_empty());
+    let tokens = resolved
+        .book
+        .tokens
+        .iter()
+        .filter(|t| {
+            search.as_deref().is_none_or(|s| {
+                t.symbol.to_lowercase().contains(s)
+                    || t.name.to_lowercase().contains(s)
+                    || t.address.to_string().to_lowercase() == s
+            })
+        })
+        .map(|t| TokenInfo::from(t, resolved.chain_id))
+        .collect();
+    Ok(axum::Json(TokensResponse { tokens }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    token: TokenInfo,
+    chain: String,
+    network: String,
+}
+
+/// One token by symbol or address.
+#[utoipa::path(get, path = "/tokens/{symbolOrAddress}", tag = TAG,
+    params(("symbolOrAddress" = String, Path, example = "USDC"), TokensQuery),
+    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody)))]
+async fn get_token(
+    State(state): State<AppState>,
+    Path(symbol_or_address): Path<String>,
+    Query(query): Query<TokensQuery>,
+) -> ApiResult<axum::Json<TokenResponse>> {
+    let resolved = resolve(&state, &query).await?;
+    let token = resolved
+        .book
+        .resolve("symbolOrAddress", &symbol_or_address)?;
+    Ok(axum::Json(TokenResponse {
+        token: TokenInfo::from(&token, resolved.chain_id),
+        chain: CHAIN.into(),
+        network: resolved.network,
+    }))
+}
+
+/// Reads a token's name, symbol and decimals from the chain (nothing is saved).
+#[utoipa::path(get, path = "/tokens/find/{address}", tag = TAG,
+    params(("address" = String, Path, example = "0x514910771AF9Ca656af840dff83E8264EcF986CA"), TokensQuery),
+    responses((status = 200, body = TokenInfo), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn find_token(
+    State(state): State<AppState>,
+    Path(address): Path<String>,
+    Query(query): Query<TokensQuery>,
+) -> ApiResult<axum::Json<TokenInfo>> {
+    let (token, chain_id) = read_on_chain(&state, &address, &query).await?;
+    Ok(axum::Json(TokenInfo::from(&token, chain_id)))
+}
+
+async fn read_on_chain(
+    state: &AppState,
+    address: &str,
+    query: &TokensQuery,
+) -> ApiResult<(Token, u64)> {
+    let address = parse_address("address", address)?;
+    let resolved = resolve(state, query).await?;
+    let network = state
+        .ethereum()
+        .network(&state.config(), &resolved.network)?;
+    let token = erc20::metadata(&network, address).await?.ok_or_else(|| {
+        ApiError::bad_request(
+            "address",
+            format!(
+                "{address} does not answer symbol() and decimals() on {}: not an ERC-20 there",
+                resolved.network
+            ),
+        )
+    })?;
+    Ok((token, resolved.chain_id))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"chainNetwork": "ethereum-devnet", "token": {"name": "My Token", "symbol": "MYT", "address": "0x1111111111111111111111111111111111111111", "decimals": 18}}))]
+pub struct AddTokenRequest {
+    chain_network: Option<String>,
+    network: Option<String>,
+    chain: Option<String>,
+    token: TokenInfo,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenChangeResponse {
+    message: String,
+    /// Always false: changes apply at once.
+    requires_restart: bool,
+}
+
+/// Adds a token to a network's list (stored in the database).
+#[utoipa::path(post, path = "/tokens", tag = TAG, request_body = AddTokenRequest, responses(
+    (status = 200, body = TokenChangeResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn add_token(
+    State(state): State<AppState>,
+    Json(request): Json<AddTokenRequest>,
+) -> ApiResult<axum::Json<TokenChangeResponse>> {
+    let query = TokensQuery {
+        chain_network: request.chain_network,
+        network: request.network,
+        chain: request.chain,
+        search: None,
+    };
+    let resolved = resolve(&state, &query).await?;
+    let address = parse_address("token.address", &request.token.address)?;
+    let symbol = request.token.symbol.trim();
+    if symbol.is_empty() || symbol.len() > 32 {
+        return Err(ApiError::bad_request(
+            "token.symbol",
+            "must be 1 to 32 characters",
+        ));
+    }
+    if let Ok(existing) = resolved.book.resolve("token", symbol) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!(
+                "token.symbol: {symbol} is already {} on {}",
+                existing.address, resolved.network
+            ),
+        )
+        .with_code("DUPLICATE"));
+    }
+    let token = Token {
+        address,
+        symbol: symbol.to_string(),
+        name: request.token.name.trim().to_string(),
+        decimals: request.token.decimals,
+    };
+    insert_token_row(&state, &resolved, &token).await?;
+    Ok(axum::Json(TokenChangeResponse {
+        message: format!("{symbol} added to {}", resolved.network),
+        requires_restart: false,
+    }))
+}
+
+async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) -> ApiResult<()> {
+    if resolved
+        .book
+        .tokens
+        .iter()
+        .any(|t| t.address == token.address)
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!(
+                "token {} is already listed on {}",
+                token.address, resolved.network
+            ),
+        )
+        .with_code("DUPLICATE"));
+    }
+    state
+        .storage()
+        .insert_token(&TokenRow {
+            network: resolved.network.clone(),
+            address: token.address.to_checksum(None),
+            symbol: token.symbol.clone(),
+            name: token.name.clone(),
+            decimals: token.decimals,
+        })
+        .await?;
+    Ok(())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SaveTokenResponse {
+    message: String,
+    token: TokenInfo,
+}
+
+/// Reads a token from the chain and adds it to the network's list.
+#[utoipa::path(post, path = "/tokens/save/{address}", tag = TAG,
+    params(("address" = String, Path, example = "0x514910771AF9Ca656af840dff83E8264EcF986CA"), TokensQuery),
+    responses((status = 200, body = SaveTokenResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn save_token(
+    State(state): State<AppState>,
+    Path(address): Path<String>,
+    Query(query): Query<TokensQuery>,
+) -> ApiResult<axum::Json<SaveTokenResponse>> {
+    let (token, chain_id) = read_on_chain(&state, &address, &query).await?;
+    let resolved = resolve(&state, &query).await?;
+    insert_token_row(&state, &resolved, &token).await?;
+    Ok(axum::Json(SaveTokenResponse {
+        message: format!("{} added to {}", token.symbol, resolved.network),
+        token: TokenInfo::from(&token, chain_id),
+    }))
+}
+
+/// Removes a token added through the API. Tokens from the config list stay: edit that file to drop them.
+#[utoipa::path(delete, path = "/tokens/{symbolOrAddress}", tag = TAG,
+    params(("symbolOrAddress" = String, Path, description = "The token's address"), TokensQuery),
+    responses((status = 200, body = TokenChangeResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_token(
+    State(state): State<AppState>,
+    Path(address): Path<String>,
+    Query(query): Query<TokensQuery>,
+) -> ApiResult<axum::Json<TokenChangeResponse>> {
+    let address = parse_address("address", &address)?;
+    let resolved = resolve(&state, &query).await?;
+    if state
+        .storage()
+        .delete_token(&resolved.network, &address.to_checksum(None))
+        .await?
+    {
+        return Ok(axum::Json(TokenChangeResponse {
+            message: format!("{address} removed from {}", resolved.network),
+            requires_restart: false,
+        }));
+    }
+    if state
+        .config()
+        .token_lists
+        .get(&resolved.network)
+        .is_some_and(|list| list.iter().any(|t| t.address == address))
+    {
+        return Err(ApiError::bad_request(
+            "address",
+            format!(
+                "{address} comes from tokens/{CHAIN}/{}.json; remove it from that file",
+                resolved.network
+            ),
+        ));
+    }
+    Err(ApiError::not_found(format!(
+        "token {address} is not listed on {}",
+        resolved.network
+    )))
+}

@@ -1,0 +1,108 @@
+//! The tokens a network knows: its config list plus those added through the API, resolved by symbol or address.
+
+use alloy::primitives::Address;
+use chains::erc20::Token;
+
+use crate::config::{CHAIN, Config};
+use crate::error::{ApiError, ApiResult};
+use crate::http::params::parse_address;
+use crate::storage::Storage;
+
+pub struct TokenBook {
+    pub network: String,
+    pub native_symbol: String,
+    pub tokens: Vec<Token>,
+}
+
+impl TokenBook {
+    pub async fn load(config: &Config, storage: &Storage, network: &str) -> ApiResult<TokenBook> {
+        let mut tokens: Vec<Token> = config
+            .token_lists
+            .get(network)
+            .into_iter()
+            .flatten()
+            .map(|t| Token {
+                address: t.address,
+                symbol: t.symbol.clone(),
+                name: t.name.clone(),
+                decimals: t.decimals,
+            })
+            .collect();
+        for row in storage.tokens(network).await? {
+            let Ok(address) = row.address.parse::<Address>() else {
+                continue;
+            };
+            if !tokens.iter().any(|t| t.address == address) {
+                tokens.push(Token {
+                    address,
+                    symbol: row.symbol,
+                    name: row.name,
+                    decimals: row.decimals,
+                });
+            }
+        }
+        let native_symbol = config
+            .network(network)
+            .map(|n| n.native_currency_symbol.clone())
+            .unwrap_or_default();
+        Ok(TokenBook {
+            network: network.to_string(),
+            native_symbol,
+            tokens,
+        })
+    }
+
+    /// A token by symbol (exact, then case-insensitive) or address. The native currency is not a token here.
+    pub fn resolve(&self, field: &str, symbol_or_address: &str) -> ApiResult<Token> {
+        let wanted = symbol_or_address.trim();
+        if wanted.starts_with("0x") {
+            let address = parse_address(field, wanted)?;
+            return self
+                .tokens
+                .iter()
+                .find(|t| t.address == address)
+                .cloned()
+                .ok_or_else(|| self.unknown(field, wanted));
+        }
+        self.tokens
+            .iter()
+            .find(|t| t.symbol == wanted)
+            .or_else(|| {
+                self.tokens
+                    .iter()
+                    .find(|t| t.symbol.eq_ignore_ascii_case(wanted))
+            })
+            .cloned()
+            .ok_or_else(|| self.unknown(field, wanted))
+    }
+
+    pub fn is_native(&self, symbol: &str) -> bool {
+        symbol.trim().eq_ignore_ascii_case(&self.native_symbol)
+    }
+
+    /// The wrapped native token (WETH for ETH): the list's `W<native>` entry.
+    pub fn wrapped_native(&self) -> ApiResult<Token> {
+        let symbol = format!("W{}", self.native_symbol);
+        self.resolve("token", &symbol).map_err(|_| {
+            ApiError::bad_request(
+                "network",
+                format!(
+                    "network {} lists no {symbol}; add it to tokens/{CHAIN}/{}.json",
+                    self.network, self.network
+                ),
+            )
+        })
+    }
+
+    fn unknown(&self, field: &str, wanted: &str) -> ApiError {
+        ApiError::bad_request(
+            field,
+            format!(
+                "unknown token '{wanted}' on {network}; add it with POST /tokens/save/<address>?chainNetwork={CHAIN}-{network} \
+                 or list it in tokens/{CHAIN}/{network}.json",
+                network = self.network
+            ),
+        )
+        .with_code("TOKEN_NOT_FOUND")
+    }
+}
