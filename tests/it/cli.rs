@@ -55,33 +55,39 @@ fn openapi_command_prints_the_committed_spec() {
 
 #[test]
 fn start_dev_serves_and_stops_cleanly_on_sigterm() {
+    use std::io::BufRead;
     let conf = tempfile::TempDir::new().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut child = Command::new(GATEWAY)
         .args([
             "start",
             "--dev",
             "--port",
-            &port.to_string(),
+            "0",
             "--conf",
             conf.path().to_str().unwrap(),
         ])
         .env("GATEWAY_PASSPHRASE", "x")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The gateway prints where it listens once it does.
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let listening = lines.find_map(|line| {
+        let line = line.ok()?;
+        line.split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .map(str::to_string)
+    });
+    let url = listening.expect("the gateway says where it listens");
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
     let mut health = None;
-    for _ in 0..200 {
+    for _ in 0..100 {
         if let Ok(body) = http_get(port, "/") {
             health = Some(body);
             break;
         }
-        std::thread::sleep(Duration::from_millis(25));
+        std::thread::sleep(Duration::from_millis(50));
     }
     let health: Value = serde_json::from_str(&health.expect("the gateway answers")).unwrap();
     assert_eq!(health["status"], "ok");
