@@ -40,18 +40,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-            code: None,
-            cause: None,
-        }
+        ApiError { status, message: message.into(), code: None, cause: None }
     }
 
     /// Bad input: the message names the field and says what it must be.
     pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}"))
-            .with_code("INVALID_FIELD")
+        ApiError::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}")).with_code("INVALID_FIELD")
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -107,11 +101,7 @@ impl IntoResponse for ApiError {
         }
         let body = ErrorBody {
             status_code: self.status.as_u16(),
-            error: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_string(),
+            error: self.status.canonical_reason().unwrap_or("Error").to_string(),
             message: self.message.clone(),
             code: self.code.map(str::to_string),
             name: Some(self.name().to_string()),
@@ -124,8 +114,7 @@ impl From<ConfigError> for ApiError {
     fn from(error: ConfigError) -> Self {
         match &error {
             ConfigError::Invalid { .. } | ConfigError::UnknownPath { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, error.to_string())
-                    .with_code("INVALID_CONFIG")
+                ApiError::new(StatusCode::BAD_REQUEST, error.to_string()).with_code("INVALID_CONFIG")
             }
             ConfigError::UnknownNamespace { .. } => ApiError::not_found(error.to_string()),
             ConfigError::Read { .. }
@@ -144,21 +133,15 @@ impl From<chains::error::ChainError> for ApiError {
             ChainError::Unreachable { .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).with_code("RPC_UNREACHABLE")
             }
-            ChainError::Node(_) => {
-                ApiError::new(StatusCode::BAD_GATEWAY, message).with_code("NODE_ERROR")
-            }
+            ChainError::Node(_) => ApiError::new(StatusCode::BAD_GATEWAY, message).with_code("NODE_ERROR"),
             ChainError::Reverted { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REVERTED")
             }
             ChainError::Rejected(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REJECTED")
             }
-            ChainError::UnknownWallet(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, message).with_code("WALLET_NOT_FOUND")
-            }
-            ChainError::Keystore(_) => {
-                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INVALID_KEY")
-            }
+            ChainError::UnknownWallet(_) => ApiError::new(StatusCode::NOT_FOUND, message).with_code("WALLET_NOT_FOUND"),
+            ChainError::Keystore(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INVALID_KEY"),
             ChainError::Ledger(_) => ApiError::internal(message),
         }
     }
@@ -168,8 +151,7 @@ impl From<crate::storage::StorageError> for ApiError {
     fn from(error: crate::storage::StorageError) -> Self {
         match error {
             crate::storage::StorageError::Duplicate(what) => {
-                ApiError::new(StatusCode::CONFLICT, format!("{what} already exists"))
-                    .with_code("DUPLICATE")
+                ApiError::new(StatusCode::CONFLICT, format!("{what} already exists")).with_code("DUPLICATE")
             }
             other => ApiError::internal(other),
         }

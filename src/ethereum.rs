@@ -35,11 +35,7 @@ pub enum WalletLoadError {
 
 impl Ethereum {
     pub fn new(storage: Storage) -> Self {
-        Ethereum {
-            networks: RwLock::default(),
-            signers: Signers::default(),
-            sender: TxSender::new(storage),
-        }
+        Ethereum { networks: RwLock::default(), signers: Signers::default(), sender: TxSender::new(storage) }
     }
 
     /// The network `name` as configured now. A network whose settings changed since it was built is rebuilt.
@@ -49,12 +45,7 @@ impl Ethereum {
                 "network",
                 format!(
                     "unknown network '{name}'; configured: {}",
-                    config
-                        .networks
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    config.networks.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             )
         })?;
@@ -65,10 +56,7 @@ impl Ethereum {
             return Ok(network.clone());
         }
         let network = Arc::new(Network::connect(settings).map_err(ApiError::from)?);
-        self.networks
-            .write()
-            .expect("networks lock")
-            .insert(name.to_string(), network.clone());
+        self.networks.write().expect("networks lock").insert(name.to_string(), network.clone());
         Ok(network)
     }
 
@@ -80,19 +68,14 @@ impl Ethereum {
         conf_dir: &Path,
         passphrase: &Passphrase,
     ) -> Result<usize, WalletLoadError> {
-        self.import_gateway_wallet_files(storage, conf_dir, passphrase)
-            .await?;
+        self.import_gateway_wallet_files(storage, conf_dir, passphrase).await?;
         let rows = storage.wallets(CHAIN).await?;
         for row in &rows {
             let Some(keystore) = &row.keystore else {
                 continue;
             };
-            let signer = wallet::decrypt(keystore, passphrase.expose()).map_err(|e| {
-                WalletLoadError::Decrypt {
-                    address: row.address.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
+            let signer = wallet::decrypt(keystore, passphrase.expose())
+                .map_err(|e| WalletLoadError::Decrypt { address: row.address.clone(), reason: e.to_string() })?;
             self.signers.insert(signer);
         }
         Ok(rows.len())
@@ -108,38 +91,23 @@ impl Ethereum {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(());
         };
-        let known: Vec<String> = storage
-            .wallets(CHAIN)
-            .await?
-            .into_iter()
-            .map(|w| w.address.to_lowercase())
-            .collect();
+        let known: Vec<String> = storage.wallets(CHAIN).await?.into_iter().map(|w| w.address.to_lowercase()).collect();
         for entry in entries.filter_map(|e| e.ok()) {
             let path = entry.path();
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }
-            let import_error = |reason: String| WalletLoadError::Import {
-                path: path.display().to_string(),
-                reason,
-            };
-            let keystore =
-                std::fs::read_to_string(&path).map_err(|e| import_error(e.to_string()))?;
-            let signer = wallet::decrypt(&keystore, passphrase.expose())
-                .map_err(|e| import_error(e.to_string()))?;
+            let import_error = |reason: String| WalletLoadError::Import { path: path.display().to_string(), reason };
+            let keystore = std::fs::read_to_string(&path).map_err(|e| import_error(e.to_string()))?;
+            let signer = wallet::decrypt(&keystore, passphrase.expose()).map_err(|e| import_error(e.to_string()))?;
             let address = signer.address().to_checksum(None);
             if known.contains(&address.to_lowercase()) {
                 continue;
             }
             // Re-encrypted in our format, so one keystore flavour is stored.
-            let keystore = wallet::encrypt(&signer, passphrase.expose())
-                .map_err(|e| import_error(e.to_string()))?;
+            let keystore = wallet::encrypt(&signer, passphrase.expose()).map_err(|e| import_error(e.to_string()))?;
             storage
-                .insert_wallet(&WalletRow {
-                    chain: CHAIN.into(),
-                    address: address.clone(),
-                    keystore: Some(keystore),
-                })
+                .insert_wallet(&WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: Some(keystore) })
                 .await?;
             tracing::info!(%address, file = %path.display(), "imported a Hummingbot Gateway wallet file");
         }

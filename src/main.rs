@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use gateway::config::{Config, install_templates};
 use gateway::devnet::{self, Devnet, DevnetAssets};
-use gateway::server::{self, GatewayOptions};
+use gateway::server::{self, GatewayOptions, ShutdownSignal};
 use gateway::state::Passphrase;
 
 #[derive(Parser)]
@@ -22,9 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway.
-    #[command(
-        after_help = "Example:\n  GATEWAY_PASSPHRASE=secret gateway start --dev --conf ./conf"
-    )]
+    #[command(after_help = "Example:\n  GATEWAY_PASSPHRASE=secret gateway start --dev --conf ./conf")]
     Start {
         #[command(flatten)]
         serve: ServeArgs,
@@ -98,10 +96,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -118,9 +113,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .expect("the OpenAPI document serializes")
                 + "\n";
             match out {
-                Some(path) => {
-                    std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))
-                }
+                Some(path) => std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display())),
                 None => {
                     print!("{json}");
                     Ok(())
@@ -130,19 +123,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Start { serve, dev } => {
             let options = serve.options()?;
             if !dev {
-                return Err(
-                    "HTTPS is not configured: this version serves plain HTTP only with --dev \
+                return Err("HTTPS is not configured: this version serves plain HTTP only with --dev \
                             (bound to 127.0.0.1 unless --host says otherwise)."
-                        .into(),
-                );
+                    .into());
             }
+            let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
             let gateway = server::start(options).await.map_err(|e| e.to_string())?;
-            println!(
-                "gateway listening on {} (API docs at {}/docs)",
-                gateway.url(),
-                gateway.url()
-            );
-            gateway.wait_for_signal().await.map_err(|e| e.to_string())
+            println!("gateway listening on {} (API docs at {}/docs)", gateway.url(), gateway.url());
+            gateway.stop_on(signal).await.map_err(|e| e.to_string())
         }
         Command::Devnet { serve, rpc_port } => run_devnet(serve, rpc_port).await,
     }
@@ -150,15 +138,10 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 async fn run_devnet(serve: ServeArgs, rpc_port: u16) -> Result<(), String> {
     let options = serve.options()?;
+    let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     let progress = |step: &str| println!("devnet: {step}");
-    let devnet = Devnet::start(&DevnetAssets::locate(), rpc_port, &progress)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "devnet: anvil running at {} (chain id {})",
-        devnet.rpc_url(),
-        devnet::CHAIN_ID
-    );
+    let devnet = Devnet::start(&DevnetAssets::locate(), rpc_port, &progress).await.map_err(|e| e.to_string())?;
+    println!("devnet: anvil running at {} (chain id {})", devnet.rpc_url(), devnet::CHAIN_ID);
     point_devnet_network_at(&options.conf_dir, &devnet.rpc_url())?;
     let gateway = server::start(options).await.map_err(|e| e.to_string())?;
     let url = gateway.url();
@@ -168,11 +151,7 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16) -> Result<(), String> {
     println!();
     println!("Funded test accounts (anvil's well-known keys: never use them on a real network):");
     for index in 0..devnet.accounts().len().min(4) {
-        println!(
-            "  {}  {}",
-            devnet.accounts()[index],
-            devnet.private_key(index)
-        );
+        println!("  {}  {}", devnet.accounts()[index], devnet.private_key(index));
     }
     println!();
     println!("Try:");
@@ -180,7 +159,7 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16) -> Result<(), String> {
     println!("  curl -s '{url}/config?namespace=ethereum-devnet'");
     println!();
     println!("Ctrl-C stops the gateway and the devnet.");
-    gateway.wait_for_signal().await.map_err(|e| e.to_string())?;
+    gateway.stop_on(signal).await.map_err(|e| e.to_string())?;
     drop(devnet);
     Ok(())
 }
@@ -193,9 +172,7 @@ fn point_devnet_network_at(conf_dir: &std::path::Path, rpc_url: &str) -> Result<
     let namespace = format!("ethereum-{}", devnet::NETWORK);
     let current = config.namespace(&namespace).map_err(|e| e.to_string())?;
     if current["nodeURL"] != serde_json::json!(rpc_url) {
-        config
-            .update(&namespace, "nodeURL", serde_json::json!(rpc_url))
-            .map_err(|e| e.to_string())?;
+        config.update(&namespace, "nodeURL", serde_json::json!(rpc_url)).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -25,23 +24,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot create the conf dir {path}: {source}")]
-    ConfDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    ConfDir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot open the database: {0}")]
     Storage(#[from] StorageError),
     #[error("{0}; start with the passphrase the wallets were added under")]
     Wallets(#[from] crate::ethereum::WalletLoadError),
-    #[error(
-        "cannot listen on {addr}: {source} (is another gateway running? choose another port with --port)"
-    )]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    #[error("cannot listen on {addr}: {source} (is another gateway running? choose another port with --port)")]
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 /// How to start a gateway.
@@ -72,14 +63,12 @@ impl RunningGateway {
     /// Stops accepting, lets requests in flight finish, and returns.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
-        self.task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
-    /// Serves until the task ends (after [`RunningGateway::stop`] from elsewhere, or a fatal error).
-    pub async fn wait_for_signal(self) -> std::io::Result<()> {
-        shutdown_signal().await;
+    /// Serves until `signal` arrives, then stops cleanly.
+    pub async fn stop_on(self, signal: ShutdownSignal) -> std::io::Result<()> {
+        signal.received().await;
         tracing::info!("shutting down");
         self.stop().await
     }
@@ -88,37 +77,23 @@ impl RunningGateway {
 /// Prepares the conf dir, config and storage, binds, and serves in a background task.
 pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError> {
     let conf_dir = options.conf_dir.clone();
-    std::fs::create_dir_all(&conf_dir).map_err(|source| StartError::ConfDir {
-        path: conf_dir.clone(),
-        source,
-    })?;
-    let written = install_templates(&conf_dir).map_err(|source| StartError::ConfDir {
-        path: conf_dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&conf_dir).map_err(|source| StartError::ConfDir { path: conf_dir.clone(), source })?;
+    let written =
+        install_templates(&conf_dir).map_err(|source| StartError::ConfDir { path: conf_dir.clone(), source })?;
     if !written.is_empty() {
         tracing::info!(count = written.len(), dir = %conf_dir.display(), "installed default config files");
     }
     let config = Config::load(&conf_dir)?;
-    let database_url = options
-        .database_url
-        .clone()
-        .unwrap_or_else(|| default_url(&conf_dir));
+    let database_url = options.database_url.clone().unwrap_or_else(|| default_url(&conf_dir));
     let storage = Storage::connect(&database_url).await?;
     let ethereum = Ethereum::new(storage.clone());
-    let wallets = ethereum
-        .load_wallets(&storage, &conf_dir, &options.passphrase)
-        .await?;
+    let wallets = ethereum.load_wallets(&storage, &conf_dir, &options.passphrase).await?;
     tracing::info!(wallets, "wallets unlocked");
     let port = options.port.unwrap_or(config.server.port);
     let state = AppState::new(config, storage, options.passphrase.clone(), ethereum);
     let addr = SocketAddr::new(options.host, port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(state.clone());
     let task = tokio::spawn(async move {
@@ -129,12 +104,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
             .await
     });
     tracing::info!(%addr, "gateway listening");
-    Ok(RunningGateway {
-        addr,
-        state,
-        shutdown,
-        task,
-    })
+    Ok(RunningGateway { addr, state, shutdown, task })
 }
 
 /// The whole HTTP application.
@@ -153,26 +123,23 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+/// SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is made, so make it before serving: a
+/// signal that arrives between "listening" and the first wait must not kill the process without a clean stop.
+pub struct ShutdownSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    pub fn install() -> std::io::Result<ShutdownSignal> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignal { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
     }
-    // Give the log a moment to say why we stop before connections close.
-    tokio::time::sleep(Duration::from_millis(10)).await;
+
+    pub async fn received(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+    }
 }

@@ -41,12 +41,7 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(
-        config: Config,
-        storage: Storage,
-        passphrase: Passphrase,
-        ethereum: Ethereum,
-    ) -> Self {
+    pub fn new(config: Config, storage: Storage, passphrase: Passphrase, ethereum: Ethereum) -> Self {
         AppState(Arc::new(Inner {
             conf_dir: config.dir().to_path_buf(),
             config: RwLock::new(Arc::new(config)),
@@ -63,11 +58,7 @@ impl AppState {
 
     /// The config as of now; holding it keeps one consistent view for a whole request.
     pub fn config(&self) -> Arc<Config> {
-        self.0
-            .config
-            .read()
-            .expect("config lock is never poisoned")
-            .clone()
+        self.0.config.read().expect("config lock is never poisoned").clone()
     }
 
     pub fn conf_dir(&self) -> &Path {
@@ -104,10 +95,6 @@ impl AppState {
     }
 
     fn swap_config(&self, next: Config) {
-        *self
-            .0
-            .config
-            .write()
-            .expect("config lock is never poisoned") = Arc::new(next);
+        *self.0.config.write().expect("config lock is never poisoned") = Arc::new(next);
     }
 }

@@ -21,35 +21,18 @@ impl TokenBook {
             .get(network)
             .into_iter()
             .flatten()
-            .map(|t| Token {
-                address: t.address,
-                symbol: t.symbol.clone(),
-                name: t.name.clone(),
-                decimals: t.decimals,
-            })
+            .map(|t| Token { address: t.address, symbol: t.symbol.clone(), name: t.name.clone(), decimals: t.decimals })
             .collect();
         for row in storage.tokens(network).await? {
             let Ok(address) = row.address.parse::<Address>() else {
                 continue;
             };
             if !tokens.iter().any(|t| t.address == address) {
-                tokens.push(Token {
-                    address,
-                    symbol: row.symbol,
-                    name: row.name,
-                    decimals: row.decimals,
-                });
+                tokens.push(Token { address, symbol: row.symbol, name: row.name, decimals: row.decimals });
             }
         }
-        let native_symbol = config
-            .network(network)
-            .map(|n| n.native_currency_symbol.clone())
-            .unwrap_or_default();
-        Ok(TokenBook {
-            network: network.to_string(),
-            native_symbol,
-            tokens,
-        })
+        let native_symbol = config.network(network).map(|n| n.native_currency_symbol.clone()).unwrap_or_default();
+        Ok(TokenBook { network: network.to_string(), native_symbol, tokens })
     }
 
     /// A token by symbol (exact, then case-insensitive) or address. The native currency is not a token here.
@@ -67,11 +50,7 @@ impl TokenBook {
         self.tokens
             .iter()
             .find(|t| t.symbol == wanted)
-            .or_else(|| {
-                self.tokens
-                    .iter()
-                    .find(|t| t.symbol.eq_ignore_ascii_case(wanted))
-            })
+            .or_else(|| self.tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(wanted)))
             .cloned()
             .ok_or_else(|| self.unknown(field, wanted))
     }
@@ -86,10 +65,7 @@ impl TokenBook {
         self.resolve("token", &symbol).map_err(|_| {
             ApiError::bad_request(
                 "network",
-                format!(
-                    "network {} lists no {symbol}; add it to tokens/{CHAIN}/{}.json",
-                    self.network, self.network
-                ),
+                format!("network {} lists no {symbol}; add it to tokens/{CHAIN}/{}.json", self.network, self.network),
             )
         })
     }

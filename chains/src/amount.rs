@@ -61,20 +61,14 @@ impl Amount {
             (digits, shift)
         };
         if shift > 77 {
-            return if digits.is_empty() {
-                Ok(Amount::new(U256::ZERO, decimals))
-            } else {
-                Err(AmountError::TooLarge)
-            };
+            return if digits.is_empty() { Ok(Amount::new(U256::ZERO, decimals)) } else { Err(AmountError::TooLarge) };
         }
         let base = if digits.is_empty() {
             U256::ZERO
         } else {
             U256::from_str_radix(digits, 10).map_err(|_| AmountError::TooLarge)?
         };
-        let raw = base
-            .checked_mul(U256::from(10).pow(U256::from(shift)))
-            .ok_or(AmountError::TooLarge)?;
+        let raw = base.checked_mul(U256::from(10).pow(U256::from(shift))).ok_or(AmountError::TooLarge)?;
         Ok(Amount::new(raw, decimals))
     }
 
@@ -92,17 +86,10 @@ pub fn format_units(raw: U256, decimals: u8) -> String {
         let (w, f) = digits.split_at(digits.len() - decimals);
         (w.to_string(), f.to_string())
     } else {
-        (
-            "0".to_string(),
-            format!("{}{digits}", "0".repeat(decimals - digits.len())),
-        )
+        ("0".to_string(), format!("{}{digits}", "0".repeat(decimals - digits.len())))
     };
     let fraction = fraction.trim_end_matches('0');
-    if fraction.is_empty() {
-        whole
-    } else {
-        format!("{whole}.{fraction}")
-    }
+    if fraction.is_empty() { whole } else { format!("{whole}.{fraction}") }
 }
 
 impl std::fmt::Display for Amount {
@@ -131,10 +118,7 @@ mod tests {
         assert_eq!(raw("0", 18).unwrap(), "0");
         assert_eq!(raw("1.50000000", 6).unwrap(), "1500000");
         // 10^11 tokens of 18 decimals: beyond rust_decimal, exact here.
-        assert_eq!(
-            raw("100000000000.000000000000000001", 18).unwrap(),
-            "100000000000000000000000000001"
-        );
+        assert_eq!(raw("100000000000.000000000000000001", 18).unwrap(), "100000000000000000000000000001");
     }
 
     #[test]

@@ -18,66 +18,34 @@ pub struct Token {
 }
 
 /// One `eth_call` running every call through Multicall3; each result is `None` where that call failed.
-pub async fn multicall(
-    network: &Network,
-    calls: Vec<(Address, Bytes)>,
-) -> Result<Vec<Option<Bytes>>, ChainError> {
+pub async fn multicall(network: &Network, calls: Vec<(Address, Bytes)>) -> Result<Vec<Option<Bytes>>, ChainError> {
     if calls.is_empty() {
         return Ok(vec![]);
     }
     let calls = calls
         .into_iter()
-        .map(|(target, call_data)| IMulticall3::Call3 {
-            target,
-            allowFailure: true,
-            callData: call_data,
-        })
+        .map(|(target, call_data)| IMulticall3::Call3 { target, allowFailure: true, callData: call_data })
         .collect();
-    let results = IMulticall3::new(MULTICALL3, network.provider())
-        .aggregate3(calls)
-        .call()
-        .await
-        .map_err(|e| match e {
+    let results =
+        IMulticall3::new(MULTICALL3, network.provider()).aggregate3(calls).call().await.map_err(|e| match e {
             alloy::contract::Error::TransportError(e) => network.rpc_error(e),
             other => ChainError::Node(format!("Multicall3: {other}")),
         })?;
-    Ok(results
-        .into_iter()
-        .map(|r| r.success.then_some(r.returnData))
-        .collect())
+    Ok(results.into_iter().map(|r| r.success.then_some(r.returnData)).collect())
 }
 
 /// The native balance and each token's balance of `owner`, in one round trip.
-pub async fn balances(
-    network: &Network,
-    owner: Address,
-    tokens: &[Address],
-) -> Result<(U256, Vec<U256>), ChainError> {
-    let mut calls = vec![(
-        MULTICALL3,
-        Bytes::from(IMulticall3::getEthBalanceCall { addr: owner }.abi_encode()),
-    )];
-    calls.extend(tokens.iter().map(|&token| {
-        (
-            token,
-            Bytes::from(IERC20::balanceOfCall { owner }.abi_encode()),
-        )
-    }));
+pub async fn balances(network: &Network, owner: Address, tokens: &[Address]) -> Result<(U256, Vec<U256>), ChainError> {
+    let mut calls = vec![(MULTICALL3, Bytes::from(IMulticall3::getEthBalanceCall { addr: owner }.abi_encode()))];
+    calls.extend(tokens.iter().map(|&token| (token, Bytes::from(IERC20::balanceOfCall { owner }.abi_encode()))));
     let results = multicall(network, calls).await?;
     let decode = |i: usize, what: &str| -> Result<U256, ChainError> {
-        results[i]
-            .as_ref()
-            .and_then(|data| IERC20::balanceOfCall::abi_decode_returns(data).ok())
-            .ok_or_else(|| {
-                ChainError::Node(format!(
-                    "{what} did not answer balanceOf; is it an ERC-20 on this network?"
-                ))
-            })
+        results[i].as_ref().and_then(|data| IERC20::balanceOfCall::abi_decode_returns(data).ok()).ok_or_else(|| {
+            ChainError::Node(format!("{what} did not answer balanceOf; is it an ERC-20 on this network?"))
+        })
     };
     let native = decode(0, "Multicall3")?;
-    let tokens = (0..tokens.len())
-        .map(|i| decode(i + 1, &tokens[i].to_string()))
-        .collect::<Result<_, _>>()?;
+    let tokens = (0..tokens.len()).map(|i| decode(i + 1, &tokens[i].to_string())).collect::<Result<_, _>>()?;
     Ok((native, tokens))
 }
 
@@ -88,27 +56,16 @@ pub async fn allowances(
     spender: Address,
     tokens: &[Address],
 ) -> Result<Vec<U256>, ChainError> {
-    let calls = tokens
-        .iter()
-        .map(|&t| {
-            (
-                t,
-                Bytes::from(IERC20::allowanceCall { owner, spender }.abi_encode()),
-            )
-        })
-        .collect();
+    let calls =
+        tokens.iter().map(|&t| (t, Bytes::from(IERC20::allowanceCall { owner, spender }.abi_encode()))).collect();
     let results = multicall(network, calls).await?;
     results
         .iter()
         .zip(tokens)
         .map(|(data, token)| {
-            data.as_ref()
-                .and_then(|d| IERC20::allowanceCall::abi_decode_returns(d).ok())
-                .ok_or_else(|| {
-                    ChainError::Node(format!(
-                        "{token} did not answer allowance; is it an ERC-20 on this network?"
-                    ))
-                })
+            data.as_ref().and_then(|d| IERC20::allowanceCall::abi_decode_returns(d).ok()).ok_or_else(|| {
+                ChainError::Node(format!("{token} did not answer allowance; is it an ERC-20 on this network?"))
+            })
         })
         .collect()
 }
@@ -129,16 +86,9 @@ pub async fn metadata(network: &Network, address: Address) -> Result<Option<Toke
             String::from_utf8(word[..end].to_vec()).ok()
         })
     };
-    let decimals = results[2]
-        .as_ref()
-        .and_then(|d| IERC20::decimalsCall::abi_decode_returns(d).ok());
+    let decimals = results[2].as_ref().and_then(|d| IERC20::decimalsCall::abi_decode_returns(d).ok());
     let (Some(symbol), Some(decimals)) = (text(&results[1]), decimals) else {
         return Ok(None);
     };
-    Ok(Some(Token {
-        address,
-        name: text(&results[0]).unwrap_or_else(|| symbol.clone()),
-        symbol,
-        decimals,
-    }))
+    Ok(Some(Token { address, name: text(&results[0]).unwrap_or_else(|| symbol.clone()), symbol, decimals }))
 }

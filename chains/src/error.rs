@@ -6,9 +6,7 @@ use alloy::primitives::Address;
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     /// No node of the network answered.
-    #[error(
-        "network '{network}' is unreachable ({detail}); check the nodeURL setting of namespace ethereum-{network}"
-    )]
+    #[error("network '{network}' is unreachable ({detail}); check the nodeURL setting of namespace ethereum-{network}")]
     Unreachable { network: String, detail: String },
     /// A node answered with an error to a read.
     #[error("the node refused a call: {0}")]

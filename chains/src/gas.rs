@@ -10,23 +10,15 @@ pub const GWEI: f64 = 1e9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fees {
-    Eip1559 {
-        base_fee: u128,
-        max_fee_per_gas: u128,
-        max_priority_fee_per_gas: u128,
-    },
-    Legacy {
-        gas_price: u128,
-    },
+    Eip1559 { base_fee: u128, max_fee_per_gas: u128, max_priority_fee_per_gas: u128 },
+    Legacy { gas_price: u128 },
 }
 
 impl Fees {
     /// The most one unit of gas may cost.
     pub fn max_price(&self) -> u128 {
         match self {
-            Fees::Eip1559 {
-                max_fee_per_gas, ..
-            } => *max_fee_per_gas,
+            Fees::Eip1559 { max_fee_per_gas, .. } => *max_fee_per_gas,
             Fees::Legacy { gas_price } => *gas_price,
         }
     }
@@ -40,9 +32,7 @@ fn gwei_to_wei(gwei: f64) -> u128 {
 pub async fn current_fees(network: &Network) -> Result<Fees, ChainError> {
     let gas = &network.settings().gas;
     if let Some(price) = gas.gas_price_gwei {
-        return Ok(Fees::Legacy {
-            gas_price: gwei_to_wei(price),
-        });
+        return Ok(Fees::Legacy { gas_price: gwei_to_wei(price) });
     }
     let provider = network.provider();
     let base_fee = match gas.base_fee_gwei {
@@ -58,23 +48,13 @@ pub async fn current_fees(network: &Network) -> Result<Fees, ChainError> {
     };
     let Some(base_fee) = base_fee else {
         // A chain without EIP-1559: the node's gas price.
-        let gas_price = provider
-            .get_gas_price()
-            .await
-            .map_err(|e| network.rpc_error(e))?;
+        let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
         return Ok(Fees::Legacy { gas_price });
     };
     let priority = match gas.priority_fee_gwei {
         Some(gwei) => gwei_to_wei(gwei),
-        None => provider
-            .get_max_priority_fee_per_gas()
-            .await
-            .map_err(|e| network.rpc_error(e))?,
+        None => provider.get_max_priority_fee_per_gas().await.map_err(|e| network.rpc_error(e))?,
     };
     let max_fee = (base_fee as f64 * gas.base_fee_multiplier).ceil() as u128 + priority;
-    Ok(Fees::Eip1559 {
-        base_fee,
-        max_fee_per_gas: max_fee,
-        max_priority_fee_per_gas: priority,
-    })
+    Ok(Fees::Eip1559 { base_fee, max_fee_per_gas: max_fee, max_priority_fee_per_gas: priority })
 }

@@ -43,11 +43,7 @@ pub trait Ledger: Send + Sync + 'static {
     type Lock: SenderLock;
 
     /// Waits until no other gateway instance is sending for this sender.
-    fn lock_sender(
-        &self,
-        chain_id: u64,
-        sender: Address,
-    ) -> impl Future<Output = Result<Self::Lock, String>> + Send;
+    fn lock_sender(&self, chain_id: u64, sender: Address) -> impl Future<Output = Result<Self::Lock, String>> + Send;
     fn record(&self, tx: &LedgerTx) -> impl Future<Output = Result<(), String>> + Send;
     fn set_status(
         &self,
@@ -58,11 +54,8 @@ pub trait Ledger: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), String>> + Send;
     fn find(&self, hash: B256) -> impl Future<Output = Result<Option<LedgerTx>, String>> + Send;
     /// The highest nonce held by a transaction that is not dropped.
-    fn highest_nonce(
-        &self,
-        chain_id: u64,
-        sender: Address,
-    ) -> impl Future<Output = Result<Option<u64>, String>> + Send;
+    fn highest_nonce(&self, chain_id: u64, sender: Address)
+    -> impl Future<Output = Result<Option<u64>, String>> + Send;
     /// Transactions of a sender at `nonce` or above that are signed or sent but have no receipt yet.
     fn unsettled_from(
         &self,

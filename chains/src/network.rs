@@ -46,30 +46,12 @@ pub struct Network {
 impl Network {
     pub fn connect(settings: NetworkSettings) -> Result<Network, ChainError> {
         let stats = Arc::new(RpcStats::default());
-        let transport =
-            FailoverTransport::new(&settings.node_urls, settings.chain_id, stats.clone()).map_err(
-                |detail| ChainError::Unreachable {
-                    network: settings.name.clone(),
-                    detail,
-                },
-            )?;
-        let local = settings
-            .node_urls
-            .iter()
-            .all(|url| url.contains("://127.0.0.1") || url.contains("://localhost"));
+        let transport = FailoverTransport::new(&settings.node_urls, settings.chain_id, stats.clone())
+            .map_err(|detail| ChainError::Unreachable { network: settings.name.clone(), detail })?;
+        let local = settings.node_urls.iter().all(|url| url.contains("://127.0.0.1") || url.contains("://localhost"));
         let provider = RootProvider::new(RpcClient::new(transport.clone(), local));
-        let receipt_poll = if local {
-            Duration::from_millis(5)
-        } else {
-            Duration::from_millis(1000)
-        };
-        Ok(Network {
-            settings,
-            provider,
-            transport,
-            stats,
-            receipt_poll,
-        })
+        let receipt_poll = if local { Duration::from_millis(5) } else { Duration::from_millis(1000) };
+        Ok(Network { settings, provider, transport, stats, receipt_poll })
     }
 
     pub fn settings(&self) -> &NetworkSettings {
@@ -105,10 +87,7 @@ impl Network {
     pub fn rpc_error(&self, error: RpcError<TransportErrorKind>) -> ChainError {
         match error {
             RpcError::ErrorResp(payload) => ChainError::Node(payload.message.to_string()),
-            other => ChainError::Unreachable {
-                network: self.settings.name.clone(),
-                detail: other.to_string(),
-            },
+            other => ChainError::Unreachable { network: self.settings.name.clone(), detail: other.to_string() },
         }
     }
 }

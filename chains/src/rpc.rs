@@ -34,8 +34,21 @@ struct Endpoint {
     http: Http<reqwest::Client>,
     /// scheme://host:port only: paths and queries often carry API keys, which must not reach logs or errors.
     display: String,
+    /// The full URL as written and as parsed: scrubbed from every error text, since it may hold a key.
+    secrets: [String; 2],
     /// Whether the node answered eth_chainId with the configured chain id (checked once).
     chain_ok: OnceCell<bool>,
+}
+
+impl Endpoint {
+    /// An error's text with the URL's path and query replaced by the redacted form.
+    fn scrub(&self, error: &TransportError) -> String {
+        let mut text = error.to_string();
+        for secret in &self.secrets {
+            text = text.replace(secret.as_str(), &self.display);
+        }
+        text
+    }
 }
 
 /// A failover transport over a network's node URLs.
@@ -59,10 +72,9 @@ impl FailoverTransport {
         let endpoints = urls
             .iter()
             .map(|url| {
-                let parsed: reqwest::Url = url
-                    .parse()
-                    .map_err(|e| format!("'{}' is not a URL: {e}", redact(url)))?;
+                let parsed: reqwest::Url = url.parse().map_err(|e| format!("'{}' is not a URL: {e}", redact(url)))?;
                 Ok(Endpoint {
+                    secrets: [url.clone(), parsed.to_string()],
                     http: Http::with_client(client.clone(), parsed),
                     display: redact(url),
                     chain_ok: OnceCell::new(),
@@ -82,9 +94,7 @@ impl FailoverTransport {
 
     /// The node currently preferred, redacted for display.
     pub fn current_url(&self) -> String {
-        self.endpoints[self.preferred.load(Ordering::Relaxed) % self.endpoints.len()]
-            .display
-            .clone()
+        self.endpoints[self.preferred.load(Ordering::Relaxed) % self.endpoints.len()].display.clone()
     }
 
     async fn request(self, packet: RequestPacket) -> Result<ResponsePacket, TransportError> {
@@ -97,14 +107,14 @@ impl FailoverTransport {
             match self.serves_our_chain(endpoint).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    failures.push(format!(
-                        "{} serves another chain than {}",
-                        endpoint.display, self.chain_id
-                    ));
+                    failures.push(format!("{} serves another chain than {}", endpoint.display, self.chain_id));
                     continue;
                 }
                 Err(e) => {
-                    failures.push(format!("{}: {e}", endpoint.display));
+                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    let error = endpoint.scrub(&e);
+                    tracing::warn!(node = %endpoint.display, %error, "RPC node unreachable");
+                    failures.push(format!("{}: {error}", endpoint.display));
                     continue;
                 }
             }
@@ -120,15 +130,13 @@ impl FailoverTransport {
                 }
                 Err(e) => {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(node = %endpoint.display, error = %e, "RPC request failed");
-                    failures.push(format!("{}: {e}", endpoint.display));
+                    let error = endpoint.scrub(&e);
+                    tracing::warn!(node = %endpoint.display, %error, "RPC request failed");
+                    failures.push(format!("{}: {error}", endpoint.display));
                 }
             }
         }
-        Err(TransportErrorKind::custom_str(&format!(
-            "every node failed: {}",
-            failures.join("; ")
-        )))
+        Err(TransportErrorKind::custom_str(&format!("every node failed: {}", failures.join("; "))))
     }
 
     async fn serves_our_chain(&self, endpoint: &Endpoint) -> Result<bool, TransportError> {
@@ -136,23 +144,19 @@ impl FailoverTransport {
             .chain_ok
             .get_or_try_init(|| async {
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
-                let request = Request::new("eth_chainId", Id::Number(0), ())
-                    .serialize()
-                    .map_err(TransportError::ser_err)?;
+                let request =
+                    Request::new("eth_chainId", Id::Number(0), ()).serialize().map_err(TransportError::ser_err)?;
                 let mut http = endpoint.http.clone();
-                let response =
-                    tower::Service::call(&mut http, RequestPacket::Single(request)).await?;
+                let response = tower::Service::call(&mut http, RequestPacket::Single(request)).await?;
                 let ResponsePacket::Single(response) = response else {
-                    return Err(TransportErrorKind::custom_str(
-                        "eth_chainId answered with a batch",
-                    ));
+                    return Err(TransportErrorKind::custom_str("eth_chainId answered with a batch"));
                 };
-                let payload = response.payload.as_success().ok_or_else(|| {
-                    TransportErrorKind::custom_str("eth_chainId answered with an error")
-                })?;
-                let hex: String = serde_json::from_str(payload.get()).map_err(|e| {
-                    TransportErrorKind::custom_str(&format!("bad eth_chainId answer: {e}"))
-                })?;
+                let payload = response
+                    .payload
+                    .as_success()
+                    .ok_or_else(|| TransportErrorKind::custom_str("eth_chainId answered with an error"))?;
+                let hex: String = serde_json::from_str(payload.get())
+                    .map_err(|e| TransportErrorKind::custom_str(&format!("bad eth_chainId answer: {e}")))?;
                 let chain_id = u64::from_str_radix(hex.trim_start_matches("0x"), 16)
                     .map_err(|e| TransportErrorKind::custom_str(&format!("eth_chainId: {e}")))?;
                 if chain_id != self.chain_id {
@@ -206,9 +210,6 @@ mod tests {
             super::redact("https://eth-mainnet.g.alchemy.com/v2/SECRETKEY"),
             "https://eth-mainnet.g.alchemy.com"
         );
-        assert_eq!(
-            super::redact("http://127.0.0.1:8545/?key=x"),
-            "http://127.0.0.1:8545"
-        );
+        assert_eq!(super::redact("http://127.0.0.1:8545/?key=x"), "http://127.0.0.1:8545");
     }
 }

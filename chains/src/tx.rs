@@ -31,11 +31,7 @@ pub struct Call {
 
 impl Call {
     pub fn new(to: Address, data: impl Into<Bytes>) -> Self {
-        Call {
-            to,
-            data: data.into(),
-            value: U256::ZERO,
-        }
+        Call { to, data: data.into(), value: U256::ZERO }
     }
 
     pub fn with_value(mut self, value: U256) -> Self {
@@ -44,11 +40,7 @@ impl Call {
     }
 
     fn request(&self, from: Address) -> TransactionRequest {
-        TransactionRequest::default()
-            .from(from)
-            .to(self.to)
-            .with_input(self.data.clone())
-            .with_value(self.value)
+        TransactionRequest::default().from(from).to(self.to).with_input(self.data.clone()).with_value(self.value)
     }
 }
 
@@ -84,11 +76,7 @@ pub struct TxSender<L: Ledger> {
 
 impl<L: Ledger> TxSender<L> {
     pub fn new(ledger: L) -> Self {
-        TxSender {
-            ledger,
-            sender_locks: Mutex::default(),
-            contended_locks: AtomicU64::new(0),
-        }
+        TxSender { ledger, sender_locks: Mutex::default(), contended_locks: AtomicU64::new(0) }
     }
 
     pub fn ledger(&self) -> &L {
@@ -101,22 +89,11 @@ impl<L: Ledger> TxSender<L> {
     }
 
     /// Runs the call against the latest state and estimates its gas; a revert is an error and nothing is sent.
-    pub async fn simulate(
-        &self,
-        network: &Network,
-        from: Address,
-        call: &Call,
-    ) -> Result<u64, ChainError> {
+    pub async fn simulate(&self, network: &Network, from: Address, call: &Call) -> Result<u64, ChainError> {
         let request = call.request(from);
         let provider = network.provider();
-        provider
-            .call(request.clone())
-            .await
-            .map_err(|e| revert_or_rpc(network, e))?;
-        let estimate = provider
-            .estimate_gas(request)
-            .await
-            .map_err(|e| revert_or_rpc(network, e))?;
+        provider.call(request.clone()).await.map_err(|e| revert_or_rpc(network, e))?;
+        let estimate = provider.estimate_gas(request).await.map_err(|e| revert_or_rpc(network, e))?;
         // Estimates can fall short when state moves between estimate and inclusion; unused gas is not charged.
         Ok(estimate + estimate / 4)
     }
@@ -140,14 +117,8 @@ impl<L: Ledger> TxSender<L> {
                 local.lock().await
             }
         };
-        let shared = self
-            .ledger
-            .lock_sender(network.chain_id(), from)
-            .await
-            .map_err(ChainError::Ledger)?;
-        let result = self
-            .send_locked(network, signer, call, gas_limit, fees, label)
-            .await;
+        let shared = self.ledger.lock_sender(network.chain_id(), from).await.map_err(ChainError::Ledger)?;
+        let result = self.send_locked(network, signer, call, gas_limit, fees, label).await;
         shared.release().await;
         result
     }
@@ -161,19 +132,12 @@ impl<L: Ledger> TxSender<L> {
         label: &str,
     ) -> Result<(SentTx, Outcome), ChainError> {
         let sent = self.send(network, signer, call, label).await?;
-        let outcome = self
-            .wait(network, sent.hash, network.settings().tx_timeout)
-            .await?;
+        let outcome = self.wait(network, sent.hash, network.settings().tx_timeout).await?;
         Ok((sent, outcome))
     }
 
     fn local_lock(&self, chain_id: u64, sender: Address) -> Arc<tokio::sync::Mutex<()>> {
-        self.sender_locks
-            .lock()
-            .expect("sender lock map")
-            .entry((chain_id, sender))
-            .or_default()
-            .clone()
+        self.sender_locks.lock().expect("sender lock map").entry((chain_id, sender)).or_default().clone()
     }
 
     async fn send_locked(
@@ -203,15 +167,8 @@ impl<L: Ledger> TxSender<L> {
                 block_number: None,
                 fee_wei: None,
             };
-            self.ledger
-                .record(&entry)
-                .await
-                .map_err(ChainError::Ledger)?;
-            let sent = SentTx {
-                hash,
-                nonce,
-                sender: from,
-            };
+            self.ledger.record(&entry).await.map_err(ChainError::Ledger)?;
+            let sent = SentTx { hash, nonce, sender: from };
             match provider.send_raw_transaction(&raw).await {
                 Ok(_) => {
                     self.mark(hash, TxStatus::Sent).await?;
@@ -261,30 +218,16 @@ impl<L: Ledger> TxSender<L> {
     async fn next_nonce(&self, network: &Network, from: Address) -> Result<u64, ChainError> {
         let chain_id = network.chain_id();
         let provider = network.provider();
-        let pending = provider
-            .get_transaction_count(from)
-            .pending()
-            .await
-            .map_err(|e| network.rpc_error(e))?;
+        let pending = provider.get_transaction_count(from).pending().await.map_err(|e| network.rpc_error(e))?;
         let ledger_next = |highest: Option<u64>| highest.map_or(0, |n| n + 1);
-        let highest = self
-            .ledger
-            .highest_nonce(chain_id, from)
-            .await
-            .map_err(ChainError::Ledger)?;
+        let highest = self.ledger.highest_nonce(chain_id, from).await.map_err(ChainError::Ledger)?;
         if ledger_next(highest) <= pending {
             return Ok(pending);
         }
-        for tx in self
-            .ledger
-            .unsettled_from(chain_id, from, pending)
-            .await
-            .map_err(ChainError::Ledger)?
-        {
+        for tx in self.ledger.unsettled_from(chain_id, from, pending).await.map_err(ChainError::Ledger)? {
             match provider.send_raw_transaction(&tx.raw).await {
                 Ok(_) => self.mark(tx.hash, TxStatus::Sent).await?,
-                Err(RpcError::ErrorResp(payload))
-                    if payload.message.to_lowercase().contains("already known") => {}
+                Err(RpcError::ErrorResp(payload)) if payload.message.to_lowercase().contains("already known") => {}
                 Err(RpcError::ErrorResp(payload)) => {
                     tracing::warn!(hash = %tx.hash, nonce = tx.nonce, reason = %payload.message, "dropping a recorded transaction the node refuses");
                     self.mark(tx.hash, TxStatus::Dropped).await?;
@@ -292,37 +235,21 @@ impl<L: Ledger> TxSender<L> {
                 Err(error) => return Err(network.rpc_error(error)),
             }
         }
-        let highest = self
-            .ledger
-            .highest_nonce(chain_id, from)
-            .await
-            .map_err(ChainError::Ledger)?;
+        let highest = self.ledger.highest_nonce(chain_id, from).await.map_err(ChainError::Ledger)?;
         Ok(pending.max(ledger_next(highest)))
     }
 
     async fn mark(&self, hash: B256, status: TxStatus) -> Result<(), ChainError> {
-        self.ledger
-            .set_status(hash, status, None, None)
-            .await
-            .map_err(ChainError::Ledger)
+        self.ledger.set_status(hash, status, None, None).await.map_err(ChainError::Ledger)
     }
 
     /// Waits for the receipt up to `timeout` and records the result in the ledger.
-    pub async fn wait(
-        &self,
-        network: &Network,
-        hash: B256,
-        timeout: Duration,
-    ) -> Result<Outcome, ChainError> {
+    pub async fn wait(&self, network: &Network, hash: B256, timeout: Duration) -> Result<Outcome, ChainError> {
         let deadline = Instant::now() + timeout;
         loop {
             match network.provider().get_transaction_receipt(hash).await {
                 Ok(Some(receipt)) => {
-                    let status = if receipt.status() {
-                        TxStatus::Confirmed
-                    } else {
-                        TxStatus::Failed
-                    };
+                    let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
                     self.ledger
                         .set_status(hash, status, receipt.block_number, Some(fee_wei(&receipt)))
                         .await
@@ -349,14 +276,9 @@ fn sign(
     fees: Fees,
     call: &Call,
 ) -> Result<(B256, Bytes), ChainError> {
-    let signing_error =
-        |e: alloy::signers::Error| ChainError::Keystore(format!("signing failed: {e}"));
+    let signing_error = |e: alloy::signers::Error| ChainError::Keystore(format!("signing failed: {e}"));
     let envelope: TxEnvelope = match fees {
-        Fees::Eip1559 {
-            max_fee_per_gas,
-            max_priority_fee_per_gas,
-            ..
-        } => {
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas, .. } => {
             let mut tx = TxEip1559 {
                 chain_id,
                 nonce,
@@ -368,9 +290,7 @@ fn sign(
                 access_list: Default::default(),
                 input: call.data.clone(),
             };
-            let signature = signer
-                .sign_transaction_sync(&mut tx)
-                .map_err(signing_error)?;
+            let signature = signer.sign_transaction_sync(&mut tx).map_err(signing_error)?;
             tx.into_signed(signature).into()
         }
         Fees::Legacy { gas_price } => {
@@ -383,23 +303,16 @@ fn sign(
                 value: call.value,
                 input: call.data.clone(),
             };
-            let signature = signer
-                .sign_transaction_sync(&mut tx)
-                .map_err(signing_error)?;
+            let signature = signer.sign_transaction_sync(&mut tx).map_err(signing_error)?;
             tx.into_signed(signature).into()
         }
     };
     Ok((*envelope.tx_hash(), envelope.encoded_2718().into()))
 }
 
-fn revert_or_rpc(
-    network: &Network,
-    error: RpcError<alloy::transports::TransportErrorKind>,
-) -> ChainError {
+fn revert_or_rpc(network: &Network, error: RpcError<alloy::transports::TransportErrorKind>) -> ChainError {
     match error {
-        RpcError::ErrorResp(payload) => ChainError::Reverted {
-            reason: revert_reason(&payload),
-        },
+        RpcError::ErrorResp(payload) => ChainError::Reverted { reason: revert_reason(&payload) },
         other => network.rpc_error(other),
     }
 }
@@ -411,11 +324,7 @@ pub fn revert_reason(payload: &ErrorPayload) -> String {
             return reason;
         }
         if data.len() >= 4 {
-            return format!(
-                "custom error 0x{} ({})",
-                alloy::hex::encode(&data[..4]),
-                payload.message
-            );
+            return format!("custom error 0x{} ({})", alloy::hex::encode(&data[..4]), payload.message);
         }
     }
     payload.message.to_string()

@@ -14,18 +14,13 @@ pub fn parse_private_key(text: &str) -> Result<PrivateKeySigner, ChainError> {
     text.trim()
         .trim_start_matches("0x")
         .parse::<PrivateKeySigner>()
-        .map_err(|_| {
-            ChainError::Keystore(
-                "privateKey: must be 32 bytes of hex (64 hex digits, 0x optional)".into(),
-            )
-        })
+        .map_err(|_| ChainError::Keystore("privateKey: must be 32 bytes of hex (64 hex digits, 0x optional)".into()))
 }
 
 /// Encrypts a key as a V3 keystore JSON document.
 pub fn encrypt(signer: &PrivateKeySigner, passphrase: &str) -> Result<String, ChainError> {
     // The keystore library writes to a file; it holds only ciphertext and lives in a private temp dir.
-    let dir =
-        tempfile::TempDir::new().map_err(|e| ChainError::Keystore(format!("temp dir: {e}")))?;
+    let dir = tempfile::TempDir::new().map_err(|e| ChainError::Keystore(format!("temp dir: {e}")))?;
     PrivateKeySigner::encrypt_keystore(
         dir.path(),
         &mut rand::thread_rng(),
@@ -34,14 +29,13 @@ pub fn encrypt(signer: &PrivateKeySigner, passphrase: &str) -> Result<String, Ch
         Some("keystore"),
     )
     .map_err(|e| ChainError::Keystore(format!("cannot encrypt the key: {e}")))?;
-    std::fs::read_to_string(dir.path().join("keystore"))
-        .map_err(|e| ChainError::Keystore(format!("keystore: {e}")))
+    std::fs::read_to_string(dir.path().join("keystore")).map_err(|e| ChainError::Keystore(format!("keystore: {e}")))
 }
 
 /// Decrypts a V3 keystore (ours, or one written by ethers as Hummingbot Gateway did).
 pub fn decrypt(keystore: &str, passphrase: &str) -> Result<PrivateKeySigner, ChainError> {
-    let mut json: serde_json::Value = serde_json::from_str(keystore)
-        .map_err(|e| ChainError::Keystore(format!("not a keystore: {e}")))?;
+    let mut json: serde_json::Value =
+        serde_json::from_str(keystore).map_err(|e| ChainError::Keystore(format!("not a keystore: {e}")))?;
     // ethers writes "Crypto"; the format's reference spelling is "crypto".
     if let Some(object) = json.as_object_mut()
         && !object.contains_key("crypto")
@@ -49,18 +43,12 @@ pub fn decrypt(keystore: &str, passphrase: &str) -> Result<PrivateKeySigner, Cha
     {
         object.insert("crypto".into(), crypto);
     }
-    let dir =
-        tempfile::TempDir::new().map_err(|e| ChainError::Keystore(format!("temp dir: {e}")))?;
+    let dir = tempfile::TempDir::new().map_err(|e| ChainError::Keystore(format!("temp dir: {e}")))?;
     let path = dir.path().join("keystore");
-    std::fs::write(&path, json.to_string())
-        .map_err(|e| ChainError::Keystore(format!("keystore: {e}")))?;
-    PrivateKeySigner::decrypt_keystore(&path, passphrase).map_err(|e| {
-        match e.to_string().contains("Mac Mismatch") {
-            true => ChainError::Keystore(
-                "wrong passphrase: it does not decrypt the stored wallets".into(),
-            ),
-            false => ChainError::Keystore(format!("cannot decrypt the keystore: {e}")),
-        }
+    std::fs::write(&path, json.to_string()).map_err(|e| ChainError::Keystore(format!("keystore: {e}")))?;
+    PrivateKeySigner::decrypt_keystore(&path, passphrase).map_err(|e| match e.to_string().contains("Mac Mismatch") {
+        true => ChainError::Keystore("wrong passphrase: it does not decrypt the stored wallets".into()),
+        false => ChainError::Keystore(format!("cannot decrypt the keystore: {e}")),
     })
 }
 
@@ -72,34 +60,19 @@ pub struct Signers {
 
 impl Signers {
     pub fn insert(&self, signer: PrivateKeySigner) {
-        self.by_address
-            .write()
-            .expect("signers lock")
-            .insert(signer.address(), signer);
+        self.by_address.write().expect("signers lock").insert(signer.address(), signer);
     }
 
     pub fn remove(&self, address: Address) -> bool {
-        self.by_address
-            .write()
-            .expect("signers lock")
-            .remove(&address)
-            .is_some()
+        self.by_address.write().expect("signers lock").remove(&address).is_some()
     }
 
     pub fn get(&self, address: Address) -> Result<PrivateKeySigner, ChainError> {
-        self.by_address
-            .read()
-            .expect("signers lock")
-            .get(&address)
-            .cloned()
-            .ok_or(ChainError::UnknownWallet(address))
+        self.by_address.read().expect("signers lock").get(&address).cloned().ok_or(ChainError::UnknownWallet(address))
     }
 
     pub fn contains(&self, address: Address) -> bool {
-        self.by_address
-            .read()
-            .expect("signers lock")
-            .contains_key(&address)
+        self.by_address.read().expect("signers lock").contains_key(&address)
     }
 }
 
@@ -112,10 +85,7 @@ mod tests {
         let signer = PrivateKeySigner::random();
         let keystore = encrypt(&signer, "right").unwrap();
         assert!(!keystore.contains(&alloy::hex::encode(signer.credential().to_bytes())));
-        assert_eq!(
-            decrypt(&keystore, "right").unwrap().address(),
-            signer.address()
-        );
+        assert_eq!(decrypt(&keystore, "right").unwrap().address(), signer.address());
         let error = decrypt(&keystore, "wrong").unwrap_err().to_string();
         assert!(error.contains("wrong passphrase"), "{error}");
     }
@@ -123,17 +93,13 @@ mod tests {
     #[test]
     fn reads_ethers_spelling() {
         let signer = PrivateKeySigner::random();
-        let keystore = encrypt(&signer, "p")
-            .unwrap()
-            .replace("\"crypto\"", "\"Crypto\"");
+        let keystore = encrypt(&signer, "p").unwrap().replace("\"crypto\"", "\"Crypto\"");
         assert_eq!(decrypt(&keystore, "p").unwrap().address(), signer.address());
     }
 
     #[test]
     fn bad_key_errors_do_not_echo_it() {
-        let error = parse_private_key("0xdeadbeefsecret")
-            .unwrap_err()
-            .to_string();
+        let error = parse_private_key("0xdeadbeefsecret").unwrap_err().to_string();
         assert!(!error.contains("deadbeef"), "{error}");
     }
 }

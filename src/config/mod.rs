@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub use sections::{
-    ChainConfig, ConnectorConfig, NetworkConfig, NodeUrls, ServerConfig, TRADING_TYPES,
-};
+pub use sections::{ChainConfig, ConnectorConfig, NetworkConfig, NodeUrls, ServerConfig, TRADING_TYPES};
 use sections::{Invalid, Section};
 pub use templates::install_templates;
 pub use token_lists::ListedToken;
@@ -24,39 +22,23 @@ pub use token_lists::ListedToken;
 /// The only chain this gateway serves; its networks are `ethereum-<network>` namespaces.
 pub const CHAIN: &str = "ethereum";
 /// Connectors with a config namespace, and the trading types each offers.
-pub const CONNECTORS: [(&str, &[&str]); 2] = [
-    ("uniswap", &["router", "amm", "clmm"]),
-    ("pancakeswap", &["router", "amm", "clmm"]),
-];
+pub const CONNECTORS: [(&str, &[&str]); 2] =
+    [("uniswap", &["router", "amm", "clmm"]), ("pancakeswap", &["router", "amm", "clmm"])];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Write { path: PathBuf, source: std::io::Error },
     #[error("{path} is not valid YAML: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("{namespace}.{path}: {reason}")]
-    Invalid {
-        namespace: String,
-        path: String,
-        reason: String,
-    },
+    Invalid { namespace: String, path: String, reason: String },
     #[error("namespace '{namespace}' does not exist; known namespaces: {known}")]
     UnknownNamespace { namespace: String, known: String },
     #[error("'{path}' is not a setting of namespace '{namespace}'; its settings are: {known}")]
-    UnknownPath {
-        namespace: String,
-        path: String,
-        known: String,
-    },
+    UnknownPath { namespace: String, path: String, known: String },
     #[error("no config for the {CHAIN} chain: {0} is missing")]
     MissingFile(PathBuf),
 }
@@ -102,11 +84,7 @@ impl Config {
         };
         for (name, kind, file) in [
             ("server", Kind::Server, PathBuf::from("server.yml")),
-            (
-                CHAIN,
-                Kind::Chain,
-                PathBuf::from(format!("chains/{CHAIN}.yml")),
-            ),
+            (CHAIN, Kind::Chain, PathBuf::from(format!("chains/{CHAIN}.yml"))),
         ] {
             if !dir.join(&file).is_file() {
                 return Err(ConfigError::MissingFile(dir.join(file)));
@@ -114,11 +92,7 @@ impl Config {
             add(name.to_string(), kind, file)?;
         }
         for network in yaml_stems(&dir.join("chains").join(CHAIN))? {
-            add(
-                format!("{CHAIN}-{network}"),
-                Kind::Network,
-                PathBuf::from(format!("chains/{CHAIN}/{network}.yml")),
-            )?;
+            add(format!("{CHAIN}-{network}"), Kind::Network, PathBuf::from(format!("chains/{CHAIN}/{network}.yml")))?;
         }
         for (connector, _) in CONNECTORS {
             let file = PathBuf::from(format!("connectors/{connector}.yml"));
@@ -129,10 +103,7 @@ impl Config {
         Config::from_namespaces(dir.to_path_buf(), namespaces)
     }
 
-    fn from_namespaces(
-        dir: PathBuf,
-        namespaces: BTreeMap<String, Namespace>,
-    ) -> Result<Config, ConfigError> {
+    fn from_namespaces(dir: PathBuf, namespaces: BTreeMap<String, Namespace>) -> Result<Config, ConfigError> {
         let mut server = None;
         let mut chain = None;
         let mut networks = BTreeMap::new();
@@ -142,10 +113,7 @@ impl Config {
                 Kind::Server => server = Some(typed::<ServerConfig>(name, &ns.raw)?),
                 Kind::Chain => chain = Some(typed::<ChainConfig>(name, &ns.raw)?),
                 Kind::Network => {
-                    let network = name
-                        .trim_start_matches(CHAIN)
-                        .trim_start_matches('-')
-                        .to_string();
+                    let network = name.trim_start_matches(CHAIN).trim_start_matches('-').to_string();
                     networks.insert(network, typed::<NetworkConfig>(name, &ns.raw)?);
                 }
                 Kind::Connector => {
@@ -174,23 +142,12 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     namespace: format!("{CHAIN}-{network}"),
                     path: "swapProvider".into(),
-                    reason: format!(
-                        "unknown connector '{connector}'; known: {}",
-                        connector_names().join(", ")
-                    ),
+                    reason: format!("unknown connector '{connector}'; known: {}", connector_names().join(", ")),
                 });
             }
         }
         let token_lists = token_lists::load(&dir, networks.keys())?;
-        Ok(Config {
-            dir,
-            namespaces,
-            server,
-            chain,
-            networks,
-            connectors,
-            token_lists,
-        })
+        Ok(Config { dir, namespaces, server, chain, networks, connectors, token_lists })
     }
 
     pub fn dir(&self) -> &Path {
@@ -203,18 +160,12 @@ impl Config {
 
     /// The namespace as written in its file, including keys this gateway does not use.
     pub fn namespace(&self, name: &str) -> Result<&Value, ConfigError> {
-        self.namespaces
-            .get(name)
-            .map(|ns| &ns.raw)
-            .ok_or_else(|| self.unknown_namespace(name))
+        self.namespaces.get(name).map(|ns| &ns.raw).ok_or_else(|| self.unknown_namespace(name))
     }
 
     /// Every namespace, keyed by name.
     pub fn all(&self) -> BTreeMap<String, Value> {
-        self.namespaces
-            .iter()
-            .map(|(name, ns)| (name.clone(), ns.raw.clone()))
-            .collect()
+        self.namespaces.iter().map(|(name, ns)| (name.clone(), ns.raw.clone())).collect()
     }
 
     pub fn network(&self, name: &str) -> Option<&NetworkConfig> {
@@ -224,10 +175,7 @@ impl Config {
     /// Sets `path` (dot-separated) in `namespace` to `value`, validates the result, writes it to the
     /// namespace's file, and returns the new snapshot. Nothing is written when validation fails.
     pub fn update(&self, namespace: &str, path: &str, value: Value) -> Result<Config, ConfigError> {
-        let ns = self
-            .namespaces
-            .get(namespace)
-            .ok_or_else(|| self.unknown_namespace(namespace))?;
+        let ns = self.namespaces.get(namespace).ok_or_else(|| self.unknown_namespace(namespace))?;
         let known = known_keys(ns.kind, namespace, &ns.raw)?;
         let segments: Vec<&str> = path.split('.').collect();
         if segments.iter().any(|s| s.is_empty()) || !known.iter().any(|k| k == segments[0]) {
@@ -238,44 +186,32 @@ impl Config {
             });
         }
         let updated = with_value(&ns.raw, &segments, value.clone());
-        let result = self
-            .replaced(namespace, updated)
-            .or_else(|first_error| match value {
-                // Values typed on a command line arrive as strings: "2" for a number, "true" for a flag.
-                Value::String(text) => match serde_json::from_str::<Value>(&text) {
-                    Ok(parsed) if !parsed.is_string() => self
-                        .replaced(namespace, with_value(&ns.raw, &segments, parsed))
-                        .map_err(|_| first_error),
-                    _ => Err(first_error),
-                },
+        let result = self.replaced(namespace, updated).or_else(|first_error| match value {
+            // Values typed on a command line arrive as strings: "2" for a number, "true" for a flag.
+            Value::String(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(parsed) if !parsed.is_string() => {
+                    self.replaced(namespace, with_value(&ns.raw, &segments, parsed)).map_err(|_| first_error)
+                }
                 _ => Err(first_error),
-            })?;
+            },
+            _ => Err(first_error),
+        })?;
         let new_raw = &result.namespaces[namespace].raw;
         let file = self.dir.join(&ns.file);
-        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
-            path: file.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read { path: file.clone(), source })?;
         let new_text = yaml_edit::set(&text, &segments, new_raw);
-        std::fs::write(&file, new_text)
-            .map_err(|source| ConfigError::Write { path: file, source })?;
+        std::fs::write(&file, new_text).map_err(|source| ConfigError::Write { path: file, source })?;
         Ok(result)
     }
 
     fn replaced(&self, namespace: &str, raw: Value) -> Result<Config, ConfigError> {
         let mut namespaces = self.namespaces.clone();
-        namespaces
-            .get_mut(namespace)
-            .expect("checked by the caller")
-            .raw = raw;
+        namespaces.get_mut(namespace).expect("checked by the caller").raw = raw;
         Config::from_namespaces(self.dir.clone(), namespaces)
     }
 
     fn unknown_namespace(&self, name: &str) -> ConfigError {
-        ConfigError::UnknownNamespace {
-            namespace: name.into(),
-            known: self.namespace_names().join(", "),
-        }
+        ConfigError::UnknownNamespace { namespace: name.into(), known: self.namespace_names().join(", ") }
     }
 }
 
@@ -284,21 +220,12 @@ pub fn connector_names() -> Vec<&'static str> {
 }
 
 fn typed<T: Section>(namespace: &str, raw: &Value) -> Result<T, ConfigError> {
-    let invalid = |path: String, reason: String| ConfigError::Invalid {
-        namespace: namespace.into(),
-        path,
-        reason,
-    };
+    let invalid = |path: String, reason: String| ConfigError::Invalid { namespace: namespace.into(), path, reason };
     let value: T = serde_path_to_error::deserialize(raw).map_err(|e| {
         let path = e.path().to_string();
-        invalid(
-            if path == "." { "(root)".into() } else { path },
-            plain_serde_message(&e.into_inner().to_string()),
-        )
+        invalid(if path == "." { "(root)".into() } else { path }, plain_serde_message(&e.into_inner().to_string()))
     })?;
-    value
-        .validate()
-        .map_err(|Invalid { path, reason }| invalid(path, reason))?;
+    value.validate().map_err(|Invalid { path, reason }| invalid(path, reason))?;
     Ok(value)
 }
 
@@ -309,10 +236,7 @@ fn plain_serde_message(message: &str) -> String {
         .replace("expected u64", "expected a whole number")
         .replace("expected u32", "expected a whole number")
         .replace("expected u16", "expected a whole number from 1 to 65535")
-        .replace(
-            "data did not match any variant of untagged enum NodeUrls",
-            "expected a URL or a list of URLs",
-        )
+        .replace("data did not match any variant of untagged enum NodeUrls", "expected a URL or a list of URLs")
 }
 
 /// The settings a namespace's typed form declares (what `config/update` may change).
@@ -324,53 +248,31 @@ fn known_keys(kind: Kind, namespace: &str, raw: &Value) -> Result<Vec<String>, C
         Kind::Connector => serde_json::to_value(typed::<ConnectorConfig>(namespace, raw)?),
     }
     .expect("config sections serialize to JSON");
-    Ok(serialized
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default())
+    Ok(serialized.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default())
 }
 
 fn with_value(raw: &Value, segments: &[&str], value: Value) -> Value {
-    let mut root = if raw.is_object() {
-        raw.clone()
-    } else {
-        Value::Object(Default::default())
-    };
+    let mut root = if raw.is_object() { raw.clone() } else { Value::Object(Default::default()) };
     let mut node = &mut root;
     for segment in &segments[..segments.len() - 1] {
-        let map = node
-            .as_object_mut()
-            .expect("every node on the path is made an object");
-        let child = map
-            .entry(segment.to_string())
-            .or_insert_with(|| Value::Object(Default::default()));
+        let map = node.as_object_mut().expect("every node on the path is made an object");
+        let child = map.entry(segment.to_string()).or_insert_with(|| Value::Object(Default::default()));
         if !child.is_object() {
             *child = Value::Object(Default::default());
         }
         node = child;
     }
-    node.as_object_mut()
-        .expect("parent is an object")
-        .insert(segments[segments.len() - 1].to_string(), value);
+    node.as_object_mut().expect("parent is an object").insert(segments[segments.len() - 1].to_string(), value);
     root
 }
 
 fn read_yaml(path: &Path) -> Result<Value, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.into(),
-        source,
-    })?;
-    parse_yaml(&text).map_err(|message| ConfigError::Syntax {
-        path: path.into(),
-        message,
-    })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    parse_yaml(&text).map_err(|message| ConfigError::Syntax { path: path.into(), message })
 }
 
 fn parse_yaml(text: &str) -> Result<Value, String> {
-    if text
-        .lines()
-        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
-    {
+    if text.lines().all(|line| line.trim().is_empty() || line.trim_start().starts_with('#')) {
         return Ok(Value::Object(Default::default()));
     }
     serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string())
@@ -381,10 +283,7 @@ fn yaml_stems(dir: &Path) -> Result<Vec<String>, ConfigError> {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
         Err(source) => {
-            return Err(ConfigError::Read {
-                path: dir.into(),
-                source,
-            });
+            return Err(ConfigError::Read { path: dir.into(), source });
         }
     };
     let mut stems: Vec<String> = entries

@@ -12,10 +12,7 @@ pub struct Invalid {
 
 impl Invalid {
     fn new(path: &str, reason: impl Into<String>) -> Self {
-        Invalid {
-            path: path.to_string(),
-            reason: reason.into(),
-        }
+        Invalid { path: path.to_string(), reason: reason.into() }
     }
 }
 
@@ -54,10 +51,7 @@ impl Section for ServerConfig {
             return Err(Invalid::new("port", "must be between 1 and 65535"));
         }
         if !LOG_LEVELS.contains(&self.log_level.as_str()) {
-            return Err(Invalid::new(
-                "logLevel",
-                format!("must be one of {}", LOG_LEVELS.join(", ")),
-            ));
+            return Err(Invalid::new("logLevel", format!("must be one of {}", LOG_LEVELS.join(", "))));
         }
         Ok(())
     }
@@ -84,10 +78,7 @@ impl Section for ChainConfig {
             return Err(Invalid::new("defaultNetwork", "must name a network"));
         }
         if self.rpc_provider != "url" {
-            return Err(Invalid::new(
-                "rpcProvider",
-                "only 'url' (each network's nodeURL) is supported",
-            ));
+            return Err(Invalid::new("rpcProvider", "only 'url' (each network's nodeURL) is supported"));
         }
         Ok(())
     }
@@ -158,38 +149,27 @@ impl Section for NetworkConfig {
             return Err(Invalid::new("nodeURL", "needs at least one URL"));
         }
         for url in &urls {
-            let parsed = url::Url::parse(url)
-                .map_err(|e| Invalid::new("nodeURL", format!("'{url}' is not a URL ({e})")))?;
+            let parsed =
+                url::Url::parse(url).map_err(|e| Invalid::new("nodeURL", format!("'{url}' is not a URL ({e})")))?;
             if !matches!(parsed.scheme(), "http" | "https" | "ws" | "wss") {
-                return Err(Invalid::new(
-                    "nodeURL",
-                    format!("'{url}' must be http(s) or ws(s)"),
-                ));
+                return Err(Invalid::new("nodeURL", format!("'{url}' must be http(s) or ws(s)")));
             }
         }
         if self.native_currency_symbol.trim().is_empty() {
             return Err(Invalid::new("nativeCurrencySymbol", "must not be empty"));
         }
         if self.transaction_execution_timeout_ms == 0 {
-            return Err(Invalid::new(
-                "transactionExecutionTimeoutMs",
-                "must be positive",
-            ));
+            return Err(Invalid::new("transactionExecutionTimeoutMs", "must be positive"));
         }
         match self.swap_provider.split_once('/') {
             Some((connector, kind)) if !connector.is_empty() && TRADING_TYPES.contains(&kind) => {}
             _ => {
-                return Err(Invalid::new(
-                    "swapProvider",
-                    "must be <connector>/<router|amm|clmm>, e.g. uniswap/router",
-                ));
+                return Err(Invalid::new("swapProvider", "must be <connector>/<router|amm|clmm>, e.g. uniswap/router"));
             }
         }
-        for (key, value) in [
-            ("baseFee", self.base_fee),
-            ("priorityFee", self.priority_fee),
-            ("gasPrice", self.gas_price),
-        ] {
+        for (key, value) in
+            [("baseFee", self.base_fee), ("priorityFee", self.priority_fee), ("gasPrice", self.gas_price)]
+        {
             if value.is_some_and(|gwei| !gwei.is_finite() || gwei < 0.0) {
                 return Err(Invalid::new(key, "must be a non-negative number of GWEI"));
             }

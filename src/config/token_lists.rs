@@ -29,12 +29,10 @@ pub(super) fn load<'a>(
         let relative = format!("tokens/{CHAIN}/{network}.json");
         let path = dir.join(&relative);
         let tokens = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str::<Vec<ListedToken>>(&text).map_err(|e| {
-                ConfigError::Invalid {
-                    namespace: relative.clone(),
-                    path: format!("line {}", e.line()),
-                    reason: format!("{e} (each entry needs name, symbol, address and decimals)"),
-                }
+            Ok(text) => serde_json::from_str::<Vec<ListedToken>>(&text).map_err(|e| ConfigError::Invalid {
+                namespace: relative.clone(),
+                path: format!("line {}", e.line()),
+                reason: format!("{e} (each entry needs name, symbol, address and decimals)"),
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
             Err(source) => return Err(ConfigError::Read { path, source }),

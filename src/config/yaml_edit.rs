@@ -18,10 +18,7 @@ pub fn set(text: &str, segments: &[&str], new_raw: &Value) -> String {
 }
 
 fn edit_top_level_line(text: &str, key: &str, value: &Value) -> String {
-    let rendered = format!(
-        "{key}: {}",
-        serde_json::to_string(value).expect("JSON values serialize")
-    );
+    let rendered = format!("{key}: {}", serde_json::to_string(value).expect("JSON values serialize"));
     let prefix = format!("{key}:");
     let mut found = false;
     let mut lines: Vec<String> = text
@@ -71,19 +68,13 @@ mod tests {
     fn keeps_comments_and_other_lines() {
         let text = "# header\nport: 15888 # the port\nlogLevel: info\n";
         let new_raw = json!({"port": 16000, "logLevel": "info"});
-        assert_eq!(
-            set(text, &["port"], &new_raw),
-            "# header\nport: 16000 # the port\nlogLevel: info\n"
-        );
+        assert_eq!(set(text, &["port"], &new_raw), "# header\nport: 16000 # the port\nlogLevel: info\n");
     }
 
     #[test]
     fn appends_a_key_the_file_lacks() {
         let new_raw = json!({"port": 1, "gasPrice": 2.5});
-        assert_eq!(
-            set("port: 1\n", &["gasPrice"], &new_raw),
-            "port: 1\ngasPrice: 2.5\n"
-        );
+        assert_eq!(set("port: 1\n", &["gasPrice"], &new_raw), "port: 1\ngasPrice: 2.5\n");
     }
 
     #[test]

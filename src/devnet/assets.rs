@@ -17,8 +17,7 @@ pub struct DevnetAssets {
 
 /// Our own contracts, compiled at fixture time.
 pub const TEST_TOKEN_SOL: &str = include_str!("../../tests/contracts/TestToken.sol");
-pub const PANCAKE_DEPLOYER_SOL: &str =
-    include_str!("../../tests/contracts/PancakeV3PoolDeployer.sol");
+pub const PANCAKE_DEPLOYER_SOL: &str = include_str!("../../tests/contracts/PancakeV3PoolDeployer.sol");
 const MANIFEST: &str = include_str!("../../tests/package.json");
 
 impl DevnetAssets {
@@ -40,8 +39,7 @@ impl DevnetAssets {
     }
 
     pub fn anvil_bin(&self) -> PathBuf {
-        self.root
-            .join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+        self.root.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
     }
 
     fn packages_dir(&self) -> PathBuf {
@@ -67,20 +65,9 @@ impl DevnetAssets {
 
     /// Installs whatever is missing. Idempotent; the caller holds the lock.
     pub(super) fn ensure_installed(&self, progress: &dyn Fn(&str)) -> Result<(), DevnetError> {
-        if !self.anvil_bin().is_file()
-            || !self.root.join("node_modules/solc/package.json").is_file()
-        {
+        if !self.anvil_bin().is_file() || !self.root.join("node_modules/solc/package.json").is_file() {
             progress("installing anvil and solc from the npm registry (npm install in tests/)");
-            self.npm(
-                &self.root,
-                &[
-                    "install",
-                    "--no-audit",
-                    "--no-fund",
-                    "--ignore-scripts",
-                    "--loglevel=error",
-                ],
-            )?;
+            self.npm(&self.root, &["install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"])?;
         }
         for spec in artifact_packages()? {
             let dir = self.package_dir(&spec);
@@ -95,42 +82,26 @@ impl DevnetAssets {
             let output = self.npm(&scratch, &["pack", "--silent", &spec])?;
             let tarball = scratch.join(output.lines().last().unwrap_or_default().trim());
             std::fs::create_dir_all(&dir).map_err(|e| DevnetError::io(&dir, e))?;
-            run(
-                Command::new("tar")
-                    .arg("xzf")
-                    .arg(&tarball)
-                    .arg("-C")
-                    .arg(&dir)
-                    .arg("--strip-components=1"),
-                "tar",
-            )?;
+            run(Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&dir).arg("--strip-components=1"), "tar")?;
             std::fs::remove_file(&tarball).map_err(|e| DevnetError::io(&tarball, e))?;
         }
         Ok(())
     }
 
     fn package_dir(&self, spec: &str) -> PathBuf {
-        self.packages_dir()
-            .join(spec.trim_start_matches('@').replace('/', "__"))
+        self.packages_dir().join(spec.trim_start_matches('@').replace('/', "__"))
     }
 
     /// Creation code from a package's artifact file (hardhat or waffle format).
     pub fn creation_code(&self, package: &str, path: &str) -> Result<Bytes, DevnetError> {
         let spec = artifact_packages()?
             .into_iter()
-            .find(|spec| {
-                spec.rsplit_once('@')
-                    .is_some_and(|(name, _)| name == package)
-            })
-            .ok_or_else(|| {
-                DevnetError::Artifact(format!(
-                    "{package} is not in tests/package.json artifactPackages"
-                ))
-            })?;
+            .find(|spec| spec.rsplit_once('@').is_some_and(|(name, _)| name == package))
+            .ok_or_else(|| DevnetError::Artifact(format!("{package} is not in tests/package.json artifactPackages")))?;
         let file = self.package_dir(&spec).join(path);
         let text = std::fs::read_to_string(&file).map_err(|e| DevnetError::io(&file, e))?;
-        let json: Value = serde_json::from_str(&text)
-            .map_err(|e| DevnetError::Artifact(format!("{}: {e}", file.display())))?;
+        let json: Value =
+            serde_json::from_str(&text).map_err(|e| DevnetError::Artifact(format!("{}: {e}", file.display())))?;
         let hex = json["bytecode"]
             .as_str()
             .or_else(|| json["bytecode"]["object"].as_str())
@@ -141,26 +112,19 @@ impl DevnetAssets {
 
     /// Multicall3's creation code, which viem ships as a constant.
     pub fn multicall3_code(&self) -> Result<Bytes, DevnetError> {
-        let spec = artifact_packages()?
-            .into_iter()
-            .find(|s| s.starts_with("viem@"))
-            .expect("viem is listed");
+        let spec = artifact_packages()?.into_iter().find(|s| s.starts_with("viem@")).expect("viem is listed");
         let file = self.package_dir(&spec).join("_cjs/constants/contracts.js");
         let text = std::fs::read_to_string(&file).map_err(|e| DevnetError::io(&file, e))?;
-        let start = text.find("multicall3Bytecode = '").ok_or_else(|| {
-            DevnetError::Artifact(format!("{}: no multicall3Bytecode", file.display()))
-        })? + "multicall3Bytecode = '".len();
-        let end = text[start..]
-            .find('\'')
-            .map(|n| start + n)
-            .unwrap_or(text.len());
+        let start = text
+            .find("multicall3Bytecode = '")
+            .ok_or_else(|| DevnetError::Artifact(format!("{}: no multicall3Bytecode", file.display())))?
+            + "multicall3Bytecode = '".len();
+        let end = text[start..].find('\'').map(|n| start + n).unwrap_or(text.len());
         decode_hex(&text[start..end], "multicall3Bytecode")
     }
 
     /// Compiles our own test contracts with solcjs; returns creation code by contract name.
-    pub fn compile_own_contracts(
-        &self,
-    ) -> Result<std::collections::BTreeMap<String, Bytes>, DevnetError> {
+    pub fn compile_own_contracts(&self) -> Result<std::collections::BTreeMap<String, Bytes>, DevnetError> {
         let input = serde_json::json!({
             "language": "Solidity",
             "sources": {
@@ -181,11 +145,7 @@ impl DevnetAssets {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| {
-                DevnetError::Tool(format!(
-                    "cannot run node ({e}); install Node.js 18 or newer"
-                ))
-            })?;
+            .map_err(|e| DevnetError::Tool(format!("cannot run node ({e}); install Node.js 18 or newer")))?;
         use std::io::Write;
         child
             .stdin
@@ -193,14 +153,9 @@ impl DevnetAssets {
             .expect("stdin is piped")
             .write_all(input.to_string().as_bytes())
             .map_err(|e| DevnetError::Tool(format!("solc: {e}")))?;
-        let output = child
-            .wait_with_output()
-            .map_err(|e| DevnetError::Tool(format!("solc: {e}")))?;
+        let output = child.wait_with_output().map_err(|e| DevnetError::Tool(format!("solc: {e}")))?;
         if !output.status.success() {
-            return Err(DevnetError::Tool(format!(
-                "solc failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )));
+            return Err(DevnetError::Tool(format!("solc failed: {}", String::from_utf8_lossy(&output.stderr))));
         }
         let result: Value = serde_json::from_slice(&output.stdout)
             .map_err(|e| DevnetError::Tool(format!("solc output is not JSON: {e}")))?;
@@ -215,15 +170,9 @@ impl DevnetAssets {
             return Err(DevnetError::Tool(format!("solc: {}", errors.join("\n"))));
         }
         let mut contracts = std::collections::BTreeMap::new();
-        for file in result["contracts"]
-            .as_object()
-            .into_iter()
-            .flat_map(|m| m.values())
-        {
+        for file in result["contracts"].as_object().into_iter().flat_map(|m| m.values()) {
             for (name, contract) in file.as_object().into_iter().flatten() {
-                let hex = contract["evm"]["bytecode"]["object"]
-                    .as_str()
-                    .unwrap_or_default();
+                let hex = contract["evm"]["bytecode"]["object"].as_str().unwrap_or_default();
                 contracts.insert(name.clone(), decode_hex(hex, name)?);
             }
         }
@@ -248,9 +197,7 @@ pub fn artifact_packages() -> Result<Vec<String>, DevnetError> {
 
 fn run(command: &mut Command, tool: &str) -> Result<String, DevnetError> {
     let output = command.stdin(Stdio::null()).output().map_err(|e| {
-        DevnetError::Tool(format!(
-            "cannot run {tool} ({e}); the devnet needs Node.js with npm, and tar"
-        ))
+        DevnetError::Tool(format!("cannot run {tool} ({e}); the devnet needs Node.js with npm, and tar"))
     })?;
     if !output.status.success() {
         return Err(DevnetError::Tool(format!(
@@ -264,9 +211,7 @@ fn run(command: &mut Command, tool: &str) -> Result<String, DevnetError> {
 
 fn decode_hex(hex: &str, what: &str) -> Result<Bytes, DevnetError> {
     let hex = hex.trim().trim_start_matches("0x");
-    alloy::hex::decode(hex).map(Bytes::from).map_err(|e| {
-        DevnetError::Artifact(format!(
-            "{what}: bytecode is not hex ({e}); is it an unlinked library?"
-        ))
-    })
+    alloy::hex::decode(hex)
+        .map(Bytes::from)
+        .map_err(|e| DevnetError::Artifact(format!("{what}: bytecode is not hex ({e}); is it an unlinked library?")))
 }

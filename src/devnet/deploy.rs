@@ -8,9 +8,7 @@ use alloy::providers::ext::AnvilApi;
 use alloy::sol_types::SolValue;
 use chains::contracts::{IERC20, IWETH9, MULTICALL3};
 use connectors::v2::{IUniswapV2Router02, V2Deployment, sort_tokens};
-use connectors::v3::{
-    INonfungiblePositionManager, IUniswapV3Factory, IUniswapV3Pool, V3Deployment,
-};
+use connectors::v3::{INonfungiblePositionManager, IUniswapV3Factory, IUniswapV3Pool, V3Deployment};
 use connectors::{pancakeswap, uniswap};
 
 use super::assets::DevnetAssets;
@@ -107,62 +105,22 @@ struct PoolSpec {
 }
 
 const UNISWAP_V2_POOLS: [PoolSpec; 3] = [
-    PoolSpec {
-        base: ("WETH", 1_000),
-        quote: ("USDC", 3_000_000),
-        fee: 0,
-    },
-    PoolSpec {
-        base: ("DAI", 1_000_000),
-        quote: ("USDC", 1_000_000),
-        fee: 0,
-    },
-    PoolSpec {
-        base: ("WBTC", 50),
-        quote: ("WETH", 1_000),
-        fee: 0,
-    },
+    PoolSpec { base: ("WETH", 1_000), quote: ("USDC", 3_000_000), fee: 0 },
+    PoolSpec { base: ("DAI", 1_000_000), quote: ("USDC", 1_000_000), fee: 0 },
+    PoolSpec { base: ("WBTC", 50), quote: ("WETH", 1_000), fee: 0 },
 ];
 
 const UNISWAP_V3_POOLS: [PoolSpec; 4] = [
-    PoolSpec {
-        base: ("WETH", 1_000),
-        quote: ("USDC", 3_000_000),
-        fee: 500,
-    },
-    PoolSpec {
-        base: ("WETH", 500),
-        quote: ("USDC", 1_500_000),
-        fee: 3000,
-    },
-    PoolSpec {
-        base: ("WBTC", 50),
-        quote: ("WETH", 1_000),
-        fee: 3000,
-    },
-    PoolSpec {
-        base: ("DAI", 1_000_000),
-        quote: ("USDC", 1_000_000),
-        fee: 100,
-    },
+    PoolSpec { base: ("WETH", 1_000), quote: ("USDC", 3_000_000), fee: 500 },
+    PoolSpec { base: ("WETH", 500), quote: ("USDC", 1_500_000), fee: 3000 },
+    PoolSpec { base: ("WBTC", 50), quote: ("WETH", 1_000), fee: 3000 },
+    PoolSpec { base: ("DAI", 1_000_000), quote: ("USDC", 1_000_000), fee: 100 },
 ];
 
 const PANCAKE_V3_POOLS: [PoolSpec; 3] = [
-    PoolSpec {
-        base: ("WETH", 1_000),
-        quote: ("USDC", 3_000_000),
-        fee: 500,
-    },
-    PoolSpec {
-        base: ("WETH", 500),
-        quote: ("USDC", 1_500_000),
-        fee: 2500,
-    },
-    PoolSpec {
-        base: ("WBTC", 50),
-        quote: ("WETH", 1_000),
-        fee: 2500,
-    },
+    PoolSpec { base: ("WETH", 1_000), quote: ("USDC", 3_000_000), fee: 500 },
+    PoolSpec { base: ("WETH", 500), quote: ("USDC", 1_500_000), fee: 2500 },
+    PoolSpec { base: ("WBTC", 50), quote: ("WETH", 1_000), fee: 2500 },
 ];
 
 /// Uniswap V3's mainnet factory also has the 0.01 % tier, which the npm build does not enable by default.
@@ -179,60 +137,28 @@ pub async fn deploy(
 ) -> Result<Deployment, DevnetError> {
     let chain = Unlocked::new(rpc_url, accounts[0])?;
     let own = assets.compile_own_contracts()?;
-    let own_code = |name: &str| {
-        own.get(name)
-            .cloned()
-            .ok_or_else(|| DevnetError::Artifact(format!("solc produced no {name}")))
-    };
-    let chain_id = chain
-        .provider
-        .get_chain_id()
-        .await
-        .map_err(rpc("eth_chainId"))?;
+    let own_code =
+        |name: &str| own.get(name).cloned().ok_or_else(|| DevnetError::Artifact(format!("solc produced no {name}")));
+    let chain_id = chain.provider.get_chain_id().await.map_err(rpc("eth_chainId"))?;
 
     progress("deploying WETH9 and the test tokens at their mainnet addresses");
-    let weth = chain
-        .deploy(
-            assets.creation_code("@uniswap/v2-periphery", "build/WETH9.json")?,
-            vec![],
-        )
-        .await?;
+    let weth = chain.deploy(assets.creation_code("@uniswap/v2-periphery", "build/WETH9.json")?, vec![]).await?;
     chain.relocate(weth, WETH).await?;
-    let mut tokens = vec![DevnetToken {
-        symbol: "WETH".into(),
-        name: "Wrapped Ether".into(),
-        address: WETH,
-        decimals: 18,
-    }];
+    let mut tokens =
+        vec![DevnetToken { symbol: "WETH".into(), name: "Wrapped Ether".into(), address: WETH, decimals: 18 }];
     for (i, &account) in accounts.iter().enumerate() {
         let amount = if i == 0 { DEPLOYER_WETH } else { ACCOUNT_WETH };
-        chain
-            .send(account, WETH, IWETH9::depositCall {}, units(amount, 18))
-            .await?;
+        chain.send(account, WETH, IWETH9::depositCall {}, units(amount, 18)).await?;
     }
     let test_token = own_code("TestToken")?;
     for spec in &TOKENS {
-        let args = (
-            spec.name.to_string(),
-            spec.symbol.to_string(),
-            U256::from(spec.decimals),
-        )
-            .abi_encode_params();
+        let args = (spec.name.to_string(), spec.symbol.to_string(), U256::from(spec.decimals)).abi_encode_params();
         let created = chain.deploy(test_token.clone(), args).await?;
         chain.relocate(created, spec.address).await?;
         for (i, &account) in accounts.iter().enumerate() {
-            let amount = if i == 0 {
-                spec.deployer_amount
-            } else {
-                spec.account_amount
-            };
-            let mint = TestTokenMint {
-                to: account,
-                value: units(amount, spec.decimals),
-            };
-            chain
-                .send(chain.deployer, spec.address, mint, U256::ZERO)
-                .await?;
+            let amount = if i == 0 { spec.deployer_amount } else { spec.account_amount };
+            let mint = TestTokenMint { to: account, value: units(amount, spec.decimals) };
+            chain.send(chain.deployer, spec.address, mint, U256::ZERO).await?;
         }
         tokens.push(DevnetToken {
             symbol: spec.symbol.into(),
@@ -241,13 +167,7 @@ pub async fn deploy(
             decimals: spec.decimals,
         });
     }
-    let token = |symbol: &str| {
-        tokens
-            .iter()
-            .find(|t| t.symbol == symbol)
-            .cloned()
-            .expect("pool tokens are deployed")
-    };
+    let token = |symbol: &str| tokens.iter().find(|t| t.symbol == symbol).cloned().expect("pool tokens are deployed");
     let mut pools = Vec::new();
 
     progress("deploying Multicall3");
@@ -257,10 +177,7 @@ pub async fn deploy(
     progress("deploying Uniswap V2 (factory, Router02) and its pairs");
     let v2 = uniswap::MAINNET.v2.expect("uniswap has V2 on mainnet");
     let factory = chain
-        .deploy(
-            assets.creation_code("@uniswap/v2-core", "build/UniswapV2Factory.json")?,
-            chain.deployer.abi_encode(),
-        )
+        .deploy(assets.creation_code("@uniswap/v2-core", "build/UniswapV2Factory.json")?, chain.deployer.abi_encode())
         .await?;
     chain.relocate(factory, v2.factory).await?;
     let router = chain
@@ -275,29 +192,19 @@ pub async fn deploy(
         pools.push(chain.v2_pair(&v2, "uniswap", spec, &token).await?);
     }
 
-    progress(
-        "deploying Uniswap V3 (factory, NonfungiblePositionManager, SwapRouter02, QuoterV2) and its pools",
-    );
+    progress("deploying Uniswap V3 (factory, NonfungiblePositionManager, SwapRouter02, QuoterV2) and its pools");
     let v3 = uniswap::MAINNET.v3.expect("uniswap has V3 on mainnet");
     let factory = chain
         .deploy(
-            assets.creation_code(
-                "@uniswap/v3-core",
-                "artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
-            )?,
+            assets
+                .creation_code("@uniswap/v3-core", "artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json")?,
             vec![],
         )
         .await?;
     chain.relocate(factory, v3.factory).await?;
     let (fee, spacing) = LOWEST_FEE_TIER;
     chain
-        .call(
-            v3.factory,
-            IUniswapV3Factory::enableFeeAmountCall {
-                fee: U24::from(fee),
-                tickSpacing: int24(spacing),
-            },
-        )
+        .call(v3.factory, IUniswapV3Factory::enableFeeAmountCall { fee: U24::from(fee), tickSpacing: int24(spacing) })
         .await?;
     let periphery = |path: &str| assets.creation_code(UNISWAP_V3_PERIPHERY, path);
     let npm = chain
@@ -332,28 +239,12 @@ pub async fn deploy(
 
     progress("deploying PancakeSwap V3 (pool deployer, factory, periphery) and its pools");
     let v3 = pancakeswap::V3;
-    let pool_code = assets.creation_code(
-        "@pancakeswap/v3-core",
-        "artifacts/contracts/PancakeV3Pool.sol/PancakeV3Pool.json",
-    )?;
-    let holder = chain
-        .deploy(
-            own_code("InitCodeHolder")?,
-            (pool_code,).abi_encode_params(),
-        )
-        .await?;
-    let deployer = chain
-        .deploy(own_code("PancakeV3PoolDeployer")?, holder.abi_encode())
-        .await?;
+    let pool_code =
+        assets.creation_code("@pancakeswap/v3-core", "artifacts/contracts/PancakeV3Pool.sol/PancakeV3Pool.json")?;
+    let holder = chain.deploy(own_code("InitCodeHolder")?, (pool_code,).abi_encode_params()).await?;
+    let deployer = chain.deploy(own_code("PancakeV3PoolDeployer")?, holder.abi_encode()).await?;
     chain.relocate(deployer, v3.pool_deployer).await?;
-    chain
-        .call(
-            v3.pool_deployer,
-            SetFactoryAddress {
-                factory: v3.factory,
-            },
-        )
-        .await?;
+    chain.call(v3.pool_deployer, SetFactoryAddress { factory: v3.factory }).await?;
     let factory = chain
         .deploy(
             assets.creation_code(
@@ -374,17 +265,11 @@ pub async fn deploy(
         .await?;
     chain.relocate(npm, v3.position_manager).await?;
     let router = chain
-        .deploy(
-            periphery("artifacts/contracts/SwapRouter.sol/SwapRouter.json")?,
-            ctor.abi_encode_params(),
-        )
+        .deploy(periphery("artifacts/contracts/SwapRouter.sol/SwapRouter.json")?, ctor.abi_encode_params())
         .await?;
     chain.relocate(router, v3.swap_router).await?;
     let quoter = chain
-        .deploy(
-            periphery("artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json")?,
-            ctor.abi_encode_params(),
-        )
+        .deploy(periphery("artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json")?, ctor.abi_encode_params())
         .await?;
     chain.relocate(quoter, v3.quoter_v2).await?;
     chain.approve_all(&tokens, v3.position_manager).await?;
@@ -393,11 +278,7 @@ pub async fn deploy(
         pools.push(chain.v3_pool(&v3, "pancakeswap", spec, &token).await?);
     }
 
-    Ok(Deployment {
-        chain_id,
-        tokens,
-        pools,
-    })
+    Ok(Deployment { chain_id, tokens, pools })
 }
 
 alloy::sol! {
@@ -412,35 +293,19 @@ impl Unlocked {
     /// Moves a deployed contract to `target`: its code (with its own address inside it rewritten, which
     /// immutables such as Uniswap V3's NoDelegateCall hold) and every storage slot its constructor wrote.
     async fn relocate(&self, deployed: Address, target: Address) -> Result<(), DevnetError> {
-        let code = self
-            .provider
-            .get_code_at(deployed)
-            .await
-            .map_err(rpc("eth_getCode"))?;
+        let code = self.provider.get_code_at(deployed).await.map_err(rpc("eth_getCode"))?;
         let patched = replace_all(&code, deployed.as_slice(), target.as_slice());
-        self.provider
-            .anvil_set_code(target, patched.into())
-            .await
-            .map_err(rpc("anvil_setCode"))?;
-        let dump = self
-            .provider
-            .anvil_dump_state()
-            .await
-            .map_err(rpc("anvil_dumpState"))?;
+        self.provider.anvil_set_code(target, patched.into()).await.map_err(rpc("anvil_setCode"))?;
+        let dump = self.provider.anvil_dump_state().await.map_err(rpc("anvil_dumpState"))?;
         let state = super::decode_state_dump(&dump)?;
         let account = state["accounts"]
             .as_object()
             .and_then(|accounts| {
-                accounts
-                    .iter()
-                    .find(|(key, _)| key.parse::<Address>().is_ok_and(|a| a == deployed))
-                    .map(|(_, v)| v)
+                accounts.iter().find(|(key, _)| key.parse::<Address>().is_ok_and(|a| a == deployed)).map(|(_, v)| v)
             })
             .ok_or_else(|| DevnetError::Step(format!("{deployed} is not in anvil's state dump")))?;
         for (slot, value) in account["storage"].as_object().into_iter().flatten() {
-            let slot: U256 = slot
-                .parse()
-                .map_err(|e| DevnetError::Step(format!("storage slot {slot}: {e}")))?;
+            let slot: U256 = slot.parse().map_err(|e| DevnetError::Step(format!("storage slot {slot}: {e}")))?;
             let value: U256 = value
                 .as_str()
                 .unwrap_or_default()
@@ -454,20 +319,9 @@ impl Unlocked {
         Ok(())
     }
 
-    async fn approve_all(
-        &self,
-        tokens: &[DevnetToken],
-        spender: Address,
-    ) -> Result<(), DevnetError> {
+    async fn approve_all(&self, tokens: &[DevnetToken], spender: Address) -> Result<(), DevnetError> {
         for token in tokens {
-            self.call(
-                token.address,
-                IERC20::approveCall {
-                    spender,
-                    amount: U256::MAX,
-                },
-            )
-            .await?;
+            self.call(token.address, IERC20::approveCall { spender, amount: U256::MAX }).await?;
         }
         Ok(())
     }
@@ -495,14 +349,7 @@ impl Unlocked {
             },
         )
         .await?;
-        Ok(DevnetPool::new(
-            connector,
-            "amm",
-            &base,
-            &quote,
-            v2.pair_address(base.address, quote.address),
-            0,
-        ))
+        Ok(DevnetPool::new(connector, "amm", &base, &quote, v2.pair_address(base.address, quote.address), 0))
     }
 
     /// Creates a V3 pool at the liquidity's price and adds a full-range and a concentrated (about ±20 %) position.
@@ -514,16 +361,10 @@ impl Unlocked {
         token: &dyn Fn(&str) -> DevnetToken,
     ) -> Result<DevnetPool, DevnetError> {
         let (base, quote) = (token(spec.base.0), token(spec.quote.0));
-        let (base_amount, quote_amount) = (
-            units(spec.base.1, base.decimals),
-            units(spec.quote.1, quote.decimals),
-        );
+        let (base_amount, quote_amount) = (units(spec.base.1, base.decimals), units(spec.quote.1, quote.decimals));
         let (token0, token1) = sort_tokens(base.address, quote.address);
-        let (amount0, amount1) = if token0 == base.address {
-            (base_amount, quote_amount)
-        } else {
-            (quote_amount, base_amount)
-        };
+        let (amount0, amount1) =
+            if token0 == base.address { (base_amount, quote_amount) } else { (quote_amount, base_amount) };
         let ratio_x192: U256 = (amount1 << 192usize) / amount0;
         let sqrt_price_x96: U160 = ratio_x192.root(2).to();
         let fee = U24::from(spec.fee);
@@ -538,24 +379,15 @@ impl Unlocked {
         )
         .await?;
         let pool = v3.pool_address(token0, token1, spec.fee);
-        let spacing = v3.tick_spacing(spec.fee).ok_or_else(|| {
-            DevnetError::Step(format!("{connector} has no fee tier {}", spec.fee))
-        })?;
+        let spacing = v3
+            .tick_spacing(spec.fee)
+            .ok_or_else(|| DevnetError::Step(format!("{connector} has no fee tier {}", spec.fee)))?;
         const MAX_TICK: i32 = 887_272;
-        let full_range = (
-            -(MAX_TICK / spacing) * spacing,
-            (MAX_TICK / spacing) * spacing,
-        );
-        let slot0 = IUniswapV3Pool::new(pool, &self.provider)
-            .slot0()
-            .call()
-            .await
-            .map_err(rpc("slot0"))?;
+        let full_range = (-(MAX_TICK / spacing) * spacing, (MAX_TICK / spacing) * spacing);
+        let slot0 = IUniswapV3Pool::new(pool, &self.provider).slot0().call().await.map_err(rpc("slot0"))?;
         let tick = slot0.tick.as_i32();
-        let concentrated = (
-            (tick - 2000).div_euclid(spacing) * spacing,
-            (tick + 2000 + spacing - 1).div_euclid(spacing) * spacing,
-        );
+        let concentrated =
+            ((tick - 2000).div_euclid(spacing) * spacing, (tick + 2000 + spacing - 1).div_euclid(spacing) * spacing);
         for (lower, upper) in [full_range, concentrated] {
             let params = INonfungiblePositionManager::MintParams {
                 token0,
@@ -570,15 +402,9 @@ impl Unlocked {
                 recipient: self.deployer,
                 deadline: U256::from(u64::MAX),
             };
-            self.call(
-                v3.position_manager,
-                INonfungiblePositionManager::mintCall { params },
-            )
-            .await?;
+            self.call(v3.position_manager, INonfungiblePositionManager::mintCall { params }).await?;
         }
-        Ok(DevnetPool::new(
-            connector, "clmm", &base, &quote, pool, spec.fee,
-        ))
+        Ok(DevnetPool::new(connector, "clmm", &base, &quote, pool, spec.fee))
     }
 }
 

@@ -38,18 +38,12 @@ pub enum DevnetError {
     #[error("deploying the devnet: {0}")]
     Step(String),
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl DevnetError {
     fn io(path: &Path, source: std::io::Error) -> Self {
-        DevnetError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        DevnetError::Io { path: path.to_path_buf(), source }
     }
 }
 
@@ -78,14 +72,7 @@ pub struct DevnetPool {
 }
 
 impl DevnetPool {
-    fn new(
-        connector: &str,
-        kind: &str,
-        base: &DevnetToken,
-        quote: &DevnetToken,
-        address: Address,
-        fee: u32,
-    ) -> Self {
+    fn new(connector: &str, kind: &str, base: &DevnetToken, quote: &DevnetToken, address: Address, fee: u32) -> Self {
         DevnetPool {
             connector: connector.into(),
             kind: kind.into(),
@@ -109,10 +96,7 @@ pub struct Deployment {
 
 impl Deployment {
     pub fn token(&self, symbol: &str) -> &DevnetToken {
-        self.tokens
-            .iter()
-            .find(|t| t.symbol == symbol)
-            .unwrap_or_else(|| panic!("the devnet has no {symbol}"))
+        self.tokens.iter().find(|t| t.symbol == symbol).unwrap_or_else(|| panic!("the devnet has no {symbol}"))
     }
 }
 
@@ -124,11 +108,7 @@ pub struct Devnet {
 
 impl Devnet {
     /// Starts anvil from the snapshot (deploying and saving one first if needed) on `port` (0 for any free one).
-    pub async fn start(
-        assets: &DevnetAssets,
-        port: u16,
-        progress: &dyn Fn(&str),
-    ) -> Result<Devnet, DevnetError> {
+    pub async fn start(assets: &DevnetAssets, port: u16, progress: &dyn Fn(&str)) -> Result<Devnet, DevnetError> {
         let (state_file, deployment) = ensure_snapshot(assets, progress).await?;
         let anvil = spawn_anvil(assets, port, Some(&state_file))?;
         Ok(Devnet { anvil, deployment })
@@ -153,18 +133,11 @@ impl Devnet {
 
     /// The private key of account `index`, as 0x-prefixed hex (anvil's well-known test keys).
     pub fn private_key(&self, index: usize) -> String {
-        format!(
-            "0x{}",
-            alloy::hex::encode(self.anvil.keys()[index].to_bytes())
-        )
+        format!("0x{}", alloy::hex::encode(self.anvil.keys()[index].to_bytes()))
     }
 }
 
-fn spawn_anvil(
-    assets: &DevnetAssets,
-    port: u16,
-    state: Option<&Path>,
-) -> Result<AnvilInstance, DevnetError> {
+fn spawn_anvil(assets: &DevnetAssets, port: u16, state: Option<&Path>) -> Result<AnvilInstance, DevnetError> {
     let mut anvil = Anvil::at(assets.anvil_bin())
         .host("127.0.0.1")
         .port(port)
@@ -180,10 +153,7 @@ fn spawn_anvil(
         } else {
             String::new()
         };
-        DevnetError::Anvil(format!(
-            "could not start {}: {e}{hint}",
-            assets.anvil_bin().display()
-        ))
+        DevnetError::Anvil(format!("could not start {}: {e}{hint}", assets.anvil_bin().display()))
     })
 }
 
@@ -201,36 +171,25 @@ fn snapshot_key() -> String {
     alloy::hex::encode(&keccak256(inputs.as_bytes())[..8])
 }
 
-async fn ensure_snapshot(
-    assets: &DevnetAssets,
-    progress: &dyn Fn(&str),
-) -> Result<(PathBuf, Deployment), DevnetError> {
-    let dir = assets
-        .work_dir()
-        .join(format!("snapshot-{}", snapshot_key()));
+async fn ensure_snapshot(assets: &DevnetAssets, progress: &dyn Fn(&str)) -> Result<(PathBuf, Deployment), DevnetError> {
+    let dir = assets.work_dir().join(format!("snapshot-{}", snapshot_key()));
     let (state_file, deployment_file) = (dir.join("state.json"), dir.join("deployment.json"));
     let read_deployment = || -> Result<Deployment, DevnetError> {
-        let text = std::fs::read_to_string(&deployment_file)
-            .map_err(|e| DevnetError::io(&deployment_file, e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| DevnetError::Step(format!("{}: {e}", deployment_file.display())))
+        let text = std::fs::read_to_string(&deployment_file).map_err(|e| DevnetError::io(&deployment_file, e))?;
+        serde_json::from_str(&text).map_err(|e| DevnetError::Step(format!("{}: {e}", deployment_file.display())))
     };
     if state_file.is_file() && deployment_file.is_file() {
         return Ok((state_file, read_deployment()?));
     }
     // Another test or process may be building the same snapshot: wait for it rather than deploy twice.
     let locking = assets.clone();
-    let lock = tokio::task::spawn_blocking(move || locking.lock())
-        .await
-        .expect("lock task does not panic")?;
+    let lock = tokio::task::spawn_blocking(move || locking.lock()).await.expect("lock task does not panic")?;
     if state_file.is_file() && deployment_file.is_file() {
         return Ok((state_file, read_deployment()?));
     }
     let started = std::time::Instant::now();
     assets.ensure_installed(progress)?;
-    progress(
-        "starting a fresh anvil to deploy the contracts (done once; later starts load a snapshot)",
-    );
+    progress("starting a fresh anvil to deploy the contracts (done once; later starts load a snapshot)");
     let anvil = spawn_anvil(assets, 0, None)?;
     let deployment = deploy::deploy(&anvil.endpoint(), assets, anvil.addresses(), progress).await?;
     let provider = RootProvider::<alloy::network::Ethereum>::new_http(anvil.endpoint_url());
@@ -240,19 +199,11 @@ async fn ensure_snapshot(
     let state = decode_state_dump(&dump)?;
     drop(anvil);
     std::fs::create_dir_all(&dir).map_err(|e| DevnetError::io(&dir, e))?;
-    let write = |path: &Path, text: String| {
-        std::fs::write(path, text).map_err(|e| DevnetError::io(path, e))
-    };
-    write(
-        &deployment_file,
-        serde_json::to_string_pretty(&deployment).expect("deployment serializes"),
-    )?;
+    let write = |path: &Path, text: String| std::fs::write(path, text).map_err(|e| DevnetError::io(path, e));
+    write(&deployment_file, serde_json::to_string_pretty(&deployment).expect("deployment serializes"))?;
     // The state goes last: its presence is what marks the snapshot complete.
     write(&state_file, state.to_string())?;
-    progress(&format!(
-        "devnet deployed and saved in {:.1} s",
-        started.elapsed().as_secs_f64()
-    ));
+    progress(&format!("devnet deployed and saved in {:.1} s", started.elapsed().as_secs_f64()));
     drop(lock);
     Ok((state_file, deployment))
 }
@@ -260,16 +211,8 @@ async fn ensure_snapshot(
 /// anvil_dumpState answers with gzip'ed JSON.
 fn decode_state_dump(dump: &[u8]) -> Result<serde_json::Value, DevnetError> {
     let mut text = Vec::new();
-    let bytes = if flate2::read::GzDecoder::new(dump)
-        .read_to_end(&mut text)
-        .is_ok()
-    {
-        &text[..]
-    } else {
-        dump
-    };
-    serde_json::from_slice(bytes)
-        .map_err(|e| DevnetError::Anvil(format!("anvil_dumpState is not JSON: {e}")))
+    let bytes = if flate2::read::GzDecoder::new(dump).read_to_end(&mut text).is_ok() { &text[..] } else { dump };
+    serde_json::from_slice(bytes).map_err(|e| DevnetError::Anvil(format!("anvil_dumpState is not JSON: {e}")))
 }
 
 /// The devnet's RPC acting through anvil's unlocked accounts: for setting up the chain and for tests, which
@@ -282,13 +225,8 @@ pub struct Unlocked {
 
 impl Unlocked {
     pub fn new(rpc_url: &str, deployer: Address) -> Result<Unlocked, DevnetError> {
-        let url = rpc_url
-            .parse()
-            .map_err(|e| DevnetError::Anvil(format!("bad anvil URL {rpc_url}: {e}")))?;
-        Ok(Unlocked {
-            provider: RootProvider::new_http(url),
-            deployer,
-        })
+        let url = rpc_url.parse().map_err(|e| DevnetError::Anvil(format!("bad anvil URL {rpc_url}: {e}")))?;
+        Ok(Unlocked { provider: RootProvider::new_http(url), deployer })
     }
 
     /// Sends and waits for the receipt; a revert is an error.
@@ -297,52 +235,30 @@ impl Unlocked {
         tx: TransactionRequest,
         what: &'static str,
     ) -> Result<TransactionReceipt, DevnetError> {
-        let tx = if tx.gas.is_none() {
-            tx.gas_limit(29_000_000)
-        } else {
-            tx
-        };
-        let hash = *self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(rpc(what))?
-            .tx_hash();
+        let tx = if tx.gas.is_none() { tx.gas_limit(29_000_000) } else { tx };
+        let hash = *self.provider.send_transaction(tx).await.map_err(rpc(what))?.tx_hash();
         // anvil mines each transaction as it arrives, but may answer the send a moment before the block exists.
         let mut receipt = None;
         for _ in 0..5000 {
-            receipt = self
-                .provider
-                .get_transaction_receipt(hash)
-                .await
-                .map_err(rpc(what))?;
+            receipt = self.provider.get_transaction_receipt(hash).await.map_err(rpc(what))?;
             if receipt.is_some() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
-        let receipt =
-            receipt.ok_or_else(|| DevnetError::Step(format!("{what}: no receipt for {hash}")))?;
+        let receipt = receipt.ok_or_else(|| DevnetError::Step(format!("{what}: no receipt for {hash}")))?;
         if !receipt.status() {
-            return Err(DevnetError::Step(format!(
-                "{what}: transaction {hash} reverted"
-            )));
+            return Err(DevnetError::Step(format!("{what}: transaction {hash} reverted")));
         }
         Ok(receipt)
     }
 
-    pub async fn deploy(
-        &self,
-        code: Bytes,
-        constructor_args: Vec<u8>,
-    ) -> Result<Address, DevnetError> {
+    pub async fn deploy(&self, code: Bytes, constructor_args: Vec<u8>) -> Result<Address, DevnetError> {
         let tx = TransactionRequest::default()
             .from(self.deployer)
             .with_deploy_code(Bytes::from([code.as_ref(), &constructor_args].concat()));
         let receipt = self.transact(tx, "contract deployment").await?;
-        receipt
-            .contract_address
-            .ok_or_else(|| DevnetError::Step("deployment made no contract".into()))
+        receipt.contract_address.ok_or_else(|| DevnetError::Step("deployment made no contract".into()))
     }
 
     /// Calls `to` from `from`, sending `value` wei.
@@ -353,20 +269,12 @@ impl Unlocked {
         call: C,
         value: U256,
     ) -> Result<TransactionReceipt, DevnetError> {
-        let tx = TransactionRequest::default()
-            .from(from)
-            .to(to)
-            .with_input(call.abi_encode())
-            .with_value(value);
+        let tx = TransactionRequest::default().from(from).to(to).with_input(call.abi_encode()).with_value(value);
         self.transact(tx, C::SIGNATURE).await
     }
 
     /// Calls `to` from the deployer.
-    pub async fn call<C: SolCall>(
-        &self,
-        to: Address,
-        call: C,
-    ) -> Result<TransactionReceipt, DevnetError> {
+    pub async fn call<C: SolCall>(&self, to: Address, call: C) -> Result<TransactionReceipt, DevnetError> {
         self.send(self.deployer, to, call, U256::ZERO).await
     }
 }

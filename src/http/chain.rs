@@ -63,11 +63,7 @@ fn context(state: &AppState, network: Option<&str>, chain_network: Option<&str>)
     let config = state.config();
     let network_name = network_name(&config, network, chain_network)?;
     let network = state.ethereum().network(&config, &network_name)?;
-    Ok(Ctx {
-        config,
-        network_name,
-        network,
-    })
+    Ok(Ctx { config, network_name, network })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -99,21 +95,9 @@ async fn status(
     State(state): State<AppState>,
     Query(query): Query<NetworkQuery>,
 ) -> ApiResult<axum::Json<StatusResponse>> {
-    let ctx = context(
-        &state,
-        query.network.as_deref(),
-        query.chain_network.as_deref(),
-    )?;
-    let block = ctx
-        .network
-        .provider()
-        .get_block_number()
-        .await
-        .map_err(|e| ctx.network.rpc_error(e))?;
-    let network_config = ctx
-        .config
-        .network(&ctx.network_name)
-        .expect("resolved above");
+    let ctx = context(&state, query.network.as_deref(), query.chain_network.as_deref())?;
+    let block = ctx.network.provider().get_block_number().await.map_err(|e| ctx.network.rpc_error(e))?;
+    let network_config = ctx.config.network(&ctx.network_name).expect("resolved above");
     Ok(axum::Json(StatusResponse {
         chain: CHAIN.into(),
         network: ctx.network_name.clone(),
@@ -156,18 +140,14 @@ async fn balances(
     State(state): State<AppState>,
     Json(request): Json<BalancesRequest>,
 ) -> ApiResult<axum::Json<BalancesResponse>> {
-    let ctx = context(
-        &state,
-        request.network.as_deref(),
-        request.chain_network.as_deref(),
-    )?;
+    let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
     let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
     let requested: Vec<String> = match request.tokens.filter(|t| !t.is_empty()) {
         Some(tokens) => tokens,
-        None => std::iter::once(book.native_symbol.clone())
-            .chain(book.tokens.iter().map(|t| t.symbol.clone()))
-            .collect(),
+        None => {
+            std::iter::once(book.native_symbol.clone()).chain(book.tokens.iter().map(|t| t.symbol.clone())).collect()
+        }
     };
     let mut erc20s = Vec::new();
     for name in requested.iter().filter(|name| !book.is_native(name)) {
@@ -177,10 +157,7 @@ async fn balances(
     let (native, amounts) = erc20::balances(&ctx.network, owner, &addresses).await?;
     let mut balances = BTreeMap::new();
     if let Some(native_name) = requested.iter().find(|name| book.is_native(name)) {
-        balances.insert(
-            native_name.clone(),
-            Human(format_units(native, NATIVE_DECIMALS)),
-        );
+        balances.insert(native_name.clone(), Human(format_units(native, NATIVE_DECIMALS)));
     }
     for ((name, token), raw) in erc20s.into_iter().zip(amounts) {
         balances.insert(name, Human(format_units(raw, token.decimals)));
@@ -246,25 +223,16 @@ async fn allowances(
     State(state): State<AppState>,
     Json(request): Json<AllowancesRequest>,
 ) -> ApiResult<axum::Json<AllowancesResponse>> {
-    let ctx = context(
-        &state,
-        request.network.as_deref(),
-        request.chain_network.as_deref(),
-    )?;
+    let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
     let spenders = spenders(&ctx.network_name, &request.spender)?;
     let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
-    let tokens = request
-        .tokens
-        .iter()
-        .map(|name| book.resolve("tokens", name))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let tokens = request.tokens.iter().map(|name| book.resolve("tokens", name)).collect::<ApiResult<Vec<_>>>()?;
     let addresses: Vec<Address> = tokens.iter().map(|t| t.address).collect();
     let mut smallest = vec![U256::MAX; tokens.len()];
     for &spender in &spenders {
-        for (least, amount) in smallest
-            .iter_mut()
-            .zip(erc20::allowances(&ctx.network, owner, spender, &addresses).await?)
+        for (least, amount) in
+            smallest.iter_mut().zip(erc20::allowances(&ctx.network, owner, spender, &addresses).await?)
         {
             *least = (*least).min(amount);
         }
@@ -276,10 +244,7 @@ async fn allowances(
         .zip(smallest)
         .map(|((name, token), raw)| (name.clone(), format_units(raw, token.decimals)))
         .collect();
-    Ok(axum::Json(AllowancesResponse {
-        spender: spenders[0].to_checksum(None),
-        approvals,
-    }))
+    Ok(axum::Json(AllowancesResponse { spender: spenders[0].to_checksum(None), approvals }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -333,20 +298,13 @@ async fn approve(
     State(state): State<AppState>,
     Json(request): Json<ApproveRequest>,
 ) -> ApiResult<axum::Json<ApproveResponse>> {
-    let ctx = context(
-        &state,
-        request.network.as_deref(),
-        request.chain_network.as_deref(),
-    )?;
+    let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
     let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
     if book.is_native(&request.token) {
         return Err(ApiError::bad_request(
             "token",
-            format!(
-                "{} is the native currency and needs no approval",
-                book.native_symbol
-            ),
+            format!("{} is the native currency and needs no approval", book.native_symbol),
         ));
     }
     let token = book.resolve("token", &request.token)?;
@@ -358,17 +316,8 @@ async fn approve(
     let signer = state.ethereum().signer(owner)?;
     let mut results = Vec::new();
     for &spender in &spenders {
-        let call = Call::new(
-            token.address,
-            IERC20::approveCall { spender, amount }.abi_encode(),
-        );
-        results.push(
-            state
-                .ethereum()
-                .sender
-                .send_and_wait(&ctx.network, &signer, &call, "approve")
-                .await?,
-        );
+        let call = Call::new(token.address, IERC20::approveCall { spender, amount }.abi_encode());
+        results.push(state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "approve").await?);
     }
     let (signature, status, fee) = summarize(&results);
     let (sent, _) = results.last().expect("at least one spender");
@@ -401,10 +350,7 @@ fn summarize(results: &[(SentTx, Outcome)]) -> (String, i8, U256) {
             Outcome::Pending => {}
         }
     }
-    let signature = results
-        .last()
-        .map(|(sent, _)| sent.hash.to_string())
-        .unwrap_or_default();
+    let signature = results.last().map(|(sent, _)| sent.hash.to_string()).unwrap_or_default();
     (signature, status, fee)
 }
 
@@ -442,21 +388,13 @@ pub struct PollResponse {
 #[utoipa::path(post, path = "/chains/ethereum/poll", tag = TAG, request_body = PollRequest, responses(
     (status = 200, body = PollResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
 ))]
-async fn poll(
-    State(state): State<AppState>,
-    Json(request): Json<PollRequest>,
-) -> ApiResult<axum::Json<PollResponse>> {
-    let ctx = context(
-        &state,
-        request.network.as_deref(),
-        request.chain_network.as_deref(),
-    )?;
-    let hash: B256 = request.signature.trim().parse().map_err(|_| {
-        ApiError::bad_request(
-            "signature",
-            "must be a transaction hash: 0x and 64 hex digits",
-        )
-    })?;
+async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -> ApiResult<axum::Json<PollResponse>> {
+    let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
+    let hash: B256 = request
+        .signature
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request("signature", "must be a transaction hash: 0x and 64 hex digits"))?;
     let provider = ctx.network.provider();
     let rpc = |e| ctx.network.rpc_error(e);
     let current_block = provider.get_block_number().await.map_err(rpc)?;
@@ -472,29 +410,16 @@ async fn poll(
     let ledger = state.ethereum().sender.ledger();
     if let Some(receipt) = provider.get_transaction_receipt(hash).await.map_err(rpc)? {
         let fee = fee_wei(&receipt);
-        let status = if receipt.status() {
-            TxStatus::Confirmed
-        } else {
-            TxStatus::Failed
-        };
-        ledger
-            .set_status(hash, status, receipt.block_number, Some(fee))
-            .await
-            .map_err(ApiError::internal)?;
+        let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
+        ledger.set_status(hash, status, receipt.block_number, Some(fee)).await.map_err(ApiError::internal)?;
         response.tx_block = receipt.block_number;
         response.tx_status = if receipt.status() { 1 } else { -1 };
-        response.error =
-            (!receipt.status()).then(|| "the transaction was mined and reverted".to_string());
+        response.error = (!receipt.status()).then(|| "the transaction was mined and reverted".to_string());
         response.fee = Some(Human(format_units(fee, NATIVE_DECIMALS)));
         response.tx_data = Some(serde_json::to_value(&receipt).map_err(ApiError::internal)?);
         return Ok(axum::Json(response));
     }
-    if provider
-        .get_transaction_by_hash(hash)
-        .await
-        .map_err(rpc)?
-        .is_some()
-    {
+    if provider.get_transaction_by_hash(hash).await.map_err(rpc)?.is_some() {
         return Ok(axum::Json(response));
     }
     match ledger.find(hash).await.map_err(ApiError::internal)? {
@@ -502,19 +427,12 @@ async fn poll(
             match provider.send_raw_transaction(&recorded.raw).await {
                 Ok(_) => {
                     tracing::info!(%hash, "the node had lost a recorded transaction; sent it again");
-                    ledger
-                        .set_status(hash, TxStatus::Sent, None, None)
-                        .await
-                        .map_err(ApiError::internal)?;
+                    ledger.set_status(hash, TxStatus::Sent, None, None).await.map_err(ApiError::internal)?;
                 }
                 Err(e) => {
-                    ledger
-                        .set_status(hash, TxStatus::Dropped, None, None)
-                        .await
-                        .map_err(ApiError::internal)?;
+                    ledger.set_status(hash, TxStatus::Dropped, None, None).await.map_err(ApiError::internal)?;
                     response.tx_status = -2;
-                    response.error =
-                        Some(format!("the node refused the recorded transaction: {e}"));
+                    response.error = Some(format!("the node refused the recorded transaction: {e}"));
                 }
             }
         }
@@ -559,23 +477,13 @@ async fn estimate_gas(
     State(state): State<AppState>,
     Query(query): Query<NetworkQuery>,
 ) -> ApiResult<axum::Json<EstimateGasResponse>> {
-    let ctx = context(
-        &state,
-        query.network.as_deref(),
-        query.chain_network.as_deref(),
-    )?;
+    let ctx = context(&state, query.network.as_deref(), query.chain_network.as_deref())?;
     let fees = current_fees(&ctx.network).await?;
     let gwei = |wei: u128| Human(format_units(U256::from(wei), 9));
     let (gas_type, max_fee, priority) = match fees {
-        Fees::Eip1559 {
-            max_fee_per_gas,
-            max_priority_fee_per_gas,
-            ..
-        } => (
-            "eip1559",
-            Some(gwei(max_fee_per_gas)),
-            Some(gwei(max_priority_fee_per_gas)),
-        ),
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas, .. } => {
+            ("eip1559", Some(gwei(max_fee_per_gas)), Some(gwei(max_priority_fee_per_gas)))
+        }
         Fees::Legacy { .. } => ("legacy", None, None),
     };
     let price = fees.max_price();
@@ -584,10 +492,7 @@ async fn estimate_gas(
         denomination: "gwei".into(),
         compute_units: TYPICAL_GAS,
         fee_asset: ctx.network.settings().native_symbol.clone(),
-        fee: Human(format_units(
-            U256::from(price) * U256::from(TYPICAL_GAS),
-            NATIVE_DECIMALS,
-        )),
+        fee: Human(format_units(U256::from(price) * U256::from(TYPICAL_GAS), NATIVE_DECIMALS)),
         timestamp: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -635,15 +540,9 @@ pub struct WrapResponse {
 #[utoipa::path(post, path = "/chains/ethereum/wrap", tag = TAG, request_body = WrapRequest, responses(
     (status = 200, body = WrapResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
 ))]
-async fn wrap(
-    State(state): State<AppState>,
-    Json(request): Json<WrapRequest>,
-) -> ApiResult<axum::Json<WrapResponse>> {
+async fn wrap(State(state): State<AppState>, Json(request): Json<WrapRequest>) -> ApiResult<axum::Json<WrapResponse>> {
     let Some(amount) = request.amount.as_ref().filter(|a| !a.is_empty()) else {
-        return Err(ApiError::bad_request(
-            "amount",
-            "is required: how much native currency to wrap",
-        ));
+        return Err(ApiError::bad_request("amount", "is required: how much native currency to wrap"));
     };
     let amount = positive(amount.parse("amount", NATIVE_DECIMALS)?)?;
     let wrapping = Wrapping::new(&state, &request).await?;
@@ -663,20 +562,13 @@ async fn unwrap(
     let amount = match request.amount.as_ref().filter(|a| !a.is_empty()) {
         Some(text) => positive(text.parse("amount", NATIVE_DECIMALS)?)?,
         None => {
-            let (_, balances) =
-                erc20::balances(&wrapping.ctx.network, wrapping.owner, &[wrapping.weth]).await?;
+            let (_, balances) = erc20::balances(&wrapping.ctx.network, wrapping.owner, &[wrapping.weth]).await?;
             positive(Amount::new(balances[0], NATIVE_DECIMALS)).map_err(|_| {
-                ApiError::bad_request(
-                    "amount",
-                    format!("the wallet holds no {}", wrapping.wrapped_symbol),
-                )
+                ApiError::bad_request("amount", format!("the wallet holds no {}", wrapping.wrapped_symbol))
             })?
         }
     };
-    let call = Call::new(
-        wrapping.weth,
-        IWETH9::withdrawCall { wad: amount.raw }.abi_encode(),
-    );
+    let call = Call::new(wrapping.weth, IWETH9::withdrawCall { wad: amount.raw }.abi_encode());
     wrapping.run(&state, call, amount, "unwrap").await
 }
 
@@ -697,11 +589,7 @@ struct Wrapping {
 
 impl Wrapping {
     async fn new(state: &AppState, request: &WrapRequest) -> ApiResult<Wrapping> {
-        let ctx = context(
-            state,
-            request.network.as_deref(),
-            request.chain_network.as_deref(),
-        )?;
+        let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
         let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
         let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
         let wrapped = book.wrapped_native()?;
@@ -722,11 +610,7 @@ impl Wrapping {
         label: &str,
     ) -> ApiResult<axum::Json<WrapResponse>> {
         let signer = state.ethereum().signer(self.owner)?;
-        let result = state
-            .ethereum()
-            .sender
-            .send_and_wait(&self.ctx.network, &signer, &call, label)
-            .await?;
+        let result = state.ethereum().sender.send_and_wait(&self.ctx.network, &signer, &call, label).await?;
         let nonce = result.0.nonce;
         let (signature, status, fee) = summarize(&[result]);
         Ok(axum::Json(WrapResponse {

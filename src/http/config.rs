@@ -34,16 +34,11 @@ pub struct ConfigQuery {
      example = json!({"chainID": 31337, "nodeURL": "http://127.0.0.1:8545", "nativeCurrencySymbol": "ETH", "swapProvider": "uniswap/router"})),
     (status = 404, description = "Unknown namespace", body = ErrorBody),
 ))]
-async fn get_config(
-    State(state): State<AppState>,
-    Query(query): Query<ConfigQuery>,
-) -> ApiResult<axum::Json<Value>> {
+async fn get_config(State(state): State<AppState>, Query(query): Query<ConfigQuery>) -> ApiResult<axum::Json<Value>> {
     let config = state.config();
     match resolve_namespace(query.namespace, query.network)? {
         Some(namespace) => Ok(axum::Json(config.namespace(&namespace)?.clone())),
-        None => Ok(axum::Json(
-            serde_json::to_value(config.all()).expect("config values are JSON"),
-        )),
+        None => Ok(axum::Json(serde_json::to_value(config.all()).expect("config values are JSON"))),
     }
 }
 
@@ -76,47 +71,25 @@ async fn update_config(
     State(state): State<AppState>,
     Json(request): Json<ConfigUpdateRequest>,
 ) -> ApiResult<axum::Json<ConfigUpdateResponse>> {
-    let namespace =
-        resolve_namespace(Some(request.namespace), request.network)?.expect("namespace given");
+    let namespace = resolve_namespace(Some(request.namespace), request.network)?.expect("namespace given");
     if request.path.trim().is_empty() {
         return Err(ApiError::bad_request("path", "must name a setting"));
     }
-    state
-        .update_config(&namespace, &request.path, request.value)
-        .await?;
+    state.update_config(&namespace, &request.path, request.value).await?;
     let pointer = format!("/{}", request.path.replace('.', "/"));
-    let applied = state
-        .config()
-        .namespace(&namespace)?
-        .pointer(&pointer)
-        .cloned()
-        .unwrap_or_default();
+    let applied = state.config().namespace(&namespace)?.pointer(&pointer).cloned().unwrap_or_default();
     tracing::info!(%namespace, path = %request.path, "config updated");
     Ok(axum::Json(ConfigUpdateResponse {
-        message: format!(
-            "Configuration updated successfully: '{namespace}.{}' set to {applied}",
-            request.path
-        ),
+        message: format!("Configuration updated successfully: '{namespace}.{}' set to {applied}", request.path),
     }))
 }
 
 /// Gateway let `{namespace: "ethereum", network: "mainnet"}` name the `ethereum-mainnet` namespace.
-fn resolve_namespace(
-    namespace: Option<String>,
-    network: Option<String>,
-) -> ApiResult<Option<String>> {
+fn resolve_namespace(namespace: Option<String>, network: Option<String>) -> ApiResult<Option<String>> {
     match (namespace, network) {
-        (Some(namespace), Some(network)) if namespace == CHAIN => {
-            Ok(Some(format!("{CHAIN}-{network}")))
-        }
-        (Some(_), Some(_)) => Err(ApiError::bad_request(
-            "network",
-            format!("only applies to the '{CHAIN}' namespace"),
-        )),
-        (None, Some(_)) => Err(ApiError::bad_request(
-            "namespace",
-            "is required when network is given",
-        )),
+        (Some(namespace), Some(network)) if namespace == CHAIN => Ok(Some(format!("{CHAIN}-{network}"))),
+        (Some(_), Some(_)) => Err(ApiError::bad_request("network", format!("only applies to the '{CHAIN}' namespace"))),
+        (None, Some(_)) => Err(ApiError::bad_request("namespace", "is required when network is given")),
         (namespace, None) => Ok(namespace),
     }
 }
@@ -197,7 +170,5 @@ pub struct NamespacesResponse {
 /// Every config namespace.
 #[utoipa::path(get, path = "/config/namespaces", tag = "config", responses((status = 200, body = NamespacesResponse)))]
 async fn namespaces(State(state): State<AppState>) -> axum::Json<NamespacesResponse> {
-    axum::Json(NamespacesResponse {
-        namespaces: state.config().namespace_names(),
-    })
+    axum::Json(NamespacesResponse { namespaces: state.config().namespace_names() })
 }

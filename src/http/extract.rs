@@ -39,9 +39,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     let detail = match &rejection {
         JsonRejection::JsonDataError(e) => std::error::Error::source(e).map(|s| s.to_string()),
-        JsonRejection::JsonSyntaxError(e) => {
-            std::error::Error::source(e).map(|s| format!("malformed JSON: {s}"))
-        }
+        JsonRejection::JsonSyntaxError(e) => std::error::Error::source(e).map(|s| format!("malformed JSON: {s}")),
         JsonRejection::MissingJsonContentType(_) => {
             Some("send the body as JSON with the header 'Content-Type: application/json'".into())
         }
@@ -51,26 +49,15 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::BAD_REQUEST,
     };
-    ApiError::new(
-        status,
-        format!(
-            "request body: {}",
-            detail.unwrap_or_else(|| rejection.body_text())
-        ),
-    )
-    .with_code("INVALID_BODY")
+    ApiError::new(status, format!("request body: {}", detail.unwrap_or_else(|| rejection.body_text())))
+        .with_code("INVALID_BODY")
 }
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
     let detail = match &rejection {
-        QueryRejection::FailedToDeserializeQueryString(e) => {
-            std::error::Error::source(e).map(|s| s.to_string())
-        }
+        QueryRejection::FailedToDeserializeQueryString(e) => std::error::Error::source(e).map(|s| s.to_string()),
         _ => None,
     };
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        format!("query: {}", detail.unwrap_or_else(|| rejection.body_text())),
-    )
-    .with_code("INVALID_QUERY")
+    ApiError::new(StatusCode::BAD_REQUEST, format!("query: {}", detail.unwrap_or_else(|| rejection.body_text())))
+        .with_code("INVALID_QUERY")
 }

@@ -9,45 +9,27 @@ use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult};
 
 /// The network a request names, by any of the spellings clients use; the default network when none.
-pub fn network_name(
-    config: &Config,
-    network: Option<&str>,
-    chain_network: Option<&str>,
-) -> ApiResult<String> {
+pub fn network_name(config: &Config, network: Option<&str>, chain_network: Option<&str>) -> ApiResult<String> {
     let prefix = format!("{CHAIN}-");
     let name = match (chain_network, network) {
-        (Some(chain_network), _) if !chain_network.is_empty() => chain_network
-            .strip_prefix(&prefix)
-            .map(str::to_string)
-            .ok_or_else(|| {
+        (Some(chain_network), _) if !chain_network.is_empty() => {
+            chain_network.strip_prefix(&prefix).map(str::to_string).ok_or_else(|| {
                 ApiError::bad_request(
                     "chainNetwork",
-                    format!(
-                        "must be {CHAIN}-<network>, e.g. {CHAIN}-mainnet; got '{chain_network}'"
-                    ),
+                    format!("must be {CHAIN}-<network>, e.g. {CHAIN}-mainnet; got '{chain_network}'"),
                 )
-            })?,
-        (_, Some(network)) if !network.is_empty() => {
-            network.strip_prefix(&prefix).unwrap_or(network).to_string()
+            })?
         }
+        (_, Some(network)) if !network.is_empty() => network.strip_prefix(&prefix).unwrap_or(network).to_string(),
         _ => config.chain.default_network.clone(),
     };
     if config.network(&name).is_none() {
-        let field = if chain_network.is_some_and(|c| !c.is_empty()) {
-            "chainNetwork"
-        } else {
-            "network"
-        };
+        let field = if chain_network.is_some_and(|c| !c.is_empty()) { "chainNetwork" } else { "network" };
         return Err(ApiError::bad_request(
             field,
             format!(
                 "unknown network '{name}'; configured: {}",
-                config
-                    .networks
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                config.networks.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         ));
     }
@@ -57,10 +39,9 @@ pub fn network_name(
 /// Rejects the `chain` parameter when it names another chain.
 pub fn check_chain(chain: Option<&str>) -> ApiResult<()> {
     match chain {
-        Some(chain) if !chain.is_empty() && chain != CHAIN => Err(ApiError::bad_request(
-            "chain",
-            format!("only '{CHAIN}' is served here; got '{chain}'"),
-        )),
+        Some(chain) if !chain.is_empty() && chain != CHAIN => {
+            Err(ApiError::bad_request("chain", format!("only '{CHAIN}' is served here; got '{chain}'")))
+        }
         _ => Ok(()),
     }
 }
@@ -68,23 +49,14 @@ pub fn check_chain(chain: Option<&str>) -> ApiResult<()> {
 /// An address; mixed case must be a valid EIP-55 checksum (a wrong one is usually a typo).
 pub fn parse_address(field: &str, text: &str) -> ApiResult<Address> {
     let text = text.trim();
-    let lower_or_upper = text[2.min(text.len())..]
-        .chars()
-        .all(|c| !c.is_ascii_alphabetic() || c.is_ascii_lowercase())
-        || text[2.min(text.len())..]
-            .chars()
-            .all(|c| !c.is_ascii_alphabetic() || c.is_ascii_uppercase());
-    let parsed = if lower_or_upper {
-        text.parse::<Address>().ok()
-    } else {
-        Address::parse_checksummed(text, None).ok()
-    };
+    let lower_or_upper = text[2.min(text.len())..].chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_lowercase())
+        || text[2.min(text.len())..].chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_uppercase());
+    let parsed =
+        if lower_or_upper { text.parse::<Address>().ok() } else { Address::parse_checksummed(text, None).ok() };
     parsed.ok_or_else(|| {
         ApiError::bad_request(
             field,
-            format!(
-                "'{text}' is not an address (0x and 40 hex digits, valid checksum when mixed case)"
-            ),
+            format!("'{text}' is not an address (0x and 40 hex digits, valid checksum when mixed case)"),
         )
     })
 }
@@ -145,8 +117,7 @@ impl Human {
 
 impl Serialize for Human {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw = serde_json::value::RawValue::from_string(self.0.clone())
-            .map_err(serde::ser::Error::custom)?;
+        let raw = serde_json::value::RawValue::from_string(self.0.clone()).map_err(serde::ser::Error::custom)?;
         raw.serialize(serializer)
     }
 }

@@ -7,9 +7,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(health))
-        .routes(routes!(restart))
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(restart))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -38,7 +36,5 @@ async fn health() -> axum::Json<Health> {
 async fn restart(State(state): State<AppState>) -> ApiResult<axum::Json<Message>> {
     state.reload_config().await?;
     tracing::info!("configuration reloaded");
-    Ok(axum::Json(Message {
-        message: format!("configuration reloaded from {}", state.conf_dir().display()),
-    }))
+    Ok(axum::Json(Message { message: format!("configuration reloaded from {}", state.conf_dir().display()) }))
 }

@@ -76,18 +76,10 @@ struct Resolved {
 async fn resolve(state: &AppState, query: &TokensQuery) -> ApiResult<Resolved> {
     check_chain(query.chain.as_deref())?;
     let config = state.config();
-    let network = network_name(
-        &config,
-        query.network.as_deref(),
-        query.chain_network.as_deref(),
-    )?;
+    let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
     let chain_id = config.network(&network).expect("resolved").chain_id;
     let book = TokenBook::load(&config, state.storage(), &network).await?;
-    Ok(Resolved {
-        network,
-        chain_id,
-        book,
-    })
+    Ok(Resolved { network, chain_id, book })
 }
 
 /// The network's tokens: its config list plus those added through the API.
@@ -97,11 +89,7 @@ async fn list_tokens(
     Query(query): Query<TokensQuery>,
 ) -> ApiResult<axum::Json<TokensResponse>> {
     let resolved = resolve(&state, &query).await?;
-    let search = query
-        .search
-        .as_deref()
-        .map(str::to_lowercase)
-        .filter(|s| !s.is_empty());
+    let search = query.search.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty());
     let tokens = resolved
         .book
         .tokens
@@ -135,9 +123,7 @@ async fn get_token(
     Query(query): Query<TokensQuery>,
 ) -> ApiResult<axum::Json<TokenResponse>> {
     let resolved = resolve(&state, &query).await?;
-    let token = resolved
-        .book
-        .resolve("symbolOrAddress", &symbol_or_address)?;
+    let token = resolved.book.resolve("symbolOrAddress", &symbol_or_address)?;
     Ok(axum::Json(TokenResponse {
         token: TokenInfo::from(&token, resolved.chain_id),
         chain: CHAIN.into(),
@@ -158,23 +144,14 @@ async fn find_token(
     Ok(axum::Json(TokenInfo::from(&token, chain_id)))
 }
 
-async fn read_on_chain(
-    state: &AppState,
-    address: &str,
-    query: &TokensQuery,
-) -> ApiResult<(Token, u64)> {
+async fn read_on_chain(state: &AppState, address: &str, query: &TokensQuery) -> ApiResult<(Token, u64)> {
     let address = parse_address("address", address)?;
     let resolved = resolve(state, query).await?;
-    let network = state
-        .ethereum()
-        .network(&state.config(), &resolved.network)?;
+    let network = state.ethereum().network(&state.config(), &resolved.network)?;
     let token = erc20::metadata(&network, address).await?.ok_or_else(|| {
         ApiError::bad_request(
             "address",
-            format!(
-                "{address} does not answer symbol() and decimals() on {}: not an ERC-20 there",
-                resolved.network
-            ),
+            format!("{address} does not answer symbol() and decimals() on {}: not an ERC-20 there", resolved.network),
         )
     })?;
     Ok((token, resolved.chain_id))
@@ -215,18 +192,12 @@ async fn add_token(
     let address = parse_address("token.address", &request.token.address)?;
     let symbol = request.token.symbol.trim();
     if symbol.is_empty() || symbol.len() > 32 {
-        return Err(ApiError::bad_request(
-            "token.symbol",
-            "must be 1 to 32 characters",
-        ));
+        return Err(ApiError::bad_request("token.symbol", "must be 1 to 32 characters"));
     }
     if let Ok(existing) = resolved.book.resolve("token", symbol) {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
-            format!(
-                "token.symbol: {symbol} is already {} on {}",
-                existing.address, resolved.network
-            ),
+            format!("token.symbol: {symbol} is already {} on {}", existing.address, resolved.network),
         )
         .with_code("DUPLICATE"));
     }
@@ -244,18 +215,10 @@ async fn add_token(
 }
 
 async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) -> ApiResult<()> {
-    if resolved
-        .book
-        .tokens
-        .iter()
-        .any(|t| t.address == token.address)
-    {
+    if resolved.book.tokens.iter().any(|t| t.address == token.address) {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
-            format!(
-                "token {} is already listed on {}",
-                token.address, resolved.network
-            ),
+            format!("token {} is already listed on {}", token.address, resolved.network),
         )
         .with_code("DUPLICATE"));
     }
@@ -307,32 +270,17 @@ async fn remove_token(
 ) -> ApiResult<axum::Json<TokenChangeResponse>> {
     let address = parse_address("address", &address)?;
     let resolved = resolve(&state, &query).await?;
-    if state
-        .storage()
-        .delete_token(&resolved.network, &address.to_checksum(None))
-        .await?
-    {
+    if state.storage().delete_token(&resolved.network, &address.to_checksum(None)).await? {
         return Ok(axum::Json(TokenChangeResponse {
             message: format!("{address} removed from {}", resolved.network),
             requires_restart: false,
         }));
     }
-    if state
-        .config()
-        .token_lists
-        .get(&resolved.network)
-        .is_some_and(|list| list.iter().any(|t| t.address == address))
-    {
+    if state.config().token_lists.get(&resolved.network).is_some_and(|list| list.iter().any(|t| t.address == address)) {
         return Err(ApiError::bad_request(
             "address",
-            format!(
-                "{address} comes from tokens/{CHAIN}/{}.json; remove it from that file",
-                resolved.network
-            ),
+            format!("{address} comes from tokens/{CHAIN}/{}.json; remove it from that file", resolved.network),
         ));
     }
-    Err(ApiError::not_found(format!(
-        "token {address} is not listed on {}",
-        resolved.network
-    )))
+    Err(ApiError::not_found(format!("token {address} is not listed on {}", resolved.network)))
 }

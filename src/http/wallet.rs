@@ -52,8 +52,7 @@ async fn list_wallets(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<axum::Json<Vec<ChainWallets>>> {
     let rows = state.storage().wallets(CHAIN).await?;
-    let (signing, hardware): (Vec<WalletRow>, Vec<WalletRow>) =
-        rows.into_iter().partition(|w| w.keystore.is_some());
+    let (signing, hardware): (Vec<WalletRow>, Vec<WalletRow>) = rows.into_iter().partition(|w| w.keystore.is_some());
     Ok(axum::Json(vec![ChainWallets {
         chain: CHAIN.into(),
         wallet_addresses: signing.into_iter().map(|w| w.address).collect(),
@@ -90,12 +89,8 @@ async fn add_wallet(
     Json(request): Json<AddRequest>,
 ) -> ApiResult<axum::Json<AddressResponse>> {
     check_chain(Some(&request.chain))?;
-    let signer = wallet::parse_private_key(&request.private_key).map_err(|_| {
-        ApiError::bad_request(
-            "privateKey",
-            "must be 32 bytes of hex (64 hex digits, 0x optional)",
-        )
-    })?;
+    let signer = wallet::parse_private_key(&request.private_key)
+        .map_err(|_| ApiError::bad_request("privateKey", "must be 32 bytes of hex (64 hex digits, 0x optional)"))?;
     store_signer(&state, signer, request.set_default.unwrap_or(false)).await
 }
 
@@ -116,12 +111,7 @@ async fn create_wallet(
     Json(request): Json<CreateRequest>,
 ) -> ApiResult<axum::Json<AddressResponse>> {
     check_chain(Some(&request.chain))?;
-    store_signer(
-        &state,
-        PrivateKeySigner::random(),
-        request.set_default.unwrap_or(false),
-    )
-    .await
+    store_signer(&state, PrivateKeySigner::random(), request.set_default.unwrap_or(false)).await
 }
 
 async fn store_signer(
@@ -132,11 +122,7 @@ async fn store_signer(
     let address = signer.address().to_checksum(None);
     if !state.ethereum().signers.contains(signer.address()) {
         let keystore = wallet::encrypt(&signer, state.passphrase().expose())?;
-        let row = WalletRow {
-            chain: CHAIN.into(),
-            address: address.clone(),
-            keystore: Some(keystore),
-        };
+        let row = WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: Some(keystore) };
         match state.storage().insert_wallet(&row).await {
             Ok(()) | Err(StorageError::Duplicate(_)) => {}
             Err(other) => return Err(other.into()),
@@ -151,9 +137,7 @@ async fn store_signer(
 }
 
 async fn make_default(state: &AppState, address: &str) -> ApiResult<()> {
-    state
-        .update_config(CHAIN, "defaultWallet", json!(address))
-        .await?;
+    state.update_config(CHAIN, "defaultWallet", json!(address)).await?;
     Ok(())
 }
 
@@ -183,11 +167,7 @@ async fn add_hardware_wallet(
 ) -> ApiResult<axum::Json<AddHardwareResponse>> {
     check_chain(Some(&request.chain))?;
     let address = parse_address("address", &request.address)?.to_checksum(None);
-    let row = WalletRow {
-        chain: CHAIN.into(),
-        address: address.clone(),
-        keystore: None,
-    };
+    let row = WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: None };
     match state.storage().insert_wallet(&row).await {
         Ok(()) | Err(StorageError::Duplicate(_)) => {}
         Err(other) => return Err(other.into()),
@@ -228,24 +208,13 @@ async fn remove_wallet(
     let address = parse_address("address", &request.address)?;
     let checksummed = address.to_checksum(None);
     if !state.storage().delete_wallet(CHAIN, &checksummed).await? {
-        return Err(ApiError::not_found(format!(
-            "wallet {checksummed} is not known to this gateway"
-        )));
+        return Err(ApiError::not_found(format!("wallet {checksummed} is not known to this gateway")));
     }
     state.ethereum().signers.remove(address);
-    if state
-        .config()
-        .chain
-        .default_wallet
-        .eq_ignore_ascii_case(&checksummed)
-    {
-        state
-            .update_config(CHAIN, "defaultWallet", json!(""))
-            .await?;
+    if state.config().chain.default_wallet.eq_ignore_ascii_case(&checksummed) {
+        state.update_config(CHAIN, "defaultWallet", json!("")).await?;
     }
-    Ok(axum::Json(MessageResponse {
-        message: format!("wallet {checksummed} removed"),
-    }))
+    Ok(axum::Json(MessageResponse { message: format!("wallet {checksummed} removed") }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -265,13 +234,7 @@ async fn set_default_wallet(
 ) -> ApiResult<axum::Json<SetDefaultResponse>> {
     check_chain(Some(&request.chain))?;
     let address = parse_address("address", &request.address)?.to_checksum(None);
-    if !state
-        .storage()
-        .wallets(CHAIN)
-        .await?
-        .iter()
-        .any(|w| w.address == address)
-    {
+    if !state.storage().wallets(CHAIN).await?.iter().any(|w| w.address == address) {
         return Err(ApiError::not_found(format!(
             "wallet {address} is not known to this gateway; add it with POST /wallet/add"
         )));

@@ -25,9 +25,7 @@ fn parse_status(text: &str) -> Result<TxStatus, String> {
         "failed" => TxStatus::Failed,
         "dropped" => TxStatus::Dropped,
         other => {
-            return Err(format!(
-                "unknown transaction status '{other}' in the ledger"
-            ));
+            return Err(format!("unknown transaction status '{other}' in the ledger"));
         }
     })
 }
@@ -36,33 +34,21 @@ const COLUMNS: &str = "hash, chain_id, sender, nonce, raw, status, label, block_
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<LedgerTx, String> {
     let text = |column: &str| row.try_get::<String, _>(column).map_err(|e| e.to_string());
-    let number = |column: &str| {
-        row.try_get::<Option<i64>, _>(column)
-            .map_err(|e| e.to_string())
-    };
+    let number = |column: &str| row.try_get::<Option<i64>, _>(column).map_err(|e| e.to_string());
     let parse_err = |column: &'static str| move |e: String| format!("ledger column {column}: {e}");
     Ok(LedgerTx {
-        hash: text("hash")?
-            .parse()
-            .map_err(|e: alloy::hex::FromHexError| parse_err("hash")(e.to_string()))?,
+        hash: text("hash")?.parse().map_err(|e: alloy::hex::FromHexError| parse_err("hash")(e.to_string()))?,
         chain_id: number("chain_id")?.unwrap_or_default() as u64,
-        sender: text("sender")?
-            .parse()
-            .map_err(|e: alloy::hex::FromHexError| parse_err("sender")(e.to_string()))?,
+        sender: text("sender")?.parse().map_err(|e: alloy::hex::FromHexError| parse_err("sender")(e.to_string()))?,
         nonce: number("nonce")?.unwrap_or_default() as u64,
-        raw: text("raw")?
-            .parse::<Bytes>()
-            .map_err(|e| parse_err("raw")(e.to_string()))?,
+        raw: text("raw")?.parse::<Bytes>().map_err(|e| parse_err("raw")(e.to_string()))?,
         status: parse_status(&text("status")?)?,
         label: text("label")?,
         block_number: number("block_number")?.map(|n| n as u64),
         fee_wei: row
             .try_get::<Option<String>, _>("fee_wei")
             .map_err(|e| e.to_string())?
-            .map(|fee| {
-                fee.parse::<U256>()
-                    .map_err(|e| parse_err("fee_wei")(e.to_string()))
-            })
+            .map(|fee| fee.parse::<U256>().map_err(|e| parse_err("fee_wei")(e.to_string())))
             .transpose()?,
     })
 }
@@ -76,10 +62,7 @@ pub struct SenderGuard {
 impl SenderLock for SenderGuard {
     async fn release(mut self) {
         if let Some((mut conn, key)) = self.held.take()
-            && let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(key)
-                .execute(&mut *conn)
-                .await
+            && let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *conn).await
         {
             tracing::warn!(error = %e, "could not release a sender lock; closing its connection instead");
             conn.close_on_drop();
@@ -97,8 +80,7 @@ impl Drop for SenderGuard {
 }
 
 fn lock_key(chain_id: u64, sender: Address) -> i64 {
-    let hash =
-        alloy::primitives::keccak256([&chain_id.to_be_bytes()[..], sender.as_slice()].concat());
+    let hash = alloy::primitives::keccak256([&chain_id.to_be_bytes()[..], sender.as_slice()].concat());
     i64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
 }
 
@@ -111,14 +93,8 @@ impl Ledger for Storage {
         }
         let key = lock_key(chain_id, sender);
         let mut conn = self.pool.acquire().await.map_err(|e| e.to_string())?;
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(key)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(SenderGuard {
-            held: Some((conn, key)),
-        })
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut *conn).await.map_err(|e| e.to_string())?;
+        Ok(SenderGuard { held: Some((conn, key)) })
     }
 
     async fn record(&self, tx: &LedgerTx) -> Result<(), String> {
@@ -167,13 +143,11 @@ impl Ledger for Storage {
     }
 
     async fn find(&self, hash: B256) -> Result<Option<LedgerTx>, String> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM transactions WHERE hash = $1"
-        )))
-        .bind(hash.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| e.to_string())?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM transactions WHERE hash = $1")))
+            .bind(hash.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -186,18 +160,10 @@ impl Ledger for Storage {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| e.to_string())?;
-        Ok(row
-            .try_get::<Option<i64>, _>("nonce")
-            .map_err(|e| e.to_string())?
-            .map(|n| n as u64))
+        Ok(row.try_get::<Option<i64>, _>("nonce").map_err(|e| e.to_string())?.map(|n| n as u64))
     }
 
-    async fn unsettled_from(
-        &self,
-        chain_id: u64,
-        sender: Address,
-        nonce: u64,
-    ) -> Result<Vec<LedgerTx>, String> {
+    async fn unsettled_from(&self, chain_id: u64, sender: Address, nonce: u64) -> Result<Vec<LedgerTx>, String> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM transactions WHERE chain_id = $1 AND sender = $2 AND nonce >= $3
              AND status IN ('signed', 'sent') ORDER BY nonce"

@@ -40,10 +40,7 @@ pub struct Storage {
 
 /// The database a conf dir uses when `DATABASE_URL` is not set.
 pub fn default_url(conf_dir: &Path) -> String {
-    format!(
-        "sqlite://{}?mode=rwc",
-        conf_dir.join("gateway.sqlite").display()
-    )
+    format!("sqlite://{}?mode=rwc", conf_dir.join("gateway.sqlite").display())
 }
 
 impl Storage {
@@ -88,16 +85,11 @@ impl Storage {
 /// A unique-constraint violation becomes `Duplicate(what)`; anything else stays a database error.
 fn duplicate_as(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StorageError {
     move |error| match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StorageError::Duplicate(what.into())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::Duplicate(what.into()),
         _ => StorageError::Database(error),
     }
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

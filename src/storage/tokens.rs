@@ -14,24 +14,28 @@ pub struct TokenRow {
 
 impl Storage {
     pub async fn insert_token(&self, token: &TokenRow) -> Result<(), StorageError> {
-        sqlx::query("INSERT INTO tokens (network, address, symbol, name, decimals, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&token.network)
-            .bind(&token.address)
-            .bind(&token.symbol)
-            .bind(&token.name)
-            .bind(token.decimals as i32)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await
-            .map_err(duplicate_as(format!("token {} on {}", token.address, token.network)))?;
+        sqlx::query(
+            "INSERT INTO tokens (network, address, symbol, name, decimals, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.network)
+        .bind(&token.address)
+        .bind(&token.symbol)
+        .bind(&token.name)
+        .bind(token.decimals as i32)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(duplicate_as(format!("token {} on {}", token.address, token.network)))?;
         Ok(())
     }
 
     pub async fn tokens(&self, network: &str) -> Result<Vec<TokenRow>, StorageError> {
-        let rows = sqlx::query("SELECT network, address, symbol, name, decimals FROM tokens WHERE network = $1 ORDER BY symbol")
-            .bind(network)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT network, address, symbol, name, decimals FROM tokens WHERE network = $1 ORDER BY symbol",
+        )
+        .bind(network)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(TokenRow {

@@ -12,24 +12,23 @@ pub struct WalletRow {
 
 impl Storage {
     pub async fn insert_wallet(&self, wallet: &WalletRow) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO wallets (chain, address, keystore, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&wallet.chain)
-        .bind(&wallet.address)
-        .bind(&wallet.keystore)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(duplicate_as(format!("wallet {}", wallet.address)))?;
+        sqlx::query("INSERT INTO wallets (chain, address, keystore, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&wallet.chain)
+            .bind(&wallet.address)
+            .bind(&wallet.keystore)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(duplicate_as(format!("wallet {}", wallet.address)))?;
         Ok(())
     }
 
     pub async fn wallets(&self, chain: &str) -> Result<Vec<WalletRow>, StorageError> {
-        let rows = sqlx::query("SELECT chain, address, keystore FROM wallets WHERE chain = $1 ORDER BY created_at, address")
-            .bind(chain)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT chain, address, keystore FROM wallets WHERE chain = $1 ORDER BY created_at, address")
+                .bind(chain)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(wallet_from_row).collect()
     }
 
@@ -45,9 +44,5 @@ impl Storage {
 }
 
 fn wallet_from_row(row: &sqlx::any::AnyRow) -> Result<WalletRow, StorageError> {
-    Ok(WalletRow {
-        chain: row.try_get("chain")?,
-        address: row.try_get("address")?,
-        keystore: row.try_get("keystore")?,
-    })
+    Ok(WalletRow { chain: row.try_get("chain")?, address: row.try_get("address")?, keystore: row.try_get("keystore")? })
 }

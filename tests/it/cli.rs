@@ -6,11 +6,7 @@ use serde_json::Value;
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gateway");
 
 fn run(args: &[&str]) -> std::process::Output {
-    Command::new(GATEWAY)
-        .args(args)
-        .env_remove("GATEWAY_PASSPHRASE")
-        .output()
-        .expect("the binary runs")
+    Command::new(GATEWAY).args(args).env_remove("GATEWAY_PASSPHRASE").output().expect("the binary runs")
 }
 
 #[test]
@@ -19,38 +15,23 @@ fn start_without_a_passphrase_is_a_clear_error() {
     let output = run(&["start", "--dev", "--conf", conf.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("--passphrase") && stderr.contains("GATEWAY_PASSPHRASE"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("--passphrase") && stderr.contains("GATEWAY_PASSPHRASE"), "{stderr}");
 }
 
 #[test]
 fn start_without_dev_refuses_until_https_is_configured() {
     let conf = tempfile::TempDir::new().unwrap();
-    let output = run(&[
-        "start",
-        "--passphrase",
-        "x",
-        "--conf",
-        conf.path().to_str().unwrap(),
-    ]);
+    let output = run(&["start", "--passphrase", "x", "--conf", conf.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("HTTPS") && stderr.contains("--dev"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("HTTPS") && stderr.contains("--dev"), "{stderr}");
 }
 
 #[test]
 fn openapi_command_prints_the_committed_spec() {
     let output = run(&["openapi"]);
     assert!(output.status.success());
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
-        include_str!("../../openapi/openapi.json")
-    );
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), include_str!("../../openapi/openapi.json"));
 }
 
 #[test]
@@ -58,14 +39,7 @@ fn start_dev_serves_and_stops_cleanly_on_sigterm() {
     use std::io::BufRead;
     let conf = tempfile::TempDir::new().unwrap();
     let mut child = Command::new(GATEWAY)
-        .args([
-            "start",
-            "--dev",
-            "--port",
-            "0",
-            "--conf",
-            conf.path().to_str().unwrap(),
-        ])
+        .args(["start", "--dev", "--port", "0", "--conf", conf.path().to_str().unwrap()])
         .env("GATEWAY_PASSPHRASE", "x")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -75,9 +49,7 @@ fn start_dev_serves_and_stops_cleanly_on_sigterm() {
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let listening = lines.find_map(|line| {
         let line = line.ok()?;
-        line.split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .map(str::to_string)
+        line.split_whitespace().find(|word| word.starts_with("http://")).map(str::to_string)
     });
     let url = listening.expect("the gateway says where it listens");
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
@@ -94,10 +66,7 @@ fn start_dev_serves_and_stops_cleanly_on_sigterm() {
     // The templates were installed on first start.
     assert!(conf.path().join("chains/ethereum/devnet.yml").is_file());
     assert!(conf.path().join("gateway.sqlite").is_file());
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "exits 0 after SIGTERM: {status}");
 }
@@ -105,15 +74,8 @@ fn start_dev_serves_and_stops_cleanly_on_sigterm() {
 fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
-    Ok(response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_string())
+    Ok(response.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
 }

@@ -1,20 +1,20 @@
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use alloy::primitives::Address;
+use gateway::config::Config;
 use gateway::devnet::{Devnet, DevnetAssets};
-use gateway::server::{GatewayOptions, RunningGateway};
+use gateway::server::{GatewayOptions, RunningGateway, StartError};
 use gateway::state::Passphrase;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 pub const PASSPHRASE: &str = "test passphrase";
 
 pub async fn devnet() -> Devnet {
-    Devnet::start(&DevnetAssets::locate(), 0, &|step| {
-        eprintln!("devnet: {step}")
-    })
-    .await
-    .expect("devnet starts")
+    Devnet::start(&DevnetAssets::locate(), 0, &|step| eprintln!("devnet: {step}")).await.expect("devnet starts")
 }
 
 /// A gateway on a fresh conf dir, with its own SQLite database unless `database_url` is given.
@@ -26,25 +26,67 @@ pub struct TestGateway {
 
 impl TestGateway {
     pub async fn start() -> TestGateway {
-        Self::start_with(None).await
+        let conf = TempDir::new().expect("temp dir");
+        Self::start_in(conf, None, PASSPHRASE).await.expect("gateway starts")
     }
 
-    pub async fn start_with(database_url: Option<String>) -> TestGateway {
-        let conf = TempDir::new().expect("temp dir");
+    /// A gateway whose devnet network points at `devnet`, with devnet account 1 added as the default wallet.
+    pub async fn on_devnet(devnet: &Devnet) -> TestGateway {
+        Self::on_devnet_with(devnet, None).await
+    }
+
+    pub async fn on_devnet_with(devnet: &Devnet, database_url: Option<String>) -> TestGateway {
+        let conf = devnet_conf(&[devnet.rpc_url()]);
+        let gw = Self::start_in(conf, database_url, PASSPHRASE).await.expect("gateway starts");
+        gw.add_wallet(devnet, 1).await;
+        gw
+    }
+
+    /// Starts on an existing conf dir (as a restart would).
+    pub async fn start_in(
+        conf: TempDir,
+        database_url: Option<String>,
+        passphrase: &str,
+    ) -> Result<TestGateway, StartError> {
         let gateway = gateway::server::start(GatewayOptions {
             conf_dir: conf.path().to_path_buf(),
             database_url,
-            passphrase: Passphrase::new(PASSPHRASE),
+            passphrase: Passphrase::new(passphrase),
             host: "127.0.0.1".parse().unwrap(),
             port: Some(0),
         })
-        .await
-        .expect("gateway starts");
-        TestGateway {
-            gateway,
-            conf,
-            http: reqwest::Client::new(),
-        }
+        .await?;
+        Ok(TestGateway { gateway, conf, http: reqwest::Client::new() })
+    }
+
+    /// Stops the gateway and hands back its conf dir.
+    pub async fn stop(self) -> TempDir {
+        self.gateway.stop().await.expect("gateway stops");
+        self.conf
+    }
+
+    /// Adds devnet account `index` as a wallet and makes it the default.
+    pub async fn add_wallet(&self, devnet: &Devnet, index: usize) -> Address {
+        let (status, body) = self
+            .post(
+                "/wallet/add",
+                json!({"chain": "ethereum", "privateKey": devnet.private_key(index), "setDefault": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["address"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// The devnet network as the gateway uses it (for its RPC counters).
+    pub fn devnet_network(&self) -> std::sync::Arc<chains::network::Network> {
+        let state = &self.gateway.state;
+        state.ethereum().network(&state.config(), "devnet").expect("devnet network")
+    }
+
+    /// POSTs and answers the status and the body's text, for exact numbers.
+    pub async fn post_text(&self, path: &str, body: Value) -> (StatusCode, String) {
+        let response = self.http.post(self.url(path)).json(&body).send().await.expect("POST reaches the gateway");
+        (response.status(), response.text().await.unwrap())
     }
 
     pub fn conf_dir(&self) -> &Path {
@@ -56,26 +98,11 @@ impl TestGateway {
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        into_json(
-            self.http
-                .get(self.url(path))
-                .send()
-                .await
-                .expect("GET reaches the gateway"),
-        )
-        .await
+        into_json(self.http.get(self.url(path)).send().await.expect("GET reaches the gateway")).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        into_json(
-            self.http
-                .post(self.url(path))
-                .json(&body)
-                .send()
-                .await
-                .expect("POST reaches the gateway"),
-        )
-        .await
+        into_json(self.http.post(self.url(path)).json(&body).send().await.expect("POST reaches the gateway")).await
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -86,32 +113,40 @@ impl TestGateway {
 pub async fn into_json(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.expect("body is readable");
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("{status}: body is not JSON: {text}"));
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: body is not JSON: {text}"));
     (status, body)
 }
 
 /// The body every error answers with: the status, its name, a message, a code and a name.
-pub fn assert_error_body(
-    status: StatusCode,
-    body: &Value,
-    expected: StatusCode,
-    message_contains: &str,
-) {
+pub fn assert_error_body(status: StatusCode, body: &Value, expected: StatusCode, message_contains: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["statusCode"], expected.as_u16(), "{body}");
-    assert_eq!(
-        body["error"],
-        expected.canonical_reason().unwrap(),
-        "{body}"
-    );
-    let message = body["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("message is a string: {body}"));
-    assert!(
-        message.contains(message_contains),
-        "message {message:?} should mention {message_contains:?}"
-    );
+    assert_eq!(body["error"], expected.canonical_reason().unwrap(), "{body}");
+    let message = body["message"].as_str().unwrap_or_else(|| panic!("message is a string: {body}"));
+    assert!(message.contains(message_contains), "message {message:?} should mention {message_contains:?}");
     assert!(body["code"].is_string(), "{body}");
     assert!(body["name"].is_string(), "{body}");
+}
+
+/// A conf dir from the templates with the devnet network pointing at `node_urls`.
+pub fn devnet_conf(node_urls: &[String]) -> TempDir {
+    let conf = TempDir::new().expect("temp dir");
+    gateway::config::install_templates(conf.path()).unwrap();
+    let config = Config::load(conf.path()).unwrap();
+    config.update("ethereum-devnet", "nodeURL", json!(node_urls)).unwrap();
+    conf
+}
+
+/// The exact text of each value in the object `field` of a response (numbers included, which `Value` would
+/// turn into floats).
+pub fn raw_numbers(text: &str, field: &str) -> BTreeMap<String, String> {
+    let body: BTreeMap<String, Box<RawValue>> = serde_json::from_str(text).unwrap();
+    let inner: BTreeMap<String, Box<RawValue>> = serde_json::from_str(body[field].get()).unwrap();
+    inner.into_iter().map(|(k, v)| (k, v.get().trim_matches('"').to_string())).collect()
+}
+
+/// The exact text of a top-level field of a response.
+pub fn raw_field(text: &str, field: &str) -> String {
+    let body: BTreeMap<String, Box<RawValue>> = serde_json::from_str(text).unwrap();
+    body[field].get().trim_matches('"').to_string()
 }

@@ -22,10 +22,7 @@ async fn pools_sit_at_the_addresses_computed_off_chain() {
         assert!(!code.is_empty(), "no contract at {pool:?}");
         if pool.kind == "amm" {
             let v2 = dex.v2.unwrap();
-            assert_eq!(
-                v2.pair_address(pool.base_address, pool.quote_address),
-                pool.address
-            );
+            assert_eq!(v2.pair_address(pool.base_address, pool.quote_address), pool.address);
             let on_chain = IUniswapV2Factory::new(v2.factory, &chain.provider)
                 .getPair(pool.base_address, pool.quote_address)
                 .call()
@@ -34,10 +31,7 @@ async fn pools_sit_at_the_addresses_computed_off_chain() {
             assert_eq!(on_chain, pool.address);
         } else {
             let v3 = dex.v3.unwrap();
-            assert_eq!(
-                v3.pool_address(pool.base_address, pool.quote_address, pool.fee),
-                pool.address
-            );
+            assert_eq!(v3.pool_address(pool.base_address, pool.quote_address, pool.fee), pool.address);
             let on_chain = IUniswapV3Factory::new(v3.factory, &chain.provider)
                 .getPool(pool.base_address, pool.quote_address, U24::from(pool.fee))
                 .call()
@@ -47,9 +41,7 @@ async fn pools_sit_at_the_addresses_computed_off_chain() {
         }
     }
     // The well-known mainnet pools are where mainnet has them.
-    let usdc_weth_005: alloy::primitives::Address = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"
-        .parse()
-        .unwrap();
+    let usdc_weth_005: alloy::primitives::Address = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640".parse().unwrap();
     assert!(deployment.pools.iter().any(|p| p.address == usdc_weth_005));
 }
 
@@ -58,32 +50,15 @@ fn init_code_hashes_in_the_descriptions_are_those_of_the_shipped_bytecode() {
     let assets = DevnetAssets::locate();
     let uniswap = dex::find("uniswap", "mainnet").unwrap();
     let pancake = dex::find("pancakeswap", "mainnet").unwrap();
-    assets
-        .install(&|step| eprintln!("devnet: {step}"))
-        .expect("artifacts install");
-    let hash = |package: &str, path: &str| {
-        keccak256(
-            assets
-                .creation_code(package, path)
-                .expect("artifact installed"),
-        )
-    };
+    assets.install(&|step| eprintln!("devnet: {step}")).expect("artifacts install");
+    let hash = |package: &str, path: &str| keccak256(assets.creation_code(package, path).expect("artifact installed"));
+    assert_eq!(hash("@uniswap/v2-core", "build/UniswapV2Pair.json"), uniswap.v2.unwrap().pair_init_code_hash);
     assert_eq!(
-        hash("@uniswap/v2-core", "build/UniswapV2Pair.json"),
-        uniswap.v2.unwrap().pair_init_code_hash
-    );
-    assert_eq!(
-        hash(
-            "@uniswap/v3-core",
-            "artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json"
-        ),
+        hash("@uniswap/v3-core", "artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json"),
         uniswap.v3.unwrap().pool_init_code_hash
     );
     assert_eq!(
-        hash(
-            "@pancakeswap/v3-core",
-            "artifacts/contracts/PancakeV3Pool.sol/PancakeV3Pool.json"
-        ),
+        hash("@pancakeswap/v3-core", "artifacts/contracts/PancakeV3Pool.sol/PancakeV3Pool.json"),
         pancake.v3.unwrap().pool_init_code_hash
     );
 }
@@ -95,27 +70,13 @@ async fn quoter_v2_quote_equals_the_executed_swap() {
     let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
     let usdc = devnet.deployment().token("USDC").address;
     let weth = devnet.deployment().token("WETH").address;
-    let weth_balance = || async {
-        IERC20::new(weth, &chain.provider)
-            .balanceOf(trader)
-            .call()
-            .await
-            .unwrap()
-    };
+    let weth_balance = || async { IERC20::new(weth, &chain.provider).balanceOf(trader).call().await.unwrap() };
     let amount_in = U256::from(1_000_000_000u64); // 1000 USDC
 
     for (connector, fee) in [("uniswap", 500u32), ("pancakeswap", 2500)] {
         let v3 = dex::find(connector, "devnet").unwrap().v3.unwrap();
         chain
-            .send(
-                trader,
-                usdc,
-                IERC20::approveCall {
-                    spender: v3.swap_router,
-                    amount: U256::MAX,
-                },
-                U256::ZERO,
-            )
+            .send(trader, usdc, IERC20::approveCall { spender: v3.swap_router, amount: U256::MAX }, U256::ZERO)
             .await
             .unwrap();
         let quote = IQuoterV2::new(v3.quoter_v2, &chain.provider)
@@ -143,12 +104,7 @@ async fn quoter_v2_quote_equals_the_executed_swap() {
                     sqrtPriceLimitX96: Default::default(),
                 };
                 chain
-                    .send(
-                        trader,
-                        v3.swap_router,
-                        ISwapRouter02::exactInputSingleCall { params },
-                        U256::ZERO,
-                    )
+                    .send(trader, v3.swap_router, ISwapRouter02::exactInputSingleCall { params }, U256::ZERO)
                     .await
                     .unwrap();
             }
@@ -164,20 +120,11 @@ async fn quoter_v2_quote_equals_the_executed_swap() {
                     sqrtPriceLimitX96: Default::default(),
                 };
                 chain
-                    .send(
-                        trader,
-                        v3.swap_router,
-                        ISwapRouterWithDeadline::exactInputSingleCall { params },
-                        U256::ZERO,
-                    )
+                    .send(trader, v3.swap_router, ISwapRouterWithDeadline::exactInputSingleCall { params }, U256::ZERO)
                     .await
                     .unwrap();
             }
         }
-        assert_eq!(
-            weth_balance().await - before,
-            quote.amountOut,
-            "{connector}: received exactly the quote"
-        );
+        assert_eq!(weth_balance().await - before, quote.amountOut, "{connector}: received exactly the quote");
     }
 }

@@ -12,23 +12,15 @@ pub struct PostgresDb {
 
 impl PostgresDb {
     pub async fn create() -> Option<PostgresDb> {
-        let base = std::env::var("TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let admin = match sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&base)
-            .await
-        {
+        let base =
+            std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let admin = match sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&base).await {
             Ok(pool) => pool,
             Err(e) => {
                 if std::env::var("GATEWAY_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-                    panic!(
-                        "PostgreSQL is required (GATEWAY_REQUIRE_POSTGRES=1) but {base} is unreachable: {e}"
-                    );
+                    panic!("PostgreSQL is required (GATEWAY_REQUIRE_POSTGRES=1) but {base} is unreachable: {e}");
                 }
-                eprintln!(
-                    "skipped: PostgreSQL at {base} is unreachable ({e}); set TEST_POSTGRES_URL to run this test"
-                );
+                eprintln!("skipped: PostgreSQL at {base} is unreachable ({e}); set TEST_POSTGRES_URL to run this test");
                 return None;
             }
         };
@@ -46,13 +38,10 @@ impl PostgresDb {
     }
 
     pub async fn drop_db(self) {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&self.admin)
-        .await
-        .ok();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
+            .execute(&self.admin)
+            .await
+            .ok();
     }
 }
 
@@ -63,14 +52,8 @@ async fn exercise(storage: &Storage) {
         keystore: Some("{\"crypto\":{}}".into()),
     };
     storage.insert_wallet(&wallet).await.unwrap();
-    assert!(matches!(
-        storage.insert_wallet(&wallet).await,
-        Err(StorageError::Duplicate(_))
-    ));
-    assert_eq!(
-        storage.wallets("ethereum").await.unwrap(),
-        vec![wallet.clone()]
-    );
+    assert!(matches!(storage.insert_wallet(&wallet).await, Err(StorageError::Duplicate(_))));
+    assert_eq!(storage.wallets("ethereum").await.unwrap(), vec![wallet.clone()]);
     assert!(storage.wallets("solana").await.unwrap().is_empty());
 
     let sender: Address = wallet.address.parse().unwrap();
@@ -89,34 +72,13 @@ async fn exercise(storage: &Storage) {
     for (byte, nonce) in [(0xaa, 0), (0xbb, 1), (0xcc, 2)] {
         storage.record(&entry(byte, nonce)).await.unwrap();
     }
-    assert!(
-        storage.record(&entry(0xaa, 0)).await.is_err(),
-        "a hash is recorded once"
-    );
+    assert!(storage.record(&entry(0xaa, 0)).await.is_err(), "a hash is recorded once");
     // A fee of 10^30 wei does not fit in 64 bits: amounts are kept as decimal strings, exact.
     let big_fee = U256::from(10).pow(U256::from(30));
-    storage
-        .set_status(
-            B256::repeat_byte(0xaa),
-            TxStatus::Confirmed,
-            Some(7),
-            Some(big_fee),
-        )
-        .await
-        .unwrap();
-    storage
-        .set_status(B256::repeat_byte(0xbb), TxStatus::Sent, None, None)
-        .await
-        .unwrap();
-    storage
-        .set_status(B256::repeat_byte(0xcc), TxStatus::Dropped, None, None)
-        .await
-        .unwrap();
-    let confirmed = storage
-        .find(B256::repeat_byte(0xaa))
-        .await
-        .unwrap()
-        .unwrap();
+    storage.set_status(B256::repeat_byte(0xaa), TxStatus::Confirmed, Some(7), Some(big_fee)).await.unwrap();
+    storage.set_status(B256::repeat_byte(0xbb), TxStatus::Sent, None, None).await.unwrap();
+    storage.set_status(B256::repeat_byte(0xcc), TxStatus::Dropped, None, None).await.unwrap();
+    let confirmed = storage.find(B256::repeat_byte(0xaa)).await.unwrap().unwrap();
     assert_eq!(confirmed.status, TxStatus::Confirmed);
     assert_eq!(confirmed.block_number, Some(7));
     assert_eq!(confirmed.fee_wei, Some(big_fee));
@@ -126,10 +88,7 @@ async fn exercise(storage: &Storage) {
     assert_eq!(storage.highest_nonce(31337, sender).await.unwrap(), Some(1));
     assert_eq!(storage.highest_nonce(1, sender).await.unwrap(), None);
     let unsettled = storage.unsettled_from(31337, sender, 0).await.unwrap();
-    assert_eq!(
-        unsettled.iter().map(|t| t.nonce).collect::<Vec<_>>(),
-        vec![1]
-    );
+    assert_eq!(unsettled.iter().map(|t| t.nonce).collect::<Vec<_>>(), vec![1]);
 
     let token = TokenRow {
         network: "devnet".into(),
@@ -139,52 +98,24 @@ async fn exercise(storage: &Storage) {
         decimals: 18,
     };
     storage.insert_token(&token).await.unwrap();
-    assert!(matches!(
-        storage.insert_token(&token).await,
-        Err(StorageError::Duplicate(_))
-    ));
+    assert!(matches!(storage.insert_token(&token).await, Err(StorageError::Duplicate(_))));
     assert_eq!(storage.tokens("devnet").await.unwrap(), vec![token.clone()]);
-    assert!(
-        storage
-            .delete_token("devnet", &token.address)
-            .await
-            .unwrap()
-    );
+    assert!(storage.delete_token("devnet", &token.address).await.unwrap());
 
-    assert!(
-        storage
-            .delete_wallet("ethereum", &wallet.address)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !storage
-            .delete_wallet("ethereum", &wallet.address)
-            .await
-            .unwrap()
-    );
+    assert!(storage.delete_wallet("ethereum", &wallet.address).await.unwrap());
+    assert!(!storage.delete_wallet("ethereum", &wallet.address).await.unwrap());
 }
 
 #[tokio::test]
 async fn sqlite_storage_round_trips() {
     let dir = tempfile::TempDir::new().unwrap();
-    let storage = Storage::connect(&gateway::storage::default_url(dir.path()))
-        .await
-        .unwrap();
+    let storage = Storage::connect(&gateway::storage::default_url(dir.path())).await.unwrap();
     assert_eq!(storage.backend(), Backend::Sqlite);
     exercise(&storage).await;
     storage.close().await;
     // Migrations are idempotent: reopening the same file works and keeps the data.
-    let reopened = Storage::connect(&gateway::storage::default_url(dir.path()))
-        .await
-        .unwrap();
-    assert!(
-        reopened
-            .find(B256::repeat_byte(0xaa))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let reopened = Storage::connect(&gateway::storage::default_url(dir.path())).await.unwrap();
+    assert!(reopened.find(B256::repeat_byte(0xaa)).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -197,13 +128,7 @@ async fn postgres_storage_round_trips() {
     exercise(&storage).await;
     storage.close().await;
     let reopened = Storage::connect(&db.url).await.unwrap();
-    assert!(
-        reopened
-            .find(B256::repeat_byte(0xaa))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(reopened.find(B256::repeat_byte(0xaa)).await.unwrap().is_some());
     reopened.close().await;
     db.drop_db().await;
 }

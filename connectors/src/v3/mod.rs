@@ -45,10 +45,7 @@ impl V3Deployment {
     }
 
     pub fn tick_spacing(&self, fee: u32) -> Option<i32> {
-        self.fee_tiers
-            .iter()
-            .find(|tier| tier.fee == fee)
-            .map(|tier| tier.tick_spacing)
+        self.fee_tiers.iter().find(|tier| tier.fee == fee).map(|tier| tier.tick_spacing)
     }
 }
 
