@@ -12,6 +12,9 @@ use alloy::transports::http::{Http, reqwest};
 use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
 use tokio::sync::OnceCell;
 
+/// The pause before a second round over the nodes when every one failed.
+const RETRY_BACKOFF: Duration = Duration::from_millis(250);
+
 /// Per-network RPC counters.
 #[derive(Debug, Default)]
 pub struct RpcStats {
@@ -97,7 +100,18 @@ impl FailoverTransport {
         self.endpoints[self.preferred.load(Ordering::Relaxed) % self.endpoints.len()].display.clone()
     }
 
+    /// Tries every node in turn; when all fail, waits a little and tries them once more.
     async fn request(self, packet: RequestPacket) -> Result<ResponsePacket, TransportError> {
+        match self.try_each(&packet).await {
+            Ok(response) => Ok(response),
+            Err(_) => {
+                tokio::time::sleep(RETRY_BACKOFF).await;
+                self.try_each(&packet).await
+            }
+        }
+    }
+
+    async fn try_each(&self, packet: &RequestPacket) -> Result<ResponsePacket, TransportError> {
         let count = self.endpoints.len();
         let start = self.preferred.load(Ordering::Relaxed);
         let mut failures = Vec::new();

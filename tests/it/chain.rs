@@ -228,6 +228,13 @@ async fn a_dead_first_node_fails_over_to_the_second() {
     assert_eq!(body["status"], 1);
     assert!(gw.devnet_network().stats().failures() >= 1, "the dead node was tried");
 
+    // A node of another chain is not used.
+    let (status, _) =
+        gw.post("/config/update", json!({"namespace": "ethereum-devnet", "path": "chainID", "value": 1})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = gw.get("/chains/ethereum/status?network=devnet").await;
+    assert_error_body(status, &body, StatusCode::SERVICE_UNAVAILABLE, "serves another chain than 1");
+
     // Every node dead: a 503 that says which setting to fix, without the URL's secrets.
     let conf = devnet_conf(&[format!("http://127.0.0.1:{dead_port}/v2/SECRETKEY")]);
     let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.unwrap();
@@ -466,4 +473,73 @@ async fn two_instances_sharing_postgres_never_share_a_nonce() {
     first.stop().await;
     second.stop().await;
     db.drop_db().await;
+}
+
+#[tokio::test]
+async fn legacy_gas_price_when_configured_and_eip1559_otherwise() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let chain = chain(&devnet);
+    let (_, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.01"})).await;
+    let tx = chain
+        .provider
+        .get_transaction_by_hash(body["signature"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(alloy::consensus::Typed2718::ty(&tx), 2, "EIP-1559 by default");
+    let (_, gas) = gw.get("/chains/ethereum/estimate-gas?network=devnet").await;
+    assert_eq!(gas["gasType"], "eip1559");
+
+    let (status, _) =
+        gw.post("/config/update", json!({"namespace": "ethereum-devnet", "path": "gasPrice", "value": 2})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.01"})).await;
+    assert_eq!(body["status"], 1, "{body}");
+    let tx = chain
+        .provider
+        .get_transaction_by_hash(body["signature"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(alloy::consensus::Typed2718::ty(&tx), 0, "legacy when gasPrice is set");
+    assert_eq!(alloy::consensus::Transaction::gas_price(&tx), Some(2_000_000_000));
+    let (_, gas) = gw.get("/chains/ethereum/estimate-gas?network=devnet").await;
+    assert_eq!(gas["gasType"], "legacy");
+    assert_eq!(gas["feePerComputeUnit"], 2);
+}
+
+#[tokio::test]
+async fn created_wallets_sign_and_removed_ones_do_not() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let (status, created) = gw.post("/wallet/create", json!({"chain": "ethereum"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let address: Address = created["address"].as_str().unwrap().parse().unwrap();
+    chain(&devnet)
+        .transact(
+            alloy::rpc::types::TransactionRequest::default().from(devnet.accounts()[0]).to(address).value(wei("1")),
+            "fund",
+        )
+        .await
+        .unwrap();
+    let (_, body) =
+        gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "address": address, "amount": "0.5"})).await;
+    assert_eq!(body["status"], 1, "{body}");
+    let (status, _) = gw.post("/wallet/setDefault", json!({"chain": "ethereum", "address": address})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(gw.get("/config?namespace=ethereum").await.1["defaultWallet"], address.to_checksum(None));
+
+    let response = gw
+        .client()
+        .delete(gw.url("/wallet/remove"))
+        .json(&json!({"chain": "ethereum", "address": address}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, body) =
+        gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "address": address, "amount": "0.1"})).await;
+    assert_error_body(status, &body, StatusCode::NOT_FOUND, "POST /wallet/add");
+    assert_eq!(gw.get("/config?namespace=ethereum").await.1["defaultWallet"], "", "the removed default is cleared");
 }
