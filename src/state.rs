@@ -38,6 +38,7 @@ struct Inner {
     storage: Storage,
     passphrase: Passphrase,
     ethereum: Ethereum,
+    pool_states: connectors::state::PoolStates,
 }
 
 impl AppState {
@@ -49,11 +50,17 @@ impl AppState {
             storage,
             passphrase,
             ethereum,
+            pool_states: connectors::state::PoolStates::default(),
         }))
     }
 
     pub fn ethereum(&self) -> &Ethereum {
         &self.0.ethereum
+    }
+
+    /// Pool state cached per block, for quotes.
+    pub fn pool_states(&self) -> &connectors::state::PoolStates {
+        &self.0.pool_states
     }
 
     /// The config as of now; holding it keeps one consistent view for a whole request.

@@ -17,8 +17,13 @@ pub struct Token {
     pub decimals: u8,
 }
 
-/// One `eth_call` running every call through Multicall3; each result is `None` where that call failed.
-pub async fn multicall(network: &Network, calls: Vec<(Address, Bytes)>) -> Result<Vec<Option<Bytes>>, ChainError> {
+/// One `eth_call` running every call through Multicall3 (at `block`, or the latest); each result is `None`
+/// where that call failed.
+pub async fn multicall(
+    network: &Network,
+    calls: Vec<(Address, Bytes)>,
+    block: Option<u64>,
+) -> Result<Vec<Option<Bytes>>, ChainError> {
     if calls.is_empty() {
         return Ok(vec![]);
     }
@@ -26,11 +31,15 @@ pub async fn multicall(network: &Network, calls: Vec<(Address, Bytes)>) -> Resul
         .into_iter()
         .map(|(target, call_data)| IMulticall3::Call3 { target, allowFailure: true, callData: call_data })
         .collect();
-    let results =
-        IMulticall3::new(MULTICALL3, network.provider()).aggregate3(calls).call().await.map_err(|e| match e {
-            alloy::contract::Error::TransportError(e) => network.rpc_error(e),
-            other => ChainError::Node(format!("Multicall3: {other}")),
-        })?;
+    let multicall = IMulticall3::new(MULTICALL3, network.provider());
+    let mut request = multicall.aggregate3(calls);
+    if let Some(block) = block {
+        request = request.block(alloy::eips::BlockId::number(block));
+    }
+    let results = request.call().await.map_err(|e| match e {
+        alloy::contract::Error::TransportError(e) => network.rpc_error(e),
+        other => ChainError::Node(format!("Multicall3: {other}")),
+    })?;
     Ok(results.into_iter().map(|r| r.success.then_some(r.returnData)).collect())
 }
 
@@ -38,7 +47,7 @@ pub async fn multicall(network: &Network, calls: Vec<(Address, Bytes)>) -> Resul
 pub async fn balances(network: &Network, owner: Address, tokens: &[Address]) -> Result<(U256, Vec<U256>), ChainError> {
     let mut calls = vec![(MULTICALL3, Bytes::from(IMulticall3::getEthBalanceCall { addr: owner }.abi_encode()))];
     calls.extend(tokens.iter().map(|&token| (token, Bytes::from(IERC20::balanceOfCall { owner }.abi_encode()))));
-    let results = multicall(network, calls).await?;
+    let results = multicall(network, calls, None).await?;
     let decode = |i: usize, what: &str| -> Result<U256, ChainError> {
         results[i].as_ref().and_then(|data| IERC20::balanceOfCall::abi_decode_returns(data).ok()).ok_or_else(|| {
             ChainError::Node(format!("{what} did not answer balanceOf; is it an ERC-20 on this network?"))
@@ -58,7 +67,7 @@ pub async fn allowances(
 ) -> Result<Vec<U256>, ChainError> {
     let calls =
         tokens.iter().map(|&t| (t, Bytes::from(IERC20::allowanceCall { owner, spender }.abi_encode()))).collect();
-    let results = multicall(network, calls).await?;
+    let results = multicall(network, calls, None).await?;
     results
         .iter()
         .zip(tokens)
@@ -77,7 +86,7 @@ pub async fn metadata(network: &Network, address: Address) -> Result<Option<Toke
         (address, Bytes::from(IERC20::symbolCall {}.abi_encode())),
         (address, Bytes::from(IERC20::decimalsCall {}.abi_encode())),
     ];
-    let results = multicall(network, calls).await?;
+    let results = multicall(network, calls, None).await?;
     let text = |data: &Option<Bytes>| -> Option<String> {
         let data = data.as_ref()?;
         IERC20::nameCall::abi_decode_returns(data).ok().or_else(|| {

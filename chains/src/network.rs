@@ -1,11 +1,12 @@
 //! A configured network: its chain id, native currency, gas settings and an RPC provider with failover.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use alloy::providers::RootProvider;
+use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::client::RpcClient;
 use alloy::transports::{RpcError, TransportErrorKind};
+use tokio::sync::{OnceCell, watch};
 
 use crate::error::ChainError;
 use crate::rpc::{FailoverTransport, RpcStats};
@@ -41,6 +42,10 @@ pub struct Network {
     stats: Arc<RpcStats>,
     /// How often to ask for a receipt: a local node mines at once, a remote one every few seconds.
     receipt_poll: Duration,
+    /// The latest block seen, kept current by a poller started on first use (it stops when the network is
+    /// dropped, e.g. rebuilt after a config change).
+    blocks: OnceCell<Arc<watch::Sender<u64>>>,
+    block_poll: Duration,
 }
 
 impl Network {
@@ -51,7 +56,29 @@ impl Network {
         let local = settings.node_urls.iter().all(|url| url.contains("://127.0.0.1") || url.contains("://localhost"));
         let provider = RootProvider::new(RpcClient::new(transport.clone(), local));
         let receipt_poll = if local { Duration::from_millis(5) } else { Duration::from_millis(1000) };
-        Ok(Network { settings, provider, transport, stats, receipt_poll })
+        let block_poll = if local { Duration::from_millis(20) } else { Duration::from_millis(1000) };
+        Ok(Network { settings, provider, transport, stats, receipt_poll, blocks: OnceCell::new(), block_poll })
+    }
+
+    /// The latest block number known, without asking the node (after the first call).
+    pub async fn latest_block(&self) -> Result<u64, ChainError> {
+        let sender = self
+            .blocks
+            .get_or_try_init(|| async {
+                let first = self.provider.get_block_number().await.map_err(|e| self.rpc_error(e))?;
+                let sender = Arc::new(watch::channel(first).0);
+                tokio::spawn(poll_blocks(self.provider.clone(), Arc::downgrade(&sender), self.block_poll));
+                Ok::<_, ChainError>(sender)
+            })
+            .await?;
+        Ok(*sender.borrow())
+    }
+
+    /// Records a block seen elsewhere (a receipt), so state read before it counts as stale at once.
+    pub fn saw_block(&self, block: u64) {
+        if let Some(sender) = self.blocks.get() {
+            raise(sender, block);
+        }
     }
 
     pub fn settings(&self) -> &NetworkSettings {
@@ -88,6 +115,27 @@ impl Network {
         match error {
             RpcError::ErrorResp(payload) => ChainError::Node(payload.message.to_string()),
             other => ChainError::Unreachable { network: self.settings.name.clone(), detail: other.to_string() },
+        }
+    }
+}
+
+fn raise(sender: &watch::Sender<u64>, block: u64) {
+    sender.send_if_modified(|latest| {
+        let newer = block > *latest;
+        if newer {
+            *latest = block;
+        }
+        newer
+    });
+}
+
+async fn poll_blocks(provider: RootProvider, sender: Weak<watch::Sender<u64>>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(sender) = sender.upgrade() else { return };
+        match provider.get_block_number().await {
+            Ok(block) => raise(&sender, block),
+            Err(error) => tracing::debug!(%error, "block poll failed"),
         }
     }
 }

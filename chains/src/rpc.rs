@@ -20,6 +20,7 @@ const RETRY_BACKOFF: Duration = Duration::from_millis(250);
 pub struct RpcStats {
     requests: AtomicU64,
     failures: AtomicU64,
+    block_polls: AtomicU64,
 }
 
 impl RpcStats {
@@ -30,6 +31,11 @@ impl RpcStats {
 
     pub fn failures(&self) -> u64 {
         self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Of the requests, those that only asked for the block number (the block poller's).
+    pub fn block_polls(&self) -> u64 {
+        self.block_polls.load(Ordering::Relaxed)
     }
 }
 
@@ -133,6 +139,9 @@ impl FailoverTransport {
                 }
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            if matches!(packet, RequestPacket::Single(request) if request.method() == "eth_blockNumber") {
+                self.stats.block_polls.fetch_add(1, Ordering::Relaxed);
+            }
             let mut http = endpoint.http.clone();
             match tower::Service::call(&mut http, packet.clone()).await {
                 Ok(response) => {

@@ -249,6 +249,9 @@ impl<L: Ledger> TxSender<L> {
         loop {
             match network.provider().get_transaction_receipt(hash).await {
                 Ok(Some(receipt)) => {
+                    if let Some(block) = receipt.block_number {
+                        network.saw_block(block);
+                    }
                     let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
                     self.ledger
                         .set_status(hash, status, receipt.block_number, Some(fee_wei(&receipt)))

@@ -5,7 +5,9 @@
 //! differs between them is data: a [`dex::Dex`] description per network.
 
 pub mod dex;
+pub mod error;
 pub mod pancakeswap;
+pub mod state;
 pub mod uniswap;
 pub mod v2;
 pub mod v3;

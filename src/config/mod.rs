@@ -4,9 +4,9 @@
 //! A [`Config`] is an immutable snapshot; an update validates the new value against the typed section,
 //! writes it back to its file and produces the next snapshot, which the server swaps in without a restart.
 
+mod lists;
 mod sections;
 mod templates;
-mod token_lists;
 mod yaml_edit;
 
 use std::collections::BTreeMap;
@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub use lists::{ListedPool, ListedToken};
 pub use sections::{ChainConfig, ConnectorConfig, NetworkConfig, NodeUrls, ServerConfig, TRADING_TYPES};
 use sections::{Invalid, Section};
 pub use templates::install_templates;
-pub use token_lists::ListedToken;
 
 /// The only chain this gateway serves; its networks are `ethereum-<network>` namespaces.
 pub const CHAIN: &str = "ethereum";
@@ -71,6 +71,8 @@ pub struct Config {
     pub connectors: BTreeMap<String, ConnectorConfig>,
     /// `tokens/ethereum/<network>.json`, by network.
     pub token_lists: BTreeMap<String, Vec<ListedToken>>,
+    /// `pools/<connector>.json`, by connector.
+    pub pool_lists: BTreeMap<String, Vec<ListedPool>>,
 }
 
 impl Config {
@@ -146,8 +148,9 @@ impl Config {
                 });
             }
         }
-        let token_lists = token_lists::load(&dir, networks.keys())?;
-        Ok(Config { dir, namespaces, server, chain, networks, connectors, token_lists })
+        let token_lists = lists::load(&dir, networks.keys())?;
+        let pool_lists = lists::load_pools(&dir)?;
+        Ok(Config { dir, namespaces, server, chain, networks, connectors, token_lists, pool_lists })
     }
 
     pub fn dir(&self) -> &Path {

@@ -365,7 +365,8 @@ impl Unlocked {
         let (token0, token1) = sort_tokens(base.address, quote.address);
         let (amount0, amount1) =
             if token0 == base.address { (base_amount, quote_amount) } else { (quote_amount, base_amount) };
-        let ratio_x192: U256 = (amount1 << 192usize) / amount0;
+        // amount1 << 192 needs more than 256 bits.
+        let ratio_x192 = (alloy::primitives::U512::from(amount1) << 192usize) / alloy::primitives::U512::from(amount0);
         let sqrt_price_x96: U160 = ratio_x192.root(2).to();
         let fee = U24::from(spec.fee);
         self.call(

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod params;
 mod system;
 mod tokens;
+mod trading;
 mod wallet;
 
 use utoipa::OpenApi;
@@ -29,6 +30,8 @@ use crate::state::AppState;
         (name = "wallet", description = "Wallets the gateway signs with, kept encrypted under the passphrase"),
         (name = "tokens", description = "Token lists per network"),
         (name = "chains/ethereum", description = "Balances, allowances, approvals, wrapping, gas and transaction status"),
+        (name = "trading", description = "Swaps and liquidity, unified: connector and chainNetwork as parameters (Hummingbot's client)"),
+        (name = "connectors", description = "Swaps and liquidity per connector, Gateway v2 style: /connectors/{connector}/{amm,clmm,router}/…"),
     ),
     components(schemas(ErrorBody))
 )]
@@ -42,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(wallet::router())
         .merge(tokens::router())
         .merge(chain::router())
+        .merge(trading::router())
 }
 
 /// The OpenAPI document the server serves at `/openapi.json` and `gateway openapi` writes.

@@ -3,6 +3,7 @@
 //! set of queries serve both (the `Any` driver; `$n` placeholders, which both accept).
 
 mod ledger;
+mod pools;
 mod tokens;
 mod wallets;
 
@@ -90,6 +91,6 @@ fn duplicate_as(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StorageE
     }
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -8,3 +8,4 @@ mod devnet;
 mod errors;
 mod openapi;
 mod storage;
+mod trading;

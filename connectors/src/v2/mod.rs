@@ -1,5 +1,7 @@
 //! The Uniswap V2 family (`amm`): constant-product pairs behind a Router02.
 
+pub mod math;
+
 use alloy::primitives::{Address, B256, keccak256};
 
 /// Where a V2-family DEX lives on one network, and the constants of its pairs.

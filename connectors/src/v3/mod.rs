@@ -1,6 +1,9 @@
 //! The Uniswap V3 family (`clmm`): concentrated-liquidity pools, the NonfungiblePositionManager, a swap
 //! router and QuoterV2.
 
+pub mod pool;
+pub mod position;
+
 use alloy::primitives::{Address, B256, aliases::U24, keccak256};
 use alloy::sol;
 use alloy::sol_types::SolValue;
@@ -119,6 +122,9 @@ sol! {
         function exactInput(ExactInputParams calldata params) external payable returns (uint256 amountOut);
         function exactOutput(ExactOutputParams calldata params) external payable returns (uint256 amountIn);
         function multicall(uint256 deadline, bytes[] calldata data) external payable returns (bytes[] memory results);
+        /// V2 pools through the same router (`IV2SwapRouter`): no deadline.
+        function swapExactTokensForTokens(uint256 amountIn, uint256 amountOutMin, address[] calldata path, address to) external payable returns (uint256 amountOut);
+        function swapTokensForExactTokens(uint256 amountOut, uint256 amountInMax, address[] calldata path, address to) external payable returns (uint256 amountIn);
     }
 
     /// The first SwapRouter's ABI, which PancakeSwap V3 kept: a deadline in every struct.

@@ -1,0 +1,26 @@
+//! The connector layer's one error type.
+
+use chains::error::ChainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The pool cannot fill the request (no liquidity, or not enough within the price range).
+    #[error("{0}")]
+    Liquidity(String),
+    /// The request makes no sense for this pool or connector; the message names the field.
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{0} is not a pool of this connector on this network")]
+    NotAPool(alloy::primitives::Address),
+    /// Pool math refused (an input outside what the contracts accept).
+    #[error("pool math: {0}")]
+    Math(String),
+}
+
+impl ConnectorError {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        ConnectorError::Invalid { field, reason: reason.into() }
+    }
+}

@@ -1,0 +1,163 @@
+//! Pool state cached per block: a quote reads the chain only when a new block has arrived since the pool was
+//! last read, and concurrent quotes of one stale pool share one read.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::sol_types::SolCall;
+use chains::erc20::multicall;
+use chains::network::Network;
+
+use crate::error::ConnectorError;
+use crate::v2::IUniswapV2Pair;
+use crate::v3::pool::V3PoolState;
+
+/// A V2 pair's reserves at one block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V2PairState {
+    pub address: Address,
+    pub token0: Address,
+    pub token1: Address,
+    pub reserve0: U256,
+    pub reserve1: U256,
+    pub block: u64,
+}
+
+impl V2PairState {
+    pub async fn load(network: &Network, address: Address, block: u64) -> Result<V2PairState, ConnectorError> {
+        let calls = [
+            IUniswapV2Pair::token0Call {}.abi_encode(),
+            IUniswapV2Pair::token1Call {}.abi_encode(),
+            IUniswapV2Pair::getReservesCall {}.abi_encode(),
+        ]
+        .into_iter()
+        .map(|data| (address, Bytes::from(data)))
+        .collect();
+        let results = multicall(network, calls, Some(block)).await?;
+        let get = |i: usize| results[i].as_ref().ok_or(ConnectorError::NotAPool(address));
+        let not_a_pair = |_| ConnectorError::NotAPool(address);
+        let reserves = IUniswapV2Pair::getReservesCall::abi_decode_returns(get(2)?).map_err(not_a_pair)?;
+        Ok(V2PairState {
+            address,
+            token0: IUniswapV2Pair::token0Call::abi_decode_returns(get(0)?).map_err(not_a_pair)?,
+            token1: IUniswapV2Pair::token1Call::abi_decode_returns(get(1)?).map_err(not_a_pair)?,
+            reserve0: U256::from(reserves.reserve0),
+            reserve1: U256::from(reserves.reserve1),
+            block,
+        })
+    }
+
+    /// The reserves as (of `token`, of the other token).
+    pub fn reserves_for(&self, token: Address) -> Result<(U256, U256), ConnectorError> {
+        if token == self.token0 {
+            Ok((self.reserve0, self.reserve1))
+        } else if token == self.token1 {
+            Ok((self.reserve1, self.reserve0))
+        } else {
+            Err(ConnectorError::invalid("token", format!("{token} is not a token of pair {}", self.address)))
+        }
+    }
+}
+
+trait AtBlock {
+    fn block(&self) -> u64;
+}
+
+impl AtBlock for V2PairState {
+    fn block(&self) -> u64 {
+        self.block
+    }
+}
+
+impl AtBlock for V3PoolState {
+    fn block(&self) -> u64 {
+        self.block
+    }
+}
+
+type Slot<T> = Arc<tokio::sync::Mutex<Option<Arc<T>>>>;
+
+struct Cache<T> {
+    slots: Mutex<HashMap<(u64, Address), Slot<T>>>,
+}
+
+impl<T: AtBlock> Cache<T> {
+    fn new() -> Self {
+        Cache { slots: Mutex::default() }
+    }
+
+    async fn get<F, Fut>(
+        &self,
+        stats: &CacheStats,
+        key: (u64, Address),
+        latest: u64,
+        load: F,
+    ) -> Result<Arc<T>, ConnectorError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ConnectorError>>,
+    {
+        let slot = self.slots.lock().expect("cache lock").entry(key).or_default().clone();
+        let mut held = slot.lock().await;
+        if let Some(state) = held.as_ref().filter(|state| state.block() >= latest) {
+            stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(state.clone());
+        }
+        stats.misses.fetch_add(1, Ordering::Relaxed);
+        let state = Arc::new(load().await?);
+        *held = Some(state.clone());
+        Ok(state)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl CacheStats {
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+}
+
+/// The pool states of every network, each fresh as of the latest block seen.
+pub struct PoolStates {
+    v2: Cache<V2PairState>,
+    v3: Cache<V3PoolState>,
+    stats: CacheStats,
+}
+
+impl Default for PoolStates {
+    fn default() -> Self {
+        PoolStates { v2: Cache::new(), v3: Cache::new(), stats: CacheStats::default() }
+    }
+}
+
+impl PoolStates {
+    pub fn stats(&self) -> &CacheStats {
+        &self.stats
+    }
+
+    pub async fn v2_pair(&self, network: &Network, address: Address) -> Result<Arc<V2PairState>, ConnectorError> {
+        let latest = network.latest_block().await?;
+        self.v2
+            .get(&self.stats, (network.chain_id(), address), latest, || V2PairState::load(network, address, latest))
+            .await
+    }
+
+    pub async fn v3_pool(&self, network: &Network, address: Address) -> Result<Arc<V3PoolState>, ConnectorError> {
+        let latest = network.latest_block().await?;
+        self.v3
+            .get(&self.stats, (network.chain_id(), address), latest, || V3PoolState::load(network, address, latest))
+            .await
+    }
+}

@@ -1,0 +1,157 @@
+//! Concentrated-liquidity position math: prices and ticks, liquidity and token amounts, as the
+//! NonfungiblePositionManager and the pool compute them.
+
+use alloy::primitives::aliases::{I24, U160};
+use alloy::primitives::{U256, U512};
+use uniswap_v3_sdk::prelude::{get_amount_0_delta, get_amount_1_delta, get_sqrt_ratio_at_tick, mul_div};
+
+use crate::error::ConnectorError;
+
+pub const MIN_TICK: i32 = -887_272;
+pub const MAX_TICK: i32 = 887_272;
+const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
+
+/// How a pool's tokens map onto the API's base and quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Orientation {
+    pub base_is_token0: bool,
+    pub decimals0: u8,
+    pub decimals1: u8,
+}
+
+impl Orientation {
+    /// The tick whose price (quote per base, in human units) is closest to `price`, rounded to the spacing.
+    pub fn tick_for_price(&self, price: f64, tick_spacing: i32) -> Result<i32, ConnectorError> {
+        if !(price.is_finite() && price > 0.0) {
+            return Err(ConnectorError::invalid("price", "must be a positive number"));
+        }
+        // token1 per token0, in raw units.
+        let human_1_per_0 = if self.base_is_token0 { price } else { 1.0 / price };
+        let raw = human_1_per_0 * 10f64.powi(self.decimals1 as i32 - self.decimals0 as i32);
+        let tick = (raw.ln() / 1.0001f64.ln()).round() as i64;
+        let spacing = tick_spacing as i64;
+        let usable = ((tick as f64 / spacing as f64).round() as i64) * spacing;
+        let (min, max) = (usable_min(tick_spacing) as i64, usable_max(tick_spacing) as i64);
+        Ok(usable.clamp(min, max) as i32)
+    }
+
+    /// The price (quote per base, human units) at a tick.
+    pub fn price_at_tick(&self, tick: i32) -> f64 {
+        let raw = 1.0001f64.powi(tick) * 10f64.powi(self.decimals0 as i32 - self.decimals1 as i32);
+        if self.base_is_token0 { raw } else { 1.0 / raw }
+    }
+
+    /// The price (quote per base) from a sqrt price, as exact decimal text to 18 places.
+    pub fn price_from_sqrt(&self, sqrt_price_x96: U160) -> String {
+        // token1 per token0 (raw) = sqrtP² / 2^192; human = raw × 10^(d0 - d1).
+        let sqrt = U512::from(sqrt_price_x96);
+        let squared = sqrt * sqrt;
+        let scale = U512::from(10).pow(U512::from(18));
+        let (num, den) = (squared, U512::from(1) << 192);
+        let (d0, d1) = (self.decimals0 as u64, self.decimals1 as u64);
+        let (mut num, mut den) = if d0 >= d1 {
+            (num * U512::from(10).pow(U512::from(d0 - d1)), den)
+        } else {
+            (num, den * U512::from(10).pow(U512::from(d1 - d0)))
+        };
+        if !self.base_is_token0 {
+            (num, den) = (den, num);
+        }
+        let fixed = num * scale / den;
+        chains::amount::format_units(U256::saturating_from(fixed), 18)
+    }
+}
+
+pub fn usable_min(tick_spacing: i32) -> i32 {
+    -(MAX_TICK / tick_spacing) * tick_spacing
+}
+
+pub fn usable_max(tick_spacing: i32) -> i32 {
+    (MAX_TICK / tick_spacing) * tick_spacing
+}
+
+pub fn sqrt_at(tick: i32) -> Result<U160, ConnectorError> {
+    let tick = I24::try_from(tick).map_err(|_| ConnectorError::invalid("tick", "out of range"))?;
+    get_sqrt_ratio_at_tick(tick).map_err(|e| ConnectorError::Math(e.to_string()))
+}
+
+/// Token amounts for `liquidity` in [lower, upper) at the current price; `round_up` as the pool does when
+/// adding (true) or removing (false).
+pub fn amounts_for_liquidity(
+    sqrt_price: U160,
+    lower: i32,
+    upper: i32,
+    liquidity: u128,
+    round_up: bool,
+) -> Result<(U256, U256), ConnectorError> {
+    let (a, b) = (sqrt_at(lower)?, sqrt_at(upper)?);
+    let math = |e: uniswap_v3_sdk::error::Error| ConnectorError::Math(e.to_string());
+    if sqrt_price <= a {
+        Ok((get_amount_0_delta(a, b, liquidity, round_up).map_err(math)?, U256::ZERO))
+    } else if sqrt_price < b {
+        Ok((
+            get_amount_0_delta(sqrt_price, b, liquidity, round_up).map_err(math)?,
+            get_amount_1_delta(a, sqrt_price, liquidity, round_up).map_err(math)?,
+        ))
+    } else {
+        Ok((U256::ZERO, get_amount_1_delta(a, b, liquidity, round_up).map_err(math)?))
+    }
+}
+
+/// The liquidity the position manager mints for the desired amounts (its `LiquidityAmounts` library).
+pub fn liquidity_for_amounts(
+    sqrt_price: U160,
+    lower: i32,
+    upper: i32,
+    amount0: U256,
+    amount1: U256,
+) -> Result<u128, ConnectorError> {
+    let (a, b) = (U256::from(sqrt_at(lower)?), U256::from(sqrt_at(upper)?));
+    let current = U256::from(sqrt_price);
+    let math = |e: uniswap_v3_sdk::error::Error| ConnectorError::Math(e.to_string());
+    let for_amount0 = |lo: U256, hi: U256| -> Result<U256, ConnectorError> {
+        let intermediate = mul_div(lo, hi, Q96).map_err(math)?;
+        mul_div(amount0, intermediate, hi - lo).map_err(math)
+    };
+    let for_amount1 =
+        |lo: U256, hi: U256| -> Result<U256, ConnectorError> { mul_div(amount1, Q96, hi - lo).map_err(math) };
+    let liquidity = if current <= a {
+        for_amount0(a, b)?
+    } else if current < b {
+        for_amount0(current, b)?.min(for_amount1(a, current)?)
+    } else {
+        for_amount1(a, b)?
+    };
+    u128::try_from(liquidity).map_err(|_| ConnectorError::invalid("amount", "is too large for one position"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_and_prices_round_trip() {
+        // WETH (18) base, USDC (6) quote; USDC is token0 on mainnet.
+        let orientation = Orientation { base_is_token0: false, decimals0: 6, decimals1: 18 };
+        let tick = orientation.tick_for_price(3000.0, 10).unwrap();
+        let price = orientation.price_at_tick(tick);
+        assert!((price - 3000.0).abs() / 3000.0 < 0.001, "{tick} → {price}");
+        let exact = orientation.price_from_sqrt(sqrt_at(tick).unwrap());
+        let exact: f64 = exact.parse().unwrap();
+        assert!((exact - price).abs() / price < 1e-9, "{exact} vs {price}");
+    }
+
+    #[test]
+    fn liquidity_and_amounts_agree() {
+        let sqrt = sqrt_at(100).unwrap();
+        let liquidity =
+            liquidity_for_amounts(sqrt, -600, 600, U256::from(10u64.pow(18)), U256::from(10u64.pow(18))).unwrap();
+        let (a0, a1) = amounts_for_liquidity(sqrt, -600, 600, liquidity, true).unwrap();
+        assert!(a0 <= U256::from(10u64.pow(18)) && a1 <= U256::from(10u64.pow(18)));
+        assert!(
+            a0 == U256::from(10u64.pow(18))
+                || a1 >= U256::from(10u64.pow(18)) - U256::from(2)
+                || a1 == U256::from(10u64.pow(18))
+        );
+    }
+}

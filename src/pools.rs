@@ -1,0 +1,40 @@
+//! The pools a connector trades through on a network: its config list plus those added through the API.
+
+use alloy::primitives::Address;
+
+use crate::config::{Config, ListedPool};
+use crate::error::ApiResult;
+use crate::storage::Storage;
+
+pub struct PoolBook {
+    pub pools: Vec<ListedPool>,
+}
+
+impl PoolBook {
+    pub async fn load(config: &Config, storage: &Storage, connector: &str, network: &str) -> ApiResult<PoolBook> {
+        let mut pools: Vec<ListedPool> =
+            config.pool_lists.get(connector).into_iter().flatten().filter(|p| p.network == network).cloned().collect();
+        for pool in storage.pools(connector, network).await? {
+            if !pools.iter().any(|p| p.address == pool.address && p.kind == pool.kind) {
+                pools.push(pool);
+            }
+        }
+        Ok(PoolBook { pools })
+    }
+
+    /// Pools of `kind` (`amm`, `clmm`, or any when `None`) holding both tokens.
+    pub fn for_pair(&self, kind: Option<&str>, a: Address, b: Address) -> Vec<&ListedPool> {
+        self.pools
+            .iter()
+            .filter(|p| kind.is_none_or(|k| p.kind == k))
+            .filter(|p| {
+                (p.base_token_address == a && p.quote_token_address == b)
+                    || (p.base_token_address == b && p.quote_token_address == a)
+            })
+            .collect()
+    }
+
+    pub fn by_address(&self, address: Address) -> Option<&ListedPool> {
+        self.pools.iter().find(|p| p.address == address)
+    }
+}

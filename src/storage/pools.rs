@@ -1,0 +1,92 @@
+use sqlx::Row;
+
+use super::{Storage, StorageError, duplicate_as, now_ms};
+use crate::config::ListedPool;
+
+impl Storage {
+    pub async fn insert_pool(&self, connector: &str, pool: &ListedPool) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO pools (connector, network, kind, address, base_symbol, quote_symbol, base_address, quote_address, fee_pct, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(connector)
+        .bind(&pool.network)
+        .bind(&pool.kind)
+        .bind(pool.address.to_checksum(None))
+        .bind(&pool.base_symbol)
+        .bind(&pool.quote_symbol)
+        .bind(pool.base_token_address.to_checksum(None))
+        .bind(pool.quote_token_address.to_checksum(None))
+        .bind(pool.fee_pct.to_string())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(duplicate_as(format!("{} pool {} on {}", pool.kind, pool.address, pool.network)))?;
+        Ok(())
+    }
+
+    pub async fn pools(&self, connector: &str, network: &str) -> Result<Vec<ListedPool>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT kind, network, address, base_symbol, quote_symbol, base_address, quote_address, fee_pct
+             FROM pools WHERE connector = $1 AND network = $2 ORDER BY created_at",
+        )
+        .bind(connector)
+        .bind(network)
+        .fetch_all(&self.pool)
+        .await?;
+        let decode = |e: String| StorageError::Database(sqlx::Error::Decode(e.into()));
+        rows.iter()
+            .map(|row| {
+                let address = |column: &str| -> Result<alloy::primitives::Address, StorageError> {
+                    row.try_get::<String, _>(column)?
+                        .parse()
+                        .map_err(|e: alloy::hex::FromHexError| decode(e.to_string()))
+                };
+                Ok(ListedPool {
+                    kind: row.try_get("kind")?,
+                    network: row.try_get("network")?,
+                    base_symbol: row.try_get("base_symbol")?,
+                    quote_symbol: row.try_get("quote_symbol")?,
+                    address: address("address")?,
+                    base_token_address: address("base_address")?,
+                    quote_token_address: address("quote_address")?,
+                    fee_pct: row
+                        .try_get::<String, _>("fee_pct")?
+                        .parse()
+                        .map_err(|e: std::num::ParseFloatError| decode(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_pool(&self, connector: &str, network: &str, address: &str) -> Result<bool, StorageError> {
+        let result = sqlx::query("DELETE FROM pools WHERE connector = $1 AND network = $2 AND address = $3")
+            .bind(connector)
+            .bind(network)
+            .bind(address)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    pub async fn insert_quote(&self, id: &str, payload: &str, expires_at_ms: i64) -> Result<(), StorageError> {
+        sqlx::query("INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(payload)
+            .bind(expires_at_ms)
+            .execute(&self.pool)
+            .await?;
+        // Expired quotes are of no use to anyone.
+        sqlx::query("DELETE FROM quotes WHERE expires_at < $1").bind(now_ms() - 3_600_000).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A stored quote's payload and expiry (unix ms).
+    pub async fn quote(&self, id: &str) -> Result<Option<(String, i64)>, StorageError> {
+        let row = sqlx::query("SELECT payload, expires_at FROM quotes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((row.try_get("payload")?, row.try_get("expires_at")?))).transpose()
+    }
+}

@@ -1,0 +1,277 @@
+//! Trading: swaps and liquidity through a connector, shared by the per-connector routes
+//! (`/connectors/{connector}/...`) and the unified ones (`/trading/...`).
+//!
+//! A request is resolved into a [`Market`] (network, connector description, tokens, slippage), quoted on
+//! cached pool state, and executed through the one transaction sender; amounts moved are read back from the
+//! receipt's Transfer logs.
+
+pub mod amm;
+pub mod clmm;
+pub mod swap;
+
+use std::sync::Arc;
+
+use alloy::primitives::{Address, U256};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::SolEvent;
+use chains::contracts::IERC20;
+use chains::erc20::{self, Token};
+use chains::network::Network;
+use chains::tx::{Call, Outcome, SentTx, fee_wei};
+use connectors::dex::Dex;
+use connectors::error::ConnectorError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::config::{CHAIN, Config};
+use crate::error::{ApiError, ApiResult};
+use crate::http::params::{Human, network_name, wallet_address};
+use crate::state::AppState;
+use crate::tokens::TokenBook;
+
+pub const NATIVE_DECIMALS: u8 = 18;
+/// How long a swap or liquidity transaction stays valid after it is signed.
+const DEADLINE_SECONDS: u64 = 600;
+const PPM: u64 = 1_000_000;
+
+/// SELL spends exactly `amount` of the base token; BUY receives exactly `amount` of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    #[serde(rename = "SELL")]
+    Sell,
+    #[serde(rename = "BUY")]
+    Buy,
+}
+
+impl Side {
+    pub fn parse(text: &str) -> ApiResult<Side> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "SELL" => Ok(Side::Sell),
+            "BUY" => Ok(Side::Buy),
+            _ => Err(ApiError::bad_request("side", format!("must be BUY or SELL, not '{text}'"))),
+        }
+    }
+}
+
+/// Everything a trading request needs resolved: network, connector, tokens, slippage.
+pub struct Market {
+    pub config: Arc<Config>,
+    pub network_name: String,
+    pub network: Arc<Network>,
+    pub connector: String,
+    pub dex: Dex,
+    pub book: TokenBook,
+    /// Slippage tolerance in parts per million.
+    pub slippage_ppm: u64,
+    pub slippage_pct: f64,
+}
+
+/// Where a request names its network and connector, in either route style.
+#[derive(Debug, Clone, Default)]
+pub struct Venue<'a> {
+    pub connector: Option<&'a str>,
+    pub network: Option<&'a str>,
+    pub chain_network: Option<&'a str>,
+    pub slippage_pct: Option<f64>,
+}
+
+impl Market {
+    pub async fn resolve(state: &AppState, venue: Venue<'_>) -> ApiResult<Market> {
+        let config = state.config();
+        let network_name = network_name(&config, venue.network, venue.chain_network)?;
+        let network_config = config.network(&network_name).expect("resolved above");
+        let connector = match venue.connector.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(connector) => connector.split('/').next().unwrap_or(connector).to_string(),
+            None => network_config.swap_provider.split('/').next().unwrap_or_default().to_string(),
+        };
+        let dex = connectors::dex::find(&connector, &network_name).ok_or_else(|| {
+            ApiError::bad_request(
+                "connector",
+                format!(
+                    "'{connector}' is not available on {network_name}; GET /config/connectors lists where each runs"
+                ),
+            )
+        })?;
+        let slippage_pct = match venue.slippage_pct {
+            Some(pct) if !(0.0..=100.0).contains(&pct) || !pct.is_finite() => {
+                return Err(ApiError::bad_request("slippagePct", "must be between 0 and 100"));
+            }
+            Some(pct) => pct,
+            None => config.connectors.get(&connector).map(|c| c.slippage_pct).unwrap_or(1.0),
+        };
+        let network = state.ethereum().network(&config, &network_name)?;
+        let book = TokenBook::load(&config, state.storage(), &network_name).await?;
+        Ok(Market {
+            network,
+            connector,
+            dex,
+            book,
+            slippage_ppm: (slippage_pct * 10_000.0).round() as u64,
+            slippage_pct,
+            network_name,
+            config,
+        })
+    }
+
+    pub fn token(&self, field: &str, symbol_or_address: &str) -> ApiResult<Token> {
+        self.book.resolve(field, symbol_or_address)
+    }
+
+    /// The token at an address: from the list, else read from the chain.
+    pub async fn token_at(&self, address: Address) -> ApiResult<Token> {
+        if let Some(token) = self.book.tokens.iter().find(|t| t.address == address) {
+            return Ok(token.clone());
+        }
+        erc20::metadata(&self.network, address).await?.ok_or_else(|| {
+            ApiError::bad_request("poolAddress", format!("{address} is not an ERC-20 on {}", self.network_name))
+        })
+    }
+
+    pub fn min_out(&self, amount: U256) -> U256 {
+        amount * U256::from(PPM - self.slippage_ppm.min(PPM)) / U256::from(PPM)
+    }
+
+    pub fn max_in(&self, amount: U256) -> U256 {
+        (amount * U256::from(PPM + self.slippage_ppm)).div_ceil(U256::from(PPM))
+    }
+
+    /// The wallet a request names (or the default), which must be one the gateway can sign for.
+    pub fn wallet(
+        &self,
+        state: &AppState,
+        given: Option<&str>,
+    ) -> ApiResult<(Address, alloy::signers::local::PrivateKeySigner)> {
+        let address = wallet_address(&self.config, "walletAddress", given)?;
+        Ok((address, state.ethereum().signer(address)?))
+    }
+
+    /// Refuses early, with what to do, when `spender` may not move `amount` of `token` for `owner`.
+    pub async fn require_allowance(
+        &self,
+        owner: Address,
+        token: &Token,
+        spender: Address,
+        amount: U256,
+        spender_name: &str,
+    ) -> ApiResult<()> {
+        let allowed = erc20::allowances(&self.network, owner, spender, &[token.address]).await?[0];
+        if allowed >= amount {
+            return Ok(());
+        }
+        Err(ApiError::bad_request(
+            "allowance",
+            format!(
+                "{owner} allows {spender_name} ({spender}) to spend {} {sym} but this needs {}; approve it first: \
+                 POST /chains/{CHAIN}/approve {{\"network\": \"{net}\", \"address\": \"{owner}\", \"token\": \"{sym}\", \"spender\": \"{spender_name}\"}}",
+                chains::amount::format_units(allowed, token.decimals),
+                chains::amount::format_units(amount, token.decimals),
+                sym = token.symbol,
+                net = self.network_name,
+            ),
+        )
+        .with_code("INSUFFICIENT_ALLOWANCE"))
+    }
+
+    pub async fn send(
+        &self,
+        state: &AppState,
+        signer: &alloy::signers::local::PrivateKeySigner,
+        call: Call,
+        label: &str,
+    ) -> ApiResult<(SentTx, Outcome)> {
+        Ok(state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?)
+    }
+}
+
+pub fn deadline() -> U256 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    U256::from(now + DEADLINE_SECONDS)
+}
+
+/// 1 confirmed, 0 pending, -1 reverted; the receipt when mined.
+pub fn status_of(outcome: &Outcome) -> (i8, Option<&TransactionReceipt>) {
+    match outcome {
+        Outcome::Mined(receipt) => (if receipt.status() { 1 } else { -1 }, Some(receipt)),
+        Outcome::Pending => (0, None),
+    }
+}
+
+/// The gas fee a mined transaction paid, in the native currency.
+pub fn fee_of(outcome: &Outcome) -> Human {
+    let fee = match outcome {
+        Outcome::Mined(receipt) => fee_wei(receipt),
+        Outcome::Pending => U256::ZERO,
+    };
+    Human(chains::amount::format_units(fee, NATIVE_DECIMALS))
+}
+
+/// What the receipt's Transfer logs of `token` moved out of and into `wallet`.
+pub fn transfers(receipt: &TransactionReceipt, token: Address, wallet: Address) -> (U256, U256) {
+    let mut sent = U256::ZERO;
+    let mut received = U256::ZERO;
+    for log in receipt.inner.logs() {
+        if log.address() != token {
+            continue;
+        }
+        let Ok(transfer) = IERC20::Transfer::decode_log(&log.inner) else { continue };
+        if transfer.from == wallet {
+            sent += transfer.value;
+        }
+        if transfer.to == wallet {
+            received += transfer.value;
+        }
+    }
+    (sent, received)
+}
+
+/// `a / b` of two token amounts in human units, as decimal text to 18 places.
+pub fn ratio(a: U256, a_decimals: u8, b: U256, b_decimals: u8) -> String {
+    if b.is_zero() {
+        return "0".into();
+    }
+    use alloy::primitives::U512;
+    let ten = U512::from(10);
+    let numerator = U512::from(a) * ten.pow(U512::from(b_decimals as u64 + 18));
+    let denominator = U512::from(b) * ten.pow(U512::from(a_decimals as u64));
+    chains::amount::format_units(U256::saturating_from(numerator / denominator), 18)
+}
+
+/// A signed human amount: "+" is implied, "-" shown.
+pub fn signed(amount: U256, decimals: u8, negative: bool) -> Human {
+    let text = chains::amount::format_units(amount, decimals);
+    Human(if negative && !amount.is_zero() { format!("-{text}") } else { text })
+}
+
+impl From<ConnectorError> for ApiError {
+    fn from(error: ConnectorError) -> Self {
+        match error {
+            ConnectorError::Chain(chain) => chain.into(),
+            ConnectorError::Invalid { field, reason } => ApiError::bad_request(field, reason),
+            ConnectorError::Liquidity(message) => {
+                ApiError::new(axum::http::StatusCode::BAD_REQUEST, message).with_code("INSUFFICIENT_LIQUIDITY")
+            }
+            ConnectorError::NotAPool(address) => ApiError::bad_request(
+                "poolAddress",
+                format!("{address} is not a pool of this connector on this network"),
+            ),
+            ConnectorError::Math(message) => ApiError::bad_request("amount", message),
+        }
+    }
+}
+
+/// A transaction's answer to the client: hash, status and what it did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TxResponse<T> {
+    #[schema(example = "0x5f0c8a1c9a3d3f1b0a6f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566")]
+    pub signature: String,
+    /// 1 confirmed, 0 pending, -1 failed.
+    #[schema(example = 1)]
+    pub status: i8,
+    pub data: Option<T>,
+}
+
+impl<T> TxResponse<T> {
+    pub fn new(sent: &SentTx, outcome: &Outcome, data: Option<T>) -> Self {
+        TxResponse { signature: sent.hash.to_string(), status: status_of(outcome).0, data }
+    }
+}

@@ -1,0 +1,262 @@
+use alloy::primitives::aliases::{U24, U160};
+use alloy::primitives::{Address, U256};
+use chains::amount::Amount;
+use chains::contracts::IERC20;
+use connectors::v2::IUniswapV2Router02;
+use connectors::v3::IQuoterV2;
+use gateway::devnet::{Devnet, Unlocked};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{self, TestGateway, assert_error_body, raw_field};
+
+fn chain(devnet: &Devnet) -> Unlocked {
+    Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap()
+}
+
+fn raw(text: &str, decimals: u8) -> U256 {
+    Amount::parse(text, decimals).unwrap().raw
+}
+
+async fn balance(chain: &Unlocked, token: Address, owner: Address) -> U256 {
+    IERC20::new(token, &chain.provider).balanceOf(owner).call().await.unwrap()
+}
+
+async fn approve(gw: &TestGateway, token: &str, spender: &str) {
+    let (status, body) =
+        gw.post("/chains/ethereum/approve", json!({"network": "devnet", "token": token, "spender": spender})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// GETs a quote and returns its text (for exact numbers) and parsed form.
+async fn quote(gw: &TestGateway, kind: &str, query: &str) -> (String, Value) {
+    let response = gw
+        .client()
+        .get(gw.url(&format!("/trading/{kind}/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&{query}")))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let value = serde_json::from_str(&text).unwrap();
+    (text, value)
+}
+
+fn data_field(text: &str, field: &str) -> String {
+    let body: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_str(text).unwrap();
+    raw_field(body["data"].get(), field)
+}
+
+#[tokio::test]
+async fn amm_quotes_equal_router02_and_the_executed_swap_to_the_wei() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let chain = chain(&devnet);
+    let wallet = devnet.accounts()[1];
+    let (weth, usdc) = (devnet.deployment().token("WETH").address, devnet.deployment().token("USDC").address);
+    let router = connectors::dex::find("uniswap", "devnet").unwrap().v2.unwrap().router;
+    approve(&gw, "WETH", "uniswap/amm").await;
+    approve(&gw, "USDC", "uniswap/amm").await;
+
+    // SELL 2.5 WETH for USDC.
+    let (text, _) = quote(&gw, "amm", "baseToken=WETH&quoteToken=USDC&amount=2.5&side=SELL").await;
+    let quoted_out = raw(&raw_field(&text, "amountOut"), 6);
+    let on_chain = IUniswapV2Router02::new(router, &chain.provider)
+        .getAmountsOut(raw("2.5", 18), vec![weth, usdc])
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(quoted_out, on_chain[1], "local V2 math equals Router02.getAmountsOut");
+    let usdc_before = balance(&chain, usdc, wallet).await;
+    let (status, executed) = gw
+        .post_text("/trading/amm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 2.5, "side": "SELL"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{executed}");
+    assert_eq!(raw(&data_field(&executed, "amountOut"), 6), quoted_out);
+    assert_eq!(balance(&chain, usdc, wallet).await - usdc_before, quoted_out);
+
+    // BUY 1.5 WETH with USDC, per-connector route style.
+    let response = gw
+        .client()
+        .get(gw.url(
+            "/connectors/uniswap/amm/quote-swap?network=devnet&baseToken=WETH&quoteToken=USDC&amount=1.5&side=BUY",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    let quoted_in = raw(&raw_field(&text, "amountIn"), 6);
+    let on_chain = IUniswapV2Router02::new(router, &chain.provider)
+        .getAmountsIn(raw("1.5", 18), vec![usdc, weth])
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(quoted_in, on_chain[0], "local V2 math equals Router02.getAmountsIn");
+    let (usdc_before, weth_before) = (balance(&chain, usdc, wallet).await, balance(&chain, weth, wallet).await);
+    let (status, executed) = gw
+        .post_text(
+            "/connectors/uniswap/amm/execute-swap",
+            json!({"network": "devnet", "baseToken": "WETH", "quoteToken": "USDC", "amount": "1.5", "side": "BUY"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{executed}");
+    assert_eq!(raw(&data_field(&executed, "amountIn"), 6), quoted_in);
+    assert_eq!(usdc_before - balance(&chain, usdc, wallet).await, quoted_in);
+    assert_eq!(balance(&chain, weth, wallet).await - weth_before, raw("1.5", 18));
+}
+
+async fn quoter_v2(
+    chain: &Unlocked,
+    quoter: Address,
+    token_in: Address,
+    token_out: Address,
+    fee: u32,
+    exact_in: bool,
+    amount: U256,
+) -> (U256, u32) {
+    let quoter = IQuoterV2::new(quoter, &chain.provider);
+    if exact_in {
+        let q = quoter
+            .quoteExactInputSingle(IQuoterV2::QuoteExactInputSingleParams {
+                tokenIn: token_in,
+                tokenOut: token_out,
+                amountIn: amount,
+                fee: U24::from(fee),
+                sqrtPriceLimitX96: U160::ZERO,
+            })
+            .call()
+            .await
+            .unwrap();
+        (q.amountOut, q.initializedTicksCrossed)
+    } else {
+        let q = quoter
+            .quoteExactOutputSingle(IQuoterV2::QuoteExactOutputSingleParams {
+                tokenIn: token_in,
+                tokenOut: token_out,
+                amount,
+                fee: U24::from(fee),
+                sqrtPriceLimitX96: U160::ZERO,
+            })
+            .call()
+            .await
+            .unwrap();
+        (q.amountIn, q.initializedTicksCrossed)
+    }
+}
+
+#[tokio::test]
+async fn clmm_quotes_crossing_ticks_equal_quoter_v2_and_the_executed_swap() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let chain = chain(&devnet);
+    let wallet = devnet.accounts()[1];
+    let (weth, usdc) = (devnet.deployment().token("WETH").address, devnet.deployment().token("USDC").address);
+    let quoter = connectors::dex::find("uniswap", "devnet").unwrap().v3.unwrap().quoter_v2;
+    let pool = "0x8ad599c3A0ff1De082011EFDDc58f1908eb6e6D8";
+    approve(&gw, "WETH", "uniswap/clmm").await;
+    approve(&gw, "USDC", "uniswap/clmm").await;
+
+    // SELL 800 WETH into the 0.3 % pool: far enough to leave the concentrated position's range.
+    let (text, body) =
+        quote(&gw, "clmm", &format!("baseToken=WETH&quoteToken=USDC&amount=800&side=SELL&poolAddress={pool}")).await;
+    let quoted_out = raw(&raw_field(&text, "amountOut"), 6);
+    let (on_chain, crossed) = quoter_v2(&chain, quoter, weth, usdc, 3000, true, raw("800", 18)).await;
+    assert!(crossed >= 1, "the swap crosses an initialized tick ({crossed})");
+    assert_eq!(quoted_out, on_chain, "local V3 math equals QuoterV2: {body}");
+    let before = balance(&chain, usdc, wallet).await;
+    let (status, executed) = gw
+        .post_text("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 800, "side": "SELL", "poolAddress": pool}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{executed}");
+    assert_eq!(raw(&data_field(&executed, "amountOut"), 6), quoted_out);
+    assert_eq!(balance(&chain, usdc, wallet).await - before, quoted_out);
+
+    // BUY 900 WETH back: exact output, crossing back through the ticks.
+    let (text, _) =
+        quote(&gw, "clmm", &format!("baseToken=WETH&quoteToken=USDC&amount=900&side=BUY&poolAddress={pool}")).await;
+    let quoted_in = raw(&raw_field(&text, "amountIn"), 6);
+    let (on_chain, crossed) = quoter_v2(&chain, quoter, usdc, weth, 3000, false, raw("900", 18)).await;
+    assert!(crossed >= 1, "{crossed}");
+    assert_eq!(quoted_in, on_chain);
+    let (usdc_before, weth_before) = (balance(&chain, usdc, wallet).await, balance(&chain, weth, wallet).await);
+    let (status, executed) = gw
+        .post_text("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 900, "side": "BUY", "poolAddress": pool}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{executed}");
+    assert_eq!(usdc_before - balance(&chain, usdc, wallet).await, quoted_in);
+    assert_eq!(balance(&chain, weth, wallet).await - weth_before, raw("900", 18));
+}
+
+#[tokio::test]
+async fn a_warm_quote_makes_no_rpc_call_and_a_new_block_refreshes_it() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let query =
+        "baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&poolAddress=0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
+    let (_, first) = quote(&gw, "clmm", query).await;
+    let calls = || {
+        let stats = gw.devnet_network();
+        stats.stats().requests() - stats.stats().block_polls()
+    };
+    let before = calls();
+    let (_, warm) = quote(&gw, "clmm", query).await;
+    let (_, warm_amm) = quote(&gw, "amm", "baseToken=WETH&quoteToken=USDC&amount=1&side=SELL").await;
+    let (_, warm_amm_again) = quote(&gw, "amm", "baseToken=WETH&quoteToken=USDC&amount=1&side=SELL").await;
+    assert_eq!(warm["amountOut"], first["amountOut"]);
+    assert_eq!(warm_amm["amountOut"], warm_amm_again["amountOut"]);
+    // The first amm quote read its pair once; every other quote in this block read nothing.
+    assert_eq!(calls() - before, 1, "warm quotes answer from cached state");
+
+    // Someone else swaps: a new block, and the next quote sees the moved price.
+    approve(&gw, "WETH", "uniswap/clmm").await;
+    let (status, _) = gw
+        .post("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 10, "side": "SELL", "poolAddress": "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, after) = quote(&gw, "clmm", query).await;
+    assert!(after["blockNumber"].as_u64() > first["blockNumber"].as_u64());
+    assert!(
+        after["amountOut"].as_f64() < first["amountOut"].as_f64(),
+        "selling WETH lowered its price: {first} → {after}"
+    );
+}
+
+#[tokio::test]
+async fn swaps_refuse_bad_input_and_missing_allowances_with_what_to_do() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let base = "chainNetwork=ethereum-devnet&connector=uniswap";
+    let cases = [
+        ("amm", format!("{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=HOLD"), "side"),
+        ("amm", format!("{base}&baseToken=NOPE&quoteToken=USDC&amount=1&side=SELL"), "baseToken"),
+        ("amm", format!("{base}&baseToken=WETH&quoteToken=USDC&amount=-1&side=SELL"), "amount"),
+        ("amm", format!("{base}&baseToken=USDC&quoteToken=WETH&amount=0.0000001&side=SELL"), "amount: has more than 6"),
+        ("clmm", format!("{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&poolAddress=0x12"), "poolAddress"),
+        ("clmm", format!("{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&slippagePct=150"), "slippagePct"),
+        (
+            "clmm",
+            "chainNetwork=ethereum-devnet&connector=sushiswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL"
+                .to_string(),
+            "connector",
+        ),
+        (
+            "clmm",
+            format!(
+                "{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&poolAddress=0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc"
+            ),
+            "poolAddress",
+        ),
+    ];
+    for (kind, query, field) in cases {
+        let (status, body) = gw.get(&format!("/trading/{kind}/quote-swap?{query}")).await;
+        assert_error_body(status, &body, StatusCode::BAD_REQUEST, field);
+    }
+    // No allowance yet: refused before anything is signed, saying how to approve.
+    let (status, body) = gw
+        .post("/trading/amm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 1, "side": "SELL"}))
+        .await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "POST /chains/ethereum/approve");
+    assert_eq!(body["code"], "INSUFFICIENT_ALLOWANCE");
+}
