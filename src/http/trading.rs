@@ -11,6 +11,7 @@ use crate::state::AppState;
 use crate::trading::TxResponse;
 use crate::trading::amm::{self, AmmPoolInfo, PoolQuery};
 use crate::trading::clmm::{self, ClmmPoolInfo};
+use crate::trading::router::{self, ExecuteQuoteRequest};
 use crate::trading::swap::{QuoteSwapResponse, SwapData, SwapRequest};
 
 /// A GET operation in both styles: `$unified` at `/trading/...`, `$scoped` at `/connectors/{connector}/...`.
@@ -123,6 +124,37 @@ get_op!(
     "A V3 pool's price, tick, liquidity, fee, tick spacing, holdings and the liquidity bins around the price."
 );
 
+get_op!(
+    router_quote_swap,
+    connector_router_quote_swap,
+    "/trading/router/quote-swap",
+    "/connectors/{connector}/router/quote-swap",
+    SwapRequest,
+    QuoteSwapResponse,
+    router::quote_swap,
+    "Quotes the best route over the connector's listed V2 and V3 pools (up to maximumHops) and stores it: execute it by quoteId."
+);
+post_op!(
+    router_execute_swap,
+    connector_router_execute_swap,
+    "/trading/router/execute-swap",
+    "/connectors/{connector}/router/execute-swap",
+    SwapRequest,
+    TxResponse<SwapData>,
+    router::execute_swap,
+    "Quotes the best route and executes it through the router in one call."
+);
+post_op!(
+    router_execute_quote,
+    connector_router_execute_quote,
+    "/trading/router/execute-quote",
+    "/connectors/{connector}/router/execute-quote",
+    ExecuteQuoteRequest,
+    TxResponse<SwapData>,
+    router::execute_quote,
+    "Executes a stored router quote exactly, within its slippage bounds; an unknown id is a 404, an expired one a 400."
+);
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(amm_quote_swap))
@@ -137,4 +169,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(connector_clmm_execute_swap))
         .routes(routes!(clmm_pool_info))
         .routes(routes!(connector_clmm_pool_info))
+        .routes(routes!(router_quote_swap))
+        .routes(routes!(connector_router_quote_swap))
+        .routes(routes!(router_execute_swap))
+        .routes(routes!(connector_router_execute_swap))
+        .routes(routes!(router_execute_quote))
+        .routes(routes!(connector_router_execute_quote))
 }

@@ -228,6 +228,8 @@ pub struct QuoteSwapResponse {
     /// Execute this quote by id with `execute-quote` (router).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_id: Option<String>,
+    /// The pools the swap goes through, in order.
+    pub route: Vec<RouteStep>,
     pub token_in: String,
     pub token_out: String,
     #[schema(value_type = f64, example = 0.1)]
@@ -252,6 +254,20 @@ pub struct QuoteSwapResponse {
     pub gas_estimate: u64,
 }
 
+/// One pool of a route.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteStep {
+    pub pool_address: String,
+    /// `amm` (V2) or `clmm` (V3).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub token_in: String,
+    pub token_out: String,
+    /// The V3 fee tier (hundredths of a basis point); 0 for V2.
+    pub fee: u32,
+}
+
 /// Gas a swap through one pool uses, and what each further pool adds (from the devnet's receipts).
 const SWAP_GAS: u64 = 130_000;
 const HOP_GAS: u64 = 70_000;
@@ -272,6 +288,17 @@ pub fn quote_response(market: &Market, order: &Order, route: &Route, quote: &Rou
         pool_address: (route.hops.len() == 1).then(|| route.hops[0].pool.to_checksum(None)),
         route_path: Some(route_path(market, route)),
         quote_id: None,
+        route: route
+            .hops
+            .iter()
+            .map(|hop| RouteStep {
+                pool_address: hop.pool.to_checksum(None),
+                kind: if route.family == Family::V2 { "amm" } else { "clmm" },
+                token_in: hop.token_in.to_checksum(None),
+                token_out: hop.token_out.to_checksum(None),
+                fee: hop.fee,
+            })
+            .collect(),
         token_in: order.token_in.address.to_checksum(None),
         token_out: order.token_out.address.to_checksum(None),
         amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),

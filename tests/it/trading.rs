@@ -1,10 +1,12 @@
 use alloy::primitives::aliases::{U24, U160};
 use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
 use chains::amount::Amount;
 use chains::contracts::IERC20;
 use connectors::v2::IUniswapV2Router02;
 use connectors::v3::IQuoterV2;
 use gateway::devnet::{Devnet, Unlocked};
+use gateway::trading::swap::{Hop, encode_path};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -259,4 +261,119 @@ async fn swaps_refuse_bad_input_and_missing_allowances_with_what_to_do() {
         .await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "POST /chains/ethereum/approve");
     assert_eq!(body["code"], "INSUFFICIENT_ALLOWANCE");
+}
+
+/// Quotes a WBTC → USDC route (two pools: no direct one is listed) and checks it against the chain's quoter.
+#[tokio::test]
+async fn router_two_hop_quotes_equal_the_on_chain_quoter_and_execute_exactly() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let chain = chain(&devnet);
+    let wallet = devnet.accounts()[1];
+    let (wbtc, usdc) = (devnet.deployment().token("WBTC").address, devnet.deployment().token("USDC").address);
+    let uniswap = connectors::dex::find("uniswap", "devnet").unwrap();
+    approve(&gw, "WBTC", "uniswap/router").await;
+    approve(&gw, "USDC", "uniswap/router").await;
+
+    for (side, amount) in [("SELL", "1.5"), ("BUY", "0.25")] {
+        let (text, body) =
+            quote(&gw, "router", &format!("baseToken=WBTC&quoteToken=USDC&amount={amount}&side={side}")).await;
+        let steps = body["route"].as_array().unwrap();
+        assert_eq!(steps.len(), 2, "two hops: {body}");
+        let in_decimals = if side == "SELL" { 8 } else { 6 };
+        let (amount_in, amount_out) =
+            (raw(&raw_field(&text, "amountIn"), in_decimals), raw(&raw_field(&text, "amountOut"), 14 - in_decimals));
+        let hops: Vec<Hop> = steps
+            .iter()
+            .map(|s| Hop {
+                pool: s["poolAddress"].as_str().unwrap().parse().unwrap(),
+                token_in: s["tokenIn"].as_str().unwrap().parse().unwrap(),
+                token_out: s["tokenOut"].as_str().unwrap().parse().unwrap(),
+                fee: s["fee"].as_u64().unwrap() as u32,
+            })
+            .collect();
+        // The chain's own answer for the same route: QuoterV2 for V3 pools, Router02 for V2 pairs.
+        let expected = if steps[0]["type"] == "clmm" {
+            let quoter = IQuoterV2::new(uniswap.v3.unwrap().quoter_v2, &chain.provider);
+            if side == "SELL" {
+                quoter.quoteExactInput(encode_path(&hops, false), amount_in).call().await.unwrap().amountOut
+            } else {
+                quoter.quoteExactOutput(encode_path(&hops, true), amount_out).call().await.unwrap().amountIn
+            }
+        } else {
+            let router = IUniswapV2Router02::new(uniswap.v2.unwrap().router, &chain.provider);
+            let path: Vec<Address> =
+                std::iter::once(hops[0].token_in).chain(hops.iter().map(|h| h.token_out)).collect();
+            if side == "SELL" {
+                *router.getAmountsOut(amount_in, path).call().await.unwrap().last().unwrap()
+            } else {
+                router.getAmountsIn(amount_out, path).call().await.unwrap()[0]
+            }
+        };
+        if side == "SELL" {
+            assert_eq!(amount_out, expected, "{body}");
+        } else {
+            assert_eq!(amount_in, expected, "{body}");
+        }
+        let quote_id = body["quoteId"].as_str().unwrap();
+        let (usdc_before, wbtc_before) = (balance(&chain, usdc, wallet).await, balance(&chain, wbtc, wallet).await);
+        let (status, executed) = gw
+            .post(
+                "/trading/router/execute-quote",
+                json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": quote_id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{executed}");
+        assert_eq!(executed["status"], 1);
+        if side == "SELL" {
+            assert_eq!(balance(&chain, usdc, wallet).await - usdc_before, amount_out);
+            assert_eq!(wbtc_before - balance(&chain, wbtc, wallet).await, amount_in);
+        } else {
+            assert_eq!(usdc_before - balance(&chain, usdc, wallet).await, amount_in);
+            assert_eq!(balance(&chain, wbtc, wallet).await - wbtc_before, amount_out);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_quote_overtaken_by_the_market_reverts_in_simulation_and_nothing_is_mined() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let chain = chain(&devnet);
+    let wallet = devnet.accounts()[1];
+    approve(&gw, "WETH", "uniswap/router").await;
+    let (_, body) = quote(&gw, "router", "baseToken=WETH&quoteToken=USDC&amount=5&side=SELL&slippagePct=0.5").await;
+    let quote_id = body["quoteId"].as_str().unwrap().to_string();
+
+    // Another trader sells a lot of WETH through the same pools first.
+    let other = TestGateway::on_devnet(&devnet).await;
+    other.add_wallet(&devnet, 2).await;
+    approve(&other, "WETH", "uniswap/router").await;
+    for _ in 0..2 {
+        let (status, moved) = other
+            .post("/trading/router/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 200, "side": "SELL"}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{moved}");
+    }
+
+    let nonce = chain.provider.get_transaction_count(wallet).await.unwrap();
+    let block = chain.provider.get_block_number().await.unwrap();
+    let (status, body) =
+        gw.post("/trading/router/execute-quote", json!({"chainNetwork": "ethereum-devnet", "quoteId": quote_id})).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "Too little received");
+    assert_eq!(chain.provider.get_transaction_count(wallet).await.unwrap(), nonce);
+    assert_eq!(chain.provider.get_block_number().await.unwrap(), block, "nothing mined");
+
+    // Unknown and expired ids.
+    let (status, body) = gw
+        .post("/trading/router/execute-quote", json!({"chainNetwork": "ethereum-devnet", "quoteId": "no-such-quote"}))
+        .await;
+    assert_error_body(status, &body, StatusCode::NOT_FOUND, "does not exist");
+    gw.post("/config/update", json!({"namespace": "uniswap", "path": "quoteTtlSeconds", "value": 1})).await;
+    let (_, body) = quote(&gw, "router", "baseToken=WETH&quoteToken=USDC&amount=1&side=SELL").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = gw
+        .post("/trading/router/execute-quote", json!({"chainNetwork": "ethereum-devnet", "quoteId": body["quoteId"]}))
+        .await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "expired");
 }
