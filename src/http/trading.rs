@@ -9,8 +9,9 @@ use super::extract::{Json, Query};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::trading::TxResponse;
-use crate::trading::amm::{self, AmmPoolInfo, PoolQuery};
+use crate::trading::amm::{self, AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, PoolQuery};
 use crate::trading::clmm::{self, ClmmPoolInfo};
+use crate::trading::positions::{self, LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
 use crate::trading::router::{self, ExecuteQuoteRequest};
 use crate::trading::swap::{QuoteSwapResponse, SwapData, SwapRequest};
 
@@ -155,6 +156,127 @@ post_op!(
     "Executes a stored router quote exactly, within its slippage bounds; an unknown id is a 404, an expired one a 400."
 );
 
+get_op!(
+    clmm_position_info,
+    connector_clmm_position_info,
+    "/trading/clmm/position-info",
+    "/connectors/{connector}/clmm/position-info",
+    PositionRequest,
+    PositionInfo,
+    positions::position_info,
+    "A position (positionAddress = its token id): amounts, uncollected fees, price range, whether the price is in it."
+);
+get_op!(
+    clmm_positions_owned,
+    connector_clmm_positions_owned,
+    "/trading/clmm/positions-owned",
+    "/connectors/{connector}/clmm/positions-owned",
+    PositionRequest,
+    Vec<PositionInfo>,
+    positions::positions_owned,
+    "The wallet's positions, in one pool when poolAddress is given."
+);
+get_op!(
+    clmm_quote_liquidity,
+    connector_clmm_quote_position,
+    "/trading/clmm/quote-liquidity",
+    "/connectors/{connector}/clmm/quote-position",
+    PositionRequest,
+    QuotePositionResponse,
+    positions::quote_position,
+    "What a position in a price range takes: give one amount, the other follows from the range and the price."
+);
+post_op!(
+    clmm_open,
+    connector_clmm_open_position,
+    "/trading/clmm/open",
+    "/connectors/{connector}/clmm/open-position",
+    PositionRequest,
+    TxResponse<LiquidityData>,
+    positions::open,
+    "Opens a position in a price range (quote per base, rounded to the pool's tick spacing) with one or both amounts."
+);
+post_op!(
+    clmm_add,
+    connector_clmm_add_liquidity,
+    "/trading/clmm/add",
+    "/connectors/{connector}/clmm/add-liquidity",
+    PositionRequest,
+    TxResponse<LiquidityData>,
+    positions::add,
+    "Adds liquidity to a position; one amount is enough."
+);
+post_op!(
+    clmm_remove,
+    connector_clmm_remove_liquidity,
+    "/trading/clmm/remove",
+    "/connectors/{connector}/clmm/remove-liquidity",
+    PositionRequest,
+    TxResponse<LiquidityData>,
+    positions::remove,
+    "Removes a percentage of a position's liquidity and collects it, in one transaction."
+);
+post_op!(
+    clmm_collect_fees,
+    connector_clmm_collect_fees,
+    "/trading/clmm/collect-fees",
+    "/connectors/{connector}/clmm/collect-fees",
+    PositionRequest,
+    TxResponse<LiquidityData>,
+    positions::collect_fees,
+    "Collects a position's fees (zero fees is a 200 with zero amounts)."
+);
+post_op!(
+    clmm_close,
+    connector_clmm_close_position,
+    "/trading/clmm/close",
+    "/connectors/{connector}/clmm/close-position",
+    PositionRequest,
+    TxResponse<LiquidityData>,
+    positions::close,
+    "Closes a position: removes all liquidity, collects everything and burns the NFT, in one transaction."
+);
+get_op!(
+    amm_position_info,
+    connector_amm_position_info,
+    "/trading/amm/position-info",
+    "/connectors/{connector}/amm/position-info",
+    PositionRequest,
+    AmmPositionInfo,
+    amm::position_info,
+    "A wallet's pool tokens in a V2 pair and what they redeem for."
+);
+get_op!(
+    amm_quote_liquidity,
+    connector_amm_quote_liquidity,
+    "/trading/amm/quote-liquidity",
+    "/connectors/{connector}/amm/quote-liquidity",
+    PositionRequest,
+    AmmQuoteLiquidity,
+    amm::quote_liquidity,
+    "The amounts a V2 pair's ratio takes from at most the given amounts."
+);
+post_op!(
+    amm_add,
+    connector_amm_add_liquidity,
+    "/trading/amm/add",
+    "/connectors/{connector}/amm/add-liquidity",
+    PositionRequest,
+    TxResponse<AmmLiquidityData>,
+    amm::add_liquidity,
+    "Adds liquidity to a V2 pair at its ratio."
+);
+post_op!(
+    amm_remove,
+    connector_amm_remove_liquidity,
+    "/trading/amm/remove",
+    "/connectors/{connector}/amm/remove-liquidity",
+    PositionRequest,
+    TxResponse<AmmLiquidityData>,
+    amm::remove_liquidity,
+    "Removes a percentage of the wallet's V2 liquidity."
+);
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(amm_quote_swap))
@@ -175,4 +297,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(connector_router_execute_swap))
         .routes(routes!(router_execute_quote))
         .routes(routes!(connector_router_execute_quote))
+        .routes(routes!(clmm_position_info))
+        .routes(routes!(connector_clmm_position_info))
+        .routes(routes!(clmm_positions_owned))
+        .routes(routes!(connector_clmm_positions_owned))
+        .routes(routes!(clmm_quote_liquidity))
+        .routes(routes!(connector_clmm_quote_position))
+        .routes(routes!(clmm_open))
+        .routes(routes!(connector_clmm_open_position))
+        .routes(routes!(clmm_add))
+        .routes(routes!(connector_clmm_add_liquidity))
+        .routes(routes!(clmm_remove))
+        .routes(routes!(connector_clmm_remove_liquidity))
+        .routes(routes!(clmm_collect_fees))
+        .routes(routes!(connector_clmm_collect_fees))
+        .routes(routes!(clmm_close))
+        .routes(routes!(connector_clmm_close_position))
+        .routes(routes!(amm_position_info))
+        .routes(routes!(connector_amm_position_info))
+        .routes(routes!(amm_quote_liquidity))
+        .routes(routes!(connector_amm_quote_liquidity))
+        .routes(routes!(amm_add))
+        .routes(routes!(connector_amm_add_liquidity))
+        .routes(routes!(amm_remove))
+        .routes(routes!(connector_amm_remove_liquidity))
 }

@@ -1,12 +1,16 @@
 //! `amm`: Uniswap-V2-family pairs through Router02.
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::sol_types::{SolCall, SolValue};
+use chains::tx::Call;
 use connectors::state::V2PairState;
+use connectors::v2::{IUniswapV2Pair, IUniswapV2Router02};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::positions::PositionRequest;
 use super::swap::{self, Family, Hop, Order, QuoteSwapResponse, Route, SwapData, SwapRequest, Via};
-use super::{Market, TxResponse, Venue, ratio};
+use super::{Market, TxResponse, Venue, deadline, fee_of, ratio, status_of, transfers};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
 use crate::pools::PoolBook;
@@ -184,4 +188,295 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
         quote_token_amount: Human(chains::amount::format_units(quote_reserve, quote.decimals)),
         block_number: pair.block,
     })
+}
+
+/// A wallet's share of a V2 pair.
+struct Share {
+    pair: std::sync::Arc<V2PairState>,
+    base: chains::erc20::Token,
+    quote: chains::erc20::Token,
+    lp_balance: U256,
+    total_supply: U256,
+}
+
+impl Share {
+    async fn of(state: &AppState, market: &Market, pool: &str, owner: Address) -> ApiResult<Share> {
+        let pair = pair_for(state, market, Some(pool), None).await?;
+        let base_is_0 = base_of(state, market, pair.address, pair.token0, pair.token1, None).await?;
+        let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
+        let calls = vec![
+            (pair.address, Bytes::from(IUniswapV2Pair::balanceOfCall { owner }.abi_encode())),
+            (pair.address, Bytes::from(IUniswapV2Pair::totalSupplyCall {}.abi_encode())),
+        ];
+        let results = chains::erc20::multicall(&market.network, calls, Some(pair.block)).await?;
+        let read = |i: usize| {
+            results[i]
+                .as_ref()
+                .and_then(|d| U256::abi_decode(d).ok())
+                .ok_or(ApiError::bad_request("poolAddress", "is not a V2 pair"))
+        };
+        Ok(Share {
+            base: market.token_at(base).await?,
+            quote: market.token_at(quote).await?,
+            lp_balance: read(0)?,
+            total_supply: read(1)?,
+            pair,
+        })
+    }
+
+    /// The wallet's share of each reserve for `lp` pool tokens.
+    fn amounts(&self, lp: U256) -> ApiResult<(U256, U256)> {
+        let (base_reserve, quote_reserve) = self.pair.reserves_for(self.base.address)?;
+        if self.total_supply.is_zero() {
+            return Ok((U256::ZERO, U256::ZERO));
+        }
+        Ok((lp * base_reserve / self.total_supply, lp * quote_reserve / self.total_supply))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AmmPositionInfo {
+    pool_address: String,
+    wallet_address: String,
+    base_token_address: String,
+    quote_token_address: String,
+    /// Pool (LP) tokens held.
+    #[schema(value_type = f64)]
+    lp_token_amount: Human,
+    /// What they redeem for now.
+    #[schema(value_type = f64)]
+    base_token_amount: Human,
+    #[schema(value_type = f64)]
+    quote_token_amount: Human,
+    #[schema(value_type = f64)]
+    price: Human,
+}
+
+/// A wallet's pool tokens in a V2 pair and what they are worth in each token.
+pub async fn position_info(
+    state: &AppState,
+    connector: Option<&str>,
+    request: PositionRequest,
+) -> ApiResult<AmmPositionInfo> {
+    let market = Market::resolve(state, lp_venue(&request, connector)).await?;
+    let owner =
+        crate::http::params::wallet_address(&market.config, "walletAddress", request.wallet_address.as_deref())?;
+    let share = Share::of(state, &market, required_pool(&request)?, owner).await?;
+    let (base, quote) = share.amounts(share.lp_balance)?;
+    let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;
+    Ok(AmmPositionInfo {
+        pool_address: share.pair.address.to_checksum(None),
+        wallet_address: owner.to_checksum(None),
+        base_token_address: share.base.address.to_checksum(None),
+        quote_token_address: share.quote.address.to_checksum(None),
+        lp_token_amount: Human(chains::amount::format_units(share.lp_balance, 18)),
+        base_token_amount: Human(chains::amount::format_units(base, share.base.decimals)),
+        quote_token_amount: Human(chains::amount::format_units(quote, share.quote.decimals)),
+        price: Human(ratio(quote_reserve, share.quote.decimals, base_reserve, share.base.decimals)),
+    })
+}
+
+fn lp_venue<'a>(request: &'a PositionRequest, connector: Option<&'a str>) -> Venue<'a> {
+    Venue {
+        connector: connector.or(request.connector.as_deref()),
+        network: request.network.as_deref(),
+        chain_network: request.chain_network.as_deref(),
+        slippage_pct: request.slippage_pct,
+    }
+}
+
+fn required_pool(request: &PositionRequest) -> ApiResult<&str> {
+    request
+        .pool_address
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::bad_request("poolAddress", "is required"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AmmQuoteLiquidity {
+    pool_address: String,
+    /// Whether the base amount decided how much goes in.
+    base_limited: bool,
+    #[schema(value_type = f64)]
+    base_token_amount: Human,
+    #[schema(value_type = f64)]
+    quote_token_amount: Human,
+    #[schema(value_type = f64)]
+    base_token_amount_max: Human,
+    #[schema(value_type = f64)]
+    quote_token_amount_max: Human,
+}
+
+/// The amounts the pair's ratio takes from at most the given base and quote amounts.
+fn optimal(share: &Share, request: &PositionRequest) -> ApiResult<(U256, U256, bool)> {
+    let base = request
+        .base_token_amount
+        .as_ref()
+        .filter(|a| !a.is_empty())
+        .map(|a| a.parse("baseTokenAmount", share.base.decimals))
+        .transpose()?
+        .map(|a| a.raw);
+    let quote = request
+        .quote_token_amount
+        .as_ref()
+        .filter(|a| !a.is_empty())
+        .map(|a| a.parse("quoteTokenAmount", share.quote.decimals))
+        .transpose()?
+        .map(|a| a.raw);
+    let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;
+    let liquidity = |e: connectors::v2::math::V2QuoteError| ApiError::bad_request("poolAddress", e.to_string());
+    match (base, quote) {
+        (None, None) => Err(ApiError::bad_request("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both")),
+        (Some(b), None) => {
+            Ok((b, connectors::v2::math::proportional(b, base_reserve, quote_reserve).map_err(liquidity)?, true))
+        }
+        (None, Some(q)) => {
+            Ok((connectors::v2::math::proportional(q, quote_reserve, base_reserve).map_err(liquidity)?, q, false))
+        }
+        (Some(b), Some(q)) => {
+            let quote_for_base =
+                connectors::v2::math::proportional(b, base_reserve, quote_reserve).map_err(liquidity)?;
+            if quote_for_base <= q {
+                Ok((b, quote_for_base, true))
+            } else {
+                Ok((connectors::v2::math::proportional(q, quote_reserve, base_reserve).map_err(liquidity)?, q, false))
+            }
+        }
+    }
+}
+
+pub async fn quote_liquidity(
+    state: &AppState,
+    connector: Option<&str>,
+    request: PositionRequest,
+) -> ApiResult<AmmQuoteLiquidity> {
+    let market = Market::resolve(state, lp_venue(&request, connector)).await?;
+    let share = Share::of(state, &market, required_pool(&request)?, Address::ZERO).await?;
+    let (base, quote, base_limited) = optimal(&share, &request)?;
+    let fmt = |amount: U256, decimals: u8| Human(chains::amount::format_units(amount, decimals));
+    Ok(AmmQuoteLiquidity {
+        pool_address: share.pair.address.to_checksum(None),
+        base_limited,
+        base_token_amount: fmt(base, share.base.decimals),
+        quote_token_amount: fmt(quote, share.quote.decimals),
+        base_token_amount_max: fmt(market.max_in(base), share.base.decimals),
+        quote_token_amount_max: fmt(market.max_in(quote), share.quote.decimals),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AmmLiquidityData {
+    #[schema(value_type = f64)]
+    fee: Human,
+    pool_address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    base_token_amount_added: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    quote_token_amount_added: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    base_token_amount_removed: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    quote_token_amount_removed: Option<Human>,
+}
+
+/// Adds liquidity to a V2 pair through Router02, at the pair's ratio, bounded by the slippage tolerance.
+pub async fn add_liquidity(
+    state: &AppState,
+    connector: Option<&str>,
+    request: PositionRequest,
+) -> ApiResult<TxResponse<AmmLiquidityData>> {
+    let market = Market::resolve(state, lp_venue(&request, connector)).await?;
+    let (owner, signer) = market.wallet(state, request.wallet_address.as_deref())?;
+    let share = Share::of(state, &market, required_pool(&request)?, owner).await?;
+    let (base, quote, _) = optimal(&share, &request)?;
+    let router = market.dex.v2.ok_or_else(|| ApiError::bad_request("connector", "has no amm pools here"))?.router;
+    let spender_name = format!("{}/amm", market.connector);
+    market.require_allowance(owner, &share.base, router, base, &spender_name).await?;
+    market.require_allowance(owner, &share.quote, router, quote, &spender_name).await?;
+    let call = IUniswapV2Router02::addLiquidityCall {
+        tokenA: share.base.address,
+        tokenB: share.quote.address,
+        amountADesired: base,
+        amountBDesired: quote,
+        amountAMin: market.min_out(base),
+        amountBMin: market.min_out(quote),
+        to: owner,
+        deadline: deadline(),
+    };
+    let (sent, outcome) = market.send(state, &signer, Call::new(router, call.abi_encode()), "add-liquidity").await?;
+    let data = status_of(&outcome).1.map(|receipt| {
+        let (base_sent, _) = transfers(receipt, share.base.address, owner);
+        let (quote_sent, _) = transfers(receipt, share.quote.address, owner);
+        AmmLiquidityData {
+            fee: fee_of(&outcome),
+            pool_address: share.pair.address.to_checksum(None),
+            base_token_amount_added: Some(Human(chains::amount::format_units(base_sent, share.base.decimals))),
+            quote_token_amount_added: Some(Human(chains::amount::format_units(quote_sent, share.quote.decimals))),
+            base_token_amount_removed: None,
+            quote_token_amount_removed: None,
+        }
+    });
+    Ok(TxResponse::new(&sent, &outcome, data))
+}
+
+/// Removes a percentage of the wallet's pool tokens through Router02 (approving the router for the pool
+/// token first when needed: the pool token is the gateway's bookkeeping, not something users trade).
+pub async fn remove_liquidity(
+    state: &AppState,
+    connector: Option<&str>,
+    request: PositionRequest,
+) -> ApiResult<TxResponse<AmmLiquidityData>> {
+    let percentage =
+        request.percentage_to_remove.ok_or_else(|| ApiError::bad_request("percentageToRemove", "is required"))?;
+    if !(percentage > 0.0 && percentage <= 100.0) {
+        return Err(ApiError::bad_request("percentageToRemove", "must be above 0 and at most 100"));
+    }
+    let market = Market::resolve(state, lp_venue(&request, connector)).await?;
+    let (owner, signer) = market.wallet(state, request.wallet_address.as_deref())?;
+    let share = Share::of(state, &market, required_pool(&request)?, owner).await?;
+    if share.lp_balance.is_zero() {
+        return Err(ApiError::bad_request(
+            "poolAddress",
+            format!("{owner} holds no pool tokens of {}", share.pair.address),
+        ));
+    }
+    let lp = share.lp_balance * U256::from((percentage * 10_000.0).round() as u64) / U256::from(1_000_000u64);
+    let (base, quote) = share.amounts(lp)?;
+    let router = market.dex.v2.ok_or_else(|| ApiError::bad_request("connector", "has no amm pools here"))?.router;
+    let allowed = chains::erc20::allowances(&market.network, owner, router, &[share.pair.address]).await?[0];
+    if allowed < lp {
+        let approve = chains::contracts::IERC20::approveCall { spender: router, amount: U256::MAX };
+        market.send(state, &signer, Call::new(share.pair.address, approve.abi_encode()), "approve-pool-token").await?;
+    }
+    let call = IUniswapV2Router02::removeLiquidityCall {
+        tokenA: share.base.address,
+        tokenB: share.quote.address,
+        liquidity: lp,
+        amountAMin: market.min_out(base),
+        amountBMin: market.min_out(quote),
+        to: owner,
+        deadline: deadline(),
+    };
+    let (sent, outcome) = market.send(state, &signer, Call::new(router, call.abi_encode()), "remove-liquidity").await?;
+    let data = status_of(&outcome).1.map(|receipt| {
+        let (_, base_received) = transfers(receipt, share.base.address, owner);
+        let (_, quote_received) = transfers(receipt, share.quote.address, owner);
+        AmmLiquidityData {
+            fee: fee_of(&outcome),
+            pool_address: share.pair.address.to_checksum(None),
+            base_token_amount_added: None,
+            quote_token_amount_added: None,
+            base_token_amount_removed: Some(Human(chains::amount::format_units(base_received, share.base.decimals))),
+            quote_token_amount_removed: Some(Human(chains::amount::format_units(quote_received, share.quote.decimals))),
+        }
+    });
+    Ok(TxResponse::new(&sent, &outcome, data))
 }

@@ -7,6 +7,7 @@
 
 pub mod amm;
 pub mod clmm;
+pub mod positions;
 pub mod router;
 pub mod swap;
 

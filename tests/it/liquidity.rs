@@ -1,0 +1,227 @@
+use alloy::primitives::{Address, U256};
+use chains::amount::Amount;
+use chains::contracts::IERC20;
+use gateway::devnet::{Devnet, Unlocked};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{self, TestGateway, raw_field};
+
+const POOL: &str = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
+const PAIR: &str = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc";
+
+struct Wallet<'a> {
+    chain: Unlocked,
+    address: Address,
+    weth: Address,
+    usdc: Address,
+    gw: &'a TestGateway,
+}
+
+impl Wallet<'_> {
+    async fn balances(&self) -> (U256, U256) {
+        let read = |token| async move {
+            IERC20::new(token, &self.chain.provider).balanceOf(self.address).call().await.unwrap()
+        };
+        (read(self.weth).await, read(self.usdc).await)
+    }
+
+    /// POSTs, expects a confirmed transaction, and returns the exact text of `data`'s fields.
+    async fn post(&self, path: &str, body: Value) -> std::collections::BTreeMap<String, String> {
+        let (status, text) = self.gw.post_text(path, body).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {text}");
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["status"], 1, "{path}: {text}");
+        let outer: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+            serde_json::from_str(&text).unwrap();
+        let data: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
+            serde_json::from_str(outer["data"].get()).unwrap();
+        data.into_iter().map(|(k, v)| (k, v.get().trim_matches('"').to_string())).collect()
+    }
+}
+
+fn weth(text: &str) -> U256 {
+    Amount::parse(text, 18).unwrap().raw
+}
+
+fn usdc(text: &str) -> U256 {
+    Amount::parse(text, 6).unwrap().raw
+}
+
+async fn setup(devnet: &Devnet, gw: &TestGateway, spender: &str) {
+    for token in ["WETH", "USDC"] {
+        let (status, body) =
+            gw.post("/chains/ethereum/approve", json!({"network": "devnet", "token": token, "spender": spender})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let _ = devnet;
+}
+
+fn wallet<'a>(devnet: &Devnet, gw: &'a TestGateway) -> Wallet<'a> {
+    Wallet {
+        chain: Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap(),
+        address: devnet.accounts()[1],
+        weth: devnet.deployment().token("WETH").address,
+        usdc: devnet.deployment().token("USDC").address,
+        gw,
+    }
+}
+
+#[tokio::test]
+async fn clmm_position_lifecycle_with_exact_balances() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    setup(&devnet, &gw, "uniswap/clmm").await;
+    let w = wallet(&devnet, &gw);
+    let lp = |body: Value| {
+        let mut body = body;
+        body["chainNetwork"] = json!("ethereum-devnet");
+        body["connector"] = json!("uniswap");
+        body
+    };
+
+    // Quote, then open with only the base amount.
+    let (status, quoted) = gw.get(&format!("/trading/clmm/quote-liquidity?chainNetwork=ethereum-devnet&connector=uniswap&poolAddress={POOL}&lowerPrice=2500&upperPrice=3500&baseTokenAmount=2")).await;
+    assert_eq!(status, StatusCode::OK, "{quoted}");
+    assert_eq!(quoted["baseLimited"], true);
+    let before = w.balances().await;
+    let opened = w
+        .post(
+            "/trading/clmm/open",
+            lp(json!({"poolAddress": POOL, "lowerPrice": 2500, "upperPrice": 3500, "baseTokenAmount": 2})),
+        )
+        .await;
+    let after = w.balances().await;
+    assert_eq!(before.0 - after.0, weth(&opened["baseTokenAmountAdded"]));
+    assert_eq!(before.1 - after.1, usdc(&opened["quoteTokenAmountAdded"]));
+    assert!(
+        weth(&opened["baseTokenAmountAdded"]) <= weth("2") && weth(&opened["baseTokenAmountAdded"]) > weth("1.999")
+    );
+    assert_eq!(
+        opened["quoteTokenAmountAdded"],
+        quoted["quoteTokenAmount"].to_string().trim_matches('"'),
+        "the quote said what it would take"
+    );
+    let position = opened["positionAddress"].clone();
+
+    // It is listed, in range.
+    let (_, owned) = gw.get("/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector=uniswap").await;
+    let listed = owned.as_array().unwrap().iter().find(|p| p["address"] == position.as_str()).expect("listed").clone();
+    assert_eq!(listed["poolAddress"], POOL);
+    assert_eq!(listed["inRange"], true);
+    assert!(
+        listed["lowerPrice"].as_f64().unwrap() > 2490.0 && listed["upperPrice"].as_f64().unwrap() < 3510.0,
+        "{listed}"
+    );
+
+    // Add with only the quote amount.
+    let before = w.balances().await;
+    let added = w.post("/trading/clmm/add", lp(json!({"positionAddress": position, "quoteTokenAmount": 1500}))).await;
+    let after = w.balances().await;
+    assert_eq!(before.0 - after.0, weth(&added["baseTokenAmountAdded"]));
+    assert_eq!(before.1 - after.1, usdc(&added["quoteTokenAmountAdded"]));
+
+    // Another trader swaps both ways through the pool: the position earns fees in both tokens.
+    let trader = TestGateway::on_devnet(&devnet).await;
+    trader.add_wallet(&devnet, 2).await;
+    setup(&devnet, &trader, "uniswap/clmm").await;
+    for side in ["SELL", "BUY"] {
+        let (status, body) = trader
+            .post(
+                "/trading/clmm/execute-swap",
+                lp(json!({"baseToken": "WETH", "quoteToken": "USDC", "amount": 20, "side": side, "poolAddress": POOL})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // The fees owed, then collected: exactly those.
+    let (_, text) = {
+        let response = gw
+            .client()
+            .get(gw.url(&format!(
+                "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector=uniswap&positionAddress={}",
+                position.as_str()
+            )))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    };
+    let (base_fee, quote_fee) = (weth(&raw_field(&text, "baseFeeAmount")), usdc(&raw_field(&text, "quoteFeeAmount")));
+    assert!(base_fee > U256::ZERO && quote_fee > U256::ZERO, "fees in both tokens: {text}");
+    let before = w.balances().await;
+    let collected = w.post("/trading/clmm/collect-fees", lp(json!({"positionAddress": position}))).await;
+    let after = w.balances().await;
+    assert_eq!(weth(&collected["baseFeeAmountCollected"]), base_fee);
+    assert_eq!(usdc(&collected["quoteFeeAmountCollected"]), quote_fee);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (base_fee, quote_fee));
+
+    // Remove half, then close: balances move by exactly what was removed (no fees accrued since).
+    let before = w.balances().await;
+    let removed =
+        w.post("/trading/clmm/remove", lp(json!({"positionAddress": position, "percentageToRemove": 50}))).await;
+    let after = w.balances().await;
+    assert_eq!(after.0 - before.0, weth(&removed["baseTokenAmountRemoved"]));
+    assert_eq!(after.1 - before.1, usdc(&removed["quoteTokenAmountRemoved"]));
+    let before = w.balances().await;
+    let closed = w.post("/trading/clmm/close", lp(json!({"positionAddress": position}))).await;
+    let after = w.balances().await;
+    assert_eq!(after.0 - before.0, weth(&closed["baseTokenAmountRemoved"]) + weth(&closed["baseFeeAmountCollected"]));
+    assert_eq!(after.1 - before.1, usdc(&closed["quoteTokenAmountRemoved"]) + usdc(&closed["quoteFeeAmountCollected"]));
+    let (_, owned) = gw.get("/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector=uniswap").await;
+    assert!(owned.as_array().unwrap().iter().all(|p| p["address"] != position.as_str()), "burned: {owned}");
+    let (status, _) = gw
+        .get(&format!(
+            "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector=uniswap&positionAddress={}",
+            position.as_str()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn amm_liquidity_lifecycle_with_exact_balances() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    setup(&devnet, &gw, "uniswap/amm").await;
+    let w = wallet(&devnet, &gw);
+    let lp = |body: Value| {
+        let mut body = body;
+        body["network"] = json!("devnet");
+        body
+    };
+
+    let (status, quoted) = gw.get(&format!("/connectors/uniswap/amm/quote-liquidity?network=devnet&poolAddress={PAIR}&baseTokenAmount=10&quoteTokenAmount=40000")).await;
+    assert_eq!(status, StatusCode::OK, "{quoted}");
+    assert_eq!(quoted["baseLimited"], true, "40000 USDC is more than 10 WETH needs: {quoted}");
+
+    let before = w.balances().await;
+    let added = w
+        .post(
+            "/connectors/uniswap/amm/add-liquidity",
+            lp(json!({"poolAddress": PAIR, "baseTokenAmount": 10, "quoteTokenAmount": 40000})),
+        )
+        .await;
+    let after = w.balances().await;
+    assert_eq!(before.0 - after.0, weth(&added["baseTokenAmountAdded"]));
+    assert_eq!(before.1 - after.1, usdc(&added["quoteTokenAmountAdded"]));
+    assert_eq!(weth(&added["baseTokenAmountAdded"]), weth("10"));
+
+    let (_, info) = gw.get(&format!("/connectors/uniswap/amm/position-info?network=devnet&poolAddress={PAIR}")).await;
+    assert!(info["lpTokenAmount"].as_f64().unwrap() > 0.0, "{info}");
+    assert!(
+        (info["baseTokenAmount"].as_f64().unwrap() - 10.0).abs() < 1e-6,
+        "the share redeems for what went in: {info}"
+    );
+
+    let before = w.balances().await;
+    let removed = w
+        .post("/connectors/uniswap/amm/remove-liquidity", lp(json!({"poolAddress": PAIR, "percentageToRemove": 100})))
+        .await;
+    let after = w.balances().await;
+    assert_eq!(after.0 - before.0, weth(&removed["baseTokenAmountRemoved"]));
+    assert_eq!(after.1 - before.1, usdc(&removed["quoteTokenAmountRemoved"]));
+    let (_, info) = gw.get(&format!("/connectors/uniswap/amm/position-info?network=devnet&poolAddress={PAIR}")).await;
+    assert_eq!(info["lpTokenAmount"], 0);
+}
