@@ -5,6 +5,7 @@ mod chain;
 mod config;
 pub mod extract;
 pub mod params;
+mod pools;
 mod system;
 mod tokens;
 mod trading;
@@ -30,6 +31,7 @@ use crate::state::AppState;
         (name = "wallet", description = "Wallets the gateway signs with, kept encrypted under the passphrase"),
         (name = "tokens", description = "Token lists per network"),
         (name = "chains/ethereum", description = "Balances, allowances, approvals, wrapping, gas and transaction status"),
+        (name = "pools", description = "Pool lists per connector and network, and discovery on-chain"),
         (name = "trading", description = "Swaps and liquidity, unified: connector and chainNetwork as parameters (Hummingbot's client)"),
         (name = "connectors", description = "Swaps and liquidity per connector, Gateway v2 style: /connectors/{connector}/{amm,clmm,router}/…"),
     ),
@@ -46,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(chain::router())
         .merge(trading::router())
+        .merge(pools::router())
 }
 
 /// The OpenAPI document the server serves at `/openapi.json` and `gateway openapi` writes.

@@ -8,5 +8,6 @@ mod devnet;
 mod errors;
 mod liquidity;
 mod openapi;
+mod pools;
 mod storage;
 mod trading;

@@ -1,0 +1,411 @@
+//! `/pools`: the pools each connector trades through, per network: the config lists plus those added through
+//! the API, and discovery on-chain through the factories.
+
+use alloy::primitives::{Address, Bytes};
+use alloy::sol_types::SolCall;
+use axum::extract::{Path, State};
+use chains::erc20::multicall;
+use connectors::dex::Dex;
+use connectors::v3::IUniswapV3Pool;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::{Json, Query};
+use super::params::{network_name, parse_address};
+use crate::config::{CONNECTORS, Config, ListedPool};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::pools::PoolBook;
+use crate::state::AppState;
+use crate::tokens::TokenBook;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_pools, add_pool))
+        .routes(routes!(get_pool, remove_pool))
+        .routes(routes!(find_pools))
+        .routes(routes!(find_pool))
+        .routes(routes!(save_pool))
+}
+
+const TAG: &str = "pools";
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PoolsQuery {
+    #[param(example = "ethereum-devnet")]
+    chain_network: Option<String>,
+    network: Option<String>,
+    /// `uniswap` or `pancakeswap`; all connectors when omitted.
+    connector: Option<String>,
+    /// `amm` or `clmm`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    kind: Option<String>,
+    /// Matches a symbol, a `BASE-QUOTE` pair or an address.
+    search: Option<String>,
+    /// For find: the two tokens.
+    token_a: Option<String>,
+    token_b: Option<String>,
+}
+
+/// A pool entry as Gateway's pool lists write it, with its connector.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolEntry {
+    #[schema(example = "uniswap")]
+    connector: String,
+    #[serde(rename = "type")]
+    #[schema(example = "clmm")]
+    kind: String,
+    #[schema(example = "devnet")]
+    network: String,
+    base_symbol: String,
+    quote_symbol: String,
+    address: String,
+    base_token_address: String,
+    quote_token_address: String,
+    fee_pct: f64,
+}
+
+impl PoolEntry {
+    fn new(connector: &str, pool: &ListedPool) -> Self {
+        PoolEntry {
+            connector: connector.to_string(),
+            kind: pool.kind.clone(),
+            network: pool.network.clone(),
+            base_symbol: pool.base_symbol.clone(),
+            quote_symbol: pool.quote_symbol.clone(),
+            address: pool.address.to_checksum(None),
+            base_token_address: pool.base_token_address.to_checksum(None),
+            quote_token_address: pool.quote_token_address.to_checksum(None),
+            fee_pct: pool.fee_pct,
+        }
+    }
+}
+
+fn connectors_of(query_connector: Option<&str>) -> ApiResult<Vec<&'static str>> {
+    match query_connector.filter(|c| !c.is_empty()) {
+        Some(wanted) => CONNECTORS
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(name, _)| vec![*name])
+            .ok_or_else(|| ApiError::bad_request("connector", format!("unknown connector '{wanted}'"))),
+        None => Ok(CONNECTORS.iter().map(|(name, _)| *name).collect()),
+    }
+}
+
+fn check_kind(kind: Option<&str>) -> ApiResult<()> {
+    match kind {
+        Some(kind) if !kind.is_empty() && kind != "amm" && kind != "clmm" => {
+            Err(ApiError::bad_request("type", "must be amm or clmm"))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn entries(state: &AppState, config: &Config, query: &PoolsQuery) -> ApiResult<(String, Vec<PoolEntry>)> {
+    check_kind(query.kind.as_deref())?;
+    let network = network_name(config, query.network.as_deref(), query.chain_network.as_deref())?;
+    let mut found = Vec::new();
+    for connector in connectors_of(query.connector.as_deref())? {
+        let book = PoolBook::load(config, state.storage(), connector, &network).await?;
+        found.extend(
+            book.pools
+                .iter()
+                .filter(|p| query.kind.as_deref().filter(|k| !k.is_empty()).is_none_or(|k| p.kind == k))
+                .map(|p| PoolEntry::new(connector, p)),
+        );
+    }
+    Ok((network, found))
+}
+
+/// The listed pools, filtered by connector, type and search.
+#[utoipa::path(get, path = "/pools", tag = TAG, params(PoolsQuery), responses((status = 200, body = Vec<PoolEntry>), (status = 400, body = ErrorBody)))]
+async fn list_pools(
+    State(state): State<AppState>,
+    Query(query): Query<PoolsQuery>,
+) -> ApiResult<axum::Json<Vec<PoolEntry>>> {
+    let config = state.config();
+    let (_, mut pools) = entries(&state, &config, &query).await?;
+    if let Some(search) = query.search.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty()) {
+        pools.retain(|p| {
+            let pair = format!("{}-{}", p.base_symbol, p.quote_symbol).to_lowercase();
+            pair.contains(&search) || p.address.to_lowercase() == search
+        });
+    }
+    Ok(axum::Json(pools))
+}
+
+/// The listed pool of a trading pair (`BASE-QUOTE`), of the type asked for.
+#[utoipa::path(get, path = "/pools/{tradingPair}", tag = TAG, params(("tradingPair" = String, Path, example = "WETH-USDC"), PoolsQuery),
+    responses((status = 200, body = PoolEntry), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_pool(
+    State(state): State<AppState>,
+    Path(pair): Path<String>,
+    Query(query): Query<PoolsQuery>,
+) -> ApiResult<axum::Json<PoolEntry>> {
+    let (base, quote) = pair
+        .split_once('-')
+        .ok_or_else(|| ApiError::bad_request("tradingPair", format!("'{pair}' is not BASE-QUOTE, e.g. WETH-USDC")))?;
+    let config = state.config();
+    let (network, pools) = entries(&state, &config, &query).await?;
+    pools
+        .into_iter()
+        .find(|p| p.base_symbol.eq_ignore_ascii_case(base) && p.quote_symbol.eq_ignore_ascii_case(quote))
+        .map(axum::Json)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no listed {} pool for {pair} on {network}; find one with GET /pools/find",
+                query.kind.as_deref().unwrap_or("amm or clmm")
+            ))
+        })
+}
+
+/// What an address is: a pool of which connector and type, with which tokens and fee.
+async fn inspect(
+    state: &AppState,
+    config: &Config,
+    network: &str,
+    address: Address,
+) -> ApiResult<(String, ListedPool)> {
+    let chain = state.ethereum().network(config, network)?;
+    let calls = [
+        IUniswapV3Pool::token0Call {}.abi_encode(),
+        IUniswapV3Pool::token1Call {}.abi_encode(),
+        IUniswapV3Pool::feeCall {}.abi_encode(),
+    ]
+    .into_iter()
+    .map(|data| (address, Bytes::from(data)))
+    .collect();
+    let results = multicall(&chain, calls, None).await?;
+    let not_a_pool =
+        || ApiError::bad_request("address", format!("{address} is not a pool of a known connector on {network}"));
+    let token = |i: usize| {
+        results[i].as_ref().and_then(|d| IUniswapV3Pool::token0Call::abi_decode_returns(d).ok()).ok_or_else(not_a_pool)
+    };
+    let (token0, token1) = (token(0)?, token(1)?);
+    let fee = results[2]
+        .as_ref()
+        .and_then(|d| IUniswapV3Pool::feeCall::abi_decode_returns(d).ok())
+        .map(|fee| fee.to::<u32>());
+    let book = TokenBook::load(config, state.storage(), network).await?;
+    let symbol = |token: Address| {
+        book.tokens.iter().find(|t| t.address == token).map(|t| t.symbol.clone()).unwrap_or_else(|| token.to_string())
+    };
+    for (connector, _) in CONNECTORS {
+        let Some(dex) = connectors::dex::find(connector, network) else { continue };
+        let (kind, fee_pct) = match (fee, dex) {
+            (Some(fee), Dex { v3: Some(v3), .. }) if v3.pool_address(token0, token1, fee) == address => {
+                ("clmm", fee as f64 / 10_000.0)
+            }
+            (None, Dex { v2: Some(v2), .. }) if v2.pair_address(token0, token1) == address => {
+                ("amm", v2.fee_bps as f64 / 100.0)
+            }
+            _ => continue,
+        };
+        let pool = ListedPool {
+            kind: kind.into(),
+            network: network.into(),
+            base_symbol: symbol(token0),
+            quote_symbol: symbol(token1),
+            address,
+            base_token_address: token0,
+            quote_token_address: token1,
+            fee_pct,
+        };
+        return Ok((connector.to_string(), pool));
+    }
+    Err(not_a_pool())
+}
+
+/// Reads a pool from the chain: its connector, type, tokens and fee (nothing is saved).
+#[utoipa::path(get, path = "/pools/find/{address}", tag = TAG, params(("address" = String, Path, example = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"), PoolsQuery),
+    responses((status = 200, body = PoolEntry), (status = 400, body = ErrorBody)))]
+async fn find_pool(
+    State(state): State<AppState>,
+    Path(address): Path<String>,
+    Query(query): Query<PoolsQuery>,
+) -> ApiResult<axum::Json<PoolEntry>> {
+    let config = state.config();
+    let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
+    let (connector, pool) = inspect(&state, &config, &network, parse_address("address", &address)?).await?;
+    Ok(axum::Json(PoolEntry::new(&connector, &pool)))
+}
+
+/// Discovers the pools of two tokens on-chain, through each connector's factories (every fee tier).
+#[utoipa::path(get, path = "/pools/find", tag = TAG, params(PoolsQuery), responses((status = 200, body = Vec<PoolEntry>), (status = 400, body = ErrorBody)))]
+async fn find_pools(
+    State(state): State<AppState>,
+    Query(query): Query<PoolsQuery>,
+) -> ApiResult<axum::Json<Vec<PoolEntry>>> {
+    check_kind(query.kind.as_deref())?;
+    let config = state.config();
+    let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
+    let book = TokenBook::load(&config, state.storage(), &network).await?;
+    let token = |field: &str, value: Option<&str>| -> ApiResult<Address> {
+        Ok(book.resolve(field, value.ok_or_else(|| ApiError::bad_request(field, "is required"))?)?.address)
+    };
+    let (a, b) = (token("tokenA", query.token_a.as_deref())?, token("tokenB", query.token_b.as_deref())?);
+    let mut candidates = Vec::new();
+    for connector in connectors_of(query.connector.as_deref())? {
+        let Some(dex) = connectors::dex::find(connector, &network) else { continue };
+        let kind = query.kind.as_deref().filter(|k| !k.is_empty());
+        if let Some(v2) = dex.v2.filter(|_| kind.is_none_or(|k| k == "amm")) {
+            candidates.push(v2.pair_address(a, b));
+        }
+        if let Some(v3) = dex.v3.filter(|_| kind.is_none_or(|k| k == "clmm")) {
+            candidates.extend(v3.fee_tiers.iter().map(|tier| v3.pool_address(a, b, tier.fee)));
+        }
+    }
+    let chain = state.ethereum().network(&config, &network)?;
+    let mut found = Vec::new();
+    for address in candidates {
+        // A pool is there when the address holds code.
+        let code =
+            alloy::providers::Provider::get_code_at(chain.provider(), address).await.map_err(|e| chain.rpc_error(e))?;
+        if code.is_empty() {
+            continue;
+        }
+        let (connector, pool) = inspect(&state, &config, &network, address).await?;
+        found.push(PoolEntry::new(&connector, &pool));
+    }
+    Ok(axum::Json(found))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm", "address": "0x8ad599c3A0ff1De082011EFDDc58f1908eb6e6D8", "baseTokenAddress": "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "quoteTokenAddress": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"}))]
+pub struct AddPoolRequest {
+    chain_network: Option<String>,
+    network: Option<String>,
+    connector: String,
+    #[serde(rename = "type")]
+    kind: String,
+    address: String,
+    base_token_address: Option<String>,
+    quote_token_address: Option<String>,
+    base_symbol: Option<String>,
+    quote_symbol: Option<String>,
+    fee_pct: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PoolChangeResponse {
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<PoolEntry>,
+}
+
+/// Adds a pool to a connector's list (checked on-chain: it must be that connector's pool of that type).
+#[utoipa::path(post, path = "/pools", tag = TAG, request_body = AddPoolRequest, responses(
+    (status = 200, body = PoolChangeResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn add_pool(
+    State(state): State<AppState>,
+    Json(request): Json<AddPoolRequest>,
+) -> ApiResult<axum::Json<PoolChangeResponse>> {
+    check_kind(Some(&request.kind))?;
+    let config = state.config();
+    let network = network_name(&config, request.network.as_deref(), request.chain_network.as_deref())?;
+    let address = parse_address("address", &request.address)?;
+    let (connector, mut pool) = inspect(&state, &config, &network, address).await?;
+    if connector != request.connector || pool.kind != request.kind {
+        return Err(ApiError::bad_request(
+            "address",
+            format!("{address} is a {connector} {} pool, not {} {}", pool.kind, request.connector, request.kind),
+        ));
+    }
+    // The caller decides which token is the base.
+    if let Some(base) = request.base_token_address.as_deref() {
+        let base = parse_address("baseTokenAddress", base)?;
+        if base == pool.quote_token_address {
+            std::mem::swap(&mut pool.base_token_address, &mut pool.quote_token_address);
+            std::mem::swap(&mut pool.base_symbol, &mut pool.quote_symbol);
+        } else if base != pool.base_token_address {
+            return Err(ApiError::bad_request("baseTokenAddress", format!("is not a token of pool {address}")));
+        }
+    }
+    if let Some(quote) = request.quote_token_address.as_deref()
+        && parse_address("quoteTokenAddress", quote)? != pool.quote_token_address
+    {
+        return Err(ApiError::bad_request("quoteTokenAddress", format!("is not pool {address}'s other token")));
+    }
+    if let Some(symbol) = request.base_symbol.filter(|s| !s.is_empty()) {
+        pool.base_symbol = symbol;
+    }
+    if let Some(symbol) = request.quote_symbol.filter(|s| !s.is_empty()) {
+        pool.quote_symbol = symbol;
+    }
+    if let Some(fee) = request.fee_pct {
+        pool.fee_pct = fee;
+    }
+    store(&state, &config, &connector, &pool).await?;
+    Ok(axum::Json(PoolChangeResponse {
+        message: format!("{} pool {address} added for {connector} on {network}", pool.kind),
+        pool: Some(PoolEntry::new(&connector, &pool)),
+    }))
+}
+
+async fn store(state: &AppState, config: &Config, connector: &str, pool: &ListedPool) -> ApiResult<()> {
+    let book = PoolBook::load(config, state.storage(), connector, &pool.network).await?;
+    if book.by_address(pool.address).is_some() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!("pool {} is already listed for {connector} on {}", pool.address, pool.network),
+        )
+        .with_code("DUPLICATE"));
+    }
+    state.storage().insert_pool(connector, pool).await?;
+    Ok(())
+}
+
+/// Reads a pool from the chain and adds it to its connector's list.
+#[utoipa::path(post, path = "/pools/save/{address}", tag = TAG, params(("address" = String, Path), PoolsQuery),
+    responses((status = 200, body = PoolChangeResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn save_pool(
+    State(state): State<AppState>,
+    Path(address): Path<String>,
+    Query(query): Query<PoolsQuery>,
+) -> ApiResult<axum::Json<PoolChangeResponse>> {
+    let config = state.config();
+    let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
+    let (connector, pool) = inspect(&state, &config, &network, parse_address("address", &address)?).await?;
+    store(&state, &config, &connector, &pool).await?;
+    Ok(axum::Json(PoolChangeResponse {
+        message: format!("{} pool {} added for {connector} on {network}", pool.kind, pool.address),
+        pool: Some(PoolEntry::new(&connector, &pool)),
+    }))
+}
+
+/// Removes a pool added through the API. Pools from a config list stay: edit that file to drop them.
+#[utoipa::path(delete, path = "/pools/{tradingPair}", tag = TAG, params(("tradingPair" = String, Path, description = "The pool's address"), PoolsQuery),
+    responses((status = 200, body = PoolChangeResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_pool(
+    State(state): State<AppState>,
+    Path(address): Path<String>,
+    Query(query): Query<PoolsQuery>,
+) -> ApiResult<axum::Json<PoolChangeResponse>> {
+    let address = parse_address("address", &address)?;
+    let config = state.config();
+    let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
+    for connector in connectors_of(query.connector.as_deref())? {
+        if state.storage().delete_pool(connector, &network, &address.to_checksum(None)).await? {
+            return Ok(axum::Json(PoolChangeResponse {
+                message: format!("pool {address} removed from {connector} on {network}"),
+                pool: None,
+            }));
+        }
+        if config
+            .pool_lists
+            .get(connector)
+            .is_some_and(|list| list.iter().any(|p| p.address == address && p.network == network))
+        {
+            return Err(ApiError::bad_request(
+                "address",
+                format!("{address} comes from pools/{connector}.json; remove it from that file"),
+            ));
+        }
+    }
+    Err(ApiError::not_found(format!("pool {address} is not listed on {network}")))
+}

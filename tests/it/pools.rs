@@ -1,0 +1,102 @@
+use alloy::primitives::U256;
+use alloy::primitives::aliases::{U24, U160};
+use connectors::v3::INonfungiblePositionManager;
+use gateway::devnet::Unlocked;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{self, TestGateway, assert_error_body};
+
+#[tokio::test]
+async fn pools_are_listed_found_on_chain_added_and_removed() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+
+    let (status, all) = gw.get("/pools?chainNetwork=ethereum-devnet").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all.as_array().unwrap().len(), devnet.deployment().pools.len());
+    let (_, clmm) = gw.get("/pools?chainNetwork=ethereum-devnet&connector=uniswap&type=clmm&search=WETH-USDC").await;
+    assert_eq!(clmm.as_array().unwrap().len(), 2, "the 0.05 % and 0.3 % pools: {clmm}");
+    let (status, pool) = gw.get("/pools/WETH-USDC?chainNetwork=ethereum-devnet&connector=uniswap&type=amm").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(pool["address"], "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc");
+    let (status, body) = gw.get("/pools/WETH-DAI?chainNetwork=ethereum-devnet&type=amm").await;
+    assert_error_body(status, &body, StatusCode::NOT_FOUND, "GET /pools/find");
+
+    // On-chain discovery through the factories: Uniswap V2 + two V3 tiers, PancakeSwap's two tiers.
+    let (status, found) = gw.get("/pools/find?chainNetwork=ethereum-devnet&tokenA=WETH&tokenB=USDC").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let mut kinds: Vec<String> =
+        found.as_array().unwrap().iter().map(|p| format!("{}/{}/{}", p["connector"], p["type"], p["feePct"])).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            "\"pancakeswap\"/\"clmm\"/0.05",
+            "\"pancakeswap\"/\"clmm\"/0.25",
+            "\"uniswap\"/\"amm\"/0.3",
+            "\"uniswap\"/\"clmm\"/0.05",
+            "\"uniswap\"/\"clmm\"/0.3"
+        ]
+    );
+
+    // A pool created now (USDT/USDC 0.01 %) is found by address, saved, used, and removed.
+    let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
+    let v3 = connectors::dex::find("uniswap", "devnet").unwrap().v3.unwrap();
+    let (usdt, usdc) = (devnet.deployment().token("USDT").address, devnet.deployment().token("USDC").address);
+    let (token0, token1) = connectors::v2::sort_tokens(usdt, usdc);
+    chain
+        .call(
+            v3.position_manager,
+            INonfungiblePositionManager::createAndInitializePoolIfNecessaryCall {
+                token0,
+                token1,
+                fee: U24::from(100),
+                sqrtPriceX96: U160::from(U256::from(1) << 96),
+            },
+        )
+        .await
+        .unwrap();
+    let address = v3.pool_address(usdt, usdc, 100);
+    let (status, found) = gw.get(&format!("/pools/find/{address}?chainNetwork=ethereum-devnet")).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(
+        (found["connector"].as_str(), found["type"].as_str(), found["feePct"].as_f64()),
+        (Some("uniswap"), Some("clmm"), Some(0.01))
+    );
+    let (status, saved) = gw.post(&format!("/pools/save/{address}?chainNetwork=ethereum-devnet"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, again) = gw.post(&format!("/pools/save/{address}?chainNetwork=ethereum-devnet"), json!({})).await;
+    assert_error_body(status, &again, StatusCode::CONFLICT, "already listed");
+    let (_, listed) = gw.get("/pools?chainNetwork=ethereum-devnet&search=USDT").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let response =
+        gw.client().delete(gw.url(&format!("/pools/{address}?chainNetwork=ethereum-devnet"))).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, listed) = gw.get("/pools?chainNetwork=ethereum-devnet&search=USDT").await;
+    assert!(listed.as_array().unwrap().is_empty());
+
+    // Added by hand, with the base the caller chooses; a config pool cannot be removed here; bad input is named.
+    let (status, added) = gw
+        .post("/pools", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm", "address": address, "baseTokenAddress": usdc}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["pool"]["baseSymbol"], "USDC");
+    let (status, body) = gw
+        .post(
+            "/pools",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "amm", "address": address}),
+        )
+        .await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "is a uniswap clmm pool");
+    let response = gw
+        .client()
+        .delete(gw.url("/pools/0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc?chainNetwork=ethereum-devnet"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = common::into_json(response).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "pools/uniswap.json");
+    let (status, body) = gw.get("/pools?chainNetwork=ethereum-devnet&type=orderbook").await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "type");
+}
