@@ -1,0 +1,211 @@
+"""Drives the gateway with Hummingbot's own Gateway client (hummingbot==20260922 from PyPI).
+
+The client's three modules (gateway_http_client.py, gateway_models.py, gateway_error.py) are taken unchanged
+from the sdist; what they import from the rest of Hummingbot (config maps, connector registry, logger, the
+Cython core) is replaced by small stand-ins below, since none of it takes part in talking to the gateway.
+
+usage: client_session.py CACHE_DIR GATEWAY_URL PRIVATE_KEY
+Exits non-zero, naming the step, when a call fails or answers what the client cannot use.
+"""
+import asyncio
+import enum
+import hashlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import re
+import sys
+import tarfile
+import types
+import urllib.request
+from decimal import Decimal
+
+VERSION = "20260922"
+CLIENT_FILES = ["gateway_http_client.py", "gateway_models.py", "gateway_error.py"]
+
+
+def fetch_client(cache_dir: str) -> str:
+    """The client modules from the sdist, downloaded once and checked against the index's sha256."""
+    target = os.path.join(cache_dir, f"hummingbot-{VERSION}")
+    if all(os.path.exists(os.path.join(target, name)) for name in CLIENT_FILES):
+        return target
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+    page = urllib.request.urlopen(f"{index}/hummingbot/", timeout=60).read().decode()
+    match = re.search(rf'href="([^"]*hummingbot-{VERSION}\.tar\.gz)#sha256=([0-9a-f]+)"', page)
+    if not match:
+        sys.exit(f"hummingbot-{VERSION}.tar.gz is not on {index}")
+    url, digest = match.group(1), match.group(2)
+    if url.startswith("/") or not url.startswith("http"):
+        url = urllib.parse.urljoin(f"{index}/hummingbot/", url)
+    data = urllib.request.urlopen(url, timeout=300).read()
+    if hashlib.sha256(data).hexdigest() != digest:
+        sys.exit("the downloaded sdist does not match the index's sha256")
+    os.makedirs(target, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        for member in archive.getmembers():
+            name = os.path.basename(member.name)
+            if member.name.endswith(f"hummingbot/core/gateway/{name}") and name in CLIENT_FILES:
+                with open(os.path.join(target, name), "wb") as out:
+                    out.write(archive.extractfile(member).read())
+    return target
+
+
+def module(name: str, **attributes) -> types.ModuleType:
+    mod = types.ModuleType(name)
+    mod.__dict__.update(attributes)
+    sys.modules[name] = mod
+    return mod
+
+
+def install_stand_ins(gateway_url: str):
+    host, port = re.match(r"https?://([^:/]+):(\d+)", gateway_url).groups()
+
+    class GatewayConfigMap:
+        gateway_api_host = host
+        gateway_api_port = port
+        gateway_use_ssl = False
+        gateway_api_timeout = 60
+
+    class TradeType(enum.Enum):
+        BUY = 1
+        SELL = 2
+        RANGE = 3
+
+    class AllConnectorSettings:
+        _settings = {}
+
+        @classmethod
+        def get_connector_settings(cls):
+            return cls._settings
+
+    for package in ["hummingbot", "hummingbot.client", "hummingbot.client.config", "hummingbot.core",
+                    "hummingbot.core.data_type", "hummingbot.core.event", "hummingbot.core.utils",
+                    "hummingbot.core.gateway"]:
+        module(package, __path__=[])
+    module("hummingbot.client.config.client_config_map", GatewayConfigMap=GatewayConfigMap)
+    module("hummingbot.client.config.security", Security=type("Security", (), {}))
+    module("hummingbot.client.settings", GATEWAY_CHAINS=[], GATEWAY_DEXS=[], GATEWAY_ETH_DEXS=[], GATEWAY_NAMESPACES=[],
+           AllConnectorSettings=AllConnectorSettings, ConnectorSetting=dict,
+           ConnectorType=enum.Enum("ConnectorType", "GATEWAY_DEX"))
+    module("hummingbot.core.data_type.trade_fee", TradeFeeSchema=type("TradeFeeSchema", (), {}))
+    module("hummingbot.core.event.events", TradeType=TradeType)
+    module("hummingbot.core.utils.async_utils", safe_ensure_future=asyncio.ensure_future)
+    module("hummingbot.core.utils.gateway_config_utils", build_config_namespace_keys=lambda keys, config: None)
+    module("hummingbot.logger", HummingbotLogger=logging.Logger)
+    return TradeType
+
+
+def load_client(directory: str):
+    for name in ["gateway_error", "gateway_models", "gateway_http_client"]:
+        full = f"hummingbot.core.gateway.{name}"
+        spec = importlib.util.spec_from_file_location(full, os.path.join(directory, f"{name}.py"))
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[full] = loaded
+        spec.loader.exec_module(loaded)
+    return sys.modules["hummingbot.core.gateway.gateway_http_client"].GatewayHttpClient
+
+
+class Session:
+    def __init__(self, client):
+        self.client = client
+        self.steps = 0
+
+    async def step(self, name, call, check=lambda response: True):
+        try:
+            response = await call
+        except Exception as error:
+            sys.exit(f"step '{name}' failed: {error}")
+        if not check(response):
+            sys.exit(f"step '{name}' answered what the client cannot use: {json.dumps(response)[:2000]}")
+        self.steps += 1
+        print(f"ok {name}", flush=True)
+        return response
+
+    async def confirmed(self, name, call):
+        response = await self.step(name, call, lambda r: r.get("status") == 1 and r.get("signature", "").startswith("0x"))
+        poll = await self.step(f"{name}: poll", self.client.get_transaction_status("ethereum", "devnet", response["signature"]),
+                               lambda r: r.get("txStatus") == 1 and "error" in r and r.get("fee") is not None)
+        return response, poll
+
+
+async def run(client_class, trade_type, private_key):
+    client = client_class.get_instance()
+    s = Session(client)
+    network, chain = "devnet", "ethereum"
+    await s.step("ping", client.ping_gateway(), lambda ok: ok is True)
+    await s.step("connectors", client.get_connectors(), lambda r: any(c["name"] == "uniswap" and "clmm" in c["trading_types"] for c in r["connectors"]))
+    await s.step("chains", client.get_chains(), lambda r: any(c["chain"] == chain and network in c["networks"] for c in r["chains"]))
+    await s.step("namespaces", client.get_namespaces(), lambda r: "ethereum-devnet" in r["namespaces"])
+    await s.step("native currency", client.get_native_currency_symbol(chain, network), lambda symbol: symbol == "ETH")
+    await s.step("status", client.get_network_status(chain, network), lambda r: r["currentBlockNumber"] > 0)
+    wallet = (await s.step("add wallet", client.add_wallet(chain, private_key=private_key, set_default=True), lambda r: r["address"].startswith("0x")))["address"]
+    await s.step("wallets", client.get_wallets(), lambda r: wallet in r[0]["walletAddresses"])
+    await s.step("default wallet", client.get_default_wallet_for_chain(chain), lambda address: address == wallet)
+    await s.step("balances", client.get_balances(chain, network, wallet, ["ETH", "WETH", "USDC"]),
+                 lambda r: float(r["balances"]["WETH"]) > 0 and float(r["balances"]["USDC"]) > 0)
+    await s.step("estimate gas", client.estimate_gas(chain, network), lambda r: float(r["fee"]) > 0 and r["feeAsset"] == "ETH")
+    await s.step("tokens", client.get_tokens(chain, network), lambda r: any(t["symbol"] == "USDC" for t in r["tokens"]))
+    await s.step("token", client.get_token("USDC", chain, network), lambda r: r["token"]["decimals"] == 6)
+    for spender in ["uniswap/clmm", "uniswap/amm", "uniswap/router"]:
+        for token in ["WETH", "USDC"]:
+            await s.confirmed(f"approve {token} for {spender}", client.approve_token(network, wallet, token, spender))
+    await s.step("allowances", client.get_allowances(chain, network, wallet, ["WETH", "USDC"], "uniswap/router"),
+                 lambda r: float(r["approvals"]["USDC"]) > 1e30)
+
+    for trading_type in ["clmm", "amm", "router"]:
+        for side in [trade_type.SELL, trade_type.BUY]:
+            quote = await s.step(f"{trading_type} quote {side.name}", client.quote_swap(
+                network, "WETH", "USDC", Decimal("0.5"), side, dex="uniswap", trading_type=trading_type, chain=chain),
+                lambda r: float(r["price"]) > 1000 and float(r["amountIn"]) > 0 and float(r["amountOut"]) > 0)
+            executed, _ = await s.confirmed(f"{trading_type} execute {side.name}", client.execute_swap(
+                network, "WETH", "USDC", side, Decimal("0.5"), dex="uniswap", trading_type=trading_type,
+                wallet_address=wallet, chain=chain))
+            moved = executed["data"]["amountOut"] if side == trade_type.SELL else executed["data"]["amountIn"]
+            if abs(float(moved) / float(quote["amountOut" if side == trade_type.SELL else "amountIn"]) - 1) > 0.001:
+                sys.exit(f"{trading_type} {side.name}: executed {moved}, quoted {quote}")
+    quote = await s.step("router quote for execute-quote", client.quote_swap(
+        network, "WETH", "USDC", Decimal("0.25"), trade_type.SELL, dex="uniswap", trading_type="router", chain=chain),
+        lambda r: bool(r.get("quoteId")))
+    await s.confirmed("execute quote", client.execute_quote("uniswap", network, quote["quoteId"], wallet, chain=chain))
+
+    pool = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"
+    info = await s.step("clmm pool info", client.pool_info(network, pool, "uniswap", "clmm", chain=chain),
+                        lambda r: r["address"] == pool and float(r["price"]) > 1000)
+    price = float(info["price"])
+    await s.step("clmm quote position", client.clmm_quote_position(network, pool, price * 0.9, price * 1.1, "uniswap", base_token_amount=1.0, chain=chain),
+                 lambda r: float(r["quoteTokenAmount"]) > 0)
+    opened, _ = await s.confirmed("clmm open", client.clmm_open_position(network, wallet, pool, price * 0.9, price * 1.1, "uniswap", base_token_amount=1.0, chain=chain))
+    position = opened["data"]["positionAddress"]
+    await s.step("clmm positions owned", client.clmm_positions_owned(network, wallet, "uniswap", chain=chain), lambda r: any(p["address"] == position for p in r))
+    await s.step("clmm position info", client.clmm_position_info(network, position, "uniswap", chain=chain), lambda r: float(r["baseTokenAmount"]) > 0)
+    await s.confirmed("clmm add", client.clmm_add_liquidity(network, wallet, position, "uniswap", quote_token_amount=500.0, chain=chain))
+    await s.confirmed("clmm collect fees", client.clmm_collect_fees(network, wallet, position, "uniswap", chain=chain))
+    await s.confirmed("clmm remove", client.clmm_remove_liquidity(network, wallet, position, 50.0, "uniswap", chain=chain))
+    await s.confirmed("clmm close", client.clmm_close_position(network, wallet, position, "uniswap", chain=chain))
+
+    pair = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc"
+    await s.step("amm pool info", client.pool_info(network, pair, "uniswap", "amm", chain=chain), lambda r: float(r["price"]) > 1000)
+    await s.step("amm quote liquidity", client.amm_quote_liquidity(network, pair, 1.0, 5000.0, "uniswap", chain=chain), lambda r: r["baseLimited"] is True)
+    await s.confirmed("amm add", client.amm_add_liquidity(network, wallet, pair, 1.0, 5000.0, "uniswap", chain=chain))
+    await s.step("amm position info", client.amm_position_info(network, wallet, pair, "uniswap", chain=chain), lambda r: float(r["lpTokenAmount"]) > 0)
+    await s.confirmed("amm remove", client.amm_remove_liquidity(network, wallet, pair, 100.0, "uniswap", chain=chain))
+
+    await s.step("pool by pair", client.get_pool("WETH-USDC", chain, network, "clmm", "uniswap"), lambda r: r["address"] == pool)
+    await s.step("pool list", client.list_pools(chain, network, connector="uniswap"), lambda r: len(r) >= 7)
+    await s.step("config update", client.update_config("uniswap", "slippagePct", 2), lambda r: "updated" in r["message"])
+    await client._http_client(client._gateway_config).close()
+    print(f"{s.steps} steps passed", flush=True)
+
+
+def main():
+    cache_dir, gateway_url, private_key = sys.argv[1:4]
+    directory = fetch_client(cache_dir)
+    trade_type = install_stand_ins(gateway_url)
+    client_class = load_client(directory)
+    asyncio.run(run(client_class, trade_type, private_key))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+//! Hummingbot's own Gateway client (from its PyPI sdist) drives a session against the gateway on the devnet:
+//! status, wallets, balances, approvals, quotes and swaps of every trading type, the V3 and V2 liquidity
+//! lifecycles, pools and config.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gateway::devnet::DevnetAssets;
+
+use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf};
+
+/// A Python virtualenv with the client's two dependencies, made once under the devnet's work dir.
+fn python(work: &Path) -> PathBuf {
+    let venv = work.join("hummingbot-venv");
+    let python = venv.join("bin/python");
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hummingbot/requirements.txt");
+    let marker = venv.join("installed.txt");
+    let wanted = std::fs::read_to_string(&requirements).unwrap();
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        let run = |command: &mut Command| {
+            let output = command.output().expect("python3 runs (install Python 3 with venv and pip)");
+            assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+        };
+        run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv));
+        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements));
+        std::fs::write(&marker, wanted).unwrap();
+    }
+    python
+}
+
+#[tokio::test]
+async fn the_hummingbot_client_drives_a_whole_session() {
+    let devnet = common::devnet().await;
+    let assets = DevnetAssets::locate();
+    let work = assets.work_dir();
+    let python = tokio::task::spawn_blocking({
+        let work = work.clone();
+        let assets = assets.clone();
+        move || {
+            let _lock = assets.lock().unwrap();
+            python(&work)
+        }
+    })
+    .await
+    .unwrap();
+    let gw = TestGateway::start_in(devnet_conf(&[devnet.rpc_url()]), None, PASSPHRASE).await.unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hummingbot/client_session.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(work.join("hummingbot"))
+        .arg(gw.gateway.url())
+        .arg(devnet.private_key(3))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the client's session failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("steps passed"), "{stdout}");
+}
