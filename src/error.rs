@@ -48,6 +48,11 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}")).with_code("INVALID_FIELD")
     }
 
+    /// Something by that name or address already exists.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, message).with_code("DUPLICATE")
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, message).with_code("NOT_FOUND")
     }
@@ -150,9 +155,7 @@ impl From<chains::error::ChainError> for ApiError {
 impl From<crate::storage::StorageError> for ApiError {
     fn from(error: crate::storage::StorageError) -> Self {
         match error {
-            crate::storage::StorageError::Duplicate(what) => {
-                ApiError::new(StatusCode::CONFLICT, format!("{what} already exists")).with_code("DUPLICATE")
-            }
+            crate::storage::StorageError::Duplicate(what) => ApiError::conflict(format!("{what} already exists")),
             other => ApiError::internal(other),
         }
     }

@@ -350,11 +350,10 @@ async fn add_pool(
 async fn store(state: &AppState, config: &Config, connector: &str, pool: &ListedPool) -> ApiResult<()> {
     let book = PoolBook::load(config, state.storage(), connector, &pool.network).await?;
     if book.by_address(pool.address).is_some() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            format!("pool {} is already listed for {connector} on {}", pool.address, pool.network),
-        )
-        .with_code("DUPLICATE"));
+        return Err(ApiError::conflict(format!(
+            "pool {} is already listed for {connector} on {}",
+            pool.address, pool.network
+        )));
     }
     state.storage().insert_pool(connector, pool).await?;
     Ok(())

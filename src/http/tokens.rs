@@ -195,11 +195,10 @@ async fn add_token(
         return Err(ApiError::bad_request("token.symbol", "must be 1 to 32 characters"));
     }
     if let Ok(existing) = resolved.book.resolve("token", symbol) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            format!("token.symbol: {symbol} is already {} on {}", existing.address, resolved.network),
-        )
-        .with_code("DUPLICATE"));
+        return Err(ApiError::conflict(format!(
+            "token.symbol: {symbol} is already {} on {}",
+            existing.address, resolved.network
+        )));
     }
     let token = Token {
         address,
@@ -216,11 +215,7 @@ async fn add_token(
 
 async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) -> ApiResult<()> {
     if resolved.book.tokens.iter().any(|t| t.address == token.address) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            format!("token {} is already listed on {}", token.address, resolved.network),
-        )
-        .with_code("DUPLICATE"));
+        return Err(ApiError::conflict(format!("token {} is already listed on {}", token.address, resolved.network)));
     }
     state
         .storage()

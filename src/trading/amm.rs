@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::positions::PositionRequest;
-use super::swap::{self, Family, Hop, Order, QuoteSwapResponse, Route, SwapData, SwapRequest, Via};
+use super::swap::{self, Family, Hop, Order, Planned, QuoteSwapResponse, Route, SwapData, SwapRequest, Via};
 use super::{Market, TxResponse, Venue, deadline, fee_of, ratio, status_of, transfers};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
@@ -40,11 +40,7 @@ async fn pair_for(
     Ok(state.pool_states().v2_pair(&market.network, address).await?)
 }
 
-async fn plan(
-    state: &AppState,
-    connector: Option<&str>,
-    request: &SwapRequest,
-) -> ApiResult<(Market, Order, Route, swap::RouteQuote)> {
+async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> ApiResult<Planned> {
     let market = Market::resolve(state, request.venue(connector)).await?;
     let named_tokens = match request.quote_token.as_deref().filter(|q| !q.is_empty()) {
         Some(quote) => {
@@ -70,7 +66,7 @@ async fn plan(
         }],
     };
     let quote = swap::quote_route(state.pool_states(), &market, &route, order.amount).await?;
-    Ok((market, order, route, quote))
+    Ok(Planned { market, order, route, quote })
 }
 
 pub async fn quote_swap(
@@ -78,8 +74,7 @@ pub async fn quote_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> ApiResult<QuoteSwapResponse> {
-    let (market, order, route, quote) = plan(state, connector, &request).await?;
-    Ok(swap::quote_response(&market, &order, &route, &quote))
+    Ok(plan(state, connector, &request).await?.response())
 }
 
 pub async fn execute_swap(
@@ -87,19 +82,10 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> ApiResult<TxResponse<SwapData>> {
-    let (market, order, route, quote) = plan(state, connector, &request).await?;
-    let spender_name = format!("{}/amm", market.connector);
-    swap::execute(
-        state,
-        &market,
-        &order,
-        &route,
-        &quote,
-        Via::V2Router,
-        &spender_name,
-        request.wallet_address.as_deref(),
-    )
-    .await
+    plan(state, connector, &request)
+        .await?
+        .execute(state, Via::V2Router, "amm", request.wallet_address.as_deref())
+        .await
 }
 
 /// A pool named by address, in either route style.

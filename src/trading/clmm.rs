@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::amm::{PoolQuery, base_of};
-use super::swap::{self, Family, Hop, Order, QuoteSwapResponse, Route, RouteQuote, SwapData, SwapRequest, Via};
+use super::swap::{self, Family, Hop, Order, Planned, QuoteSwapResponse, Route, SwapData, SwapRequest, Via};
 use super::{Market, TxResponse};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
@@ -63,11 +63,7 @@ async fn candidate_pools(
     Ok(pools)
 }
 
-async fn plan(
-    state: &AppState,
-    connector: Option<&str>,
-    request: &SwapRequest,
-) -> ApiResult<(Market, Order, Route, RouteQuote)> {
+async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> ApiResult<Planned> {
     let market = Market::resolve(state, request.venue(connector)).await?;
     let named_pool = match request.pool_address.as_deref().filter(|p| !p.is_empty()) {
         Some(pool) => Some(pool_state(state, &market, parse_address("poolAddress", pool)?).await?),
@@ -107,7 +103,7 @@ async fn plan(
             return Err(last_error.unwrap_or_else(|| ApiError::bad_request("amount", "no pool can fill this amount")));
         }
     };
-    Ok((market, order, route, quote))
+    Ok(Planned { market, order, route, quote })
 }
 
 pub async fn quote_swap(
@@ -115,8 +111,7 @@ pub async fn quote_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> ApiResult<QuoteSwapResponse> {
-    let (market, order, route, quote) = plan(state, connector, &request).await?;
-    Ok(swap::quote_response(&market, &order, &route, &quote))
+    Ok(plan(state, connector, &request).await?.response())
 }
 
 pub async fn execute_swap(
@@ -124,19 +119,10 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> ApiResult<TxResponse<SwapData>> {
-    let (market, order, route, quote) = plan(state, connector, &request).await?;
-    let spender_name = format!("{}/clmm", market.connector);
-    swap::execute(
-        state,
-        &market,
-        &order,
-        &route,
-        &quote,
-        Via::SwapRouter,
-        &spender_name,
-        request.wallet_address.as_deref(),
-    )
-    .await
+    plan(state, connector, &request)
+        .await?
+        .execute(state, Via::SwapRouter, "clmm", request.wallet_address.as_deref())
+        .await
 }
 
 /// Liquidity between two initialized ticks around the price.

@@ -437,17 +437,21 @@ async fn held(state: &AppState, market: &Market, token_id: U256) -> ApiResult<He
     })
 }
 
-impl Held {
-    fn require_owner(&self, wallet: Address) -> ApiResult<()> {
-        if self.owner != wallet {
-            return Err(ApiError::bad_request(
-                "positionAddress",
-                format!("position {} belongs to {}, not {wallet}", self.token_id, self.owner),
-            ));
-        }
-        Ok(())
+/// The market and the position a request names, which must belong to the request's wallet.
+async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequest) -> ApiResult<(Market, Held)> {
+    let market = Market::resolve(state, request.venue(connector)).await?;
+    let position = held(state, &market, token_id(request)?).await?;
+    let (wallet, _) = market.wallet(state, request.wallet_address.as_deref())?;
+    if position.owner != wallet {
+        return Err(ApiError::bad_request(
+            "positionAddress",
+            format!("position {} belongs to {}, not {wallet}", position.token_id, position.owner),
+        ));
     }
+    Ok((market, position))
+}
 
+impl Held {
     fn collect_call(&self) -> Vec<u8> {
         Npm::collectCall {
             params: Npm::CollectParams {
@@ -492,10 +496,7 @@ pub async fn add(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let position = held(state, &market, token_id(&request)?).await?;
-    let (wallet, _) = market.wallet(state, request.wallet_address.as_deref())?;
-    position.require_owner(wallet)?;
+    let (market, position) = owned(state, connector, &request).await?;
     let sides = &position.sides;
     let sizing = sides.size(
         position.lower,
@@ -540,10 +541,7 @@ pub async fn remove(
     if !(percentage > 0.0 && percentage <= 100.0) {
         return Err(ApiError::bad_request("percentageToRemove", "must be above 0 and at most 100"));
     }
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let position = held(state, &market, token_id(&request)?).await?;
-    let (wallet, _) = market.wallet(state, request.wallet_address.as_deref())?;
-    position.require_owner(wallet)?;
+    let (market, position) = owned(state, connector, &request).await?;
     if position.liquidity == 0 {
         return Err(ApiError::bad_request(
             "positionAddress",
@@ -563,10 +561,7 @@ pub async fn collect_fees(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let position = held(state, &market, token_id(&request)?).await?;
-    let (wallet, _) = market.wallet(state, request.wallet_address.as_deref())?;
-    position.require_owner(wallet)?;
+    let (market, position) = owned(state, connector, &request).await?;
     liquidity_change(state, &market, &request, &position, vec![position.collect_call().into()], "collect-fees", false)
         .await
 }
@@ -577,10 +572,7 @@ pub async fn close(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let position = held(state, &market, token_id(&request)?).await?;
-    let (wallet, _) = market.wallet(state, request.wallet_address.as_deref())?;
-    position.require_owner(wallet)?;
+    let (market, position) = owned(state, connector, &request).await?;
     let mut calls: Vec<Bytes> = Vec::new();
     if position.liquidity > 0 {
         calls.push(position.decrease_call(&market, position.liquidity)?.into());

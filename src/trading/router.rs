@@ -9,7 +9,9 @@ use chains::erc20::Token;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::swap::{self, Family, Hop, Order, QuoteSwapResponse, Route, RouteQuote, SwapData, SwapRequest, Via};
+use super::swap::{
+    self, Family, Hop, Order, Planned, QuoteSwapResponse, Route, RouteQuote, SwapData, SwapRequest, Via,
+};
 use super::{Market, Side, TxResponse, Venue};
 use crate::config::ListedPool;
 use crate::error::{ApiError, ApiResult};
@@ -156,18 +158,9 @@ pub async fn execute_swap(
     let market = Market::resolve(state, request.venue(connector)).await?;
     let order = Order::resolve(&market, &request, None)?;
     let (route, quote) = best_route(state, &market, &order).await?;
-    let spender_name = format!("{}/router", market.connector);
-    swap::execute(
-        state,
-        &market,
-        &order,
-        &route,
-        &quote,
-        Via::SwapRouter,
-        &spender_name,
-        request.wallet_address.as_deref(),
-    )
-    .await
+    Planned { market, order, route, quote }
+        .execute(state, Via::SwapRouter, "router", request.wallet_address.as_deref())
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -230,16 +223,7 @@ pub async fn execute_quote(
         mid_out_per_in: stored.mid_out_per_in,
         block: stored.block,
     };
-    let spender_name = format!("{}/router", market.connector);
-    swap::execute(
-        state,
-        &market,
-        &order,
-        &stored.route,
-        &quote,
-        Via::SwapRouter,
-        &spender_name,
-        request.wallet_address.as_deref(),
-    )
-    .await
+    Planned { market, order, route: stored.route, quote }
+        .execute(state, Via::SwapRouter, "router", request.wallet_address.as_deref())
+        .await
 }

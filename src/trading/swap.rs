@@ -575,51 +575,65 @@ pub struct SwapData {
     pub pool_address: Option<String>,
 }
 
-/// Checks the allowance, sends the swap and reads what moved.
-#[allow(clippy::too_many_arguments)]
-pub async fn execute(
-    state: &AppState,
-    market: &Market,
-    order: &Order,
-    route: &Route,
-    quote: &RouteQuote,
-    via: Via,
-    spender_name: &str,
-    wallet: Option<&str>,
-) -> ApiResult<TxResponse<SwapData>> {
-    let (owner, signer) = market.wallet(state, wallet)?;
-    let spender = via.spender(market)?;
-    let needed = match order.side {
-        Side::Sell => quote.amount_in,
-        Side::Buy => market.max_in(quote.amount_in),
-    };
-    market.require_allowance(owner, &order.token_in, spender, needed, spender_name).await?;
-    let call = swap_call(market, via, route, order, quote, owner)?;
-    let (sent, outcome) = market.send(state, &signer, call, "swap").await?;
-    let data = status_of(&outcome).1.map(|receipt| {
-        let (amount_in, _) = transfers(receipt, order.token_in.address, owner);
-        let (_, amount_out) = transfers(receipt, order.token_out.address, owner);
-        let (base_change, quote_change) = match order.side {
-            Side::Sell => {
-                (signed(amount_in, order.base.decimals, true), signed(amount_out, order.quote.decimals, false))
-            }
-            Side::Buy => {
-                (signed(amount_out, order.base.decimals, false), signed(amount_in, order.quote.decimals, true))
-            }
+/// A swap resolved, routed and quoted, ready to answer or execute.
+pub struct Planned {
+    pub market: Market,
+    pub order: Order,
+    pub route: Route,
+    pub quote: RouteQuote,
+}
+
+impl Planned {
+    pub fn response(&self) -> QuoteSwapResponse {
+        quote_response(&self.market, &self.order, &self.route, &self.quote)
+    }
+
+    /// Checks the allowance, sends the swap through `via` and reads what moved. `kind` (`amm`, `clmm`,
+    /// `router`) names the spender in messages.
+    pub async fn execute(
+        &self,
+        state: &AppState,
+        via: Via,
+        kind: &str,
+        wallet: Option<&str>,
+    ) -> ApiResult<TxResponse<SwapData>> {
+        let Planned { market, order, route, quote } = self;
+        let (owner, signer) = market.wallet(state, wallet)?;
+        let spender = via.spender(market)?;
+        let needed = match order.side {
+            Side::Sell => quote.amount_in,
+            Side::Buy => market.max_in(quote.amount_in),
         };
-        SwapData {
-            token_in: order.token_in.address.to_checksum(None),
-            token_out: order.token_out.address.to_checksum(None),
-            amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),
-            amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
-            fee: fee_of(&outcome),
-            base_token_balance_change: base_change,
-            quote_token_balance_change: quote_change,
-            slippage_pct: market.slippage_pct,
-            pool_address: (route.hops.len() == 1).then(|| route.hops[0].pool.to_checksum(None)),
-        }
-    });
-    Ok(TxResponse::new(&sent, &outcome, data))
+        market
+            .require_allowance(owner, &order.token_in, spender, needed, &format!("{}/{kind}", market.connector))
+            .await?;
+        let call = swap_call(market, via, route, order, quote, owner)?;
+        let (sent, outcome) = market.send(state, &signer, call, "swap").await?;
+        let data = status_of(&outcome).1.map(|receipt| {
+            let (amount_in, _) = transfers(receipt, order.token_in.address, owner);
+            let (_, amount_out) = transfers(receipt, order.token_out.address, owner);
+            let (base_change, quote_change) = match order.side {
+                Side::Sell => {
+                    (signed(amount_in, order.base.decimals, true), signed(amount_out, order.quote.decimals, false))
+                }
+                Side::Buy => {
+                    (signed(amount_out, order.base.decimals, false), signed(amount_in, order.quote.decimals, true))
+                }
+            };
+            SwapData {
+                token_in: order.token_in.address.to_checksum(None),
+                token_out: order.token_out.address.to_checksum(None),
+                amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),
+                amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
+                fee: fee_of(&outcome),
+                base_token_balance_change: base_change,
+                quote_token_balance_change: quote_change,
+                slippage_pct: market.slippage_pct,
+                pool_address: (route.hops.len() == 1).then(|| route.hops[0].pool.to_checksum(None)),
+            }
+        });
+        Ok(TxResponse::new(&sent, &outcome, data))
+    }
 }
 
 /// Of several quoted routes, the best: the most out for exact in, the least in for exact out.
