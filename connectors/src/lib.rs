@@ -2,12 +2,10 @@
 //! it owns no HTTP, no keys, and never sends anything itself.
 //!
 //! Uniswap and PancakeSwap share the V2 (`amm`) and V3 (`clmm`) family code in [`v2`] and [`v3`]; what
-//! differs between them is data: a [`dex::Dex`] description per network.
+//! differs between them is data: a [`dex::DexSpec`] in `deployments.json`.
 
 pub mod dex;
 pub mod error;
-pub mod pancakeswap;
 pub mod state;
-pub mod uniswap;
 pub mod v2;
 pub mod v3;

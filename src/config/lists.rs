@@ -7,7 +7,7 @@ use std::path::Path;
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 
-use super::{CHAIN, CONNECTORS, ConfigError};
+use super::{CHAIN, ConfigError};
 
 /// One entry of a token list, as Gateway writes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,9 +37,9 @@ pub struct ListedPool {
     pub fee_pct: f64,
 }
 
-pub(super) fn load_pools(dir: &Path) -> Result<BTreeMap<String, Vec<ListedPool>>, ConfigError> {
+pub(super) fn load_pools(dir: &Path, connectors: &[String]) -> Result<BTreeMap<String, Vec<ListedPool>>, ConfigError> {
     let mut lists = BTreeMap::new();
-    for (connector, _) in CONNECTORS {
+    for connector in connectors {
         let relative = format!("pools/{connector}.json");
         let pools = read_list::<ListedPool>(
             dir,

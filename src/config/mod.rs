@@ -12,6 +12,7 @@ mod yaml_edit;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use connectors::dex::{DexSpec, Registry};
 use serde_json::Value;
 
 pub use lists::{ListedPool, ListedToken};
@@ -21,9 +22,6 @@ pub use templates::install_templates;
 
 /// The only chain this gateway serves; its networks are `ethereum-<network>` namespaces.
 pub const CHAIN: &str = "ethereum";
-/// Connectors with a config namespace, and the trading types each offers.
-pub const CONNECTORS: [(&str, &[&str]); 2] =
-    [("uniswap", &["router", "amm", "clmm"]), ("pancakeswap", &["router", "amm", "clmm"])];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -69,6 +67,8 @@ pub struct Config {
     pub chain: ChainConfig,
     pub networks: BTreeMap<String, NetworkConfig>,
     pub connectors: BTreeMap<String, ConnectorConfig>,
+    /// The DEX descriptions: the built-in ones plus `connectors/<name>.json` in the conf dir.
+    pub dexes: Registry,
     /// `tokens/ethereum/<network>.json`, by network.
     pub token_lists: BTreeMap<String, Vec<ListedToken>>,
     /// `pools/<connector>.json`, by connector.
@@ -96,16 +96,21 @@ impl Config {
         for network in yaml_stems(&dir.join("chains").join(CHAIN))? {
             add(format!("{CHAIN}-{network}"), Kind::Network, PathBuf::from(format!("chains/{CHAIN}/{network}.yml")))?;
         }
-        for (connector, _) in CONNECTORS {
+        let dexes = load_dexes(dir)?;
+        for connector in dexes.names() {
             let file = PathBuf::from(format!("connectors/{connector}.yml"));
             if dir.join(&file).is_file() {
                 add(connector.to_string(), Kind::Connector, file)?;
             }
         }
-        Config::from_namespaces(dir.to_path_buf(), namespaces)
+        Config::from_namespaces(dir.to_path_buf(), namespaces, dexes)
     }
 
-    fn from_namespaces(dir: PathBuf, namespaces: BTreeMap<String, Namespace>) -> Result<Config, ConfigError> {
+    fn from_namespaces(
+        dir: PathBuf,
+        namespaces: BTreeMap<String, Namespace>,
+        dexes: Registry,
+    ) -> Result<Config, ConfigError> {
         let mut server = None;
         let mut chain = None;
         let mut networks = BTreeMap::new();
@@ -140,17 +145,17 @@ impl Config {
         }
         for (network, config) in &networks {
             let (connector, _) = config.swap_provider.split_once('/').unwrap_or_default();
-            if !CONNECTORS.iter().any(|(name, _)| *name == connector) {
+            if !dexes.contains(connector) {
                 return Err(ConfigError::Invalid {
                     namespace: format!("{CHAIN}-{network}"),
                     path: "swapProvider".into(),
-                    reason: format!("unknown connector '{connector}'; known: {}", connector_names().join(", ")),
+                    reason: format!("unknown connector '{connector}'; known: {}", dexes.names().join(", ")),
                 });
             }
         }
         let token_lists = lists::load(&dir, networks.keys())?;
-        let pool_lists = lists::load_pools(&dir)?;
-        Ok(Config { dir, namespaces, server, chain, networks, connectors, token_lists, pool_lists })
+        let pool_lists = lists::load_pools(&dir, &dexes.names())?;
+        Ok(Config { dir, namespaces, server, chain, networks, connectors, dexes, token_lists, pool_lists })
     }
 
     pub fn dir(&self) -> &Path {
@@ -210,7 +215,7 @@ impl Config {
     fn replaced(&self, namespace: &str, raw: Value) -> Result<Config, ConfigError> {
         let mut namespaces = self.namespaces.clone();
         namespaces.get_mut(namespace).expect("checked by the caller").raw = raw;
-        Config::from_namespaces(self.dir.clone(), namespaces)
+        Config::from_namespaces(self.dir.clone(), namespaces, self.dexes.clone())
     }
 
     fn unknown_namespace(&self, name: &str) -> ConfigError {
@@ -218,8 +223,27 @@ impl Config {
     }
 }
 
-pub fn connector_names() -> Vec<&'static str> {
-    CONNECTORS.iter().map(|(name, _)| *name).collect()
+/// The built-in DEX descriptions plus each `connectors/<name>.json` in the conf dir: a Uniswap fork is added
+/// by describing where its contracts are, with no code.
+fn load_dexes(dir: &Path) -> Result<Registry, ConfigError> {
+    let mut registry = Registry::builtin();
+    let folder = dir.join("connectors");
+    let Ok(entries) = std::fs::read_dir(&folder) else { return Ok(registry) };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for path in files {
+        let relative = format!("connectors/{}", path.file_name().unwrap_or_default().to_string_lossy());
+        let invalid =
+            |reason: String| ConfigError::Invalid { namespace: relative.clone(), path: "(file)".into(), reason };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let spec = DexSpec::parse(&text).map_err(invalid)?;
+        registry = registry.with(spec).map_err(invalid)?;
+    }
+    Ok(registry)
 }
 
 fn typed<T: Section>(namespace: &str, raw: &Value) -> Result<T, ConfigError> {

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use alloy::primitives::Bytes;
+use std::collections::BTreeMap;
+
+use alloy::primitives::{B256, Bytes};
 use serde_json::Value;
 
 use super::DevnetError;
@@ -65,7 +67,14 @@ impl DevnetAssets {
 
     /// Installs whatever is missing. Idempotent; the caller holds the lock.
     pub(super) fn ensure_installed(&self, progress: &dyn Fn(&str)) -> Result<(), DevnetError> {
-        if !self.anvil_bin().is_file() || !self.root.join("node_modules/solc/package.json").is_file() {
+        let installed = [
+            "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
+            "node_modules/solc/package.json",
+            "node_modules/solc-0.6.6/package.json",
+        ]
+        .iter()
+        .all(|path| self.root.join(path).is_file());
+        if !installed {
             progress("installing anvil and solc from the npm registry (npm install in tests/)");
             self.npm(&self.root, &["install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"])?;
         }
@@ -94,11 +103,7 @@ impl DevnetAssets {
 
     /// Creation code from a package's artifact file (hardhat or waffle format).
     pub fn creation_code(&self, package: &str, path: &str) -> Result<Bytes, DevnetError> {
-        let spec = artifact_packages()?
-            .into_iter()
-            .find(|spec| spec.rsplit_once('@').is_some_and(|(name, _)| name == package))
-            .ok_or_else(|| DevnetError::Artifact(format!("{package} is not in tests/package.json artifactPackages")))?;
-        let file = self.package_dir(&spec).join(path);
+        let file = self.package_path(package)?.join(path);
         let text = std::fs::read_to_string(&file).map_err(|e| DevnetError::io(&file, e))?;
         let json: Value =
             serde_json::from_str(&text).map_err(|e| DevnetError::Artifact(format!("{}: {e}", file.display())))?;
@@ -124,22 +129,79 @@ impl DevnetAssets {
     }
 
     /// Compiles our own test contracts with solcjs; returns creation code by contract name.
-    pub fn compile_own_contracts(&self) -> Result<std::collections::BTreeMap<String, Bytes>, DevnetError> {
+    pub fn compile_own_contracts(&self) -> Result<BTreeMap<String, Bytes>, DevnetError> {
+        let sources = serde_json::json!({
+            "TestToken.sol": { "content": TEST_TOKEN_SOL },
+            "PancakeV3PoolDeployer.sol": { "content": PANCAKE_DEPLOYER_SOL },
+        });
+        self.compile("solc", sources)
+    }
+
+    /// Uniswap's V2 Router02 source (npm @uniswap/v2-periphery) built for another V2 fork's pairs: its
+    /// library's pair init code hash and fee (in thousandths) are replaced before compiling. npm ships no
+    /// PancakeSwap V2 router, so the devnet builds one this way; nothing of it is kept in the repository.
+    pub fn compile_v2_router(&self, pair_init_code_hash: B256, fee_per_mille: u32) -> Result<Bytes, DevnetError> {
+        let periphery = self.package_path("@uniswap/v2-periphery")?.join("contracts");
+        let core = self.package_path("@uniswap/v2-core")?.join("contracts/interfaces");
+        let lib = self.package_path("@uniswap/lib")?.join("contracts/libraries");
+        let read = |path: PathBuf| std::fs::read_to_string(&path).map_err(|e| DevnetError::io(&path, e));
+        let kept = 1000 - fee_per_mille;
+        let library = read(periphery.join("libraries/UniswapV2Library.sol"))?
+            .replace(
+                "96e8ac4277198ff8b6f785478aa9a39f403cb768dd02cbee326c3e7da348845f",
+                &alloy::hex::encode(pair_init_code_hash),
+            )
+            .replace("mul(997)", &format!("mul({kept})"));
+        let mut sources = serde_json::Map::new();
+        let mut add = |name: &str, content: String| {
+            sources.insert(name.to_string(), serde_json::json!({ "content": content }));
+        };
+        add("contracts/libraries/UniswapV2Library.sol", library);
+        for file in [
+            "UniswapV2Router02.sol",
+            "libraries/SafeMath.sol",
+            "interfaces/IUniswapV2Router01.sol",
+            "interfaces/IUniswapV2Router02.sol",
+            "interfaces/IERC20.sol",
+            "interfaces/IWETH.sol",
+        ] {
+            add(&format!("contracts/{file}"), read(periphery.join(file))?);
+        }
+        for file in ["IUniswapV2Factory.sol", "IUniswapV2Pair.sol"] {
+            add(&format!("@uniswap/v2-core/contracts/interfaces/{file}"), read(core.join(file))?);
+        }
+        add("@uniswap/lib/contracts/libraries/TransferHelper.sol", read(lib.join("TransferHelper.sol"))?);
+        let compiled = self.compile("solc-0.6.6", serde_json::Value::Object(sources))?;
+        compiled
+            .get("UniswapV2Router02")
+            .cloned()
+            .ok_or_else(|| DevnetError::Tool("solc produced no UniswapV2Router02".into()))
+    }
+
+    fn package_path(&self, package: &str) -> Result<PathBuf, DevnetError> {
+        let spec = artifact_packages()?
+            .into_iter()
+            .find(|spec| spec.rsplit_once('@').is_some_and(|(name, _)| name == package))
+            .ok_or_else(|| DevnetError::Artifact(format!("{package} is not in tests/package.json artifactPackages")))?;
+        Ok(self.package_dir(&spec))
+    }
+
+    /// Runs solcjs (`solc_module` from tests/node_modules) on standard-JSON sources; creation code by name.
+    fn compile(&self, solc_module: &str, sources: serde_json::Value) -> Result<BTreeMap<String, Bytes>, DevnetError> {
         let input = serde_json::json!({
             "language": "Solidity",
-            "sources": {
-                "TestToken.sol": { "content": TEST_TOKEN_SOL },
-                "PancakeV3PoolDeployer.sol": { "content": PANCAKE_DEPLOYER_SOL },
-            },
+            "sources": sources,
             "settings": {
                 "optimizer": { "enabled": true, "runs": 200 },
                 "outputSelection": { "*": { "*": ["evm.bytecode.object"] } }
             }
         });
-        let script = "const solc=require('solc');let s='';process.stdin.on('data',d=>s+=d);\
-                      process.stdin.on('end',()=>process.stdout.write(solc.compile(s)));";
+        let script = format!(
+            "const solc=require('{solc_module}');let s='';process.stdin.on('data',d=>s+=d);\
+             process.stdin.on('end',()=>process.stdout.write(solc.compile(s)));"
+        );
         let mut child = Command::new("node")
-            .args(["-e", script])
+            .args(["-e", &script])
             .current_dir(&self.root)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -169,11 +231,13 @@ impl DevnetAssets {
         if !errors.is_empty() {
             return Err(DevnetError::Tool(format!("solc: {}", errors.join("\n"))));
         }
-        let mut contracts = std::collections::BTreeMap::new();
+        let mut contracts = BTreeMap::new();
         for file in result["contracts"].as_object().into_iter().flat_map(|m| m.values()) {
             for (name, contract) in file.as_object().into_iter().flatten() {
                 let hex = contract["evm"]["bytecode"]["object"].as_str().unwrap_or_default();
-                contracts.insert(name.clone(), decode_hex(hex, name)?);
+                if !hex.is_empty() {
+                    contracts.insert(name.clone(), decode_hex(hex, name)?);
+                }
             }
         }
         Ok(contracts)

@@ -2,14 +2,14 @@
 //! contract to its canonical mainnet address, so pools created on the devnet land at their mainnet addresses.
 
 use alloy::primitives::aliases::{I24, U24, U160};
-use alloy::primitives::{Address, B256, U256, address};
+use alloy::primitives::{Address, B256, U256, address, keccak256};
 use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use alloy::sol_types::SolValue;
 use chains::contracts::{IERC20, IWETH9, MULTICALL3};
+use connectors::dex::Registry;
 use connectors::v2::{IUniswapV2Router02, V2Deployment, sort_tokens};
 use connectors::v3::{INonfungiblePositionManager, IUniswapV3Factory, IUniswapV3Pool, V3Deployment};
-use connectors::{pancakeswap, uniswap};
 
 use super::assets::DevnetAssets;
 use super::{Deployment, DevnetError, DevnetPool, DevnetToken, Unlocked, rpc};
@@ -117,6 +117,11 @@ const UNISWAP_V3_POOLS: [PoolSpec; 4] = [
     PoolSpec { base: ("DAI", 1_000_000), quote: ("USDC", 1_000_000), fee: 100 },
 ];
 
+const PANCAKE_V2_POOLS: [PoolSpec; 2] = [
+    PoolSpec { base: ("WETH", 1_000), quote: ("USDC", 3_000_000), fee: 0 },
+    PoolSpec { base: ("WBTC", 50), quote: ("WETH", 1_000), fee: 0 },
+];
+
 const PANCAKE_V3_POOLS: [PoolSpec; 3] = [
     PoolSpec { base: ("WETH", 1_000), quote: ("USDC", 3_000_000), fee: 500 },
     PoolSpec { base: ("WETH", 500), quote: ("USDC", 1_500_000), fee: 2500 },
@@ -175,7 +180,9 @@ pub async fn deploy(
     chain.relocate(multicall, MULTICALL3).await?;
 
     progress("deploying Uniswap V2 (factory, Router02) and its pairs");
-    let v2 = uniswap::MAINNET.v2.expect("uniswap has V2 on mainnet");
+    let registry = Registry::builtin();
+    let uniswap = registry.find("uniswap", super::NETWORK).expect("uniswap is described for the devnet");
+    let v2 = uniswap.v2.expect("uniswap has V2 on the devnet");
     let factory = chain
         .deploy(assets.creation_code("@uniswap/v2-core", "build/UniswapV2Factory.json")?, chain.deployer.abi_encode())
         .await?;
@@ -193,7 +200,7 @@ pub async fn deploy(
     }
 
     progress("deploying Uniswap V3 (factory, NonfungiblePositionManager, SwapRouter02, QuoterV2) and its pools");
-    let v3 = uniswap::MAINNET.v3.expect("uniswap has V3 on mainnet");
+    let v3 = uniswap.v3.expect("uniswap has V3 on the devnet");
     let factory = chain
         .deploy(
             assets
@@ -238,7 +245,7 @@ pub async fn deploy(
     }
 
     progress("deploying PancakeSwap V3 (pool deployer, factory, periphery) and its pools");
-    let v3 = pancakeswap::V3;
+    let v3 = registry.find("pancakeswap", super::NETWORK).and_then(|p| p.v3).expect("pancakeswap has V3 on the devnet");
     let pool_code =
         assets.creation_code("@pancakeswap/v3-core", "artifacts/contracts/PancakeV3Pool.sol/PancakeV3Pool.json")?;
     let holder = chain.deploy(own_code("InitCodeHolder")?, (pool_code,).abi_encode_params()).await?;
@@ -276,6 +283,26 @@ pub async fn deploy(
     chain.approve_all(&tokens, v3.swap_router).await?;
     for spec in &PANCAKE_V3_POOLS {
         pools.push(chain.v3_pool(&v3, "pancakeswap", spec, &token).await?);
+    }
+
+    progress("deploying PancakeSwap V2 (factory, a Router02 built for its pairs) and its pairs");
+    let v2 = registry.find("pancakeswap", super::NETWORK).and_then(|p| p.v2).expect("pancakeswap has V2 on the devnet");
+    let core = "@pancakeswap-libs/pancake-swap-core";
+    let pair_hash = keccak256(assets.creation_code(core, "build/PancakePair.json")?);
+    if pair_hash != v2.pair_init_code_hash {
+        return Err(DevnetError::Step(format!(
+            "connectors/deployments.json: pancakeswap devnet pairInitCodeHash must be {pair_hash}, the npm pair's"
+        )));
+    }
+    let factory =
+        chain.deploy(assets.creation_code(core, "build/PancakeFactory.json")?, chain.deployer.abi_encode()).await?;
+    chain.relocate(factory, v2.factory).await?;
+    let router_code = assets.compile_v2_router(v2.pair_init_code_hash, v2.fee_bps / 10)?;
+    let router = chain.deploy(router_code, (v2.factory, WETH).abi_encode_params()).await?;
+    chain.relocate(router, v2.router).await?;
+    chain.approve_all(&tokens, v2.router).await?;
+    for spec in &PANCAKE_V2_POOLS {
+        pools.push(chain.v2_pair(&v2, "pancakeswap", spec, &token).await?);
     }
 
     Ok(Deployment { chain_id, tokens, pools })

@@ -164,8 +164,7 @@ fn snapshot_key() -> String {
         assets::TEST_TOKEN_SOL,
         assets::PANCAKE_DEPLOYER_SOL,
         include_str!("../../tests/package.json"),
-        include_str!("../../connectors/src/uniswap.rs"),
-        include_str!("../../connectors/src/pancakeswap.rs"),
+        include_str!("../../connectors/deployments.json"),
     ]
     .concat();
     alloy::hex::encode(&keccak256(inputs.as_bytes())[..8])

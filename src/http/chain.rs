@@ -166,7 +166,7 @@ async fn balances(
 }
 
 /// The contracts a spender name stands for on a network: `<connector>/<type>` or an address.
-fn spenders(network: &str, spender: &str) -> ApiResult<Vec<Address>> {
+fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Address>> {
     let spender = spender.trim();
     if spender.starts_with("0x") {
         return Ok(vec![parse_address("spender", spender)?]);
@@ -180,12 +180,21 @@ fn spenders(network: &str, spender: &str) -> ApiResult<Vec<Address>> {
             ),
         )
     };
-    let dex = connectors::dex::find(connector, network).ok_or_else(unknown)?;
+    let dex = config.dexes.find(connector, network).ok_or_else(unknown)?;
     let contracts = match kind {
         "amm" => dex.v2.map(|v2| vec![v2.router]),
         // Liquidity goes through the position manager, swaps through the router: both need the allowance.
-        "clmm" => dex.v3.map(|v3| vec![v3.position_manager, v3.swap_router]),
-        "router" => dex.v3.map(|v3| vec![v3.swap_router]),
+        "clmm" => dex.v3.as_ref().map(|v3| vec![v3.position_manager, v3.swap_router]),
+        // The router's V2 routes go through the V2 router unless the V3 router is SwapRouter02.
+        "router" => match (&dex.v3, &dex.v2) {
+            (Some(v3), _) if v3.swap_router_kind == connectors::v3::SwapRouterKind::SwapRouter02 => {
+                Some(vec![v3.swap_router])
+            }
+            (Some(v3), Some(v2)) => Some(vec![v3.swap_router, v2.router]),
+            (Some(v3), None) => Some(vec![v3.swap_router]),
+            (None, Some(v2)) => Some(vec![v2.router]),
+            (None, None) => None,
+        },
         _ => None,
     };
     contracts.ok_or_else(unknown)
@@ -225,7 +234,7 @@ async fn allowances(
 ) -> ApiResult<axum::Json<AllowancesResponse>> {
     let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
-    let spenders = spenders(&ctx.network_name, &request.spender)?;
+    let spenders = spenders(&ctx.config, &ctx.network_name, &request.spender)?;
     let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
     let tokens = request.tokens.iter().map(|name| book.resolve("tokens", name)).collect::<ApiResult<Vec<_>>>()?;
     let addresses: Vec<Address> = tokens.iter().map(|t| t.address).collect();
@@ -308,7 +317,7 @@ async fn approve(
         ));
     }
     let token = book.resolve("token", &request.token)?;
-    let spenders = spenders(&ctx.network_name, &request.spender)?;
+    let spenders = spenders(&ctx.config, &ctx.network_name, &request.spender)?;
     let amount = match request.amount.as_ref().filter(|a| !a.is_empty()) {
         Some(text) => text.parse("amount", token.decimals)?.raw,
         None => U256::MAX,

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use crate::config::{CHAIN, CONNECTORS};
+use crate::config::CHAIN;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -144,16 +144,18 @@ pub struct ConnectorsResponse {
 #[utoipa::path(get, path = "/config/connectors", tag = "config", responses((status = 200, body = ConnectorsResponse)))]
 async fn connectors(State(state): State<AppState>) -> axum::Json<ConnectorsResponse> {
     let config = state.config();
-    let connectors = CONNECTORS
-        .iter()
-        .map(|(name, trading_types)| ConnectorInfo {
-            name: name.to_string(),
-            trading_types: trading_types.iter().map(|t| t.to_string()).collect(),
+    let connectors = config
+        .dexes
+        .names()
+        .into_iter()
+        .map(|name| ConnectorInfo {
+            name: name.clone(),
+            trading_types: config.dexes.trading_types(&name).iter().map(|t| t.to_string()).collect(),
             chain: CHAIN.into(),
             networks: config
                 .networks
                 .keys()
-                .filter(|network| connectors::dex::find(name, network).is_some())
+                .filter(|network| config.dexes.find(&name, network).is_some())
                 .cloned()
                 .collect(),
         })

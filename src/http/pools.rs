@@ -13,7 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
 use super::params::{network_name, parse_address};
-use crate::config::{CONNECTORS, Config, ListedPool};
+use crate::config::{Config, ListedPool};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::pools::PoolBook;
 use crate::state::AppState;
@@ -85,14 +85,14 @@ impl PoolEntry {
     }
 }
 
-fn connectors_of(query_connector: Option<&str>) -> ApiResult<Vec<&'static str>> {
+fn connectors_of(config: &Config, query_connector: Option<&str>) -> ApiResult<Vec<String>> {
     match query_connector.filter(|c| !c.is_empty()) {
-        Some(wanted) => CONNECTORS
-            .iter()
-            .find(|(name, _)| *name == wanted)
-            .map(|(name, _)| vec![*name])
-            .ok_or_else(|| ApiError::bad_request("connector", format!("unknown connector '{wanted}'"))),
-        None => Ok(CONNECTORS.iter().map(|(name, _)| *name).collect()),
+        Some(wanted) if config.dexes.contains(wanted) => Ok(vec![wanted.to_string()]),
+        Some(wanted) => Err(ApiError::bad_request(
+            "connector",
+            format!("unknown connector '{wanted}'; known: {}", config.dexes.names().join(", ")),
+        )),
+        None => Ok(config.dexes.names()),
     }
 }
 
@@ -109,13 +109,13 @@ async fn entries(state: &AppState, config: &Config, query: &PoolsQuery) -> ApiRe
     check_kind(query.kind.as_deref())?;
     let network = network_name(config, query.network.as_deref(), query.chain_network.as_deref())?;
     let mut found = Vec::new();
-    for connector in connectors_of(query.connector.as_deref())? {
-        let book = PoolBook::load(config, state.storage(), connector, &network).await?;
+    for connector in connectors_of(config, query.connector.as_deref())? {
+        let book = PoolBook::load(config, state.storage(), &connector, &network).await?;
         found.extend(
             book.pools
                 .iter()
                 .filter(|p| query.kind.as_deref().filter(|k| !k.is_empty()).is_none_or(|k| p.kind == k))
-                .map(|p| PoolEntry::new(connector, p)),
+                .map(|p| PoolEntry::new(&connector, p)),
         );
     }
     Ok((network, found))
@@ -194,8 +194,8 @@ async fn inspect(
     let symbol = |token: Address| {
         book.tokens.iter().find(|t| t.address == token).map(|t| t.symbol.clone()).unwrap_or_else(|| token.to_string())
     };
-    for (connector, _) in CONNECTORS {
-        let Some(dex) = connectors::dex::find(connector, network) else { continue };
+    for connector in config.dexes.names() {
+        let Some(dex) = config.dexes.find(&connector, network) else { continue };
         let (kind, fee_pct) = match (fee, dex) {
             (Some(fee), Dex { v3: Some(v3), .. }) if v3.pool_address(token0, token1, fee) == address => {
                 ("clmm", fee as f64 / 10_000.0)
@@ -249,13 +249,13 @@ async fn find_pools(
     };
     let (a, b) = (token("tokenA", query.token_a.as_deref())?, token("tokenB", query.token_b.as_deref())?);
     let mut candidates = Vec::new();
-    for connector in connectors_of(query.connector.as_deref())? {
-        let Some(dex) = connectors::dex::find(connector, &network) else { continue };
+    for connector in connectors_of(&config, query.connector.as_deref())? {
+        let Some(dex) = config.dexes.find(&connector, &network) else { continue };
         let kind = query.kind.as_deref().filter(|k| !k.is_empty());
         if let Some(v2) = dex.v2.filter(|_| kind.is_none_or(|k| k == "amm")) {
             candidates.push(v2.pair_address(a, b));
         }
-        if let Some(v3) = dex.v3.filter(|_| kind.is_none_or(|k| k == "clmm")) {
+        if let Some(v3) = dex.v3.clone().filter(|_| kind.is_none_or(|k| k == "clmm")) {
             candidates.extend(v3.fee_tiers.iter().map(|tier| v3.pool_address(a, b, tier.fee)));
         }
     }
@@ -388,8 +388,8 @@ async fn remove_pool(
     let address = parse_address("address", &address)?;
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
-    for connector in connectors_of(query.connector.as_deref())? {
-        if state.storage().delete_pool(connector, &network, &address.to_checksum(None)).await? {
+    for connector in connectors_of(&config, query.connector.as_deref())? {
+        if state.storage().delete_pool(&connector, &network, &address.to_checksum(None)).await? {
             return Ok(axum::Json(PoolChangeResponse {
                 message: format!("pool {address} removed from {connector} on {network}"),
                 pool: None,
@@ -397,7 +397,7 @@ async fn remove_pool(
         }
         if config
             .pool_lists
-            .get(connector)
+            .get(&connector)
             .is_some_and(|list| list.iter().any(|p| p.address == address && p.network == network))
         {
             return Err(ApiError::bad_request(

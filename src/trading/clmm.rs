@@ -41,7 +41,8 @@ async fn candidate_pools(
     let book = PoolBook::load(&market.config, state.storage(), &market.connector, &market.network_name).await?;
     let listed: Vec<Address> = book.for_pair(Some("clmm"), a, b).iter().map(|p| p.address).collect();
     let addresses = if listed.is_empty() {
-        let v3 = market.dex.v3.ok_or_else(|| ApiError::bad_request("connector", "no clmm pools on this network"))?;
+        let v3 =
+            market.dex.v3.clone().ok_or_else(|| ApiError::bad_request("connector", "no clmm pools on this network"))?;
         v3.fee_tiers.iter().map(|tier| v3.pool_address(a, b, tier.fee)).collect()
     } else {
         listed

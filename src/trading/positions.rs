@@ -193,7 +193,7 @@ struct Sizing {
 }
 
 fn npm(market: &Market) -> ApiResult<V3Deployment> {
-    market.dex.v3.ok_or_else(|| {
+    market.dex.v3.clone().ok_or_else(|| {
         ApiError::bad_request("connector", format!("{} has no clmm pools on {}", market.connector, market.network_name))
     })
 }

@@ -77,11 +77,7 @@ fn extend(
 async fn best_route(state: &AppState, market: &Market, order: &Order) -> ApiResult<(Route, RouteQuote)> {
     let book = PoolBook::load(&market.config, state.storage(), &market.connector, &market.network_name).await?;
     let max_hops = market.config.connectors.get(&market.connector).map(|c| c.maximum_hops).unwrap_or(3) as usize;
-    let via_v2 = market.dex.v3.is_some_and(|v3| v3.swap_router_kind == connectors::v3::SwapRouterKind::SwapRouter02);
-    let candidates: Vec<Route> = routes(&book.pools, order.token_in.address, order.token_out.address, max_hops)
-        .into_iter()
-        .filter(|route| route.family == Family::V3 || via_v2)
-        .collect();
+    let candidates = routes(&book.pools, order.token_in.address, order.token_out.address, max_hops);
     if candidates.is_empty() {
         return Err(ApiError::bad_request(
             "quoteToken",

@@ -344,10 +344,21 @@ pub enum Via {
 }
 
 impl Via {
+    /// The router for a route: the V3 router, and for V2 routes the V2 router unless the V3 one is SwapRouter02,
+    /// which swaps through V2 pairs too.
+    pub fn for_route(market: &Market, family: Family) -> Via {
+        let swap_router_02 =
+            market.dex.v3.as_ref().is_some_and(|v3| v3.swap_router_kind == SwapRouterKind::SwapRouter02);
+        match family {
+            Family::V2 if !swap_router_02 => Via::V2Router,
+            _ => Via::SwapRouter,
+        }
+    }
+
     pub fn spender(&self, market: &Market) -> ApiResult<Address> {
         match self {
             Via::V2Router => Ok(market.dex.v2.ok_or_else(no_v2)?.router),
-            Via::SwapRouter => Ok(market.dex.v3.ok_or_else(no_v3)?.swap_router),
+            Via::SwapRouter => Ok(market.dex.v3.clone().ok_or_else(no_v3)?.swap_router),
         }
     }
 }
@@ -397,7 +408,7 @@ pub fn swap_call(
             return Err(ApiError::bad_request("connector", "the V2 router cannot swap through V3 pools"));
         }
         (Via::SwapRouter, Family::V2) => {
-            if market.dex.v3.ok_or_else(no_v3)?.swap_router_kind != SwapRouterKind::SwapRouter02 {
+            if market.dex.v3.clone().ok_or_else(no_v3)?.swap_router_kind != SwapRouterKind::SwapRouter02 {
                 return Err(ApiError::bad_request("connector", "this connector's router swaps through V3 pools only"));
             }
             if exact_in {
@@ -436,7 +447,7 @@ fn v3_swap_data(
     max_in: U256,
     recipient: Address,
 ) -> ApiResult<Vec<u8>> {
-    let kind = market.dex.v3.ok_or_else(no_v3)?.swap_router_kind;
+    let kind = market.dex.v3.clone().ok_or_else(no_v3)?.swap_router_kind;
     let hop = &route.hops[0];
     let (token_in, token_out, fee, no_limit) =
         (hop.token_in, route.hops[route.hops.len() - 1].token_out, U24::from(hop.fee), U160::ZERO);

@@ -87,14 +87,17 @@ async fn approve_then_poll_then_allowances_for_each_spender() {
     let chain = chain(&devnet);
     let wallet = devnet.accounts()[1];
     let usdc = devnet.deployment().token("USDC").address;
-    let uniswap = connectors::dex::find("uniswap", "devnet").unwrap();
-    let pancake = connectors::dex::find("pancakeswap", "devnet").unwrap();
+    let uniswap = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap();
+    let pancake = connectors::dex::Registry::builtin().find("pancakeswap", "devnet").unwrap();
     let raw_spender: Address = "0x1111111111111111111111111111111111111111".parse().unwrap();
     let cases: [(&str, Vec<Address>); 5] = [
-        ("uniswap/router", vec![uniswap.v3.unwrap().swap_router]),
-        ("uniswap/amm", vec![uniswap.v2.unwrap().router]),
-        ("uniswap/clmm", vec![uniswap.v3.unwrap().position_manager, uniswap.v3.unwrap().swap_router]),
-        ("pancakeswap/clmm", vec![pancake.v3.unwrap().position_manager, pancake.v3.unwrap().swap_router]),
+        ("uniswap/router", vec![uniswap.v3.as_ref().unwrap().swap_router]),
+        ("uniswap/amm", vec![uniswap.v2.as_ref().unwrap().router]),
+        ("uniswap/clmm", vec![uniswap.v3.as_ref().unwrap().position_manager, uniswap.v3.as_ref().unwrap().swap_router]),
+        (
+            "pancakeswap/clmm",
+            vec![pancake.v3.as_ref().unwrap().position_manager, pancake.v3.as_ref().unwrap().swap_router],
+        ),
         ("0x1111111111111111111111111111111111111111", vec![raw_spender]),
     ];
     for (i, (spender, contracts)) in cases.iter().enumerate() {
@@ -132,7 +135,7 @@ async fn approve_then_poll_then_allowances_for_each_spender() {
         .await;
     assert_eq!(body["status"], 1);
     let on_chain = IERC20::new(devnet.deployment().token("WETH").address, &chain.provider)
-        .allowance(wallet, uniswap.v3.unwrap().swap_router)
+        .allowance(wallet, uniswap.v3.as_ref().unwrap().swap_router)
         .call()
         .await
         .unwrap();
@@ -260,7 +263,7 @@ async fn a_transaction_that_would_revert_is_refused_and_nothing_is_sent() {
     // A swap without an allowance, through the one sender: refused with the router's reason.
     let signer: PrivateKeySigner = devnet.private_key(1).parse().unwrap();
     let (usdc, weth) = (devnet.deployment().token("USDC").address, devnet.deployment().token("WETH").address);
-    let router = connectors::dex::find("uniswap", "devnet").unwrap().v2.unwrap().router;
+    let router = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v2.unwrap().router;
     let swap = IUniswapV2Router02::swapExactTokensForTokensCall {
         amountIn: U256::from(1_000_000u64),
         amountOutMin: U256::ZERO,

@@ -181,7 +181,10 @@ async fn devnet_templates_list_exactly_what_the_devnet_deploys() {
 /// A pool as Gateway's pool lists write it.
 fn pool_list_entry(pool: &gateway::devnet::DevnetPool) -> Value {
     let fee_pct = match pool.kind.as_str() {
-        "amm" => connectors::dex::find(&pool.connector, "devnet").unwrap().v2.unwrap().fee_bps as f64 / 100.0,
+        "amm" => {
+            connectors::dex::Registry::builtin().find(&pool.connector, "devnet").unwrap().v2.unwrap().fee_bps as f64
+                / 100.0
+        }
         _ => pool.fee as f64 / 10_000.0,
     };
     json!({

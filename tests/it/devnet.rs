@@ -17,7 +17,7 @@ async fn pools_sit_at_the_addresses_computed_off_chain() {
     assert_eq!(chain.provider.get_chain_id().await.unwrap(), 31337);
     assert!(deployment.pools.len() >= 10);
     for pool in &deployment.pools {
-        let dex = dex::find(&pool.connector, "devnet").expect("known connector");
+        let dex = dex::Registry::builtin().find(&pool.connector, "devnet").expect("known connector");
         let code = chain.provider.get_code_at(pool.address).await.unwrap();
         assert!(!code.is_empty(), "no contract at {pool:?}");
         if pool.kind == "amm" {
@@ -48,18 +48,18 @@ async fn pools_sit_at_the_addresses_computed_off_chain() {
 #[test]
 fn init_code_hashes_in_the_descriptions_are_those_of_the_shipped_bytecode() {
     let assets = DevnetAssets::locate();
-    let uniswap = dex::find("uniswap", "mainnet").unwrap();
-    let pancake = dex::find("pancakeswap", "mainnet").unwrap();
+    let uniswap = dex::Registry::builtin().find("uniswap", "mainnet").unwrap();
+    let pancake = dex::Registry::builtin().find("pancakeswap", "mainnet").unwrap();
     assets.install(&|step| eprintln!("devnet: {step}")).expect("artifacts install");
     let hash = |package: &str, path: &str| keccak256(assets.creation_code(package, path).expect("artifact installed"));
-    assert_eq!(hash("@uniswap/v2-core", "build/UniswapV2Pair.json"), uniswap.v2.unwrap().pair_init_code_hash);
+    assert_eq!(hash("@uniswap/v2-core", "build/UniswapV2Pair.json"), uniswap.v2.as_ref().unwrap().pair_init_code_hash);
     assert_eq!(
         hash("@uniswap/v3-core", "artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json"),
-        uniswap.v3.unwrap().pool_init_code_hash
+        uniswap.v3.as_ref().unwrap().pool_init_code_hash
     );
     assert_eq!(
         hash("@pancakeswap/v3-core", "artifacts/contracts/PancakeV3Pool.sol/PancakeV3Pool.json"),
-        pancake.v3.unwrap().pool_init_code_hash
+        pancake.v3.as_ref().unwrap().pool_init_code_hash
     );
 }
 
@@ -74,7 +74,7 @@ async fn quoter_v2_quote_equals_the_executed_swap() {
     let amount_in = U256::from(1_000_000_000u64); // 1000 USDC
 
     for (connector, fee) in [("uniswap", 500u32), ("pancakeswap", 2500)] {
-        let v3 = dex::find(connector, "devnet").unwrap().v3.unwrap();
+        let v3 = dex::Registry::builtin().find(connector, "devnet").unwrap().v3.unwrap();
         chain
             .send(trader, usdc, IERC20::approveCall { spender: v3.swap_router, amount: U256::MAX }, U256::ZERO)
             .await

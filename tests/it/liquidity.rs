@@ -69,26 +69,32 @@ fn wallet<'a>(devnet: &Devnet, gw: &'a TestGateway) -> Wallet<'a> {
 
 #[tokio::test]
 async fn clmm_position_lifecycle_with_exact_balances() {
+    clmm_lifecycle_case("uniswap", POOL).await;
+}
+
+/// open → positions-owned → add → fees from another wallet's swaps → collect exactly the fees owed → remove
+/// 50 % → close, every balance change exact.
+pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
-    setup(&devnet, &gw, "uniswap/clmm").await;
+    setup(&devnet, &gw, &format!("{connector}/clmm")).await;
     let w = wallet(&devnet, &gw);
     let lp = |body: Value| {
         let mut body = body;
         body["chainNetwork"] = json!("ethereum-devnet");
-        body["connector"] = json!("uniswap");
+        body["connector"] = json!(connector);
         body
     };
 
     // Quote, then open with only the base amount.
-    let (status, quoted) = gw.get(&format!("/trading/clmm/quote-liquidity?chainNetwork=ethereum-devnet&connector=uniswap&poolAddress={POOL}&lowerPrice=2500&upperPrice=3500&baseTokenAmount=2")).await;
+    let (status, quoted) = gw.get(&format!("/trading/clmm/quote-liquidity?chainNetwork=ethereum-devnet&connector={connector}&poolAddress={pool}&lowerPrice=2500&upperPrice=3500&baseTokenAmount=2")).await;
     assert_eq!(status, StatusCode::OK, "{quoted}");
     assert_eq!(quoted["baseLimited"], true);
     let before = w.balances().await;
     let opened = w
         .post(
             "/trading/clmm/open",
-            lp(json!({"poolAddress": POOL, "lowerPrice": 2500, "upperPrice": 3500, "baseTokenAmount": 2})),
+            lp(json!({"poolAddress": pool, "lowerPrice": 2500, "upperPrice": 3500, "baseTokenAmount": 2})),
         )
         .await;
     let after = w.balances().await;
@@ -105,9 +111,10 @@ async fn clmm_position_lifecycle_with_exact_balances() {
     let position = opened["positionAddress"].clone();
 
     // It is listed, in range.
-    let (_, owned) = gw.get("/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector=uniswap").await;
+    let (_, owned) =
+        gw.get(&format!("/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector={connector}")).await;
     let listed = owned.as_array().unwrap().iter().find(|p| p["address"] == position.as_str()).expect("listed").clone();
-    assert_eq!(listed["poolAddress"], POOL);
+    assert_eq!(listed["poolAddress"].as_str().unwrap().to_lowercase(), pool.to_lowercase());
     assert_eq!(listed["inRange"], true);
     assert!(
         listed["lowerPrice"].as_f64().unwrap() > 2490.0 && listed["upperPrice"].as_f64().unwrap() < 3510.0,
@@ -124,12 +131,12 @@ async fn clmm_position_lifecycle_with_exact_balances() {
     // Another trader swaps both ways through the pool: the position earns fees in both tokens.
     let trader = TestGateway::on_devnet(&devnet).await;
     trader.add_wallet(&devnet, 2).await;
-    setup(&devnet, &trader, "uniswap/clmm").await;
+    setup(&devnet, &trader, &format!("{connector}/clmm")).await;
     for side in ["SELL", "BUY"] {
         let (status, body) = trader
             .post(
                 "/trading/clmm/execute-swap",
-                lp(json!({"baseToken": "WETH", "quoteToken": "USDC", "amount": 20, "side": side, "poolAddress": POOL})),
+                lp(json!({"baseToken": "WETH", "quoteToken": "USDC", "amount": 20, "side": side, "poolAddress": pool})),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -140,7 +147,7 @@ async fn clmm_position_lifecycle_with_exact_balances() {
         let response = gw
             .client()
             .get(gw.url(&format!(
-                "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector=uniswap&positionAddress={}",
+                "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector={connector}&positionAddress={}",
                 position.as_str()
             )))
             .send()
@@ -169,11 +176,12 @@ async fn clmm_position_lifecycle_with_exact_balances() {
     let after = w.balances().await;
     assert_eq!(after.0 - before.0, weth(&closed["baseTokenAmountRemoved"]) + weth(&closed["baseFeeAmountCollected"]));
     assert_eq!(after.1 - before.1, usdc(&closed["quoteTokenAmountRemoved"]) + usdc(&closed["quoteFeeAmountCollected"]));
-    let (_, owned) = gw.get("/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector=uniswap").await;
+    let (_, owned) =
+        gw.get(&format!("/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector={connector}")).await;
     assert!(owned.as_array().unwrap().iter().all(|p| p["address"] != position.as_str()), "burned: {owned}");
     let (status, _) = gw
         .get(&format!(
-            "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector=uniswap&positionAddress={}",
+            "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector={connector}&positionAddress={}",
             position.as_str()
         ))
         .await;

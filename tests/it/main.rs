@@ -9,6 +9,7 @@ mod errors;
 mod hummingbot;
 mod liquidity;
 mod openapi;
+mod pancakeswap;
 mod pools;
 mod storage;
 mod trading;

@@ -23,7 +23,7 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     let (status, body) = gw.get("/pools/WETH-DAI?chainNetwork=ethereum-devnet&type=amm").await;
     assert_error_body(status, &body, StatusCode::NOT_FOUND, "GET /pools/find");
 
-    // On-chain discovery through the factories: Uniswap V2 + two V3 tiers, PancakeSwap's two tiers.
+    // On-chain discovery through the factories: Uniswap V2 + two V3 tiers, PancakeSwap V2 + two V3 tiers.
     let (status, found) = gw.get("/pools/find?chainNetwork=ethereum-devnet&tokenA=WETH&tokenB=USDC").await;
     assert_eq!(status, StatusCode::OK, "{found}");
     let mut kinds: Vec<String> =
@@ -32,6 +32,7 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     assert_eq!(
         kinds,
         vec![
+            "\"pancakeswap\"/\"amm\"/0.2",
             "\"pancakeswap\"/\"clmm\"/0.05",
             "\"pancakeswap\"/\"clmm\"/0.25",
             "\"uniswap\"/\"amm\"/0.3",
@@ -42,7 +43,7 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
 
     // A pool created now (USDT/USDC 0.01 %) is found by address, saved, used, and removed.
     let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
-    let v3 = connectors::dex::find("uniswap", "devnet").unwrap().v3.unwrap();
+    let v3 = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v3.unwrap();
     let (usdt, usdc) = (devnet.deployment().token("USDT").address, devnet.deployment().token("USDC").address);
     let (token0, token1) = connectors::v2::sort_tokens(usdt, usdc);
     chain

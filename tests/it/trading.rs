@@ -24,20 +24,20 @@ async fn balance(chain: &Unlocked, token: Address, owner: Address) -> U256 {
     IERC20::new(token, &chain.provider).balanceOf(owner).call().await.unwrap()
 }
 
-async fn approve(gw: &TestGateway, token: &str, spender: &str) {
+pub async fn approve(gw: &TestGateway, token: &str, spender: &str) {
     let (status, body) =
         gw.post("/chains/ethereum/approve", json!({"network": "devnet", "token": token, "spender": spender})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-/// GETs a quote and returns its text (for exact numbers) and parsed form.
+/// GETs a Uniswap quote and returns its text (for exact numbers) and parsed form.
 async fn quote(gw: &TestGateway, kind: &str, query: &str) -> (String, Value) {
-    let response = gw
-        .client()
-        .get(gw.url(&format!("/trading/{kind}/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&{query}")))
-        .send()
-        .await
-        .unwrap();
+    quote_on(gw, "uniswap", kind, query).await
+}
+
+pub async fn quote_on(gw: &TestGateway, connector: &str, kind: &str, query: &str) -> (String, Value) {
+    let url = format!("/trading/{kind}/quote-swap?chainNetwork=ethereum-devnet&connector={connector}&{query}");
+    let response = gw.client().get(gw.url(&url)).send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{text}");
@@ -58,7 +58,7 @@ async fn amm_quotes_equal_router02_and_the_executed_swap_to_the_wei() {
     let chain = chain(&devnet);
     let wallet = devnet.accounts()[1];
     let (weth, usdc) = (devnet.deployment().token("WETH").address, devnet.deployment().token("USDC").address);
-    let router = connectors::dex::find("uniswap", "devnet").unwrap().v2.unwrap().router;
+    let router = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v2.unwrap().router;
     approve(&gw, "WETH", "uniswap/amm").await;
     approve(&gw, "USDC", "uniswap/amm").await;
 
@@ -150,41 +150,57 @@ async fn quoter_v2(
 
 #[tokio::test]
 async fn clmm_quotes_crossing_ticks_equal_quoter_v2_and_the_executed_swap() {
+    clmm_crossing_case("uniswap", 3000).await;
+}
+
+/// SELL 800 WETH into a WETH/USDC pool holding 500 WETH in each of two positions, far enough to leave the
+/// concentrated one's range, then BUY 900 back: each quote equals the DEX's QuoterV2 and the executed swap.
+pub async fn clmm_crossing_case(connector: &str, fee: u32) {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
     let chain = chain(&devnet);
     let wallet = devnet.accounts()[1];
     let (weth, usdc) = (devnet.deployment().token("WETH").address, devnet.deployment().token("USDC").address);
-    let quoter = connectors::dex::find("uniswap", "devnet").unwrap().v3.unwrap().quoter_v2;
-    let pool = "0x8ad599c3A0ff1De082011EFDDc58f1908eb6e6D8";
-    approve(&gw, "WETH", "uniswap/clmm").await;
-    approve(&gw, "USDC", "uniswap/clmm").await;
+    let v3 = connectors::dex::Registry::builtin().find(connector, "devnet").unwrap().v3.unwrap();
+    let quoter = v3.quoter_v2;
+    let pool = v3.pool_address(weth, usdc, fee).to_checksum(None);
+    approve(&gw, "WETH", &format!("{connector}/clmm")).await;
+    approve(&gw, "USDC", &format!("{connector}/clmm")).await;
 
-    // SELL 800 WETH into the 0.3 % pool: far enough to leave the concentrated position's range.
-    let (text, body) =
-        quote(&gw, "clmm", &format!("baseToken=WETH&quoteToken=USDC&amount=800&side=SELL&poolAddress={pool}")).await;
+    let (text, body) = quote_on(
+        &gw,
+        connector,
+        "clmm",
+        &format!("baseToken=WETH&quoteToken=USDC&amount=800&side=SELL&poolAddress={pool}"),
+    )
+    .await;
     let quoted_out = raw(&raw_field(&text, "amountOut"), 6);
-    let (on_chain, crossed) = quoter_v2(&chain, quoter, weth, usdc, 3000, true, raw("800", 18)).await;
+    let (on_chain, crossed) = quoter_v2(&chain, quoter, weth, usdc, fee, true, raw("800", 18)).await;
     assert!(crossed >= 1, "the swap crosses an initialized tick ({crossed})");
     assert_eq!(quoted_out, on_chain, "local V3 math equals QuoterV2: {body}");
     let before = balance(&chain, usdc, wallet).await;
     let (status, executed) = gw
-        .post_text("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 800, "side": "SELL", "poolAddress": pool}))
+        .post_text("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": connector, "baseToken": "WETH", "quoteToken": "USDC", "amount": 800, "side": "SELL", "poolAddress": pool}))
         .await;
     assert_eq!(status, StatusCode::OK, "{executed}");
     assert_eq!(raw(&data_field(&executed, "amountOut"), 6), quoted_out);
     assert_eq!(balance(&chain, usdc, wallet).await - before, quoted_out);
 
     // BUY 900 WETH back: exact output, crossing back through the ticks.
-    let (text, _) =
-        quote(&gw, "clmm", &format!("baseToken=WETH&quoteToken=USDC&amount=900&side=BUY&poolAddress={pool}")).await;
+    let (text, _) = quote_on(
+        &gw,
+        connector,
+        "clmm",
+        &format!("baseToken=WETH&quoteToken=USDC&amount=900&side=BUY&poolAddress={pool}"),
+    )
+    .await;
     let quoted_in = raw(&raw_field(&text, "amountIn"), 6);
-    let (on_chain, crossed) = quoter_v2(&chain, quoter, usdc, weth, 3000, false, raw("900", 18)).await;
+    let (on_chain, crossed) = quoter_v2(&chain, quoter, usdc, weth, fee, false, raw("900", 18)).await;
     assert!(crossed >= 1, "{crossed}");
     assert_eq!(quoted_in, on_chain);
     let (usdc_before, weth_before) = (balance(&chain, usdc, wallet).await, balance(&chain, weth, wallet).await);
     let (status, executed) = gw
-        .post_text("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 900, "side": "BUY", "poolAddress": pool}))
+        .post_text("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": connector, "baseToken": "WETH", "quoteToken": "USDC", "amount": 900, "side": "BUY", "poolAddress": pool}))
         .await;
     assert_eq!(status, StatusCode::OK, "{executed}");
     assert_eq!(usdc_before - balance(&chain, usdc, wallet).await, quoted_in);
@@ -266,18 +282,23 @@ async fn swaps_refuse_bad_input_and_missing_allowances_with_what_to_do() {
 /// Quotes a WBTC → USDC route (two pools: no direct one is listed) and checks it against the chain's quoter.
 #[tokio::test]
 async fn router_two_hop_quotes_equal_the_on_chain_quoter_and_execute_exactly() {
+    router_two_hop_case("uniswap").await;
+}
+
+pub async fn router_two_hop_case(connector: &str) {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
     let chain = chain(&devnet);
     let wallet = devnet.accounts()[1];
     let (wbtc, usdc) = (devnet.deployment().token("WBTC").address, devnet.deployment().token("USDC").address);
-    let uniswap = connectors::dex::find("uniswap", "devnet").unwrap();
-    approve(&gw, "WBTC", "uniswap/router").await;
-    approve(&gw, "USDC", "uniswap/router").await;
+    let dex = connectors::dex::Registry::builtin().find(connector, "devnet").unwrap();
+    approve(&gw, "WBTC", &format!("{connector}/router")).await;
+    approve(&gw, "USDC", &format!("{connector}/router")).await;
 
     for (side, amount) in [("SELL", "1.5"), ("BUY", "0.25")] {
         let (text, body) =
-            quote(&gw, "router", &format!("baseToken=WBTC&quoteToken=USDC&amount={amount}&side={side}")).await;
+            quote_on(&gw, connector, "router", &format!("baseToken=WBTC&quoteToken=USDC&amount={amount}&side={side}"))
+                .await;
         let steps = body["route"].as_array().unwrap();
         assert_eq!(steps.len(), 2, "two hops: {body}");
         let in_decimals = if side == "SELL" { 8 } else { 6 };
@@ -294,14 +315,14 @@ async fn router_two_hop_quotes_equal_the_on_chain_quoter_and_execute_exactly() {
             .collect();
         // The chain's own answer for the same route: QuoterV2 for V3 pools, Router02 for V2 pairs.
         let expected = if steps[0]["type"] == "clmm" {
-            let quoter = IQuoterV2::new(uniswap.v3.unwrap().quoter_v2, &chain.provider);
+            let quoter = IQuoterV2::new(dex.v3.as_ref().unwrap().quoter_v2, &chain.provider);
             if side == "SELL" {
                 quoter.quoteExactInput(encode_path(&hops, false), amount_in).call().await.unwrap().amountOut
             } else {
                 quoter.quoteExactOutput(encode_path(&hops, true), amount_out).call().await.unwrap().amountIn
             }
         } else {
-            let router = IUniswapV2Router02::new(uniswap.v2.unwrap().router, &chain.provider);
+            let router = IUniswapV2Router02::new(dex.v2.as_ref().unwrap().router, &chain.provider);
             let path: Vec<Address> =
                 std::iter::once(hops[0].token_in).chain(hops.iter().map(|h| h.token_out)).collect();
             if side == "SELL" {
@@ -320,7 +341,7 @@ async fn router_two_hop_quotes_equal_the_on_chain_quoter_and_execute_exactly() {
         let (status, executed) = gw
             .post(
                 "/trading/router/execute-quote",
-                json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": quote_id}),
+                json!({"chainNetwork": "ethereum-devnet", "connector": connector, "quoteId": quote_id}),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{executed}");

@@ -5,7 +5,8 @@ pub mod math;
 use alloy::primitives::{Address, B256, keccak256};
 
 /// Where a V2-family DEX lives on one network, and the constants of its pairs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct V2Deployment {
     pub factory: Address,
     pub router: Address,

@@ -11,7 +11,8 @@ use alloy::sol_types::SolValue;
 use crate::v2::sort_tokens;
 
 /// A fee tier (hundredths of a basis point, so 500 = 0.05 %) and the tick spacing the factory gives it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FeeTier {
     pub fee: u32,
     pub tick_spacing: i32,
@@ -19,14 +20,15 @@ pub struct FeeTier {
 
 /// The two swap-router ABIs the family uses: Uniswap's SwapRouter02 takes no deadline in its structs,
 /// PancakeSwap's SwapRouter (like Uniswap's first one) does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 pub enum SwapRouterKind {
     SwapRouter02,
     SwapRouterWithDeadline,
 }
 
 /// Where a V3-family DEX lives on one network, and the constants of its pools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "V3DeploymentFields")]
 pub struct V3Deployment {
     pub factory: Address,
     /// The contract whose CREATE2 makes pools: the factory itself for Uniswap, a PoolDeployer for PancakeSwap.
@@ -36,7 +38,36 @@ pub struct V3Deployment {
     pub swap_router: Address,
     pub swap_router_kind: SwapRouterKind,
     pub quoter_v2: Address,
-    pub fee_tiers: &'static [FeeTier],
+    pub fee_tiers: Vec<FeeTier>,
+}
+
+/// The description as written: `poolDeployer` may be left out when the factory deploys the pools.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct V3DeploymentFields {
+    factory: Address,
+    pool_deployer: Option<Address>,
+    pool_init_code_hash: B256,
+    position_manager: Address,
+    swap_router: Address,
+    swap_router_kind: SwapRouterKind,
+    quoter_v2: Address,
+    fee_tiers: Vec<FeeTier>,
+}
+
+impl From<V3DeploymentFields> for V3Deployment {
+    fn from(f: V3DeploymentFields) -> Self {
+        V3Deployment {
+            factory: f.factory,
+            pool_deployer: f.pool_deployer.unwrap_or(f.factory),
+            pool_init_code_hash: f.pool_init_code_hash,
+            position_manager: f.position_manager,
+            swap_router: f.swap_router,
+            swap_router_kind: f.swap_router_kind,
+            quoter_v2: f.quoter_v2,
+            fee_tiers: f.fee_tiers,
+        }
+    }
 }
 
 impl V3Deployment {

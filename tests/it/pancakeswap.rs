@@ -1,0 +1,74 @@
+//! PancakeSwap runs on the same family code as Uniswap, from its own description: the same cases, on its pools.
+
+use connectors::dex::Registry;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf};
+use crate::trading::{approve, quote_on};
+
+#[tokio::test]
+async fn pancake_v3_quotes_crossing_ticks_equal_its_quoter_and_the_swap() {
+    crate::trading::clmm_crossing_case("pancakeswap", 2500).await;
+}
+
+#[tokio::test]
+async fn pancake_router_two_hop_quotes_equal_the_chain_and_execute_exactly() {
+    crate::trading::router_two_hop_case("pancakeswap").await;
+}
+
+#[tokio::test]
+async fn pancake_v3_position_lifecycle_with_exact_balances() {
+    crate::liquidity::clmm_lifecycle_case("pancakeswap", "0x1ac1A8FEaAEa1900C4166dEeed0C11cC10669D36").await;
+}
+
+#[tokio::test]
+async fn pancake_v2_swaps_at_its_own_fee() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    approve(&gw, "WETH", "pancakeswap/amm").await;
+    let (_, quote) = quote_on(&gw, "pancakeswap", "amm", "baseToken=WETH&quoteToken=USDC&amount=1&side=SELL").await;
+    // The devnet pair (npm's 2020 PancakePair) charges 0.2 %: 1 WETH into 1000 WETH / 3,000,000 USDC.
+    let expected = 1_000_000_000_000_000_000u128 * 998 * 3_000_000_000_000
+        / (1_000_000_000_000_000_000_000 * 1000 + 1_000_000_000_000_000_000 * 998);
+    assert_eq!(quote["amountOut"].as_f64().unwrap(), expected as f64 / 1e6, "{quote}");
+    assert!(quote["routePath"].as_str().unwrap().contains("0.2%"), "{quote}");
+    let (status, executed) = gw
+        .post("/trading/amm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "pancakeswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 1, "side": "SELL"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{executed}");
+    assert_eq!(executed["data"]["amountOut"], quote["amountOut"]);
+}
+
+/// A fork is a description, not code: a `connectors/<name>.json` in the conf dir describing where its contracts
+/// are (here: a second description of the devnet's PancakeSwap V3 deployment) makes a new connector.
+#[tokio::test]
+async fn a_new_fork_is_a_description_with_no_new_code() {
+    let devnet = common::devnet().await;
+    let conf = devnet_conf(&[devnet.rpc_url()]);
+    let builtin: serde_json::Value = serde_json::from_str(include_str!("../../connectors/deployments.json")).unwrap();
+    let pancake = builtin.as_array().unwrap().iter().find(|d| d["name"] == "pancakeswap").unwrap();
+    let fork = json!({"name": "forkswap", "networks": {"devnet": {"clmm": pancake["networks"]["devnet"]["clmm"]}}});
+    std::fs::write(conf.path().join("connectors/forkswap.json"), fork.to_string()).unwrap();
+    let pool = "0x19ac5f80ec17497d0e585b953100e6d18c330040";
+    let pools = json!([{"type": "clmm", "network": "devnet", "baseSymbol": "WETH", "quoteSymbol": "USDC", "address": pool,
+        "baseTokenAddress": devnet.deployment().token("WETH").address, "quoteTokenAddress": devnet.deployment().token("USDC").address, "feePct": 0.25}]);
+    std::fs::write(conf.path().join("pools/forkswap.json"), pools.to_string()).unwrap();
+    let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.unwrap();
+    gw.add_wallet(&devnet, 1).await;
+
+    let (_, connectors) = gw.get("/config/connectors").await;
+    let forkswap =
+        connectors["connectors"].as_array().unwrap().iter().find(|c| c["name"] == "forkswap").expect("listed").clone();
+    assert_eq!(forkswap["trading_types"], json!(["router", "clmm"]));
+    assert_eq!(forkswap["networks"], json!(["devnet"]));
+    approve(&gw, "WETH", "forkswap/clmm").await;
+    let (_, quote) = quote_on(&gw, "forkswap", "clmm", "baseToken=WETH&quoteToken=USDC&amount=2&side=SELL").await;
+    assert_eq!(quote["poolAddress"].as_str().unwrap().to_lowercase(), pool);
+    let (status, executed) = gw
+        .post("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "forkswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 2, "side": "SELL"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{executed}");
+    assert_eq!(executed["data"]["amountOut"], quote["amountOut"]);
+    assert!(Registry::builtin().find("forkswap", "devnet").is_none(), "nothing was added to the code");
+}
