@@ -7,8 +7,11 @@ mod pools;
 mod tokens;
 mod wallets;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
@@ -37,6 +40,24 @@ pub enum Backend {
 pub struct Storage {
     pool: AnyPool,
     backend: Backend,
+    lists: Arc<ListCache>,
+}
+
+/// Token and pool additions are read on every quote: they are kept in memory, dropped on this instance's own
+/// writes and re-read after a few seconds, so additions through another instance show up soon too.
+#[derive(Debug, Default)]
+struct ListCache {
+    tokens: Mutex<HashMap<String, (Instant, Vec<TokenRow>)>>,
+    /// By (connector, network).
+    pools: Mutex<HashMap<(String, String), PoolsAt>>,
+}
+
+type PoolsAt = (Instant, Vec<crate::config::ListedPool>);
+
+const LIST_TTL: Duration = Duration::from_secs(3);
+
+fn cached<K: std::hash::Hash + Eq, V: Clone>(map: &Mutex<HashMap<K, (Instant, V)>>, key: &K) -> Option<V> {
+    map.lock().expect("list cache").get(key).filter(|(at, _)| at.elapsed() < LIST_TTL).map(|(_, v)| v.clone())
 }
 
 /// The database a conf dir uses when `DATABASE_URL` is not set.
@@ -71,7 +92,7 @@ impl Storage {
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
         sqlx::migrate!("src/storage/migrations").run(&pool).await?;
-        Ok(Storage { pool, backend })
+        Ok(Storage { pool, backend, lists: Arc::default() })
     }
 
     pub fn backend(&self) -> Backend {

@@ -22,10 +22,15 @@ impl Storage {
         .execute(&self.pool)
         .await
         .map_err(duplicate_as(format!("{} pool {} on {}", pool.kind, pool.address, pool.network)))?;
+        self.lists.pools.lock().expect("list cache").remove(&(connector.to_string(), pool.network.clone()));
         Ok(())
     }
 
     pub async fn pools(&self, connector: &str, network: &str) -> Result<Vec<ListedPool>, StorageError> {
+        let key = (connector.to_string(), network.to_string());
+        if let Some(pools) = super::cached(&self.lists.pools, &key) {
+            return Ok(pools);
+        }
         let rows = sqlx::query(
             "SELECT kind, network, address, base_symbol, quote_symbol, base_address, quote_address, fee_pct
              FROM pools WHERE connector = $1 AND network = $2 ORDER BY created_at",
@@ -56,7 +61,10 @@ impl Storage {
                         .map_err(|e: std::num::ParseFloatError| decode(e.to_string()))?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StorageError>>()
+            .inspect(|pools| {
+                self.lists.pools.lock().expect("list cache").insert(key, (std::time::Instant::now(), pools.clone()));
+            })
     }
 
     pub async fn delete_pool(&self, connector: &str, network: &str, address: &str) -> Result<bool, StorageError> {
@@ -66,6 +74,7 @@ impl Storage {
             .bind(address)
             .execute(&self.pool)
             .await?;
+        self.lists.pools.lock().expect("list cache").remove(&(connector.to_string(), network.to_string()));
         Ok(result.rows_affected() > 0)
     }
 

@@ -26,10 +26,14 @@ impl Storage {
         .execute(&self.pool)
         .await
         .map_err(duplicate_as(format!("token {} on {}", token.address, token.network)))?;
+        self.lists.tokens.lock().expect("list cache").remove(&token.network);
         Ok(())
     }
 
     pub async fn tokens(&self, network: &str) -> Result<Vec<TokenRow>, StorageError> {
+        if let Some(tokens) = super::cached(&self.lists.tokens, &network.to_string()) {
+            return Ok(tokens);
+        }
         let rows = sqlx::query(
             "SELECT network, address, symbol, name, decimals FROM tokens WHERE network = $1 ORDER BY symbol",
         )
@@ -46,7 +50,14 @@ impl Storage {
                     decimals: row.try_get::<i32, _>("decimals")? as u8,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StorageError>>()
+            .inspect(|tokens| {
+                self.lists
+                    .tokens
+                    .lock()
+                    .expect("list cache")
+                    .insert(network.to_string(), (std::time::Instant::now(), tokens.clone()));
+            })
     }
 
     pub async fn delete_token(&self, network: &str, address: &str) -> Result<bool, StorageError> {
@@ -55,6 +66,7 @@ impl Storage {
             .bind(address)
             .execute(&self.pool)
             .await?;
+        self.lists.tokens.lock().expect("list cache").remove(network);
         Ok(result.rows_affected() > 0)
     }
 }

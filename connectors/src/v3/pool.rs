@@ -43,6 +43,8 @@ pub struct V3PoolState {
     /// Initialized ticks, ascending. When only a window around the price was read, two stand-in ticks at
     /// its edges carry the liquidity of everything beyond, and a swap must not cross them.
     pub ticks: Vec<Tick<i32>>,
+    /// The same ticks, ready for the swap math (built once per read, not per quote).
+    tick_list: Option<TickListDataProvider<i32>>,
     /// The window's edges, when the ticks do not cover the whole range.
     pub window: Option<(i32, i32)>,
     /// The block the state was read at.
@@ -119,6 +121,7 @@ impl V3PoolState {
             sqrt_price_x96: slot0.sqrtPriceX96,
             tick,
             liquidity,
+            tick_list: (!ticks.is_empty()).then(|| TickListDataProvider::new(ticks.clone(), spacing)),
             ticks,
             window,
             block,
@@ -137,9 +140,9 @@ impl V3PoolState {
                 format!("{token_in} is not a token of pool {}", self.address),
             ));
         }
-        if self.ticks.is_empty() {
+        let Some(ticks) = &self.tick_list else {
             return Err(ConnectorError::Liquidity(format!("pool {} has no liquidity", self.address)));
-        }
+        };
         let zero_for_one = token_in == self.token0;
         let specified = match amount {
             SwapAmount::ExactIn(a) | SwapAmount::ExactOut(a) if a.is_zero() => {
@@ -149,14 +152,13 @@ impl V3PoolState {
             SwapAmount::ExactOut(a) => I256::try_from(a).map(|a| -a),
         }
         .map_err(|_| ConnectorError::invalid("amount", "is too large"))?;
-        let ticks = TickListDataProvider::new(self.ticks.clone(), self.tick_spacing);
         let state = v3_swap(
             U24::from(self.fee),
             self.sqrt_price_x96,
             self.tick,
             self.liquidity,
             self.tick_spacing,
-            &ticks,
+            ticks,
             zero_for_one,
             specified,
             None,

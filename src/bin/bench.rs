@@ -1,0 +1,432 @@
+//! The benchmark: starts the devnet and a gateway (as its own process, so its startup time and memory can be
+//! measured), then measures quotes, swaps and the floors they are compared against, in one run. Prints a table
+//! and writes the same figures as JSON.
+//!
+//!     cargo run --release --bin bench -- [--out bench-results.json] [--seconds 3]
+//!
+//! Not a test: nothing here asserts a time. The targets are printed next to the figures.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::aliases::{U24, U160};
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use alloy::transports::http::reqwest;
+use connectors::dex::Registry;
+use connectors::v3::IQuoterV2;
+use gateway::devnet::{Devnet, DevnetAssets};
+use serde_json::{Value, json};
+
+const PASSPHRASE: &str = "bench";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve") {
+        return serve(&args[2], &args[3]);
+    }
+    let option = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let out = option("--out").unwrap_or_else(|| "bench-results.json".into());
+    let seconds: f64 = option("--seconds").and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(bench(&out, Duration::from_secs_f64(seconds)));
+}
+
+/// The gateway process: the same server `gateway start --dev` runs.
+fn serve(conf: &str, port: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let gateway = gateway::server::start(gateway::server::GatewayOptions {
+            conf_dir: conf.into(),
+            database_url: None,
+            passphrase: gateway::state::Passphrase::new(PASSPHRASE),
+            host: "127.0.0.1".parse().unwrap(),
+            port: Some(port.parse().unwrap()),
+        })
+        .await
+        .expect("gateway starts");
+        let signal = gateway::server::ShutdownSignal::install().expect("signals");
+        gateway.stop_on(signal).await.expect("gateway stops");
+    });
+}
+
+/// Latencies of a run, in microseconds.
+#[derive(Default)]
+struct Samples(Vec<f64>);
+
+impl Samples {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+struct Report {
+    rows: Vec<(String, String, String)>,
+    json: BTreeMap<String, Value>,
+}
+
+impl Report {
+    fn add(&mut self, key: &str, label: &str, value: String, target: &str, raw: Value) {
+        self.rows.push((label.to_string(), value, target.to_string()));
+        self.json.insert(key.to_string(), raw);
+    }
+}
+
+async fn sequential<F, Fut>(count: usize, mut call: F) -> Samples
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..count / 10 {
+        call().await;
+    }
+    let mut samples = Samples::default();
+    for _ in 0..count {
+        let start = Instant::now();
+        call().await;
+        samples.0.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    samples
+}
+
+/// `connections` clients in a loop for `duration`: requests per second and p99 latency.
+async fn concurrent(client: &reqwest::Client, url: &str, connections: usize, duration: Duration) -> (f64, f64) {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + duration;
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| {
+            let (client, url, done) = (client.clone(), url.to_string(), done.clone());
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                while Instant::now() < deadline {
+                    let start = Instant::now();
+                    let response = client.get(&url).send().await.expect("request");
+                    assert!(response.status().is_success(), "{url}: {}", response.status());
+                    response.bytes().await.expect("body");
+                    samples.push(start.elapsed().as_secs_f64() * 1e6);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                samples
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut all = Samples::default();
+    for task in tasks {
+        all.0.extend(task.await.unwrap());
+    }
+    (done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(), all.percentile(0.99))
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A JSON-RPC proxy in front of anvil that counts what the gateway asks, by method.
+async fn counting_proxy(upstream: String) -> (SocketAddr, Arc<std::sync::Mutex<BTreeMap<String, u64>>>) {
+    let counts: Arc<std::sync::Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post({
+            let counts = counts.clone();
+            move |body: axum::body::Bytes| {
+                let (counts, client, upstream) = (counts.clone(), client.clone(), upstream.clone());
+                async move {
+                    if let Ok(request) = serde_json::from_slice::<Value>(&body) {
+                        let methods: Vec<String> = match &request {
+                            Value::Array(batch) => {
+                                batch.iter().filter_map(|r| r["method"].as_str().map(str::to_string)).collect()
+                            }
+                            single => single["method"].as_str().map(str::to_string).into_iter().collect(),
+                        };
+                        let mut counts = counts.lock().unwrap();
+                        for method in methods {
+                            *counts.entry(method).or_default() += 1;
+                        }
+                    }
+                    let response = client
+                        .post(&upstream)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    (
+                        axum::http::StatusCode::OK,
+                        [("content-type", "application/json")],
+                        response.bytes().await.unwrap(),
+                    )
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, counts)
+}
+
+fn quote_calls(counts: &BTreeMap<String, u64>) -> u64 {
+    counts.iter().filter(|(method, _)| method.as_str() != "eth_blockNumber").map(|(_, n)| n).sum()
+}
+
+async fn bench(out: &str, duration: Duration) {
+    let devnet = Devnet::start(&DevnetAssets::locate(), 0, &|step| eprintln!("devnet: {step}")).await.expect("devnet");
+    let (proxy, rpc_counts) = counting_proxy(devnet.rpc_url()).await;
+    let conf = tempfile::TempDir::new().unwrap();
+    gateway::config::install_templates(conf.path()).unwrap();
+    let config = gateway::config::Config::load(conf.path()).unwrap();
+    config.update("ethereum-devnet", "nodeURL", json!(format!("http://{proxy}"))).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).tcp_nodelay(true).build().unwrap();
+
+    // Startup: process start to the first 200.
+    let started = Instant::now();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--serve", conf.path().to_str().unwrap(), &port.to_string()])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("gateway process");
+    loop {
+        if let Ok(response) = client.get(&base).send().await
+            && response.status().is_success()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let startup_ms = started.elapsed().as_secs_f64() * 1e3;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_idle = rss_kib(child.id());
+    let mut report = Report { rows: vec![], json: BTreeMap::new() };
+    report.add("startup_ms", "startup to first 200", format!("{startup_ms:.1} ms"), "< 100 ms", json!(startup_ms));
+    report.add(
+        "rss_idle_mib",
+        "RSS idle",
+        format!("{:.1} MiB", rss_idle as f64 / 1024.0),
+        "< 30 MiB",
+        json!(rss_idle as f64 / 1024.0),
+    );
+
+    // A funded wallet with allowances.
+    let post = |path: &str, body: Value| {
+        let (client, url) = (client.clone(), format!("{base}{path}"));
+        async move {
+            let response = client.post(url).json(&body).send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            assert!(status.is_success(), "{body}");
+            body
+        }
+    };
+    post("/wallet/add", json!({"chain": "ethereum", "privateKey": devnet.private_key(1), "setDefault": true})).await;
+    for spender in ["uniswap/amm", "uniswap/clmm", "uniswap/router"] {
+        for token in ["WETH", "USDC"] {
+            post("/chains/ethereum/approve", json!({"network": "devnet", "token": token, "spender": spender})).await;
+        }
+    }
+
+    // Floors, from this process: a raw eth_blockNumber and a QuoterV2 eth_call against the node.
+    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
+    let block_number = sequential(2000, || async {
+        provider.get_block_number().await.unwrap();
+    })
+    .await;
+    let (weth, usdc) = (devnet.deployment().token("WETH").address, devnet.deployment().token("USDC").address);
+    let quoter = Registry::builtin().find("uniswap", "devnet").unwrap().v3.unwrap().quoter_v2;
+    let quote_call = IQuoterV2::quoteExactInputSingleCall {
+        params: IQuoterV2::QuoteExactInputSingleParams {
+            tokenIn: weth,
+            tokenOut: usdc,
+            amountIn: U256::from(10u64.pow(18)),
+            fee: U24::from(500),
+            sqrtPriceLimitX96: U160::ZERO,
+        },
+    };
+    let quoter_call = sequential(2000, || async {
+        provider.call(TransactionRequest::default().to(quoter).with_input(quote_call.abi_encode())).await.unwrap();
+    })
+    .await;
+    let floor = block_number.percentile(0.5);
+    report.add(
+        "raw_block_number_us",
+        "raw eth_blockNumber p50 / p99",
+        format!("{:.0} / {:.0} µs", floor, block_number.percentile(0.99)),
+        "the floor",
+        json!({"p50": floor, "p99": block_number.percentile(0.99)}),
+    );
+    report.add(
+        "raw_quoter_call_us",
+        "raw QuoterV2 eth_call p50 / p99",
+        format!("{:.0} / {:.0} µs", quoter_call.percentile(0.5), quoter_call.percentile(0.99)),
+        "",
+        json!({"p50": quoter_call.percentile(0.5), "p99": quoter_call.percentile(0.99)}),
+    );
+
+    let quotes = [
+        (
+            "amm",
+            format!(
+                "{base}/trading/amm/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL"
+            ),
+        ),
+        (
+            "clmm",
+            format!(
+                "{base}/trading/clmm/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&poolAddress=0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"
+            ),
+        ),
+        (
+            "router",
+            format!(
+                "{base}/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WBTC&quoteToken=USDC&amount=0.5&side=SELL"
+            ),
+        ),
+    ];
+    for (kind, url) in &quotes {
+        client.get(url).send().await.unwrap().bytes().await.unwrap();
+        let rpc_before = quote_calls(&rpc_counts.lock().unwrap());
+        let samples = sequential(2000, || async {
+            client.get(url).send().await.unwrap().bytes().await.unwrap();
+        })
+        .await;
+        let rpc_per_quote = (quote_calls(&rpc_counts.lock().unwrap()) - rpc_before) as f64 / 2200.0;
+        let (p50, p99) = (samples.percentile(0.5), samples.percentile(0.99));
+        let target = if *kind == "router" { "< 1000 µs" } else { "< raw eth_blockNumber p50" };
+        report.add(
+            &format!("{kind}_quote_us"),
+            &format!("{kind} quote p50 / p99 (×floor)"),
+            format!("{p50:.0} / {p99:.0} µs ({:.2}×)", p50 / floor),
+            target,
+            json!({"p50": p50, "p99": p99, "ratio_to_block_number": p50 / floor}),
+        );
+        report.add(
+            &format!("{kind}_rpc_per_quote"),
+            &format!("{kind} RPC calls per warm quote"),
+            format!("{rpc_per_quote:.4}"),
+            "0 in a block already read",
+            json!(rpc_per_quote),
+        );
+    }
+    let health = format!("{base}/");
+    for connections in [16usize, 64] {
+        for (kind, url) in quotes.iter().map(|(k, u)| (*k, u.as_str())).chain([("health", health.as_str())]) {
+            let (rate, p99) = concurrent(&client, url, connections, duration).await;
+            let target = match kind {
+                "router" if connections == 16 => "≥ 5,000/s",
+                "amm" | "clmm" if connections == 16 => "≥ 20,000/s",
+                _ => "",
+            };
+            report.add(
+                &format!("{kind}_{connections}c"),
+                &format!("{kind} at {connections} connections: rate, p99"),
+                format!("{rate:.0}/s, {p99:.0} µs"),
+                target,
+                json!({"per_second": rate, "p99_us": p99}),
+            );
+        }
+    }
+
+    // Pool reads per block: quotes across many blocks (one swap per block).
+    let reads_before = quote_calls(&rpc_counts.lock().unwrap());
+    let blocks = 20;
+    for _ in 0..blocks {
+        post("/trading/amm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": "0.01", "side": "SELL"})).await;
+        let swap_reads = quote_calls(&rpc_counts.lock().unwrap());
+        for _ in 0..50 {
+            client.get(&quotes[1].1).send().await.unwrap().bytes().await.unwrap();
+        }
+        let _ = swap_reads;
+    }
+    let per_block = quote_calls(&rpc_counts.lock().unwrap()) - reads_before;
+    report.add(
+        "rpc_per_block_with_swaps",
+        "RPC calls over 20 blocks (a swap + 50 clmm quotes each)",
+        format!("{per_block} ({:.1}/block)", per_block as f64 / blocks as f64),
+        "pool reads ≤ 1 per pool per block",
+        json!(per_block),
+    );
+
+    // Execute-swap: send to receipt, against signing + eth_sendRawTransaction + receipt from this process.
+    let swap = || {
+        post(
+            "/trading/clmm/execute-swap",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": "0.01", "side": "SELL", "poolAddress": "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"}),
+        )
+    };
+    let executed = sequential(100, || async {
+        swap().await;
+    })
+    .await;
+    let signer: PrivateKeySigner = devnet.private_key(2).parse().unwrap();
+    let to: Address = devnet.accounts()[3];
+    let wallet_provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(devnet.rpc_url().parse().unwrap());
+    let raw_send = sequential(100, || async {
+        let pending =
+            wallet_provider.send_transaction(TransactionRequest::default().to(to).value(U256::from(1))).await.unwrap();
+        let hash = *pending.tx_hash();
+        while provider.get_transaction_receipt(hash).await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    })
+    .await;
+    report.add(
+        "execute_swap_us",
+        "clmm execute-swap to receipt p50 / p99 (×floor)",
+        format!(
+            "{:.0} / {:.0} µs ({:.2}×)",
+            executed.percentile(0.5),
+            executed.percentile(0.99),
+            executed.percentile(0.5) / raw_send.percentile(0.5)
+        ),
+        "",
+        json!({"p50": executed.percentile(0.5), "p99": executed.percentile(0.99)}),
+    );
+    report.add(
+        "raw_send_us",
+        "raw sign + send + receipt p50 / p99",
+        format!("{:.0} / {:.0} µs", raw_send.percentile(0.5), raw_send.percentile(0.99)),
+        "the floor",
+        json!({"p50": raw_send.percentile(0.5), "p99": raw_send.percentile(0.99)}),
+    );
+
+    let rss_loaded = rss_kib(child.id());
+    report.add(
+        "rss_after_load_mib",
+        "RSS after the load",
+        format!("{:.1} MiB", rss_loaded as f64 / 1024.0),
+        "< 60 MiB",
+        json!(rss_loaded as f64 / 1024.0),
+    );
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+
+    let width = report.rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let value_width = report.rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    println!("\n{:width$}  {:value_width$}  target", "measure", "value");
+    for (label, value, target) in &report.rows {
+        println!("{label:width$}  {value:value_width$}  {target}");
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&report.json).unwrap()).expect("write results");
+    println!("\nwritten to {out}");
+}
