@@ -114,6 +114,34 @@ impl Ethereum {
         Ok(())
     }
 
+    /// Stores a key encrypted under the passphrase and keeps its signer; adding one already there changes nothing.
+    pub async fn add_signer(
+        &self,
+        storage: &Storage,
+        passphrase: &Passphrase,
+        signer: PrivateKeySigner,
+    ) -> Result<String, ApiError> {
+        let address = signer.address().to_checksum(None);
+        if !self.signers.contains(signer.address()) {
+            let keystore = wallet::encrypt(&signer, passphrase.expose())?;
+            let row = WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: Some(keystore) };
+            match storage.insert_wallet(&row).await {
+                Ok(()) | Err(StorageError::Duplicate(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
+            self.signers.insert(signer);
+            tracing::info!(%address, "wallet added");
+        }
+        Ok(address)
+    }
+
+    /// Forgets a wallet and its encrypted key; false when there was none.
+    pub async fn remove_wallet(&self, storage: &Storage, address: Address) -> Result<bool, ApiError> {
+        let removed = storage.delete_wallet(CHAIN, &address.to_checksum(None)).await?;
+        self.signers.remove(address);
+        Ok(removed)
+    }
+
     pub fn signer(&self, address: Address) -> Result<PrivateKeySigner, ApiError> {
         self.signers.get(address).map_err(ApiError::from)
     }

@@ -5,6 +5,7 @@ pub mod devnet;
 pub mod error;
 pub mod ethereum;
 pub mod http;
+pub mod metrics;
 pub mod pools;
 pub mod server;
 pub mod state;

@@ -109,8 +109,10 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    crate::metrics::handle();
     let (router, api) = crate::http::router().split_for_parts();
     router
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::not_found("no such route; the API is described at /docs") })
         .with_state(state)

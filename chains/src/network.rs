@@ -51,7 +51,7 @@ pub struct Network {
 impl Network {
     pub fn connect(settings: NetworkSettings) -> Result<Network, ChainError> {
         let stats = Arc::new(RpcStats::default());
-        let transport = FailoverTransport::new(&settings.node_urls, settings.chain_id, stats.clone())
+        let transport = FailoverTransport::new(&settings.name, &settings.node_urls, settings.chain_id, stats.clone())
             .map_err(|detail| ChainError::Unreachable { network: settings.name.clone(), detail })?;
         let local = settings.node_urls.iter().all(|url| url.contains("://127.0.0.1") || url.contains("://localhost"));
         let provider = RootProvider::new(RpcClient::new(transport.clone(), local));

@@ -63,6 +63,7 @@ impl Endpoint {
 /// A failover transport over a network's node URLs.
 #[derive(Clone)]
 pub struct FailoverTransport {
+    network: Arc<str>,
     endpoints: Arc<Vec<Endpoint>>,
     preferred: Arc<AtomicUsize>,
     chain_id: u64,
@@ -70,7 +71,7 @@ pub struct FailoverTransport {
 }
 
 impl FailoverTransport {
-    pub fn new(urls: &[String], chain_id: u64, stats: Arc<RpcStats>) -> Result<Self, String> {
+    pub fn new(network: &str, urls: &[String], chain_id: u64, stats: Arc<RpcStats>) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(20))
@@ -94,6 +95,7 @@ impl FailoverTransport {
             return Err("no node URL configured".into());
         }
         Ok(FailoverTransport {
+            network: network.into(),
             endpoints: Arc::new(endpoints),
             preferred: Arc::new(AtomicUsize::new(0)),
             chain_id,
@@ -139,6 +141,7 @@ impl FailoverTransport {
                 }
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("gateway_rpc_requests_total", "network" => self.network.to_string()).increment(1);
             if matches!(packet, RequestPacket::Single(request) if request.method() == "eth_blockNumber") {
                 self.stats.block_polls.fetch_add(1, Ordering::Relaxed);
             }
@@ -153,6 +156,7 @@ impl FailoverTransport {
                 }
                 Err(e) => {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!("gateway_rpc_errors_total", "network" => self.network.to_string()).increment(1);
                     let error = endpoint.scrub(&e);
                     tracing::warn!(node = %endpoint.display, %error, "RPC request failed");
                     failures.push(format!("{}: {error}", endpoint.display));

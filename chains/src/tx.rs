@@ -114,6 +114,8 @@ impl<L: Ledger> TxSender<L> {
             Ok(guard) => guard,
             Err(_) => {
                 self.contended_locks.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("gateway_nonce_lock_waits_total", "network" => network.name().to_string())
+                    .increment(1);
                 local.lock().await
             }
         };
@@ -240,6 +242,7 @@ impl<L: Ledger> TxSender<L> {
     }
 
     async fn mark(&self, hash: B256, status: TxStatus) -> Result<(), ChainError> {
+        count_transaction(status);
         self.ledger.set_status(hash, status, None, None).await.map_err(ChainError::Ledger)
     }
 
@@ -253,6 +256,7 @@ impl<L: Ledger> TxSender<L> {
                         network.saw_block(block);
                     }
                     let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
+                    count_transaction(status);
                     self.ledger
                         .set_status(hash, status, receipt.block_number, Some(fee_wei(&receipt)))
                         .await
@@ -269,6 +273,17 @@ impl<L: Ledger> TxSender<L> {
             tokio::time::sleep(network.receipt_poll()).await;
         }
     }
+}
+
+fn count_transaction(status: TxStatus) {
+    let outcome = match status {
+        TxStatus::Signed => return,
+        TxStatus::Sent => "sent",
+        TxStatus::Confirmed => "confirmed",
+        TxStatus::Failed => "failed",
+        TxStatus::Dropped => "dropped",
+    };
+    metrics::counter!("gateway_transactions_total", "outcome" => outcome).increment(1);
 }
 
 fn sign(

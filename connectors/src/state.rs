@@ -104,9 +104,11 @@ impl<T: AtBlock> Cache<T> {
         let mut held = slot.lock().await;
         if let Some(state) = held.as_ref().filter(|state| state.block() >= latest) {
             stats.hits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("gateway_quote_cache_total", "result" => "hit").increment(1);
             return Ok(state.clone());
         }
         stats.misses.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("gateway_quote_cache_total", "result" => "miss").increment(1);
         let state = Arc::new(load().await?);
         *held = Some(state.clone());
         Ok(state)

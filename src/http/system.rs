@@ -7,7 +7,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(restart))
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(restart)).routes(routes!(metrics))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -37,4 +37,13 @@ async fn restart(State(state): State<AppState>) -> ApiResult<axum::Json<Message>
     state.reload_config().await?;
     tracing::info!("configuration reloaded");
     Ok(axum::Json(Message { message: format!("configuration reloaded from {}", state.conf_dir().display()) }))
+}
+
+/// Prometheus metrics: requests and latency per route, RPC calls and errors per network, transactions by
+/// outcome, quote cache hits and misses, nonce-lock waits.
+#[utoipa::path(get, path = "/metrics", tag = "system", responses(
+    (status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String),
+))]
+async fn metrics() -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::handle().render())
 }

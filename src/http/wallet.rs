@@ -119,17 +119,7 @@ async fn store_signer(
     signer: PrivateKeySigner,
     set_default: bool,
 ) -> ApiResult<axum::Json<AddressResponse>> {
-    let address = signer.address().to_checksum(None);
-    if !state.ethereum().signers.contains(signer.address()) {
-        let keystore = wallet::encrypt(&signer, state.passphrase().expose())?;
-        let row = WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: Some(keystore) };
-        match state.storage().insert_wallet(&row).await {
-            Ok(()) | Err(StorageError::Duplicate(_)) => {}
-            Err(other) => return Err(other.into()),
-        }
-        state.ethereum().signers.insert(signer);
-        tracing::info!(%address, "wallet added");
-    }
+    let address = state.ethereum().add_signer(state.storage(), state.passphrase(), signer).await?;
     if set_default {
         make_default(state, &address).await?;
     }
@@ -207,10 +197,9 @@ async fn remove_wallet(
     check_chain(Some(&request.chain))?;
     let address = parse_address("address", &request.address)?;
     let checksummed = address.to_checksum(None);
-    if !state.storage().delete_wallet(CHAIN, &checksummed).await? {
+    if !state.ethereum().remove_wallet(state.storage(), address).await? {
         return Err(ApiError::not_found(format!("wallet {checksummed} is not known to this gateway")));
     }
-    state.ethereum().signers.remove(address);
     if state.config().chain.default_wallet.eq_ignore_ascii_case(&checksummed) {
         state.update_config(CHAIN, "defaultWallet", json!("")).await?;
     }

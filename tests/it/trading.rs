@@ -398,3 +398,56 @@ async fn a_quote_overtaken_by_the_market_reverts_in_simulation_and_nothing_is_mi
         .await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "expired");
 }
+
+/// The sum of every sample of `metric` whose labels include all of `labels` (e.g. `route="/metrics"`).
+fn metric_sum(exposition: &str, metric: &str, labels: &[&str]) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| line.starts_with(&format!("{metric}{{")) && labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn scrape(gw: &TestGateway) -> String {
+    let response = gw.client().get(gw.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_rpc_calls_cache_use_and_transactions() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    approve(&gw, "WETH", "uniswap/amm").await;
+    // The registry is process-wide and other tests run alongside, so every check is a lower bound on growth.
+    let before = scrape(&gw).await;
+    let quote_route = ["route=\"/trading/amm/quote-swap\"", "status=\"200\""];
+    let query = "baseToken=WETH&quoteToken=USDC&amount=0.1&side=SELL";
+    quote(&gw, "amm", query).await;
+    quote(&gw, "amm", query).await;
+    let (status, executed) = gw
+        .post("/trading/amm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": "0.1", "side": "SELL"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{executed}");
+    let (status, body) = gw
+        .get("/connectors/uniswap/amm/quote-swap?network=devnet&baseToken=WETH&quoteToken=USDC&amount=-1&side=SELL")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let after = scrape(&gw).await;
+
+    let grew = |metric: &str, labels: &[&str]| metric_sum(&after, metric, labels) - metric_sum(&before, metric, labels);
+    assert!(grew("gateway_http_requests_total", &quote_route) >= 2.0, "{after}");
+    assert!(
+        grew("gateway_http_requests_total", &["route=\"/connectors/{connector}/amm/quote-swap\"", "status=\"400\""])
+            >= 1.0
+    );
+    assert!(grew("gateway_http_request_duration_seconds_count", &["route=\"/trading/amm/execute-swap\""]) >= 1.0);
+    assert!(
+        !after.contains("amount=-1") && !after.contains("route=\"/connectors/uniswap/"),
+        "routes are labelled by pattern, never by raw path or query"
+    );
+    assert!(grew("gateway_rpc_requests_total", &["network=\"devnet\""]) >= 1.0);
+    assert!(grew("gateway_quote_cache_total", &["result=\"hit\""]) >= 1.0, "the second quote is served from cache");
+    assert!(grew("gateway_transactions_total", &["outcome=\"confirmed\""]) >= 1.0);
+}
