@@ -3,10 +3,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use gateway::config::{Config, install_templates};
+use gateway::config::{CHAIN, Config, install_templates};
 use gateway::devnet::{self, Devnet, DevnetAssets};
+use gateway::ethereum::Ethereum;
 use gateway::server::{self, GatewayOptions, ShutdownSignal};
 use gateway::state::Passphrase;
+use gateway::storage::{Storage, default_url};
 
 #[derive(Parser)]
 #[command(
@@ -17,6 +19,15 @@ use gateway::state::Passphrase;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text for people, or as one JSON object per line for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -47,41 +58,108 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Add, list or remove wallets in the conf dir's database, without a running gateway.
+    #[command(after_help = "Examples:\n  \
+        gateway wallet list --conf ./conf\n  \
+        WALLET_PRIVATE_KEY=0x59c6…690d GATEWAY_PASSPHRASE=secret gateway wallet add --conf ./conf\n  \
+        GATEWAY_PASSPHRASE=secret gateway wallet remove 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\n\n\
+        A running gateway sees the change at its next start.")]
+    Wallet {
+        #[command(subcommand)]
+        action: WalletAction,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show or validate the configuration in a conf dir.
+    #[command(after_help = "Examples:\n  gateway config validate --conf ./conf\n  \
+        gateway config show --conf ./conf --namespace ethereum-devnet")]
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+        /// Config dir in Gateway's layout.
+        #[arg(long, default_value = "./conf", global = true)]
+        conf: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletAction {
+    /// Store a private key, encrypted under the passphrase; prints its address.
+    Add {
+        /// The key as hex; read from standard input when neither this nor WALLET_PRIVATE_KEY is given.
+        #[arg(long, env = "WALLET_PRIVATE_KEY", hide_env_values = true)]
+        private_key: Option<String>,
+    },
+    /// Print the address of every stored wallet (needs no passphrase).
+    List,
+    /// Forget a wallet and its encrypted key.
+    Remove {
+        /// The wallet's address.
+        address: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print every namespace (or one) as JSON.
+    Show {
+        /// One namespace, e.g. `server`, `ethereum-devnet`, `uniswap`.
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+    /// Load the config the way `start` does and report the first problem, if any.
+    Validate,
+}
+
+/// Where the wallets live and the passphrase that opens them.
+#[derive(Args)]
+struct StoreArgs {
+    /// Config dir in Gateway's layout; created from the default templates on first start.
+    #[arg(long, default_value = "./conf", global = true)]
+    conf: PathBuf,
+    /// Passphrase that encrypts the wallets.
+    #[arg(long, env = "GATEWAY_PASSPHRASE", hide_env_values = true, global = true)]
+    passphrase: Option<String>,
+    /// PostgreSQL or SQLite URL; a SQLite file in the conf dir when omitted.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+}
+
+impl StoreArgs {
+    fn passphrase(&self) -> Result<Passphrase, String> {
+        match self.passphrase.as_deref() {
+            Some(p) if !p.is_empty() => Ok(Passphrase::new(p)),
+            _ => Err("no passphrase: pass --passphrase or set GATEWAY_PASSPHRASE. It encrypts the wallets the \
+                      gateway keeps; choose one and use the same one every time."
+                .into()),
+        }
+    }
+
+    async fn storage(&self) -> Result<Storage, String> {
+        std::fs::create_dir_all(&self.conf).map_err(|e| format!("{}: {e}", self.conf.display()))?;
+        let url = self.database_url.clone().unwrap_or_else(|| default_url(&self.conf));
+        Storage::connect(&url).await.map_err(|e| format!("cannot open the database: {e}"))
+    }
 }
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Config dir in Gateway's layout; created from the default templates on first start.
-    #[arg(long, default_value = "./conf")]
-    conf: PathBuf,
-    /// Passphrase that encrypts the wallets.
-    #[arg(long, env = "GATEWAY_PASSPHRASE", hide_env_values = true)]
-    passphrase: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Port to listen on; server.yml's `port` (15888) when omitted.
     #[arg(long)]
     port: Option<u16>,
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// PostgreSQL or SQLite URL; a SQLite file in the conf dir when omitted.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
 }
 
 impl ServeArgs {
     fn options(&self) -> Result<GatewayOptions, String> {
-        let passphrase = match self.passphrase.as_deref() {
-            Some(p) if !p.is_empty() => Passphrase::new(p),
-            _ => {
-                return Err("no passphrase: pass --passphrase or set GATEWAY_PASSPHRASE. It encrypts the wallets \
-                            the gateway keeps; choose one and use the same one at every start."
-                    .into());
-            }
-        };
         Ok(GatewayOptions {
-            conf_dir: self.conf.clone(),
-            database_url: self.database_url.clone(),
-            passphrase,
+            conf_dir: self.store.conf.clone(),
+            database_url: self.store.database_url.clone(),
+            passphrase: self.store.passphrase()?,
             host: self.host,
             port: self.port,
         })
@@ -90,12 +168,15 @@ impl ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // Logs go to stderr, so stdout carries only what a command prints as its answer.
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    );
+    match cli.log_format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -133,7 +214,66 @@ async fn run(cli: Cli) -> Result<(), String> {
             gateway.stop_on(signal).await.map_err(|e| e.to_string())
         }
         Command::Devnet { serve, rpc_port } => run_devnet(serve, rpc_port).await,
+        Command::Wallet { action, store } => run_wallet(action, store).await,
+        Command::Config { action, conf } => run_config(action, &conf),
     }
+}
+
+async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String> {
+    let storage = store.storage().await?;
+    let ethereum = Ethereum::new(storage.clone());
+    if let WalletAction::List = action {
+        for wallet in storage.wallets(CHAIN).await.map_err(|e| e.to_string())? {
+            println!("{}", wallet.address);
+        }
+        return Ok(());
+    }
+    let passphrase = store.passphrase()?;
+    // Opening every stored wallet first proves the passphrase is the one they were added under.
+    ethereum.load_wallets(&storage, &store.conf, &passphrase).await.map_err(|e| e.to_string())?;
+    match action {
+        WalletAction::List => Ok(()),
+        WalletAction::Add { private_key } => {
+            let key = match private_key {
+                Some(key) => key,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the key from stdin: {e}"))?;
+                    line
+                }
+            };
+            let signer = chains::wallet::parse_private_key(&key).map_err(|e| e.to_string())?;
+            let address = ethereum.add_signer(&storage, &passphrase, signer).await.map_err(|e| e.to_string())?;
+            println!("{address}");
+            Ok(())
+        }
+        WalletAction::Remove { address } => {
+            let parsed =
+                address.parse().map_err(|_| format!("'{address}' is not an address (0x and 40 hex digits)"))?;
+            if !ethereum.remove_wallet(&storage, parsed).await.map_err(|e| e.to_string())? {
+                return Err(format!("no wallet {address}; `gateway wallet list` shows the stored ones"));
+            }
+            println!("removed {address}");
+            Ok(())
+        }
+    }
+}
+
+fn run_config(action: ConfigAction, conf: &std::path::Path) -> Result<(), String> {
+    let config = Config::load(conf).map_err(|e| format!("{}: {e}", conf.display()))?;
+    match action {
+        ConfigAction::Validate => {
+            println!("{}: valid ({} namespaces)", conf.display(), config.namespace_names().len());
+        }
+        ConfigAction::Show { namespace: None } => {
+            println!("{}", serde_json::to_string_pretty(&config.all()).expect("config is JSON"));
+        }
+        ConfigAction::Show { namespace: Some(name) } => {
+            let value = config.namespace(&name).map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(value).expect("config is JSON"));
+        }
+    }
+    Ok(())
 }
 
 async fn run_devnet(serve: ServeArgs, rpc_port: u16) -> Result<(), String> {

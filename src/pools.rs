@@ -3,23 +3,22 @@
 use alloy::primitives::Address;
 
 use crate::config::{Config, ListedPool};
-use crate::error::ApiResult;
-use crate::storage::Storage;
 
 pub struct PoolBook {
     pub pools: Vec<ListedPool>,
 }
 
 impl PoolBook {
-    pub async fn load(config: &Config, storage: &Storage, connector: &str, network: &str) -> ApiResult<PoolBook> {
+    /// The config's list for `connector` on `network`, then the pools added through the API that it does not have.
+    pub fn build(config: &Config, added: &[ListedPool], connector: &str, network: &str) -> PoolBook {
         let mut pools: Vec<ListedPool> =
             config.pool_lists.get(connector).into_iter().flatten().filter(|p| p.network == network).cloned().collect();
-        for pool in storage.pools(connector, network).await? {
+        for pool in added {
             if !pools.iter().any(|p| p.address == pool.address && p.kind == pool.kind) {
-                pools.push(pool);
+                pools.push(pool.clone());
             }
         }
-        Ok(PoolBook { pools })
+        PoolBook { pools }
     }
 
     /// Pools of `kind` (`amm`, `clmm`, or any when `None`) holding both tokens.

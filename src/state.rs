@@ -1,11 +1,14 @@
 //! What every request handler shares: the current config snapshot, storage, and the passphrase.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ListedPool};
 use crate::ethereum::Ethereum;
-use crate::storage::Storage;
+use crate::pools::PoolBook;
+use crate::storage::{Storage, StorageError, TokenRow};
+use crate::tokens::TokenBook;
 
 /// The passphrase the wallets are encrypted under. Never printed: `Debug` shows a placeholder.
 #[derive(Clone)]
@@ -39,6 +42,38 @@ struct Inner {
     passphrase: Passphrase,
     ethereum: Ethereum,
     pool_states: connectors::state::PoolStates,
+    token_books: Derived<TokenRow, TokenBook>,
+    pool_books: Derived<ListedPool, PoolBook>,
+}
+
+/// Values built from the config and a list stored in the database, kept per key until either is replaced, so
+/// a request does not rebuild them.
+struct Derived<R, V> {
+    entries: Mutex<HashMap<String, DerivedEntry<R, V>>>,
+}
+
+/// The config generation and stored list a value was built from, and the value.
+type DerivedEntry<R, V> = (u64, Arc<Vec<R>>, Arc<V>);
+
+impl<R, V> Default for Derived<R, V> {
+    fn default() -> Self {
+        Derived { entries: Mutex::default() }
+    }
+}
+
+impl<R, V> Derived<R, V> {
+    fn get(&self, key: String, config: &Config, stored: Arc<Vec<R>>, build: impl FnOnce(&[R]) -> V) -> Arc<V> {
+        let mut entries = self.entries.lock().expect("derived values");
+        if let Some((generation, list, value)) = entries.get(&key)
+            && *generation == config.generation()
+            && Arc::ptr_eq(list, &stored)
+        {
+            return value.clone();
+        }
+        let value = Arc::new(build(&stored));
+        entries.insert(key, (config.generation(), stored, value.clone()));
+        value
+    }
 }
 
 impl AppState {
@@ -51,6 +86,27 @@ impl AppState {
             passphrase,
             ethereum,
             pool_states: connectors::state::PoolStates::default(),
+            token_books: Derived::default(),
+            pool_books: Derived::default(),
+        }))
+    }
+
+    /// The tokens `network` knows under `config`.
+    pub async fn token_book(&self, config: &Config, network: &str) -> Result<Arc<TokenBook>, StorageError> {
+        let added = self.storage().tokens(network).await?;
+        Ok(self.0.token_books.get(network.to_string(), config, added, |rows| TokenBook::build(config, rows, network)))
+    }
+
+    /// The pools `connector` trades through on `network` under `config`.
+    pub async fn pool_book(
+        &self,
+        config: &Config,
+        connector: &str,
+        network: &str,
+    ) -> Result<Arc<PoolBook>, StorageError> {
+        let added = self.storage().pools(connector, network).await?;
+        Ok(self.0.pool_books.get(format!("{connector}/{network}"), config, added, |rows| {
+            PoolBook::build(config, rows, connector, network)
         }))
     }
 

@@ -6,7 +6,7 @@ use chains::erc20::Token;
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::parse_address;
-use crate::storage::Storage;
+use crate::storage::TokenRow;
 
 pub struct TokenBook {
     pub network: String,
@@ -15,7 +15,8 @@ pub struct TokenBook {
 }
 
 impl TokenBook {
-    pub async fn load(config: &Config, storage: &Storage, network: &str) -> ApiResult<TokenBook> {
+    /// The config's list for `network`, then the tokens added through the API that it does not have.
+    pub fn build(config: &Config, added: &[TokenRow], network: &str) -> TokenBook {
         let mut tokens: Vec<Token> = config
             .token_lists
             .get(network)
@@ -23,16 +24,21 @@ impl TokenBook {
             .flatten()
             .map(|t| Token { address: t.address, symbol: t.symbol.clone(), name: t.name.clone(), decimals: t.decimals })
             .collect();
-        for row in storage.tokens(network).await? {
+        for row in added {
             let Ok(address) = row.address.parse::<Address>() else {
                 continue;
             };
             if !tokens.iter().any(|t| t.address == address) {
-                tokens.push(Token { address, symbol: row.symbol, name: row.name, decimals: row.decimals });
+                tokens.push(Token {
+                    address,
+                    symbol: row.symbol.clone(),
+                    name: row.name.clone(),
+                    decimals: row.decimals,
+                });
             }
         }
         let native_symbol = config.network(network).map(|n| n.native_currency_symbol.clone()).unwrap_or_default();
-        Ok(TokenBook { network: network.to_string(), native_symbol, tokens })
+        TokenBook { network: network.to_string(), native_symbol, tokens }
     }
 
     /// A token by symbol (exact, then case-insensitive) or address. The native currency is not a token here.

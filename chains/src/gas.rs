@@ -35,26 +35,31 @@ pub async fn current_fees(network: &Network) -> Result<Fees, ChainError> {
         return Ok(Fees::Legacy { gas_price: gwei_to_wei(price) });
     }
     let provider = network.provider();
-    let base_fee = match gas.base_fee_gwei {
-        Some(gwei) => Some(gwei_to_wei(gwei)),
-        None => {
-            let block = provider
+    let latest_base_fee = async {
+        match gas.base_fee_gwei {
+            Some(gwei) => Ok(Some(gwei_to_wei(gwei))),
+            None => provider
                 .get_block_by_number(BlockNumberOrTag::Latest)
                 .await
                 .map_err(|e| network.rpc_error(e))?
-                .ok_or_else(|| ChainError::Node("the node has no latest block".into()))?;
-            block.header.base_fee_per_gas.map(u128::from)
+                .map(|block| block.header.base_fee_per_gas.map(u128::from))
+                .ok_or_else(|| ChainError::Node("the node has no latest block".into())),
         }
     };
-    let Some(base_fee) = base_fee else {
+    let priority_fee = async {
+        match gas.priority_fee_gwei {
+            Some(gwei) => Ok(gwei_to_wei(gwei)),
+            None => provider.get_max_priority_fee_per_gas().await.map_err(|e| network.rpc_error(e)),
+        }
+    };
+    // Asked together; on a chain without EIP-1559 the priority fee is not used.
+    let (base_fee, priority) = tokio::join!(latest_base_fee, priority_fee);
+    let Some(base_fee) = base_fee? else {
         // A chain without EIP-1559: the node's gas price.
         let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
         return Ok(Fees::Legacy { gas_price });
     };
-    let priority = match gas.priority_fee_gwei {
-        Some(gwei) => gwei_to_wei(gwei),
-        None => provider.get_max_priority_fee_per_gas().await.map_err(|e| network.rpc_error(e))?,
-    };
+    let priority = priority?;
     let max_fee = (base_fee as f64 * gas.base_fee_multiplier).ceil() as u128 + priority;
     Ok(Fees::Eip1559 { base_fee, max_fee_per_gas: max_fee, max_priority_fee_per_gas: priority })
 }

@@ -92,8 +92,10 @@ impl<L: Ledger> TxSender<L> {
     pub async fn simulate(&self, network: &Network, from: Address, call: &Call) -> Result<u64, ChainError> {
         let request = call.request(from);
         let provider = network.provider();
-        provider.call(request.clone()).await.map_err(|e| revert_or_rpc(network, e))?;
-        let estimate = provider.estimate_gas(request).await.map_err(|e| revert_or_rpc(network, e))?;
+        // Both at once: the call's error carries the clearer revert reason, so it is looked at first.
+        let (called, estimate) = tokio::join!(provider.call(request.clone()), provider.estimate_gas(request));
+        called.map_err(|e| revert_or_rpc(network, e))?;
+        let estimate = estimate.map_err(|e| revert_or_rpc(network, e))?;
         // Estimates can fall short when state moves between estimate and inclusion; unused gas is not charged.
         Ok(estimate + estimate / 4)
     }
@@ -107,8 +109,7 @@ impl<L: Ledger> TxSender<L> {
         label: &str,
     ) -> Result<SentTx, ChainError> {
         let from = signer.address();
-        let gas_limit = self.simulate(network, from, call).await?;
-        let fees = current_fees(network).await?;
+        let (gas_limit, fees) = tokio::try_join!(self.simulate(network, from, call), current_fees(network))?;
         let local = self.local_lock(network.chain_id(), from);
         let _local = match local.try_lock() {
             Ok(guard) => guard,
@@ -249,6 +250,8 @@ impl<L: Ledger> TxSender<L> {
     /// Waits for the receipt up to `timeout` and records the result in the ledger.
     pub async fn wait(&self, network: &Network, hash: B256, timeout: Duration) -> Result<Outcome, ChainError> {
         let deadline = Instant::now() + timeout;
+        // A local node mines within a millisecond or two; a public chain takes seconds. Start by asking often.
+        let mut pause = Duration::from_millis(1);
         loop {
             match network.provider().get_transaction_receipt(hash).await {
                 Ok(Some(receipt)) => {
@@ -270,7 +273,8 @@ impl<L: Ledger> TxSender<L> {
             if Instant::now() >= deadline {
                 return Ok(Outcome::Pending);
             }
-            tokio::time::sleep(network.receipt_poll()).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(network.receipt_poll());
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::network::EthereumWallet;
 use alloy::primitives::aliases::{U24, U160};
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
@@ -101,20 +101,111 @@ where
     samples
 }
 
-/// `connections` clients in a loop for `duration`: requests per second and p99 latency.
-async fn concurrent(client: &reqwest::Client, url: &str, connections: usize, duration: Duration) -> (f64, f64) {
+/// One keep-alive HTTP/1.1 connection sending one prepared request over and over, as wrk does, so what is
+/// measured is the server and the loopback, not a client library.
+struct RawConnection {
+    stream: tokio::net::TcpStream,
+    request: Arc<[u8]>,
+    buffer: Vec<u8>,
+}
+
+impl RawConnection {
+    async fn open(request: &RawRequest) -> RawConnection {
+        let stream = tokio::net::TcpStream::connect(request.addr).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        RawConnection { stream, request: request.bytes.clone(), buffer: Vec::with_capacity(64 * 1024) }
+    }
+
+    /// Sends the request and reads the whole response; panics unless it is a 2xx.
+    async fn round_trip(&mut self) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(&self.request).await.expect("write");
+        self.buffer.clear();
+        let mut chunk = [0u8; 16 * 1024];
+        let (header_end, body_length) = loop {
+            let read = self.stream.read(&mut chunk).await.expect("read");
+            assert!(read > 0, "the server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..read]);
+            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buffer[..end]).expect("ASCII head");
+                assert!(head.starts_with("HTTP/1.1 2"), "{}", String::from_utf8_lossy(&self.buffer));
+                let length = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .expect("a content-length");
+                break (end + 4, length);
+            }
+        };
+        while self.buffer.len() < header_end + body_length {
+            let read = self.stream.read(&mut chunk).await.expect("read");
+            assert!(read > 0, "the server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+    }
+}
+
+/// A request prepared once, as bytes.
+#[derive(Clone)]
+struct RawRequest {
+    addr: SocketAddr,
+    bytes: Arc<[u8]>,
+}
+
+impl RawRequest {
+    fn get(url: &str) -> RawRequest {
+        Self::new("GET", url, None)
+    }
+
+    fn post_json(url: &str, body: &Value) -> RawRequest {
+        Self::new("POST", url, Some(body.to_string()))
+    }
+
+    fn new(method: &str, url: &str, body: Option<String>) -> RawRequest {
+        let url: reqwest::Url = url.parse().expect("URL");
+        let addr = url.socket_addrs(|| None).expect("address")[0];
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        };
+        let mut text = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n");
+        if let Some(body) = &body {
+            text += &format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+        }
+        text += "\r\n";
+        text += body.as_deref().unwrap_or_default();
+        RawRequest { addr, bytes: text.into_bytes().into() }
+    }
+}
+
+/// Sequential round trips on one connection.
+async fn sequential_raw(request: &RawRequest, count: usize) -> Samples {
+    let mut connection = RawConnection::open(request).await;
+    for _ in 0..count / 10 {
+        connection.round_trip().await;
+    }
+    let mut samples = Samples::default();
+    for _ in 0..count {
+        let start = Instant::now();
+        connection.round_trip().await;
+        samples.0.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    samples
+}
+
+/// `connections` connections in a loop for `duration`: requests per second and p99 latency.
+async fn concurrent(request: &RawRequest, connections: usize, duration: Duration) -> (f64, f64) {
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + duration;
     let tasks: Vec<_> = (0..connections)
         .map(|_| {
-            let (client, url, done) = (client.clone(), url.to_string(), done.clone());
+            let (request, done) = (request.clone(), done.clone());
             tokio::spawn(async move {
+                let mut connection = RawConnection::open(&request).await;
                 let mut samples = Vec::new();
                 while Instant::now() < deadline {
                     let start = Instant::now();
-                    let response = client.get(&url).send().await.expect("request");
-                    assert!(response.status().is_success(), "{url}: {}", response.status());
-                    response.bytes().await.expect("body");
+                    connection.round_trip().await;
                     samples.push(start.elapsed().as_secs_f64() * 1e6);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -246,11 +337,11 @@ async fn bench(out: &str, duration: Duration) {
     }
 
     // Floors, from this process: a raw eth_blockNumber and a QuoterV2 eth_call against the node.
-    let provider = ProviderBuilder::new().connect_http(devnet.rpc_url().parse().unwrap());
-    let block_number = sequential(2000, || async {
-        provider.get_block_number().await.unwrap();
-    })
-    .await;
+    let block_number = RawRequest::post_json(
+        &devnet.rpc_url(),
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}),
+    );
+    let block_number = sequential_raw(&block_number, 2000).await;
     let (weth, usdc) = (devnet.deployment().token("WETH").address, devnet.deployment().token("USDC").address);
     let quoter = Registry::builtin().find("uniswap", "devnet").unwrap().v3.unwrap().quoter_v2;
     let quote_call = IQuoterV2::quoteExactInputSingleCall {
@@ -262,10 +353,13 @@ async fn bench(out: &str, duration: Duration) {
             sqrtPriceLimitX96: U160::ZERO,
         },
     };
-    let quoter_call = sequential(2000, || async {
-        provider.call(TransactionRequest::default().to(quoter).with_input(quote_call.abi_encode())).await.unwrap();
-    })
-    .await;
+    let quoter_call = RawRequest::post_json(
+        &devnet.rpc_url(),
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [
+            {"to": quoter, "data": alloy::primitives::hex::encode_prefixed(quote_call.abi_encode())}, "latest"
+        ]}),
+    );
+    let quoter_call = sequential_raw(&quoter_call, 2000).await;
     let floor = block_number.percentile(0.5);
     report.add(
         "raw_block_number_us",
@@ -303,12 +397,12 @@ async fn bench(out: &str, duration: Duration) {
         ),
     ];
     for (kind, url) in &quotes {
-        client.get(url).send().await.unwrap().bytes().await.unwrap();
+        eprintln!("bench: {kind} quotes, one at a time");
+        let request = RawRequest::get(url);
+        // The first quote reads the pools; the rest are warm.
+        sequential_raw(&request, 1).await;
         let rpc_before = quote_calls(&rpc_counts.lock().unwrap());
-        let samples = sequential(2000, || async {
-            client.get(url).send().await.unwrap().bytes().await.unwrap();
-        })
-        .await;
+        let samples = sequential_raw(&request, 2000).await;
         let rpc_per_quote = (quote_calls(&rpc_counts.lock().unwrap()) - rpc_before) as f64 / 2200.0;
         let (p50, p99) = (samples.percentile(0.5), samples.percentile(0.99));
         let target = if *kind == "router" { "< 1000 µs" } else { "< raw eth_blockNumber p50" };
@@ -330,7 +424,8 @@ async fn bench(out: &str, duration: Duration) {
     let health = format!("{base}/");
     for connections in [16usize, 64] {
         for (kind, url) in quotes.iter().map(|(k, u)| (*k, u.as_str())).chain([("health", health.as_str())]) {
-            let (rate, p99) = concurrent(&client, url, connections, duration).await;
+            eprintln!("bench: {kind} at {connections} connections");
+            let (rate, p99) = concurrent(&RawRequest::get(url), connections, duration).await;
             let target = match kind {
                 "router" if connections == 16 => "≥ 5,000/s",
                 "amm" | "clmm" if connections == 16 => "≥ 20,000/s",
@@ -385,7 +480,7 @@ async fn bench(out: &str, duration: Duration) {
         let pending =
             wallet_provider.send_transaction(TransactionRequest::default().to(to).value(U256::from(1))).await.unwrap();
         let hash = *pending.tx_hash();
-        while provider.get_transaction_receipt(hash).await.unwrap().is_none() {
+        while wallet_provider.get_transaction_receipt(hash).await.unwrap().is_none() {
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
     })

@@ -61,6 +61,8 @@ struct Namespace {
 /// One consistent view of every namespace.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Different for every config built, so what is derived from one can be kept until it is replaced.
+    generation: u64,
     dir: PathBuf,
     namespaces: BTreeMap<String, Namespace>,
     pub server: ServerConfig,
@@ -155,7 +157,13 @@ impl Config {
         }
         let token_lists = lists::load(&dir, networks.keys())?;
         let pool_lists = lists::load_pools(&dir, &dexes.names())?;
-        Ok(Config { dir, namespaces, server, chain, networks, connectors, dexes, token_lists, pool_lists })
+        static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let generation = GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Config { generation, dir, namespaces, server, chain, networks, connectors, dexes, token_lists, pool_lists })
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub fn dir(&self) -> &Path {

@@ -23,7 +23,6 @@ use super::params::{AmountText, Human, network_name, parse_address, wallet_addre
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
-use crate::tokens::TokenBook;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -142,7 +141,7 @@ async fn balances(
 ) -> ApiResult<axum::Json<BalancesResponse>> {
     let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
-    let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
+    let book = state.token_book(&ctx.config, &ctx.network_name).await?;
     let requested: Vec<String> = match request.tokens.filter(|t| !t.is_empty()) {
         Some(tokens) => tokens,
         None => {
@@ -235,7 +234,7 @@ async fn allowances(
     let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
     let spenders = spenders(&ctx.config, &ctx.network_name, &request.spender)?;
-    let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
+    let book = state.token_book(&ctx.config, &ctx.network_name).await?;
     let tokens = request.tokens.iter().map(|name| book.resolve("tokens", name)).collect::<ApiResult<Vec<_>>>()?;
     let addresses: Vec<Address> = tokens.iter().map(|t| t.address).collect();
     let mut smallest = vec![U256::MAX; tokens.len()];
@@ -309,7 +308,7 @@ async fn approve(
 ) -> ApiResult<axum::Json<ApproveResponse>> {
     let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
-    let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
+    let book = state.token_book(&ctx.config, &ctx.network_name).await?;
     if book.is_native(&request.token) {
         return Err(ApiError::bad_request(
             "token",
@@ -600,7 +599,7 @@ impl Wrapping {
     async fn new(state: &AppState, request: &WrapRequest) -> ApiResult<Wrapping> {
         let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
         let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
-        let book = TokenBook::load(&ctx.config, state.storage(), &ctx.network_name).await?;
+        let book = state.token_book(&ctx.config, &ctx.network_name).await?;
         let wrapped = book.wrapped_native()?;
         Ok(Wrapping {
             owner,

@@ -29,6 +29,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(value) = serde_urlencoded::from_str(parts.uri.query().unwrap_or_default()) {
+            return Ok(Query(value));
+        }
+        // Axum's extractor is slower but names the field that failed.
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
             Err(rejection) => Err(query_rejection(rejection)),

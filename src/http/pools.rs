@@ -15,9 +15,7 @@ use super::extract::{Json, Query};
 use super::params::{network_name, parse_address};
 use crate::config::{Config, ListedPool};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::pools::PoolBook;
 use crate::state::AppState;
-use crate::tokens::TokenBook;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -110,7 +108,7 @@ async fn entries(state: &AppState, config: &Config, query: &PoolsQuery) -> ApiRe
     let network = network_name(config, query.network.as_deref(), query.chain_network.as_deref())?;
     let mut found = Vec::new();
     for connector in connectors_of(config, query.connector.as_deref())? {
-        let book = PoolBook::load(config, state.storage(), &connector, &network).await?;
+        let book = state.pool_book(config, &connector, &network).await?;
         found.extend(
             book.pools
                 .iter()
@@ -190,7 +188,7 @@ async fn inspect(
         .as_ref()
         .and_then(|d| IUniswapV3Pool::feeCall::abi_decode_returns(d).ok())
         .map(|fee| fee.to::<u32>());
-    let book = TokenBook::load(config, state.storage(), network).await?;
+    let book = state.token_book(config, network).await?;
     let symbol = |token: Address| {
         book.tokens.iter().find(|t| t.address == token).map(|t| t.symbol.clone()).unwrap_or_else(|| token.to_string())
     };
@@ -243,7 +241,7 @@ async fn find_pools(
     check_kind(query.kind.as_deref())?;
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
-    let book = TokenBook::load(&config, state.storage(), &network).await?;
+    let book = state.token_book(&config, &network).await?;
     let token = |field: &str, value: Option<&str>| -> ApiResult<Address> {
         Ok(book.resolve(field, value.ok_or_else(|| ApiError::bad_request(field, "is required"))?)?.address)
     };
@@ -348,7 +346,7 @@ async fn add_pool(
 }
 
 async fn store(state: &AppState, config: &Config, connector: &str, pool: &ListedPool) -> ApiResult<()> {
-    let book = PoolBook::load(config, state.storage(), connector, &pool.network).await?;
+    let book = state.pool_book(config, connector, &pool.network).await?;
     if book.by_address(pool.address).is_some() {
         return Err(ApiError::conflict(format!(
             "pool {} is already listed for {connector} on {}",

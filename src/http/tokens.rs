@@ -70,7 +70,7 @@ pub struct TokensResponse {
 struct Resolved {
     network: String,
     chain_id: u64,
-    book: TokenBook,
+    book: std::sync::Arc<TokenBook>,
 }
 
 async fn resolve(state: &AppState, query: &TokensQuery) -> ApiResult<Resolved> {
@@ -78,7 +78,7 @@ async fn resolve(state: &AppState, query: &TokensQuery) -> ApiResult<Resolved> {
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
     let chain_id = config.network(&network).expect("resolved").chain_id;
-    let book = TokenBook::load(&config, state.storage(), &network).await?;
+    let book = state.token_book(&config, &network).await?;
     Ok(Resolved { network, chain_id, book })
 }
 

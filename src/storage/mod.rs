@@ -4,6 +4,7 @@
 
 mod ledger;
 mod pools;
+mod quotes;
 mod tokens;
 mod wallets;
 
@@ -41,18 +42,20 @@ pub struct Storage {
     pool: AnyPool,
     backend: Backend,
     lists: Arc<ListCache>,
+    quotes: quotes::QuoteWriter,
 }
 
 /// Token and pool additions are read on every quote: they are kept in memory, dropped on this instance's own
 /// writes and re-read after a few seconds, so additions through another instance show up soon too.
 #[derive(Debug, Default)]
 struct ListCache {
-    tokens: Mutex<HashMap<String, (Instant, Vec<TokenRow>)>>,
+    tokens: Mutex<HashMap<String, TokensAt>>,
     /// By (connector, network).
     pools: Mutex<HashMap<(String, String), PoolsAt>>,
 }
 
-type PoolsAt = (Instant, Vec<crate::config::ListedPool>);
+type TokensAt = (Instant, Arc<Vec<TokenRow>>);
+type PoolsAt = (Instant, Arc<Vec<crate::config::ListedPool>>);
 
 const LIST_TTL: Duration = Duration::from_secs(3);
 
@@ -92,7 +95,8 @@ impl Storage {
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
         sqlx::migrate!("src/storage/migrations").run(&pool).await?;
-        Ok(Storage { pool, backend, lists: Arc::default() })
+        let quotes = quotes::QuoteWriter::start(pool.clone());
+        Ok(Storage { pool, backend, lists: Arc::default(), quotes })
     }
 
     pub fn backend(&self) -> Backend {

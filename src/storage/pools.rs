@@ -26,7 +26,7 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn pools(&self, connector: &str, network: &str) -> Result<Vec<ListedPool>, StorageError> {
+    pub async fn pools(&self, connector: &str, network: &str) -> Result<std::sync::Arc<Vec<ListedPool>>, StorageError> {
         let key = (connector.to_string(), network.to_string());
         if let Some(pools) = super::cached(&self.lists.pools, &key) {
             return Ok(pools);
@@ -62,6 +62,7 @@ impl Storage {
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()
+            .map(std::sync::Arc::new)
             .inspect(|pools| {
                 self.lists.pools.lock().expect("list cache").insert(key, (std::time::Instant::now(), pools.clone()));
             })
@@ -76,26 +77,5 @@ impl Storage {
             .await?;
         self.lists.pools.lock().expect("list cache").remove(&(connector.to_string(), network.to_string()));
         Ok(result.rows_affected() > 0)
-    }
-
-    pub async fn insert_quote(&self, id: &str, payload: &str, expires_at_ms: i64) -> Result<(), StorageError> {
-        sqlx::query("INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(payload)
-            .bind(expires_at_ms)
-            .execute(&self.pool)
-            .await?;
-        // Expired quotes are of no use to anyone.
-        sqlx::query("DELETE FROM quotes WHERE expires_at < $1").bind(now_ms() - 3_600_000).execute(&self.pool).await?;
-        Ok(())
-    }
-
-    /// A stored quote's payload and expiry (unix ms).
-    pub async fn quote(&self, id: &str) -> Result<Option<(String, i64)>, StorageError> {
-        let row = sqlx::query("SELECT payload, expires_at FROM quotes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| Ok((row.try_get("payload")?, row.try_get("expires_at")?))).transpose()
     }
 }

@@ -30,7 +30,7 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn tokens(&self, network: &str) -> Result<Vec<TokenRow>, StorageError> {
+    pub async fn tokens(&self, network: &str) -> Result<std::sync::Arc<Vec<TokenRow>>, StorageError> {
         if let Some(tokens) = super::cached(&self.lists.tokens, &network.to_string()) {
             return Ok(tokens);
         }
@@ -51,6 +51,7 @@ impl Storage {
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()
+            .map(std::sync::Arc::new)
             .inspect(|tokens| {
                 self.lists
                     .tokens

@@ -13,7 +13,6 @@ use super::swap::{self, Family, Hop, Order, Planned, QuoteSwapResponse, Route, S
 use super::{Market, TxResponse, Venue, deadline, fee_of, ratio, status_of, transfers};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
-use crate::pools::PoolBook;
 use crate::state::AppState;
 
 /// The pair a request names, or the listed (else the factory's) pair for its tokens.
@@ -29,7 +28,7 @@ async fn pair_for(
     let address = match (pool.filter(|p| !p.is_empty()), tokens) {
         (Some(pool), _) => parse_address("poolAddress", pool)?,
         (None, Some((a, b))) => {
-            let book = PoolBook::load(&market.config, state.storage(), &market.connector, &market.network_name).await?;
+            let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
             match book.for_pair(Some("amm"), a, b).first() {
                 Some(listed) => listed.address,
                 None => v2.pair_address(a, b),
@@ -133,7 +132,7 @@ pub async fn base_of(
         }
         return Ok(base == token0);
     }
-    let book = PoolBook::load(&market.config, state.storage(), &market.connector, &market.network_name).await?;
+    let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
     Ok(book.by_address(pool).is_none_or(|listed| listed.base_token_address == token0))
 }
 

@@ -13,7 +13,6 @@ use super::swap::{self, Family, Hop, Order, Planned, QuoteSwapResponse, Route, S
 use super::{Market, TxResponse};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
-use crate::pools::PoolBook;
 use crate::state::AppState;
 
 pub async fn pool_state(state: &AppState, market: &Market, address: Address) -> ApiResult<Arc<V3PoolState>> {
@@ -38,7 +37,7 @@ async fn candidate_pools(
     if let Some(pool) = pool.filter(|p| !p.is_empty()) {
         return Ok(vec![pool_state(state, market, parse_address("poolAddress", pool)?).await?]);
     }
-    let book = PoolBook::load(&market.config, state.storage(), &market.connector, &market.network_name).await?;
+    let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
     let listed: Vec<Address> = book.for_pair(Some("clmm"), a, b).iter().map(|p| p.address).collect();
     let addresses = if listed.is_empty() {
         let v3 =

@@ -62,7 +62,7 @@ pub struct Market {
     pub network: Arc<Network>,
     pub connector: String,
     pub dex: Dex,
-    pub book: TokenBook,
+    pub book: std::sync::Arc<TokenBook>,
     /// Slippage tolerance in parts per million.
     pub slippage_ppm: u64,
     pub slippage_pct: f64,
@@ -102,7 +102,7 @@ impl Market {
             None => config.connectors.get(&connector).map(|c| c.slippage_pct).unwrap_or(1.0),
         };
         let network = state.ethereum().network(&config, &network_name)?;
-        let book = TokenBook::load(&config, state.storage(), &network_name).await?;
+        let book = state.token_book(&config, &network_name).await?;
         Ok(Market {
             network,
             connector,

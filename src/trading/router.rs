@@ -15,7 +15,6 @@ use super::swap::{
 use super::{Market, Side, TxResponse, Venue};
 use crate::config::ListedPool;
 use crate::error::{ApiError, ApiResult};
-use crate::pools::PoolBook;
 use crate::state::AppState;
 use crate::storage::now_ms;
 
@@ -75,7 +74,7 @@ fn extend(
 }
 
 async fn best_route(state: &AppState, market: &Market, order: &Order) -> ApiResult<(Route, RouteQuote)> {
-    let book = PoolBook::load(&market.config, state.storage(), &market.connector, &market.network_name).await?;
+    let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
     let max_hops = market.config.connectors.get(&market.connector).map(|c| c.maximum_hops).unwrap_or(3) as usize;
     let candidates = routes(&book.pools, order.token_in.address, order.token_out.address, max_hops);
     if candidates.is_empty() {
@@ -141,7 +140,7 @@ pub async fn quote_swap(
     let ttl_ms =
         market.config.connectors.get(&market.connector).map(|c| c.quote_ttl_seconds).unwrap_or(30) as i64 * 1000;
     let payload = serde_json::to_string(&stored).map_err(ApiError::internal)?;
-    state.storage().insert_quote(&id, &payload, now_ms() + ttl_ms).await?;
+    state.storage().insert_quote(&id, &payload, now_ms() + ttl_ms);
     response.quote_id = Some(id);
     Ok(response)
 }

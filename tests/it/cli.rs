@@ -79,3 +79,134 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     stream.read_to_string(&mut response)?;
     Ok(response.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
 }
+
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let output = Command::new(GATEWAY)
+        .args(args)
+        .env_remove("GATEWAY_PASSPHRASE")
+        .env_remove("WALLET_PRIVATE_KEY")
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn wallet_commands_add_list_and_remove_without_a_server_under_the_gateways_passphrase() {
+    // anvil's account #2: a well-known test key.
+    const KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+    const ADDRESS: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    let conf = tempfile::TempDir::new().unwrap();
+    let dir = conf.path().to_str().unwrap();
+
+    let (code, stdout, stderr) =
+        run_with(&["wallet", "add", "--conf", dir], &[("GATEWAY_PASSPHRASE", "one"), ("WALLET_PRIVATE_KEY", KEY)]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), ADDRESS);
+    assert!(!stdout.contains(&KEY[2..]) && !stderr.contains(&KEY[2..]), "the key is never printed");
+    let (code, stdout, _) = run_with(&["wallet", "list", "--conf", dir], &[]);
+    assert_eq!((code, stdout.trim()), (Some(0), ADDRESS));
+
+    // Another passphrase cannot open the stored wallets, so it may not add one beside them.
+    let (code, _, stderr) = run_with(
+        &[
+            "wallet",
+            "add",
+            "--conf",
+            dir,
+            "--private-key",
+            "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+        ],
+        &[("GATEWAY_PASSPHRASE", "two")],
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains(ADDRESS) && stderr.contains("passphrase"), "{stderr}");
+
+    // The gateway started on that conf dir signs with the wallet the CLI added.
+    let gw = crate::common::TestGateway::start_in(conf, None, "one").await.unwrap();
+    let (_, wallets) = gw.get("/wallet").await;
+    assert_eq!(wallets[0]["walletAddresses"], serde_json::json!([ADDRESS]), "{wallets}");
+    let conf = gw.stop().await;
+    let dir = conf.path().to_str().unwrap();
+
+    let (code, stdout, stderr) =
+        run_with(&["wallet", "remove", ADDRESS, "--conf", dir], &[("GATEWAY_PASSPHRASE", "one")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("removed"));
+    let (code, stdout, _) = run_with(&["wallet", "list", "--conf", dir], &[]);
+    assert_eq!((code, stdout.trim()), (Some(0), ""));
+    let (code, _, stderr) = run_with(&["wallet", "remove", ADDRESS, "--conf", dir], &[("GATEWAY_PASSPHRASE", "one")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("wallet list"), "{stderr}");
+}
+
+#[test]
+fn config_validate_and_show_read_the_conf_dir_and_name_what_is_wrong() {
+    let conf = tempfile::TempDir::new().unwrap();
+    let dir = conf.path().to_str().unwrap();
+    let (code, _, stderr) = run_with(&["config", "validate", "--conf", dir], &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("server.yml"), "{stderr}");
+
+    gateway::config::install_templates(conf.path()).unwrap();
+    let (code, stdout, stderr) = run_with(&["config", "validate", "--conf", dir], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("valid"), "{stdout}");
+    let (code, stdout, _) = run_with(&["config", "show", "--conf", dir, "--namespace", "server"], &[]);
+    assert_eq!(code, Some(0));
+    let server: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(server["port"], 15888);
+
+    let server_yml = conf.path().join("server.yml");
+    let text = std::fs::read_to_string(&server_yml).unwrap().replace("port: 15888", "port: many");
+    std::fs::write(&server_yml, text).unwrap();
+    let (code, _, stderr) = run_with(&["config", "validate", "--conf", dir], &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("server") && stderr.contains("port"), "{stderr}");
+}
+
+#[test]
+fn json_logs_carry_the_request_id_of_the_request_they_belong_to() {
+    use std::io::{BufRead, Read, Write};
+    let conf = tempfile::TempDir::new().unwrap();
+    let mut child = Command::new(GATEWAY)
+        .args(["start", "--dev", "--port", "0", "--log-format", "json", "--conf", conf.path().to_str().unwrap()])
+        .env("GATEWAY_PASSPHRASE", "x")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let port: u16 = lines
+        .find_map(|line| {
+            let line = line.ok()?;
+            let url = line.split_whitespace().find(|word| word.starts_with("http://"))?.to_string();
+            url.rsplit(':').next()?.parse().ok()
+        })
+        .expect("the gateway says where it listens");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST /restart HTTP/1.1\r\nHost: localhost\r\nx-request-id: req-from-the-test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.to_lowercase().contains("x-request-id: req-from-the-test"), "{response}");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let logs = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let logged: Vec<Value> = logs.map_while(Result::ok).filter_map(|line| serde_json::from_str(&line).ok()).collect();
+    assert!(child.wait().unwrap().success());
+    let reload = logged
+        .iter()
+        .find(|line| line["fields"]["message"] == "configuration reloaded")
+        .unwrap_or_else(|| panic!("a JSON log line for the reload in {logged:?}"));
+    assert_eq!(reload["span"]["id"], "req-from-the-test", "{reload}");
+    assert_eq!(reload["level"], "INFO");
+}

@@ -6,6 +6,7 @@ mod common;
 mod config;
 mod devnet;
 mod errors;
+mod examples;
 mod hummingbot;
 mod liquidity;
 mod openapi;

@@ -99,7 +99,7 @@ async fn exercise(storage: &Storage) {
     };
     storage.insert_token(&token).await.unwrap();
     assert!(matches!(storage.insert_token(&token).await, Err(StorageError::Duplicate(_))));
-    assert_eq!(storage.tokens("devnet").await.unwrap(), vec![token.clone()]);
+    assert_eq!(*storage.tokens("devnet").await.unwrap(), vec![token.clone()]);
     assert!(storage.delete_token("devnet", &token.address).await.unwrap());
 
     assert!(storage.delete_wallet("ethereum", &wallet.address).await.unwrap());

@@ -1,0 +1,106 @@
+//! Router quotes, executable by id until they expire. A quote is answered before it is in the database: it is
+//! kept in memory at once and written by one background task in batches (one commit for all quotes waiting), so
+//! quoting costs no database round trip. Instances sharing the database see it once that batch commits, a
+//! millisecond or so later. A quote lost to a crash before its batch commits is only a quote to ask for again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::{AnyPool, Row};
+use tokio::sync::mpsc;
+
+use super::{Storage, StorageError, now_ms};
+
+/// Quotes expired longer ago than this are deleted.
+const KEEP_EXPIRED_MS: i64 = 3_600_000;
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+const MAX_BATCH: usize = 512;
+
+struct Quote {
+    id: String,
+    payload: Arc<str>,
+    expires_at_ms: i64,
+}
+
+/// Quotes not yet committed, by id.
+type Unwritten = Arc<Mutex<HashMap<String, (Arc<str>, i64)>>>;
+
+#[derive(Debug, Clone)]
+pub(super) struct QuoteWriter {
+    unwritten: Unwritten,
+    queue: mpsc::UnboundedSender<Quote>,
+}
+
+impl QuoteWriter {
+    /// Starts the writer task; it ends when the last `Storage` clone is dropped.
+    pub(super) fn start(pool: AnyPool) -> QuoteWriter {
+        let unwritten = Unwritten::default();
+        let (queue, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(write_batches(pool, receiver, unwritten.clone()));
+        QuoteWriter { unwritten, queue }
+    }
+}
+
+async fn write_batches(pool: AnyPool, mut receiver: mpsc::UnboundedReceiver<Quote>, unwritten: Unwritten) {
+    let mut last_purge = Instant::now();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match insert(&pool, &batch).await {
+            Ok(()) => {
+                let mut unwritten = unwritten.lock().expect("unwritten quotes");
+                for quote in &batch {
+                    unwritten.remove(&quote.id);
+                }
+            }
+            // They stay answerable from memory on this instance until they expire.
+            Err(error) => tracing::warn!(%error, quotes = batch.len(), "cannot store router quotes"),
+        }
+        batch.clear();
+        if last_purge.elapsed() >= PURGE_EVERY {
+            last_purge = Instant::now();
+            let now = now_ms();
+            unwritten.lock().expect("unwritten quotes").retain(|_, (_, expires_at)| *expires_at >= now);
+            if let Err(error) =
+                sqlx::query("DELETE FROM quotes WHERE expires_at < $1").bind(now - KEEP_EXPIRED_MS).execute(&pool).await
+            {
+                tracing::warn!(%error, "cannot delete expired quotes");
+            }
+        }
+    }
+}
+
+async fn insert(pool: &AnyPool, batch: &[Quote]) -> Result<(), sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    for quote in batch {
+        sqlx::query("INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3)")
+            .bind(&quote.id)
+            .bind(&*quote.payload)
+            .bind(quote.expires_at_ms)
+            .execute(&mut *transaction)
+            .await?;
+    }
+    transaction.commit().await
+}
+
+impl Storage {
+    /// Stores a quote; it can be read back at once, from this instance, and from others once written.
+    pub fn insert_quote(&self, id: &str, payload: &str, expires_at_ms: i64) {
+        let payload: Arc<str> = payload.into();
+        self.quotes.unwritten.lock().expect("unwritten quotes").insert(id.into(), (payload.clone(), expires_at_ms));
+        // The writer lives as long as any Storage does, so the queue is open while `self` exists.
+        let _ = self.quotes.queue.send(Quote { id: id.into(), payload, expires_at_ms });
+    }
+
+    /// A stored quote's payload and expiry (unix ms).
+    pub async fn quote(&self, id: &str) -> Result<Option<(String, i64)>, StorageError> {
+        if let Some((payload, expires_at)) = self.quotes.unwritten.lock().expect("unwritten quotes").get(id) {
+            return Ok(Some((payload.to_string(), *expires_at)));
+        }
+        let row = sqlx::query("SELECT payload, expires_at FROM quotes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((row.try_get("payload")?, row.try_get("expires_at")?))).transpose()
+    }
+}
