@@ -110,7 +110,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     crate::metrics::handle();
-    let (router, api) = crate::http::router().split_for_parts();
+    let (router, api) = crate::http::parts();
     router
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))

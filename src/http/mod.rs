@@ -33,7 +33,6 @@ use crate::state::AppState;
         (name = "chains/ethereum", description = "Balances, allowances, approvals, wrapping, gas and transaction status"),
         (name = "pools", description = "Pool lists per connector and network, and discovery on-chain"),
         (name = "trading", description = "Swaps and liquidity, unified: connector and chainNetwork as parameters (Hummingbot's client)"),
-        (name = "connectors", description = "Swaps and liquidity per connector, Gateway v2 style: /connectors/{connector}/{amm,clmm,router}/…"),
     ),
     components(schemas(ErrorBody))
 )]
@@ -51,7 +50,49 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(pools::router())
 }
 
-/// The OpenAPI document the server serves at `/openapi.json` and `gateway openapi` writes.
+/// The routes, and the OpenAPI document the server serves at `/openapi.json` and `gateway openapi` writes.
+pub fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut api) = router().split_for_parts();
+    list_per_connector(&mut api);
+    (router, api)
+}
+
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().split_for_parts().1
+    parts().1
+}
+
+/// The router serves `/connectors/{connector}/…` as one pattern, so forks described in the conf dir work too;
+/// the document lists those operations once per built-in connector, each under its own tag, as Hummingbot
+/// Gateway's does, so Swagger UI shows `connectors/uniswap` and `connectors/pancakeswap` ready to try.
+fn list_per_connector(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    const PATTERN: &str = "{connector}";
+    let names = connectors::dex::Registry::builtin().names();
+    let paths = std::mem::take(&mut api.paths.paths);
+    for (path, item) in paths {
+        if !path.contains(PATTERN) {
+            api.paths.paths.insert(path, item);
+            continue;
+        }
+        for name in &names {
+            let mut copy = item.clone();
+            for operation in [&mut copy.get, &mut copy.post].into_iter().flatten() {
+                operation.tags = Some(vec![format!("connectors/{name}")]);
+                operation.operation_id = operation.operation_id.as_ref().map(|id| format!("{name}_{id}"));
+                if let Some(parameters) = &mut operation.parameters {
+                    parameters
+                        .retain(|p| !matches!(p, RefOr::T(p) if p.name == "connector" || p.name == "chainNetwork"));
+                }
+            }
+            api.paths.paths.insert(path.replace(PATTERN, name), copy);
+        }
+    }
+    let tags = api.tags.get_or_insert_with(Vec::new);
+    for name in &names {
+        let mut tag = utoipa::openapi::tag::Tag::new(format!("connectors/{name}"));
+        tag.description = Some(format!(
+            "{name}'s swaps and liquidity, Gateway v2 style: /connectors/{name}/{{amm,clmm,router}}/…?network=…"
+        ));
+        tags.push(tag);
+    }
 }

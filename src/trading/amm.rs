@@ -94,6 +94,7 @@ pub async fn execute_swap(
 pub struct PoolQuery {
     #[param(example = "devnet")]
     pub network: Option<String>,
+    #[param(example = "ethereum-devnet")]
     pub chain_network: Option<String>,
     #[param(example = "uniswap")]
     pub connector: Option<String>,

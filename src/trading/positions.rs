@@ -32,6 +32,7 @@ const MAX_COLLECT: u128 = u128::MAX;
 pub struct PositionRequest {
     #[param(example = "devnet")]
     pub network: Option<String>,
+    #[param(example = "ethereum-devnet")]
     pub chain_network: Option<String>,
     #[param(example = "uniswap")]
     pub connector: Option<String>,

@@ -133,6 +133,7 @@ pub struct SwapRequest {
     #[param(example = "devnet")]
     pub network: Option<String>,
     /// `ethereum-<network>` (unified routes).
+    #[param(example = "ethereum-devnet")]
     pub chain_network: Option<String>,
     /// `uniswap` or `pancakeswap` (unified routes); the network's swapProvider when omitted.
     #[param(example = "uniswap")]

@@ -13,4 +13,5 @@ mod openapi;
 mod pancakeswap;
 mod pools;
 mod storage;
+mod swagger;
 mod trading;
