@@ -10,5 +10,6 @@ pub mod pools;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod tls;
 pub mod tokens;
 pub mod trading;

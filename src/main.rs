@@ -32,14 +32,28 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the gateway.
-    #[command(after_help = "Example:\n  GATEWAY_PASSPHRASE=secret gateway start --dev --conf ./conf")]
+    /// Run the gateway: HTTPS with client certificates (made by `gateway certs`), or plain HTTP with --dev.
+    #[command(after_help = "Examples:\n  \
+        GATEWAY_PASSPHRASE=secret gateway start --dev --conf ./conf\n  \
+        GATEWAY_PASSPHRASE=secret gateway certs --conf ./conf && GATEWAY_PASSPHRASE=secret gateway start --conf ./conf")]
     Start {
         #[command(flatten)]
         serve: ServeArgs,
-        /// Serve plain HTTP (no TLS). Binds to 127.0.0.1 unless --host says otherwise.
+        /// Serve plain HTTP (no TLS, no client certificates): for a gateway only this machine can reach.
         #[arg(long)]
         dev: bool,
+    },
+    /// Make the CA, server and client certificates HTTPS needs, in Hummingbot's layout, into server.yml's
+    /// certificatePath (relative to the conf dir). Keys are encrypted under the passphrase.
+    #[command(after_help = "Example:\n  GATEWAY_PASSPHRASE=secret gateway certs --conf ./conf --host gateway.lan\n\n\
+        Hummingbot needs ca_cert.pem, client_cert.pem and client_key.pem in its certs folder, and the same \
+        passphrase as its password.")]
+    Certs {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Another name or IP address clients reach the gateway by (localhost and loopback are always in).
+        #[arg(long = "host")]
+        hosts: Vec<String>,
     },
     /// Start a local devnet (anvil with Uniswap, PancakeSwap and test tokens) and a gateway configured for it.
     #[command(
@@ -162,6 +176,7 @@ impl ServeArgs {
             passphrase: self.store.passphrase()?,
             host: self.host,
             port: self.port,
+            tls: false,
         })
     }
 }
@@ -202,18 +217,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Start { serve, dev } => {
-            let options = serve.options()?;
-            if !dev {
-                return Err("HTTPS is not configured: this version serves plain HTTP only with --dev \
-                            (bound to 127.0.0.1 unless --host says otherwise)."
-                    .into());
-            }
+            let options = GatewayOptions { tls: !dev, ..serve.options()? };
             let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
             let gateway = server::start(options).await.map_err(|e| e.to_string())?;
             println!("gateway listening on {} (API docs at {}/docs)", gateway.url(), gateway.url());
             gateway.stop_on(signal).await.map_err(|e| e.to_string())
         }
         Command::Devnet { serve, rpc_port } => run_devnet(serve, rpc_port).await,
+        Command::Certs { store, hosts } => run_certs(&store, &hosts),
         Command::Wallet { action, store } => run_wallet(action, store).await,
         Command::Config { action, conf } => run_config(action, &conf),
     }
@@ -257,6 +268,25 @@ async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String
             Ok(())
         }
     }
+}
+
+fn run_certs(store: &StoreArgs, hosts: &[String]) -> Result<(), String> {
+    let passphrase = store.passphrase()?;
+    std::fs::create_dir_all(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
+    install_templates(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
+    let config = Config::load(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
+    let dir = gateway::tls::certificate_dir(&store.conf, &config.server.certificate_path);
+    for path in gateway::tls::generate(&dir, &passphrase, hosts).map_err(|e| e.to_string())? {
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "Start the gateway without --dev to serve HTTPS. Clients need {}, {} and {} (Hummingbot: its certs \
+         folder, with the same passphrase as its password).",
+        gateway::tls::CA_CERT,
+        gateway::tls::CLIENT_CERT,
+        gateway::tls::CLIENT_KEY
+    );
+    Ok(())
 }
 
 fn run_config(action: ConfigAction, conf: &std::path::Path) -> Result<(), String> {

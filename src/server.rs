@@ -1,5 +1,6 @@
 //! Building and running the HTTP server: routes, Swagger UI, request ids, logs, limits, graceful shutdown.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -33,6 +34,8 @@ pub enum StartError {
     Wallets(#[from] crate::ethereum::WalletLoadError),
     #[error("cannot listen on {addr}: {source} (is another gateway running? choose another port with --port)")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// How to start a gateway.
@@ -45,11 +48,14 @@ pub struct GatewayOptions {
     pub host: std::net::IpAddr,
     /// Overrides `server.yml`'s port; 0 picks a free one.
     pub port: Option<u16>,
+    /// HTTPS with client certificates from `server.yml`'s `certificatePath`; plain HTTP when false.
+    pub tls: bool,
 }
 
 /// A gateway serving in the background of this process.
 pub struct RunningGateway {
     pub addr: SocketAddr,
+    scheme: &'static str,
     pub state: AppState,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -57,7 +63,7 @@ pub struct RunningGateway {
 
 impl RunningGateway {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops accepting, lets requests in flight finish, and returns.
@@ -90,21 +96,32 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
     let wallets = ethereum.load_wallets(&storage, &conf_dir, &options.passphrase).await?;
     tracing::info!(wallets, "wallets unlocked");
     let port = options.port.unwrap_or(config.server.port);
+    let tls = match options.tls {
+        true => {
+            let dir = crate::tls::certificate_dir(&conf_dir, &config.server.certificate_path);
+            Some(crate::tls::server_config(&dir, &conf_dir, &options.passphrase)?)
+        }
+        false => None,
+    };
     let state = AppState::new(config, storage, options.passphrase.clone(), ethereum);
     let addr = SocketAddr::new(options.host, port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = shutdown_rx.await;
-            })
-            .await
-    });
-    tracing::info!(%addr, "gateway listening");
-    Ok(RunningGateway { addr, state, shutdown, task })
+    let stopped = async {
+        let _ = shutdown_rx.await;
+    };
+    let (scheme, task) = match tls {
+        Some(config) => {
+            let listener =
+                crate::tls::TlsListener::new(listener, config).map_err(|source| StartError::Bind { addr, source })?;
+            ("https", tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(stopped).into_future()))
+        }
+        None => ("http", tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(stopped).into_future())),
+    };
+    tracing::info!(%addr, scheme, "gateway listening");
+    Ok(RunningGateway { addr, scheme, state, shutdown, task })
 }
 
 /// The whole HTTP application.

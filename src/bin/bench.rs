@@ -49,6 +49,7 @@ fn serve(conf: &str, port: &str) {
             passphrase: gateway::state::Passphrase::new(PASSPHRASE),
             host: "127.0.0.1".parse().unwrap(),
             port: Some(port.parse().unwrap()),
+            tls: false,
         })
         .await
         .expect("gateway starts");

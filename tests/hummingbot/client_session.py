@@ -4,7 +4,9 @@ The client's three modules (gateway_http_client.py, gateway_models.py, gateway_e
 from the sdist; what they import from the rest of Hummingbot (config maps, connector registry, logger, the
 Cython core) is replaced by small stand-ins below, since none of it takes part in talking to the gateway.
 
-usage: client_session.py CACHE_DIR GATEWAY_URL PRIVATE_KEY
+usage: client_session.py CACHE_DIR GATEWAY_URL PRIVATE_KEY [HUMMINGBOT_ROOT]
+With an https:// URL the client connects the way Hummingbot does in production: mutual TLS with
+HUMMINGBOT_ROOT/certs/{ca_cert,client_cert,client_key}.pem, the key opened with HUMMINGBOT_PASSWORD.
 Exits non-zero, naming the step, when a call fails or answers what the client cannot use.
 """
 import asyncio
@@ -15,6 +17,7 @@ import io
 import json
 import logging
 import os
+import pathlib
 import re
 import sys
 import tarfile
@@ -59,14 +62,19 @@ def module(name: str, **attributes) -> types.ModuleType:
     return mod
 
 
-def install_stand_ins(gateway_url: str):
-    host, port = re.match(r"https?://([^:/]+):(\d+)", gateway_url).groups()
+def install_stand_ins(gateway_url: str, hummingbot_root: str):
+    scheme, host, port = re.match(r"(https?)://([^:/]+):(\d+)", gateway_url).groups()
 
     class GatewayConfigMap:
         gateway_api_host = host
         gateway_api_port = port
-        gateway_use_ssl = False
+        gateway_use_ssl = scheme == "https"
         gateway_api_timeout = 60
+
+    class Password:
+        @staticmethod
+        def get_secret_value():
+            return os.environ["HUMMINGBOT_PASSWORD"]
 
     class TradeType(enum.Enum):
         BUY = 1
@@ -84,8 +92,10 @@ def install_stand_ins(gateway_url: str):
                     "hummingbot.core.data_type", "hummingbot.core.event", "hummingbot.core.utils",
                     "hummingbot.core.gateway"]:
         module(package, __path__=[])
+    sys.modules["hummingbot"].root_path = lambda: pathlib.Path(hummingbot_root)
     module("hummingbot.client.config.client_config_map", GatewayConfigMap=GatewayConfigMap)
-    module("hummingbot.client.config.security", Security=type("Security", (), {}))
+    module("hummingbot.client.config.security",
+           Security=type("Security", (), {"secrets_manager": types.SimpleNamespace(password=Password)}))
     module("hummingbot.client.settings", GATEWAY_CHAINS=[], GATEWAY_DEXS=[], GATEWAY_ETH_DEXS=[], GATEWAY_NAMESPACES=[],
            AllConnectorSettings=AllConnectorSettings, ConnectorSetting=dict,
            ConnectorType=enum.Enum("ConnectorType", "GATEWAY_DEX"))
@@ -201,8 +211,9 @@ async def run(client_class, trade_type, private_key):
 
 def main():
     cache_dir, gateway_url, private_key = sys.argv[1:4]
+    hummingbot_root = sys.argv[4] if len(sys.argv) > 4 else cache_dir
     directory = fetch_client(cache_dir)
-    trade_type = install_stand_ins(gateway_url)
+    trade_type = install_stand_ins(gateway_url, hummingbot_root)
     client_class = load_client(directory)
     asyncio.run(run(client_class, trade_type, private_key))
 

@@ -19,12 +19,30 @@ fn start_without_a_passphrase_is_a_clear_error() {
 }
 
 #[test]
-fn start_without_dev_refuses_until_https_is_configured() {
+fn certs_are_made_once_in_hummingbots_layout_and_start_without_dev_needs_them() {
+    use std::os::unix::fs::PermissionsExt;
     let conf = tempfile::TempDir::new().unwrap();
-    let output = run(&["start", "--passphrase", "x", "--conf", conf.path().to_str().unwrap()]);
+    let conf_arg = conf.path().to_str().unwrap();
+    let output = run(&["start", "--passphrase", "x", "--port", "0", "--conf", conf_arg]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("HTTPS") && stderr.contains("--dev"), "{stderr}");
+    assert!(stderr.contains("gateway certs") && stderr.contains("--dev"), "{stderr}");
+
+    let output = run(&["certs", "--passphrase", "x", "--conf", conf_arg, "--host", "gateway.lan"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let files = ["ca_key.pem", "ca_cert.pem", "server_key.pem", "server_cert.pem", "client_key.pem", "client_cert.pem"];
+    for name in files {
+        let path = conf.path().join("certs").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let expected = if name.ends_with("key.pem") { "ENCRYPTED PRIVATE KEY" } else { "CERTIFICATE" };
+        assert!(text.starts_with(&format!("-----BEGIN {expected}-----")), "{name}: {text}");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "{name}");
+    }
+    let before = std::fs::read(conf.path().join("certs/ca_cert.pem")).unwrap();
+    let output = run(&["certs", "--passphrase", "x", "--conf", conf_arg]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already holds"));
+    assert_eq!(std::fs::read(conf.path().join("certs/ca_cert.pem")).unwrap(), before, "the CA is kept");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use alloy::primitives::Address;
 use gateway::config::Config;
@@ -7,6 +8,8 @@ use gateway::devnet::{Devnet, DevnetAssets};
 use gateway::server::{GatewayOptions, RunningGateway, StartError};
 use gateway::state::Passphrase;
 use reqwest::StatusCode;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -48,15 +51,31 @@ impl TestGateway {
         database_url: Option<String>,
         passphrase: &str,
     ) -> Result<TestGateway, StartError> {
+        Self::start_serving(conf, database_url, passphrase, None).await
+    }
+
+    /// Serves HTTPS with the certificates in the conf dir, talking through `http` (which must hold a client
+    /// certificate the gateway's CA signed).
+    pub async fn start_https(conf: TempDir, http: reqwest::Client) -> Result<TestGateway, StartError> {
+        Self::start_serving(conf, None, PASSPHRASE, Some(http)).await
+    }
+
+    async fn start_serving(
+        conf: TempDir,
+        database_url: Option<String>,
+        passphrase: &str,
+        https_client: Option<reqwest::Client>,
+    ) -> Result<TestGateway, StartError> {
         let gateway = gateway::server::start(GatewayOptions {
             conf_dir: conf.path().to_path_buf(),
             database_url,
             passphrase: Passphrase::new(passphrase),
             host: "127.0.0.1".parse().unwrap(),
             port: Some(0),
+            tls: https_client.is_some(),
         })
         .await?;
-        Ok(TestGateway { gateway, conf, http: reqwest::Client::new() })
+        Ok(TestGateway { gateway, conf, http: https_client.unwrap_or_default() })
     }
 
     /// Stops the gateway and hands back its conf dir.
@@ -149,4 +168,45 @@ pub fn raw_numbers(text: &str, field: &str) -> BTreeMap<String, String> {
 pub fn raw_field(text: &str, field: &str) -> String {
     let body: BTreeMap<String, Box<RawValue>> = serde_json::from_str(text).unwrap();
     body[field].get().trim_matches('"').to_string()
+}
+
+/// Makes certificates under `passphrase` in the conf dir's `certs/` (server.yml's default) and returns that dir.
+pub fn make_certs(conf: &Path, passphrase: &str) -> std::path::PathBuf {
+    let dir = gateway::tls::certificate_dir(conf, "./certs/");
+    gateway::tls::generate(&dir, &Passphrase::new(passphrase), &[]).unwrap();
+    dir
+}
+
+/// The client key opened with the passphrase, as a client outside the gateway would (Hummingbot: OpenSSL).
+fn client_key(dir: &Path, passphrase: &str) -> PrivateKeyDer<'static> {
+    let text = std::fs::read_to_string(dir.join(gateway::tls::CLIENT_KEY)).unwrap();
+    let (label, document) = pkcs8::Document::from_pem(&text).unwrap();
+    assert_eq!(label, "ENCRYPTED PRIVATE KEY", "keys are stored encrypted");
+    let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes()).unwrap();
+    let plain = encrypted.decrypt(passphrase).unwrap();
+    let pem = plain.to_pem("PRIVATE KEY", pkcs8::der::pem::LineEnding::LF).unwrap();
+    PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap()
+}
+
+/// A client trusting `ca_dir`'s CA and presenting `identity_dir`'s client certificate, if any.
+pub fn https_client(ca_dir: &Path, identity_dir: Option<&Path>) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_dir.join(gateway::tls::CA_CERT)).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match identity_dir {
+        Some(dir) => {
+            let chain = CertificateDer::pem_file_iter(dir.join(gateway::tls::CLIENT_CERT))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            builder.with_client_auth_cert(chain, client_key(dir, PASSPHRASE)).unwrap()
+        }
+        None => builder.with_no_client_auth(),
+    };
+    reqwest::Client::builder().use_preconfigured_tls(config).build().unwrap()
 }

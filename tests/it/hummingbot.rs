@@ -1,13 +1,13 @@
-//! Hummingbot's own Gateway client (from its PyPI sdist) drives a session against the gateway on the devnet:
-//! status, wallets, balances, approvals, quotes and swaps of every trading type, the V3 and V2 liquidity
-//! lifecycles, pools and config.
+//! Hummingbot's own Gateway client (from its PyPI sdist) drives a session against the gateway on the devnet,
+//! over HTTPS with client certificates as Hummingbot runs in production: status, wallets, balances, approvals,
+//! quotes and swaps of every trading type, the V3 and V2 liquidity lifecycles, pools and config.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gateway::devnet::DevnetAssets;
 
-use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf};
+use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf, https_client, make_certs};
 
 /// A Python virtualenv with the client's two dependencies, made once under the devnet's work dir.
 fn python(work: &Path) -> PathBuf {
@@ -43,13 +43,21 @@ async fn the_hummingbot_client_drives_a_whole_session() {
     })
     .await
     .unwrap();
-    let gw = TestGateway::start_in(devnet_conf(&[devnet.rpc_url()]), None, PASSPHRASE).await.unwrap();
+    let conf = devnet_conf(&[devnet.rpc_url()]);
+    // Hummingbot reads its certificates from <root>/certs: the conf dir is that root here.
+    let certs = make_certs(conf.path(), PASSPHRASE);
+    let hummingbot_root = conf.path().to_path_buf();
+    let gw = TestGateway::start_https(conf, https_client(&certs, Some(&certs))).await.unwrap();
+    let url = gw.gateway.url().replace("127.0.0.1", "localhost");
+    assert!(url.starts_with("https://localhost:"), "{url}");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hummingbot/client_session.py");
     let output = tokio::process::Command::new(python)
         .arg(script)
         .arg(work.join("hummingbot"))
-        .arg(gw.gateway.url())
+        .arg(url)
         .arg(devnet.private_key(3))
+        .arg(hummingbot_root)
+        .env("HUMMINGBOT_PASSWORD", PASSPHRASE)
         .output()
         .await
         .unwrap();

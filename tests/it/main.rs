@@ -7,6 +7,7 @@ mod config;
 mod devnet;
 mod errors;
 mod examples;
+mod https;
 mod hummingbot;
 mod liquidity;
 mod openapi;
