@@ -1,5 +1,6 @@
 //! The gateway server: CLI, config, HTTP routes with their OpenAPI description, storage, and the local devnet.
 
+pub mod clob;
 pub mod config;
 pub mod devnet;
 pub mod error;

@@ -44,6 +44,7 @@ struct Inner {
     pool_states: connectors::state::PoolStates,
     token_books: Derived<TokenRow, TokenBook>,
     pool_books: Derived<ListedPool, PoolBook>,
+    clob_synced: tokio::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
 }
 
 /// Values built from the config and a list stored in the database, kept per key until either is replaced, so
@@ -88,6 +89,7 @@ impl AppState {
             pool_states: connectors::state::PoolStates::default(),
             token_books: Derived::default(),
             pool_books: Derived::default(),
+            clob_synced: tokio::sync::Mutex::default(),
         }))
     }
 
@@ -108,6 +110,12 @@ impl AppState {
         Ok(self.0.pool_books.get(format!("{connector}/{network}"), config, added, |rows| {
             PoolBook::build(config, rows, connector, network)
         }))
+    }
+
+    /// The block each order-book connector's stored book was last brought up to, by (connector, network);
+    /// held while syncing, so concurrent requests share one sync.
+    pub fn clob_synced(&self) -> &tokio::sync::Mutex<std::collections::HashMap<(String, String), u64>> {
+        &self.0.clob_synced
     }
 
     pub fn ethereum(&self) -> &Ethereum {

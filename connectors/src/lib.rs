@@ -4,6 +4,7 @@
 //! Uniswap and PancakeSwap share the V2 (`amm`) and V3 (`clmm`) family code in [`v2`] and [`v3`]; what
 //! differs between them is data: a [`dex::DexSpec`] in `deployments.json`.
 
+pub mod clob;
 pub mod dex;
 pub mod error;
 pub mod state;

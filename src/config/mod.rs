@@ -16,11 +16,17 @@ use connectors::dex::{DexSpec, Registry};
 use serde_json::Value;
 
 pub use lists::{ListedPool, ListedToken};
-pub use sections::{ChainConfig, ConnectorConfig, NetworkConfig, NodeUrls, ServerConfig, TRADING_TYPES};
+pub use sections::{
+    ChainConfig, ClobConfig, ClobNetworkConfig, ConnectorConfig, DecimalText, MarketConfig, NetworkConfig, NodeUrls,
+    ServerConfig, TRADING_TYPES,
+};
 use sections::{Invalid, Section};
 pub use templates::install_templates;
 
 /// The only chain this gateway serves; its networks are `ethereum-<network>` namespaces.
+/// Order-book connectors, each configured by `connectors/<name>.yml`.
+pub const CLOB_CONNECTORS: [&str; 1] = ["zeroex"];
+
 pub const CHAIN: &str = "ethereum";
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +54,7 @@ enum Kind {
     Chain,
     Network,
     Connector,
+    Clob,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +76,8 @@ pub struct Config {
     pub chain: ChainConfig,
     pub networks: BTreeMap<String, NetworkConfig>,
     pub connectors: BTreeMap<String, ConnectorConfig>,
+    /// Order-book connectors (`connectors/zeroex.yml`), by name.
+    pub clob: BTreeMap<String, ClobConfig>,
     /// The DEX descriptions: the built-in ones plus `connectors/<name>.json` in the conf dir.
     pub dexes: Registry,
     /// `tokens/ethereum/<network>.json`, by network.
@@ -98,6 +107,12 @@ impl Config {
         for network in yaml_stems(&dir.join("chains").join(CHAIN))? {
             add(format!("{CHAIN}-{network}"), Kind::Network, PathBuf::from(format!("chains/{CHAIN}/{network}.yml")))?;
         }
+        for connector in CLOB_CONNECTORS {
+            let file = PathBuf::from(format!("connectors/{connector}.yml"));
+            if dir.join(&file).is_file() {
+                add(connector.to_string(), Kind::Clob, file)?;
+            }
+        }
         let dexes = load_dexes(dir)?;
         for connector in dexes.names() {
             let file = PathBuf::from(format!("connectors/{connector}.yml"));
@@ -117,6 +132,7 @@ impl Config {
         let mut chain = None;
         let mut networks = BTreeMap::new();
         let mut connectors = BTreeMap::new();
+        let mut clob = BTreeMap::new();
         for (name, ns) in &namespaces {
             match ns.kind {
                 Kind::Server => server = Some(typed::<ServerConfig>(name, &ns.raw)?),
@@ -127,6 +143,9 @@ impl Config {
                 }
                 Kind::Connector => {
                     connectors.insert(name.clone(), typed::<ConnectorConfig>(name, &ns.raw)?);
+                }
+                Kind::Clob => {
+                    clob.insert(name.clone(), typed::<ClobConfig>(name, &ns.raw)?);
                 }
             }
         }
@@ -159,7 +178,19 @@ impl Config {
         let pool_lists = lists::load_pools(&dir, &dexes.names())?;
         static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let generation = GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Config { generation, dir, namespaces, server, chain, networks, connectors, dexes, token_lists, pool_lists })
+        Ok(Config {
+            generation,
+            dir,
+            namespaces,
+            server,
+            chain,
+            networks,
+            connectors,
+            clob,
+            dexes,
+            token_lists,
+            pool_lists,
+        })
     }
 
     pub fn generation(&self) -> u64 {
@@ -281,6 +312,7 @@ fn known_keys(kind: Kind, namespace: &str, raw: &Value) -> Result<Vec<String>, C
         Kind::Chain => serde_json::to_value(typed::<ChainConfig>(namespace, raw)?),
         Kind::Network => serde_json::to_value(typed::<NetworkConfig>(namespace, raw)?),
         Kind::Connector => serde_json::to_value(typed::<ConnectorConfig>(namespace, raw)?),
+        Kind::Clob => serde_json::to_value(typed::<ClobConfig>(namespace, raw)?),
     }
     .expect("config sections serialize to JSON");
     Ok(serialized.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default())

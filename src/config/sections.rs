@@ -217,3 +217,93 @@ impl Section for ConnectorConfig {
         Ok(())
     }
 }
+
+/// `connectors/zeroex.yml`: an order-book connector's markets per network.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClobConfig {
+    /// How long an order stays valid when the request names no expiration.
+    #[serde(default = "default_order_expiry_seconds")]
+    pub order_expiry_seconds: u64,
+    /// Gas limit `/clob/estimateGas` prices: about what one fill costs.
+    #[serde(default = "default_fill_gas_limit")]
+    pub fill_gas_limit: u64,
+    #[serde(default)]
+    pub networks: std::collections::BTreeMap<String, ClobNetworkConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClobNetworkConfig {
+    #[serde(default)]
+    pub markets: std::collections::BTreeMap<String, MarketConfig>,
+}
+
+/// One market: token symbols from the network's token list, the price step and the smallest order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MarketConfig {
+    pub base: String,
+    pub quote: String,
+    /// Price step in quote per base, e.g. 0.01.
+    pub tick_size: DecimalText,
+    /// Smallest order in base, e.g. 0.001.
+    pub minimum_amount: DecimalText,
+}
+
+/// A decimal written as a YAML number or string, kept as its text so no digit is lost to floats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecimalText(pub String);
+
+impl<'de> Deserialize<'de> for DecimalText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(serde_json::Number),
+        }
+        Ok(DecimalText(match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => text,
+            Raw::Number(number) => number.to_string(),
+        }))
+    }
+}
+
+fn default_order_expiry_seconds() -> u64 {
+    86_400
+}
+fn default_fill_gas_limit() -> u64 {
+    150_000
+}
+
+impl Section for ClobConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.order_expiry_seconds == 0 {
+            return Err(Invalid::new("orderExpirySeconds", "must be positive"));
+        }
+        for (network, config) in &self.networks {
+            for (name, market) in &config.markets {
+                let path = |key: &str| format!("networks.{network}.markets.{name}.{key}");
+                if name != &format!("{}-{}", market.base, market.quote) {
+                    return Err(Invalid::new(
+                        &path("base"),
+                        format!("the market's name must be {{base}}-{{quote}}; got {name}"),
+                    ));
+                }
+                for (key, value) in [("tickSize", &market.tick_size), ("minimumAmount", &market.minimum_amount)] {
+                    match chains::amount::Amount::parse(&value.0, 18) {
+                        Ok(amount) if !amount.raw.is_zero() => {}
+                        _ => {
+                            return Err(Invalid::new(
+                                &path(key),
+                                format!("must be a positive decimal; got '{}'", value.0),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -111,6 +111,7 @@ impl DevnetAssets {
             .as_str()
             .or_else(|| json["bytecode"]["object"].as_str())
             .or_else(|| json["evm"]["bytecode"]["object"].as_str())
+            .or_else(|| json["compilerOutput"]["evm"]["bytecode"]["object"].as_str())
             .ok_or_else(|| DevnetError::Artifact(format!("{}: no bytecode", file.display())))?;
         decode_hex(hex, &file.display().to_string())
     }

@@ -5,7 +5,7 @@ use alloy::primitives::aliases::{I24, U24, U160};
 use alloy::primitives::{Address, B256, U256, address, keccak256};
 use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
-use alloy::sol_types::SolValue;
+use alloy::sol_types::{SolCall, SolValue};
 use chains::contracts::{IERC20, IWETH9, MULTICALL3};
 use connectors::dex::Registry;
 use connectors::v2::{IUniswapV2Router02, V2Deployment, sort_tokens};
@@ -305,8 +305,56 @@ pub async fn deploy(
         pools.push(chain.v2_pair(&v2, "pancakeswap", spec, &token).await?);
     }
 
+    progress("deploying the 0x Exchange Proxy with its limit-order features");
+    deploy_zero_ex(&chain, assets).await?;
+
     Ok(Deployment { chain_id, tokens, pools })
 }
+
+const ZERO_EX: &str = "@0x/contracts-zero-ex";
+
+/// 0x v4 as its migration does it, at a temporary address (the bootstrap checks the proxy's own address), then
+/// moved to the canonical one. NativeOrdersFeature is built for the canonical address: its EIP-712 domain is a
+/// hash fixed at construction. A protocol fee multiplier of 0 means fills need no ETH.
+async fn deploy_zero_ex(chain: &Unlocked, assets: &DevnetAssets) -> Result<(), DevnetError> {
+    let artifact = |name: &str| assets.creation_code(ZERO_EX, &format!("lib/generated-artifacts/{name}.json"));
+    let owner = chain.deployer;
+    let migration = chain.deploy(artifact("InitialMigration")?, owner.abi_encode()).await?;
+    let proxy = chain.deploy(artifact("ZeroEx")?, migration.abi_encode()).await?;
+    let registry = chain.deploy(artifact("SimpleFunctionRegistryFeature")?, vec![]).await?;
+    let ownable = chain.deploy(artifact("OwnableFeature")?, vec![]).await?;
+    chain
+        .call(migration, InitializeZeroEx { owner, zeroEx: proxy, features: BootstrapFeatures { registry, ownable } })
+        .await?;
+    let fee_collector =
+        chain.deploy(artifact("FeeCollectorController")?, (WETH, Address::ZERO).abi_encode_params()).await?;
+    let canonical = connectors::clob::zeroex::EXCHANGE_PROXY;
+    let native_orders = chain
+        .deploy(
+            artifact("NativeOrdersFeature")?,
+            (canonical, WETH, Address::ZERO, fee_collector, 0u32).abi_encode_params(),
+        )
+        .await?;
+    let batch_fill = chain.deploy(artifact("BatchFillNativeOrdersFeature")?, canonical.abi_encode()).await?;
+    for feature in [native_orders, batch_fill] {
+        let register = MigrateFeature { target: feature, data: MigrateCall {}.abi_encode().into(), newOwner: owner };
+        chain.call(proxy, register).await?;
+    }
+    chain.relocate(proxy, canonical).await
+}
+
+alloy::sol! {
+    struct BootstrapFeatures {
+        address registry;
+        address ownable;
+    }
+    function initializeZeroEx(address owner, address zeroEx, BootstrapFeatures features) external;
+    function migrate(address target, bytes data, address newOwner) external;
+    function migrate() external;
+}
+use initializeZeroExCall as InitializeZeroEx;
+use migrate_0Call as MigrateFeature;
+use migrate_1Call as MigrateCall;
 
 alloy::sol! {
     #[sol(rpc)]

@@ -171,11 +171,14 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
         return Ok(vec![parse_address("spender", spender)?]);
     }
     let (connector, kind) = spender.split_once('/').unwrap_or((spender, "router"));
+    if config.clob.contains_key(connector) && matches!(kind, "clob" | "router") {
+        return Ok(vec![connectors::clob::zeroex::EXCHANGE_PROXY]);
+    }
     let unknown = || {
         ApiError::bad_request(
             "spender",
             format!(
-                "'{spender}' is neither an address nor a connector on {network}; use e.g. uniswap/router, uniswap/amm, uniswap/clmm, pancakeswap/clmm"
+                "'{spender}' is neither an address nor a connector on {network}; use e.g. uniswap/router, uniswap/amm, uniswap/clmm, pancakeswap/clmm, zeroex/clob"
             ),
         )
     };

@@ -2,6 +2,7 @@
 //! description are built together.
 
 mod chain;
+mod clob;
 mod config;
 pub mod extract;
 pub mod params;
@@ -33,6 +34,7 @@ use crate::state::AppState;
         (name = "chains/ethereum", description = "Balances, allowances, approvals, wrapping, gas and transaction status"),
         (name = "pools", description = "Pool lists per connector and network, and discovery on-chain"),
         (name = "trading", description = "Swaps and liquidity, unified: connector and chainNetwork as parameters (Hummingbot's client)"),
+        (name = "clob", description = "Limit orders on order-book venues (0x v4 on the zeroex connector), in the shape of Gateway v1's CLOB API"),
     ),
     components(schemas(ErrorBody))
 )]
@@ -48,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(chain::router())
         .merge(trading::router())
         .merge(pools::router())
+        .merge(clob::router())
 }
 
 /// The routes, and the OpenAPI document the server serves at `/openapi.json` and `gateway openapi` writes.

@@ -2,6 +2,7 @@
 //! `postgres://...`, so several gateway instances can share one database. One set of migrations and one
 //! set of queries serve both (the `Any` driver; `$n` placeholders, which both accept).
 
+mod clob;
 mod ledger;
 mod pools;
 mod quotes;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use clob::{StoredFill, StoredOrder};
 pub use ledger::SenderGuard;
 pub use tokens::TokenRow;
 pub use wallets::WalletRow;

@@ -54,4 +54,11 @@ async fn the_example_scripts_run_against_the_devnet_and_move_real_funds() {
     let weth_before_lp = weth_before - U256::from(5u64) * U256::from(10u64).pow(U256::from(17u64));
     assert!(weth_before_lp - balance(weth).await < U256::from(10u64), "{lp}");
     assert!(usdc_after_swap - balance(usdc).await < U256::from(10u64), "{lp}");
+
+    // A limit order on the 0x book: it rests, shows in the book, and cancelling it on-chain closes it.
+    run_example(&gw, "03-approve.sh", &["WETH", "zeroex/clob"]).await;
+    let clob = run_example(&gw, "06-clob-order.sh", &["SELL", "3100", "0.5"]).await;
+    assert!(clob.contains(r#""sells":[{"price":"3100","quantity":"0.5""#), "{clob}");
+    assert!(clob.contains(r#""status":"OPEN""#), "{clob}");
+    assert!(clob.trim_end().ends_with("CANCELLED"), "{clob}");
 }

@@ -2,6 +2,7 @@
 
 mod chain;
 mod cli;
+mod clob;
 mod common;
 mod config;
 mod devnet;

@@ -71,6 +71,7 @@ async fn swagger_ui_renders_every_tag_and_try_it_out_quotes_on_the_devnet() {
         "trading",
         "connectors/uniswap",
         "connectors/pancakeswap",
+        "clob",
     ] {
         assert!(tags.contains(&tag), "tag {tag} in {tags:?}");
     }

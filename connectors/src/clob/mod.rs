@@ -1,0 +1,300 @@
+//! Order-book venues (`clob`): limit orders at a price, matched best price first.
+//!
+//! The book logic here is the venue-independent part: prices and amounts in raw units, which resting orders a
+//! taker order fills, whether a new order would cross. A venue plugs in through [`ClobVenue`]: how an order is
+//! built and identified, what the maker signs, the one read that says where many orders stand, and the calls
+//! that fill and cancel them.
+//!
+//! The first venue, [`zeroex`], keeps the book off-chain (here, in the gateway) and settles on-chain: orders are
+//! signed messages, and the venue only knows an order when someone fills or cancels it. A venue that keeps the
+//! book itself plugs in the same way with a different meaning for each piece: for an on-chain book, `signing_hash`
+//! answers `None` and placing is the transaction `place_call` builds; `states_call` reads the contract's own book;
+//! the gateway's stored orders then only remember client order ids. A hosted matching engine is an HTTP venue
+//! (its requests, a recorded replay in tests) behind the same trait; its "calls" are requests, signed where the
+//! venue asks for signatures.
+
+pub mod zeroex;
+
+use alloy::primitives::{Address, B256, Bytes, Signature, U256};
+use alloy::rpc::types::Log;
+use chains::amount::Amount;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+}
+
+/// A token of a market, as the network's token list names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketToken {
+    pub symbol: String,
+    pub address: Address,
+    pub decimals: u8,
+}
+
+/// A market: base priced in quote, with the price step and the smallest order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Market {
+    pub name: String,
+    pub base: MarketToken,
+    pub quote: MarketToken,
+    /// Price step, raw quote units per whole base token.
+    pub tick: U256,
+    /// Smallest order, raw base units.
+    pub minimum: U256,
+}
+
+impl Market {
+    /// Raw quote per whole base for a human price; it must be a multiple of the tick.
+    pub fn price(&self, price: &Amount) -> Result<U256, String> {
+        if price.raw.is_zero() {
+            return Err("must be greater than zero".into());
+        }
+        if !(price.raw % self.tick).is_zero() {
+            return Err(format!(
+                "must be a multiple of the market's tick size {}",
+                Amount::new(self.tick, self.quote.decimals).to_decimal_string()
+            ));
+        }
+        Ok(price.raw)
+    }
+
+    /// The quote amount `base` is worth at `price`, rounded down (`round_up` false) or up.
+    pub fn quote_for(&self, base: U256, price: U256, round_up: bool) -> U256 {
+        let one = U256::from(10).pow(U256::from(self.base.decimals));
+        let product = base * price;
+        let floor = product / one;
+        if round_up && !(product % one).is_zero() { floor + U256::from(1) } else { floor }
+    }
+}
+
+/// An order on the book: who, which side, at what price, and how much base is still fillable now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resting {
+    pub id: B256,
+    pub maker: Address,
+    pub side: Side,
+    /// Raw quote per whole base.
+    pub price: U256,
+    /// Raw base units a taker can still get (or give) right now.
+    pub fillable: U256,
+    /// When it was placed, for time priority at one price.
+    pub created_at: i64,
+}
+
+/// Orders a taker order of `side` takes, best price first (oldest first at one price), for up to `amount`
+/// base units and no worse than `worst_price`: each resting order's id with the base units taken from it.
+pub fn match_taker(book: &[Resting], side: Side, amount: U256, worst_price: U256) -> Vec<(B256, U256)> {
+    let mut candidates: Vec<&Resting> = book
+        .iter()
+        .filter(|order| order.side == side.opposite() && !order.fillable.is_zero())
+        .filter(|order| match side {
+            Side::Buy => order.price <= worst_price,
+            Side::Sell => order.price >= worst_price,
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        let by_price = match side {
+            Side::Buy => a.price.cmp(&b.price),
+            Side::Sell => b.price.cmp(&a.price),
+        };
+        by_price.then(a.created_at.cmp(&b.created_at))
+    });
+    let mut left = amount;
+    let mut taken = Vec::new();
+    for order in candidates {
+        if left.is_zero() {
+            break;
+        }
+        let take = left.min(order.fillable);
+        taken.push((order.id, take));
+        left -= take;
+    }
+    taken
+}
+
+/// One price level of a book side: the price and the base units resting there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Level {
+    pub price: U256,
+    pub quantity: U256,
+}
+
+/// Bids best (highest) first and asks best (lowest) first, orders at one price summed.
+pub fn levels(book: &[Resting], side: Side) -> Vec<Level> {
+    let mut levels: Vec<Level> = Vec::new();
+    let mut orders: Vec<&Resting> =
+        book.iter().filter(|order| order.side == side && !order.fillable.is_zero()).collect();
+    orders.sort_by(|a, b| match side {
+        Side::Buy => b.price.cmp(&a.price),
+        Side::Sell => a.price.cmp(&b.price),
+    });
+    for order in orders {
+        match levels.last_mut() {
+            Some(level) if level.price == order.price => level.quantity += order.fillable,
+            _ => levels.push(Level { price: order.price, quantity: order.fillable }),
+        }
+    }
+    levels
+}
+
+/// What a maker offers: `amount` base on `side` at `price` (raw quote per whole base), valid until `expiry`
+/// (unix seconds); `salt` makes otherwise equal orders distinct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderTerms {
+    pub maker: Address,
+    pub side: Side,
+    pub amount: U256,
+    pub price: U256,
+    pub expiry: u64,
+    pub salt: U256,
+}
+
+/// Where an order stands on the venue at one block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Open,
+    Filled,
+    Cancelled,
+    Expired,
+    /// The venue does not accept it (a bad signature, an unknown order).
+    Invalid,
+}
+
+impl OrderStatus {
+    pub fn is_final(self) -> bool {
+        !matches!(self, OrderStatus::Open)
+    }
+}
+
+/// An order's state read from the venue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderState {
+    pub status: OrderStatus,
+    /// Base units filled so far.
+    pub filled: U256,
+    /// Base units a taker could fill now (capped by the maker's balance and allowance).
+    pub fillable: U256,
+    pub signature_valid: bool,
+}
+
+/// A fill the venue reported: which order, and the base and quote units that changed hands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    pub order_id: B256,
+    pub taker: Address,
+    pub base: U256,
+    pub quote: U256,
+    pub tx_hash: B256,
+    pub block: u64,
+    pub log_index: u64,
+}
+
+/// What the gateway asks of a venue. Calls come back as (contract, calldata); the gateway signs and sends them.
+pub trait ClobVenue {
+    /// The venue's own order, as the maker signs it or the venue stores it.
+    type Order: Clone + Send + Sync;
+
+    /// The venue's order for `terms` on `market`.
+    fn order(&self, market: &Market, terms: &OrderTerms) -> Self::Order;
+    /// The order's id on the venue.
+    fn order_id(&self, order: &Self::Order) -> B256;
+    /// What the maker signs to place the order; `None` where placing is a transaction.
+    fn signing_hash(&self, order: &Self::Order) -> Option<B256>;
+    /// The order as stored text, and back.
+    fn encode(&self, order: &Self::Order) -> String;
+    fn decode(&self, text: &str) -> Result<Self::Order, String>;
+    /// One read for the state of many orders.
+    fn states_call(&self, orders: &[(Self::Order, Signature)]) -> (Address, Bytes);
+    fn decode_states(
+        &self,
+        market: &Market,
+        orders: &[(Self::Order, Signature)],
+        output: &[u8],
+    ) -> Result<Vec<OrderState>, String>;
+    /// One transaction filling each order for the base units given.
+    fn fill_call(&self, market: &Market, fills: &[(Self::Order, Signature, U256)]) -> (Address, Bytes);
+    /// One transaction cancelling the orders (all the same maker's).
+    fn cancel_call(&self, orders: &[Self::Order]) -> (Address, Bytes);
+    /// Fills reported in `logs`, for orders of `market`.
+    fn fills(&self, market: &Market, logs: &[Log]) -> Vec<Fill>;
+    /// The log filter topic fills are found under.
+    fn fill_topic(&self) -> B256;
+    /// The contract whose logs report fills, and whose allowance makers and takers need.
+    fn contract(&self) -> Address;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resting(id: u8, side: Side, price: u64, fillable: u64, created_at: i64) -> Resting {
+        Resting {
+            id: B256::repeat_byte(id),
+            maker: Address::ZERO,
+            side,
+            price: U256::from(price),
+            fillable: U256::from(fillable),
+            created_at,
+        }
+    }
+
+    #[test]
+    fn a_taker_takes_best_price_first_then_oldest_within_its_limit() {
+        let book = [
+            resting(1, Side::Sell, 3010, 5, 1),
+            resting(2, Side::Sell, 3000, 2, 2),
+            resting(3, Side::Sell, 3000, 2, 1),
+            resting(4, Side::Sell, 3020, 9, 0),
+            resting(5, Side::Buy, 2990, 9, 0),
+        ];
+        let taken = match_taker(&book, Side::Buy, U256::from(6), U256::from(3010));
+        assert_eq!(
+            taken,
+            vec![
+                (B256::repeat_byte(3), U256::from(2)),
+                (B256::repeat_byte(2), U256::from(2)),
+                (B256::repeat_byte(1), U256::from(2))
+            ]
+        );
+        assert!(match_taker(&book, Side::Sell, U256::from(1), U256::from(2991)).is_empty());
+        let sides = levels(&book, Side::Sell);
+        assert_eq!(sides[0], Level { price: U256::from(3000), quantity: U256::from(4) });
+        assert_eq!(sides.len(), 3);
+    }
+
+    #[test]
+    fn quote_amounts_round_the_way_asked() {
+        let token = |decimals| MarketToken { symbol: String::new(), address: Address::ZERO, decimals };
+        let market = Market {
+            name: "WETH-USDC".into(),
+            base: token(18),
+            quote: token(6),
+            tick: U256::from(10_000),
+            minimum: U256::ZERO,
+        };
+        // 0.1234567 WETH at 3000.01 USDC = 370.371334567 USDC, which 6 decimals cannot hold exactly.
+        let base = U256::from(123_456_700_000_000_000u64);
+        assert_eq!(market.quote_for(base, U256::from(3_000_010_000u64), false), U256::from(370_371_334u64));
+        assert_eq!(market.quote_for(base, U256::from(3_000_010_000u64), true), U256::from(370_371_335u64));
+    }
+}

@@ -1,0 +1,471 @@
+//! Order-book trading: markets from config, the book kept in storage and brought up to each new block from the
+//! venue (fills from its logs, every open order's state in one read), orders signed by the wallet, and the
+//! transactions that fill and cancel through the one sender.
+
+use std::sync::Arc;
+
+use alloy::primitives::{Address, B256, Signature, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, TransactionRequest};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use chains::amount::Amount;
+use chains::network::Network;
+use chains::tx::{Call, Outcome};
+use connectors::clob::zeroex::{EXCHANGE_PROXY, ZeroEx};
+use connectors::clob::{ClobVenue, Market, MarketToken, OrderStatus, OrderTerms, Resting, Side, match_taker};
+
+use crate::config::{ClobConfig, Config};
+use crate::error::{ApiError, ApiResult};
+use crate::http::params::network_name;
+use crate::state::AppState;
+use crate::storage::{StoredFill, StoredOrder, now_ms};
+
+pub const DEFAULT_CONNECTOR: &str = "zeroex";
+/// Where the first scan for fills starts, counted back from the current block.
+const FIRST_SCAN_BLOCKS: u64 = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderType {
+    Limit,
+    LimitMaker,
+    Market,
+}
+
+impl OrderType {
+    pub fn parse(text: Option<&str>) -> ApiResult<OrderType> {
+        match text.map(str::trim).unwrap_or("LIMIT").to_ascii_uppercase().as_str() {
+            "LIMIT" => Ok(OrderType::Limit),
+            "LIMIT_MAKER" => Ok(OrderType::LimitMaker),
+            "MARKET" => Ok(OrderType::Market),
+            other => {
+                Err(ApiError::bad_request("orderType", format!("must be LIMIT, LIMIT_MAKER or MARKET; got '{other}'")))
+            }
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Limit => "LIMIT",
+            OrderType::LimitMaker => "LIMIT_MAKER",
+            OrderType::Market => "MARKET",
+        }
+    }
+}
+
+pub fn parse_side(text: &str) -> ApiResult<Side> {
+    match text.trim().to_ascii_uppercase().as_str() {
+        "BUY" => Ok(Side::Buy),
+        "SELL" => Ok(Side::Sell),
+        other => Err(ApiError::bad_request("side", format!("must be BUY or SELL; got '{other}'"))),
+    }
+}
+
+pub fn status_name(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Open => "OPEN",
+        OrderStatus::Filled => "FILLED",
+        OrderStatus::Cancelled => "CANCELLED",
+        OrderStatus::Expired => "EXPIRED",
+        OrderStatus::Invalid => "INVALID",
+    }
+}
+
+/// An order to place, as parsed from a request.
+pub struct NewOrder {
+    pub market: String,
+    pub side: Side,
+    pub order_type: OrderType,
+    /// Raw base units.
+    pub amount: U256,
+    /// Raw quote per whole base; for MARKET the worst price accepted (none: any).
+    pub price: Option<U256>,
+    pub client_order_id: Option<String>,
+    /// Unix seconds; the connector's default lifetime when none.
+    pub expiration: Option<u64>,
+}
+
+/// What placing did: the fill transaction (if it crossed) and the order left resting (if any).
+pub struct Placed {
+    pub client_order_id: String,
+    pub fill_tx: Option<B256>,
+    pub filled: U256,
+    pub resting: Option<B256>,
+}
+
+/// One order-book connector on one network, with its markets resolved against the network's token list.
+pub struct Clob {
+    pub config: Arc<Config>,
+    pub network_name: String,
+    pub network: Arc<Network>,
+    pub connector: String,
+    pub settings: ClobConfig,
+    pub markets: Vec<Market>,
+    pub venue: ZeroEx,
+}
+
+impl Clob {
+    pub async fn open(
+        state: &AppState,
+        network: Option<&str>,
+        chain_network: Option<&str>,
+        connector: Option<&str>,
+    ) -> ApiResult<Clob> {
+        let config = state.config();
+        let network_name = network_name(&config, network, chain_network)?;
+        let connector = connector.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(DEFAULT_CONNECTOR).to_string();
+        let connector = connector.strip_suffix("/clob").unwrap_or(&connector).to_string();
+        let settings = config.clob.get(&connector).cloned().ok_or_else(|| {
+            ApiError::bad_request(
+                "connector",
+                format!(
+                    "'{connector}' is not an order-book connector; configured: {}",
+                    config.clob.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        let network = state.ethereum().network(&config, &network_name)?;
+        let book = state.token_book(&config, &network_name).await?;
+        let mut markets = Vec::new();
+        for (name, market) in settings.networks.get(&network_name).map(|n| &n.markets).into_iter().flatten() {
+            let token = |symbol: &str| -> ApiResult<MarketToken> {
+                let token = book.resolve("market", symbol).map_err(|_| {
+                    ApiError::bad_request(
+                        "market",
+                        format!(
+                            "{name}: {symbol} is not in the {network_name} token list (tokens/ethereum/{network_name}.json)"
+                        ),
+                    )
+                })?;
+                Ok(MarketToken { symbol: token.symbol, address: token.address, decimals: token.decimals })
+            };
+            let (base, quote) = (token(&market.base)?, token(&market.quote)?);
+            let config_amount = |text: &str, decimals: u8, key: &str| {
+                Amount::parse(text, decimals).map(|a| a.raw).map_err(|e| {
+                    ApiError::bad_request("market", format!("connectors/{connector}.yml {name}.{key}: {e}"))
+                })
+            };
+            markets.push(Market {
+                name: name.clone(),
+                tick: config_amount(&market.tick_size.0, quote.decimals, "tickSize")?,
+                minimum: config_amount(&market.minimum_amount.0, base.decimals, "minimumAmount")?,
+                base,
+                quote,
+            });
+        }
+        let venue = ZeroEx::new(EXCHANGE_PROXY, network.chain_id());
+        Ok(Clob { config, network_name, network, connector, settings, markets, venue })
+    }
+
+    pub fn market(&self, name: &str) -> ApiResult<&Market> {
+        self.markets.iter().find(|m| m.name.eq_ignore_ascii_case(name.trim())).ok_or_else(|| {
+            ApiError::bad_request(
+                "market",
+                format!(
+                    "unknown market '{name}' on {}; markets: {} (connectors/{}.yml)",
+                    self.network_name,
+                    self.markets.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+                    self.connector
+                ),
+            )
+        })
+    }
+
+    /// Brings the stored book up to the latest block: fills from the venue's logs since the last scan, then the
+    /// state of every open order, read together at that block. Concurrent callers wait for one sync.
+    pub async fn sync(&self, state: &AppState) -> ApiResult<()> {
+        let block = self.network.latest_block().await?;
+        let key = (self.connector.clone(), self.network_name.clone());
+        let mut synced = state.clob_synced().lock().await;
+        if synced.get(&key).is_some_and(|&at| at >= block) {
+            return Ok(());
+        }
+        let storage = state.storage();
+        let from = match storage.clob_scanned_to(&self.connector, &self.network_name).await? {
+            Some(scanned) => scanned + 1,
+            None => block.saturating_sub(FIRST_SCAN_BLOCKS),
+        };
+        if from <= block {
+            let filter = Filter::new()
+                .address(self.venue.contract())
+                .event_signature(self.venue.fill_topic())
+                .from_block(from)
+                .to_block(block);
+            let logs = self.network.provider().get_logs(&filter).await.map_err(|e| self.network.rpc_error(e))?;
+            let mut fills = Vec::new();
+            let mut timestamps = std::collections::BTreeMap::new();
+            for market in &self.markets {
+                for fill in self.venue.fills(market, &logs) {
+                    if let std::collections::btree_map::Entry::Vacant(entry) = timestamps.entry(fill.block) {
+                        let header = self
+                            .network
+                            .provider()
+                            .get_block_by_number(fill.block.into())
+                            .await
+                            .map_err(|e| self.network.rpc_error(e))?;
+                        entry.insert(header.map(|b| b.header.timestamp as i64 * 1000).unwrap_or_else(now_ms));
+                    }
+                    fills.push(StoredFill {
+                        tx_hash: fill.tx_hash,
+                        log_index: fill.log_index,
+                        order_id: fill.order_id,
+                        market: market.name.clone(),
+                        taker: fill.taker,
+                        base: fill.base,
+                        quote: fill.quote,
+                        block: fill.block,
+                        filled_at: timestamps[&fill.block],
+                    });
+                }
+            }
+            storage.record_clob_fills(&self.connector, &self.network_name, &fills, block).await?;
+        }
+        let open = storage.clob_orders(&self.connector, &self.network_name, None, None, Some("OPEN")).await?;
+        if !open.is_empty() {
+            for market in &self.markets {
+                let orders: Vec<&StoredOrder> = open.iter().filter(|o| o.market == market.name).collect();
+                if orders.is_empty() {
+                    continue;
+                }
+                let signed = orders.iter().map(|o| self.signed(o)).collect::<ApiResult<Vec<_>>>()?;
+                let states = self.states(market, &signed, Some(block)).await?;
+                for (order, order_state) in orders.iter().zip(states) {
+                    let status = status_name(order_state.status);
+                    if status != order.status
+                        || order_state.filled != order.filled
+                        || order_state.fillable != order.fillable
+                    {
+                        storage
+                            .update_clob_order_state(order.id, status, order_state.filled, order_state.fillable)
+                            .await?;
+                    }
+                }
+            }
+        }
+        synced.insert(key, block);
+        Ok(())
+    }
+
+    async fn states(
+        &self,
+        market: &Market,
+        signed: &[(connectors::clob::zeroex::LimitOrder, Signature)],
+        block: Option<u64>,
+    ) -> ApiResult<Vec<connectors::clob::OrderState>> {
+        let (to, data) = self.venue.states_call(signed);
+        let request = TransactionRequest::default().to(to).input(data.into());
+        let call = self.network.provider().call(request);
+        let output = match block {
+            Some(block) => call.block(block.into()).await,
+            None => call.await,
+        }
+        .map_err(|e| self.network.rpc_error(e))?;
+        self.venue.decode_states(market, signed, &output).map_err(ApiError::internal)
+    }
+
+    fn signed(&self, order: &StoredOrder) -> ApiResult<(connectors::clob::zeroex::LimitOrder, Signature)> {
+        let venue_order = self.venue.decode(&order.venue_order).map_err(ApiError::internal)?;
+        let bytes = alloy::hex::decode(&order.signature).map_err(ApiError::internal)?;
+        let signature = Signature::try_from(bytes.as_slice()).map_err(ApiError::internal)?;
+        Ok((venue_order, signature))
+    }
+
+    /// The open orders of a market with something fillable, after a sync.
+    pub async fn book(&self, state: &AppState, market: &Market) -> ApiResult<Vec<(StoredOrder, Resting)>> {
+        self.sync(state).await?;
+        let open = state
+            .storage()
+            .clob_orders(&self.connector, &self.network_name, Some(&market.name), None, Some("OPEN"))
+            .await?;
+        Ok(open
+            .into_iter()
+            .filter(|order| !order.fillable.is_zero())
+            .map(|order| {
+                let resting = Resting {
+                    id: order.id,
+                    maker: order.maker,
+                    side: order.side,
+                    price: order.price,
+                    fillable: order.fillable,
+                    created_at: order.created_at,
+                };
+                (order, resting)
+            })
+            .collect())
+    }
+
+    /// Places an order for `maker`: what crosses the book is filled on-chain at once (LIMIT, MARKET), the rest
+    /// is signed and rests on the book (LIMIT, LIMIT_MAKER).
+    pub async fn place(&self, state: &AppState, maker: Address, order: NewOrder) -> ApiResult<Placed> {
+        let market = self.market(&order.market)?;
+        if order.amount < market.minimum {
+            return Err(ApiError::bad_request(
+                "amount",
+                format!(
+                    "is below the market's minimum {} {}",
+                    Amount::new(market.minimum, market.base.decimals).to_decimal_string(),
+                    market.base.symbol
+                ),
+            ));
+        }
+        let signer = state.ethereum().signer(maker)?;
+        let book = self.book(state, market).await?;
+        let resting: Vec<Resting> = book.iter().map(|(_, r)| r.clone()).collect();
+        let client_order_id =
+            order.client_order_id.clone().unwrap_or_else(|| format!("gw-{}", uuid::Uuid::new_v4().simple()));
+        let crossing = match (order.order_type, order.price) {
+            (OrderType::Market, price) => {
+                let worst = price.unwrap_or(match order.side {
+                    Side::Buy => U256::MAX,
+                    Side::Sell => U256::ZERO,
+                });
+                let taken = match_taker(&resting, order.side, order.amount, worst);
+                if taken.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "price",
+                        format!(
+                            "nothing on the {} book fills a MARKET {} at that price",
+                            market.name,
+                            order.side.as_str()
+                        ),
+                    ));
+                }
+                taken
+            }
+            (OrderType::LimitMaker, Some(price)) => {
+                if !match_taker(&resting, order.side, U256::from(1), price).is_empty() {
+                    return Err(ApiError::bad_request(
+                        "price",
+                        "a LIMIT_MAKER order only rests, and this one would cross the book; use LIMIT to take",
+                    ));
+                }
+                Vec::new()
+            }
+            (OrderType::Limit, Some(price)) => match_taker(&resting, order.side, order.amount, price),
+            (_, None) => return Err(ApiError::bad_request("price", "is required for LIMIT and LIMIT_MAKER orders")),
+        };
+        let mut filled = U256::ZERO;
+        let mut fill_tx = None;
+        if !crossing.is_empty() {
+            let fills = crossing
+                .iter()
+                .map(|(id, base)| {
+                    let (stored, _) = book.iter().find(|(o, _)| o.id == *id).expect("matched from this book");
+                    let (venue_order, signature) = self.signed(stored)?;
+                    Ok((venue_order, signature, *base))
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            let (to, data) = self.venue.fill_call(market, &fills);
+            let hash = self.send(state, &signer, Call::new(to, data), "clob fill").await?;
+            filled = crossing.iter().map(|(_, base)| *base).fold(U256::ZERO, |a, b| a + b);
+            fill_tx = Some(hash);
+        }
+        let remaining = order.amount.saturating_sub(filled);
+        let resting_id = match (order.order_type, order.price) {
+            (OrderType::Market, _) | (_, None) => None,
+            _ if remaining.is_zero() => None,
+            (order_type, Some(price)) => {
+                let expiry =
+                    order.expiration.unwrap_or_else(|| (now_ms() / 1000) as u64 + self.settings.order_expiry_seconds);
+                let salt = U256::from(uuid::Uuid::new_v4().as_u128());
+                let terms = OrderTerms { maker, side: order.side, amount: remaining, price, expiry, salt };
+                let venue_order = self.venue.order(market, &terms);
+                let id = self.venue.order_id(&venue_order);
+                let hash = self.venue.signing_hash(&venue_order).expect("0x orders are signed");
+                let signature = signer.sign_hash_sync(&hash).map_err(ApiError::internal)?;
+                let check = self.states(market, &[(venue_order.clone(), signature)], None).await?;
+                if check[0].status != OrderStatus::Open || check[0].fillable.is_zero() {
+                    let (token, holds) = match order.side {
+                        Side::Sell => (&market.base.symbol, "base"),
+                        Side::Buy => (&market.quote.symbol, "quote"),
+                    };
+                    return Err(ApiError::bad_request(
+                        "address",
+                        format!(
+                            "the venue would not fill this order: the maker must hold the {holds} token {token} and \
+                             approve it for {}/clob (POST /chains/ethereum/approve with spender {}/clob)",
+                            self.connector, self.connector
+                        ),
+                    ));
+                }
+                state
+                    .storage()
+                    .insert_clob_order(&StoredOrder {
+                        id,
+                        connector: self.connector.clone(),
+                        network: self.network_name.clone(),
+                        market: market.name.clone(),
+                        maker,
+                        side: order.side,
+                        order_type: order_type.as_str().into(),
+                        price,
+                        amount: remaining,
+                        filled: U256::ZERO,
+                        fillable: check[0].fillable,
+                        status: "OPEN".into(),
+                        client_order_id: client_order_id.clone(),
+                        venue_order: self.venue.encode(&venue_order),
+                        signature: alloy::hex::encode_prefixed(signature.as_bytes()),
+                        expiry: expiry as i64,
+                        created_at: now_ms(),
+                    })
+                    .await?;
+                Some(id)
+            }
+        };
+        Ok(Placed { client_order_id, fill_tx, filled, resting: resting_id })
+    }
+
+    /// Cancels `maker`'s open orders on-chain in one transaction.
+    pub async fn cancel(&self, state: &AppState, maker: Address, ids: &[String]) -> ApiResult<B256> {
+        self.sync(state).await?;
+        let mut orders = Vec::new();
+        for id in ids {
+            let order =
+                state.storage().clob_order(&self.connector, &self.network_name, id).await?.ok_or_else(|| {
+                    ApiError::bad_request("orderId", format!("no order '{id}' on {}", self.network_name))
+                })?;
+            if order.maker != maker {
+                return Err(ApiError::bad_request(
+                    "address",
+                    format!("order {id} belongs to {}, not {maker}", order.maker),
+                ));
+            }
+            if order.status != "OPEN" {
+                return Err(ApiError::bad_request("orderId", format!("order {id} is {}, not open", order.status)));
+            }
+            orders.push(self.signed(&order)?.0);
+        }
+        let signer = state.ethereum().signer(maker)?;
+        let (to, data) = self.venue.cancel_call(&orders);
+        let hash = self.send(state, &signer, Call::new(to, data), "clob cancel").await?;
+        self.sync(state).await?;
+        Ok(hash)
+    }
+
+    async fn send(&self, state: &AppState, signer: &PrivateKeySigner, call: Call, label: &str) -> ApiResult<B256> {
+        let (sent, outcome) = state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?;
+        match outcome {
+            Outcome::Mined(receipt) if receipt.status() => Ok(sent.hash),
+            Outcome::Mined(_) => Err(ApiError::bad_request(
+                "orderId",
+                format!("the transaction {} reverted on-chain; the book was read again", sent.hash),
+            )),
+            Outcome::Pending => Ok(sent.hash),
+        }
+    }
+
+    /// Every order id and client id known for `maker` (or everyone), after a sync.
+    pub async fn orders(
+        &self,
+        state: &AppState,
+        market: Option<&Market>,
+        maker: Option<Address>,
+    ) -> ApiResult<Vec<StoredOrder>> {
+        self.sync(state).await?;
+        Ok(state
+            .storage()
+            .clob_orders(&self.connector, &self.network_name, market.map(|m| m.name.as_str()), maker, None)
+            .await?)
+    }
+}
