@@ -23,8 +23,12 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_on(None).await
+}
+
+async fn setup_on(database_url: Option<String>) -> Setup {
     let devnet = common::devnet().await;
-    let gw = TestGateway::on_devnet(&devnet).await;
+    let gw = TestGateway::on_devnet_with(&devnet, database_url).await;
     let maker = devnet.accounts()[1];
     let taker = gw.add_wallet(&devnet, 2).await;
     for wallet in [maker, taker] {
@@ -106,7 +110,18 @@ fn units(text: &str, decimals: u8) -> U256 {
 
 #[tokio::test]
 async fn a_market_buy_fills_two_levels_on_chain_and_the_book_follows() {
-    let s = setup().await;
+    market_buy_across_two_levels(setup().await).await;
+}
+
+/// The same on PostgreSQL, where several gateway instances would share the book.
+#[tokio::test]
+async fn the_book_works_the_same_on_postgres() {
+    let Some(db) = crate::storage::PostgresDb::create().await else { return };
+    market_buy_across_two_levels(setup_on(Some(db.url.clone())).await).await;
+    db.drop_db().await;
+}
+
+async fn market_buy_across_two_levels(s: Setup) {
     let ask_low = s.placed(s.maker, json!({"side": "SELL", "orderType": "LIMIT_MAKER", "price": "3000", "amount": "1", "clientOrderID": "ask-low"})).await;
     let ask_high =
         s.placed(s.maker, json!({"side": "SELL", "orderType": "LIMIT", "price": "3010", "amount": "1"})).await;
