@@ -20,6 +20,7 @@ pub struct DevnetAssets {
 /// Our own contracts, compiled at fixture time.
 pub const TEST_TOKEN_SOL: &str = include_str!("../../tests/contracts/TestToken.sol");
 pub const PANCAKE_DEPLOYER_SOL: &str = include_str!("../../tests/contracts/PancakeV3PoolDeployer.sol");
+pub const POOL_STATE_LENS_SOL: &str = include_str!("../../connectors/contracts/PoolStateLens.sol");
 const MANIFEST: &str = include_str!("../../tests/package.json");
 
 impl DevnetAssets {
@@ -134,6 +135,7 @@ impl DevnetAssets {
         let sources = serde_json::json!({
             "TestToken.sol": { "content": TEST_TOKEN_SOL },
             "PancakeV3PoolDeployer.sol": { "content": PANCAKE_DEPLOYER_SOL },
+            "PoolStateLens.sol": { "content": POOL_STATE_LENS_SOL },
         });
         self.compile("solc", sources)
     }

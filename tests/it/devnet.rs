@@ -128,3 +128,16 @@ async fn quoter_v2_quote_equals_the_executed_swap() {
         assert_eq!(weth_balance().await - before, quote.amountOut, "{connector}: received exactly the quote");
     }
 }
+
+/// The pool lens's committed bytecode is what its source compiles to (solc 0.7.6, as the devnet compiles).
+#[tokio::test]
+async fn the_pool_lens_bytecode_is_built_from_its_source() {
+    let _devnet = common::devnet().await;
+    let compiled = gateway::devnet::DevnetAssets::locate().compile_own_contracts().unwrap()["PoolStateLens"].clone();
+    let committed = connectors::v3::pool::POOL_STATE_LENS_HEX.trim();
+    assert!(
+        alloy::hex::encode(&compiled) == committed,
+        "connectors/contracts/PoolStateLens.hex is stale; write this into it:\n{}",
+        alloy::hex::encode(&compiled)
+    );
+}

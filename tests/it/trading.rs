@@ -233,7 +233,10 @@ async fn a_warm_quote_makes_no_rpc_call_and_a_new_block_refreshes_it() {
         .post("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 10, "side": "SELL", "poolAddress": "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"}))
         .await;
     assert_eq!(status, StatusCode::OK);
+    let before = calls();
     let (_, after) = quote(&gw, "clmm", query).await;
+    // A V3 pool is read in one round trip: price, liquidity and ticks through the deployless lens.
+    assert_eq!(calls() - before, 1, "one call refreshes a V3 pool");
     assert!(after["blockNumber"].as_u64() > first["blockNumber"].as_u64());
     assert!(
         after["amountOut"].as_f64() < first["amountOut"].as_f64(),

@@ -1,15 +1,16 @@
-//! A V3 pool's state at one block (price, liquidity, every initialized tick), read in two round trips, and
+//! A V3 pool's state at one block (price, liquidity, every initialized tick), read in one round trip, and
 //! swaps simulated on it with the same math the pool runs.
 
 use alloy::eips::BlockId;
-use alloy::primitives::aliases::{I24, U24, U160};
+use alloy::network::TransactionBuilder;
+use alloy::primitives::aliases::{U24, U160};
 use alloy::primitives::{Address, Bytes, I256, U256};
-use alloy::sol_types::SolCall;
-use chains::erc20::multicall;
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolValue;
 use chains::network::Network;
-use uniswap_v3_sdk::prelude::{EphemeralTickDataProvider, Tick, TickListDataProvider, v3_swap};
+use uniswap_v3_sdk::prelude::{Tick, TickListDataProvider, v3_swap};
 
-use super::IUniswapV3Pool;
 use super::position::{usable_max, usable_min};
 use crate::error::ConnectorError;
 
@@ -53,54 +54,66 @@ pub struct V3PoolState {
 
 /// How many bitmap words (256 tick spacings each) to read on either side of the price: enough for any
 /// sensible trade, small enough for one call on the finest tick spacing.
-const WINDOW_WORDS: i32 = 64;
+const WINDOW_WORDS: i16 = 64;
+
+/// The lens's creation code, compiled with solc 0.7.6 (optimizer, 200 runs) from
+/// `connectors/contracts/PoolStateLens.sol`; a test compiles the source again and compares.
+pub static POOL_STATE_LENS_CODE: std::sync::LazyLock<Bytes> = std::sync::LazyLock::new(|| {
+    alloy::hex::decode(POOL_STATE_LENS_HEX.trim()).expect("PoolStateLens.hex is hex").into()
+});
+pub const POOL_STATE_LENS_HEX: &str = include_str!("../../contracts/PoolStateLens.hex");
+
+alloy::sol! {
+    contract PoolStateLens {
+        struct PopulatedTick {
+            int24 tick;
+            int128 liquidityNet;
+        }
+
+        struct State {
+            address token0;
+            address token1;
+            uint24 fee;
+            int24 tickSpacing;
+            uint160 sqrtPriceX96;
+            int24 tick;
+            uint128 liquidity;
+            int16 fromWord;
+            int16 toWord;
+            PopulatedTick[] ticks;
+        }
+    }
+}
 
 impl V3PoolState {
-    /// Reads the pool at `block`: its constants, slot0 and liquidity in one Multicall3 call, every initialized
-    /// tick in one deployless lens call.
+    /// Reads the pool at `block` in one round trip: its constants, price, liquidity and every initialized tick
+    /// within [`WINDOW_WORDS`] bitmap words of the price, through the deployless [`PoolStateLens`].
     pub async fn load(network: &Network, address: Address, block: u64) -> Result<V3PoolState, ConnectorError> {
-        let calls = [
-            IUniswapV3Pool::token0Call {}.abi_encode(),
-            IUniswapV3Pool::token1Call {}.abi_encode(),
-            IUniswapV3Pool::feeCall {}.abi_encode(),
-            IUniswapV3Pool::tickSpacingCall {}.abi_encode(),
-            IUniswapV3Pool::slot0Call {}.abi_encode(),
-            IUniswapV3Pool::liquidityCall {}.abi_encode(),
-        ]
-        .into_iter()
-        .map(|data| (address, Bytes::from(data)))
-        .collect();
-        let results = multicall(network, calls, Some(block)).await?;
-        let get = |i: usize| results[i].as_ref().ok_or(ConnectorError::NotAPool(address));
-        let decode_err = |_| ConnectorError::NotAPool(address);
-        let token0 = IUniswapV3Pool::token0Call::abi_decode_returns(get(0)?).map_err(decode_err)?;
-        let token1 = IUniswapV3Pool::token1Call::abi_decode_returns(get(1)?).map_err(decode_err)?;
-        let fee: U24 = IUniswapV3Pool::feeCall::abi_decode_returns(get(2)?).map_err(decode_err)?;
-        let tick_spacing: I24 = IUniswapV3Pool::tickSpacingCall::abi_decode_returns(get(3)?).map_err(decode_err)?;
-        let slot0 = IUniswapV3Pool::slot0Call::abi_decode_returns(get(4)?).map_err(decode_err)?;
-        let liquidity = IUniswapV3Pool::liquidityCall::abi_decode_returns(get(5)?).map_err(decode_err)?;
-        if slot0.sqrtPriceX96.is_zero() {
+        let code = [POOL_STATE_LENS_CODE.as_ref(), &(address, WINDOW_WORDS).abi_encode_params()].concat();
+        let request = TransactionRequest::default().with_deploy_code(code);
+        let output = network
+            .provider()
+            .call(request)
+            .block(BlockId::number(block))
+            .await
+            .map_err(|_| ConnectorError::NotAPool(address))?;
+        let state =
+            <PoolStateLens::State as SolValue>::abi_decode(&output).map_err(|_| ConnectorError::NotAPool(address))?;
+        if state.sqrtPriceX96.is_zero() {
             return Err(ConnectorError::Liquidity(format!("pool {address} is not initialized")));
         }
-        let (spacing, tick) = (tick_spacing.as_i32(), slot0.tick.as_i32());
-        let span = spacing * 256 * WINDOW_WORDS;
-        let lower = ((tick - span).div_euclid(spacing) * spacing).max(usable_min(spacing));
-        let upper = ((tick + span).div_euclid(spacing) * spacing + spacing).min(usable_max(spacing));
+        let (spacing, tick, liquidity) = (state.tickSpacing.as_i32(), state.tick.as_i32(), state.liquidity);
+        let word_ticks = 256 * spacing;
+        let lower = (i32::from(state.fromWord) * word_ticks - spacing).max(usable_min(spacing));
+        let upper = ((i32::from(state.toWord) + 1) * word_ticks).min(usable_max(spacing));
         let window = (lower > usable_min(spacing) || upper < usable_max(spacing)).then_some((lower, upper));
-        let (from, to) = match window {
-            Some((lower, upper)) => (lower + spacing, upper - spacing),
-            None => (usable_min(spacing), usable_max(spacing)),
-        };
-        let mut ticks = EphemeralTickDataProvider::<i32>::new(
-            address,
-            network.provider(),
-            Some(from),
-            Some(to),
-            Some(BlockId::number(block)),
-        )
-        .await
-        .map_err(|e| ConnectorError::Math(format!("reading the ticks of {address}: {e}")))?
-        .ticks;
+        let mut ticks: Vec<Tick<i32>> = state
+            .ticks
+            .iter()
+            .map(|t| (t.tick.as_i32(), t.liquidityNet))
+            .filter(|(index, _)| window.is_none_or(|(lower, upper)| lower < *index && *index < upper))
+            .map(|(index, net)| Tick::new(index, net.unsigned_abs(), net))
+            .collect();
         if let Some((lower, upper)) = window {
             // The liquidity active below the window is what is active now minus what the window's ticks below
             // the price add; the upper stand-in takes whatever closes the sum to zero.
@@ -114,11 +127,11 @@ impl V3PoolState {
         }
         Ok(V3PoolState {
             address,
-            token0,
-            token1,
-            fee: fee.to::<u32>(),
+            token0: state.token0,
+            token1: state.token1,
+            fee: state.fee.to::<u32>(),
             tick_spacing: spacing,
-            sqrt_price_x96: slot0.sqrtPriceX96,
+            sqrt_price_x96: state.sqrtPriceX96,
             tick,
             liquidity,
             tick_list: (!ticks.is_empty()).then(|| TickListDataProvider::new(ticks.clone(), spacing)),
