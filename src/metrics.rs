@@ -1,15 +1,18 @@
 //! Prometheus metrics: HTTP requests by route, RPC calls and errors by network, transactions by outcome, the
 //! quote cache's hits and misses, nonce-lock waits. Served as text at `/metrics`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The process-wide recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
@@ -24,20 +27,51 @@ pub fn handle() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // Another recorder may already be installed (several gateways in one test process share the first).
         let _ = metrics::set_global_recorder(recorder);
+        // Histogram samples pile up until drained; a scrape drains them, and so does this, so memory stays flat
+        // when nobody scrapes.
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        });
         handle
     })
 }
 
 /// Counts each request and its latency under the route pattern it matched (not the raw path).
 pub async fn track(request: Request, next: Next) -> Response {
-    let route =
-        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("gateway_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("gateway_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    let (requests, duration) =
+        route_handles(route.as_deref().unwrap_or("unmatched"), &method, response.status().as_u16());
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     response
+}
+
+type RouteHandles = (metrics::Counter, metrics::Histogram);
+type KnownHandles = HashMap<String, Vec<(Method, u16, RouteHandles)>>;
+
+/// The counter and histogram of a route, method and status, registered once: the set is bounded by the routes,
+/// and looking a handle up again costs less than building its labels on every request.
+fn route_handles(route: &str, method: &Method, status: u16) -> RouteHandles {
+    static KNOWN: LazyLock<RwLock<KnownHandles>> = LazyLock::new(Default::default);
+    let find = |known: &KnownHandles| {
+        known.get(route)?.iter().find(|(m, s, _)| m == method && *s == status).map(|(_, _, handles)| handles.clone())
+    };
+    if let Some(handles) = find(&KNOWN.read().expect("metric handles")) {
+        return handles;
+    }
+    let (method_label, route_label) = (method.to_string(), route.to_string());
+    let handles = (
+        metrics::counter!("gateway_http_requests_total", "method" => method_label.clone(), "route" => route_label.clone(), "status" => status.to_string()),
+        metrics::histogram!("gateway_http_request_duration_seconds", "method" => method_label, "route" => route_label),
+    );
+    let mut known = KNOWN.write().expect("metric handles");
+    known.entry(route.to_string()).or_default().push((method.clone(), status, handles.clone()));
+    handles
 }

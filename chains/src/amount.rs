@@ -68,7 +68,7 @@ impl Amount {
         } else {
             U256::from_str_radix(digits, 10).map_err(|_| AmountError::TooLarge)?
         };
-        let raw = base.checked_mul(U256::from(10).pow(U256::from(shift))).ok_or(AmountError::TooLarge)?;
+        let raw = base.checked_mul(pow10(shift as u8)).ok_or(AmountError::TooLarge)?;
         Ok(Amount::new(raw, decimals))
     }
 
@@ -82,14 +82,30 @@ impl Amount {
 pub fn format_units(raw: U256, decimals: u8) -> String {
     let digits = raw.to_string();
     let decimals = decimals as usize;
-    let (whole, fraction) = if digits.len() > decimals {
-        let (w, f) = digits.split_at(digits.len() - decimals);
-        (w.to_string(), f.to_string())
+    let mut text = String::with_capacity(digits.len() + decimals + 2);
+    let fraction = if digits.len() > decimals {
+        let (whole, fraction) = digits.split_at(digits.len() - decimals);
+        text.push_str(whole);
+        fraction.trim_end_matches('0')
     } else {
-        ("0".to_string(), format!("{}{digits}", "0".repeat(decimals - digits.len())))
+        text.push('0');
+        digits.trim_end_matches('0')
     };
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.is_empty() { whole } else { format!("{whole}.{fraction}") }
+    if !fraction.is_empty() {
+        text.push('.');
+        // Leading zeros of a value below one unit: 0.000123 has decimals − digits of them.
+        (digits.len()..decimals).for_each(|_| text.push('0'));
+        text.push_str(fraction);
+    }
+    text
+}
+
+/// 10^exponent, from a table (quotes need these on every request).
+pub fn pow10(exponent: u8) -> U256 {
+    static POWERS: std::sync::LazyLock<Vec<U256>> = std::sync::LazyLock::new(|| {
+        std::iter::successors(Some(U256::from(1)), |p| p.checked_mul(U256::from(10))).collect()
+    });
+    POWERS[exponent as usize]
 }
 
 impl std::fmt::Display for Amount {

@@ -241,7 +241,7 @@ async fn ticker(
         let now = now_ms();
         let fills = state.storage().clob_fills(&clob.connector, &clob.network_name, &market.name, now - DAY_MS).await?;
         let last = state.storage().clob_fills(&clob.connector, &clob.network_name, &market.name, 0).await?.pop();
-        let one_base = U256::from(10).pow(U256::from(market.base.decimals));
+        let one_base = chains::amount::pow10(market.base.decimals);
         tickers.insert(
             market.name.clone(),
             Ticker {
@@ -309,7 +309,7 @@ pub struct OrdersResponse {
 async fn view(state: &AppState, clob: &Clob, order: StoredOrder) -> ApiResult<OrderView> {
     let market = clob.market(&order.market)?;
     let fills = state.storage().clob_order_fills(order.id).await?;
-    let one_base = U256::from(10).pow(U256::from(market.base.decimals));
+    let one_base = chains::amount::pow10(market.base.decimals);
     let status = match order.status.as_str() {
         "OPEN" if !order.filled.is_zero() => "PARTIALLY_FILLED".to_string(),
         other => other.to_string(),

@@ -2,6 +2,8 @@
 //! kept in memory at once and written by one background task in batches (one commit for all quotes waiting), so
 //! quoting costs no database round trip. Instances sharing the database see it once that batch commits, a
 //! millisecond or so later. A quote lost to a crash before its batch commits is only a quote to ask for again.
+//! The queue is bounded: when quotes arrive faster than the database takes them, quoting waits for room, so
+//! memory stays flat under any load.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,8 @@ use super::{Storage, StorageError, now_ms};
 const KEEP_EXPIRED_MS: i64 = 3_600_000;
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 const MAX_BATCH: usize = 512;
+/// Quotes waiting for the writer, at most.
+const QUEUE_LIMIT: usize = 4 * MAX_BATCH;
 
 struct Quote {
     id: String,
@@ -29,20 +33,20 @@ type Unwritten = Arc<Mutex<HashMap<String, (Arc<str>, i64)>>>;
 #[derive(Debug, Clone)]
 pub(super) struct QuoteWriter {
     unwritten: Unwritten,
-    queue: mpsc::UnboundedSender<Quote>,
+    queue: mpsc::Sender<Quote>,
 }
 
 impl QuoteWriter {
     /// Starts the writer task; it ends when the last `Storage` clone is dropped.
     pub(super) fn start(pool: AnyPool) -> QuoteWriter {
         let unwritten = Unwritten::default();
-        let (queue, receiver) = mpsc::unbounded_channel();
+        let (queue, receiver) = mpsc::channel(QUEUE_LIMIT);
         tokio::spawn(write_batches(pool, receiver, unwritten.clone()));
         QuoteWriter { unwritten, queue }
     }
 }
 
-async fn write_batches(pool: AnyPool, mut receiver: mpsc::UnboundedReceiver<Quote>, unwritten: Unwritten) {
+async fn write_batches(pool: AnyPool, mut receiver: mpsc::Receiver<Quote>, unwritten: Unwritten) {
     let mut last_purge = Instant::now();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -85,11 +89,14 @@ async fn insert(pool: &AnyPool, batch: &[Quote]) -> Result<(), sqlx::Error> {
 
 impl Storage {
     /// Stores a quote; it can be read back at once, from this instance, and from others once written.
-    pub fn insert_quote(&self, id: &str, payload: &str, expires_at_ms: i64) {
+    pub async fn insert_quote(&self, id: &str, payload: &str, expires_at_ms: i64) {
         let payload: Arc<str> = payload.into();
-        self.quotes.unwritten.lock().expect("unwritten quotes").insert(id.into(), (payload.clone(), expires_at_ms));
-        // The writer lives as long as any Storage does, so the queue is open while `self` exists.
-        let _ = self.quotes.queue.send(Quote { id: id.into(), payload, expires_at_ms });
+        let quote = Quote { id: id.into(), payload: payload.clone(), expires_at_ms };
+        // Room in the queue first, so the map of unwritten quotes is bounded by it too. The writer lives as
+        // long as any Storage does, so the queue is open while `self` exists.
+        let Ok(permit) = self.quotes.queue.reserve().await else { return };
+        self.quotes.unwritten.lock().expect("unwritten quotes").insert(id.into(), (payload, expires_at_ms));
+        permit.send(quote);
     }
 
     /// A stored quote's payload and expiry (unix ms).

@@ -165,9 +165,9 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
     let (base_reserve, quote_reserve) = pair.reserves_for(base.address)?;
     let fee_bps = market.dex.v2.map(|v2| v2.fee_bps).unwrap_or_default();
     Ok(AmmPoolInfo {
-        address: pair.address.to_checksum(None),
-        base_token_address: base.address.to_checksum(None),
-        quote_token_address: quote.address.to_checksum(None),
+        address: chains::checksum(pair.address),
+        base_token_address: chains::checksum(base.address),
+        quote_token_address: chains::checksum(quote.address),
         fee_pct: Human(chains::amount::format_units(alloy::primitives::U256::from(fee_bps), 2)),
         price: Human(ratio(quote_reserve, quote.decimals, base_reserve, base.decimals)),
         base_token_amount: Human(chains::amount::format_units(base_reserve, base.decimals)),
@@ -252,10 +252,10 @@ pub async fn position_info(
     let (base, quote) = share.amounts(share.lp_balance)?;
     let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;
     Ok(AmmPositionInfo {
-        pool_address: share.pair.address.to_checksum(None),
-        wallet_address: owner.to_checksum(None),
-        base_token_address: share.base.address.to_checksum(None),
-        quote_token_address: share.quote.address.to_checksum(None),
+        pool_address: chains::checksum(share.pair.address),
+        wallet_address: chains::checksum(owner),
+        base_token_address: chains::checksum(share.base.address),
+        quote_token_address: chains::checksum(share.quote.address),
         lp_token_amount: Human(chains::amount::format_units(share.lp_balance, 18)),
         base_token_amount: Human(chains::amount::format_units(base, share.base.decimals)),
         quote_token_amount: Human(chains::amount::format_units(quote, share.quote.decimals)),
@@ -344,7 +344,7 @@ pub async fn quote_liquidity(
     let (base, quote, base_limited) = optimal(&share, &request)?;
     let fmt = |amount: U256, decimals: u8| Human(chains::amount::format_units(amount, decimals));
     Ok(AmmQuoteLiquidity {
-        pool_address: share.pair.address.to_checksum(None),
+        pool_address: chains::checksum(share.pair.address),
         base_limited,
         base_token_amount: fmt(base, share.base.decimals),
         quote_token_amount: fmt(quote, share.quote.decimals),
@@ -403,7 +403,7 @@ pub async fn add_liquidity(
         let (quote_sent, _) = transfers(receipt, share.quote.address, owner);
         AmmLiquidityData {
             fee: fee_of(&outcome),
-            pool_address: share.pair.address.to_checksum(None),
+            pool_address: chains::checksum(share.pair.address),
             base_token_amount_added: Some(Human(chains::amount::format_units(base_sent, share.base.decimals))),
             quote_token_amount_added: Some(Human(chains::amount::format_units(quote_sent, share.quote.decimals))),
             base_token_amount_removed: None,
@@ -457,7 +457,7 @@ pub async fn remove_liquidity(
         let (_, quote_received) = transfers(receipt, share.quote.address, owner);
         AmmLiquidityData {
             fee: fee_of(&outcome),
-            pool_address: share.pair.address.to_checksum(None),
+            pool_address: chains::checksum(share.pair.address),
             base_token_amount_added: None,
             quote_token_amount_added: None,
             base_token_amount_removed: Some(Human(chains::amount::format_units(base_received, share.base.decimals))),

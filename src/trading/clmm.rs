@@ -180,9 +180,9 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
         if base_is_0 { (&token0, &token1, held[0], held[1]) } else { (&token1, &token0, held[1], held[0]) };
     let bins = bins_around(&pool, orientation, query.bin_count.unwrap_or(DEFAULT_BINS) as usize)?;
     Ok(ClmmPoolInfo {
-        address: pool.address.to_checksum(None),
-        base_token_address: base.address.to_checksum(None),
-        quote_token_address: quote.address.to_checksum(None),
+        address: chains::checksum(pool.address),
+        base_token_address: chains::checksum(base.address),
+        quote_token_address: chains::checksum(quote.address),
         bin_step: pool.tick_spacing,
         fee_pct: Human(chains::amount::format_units(U256::from(pool.fee), 4)),
         price: Human(orientation.price_from_sqrt(pool.sqrt_price_x96)),

@@ -249,7 +249,7 @@ pub async fn quote_position(
     let (base, quote) = sides.split(sizing.amount0, sizing.amount1);
     let fmt = |amount: U256, token: &Token| Human(chains::amount::format_units(amount, token.decimals));
     Ok(QuotePositionResponse {
-        pool_address: sides.pool.address.to_checksum(None),
+        pool_address: chains::checksum(sides.pool.address),
         base_limited: sizing.base_limited,
         base_token_amount: fmt(base, &sides.base),
         quote_token_amount: fmt(quote, &sides.quote),
@@ -297,7 +297,7 @@ impl LiquidityData {
     fn new(fee: Human, pool: Address, token_id: U256) -> Self {
         LiquidityData {
             fee,
-            pool_address: pool.to_checksum(None),
+            pool_address: chains::checksum(pool),
             position_address: token_id.to_string(),
             position_rent: Human("0".into()),
             base_token_amount_added: None,
@@ -656,9 +656,9 @@ async fn info(market: &Market, position: &Held) -> ApiResult<PositionInfo> {
         (sides.orientation.price_at_tick(position.lower), sides.orientation.price_at_tick(position.upper));
     Ok(PositionInfo {
         address: position.token_id.to_string(),
-        pool_address: sides.pool.address.to_checksum(None),
-        base_token_address: sides.base.address.to_checksum(None),
-        quote_token_address: sides.quote.address.to_checksum(None),
+        pool_address: chains::checksum(sides.pool.address),
+        base_token_address: chains::checksum(sides.base.address),
+        quote_token_address: chains::checksum(sides.quote.address),
         base_token_amount: base,
         quote_token_amount: quote,
         base_fee_amount: base_fee,

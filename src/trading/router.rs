@@ -140,7 +140,7 @@ pub async fn quote_swap(
     let ttl_ms =
         market.config.connectors.get(&market.connector).map(|c| c.quote_ttl_seconds).unwrap_or(30) as i64 * 1000;
     let payload = serde_json::to_string(&stored).map_err(ApiError::internal)?;
-    state.storage().insert_quote(&id, &payload, now_ms() + ttl_ms);
+    state.storage().insert_quote(&id, &payload, now_ms() + ttl_ms).await;
     response.quote_id = Some(id);
     Ok(response)
 }

@@ -286,22 +286,22 @@ pub fn quote_response(market: &Market, order: &Order, route: &Route, quote: &Rou
     let executed = to_f64(amount_out) / to_f64(amount_in);
     let impact = ((1.0 - executed / quote.mid_out_per_in) * 100.0).max(0.0);
     QuoteSwapResponse {
-        pool_address: (route.hops.len() == 1).then(|| route.hops[0].pool.to_checksum(None)),
+        pool_address: (route.hops.len() == 1).then(|| chains::checksum(route.hops[0].pool)),
         route_path: Some(route_path(market, route)),
         quote_id: None,
         route: route
             .hops
             .iter()
             .map(|hop| RouteStep {
-                pool_address: hop.pool.to_checksum(None),
+                pool_address: chains::checksum(hop.pool),
                 kind: if route.family == Family::V2 { "amm" } else { "clmm" },
-                token_in: hop.token_in.to_checksum(None),
-                token_out: hop.token_out.to_checksum(None),
+                token_in: chains::checksum(hop.token_in),
+                token_out: chains::checksum(hop.token_out),
                 fee: hop.fee,
             })
             .collect(),
-        token_in: order.token_in.address.to_checksum(None),
-        token_out: order.token_out.address.to_checksum(None),
+        token_in: chains::checksum(order.token_in.address),
+        token_out: chains::checksum(order.token_out.address),
         amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),
         amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
         price: Human(price),
@@ -633,15 +633,15 @@ impl Planned {
                 }
             };
             SwapData {
-                token_in: order.token_in.address.to_checksum(None),
-                token_out: order.token_out.address.to_checksum(None),
+                token_in: chains::checksum(order.token_in.address),
+                token_out: chains::checksum(order.token_out.address),
                 amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),
                 amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
                 fee: fee_of(&outcome),
                 base_token_balance_change: base_change,
                 quote_token_balance_change: quote_change,
                 slippage_pct: market.slippage_pct,
-                pool_address: (route.hops.len() == 1).then(|| route.hops[0].pool.to_checksum(None)),
+                pool_address: (route.hops.len() == 1).then(|| chains::checksum(route.hops[0].pool)),
             }
         });
         Ok(TxResponse::new(&sent, &outcome, data))

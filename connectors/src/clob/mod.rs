@@ -80,7 +80,7 @@ impl Market {
 
     /// The quote amount `base` is worth at `price`, rounded down (`round_up` false) or up.
     pub fn quote_for(&self, base: U256, price: U256, round_up: bool) -> U256 {
-        let one = U256::from(10).pow(U256::from(self.base.decimals));
+        let one = chains::amount::pow10(self.base.decimals);
         let product = base * price;
         let floor = product / one;
         if round_up && !(product % one).is_zero() { floor + U256::from(1) } else { floor }
