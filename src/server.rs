@@ -142,6 +142,19 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// Logs to stderr (stdout carries only what a command prints as its answer), filtered by `RUST_LOG` (default
+/// `info`): text for people, or one JSON object per line with the request's span (its id) in each.
+pub fn init_logging(json: bool) {
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    );
+    match json {
+        false => logs.init(),
+        true => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
+}
+
 /// SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is made, so make it before serving: a
 /// signal that arrives between "listening" and the first wait must not kill the process without a clean stop.
 pub struct ShutdownSignal {

@@ -78,10 +78,40 @@ impl AtBlock for V3PoolState {
     }
 }
 
-type Slot<T> = Arc<tokio::sync::Mutex<Option<Arc<T>>>>;
+/// A pool by chain id and address.
+type PoolKey = (u64, Address);
+
+/// One pool's cached state: read without waiting while it is fresh; `loading` makes concurrent quotes of a
+/// stale pool share one read.
+struct Slot<T> {
+    state: Mutex<Option<Arc<T>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot { state: Mutex::new(None), loading: tokio::sync::Mutex::new(()) }
+    }
+}
+
+impl<T: AtBlock> Slot<T> {
+    fn fresh(&self, latest: u64) -> Option<Arc<T>> {
+        self.state.lock().expect("pool state").as_ref().filter(|state| state.block() >= latest).cloned()
+    }
+}
+
+fn count(hit: bool) {
+    static COUNTERS: std::sync::LazyLock<[metrics::Counter; 2]> = std::sync::LazyLock::new(|| {
+        [
+            metrics::counter!("gateway_quote_cache_total", "result" => "miss"),
+            metrics::counter!("gateway_quote_cache_total", "result" => "hit"),
+        ]
+    });
+    COUNTERS[usize::from(hit)].increment(1);
+}
 
 struct Cache<T> {
-    slots: Mutex<HashMap<(u64, Address), Slot<T>>>,
+    slots: Mutex<HashMap<PoolKey, Arc<Slot<T>>>>,
 }
 
 impl<T: AtBlock> Cache<T> {
@@ -101,16 +131,22 @@ impl<T: AtBlock> Cache<T> {
         Fut: Future<Output = Result<T, ConnectorError>>,
     {
         let slot = self.slots.lock().expect("cache lock").entry(key).or_default().clone();
-        let mut held = slot.lock().await;
-        if let Some(state) = held.as_ref().filter(|state| state.block() >= latest) {
+        if let Some(state) = slot.fresh(latest) {
             stats.hits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("gateway_quote_cache_total", "result" => "hit").increment(1);
-            return Ok(state.clone());
+            count(true);
+            return Ok(state);
+        }
+        let _loading = slot.loading.lock().await;
+        // Another quote may have read it while this one waited.
+        if let Some(state) = slot.fresh(latest) {
+            stats.hits.fetch_add(1, Ordering::Relaxed);
+            count(true);
+            return Ok(state);
         }
         stats.misses.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("gateway_quote_cache_total", "result" => "miss").increment(1);
+        count(false);
         let state = Arc::new(load().await?);
-        *held = Some(state.clone());
+        *slot.state.lock().expect("pool state") = Some(state.clone());
         Ok(state)
     }
 }

@@ -51,8 +51,8 @@ pub fn parse_address(field: &str, text: &str) -> ApiResult<Address> {
     let text = text.trim();
     let lower_or_upper = text[2.min(text.len())..].chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_lowercase())
         || text[2.min(text.len())..].chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_uppercase());
-    let parsed =
-        if lower_or_upper { text.parse::<Address>().ok() } else { Address::parse_checksummed(text, None).ok() };
+    // Mixed case must be the EIP-55 form; the remembered checksum saves a keccak for the addresses clients repeat.
+    let parsed = text.parse::<Address>().ok().filter(|address| lower_or_upper || chains::checksum(*address) == text);
     parsed.ok_or_else(|| {
         ApiError::bad_request(
             field,

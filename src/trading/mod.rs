@@ -232,9 +232,8 @@ pub fn ratio(a: U256, a_decimals: u8, b: U256, b_decimals: u8) -> String {
         return "0".into();
     }
     use alloy::primitives::U512;
-    let ten = U512::from(10);
-    let numerator = U512::from(a) * ten.pow(U512::from(b_decimals as u64 + 18));
-    let denominator = U512::from(b) * ten.pow(U512::from(a_decimals as u64));
+    let numerator = U512::from(a) * U512::from(chains::amount::pow10(b_decimals + 18));
+    let denominator = U512::from(b) * U512::from(chains::amount::pow10(a_decimals));
     chains::amount::format_units(U256::saturating_from(numerator / denominator), 18)
 }
 

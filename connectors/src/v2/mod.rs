@@ -16,11 +16,26 @@ pub struct V2Deployment {
 }
 
 impl V2Deployment {
-    /// The pair's address, computed off-chain the way the factory's CREATE2 places it.
+    /// The pair's address, computed off-chain the way the factory's CREATE2 places it (two keccaks, so the
+    /// pairs quoted are remembered).
     pub fn pair_address(&self, token_a: Address, token_b: Address) -> Address {
+        use std::collections::HashMap;
+        use std::sync::{LazyLock, RwLock};
+        const REMEMBERED: usize = 4096;
+        type FactoryAndTokens = (Address, Address, Address);
+        static KNOWN: LazyLock<RwLock<HashMap<FactoryAndTokens, Address>>> = LazyLock::new(Default::default);
         let (token0, token1) = sort_tokens(token_a, token_b);
+        let key = (self.factory, token0, token1);
+        if let Some(pair) = KNOWN.read().expect("pair addresses").get(&key) {
+            return *pair;
+        }
         let salt = keccak256([token0.as_slice(), token1.as_slice()].concat());
-        self.factory.create2(salt, self.pair_init_code_hash)
+        let pair = self.factory.create2(salt, self.pair_init_code_hash);
+        let mut known = KNOWN.write().expect("pair addresses");
+        if known.len() < REMEMBERED {
+            known.insert(key, pair);
+        }
+        pair
     }
 }
 
