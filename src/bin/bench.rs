@@ -445,6 +445,67 @@ async fn bench(out: &str, duration: Duration) {
         );
     }
     let health = format!("{base}/");
+    // The same quotes through a gateway's whole router in this process, no socket: what the gateway itself adds.
+    let local = gateway::server::start(gateway::server::GatewayOptions {
+        conf_dir: conf.path().into(),
+        database_url: None,
+        passphrase: gateway::state::Passphrase::new(PASSPHRASE),
+        host: "127.0.0.1".parse().unwrap(),
+        port: Some(0),
+        tls: false,
+    })
+    .await
+    .expect("in-process gateway starts");
+    let app = gateway::server::app(local.state.clone());
+    for (kind, url) in &quotes {
+        let path = url.strip_prefix(&base).unwrap().to_string();
+        let call = || {
+            let request = axum::http::Request::get(&path).body(axum::body::Body::empty()).unwrap();
+            tower::ServiceExt::oneshot(app.clone(), request)
+        };
+        for _ in 0..200 {
+            let _ = axum::body::to_bytes(call().await.unwrap().into_body(), usize::MAX).await.unwrap();
+        }
+        let mut samples = Samples::default();
+        for _ in 0..2000 {
+            let start = Instant::now();
+            let response = call().await.unwrap();
+            let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            samples.0.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        report.add(
+            &format!("{kind}_quote_in_process_us"),
+            &format!("{kind} quote through the router in-process p50 / p99"),
+            format!("{:.1} / {:.1} µs", samples.percentile(0.5), samples.percentile(0.99)),
+            "",
+            json!({"p50": samples.percentile(0.5), "p99": samples.percentile(0.99)}),
+        );
+    }
+    local.stop().await.unwrap();
+
+    // Time inside the gateway's router and handler per quote (from its own /metrics, over the runs above).
+    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    for (kind, _) in &quotes {
+        let series = |suffix: &str| {
+            metrics
+                .lines()
+                .find(|line| {
+                    line.starts_with(&format!("gateway_http_request_duration_seconds_{suffix}{{"))
+                        && line.contains(&format!("route=\"/trading/{kind}/quote-swap\""))
+                })
+                .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let inside = series("sum") / series("count").max(1.0) * 1e6;
+        report.add(
+            &format!("{kind}_quote_inside_us"),
+            &format!("{kind} quote time inside the gateway (mean)"),
+            format!("{inside:.1} µs"),
+            "",
+            json!(inside),
+        );
+    }
+
     for connections in [16usize, 64] {
         for (kind, url) in quotes.iter().map(|(k, u)| (*k, u.as_str())).chain([("health", health.as_str())]) {
             eprintln!("bench: {kind} at {connections} connections");
