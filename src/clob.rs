@@ -24,6 +24,10 @@ use crate::storage::{StoredFill, StoredOrder, now_ms};
 pub const DEFAULT_CONNECTOR: &str = "zeroex";
 /// Where the first scan for fills starts, counted back from the current block.
 const FIRST_SCAN_BLOCKS: u64 = 10_000;
+/// Token decimals a market's amount arithmetic is built for (price × amount stays far inside 256 bits).
+const MAX_MARKET_DECIMALS: u8 = 36;
+/// Blocks per `eth_getLogs`: within what public providers accept.
+const LOG_RANGE: u64 = 2_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderType {
@@ -89,8 +93,11 @@ pub struct NewOrder {
 pub struct Placed {
     pub client_order_id: String,
     pub fill_tx: Option<B256>,
+    /// Base filled by a mined fill (zero while the fill is pending).
     pub filled: U256,
     pub resting: Option<B256>,
+    /// What the client should know: a pending fill, or a rest that was not placed.
+    pub note: Option<String>,
 }
 
 /// One order-book connector on one network, with its markets resolved against the network's token list.
@@ -140,6 +147,15 @@ impl Clob {
                 Ok(MarketToken { symbol: token.symbol, address: token.address, decimals: token.decimals })
             };
             let (base, quote) = (token(&market.base)?, token(&market.quote)?);
+            if let Some(odd) = [&base, &quote].into_iter().find(|t| t.decimals > MAX_MARKET_DECIMALS) {
+                return Err(ApiError::bad_request(
+                    "market",
+                    format!(
+                        "{name}: {} has {} decimals; markets take tokens of up to {MAX_MARKET_DECIMALS}",
+                        odd.symbol, odd.decimals
+                    ),
+                ));
+            }
             let config_amount = |text: &str, decimals: u8, key: &str| {
                 Amount::parse(text, decimals).map(|a| a.raw).map_err(|e| {
                     ApiError::bad_request("market", format!("connectors/{connector}.yml {name}.{key}: {e}"))
@@ -176,49 +192,22 @@ impl Clob {
     pub async fn sync(&self, state: &AppState) -> ApiResult<()> {
         let block = self.network.latest_block().await?;
         let key = (self.connector.clone(), self.network_name.clone());
-        let mut synced = state.clob_synced().lock().await;
-        if synced.get(&key).is_some_and(|&at| at >= block) {
+        let slot = state.clob_synced().lock().expect("book syncs").entry(key).or_default().clone();
+        let mut synced = slot.lock().await;
+        if *synced >= block {
             return Ok(());
         }
         let storage = state.storage();
-        let from = match storage.clob_scanned_to(&self.connector, &self.network_name).await? {
+        let mut from = match storage.clob_scanned_to(&self.connector, &self.network_name).await? {
             Some(scanned) => scanned + 1,
             None => block.saturating_sub(FIRST_SCAN_BLOCKS),
         };
-        if from <= block {
-            let filter = Filter::new()
-                .address(self.venue.contract())
-                .event_signature(self.venue.fill_topic())
-                .from_block(from)
-                .to_block(block);
-            let logs = self.network.provider().get_logs(&filter).await.map_err(|e| self.network.rpc_error(e))?;
-            let mut fills = Vec::new();
-            let mut timestamps = std::collections::BTreeMap::new();
-            for market in &self.markets {
-                for fill in self.venue.fills(market, &logs) {
-                    if let std::collections::btree_map::Entry::Vacant(entry) = timestamps.entry(fill.block) {
-                        let header = self
-                            .network
-                            .provider()
-                            .get_block_by_number(fill.block.into())
-                            .await
-                            .map_err(|e| self.network.rpc_error(e))?;
-                        entry.insert(header.map(|b| b.header.timestamp as i64 * 1000).unwrap_or_else(now_ms));
-                    }
-                    fills.push(StoredFill {
-                        tx_hash: fill.tx_hash,
-                        log_index: fill.log_index,
-                        order_id: fill.order_id,
-                        market: market.name.clone(),
-                        taker: fill.taker,
-                        base: fill.base,
-                        quote: fill.quote,
-                        block: fill.block,
-                        filled_at: timestamps[&fill.block],
-                    });
-                }
-            }
-            storage.record_clob_fills(&self.connector, &self.network_name, &fills, block).await?;
+        // In ranges providers accept, the cursor moving after each, so a long gap is caught up piece by piece.
+        while from <= block {
+            let to = block.min(from + LOG_RANGE - 1);
+            let fills = self.fills_between(from, to).await?;
+            storage.record_clob_fills(&self.connector, &self.network_name, &fills, to).await?;
+            from = to + 1;
         }
         let open = storage.clob_orders(&self.connector, &self.network_name, None, None, Some("OPEN")).await?;
         if !open.is_empty() {
@@ -242,8 +231,45 @@ impl Clob {
                 }
             }
         }
-        synced.insert(key, block);
+        *synced = block;
         Ok(())
+    }
+
+    /// The venue's fills of this connector's markets in blocks `from..=to`, with their blocks' times.
+    async fn fills_between(&self, from: u64, to: u64) -> ApiResult<Vec<StoredFill>> {
+        let filter = Filter::new()
+            .address(self.venue.contract())
+            .event_signature(self.venue.fill_topic())
+            .from_block(from)
+            .to_block(to);
+        let logs = self.network.provider().get_logs(&filter).await.map_err(|e| self.network.rpc_error(e))?;
+        let mut fills = Vec::new();
+        let mut timestamps = std::collections::BTreeMap::new();
+        for market in &self.markets {
+            for fill in self.venue.fills(market, &logs) {
+                if let std::collections::btree_map::Entry::Vacant(entry) = timestamps.entry(fill.block) {
+                    let header = self
+                        .network
+                        .provider()
+                        .get_block_by_number(fill.block.into())
+                        .await
+                        .map_err(|e| self.network.rpc_error(e))?;
+                    entry.insert(header.map(|b| b.header.timestamp as i64 * 1000).unwrap_or_else(now_ms));
+                }
+                fills.push(StoredFill {
+                    tx_hash: fill.tx_hash,
+                    log_index: fill.log_index,
+                    order_id: fill.order_id,
+                    market: market.name.clone(),
+                    taker: fill.taker,
+                    base: fill.base,
+                    quote: fill.quote,
+                    block: fill.block,
+                    filled_at: timestamps[&fill.block],
+                });
+            }
+        }
+        Ok(fills)
     }
 
     async fn states(
@@ -260,7 +286,17 @@ impl Clob {
             None => call.await,
         }
         .map_err(|e| self.network.rpc_error(e))?;
-        self.venue.decode_states(market, signed, &output).map_err(ApiError::internal)
+        self.venue.decode_states(market, signed, &output).map_err(|_| {
+            ApiError::bad_request(
+                "network",
+                format!(
+                    "no {} contract answers at {} on {}; the connector does not serve this network",
+                    self.connector,
+                    self.venue.contract(),
+                    self.network_name
+                ),
+            )
+        })
     }
 
     fn signed(&self, order: &StoredOrder) -> ApiResult<(connectors::clob::zeroex::LimitOrder, Signature)> {
@@ -295,36 +331,48 @@ impl Clob {
     }
 
     /// Places an order for `maker`: what crosses the book is filled on-chain at once (LIMIT, MARKET), the rest
-    /// is signed and rests on the book (LIMIT, LIMIT_MAKER).
+    /// is signed and rests on the book (LIMIT, LIMIT_MAKER). Everything that can refuse the order is checked
+    /// before a fill is sent; once one is sent, the answer always carries its hash.
     pub async fn place(&self, state: &AppState, maker: Address, order: NewOrder) -> ApiResult<Placed> {
         let market = self.market(&order.market)?;
+        let minimum = || {
+            format!("{} {}", Amount::new(market.minimum, market.base.decimals).to_decimal_string(), market.base.symbol)
+        };
         if order.amount < market.minimum {
+            return Err(ApiError::bad_request("amount", format!("is below the market's minimum {}", minimum())));
+        }
+        let now = (now_ms() / 1000) as u64;
+        let expiry = match order.expiration {
+            Some(at) if at <= now || at > i64::MAX as u64 => {
+                return Err(ApiError::bad_request("expiration", format!("must be a unix time after now ({now})")));
+            }
+            Some(at) => at,
+            None => now + self.settings.order_expiry_seconds,
+        };
+        let storage = state.storage();
+        if let Some(id) = &order.client_order_id
+            && let Some(existing) = storage.clob_order(&self.connector, &self.network_name, id).await?
+        {
             return Err(ApiError::bad_request(
-                "amount",
-                format!(
-                    "is below the market's minimum {} {}",
-                    Amount::new(market.minimum, market.base.decimals).to_decimal_string(),
-                    market.base.symbol
-                ),
+                "clientOrderID",
+                format!("'{id}' already names order {}; client order ids must be unique", existing.id),
             ));
         }
         let signer = state.ethereum().signer(maker)?;
         let book = self.book(state, market).await?;
         let resting: Vec<Resting> = book.iter().map(|(_, r)| r.clone()).collect();
-        let client_order_id =
-            order.client_order_id.clone().unwrap_or_else(|| format!("gw-{}", uuid::Uuid::new_v4().simple()));
         let crossing = match (order.order_type, order.price) {
             (OrderType::Market, price) => {
                 let worst = price.unwrap_or(match order.side {
                     Side::Buy => U256::MAX,
                     Side::Sell => U256::ZERO,
                 });
-                let taken = match_taker(&resting, order.side, order.amount, worst);
+                let taken = match_taker(&resting, maker, order.side, order.amount, worst);
                 if taken.is_empty() {
                     return Err(ApiError::bad_request(
                         "price",
                         format!(
-                            "nothing on the {} book fills a MARKET {} at that price",
+                            "nothing on the {} book (other than this wallet's own orders) fills a MARKET {} at that price",
                             market.name,
                             order.side.as_str()
                         ),
@@ -333,7 +381,7 @@ impl Clob {
                 taken
             }
             (OrderType::LimitMaker, Some(price)) => {
-                if !match_taker(&resting, order.side, U256::from(1), price).is_empty() {
+                if !match_taker(&resting, Address::ZERO, order.side, U256::from(1), price).is_empty() {
                     return Err(ApiError::bad_request(
                         "price",
                         "a LIMIT_MAKER order only rests, and this one would cross the book; use LIMIT to take",
@@ -341,84 +389,135 @@ impl Clob {
                 }
                 Vec::new()
             }
-            (OrderType::Limit, Some(price)) => match_taker(&resting, order.side, order.amount, price),
+            (OrderType::Limit, Some(price)) => match_taker(&resting, maker, order.side, order.amount, price),
             (_, None) => return Err(ApiError::bad_request("price", "is required for LIMIT and LIMIT_MAKER orders")),
         };
-        let mut filled = U256::ZERO;
-        let mut fill_tx = None;
-        if !crossing.is_empty() {
-            let fills = crossing
-                .iter()
-                .map(|(id, base)| {
-                    let (stored, _) = book.iter().find(|(o, _)| o.id == *id).expect("matched from this book");
-                    let (venue_order, signature) = self.signed(stored)?;
-                    Ok((venue_order, signature, *base))
-                })
-                .collect::<ApiResult<Vec<_>>>()?;
-            let (to, data) = self.venue.fill_call(market, &fills);
-            let hash = self.send(state, &signer, Call::new(to, data), "clob fill").await?;
-            filled = crossing.iter().map(|(_, base)| *base).fold(U256::ZERO, |a, b| a + b);
-            fill_tx = Some(hash);
-        }
-        let remaining = order.amount.saturating_sub(filled);
-        let resting_id = match (order.order_type, order.price) {
-            (OrderType::Market, _) | (_, None) => None,
-            _ if remaining.is_zero() => None,
-            (order_type, Some(price)) => {
-                let expiry =
-                    order.expiration.unwrap_or_else(|| (now_ms() / 1000) as u64 + self.settings.order_expiry_seconds);
+        let crossed = crossing.iter().map(|(_, base)| *base).fold(U256::ZERO, |a, b| a + b);
+        // The part that would rest, built and signed now, so a bad one is refused before anything is sent.
+        let remaining = order.amount.saturating_sub(crossed);
+        let rest = match (order.order_type, order.price) {
+            (OrderType::Limit | OrderType::LimitMaker, Some(price)) if remaining >= market.minimum => {
                 let salt = U256::from(uuid::Uuid::new_v4().as_u128());
                 let terms = OrderTerms { maker, side: order.side, amount: remaining, price, expiry, salt };
-                let venue_order = self.venue.order(market, &terms);
-                let id = self.venue.order_id(&venue_order);
+                let venue_order =
+                    self.venue.order(market, &terms).map_err(|(field, reason)| ApiError::bad_request(field, reason))?;
                 let hash = self.venue.signing_hash(&venue_order).expect("0x orders are signed");
                 let signature = signer.sign_hash_sync(&hash).map_err(ApiError::internal)?;
-                let check = self.states(market, &[(venue_order.clone(), signature)], None).await?;
-                if check[0].status != OrderStatus::Open || check[0].fillable.is_zero() {
-                    let (token, holds) = match order.side {
-                        Side::Sell => (&market.base.symbol, "base"),
-                        Side::Buy => (&market.quote.symbol, "quote"),
-                    };
-                    return Err(ApiError::bad_request(
-                        "address",
-                        format!(
-                            "the venue would not fill this order: the maker must hold the {holds} token {token} and \
-                             approve it for {}/clob (POST /chains/ethereum/approve with spender {}/clob)",
-                            self.connector, self.connector
-                        ),
-                    ));
-                }
-                state
-                    .storage()
-                    .insert_clob_order(&StoredOrder {
-                        id,
-                        connector: self.connector.clone(),
-                        network: self.network_name.clone(),
-                        market: market.name.clone(),
-                        maker,
-                        side: order.side,
-                        order_type: order_type.as_str().into(),
-                        price,
-                        amount: remaining,
-                        filled: U256::ZERO,
-                        fillable: check[0].fillable,
-                        status: "OPEN".into(),
-                        client_order_id: client_order_id.clone(),
-                        venue_order: self.venue.encode(&venue_order),
-                        signature: alloy::hex::encode_prefixed(signature.as_bytes()),
-                        expiry: expiry as i64,
-                        created_at: now_ms(),
-                    })
-                    .await?;
-                Some(id)
+                Some((venue_order, signature, price, remaining))
             }
+            _ => None,
         };
-        Ok(Placed { client_order_id, fill_tx, filled, resting: resting_id })
+        let mut placed = Placed {
+            client_order_id: order
+                .client_order_id
+                .clone()
+                .unwrap_or_else(|| format!("gw-{}", uuid::Uuid::new_v4().simple())),
+            fill_tx: None,
+            filled: U256::ZERO,
+            resting: None,
+            note: None,
+        };
+        if crossing.is_empty() {
+            if let Some(rest) = rest {
+                placed.resting =
+                    Some(self.rest(state, market, maker, &order, rest, &placed.client_order_id, true).await?);
+            }
+            return Ok(placed);
+        }
+        let fills = crossing
+            .iter()
+            .map(|(id, base)| {
+                let (stored, _) = book.iter().find(|(o, _)| o.id == *id).expect("matched from this book");
+                let (venue_order, signature) = self.signed(stored)?;
+                Ok((venue_order, signature, *base))
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let (to, data) = self.venue.fill_call(market, &fills);
+        let (hash, mined) = self.send(state, &signer, Call::new(to, data), "clob fill").await?;
+        placed.fill_tx = Some(hash);
+        if !mined {
+            placed.note = Some(format!(
+                "the fill {hash} was sent but not mined yet; poll it (POST /chains/ethereum/poll) before trusting                  the amount, and place the rest again once it is"
+            ));
+            return Ok(placed);
+        }
+        placed.filled = crossed;
+        // From here on the answer must carry the fill's hash: a failure placing the rest is reported, not raised.
+        match rest {
+            Some(rest) => match self.rest(state, market, maker, &order, rest, &placed.client_order_id, false).await {
+                Ok(id) => placed.resting = Some(id),
+                Err(error) => {
+                    placed.note =
+                        Some(format!("filled {crossed} raw base units; the rest was not placed: {}", error.message()))
+                }
+            },
+            None if !remaining.is_zero() && order.order_type != OrderType::Market => {
+                placed.note =
+                    Some(format!("the unfilled rest is below the market's minimum {} and was not placed", minimum()))
+            }
+            None => {}
+        }
+        Ok(placed)
+    }
+
+    /// Checks a signed order on the venue (fillable, signature valid) and stores it on the book.
+    #[allow(clippy::too_many_arguments)]
+    async fn rest(
+        &self,
+        state: &AppState,
+        market: &Market,
+        maker: Address,
+        order: &NewOrder,
+        (venue_order, signature, price, amount): (connectors::clob::zeroex::LimitOrder, Signature, U256, U256),
+        client_order_id: &str,
+        before_any_fill: bool,
+    ) -> ApiResult<B256> {
+        let check = self.states(market, &[(venue_order.clone(), signature)], None).await?;
+        if check[0].status != OrderStatus::Open || check[0].fillable.is_zero() {
+            let token = match order.side {
+                Side::Sell => &market.base.symbol,
+                Side::Buy => &market.quote.symbol,
+            };
+            let after = if before_any_fill { "" } else { " after the fill" };
+            return Err(ApiError::bad_request(
+                "address",
+                format!(
+                    "the venue would not fill this order{after}: the maker must hold {token} and approve it for \
+                     {0}/clob (POST /chains/ethereum/approve with spender {0}/clob)",
+                    self.connector
+                ),
+            ));
+        }
+        let id = self.venue.order_id(&venue_order);
+        state
+            .storage()
+            .insert_clob_order(&StoredOrder {
+                id,
+                connector: self.connector.clone(),
+                network: self.network_name.clone(),
+                market: market.name.clone(),
+                maker,
+                side: order.side,
+                order_type: order.order_type.as_str().into(),
+                price,
+                amount,
+                filled: U256::ZERO,
+                fillable: check[0].fillable,
+                status: "OPEN".into(),
+                client_order_id: client_order_id.to_string(),
+                venue_order: self.venue.encode(&venue_order),
+                signature: alloy::hex::encode_prefixed(signature.as_bytes()),
+                expiry: venue_order.expiry as i64,
+                created_at: now_ms(),
+            })
+            .await?;
+        Ok(id)
     }
 
     /// Cancels `maker`'s open orders on-chain in one transaction.
+    /// Works from the stored orders alone (no log scan first), so a node that cannot serve the scan does not stop
+    /// a maker from cancelling; an order already filled or cancelled on-chain fails the simulation instead.
     pub async fn cancel(&self, state: &AppState, maker: Address, ids: &[String]) -> ApiResult<B256> {
-        self.sync(state).await?;
         let mut orders = Vec::new();
         for id in ids {
             let order =
@@ -438,20 +537,33 @@ impl Clob {
         }
         let signer = state.ethereum().signer(maker)?;
         let (to, data) = self.venue.cancel_call(&orders);
-        let hash = self.send(state, &signer, Call::new(to, data), "clob cancel").await?;
-        self.sync(state).await?;
+        let (hash, _) = self.send(state, &signer, Call::new(to, data), "clob cancel").await?;
+        // The cancel is sent; the book catches up now or at the next read, and the answer keeps the hash.
+        if let Err(error) = self.sync(state).await {
+            tracing::warn!(%error, "the order book could not be read after a cancel");
+        }
         Ok(hash)
     }
 
-    async fn send(&self, state: &AppState, signer: &PrivateKeySigner, call: Call, label: &str) -> ApiResult<B256> {
+    /// Sends through the one sender and waits: the hash, and whether it was mined (false: still pending).
+    async fn send(
+        &self,
+        state: &AppState,
+        signer: &PrivateKeySigner,
+        call: Call,
+        label: &str,
+    ) -> ApiResult<(B256, bool)> {
         let (sent, outcome) = state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?;
         match outcome {
-            Outcome::Mined(receipt) if receipt.status() => Ok(sent.hash),
+            Outcome::Mined(receipt) if receipt.status() => Ok((sent.hash, true)),
             Outcome::Mined(_) => Err(ApiError::bad_request(
                 "orderId",
-                format!("the transaction {} reverted on-chain; the book was read again", sent.hash),
+                format!(
+                    "the transaction {} reverted on-chain (the book moved since it was read); nothing traded",
+                    sent.hash
+                ),
             )),
-            Outcome::Pending => Ok(sent.hash),
+            Outcome::Pending => Ok((sent.hash, false)),
         }
     }
 

@@ -210,6 +210,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Start { serve, dev } => {
             let options = GatewayOptions { tls: !dev, ..serve.options()? };
+            if dev {
+                refuse_plain_http_beyond_loopback(options.host)?;
+            }
             let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
             let gateway = server::start(options).await.map_err(|e| e.to_string())?;
             println!("gateway listening on {} (API docs at {}/docs)", gateway.url(), gateway.url());
@@ -262,6 +265,17 @@ async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String
     }
 }
 
+/// Plain HTTP has no client certificates: anyone who reaches it can sign with the wallets. It stays on this machine.
+fn refuse_plain_http_beyond_loopback(host: IpAddr) -> Result<(), String> {
+    if host.is_loopback() {
+        return Ok(());
+    }
+    Err(format!(
+        "--host {host}: plain HTTP (--dev, devnet) binds only loopback addresses, since anyone who reaches it can \
+         sign with the wallets. To serve other machines, make certificates (`gateway certs`) and start without --dev."
+    ))
+}
+
 fn run_certs(store: &StoreArgs, hosts: &[String]) -> Result<(), String> {
     let passphrase = store.passphrase()?;
     std::fs::create_dir_all(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
@@ -300,6 +314,7 @@ fn run_config(action: ConfigAction, conf: &std::path::Path) -> Result<(), String
 
 async fn run_devnet(serve: ServeArgs, rpc_port: u16) -> Result<(), String> {
     let options = serve.options()?;
+    refuse_plain_http_beyond_loopback(options.host)?;
     let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     let progress = |step: &str| println!("devnet: {step}");
     let devnet = Devnet::start(&DevnetAssets::locate(), rpc_port, &progress).await.map_err(|e| e.to_string())?;

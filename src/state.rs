@@ -33,6 +33,9 @@ impl std::fmt::Debug for Passphrase {
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// Per (connector, network): the block its order book was last synced to.
+pub type BookSyncs = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<u64>>>;
+
 struct Inner {
     conf_dir: PathBuf,
     config: RwLock<Arc<Config>>,
@@ -44,7 +47,7 @@ struct Inner {
     pool_states: connectors::state::PoolStates,
     token_books: Derived<TokenRow, TokenBook>,
     pool_books: Derived<ListedPool, PoolBook>,
-    clob_synced: tokio::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
+    clob_synced: std::sync::Mutex<BookSyncs>,
 }
 
 /// Values built from the config and a list stored in the database, kept per key until either is replaced, so
@@ -89,7 +92,7 @@ impl AppState {
             pool_states: connectors::state::PoolStates::default(),
             token_books: Derived::default(),
             pool_books: Derived::default(),
-            clob_synced: tokio::sync::Mutex::default(),
+            clob_synced: std::sync::Mutex::default(),
         }))
     }
 
@@ -112,9 +115,9 @@ impl AppState {
         }))
     }
 
-    /// The block each order-book connector's stored book was last brought up to, by (connector, network);
-    /// held while syncing, so concurrent requests share one sync.
-    pub fn clob_synced(&self) -> &tokio::sync::Mutex<std::collections::HashMap<(String, String), u64>> {
+    /// The block each order-book connector's stored book was last brought up to, by (connector, network); each
+    /// is held while its book syncs, so concurrent requests share one sync and other books do not wait.
+    pub fn clob_synced(&self) -> &std::sync::Mutex<BookSyncs> {
         &self.0.clob_synced
     }
 

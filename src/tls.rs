@@ -36,6 +36,9 @@ const KEY_ENCRYPTION_ROUNDS: u32 = 100_000;
 const VALID_FOR_DAYS: i64 = 3650;
 /// A client that opens a connection and never finishes the handshake is dropped after this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in progress at once; connections beyond are closed at once, so unauthenticated clients cannot
+/// exhaust file descriptors.
+const HANDSHAKES_AT_ONCE: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -183,7 +186,8 @@ pub fn server_config(
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs(&dir.join(SERVER_CERT))?, key)
         .map_err(|e| file_error(&key_path, format!("does not fit {SERVER_CERT}: {e}")))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // The server speaks HTTP/1.1 (what Hummingbot's aiohttp client uses); offering h2 would strand clients.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -233,6 +237,7 @@ impl TlsListener {
         let local_addr = listener.local_addr()?;
         let (sender, established) = tokio::sync::mpsc::channel(64);
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_AT_ONCE));
         let accepting = tokio::spawn(async move {
             loop {
                 let (tcp, peer) = match listener.accept().await {
@@ -244,11 +249,17 @@ impl TlsListener {
                         continue;
                     }
                 };
+                let Ok(permit) = handshakes.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, "too many TLS handshakes in progress; connection closed");
+                    continue;
+                };
                 let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let sender = sender.clone();
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
+                    drop(permit);
+                    match handshake {
                         Ok(Ok(stream)) => {
                             let _ = sender.send((stream, peer)).await;
                         }

@@ -68,7 +68,7 @@ impl Amount {
         } else {
             U256::from_str_radix(digits, 10).map_err(|_| AmountError::TooLarge)?
         };
-        let raw = base.checked_mul(pow10(shift as u8)).ok_or(AmountError::TooLarge)?;
+        let raw = pow10(shift as u8).and_then(|power| base.checked_mul(power)).ok_or(AmountError::TooLarge)?;
         Ok(Amount::new(raw, decimals))
     }
 
@@ -100,12 +100,13 @@ pub fn format_units(raw: U256, decimals: u8) -> String {
     text
 }
 
-/// 10^exponent, from a table (quotes need these on every request).
-pub fn pow10(exponent: u8) -> U256 {
+/// 10^exponent from a table (quotes need these on every request); `None` past 10^77, the largest a U256
+/// holds (a token may claim any number of decimals up to 255).
+pub fn pow10(exponent: u8) -> Option<U256> {
     static POWERS: std::sync::LazyLock<Vec<U256>> = std::sync::LazyLock::new(|| {
         std::iter::successors(Some(U256::from(1)), |p| p.checked_mul(U256::from(10))).collect()
     });
-    POWERS[exponent as usize]
+    POWERS.get(exponent as usize).copied()
 }
 
 impl std::fmt::Display for Amount {

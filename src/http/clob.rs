@@ -241,7 +241,7 @@ async fn ticker(
         let now = now_ms();
         let fills = state.storage().clob_fills(&clob.connector, &clob.network_name, &market.name, now - DAY_MS).await?;
         let last = state.storage().clob_fills(&clob.connector, &clob.network_name, &market.name, 0).await?.pop();
-        let one_base = chains::amount::pow10(market.base.decimals);
+        let one_base = market.one_base().unwrap_or(U256::MAX);
         tickers.insert(
             market.name.clone(),
             Ticker {
@@ -309,7 +309,7 @@ pub struct OrdersResponse {
 async fn view(state: &AppState, clob: &Clob, order: StoredOrder) -> ApiResult<OrderView> {
     let market = clob.market(&order.market)?;
     let fills = state.storage().clob_order_fills(order.id).await?;
-    let one_base = chains::amount::pow10(market.base.decimals);
+    let one_base = market.one_base().unwrap_or(U256::MAX);
     let status = match order.status.as_str() {
         "OPEN" if !order.filled.is_zero() => "PARTIALLY_FILLED".to_string(),
         other => other.to_string(),
@@ -468,8 +468,10 @@ pub struct PlaceOrderResponse {
     client_order_id: String,
     /// The resting order's id; null when nothing rests (filled at once, or MARKET).
     order_id: Option<String>,
-    /// Base filled at once.
+    /// Base filled at once (by a mined fill).
     filled_amount: String,
+    /// Set when something needs the client's attention: a fill still pending, or a rest that was not placed.
+    message: Option<String>,
 }
 
 /// Places an order: LIMIT fills what it crosses and rests the rest; LIMIT_MAKER only rests; MARKET only takes.
@@ -491,6 +493,7 @@ async fn post_order(
         client_order_id: placed.client_order_id,
         order_id: placed.resting.map(|id| id.to_string()),
         filled_amount: decimal(placed.filled, base_decimals),
+        message: placed.note,
     }))
 }
 
@@ -565,6 +568,9 @@ pub struct BatchOrdersResponse {
     client_order_ids: Vec<String>,
     /// Fill transactions of created orders that crossed the book.
     fill_tx_hashes: Vec<String>,
+    /// Per created order, in request order: why it was refused, or what needs attention (null when all went
+    /// as asked). One refusal does not undo the others or the cancel.
+    messages: Vec<Option<String>>,
 }
 
 /// Places several orders and cancels several (in one transaction) for one maker.
@@ -594,12 +600,23 @@ async fn batch_orders(
             Some(clob.cancel(&state, maker, &ids).await?.to_string())
         }
     };
-    let (mut order_ids, mut client_order_ids, mut fill_tx_hashes) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut order_ids, mut client_order_ids, mut fill_tx_hashes, mut messages) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for order in orders {
-        let placed = clob.place(&state, maker, order).await?;
-        order_ids.push(placed.resting.map(|id| id.to_string()));
-        client_order_ids.push(placed.client_order_id);
-        fill_tx_hashes.extend(placed.fill_tx.map(|h| h.to_string()));
+        let client_order_id = order.client_order_id.clone().unwrap_or_default();
+        match clob.place(&state, maker, order).await {
+            Ok(placed) => {
+                order_ids.push(placed.resting.map(|id| id.to_string()));
+                client_order_ids.push(placed.client_order_id);
+                fill_tx_hashes.extend(placed.fill_tx.map(|h| h.to_string()));
+                messages.push(placed.note);
+            }
+            Err(error) => {
+                order_ids.push(None);
+                client_order_ids.push(client_order_id);
+                messages.push(Some(error.message().to_string()));
+            }
+        }
     }
     Ok(axum::Json(BatchOrdersResponse {
         envelope: envelope(&clob, started),
@@ -607,6 +624,7 @@ async fn batch_orders(
         order_ids,
         client_order_ids,
         fill_tx_hashes,
+        messages,
     }))
 }
 

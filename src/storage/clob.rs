@@ -226,7 +226,8 @@ impl Storage {
         }
         sqlx::query(
             "INSERT INTO clob_scans (connector, network, last_block) VALUES ($1, $2, $3)
-             ON CONFLICT (connector, network) DO UPDATE SET last_block = excluded.last_block",
+             ON CONFLICT (connector, network) DO UPDATE SET last_block = CASE
+                 WHEN excluded.last_block > clob_scans.last_block THEN excluded.last_block ELSE clob_scans.last_block END",
         )
         .bind(connector)
         .bind(network)

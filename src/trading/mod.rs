@@ -232,8 +232,12 @@ pub fn ratio(a: U256, a_decimals: u8, b: U256, b_decimals: u8) -> String {
         return "0".into();
     }
     use alloy::primitives::U512;
-    let numerator = U512::from(a) * U512::from(chains::amount::pow10(b_decimals + 18));
-    let denominator = U512::from(b) * U512::from(chains::amount::pow10(a_decimals));
+    let power = |exponent: u8| match chains::amount::pow10(exponent) {
+        Some(power) => U512::from(power),
+        None => U512::from(10).pow(U512::from(exponent)),
+    };
+    let numerator = U512::from(a) * power(b_decimals.saturating_add(18));
+    let denominator = U512::from(b) * power(a_decimals);
     chains::amount::format_units(U256::saturating_from(numerator / denominator), 18)
 }
 

@@ -46,6 +46,16 @@ fn certs_are_made_once_in_hummingbots_layout_and_start_without_dev_needs_them() 
 }
 
 #[test]
+fn plain_http_stays_on_loopback() {
+    let conf = tempfile::TempDir::new().unwrap();
+    let output =
+        run(&["start", "--dev", "--host", "0.0.0.0", "--passphrase", "x", "--conf", conf.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("loopback") && stderr.contains("gateway certs"), "{stderr}");
+}
+
+#[test]
 fn openapi_command_prints_the_committed_spec() {
     let output = run(&["openapi"]);
     assert!(output.status.success());

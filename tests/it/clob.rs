@@ -212,6 +212,11 @@ async fn market_buy_across_two_levels(s: Setup) {
         (json!({"side": "HOLD", "price": "3000", "amount": "1"}), "side"),
         (json!({"side": "SELL", "orderType": "STOP", "price": "3000", "amount": "1"}), "orderType"),
         (json!({"side": "SELL", "orderType": "LIMIT", "amount": "1"}), "price"),
+        // Beyond 0x's uint128 amounts, or price × amount beyond 256 bits: refused, never cut into another order.
+        (json!({"side": "BUY", "price": "3000", "amount": "1000000000000000000000"}), "amount"),
+        (json!({"side": "SELL", "price": "3000", "amount": "1e50"}), "amount"),
+        (json!({"side": "SELL", "price": "3000", "amount": "1", "expiration": 1}), "expiration"),
+        (json!({"side": "SELL", "price": "3100", "amount": "1", "clientOrderID": "ask-low"}), "clientOrderID"),
     ] {
         let (status, body) = s.place(s.maker, order.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{order}: {body}");

@@ -78,12 +78,18 @@ impl Market {
         Ok(price.raw)
     }
 
-    /// The quote amount `base` is worth at `price`, rounded down (`round_up` false) or up.
-    pub fn quote_for(&self, base: U256, price: U256, round_up: bool) -> U256 {
-        let one = chains::amount::pow10(self.base.decimals);
-        let product = base * price;
+    /// Raw units of one whole base token.
+    pub fn one_base(&self) -> Option<U256> {
+        chains::amount::pow10(self.base.decimals)
+    }
+
+    /// The quote amount `base` is worth at `price`, rounded down (`round_up` false) or up; `None` when it does
+    /// not fit 256 bits.
+    pub fn quote_for(&self, base: U256, price: U256, round_up: bool) -> Option<U256> {
+        let one = self.one_base()?;
+        let product = base.checked_mul(price)?;
         let floor = product / one;
-        if round_up && !(product % one).is_zero() { floor + U256::from(1) } else { floor }
+        Some(if round_up && !(product % one).is_zero() { floor + U256::from(1) } else { floor })
     }
 }
 
@@ -101,12 +107,13 @@ pub struct Resting {
     pub created_at: i64,
 }
 
-/// Orders a taker order of `side` takes, best price first (oldest first at one price), for up to `amount`
-/// base units and no worse than `worst_price`: each resting order's id with the base units taken from it.
-pub fn match_taker(book: &[Resting], side: Side, amount: U256, worst_price: U256) -> Vec<(B256, U256)> {
+/// Orders a taker order of `side` from `taker` takes, best price first (oldest first at one price), for up to
+/// `amount` base units and no worse than `worst_price`: each resting order's id with the base units taken from
+/// it. The taker's own orders are never taken (a self-trade only costs gas).
+pub fn match_taker(book: &[Resting], taker: Address, side: Side, amount: U256, worst_price: U256) -> Vec<(B256, U256)> {
     let mut candidates: Vec<&Resting> = book
         .iter()
-        .filter(|order| order.side == side.opposite() && !order.fillable.is_zero())
+        .filter(|order| order.side == side.opposite() && !order.fillable.is_zero() && order.maker != taker)
         .filter(|order| match side {
             Side::Buy => order.price <= worst_price,
             Side::Sell => order.price >= worst_price,
@@ -214,8 +221,9 @@ pub trait ClobVenue {
     /// The venue's own order, as the maker signs it or the venue stores it.
     type Order: Clone + Send + Sync;
 
-    /// The venue's order for `terms` on `market`.
-    fn order(&self, market: &Market, terms: &OrderTerms) -> Self::Order;
+    /// The venue's order for `terms` on `market`, or why the venue cannot express it (the message names the
+    /// field: amounts too large or too small for its order format).
+    fn order(&self, market: &Market, terms: &OrderTerms) -> Result<Self::Order, (&'static str, String)>;
     /// The order's id on the venue.
     fn order_id(&self, order: &Self::Order) -> B256;
     /// What the maker signs to place the order; `None` where placing is a transaction.
@@ -267,7 +275,8 @@ mod tests {
             resting(4, Side::Sell, 3020, 9, 0),
             resting(5, Side::Buy, 2990, 9, 0),
         ];
-        let taken = match_taker(&book, Side::Buy, U256::from(6), U256::from(3010));
+        let taker = Address::repeat_byte(9);
+        let taken = match_taker(&book, taker, Side::Buy, U256::from(6), U256::from(3010));
         assert_eq!(
             taken,
             vec![
@@ -276,7 +285,9 @@ mod tests {
                 (B256::repeat_byte(1), U256::from(2))
             ]
         );
-        assert!(match_taker(&book, Side::Sell, U256::from(1), U256::from(2991)).is_empty());
+        assert!(match_taker(&book, taker, Side::Sell, U256::from(1), U256::from(2991)).is_empty());
+        // The makers' own orders are not theirs to take.
+        assert!(match_taker(&book, Address::ZERO, Side::Buy, U256::from(6), U256::from(3010)).is_empty());
         let sides = levels(&book, Side::Sell);
         assert_eq!(sides[0], Level { price: U256::from(3000), quantity: U256::from(4) });
         assert_eq!(sides.len(), 3);
@@ -294,7 +305,8 @@ mod tests {
         };
         // 0.1234567 WETH at 3000.01 USDC = 370.371334567 USDC, which 6 decimals cannot hold exactly.
         let base = U256::from(123_456_700_000_000_000u64);
-        assert_eq!(market.quote_for(base, U256::from(3_000_010_000u64), false), U256::from(370_371_334u64));
-        assert_eq!(market.quote_for(base, U256::from(3_000_010_000u64), true), U256::from(370_371_335u64));
+        assert_eq!(market.quote_for(base, U256::from(3_000_010_000u64), false), Some(U256::from(370_371_334u64)));
+        assert_eq!(market.quote_for(base, U256::from(3_000_010_000u64), true), Some(U256::from(370_371_335u64)));
+        assert_eq!(market.quote_for(U256::MAX, U256::from(2), true), None);
     }
 }

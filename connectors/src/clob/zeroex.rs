@@ -129,18 +129,27 @@ fn u128_of(value: U256) -> u128 {
 impl ClobVenue for ZeroEx {
     type Order = LimitOrder;
 
-    fn order(&self, market: &Market, terms: &OrderTerms) -> LimitOrder {
+    fn order(&self, market: &Market, terms: &OrderTerms) -> Result<LimitOrder, (&'static str, String)> {
         let OrderTerms { maker, side, amount, price, expiry, salt } = terms.clone();
         // Rounded in the maker's favour, so an order never trades worse than the price it names.
+        let quote = market.quote_for(amount, price, side == Side::Sell);
+        let quote = quote.ok_or(("amount", "amount × price is too large".to_string()))?;
         let (maker_token, taker_token, maker_amount, taker_amount) = match side {
-            Side::Sell => (market.base.address, market.quote.address, amount, market.quote_for(amount, price, true)),
-            Side::Buy => (market.quote.address, market.base.address, market.quote_for(amount, price, false), amount),
+            Side::Sell => (market.base.address, market.quote.address, amount, quote),
+            Side::Buy => (market.quote.address, market.base.address, quote, amount),
         };
-        LimitOrder {
+        // 0x orders hold amounts as uint128; a larger one must be refused, not cut into another price.
+        let fit = |value: U256, what: &str| {
+            u128::try_from(value).ok().filter(|v| *v > 0).ok_or((
+                "amount",
+                format!("the order's {what} amount ({value} raw units) is zero or beyond 0x's uint128"),
+            ))
+        };
+        Ok(LimitOrder {
             makerToken: maker_token,
             takerToken: taker_token,
-            makerAmount: u128_of(maker_amount),
-            takerAmount: u128_of(taker_amount),
+            makerAmount: fit(maker_amount, "maker")?,
+            takerAmount: fit(taker_amount, "taker")?,
             takerTokenFeeAmount: 0,
             maker,
             taker: Address::ZERO,
@@ -149,7 +158,7 @@ impl ClobVenue for ZeroEx {
             pool: B256::ZERO,
             expiry,
             salt,
-        }
+        })
     }
 
     fn order_id(&self, order: &LimitOrder) -> B256 {
