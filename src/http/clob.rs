@@ -240,7 +240,7 @@ async fn ticker(
         let best = |side| levels(&book, side).first().map(|level| decimal(level.price, market.quote.decimals));
         let now = now_ms();
         let fills = state.storage().clob_fills(&clob.connector, &clob.network_name, &market.name, now - DAY_MS).await?;
-        let last = state.storage().clob_fills(&clob.connector, &clob.network_name, &market.name, 0).await?.pop();
+        let last = state.storage().clob_last_fill(&clob.connector, &clob.network_name, &market.name).await?;
         let one_base = market.one_base().unwrap_or(U256::MAX);
         tickers.insert(
             market.name.clone(),

@@ -129,7 +129,7 @@ impl Storage {
         .bind(order.created_at)
         .execute(&self.pool)
         .await
-        .map_err(duplicate_as(format!("order {}", order.id)))?;
+        .map_err(duplicate_as(format!("order {} or client order id '{}'", order.id, order.client_order_id)))?;
         Ok(())
     }
 
@@ -267,6 +267,25 @@ impl Storage {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(fill_of).collect()
+    }
+
+    /// The latest fill of a market, if any.
+    pub async fn clob_last_fill(
+        &self,
+        connector: &str,
+        network: &str,
+        market: &str,
+    ) -> Result<Option<StoredFill>, StorageError> {
+        let row = sqlx::query(
+            "SELECT tx_hash, log_index, order_id, market, taker, base, quote, block, filled_at FROM clob_fills
+             WHERE connector = $1 AND network = $2 AND market = $3 ORDER BY block DESC, log_index DESC LIMIT 1",
+        )
+        .bind(connector)
+        .bind(network)
+        .bind(market)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(fill_of).transpose()
     }
 
     /// Fills of one order, oldest first.

@@ -20,6 +20,7 @@ CREATE TABLE clob_orders (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX clob_orders_by_market ON clob_orders (connector, network, market, status);
+CREATE UNIQUE INDEX clob_orders_by_client_id ON clob_orders (connector, network, client_order_id);
 
 -- Fills the venue reported, read from its logs.
 CREATE TABLE clob_fills (
@@ -37,6 +38,7 @@ CREATE TABLE clob_fills (
     PRIMARY KEY (tx_hash, log_index)
 );
 CREATE INDEX clob_fills_by_market ON clob_fills (connector, network, market, filled_at);
+CREATE INDEX clob_fills_by_order ON clob_fills (order_id);
 
 -- The last block whose fills were read, per connector and network.
 CREATE TABLE clob_scans (
