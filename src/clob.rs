@@ -2,6 +2,7 @@
 //! venue (fills from its logs, every open order's state in one read), orders signed by the wallet, and the
 //! transactions that fill and cancel through the one sender.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Signature, U256};
@@ -9,11 +10,15 @@ use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolValue};
 use chains::amount::Amount;
+use chains::contracts::IERC20;
 use chains::network::Network;
 use chains::tx::{Call, Outcome};
 use connectors::clob::zeroex::{EXCHANGE_PROXY, ZeroEx};
-use connectors::clob::{ClobVenue, Market, MarketToken, OrderStatus, OrderTerms, Resting, Side, match_taker};
+use connectors::clob::{
+    ClobVenue, Market, MarketToken, OrderStatus, OrderTerms, Resting, Side, cap_by_backing, match_taker,
+};
 
 use crate::config::{ClobConfig, Config};
 use crate::error::{ApiError, ApiResult};
@@ -73,6 +78,14 @@ pub fn status_name(status: OrderStatus) -> &'static str {
         OrderStatus::Expired => "EXPIRED",
         OrderStatus::Invalid => "INVALID",
     }
+}
+
+/// Where a book was last synced to: the block, and what each (maker, token) with open orders could pay then
+/// (the smaller of balance and allowance to the venue).
+#[derive(Debug, Default)]
+pub struct BookSync {
+    block: u64,
+    backing: HashMap<(Address, Address), U256>,
 }
 
 /// An order to place, as parsed from a request.
@@ -194,7 +207,7 @@ impl Clob {
         let key = (self.connector.clone(), self.network_name.clone());
         let slot = state.clob_synced().lock().expect("book syncs").entry(key).or_default().clone();
         let mut synced = slot.lock().await;
-        if *synced >= block {
+        if synced.block >= block {
             return Ok(());
         }
         let storage = state.storage();
@@ -210,6 +223,7 @@ impl Clob {
             from = to + 1;
         }
         let open = storage.clob_orders(&self.connector, &self.network_name, None, None, Some("OPEN")).await?;
+        synced.backing = self.backing(&open, block).await?;
         if !open.is_empty() {
             for market in &self.markets {
                 let orders: Vec<&StoredOrder> = open.iter().filter(|o| o.market == market.name).collect();
@@ -231,8 +245,44 @@ impl Clob {
                 }
             }
         }
-        *synced = block;
+        synced.block = block;
         Ok(())
+    }
+
+    /// What each maker with open orders can pay of each token they sell, at `block`: one Multicall3 call.
+    async fn backing(&self, open: &[StoredOrder], block: u64) -> ApiResult<HashMap<(Address, Address), U256>> {
+        let mut pairs: Vec<(Address, Address)> = open
+            .iter()
+            .filter_map(|order| {
+                let market = self.markets.iter().find(|m| m.name == order.market)?;
+                let token = match order.side {
+                    Side::Sell => market.base.address,
+                    Side::Buy => market.quote.address,
+                };
+                Some((order.maker, token))
+            })
+            .collect();
+        pairs.sort();
+        pairs.dedup();
+        let spender = self.venue.contract();
+        let calls = pairs
+            .iter()
+            .flat_map(|&(owner, token)| {
+                [
+                    (token, IERC20::balanceOfCall { owner }.abi_encode().into()),
+                    (token, IERC20::allowanceCall { owner, spender }.abi_encode().into()),
+                ]
+            })
+            .collect();
+        let results = chains::erc20::multicall(&self.network, calls, Some(block)).await?;
+        let amount = |result: &Option<alloy::primitives::Bytes>| {
+            result.as_ref().and_then(|data| U256::abi_decode(data).ok()).unwrap_or_default()
+        };
+        Ok(pairs
+            .into_iter()
+            .enumerate()
+            .map(|(i, pair)| (pair, amount(&results[2 * i]).min(amount(&results[2 * i + 1]))))
+            .collect())
     }
 
     /// The venue's fills of this connector's markets in blocks `from..=to`, with their blocks' times.
@@ -307,27 +357,34 @@ impl Clob {
     }
 
     /// The open orders of a market with something fillable, after a sync.
+    /// Each maker's orders together capped by what backs them, so the book never shows depth a taker cannot get.
     pub async fn book(&self, state: &AppState, market: &Market) -> ApiResult<Vec<(StoredOrder, Resting)>> {
         self.sync(state).await?;
+        let backing = {
+            let key = (self.connector.clone(), self.network_name.clone());
+            let slot = state.clob_synced().lock().expect("book syncs").get(&key).cloned();
+            match slot {
+                Some(slot) => slot.lock().await.backing.clone(),
+                None => HashMap::new(),
+            }
+        };
         let open = state
             .storage()
             .clob_orders(&self.connector, &self.network_name, Some(&market.name), None, Some("OPEN"))
             .await?;
-        Ok(open
-            .into_iter()
-            .filter(|order| !order.fillable.is_zero())
-            .map(|order| {
-                let resting = Resting {
-                    id: order.id,
-                    maker: order.maker,
-                    side: order.side,
-                    price: order.price,
-                    fillable: order.fillable,
-                    created_at: order.created_at,
-                };
-                (order, resting)
+        let mut resting: Vec<Resting> = open
+            .iter()
+            .map(|order| Resting {
+                id: order.id,
+                maker: order.maker,
+                side: order.side,
+                price: order.price,
+                fillable: order.fillable,
+                created_at: order.created_at,
             })
-            .collect())
+            .collect();
+        cap_by_backing(market, &mut resting, &backing);
+        Ok(open.into_iter().zip(resting).filter(|(_, resting)| !resting.fillable.is_zero()).collect())
     }
 
     /// Places an order for `maker`: what crosses the book is filled on-chain at once (LIMIT, MARKET), the rest
@@ -511,7 +568,18 @@ impl Clob {
                 created_at: now_ms(),
             })
             .await?;
+        // A new order may share its maker's backing with others: the next read syncs again to learn it.
+        self.stale(state).await;
         Ok(id)
+    }
+
+    /// Makes the next read sync this book again, even within the block.
+    async fn stale(&self, state: &AppState) {
+        let key = (self.connector.clone(), self.network_name.clone());
+        let slot = state.clob_synced().lock().expect("book syncs").get(&key).cloned();
+        if let Some(slot) = slot {
+            slot.lock().await.block = 0;
+        }
     }
 
     /// Cancels `maker`'s open orders on-chain in one transaction.

@@ -33,8 +33,8 @@ impl std::fmt::Debug for Passphrase {
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
-/// Per (connector, network): the block its order book was last synced to.
-pub type BookSyncs = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<u64>>>;
+/// Per (connector, network): where its order book was last synced to.
+pub type BookSyncs = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<crate::clob::BookSync>>>;
 
 struct Inner {
     conf_dir: PathBuf,

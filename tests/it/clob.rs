@@ -315,3 +315,21 @@ async fn markets_and_gas_are_described_and_zeroex_clob_is_a_spender() {
     let (status, body) = s.gw.get("/clob/markets?network=devnet&connector=uniswap").await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "order-book connector");
 }
+
+#[tokio::test]
+async fn a_makers_orders_never_show_more_than_backs_them() {
+    let s = setup().await;
+    // The maker lets the venue take 1.5 WETH, then asks two prices for 1 WETH each: each order alone is backed.
+    let weth = s.devnet.deployment().token("WETH").address;
+    let allow = IERC20::approveCall { spender: EXCHANGE_PROXY, amount: units("1.5", 18) };
+    s.chain.send(s.maker, weth, allow, U256::ZERO).await.unwrap();
+    s.placed(s.maker, json!({"side": "SELL", "price": "3000", "amount": "1"})).await;
+    s.placed(s.maker, json!({"side": "SELL", "price": "3010", "amount": "1"})).await;
+    // Together they are backed for 1.5: the book says so, and a taker asking for more gets what is there.
+    s.asks_become(pairs(&[("3000", "1"), ("3010", "0.5")])).await;
+    let (taker_weth, _) = s.balances(s.taker).await;
+    let bought = s.placed(s.taker, json!({"side": "BUY", "orderType": "MARKET", "amount": "2"})).await;
+    assert_eq!(bought["filledAmount"], "1.5", "{bought}");
+    assert_eq!(s.balances(s.taker).await.0 - taker_weth, units("1.5", 18));
+    s.asks_become(vec![]).await;
+}

@@ -139,6 +139,53 @@ pub fn match_taker(book: &[Resting], taker: Address, side: Side, amount: U256, w
     taken
 }
 
+/// Caps each order's fillable so that one maker's orders together never need more of a token than backs them
+/// (`backing`: what each (maker, token) can pay now, the smaller of balance and allowance). Orders are served in
+/// the order a taker takes them, best price first, then oldest. Each order's own fillable already respects the
+/// backing alone; together, two orders the balance covers once would both show, and a taker crossing both would
+/// revert.
+pub fn cap_by_backing(
+    market: &Market,
+    book: &mut [Resting],
+    backing: &std::collections::HashMap<(Address, Address), U256>,
+) {
+    let mut order: Vec<usize> = (0..book.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&book[a], &book[b]);
+        let by_price = match a.side {
+            Side::Sell => a.price.cmp(&b.price),
+            Side::Buy => b.price.cmp(&a.price),
+        };
+        a.side.as_str().cmp(b.side.as_str()).then(by_price).then(a.created_at.cmp(&b.created_at))
+    });
+    let mut left = backing.clone();
+    for index in order {
+        let resting = &mut book[index];
+        let token = match resting.side {
+            Side::Sell => market.base.address,
+            Side::Buy => market.quote.address,
+        };
+        let Some(available) = left.get_mut(&(resting.maker, token)) else { continue };
+        let needed = match resting.side {
+            Side::Sell => Some(resting.fillable),
+            Side::Buy => market.quote_for(resting.fillable, resting.price, false),
+        };
+        if needed.is_none_or(|needed| needed > *available) {
+            resting.fillable = match resting.side {
+                Side::Sell => *available,
+                Side::Buy => {
+                    market.one_base().map_or(U256::ZERO, |one| *available * one / resting.price.max(U256::from(1)))
+                }
+            };
+        }
+        let used = match resting.side {
+            Side::Sell => resting.fillable,
+            Side::Buy => market.quote_for(resting.fillable, resting.price, false).unwrap_or(*available),
+        };
+        *available = available.saturating_sub(used);
+    }
+}
+
 /// One price level of a book side: the price and the base units resting there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Level {
@@ -291,6 +338,33 @@ mod tests {
         let sides = levels(&book, Side::Sell);
         assert_eq!(sides[0], Level { price: U256::from(3000), quantity: U256::from(4) });
         assert_eq!(sides.len(), 3);
+    }
+
+    #[test]
+    fn one_makers_orders_share_what_backs_them() {
+        let token =
+            |decimals, byte| MarketToken { symbol: String::new(), address: Address::repeat_byte(byte), decimals };
+        let market = Market {
+            name: "B-Q".into(),
+            base: token(0, 1),
+            quote: token(0, 2),
+            tick: U256::from(1),
+            minimum: U256::ZERO,
+        };
+        let mut book = [
+            resting(1, Side::Sell, 11, 5, 0),
+            resting(2, Side::Sell, 10, 5, 1),
+            resting(3, Side::Buy, 9, 4, 0),
+            resting(4, Side::Buy, 8, 4, 0),
+        ];
+        // Seven base back the asks (the cheaper one first), 40 quote the bids (4 at 9 = 36, then 4 at 8 = 32 > 4 left).
+        let backing = [
+            ((Address::ZERO, Address::repeat_byte(1)), U256::from(7)),
+            ((Address::ZERO, Address::repeat_byte(2)), U256::from(40)),
+        ];
+        cap_by_backing(&market, &mut book, &backing.into_iter().collect());
+        let fillable: Vec<u64> = book.iter().map(|o| o.fillable.to::<u64>()).collect();
+        assert_eq!(fillable, vec![2, 5, 4, 0]);
     }
 
     #[test]
