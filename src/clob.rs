@@ -31,6 +31,8 @@ pub const DEFAULT_CONNECTOR: &str = "zeroex";
 const FIRST_SCAN_BLOCKS: u64 = 10_000;
 /// Token decimals a market's amount arithmetic is built for (price × amount stays far inside 256 bits).
 const MAX_MARKET_DECIMALS: u8 = 36;
+/// Blocks at the head whose fills are read again at every sync, for reorgs.
+const REORG_WINDOW: u64 = 12;
 /// Blocks per `eth_getLogs`: within what public providers accept.
 const LOG_RANGE: u64 = 2_000;
 
@@ -201,7 +203,8 @@ impl Clob {
     }
 
     /// Brings the stored book up to the latest block: fills from the venue's logs since the last scan, then the
-    /// state of every open order, read together at that block. Concurrent callers wait for one sync.
+    /// state of every open order (and of those closed within the reorg window), read together at that block.
+    /// Concurrent callers wait for one sync.
     pub async fn sync(&self, state: &AppState) -> ApiResult<()> {
         let block = self.network.latest_block().await?;
         let key = (self.connector.clone(), self.network_name.clone());
@@ -211,19 +214,24 @@ impl Clob {
             return Ok(());
         }
         let storage = state.storage();
+        // The last blocks are read again each time: a reorg (or a node that was behind) changes what they hold,
+        // and their fills are replaced by what the chain says now.
         let mut from = match storage.clob_scanned_to(&self.connector, &self.network_name).await? {
-            Some(scanned) => scanned + 1,
+            Some(scanned) => (scanned + 1).saturating_sub(REORG_WINDOW).min(block),
             None => block.saturating_sub(FIRST_SCAN_BLOCKS),
         };
         // In ranges providers accept, the cursor moving after each, so a long gap is caught up piece by piece.
         while from <= block {
             let to = block.min(from + LOG_RANGE - 1);
             let fills = self.fills_between(from, to).await?;
-            storage.record_clob_fills(&self.connector, &self.network_name, &fills, to).await?;
+            storage.record_clob_fills(&self.connector, &self.network_name, &fills, from, to).await?;
             from = to + 1;
         }
-        let open = storage.clob_orders(&self.connector, &self.network_name, None, None, Some("OPEN")).await?;
-        synced.backing = self.backing(&open, block).await?;
+        // Open orders, and those whose state changed in the blocks a reorg may still undo.
+        let recheck_since = block.saturating_sub(REORG_WINDOW);
+        let open = storage.clob_orders_to_check(&self.connector, &self.network_name, recheck_since).await?;
+        let backed: Vec<StoredOrder> = open.iter().filter(|o| o.status == "OPEN").cloned().collect();
+        synced.backing = self.backing(&backed, block).await?;
         if !open.is_empty() {
             for market in &self.markets {
                 let orders: Vec<&StoredOrder> = open.iter().filter(|o| o.market == market.name).collect();
@@ -239,7 +247,7 @@ impl Clob {
                         || order_state.fillable != order.fillable
                     {
                         storage
-                            .update_clob_order_state(order.id, status, order_state.filled, order_state.fillable)
+                            .update_clob_order_state(order.id, status, order_state.filled, order_state.fillable, block)
                             .await?;
                     }
                 }

@@ -179,32 +179,70 @@ impl Storage {
         row.as_ref().map(order_of).transpose()
     }
 
+    /// Stores an order's state as read at `block`, unless a later read is already stored (instances sharing
+    /// the database may read at different blocks).
     pub async fn update_clob_order_state(
         &self,
         id: B256,
         status: &str,
         filled: U256,
         fillable: U256,
+        block: u64,
     ) -> Result<(), StorageError> {
-        sqlx::query("UPDATE clob_orders SET status = $1, filled = $2, fillable = $3 WHERE id = $4")
-            .bind(status)
-            .bind(filled.to_string())
-            .bind(fillable.to_string())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE clob_orders SET status = $1, filled = $2, fillable = $3, state_block = $4
+             WHERE id = $5 AND state_block <= $4",
+        )
+        .bind(status)
+        .bind(filled.to_string())
+        .bind(fillable.to_string())
+        .bind(block as i64)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// Records fills (each once, however often it is read) and moves the scan cursor to `scanned_to`.
+    /// The orders a sync reads: the open ones, and those whose state was read at `since` or later (a reorg may
+    /// still undo what closed them).
+    pub async fn clob_orders_to_check(
+        &self,
+        connector: &str,
+        network: &str,
+        since: u64,
+    ) -> Result<Vec<StoredOrder>, StorageError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM clob_orders WHERE connector = $1 AND network = $2 AND (status = 'OPEN' OR state_block >= $3)
+             ORDER BY created_at, id"
+        ))
+        .bind(connector)
+        .bind(network)
+        .bind(since as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(order_of).collect()
+    }
+
+    /// Records the fills of blocks `from..=to`, replacing what was stored for them (a reorg may have changed
+    /// them), and moves the scan cursor up to `to`.
     pub async fn record_clob_fills(
         &self,
         connector: &str,
         network: &str,
         fills: &[StoredFill],
-        scanned_to: u64,
+        from: u64,
+        to: u64,
     ) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM clob_fills WHERE connector = $1 AND network = $2 AND block >= $3 AND block <= $4")
+            .bind(connector)
+            .bind(network)
+            .bind(from as i64)
+            .bind(to as i64)
+            .execute(&mut *tx)
+            .await?;
         for fill in fills {
             sqlx::query(
                 "INSERT INTO clob_fills (tx_hash, log_index, order_id, connector, network, market, taker, base, quote, block, filled_at)
@@ -231,7 +269,7 @@ impl Storage {
         )
         .bind(connector)
         .bind(network)
-        .bind(scanned_to as i64)
+        .bind(to as i64)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

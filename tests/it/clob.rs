@@ -333,3 +333,21 @@ async fn a_makers_orders_never_show_more_than_backs_them() {
     assert_eq!(s.balances(s.taker).await.0 - taker_weth, units("1.5", 18));
     s.asks_become(vec![]).await;
 }
+
+#[tokio::test]
+async fn a_fill_undone_by_a_reorg_leaves_the_order_and_its_fills() {
+    let s = setup().await;
+    let ask =
+        s.placed(s.maker, json!({"side": "SELL", "price": "3000", "amount": "1", "clientOrderID": "reorged"})).await;
+    let snapshot = s.chain.provider.anvil_snapshot().await.unwrap();
+    s.placed(s.taker, json!({"side": "BUY", "orderType": "MARKET", "amount": "1"})).await;
+    let filled = s.order("reorged").await;
+    assert_eq!((filled["status"].as_str(), filled["fills"].as_array().map(Vec::len)), (Some("FILLED"), Some(1)));
+    // The chain drops the fill's block and grows past it without it.
+    assert!(s.chain.provider.anvil_revert(snapshot).await.unwrap());
+    s.chain.provider.anvil_mine(Some(3), None).await.unwrap();
+    s.asks_become(pairs(&[("3000", "1")])).await;
+    let order = s.order(ask["orderId"].as_str().unwrap()).await;
+    assert_eq!(order["status"], "OPEN", "{order}");
+    assert_eq!(order["fills"], json!([]), "the orphaned fill is gone: {order}");
+}

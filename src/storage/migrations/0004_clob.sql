@@ -17,7 +17,9 @@ CREATE TABLE clob_orders (
     venue_order TEXT NOT NULL,
     signature TEXT NOT NULL,
     expiry BIGINT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    -- The block the state (status, filled, fillable) was read at: an older read never overwrites a newer one.
+    state_block BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX clob_orders_by_market ON clob_orders (connector, network, market, status);
 CREATE UNIQUE INDEX clob_orders_by_client_id ON clob_orders (connector, network, client_order_id);
