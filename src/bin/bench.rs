@@ -457,7 +457,8 @@ async fn bench(out: &str, duration: Duration) {
     .await
     .expect("in-process gateway starts");
     let app = gateway::server::app(local.state.clone());
-    for (kind, url) in &quotes {
+    let health_url = format!("{base}/");
+    for (kind, url) in quotes.iter().map(|(k, u)| (*k, u)).chain([("health", &health_url)]) {
         let path = url.strip_prefix(&base).unwrap().to_string();
         let call = || {
             let request = axum::http::Request::get(&path).body(axum::body::Body::empty()).unwrap();
@@ -474,8 +475,8 @@ async fn bench(out: &str, duration: Duration) {
             samples.0.push(start.elapsed().as_secs_f64() * 1e6);
         }
         report.add(
-            &format!("{kind}_quote_in_process_us"),
-            &format!("{kind} quote through the router in-process p50 / p99"),
+            &format!("{kind}_in_process_us"),
+            &format!("{kind} through the router in-process p50 / p99"),
             format!("{:.1} / {:.1} µs", samples.percentile(0.5), samples.percentile(0.99)),
             "",
             json!({"p50": samples.percentile(0.5), "p99": samples.percentile(0.99)}),
