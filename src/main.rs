@@ -334,6 +334,12 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16) -> Result<(), String> {
     println!("Try:");
     println!("  curl -s {url}/");
     println!("  curl -s '{url}/config?namespace=ethereum-devnet'");
+    println!(
+        "  curl -s '{url}/trading/clmm/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL'"
+    );
+    println!("  curl -s '{url}/clob/markets?network=devnet&connector=zeroex'");
+    println!("Or the scripts in examples/ (add a wallet, balances, approve, swap, V3 position, limit order):");
+    println!("  GATEWAY={url} examples/01-add-wallet.sh && GATEWAY={url} examples/04-swap.sh 0.5");
     println!();
     println!("Ctrl-C stops the gateway and the devnet.");
     gateway.stop_on(signal).await.map_err(|e| e.to_string())?;
