@@ -318,6 +318,8 @@ async fn bench(out: &str, duration: Duration) {
         .args(["--serve", conf.path().to_str().unwrap(), &port.to_string()])
         // Logging as in production (info), so the per-request span costs what it costs there.
         .env_remove("RUST_LOG")
+        // GATEWAY_WORKER_THREADS sizes the gateway's runtime alone (TOKIO_WORKER_THREADS would size both).
+        .envs(std::env::var("GATEWAY_WORKER_THREADS").ok().map(|n| ("TOKIO_WORKER_THREADS", n)))
         .spawn()
         .expect("gateway process");
     loop {
