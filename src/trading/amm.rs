@@ -420,11 +420,7 @@ pub async fn remove_liquidity(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<AmmLiquidityData>> {
-    let percentage =
-        request.percentage_to_remove.ok_or_else(|| ApiError::bad_request("percentageToRemove", "is required"))?;
-    if !(percentage > 0.0 && percentage <= 100.0) {
-        return Err(ApiError::bad_request("percentageToRemove", "must be above 0 and at most 100"));
-    }
+    let percentage = request.percentage_to_remove()?;
     let market = Market::resolve(state, lp_venue(&request, connector)).await?;
     let (owner, signer) = market.wallet(state, request.wallet_address.as_deref())?;
     let share = Share::of(state, &market, required_pool(&request)?, owner).await?;

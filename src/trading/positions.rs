@@ -59,6 +59,16 @@ pub struct PositionRequest {
 }
 
 impl PositionRequest {
+    /// The share of liquidity to remove: required, above 0 and at most 100.
+    pub fn percentage_to_remove(&self) -> ApiResult<f64> {
+        let percentage =
+            self.percentage_to_remove.ok_or_else(|| ApiError::bad_request("percentageToRemove", "is required"))?;
+        if !(percentage > 0.0 && percentage <= 100.0) {
+            return Err(ApiError::bad_request("percentageToRemove", "must be above 0 and at most 100"));
+        }
+        Ok(percentage)
+    }
+
     fn venue<'a>(&'a self, connector: Option<&'a str>) -> Venue<'a> {
         Venue {
             connector: connector.or(self.connector.as_deref()),
@@ -537,11 +547,7 @@ pub async fn remove(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let percentage =
-        request.percentage_to_remove.ok_or_else(|| ApiError::bad_request("percentageToRemove", "is required"))?;
-    if !(percentage > 0.0 && percentage <= 100.0) {
-        return Err(ApiError::bad_request("percentageToRemove", "must be above 0 and at most 100"));
-    }
+    let percentage = request.percentage_to_remove()?;
     let (market, position) = owned(state, connector, &request).await?;
     if position.liquidity == 0 {
         return Err(ApiError::bad_request(
