@@ -48,6 +48,7 @@ struct Inner {
     token_books: Derived<TokenRow, TokenBook>,
     pool_books: Derived<ListedPool, PoolBook>,
     clob_synced: std::sync::Mutex<BookSyncs>,
+    answers: crate::http::answers::Answers,
 }
 
 /// Values built from the config and a list stored in the database, kept per key until either is replaced, so
@@ -93,6 +94,7 @@ impl AppState {
             token_books: Derived::default(),
             pool_books: Derived::default(),
             clob_synced: std::sync::Mutex::default(),
+            answers: crate::http::answers::Answers::default(),
         }))
     }
 
@@ -123,6 +125,11 @@ impl AppState {
 
     pub fn ethereum(&self) -> &Ethereum {
         &self.0.ethereum
+    }
+
+    /// Quote answers kept while what they were computed from is unchanged.
+    pub fn answers(&self) -> &crate::http::answers::Answers {
+        &self.0.answers
     }
 
     /// Pool state cached per block, for quotes.

@@ -74,6 +74,11 @@ impl Network {
         Ok(*sender.borrow())
     }
 
+    /// The latest block number known, if blocks are being followed yet; never waits.
+    pub fn known_block(&self) -> Option<u64> {
+        self.blocks.get().map(|sender| *sender.borrow())
+    }
+
     /// Records a block seen elsewhere (a receipt), so state read before it counts as stale at once.
     pub fn saw_block(&self, block: u64) {
         if let Some(sender) = self.blocks.get() {

@@ -107,21 +107,35 @@ where
 /// measured is the server and the loopback, not a client library.
 struct RawConnection {
     stream: tokio::net::TcpStream,
-    request: Arc<[u8]>,
+    request: RawRequest,
+    bytes: Vec<u8>,
     buffer: Vec<u8>,
 }
+
+/// Gives each request of a varying quote its own amount, across all connections.
+static NEXT_VARIANT: AtomicU64 = AtomicU64::new(0);
 
 impl RawConnection {
     async fn open(request: &RawRequest) -> RawConnection {
         let stream = tokio::net::TcpStream::connect(request.addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        RawConnection { stream, request: request.bytes.clone(), buffer: Vec::with_capacity(64 * 1024) }
+        RawConnection { stream, request: request.clone(), bytes: Vec::new(), buffer: Vec::with_capacity(64 * 1024) }
     }
 
     /// Sends the request and reads the whole response; panics unless it is a 2xx.
     async fn round_trip(&mut self) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        self.stream.write_all(&self.request).await.expect("write");
+        match &self.request.variant_at {
+            None => self.stream.write_all(&self.request.bytes).await.expect("write"),
+            Some(at) => {
+                use std::io::Write;
+                self.bytes.clear();
+                self.bytes.extend_from_slice(&self.request.bytes[..*at]);
+                write!(self.bytes, "{:09}", NEXT_VARIANT.fetch_add(1, Ordering::Relaxed) % 1_000_000_000).unwrap();
+                self.bytes.extend_from_slice(&self.request.bytes[*at..]);
+                self.stream.write_all(&self.bytes).await.expect("write");
+            }
+        }
         self.buffer.clear();
         let mut chunk = [0u8; 16 * 1024];
         let (header_end, body_length) = loop {
@@ -147,12 +161,16 @@ impl RawConnection {
     }
 }
 
-/// A request prepared once, as bytes.
+/// A request prepared once, as bytes; a varying one gets nine more digits at `variant_at` each time it is sent.
 #[derive(Clone)]
 struct RawRequest {
     addr: SocketAddr,
     bytes: Arc<[u8]>,
+    variant_at: Option<usize>,
 }
+
+/// Where a varying request's digits go.
+const VARIANT: &str = "VARIANTDIGITS";
 
 impl RawRequest {
     fn get(url: &str) -> RawRequest {
@@ -176,7 +194,9 @@ impl RawRequest {
         }
         text += "\r\n";
         text += body.as_deref().unwrap_or_default();
-        RawRequest { addr, bytes: text.into_bytes().into() }
+        let variant_at = text.find(VARIANT);
+        let text = text.replacen(VARIANT, "", 1);
+        RawRequest { addr, bytes: text.into_bytes().into(), variant_at }
     }
 }
 
@@ -421,7 +441,18 @@ async fn bench(out: &str, duration: Duration) {
             ),
         ),
     ];
-    for (kind, url) in &quotes {
+    // Each amm and clmm quote twice: the same request over and over, as a polling bot sends it (answered again
+    // while the block holds), and with a new amount each time, so every one is computed.
+    let computed: Vec<(String, String)> = quotes[..2]
+        .iter()
+        .map(|(kind, url)| (format!("{kind}_computed"), url.replacen("amount=1&", &format!("amount=1.{VARIANT}&"), 1)))
+        .collect();
+    let latency_runs: Vec<(&str, &str)> = quotes
+        .iter()
+        .map(|(kind, url)| (*kind, url.as_str()))
+        .chain(computed.iter().map(|(kind, url)| (kind.as_str(), url.as_str())))
+        .collect();
+    for &(kind, url) in &latency_runs {
         eprintln!("bench: {kind} quotes, one at a time");
         let request = RawRequest::get(url);
         // The first quote reads the pools; the rest are warm.
@@ -430,17 +461,17 @@ async fn bench(out: &str, duration: Duration) {
         let (beside, samples) = sequential_pair(&block_number_request, &request, 2000).await;
         let rpc_per_quote = (quote_calls(&rpc_counts.lock().unwrap()) - rpc_before) as f64 / 2200.0;
         let (p50, p99, floor_beside) = (samples.percentile(0.5), samples.percentile(0.99), beside.percentile(0.5));
-        let target = if *kind == "router" { "< 1000 µs" } else { "< raw eth_blockNumber p50" };
+        let target = if kind == "router" { "< 1000 µs" } else { "< raw eth_blockNumber p50" };
         report.add(
             &format!("{kind}_quote_us"),
-            &format!("{kind} quote p50 / p99 (× eth_blockNumber taken in turn)"),
+            &format!("{} quote p50 / p99 (× eth_blockNumber taken in turn)", kind.replace('_', " ")),
             format!("{p50:.0} / {p99:.0} µs ({:.2}× {floor_beside:.0} µs)", p50 / floor_beside),
             target,
             json!({"p50": p50, "p99": p99, "block_number_p50_in_turn": floor_beside, "ratio_to_block_number": p50 / floor_beside}),
         );
         report.add(
             &format!("{kind}_rpc_per_quote"),
-            &format!("{kind} RPC calls per warm quote"),
+            &format!("{} RPC calls per warm quote", kind.replace('_', " ")),
             format!("{rpc_per_quote:.4}"),
             "0 in a block already read",
             json!(rpc_per_quote),
@@ -510,17 +541,17 @@ async fn bench(out: &str, duration: Duration) {
     }
 
     for connections in [16usize, 64] {
-        for (kind, url) in quotes.iter().map(|(k, u)| (*k, u.as_str())).chain([("health", health.as_str())]) {
+        for &(kind, url) in latency_runs.iter().chain([&("health", health.as_str())]) {
             eprintln!("bench: {kind} at {connections} connections");
             let (rate, p99) = concurrent(&RawRequest::get(url), connections, duration).await;
             let target = match kind {
                 "router" if connections == 16 => "≥ 5,000/s",
-                "amm" | "clmm" if connections == 16 => "≥ 20,000/s",
+                "amm" | "clmm" | "amm_computed" | "clmm_computed" if connections == 16 => "≥ 20,000/s",
                 _ => "",
             };
             report.add(
                 &format!("{kind}_{connections}c"),
-                &format!("{kind} at {connections} connections: rate, p99"),
+                &format!("{} at {connections} connections: rate, p99", kind.replace('_', " ")),
                 format!("{rate:.0}/s, {p99:.0} µs"),
                 target,
                 json!({"per_second": rate, "p99_us": p99}),

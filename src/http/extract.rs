@@ -2,8 +2,8 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -25,18 +25,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 /// A query string.
 pub struct Query<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Ok(value) = serde_urlencoded::from_str(parts.uri.query().unwrap_or_default()) {
+impl<T: DeserializeOwned> Query<T> {
+    pub fn from_uri(uri: &Uri) -> Result<Self, ApiError> {
+        if let Ok(value) = serde_urlencoded::from_str(uri.query().unwrap_or_default()) {
             return Ok(Query(value));
         }
         // Axum's extractor is slower but names the field that failed.
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+        match axum::extract::Query::<T>::try_from_uri(uri) {
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
             Err(rejection) => Err(query_rejection(rejection)),
         }
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Self::from_uri(&parts.uri)
     }
 }
 

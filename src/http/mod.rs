@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each an [`OpenApiRouter`] so routes and their OpenAPI
 //! description are built together.
 
+pub mod answers;
 mod chain;
 mod clob;
 mod config;

@@ -3,8 +3,11 @@
 //! calls them (`/trading/{amm,clmm,router}/<op>?connector=…&chainNetwork=…`).
 
 use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::answers;
 use super::extract::{Json, Query};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -15,27 +18,36 @@ use crate::trading::positions::{self, LiquidityData, PositionInfo, PositionReque
 use crate::trading::router::{self, ExecuteQuoteRequest};
 use crate::trading::swap::{QuoteSwapResponse, SwapData, SwapRequest};
 
-/// A GET operation in both styles: `$unified` at `/trading/...`, `$scoped` at `/connectors/{connector}/...`.
+/// A GET operation in both styles: `$unified` at `/trading/...`, `$scoped` at `/connectors/{connector}/...`;
+/// `answered:` ones go through the kept quote answers.
 macro_rules! get_op {
-    ($unified:ident, $scoped:ident, $unified_path:literal, $scoped_path:literal, $request:ty, $response:ty, $handler:path, $doc:literal) => {
+    (answered: $($op:tt)*) => { get_op!(@ answered, $($op)*); };
+    (@ $kind:ident, $unified:ident, $scoped:ident, $unified_path:literal, $scoped_path:literal, $request:ty, $response:ty, $handler:path, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(get, path = $unified_path, tag = "trading", params($request), responses(
             (status = 200, body = $response), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
-        async fn $unified(State(state): State<AppState>, Query(request): Query<$request>) -> ApiResult<axum::Json<$response>> {
-            Ok(axum::Json($handler(&state, None, request).await?))
+        async fn $unified(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
+            get_answer!($kind, state, None, uri, $request, $handler)
         }
 
         #[doc = $doc]
         #[utoipa::path(get, path = $scoped_path, tag = "connectors",
             params(("connector" = String, Path, description = "uniswap or pancakeswap", example = "uniswap"), $request),
             responses((status = 200, body = $response), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
-        async fn $scoped(
-            State(state): State<AppState>,
-            Path(connector): Path<String>,
-            Query(request): Query<$request>,
-        ) -> ApiResult<axum::Json<$response>> {
-            Ok(axum::Json($handler(&state, Some(&connector), request).await?))
+        async fn $scoped(State(state): State<AppState>, Path(connector): Path<String>, uri: Uri) -> ApiResult<Response> {
+            get_answer!($kind, state, Some(&connector), uri, $request, $handler)
         }
+    };
+    ($($op:tt)*) => { get_op!(@ computed, $($op)*); };
+}
+
+macro_rules! get_answer {
+    (computed, $state:ident, $connector:expr, $uri:ident, $request:ty, $handler:path) => {{
+        let Query(request) = Query::<$request>::from_uri(&$uri)?;
+        Ok(axum::Json($handler(&$state, $connector, request).await?).into_response())
+    }};
+    (answered, $state:ident, $connector:expr, $uri:ident, $request:ty, $handler:path) => {
+        answers::quote_swap(&$state, &$uri, |request| $handler(&$state, $connector, request)).await
     };
 }
 
@@ -65,7 +77,7 @@ macro_rules! post_op {
 }
 
 get_op!(
-    amm_quote_swap,
+    answered: amm_quote_swap,
     connector_amm_quote_swap,
     "/trading/amm/quote-swap",
     "/connectors/{connector}/amm/quote-swap",
@@ -95,7 +107,7 @@ get_op!(
     "A V2 pair's reserves, price and fee."
 );
 get_op!(
-    clmm_quote_swap,
+    answered: clmm_quote_swap,
     connector_clmm_quote_swap,
     "/trading/clmm/quote-swap",
     "/connectors/{connector}/clmm/quote-swap",

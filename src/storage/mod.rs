@@ -10,8 +10,10 @@ mod tokens;
 mod wallets;
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,17 +53,45 @@ pub struct Storage {
 /// writes and re-read after a few seconds, so additions through another instance show up soon too.
 #[derive(Debug, Default)]
 struct ListCache {
-    tokens: Mutex<HashMap<String, TokensAt>>,
+    tokens: Held<String, TokenRow>,
     /// By (connector, network).
-    pools: Mutex<HashMap<(String, String), PoolsAt>>,
+    pools: Held<(String, String), crate::config::ListedPool>,
+    /// Counts every change to the lists held, so what was computed from them can tell it is still current.
+    epoch: AtomicU64,
 }
 
-type TokensAt = (Instant, Arc<Vec<TokenRow>>);
-type PoolsAt = (Instant, Arc<Vec<crate::config::ListedPool>>);
+impl ListCache {
+    /// Holds a list just read. Only a list that differs from the one held before moves the epoch: re-reading an
+    /// unchanged list every few seconds invalidates nothing, and a list read where none was held is either the
+    /// first or follows `forget`, which moved it already.
+    fn keep<K: Hash + Eq, T: PartialEq>(&self, map: &Held<K, T>, key: K, read: Vec<T>) -> Arc<Vec<T>> {
+        let mut map = map.lock().expect("list cache");
+        if let Some((at, held)) = map.get_mut(&key)
+            && **held == read
+        {
+            *at = Instant::now();
+            return held.clone();
+        }
+        let list = Arc::new(read);
+        if map.insert(key, (Instant::now(), list.clone())).is_some() {
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        list
+    }
 
-const LIST_TTL: Duration = Duration::from_secs(3);
+    fn forget<K: Hash + Eq, V>(&self, map: &Mutex<HashMap<K, (Instant, V)>>, key: &K) {
+        map.lock().expect("list cache").remove(key);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
-fn cached<K: std::hash::Hash + Eq, V: Clone>(map: &Mutex<HashMap<K, (Instant, V)>>, key: &K) -> Option<V> {
+/// Lists by key, each with when it was read.
+type Held<K, T> = Mutex<HashMap<K, (Instant, Arc<Vec<T>>)>>;
+
+/// How long a list read from the database is used before it is read again.
+pub const LIST_TTL: Duration = Duration::from_secs(3);
+
+fn cached<K: Hash + Eq, V: Clone>(map: &Mutex<HashMap<K, (Instant, V)>>, key: &K) -> Option<V> {
     map.lock().expect("list cache").get(key).filter(|(at, _)| at.elapsed() < LIST_TTL).map(|(_, v)| v.clone())
 }
 
@@ -103,6 +133,11 @@ impl Storage {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Changes with every change to the token and pool lists this instance holds in memory.
+    pub fn lists_epoch(&self) -> u64 {
+        self.lists.epoch.load(Ordering::SeqCst)
     }
 
     pub async fn close(&self) {

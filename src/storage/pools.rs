@@ -22,7 +22,7 @@ impl Storage {
         .execute(&self.pool)
         .await
         .map_err(duplicate_as(format!("{} pool {} on {}", pool.kind, pool.address, pool.network)))?;
-        self.lists.pools.lock().expect("list cache").remove(&(connector.to_string(), pool.network.clone()));
+        self.lists.forget(&self.lists.pools, &(connector.to_string(), pool.network.clone()));
         Ok(())
     }
 
@@ -62,10 +62,7 @@ impl Storage {
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()
-            .map(std::sync::Arc::new)
-            .inspect(|pools| {
-                self.lists.pools.lock().expect("list cache").insert(key, (std::time::Instant::now(), pools.clone()));
-            })
+            .map(|pools| self.lists.keep(&self.lists.pools, key, pools))
     }
 
     pub async fn delete_pool(&self, connector: &str, network: &str, address: &str) -> Result<bool, StorageError> {
@@ -75,7 +72,7 @@ impl Storage {
             .bind(address)
             .execute(&self.pool)
             .await?;
-        self.lists.pools.lock().expect("list cache").remove(&(connector.to_string(), network.to_string()));
+        self.lists.forget(&self.lists.pools, &(connector.to_string(), network.to_string()));
         Ok(result.rows_affected() > 0)
     }
 }

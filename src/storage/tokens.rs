@@ -26,7 +26,7 @@ impl Storage {
         .execute(&self.pool)
         .await
         .map_err(duplicate_as(format!("token {} on {}", token.address, token.network)))?;
-        self.lists.tokens.lock().expect("list cache").remove(&token.network);
+        self.lists.forget(&self.lists.tokens, &token.network);
         Ok(())
     }
 
@@ -51,14 +51,7 @@ impl Storage {
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()
-            .map(std::sync::Arc::new)
-            .inspect(|tokens| {
-                self.lists
-                    .tokens
-                    .lock()
-                    .expect("list cache")
-                    .insert(network.to_string(), (std::time::Instant::now(), tokens.clone()));
-            })
+            .map(|tokens| self.lists.keep(&self.lists.tokens, network.to_string(), tokens))
     }
 
     pub async fn delete_token(&self, network: &str, address: &str) -> Result<bool, StorageError> {
@@ -67,7 +60,7 @@ impl Storage {
             .bind(address)
             .execute(&self.pool)
             .await?;
-        self.lists.tokens.lock().expect("list cache").remove(network);
+        self.lists.forget(&self.lists.tokens, &network.to_string());
         Ok(result.rows_affected() > 0)
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::amm::{PoolQuery, base_of};
-use super::swap::{self, Family, Hop, Order, Planned, QuoteSwapResponse, Route, SwapData, SwapRequest, Via};
+use super::swap::{self, Family, Hop, Order, Planned, Quoted, Route, SwapData, SwapRequest, Via};
 use super::{Market, TxResponse};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
@@ -106,12 +106,8 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     Ok(Planned { market, order, route, quote })
 }
 
-pub async fn quote_swap(
-    state: &AppState,
-    connector: Option<&str>,
-    request: SwapRequest,
-) -> ApiResult<QuoteSwapResponse> {
-    Ok(plan(state, connector, &request).await?.response())
+pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> ApiResult<Quoted> {
+    Ok(plan(state, connector, &request).await?.quoted())
 }
 
 pub async fn execute_swap(

@@ -255,6 +255,12 @@ pub struct QuoteSwapResponse {
     pub gas_estimate: u64,
 }
 
+/// A quote, and the network it was computed on.
+pub struct Quoted {
+    pub response: QuoteSwapResponse,
+    pub network: std::sync::Arc<chains::network::Network>,
+}
+
 /// One pool of a route.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -322,7 +328,7 @@ fn route_path(market: &Market, route: &Route) -> String {
             .iter()
             .find(|t| t.address == address)
             .map(|t| t.symbol.clone())
-            .unwrap_or(address.to_string())
+            .unwrap_or_else(|| address.to_string())
     };
     let mut path = symbol(route.hops[0].token_in);
     for hop in &route.hops {
@@ -596,8 +602,12 @@ pub struct Planned {
 }
 
 impl Planned {
-    pub fn response(&self) -> QuoteSwapResponse {
-        quote_response(&self.market, &self.order, &self.route, &self.quote)
+    /// The quote, and the network whose chain state it was computed from.
+    pub fn quoted(&self) -> Quoted {
+        Quoted {
+            response: quote_response(&self.market, &self.order, &self.route, &self.quote),
+            network: self.market.network.clone(),
+        }
     }
 
     /// Checks the allowance, sends the swap through `via` and reads what moved. `kind` (`amm`, `clmm`,

@@ -97,10 +97,18 @@ async fn exercise(storage: &Storage) {
         name: "ChainLink Token".into(),
         decimals: 18,
     };
+    // Every change to the lists held in memory moves the epoch that kept quote answers are checked against.
+    assert!(storage.tokens("devnet").await.unwrap().is_empty());
+    let epoch = storage.lists_epoch();
     storage.insert_token(&token).await.unwrap();
+    assert!(storage.lists_epoch() > epoch);
     assert!(matches!(storage.insert_token(&token).await, Err(StorageError::Duplicate(_))));
     assert_eq!(*storage.tokens("devnet").await.unwrap(), vec![token.clone()]);
+    let read = storage.lists_epoch();
+    assert_eq!(*storage.tokens("devnet").await.unwrap(), vec![token.clone()]);
+    assert_eq!(storage.lists_epoch(), read, "a list served from memory changes nothing");
     assert!(storage.delete_token("devnet", &token.address).await.unwrap());
+    assert!(storage.lists_epoch() > read);
 
     assert!(storage.delete_wallet("ethereum", &wallet.address).await.unwrap());
     assert!(!storage.delete_wallet("ethereum", &wallet.address).await.unwrap());

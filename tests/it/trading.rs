@@ -1,6 +1,7 @@
 use alloy::primitives::aliases::{U24, U160};
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
+use alloy::providers::ext::AnvilApi;
 use chains::amount::Amount;
 use chains::contracts::IERC20;
 use connectors::v2::IUniswapV2Router02;
@@ -245,6 +246,51 @@ async fn a_warm_quote_makes_no_rpc_call_and_a_new_block_refreshes_it() {
 }
 
 #[tokio::test]
+async fn an_identical_quote_is_answered_again_only_while_its_block_and_config_hold() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let query =
+        "baseToken=WETH&quoteToken=USDC&amount=2&side=SELL&poolAddress=0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
+    let (first_text, first) = quote(&gw, "clmm", query).await;
+    // The pool's state is looked up only when a quote is computed; a kept answer does not look.
+    let lookups = || {
+        let stats = gw.gateway.state.pool_states().stats();
+        stats.hits() + stats.misses()
+    };
+    let before = lookups();
+    let (again_text, _) = quote(&gw, "clmm", query).await;
+    assert_eq!(again_text, first_text);
+    assert_eq!(lookups(), before, "the identical quote is answered again, not computed");
+    let (_, other_amount) = quote(&gw, "clmm", &query.replace("amount=2", "amount=3")).await;
+    assert!(lookups() > before, "another amount is computed");
+    assert_ne!(other_amount["amountOut"], first["amountOut"]);
+
+    // A config change answers anew, under the new setting.
+    let (status, body) =
+        gw.post("/config/update", json!({"namespace": "uniswap", "path": "slippagePct", "value": 2.5})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, reconfigured) = quote(&gw, "clmm", query).await;
+    assert_eq!(reconfigured["slippagePct"], 2.5);
+    assert_eq!(reconfigured["amountOut"], first["amountOut"]);
+    assert_ne!(reconfigured["minAmountOut"], first["minAmountOut"]);
+
+    // A block mined by someone else: once the gateway has seen it, the answer is computed at that block.
+    chain(&devnet).provider.anvil_mine(Some(1), None).await.unwrap();
+    let mined = first["blockNumber"].as_u64().unwrap() + 1;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, latest) = quote(&gw, "clmm", query).await;
+        if latest["blockNumber"].as_u64() == Some(mined) {
+            assert_eq!(latest["amountOut"], first["amountOut"]);
+            break;
+        }
+        assert_eq!(latest["blockNumber"], first["blockNumber"], "{latest}");
+        assert!(std::time::Instant::now() < deadline, "the new block was never quoted at");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
 async fn swaps_refuse_bad_input_and_missing_allowances_with_what_to_do() {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
@@ -451,6 +497,7 @@ async fn metrics_count_requests_by_route_rpc_calls_cache_use_and_transactions() 
         "routes are labelled by pattern, never by raw path or query"
     );
     assert!(grew("gateway_rpc_requests_total", &["network=\"devnet\""]) >= 1.0);
-    assert!(grew("gateway_quote_cache_total", &["result=\"hit\""]) >= 1.0, "the second quote is served from cache");
+    assert!(grew("gateway_quote_answers_total", &["result=\"kept\""]) >= 1.0, "the second quote is answered again");
+    assert!(grew("gateway_quote_cache_total", &["result=\"hit\""]) >= 1.0, "the swap plans on cached state");
     assert!(grew("gateway_transactions_total", &["outcome=\"confirmed\""]) >= 1.0);
 }

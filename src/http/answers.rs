@@ -1,0 +1,108 @@
+//! Answers to amm and clmm quotes, kept per request line and served again while everything they were computed
+//! from is unchanged: the network's latest block, the config, and the token and pool lists. A bot polling one
+//! quote, or several bots asking the same, get the same bytes without the work or the JSON being done again.
+//! Router quotes are not kept: each one is stored under its own id for `execute-quote`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
+use chains::network::Network;
+
+use super::extract::Query;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::storage::LIST_TTL;
+use crate::trading::swap::{Quoted, SwapRequest};
+
+/// Past this many answers, those no longer current are dropped before another is kept (all, if none were).
+const CAPACITY: usize = 1024;
+
+#[derive(Default)]
+pub struct Answers {
+    entries: Mutex<HashMap<Box<str>, Answer>>,
+}
+
+/// What an answer was computed from, besides the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Inputs {
+    config_generation: u64,
+    lists_epoch: u64,
+}
+
+struct Answer {
+    body: Bytes,
+    inputs: Inputs,
+    network: Arc<Network>,
+    block: u64,
+    asked: Instant,
+}
+
+impl Answer {
+    /// Lists changed by another instance are re-read after `LIST_TTL`; an answer lives no longer than that, so
+    /// such a change shows in quotes within twice that.
+    fn is_current(&self, inputs: Inputs) -> bool {
+        self.inputs == inputs && self.network.known_block() == Some(self.block) && self.asked.elapsed() < LIST_TTL
+    }
+}
+
+impl Answers {
+    fn current(&self, key: &str, inputs: Inputs) -> Option<Bytes> {
+        let entries = self.entries.lock().expect("answers");
+        entries.get(key).filter(|answer| answer.is_current(inputs)).map(|answer| answer.body.clone())
+    }
+
+    fn keep(&self, key: &str, answer: Answer) {
+        let mut entries = self.entries.lock().expect("answers");
+        if entries.len() >= CAPACITY && !entries.contains_key(key) {
+            entries.retain(|_, kept| kept.is_current(kept.inputs));
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key.into(), answer);
+    }
+}
+
+/// Answers a quote-swap request with the kept answer to the same request line when it is current, or computes,
+/// keeps and returns a new one. What it was computed from is read before computing, so a change during the
+/// computation makes the kept answer stale rather than a stale answer look current.
+pub async fn quote_swap<F, Fut>(state: &AppState, uri: &Uri, compute: F) -> ApiResult<Response>
+where
+    F: FnOnce(SwapRequest) -> Fut,
+    Fut: Future<Output = ApiResult<Quoted>>,
+{
+    let key = uri.path_and_query().map_or("", |line| line.as_str());
+    let inputs = Inputs { config_generation: state.config().generation(), lists_epoch: state.storage().lists_epoch() };
+    if let Some(body) = state.answers().current(key, inputs) {
+        count(true);
+        return Ok(json(body));
+    }
+    count(false);
+    let asked = Instant::now();
+    let Query(request) = Query::from_uri(uri)?;
+    let quoted = compute(request).await?;
+    let body = Bytes::from(serde_json::to_vec(&quoted.response).map_err(ApiError::internal)?);
+    let answer =
+        Answer { body: body.clone(), inputs, network: quoted.network, block: quoted.response.block_number, asked };
+    state.answers().keep(key, answer);
+    Ok(json(body))
+}
+
+fn json(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+fn count(kept: bool) {
+    static COUNTERS: std::sync::LazyLock<[metrics::Counter; 2]> = std::sync::LazyLock::new(|| {
+        [
+            metrics::counter!("gateway_quote_answers_total", "result" => "computed"),
+            metrics::counter!("gateway_quote_answers_total", "result" => "kept"),
+        ]
+    });
+    COUNTERS[usize::from(kept)].increment(1);
+}
