@@ -18,7 +18,8 @@ use crate::state::Passphrase;
 use crate::storage::{Storage, StorageError, WalletRow};
 
 pub struct Ethereum {
-    networks: RwLock<HashMap<String, Arc<Network>>>,
+    /// By name, with the generation of the config last found to describe each as it is.
+    networks: RwLock<HashMap<String, (u64, Arc<Network>)>>,
     pub signers: Signers,
     pub sender: TxSender<Storage>,
 }
@@ -40,6 +41,11 @@ impl Ethereum {
 
     /// The network `name` as configured now. A network whose settings changed since it was built is rebuilt.
     pub fn network(&self, config: &Config, name: &str) -> Result<Arc<Network>, ApiError> {
+        if let Some((generation, network)) = self.networks.read().expect("networks lock").get(name)
+            && *generation == config.generation()
+        {
+            return Ok(network.clone());
+        }
         let network_config = config.network(name).ok_or_else(|| {
             ApiError::bad_request(
                 "network",
@@ -50,13 +56,12 @@ impl Ethereum {
             )
         })?;
         let settings = network_settings(name, network_config);
-        if let Some(network) = self.networks.read().expect("networks lock").get(name)
-            && network.settings() == &settings
-        {
-            return Ok(network.clone());
-        }
-        let network = Arc::new(Network::connect(settings).map_err(ApiError::from)?);
-        self.networks.write().expect("networks lock").insert(name.to_string(), network.clone());
+        let mut networks = self.networks.write().expect("networks lock");
+        let network = match networks.get(name) {
+            Some((_, network)) if network.settings() == &settings => network.clone(),
+            _ => Arc::new(Network::connect(settings).map_err(ApiError::from)?),
+        };
+        networks.insert(name.to_string(), (config.generation(), network.clone()));
         Ok(network)
     }
 

@@ -491,10 +491,12 @@ async fn bench(out: &str, duration: Duration) {
     .expect("in-process gateway starts");
     let app = gateway::server::app(local.state.clone());
     let health_url = format!("{base}/");
-    for (kind, url) in quotes.iter().map(|(k, u)| (*k, u)).chain([("health", &health_url)]) {
+    for &(kind, url) in latency_runs.iter().chain([&("health", health_url.as_str())]) {
         let path = url.strip_prefix(&base).unwrap().to_string();
         let call = || {
-            let request = axum::http::Request::get(&path).body(axum::body::Body::empty()).unwrap();
+            let variant = format!("{:09}", NEXT_VARIANT.fetch_add(1, Ordering::Relaxed) % 1_000_000_000);
+            let request =
+                axum::http::Request::get(path.replacen(VARIANT, &variant, 1)).body(axum::body::Body::empty()).unwrap();
             tower::ServiceExt::oneshot(app.clone(), request)
         };
         for _ in 0..200 {
@@ -509,7 +511,7 @@ async fn bench(out: &str, duration: Duration) {
         }
         report.add(
             &format!("{kind}_in_process_us"),
-            &format!("{kind} through the router in-process p50 / p99"),
+            &format!("{} through the router in-process p50 / p99", kind.replace('_', " ")),
             format!("{:.1} / {:.1} µs", samples.percentile(0.5), samples.percentile(0.99)),
             "",
             json!({"p50": samples.percentile(0.5), "p99": samples.percentile(0.99)}),

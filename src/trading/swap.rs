@@ -76,7 +76,7 @@ pub async fn quote_route(
                 let pair = states.v2_pair(network, hop.pool).await?;
                 block = block.max(pair.block);
                 let (reserve_in, reserve_out) = pair.reserves_for(hop.token_in)?;
-                mids *= to_f64(reserve_out) / to_f64(reserve_in);
+                mids *= f64::from(reserve_out) / f64::from(reserve_in);
                 let v2 = |e: v2_math::V2QuoteError| {
                     ApiError::from(connectors::error::ConnectorError::Liquidity(format!("pair {}: {e}", hop.pool)))
                 };
@@ -92,7 +92,7 @@ pub async fn quote_route(
             Family::V3 => {
                 let pool = states.v3_pool(network, hop.pool).await?;
                 block = block.max(pool.block);
-                let price_1_per_0 = (to_f64(U256::from(pool.sqrt_price_x96)) / 2f64.powi(96)).powi(2);
+                let price_1_per_0 = (f64::from(U256::from(pool.sqrt_price_x96)) / 2f64.powi(96)).powi(2);
                 mids *= if hop.token_in == pool.token0 { price_1_per_0 } else { 1.0 / price_1_per_0 };
                 let step = match amount {
                     SwapAmount::ExactIn(_) => SwapAmount::ExactIn(running),
@@ -117,10 +117,6 @@ pub async fn quote_route(
 
 fn no_v2() -> ApiError {
     ApiError::bad_request("connector", "this connector has no V2 (amm) pools on this network")
-}
-
-fn to_f64(value: U256) -> f64 {
-    value.to_string().parse().unwrap_or(f64::MAX)
 }
 
 /// The query or body of every quote-swap and execute-swap, in either route style.
@@ -289,7 +285,7 @@ pub fn quote_response(market: &Market, order: &Order, route: &Route, quote: &Rou
         Side::Sell => ratio(amount_out, order.quote.decimals, amount_in, order.base.decimals),
         Side::Buy => ratio(amount_in, order.quote.decimals, amount_out, order.base.decimals),
     };
-    let executed = to_f64(amount_out) / to_f64(amount_in);
+    let executed = f64::from(amount_out) / f64::from(amount_in);
     let impact = ((1.0 - executed / quote.mid_out_per_in) * 100.0).max(0.0);
     QuoteSwapResponse {
         pool_address: (route.hops.len() == 1).then(|| chains::checksum(route.hops[0].pool)),
