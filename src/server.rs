@@ -143,12 +143,17 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Logs to stderr (stdout carries only what a command prints as its answer), filtered by `RUST_LOG` (default
-/// `info`): text for people, or one JSON object per line with the request's span (its id) in each.
+/// `info`): text for people (coloured only on a terminal, so files and journals get plain lines), or one JSON
+/// object per line with the request's span (its id) in each.
 pub fn init_logging(json: bool) {
-    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-    );
+    use std::io::IsTerminal;
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        );
     match json {
         false => logs.init(),
         true => logs.json().with_current_span(true).with_span_list(false).init(),

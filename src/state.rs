@@ -67,16 +67,16 @@ impl<R, V> Default for Derived<R, V> {
 }
 
 impl<R, V> Derived<R, V> {
-    fn get(&self, key: String, config: &Config, stored: Arc<Vec<R>>, build: impl FnOnce(&[R]) -> V) -> Arc<V> {
+    fn get(&self, key: &str, config: &Config, stored: Arc<Vec<R>>, build: impl FnOnce(&[R]) -> V) -> Arc<V> {
         let mut entries = self.entries.lock().expect("derived values");
-        if let Some((generation, list, value)) = entries.get(&key)
+        if let Some((generation, list, value)) = entries.get(key)
             && *generation == config.generation()
             && Arc::ptr_eq(list, &stored)
         {
             return value.clone();
         }
         let value = Arc::new(build(&stored));
-        entries.insert(key, (config.generation(), stored, value.clone()));
+        entries.insert(key.to_string(), (config.generation(), stored, value.clone()));
         value
     }
 }
@@ -101,7 +101,7 @@ impl AppState {
     /// The tokens `network` knows under `config`.
     pub async fn token_book(&self, config: &Config, network: &str) -> Result<Arc<TokenBook>, StorageError> {
         let added = self.storage().tokens(network).await?;
-        Ok(self.0.token_books.get(network.to_string(), config, added, |rows| TokenBook::build(config, rows, network)))
+        Ok(self.0.token_books.get(network, config, added, |rows| TokenBook::build(config, rows, network)))
     }
 
     /// The pools `connector` trades through on `network` under `config`.
@@ -112,7 +112,7 @@ impl AppState {
         network: &str,
     ) -> Result<Arc<PoolBook>, StorageError> {
         let added = self.storage().pools(connector, network).await?;
-        Ok(self.0.pool_books.get(format!("{connector}/{network}"), config, added, |rows| {
+        Ok(self.0.pool_books.get(&format!("{connector}/{network}"), config, added, |rows| {
             PoolBook::build(config, rows, connector, network)
         }))
     }

@@ -86,7 +86,9 @@ where
     let asked = Instant::now();
     let Query(request) = Query::from_uri(uri)?;
     let quoted = compute(request).await?;
-    let body = Bytes::from(serde_json::to_vec(&quoted.response).map_err(ApiError::internal)?);
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, &quoted.response).map_err(ApiError::internal)?;
+    let body = Bytes::from(body);
     let answer =
         Answer { body: body.clone(), inputs, network: quoted.network, block: quoted.response.block_number, asked };
     state.answers().keep(key, answer);

@@ -91,7 +91,10 @@ type Held<K, T> = Mutex<HashMap<K, (Instant, Arc<Vec<T>>)>>;
 /// How long a list read from the database is used before it is read again.
 pub const LIST_TTL: Duration = Duration::from_secs(3);
 
-fn cached<K: Hash + Eq, V: Clone>(map: &Mutex<HashMap<K, (Instant, V)>>, key: &K) -> Option<V> {
+fn cached<K: Hash + Eq + std::borrow::Borrow<Q>, Q: Hash + Eq + ?Sized, V: Clone>(
+    map: &Mutex<HashMap<K, (Instant, V)>>,
+    key: &Q,
+) -> Option<V> {
     map.lock().expect("list cache").get(key).filter(|(at, _)| at.elapsed() < LIST_TTL).map(|(_, v)| v.clone())
 }
 

@@ -31,7 +31,7 @@ impl Storage {
     }
 
     pub async fn tokens(&self, network: &str) -> Result<std::sync::Arc<Vec<TokenRow>>, StorageError> {
-        if let Some(tokens) = super::cached(&self.lists.tokens, &network.to_string()) {
+        if let Some(tokens) = super::cached(&self.lists.tokens, network) {
             return Ok(tokens);
         }
         let rows = sqlx::query(
