@@ -61,7 +61,10 @@ impl Ethereum {
             Some((_, network)) if network.settings() == &settings => network.clone(),
             _ => Arc::new(Network::connect(settings).map_err(ApiError::from)?),
         };
-        networks.insert(name.to_string(), (config.generation(), network.clone()));
+        // A request still holding an older config must not displace the network of a newer one.
+        if networks.get(name).is_none_or(|(generation, _)| *generation <= config.generation()) {
+            networks.insert(name.to_string(), (config.generation(), network.clone()));
+        }
         Ok(network)
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, Weak};
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -37,7 +37,8 @@ struct Inputs {
 struct Answer {
     body: Bytes,
     inputs: Inputs,
-    network: Arc<Network>,
+    /// Weak, so a network the config no longer names is dropped (and stops polling its node).
+    network: Weak<Network>,
     block: u64,
     asked: Instant,
 }
@@ -46,7 +47,9 @@ impl Answer {
     /// Lists changed by another instance are re-read after `LIST_TTL`; an answer lives no longer than that, so
     /// such a change shows in quotes within twice that.
     fn is_current(&self, inputs: Inputs) -> bool {
-        self.inputs == inputs && self.network.known_block() == Some(self.block) && self.asked.elapsed() < LIST_TTL
+        self.inputs == inputs
+            && self.asked.elapsed() < LIST_TTL
+            && self.network.upgrade().is_some_and(|network| network.known_block() == Some(self.block))
     }
 }
 
@@ -59,7 +62,7 @@ impl Answers {
     fn keep(&self, key: &str, answer: Answer) {
         let mut entries = self.entries.lock().expect("answers");
         if entries.len() >= CAPACITY && !entries.contains_key(key) {
-            entries.retain(|_, kept| kept.is_current(kept.inputs));
+            entries.retain(|_, kept| kept.is_current(answer.inputs));
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
@@ -89,8 +92,8 @@ where
     let mut body = Vec::with_capacity(1024);
     serde_json::to_writer(&mut body, &quoted.response).map_err(ApiError::internal)?;
     let body = Bytes::from(body);
-    let answer =
-        Answer { body: body.clone(), inputs, network: quoted.network, block: quoted.response.block_number, asked };
+    let network = std::sync::Arc::downgrade(&quoted.network);
+    let answer = Answer { body: body.clone(), inputs, network, block: quoted.response.block_number, asked };
     state.answers().keep(key, answer);
     Ok(json(body))
 }

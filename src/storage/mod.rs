@@ -61,11 +61,19 @@ struct ListCache {
 }
 
 impl ListCache {
-    /// Holds a list just read. Only a list that differs from the one held before moves the epoch: re-reading an
-    /// unchanged list every few seconds invalidates nothing, and a list read where none was held is either the
-    /// first or follows `forget`, which moved it already.
-    fn keep<K: Hash + Eq, T: PartialEq>(&self, map: &Held<K, T>, key: K, read: Vec<T>) -> Arc<Vec<T>> {
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Holds a list just read, unless the lists changed since the read began (`since`): a read that raced an
+    /// own write may predate it, so it is answered but not held. Only a list that differs from the one held
+    /// before moves the epoch: re-reading an unchanged list every few seconds invalidates nothing, and a list
+    /// read where none was held is either the first or follows `forget`, which moved it already.
+    fn keep<K: Hash + Eq, T: PartialEq>(&self, map: &Held<K, T>, key: K, read: Vec<T>, since: u64) -> Arc<Vec<T>> {
         let mut map = map.lock().expect("list cache");
+        if self.epoch() != since {
+            return Arc::new(read);
+        }
         if let Some((at, held)) = map.get_mut(&key)
             && **held == read
         {
@@ -140,7 +148,7 @@ impl Storage {
 
     /// Changes with every change to the token and pool lists this instance holds in memory.
     pub fn lists_epoch(&self) -> u64 {
-        self.lists.epoch.load(Ordering::SeqCst)
+        self.lists.epoch()
     }
 
     pub async fn close(&self) {

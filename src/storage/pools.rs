@@ -31,6 +31,7 @@ impl Storage {
         if let Some(pools) = super::cached(&self.lists.pools, &key) {
             return Ok(pools);
         }
+        let since = self.lists.epoch();
         let rows = sqlx::query(
             "SELECT kind, network, address, base_symbol, quote_symbol, base_address, quote_address, fee_pct
              FROM pools WHERE connector = $1 AND network = $2 ORDER BY created_at",
@@ -62,7 +63,7 @@ impl Storage {
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()
-            .map(|pools| self.lists.keep(&self.lists.pools, key, pools))
+            .map(|pools| self.lists.keep(&self.lists.pools, key, pools, since))
     }
 
     pub async fn delete_pool(&self, connector: &str, network: &str, address: &str) -> Result<bool, StorageError> {

@@ -34,6 +34,7 @@ impl Storage {
         if let Some(tokens) = super::cached(&self.lists.tokens, network) {
             return Ok(tokens);
         }
+        let since = self.lists.epoch();
         let rows = sqlx::query(
             "SELECT network, address, symbol, name, decimals FROM tokens WHERE network = $1 ORDER BY symbol",
         )
@@ -51,7 +52,7 @@ impl Storage {
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()
-            .map(|tokens| self.lists.keep(&self.lists.tokens, network.to_string(), tokens))
+            .map(|tokens| self.lists.keep(&self.lists.tokens, network.to_string(), tokens, since))
     }
 
     pub async fn delete_token(&self, network: &str, address: &str) -> Result<bool, StorageError> {

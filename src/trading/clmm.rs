@@ -94,15 +94,21 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
         };
         match swap::quote_route(state.pool_states(), &market, &route, order.amount).await {
             Ok(quote) => quoted.push((route, quote)),
-            Err(error) => last_error = Some(error),
+            // A pool that cannot fill the amount is passed over; a node that failed fails the quote, so no
+            // answer is ever chosen from the pools that happened to load.
+            Err(error) if error.status().is_client_error() => last_error = Some(error),
+            Err(error) => return Err(error),
         }
     }
-    let (route, quote) = match swap::best(order.side, quoted) {
+    // Pools read on either side of a new block were compared across blocks: the answer says the older one.
+    let oldest = quoted.iter().map(|(_, quote)| quote.block).min();
+    let (route, mut quote) = match swap::best(order.side, quoted) {
         Some(best) => best,
         None => {
             return Err(last_error.unwrap_or_else(|| ApiError::bad_request("amount", "no pool can fill this amount")));
         }
     };
+    quote.block = oldest.unwrap_or(quote.block);
     Ok(Planned { market, order, route, quote })
 }
 

@@ -313,7 +313,14 @@ async fn swaps_refuse_bad_input_and_missing_allowances_with_what_to_do() {
             format!(
                 "{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&poolAddress=0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc"
             ),
-            "poolAddress",
+            "is not a pool of this connector",
+        ),
+        (
+            "clmm",
+            format!(
+                "{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&poolAddress=0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+            ),
+            "is not a pool of this connector",
         ),
     ];
     for (kind, query, field) in cases {

@@ -91,12 +91,16 @@ impl V3PoolState {
     pub async fn load(network: &Network, address: Address, block: u64) -> Result<V3PoolState, ConnectorError> {
         let code = [POOL_STATE_LENS_CODE.as_ref(), &(address, WINDOW_WORDS).abi_encode_params()].concat();
         let request = TransactionRequest::default().with_deploy_code(code);
-        let output = network
-            .provider()
-            .call(request)
-            .block(BlockId::number(block))
-            .await
-            .map_err(|_| ConnectorError::NotAPool(address))?;
+        let output =
+            network.provider().call(request).block(BlockId::number(block)).await.map_err(|error| match error {
+                // The lens reverts when the address is not a V3 pool; any other failure is the node's.
+                alloy::transports::RpcError::ErrorResp(payload)
+                    if payload.message.to_lowercase().contains("revert") =>
+                {
+                    ConnectorError::NotAPool(address)
+                }
+                other => ConnectorError::Chain(network.rpc_error(other)),
+            })?;
         let state =
             <PoolStateLens::State as SolValue>::abi_decode(&output).map_err(|_| ConnectorError::NotAPool(address))?;
         if state.sqrtPriceX96.is_zero() {
