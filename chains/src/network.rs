@@ -1,5 +1,6 @@
 //! A configured network: its chain id, native currency, gas settings and an RPC provider with failover.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -46,6 +47,7 @@ pub struct Network {
     /// dropped, e.g. rebuilt after a config change).
     blocks: OnceCell<Arc<watch::Sender<u64>>>,
     block_poll: Duration,
+    instance: u64,
 }
 
 impl Network {
@@ -57,7 +59,24 @@ impl Network {
         let provider = RootProvider::new(RpcClient::new(transport.clone(), local));
         let receipt_poll = if local { Duration::from_millis(5) } else { Duration::from_millis(1000) };
         let block_poll = if local { Duration::from_millis(20) } else { Duration::from_millis(1000) };
-        Ok(Network { settings, provider, transport, stats, receipt_poll, blocks: OnceCell::new(), block_poll })
+        static INSTANCES: AtomicU64 = AtomicU64::new(0);
+        let instance = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        Ok(Network {
+            settings,
+            provider,
+            transport,
+            stats,
+            receipt_poll,
+            blocks: OnceCell::new(),
+            block_poll,
+            instance,
+        })
+    }
+
+    /// Unique to this network value, so what was read through it is never taken for another's: two configured
+    /// networks may share a chain id (a local fork of mainnet), and a changed node URL may lead to another chain.
+    pub fn instance(&self) -> u64 {
+        self.instance
     }
 
     /// The latest block number known, without asking the node (after the first call).

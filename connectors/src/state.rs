@@ -78,7 +78,7 @@ impl AtBlock for V3PoolState {
     }
 }
 
-/// A pool by chain id and address.
+/// A pool by the network instance it was read through (see `Network::instance`) and its address.
 type PoolKey = (u64, Address);
 
 /// One pool's cached state: read without waiting while it is fresh; `loading` makes concurrent quotes of a
@@ -188,14 +188,14 @@ impl PoolStates {
     pub async fn v2_pair(&self, network: &Network, address: Address) -> Result<Arc<V2PairState>, ConnectorError> {
         let latest = network.latest_block().await?;
         self.v2
-            .get(&self.stats, (network.chain_id(), address), latest, || V2PairState::load(network, address, latest))
+            .get(&self.stats, (network.instance(), address), latest, || V2PairState::load(network, address, latest))
             .await
     }
 
     pub async fn v3_pool(&self, network: &Network, address: Address) -> Result<Arc<V3PoolState>, ConnectorError> {
         let latest = network.latest_block().await?;
         self.v3
-            .get(&self.stats, (network.chain_id(), address), latest, || V3PoolState::load(network, address, latest))
+            .get(&self.stats, (network.instance(), address), latest, || V3PoolState::load(network, address, latest))
             .await
     }
 }

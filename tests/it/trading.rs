@@ -291,6 +291,44 @@ async fn an_identical_quote_is_answered_again_only_while_its_block_and_config_ho
 }
 
 #[tokio::test]
+async fn two_networks_with_one_chain_id_never_share_pool_state() {
+    // A local fork configured as mainnet keeps chain id 31337, as does the devnet: same id, same pool address,
+    // different chains.
+    let (devnet, fork) = (common::devnet().await, common::devnet().await);
+    let gw = TestGateway::on_devnet(&devnet).await;
+    for (path, value) in [("nodeURL", json!(fork.rpc_url())), ("chainID", json!(31337))] {
+        let (status, body) =
+            gw.post("/config/update", json!({"namespace": "ethereum-mainnet", "path": path, "value": value})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let pool = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
+    let on_fork = |url: String| {
+        let gw = &gw;
+        async move {
+            let (status, body) = gw.get(&url).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let before = on_fork(format!("/trading/clmm/quote-swap?chainNetwork=ethereum-mainnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=3&side=SELL&poolAddress={pool}")).await;
+
+    // The devnet's pool moves; the fork's does not.
+    approve(&gw, "WETH", "uniswap/clmm").await;
+    let (status, body) = gw
+        .post("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 10, "side": "SELL", "poolAddress": pool}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, moved) =
+        quote(&gw, "clmm", &format!("baseToken=WETH&quoteToken=USDC&amount=3&side=SELL&poolAddress={pool}")).await;
+    assert!(moved["amountOut"].as_f64() < before["amountOut"].as_f64(), "{moved} vs {before}");
+
+    // Asked another way (so computed, not answered again), the fork still quotes its own unmoved pool.
+    let after = on_fork(format!("/connectors/uniswap/clmm/quote-swap?network=mainnet&baseToken=WETH&quoteToken=USDC&amount=3&side=SELL&poolAddress={pool}")).await;
+    assert_eq!(after["amountOut"], before["amountOut"]);
+    assert_eq!(after["blockNumber"], before["blockNumber"]);
+}
+
+#[tokio::test]
 async fn swaps_refuse_bad_input_and_missing_allowances_with_what_to_do() {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
