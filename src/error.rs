@@ -145,6 +145,10 @@ impl From<chains::error::ChainError> for ApiError {
             ChainError::Rejected(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REJECTED")
             }
+            ChainError::FeeCap(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("FEE_CAP"),
+            ChainError::NothingToReplace(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("NOTHING_TO_REPLACE")
+            }
             ChainError::UnknownWallet(_) => ApiError::new(StatusCode::NOT_FOUND, message).with_code("WALLET_NOT_FOUND"),
             ChainError::Keystore(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INVALID_KEY"),
             ChainError::Ledger(_) => ApiError::internal(message),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use chains::network::{GasSettings, Network, NetworkSettings};
+use chains::tracker;
 use chains::tx::TxSender;
 use chains::wallet::{self, Signers};
 
@@ -20,8 +21,8 @@ use crate::storage::{Storage, StorageError, WalletRow};
 pub struct Ethereum {
     /// By name, with the generation of the config last found to describe each as it is.
     networks: RwLock<HashMap<String, (u64, Arc<Network>)>>,
-    pub signers: Signers,
-    pub sender: TxSender<Storage>,
+    pub signers: Arc<Signers>,
+    pub sender: Arc<TxSender<Storage>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +37,7 @@ pub enum WalletLoadError {
 
 impl Ethereum {
     pub fn new(storage: Storage) -> Self {
-        Ethereum { networks: RwLock::default(), signers: Signers::default(), sender: TxSender::new(storage) }
+        Ethereum { networks: RwLock::default(), signers: Arc::default(), sender: Arc::new(TxSender::new(storage)) }
     }
 
     /// The network `name` as configured now. A network whose settings changed since it was built is rebuilt.
@@ -59,13 +60,43 @@ impl Ethereum {
         let mut networks = self.networks.write().expect("networks lock");
         let network = match networks.get(name) {
             Some((_, network)) if network.settings() == &settings => network.clone(),
-            _ => Arc::new(Network::connect(settings).map_err(ApiError::from)?),
+            _ => {
+                let network = Arc::new(Network::connect(settings).map_err(ApiError::from)?);
+                // Every network value has its tracker, which follows its pending transactions to their end.
+                tracker::spawn(&network, self.sender.clone(), self.signers.clone());
+                network
+            }
         };
         // A request still holding an older config must not displace the network of a newer one.
         if networks.get(name).is_none_or(|(generation, _)| *generation <= config.generation()) {
             networks.insert(name.to_string(), (config.generation(), network.clone()));
         }
         Ok(network)
+    }
+
+    /// Starts following every configured network the ledger holds transactions of: its tracker settles what the
+    /// last run left (sends a crash cut short, transactions mined or dropped since, a chain that was reset).
+    /// Transactions recorded before the ledger named networks go to the first network of their chain id.
+    pub async fn follow_ledger(&self, config: &Config, storage: &Storage) -> Result<(), StorageError> {
+        let mut named = storage.ledger_networks().await.map_err(StorageError::Ledger)?;
+        if named.iter().any(String::is_empty) {
+            for (name, network) in &config.networks {
+                let claimed =
+                    storage.claim_unnamed_transactions(name, network.chain_id).await.map_err(StorageError::Ledger)?;
+                if claimed > 0 {
+                    tracing::info!(network = %name, claimed, "ledger rows recorded before networks were named belong to this network");
+                }
+            }
+            named = storage.ledger_networks().await.map_err(StorageError::Ledger)?;
+        }
+        for name in named {
+            if config.network(&name).is_some()
+                && let Err(error) = self.network(config, &name)
+            {
+                tracing::warn!(network = %name, %error, "cannot follow this network's transactions");
+            }
+        }
+        Ok(())
     }
 
     /// Decrypts every stored wallet into memory, first importing Hummingbot Gateway's wallet files found in
@@ -168,5 +199,8 @@ fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {
             gas_price_gwei: config.gas_price,
         },
         tx_timeout: Duration::from_millis(config.transaction_execution_timeout_ms),
+        fee_caps: config.fee_caps(),
+        replace_after: config.replace_after_seconds.map(Duration::from_secs),
+        drop_after: Duration::from_secs(config.drop_after_seconds),
     }
 }

@@ -91,10 +91,11 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
     }
     let config = Config::load(&conf_dir)?;
     let database_url = options.database_url.clone().unwrap_or_else(|| default_url(&conf_dir));
-    let storage = Storage::connect(&database_url).await?;
+    let storage = Storage::connect_with(&database_url, config.server.database_max_connections).await?;
     let ethereum = Ethereum::new(storage.clone());
     let wallets = ethereum.load_wallets(&storage, &conf_dir, &options.passphrase).await?;
     tracing::info!(wallets, "wallets unlocked");
+    ethereum.follow_ledger(&config, &storage).await?;
     let port = options.port.unwrap_or(config.server.port);
     let tls = match options.tls {
         true => {
@@ -129,6 +130,7 @@ pub fn app(state: AppState) -> Router {
     crate::metrics::handle();
     let (router, api) = crate::http::parts();
     router
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::idempotency::layer))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::not_found("no such route; the API is described at /docs") })

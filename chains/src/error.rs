@@ -17,6 +17,14 @@ pub enum ChainError {
     /// The node refused the signed transaction (funds, fees, nonce); it was not sent.
     #[error("the node rejected the transaction: {0}")]
     Rejected(String),
+    /// A fee the send would need is over one of the network's caps; nothing was signed.
+    #[error(
+        "{0}; nothing was signed. Raise the cap in chains/ethereum/<network>.yml (POST /config/update) or wait for fees to fall"
+    )]
+    FeeCap(String),
+    /// A speed-up or cancel found nothing pending to replace.
+    #[error("{0}")]
+    NothingToReplace(String),
     #[error("the wallet {0} is not known to this gateway; add it with POST /wallet/add")]
     UnknownWallet(Address),
     #[error("{0}")]

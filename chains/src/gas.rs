@@ -1,6 +1,8 @@
-//! Fees for the next transaction: EIP-1559 (base fee × multiplier + priority fee) or a legacy gas price.
+//! Fees for the next transaction: EIP-1559 (base fee × multiplier + priority fee) or a legacy gas price, always
+//! under the network's caps, and the bumped fees a replacement at the same nonce needs.
 
 use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::U256;
 use alloy::providers::Provider;
 
 use crate::error::ChainError;
@@ -8,9 +10,10 @@ use crate::network::Network;
 
 pub const GWEI: f64 = 1e9;
 
+/// What a transaction offers per unit of gas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fees {
-    Eip1559 { base_fee: u128, max_fee_per_gas: u128, max_priority_fee_per_gas: u128 },
+    Eip1559 { max_fee_per_gas: u128, max_priority_fee_per_gas: u128 },
     Legacy { gas_price: u128 },
 }
 
@@ -22,29 +25,130 @@ impl Fees {
             Fees::Legacy { gas_price } => *gas_price,
         }
     }
+
+    /// The tip per gas (the whole price for a legacy transaction).
+    pub fn tip(&self) -> u128 {
+        match self {
+            Fees::Eip1559 { max_priority_fee_per_gas, .. } => *max_priority_fee_per_gas,
+            Fees::Legacy { gas_price } => *gas_price,
+        }
+    }
 }
 
-fn gwei_to_wei(gwei: f64) -> u128 {
+/// The fees the market calls for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarketFees {
+    Eip1559 {
+        /// The latest block's base fee (or the configured one).
+        base_fee: u128,
+        /// The base fee with the config's headroom (`baseFeeMultiplier`) for blocks to come.
+        max_base_fee: u128,
+        tip: u128,
+    },
+    Legacy {
+        gas_price: u128,
+    },
+}
+
+impl MarketFees {
+    /// The least a transaction must offer per gas to be included now: base fee plus tip, or the gas price.
+    pub fn needed(&self) -> u128 {
+        match *self {
+            MarketFees::Eip1559 { base_fee, tip, .. } => base_fee.saturating_add(tip),
+            MarketFees::Legacy { gas_price } => gas_price,
+        }
+    }
+
+    /// What the config and the node suggest offering, before caps.
+    pub fn suggested(&self) -> Fees {
+        match *self {
+            MarketFees::Eip1559 { max_base_fee, tip, .. } => {
+                Fees::Eip1559 { max_fee_per_gas: max_base_fee.saturating_add(tip), max_priority_fee_per_gas: tip }
+            }
+            MarketFees::Legacy { gas_price } => Fees::Legacy { gas_price },
+        }
+    }
+}
+
+/// The most the gateway ever pays on a network. Every transaction it signs is under all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeCaps {
+    /// Per gas, base fee plus tip (or the legacy gas price), in wei. Config `gasPriceCap` (gwei).
+    pub gas_price_cap: u128,
+    /// The tip per gas, in wei. Config `maxPriorityFee` (gwei).
+    pub max_priority_fee: u128,
+    /// One transaction at its gas limit, in wei of the native currency. Config `maxTxFee`.
+    pub max_tx_fee: U256,
+}
+
+impl FeeCaps {
+    /// Caps for a network whose config names none: a few times the fees each chain has seen at its busiest, so
+    /// a spike or a faulty node is stopped while ordinary congestion is not. (gwei per gas, tip in gwei, and the
+    /// native currency per transaction.)
+    pub fn default_for(chain_id: u64) -> FeeCaps {
+        let (gas_price_cap, max_priority_fee, max_tx_fee) = match chain_id {
+            // Ethereum: base fees reached a few hundred gwei in 2021-2023 peaks; a 250k-gas swap at 200 gwei is 0.05 ETH.
+            1 => (200.0, 10.0, 0.1),
+            // Sepolia: test ether, spikes of thousands of gwei have happened.
+            11155111 => (2000.0, 50.0, 1.0),
+            // Arbitrum One: base fee floor 0.01 gwei, the tip is never collected (networks.md §8); gas limits
+            // include the L1 share, several million gas.
+            42161 => (10.0, 1.0, 0.02),
+            // OP-stack L2s (Base, Optimism, Unichain): base fees of a few thousandths of a gwei.
+            8453 | 10 | 130 => (10.0, 1.0, 0.02),
+            // Polygon PoS: 25 gwei minimum tip enforced by Bor (networks.md §8), base fee spikes to thousands of gwei.
+            137 => (3000.0, 500.0, 5.0),
+            // BNB Smart Chain: gas price 0.05-1 gwei (networks.md §8).
+            56 => (20.0, 10.0, 0.02),
+            // Avalanche C-chain: base fee floor was 25 gwei before ACP-125, 1 gwei after.
+            43114 => (500.0, 50.0, 0.5),
+            // Celo: base fee floor 25 gwei.
+            42220 => (500.0, 50.0, 1.0),
+            // Anything else (a devnet, a fork, a chain added by the user).
+            _ => (500.0, 50.0, 1.0),
+        };
+        FeeCaps {
+            gas_price_cap: gwei_to_wei(gas_price_cap),
+            max_priority_fee: gwei_to_wei(max_priority_fee),
+            max_tx_fee: native_to_wei(max_tx_fee),
+        }
+    }
+}
+
+pub fn gwei_to_wei(gwei: f64) -> u128 {
     (gwei * GWEI).round() as u128
 }
 
-/// The fees the configuration and the node call for now.
-pub async fn current_fees(network: &Network) -> Result<Fees, ChainError> {
+/// A native-currency amount (as config writes it) in wei.
+pub fn native_to_wei(amount: f64) -> U256 {
+    U256::from((amount * 1e18).round() as u128)
+}
+
+/// The fees the configuration and the node call for now, before caps.
+pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
     let gas = &network.settings().gas;
     if let Some(price) = gas.gas_price_gwei {
-        return Ok(Fees::Legacy { gas_price: gwei_to_wei(price) });
+        return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price) });
     }
     let provider = network.provider();
-    let latest_base_fee = async {
-        match gas.base_fee_gwei {
-            Some(gwei) => Ok(Some(gwei_to_wei(gwei))),
-            None => provider
-                .get_block_by_number(BlockNumberOrTag::Latest)
-                .await
-                .map_err(|e| network.rpc_error(e))?
-                .map(|block| block.header.base_fee_per_gas.map(u128::from))
-                .ok_or_else(|| ChainError::Node("the node has no latest block".into())),
+    let base_fee = async {
+        if let Some(gwei) = gas.base_fee_gwei {
+            return Ok(Some(gwei_to_wei(gwei)));
         }
+        // The latest block tells whether the chain has EIP-1559 at all; the fee history gives the next block's
+        // base fee, which is what inclusion needs (a base fee can move 12.5 % a block on Ethereum).
+        let (latest, history) = tokio::join!(
+            provider.get_block_by_number(BlockNumberOrTag::Latest),
+            provider.get_fee_history(1, BlockNumberOrTag::Latest, &[])
+        );
+        let latest = latest
+            .map_err(|e| network.rpc_error(e))?
+            .ok_or_else(|| ChainError::Node("the node has no latest block".into()))?
+            .header
+            .base_fee_per_gas
+            .map(u128::from);
+        let next = history.ok().and_then(|history| history.next_block_base_fee());
+        Ok::<_, ChainError>(latest.map(|latest| latest.max(next.unwrap_or_default())))
     };
     let priority_fee = async {
         match gas.priority_fee_gwei {
@@ -53,13 +157,228 @@ pub async fn current_fees(network: &Network) -> Result<Fees, ChainError> {
         }
     };
     // Asked together; on a chain without EIP-1559 the priority fee is not used.
-    let (base_fee, priority) = tokio::join!(latest_base_fee, priority_fee);
+    let (base_fee, priority) = tokio::join!(base_fee, priority_fee);
     let Some(base_fee) = base_fee? else {
         // A chain without EIP-1559: the node's gas price.
         let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
-        return Ok(Fees::Legacy { gas_price });
+        return Ok(MarketFees::Legacy { gas_price });
     };
-    let priority = priority?;
-    let max_fee = (base_fee as f64 * gas.base_fee_multiplier).ceil() as u128 + priority;
-    Ok(Fees::Eip1559 { base_fee, max_fee_per_gas: max_fee, max_priority_fee_per_gas: priority })
+    let max_base_fee = (base_fee as f64 * gas.base_fee_multiplier).ceil() as u128;
+    Ok(MarketFees::Eip1559 { base_fee, max_base_fee, tip: priority? })
+}
+
+/// What a transaction would offer per gas now: the market's fees under the network's per-gas caps.
+pub async fn current_fees(network: &Network) -> Result<Fees, ChainError> {
+    Ok(capped(&market_fees(network).await?, &network.settings().fee_caps))
+}
+
+/// The market's fees under the per-gas caps (the tip cut to `maxPriorityFee`, the max fee to `gasPriceCap`):
+/// what `estimate-gas` reports. Whether they are enough to be included is [`offer`]'s question.
+pub fn capped(market: &MarketFees, caps: &FeeCaps) -> Fees {
+    match *market {
+        MarketFees::Eip1559 { max_base_fee, tip, .. } => {
+            let tip = tip.min(caps.max_priority_fee);
+            Fees::Eip1559 {
+                max_fee_per_gas: max_base_fee.saturating_add(tip).min(caps.gas_price_cap).max(tip),
+                max_priority_fee_per_gas: tip,
+            }
+        }
+        MarketFees::Legacy { gas_price } => Fees::Legacy { gas_price: gas_price.min(caps.gas_price_cap) },
+    }
+}
+
+/// The fees a new transaction of `gas_limit` offers: the market's, under every cap. Refused when what inclusion
+/// needs now (with the tip cut to its cap) is over a cap: nothing is signed then.
+pub fn offer(market: &MarketFees, gas_limit: u64, caps: &FeeCaps) -> Result<Fees, ChainError> {
+    let needed = match *market {
+        MarketFees::Eip1559 { base_fee, tip, .. } => base_fee.saturating_add(tip.min(caps.max_priority_fee)),
+        MarketFees::Legacy { gas_price } => gas_price,
+    };
+    if needed > caps.gas_price_cap {
+        return Err(ChainError::FeeCap(format!(
+            "the network needs {} gwei per gas now (base fee plus tip), over gasPriceCap {} gwei",
+            gwei(needed),
+            gwei(caps.gas_price_cap)
+        )));
+    }
+    let per_gas_by_tx_cap = per_gas_under(caps.max_tx_fee, gas_limit);
+    if needed > per_gas_by_tx_cap {
+        return Err(ChainError::FeeCap(format!(
+            "at its gas limit of {gas_limit} and {} gwei per gas this transaction may cost {}, over maxTxFee {}",
+            gwei(needed),
+            native(U256::from(needed) * U256::from(gas_limit)),
+            native(caps.max_tx_fee)
+        )));
+    }
+    Ok(match capped(market, caps) {
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => Fees::Eip1559 {
+            max_fee_per_gas: max_fee_per_gas.min(per_gas_by_tx_cap).max(max_priority_fee_per_gas),
+            max_priority_fee_per_gas,
+        },
+        Fees::Legacy { gas_price } => Fees::Legacy { gas_price: gas_price.min(per_gas_by_tx_cap) },
+    })
+}
+
+/// Fees for a transaction replacing `old` at the same nonce: at least 12.5 % over `old` on both the max fee and the
+/// tip (nodes ask 10 %), and the market's where they are higher, under every cap. Refused when the least
+/// acceptable bump is over a cap.
+pub fn replacement(old: Fees, market: &MarketFees, gas_limit: u64, caps: &FeeCaps) -> Result<Fees, ChainError> {
+    let bump = |value: u128| value.saturating_add(value.div_ceil(8)).max(value.saturating_add(1));
+    let least = match old {
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => Fees::Eip1559 {
+            max_fee_per_gas: bump(max_fee_per_gas),
+            max_priority_fee_per_gas: bump(max_priority_fee_per_gas),
+        },
+        Fees::Legacy { gas_price } => Fees::Legacy { gas_price: bump(gas_price) },
+    };
+    let per_gas_by_tx_cap = per_gas_under(caps.max_tx_fee, gas_limit);
+    let over = |what: &str, needed: u128, cap: String| {
+        Err(ChainError::FeeCap(format!(
+            "a replacement must offer at least {} gwei {what} (12.5 % over the transaction it replaces), over {cap}",
+            gwei(needed)
+        )))
+    };
+    if least.max_price() > caps.gas_price_cap {
+        return over("per gas", least.max_price(), format!("gasPriceCap {} gwei", gwei(caps.gas_price_cap)));
+    }
+    if matches!(least, Fees::Eip1559 { .. }) && least.tip() > caps.max_priority_fee {
+        return over("as tip", least.tip(), format!("maxPriorityFee {} gwei", gwei(caps.max_priority_fee)));
+    }
+    if least.max_price() > per_gas_by_tx_cap {
+        return over(
+            "per gas",
+            least.max_price(),
+            format!("maxTxFee {} at its gas limit of {gas_limit}", native(caps.max_tx_fee)),
+        );
+    }
+    let ceiling = caps.gas_price_cap.min(per_gas_by_tx_cap);
+    let market = capped(market, caps);
+    Ok(match least {
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
+            let tip = max_priority_fee_per_gas.max(market.tip().min(caps.max_priority_fee));
+            Fees::Eip1559 {
+                max_fee_per_gas: max_fee_per_gas.max(market.max_price()).min(ceiling).max(max_fee_per_gas).max(tip),
+                max_priority_fee_per_gas: tip,
+            }
+        }
+        Fees::Legacy { gas_price } => {
+            Fees::Legacy { gas_price: gas_price.max(market.max_price()).min(ceiling).max(gas_price) }
+        }
+    })
+}
+
+/// Whether fees offered earlier are below what inclusion needs now.
+pub fn below_market(offered: Fees, market: &MarketFees) -> bool {
+    let tip_short = match (offered, market) {
+        (Fees::Eip1559 { max_priority_fee_per_gas, .. }, MarketFees::Eip1559 { tip, .. }) => {
+            max_priority_fee_per_gas < *tip
+        }
+        _ => false,
+    };
+    offered.max_price() < market.needed() || tip_short
+}
+
+fn per_gas_under(max_tx_fee: U256, gas_limit: u64) -> u128 {
+    let per_gas = max_tx_fee / U256::from(gas_limit.max(1));
+    u128::try_from(per_gas).unwrap_or(u128::MAX)
+}
+
+fn gwei(wei: u128) -> String {
+    crate::amount::format_units(U256::from(wei), 9)
+}
+
+fn native(wei: U256) -> String {
+    crate::amount::format_units(wei, 18)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const G: u128 = 1_000_000_000;
+
+    fn caps(gas_price_cap: u128, max_priority_fee: u128, max_tx_fee: u128) -> FeeCaps {
+        FeeCaps { gas_price_cap, max_priority_fee, max_tx_fee: U256::from(max_tx_fee) }
+    }
+
+    fn market(base: u128, tip: u128) -> MarketFees {
+        MarketFees::Eip1559 { base_fee: base, max_base_fee: base * 12 / 10, tip }
+    }
+
+    #[test]
+    fn an_offer_is_the_market_under_the_caps() {
+        let offered = offer(&market(10 * G, 2 * G), 100_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap();
+        assert_eq!(offered, Fees::Eip1559 { max_fee_per_gas: 14 * G, max_priority_fee_per_gas: 2 * G });
+        // The node suggests a tip over the cap: it is cut to the cap, not refused.
+        let offered = offer(&market(10 * G, 50 * G), 100_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap();
+        assert_eq!(offered, Fees::Eip1559 { max_fee_per_gas: 17 * G, max_priority_fee_per_gas: 5 * G });
+        // base × multiplier over the cap while base + tip is under: the max fee is the cap.
+        let offered = offer(&market(90 * G, 2 * G), 100_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap();
+        assert_eq!(offered.max_price(), 100 * G);
+    }
+
+    #[test]
+    fn a_base_fee_over_the_cap_is_refused_naming_it() {
+        let error = offer(&market(120 * G, 2 * G), 100_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("gasPriceCap 100 gwei") && text.contains("122 gwei"), "{text}");
+        assert!(matches!(error, ChainError::FeeCap(_)));
+    }
+
+    #[test]
+    fn the_transaction_fee_cap_bounds_the_max_fee_and_refuses_what_cannot_fit() {
+        // 0.001 ETH at 100k gas: 10 gwei per gas at most.
+        let tx_cap = 1_000_000_000_000_000u128;
+        let offered = offer(&market(5 * G, G), 100_000, &caps(100 * G, 5 * G, tx_cap)).unwrap();
+        assert_eq!(offered.max_price(), 7 * G);
+        let offered = offer(&market(8 * G, G), 100_000, &caps(100 * G, 5 * G, tx_cap)).unwrap();
+        assert_eq!(offered.max_price(), 10 * G, "8 × 1.2 + 1 = 10.6 gwei, cut to what maxTxFee allows");
+        let error = offer(&market(10 * G, G), 100_000, &caps(100 * G, 5 * G, tx_cap)).unwrap_err().to_string();
+        assert!(error.contains("maxTxFee 0.001") && error.contains("0.0011"), "{error}");
+        // A hostile node's gas estimate is stopped the same way.
+        assert!(offer(&market(G, G), 30_000_000, &caps(100 * G, 5 * G, tx_cap)).is_err());
+    }
+
+    #[test]
+    fn legacy_prices_are_capped_too() {
+        let legacy = MarketFees::Legacy { gas_price: 3 * G };
+        assert_eq!(offer(&legacy, 21_000, &caps(5 * G, G, u128::MAX)).unwrap(), Fees::Legacy { gas_price: 3 * G });
+        assert!(offer(&legacy, 21_000, &caps(2 * G, G, u128::MAX)).is_err());
+    }
+
+    #[test]
+    fn a_replacement_bumps_both_fees_by_an_eighth_or_follows_the_market() {
+        let old = Fees::Eip1559 { max_fee_per_gas: 16 * G, max_priority_fee_per_gas: 2 * G };
+        let quiet = market(G, G);
+        let bumped = replacement(old, &quiet, 21_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap();
+        assert_eq!(bumped, Fees::Eip1559 { max_fee_per_gas: 18 * G, max_priority_fee_per_gas: 2_250_000_000 });
+        let busy = market(40 * G, 3 * G);
+        let bumped = replacement(old, &busy, 21_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap();
+        assert_eq!(bumped, Fees::Eip1559 { max_fee_per_gas: 51 * G, max_priority_fee_per_gas: 3 * G });
+        // A zero tip still goes up.
+        let zero = Fees::Eip1559 { max_fee_per_gas: 0, max_priority_fee_per_gas: 0 };
+        assert_eq!(replacement(zero, &market(0, 0), 21_000, &caps(G, G, u128::MAX)).unwrap().tip(), 1);
+    }
+
+    #[test]
+    fn a_replacement_the_caps_cannot_hold_is_refused() {
+        let old = Fees::Eip1559 { max_fee_per_gas: 95 * G, max_priority_fee_per_gas: 2 * G };
+        let error = replacement(old, &market(G, G), 21_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap_err();
+        assert!(error.to_string().contains("gasPriceCap 100 gwei"), "{error}");
+        let old = Fees::Eip1559 { max_fee_per_gas: 10 * G, max_priority_fee_per_gas: 5 * G };
+        let error = replacement(old, &market(G, G), 21_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap_err();
+        assert!(error.to_string().contains("maxPriorityFee 5 gwei"), "{error}");
+        // The market above the cap: the bump is taken, the rest is cut at the cap.
+        let old = Fees::Eip1559 { max_fee_per_gas: 50 * G, max_priority_fee_per_gas: G };
+        let bumped = replacement(old, &market(200 * G, G), 21_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap();
+        assert_eq!(bumped.max_price(), 100 * G);
+    }
+
+    #[test]
+    fn below_market_compares_with_what_inclusion_needs() {
+        let offered = Fees::Eip1559 { max_fee_per_gas: 10 * G, max_priority_fee_per_gas: G };
+        assert!(!below_market(offered, &market(5 * G, G)));
+        assert!(below_market(offered, &market(10 * G, G)));
+        assert!(below_market(offered, &market(5 * G, 2 * G)));
+    }
 }

@@ -8,7 +8,9 @@ pub mod error;
 pub mod gas;
 pub mod ledger;
 pub mod network;
+pub mod refusal;
 pub mod rpc;
+pub mod tracker;
 pub mod tx;
 pub mod wallet;
 

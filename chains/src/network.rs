@@ -10,6 +10,7 @@ use alloy::transports::{RpcError, TransportErrorKind};
 use tokio::sync::{OnceCell, watch};
 
 use crate::error::ChainError;
+use crate::gas::FeeCaps;
 use crate::rpc::{FailoverTransport, RpcStats};
 
 /// Gas settings, in GWEI as the config writes them.
@@ -34,6 +35,12 @@ pub struct NetworkSettings {
     pub gas: GasSettings,
     /// How long to wait for a receipt before answering "pending".
     pub tx_timeout: Duration,
+    /// The most any transaction may offer or cost.
+    pub fee_caps: FeeCaps,
+    /// A transaction pending this long with fees below the market's is re-sent with higher fees; never when `None`.
+    pub replace_after: Option<Duration>,
+    /// A pending transaction the node no longer knows is dropped after this long (sooner when its nonce is used).
+    pub drop_after: Duration,
 }
 
 pub struct Network {
@@ -91,6 +98,11 @@ impl Network {
             })
             .await?;
         Ok(*sender.borrow())
+    }
+
+    /// Follows the latest block number (started by [`Network::latest_block`]); ends when the network is dropped.
+    pub fn blocks(&self) -> Option<watch::Receiver<u64>> {
+        self.blocks.get().map(|sender| sender.subscribe())
     }
 
     /// The latest block number known, if blocks are being followed yet; never waits.

@@ -1,13 +1,18 @@
-//! The one place that sends transactions: simulate, price, take the sender's nonce, sign, record in the
-//! ledger, send, and track to a receipt.
+//! The one place that sends transactions: simulate, price under the network's caps, then under the wallet's
+//! lock choose the nonce, sign, record in the ledger and send; and wait for the receipt, following a speed-up or
+//! a cancel to whichever transaction at that nonce is mined.
+//!
+//! Nothing is ever broadcast again later: a transaction is sent once, when it is asked for, or replaced (with
+//! higher fees, at the same nonce) when someone asks for that. The nonce comes from the node's pending count and
+//! the ledger's transactions the node still knows ([`TxSender::next_nonce`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
-use alloy::eips::eip2718::Encodable2718;
+use alloy::consensus::{SignableTransaction, Transaction, TxEip1559, TxEnvelope, TxLegacy};
+use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::network::{TransactionBuilder, TxSignerSync};
 use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy::providers::Provider;
@@ -17,9 +22,17 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::RpcError;
 
 use crate::error::ChainError;
-use crate::gas::{Fees, current_fees};
-use crate::ledger::{Ledger, LedgerTx, SenderLock, TxStatus};
+use crate::gas::{self, Fees};
+use crate::ledger::{Inclusion, Ledger, LedgerTx, SenderSession, TxStatus};
 use crate::network::Network;
+use crate::refusal::{Refusal, classify};
+
+/// The label of a cancel: a 0-value transfer to the sender itself, replacing what was pending at its nonce.
+pub const CANCEL_LABEL: &str = "cancel";
+/// Gas of a plain transfer, what a cancel uses.
+const TRANSFER_GAS: u64 = 21_000;
+/// How often a waiting request looks in the ledger for a replacement of what it waits for.
+const REPLACEMENT_LOOKUP: Duration = Duration::from_millis(500);
 
 /// What to send: a contract call (or a plain transfer when `data` is empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +68,19 @@ pub struct SentTx {
 /// Where a sent transaction stands after waiting for it.
 #[derive(Debug, Clone)]
 pub enum Outcome {
+    /// Mined: this transaction's receipt, or that of the replacement mined in its place.
     Mined(Box<TransactionReceipt>),
-    /// No receipt within the timeout; the transaction is still in the ledger and may yet be mined.
+    /// No receipt within the timeout; the transaction is in the ledger, which the tracker keeps following.
     Pending,
+}
+
+/// How to replace a pending transaction at its nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replacement {
+    /// The same call with higher fees.
+    SpeedUp,
+    /// A 0-value transfer to the sender with higher fees, so the pending call is never executed.
+    Cancel,
 }
 
 /// What a mined transaction cost: gas used × effective gas price.
@@ -65,13 +88,60 @@ pub fn fee_wei(receipt: &TransactionReceipt) -> U256 {
     U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
 }
 
+/// Where a receipt says its transaction was mined.
+pub fn inclusion(receipt: &TransactionReceipt) -> Option<Inclusion> {
+    Some(Inclusion { block_number: receipt.block_number?, block_hash: receipt.block_hash?, fee_wei: fee_wei(receipt) })
+}
+
+/// A signed transaction as recorded, decoded.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub call: Call,
+    pub gas_limit: u64,
+    pub fees: Fees,
+}
+
+/// Decodes a recorded transaction's call, gas limit and fees.
+pub fn decode(raw: &[u8]) -> Result<Decoded, ChainError> {
+    let envelope = TxEnvelope::decode_2718(&mut &raw[..])
+        .map_err(|e| ChainError::Ledger(format!("a recorded transaction does not decode: {e}")))?;
+    let fees = match &envelope {
+        TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) => {
+            Fees::Legacy { gas_price: envelope.gas_price().unwrap_or_default() }
+        }
+        _ => Fees::Eip1559 {
+            max_fee_per_gas: envelope.max_fee_per_gas(),
+            max_priority_fee_per_gas: envelope.max_priority_fee_per_gas().unwrap_or_default(),
+        },
+    };
+    let to = envelope.to().ok_or_else(|| ChainError::Ledger("a recorded transaction creates a contract".into()))?;
+    Ok(Decoded {
+        call: Call { to, data: envelope.input().clone(), value: envelope.value() },
+        gas_limit: envelope.gas_limit(),
+        fees,
+    })
+}
+
 /// One lock per (chain id, sender): sends from one wallet take their nonces one at a time.
 type SenderLocks = Mutex<HashMap<(u64, Address), Arc<tokio::sync::Mutex<()>>>>;
+
+/// A wallet's lock held: this process's and, through the ledger, every instance's sharing the database.
+struct WalletLock<S> {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    session: S,
+}
 
 pub struct TxSender<L: Ledger> {
     ledger: L,
     sender_locks: SenderLocks,
     contended_locks: AtomicU64,
+}
+
+/// What a nonce choice found: the nonce, and the recorded transactions it takes over (gone from the node, so
+/// sending at their nonce drops them for good).
+struct NonceChoice {
+    nonce: u64,
+    superseded: Vec<B256>,
 }
 
 impl<L: Ledger> TxSender<L> {
@@ -100,194 +170,446 @@ impl<L: Ledger> TxSender<L> {
         Ok(estimate + estimate / 4)
     }
 
-    /// Simulates, signs, records and sends; returns once a node has accepted the transaction.
+    /// Simulates, prices under the caps, then signs, records and sends; returns once a node has accepted the
+    /// transaction. A send refused by a cap or a revert signs nothing.
     pub async fn send(
-        &self,
-        network: &Network,
+        self: &Arc<Self>,
+        network: &Arc<Network>,
         signer: &PrivateKeySigner,
         call: &Call,
         label: &str,
     ) -> Result<SentTx, ChainError> {
         let from = signer.address();
-        let (gas_limit, fees) = tokio::try_join!(self.simulate(network, from, call), current_fees(network))?;
-        let local = self.local_lock(network.chain_id(), from);
-        let _local = match local.try_lock() {
-            Ok(guard) => guard,
-            Err(_) => {
-                self.contended_locks.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("gateway_nonce_lock_waits_total", "network" => network.name().to_string())
-                    .increment(1);
-                local.lock().await
-            }
+        let (gas_limit, market) = tokio::try_join!(self.simulate(network, from, call), gas::market_fees(network))?;
+        let fees = gas::offer(&market, gas_limit, &network.settings().fee_caps)?;
+        let lock = self.lock(network, from).await?;
+        let job = Job {
+            call: call.clone(),
+            gas_limit,
+            pricing: Pricing::Offer(fees),
+            label: label.to_string(),
+            request_key: current_request_key(),
         };
-        let shared = self.ledger.lock_sender(network.chain_id(), from).await.map_err(ChainError::Ledger)?;
-        let result = self.send_locked(network, signer, call, gas_limit, fees, label).await;
-        shared.release().await;
-        result
+        self.run_locked(network, signer, lock, Slot::Next, job).await
     }
 
     /// Sends and waits for the receipt (or the network's timeout).
     pub async fn send_and_wait(
-        &self,
-        network: &Network,
+        self: &Arc<Self>,
+        network: &Arc<Network>,
         signer: &PrivateKeySigner,
         call: &Call,
         label: &str,
     ) -> Result<(SentTx, Outcome), ChainError> {
         let sent = self.send(network, signer, call, label).await?;
-        let outcome = self.wait(network, sent.hash, network.settings().tx_timeout).await?;
+        self.wait_for(network, sent, network.settings().tx_timeout).await
+    }
+
+    /// Waits for `sent` (or a replacement of it) to be mined; the answer names the transaction that was.
+    pub async fn wait_for(
+        &self,
+        network: &Network,
+        mut sent: SentTx,
+        timeout: Duration,
+    ) -> Result<(SentTx, Outcome), ChainError> {
+        let outcome = self.wait(network, sent.hash, timeout).await?;
+        if let Outcome::Mined(receipt) = &outcome {
+            sent.hash = receipt.transaction_hash;
+        }
         Ok((sent, outcome))
     }
 
-    fn local_lock(&self, chain_id: u64, sender: Address) -> Arc<tokio::sync::Mutex<()>> {
-        self.sender_locks.lock().expect("sender lock map").entry((chain_id, sender)).or_default().clone()
+    /// Replaces the pending transaction at `nonce` of `signer`'s wallet: a speed-up re-signs `speed_up`'s call, a
+    /// cancel sends 0 to the wallet itself; either with fees at least 12.5 % over every transaction pending at
+    /// that nonce, under the caps. Returns the replacement, once a node accepted it.
+    pub async fn replace(
+        self: &Arc<Self>,
+        network: &Arc<Network>,
+        signer: &PrivateKeySigner,
+        nonce: u64,
+        how: Replacement,
+        speed_up: Option<&LedgerTx>,
+    ) -> Result<SentTx, ChainError> {
+        let from = signer.address();
+        let (call, label, gas_limit) = match (how, speed_up) {
+            (Replacement::SpeedUp, Some(original)) => {
+                let decoded = decode(&original.raw)?;
+                // The call must still succeed: a swap past its deadline or its slippage is cancelled, not sped up.
+                self.simulate(network, from, &decoded.call).await?;
+                (decoded.call, original.label.clone(), decoded.gas_limit)
+            }
+            _ => (Call::new(from, Bytes::new()), CANCEL_LABEL.to_string(), TRANSFER_GAS),
+        };
+        let market = gas::market_fees(network).await?;
+        let lock = self.lock(network, from).await?;
+        let job = Job { call, gas_limit, pricing: Pricing::Replace(market), label, request_key: current_request_key() };
+        self.run_locked(network, signer, lock, Slot::Exactly(nonce), job).await
+    }
+
+    /// Settles what a send that never finished left `signed` (the gateway stopped between signing and sending,
+    /// or lost the node while sending): `pending` if the node has it, `abandoned` if not. Nothing is sent.
+    pub async fn settle_unsent(&self, network: &Network, from: Address) -> Result<(), ChainError> {
+        let mut lock = self.lock(network, from).await?;
+        let settled = self.next_nonce(&mut lock.session, network, from).await.map(|_| ());
+        lock.session.release().await;
+        settled
+    }
+
+    async fn lock(&self, network: &Network, from: Address) -> Result<WalletLock<L::Session>, ChainError> {
+        let local =
+            self.sender_locks.lock().expect("sender lock map").entry((network.chain_id(), from)).or_default().clone();
+        let local = match local.clone().try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => {
+                self.contended_locks.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("gateway_nonce_lock_waits_total", "network" => network.name().to_string())
+                    .increment(1);
+                local.lock_owned().await
+            }
+        };
+        let session = self.ledger.lock_sender(network.chain_id(), from).await.map_err(ChainError::Ledger)?;
+        Ok(WalletLock { _local: local, session })
+    }
+
+    /// Runs a send holding the wallet's lock in a task of its own: from here it runs to its end even if the
+    /// request that asked for it goes away, so a transaction is never left half-recorded by a client hanging up.
+    async fn run_locked(
+        self: &Arc<Self>,
+        network: &Arc<Network>,
+        signer: &PrivateKeySigner,
+        mut lock: WalletLock<L::Session>,
+        slot: Slot,
+        job: Job,
+    ) -> Result<SentTx, ChainError> {
+        let (this, network, signer) = (self.clone(), network.clone(), signer.clone());
+        tokio::spawn(async move {
+            let result = this.send_locked(&mut lock.session, &network, &signer, slot, &job).await;
+            lock.session.release().await;
+            result
+        })
+        .await
+        .map_err(|e| ChainError::Ledger(format!("the send task failed: {e}")))?
     }
 
     async fn send_locked(
         &self,
+        session: &mut L::Session,
         network: &Network,
         signer: &PrivateKeySigner,
-        call: &Call,
-        gas_limit: u64,
-        fees: Fees,
-        label: &str,
+        slot: Slot,
+        job: &Job,
     ) -> Result<SentTx, ChainError> {
         let from = signer.address();
         let provider = network.provider();
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let nonce = self.next_nonce(network, from).await?;
-            let (hash, raw) = sign(signer, network.chain_id(), nonce, gas_limit, fees, call)?;
+            let (choice, fees, replaces) = match (slot, &job.pricing) {
+                (Slot::Next, Pricing::Offer(fees)) => (self.next_nonce(session, network, from).await?, *fees, None),
+                (Slot::Exactly(nonce), Pricing::Replace(market)) => {
+                    let (fees, replaces) = self.replacing(session, network, from, nonce, market, job.gas_limit).await?;
+                    (NonceChoice { nonce, superseded: vec![] }, fees, Some(replaces))
+                }
+                (Slot::Exactly(nonce), Pricing::Offer(fees)) => {
+                    (NonceChoice { nonce, superseded: vec![] }, *fees, None)
+                }
+                (Slot::Next, Pricing::Replace(_)) => unreachable!("a replacement names its nonce"),
+            };
+            let nonce = choice.nonce;
+            let (hash, raw) = sign(signer, network.chain_id(), nonce, job.gas_limit, fees, &job.call)?;
             let entry = LedgerTx {
                 hash,
                 chain_id: network.chain_id(),
+                network: network.name().to_string(),
                 sender: from,
                 nonce,
                 raw: raw.clone(),
                 status: TxStatus::Signed,
-                label: label.to_string(),
-                block_number: None,
-                fee_wei: None,
+                label: job.label.clone(),
+                inclusion: None,
+                replaces,
+                request_key: job.request_key.clone(),
+                recorded_at: now_ms(),
             };
-            self.ledger.record(&entry).await.map_err(ChainError::Ledger)?;
+            session.record(&entry).await.map_err(ChainError::Ledger)?;
+            failpoint("abort-after-sign");
             let sent = SentTx { hash, nonce, sender: from };
-            match provider.send_raw_transaction(&raw).await {
-                Ok(_) => {
-                    self.mark(hash, TxStatus::Sent).await?;
-                    tracing::info!(%hash, nonce, %label, network = network.name(), "transaction sent");
+            let refusal = match provider.send_raw_transaction(&raw).await {
+                Ok(_) => None,
+                Err(RpcError::ErrorResp(payload)) => Some(payload.message.to_string()),
+                Err(error) => {
+                    // It may or may not have reached a node; the row stays `signed` and the next send from this
+                    // wallet settles it (found on the node: pending; not: abandoned). It is never sent again.
+                    return Err(ChainError::Unreachable {
+                        network: network.name().to_string(),
+                        detail: format!(
+                            "transaction {hash} is signed and recorded but may not have reached a node ({}); it is \
+                             not sent again: poll it",
+                            network.rpc_error(error)
+                        ),
+                    });
+                }
+            };
+            let refusal = refusal.map(|message| (classify(&message), message));
+            match refusal {
+                None | Some((Refusal::AlreadyKnown, _)) => {
+                    self.mark(session, hash, TxStatus::Pending, &[TxStatus::Signed]).await?;
+                    for old in choice.superseded {
+                        self.mark(session, old, TxStatus::Dropped, &[TxStatus::Pending]).await?;
+                    }
+                    tracing::info!(%hash, nonce, label = %job.label, network = network.name(), "transaction sent");
                     return Ok(sent);
                 }
-                Err(RpcError::ErrorResp(payload)) => {
-                    let message = payload.message.to_lowercase();
-                    if message.contains("already known") {
-                        self.mark(hash, TxStatus::Sent).await?;
-                        return Ok(sent);
-                    }
-                    self.mark(hash, TxStatus::Dropped).await?;
-                    if message.contains("nonce") && attempts < 3 {
-                        tracing::warn!(%hash, nonce, reason = %payload.message, "nonce out of step with the node; resyncing");
+                Some((refusal, message)) => {
+                    self.mark(session, hash, TxStatus::Rejected, &[TxStatus::Signed]).await?;
+                    let retry = matches!(refusal, Refusal::NonceTooLow | Refusal::ReplacementUnderpriced)
+                        && slot == Slot::Next
+                        && attempts < 3;
+                    if retry {
+                        tracing::warn!(%hash, nonce, reason = %message, "nonce out of step with the node; choosing again");
                         continue;
                     }
-                    return Err(ChainError::Rejected(payload.message.to_string()));
-                }
-                Err(error) => {
-                    // The send may or may not have reached a node: ask before freeing the nonce.
-                    return match provider.get_transaction_by_hash(hash).await {
-                        Ok(Some(_)) => {
-                            self.mark(hash, TxStatus::Sent).await?;
-                            Ok(sent)
-                        }
-                        Ok(None) => {
-                            self.mark(hash, TxStatus::Dropped).await?;
-                            Err(network.rpc_error(error))
-                        }
-                        Err(_) => Err(ChainError::Unreachable {
-                            network: network.name().to_string(),
-                            detail: format!(
-                                "transaction {hash} is signed and recorded but may not have reached a node ({error}); \
-                                 poll it, the gateway sends it again when the node is back"
-                            ),
-                        }),
-                    };
+                    return Err(ChainError::Rejected(message));
                 }
             }
         }
     }
 
-    /// The sender's next nonce: past both what the node has seen and what the ledger holds. When the ledger
-    /// holds transactions the node does not, they are sent again so the sequence has no gap; one the node
-    /// refuses is dropped and frees its nonce.
-    async fn next_nonce(&self, network: &Network, from: Address) -> Result<u64, ChainError> {
-        let chain_id = network.chain_id();
+    /// The fees a replacement at `nonce` needs (over every transaction pending there) and the newest of those,
+    /// which it replaces.
+    async fn replacing(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        from: Address,
+        nonce: u64,
+        market: &gas::MarketFees,
+        gas_limit: u64,
+    ) -> Result<(Fees, B256), ChainError> {
+        let rows =
+            session.at_nonce(network.name(), network.chain_id(), from, nonce).await.map_err(ChainError::Ledger)?;
+        let pending: Vec<LedgerTx> = rows.into_iter().filter(|row| row.status == TxStatus::Pending).collect();
+        let Some(newest) = pending.iter().max_by_key(|row| row.recorded_at) else {
+            return Err(ChainError::NothingToReplace(format!(
+                "no transaction of {from} is pending at nonce {nonce} on {}",
+                network.name()
+            )));
+        };
+        let mut highest = decode(&newest.raw)?.fees;
+        for row in &pending {
+            let fees = decode(&row.raw)?.fees;
+            if fees.max_price() > highest.max_price() {
+                highest = fees;
+            }
+        }
+        Ok((gas::replacement(highest, market, gas_limit, &network.settings().fee_caps)?, newest.hash))
+    }
+
+    /// The sender's next nonce: the node's pending count, past any recorded transaction the node still holds
+    /// above it. Recorded transactions are settled on the way: a `signed` one (left by a send that never
+    /// finished) is `pending` if the node has it and `abandoned` if not; a `pending` one the node no longer
+    /// knows leaves its nonce free, and is dropped once another transaction takes that nonce.
+    async fn next_nonce(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        from: Address,
+    ) -> Result<NonceChoice, ChainError> {
         let provider = network.provider();
         let pending = provider.get_transaction_count(from).pending().await.map_err(|e| network.rpc_error(e))?;
-        let ledger_next = |highest: Option<u64>| highest.map_or(0, |n| n + 1);
-        let highest = self.ledger.highest_nonce(chain_id, from).await.map_err(ChainError::Ledger)?;
-        if ledger_next(highest) <= pending {
-            return Ok(pending);
-        }
-        for tx in self.ledger.unsettled_from(chain_id, from, pending).await.map_err(ChainError::Ledger)? {
-            match provider.send_raw_transaction(&tx.raw).await {
-                Ok(_) => self.mark(tx.hash, TxStatus::Sent).await?,
-                Err(RpcError::ErrorResp(payload)) if payload.message.to_lowercase().contains("already known") => {}
-                Err(RpcError::ErrorResp(payload)) => {
-                    tracing::warn!(hash = %tx.hash, nonce = tx.nonce, reason = %payload.message, "dropping a recorded transaction the node refuses");
-                    self.mark(tx.hash, TxStatus::Dropped).await?;
+        let rows =
+            session.unsettled(network.name(), network.chain_id(), from, pending).await.map_err(ChainError::Ledger)?;
+        let mut held = BTreeSet::new();
+        let mut gone = Vec::new();
+        for row in rows {
+            let known = provider.get_transaction_by_hash(row.hash).await.map_err(|e| network.rpc_error(e))?.is_some();
+            match (row.status, known) {
+                (TxStatus::Signed, true) => {
+                    self.mark(session, row.hash, TxStatus::Pending, &[TxStatus::Signed]).await?;
+                    if row.nonce >= pending {
+                        held.insert(row.nonce);
+                    }
                 }
-                Err(error) => return Err(network.rpc_error(error)),
+                (TxStatus::Signed, false) => {
+                    tracing::warn!(hash = %row.hash, nonce = row.nonce, "a transaction signed but never sent is abandoned; it will not be sent");
+                    self.mark(session, row.hash, TxStatus::Abandoned, &[TxStatus::Signed]).await?;
+                }
+                (_, true) => {
+                    held.insert(row.nonce);
+                }
+                (_, false) => gone.push(row),
             }
         }
-        let highest = self.ledger.highest_nonce(chain_id, from).await.map_err(ChainError::Ledger)?;
-        Ok(pending.max(ledger_next(highest)))
+        let mut nonce = pending;
+        while held.contains(&nonce) {
+            nonce += 1;
+        }
+        let superseded = gone.iter().filter(|row| row.nonce == nonce).map(|row| row.hash).collect();
+        Ok(NonceChoice { nonce, superseded })
     }
 
-    async fn mark(&self, hash: B256, status: TxStatus) -> Result<(), ChainError> {
-        count_transaction(status);
-        self.ledger.set_status(hash, status, None, None).await.map_err(ChainError::Ledger)
+    async fn mark(
+        &self,
+        session: &mut L::Session,
+        hash: B256,
+        to: TxStatus,
+        from: &[TxStatus],
+    ) -> Result<(), ChainError> {
+        if session.transition(hash, to, from).await.map_err(ChainError::Ledger)? {
+            count_transaction(to);
+        }
+        Ok(())
     }
 
-    /// Waits for the receipt up to `timeout` and records the result in the ledger.
+    /// Waits for the receipt of `hash`, or of a transaction recorded as replacing it, up to `timeout`, and records
+    /// it in the ledger.
     pub async fn wait(&self, network: &Network, hash: B256, timeout: Duration) -> Result<Outcome, ChainError> {
         let deadline = Instant::now() + timeout;
+        let mut watched = vec![hash];
+        let mut looked_up = Instant::now();
         // A local node mines within a millisecond or two; a public chain takes seconds. Start by asking often.
         let mut pause = Duration::from_millis(1);
         loop {
-            match network.provider().get_transaction_receipt(hash).await {
-                Ok(Some(receipt)) => {
-                    if let Some(block) = receipt.block_number {
-                        network.saw_block(block);
+            for &candidate in &watched {
+                match network.provider().get_transaction_receipt(candidate).await {
+                    Ok(Some(receipt)) => {
+                        self.record_receipt(network, &receipt).await?;
+                        return Ok(Outcome::Mined(Box::new(receipt)));
                     }
-                    let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
-                    count_transaction(status);
-                    self.ledger
-                        .set_status(hash, status, receipt.block_number, Some(fee_wei(&receipt)))
-                        .await
-                        .map_err(ChainError::Ledger)?;
-                    return Ok(Outcome::Mined(Box::new(receipt)));
+                    Ok(None) => {}
+                    Err(error) if Instant::now() >= deadline => return Err(network.rpc_error(error)),
+                    Err(error) => tracing::warn!(hash = %candidate, %error, "receipt query failed; retrying"),
                 }
-                Ok(None) => {}
-                Err(error) if Instant::now() >= deadline => return Err(network.rpc_error(error)),
-                Err(error) => tracing::warn!(%hash, %error, "receipt query failed; retrying"),
             }
             if Instant::now() >= deadline {
                 return Ok(Outcome::Pending);
+            }
+            if looked_up.elapsed() >= REPLACEMENT_LOOKUP {
+                looked_up = Instant::now();
+                watched = self.family(hash).await?;
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(network.receipt_poll());
         }
     }
+
+    /// `hash` and every transaction recorded as replacing it, directly or through another replacement.
+    async fn family(&self, hash: B256) -> Result<Vec<B256>, ChainError> {
+        let mut family = vec![hash];
+        let mut next = 0;
+        while next < family.len() {
+            for replacement in self.ledger.replacements(family[next]).await.map_err(ChainError::Ledger)? {
+                if !family.contains(&replacement.hash) {
+                    family.push(replacement.hash);
+                }
+            }
+            next += 1;
+        }
+        Ok(family)
+    }
+
+    /// Records a receipt and settles what else was pending at its nonce: what it replaced (directly or not) is
+    /// `replaced`, anything else there is `dropped`.
+    pub async fn record_receipt(&self, network: &Network, receipt: &TransactionReceipt) -> Result<(), ChainError> {
+        let Some(inclusion) = inclusion(receipt) else { return Ok(()) };
+        network.saw_block(inclusion.block_number);
+        let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
+        let hash = receipt.transaction_hash;
+        let ledger_error = ChainError::Ledger;
+        let Some(row) = self.ledger.find(hash).await.map_err(ledger_error)? else { return Ok(()) };
+        if row.status != status || row.inclusion != Some(inclusion) {
+            self.ledger.settle(hash, status, inclusion).await.map_err(ledger_error)?;
+            if !row.status.is_mined() {
+                count_transaction(status);
+            }
+        }
+        let mut ancestors = HashSet::new();
+        let mut replaced = row.replaces;
+        while let Some(ancestor) = replaced.filter(|hash| ancestors.insert(*hash)) {
+            let from = [TxStatus::Signed, TxStatus::Pending, TxStatus::Dropped];
+            if self.ledger.transition(ancestor, TxStatus::Replaced, &from).await.map_err(ledger_error)? {
+                count_transaction(TxStatus::Replaced);
+            }
+            replaced = self.ledger.find(ancestor).await.map_err(ledger_error)?.and_then(|row| row.replaces);
+        }
+        let others = self.ledger.open_at_nonce(&row.network, row.chain_id, row.sender, row.nonce);
+        for other in others.await.map_err(ledger_error)? {
+            if other.hash != hash
+                && self
+                    .ledger
+                    .transition(other.hash, TxStatus::Dropped, &[TxStatus::Signed, TxStatus::Pending])
+                    .await
+                    .map_err(ledger_error)?
+            {
+                count_transaction(TxStatus::Dropped);
+            }
+        }
+        Ok(())
+    }
 }
 
-fn count_transaction(status: TxStatus) {
+/// Which nonce a send takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// The wallet's next one.
+    Next,
+    /// This one, replacing what is pending there.
+    Exactly(u64),
+}
+
+/// What a locked send signs.
+struct Job {
+    call: Call,
+    gas_limit: u64,
+    pricing: Pricing,
+    label: String,
+    request_key: Option<String>,
+}
+
+tokio::task_local! {
+    /// The Idempotency-Key of the request being served, which every transaction it sends is recorded with.
+    static REQUEST_KEY: String;
+}
+
+/// Runs `work` on behalf of the request with Idempotency-Key `key`: every transaction it sends is recorded with
+/// the key, so a retry can be told what the first attempt sent.
+pub async fn on_behalf_of<F: std::future::Future>(key: String, work: F) -> F::Output {
+    REQUEST_KEY.scope(key, work).await
+}
+
+fn current_request_key() -> Option<String> {
+    REQUEST_KEY.try_with(Clone::clone).ok()
+}
+
+/// How a locked send sets its fees.
+enum Pricing {
+    /// As priced before the lock was taken.
+    Offer(Fees),
+    /// Over what is pending at its nonce, from the market's fees.
+    Replace(gas::MarketFees),
+}
+
+pub fn count_transaction(status: TxStatus) {
     let outcome = match status {
         TxStatus::Signed => return,
-        TxStatus::Sent => "sent",
-        TxStatus::Confirmed => "confirmed",
-        TxStatus::Failed => "failed",
-        TxStatus::Dropped => "dropped",
+        TxStatus::Pending => "sent",
+        other => other.as_str(),
     };
     metrics::counter!("gateway_transactions_total", "outcome" => outcome).increment(1);
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Fault injection for the crash tests: with `GATEWAY_FAILPOINT=<name>` the process dies at the point so named,
+/// as a crash or `kill -9` would. Unset (always, outside those tests) it does nothing.
+fn failpoint(name: &str) {
+    static SET: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if SET.get_or_init(|| std::env::var("GATEWAY_FAILPOINT").ok()).as_deref() == Some(name) {
+        eprintln!("GATEWAY_FAILPOINT={name}: aborting");
+        std::process::abort();
+    }
 }
 
 fn sign(
@@ -300,7 +622,7 @@ fn sign(
 ) -> Result<(B256, Bytes), ChainError> {
     let signing_error = |e: alloy::signers::Error| ChainError::Keystore(format!("signing failed: {e}"));
     let envelope: TxEnvelope = match fees {
-        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas, .. } => {
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
             let mut tx = TxEip1559 {
                 chain_id,
                 nonce,
@@ -350,4 +672,23 @@ pub fn revert_reason(payload: &ErrorPayload) -> String {
         }
     }
     payload.message.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_transaction_decodes_to_its_call_gas_and_fees() {
+        let signer = PrivateKeySigner::random();
+        let call = Call::new(Address::repeat_byte(7), vec![1, 2, 3]).with_value(U256::from(5));
+        for fees in [Fees::Eip1559 { max_fee_per_gas: 30, max_priority_fee_per_gas: 2 }, Fees::Legacy { gas_price: 40 }]
+        {
+            let (_, raw) = sign(&signer, 31337, 9, 50_000, fees, &call).unwrap();
+            let decoded = decode(&raw).unwrap();
+            assert_eq!(decoded.call, call);
+            assert_eq!(decoded.gas_limit, 50_000);
+            assert_eq!(decoded.fees, fees);
+        }
+    }
 }

@@ -31,6 +31,9 @@ pub struct ServerConfig {
     pub certificate_path: String,
     #[serde(default = "default_log_level")]
     pub log_level: String,
+    /// PostgreSQL connections this instance opens at most (SQLite ignores it).
+    #[serde(default = "default_database_max_connections")]
+    pub database_max_connections: u32,
 }
 
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
@@ -44,6 +47,9 @@ fn default_certificate_path() -> String {
 fn default_log_level() -> String {
     "info".into()
 }
+fn default_database_max_connections() -> u32 {
+    crate::storage::DEFAULT_MAX_CONNECTIONS
+}
 
 impl Section for ServerConfig {
     fn validate(&self) -> Result<(), Invalid> {
@@ -52,6 +58,9 @@ impl Section for ServerConfig {
         }
         if !LOG_LEVELS.contains(&self.log_level.as_str()) {
             return Err(Invalid::new("logLevel", format!("must be one of {}", LOG_LEVELS.join(", "))));
+        }
+        if !(2..=1000).contains(&self.database_max_connections) {
+            return Err(Invalid::new("databaseMaxConnections", "must be between 2 and 1000"));
         }
         Ok(())
     }
@@ -125,6 +134,34 @@ pub struct NetworkConfig {
     /// GWEI; when set, transactions are legacy (type 0) at this price.
     #[serde(default)]
     pub gas_price: Option<f64>,
+    /// GWEI: the most per gas any transaction offers, base fee plus tip. The chain's default when empty.
+    #[serde(default)]
+    pub gas_price_cap: Option<f64>,
+    /// GWEI: the most tip per gas. The chain's default when empty.
+    #[serde(default)]
+    pub max_priority_fee: Option<f64>,
+    /// Native currency: the most one transaction may cost at its gas limit. The chain's default when empty.
+    #[serde(default)]
+    pub max_tx_fee: Option<f64>,
+    /// Seconds a transaction may wait with fees under the market's before it is re-sent with higher fees; never
+    /// when empty.
+    #[serde(default)]
+    pub replace_after_seconds: Option<u64>,
+    /// Seconds after which a pending transaction the node no longer knows is marked dropped.
+    #[serde(default = "default_drop_after_seconds")]
+    pub drop_after_seconds: u64,
+}
+
+impl NetworkConfig {
+    /// The caps in force: each one configured, else the chain's default.
+    pub fn fee_caps(&self) -> chains::gas::FeeCaps {
+        let defaults = chains::gas::FeeCaps::default_for(self.chain_id);
+        chains::gas::FeeCaps {
+            gas_price_cap: self.gas_price_cap.map_or(defaults.gas_price_cap, chains::gas::gwei_to_wei),
+            max_priority_fee: self.max_priority_fee.map_or(defaults.max_priority_fee, chains::gas::gwei_to_wei),
+            max_tx_fee: self.max_tx_fee.map_or(defaults.max_tx_fee, chains::gas::native_to_wei),
+        }
+    }
 }
 
 fn default_tx_timeout_ms() -> u64 {
@@ -135,6 +172,9 @@ fn default_swap_provider() -> String {
 }
 fn default_base_fee_multiplier() -> f64 {
     1.2
+}
+fn default_drop_after_seconds() -> u64 {
+    300
 }
 
 pub const TRADING_TYPES: [&str; 3] = ["router", "amm", "clmm"];
@@ -177,8 +217,50 @@ impl Section for NetworkConfig {
         if !self.base_fee_multiplier.is_finite() || self.base_fee_multiplier < 1.0 {
             return Err(Invalid::new("baseFeeMultiplier", "must be at least 1"));
         }
+        for (key, value) in [
+            ("gasPriceCap", self.gas_price_cap),
+            ("maxPriorityFee", self.max_priority_fee),
+            ("maxTxFee", self.max_tx_fee),
+        ] {
+            if value.is_some_and(|cap| !cap.is_finite() || cap <= 0.0 || cap > 1e12) {
+                return Err(Invalid::new(
+                    key,
+                    "must be a positive number (GWEI for gasPriceCap and maxPriorityFee, the native currency for maxTxFee)",
+                ));
+            }
+        }
+        let caps = self.fee_caps();
+        if let Some(priority) = self.priority_fee.filter(|gwei| chains::gas::gwei_to_wei(*gwei) > caps.max_priority_fee)
+        {
+            return Err(Invalid::new(
+                "priorityFee",
+                format!(
+                    "{priority} GWEI is over maxPriorityFee ({} GWEI); lower it or raise the cap",
+                    gwei(caps.max_priority_fee)
+                ),
+            ));
+        }
+        if let Some(price) = self.gas_price.filter(|gwei| chains::gas::gwei_to_wei(*gwei) > caps.gas_price_cap) {
+            return Err(Invalid::new(
+                "gasPrice",
+                format!(
+                    "{price} GWEI is over gasPriceCap ({} GWEI); lower it or raise the cap",
+                    gwei(caps.gas_price_cap)
+                ),
+            ));
+        }
+        if self.replace_after_seconds == Some(0) {
+            return Err(Invalid::new("replaceAfterSeconds", "must be positive, or empty to never replace"));
+        }
+        if self.drop_after_seconds == 0 {
+            return Err(Invalid::new("dropAfterSeconds", "must be positive"));
+        }
         Ok(())
     }
+}
+
+fn gwei(wei: u128) -> String {
+    chains::amount::format_units(alloy::primitives::U256::from(wei), 9)
 }
 
 /// `connectors/<connector>.yml`
@@ -191,6 +273,10 @@ pub struct ConnectorConfig {
     pub maximum_hops: u32,
     #[serde(default = "default_quote_ttl_seconds")]
     pub quote_ttl_seconds: u64,
+    /// Seconds a swap or liquidity transaction stays valid on-chain after it is signed: included later, it
+    /// reverts instead of executing at a stale price.
+    #[serde(default = "default_deadline_seconds")]
+    pub deadline_seconds: u64,
 }
 
 fn default_slippage_pct() -> f64 {
@@ -201,6 +287,9 @@ fn default_maximum_hops() -> u32 {
 }
 fn default_quote_ttl_seconds() -> u64 {
     30
+}
+fn default_deadline_seconds() -> u64 {
+    1200
 }
 
 impl Section for ConnectorConfig {
@@ -213,6 +302,9 @@ impl Section for ConnectorConfig {
         }
         if self.quote_ttl_seconds == 0 {
             return Err(Invalid::new("quoteTtlSeconds", "must be positive"));
+        }
+        if !(30..=86_400).contains(&self.deadline_seconds) {
+            return Err(Invalid::new("deadlineSeconds", "must be between 30 and 86400 seconds"));
         }
         Ok(())
     }

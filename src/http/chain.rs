@@ -1,4 +1,5 @@
-//! `/chains/ethereum/*`: status, balances, allowances, approve, poll, estimate-gas, wrap and unwrap.
+//! `/chains/ethereum/*`: status, balances, allowances, approve, poll, cancel, speed-up, estimate-gas, wrap and
+//! unwrap.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,9 +12,9 @@ use chains::amount::{Amount, format_units};
 use chains::contracts::{IERC20, IWETH9};
 use chains::erc20;
 use chains::gas::{Fees, current_fees};
-use chains::ledger::{Ledger, TxStatus};
+use chains::ledger::{Ledger, LedgerTx, TxStatus};
 use chains::network::Network;
-use chains::tx::{Call, Outcome, SentTx, fee_wei};
+use chains::tx::{CANCEL_LABEL, Call, Outcome, Replacement, SentTx, fee_wei};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -31,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(allowances))
         .routes(routes!(approve))
         .routes(routes!(poll))
+        .routes(routes!(cancel))
+        .routes(routes!(speed_up))
         .routes(routes!(estimate_gas))
         .routes(routes!(wrap))
         .routes(routes!(unwrap))
@@ -382,7 +385,8 @@ pub struct PollResponse {
     current_block: u64,
     signature: String,
     tx_block: Option<u64>,
-    /// 1 confirmed, 0 pending, -1 failed (mined and reverted), -2 unknown to the node.
+    /// 1 confirmed, 0 pending, -1 failed (mined and reverted, or cancelled), -2 not found (never sent, refused,
+    /// or dropped: it will not be mined).
     tx_status: i8,
     /// Fee paid in the native currency, once mined.
     #[schema(value_type = Option<f64>)]
@@ -390,24 +394,29 @@ pub struct PollResponse {
     /// The receipt, once mined.
     #[schema(value_type = Option<Object>)]
     tx_data: Option<serde_json::Value>,
-    /// Why it failed or cannot be found; null otherwise.
+    /// Why it failed, was replaced or cannot be found; null otherwise.
     error: Option<String>,
+    /// The ledger's status, for a transaction this gateway sent: signed, pending, confirmed, failed, dropped,
+    /// abandoned, rejected or replaced.
+    #[schema(example = "confirmed")]
+    ledger_status: Option<String>,
+    /// The transaction mined in its place (a speed-up or a cancel), when one was.
+    replaced_by: Option<String>,
 }
 
-/// A transaction's status. An unknown hash is answered (status -2), not refused; a transaction the ledger
-/// holds but the node lost is sent again.
+/// A transaction's status, as the chain has it; the ledger follows. An unknown hash is answered (status -2), not
+/// refused. A transaction that was sped up or cancelled answers with what was mined in its place. Nothing is ever
+/// sent again by a poll.
 #[utoipa::path(post, path = "/chains/ethereum/poll", tag = TAG, request_body = PollRequest, responses(
     (status = 200, body = PollResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
 ))]
 async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -> ApiResult<axum::Json<PollResponse>> {
     let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
-    let hash: B256 = request
-        .signature
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::bad_request("signature", "must be a transaction hash: 0x and 64 hex digits"))?;
+    let hash = parse_hash("signature", &request.signature)?;
     let provider = ctx.network.provider();
     let rpc = |e| ctx.network.rpc_error(e);
+    let sender = &state.ethereum().sender;
+    let ledger = sender.ledger();
     let current_block = provider.get_block_number().await.map_err(rpc)?;
     let mut response = PollResponse {
         current_block,
@@ -417,42 +426,237 @@ async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -
         fee: None,
         tx_data: None,
         error: None,
+        ledger_status: None,
+        replaced_by: None,
     };
-    let ledger = state.ethereum().sender.ledger();
     if let Some(receipt) = provider.get_transaction_receipt(hash).await.map_err(rpc)? {
-        let fee = fee_wei(&receipt);
-        let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
-        ledger.set_status(hash, status, receipt.block_number, Some(fee)).await.map_err(ApiError::internal)?;
-        response.tx_block = receipt.block_number;
-        response.tx_status = if receipt.status() { 1 } else { -1 };
-        response.error = (!receipt.status()).then(|| "the transaction was mined and reverted".to_string());
-        response.fee = Some(Human(format_units(fee, NATIVE_DECIMALS)));
-        response.tx_data = Some(serde_json::to_value(&receipt).map_err(ApiError::internal)?);
+        sender.record_receipt(&ctx.network, &receipt).await?;
+        response.ledger_status =
+            ledger.find(hash).await.map_err(ApiError::internal)?.map(|row| row.status.as_str().into());
+        mined(&mut response, &receipt)?;
         return Ok(axum::Json(response));
     }
-    if provider.get_transaction_by_hash(hash).await.map_err(rpc)?.is_some() {
-        return Ok(axum::Json(response));
-    }
-    match ledger.find(hash).await.map_err(ApiError::internal)? {
-        Some(recorded) if matches!(recorded.status, TxStatus::Signed | TxStatus::Sent) => {
-            match provider.send_raw_transaction(&recorded.raw).await {
-                Ok(_) => {
-                    tracing::info!(%hash, "the node had lost a recorded transaction; sent it again");
-                    ledger.set_status(hash, TxStatus::Sent, None, None).await.map_err(ApiError::internal)?;
-                }
-                Err(e) => {
-                    ledger.set_status(hash, TxStatus::Dropped, None, None).await.map_err(ApiError::internal)?;
-                    response.tx_status = -2;
-                    response.error = Some(format!("the node refused the recorded transaction: {e}"));
-                }
-            }
+    let recorded = ledger.find(hash).await.map_err(ApiError::internal)?;
+    if let Some(row) = &recorded
+        && let Some((replacement, receipt)) = mined_replacement(&state, &ctx.network, row).await?
+    {
+        mined(&mut response, &receipt)?;
+        response.ledger_status = Some(TxStatus::Replaced.as_str().into());
+        response.replaced_by = Some(replacement.hash.to_string());
+        if replacement.label == CANCEL_LABEL {
+            response.tx_status = -1;
+            response.error = Some(format!(
+                "cancelled: {} (a 0-value transfer at the same nonce) was mined in block {} instead",
+                replacement.hash,
+                current_or(receipt.block_number)
+            ));
         }
-        _ => {
+        return Ok(axum::Json(response));
+    }
+    let in_pool = provider.get_transaction_by_hash(hash).await.map_err(rpc)?.is_some();
+    let Some(row) = recorded else {
+        if !in_pool {
             response.tx_status = -2;
             response.error = Some(format!("transaction not found on {}", ctx.network_name));
         }
+        return Ok(axum::Json(response));
+    };
+    let row = ledger.find(row.hash).await.map_err(ApiError::internal)?.unwrap_or(row);
+    response.ledger_status = Some(row.status.as_str().into());
+    if in_pool {
+        return Ok(axum::Json(response));
     }
+    let (status, error) = match row.status {
+        TxStatus::Pending => (
+            0,
+            format!(
+                "the node does not know this transaction now; unless it is mined or seen again it is marked dropped \
+                 after {} s or once its nonce {} is used",
+                ctx.network.settings().drop_after.as_secs(),
+                row.nonce
+            ),
+        ),
+        TxStatus::Signed => (0, "signed and recorded, not known to any node: it is not sent again, and is marked abandoned by the next send from this wallet".into()),
+        TxStatus::Dropped => (-2, "dropped: the node no longer knows it and it will not be mined; it is never sent again".into()),
+        TxStatus::Abandoned => (-2, "abandoned: signed but never sent (the gateway stopped first); it is never sent".into()),
+        TxStatus::Rejected => (-2, "rejected: the node refused it when it was sent".into()),
+        TxStatus::Replaced => (-2, "replaced at its nonce by another transaction".into()),
+        TxStatus::Confirmed | TxStatus::Failed => (-2, "recorded as mined, but the chain no longer has it (the chain was reset or reorganised)".into()),
+    };
+    response.tx_status = status;
+    response.error = Some(error);
     Ok(axum::Json(response))
+}
+
+fn current_or(block: Option<u64>) -> String {
+    block.map_or_else(|| "?".into(), |block| block.to_string())
+}
+
+/// Fills in a mined transaction's block, status, fee and receipt.
+fn mined(response: &mut PollResponse, receipt: &alloy::rpc::types::TransactionReceipt) -> ApiResult<()> {
+    response.tx_block = receipt.block_number;
+    response.tx_status = if receipt.status() { 1 } else { -1 };
+    response.error = (!receipt.status()).then(|| "the transaction was mined and reverted".to_string());
+    response.fee = Some(Human(format_units(fee_wei(receipt), NATIVE_DECIMALS)));
+    response.tx_data = Some(serde_json::to_value(receipt).map_err(ApiError::internal)?);
+    Ok(())
+}
+
+/// The transaction mined in place of `row` (one recorded as replacing it, directly or through another), if any.
+async fn mined_replacement(
+    state: &AppState,
+    network: &Network,
+    row: &LedgerTx,
+) -> ApiResult<Option<(LedgerTx, alloy::rpc::types::TransactionReceipt)>> {
+    let ledger = state.ethereum().sender.ledger();
+    let mut family = vec![row.clone()];
+    let mut next = 0;
+    while next < family.len() {
+        for replacement in ledger.replacements(family[next].hash).await.map_err(ApiError::internal)? {
+            if family.iter().all(|known| known.hash != replacement.hash) {
+                family.push(replacement);
+            }
+        }
+        next += 1;
+    }
+    for replacement in family.into_iter().skip(1) {
+        let receipt = network.provider().get_transaction_receipt(replacement.hash).await;
+        if let Some(receipt) = receipt.map_err(|e| network.rpc_error(e))? {
+            state.ethereum().sender.record_receipt(network, &receipt).await?;
+            return Ok(Some((replacement, receipt)));
+        }
+    }
+    Ok(None)
+}
+
+fn parse_hash(field: &str, text: &str) -> ApiResult<B256> {
+    text.trim().parse().map_err(|_| ApiError::bad_request(field, "must be a transaction hash: 0x and 64 hex digits"))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "nonce": 42}))]
+pub struct CancelRequest {
+    network: Option<String>,
+    chain_network: Option<String>,
+    /// The wallet; the default wallet when omitted.
+    #[serde(alias = "walletAddress")]
+    address: Option<String>,
+    /// The nonce of the pending transaction to cancel.
+    nonce: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"network": "devnet", "signature": "0x5f0c8a1c9a3d3f1b0a6f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566"}))]
+pub struct SpeedUpRequest {
+    network: Option<String>,
+    chain_network: Option<String>,
+    /// The hash of the pending transaction to speed up.
+    #[serde(alias = "txHash")]
+    signature: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplaceData {
+    nonce: u64,
+    /// The transaction replaced at that nonce.
+    replaced: String,
+    /// Fee paid, in the native currency (0 until mined).
+    fee: String,
+}
+
+/// A replacement's answer: the replacement's hash (also as `txHash`, as Gateway v1 answered a cancel), its status
+/// (1 confirmed, 0 pending, -1 failed) and what it replaced.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplaceResponse {
+    signature: String,
+    tx_hash: String,
+    status: i8,
+    data: Option<ReplaceData>,
+}
+
+/// Cancels the wallet's pending transaction at `nonce`: a 0-value transfer to itself at that nonce with fees at
+/// least 12.5 % over what is pending there (within the network's caps), then waits for the receipt.
+#[utoipa::path(post, path = "/chains/ethereum/cancel", tag = TAG, request_body = CancelRequest, responses(
+    (status = 200, body = ReplaceResponse),
+    (status = 400, description = "Nothing pending at that nonce, or the replacement would be over a fee cap (FEE_CAP)", body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+))]
+async fn cancel(
+    State(state): State<AppState>,
+    Json(request): Json<CancelRequest>,
+) -> ApiResult<axum::Json<ReplaceResponse>> {
+    let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let signer = state.ethereum().signer(owner)?;
+    let sender = &state.ethereum().sender;
+    let sent = sender.replace(&ctx.network, &signer, request.nonce, Replacement::Cancel, None).await?;
+    replaced(&state, &ctx, sent).await
+}
+
+/// Re-sends a pending transaction with fees at least 12.5 % higher (or the market's, if higher; within the
+/// network's caps) at the same nonce, then waits for the receipt. Polling the old hash reports what was mined.
+#[utoipa::path(post, path = "/chains/ethereum/speed-up", tag = TAG, request_body = SpeedUpRequest, responses(
+    (status = 200, body = ReplaceResponse),
+    (status = 400, description = "Not pending, would revert now, or over a fee cap (FEE_CAP)", body = ErrorBody),
+    (status = 404, description = "Not a transaction this gateway sent", body = ErrorBody),
+    (status = 503, body = ErrorBody),
+))]
+async fn speed_up(
+    State(state): State<AppState>,
+    Json(request): Json<SpeedUpRequest>,
+) -> ApiResult<axum::Json<ReplaceResponse>> {
+    let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
+    let hash = parse_hash("signature", &request.signature)?;
+    let sender = &state.ethereum().sender;
+    let row = sender.ledger().find(hash).await.map_err(ApiError::internal)?.ok_or_else(|| {
+        ApiError::not_found(format!("{hash} is not a transaction this gateway sent; only those can be sped up"))
+    })?;
+    if row.network != ctx.network_name {
+        return Err(ApiError::bad_request(
+            "network",
+            format!("{hash} was sent on {}, not {}", row.network, ctx.network_name),
+        ));
+    }
+    if let Some(receipt) =
+        ctx.network.provider().get_transaction_receipt(hash).await.map_err(|e| ctx.network.rpc_error(e))?
+    {
+        sender.record_receipt(&ctx.network, &receipt).await?;
+        return Err(ApiError::bad_request(
+            "signature",
+            format!(
+                "{hash} is already mined (block {}); there is nothing to speed up",
+                current_or(receipt.block_number)
+            ),
+        ));
+    }
+    if row.status != TxStatus::Pending {
+        return Err(ApiError::bad_request(
+            "signature",
+            format!("{hash} is {}, not pending; only a pending transaction can be sped up", row.status.as_str()),
+        ));
+    }
+    let signer = state.ethereum().signer(row.sender)?;
+    let sent = sender.replace(&ctx.network, &signer, row.nonce, Replacement::SpeedUp, Some(&row)).await?;
+    replaced(&state, &ctx, sent).await
+}
+
+/// Waits for a replacement and answers with it.
+async fn replaced(state: &AppState, ctx: &Ctx, sent: SentTx) -> ApiResult<axum::Json<ReplaceResponse>> {
+    let sender = &state.ethereum().sender;
+    let recorded = sender.ledger().find(sent.hash).await.map_err(ApiError::internal)?;
+    let replaced = recorded.and_then(|row| row.replaces).map(|hash| hash.to_string()).unwrap_or_default();
+    let (sent, outcome) = sender.wait_for(&ctx.network, sent, ctx.network.settings().tx_timeout).await?;
+    let (signature, status, fee) = summarize(&[(sent, outcome)]);
+    Ok(axum::Json(ReplaceResponse {
+        tx_hash: signature.clone(),
+        signature,
+        status,
+        data: Some(ReplaceData { nonce: sent.nonce, replaced, fee: format_units(fee, NATIVE_DECIMALS) }),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -492,7 +696,7 @@ async fn estimate_gas(
     let fees = current_fees(&ctx.network).await?;
     let gwei = |wei: u128| Human(format_units(U256::from(wei), 9));
     let (gas_type, max_fee, priority) = match fees {
-        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas, .. } => {
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
             ("eip1559", Some(gwei(max_fee_per_gas)), Some(gwei(max_priority_fee_per_gas)))
         }
         Fees::Legacy { .. } => ("legacy", None, None),

@@ -6,6 +6,7 @@ mod chain;
 mod clob;
 mod config;
 pub mod extract;
+pub mod idempotency;
 pub mod params;
 mod pools;
 mod system;
@@ -24,7 +25,12 @@ use crate::state::AppState;
     info(
         title = "Gateway",
         description = "A self-hosted gateway between trading clients (Hummingbot first) and EVM chains: balances, \
-                       swaps, liquidity and orders through one REST API, compatible with Hummingbot Gateway.",
+                       swaps, liquidity and orders through one REST API, compatible with Hummingbot Gateway.\n\n\
+                       Every POST or DELETE accepts an `Idempotency-Key` header (1 to 255 characters, e.g. a UUID): \
+                       sent again with the same key within 24 hours, the same request is answered with the first \
+                       answer (header `Idempotent-Replayed: true`) and sends nothing; while the first is still being \
+                       served the retry waits for it, up to 30 s, then answers 409 with what it sent so far. A key \
+                       reused for another request is refused with 422.",
         license(name = "Apache-2.0")
     ),
     tags(

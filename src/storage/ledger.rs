@@ -1,65 +1,241 @@
 //! The transaction ledger over the database, as the chain layer's [`Ledger`] needs it.
 
+use std::ops::{Deref, DerefMut};
+
 use alloy::primitives::{Address, B256, Bytes, U256};
-use chains::ledger::{Ledger, LedgerTx, SenderLock, TxStatus};
-use sqlx::Row;
+use chains::ledger::{Inclusion, Ledger, LedgerTx, SenderSession, TxStatus};
 use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Row};
 
 use super::{Backend, Storage, now_ms};
 
-fn status_text(status: TxStatus) -> &'static str {
-    match status {
-        TxStatus::Signed => "signed",
-        TxStatus::Sent => "sent",
-        TxStatus::Confirmed => "confirmed",
-        TxStatus::Failed => "failed",
-        TxStatus::Dropped => "dropped",
-    }
-}
-
-fn parse_status(text: &str) -> Result<TxStatus, String> {
-    Ok(match text {
-        "signed" => TxStatus::Signed,
-        "sent" => TxStatus::Sent,
-        "confirmed" => TxStatus::Confirmed,
-        "failed" => TxStatus::Failed,
-        "dropped" => TxStatus::Dropped,
-        other => {
-            return Err(format!("unknown transaction status '{other}' in the ledger"));
-        }
-    })
-}
-
-const COLUMNS: &str = "hash, chain_id, sender, nonce, raw, status, label, block_number, fee_wei";
+const COLUMNS: &str = "hash, chain_id, network, sender, nonce, raw, status, label, block_number, block_hash, fee_wei, \
+                       replaces, request_key, created_at";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<LedgerTx, String> {
     let text = |column: &str| row.try_get::<String, _>(column).map_err(|e| e.to_string());
+    let optional_text = |column: &str| row.try_get::<Option<String>, _>(column).map_err(|e| e.to_string());
     let number = |column: &str| row.try_get::<Option<i64>, _>(column).map_err(|e| e.to_string());
     let parse_err = |column: &'static str| move |e: String| format!("ledger column {column}: {e}");
+    let hash = |column: &'static str, text: String| {
+        text.parse::<B256>().map_err(|e: alloy::hex::FromHexError| parse_err(column)(e.to_string()))
+    };
+    let status = text("status")?;
+    // Rows recorded before block hashes were have none: the tracker records them again from their receipts.
+    let inclusion = match (number("block_number")?, optional_text("block_hash")?, optional_text("fee_wei")?) {
+        (Some(block), Some(block_hash), Some(fee)) => Some(Inclusion {
+            block_number: block as u64,
+            block_hash: hash("block_hash", block_hash)?,
+            fee_wei: fee.parse::<U256>().map_err(|e| parse_err("fee_wei")(e.to_string()))?,
+        }),
+        _ => None,
+    };
     Ok(LedgerTx {
-        hash: text("hash")?.parse().map_err(|e: alloy::hex::FromHexError| parse_err("hash")(e.to_string()))?,
+        hash: hash("hash", text("hash")?)?,
         chain_id: number("chain_id")?.unwrap_or_default() as u64,
+        network: text("network")?,
         sender: text("sender")?.parse().map_err(|e: alloy::hex::FromHexError| parse_err("sender")(e.to_string()))?,
         nonce: number("nonce")?.unwrap_or_default() as u64,
         raw: text("raw")?.parse::<Bytes>().map_err(|e| parse_err("raw")(e.to_string()))?,
-        status: parse_status(&text("status")?)?,
+        status: TxStatus::parse(&status)
+            .ok_or_else(|| format!("unknown transaction status '{status}' in the ledger"))?,
         label: text("label")?,
-        block_number: number("block_number")?.map(|n| n as u64),
-        fee_wei: row
-            .try_get::<Option<String>, _>("fee_wei")
-            .map_err(|e| e.to_string())?
-            .map(|fee| fee.parse::<U256>().map_err(|e| parse_err("fee_wei")(e.to_string())))
-            .transpose()?,
+        inclusion,
+        replaces: optional_text("replaces")?.map(|text| hash("replaces", text)).transpose()?,
+        request_key: optional_text("request_key")?,
+        recorded_at: number("created_at")?.unwrap_or_default(),
     })
 }
 
-/// PostgreSQL: a session advisory lock on a connection held for the duration. SQLite: nothing, the
-/// process-wide lock in the chain layer is enough (one gateway per SQLite file).
-pub struct SenderGuard {
-    held: Option<(PoolConnection<sqlx::Any>, i64)>,
+/// `status IN ('a', 'b')` for statuses of ours (constants, never input).
+fn status_in(statuses: &[TxStatus]) -> String {
+    let names: Vec<String> = statuses.iter().map(|status| format!("'{}'", status.as_str())).collect();
+    format!("status IN ({})", names.join(", "))
 }
 
-impl SenderLock for SenderGuard {
+/// A connection from the pool, or the one a sender's lock holds.
+enum Conn<'a> {
+    Held(&'a mut PoolConnection<Any>),
+    Pooled(PoolConnection<Any>),
+}
+
+impl Deref for Conn<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Conn::Held(conn) => conn,
+            Conn::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Conn::Held(conn) => conn,
+            Conn::Pooled(conn) => conn,
+        }
+    }
+}
+
+/// The ledger's queries, each on one connection.
+mod queries {
+    use super::*;
+
+    pub async fn record(conn: &mut AnyConnection, tx: &LedgerTx) -> Result<(), String> {
+        let now = now_ms();
+        // The same signed bytes again (a retry after the node refused them) are the same transaction: its row is
+        // signed again rather than refused as a duplicate.
+        let again = status_in(&[TxStatus::Rejected, TxStatus::Abandoned, TxStatus::Dropped]);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO transactions (hash, chain_id, network, sender, nonce, raw, status, label, replaces, request_key,
+             created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (hash) DO UPDATE SET status = excluded.status, request_key = excluded.request_key,
+             updated_at = excluded.updated_at WHERE transactions.{again}"
+        )))
+        .bind(tx.hash.to_string())
+        .bind(tx.chain_id as i64)
+        .bind(&tx.network)
+        .bind(tx.sender.to_string())
+        .bind(tx.nonce as i64)
+        .bind(tx.raw.to_string())
+        .bind(tx.status.as_str())
+        .bind(&tx.label)
+        .bind(tx.replaces.map(|hash| hash.to_string()))
+        .bind(tx.request_key.clone())
+        .bind(now)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub async fn transition(
+        conn: &mut AnyConnection,
+        hash: B256,
+        to: TxStatus,
+        from: &[TxStatus],
+    ) -> Result<bool, String> {
+        let result = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE transactions SET status = $1, updated_at = $2 WHERE hash = $3 AND {}",
+            status_in(from)
+        )))
+        .bind(to.as_str())
+        .bind(now_ms())
+        .bind(hash.to_string())
+        .execute(conn)
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    pub async fn select(conn: &mut AnyConnection, condition: &str, binds: Vec<Bind>) -> Result<Vec<LedgerTx>, String> {
+        let sql = format!("SELECT {COLUMNS} FROM transactions WHERE {condition}");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for bind in binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Number(number) => query.bind(number),
+            };
+        }
+        let rows = query.fetch_all(conn).await.map_err(|e| e.to_string())?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// A value for a `$n` placeholder.
+    pub enum Bind {
+        Text(String),
+        Number(i64),
+    }
+
+    pub fn network_sender(network: &str, chain_id: u64, sender: Address) -> Vec<Bind> {
+        vec![Bind::Text(network.to_string()), Bind::Number(chain_id as i64), Bind::Text(sender.to_string())]
+    }
+
+    pub async fn unsettled(
+        conn: &mut AnyConnection,
+        network: &str,
+        chain_id: u64,
+        sender: Address,
+        nonce: u64,
+    ) -> Result<Vec<LedgerTx>, String> {
+        let mut binds = network_sender(network, chain_id, sender);
+        binds.push(Bind::Number(nonce as i64));
+        select(
+            conn,
+            "network = $1 AND chain_id = $2 AND sender = $3
+             AND (status = 'signed' OR (status = 'pending' AND nonce >= $4)) ORDER BY nonce, created_at",
+            binds,
+        )
+        .await
+    }
+
+    pub async fn at_nonce(
+        conn: &mut AnyConnection,
+        network: &str,
+        chain_id: u64,
+        sender: Address,
+        nonce: u64,
+    ) -> Result<Vec<LedgerTx>, String> {
+        let mut binds = network_sender(network, chain_id, sender);
+        binds.push(Bind::Number(nonce as i64));
+        let open = status_in(&[TxStatus::Signed, TxStatus::Pending]);
+        let condition =
+            format!("network = $1 AND chain_id = $2 AND sender = $3 AND nonce = $4 AND {open} ORDER BY created_at");
+        select(conn, &condition, binds).await
+    }
+}
+
+use queries::Bind;
+
+/// A sender's lock. PostgreSQL: a session advisory lock on a connection held until release, on which the
+/// send's ledger work also runs. SQLite: nothing (one gateway per SQLite file; the process-wide lock in the
+/// chain layer is enough), each operation on a pooled connection.
+pub struct SenderGuard {
+    storage: Storage,
+    held: Option<(PoolConnection<Any>, i64)>,
+}
+
+impl SenderGuard {
+    async fn conn(&mut self) -> Result<Conn<'_>, String> {
+        match &mut self.held {
+            Some((conn, _)) => Ok(Conn::Held(conn)),
+            None => Ok(Conn::Pooled(self.storage.pool.acquire().await.map_err(|e| e.to_string())?)),
+        }
+    }
+}
+
+impl SenderSession for SenderGuard {
+    async fn unsettled(
+        &mut self,
+        network: &str,
+        chain_id: u64,
+        sender: Address,
+        nonce: u64,
+    ) -> Result<Vec<LedgerTx>, String> {
+        queries::unsettled(&mut *self.conn().await?, network, chain_id, sender, nonce).await
+    }
+
+    async fn at_nonce(
+        &mut self,
+        network: &str,
+        chain_id: u64,
+        sender: Address,
+        nonce: u64,
+    ) -> Result<Vec<LedgerTx>, String> {
+        queries::at_nonce(&mut *self.conn().await?, network, chain_id, sender, nonce).await
+    }
+
+    async fn record(&mut self, tx: &LedgerTx) -> Result<(), String> {
+        queries::record(&mut *self.conn().await?, tx).await
+    }
+
+    async fn transition(&mut self, hash: B256, to: TxStatus, from: &[TxStatus]) -> Result<bool, String> {
+        queries::transition(&mut *self.conn().await?, hash, to, from).await
+    }
+
     async fn release(mut self) {
         if let Some((mut conn, key)) = self.held.take()
             && let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *conn).await
@@ -72,7 +248,7 @@ impl SenderLock for SenderGuard {
 
 impl Drop for SenderGuard {
     fn drop(&mut self) {
-        // Dropped without release (a cancelled request): closing the session frees the lock.
+        // Dropped without release (the process is stopping): closing the session frees the lock.
         if let Some((mut conn, _)) = self.held.take() {
             conn.close_on_drop();
         }
@@ -84,56 +260,82 @@ fn lock_key(chain_id: u64, sender: Address) -> i64 {
     i64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
 }
 
+impl Storage {
+    async fn pooled(&self) -> Result<PoolConnection<Any>, String> {
+        self.pool.acquire().await.map_err(|e| e.to_string())
+    }
+
+    async fn select(&self, condition: &str, binds: Vec<Bind>) -> Result<Vec<LedgerTx>, String> {
+        queries::select(&mut *self.pooled().await?, condition, binds).await
+    }
+
+    /// Rows recorded before networks were (chain id only) go to the network of that chain id first by name.
+    pub async fn claim_unnamed_transactions(&self, network: &str, chain_id: u64) -> Result<u64, String> {
+        let result = sqlx::query("UPDATE transactions SET network = $1 WHERE network = '' AND chain_id = $2")
+            .bind(network)
+            .bind(chain_id as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(result.rows_affected())
+    }
+
+    /// The networks the ledger holds transactions of.
+    pub async fn ledger_networks(&self) -> Result<Vec<String>, String> {
+        let rows = sqlx::query("SELECT DISTINCT network FROM transactions")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        rows.iter().map(|row| row.try_get::<String, _>("network").map_err(|e| e.to_string())).collect()
+    }
+
+    /// The transactions sent on behalf of the request with Idempotency-Key `key`, oldest first.
+    pub async fn transactions_of_request(&self, key: &str) -> Result<Vec<LedgerTx>, String> {
+        self.select("request_key = $1 ORDER BY created_at", vec![Bind::Text(key.to_string())]).await
+    }
+}
+
 impl Ledger for Storage {
-    type Lock = SenderGuard;
+    type Session = SenderGuard;
 
     async fn lock_sender(&self, chain_id: u64, sender: Address) -> Result<SenderGuard, String> {
         if self.backend != Backend::Postgres {
-            return Ok(SenderGuard { held: None });
+            return Ok(SenderGuard { storage: self.clone(), held: None });
         }
         let key = lock_key(chain_id, sender);
-        let mut conn = self.pool.acquire().await.map_err(|e| e.to_string())?;
+        let mut conn = self.pooled().await?;
         sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut *conn).await.map_err(|e| e.to_string())?;
-        Ok(SenderGuard { held: Some((conn, key)) })
+        Ok(SenderGuard { storage: self.clone(), held: Some((conn, key)) })
     }
 
-    async fn record(&self, tx: &LedgerTx) -> Result<(), String> {
-        let now = now_ms();
+    async fn transition(&self, hash: B256, to: TxStatus, from: &[TxStatus]) -> Result<bool, String> {
+        queries::transition(&mut *self.pooled().await?, hash, to, from).await
+    }
+
+    async fn settle(&self, hash: B256, status: TxStatus, inclusion: Inclusion) -> Result<(), String> {
         sqlx::query(
-            "INSERT INTO transactions (hash, chain_id, sender, nonce, raw, status, label, block_number, fee_wei, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "UPDATE transactions SET status = $1, block_number = $2, block_hash = $3, fee_wei = $4, updated_at = $5
+             WHERE hash = $6",
         )
-        .bind(tx.hash.to_string())
-        .bind(tx.chain_id as i64)
-        .bind(tx.sender.to_string())
-        .bind(tx.nonce as i64)
-        .bind(tx.raw.to_string())
-        .bind(status_text(tx.status))
-        .bind(&tx.label)
-        .bind(tx.block_number.map(|n| n as i64))
-        .bind(tx.fee_wei.map(|fee| fee.to_string()))
-        .bind(now)
-        .bind(now)
+        .bind(status.as_str())
+        .bind(inclusion.block_number as i64)
+        .bind(inclusion.block_hash.to_string())
+        .bind(inclusion.fee_wei.to_string())
+        .bind(now_ms())
+        .bind(hash.to_string())
         .execute(&self.pool)
         .await
         .map_err(|e| e.to_string())?;
         Ok(())
     }
 
-    async fn set_status(
-        &self,
-        hash: B256,
-        status: TxStatus,
-        block: Option<u64>,
-        fee_wei: Option<U256>,
-    ) -> Result<(), String> {
-        sqlx::query(
-            "UPDATE transactions SET status = $1, block_number = COALESCE($2, block_number),
-             fee_wei = COALESCE($3, fee_wei), updated_at = $4 WHERE hash = $5",
-        )
-        .bind(status_text(status))
-        .bind(block.map(|n| n as i64))
-        .bind(fee_wei.map(|fee| fee.to_string()))
+    async fn unsettle(&self, hash: B256, to: TxStatus) -> Result<(), String> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE transactions SET status = $1, block_number = NULL, block_hash = NULL, fee_wei = NULL, updated_at = $2
+             WHERE hash = $3 AND {}",
+            status_in(&[TxStatus::Confirmed, TxStatus::Failed])
+        )))
+        .bind(to.as_str())
         .bind(now_ms())
         .bind(hash.to_string())
         .execute(&self.pool)
@@ -143,37 +345,87 @@ impl Ledger for Storage {
     }
 
     async fn find(&self, hash: B256) -> Result<Option<LedgerTx>, String> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM transactions WHERE hash = $1")))
-            .bind(hash.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        row.as_ref().map(from_row).transpose()
+        Ok(self.select("hash = $1", vec![Bind::Text(hash.to_string())]).await?.pop())
     }
 
-    async fn highest_nonce(&self, chain_id: u64, sender: Address) -> Result<Option<u64>, String> {
-        let row = sqlx::query(
-            "SELECT MAX(nonce) AS nonce FROM transactions WHERE chain_id = $1 AND sender = $2 AND status <> 'dropped'",
+    async fn replacements(&self, hash: B256) -> Result<Vec<LedgerTx>, String> {
+        self.select("replaces = $1 ORDER BY created_at DESC", vec![Bind::Text(hash.to_string())]).await
+    }
+
+    async fn open_at_nonce(
+        &self,
+        network: &str,
+        chain_id: u64,
+        sender: Address,
+        nonce: u64,
+    ) -> Result<Vec<LedgerTx>, String> {
+        queries::at_nonce(&mut *self.pooled().await?, network, chain_id, sender, nonce).await
+    }
+
+    async fn pending(&self, network: &str, chain_id: u64, limit: u32) -> Result<Vec<LedgerTx>, String> {
+        self.select(
+            "network = $1 AND chain_id = $2 AND status = 'pending' ORDER BY created_at LIMIT $3",
+            vec![Bind::Text(network.to_string()), Bind::Number(chain_id as i64), Bind::Number(limit as i64)],
         )
-        .bind(chain_id as i64)
-        .bind(sender.to_string())
-        .fetch_one(&self.pool)
         .await
-        .map_err(|e| e.to_string())?;
-        Ok(row.try_get::<Option<i64>, _>("nonce").map_err(|e| e.to_string())?.map(|n| n as u64))
     }
 
-    async fn unsettled_from(&self, chain_id: u64, sender: Address, nonce: u64) -> Result<Vec<LedgerTx>, String> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM transactions WHERE chain_id = $1 AND sender = $2 AND nonce >= $3
-             AND status IN ('signed', 'sent') ORDER BY nonce"
-        )))
+    async fn unsent_senders(&self, network: &str, chain_id: u64) -> Result<Vec<Address>, String> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT sender FROM transactions WHERE network = $1 AND chain_id = $2 AND status = 'signed'",
+        )
+        .bind(network)
         .bind(chain_id as i64)
-        .bind(sender.to_string())
-        .bind(nonce as i64)
         .fetch_all(&self.pool)
         .await
         .map_err(|e| e.to_string())?;
-        rows.iter().map(from_row).collect()
+        rows.iter()
+            .map(|row| {
+                let text = row.try_get::<String, _>("sender").map_err(|e| e.to_string())?;
+                text.parse().map_err(|e: alloy::hex::FromHexError| format!("ledger column sender: {e}"))
+            })
+            .collect()
+    }
+
+    async fn mined_blocks(
+        &self,
+        network: &str,
+        chain_id: u64,
+        below: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(u64, B256)>, String> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT block_number, block_hash FROM transactions
+             WHERE network = $1 AND chain_id = $2 AND {} AND block_hash IS NOT NULL AND block_number < $3
+             ORDER BY block_number DESC LIMIT $4",
+            status_in(&[TxStatus::Confirmed, TxStatus::Failed])
+        )))
+        .bind(network)
+        .bind(chain_id as i64)
+        .bind(below.map_or(i64::MAX, |below| below as i64))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        rows.iter()
+            .map(|row| {
+                let number = row.try_get::<i64, _>("block_number").map_err(|e| e.to_string())? as u64;
+                let hash = row.try_get::<String, _>("block_hash").map_err(|e| e.to_string())?;
+                Ok((number, hash.parse().map_err(|e: alloy::hex::FromHexError| format!("ledger block_hash: {e}"))?))
+            })
+            .collect()
+    }
+
+    async fn mined_since(&self, network: &str, chain_id: u64, from: Option<u64>) -> Result<Vec<LedgerTx>, String> {
+        let condition = format!(
+            "network = $1 AND chain_id = $2 AND {} AND (block_hash IS NULL OR block_number >= $3) ORDER BY block_number",
+            status_in(&[TxStatus::Confirmed, TxStatus::Failed])
+        );
+        let from = from.map_or(i64::MAX, |from| from as i64);
+        self.select(
+            &condition,
+            vec![Bind::Text(network.to_string()), Bind::Number(chain_id as i64), Bind::Number(from)],
+        )
+        .await
     }
 }

@@ -3,6 +3,7 @@
 //! set of queries serve both (the `Any` driver; `$n` placeholders, which both accept).
 
 mod clob;
+mod idempotency;
 mod ledger;
 mod pools;
 mod quotes;
@@ -21,6 +22,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use clob::{StoredFill, StoredOrder};
+pub use idempotency::{Claim, IDEMPOTENCY_WINDOW_MS};
 pub use ledger::SenderGuard;
 pub use tokens::TokenRow;
 pub use wallets::WalletRow;
@@ -33,6 +35,8 @@ pub enum StorageError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0} already exists")]
     Duplicate(String),
+    #[error("the transaction ledger: {0}")]
+    Ledger(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,9 +115,18 @@ pub fn default_url(conf_dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", conf_dir.join("gateway.sqlite").display())
 }
 
+/// PostgreSQL connections an instance opens at most when the config names no number (`server.yml`
+/// `databaseMaxConnections`). Each send holds one while it takes its nonce; the rest serve everything else.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
 impl Storage {
-    /// Connects and brings the schema up to date.
+    /// Connects with the default pool size and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Storage, StorageError> {
+        Storage::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// Connects, with at most `max_connections` to PostgreSQL, and brings the schema up to date.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Storage, StorageError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
@@ -122,7 +135,8 @@ impl Storage {
         };
         let options = AnyConnectOptions::from_str(url)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            // SQLite takes one writer at a time whatever the pool; PostgreSQL as many as configured.
+            .max_connections(if backend == Backend::Sqlite { 4 } else { max_connections })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::positions::PositionRequest;
 use super::swap::{self, Family, Hop, Order, Planned, Quoted, Route, SwapData, SwapRequest, Via};
-use super::{Market, TxResponse, Venue, deadline, fee_of, ratio, status_of, transfers};
+use super::{Market, TxResponse, Venue, fee_of, ratio, status_of, transfers};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
 use crate::state::AppState;
@@ -391,7 +391,7 @@ pub async fn add_liquidity(
         amountAMin: market.min_out(base),
         amountBMin: market.min_out(quote),
         to: owner,
-        deadline: deadline(),
+        deadline: market.deadline(),
     };
     let (sent, outcome) = market.send(state, &signer, Call::new(router, call.abi_encode()), "add-liquidity").await?;
     let data = status_of(&outcome).1.map(|receipt| {
@@ -441,7 +441,7 @@ pub async fn remove_liquidity(
         amountAMin: market.min_out(base),
         amountBMin: market.min_out(quote),
         to: owner,
-        deadline: deadline(),
+        deadline: market.deadline(),
     };
     let (sent, outcome) = market.send(state, &signer, Call::new(router, call.abi_encode()), "remove-liquidity").await?;
     let data = status_of(&outcome).1.map(|receipt| {

@@ -32,8 +32,9 @@ use crate::state::AppState;
 use crate::tokens::TokenBook;
 
 pub const NATIVE_DECIMALS: u8 = 18;
-/// How long a swap or liquidity transaction stays valid after it is signed.
-const DEADLINE_SECONDS: u64 = 600;
+/// How long a swap or liquidity transaction stays valid after it is signed, when the connector's config says
+/// nothing (`deadlineSeconds`).
+const DEADLINE_SECONDS: u64 = 1200;
 const PPM: u64 = 1_000_000;
 
 /// SELL spends exactly `amount` of the base token; BUY receives exactly `amount` of it.
@@ -129,6 +130,14 @@ impl Market {
         })
     }
 
+    /// The on-chain deadline of a transaction signed now: included later (stuck behind low fees, held back by a
+    /// node), it reverts instead of executing at a stale price.
+    pub fn deadline(&self) -> U256 {
+        let seconds = self.config.connectors.get(&self.connector).map_or(DEADLINE_SECONDS, |c| c.deadline_seconds);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        U256::from(now + seconds)
+    }
+
     pub fn min_out(&self, amount: U256) -> U256 {
         amount * U256::from(PPM - self.slippage_ppm.min(PPM)) / U256::from(PPM)
     }
@@ -183,11 +192,6 @@ impl Market {
     ) -> ApiResult<(SentTx, Outcome)> {
         Ok(state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?)
     }
-}
-
-pub fn deadline() -> U256 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    U256::from(now + DEADLINE_SECONDS)
 }
 
 /// 1 confirmed, 0 pending, -1 reverted; the receipt when mined.

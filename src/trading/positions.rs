@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::amm::base_of;
 use super::clmm::pool_state;
-use super::{Market, TxResponse, Venue, deadline, fee_of, status_of};
+use super::{Market, TxResponse, Venue, fee_of, status_of};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{AmountText, Human, parse_address};
 use crate::state::AppState;
@@ -389,7 +389,7 @@ pub async fn open(
         amount0Min: market.min_out(sizing.amount0),
         amount1Min: market.min_out(sizing.amount1),
         recipient: owner,
-        deadline: deadline(),
+        deadline: market.deadline(),
     };
     let data = Npm::mintCall { params }.abi_encode();
     let (_, sent, outcome) =
@@ -484,7 +484,7 @@ impl Held {
                 liquidity,
                 amount0Min: market.min_out(amount0),
                 amount1Min: market.min_out(amount1),
-                deadline: deadline(),
+                deadline: market.deadline(),
             },
         }
         .abi_encode())
@@ -522,7 +522,7 @@ pub async fn add(
             amount1Desired: sizing.amount1,
             amount0Min: market.min_out(sizing.amount0),
             amount1Min: market.min_out(sizing.amount1),
-            deadline: deadline(),
+            deadline: market.deadline(),
         },
     }
     .abi_encode();

@@ -14,7 +14,7 @@ use connectors::v3::{ISwapRouter02, ISwapRouterWithDeadline, SwapRouterKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Market, Side, TxResponse, Venue, deadline, fee_of, ratio, signed, status_of, transfers};
+use super::{Market, Side, TxResponse, Venue, fee_of, ratio, signed, status_of, transfers};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{AmountText, Human};
 use crate::state::AppState;
@@ -393,7 +393,7 @@ pub fn swap_call(
                     amountOutMin: min_out,
                     path,
                     to: recipient,
-                    deadline: deadline(),
+                    deadline: market.deadline(),
                 }
                 .abi_encode()
             } else {
@@ -402,7 +402,7 @@ pub fn swap_call(
                     amountInMax: max_in,
                     path,
                     to: recipient,
-                    deadline: deadline(),
+                    deadline: market.deadline(),
                 }
                 .abi_encode()
             }
@@ -435,6 +435,15 @@ pub fn swap_call(
         (Via::SwapRouter, Family::V3) => {
             v3_swap_data(market, route, exact_in, amount_in, amount_out, min_out, max_in, recipient)?
         }
+    };
+    // SwapRouter02 takes its deadline in multicall, not in each swap's parameters.
+    let data = match via {
+        Via::SwapRouter
+            if market.dex.v3.as_ref().is_some_and(|v3| v3.swap_router_kind == SwapRouterKind::SwapRouter02) =>
+        {
+            ISwapRouter02::multicallCall { deadline: market.deadline(), data: vec![data.into()] }.abi_encode()
+        }
+        _ => data,
     };
     Ok(Call::new(router, data))
 }
@@ -504,7 +513,7 @@ fn v3_swap_data(
                 tokenOut: token_out,
                 fee,
                 recipient,
-                deadline: deadline(),
+                deadline: market.deadline(),
                 amountIn: amount_in,
                 amountOutMinimum: min_out,
                 sqrtPriceLimitX96: no_limit,
@@ -517,7 +526,7 @@ fn v3_swap_data(
                 tokenOut: token_out,
                 fee,
                 recipient,
-                deadline: deadline(),
+                deadline: market.deadline(),
                 amountOut: amount_out,
                 amountInMaximum: max_in,
                 sqrtPriceLimitX96: no_limit,
@@ -528,7 +537,7 @@ fn v3_swap_data(
             params: ISwapRouterWithDeadline::ExactInputParams {
                 path: encode_path(&route.hops, false),
                 recipient,
-                deadline: deadline(),
+                deadline: market.deadline(),
                 amountIn: amount_in,
                 amountOutMinimum: min_out,
             },
@@ -538,7 +547,7 @@ fn v3_swap_data(
             params: ISwapRouterWithDeadline::ExactOutputParams {
                 path: encode_path(&route.hops, true),
                 recipient,
-                deadline: deadline(),
+                deadline: market.deadline(),
                 amountOut: amount_out,
                 amountInMaximum: max_in,
             },

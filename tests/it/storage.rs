@@ -1,6 +1,6 @@
 use alloy::primitives::{Address, B256, Bytes, U256};
-use chains::ledger::{Ledger, LedgerTx, TxStatus};
-use gateway::storage::{Backend, Storage, StorageError, TokenRow, WalletRow};
+use chains::ledger::{Inclusion, Ledger, LedgerTx, SenderSession, TxStatus};
+use gateway::storage::{Backend, Claim, Storage, StorageError, TokenRow, WalletRow};
 
 /// A fresh PostgreSQL database for one test, or None (with the reason printed) when no server is reachable.
 /// CI sets GATEWAY_REQUIRE_POSTGRES=1, which turns the skip into a failure.
@@ -60,35 +60,86 @@ async fn exercise(storage: &Storage) {
     let entry = |byte: u8, nonce: u64| LedgerTx {
         hash: B256::repeat_byte(byte),
         chain_id: 31337,
+        network: "devnet".into(),
         sender,
         nonce,
         raw: Bytes::from(vec![2, byte]),
         status: TxStatus::Signed,
         label: "wrap".into(),
-        block_number: None,
-        fee_wei: None,
+        inclusion: None,
+        replaces: None,
+        request_key: Some("POST /chains/ethereum/wrap key-1".into()),
+        recorded_at: 0,
     };
-    assert_eq!(storage.highest_nonce(31337, sender).await.unwrap(), None);
+    let hash = B256::repeat_byte;
+    let mut session = storage.lock_sender(31337, sender).await.unwrap();
     for (byte, nonce) in [(0xaa, 0), (0xbb, 1), (0xcc, 2)] {
-        storage.record(&entry(byte, nonce)).await.unwrap();
+        session.record(&entry(byte, nonce)).await.unwrap();
     }
-    assert!(storage.record(&entry(0xaa, 0)).await.is_err(), "a hash is recorded once");
+    assert!(session.transition(hash(0xbb), TxStatus::Pending, &[TxStatus::Signed]).await.unwrap());
+    assert!(
+        !session.transition(hash(0xbb), TxStatus::Abandoned, &[TxStatus::Signed]).await.unwrap(),
+        "a status moves only from the ones named"
+    );
+    // The same signed bytes recorded again (a retry after the node refused them) are the same row, signed again.
+    assert!(session.transition(hash(0xcc), TxStatus::Rejected, &[TxStatus::Signed]).await.unwrap());
+    session.record(&entry(0xcc, 2)).await.unwrap();
+    let unsettled = session.unsettled("devnet", 31337, sender, 1).await.unwrap();
+    let seen: Vec<(u64, TxStatus)> = unsettled.iter().map(|t| (t.nonce, t.status)).collect();
+    assert_eq!(seen, vec![(0, TxStatus::Signed), (1, TxStatus::Pending), (2, TxStatus::Signed)]);
+    assert_eq!(
+        session.unsettled("devnet", 31337, sender, 2).await.unwrap().len(),
+        2,
+        "pending below the count: the node has it"
+    );
+    assert!(session.unsettled("mainnet", 31337, sender, 0).await.unwrap().is_empty(), "per network");
+    assert_eq!(session.at_nonce("devnet", 31337, sender, 1).await.unwrap()[0].hash, hash(0xbb));
+    session.release().await;
+
     // A fee of 10^30 wei does not fit in 64 bits: amounts are kept as decimal strings, exact.
-    let big_fee = U256::from(10).pow(U256::from(30));
-    storage.set_status(B256::repeat_byte(0xaa), TxStatus::Confirmed, Some(7), Some(big_fee)).await.unwrap();
-    storage.set_status(B256::repeat_byte(0xbb), TxStatus::Sent, None, None).await.unwrap();
-    storage.set_status(B256::repeat_byte(0xcc), TxStatus::Dropped, None, None).await.unwrap();
-    let confirmed = storage.find(B256::repeat_byte(0xaa)).await.unwrap().unwrap();
+    let inclusion = Inclusion { block_number: 7, block_hash: hash(0x07), fee_wei: U256::from(10).pow(U256::from(30)) };
+    storage.settle(hash(0xaa), TxStatus::Confirmed, inclusion).await.unwrap();
+    let confirmed = storage.find(hash(0xaa)).await.unwrap().unwrap();
     assert_eq!(confirmed.status, TxStatus::Confirmed);
-    assert_eq!(confirmed.block_number, Some(7));
-    assert_eq!(confirmed.fee_wei, Some(big_fee));
+    assert_eq!(confirmed.inclusion, Some(inclusion));
     assert_eq!(confirmed.raw, Bytes::from(vec![2, 0xaa]));
-    assert_eq!(storage.find(B256::repeat_byte(0xdd)).await.unwrap(), None);
-    // A dropped transaction no longer holds its nonce; only signed or sent ones are unsettled.
-    assert_eq!(storage.highest_nonce(31337, sender).await.unwrap(), Some(1));
-    assert_eq!(storage.highest_nonce(1, sender).await.unwrap(), None);
-    let unsettled = storage.unsettled_from(31337, sender, 0).await.unwrap();
-    assert_eq!(unsettled.iter().map(|t| t.nonce).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(confirmed.network, "devnet");
+    assert_eq!(storage.find(hash(0xdd)).await.unwrap(), None);
+    assert_eq!(storage.mined_blocks("devnet", 31337, None, 10).await.unwrap(), vec![(7, hash(0x07))]);
+    assert!(storage.mined_blocks("devnet", 31337, Some(7), 10).await.unwrap().is_empty());
+    assert_eq!(storage.mined_since("devnet", 31337, Some(7)).await.unwrap().len(), 1);
+    assert!(storage.mined_since("devnet", 31337, Some(8)).await.unwrap().is_empty());
+    assert_eq!(
+        storage.pending("devnet", 31337, 10).await.unwrap().iter().map(|t| t.hash).collect::<Vec<_>>(),
+        vec![hash(0xbb)]
+    );
+    assert_eq!(storage.unsent_senders("devnet", 31337).await.unwrap(), vec![sender]);
+    assert_eq!(storage.open_at_nonce("devnet", 31337, sender, 1).await.unwrap().len(), 1);
+    assert_eq!(storage.transactions_of_request("POST /chains/ethereum/wrap key-1").await.unwrap().len(), 3);
+
+    let mut session = storage.lock_sender(31337, sender).await.unwrap();
+    session
+        .record(&LedgerTx { hash: hash(0xdd), nonce: 1, replaces: Some(hash(0xbb)), ..entry(0xdd, 1) })
+        .await
+        .unwrap();
+    session.release().await;
+    assert_eq!(storage.replacements(hash(0xbb)).await.unwrap()[0].hash, hash(0xdd));
+    // A chain reset: what was mined is not any more.
+    storage.unsettle(hash(0xaa), TxStatus::Dropped).await.unwrap();
+    let dropped = storage.find(hash(0xaa)).await.unwrap().unwrap();
+    assert_eq!((dropped.status, dropped.inclusion), (TxStatus::Dropped, None));
+
+    // Idempotency keys: claimed once, then held with the answer.
+    let key = "POST /chains/ethereum/wrap k";
+    assert_eq!(storage.claim_idempotency_key(key, "f1").await.unwrap(), Claim::Claimed);
+    assert!(matches!(storage.claim_idempotency_key(key, "f1").await.unwrap(), Claim::Held { answer: None, .. }));
+    storage.answer_idempotency_key(key, 400, "{}").await.unwrap();
+    assert!(matches!(
+        storage.claim_idempotency_key(key, "f2").await.unwrap(),
+        Claim::Held { fingerprint, answer: Some((400, _)), .. } if fingerprint == "f1"
+    ));
+    storage.release_idempotency_key(key).await.unwrap();
+    assert_eq!(storage.claim_idempotency_key(key, "f2").await.unwrap(), Claim::Claimed);
 
     let token = TokenRow {
         network: "devnet".into(),

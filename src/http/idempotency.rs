@@ -1,0 +1,149 @@
+//! `Idempotency-Key`: a request sent again with the key of an earlier one (a client retrying after a timeout or a
+//! dropped connection) is answered with the earlier one's answer, or told what it sent so far, and never sends
+//! anything itself. Keys are kept for 24 hours, per method and path, in the database, so instances sharing it
+//! honour each other's keys.
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::keccak256;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::server::BODY_LIMIT_BYTES;
+use crate::state::AppState;
+use crate::storage::Claim;
+
+pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
+/// Set on an answer served again for a retry.
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+/// How long a retry waits for the first request with its key to finish.
+const WAIT_FOR_FIRST: Duration = Duration::from_secs(30);
+const POLL_FIRST: Duration = Duration::from_millis(50);
+const MAX_KEY_LENGTH: usize = 255;
+
+/// The middleware: requests that change something (not GET) and carry the header.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let Some(key) = request.headers().get(&HEADER) else { return next.run(request).await };
+    let key = match key.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LENGTH && !k.contains(' ')) {
+        Some(key) => key.to_string(),
+        None => {
+            return ApiError::bad_request(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_KEY_LENGTH} visible ASCII characters without spaces, e.g. a UUID"),
+            )
+            .into_response();
+        }
+    };
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body: too large")
+                .with_code("INVALID_BODY")
+                .into_response();
+        }
+    };
+    let scoped = format!("{} {} {key}", parts.method, parts.uri.path());
+    let fingerprint = keccak256(
+        [parts.method.as_str().as_bytes(), b" ", parts.uri.to_string().as_bytes(), b"\n", &body[..]].concat(),
+    )
+    .to_string();
+    let storage = state.storage().clone();
+    let started = Instant::now();
+    loop {
+        let claim = match storage.claim_idempotency_key(&scoped, &fingerprint).await {
+            Ok(claim) => claim,
+            Err(error) => return ApiError::internal(error).into_response(),
+        };
+        match claim {
+            Claim::Claimed => return first(&state, scoped, Request::from_parts(parts, Body::from(body)), next).await,
+            Claim::Held { fingerprint: held, .. } if held != fingerprint => {
+                return ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!(
+                        "Idempotency-Key '{key}' was used for another request to {} {} in the last 24 hours; use a new \
+                         key for a new request",
+                        parts.method,
+                        parts.uri.path()
+                    ),
+                )
+                .with_code("IDEMPOTENCY_KEY_REUSED")
+                .into_response();
+            }
+            Claim::Held { answer: Some((status, body)), .. } => return replay(status, body),
+            Claim::Held { answer: None, .. } if started.elapsed() < WAIT_FOR_FIRST => {
+                tokio::time::sleep(POLL_FIRST).await;
+            }
+            Claim::Held { answer: None, claimed_at, .. } => {
+                return in_progress(&state, &scoped, &key, claimed_at).await;
+            }
+        }
+    }
+}
+
+/// Serves the first request with a key. It runs to its end in a task of its own even if the client goes away, so
+/// its answer is there for the retry; it is kept unless the request failed on the gateway's side (5xx) before
+/// sending anything, in which case the key is freed and a retry runs afresh.
+async fn first(state: &AppState, scoped: String, request: Request, next: Next) -> Response {
+    let work = chains::tx::on_behalf_of(scoped.clone(), next.run(request)).instrument(tracing::Span::current());
+    let response = match tokio::spawn(work).await {
+        Ok(response) => response,
+        Err(error) => ApiError::internal(format!("the request's task failed: {error}")).into_response(),
+    };
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let storage = state.storage();
+    let sent_nothing = || async { storage.transactions_of_request(&scoped).await.is_ok_and(|sent| sent.is_empty()) };
+    let kept = if parts.status.is_server_error() && sent_nothing().await {
+        storage.release_idempotency_key(&scoped).await
+    } else {
+        storage.answer_idempotency_key(&scoped, parts.status.as_u16(), &String::from_utf8_lossy(&body)).await
+    };
+    if let Err(error) = kept {
+        tracing::error!(%error, "could not keep the answer of an idempotent request");
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn replay(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+}
+
+/// The first request with the key has no answer yet (still being served, or the gateway stopped while serving
+/// it): what it sent so far, and nothing more is sent.
+async fn in_progress(state: &AppState, scoped: &str, key: &str, claimed_at: i64) -> Response {
+    let sent = match state.storage().transactions_of_request(scoped).await {
+        Ok(sent) => sent,
+        Err(error) => return ApiError::internal(error).into_response(),
+    };
+    let sent = match sent.is_empty() {
+        true => "it has sent no transaction yet".to_string(),
+        false => {
+            let each: Vec<String> = sent.iter().map(|tx| format!("{} ({})", tx.hash, tx.status.as_str())).collect();
+            format!("it sent {}; poll them (POST /chains/ethereum/poll)", each.join(", "))
+        }
+    };
+    let age = (crate::storage::now_ms() - claimed_at).max(0) / 1000;
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!(
+            "the request with Idempotency-Key '{key}' (received {age} s ago) has not finished, or the gateway stopped \
+             while serving it; {sent}. This request sends nothing."
+        ),
+    )
+    .with_code("IDEMPOTENCY_KEY_IN_USE")
+    .into_response()
+}

@@ -1,0 +1,95 @@
+//! Idempotency keys: the first request with a key claims it, and its answer is kept for every retry.
+
+use sqlx::Row;
+
+use super::{Storage, StorageError, now_ms};
+
+/// How long a key and its answer are kept.
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// What a claim on a key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is this request's now.
+    Claimed,
+    /// An earlier request holds it: its fingerprint, and its answer once it has one (status, body).
+    Held { fingerprint: String, answer: Option<(u16, String)>, claimed_at: i64 },
+}
+
+impl Storage {
+    /// Claims `key` for a request with `fingerprint`, or tells who holds it. A key older than the window is
+    /// free again.
+    pub async fn claim_idempotency_key(&self, key: &str, fingerprint: &str) -> Result<Claim, StorageError> {
+        let now = now_ms();
+        sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND created_at < $2")
+            .bind(key)
+            .bind(now - IDEMPOTENCY_WINDOW_MS)
+            .execute(&self.pool)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (key, fingerprint, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(fingerprint)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            self.forget_expired_idempotency_keys(now).await?;
+            return Ok(Claim::Claimed);
+        }
+        match self.idempotency_key(key).await? {
+            Some(held) => Ok(held),
+            // Released between the insert and the read: try once more.
+            None => Box::pin(self.claim_idempotency_key(key, fingerprint)).await,
+        }
+    }
+
+    /// Who holds `key`, and its answer if there is one.
+    pub async fn idempotency_key(&self, key: &str) -> Result<Option<Claim>, StorageError> {
+        let row = sqlx::query("SELECT fingerprint, status_code, body, created_at FROM idempotency_keys WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let status = row.try_get::<Option<i64>, _>("status_code")?;
+        let body = row.try_get::<Option<String>, _>("body")?;
+        Ok(Some(Claim::Held {
+            fingerprint: row.try_get("fingerprint")?,
+            answer: status.zip(body).map(|(status, body)| (status as u16, body)),
+            claimed_at: row.try_get("created_at")?,
+        }))
+    }
+
+    /// Keeps the answer to the request holding `key`.
+    pub async fn answer_idempotency_key(&self, key: &str, status: u16, body: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE idempotency_keys SET status_code = $1, body = $2 WHERE key = $3")
+            .bind(status as i64)
+            .bind(body)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Frees `key`: its request did nothing a retry could repeat.
+    pub async fn release_idempotency_key(&self, key: &str) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Deletes keys past the window, at most once a minute per instance.
+    async fn forget_expired_idempotency_keys(&self, now: i64) -> Result<(), StorageError> {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        static LAST: AtomicI64 = AtomicI64::new(0);
+        let last = LAST.load(Ordering::Relaxed);
+        if now - last < 60_000 || LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(now - IDEMPOTENCY_WINDOW_MS)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
