@@ -354,7 +354,8 @@ impl<L: Ledger> TxSender<L> {
             match refusal {
                 None | Some((Refusal::AlreadyKnown, _)) => {
                     self.mark(session, hash, TxStatus::Pending, &[TxStatus::Signed]).await?;
-                    for old in choice.superseded {
+                    // The same call at the same nonce and fees signs to the same bytes: then it is that transaction.
+                    for old in choice.superseded.into_iter().filter(|old| *old != hash) {
                         self.mark(session, old, TxStatus::Dropped, &[TxStatus::Pending]).await?;
                     }
                     tracing::info!(%hash, nonce, label = %job.label, network = network.name(), "transaction sent");

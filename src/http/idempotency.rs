@@ -16,7 +16,7 @@ use tracing::Instrument;
 use crate::error::ApiError;
 use crate::server::BODY_LIMIT_BYTES;
 use crate::state::AppState;
-use crate::storage::Claim;
+use crate::storage::{Backend, Claim, this_process};
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on an answer served again for a retry.
@@ -79,11 +79,13 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                 .into_response();
             }
             Claim::Held { answer: Some((status, body)), .. } => return replay(status, body),
-            Claim::Held { answer: None, .. } if started.elapsed() < WAIT_FOR_FIRST => {
+            Claim::Held { answer: None, owner, claimed_at, .. } => {
+                // SQLite has one gateway per file: a key another process holds was left by a run that stopped.
+                let orphaned = owner != this_process() && storage.backend() == Backend::Sqlite;
+                if orphaned || started.elapsed() >= WAIT_FOR_FIRST {
+                    return in_progress(&state, &scoped, &key, claimed_at).await;
+                }
                 tokio::time::sleep(POLL_FIRST).await;
-            }
-            Claim::Held { answer: None, claimed_at, .. } => {
-                return in_progress(&state, &scoped, &key, claimed_at).await;
             }
         }
     }

@@ -12,8 +12,16 @@ pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 pub enum Claim {
     /// The key is this request's now.
     Claimed,
-    /// An earlier request holds it: its fingerprint, and its answer once it has one (status, body).
-    Held { fingerprint: String, answer: Option<(u16, String)>, claimed_at: i64 },
+    /// An earlier request holds it: its fingerprint, the process serving it, and its answer once it has one
+    /// (status, body).
+    Held { fingerprint: String, owner: String, answer: Option<(u16, String)>, claimed_at: i64 },
+}
+
+/// This process, as the owner of the keys it claims: a key held by another process on SQLite (one gateway per
+/// file) was left by a run that stopped.
+pub fn this_process() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
 impl Storage {
@@ -27,10 +35,12 @@ impl Storage {
             .execute(&self.pool)
             .await?;
         let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (key, fingerprint, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO idempotency_keys (key, fingerprint, owner, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO NOTHING",
         )
         .bind(key)
         .bind(fingerprint)
+        .bind(this_process())
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -47,15 +57,18 @@ impl Storage {
 
     /// Who holds `key`, and its answer if there is one.
     pub async fn idempotency_key(&self, key: &str) -> Result<Option<Claim>, StorageError> {
-        let row = sqlx::query("SELECT fingerprint, status_code, body, created_at FROM idempotency_keys WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT fingerprint, owner, status_code, body, created_at FROM idempotency_keys WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let status = row.try_get::<Option<i64>, _>("status_code")?;
         let body = row.try_get::<Option<String>, _>("body")?;
         Ok(Some(Claim::Held {
             fingerprint: row.try_get("fingerprint")?,
+            owner: row.try_get("owner")?,
             answer: status.zip(body).map(|(status, body)| (status as u16, body)),
             claimed_at: row.try_get("created_at")?,
         }))

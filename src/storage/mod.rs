@@ -22,7 +22,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use clob::{StoredFill, StoredOrder};
-pub use idempotency::{Claim, IDEMPOTENCY_WINDOW_MS};
+pub use idempotency::{Claim, IDEMPOTENCY_WINDOW_MS, this_process};
 pub use ledger::SenderGuard;
 pub use tokens::TokenRow;
 pub use wallets::WalletRow;

@@ -124,6 +124,20 @@ impl TestGateway {
         into_json(self.http.post(self.url(path)).json(&body).send().await.expect("POST reaches the gateway")).await
     }
 
+    /// POSTs with an Idempotency-Key; answers the status, the body's text and whether it was served again.
+    pub async fn post_once(&self, path: &str, body: Value, key: &str) -> (StatusCode, String, bool) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST reaches the gateway");
+        let replayed = response.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+        (response.status(), response.text().await.unwrap(), replayed)
+    }
+
     pub fn client(&self) -> &reqwest::Client {
         &self.http
     }

@@ -17,3 +17,4 @@ mod pools;
 mod storage;
 mod swagger;
 mod trading;
+mod transactions;

@@ -136,7 +136,8 @@ async fn exercise(storage: &Storage) {
     storage.answer_idempotency_key(key, 400, "{}").await.unwrap();
     assert!(matches!(
         storage.claim_idempotency_key(key, "f2").await.unwrap(),
-        Claim::Held { fingerprint, answer: Some((400, _)), .. } if fingerprint == "f1"
+        Claim::Held { fingerprint, owner, answer: Some((400, _)), .. }
+            if fingerprint == "f1" && owner == gateway::storage::this_process()
     ));
     storage.release_idempotency_key(key).await.unwrap();
     assert_eq!(storage.claim_idempotency_key(key, "f2").await.unwrap(), Claim::Claimed);

@@ -19,6 +19,8 @@ CREATE TABLE idempotency_keys (
     key TEXT PRIMARY KEY,
     -- A hash of the request (method, path, query, body): a key reused for another request is refused.
     fingerprint TEXT NOT NULL,
+    -- The gateway process serving it (a random id per start).
+    owner TEXT NOT NULL,
     -- The answer once there is one; NULL while the first request is being served.
     status_code BIGINT,
     body TEXT,

@@ -1,0 +1,500 @@
+//! The transaction lifecycle off the happy path: restarts over the same ledger, transactions the node drops, a
+//! crash between signing and sending, retries with an Idempotency-Key, fee caps, stuck transactions sped up,
+//! cancelled and replaced automatically, and many senders at once through PostgreSQL.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::ext::AnvilApi;
+use alloy::providers::{Provider, RootProvider};
+use chains::ledger::{Ledger, LedgerTx, TxStatus};
+use gateway::devnet::Devnet;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{self, PASSPHRASE, TestGateway, assert_error_body};
+
+const GWEI: u128 = 1_000_000_000;
+
+fn node(devnet: &Devnet) -> RootProvider {
+    RootProvider::new_http(devnet.rpc_url().parse().unwrap())
+}
+
+async fn wrap(gw: &TestGateway, body: Value) -> (StatusCode, Value) {
+    gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"}).merge(body)).await
+}
+
+trait Merge {
+    fn merge(self, other: Value) -> Value;
+}
+
+impl Merge for Value {
+    fn merge(mut self, other: Value) -> Value {
+        if let (Some(target), Value::Object(extra)) = (self.as_object_mut(), other) {
+            target.extend(extra);
+        }
+        self
+    }
+}
+
+fn hash_of(body: &Value) -> B256 {
+    body["signature"].as_str().unwrap_or_else(|| panic!("no signature: {body}")).parse().unwrap()
+}
+
+async fn poll(gw: &TestGateway, hash: B256) -> Value {
+    let (status, body) = gw.post("/chains/ethereum/poll", json!({"network": "devnet", "signature": hash})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn row(gw: &TestGateway, hash: B256) -> LedgerTx {
+    gw.gateway
+        .state
+        .ethereum()
+        .sender
+        .ledger()
+        .find(hash)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{hash} not in the ledger"))
+}
+
+/// Waits for `check` to hold, for what a background task does; fails naming `what` if it never does.
+async fn eventually<F: AsyncFn() -> bool>(what: &str, check: F) {
+    for _ in 0..400 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+async fn update(gw: &TestGateway, path: &str, value: Value) {
+    let (status, body) =
+        gw.post("/config/update", json!({"namespace": "ethereum-devnet", "path": path, "value": value})).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+}
+
+async fn nonce(devnet: &Devnet, wallet: Address) -> u64 {
+    node(devnet).get_transaction_count(wallet).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_gateway_restarted_over_the_same_conf_with_a_fresh_chain_sends_at_once_and_reconciles() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let wallet = devnet.accounts()[1];
+    let start = nonce(&devnet, wallet).await;
+    let mut first_run = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = wrap(&gw, json!({})).await;
+        assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+        first_run.push(hash_of(&body));
+    }
+    assert_eq!(row(&gw, first_run[2]).await.status, TxStatus::Confirmed);
+    // `gateway devnet` run again: the chain starts from its snapshot, the conf dir keeps the ledger of the first run.
+    let conf = gw.stop().await;
+    drop(devnet);
+    let devnet = common::devnet().await;
+    assert_eq!(nonce(&devnet, wallet).await, start, "the chain forgot the first run");
+    gateway::config::Config::load(conf.path())
+        .unwrap()
+        .update("ethereum-devnet", "nodeURL", json!([devnet.rpc_url()]))
+        .unwrap();
+    let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.unwrap();
+    // Another amount: the same call at the same nonce and fees would sign to the first run's bytes.
+    let (status, body) = wrap(&gw, json!({"amount": "0.005"})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "sends at once: {body}");
+    assert_eq!(body["data"]["nonce"], start, "the node's nonce, not the ledger's");
+    // The tracker finds the first run's blocks gone and says so in the ledger.
+    for hash in first_run {
+        eventually("the first run's transactions are dropped", async || {
+            row(&gw, hash).await.status == TxStatus::Dropped
+        })
+        .await;
+        let answer = poll(&gw, hash).await;
+        assert_eq!(
+            (answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()),
+            (Some(-2), Some("dropped")),
+            "{answer}"
+        );
+        assert!(row(&gw, hash).await.inclusion.is_none());
+    }
+    assert_eq!(row(&gw, hash_of(&body)).await.status, TxStatus::Confirmed);
+}
+
+#[tokio::test]
+async fn a_transaction_the_node_drops_is_dropped_in_the_ledger_and_its_nonce_taken_by_the_next_send() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let wallet = devnet.accounts()[1];
+    update(&gw, "transactionExecutionTimeoutMs", json!(300)).await;
+    let anvil = node(&devnet);
+    anvil.anvil_set_auto_mine(false).await.unwrap();
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(0)), "pending: {body}");
+    let lost = hash_of(&body);
+    let lost_nonce = body["data"]["nonce"].as_u64().unwrap();
+    assert_eq!(anvil.anvil_drop_transaction(lost).await.unwrap(), Some(lost));
+    let answer = poll(&gw, lost).await;
+    assert_eq!((answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()), (Some(0), Some("pending")), "{answer}");
+
+    anvil.anvil_set_auto_mine(true).await.unwrap();
+    let (status, body) = wrap(&gw, json!({"amount": "0.002"})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(body["data"]["nonce"].as_u64(), Some(lost_nonce), "the lost transaction's nonce is used, no gap left");
+    assert_eq!(nonce(&devnet, wallet).await, lost_nonce + 1);
+    let answer = poll(&gw, lost).await;
+    assert_eq!((answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()), (Some(-2), Some("dropped")), "{answer}");
+    assert!(anvil.get_transaction_by_hash(lost).await.unwrap().is_none(), "never sent again");
+
+    // Asked again for exactly what was lost, the gateway signs the same bytes: the same transaction, mined now.
+    anvil.anvil_set_auto_mine(false).await.unwrap();
+    let (_, body) = wrap(&gw, json!({})).await;
+    let lost = hash_of(&body);
+    anvil.anvil_drop_transaction(lost).await.unwrap();
+    anvil.anvil_set_auto_mine(true).await.unwrap();
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "not a 500: {body}");
+    assert_eq!(hash_of(&body), lost);
+    assert_eq!(row(&gw, lost).await.status, TxStatus::Confirmed);
+}
+
+#[tokio::test]
+async fn a_gateway_killed_between_signing_and_sending_never_sends_that_transaction() {
+    use std::io::BufRead;
+    let devnet = common::devnet().await;
+    let wallet = devnet.accounts()[1];
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let conf = gw.stop().await;
+    let before = nonce(&devnet, wallet).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["start", "--dev", "--port", "0", "--conf", conf.path().to_str().unwrap()])
+        .env("GATEWAY_PASSPHRASE", PASSPHRASE)
+        .env("GATEWAY_FAILPOINT", "abort-after-sign")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .find_map(|line| line.ok()?.split_whitespace().find(|w| w.starts_with("http://")).map(str::to_string))
+        .expect("the gateway says where it listens");
+    let request = json!({"network": "devnet", "amount": "0.001"});
+    let answer = reqwest::Client::new()
+        .post(format!("{url}/chains/ethereum/wrap"))
+        .header("Idempotency-Key", "crash-1")
+        .json(&request)
+        .send()
+        .await;
+    assert!(answer.is_err(), "the process died before answering: {answer:?}");
+    assert!(!child.wait().unwrap().success());
+    assert_eq!(nonce(&devnet, wallet).await, before, "nothing reached the node");
+
+    let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.unwrap();
+    let ledger = gw.gateway.state.ethereum().sender.ledger();
+    let left = gw.gateway.state.storage().transactions_of_request("POST /chains/ethereum/wrap crash-1").await.unwrap();
+    assert_eq!(left.len(), 1, "the signed transaction was recorded before the crash");
+    let orphan = left[0].hash;
+    eventually("the orphan is abandoned", async || {
+        ledger.find(orphan).await.unwrap().unwrap().status == TxStatus::Abandoned
+    })
+    .await;
+    assert!(node(&devnet).get_transaction_by_hash(orphan).await.unwrap().is_none(), "not broadcast on restart");
+    let answer = poll(&gw, orphan).await;
+    assert_eq!(
+        (answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()),
+        (Some(-2), Some("abandoned")),
+        "{answer}"
+    );
+    // The client retries with its key: told what happened, and nothing is sent.
+    let (status, text, _) = gw.post_once("/chains/ethereum/wrap", request.clone(), "crash-1").await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_error_body(status, &body, StatusCode::CONFLICT, "abandoned");
+    assert_eq!(body["code"], "IDEMPOTENCY_KEY_IN_USE");
+    assert_eq!(nonce(&devnet, wallet).await, before);
+    // A new request takes the abandoned transaction's nonce.
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(body["data"]["nonce"].as_u64(), Some(before));
+    assert_eq!(left[0].nonce, before);
+}
+
+#[tokio::test]
+async fn one_idempotency_key_sends_once_and_answers_every_retry_the_same() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let wallet = devnet.accounts()[1];
+    let before = nonce(&devnet, wallet).await;
+    let request = json!({"network": "devnet", "amount": "0.002"});
+    let (status, first, replayed) = gw.post_once("/chains/ethereum/wrap", request.clone(), "wrap-1").await;
+    assert_eq!((status, replayed), (StatusCode::OK, false), "{first}");
+    let (status, again, replayed) = gw.post_once("/chains/ethereum/wrap", request.clone(), "wrap-1").await;
+    assert_eq!((status, replayed), (StatusCode::OK, true));
+    assert_eq!(again, first, "the same answer, byte for byte");
+    assert_eq!(nonce(&devnet, wallet).await, before + 1, "one transaction");
+
+    // Sent twice at once (a client retrying while the first is in flight): one transaction, one answer.
+    let body = json!({"network": "devnet", "amount": "0.003"});
+    let (a, b) = tokio::join!(
+        gw.post_once("/chains/ethereum/wrap", body.clone(), "wrap-2"),
+        gw.post_once("/chains/ethereum/wrap", body.clone(), "wrap-2")
+    );
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{} {}", a.1, b.1);
+    assert_eq!(a.1, b.1);
+    assert!(a.2 != b.2, "one served, one replayed");
+    assert_eq!(nonce(&devnet, wallet).await, before + 2);
+
+    // A refused request retried is refused the same way, never a 500.
+    let too_much = json!({"network": "devnet", "amount": "5000"});
+    let (status, refused, _) = gw.post_once("/chains/ethereum/unwrap", too_much.clone(), "unwrap-1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let (status, again, replayed) = gw.post_once("/chains/ethereum/unwrap", too_much, "unwrap-1").await;
+    assert_eq!((status, replayed, again), (StatusCode::BAD_REQUEST, true, refused));
+
+    // The key of one request used for another is refused.
+    let (status, text, _) =
+        gw.post_once("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "9"}), "wrap-1").await;
+    assert_error_body(
+        status,
+        &serde_json::from_str(&text).unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another request",
+    );
+    let (status, text, _) = gw.post_once("/chains/ethereum/wrap", request, "a key with spaces").await;
+    assert_error_body(status, &serde_json::from_str(&text).unwrap(), StatusCode::BAD_REQUEST, "Idempotency-Key");
+    assert_eq!(nonce(&devnet, wallet).await, before + 2);
+}
+
+#[tokio::test]
+async fn fees_over_a_cap_are_refused_before_signing_and_caps_change_without_restart() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let wallet = devnet.accounts()[1];
+    let before = nonce(&devnet, wallet).await;
+    // The next block's base fee over the devnet's gasPriceCap of 100 gwei.
+    node(&devnet).anvil_set_next_block_base_fee_per_gas(150 * GWEI).await.unwrap();
+    let request = json!({"network": "devnet", "amount": "0.001"});
+    let (status, text, _) = gw.post_once("/chains/ethereum/wrap", request.clone(), "capped").await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "over gasPriceCap 100 gwei");
+    assert_eq!(body["code"], "FEE_CAP");
+    assert!(body["message"].as_str().unwrap().contains("150.001 gwei"), "names the fee needed: {body}");
+    let signed = gw.gateway.state.storage().transactions_of_request("POST /chains/ethereum/wrap capped").await.unwrap();
+    assert!(signed.is_empty(), "nothing signed: {signed:?}");
+    assert_eq!(nonce(&devnet, wallet).await, before);
+
+    update(&gw, "gasPriceCap", json!(1000)).await;
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    let tx = node(&devnet).get_transaction_by_hash(hash_of(&body)).await.unwrap().unwrap();
+    assert!(alloy::consensus::Transaction::max_fee_per_gas(&tx) <= 1000 * GWEI);
+
+    // What one transaction may cost: 0.0001 ETH is under 21k+ gas at 150 gwei.
+    update(&gw, "maxTxFee", json!(0.0001)).await;
+    node(&devnet).anvil_set_next_block_base_fee_per_gas(150 * GWEI).await.unwrap();
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "over maxTxFee 0.0001");
+    let (status, body) =
+        gw.post("/config/update", json!({"namespace": "ethereum-devnet", "path": "gasPriceCap", "value": -1})).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "gasPriceCap");
+}
+
+/// A devnet where blocks come only when the test mines one, and a gateway answering "pending" after 300 ms.
+async fn stuck_setup() -> (Devnet, TestGateway, RootProvider) {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    update(&gw, "transactionExecutionTimeoutMs", json!(300)).await;
+    let anvil = node(&devnet);
+    anvil.anvil_set_auto_mine(false).await.unwrap();
+    (devnet, gw, anvil)
+}
+
+/// Sends a wrap that stays pending, then raises the next block's base fee over what it offered.
+async fn stuck_wrap(gw: &TestGateway, anvil: &RootProvider) -> (B256, u64) {
+    let (status, body) = wrap(gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(0)), "{body}");
+    anvil.anvil_set_next_block_base_fee_per_gas(50 * GWEI).await.unwrap();
+    (hash_of(&body), body["data"]["nonce"].as_u64().unwrap())
+}
+
+#[tokio::test]
+async fn a_stuck_transaction_is_sped_up_and_another_cancelled_and_poll_tells_each_hash_the_truth() {
+    let (devnet, gw, anvil) = stuck_setup().await;
+    let wallet = devnet.accounts()[1];
+    let weth = devnet.deployment().token("WETH").address;
+    let balance = async || chains::erc20::balances(&gw.devnet_network(), wallet, &[weth]).await.unwrap().1[0];
+    let weth_before = balance().await;
+
+    let (stuck, stuck_nonce) = stuck_wrap(&gw, &anvil).await;
+    let (status, body) = gw.post("/chains/ethereum/speed-up", json!({"network": "devnet", "signature": stuck})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(0)), "{body}");
+    let faster = hash_of(&body);
+    assert_eq!(body["txHash"], body["signature"]);
+    assert_eq!(body["data"]["replaced"], stuck.to_string());
+    assert_eq!(body["data"]["nonce"].as_u64(), Some(stuck_nonce));
+    let replacement = anvil.get_transaction_by_hash(faster).await.unwrap().unwrap();
+    assert!(alloy::consensus::Transaction::max_fee_per_gas(&replacement) >= 50 * GWEI, "over the new base fee");
+    anvil.evm_mine(None).await.unwrap();
+    let answer = poll(&gw, stuck).await;
+    assert_eq!(answer["txStatus"], 1, "what it stood for was mined: {answer}");
+    assert_eq!(answer["replacedBy"], faster.to_string());
+    assert_eq!(answer["ledgerStatus"], "replaced");
+    let answer = poll(&gw, faster).await;
+    assert_eq!(
+        (answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()),
+        (Some(1), Some("confirmed")),
+        "{answer}"
+    );
+    assert_eq!(balance().await - weth_before, U256::from(1_000_000_000_000_000u64), "wrapped once");
+    let (status, body) = gw.post("/chains/ethereum/speed-up", json!({"network": "devnet", "signature": faster})).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "already mined");
+
+    let (doomed, doomed_nonce) = stuck_wrap(&gw, &anvil).await;
+    let (status, body) = gw
+        .post("/chains/ethereum/cancel", json!({"network": "devnet", "address": wallet, "nonce": doomed_nonce}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cancel = hash_of(&body);
+    assert_eq!(body["data"]["replaced"], doomed.to_string());
+    anvil.evm_mine(None).await.unwrap();
+    let answer = poll(&gw, doomed).await;
+    assert_eq!(answer["txStatus"], -1, "cancelled: {answer}");
+    assert_eq!(answer["replacedBy"], cancel.to_string());
+    assert!(answer["error"].as_str().unwrap().contains("cancelled"), "{answer}");
+    assert_eq!(poll(&gw, cancel).await["txStatus"], 1);
+    let mined = anvil.get_transaction_by_hash(cancel).await.unwrap().unwrap();
+    assert_eq!(alloy::consensus::Transaction::to(&mined), Some(wallet), "a transfer to itself");
+    assert_eq!(balance().await - weth_before, U256::from(1_000_000_000_000_000u64), "the cancelled wrap did nothing");
+    assert_eq!(nonce(&devnet, wallet).await, doomed_nonce + 1);
+
+    let (status, body) = gw
+        .post("/chains/ethereum/cancel", json!({"network": "devnet", "address": wallet, "nonce": doomed_nonce}))
+        .await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "no transaction");
+    assert_eq!(body["code"], "NOTHING_TO_REPLACE");
+    let (status, body) =
+        gw.post("/chains/ethereum/speed-up", json!({"network": "devnet", "signature": B256::ZERO})).await;
+    assert_error_body(status, &body, StatusCode::NOT_FOUND, "not a transaction this gateway sent");
+}
+
+#[tokio::test]
+async fn a_transaction_stuck_under_the_market_is_replaced_automatically_and_the_request_answers_the_mined_one() {
+    let (devnet, gw, anvil) = stuck_setup().await;
+    let wallet = devnet.accounts()[1];
+    update(&gw, "replaceAfterSeconds", json!(1)).await;
+    update(&gw, "transactionExecutionTimeoutMs", json!(20_000)).await;
+    let before = nonce(&devnet, wallet).await;
+    let ledger = gw.gateway.state.ethereum().sender.ledger().clone();
+    let waiting = tokio::spawn({
+        let url = gw.url("/chains/ethereum/wrap");
+        async move {
+            common::into_json(
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({"network": "devnet", "amount": "0.001"}))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    });
+    eventually("the wrap is sent", async || !ledger.pending("devnet", 31337, 10).await.unwrap().is_empty()).await;
+    let original = ledger.pending("devnet", 31337, 10).await.unwrap()[0].clone();
+    anvil.anvil_set_next_block_base_fee_per_gas(50 * GWEI).await.unwrap();
+    eventually("the tracker replaces it", async || !ledger.replacements(original.hash).await.unwrap().is_empty()).await;
+    let replacement = ledger.replacements(original.hash).await.unwrap()[0].clone();
+    assert_eq!(replacement.nonce, original.nonce);
+    anvil.evm_mine(None).await.unwrap();
+    let (status, body) = waiting.await.unwrap();
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(hash_of(&body), replacement.hash, "the answer names the transaction that was mined");
+    assert_eq!(body["data"]["nonce"].as_u64(), Some(before));
+    let answer = poll(&gw, original.hash).await;
+    assert_eq!((answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()), (Some(1), Some("replaced")), "{answer}");
+    assert_eq!(nonce(&devnet, wallet).await, before + 1);
+}
+
+/// `per_wallet` wraps from each of `wallets` (devnet account indexes), all at once, spread over `gateways`; checks
+/// every one was mined and each wallet's nonces are contiguous.
+async fn wraps_from_many_wallets(devnet: &Devnet, gateways: &[&TestGateway], wallets: &[usize], per_wallet: usize) {
+    let mut starts = Vec::new();
+    for &index in wallets {
+        starts.push(nonce(devnet, devnet.accounts()[index]).await);
+    }
+    let started = std::time::Instant::now();
+    let requests = (0..per_wallet).flat_map(|round| wallets.iter().map(move |&index| (round, index))).enumerate().map(
+        |(i, (_, index))| {
+            let gw = gateways[i % gateways.len()];
+            let address = devnet.accounts()[index];
+            async move {
+                let started = std::time::Instant::now();
+                let answer = wrap(gw, json!({"address": address})).await;
+                (index, answer, started.elapsed())
+            }
+        },
+    );
+    let answers = futures::future::join_all(requests).await;
+    let slowest = answers.iter().map(|(_, _, took)| *took).max().unwrap_or_default();
+    eprintln!(
+        "{} wraps from {} wallets over {} gateway(s): {:.2} s in all, slowest request {:.2} s",
+        answers.len(),
+        wallets.len(),
+        gateways.len(),
+        started.elapsed().as_secs_f64(),
+        slowest.as_secs_f64()
+    );
+    for (position, &index) in wallets.iter().enumerate() {
+        let mut nonces: Vec<u64> = answers
+            .iter()
+            .filter(|(wallet, _, _)| *wallet == index)
+            .map(|(_, (status, body), _)| {
+                assert_eq!((*status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+                body["data"]["nonce"].as_u64().unwrap()
+            })
+            .collect();
+        nonces.sort();
+        let start = starts[position];
+        assert_eq!(nonces, (start..start + per_wallet as u64).collect::<Vec<_>>(), "wallet {index}: contiguous");
+        assert_eq!(nonce(devnet, devnet.accounts()[index]).await, start + per_wallet as u64);
+    }
+}
+
+async fn postgres_gateway(devnet: &Devnet, url: &str, wallets: &[usize]) -> TestGateway {
+    let conf = common::devnet_conf(&[devnet.rpc_url()]);
+    // A small pool: a send holding one connection while waiting for another would starve it at once.
+    gateway::config::Config::load(conf.path()).unwrap().update("server", "databaseMaxConnections", json!(4)).unwrap();
+    let gw = TestGateway::start_in(conf, Some(url.to_string()), PASSPHRASE).await.unwrap();
+    for &index in wallets {
+        gw.add_wallet(devnet, index).await;
+    }
+    gw
+}
+
+#[tokio::test]
+async fn postgres_holds_ten_wallets_sending_ten_wraps_each_at_once() {
+    let Some(db) = crate::storage::PostgresDb::create().await else { return };
+    let devnet = common::devnet().await;
+    let wallets: Vec<usize> = (0..10).collect();
+    let gw = postgres_gateway(&devnet, &db.url, &wallets).await;
+    wraps_from_many_wallets(&devnet, &[&gw], &wallets, 10).await;
+    gw.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn three_instances_sharing_postgres_send_three_hundred_wraps_as_one_gateway() {
+    let Some(db) = crate::storage::PostgresDb::create().await else { return };
+    let devnet = common::devnet().await;
+    let wallets: Vec<usize> = (0..10).collect();
+    let first = postgres_gateway(&devnet, &db.url, &wallets).await;
+    let second = postgres_gateway(&devnet, &db.url, &wallets).await;
+    let third = postgres_gateway(&devnet, &db.url, &wallets).await;
+    wraps_from_many_wallets(&devnet, &[&first, &second, &third], &wallets, 30).await;
+    for gw in [first, second, third] {
+        gw.stop().await;
+    }
+    db.drop_db().await;
+}
