@@ -639,6 +639,11 @@ impl Clob {
                     sent.hash
                 ),
             )),
+            Outcome::Cancelled(_) => Err(ApiError::bad_request(
+                "orderId",
+                format!("the transaction was cancelled: {} was mined in its place; nothing traded", sent.hash),
+            )
+            .with_code("CANCELLED")),
             Outcome::Pending => Ok((sent.hash, false)),
         }
     }

@@ -146,6 +146,7 @@ impl From<chains::error::ChainError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REJECTED")
             }
             ChainError::FeeCap(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("FEE_CAP"),
+            ChainError::Withdrawn => ApiError::new(StatusCode::CONFLICT, message).with_code("WITHDRAWN"),
             ChainError::NothingToReplace(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("NOTHING_TO_REPLACE")
             }

@@ -95,7 +95,6 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
     let ethereum = Ethereum::new(storage.clone());
     let wallets = ethereum.load_wallets(&storage, &conf_dir, &options.passphrase).await?;
     tracing::info!(wallets, "wallets unlocked");
-    ethereum.follow_ledger(&config, &storage).await?;
     let port = options.port.unwrap_or(config.server.port);
     let tls = match options.tls {
         true => {
@@ -105,6 +104,15 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
         false => None,
     };
     let state = AppState::new(config, storage, options.passphrase.clone(), ethereum);
+    // Not waited for: a network whose node is slow or down must not hold up the start.
+    tokio::spawn({
+        let state = state.clone();
+        async move {
+            if let Err(error) = state.ethereum().follow_ledger(&state.config(), state.storage()).await {
+                tracing::error!(%error, "cannot read the ledger to follow its transactions");
+            }
+        }
+    });
     let addr = SocketAddr::new(options.host, port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;

@@ -22,6 +22,9 @@ pub enum ChainError {
         "{0}; nothing was signed. Raise the cap in chains/ethereum/<network>.yml (POST /config/update) or wait for fees to fall"
     )]
     FeeCap(String),
+    /// The request went away while waiting for its wallet's turn: nothing was signed.
+    #[error("the request went away before its turn; nothing was signed")]
+    Withdrawn,
     /// A speed-up or cancel found nothing pending to replace.
     #[error("{0}")]
     NothingToReplace(String),

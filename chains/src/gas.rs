@@ -177,7 +177,7 @@ pub async fn current_fees(network: &Network) -> Result<Fees, ChainError> {
 pub fn capped(market: &MarketFees, caps: &FeeCaps) -> Fees {
     match *market {
         MarketFees::Eip1559 { max_base_fee, tip, .. } => {
-            let tip = tip.min(caps.max_priority_fee);
+            let tip = tip.min(caps.max_priority_fee).min(caps.gas_price_cap);
             Fees::Eip1559 {
                 max_fee_per_gas: max_base_fee.saturating_add(tip).min(caps.gas_price_cap).max(tip),
                 max_priority_fee_per_gas: tip,
@@ -255,7 +255,7 @@ pub fn replacement(old: Fees, market: &MarketFees, gas_limit: u64, caps: &FeeCap
     let market = capped(market, caps);
     Ok(match least {
         Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
-            let tip = max_priority_fee_per_gas.max(market.tip().min(caps.max_priority_fee));
+            let tip = max_priority_fee_per_gas.max(market.tip().min(caps.max_priority_fee).min(ceiling));
             Fees::Eip1559 {
                 max_fee_per_gas: max_fee_per_gas.max(market.max_price()).min(ceiling).max(max_fee_per_gas).max(tip),
                 max_priority_fee_per_gas: tip,

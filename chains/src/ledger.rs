@@ -156,8 +156,8 @@ pub trait Ledger: Send + Sync + 'static {
         inclusion: Inclusion,
     ) -> impl Future<Output = Result<(), String>> + Send;
     /// A mined transaction whose block the chain no longer has: back to `to` (`Pending` or `Dropped`), without
-    /// its inclusion.
-    fn unsettle(&self, hash: B256, to: TxStatus) -> impl Future<Output = Result<(), String>> + Send;
+    /// its inclusion. Whether it was recorded mined.
+    fn unsettle(&self, hash: B256, to: TxStatus) -> impl Future<Output = Result<bool, String>> + Send;
     fn find(&self, hash: B256) -> impl Future<Output = Result<Option<LedgerTx>, String>> + Send;
     /// The transactions recorded as replacing `hash`, newest first.
     fn replacements(&self, hash: B256) -> impl Future<Output = Result<Vec<LedgerTx>, String>> + Send;
@@ -174,6 +174,15 @@ pub trait Ledger: Send + Sync + 'static {
         &self,
         network: &str,
         chain_id: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LedgerTx>, String>> + Send;
+    /// Transactions of a network `Dropped` or `Abandoned` at `since` (unix ms) or later, newest first, at most
+    /// `limit`: a node may have had them after all.
+    fn closed_since(
+        &self,
+        network: &str,
+        chain_id: u64,
+        since: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<LedgerTx>, String>> + Send;
     /// Senders with `Signed` transactions on a network: sends that did not finish.

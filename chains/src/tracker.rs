@@ -1,7 +1,8 @@
 //! Follows every pending transaction of a network to its end, whether or not anyone polls. Per new block, one
-//! batched request asks the node for all their receipts and their senders' mined nonce counts; receipts are
-//! recorded, a transaction whose nonce another one took is dropped, one the node has lost for `dropAfterSeconds`
-//! is dropped, and one stuck under the market's fees for `replaceAfterSeconds` is replaced with higher fees.
+//! batched request asks the node for their receipts and their senders' mined nonce counts; receipts are recorded,
+//! a transaction whose nonce another one took is dropped, one the node has lost for `dropAfterSeconds` is dropped,
+//! and one stuck under the market's fees for `replaceAfterSeconds` is replaced with higher fees. Transactions
+//! dropped or abandoned lately are still asked for: one that a node had after all and mined is recorded mined.
 //!
 //! It also brings the ledger into line with the chain: at start and every half minute it checks that the blocks
 //! the ledger recorded transactions in are still the chain's (a devnet restarted from its snapshot, a reorg), and
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U64};
 use alloy::providers::Provider;
+use alloy::rpc::client::BatchRequest;
 use alloy::rpc::types::{Block, TransactionReceipt};
 
 use crate::error::ChainError;
@@ -31,26 +33,38 @@ const RESET_CHECK: Duration = Duration::from_secs(30);
 const BATCH: usize = 100;
 /// Pending transactions looked at per block.
 const TRACKED: u32 = 1000;
+/// Transactions lately dropped or abandoned still asked for, at most.
+const WATCHED: u32 = 100;
 
 /// Starts the tracker of `network`.
 pub fn spawn<L: Ledger>(network: &Arc<Network>, sender: Arc<TxSender<L>>, signers: Arc<Signers>) {
     tokio::spawn(run(Arc::downgrade(network), sender, signers));
 }
 
+/// What the tracker remembers between looks.
+#[derive(Default)]
+struct Tracking {
+    reconciled: Option<Instant>,
+    /// The block of the last look, and when it was.
+    last_look: Option<(u64, Instant)>,
+    /// Stuck transactions a replacement failed for (it would revert, a cap is in the way), and when: tried
+    /// again after `replaceAfterSeconds`, not every block.
+    failed_replacements: HashMap<B256, Instant>,
+}
+
 async fn run<L: Ledger>(network: Weak<Network>, sender: Arc<TxSender<L>>, signers: Arc<Signers>) {
-    let mut reconciled: Option<Instant> = None;
-    let mut last_step: Option<(u64, Instant)> = None;
+    let mut tracking = Tracking::default();
     loop {
         let Some(strong) = network.upgrade() else { return };
-        if reconciled.is_none_or(|at| at.elapsed() >= RESET_CHECK) {
+        if tracking.reconciled.is_none_or(|at| at.elapsed() >= RESET_CHECK) {
             match reconcile(&strong, &sender).await {
-                Ok(()) => reconciled = Some(Instant::now()),
+                Ok(()) => tracking.reconciled = Some(Instant::now()),
                 Err(error) => {
                     tracing::warn!(network = strong.name(), %error, "could not reconcile the ledger with the chain; trying again")
                 }
             }
         }
-        let blocks = match step(&strong, &sender, &signers, &mut last_step).await {
+        let blocks = match step(&strong, &sender, &signers, &mut tracking).await {
             Ok(true) => strong.blocks(),
             Ok(false) => None,
             Err(error) => {
@@ -83,21 +97,31 @@ pub async fn reconcile<L: Ledger>(network: &Network, sender: &TxSender<L>) -> Re
         );
     }
     let rows = ledger.mined_since(name, chain_id, stale_from).await.map_err(ChainError::Ledger)?;
+    let mut gone = 0;
     for chunk in rows.chunks(BATCH) {
-        let receipts = receipts(network, chunk).await?;
+        let (receipts, _) = receipts_and_counts(network, chunk, false).await?;
         for (row, receipt) in chunk.iter().zip(receipts) {
-            match receipt {
-                Some(receipt) => sender.record_receipt(network, &receipt).await?,
-                None => {
-                    let known =
-                        network.provider().get_transaction_by_hash(row.hash).await.map_err(|e| network.rpc_error(e))?;
-                    let to = if known.is_some() { TxStatus::Pending } else { TxStatus::Dropped };
-                    ledger.unsettle(row.hash, to).await.map_err(ChainError::Ledger)?;
-                    count_transaction(to);
-                    tracing::warn!(hash = %row.hash, status = to.as_str(), "a transaction recorded as mined is not on the chain any more");
-                }
+            if let Some(receipt) = receipt {
+                sender.record_receipt(network, &receipt).await?;
+                continue;
+            }
+            let known = network.provider().get_transaction_by_hash(row.hash).await;
+            let to = match known.map_err(|e| network.rpc_error(e))? {
+                Some(_) => TxStatus::Pending,
+                None => TxStatus::Dropped,
+            };
+            if ledger.unsettle(row.hash, to).await.map_err(ChainError::Ledger)? {
+                count_transaction(to);
+                gone += 1;
             }
         }
+    }
+    if gone > 0 {
+        tracing::warn!(
+            network = name,
+            transactions = gone,
+            "transactions recorded as mined are not on the chain any more: pending again if the node still has them, dropped if not"
+        );
     }
     for from in ledger.unsent_senders(name, chain_id).await.map_err(ChainError::Ledger)? {
         sender.settle_unsent(network, from).await?;
@@ -106,14 +130,15 @@ pub async fn reconcile<L: Ledger>(network: &Network, sender: &TxSender<L>) -> Re
 }
 
 /// The lowest recorded block the chain no longer has (or has another block at), if any: walks the recorded
-/// blocks from the highest down to the first the chain still has.
+/// blocks from the highest down to the first the chain still has. Mostly the highest is, and that is one call.
 async fn reset_since<L: Ledger>(network: &Network, ledger: &L) -> Result<Option<u64>, ChainError> {
     let (name, chain_id) = (network.name(), network.chain_id());
     let head = network.provider().get_block_number().await.map_err(|e| network.rpc_error(e))?;
     let mut stale_from = None;
     let mut below = None;
+    let mut page = 1;
     loop {
-        let recorded = ledger.mined_blocks(name, chain_id, below, BATCH as u32).await.map_err(ChainError::Ledger)?;
+        let recorded = ledger.mined_blocks(name, chain_id, below, page).await.map_err(ChainError::Ledger)?;
         let Some(&(lowest, _)) = recorded.last() else { return Ok(stale_from) };
         let heights: Vec<u64> = recorded.iter().map(|(number, _)| *number).filter(|n| *n <= head).collect();
         let hashes = block_hashes(network, &heights).await?;
@@ -129,24 +154,25 @@ async fn reset_since<L: Ledger>(network: &Network, ledger: &L) -> Result<Option<
             stale_from = Some(number);
         }
         below = Some(lowest);
+        page = BATCH as u32;
     }
 }
 
 /// The chain's hash of each block in `heights`, in batches.
 async fn block_hashes(network: &Network, heights: &[u64]) -> Result<HashMap<u64, B256>, ChainError> {
+    let rpc = |e| network.rpc_error(e);
     let mut hashes = HashMap::new();
     for chunk in heights.chunks(BATCH) {
-        let mut batch = alloy::rpc::client::BatchRequest::new(network.provider().client());
+        let mut batch = BatchRequest::new(network.provider().client());
         let mut waiters = Vec::new();
         for &height in chunk {
-            let waiter = batch
-                .add_call::<_, Option<Block>>("eth_getBlockByNumber", &(U64::from(height), false))
-                .map_err(|e| network.rpc_error(e))?;
+            let waiter =
+                batch.add_call::<_, Option<Block>>("eth_getBlockByNumber", &(U64::from(height), false)).map_err(rpc)?;
             waiters.push((height, waiter));
         }
-        batch.send().await.map_err(|e| network.rpc_error(e))?;
+        batch.send().await.map_err(rpc)?;
         for (height, waiter) in waiters {
-            if let Some(block) = waiter.await.map_err(|e| network.rpc_error(e))? {
+            if let Some(block) = waiter.await.map_err(rpc)? {
                 hashes.insert(height, block.header.hash);
             }
         }
@@ -154,55 +180,52 @@ async fn block_hashes(network: &Network, heights: &[u64]) -> Result<HashMap<u64,
     Ok(hashes)
 }
 
-/// Each row's receipt, if mined, in one round trip.
-async fn receipts(network: &Network, rows: &[LedgerTx]) -> Result<Vec<Option<TransactionReceipt>>, ChainError> {
-    let mut batch = alloy::rpc::client::BatchRequest::new(network.provider().client());
-    let mut waiters = Vec::new();
-    for row in rows {
-        waiters.push(
-            batch
-                .add_call::<_, Option<TransactionReceipt>>("eth_getTransactionReceipt", &(row.hash,))
-                .map_err(|e| network.rpc_error(e))?,
-        );
-    }
-    batch.send().await.map_err(|e| network.rpc_error(e))?;
-    let mut receipts = Vec::with_capacity(waiters.len());
-    for waiter in waiters {
-        receipts.push(waiter.await.map_err(|e| network.rpc_error(e))?);
-    }
-    Ok(receipts)
-}
-
-/// One look at the network's pending transactions; whether there were any. Acts once per new block, and once a
-/// second for the rules that go by time.
+/// One look at the network's pending transactions (and those lately dropped or abandoned); whether there were
+/// any. Acts once per new block, and once a second for the rules that go by time.
 async fn step<L: Ledger>(
     network: &Arc<Network>,
     sender: &Arc<TxSender<L>>,
     signers: &Signers,
-    last_step: &mut Option<(u64, Instant)>,
+    tracking: &mut Tracking,
 ) -> Result<bool, ChainError> {
     let ledger = sender.ledger();
-    let rows = ledger.pending(network.name(), network.chain_id(), TRACKED).await.map_err(ChainError::Ledger)?;
-    if rows.is_empty() {
+    let (name, chain_id) = (network.name(), network.chain_id());
+    let settings = network.settings();
+    let now = now_ms();
+    let pending = ledger.pending(name, chain_id, TRACKED).await.map_err(ChainError::Ledger)?;
+    let closed_since = now - settings.drop_after.as_millis() as i64;
+    let watched = ledger.closed_since(name, chain_id, closed_since, WATCHED).await.map_err(ChainError::Ledger)?;
+    if pending.is_empty() && watched.is_empty() {
+        tracking.failed_replacements.clear();
         return Ok(false);
     }
     let block = network.latest_block().await?;
-    if last_step.is_some_and(|(seen, at)| seen == block && at.elapsed() < IDLE) {
+    if tracking.last_look.is_some_and(|(seen, at)| seen == block && at.elapsed() < IDLE) {
         return Ok(true);
     }
-    *last_step = Some((block, Instant::now()));
+    tracking.last_look = Some((block, Instant::now()));
     let mut unmined = Vec::new();
-    for chunk in rows.chunks(BATCH) {
-        let (receipts, mined_counts) = receipts_and_counts(network, chunk).await?;
+    for chunk in pending.chunks(BATCH) {
+        let (receipts, mined_counts) = receipts_and_counts(network, chunk, true).await?;
         for (row, receipt) in chunk.iter().zip(receipts) {
-            match receipt {
-                Some(receipt) => sender.record_receipt(network, &receipt).await?,
-                None => unmined.push((row.clone(), mined_counts[&row.sender])),
+            match (receipt, mined_counts.get(&row.sender)) {
+                (Some(receipt), _) => {
+                    sender.record_receipt(network, &receipt).await?;
+                }
+                (None, Some(&mined_count)) => unmined.push((row.clone(), mined_count)),
+                (None, None) => {}
             }
         }
     }
-    let settings = network.settings();
-    let now = now_ms();
+    for chunk in watched.chunks(BATCH) {
+        let (receipts, _) = receipts_and_counts(network, chunk, false).await?;
+        for (row, receipt) in chunk.iter().zip(receipts) {
+            if let Some(receipt) = receipt {
+                tracing::warn!(hash = %row.hash, status = row.status.as_str(), "a transaction taken for lost was mined");
+                sender.record_receipt(network, &receipt).await?;
+            }
+        }
+    }
     let mut waiting = Vec::new();
     for (row, mined_count) in unmined {
         // A receipt found above for another transaction at this nonce already settled this one.
@@ -211,7 +234,14 @@ async fn step<L: Ledger>(
             continue;
         }
         if mined_count > row.nonce {
-            drop_row(ledger, &row, "its nonce was used by another transaction").await?;
+            // Asked once more alone: a node may answer a batch's calls at different blocks.
+            let receipt = network.provider().get_transaction_receipt(row.hash).await;
+            match receipt.map_err(|e| network.rpc_error(e))? {
+                Some(receipt) => {
+                    sender.record_receipt(network, &receipt).await?;
+                }
+                None => drop_row(ledger, &row, "its nonce was used by another transaction").await?,
+            }
             continue;
         }
         if now - row.recorded_at >= settings.drop_after.as_millis() as i64 {
@@ -224,7 +254,7 @@ async fn step<L: Ledger>(
         waiting.push(row);
     }
     if let Some(after) = settings.replace_after {
-        replace_stuck(network, sender, signers, waiting, after).await?;
+        replace_stuck(network, sender, signers, waiting, after, &mut tracking.failed_replacements).await?;
     }
     Ok(true)
 }
@@ -245,6 +275,7 @@ async fn replace_stuck<L: Ledger>(
     signers: &Signers,
     waiting: Vec<LedgerTx>,
     after: Duration,
+    failed: &mut HashMap<B256, Instant>,
 ) -> Result<(), ChainError> {
     let mut newest: BTreeMap<(Address, u64), LedgerTx> = BTreeMap::new();
     for row in waiting {
@@ -253,10 +284,11 @@ async fn replace_stuck<L: Ledger>(
             newest.insert(key, row);
         }
     }
+    failed.retain(|hash, at| at.elapsed() < after && newest.values().any(|row| row.hash == *hash));
     let now = now_ms();
     let mut market: Option<MarketFees> = None;
     for ((from, nonce), row) in newest {
-        if now - row.recorded_at < after.as_millis() as i64 {
+        if now - row.recorded_at < after.as_millis() as i64 || failed.contains_key(&row.hash) {
             continue;
         }
         let market = match market {
@@ -268,6 +300,7 @@ async fn replace_stuck<L: Ledger>(
         }
         let Ok(signer) = signers.get(from) else {
             tracing::warn!(%from, "a stuck transaction cannot be replaced: its wallet is no longer loaded");
+            failed.insert(row.hash, Instant::now());
             continue;
         };
         let how = if row.label == CANCEL_LABEL { Replacement::Cancel } else { Replacement::SpeedUp };
@@ -276,26 +309,24 @@ async fn replace_stuck<L: Ledger>(
                 replaced = %row.hash, by = %replacement.hash, nonce, network = network.name(),
                 "a transaction stuck under the market's fees was re-sent with higher fees"
             ),
-            Err(error) => tracing::warn!(hash = %row.hash, nonce, %error, "a stuck transaction could not be replaced"),
+            Err(error) => {
+                tracing::warn!(hash = %row.hash, nonce, %error, "a stuck transaction could not be replaced; trying again later");
+                failed.insert(row.hash, Instant::now());
+            }
         }
     }
     Ok(())
 }
 
-/// Each row's receipt, and the mined nonce count of each of their senders, in one round trip.
+/// Each row's receipt and, when `counts`, the mined nonce count of each of their senders, in one round trip.
 async fn receipts_and_counts(
     network: &Network,
     rows: &[LedgerTx],
+    counts: bool,
 ) -> Result<(Vec<Option<TransactionReceipt>>, HashMap<Address, u64>), ChainError> {
     let rpc = |e| network.rpc_error(e);
-    let mut batch = alloy::rpc::client::BatchRequest::new(network.provider().client());
-    let mut receipt_waiters = Vec::new();
-    for row in rows {
-        receipt_waiters.push(
-            batch.add_call::<_, Option<TransactionReceipt>>("eth_getTransactionReceipt", &(row.hash,)).map_err(rpc)?,
-        );
-    }
-    let mut senders: Vec<Address> = rows.iter().map(|row| row.sender).collect();
+    let mut batch = BatchRequest::new(network.provider().client());
+    let mut senders: Vec<Address> = if counts { rows.iter().map(|row| row.sender).collect() } else { vec![] };
     senders.sort();
     senders.dedup();
     let mut count_waiters = Vec::new();
@@ -303,14 +334,20 @@ async fn receipts_and_counts(
         count_waiters
             .push((sender, batch.add_call::<_, U64>("eth_getTransactionCount", &(sender, "latest")).map_err(rpc)?));
     }
+    let mut receipt_waiters = Vec::new();
+    for row in rows {
+        receipt_waiters.push(
+            batch.add_call::<_, Option<TransactionReceipt>>("eth_getTransactionReceipt", &(row.hash,)).map_err(rpc)?,
+        );
+    }
     batch.send().await.map_err(rpc)?;
+    let mut mined_counts = HashMap::new();
+    for (sender, waiter) in count_waiters {
+        mined_counts.insert(sender, waiter.await.map_err(rpc)?.to::<u64>());
+    }
     let mut receipts = Vec::with_capacity(rows.len());
     for waiter in receipt_waiters {
         receipts.push(waiter.await.map_err(rpc)?);
     }
-    let mut counts = HashMap::new();
-    for (sender, waiter) in count_waiters {
-        counts.insert(sender, waiter.await.map_err(rpc)?.to::<u64>());
-    }
-    Ok((receipts, counts))
+    Ok((receipts, mined_counts))
 }

@@ -29,8 +29,6 @@ use crate::refusal::{Refusal, classify};
 
 /// The label of a cancel: a 0-value transfer to the sender itself, replacing what was pending at its nonce.
 pub const CANCEL_LABEL: &str = "cancel";
-/// Gas of a plain transfer, what a cancel uses.
-const TRANSFER_GAS: u64 = 21_000;
 /// How often a waiting request looks in the ledger for a replacement of what it waits for.
 const REPLACEMENT_LOOKUP: Duration = Duration::from_millis(500);
 
@@ -70,6 +68,8 @@ pub struct SentTx {
 pub enum Outcome {
     /// Mined: this transaction's receipt, or that of the replacement mined in its place.
     Mined(Box<TransactionReceipt>),
+    /// A cancel was mined in its place: what was asked for did not happen.
+    Cancelled(Box<TransactionReceipt>),
     /// No receipt within the timeout; the transaction is in the ledger, which the tracker keeps following.
     Pending,
 }
@@ -182,7 +182,6 @@ impl<L: Ledger> TxSender<L> {
         let from = signer.address();
         let (gas_limit, market) = tokio::try_join!(self.simulate(network, from, call), gas::market_fees(network))?;
         let fees = gas::offer(&market, gas_limit, &network.settings().fee_caps)?;
-        let lock = self.lock(network, from).await?;
         let job = Job {
             call: call.clone(),
             gas_limit,
@@ -190,7 +189,7 @@ impl<L: Ledger> TxSender<L> {
             label: label.to_string(),
             request_key: current_request_key(),
         };
-        self.run_locked(network, signer, lock, Slot::Next, job).await
+        self.run_locked(network, signer, Slot::Next, job).await
     }
 
     /// Sends and waits for the receipt (or the network's timeout).
@@ -213,7 +212,7 @@ impl<L: Ledger> TxSender<L> {
         timeout: Duration,
     ) -> Result<(SentTx, Outcome), ChainError> {
         let outcome = self.wait(network, sent.hash, timeout).await?;
-        if let Outcome::Mined(receipt) = &outcome {
+        if let Outcome::Mined(receipt) | Outcome::Cancelled(receipt) = &outcome {
             sent.hash = receipt.transaction_hash;
         }
         Ok((sent, outcome))
@@ -238,12 +237,16 @@ impl<L: Ledger> TxSender<L> {
                 self.simulate(network, from, &decoded.call).await?;
                 (decoded.call, original.label.clone(), decoded.gas_limit)
             }
-            _ => (Call::new(from, Bytes::new()), CANCEL_LABEL.to_string(), TRANSFER_GAS),
+            _ => {
+                // A transfer's gas is 21,000 on Ethereum, more where the limit carries an L1 share (Arbitrum).
+                let cancel = Call::new(from, Bytes::new());
+                let gas_limit = self.simulate(network, from, &cancel).await?;
+                (cancel, CANCEL_LABEL.to_string(), gas_limit)
+            }
         };
         let market = gas::market_fees(network).await?;
-        let lock = self.lock(network, from).await?;
         let job = Job { call, gas_limit, pricing: Pricing::Replace(market), label, request_key: current_request_key() };
-        self.run_locked(network, signer, lock, Slot::Exactly(nonce), job).await
+        self.run_locked(network, signer, Slot::Exactly(nonce), job).await
     }
 
     /// Settles what a send that never finished left `signed` (the gateway stopped between signing and sending,
@@ -271,24 +274,31 @@ impl<L: Ledger> TxSender<L> {
         Ok(WalletLock { _local: local, session })
     }
 
-    /// Runs a send holding the wallet's lock in a task of its own: from here it runs to its end even if the
-    /// request that asked for it goes away, so a transaction is never left half-recorded by a client hanging up.
+    /// Runs a send in a task of its own: it takes the wallet's lock there, and from then on runs to its end even
+    /// if the request that asked for it goes away, so a transaction is never left half-recorded by a client hanging
+    /// up, and a lock is never left half-taken. A request that went away while waiting for the lock signs nothing.
     async fn run_locked(
         self: &Arc<Self>,
         network: &Arc<Network>,
         signer: &PrivateKeySigner,
-        mut lock: WalletLock<L::Session>,
         slot: Slot,
         job: Job,
     ) -> Result<SentTx, ChainError> {
+        let asking = Arc::new(());
+        let still_asked = Arc::downgrade(&asking);
         let (this, network, signer) = (self.clone(), network.clone(), signer.clone());
-        tokio::spawn(async move {
-            let result = this.send_locked(&mut lock.session, &network, &signer, slot, &job).await;
+        let task = tokio::spawn(async move {
+            let mut lock = this.lock(&network, signer.address()).await?;
+            let result = match still_asked.upgrade() {
+                Some(_) => this.send_locked(&mut lock.session, &network, &signer, slot, &job).await,
+                None => Err(ChainError::Withdrawn),
+            };
             lock.session.release().await;
             result
-        })
-        .await
-        .map_err(|e| ChainError::Ledger(format!("the send task failed: {e}")))?
+        });
+        let result = task.await.map_err(|e| ChainError::Ledger(format!("the send task failed: {e}")))?;
+        drop(asking);
+        result
     }
 
     async fn send_locked(
@@ -353,10 +363,16 @@ impl<L: Ledger> TxSender<L> {
             let refusal = refusal.map(|message| (classify(&message), message));
             match refusal {
                 None | Some((Refusal::AlreadyKnown, _)) => {
-                    self.mark(session, hash, TxStatus::Pending, &[TxStatus::Signed]).await?;
+                    // Sent: from here the answer is the hash whatever the ledger says, or a client would send it
+                    // again. A row left `signed` is settled (pending, the node has it) by the next send.
+                    if let Err(error) = self.mark(session, hash, TxStatus::Pending, &[TxStatus::Signed]).await {
+                        tracing::error!(%hash, %error, "a sent transaction could not be marked pending");
+                    }
                     // The same call at the same nonce and fees signs to the same bytes: then it is that transaction.
                     for old in choice.superseded.into_iter().filter(|old| *old != hash) {
-                        self.mark(session, old, TxStatus::Dropped, &[TxStatus::Pending]).await?;
+                        if let Err(error) = self.mark(session, old, TxStatus::Dropped, &[TxStatus::Pending]).await {
+                            tracing::error!(hash = %old, %error, "a transaction whose nonce was taken could not be marked dropped");
+                        }
                     }
                     tracing::info!(%hash, nonce, label = %job.label, network = network.name(), "transaction sent");
                     return Ok(sent);
@@ -462,8 +478,9 @@ impl<L: Ledger> TxSender<L> {
         Ok(())
     }
 
-    /// Waits for the receipt of `hash`, or of a transaction recorded as replacing it, up to `timeout`, and records
-    /// it in the ledger.
+    /// Waits up to `timeout` for `hash`, or another transaction at its nonce recorded as standing for it (what it
+    /// replaced, what replaced it), to be mined, and records the receipt. A cancel mined in place of `hash` is
+    /// `Cancelled`. Once a transaction is sent, nothing here is an error but a node unreachable to the end.
     pub async fn wait(&self, network: &Network, hash: B256, timeout: Duration) -> Result<Outcome, ChainError> {
         let deadline = Instant::now() + timeout;
         let mut watched = vec![hash];
@@ -474,11 +491,20 @@ impl<L: Ledger> TxSender<L> {
             for &candidate in &watched {
                 match network.provider().get_transaction_receipt(candidate).await {
                     Ok(Some(receipt)) => {
-                        self.record_receipt(network, &receipt).await?;
-                        return Ok(Outcome::Mined(Box::new(receipt)));
+                        let mined = match self.record_receipt(network, &receipt).await {
+                            Ok(row) => row,
+                            Err(error) => {
+                                tracing::error!(hash = %candidate, %error, "a receipt could not be recorded; the tracker will");
+                                None
+                            }
+                        };
+                        let cancelled = candidate != hash && mined.is_some_and(|row| row.label == CANCEL_LABEL);
+                        return Ok(match cancelled {
+                            true => Outcome::Cancelled(Box::new(receipt)),
+                            false => Outcome::Mined(Box::new(receipt)),
+                        });
                     }
                     Ok(None) => {}
-                    Err(error) if Instant::now() >= deadline => return Err(network.rpc_error(error)),
                     Err(error) => tracing::warn!(hash = %candidate, %error, "receipt query failed; retrying"),
                 }
             }
@@ -487,16 +513,29 @@ impl<L: Ledger> TxSender<L> {
             }
             if looked_up.elapsed() >= REPLACEMENT_LOOKUP {
                 looked_up = Instant::now();
-                watched = self.family(hash).await?;
+                match self.family(hash).await {
+                    Ok(family) => watched = family,
+                    Err(error) => tracing::warn!(%hash, %error, "replacements could not be looked up; retrying"),
+                }
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(network.receipt_poll());
         }
     }
 
-    /// `hash` and every transaction recorded as replacing it, directly or through another replacement.
+    /// `hash` with what it replaced, directly or not, and every transaction recorded as replacing any of these.
     async fn family(&self, hash: B256) -> Result<Vec<B256>, ChainError> {
+        let mut root = hash;
         let mut family = vec![hash];
+        while let Some(replaced) =
+            self.ledger.find(root).await.map_err(ChainError::Ledger)?.and_then(|row| row.replaces)
+        {
+            if family.contains(&replaced) {
+                break;
+            }
+            family.push(replaced);
+            root = replaced;
+        }
         let mut next = 0;
         while next < family.len() {
             for replacement in self.ledger.replacements(family[next]).await.map_err(ChainError::Ledger)? {
@@ -510,14 +549,18 @@ impl<L: Ledger> TxSender<L> {
     }
 
     /// Records a receipt and settles what else was pending at its nonce: what it replaced (directly or not) is
-    /// `replaced`, anything else there is `dropped`.
-    pub async fn record_receipt(&self, network: &Network, receipt: &TransactionReceipt) -> Result<(), ChainError> {
-        let Some(inclusion) = inclusion(receipt) else { return Ok(()) };
+    /// `replaced`, anything else there is `dropped`. Returns the ledger's row of the mined transaction, if it has one.
+    pub async fn record_receipt(
+        &self,
+        network: &Network,
+        receipt: &TransactionReceipt,
+    ) -> Result<Option<LedgerTx>, ChainError> {
+        let Some(inclusion) = inclusion(receipt) else { return Ok(None) };
         network.saw_block(inclusion.block_number);
         let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
         let hash = receipt.transaction_hash;
         let ledger_error = ChainError::Ledger;
-        let Some(row) = self.ledger.find(hash).await.map_err(ledger_error)? else { return Ok(()) };
+        let Some(row) = self.ledger.find(hash).await.map_err(ledger_error)? else { return Ok(None) };
         if row.status != status || row.inclusion != Some(inclusion) {
             self.ledger.settle(hash, status, inclusion).await.map_err(ledger_error)?;
             if !row.status.is_mined() {
@@ -538,14 +581,14 @@ impl<L: Ledger> TxSender<L> {
             if other.hash != hash
                 && self
                     .ledger
-                    .transition(other.hash, TxStatus::Dropped, &[TxStatus::Signed, TxStatus::Pending])
+                    .transition(other.hash, TxStatus::Dropped, &[TxStatus::Pending])
                     .await
                     .map_err(ledger_error)?
             {
                 count_transaction(TxStatus::Dropped);
             }
         }
-        Ok(())
+        Ok(Some(row))
     }
 }
 

@@ -230,6 +230,16 @@ impl Section for NetworkConfig {
             }
         }
         let caps = self.fee_caps();
+        if caps.max_priority_fee > caps.gas_price_cap {
+            return Err(Invalid::new(
+                "maxPriorityFee",
+                format!(
+                    "{} GWEI is over gasPriceCap ({} GWEI), which bounds base fee plus tip",
+                    gwei(caps.max_priority_fee),
+                    gwei(caps.gas_price_cap)
+                ),
+            ));
+        }
         if let Some(priority) = self.priority_fee.filter(|gwei| chains::gas::gwei_to_wei(*gwei) > caps.max_priority_fee)
         {
             return Err(Invalid::new(

@@ -360,6 +360,10 @@ fn summarize(results: &[(SentTx, Outcome)]) -> (String, i8, U256) {
                     status = -1;
                 }
             }
+            Outcome::Cancelled(receipt) => {
+                fee += fee_wei(receipt);
+                status = -1;
+            }
             Outcome::Pending if status == 1 => status = 0,
             Outcome::Pending => {}
         }
@@ -461,11 +465,18 @@ async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -
         }
         return Ok(axum::Json(response));
     };
-    let row = ledger.find(row.hash).await.map_err(ApiError::internal)?.unwrap_or(row);
-    response.ledger_status = Some(row.status.as_str().into());
     if in_pool {
+        // The node has it: pending, whatever the ledger thought (the chain is the truth).
+        let from = [TxStatus::Signed, TxStatus::Dropped, TxStatus::Abandoned];
+        if !ledger.transition(hash, TxStatus::Pending, &from).await.map_err(ApiError::internal)? {
+            // Recorded mined in a block the chain dropped since (a reorg), and back in the pool.
+            ledger.unsettle(hash, TxStatus::Pending).await.map_err(ApiError::internal)?;
+        }
+        response.ledger_status = Some(TxStatus::Pending.as_str().into());
         return Ok(axum::Json(response));
     }
+    let row = ledger.find(row.hash).await.map_err(ApiError::internal)?.unwrap_or(row);
+    response.ledger_status = Some(row.status.as_str().into());
     let (status, error) = match row.status {
         TxStatus::Pending => (
             0,
@@ -567,8 +578,9 @@ pub struct ReplaceData {
     fee: String,
 }
 
-/// A replacement's answer: the replacement's hash (also as `txHash`, as Gateway v1 answered a cancel), its status
-/// (1 confirmed, 0 pending, -1 failed) and what it replaced.
+/// A replacement's answer: the hash of what was mined at the nonce (the replacement, or for a speed-up what it
+/// replaced if that was mined first; also as `txHash`, as Gateway v1 answered a cancel), its status (1 confirmed, 0
+/// pending, -1 failed, or a cancel that lost to what it cancelled) and what it replaced.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplaceResponse {
@@ -594,7 +606,7 @@ async fn cancel(
     let signer = state.ethereum().signer(owner)?;
     let sender = &state.ethereum().sender;
     let sent = sender.replace(&ctx.network, &signer, request.nonce, Replacement::Cancel, None).await?;
-    replaced(&state, &ctx, sent).await
+    replaced(&state, &ctx, sent, Replacement::Cancel).await
 }
 
 /// Re-sends a pending transaction with fees at least 12.5 % higher (or the market's, if higher; within the
@@ -641,21 +653,31 @@ async fn speed_up(
     }
     let signer = state.ethereum().signer(row.sender)?;
     let sent = sender.replace(&ctx.network, &signer, row.nonce, Replacement::SpeedUp, Some(&row)).await?;
-    replaced(&state, &ctx, sent).await
+    replaced(&state, &ctx, sent, Replacement::SpeedUp).await
 }
 
 /// Waits for a replacement and answers with it.
-async fn replaced(state: &AppState, ctx: &Ctx, sent: SentTx) -> ApiResult<axum::Json<ReplaceResponse>> {
+async fn replaced(
+    state: &AppState,
+    ctx: &Ctx,
+    replacement: SentTx,
+    how: Replacement,
+) -> ApiResult<axum::Json<ReplaceResponse>> {
     let sender = &state.ethereum().sender;
-    let recorded = sender.ledger().find(sent.hash).await.map_err(ApiError::internal)?;
+    let recorded = sender.ledger().find(replacement.hash).await.map_err(ApiError::internal)?;
     let replaced = recorded.and_then(|row| row.replaces).map(|hash| hash.to_string()).unwrap_or_default();
-    let (sent, outcome) = sender.wait_for(&ctx.network, sent, ctx.network.settings().tx_timeout).await?;
-    let (signature, status, fee) = summarize(&[(sent, outcome)]);
+    let (mined, outcome) = sender.wait_for(&ctx.network, replacement, ctx.network.settings().tx_timeout).await?;
+    let (signature, status, fee) = summarize(&[(mined, outcome)]);
+    // What it replaced was mined first: a speed-up's call was done all the same, a cancel failed.
+    let (signature, status) = match how {
+        Replacement::Cancel if mined.hash != replacement.hash => (replacement.hash.to_string(), -1),
+        _ => (signature, status),
+    };
     Ok(axum::Json(ReplaceResponse {
         tx_hash: signature.clone(),
         signature,
         status,
-        data: Some(ReplaceData { nonce: sent.nonce, replaced, fee: format_units(fee, NATIVE_DECIMALS) }),
+        data: Some(ReplaceData { nonce: mined.nonce, replaced, fee: format_units(fee, NATIVE_DECIMALS) }),
     }))
 }
 

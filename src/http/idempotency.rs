@@ -51,19 +51,35 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                 .into_response();
         }
     };
+    // From the claim on, everything runs in a task of its own: a client that hangs up (the case a key is for)
+    // leaves the request to finish, and its answer kept, for the retry.
+    let served = tokio::spawn(serve(state, key, parts, body, next).instrument(tracing::Span::current()));
+    served
+        .await
+        .unwrap_or_else(|error| ApiError::internal(format!("the request's task failed: {error}")).into_response())
+}
+
+async fn serve(
+    state: AppState,
+    key: String,
+    parts: axum::http::request::Parts,
+    body: axum::body::Bytes,
+    next: Next,
+) -> Response {
+    let path_and_query = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
     let scoped = format!("{} {} {key}", parts.method, parts.uri.path());
-    let fingerprint = keccak256(
-        [parts.method.as_str().as_bytes(), b" ", parts.uri.to_string().as_bytes(), b"\n", &body[..]].concat(),
-    )
-    .to_string();
+    let fingerprint =
+        keccak256([parts.method.as_str().as_bytes(), b" ", path_and_query.as_bytes(), b"\n", &body[..]].concat())
+            .to_string();
     let storage = state.storage().clone();
     let started = Instant::now();
+    let mut claim = storage.claim_idempotency_key(&scoped, &fingerprint).await;
     loop {
-        let claim = match storage.claim_idempotency_key(&scoped, &fingerprint).await {
-            Ok(claim) => claim,
+        let held = match claim {
+            Ok(held) => held,
             Err(error) => return ApiError::internal(error).into_response(),
         };
-        match claim {
+        match held {
             Claim::Claimed => return first(&state, scoped, Request::from_parts(parts, Body::from(body)), next).await,
             Claim::Held { fingerprint: held, .. } if held != fingerprint => {
                 return ApiError::new(
@@ -86,20 +102,21 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                     return in_progress(&state, &scoped, &key, claimed_at).await;
                 }
                 tokio::time::sleep(POLL_FIRST).await;
+                // Read while waiting; claimed anew only if the first freed the key (it failed before sending).
+                claim = match storage.idempotency_key(&scoped).await {
+                    Ok(Some(held)) => Ok(held),
+                    Ok(None) => storage.claim_idempotency_key(&scoped, &fingerprint).await,
+                    Err(error) => Err(error),
+                };
             }
         }
     }
 }
 
-/// Serves the first request with a key. It runs to its end in a task of its own even if the client goes away, so
-/// its answer is there for the retry; it is kept unless the request failed on the gateway's side (5xx) before
-/// sending anything, in which case the key is freed and a retry runs afresh.
+/// Serves the first request with a key, and keeps its answer for the retries, unless it failed on the gateway's
+/// side (5xx) before sending anything: then the key is freed and a retry runs afresh.
 async fn first(state: &AppState, scoped: String, request: Request, next: Next) -> Response {
-    let work = chains::tx::on_behalf_of(scoped.clone(), next.run(request)).instrument(tracing::Span::current());
-    let response = match tokio::spawn(work).await {
-        Ok(response) => response,
-        Err(error) => ApiError::internal(format!("the request's task failed: {error}")).into_response(),
-    };
+    let response = chains::tx::on_behalf_of(scoped.clone(), next.run(request)).await;
     let (parts, body) = response.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let storage = state.storage();

@@ -1,6 +1,7 @@
 //! The transaction ledger over the database, as the chain layer's [`Ledger`] needs it.
 
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use chains::ledger::{Inclusion, Ledger, LedgerTx, SenderSession, TxStatus};
@@ -91,8 +92,9 @@ mod queries {
             "INSERT INTO transactions (hash, chain_id, network, sender, nonce, raw, status, label, replaces, request_key,
              created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             ON CONFLICT (hash) DO UPDATE SET status = excluded.status, request_key = excluded.request_key,
-             updated_at = excluded.updated_at WHERE transactions.{again}"
+             ON CONFLICT (hash) DO UPDATE SET status = excluded.status, replaces = excluded.replaces,
+             request_key = excluded.request_key, created_at = excluded.created_at, updated_at = excluded.updated_at
+             WHERE transactions.{again}"
         )))
         .bind(tx.hash.to_string())
         .bind(tx.chain_id as i64)
@@ -303,9 +305,26 @@ impl Ledger for Storage {
             return Ok(SenderGuard { storage: self.clone(), held: None });
         }
         let key = lock_key(chain_id, sender);
-        let mut conn = self.pooled().await?;
-        sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut *conn).await.map_err(|e| e.to_string())?;
-        Ok(SenderGuard { storage: self.clone(), held: Some((conn, key)) })
+        // Tried, not waited on: a connection is held only while the lock is, so sends waiting for a wallet another
+        // instance is sending from never starve the pool (this instance's own sends already queue in the chain
+        // layer). Each try is made through a guard that closes the connection if it is dropped mid-way.
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut guard = SenderGuard { storage: self.clone(), held: Some((self.pooled().await?, key)) };
+            let (conn, _) = guard.held.as_mut().expect("just set");
+            let row = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
+                .bind(key)
+                .fetch_one(&mut **conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            if row.try_get::<bool, _>("locked").map_err(|e| e.to_string())? {
+                return Ok(guard);
+            }
+            // Not taken: the connection holds nothing and goes back to the pool.
+            drop(guard.held.take());
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
     }
 
     async fn transition(&self, hash: B256, to: TxStatus, from: &[TxStatus]) -> Result<bool, String> {
@@ -329,8 +348,8 @@ impl Ledger for Storage {
         Ok(())
     }
 
-    async fn unsettle(&self, hash: B256, to: TxStatus) -> Result<(), String> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+    async fn unsettle(&self, hash: B256, to: TxStatus) -> Result<bool, String> {
+        let result = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE transactions SET status = $1, block_number = NULL, block_hash = NULL, fee_wei = NULL, updated_at = $2
              WHERE hash = $3 AND {}",
             status_in(&[TxStatus::Confirmed, TxStatus::Failed])
@@ -341,7 +360,7 @@ impl Ledger for Storage {
         .execute(&self.pool)
         .await
         .map_err(|e| e.to_string())?;
-        Ok(())
+        Ok(result.rows_affected() > 0)
     }
 
     async fn find(&self, hash: B256) -> Result<Option<LedgerTx>, String> {
@@ -368,6 +387,26 @@ impl Ledger for Storage {
             vec![Bind::Text(network.to_string()), Bind::Number(chain_id as i64), Bind::Number(limit as i64)],
         )
         .await
+    }
+
+    async fn closed_since(
+        &self,
+        network: &str,
+        chain_id: u64,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<LedgerTx>, String> {
+        let condition = format!(
+            "network = $1 AND chain_id = $2 AND {} AND updated_at >= $3 ORDER BY updated_at DESC LIMIT $4",
+            status_in(&[TxStatus::Dropped, TxStatus::Abandoned])
+        );
+        let binds = vec![
+            Bind::Text(network.to_string()),
+            Bind::Number(chain_id as i64),
+            Bind::Number(since),
+            Bind::Number(limit as i64),
+        ];
+        self.select(&condition, binds).await
     }
 
     async fn unsent_senders(&self, network: &str, chain_id: u64) -> Result<Vec<Address>, String> {

@@ -194,10 +194,12 @@ impl Market {
     }
 }
 
-/// 1 confirmed, 0 pending, -1 reverted; the receipt when mined.
+/// 1 confirmed, 0 pending, -1 reverted or cancelled; the receipt when what was asked for was mined.
 pub fn status_of(outcome: &Outcome) -> (i8, Option<&TransactionReceipt>) {
     match outcome {
         Outcome::Mined(receipt) => (if receipt.status() { 1 } else { -1 }, Some(receipt)),
+        // A cancel was mined instead: what was asked for did not happen, and moved nothing.
+        Outcome::Cancelled(_) => (-1, None),
         Outcome::Pending => (0, None),
     }
 }
@@ -205,7 +207,7 @@ pub fn status_of(outcome: &Outcome) -> (i8, Option<&TransactionReceipt>) {
 /// The gas fee a mined transaction paid, in the native currency.
 pub fn fee_of(outcome: &Outcome) -> Human {
     let fee = match outcome {
-        Outcome::Mined(receipt) => fee_wei(receipt),
+        Outcome::Mined(receipt) | Outcome::Cancelled(receipt) => fee_wei(receipt),
         Outcome::Pending => U256::ZERO,
     };
     Human(chains::amount::format_units(fee, NATIVE_DECIMALS))

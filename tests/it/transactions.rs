@@ -139,6 +139,7 @@ async fn a_transaction_the_node_drops_is_dropped_in_the_ledger_and_its_nonce_tak
     assert_eq!(anvil.anvil_drop_transaction(lost).await.unwrap(), Some(lost));
     let answer = poll(&gw, lost).await;
     assert_eq!((answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()), (Some(0), Some("pending")), "{answer}");
+    assert!(anvil.get_transaction_by_hash(lost).await.unwrap().is_none(), "a poll sends nothing again");
 
     anvil.anvil_set_auto_mine(true).await.unwrap();
     let (status, body) = wrap(&gw, json!({"amount": "0.002"})).await;
@@ -147,7 +148,6 @@ async fn a_transaction_the_node_drops_is_dropped_in_the_ledger_and_its_nonce_tak
     assert_eq!(nonce(&devnet, wallet).await, lost_nonce + 1);
     let answer = poll(&gw, lost).await;
     assert_eq!((answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()), (Some(-2), Some("dropped")), "{answer}");
-    assert!(anvil.get_transaction_by_hash(lost).await.unwrap().is_none(), "never sent again");
 
     // Asked again for exactly what was lost, the gateway signs the same bytes: the same transaction, mined now.
     anvil.anvil_set_auto_mine(false).await.unwrap();
@@ -235,15 +235,31 @@ async fn one_idempotency_key_sends_once_and_answers_every_retry_the_same() {
     assert_eq!(again, first, "the same answer, byte for byte");
     assert_eq!(nonce(&devnet, wallet).await, before + 1, "one transaction");
 
-    // Sent twice at once (a client retrying while the first is in flight): one transaction, one answer.
+    // Sent again while the first is still waiting for its receipt: the retry waits for it and gets its answer.
+    update(&gw, "transactionExecutionTimeoutMs", json!(1000)).await;
+    let anvil = node(&devnet);
+    anvil.anvil_set_auto_mine(false).await.unwrap();
     let body = json!({"network": "devnet", "amount": "0.003"});
-    let (a, b) = tokio::join!(
-        gw.post_once("/chains/ethereum/wrap", body.clone(), "wrap-2"),
-        gw.post_once("/chains/ethereum/wrap", body.clone(), "wrap-2")
-    );
-    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{} {}", a.1, b.1);
-    assert_eq!(a.1, b.1);
-    assert!(a.2 != b.2, "one served, one replayed");
+    let first = tokio::spawn({
+        let (url, body) = (gw.url("/chains/ethereum/wrap"), body.clone());
+        async move {
+            let response =
+                reqwest::Client::new().post(url).header("Idempotency-Key", "wrap-2").json(&body).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    });
+    let storage = gw.gateway.state.storage();
+    eventually("the first is sent", async || {
+        !storage.transactions_of_request("POST /chains/ethereum/wrap wrap-2").await.unwrap().is_empty()
+    })
+    .await;
+    let (status, retried, replayed) = gw.post_once("/chains/ethereum/wrap", body, "wrap-2").await;
+    let (first_status, first_text) = first.await.unwrap();
+    assert_eq!((status, replayed), (first_status, true), "{retried}");
+    assert_eq!(retried, first_text, "the first one's answer");
+    assert_eq!(serde_json::from_str::<Value>(&retried).unwrap()["status"], 0, "still pending: it overlapped");
+    anvil.anvil_set_auto_mine(true).await.unwrap();
+    anvil.evm_mine(None).await.unwrap();
     assert_eq!(nonce(&devnet, wallet).await, before + 2);
 
     // A refused request retried is refused the same way, never a 500.
@@ -265,6 +281,40 @@ async fn one_idempotency_key_sends_once_and_answers_every_retry_the_same() {
     let (status, text, _) = gw.post_once("/chains/ethereum/wrap", request, "a key with spaces").await;
     assert_error_body(status, &serde_json::from_str(&text).unwrap(), StatusCode::BAD_REQUEST, "Idempotency-Key");
     assert_eq!(nonce(&devnet, wallet).await, before + 2);
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_gets_the_answer_when_it_retries_with_its_key() {
+    let (devnet, gw, anvil) = stuck_setup().await;
+    let wallet = devnet.accounts()[1];
+    update(&gw, "transactionExecutionTimeoutMs", json!(800)).await;
+    let before = nonce(&devnet, wallet).await;
+    let request = json!({"network": "devnet", "amount": "0.004"});
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
+    let gone = impatient
+        .post(gw.url("/chains/ethereum/wrap"))
+        .header("Idempotency-Key", "hang-up")
+        .json(&request)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up: {gone:?}");
+    let storage = gw.gateway.state.storage();
+    let scoped = "POST /chains/ethereum/wrap hang-up";
+    eventually("the request finishes without its client", async || {
+        matches!(
+            storage.idempotency_key(scoped).await.unwrap(),
+            Some(gateway::storage::Claim::Held { answer: Some(_), .. })
+        )
+    })
+    .await;
+    let (status, text, replayed) = gw.post_once("/chains/ethereum/wrap", request, "hang-up").await;
+    assert_eq!((status, replayed), (StatusCode::OK, true), "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let sent = storage.transactions_of_request(scoped).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(hash_of(&answer), sent[0].hash, "the answer names what it sent");
+    anvil.evm_mine(None).await.unwrap();
+    assert_eq!(nonce(&devnet, wallet).await, before + 1, "sent once");
 }
 
 #[tokio::test]
@@ -415,6 +465,64 @@ async fn a_transaction_stuck_under_the_market_is_replaced_automatically_and_the_
     let answer = poll(&gw, original.hash).await;
     assert_eq!((answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()), (Some(1), Some("replaced")), "{answer}");
     assert_eq!(nonce(&devnet, wallet).await, before + 1);
+}
+
+#[tokio::test]
+async fn a_cancel_mined_in_place_of_a_request_still_waiting_answers_it_as_failed() {
+    let (devnet, gw, anvil) = stuck_setup().await;
+    let wallet = devnet.accounts()[1];
+    update(&gw, "transactionExecutionTimeoutMs", json!(20_000)).await;
+    let ledger = gw.gateway.state.ethereum().sender.ledger().clone();
+    let post = |path: &'static str, body: Value| {
+        let url = gw.url(path);
+        tokio::spawn(async move {
+            common::into_json(reqwest::Client::new().post(url).json(&body).send().await.unwrap()).await
+        })
+    };
+    let waiting = post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"}));
+    eventually("the wrap is sent", async || !ledger.pending("devnet", 31337, 10).await.unwrap().is_empty()).await;
+    let original = ledger.pending("devnet", 31337, 10).await.unwrap()[0].clone();
+    let cancelling =
+        post("/chains/ethereum/cancel", json!({"network": "devnet", "address": wallet, "nonce": original.nonce}));
+    eventually("the cancel is sent", async || !ledger.replacements(original.hash).await.unwrap().is_empty()).await;
+    anvil.evm_mine(None).await.unwrap();
+    let (status, body) = waiting.await.unwrap();
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(-1)), "the wrap did not happen: {body}");
+    let cancel = ledger.replacements(original.hash).await.unwrap()[0].hash;
+    assert_eq!(hash_of(&body), cancel, "it names what was mined");
+    let (status, body) = cancelling.await.unwrap();
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(row(&gw, original.hash).await.status, TxStatus::Replaced);
+}
+
+#[tokio::test]
+async fn the_tracker_drops_what_another_transaction_displaced_and_what_the_node_lost_long_enough() {
+    let (devnet, gw, anvil) = stuck_setup().await;
+    let wallet = devnet.accounts()[1];
+    // Another program using the same wallet takes the nonce of the gateway's pending transaction.
+    let (_, body) = wrap(&gw, json!({})).await;
+    let displaced = hash_of(&body);
+    let taken = body["data"]["nonce"].as_u64().unwrap();
+    let other = alloy::rpc::types::TransactionRequest::default()
+        .from(wallet)
+        .to(wallet)
+        .nonce(taken)
+        .gas_limit(21_000)
+        .max_fee_per_gas(100 * GWEI)
+        .max_priority_fee_per_gas(GWEI);
+    let _pending = anvil.send_transaction(other).await.unwrap();
+    anvil.evm_mine(None).await.unwrap();
+    eventually("the displaced one is dropped", async || row(&gw, displaced).await.status == TxStatus::Dropped).await;
+    assert_eq!(poll(&gw, displaced).await["txStatus"], -2);
+
+    // One the node lost and nothing replaced: dropped once dropAfterSeconds has passed.
+    update(&gw, "dropAfterSeconds", json!(1)).await;
+    let (_, body) = wrap(&gw, json!({"amount": "0.002"})).await;
+    let lost = hash_of(&body);
+    assert_eq!(body["data"]["nonce"].as_u64(), Some(taken + 1));
+    anvil.anvil_drop_transaction(lost).await.unwrap();
+    eventually("the lost one is dropped", async || row(&gw, lost).await.status == TxStatus::Dropped).await;
+    assert_eq!(nonce(&devnet, wallet).await, taken + 1);
 }
 
 /// `per_wallet` wraps from each of `wallets` (devnet account indexes), all at once, spread over `gateways`; checks
