@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -40,12 +39,12 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Counts each request and its latency under the route pattern it matched (not the raw path).
-pub async fn track(request: Request, next: Next) -> Response {
+/// Counts each request `serve` answers and its latency under the route pattern it matched (not the raw path).
+pub async fn track<F: Future<Output = Response>>(request: Request, serve: impl FnOnce(Request) -> F) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     let method = request.method().clone();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let response = serve(request).await;
     let (requests, duration) =
         route_handles(route.as_deref().unwrap_or("unmatched"), &method, response.status().as_u16());
     requests.increment(1);

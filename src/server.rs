@@ -138,8 +138,7 @@ pub fn app(state: AppState) -> Router {
     crate::metrics::handle();
     let (router, api) = crate::http::parts();
     router
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::idempotency::layer))
-        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::around))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::not_found("no such route; the API is described at /docs") })
         .with_state(state)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::keccak256;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -26,8 +26,9 @@ const WAIT_FOR_FIRST: Duration = Duration::from_secs(30);
 const POLL_FIRST: Duration = Duration::from_millis(50);
 const MAX_KEY_LENGTH: usize = 255;
 
-/// The middleware: requests that change something (not GET) and carry the header.
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// A request that changes something (not GET, HEAD or OPTIONS) and carries the header goes through the key;
+/// any other is served as it is.
+pub async fn guard(state: AppState, request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }

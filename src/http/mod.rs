@@ -60,6 +60,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(clob::router())
 }
 
+/// What every matched route goes through, in one middleware (each layer over the routes costs every quote a
+/// boxed call): its metrics, and the Idempotency-Key of a request that carries one.
+pub async fn around(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    crate::metrics::track(request, |request| idempotency::guard(state, request, next)).await
+}
+
 /// The routes, and the OpenAPI document the server serves at `/openapi.json` and `gateway openapi` writes.
 pub fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = router().split_for_parts();

@@ -152,8 +152,20 @@ mod queries {
         Number(i64),
     }
 
-    pub fn network_sender(network: &str, chain_id: u64, sender: Address) -> Vec<Bind> {
-        vec![Bind::Text(network.to_string()), Bind::Number(chain_id as i64), Bind::Text(sender.to_string())]
+    /// A sender's rows on a network that match `condition`, in which `$4` is `nonce`.
+    async fn of_sender(
+        conn: &mut AnyConnection,
+        (network, chain_id, sender): (&str, u64, Address),
+        nonce: u64,
+        condition: &str,
+    ) -> Result<Vec<LedgerTx>, String> {
+        let binds = vec![
+            Bind::Text(network.to_string()),
+            Bind::Number(chain_id as i64),
+            Bind::Text(sender.to_string()),
+            Bind::Number(nonce as i64),
+        ];
+        select(conn, &format!("network = $1 AND chain_id = $2 AND sender = $3 AND {condition}"), binds).await
     }
 
     pub async fn unsettled(
@@ -163,15 +175,8 @@ mod queries {
         sender: Address,
         nonce: u64,
     ) -> Result<Vec<LedgerTx>, String> {
-        let mut binds = network_sender(network, chain_id, sender);
-        binds.push(Bind::Number(nonce as i64));
-        select(
-            conn,
-            "network = $1 AND chain_id = $2 AND sender = $3
-             AND (status = 'signed' OR (status = 'pending' AND nonce >= $4)) ORDER BY nonce, created_at",
-            binds,
-        )
-        .await
+        let condition = "(status = 'signed' OR (status = 'pending' AND nonce >= $4)) ORDER BY nonce, created_at";
+        of_sender(conn, (network, chain_id, sender), nonce, condition).await
     }
 
     pub async fn at_nonce(
@@ -181,12 +186,9 @@ mod queries {
         sender: Address,
         nonce: u64,
     ) -> Result<Vec<LedgerTx>, String> {
-        let mut binds = network_sender(network, chain_id, sender);
-        binds.push(Bind::Number(nonce as i64));
-        let open = status_in(&[TxStatus::Signed, TxStatus::Pending]);
         let condition =
-            format!("network = $1 AND chain_id = $2 AND sender = $3 AND nonce = $4 AND {open} ORDER BY created_at");
-        select(conn, &condition, binds).await
+            format!("nonce = $4 AND {} ORDER BY created_at", status_in(&[TxStatus::Signed, TxStatus::Pending]));
+        of_sender(conn, (network, chain_id, sender), nonce, &condition).await
     }
 }
 
