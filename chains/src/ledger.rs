@@ -161,14 +161,9 @@ pub trait Ledger: Send + Sync + 'static {
     fn find(&self, hash: B256) -> impl Future<Output = Result<Option<LedgerTx>, String>> + Send;
     /// The transactions recorded as replacing `hash`, newest first.
     fn replacements(&self, hash: B256) -> impl Future<Output = Result<Vec<LedgerTx>, String>> + Send;
-    /// A sender's `Signed` and `Pending` transactions at `nonce` on a network.
-    fn open_at_nonce(
-        &self,
-        network: &str,
-        chain_id: u64,
-        sender: Address,
-        nonce: u64,
-    ) -> impl Future<Output = Result<Vec<LedgerTx>, String>> + Send;
+    /// The transaction `hash` and every other its sender recorded at its nonce on its network (a speed-up, a cancel,
+    /// another send that took the nonce), oldest first.
+    fn same_nonce(&self, hash: B256) -> impl Future<Output = Result<Vec<LedgerTx>, String>> + Send;
     /// Every `Pending` transaction of a network, oldest first, at most `limit`.
     fn pending(
         &self,

@@ -16,22 +16,23 @@ pub enum Refusal {
 
 /// Lowercased substrings, each client's wording of a meaning.
 const ALREADY_KNOWN: [&str; 5] = [
-    "already known",     // geth, erigon, reth
-    "known transaction", // older geth
-    "alreadyknown",      // nethermind (AcceptTxResult name)
-    "already imported",  // anvil, besu ("transaction already imported" / "Known transaction")
+    "already known",     // geth, erigon, reth, nethermind (since mid-2026)
+    "known transaction", // older geth, besu
+    "alreadyknown",      // older nethermind (AcceptTxResult name)
+    "already imported",  // anvil
     "known_transaction", // besu (TransactionInvalidReason)
 ];
 const NONCE_TOO_LOW: [&str; 3] = [
-    "nonce too low", // geth, erigon, reth, besu, anvil
-    "oldnonce",      // nethermind
+    "nonce too low", // geth, erigon, reth, besu, anvil, nethermind (since mid-2026)
+    "oldnonce",      // older nethermind
     "nonce_too_low", // besu (TransactionInvalidReason)
 ];
-const REPLACEMENT_UNDERPRICED: [&str; 4] = [
-    "replacement transaction underpriced", // geth, erigon, reth, besu, anvil
+const REPLACEMENT_UNDERPRICED: [&str; 5] = [
+    "replacement transaction underpriced", // geth, reth, besu, anvil, nethermind (since mid-2026)
     "replacement underpriced",
-    "replacementnotallowed",   // nethermind
-    "replacement_underpriced", // besu (TransactionInvalidReason)
+    "could not replace existing tx", // erigon
+    "replacementnotallowed",         // older nethermind
+    "replacement_underpriced",       // besu (TransactionInvalidReason)
 ];
 
 pub fn classify(message: &str) -> Refusal {
@@ -64,7 +65,11 @@ mod tests {
         ] {
             assert_eq!(classify(message), Refusal::NonceTooLow, "{message}");
         }
-        for message in ["replacement transaction underpriced", "ReplacementNotAllowed"] {
+        for message in [
+            "replacement transaction underpriced",
+            "ReplacementNotAllowed",
+            "INTERNAL_ERROR: could not replace existing tx",
+        ] {
             assert_eq!(classify(message), Refusal::ReplacementUnderpriced, "{message}");
         }
         for message in [

@@ -303,8 +303,8 @@ async fn replace_stuck<L: Ledger>(
             failed.insert(row.hash, Instant::now());
             continue;
         };
-        let how = if row.label == CANCEL_LABEL { Replacement::Cancel } else { Replacement::SpeedUp };
-        match sender.replace(network, &signer, nonce, how, Some(&row)).await {
+        let how = if row.label == CANCEL_LABEL { Replacement::Cancel } else { Replacement::SpeedUp(&row) };
+        match sender.replace(network, &signer, nonce, how, Some(row.hash)).await {
             Ok(replacement) => tracing::info!(
                 replaced = %row.hash, by = %replacement.hash, nonce, network = network.name(),
                 "a transaction stuck under the market's fees was re-sent with higher fees"

@@ -76,9 +76,9 @@ pub enum Outcome {
 
 /// How to replace a pending transaction at its nonce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Replacement {
-    /// The same call with higher fees.
-    SpeedUp,
+pub enum Replacement<'a> {
+    /// This transaction's call again, with higher fees.
+    SpeedUp(&'a LedgerTx),
     /// A 0-value transfer to the sender with higher fees, so the pending call is never executed.
     Cancel,
 }
@@ -218,26 +218,28 @@ impl<L: Ledger> TxSender<L> {
         Ok((sent, outcome))
     }
 
-    /// Replaces the pending transaction at `nonce` of `signer`'s wallet: a speed-up re-signs `speed_up`'s call, a
-    /// cancel sends 0 to the wallet itself; either with fees at least 12.5 % over every transaction pending at
-    /// that nonce, under the caps. Returns the replacement, once a node accepted it.
+    /// Replaces the pending transaction at `nonce` of `signer`'s wallet: a speed-up re-signs a transaction's call,
+    /// a cancel sends 0 to the wallet itself; either with fees at least 12.5 % over every transaction pending at
+    /// that nonce, under the caps. With `only_over`, only if that is still the newest transaction pending there
+    /// (the tracker of another instance may have replaced it meanwhile). Returns the replacement, once a node
+    /// accepted it.
     pub async fn replace(
         self: &Arc<Self>,
         network: &Arc<Network>,
         signer: &PrivateKeySigner,
         nonce: u64,
-        how: Replacement,
-        speed_up: Option<&LedgerTx>,
+        how: Replacement<'_>,
+        only_over: Option<B256>,
     ) -> Result<SentTx, ChainError> {
         let from = signer.address();
-        let (call, label, gas_limit) = match (how, speed_up) {
-            (Replacement::SpeedUp, Some(original)) => {
+        let (call, label, gas_limit) = match how {
+            Replacement::SpeedUp(original) => {
                 let decoded = decode(&original.raw)?;
                 // The call must still succeed: a swap past its deadline or its slippage is cancelled, not sped up.
                 self.simulate(network, from, &decoded.call).await?;
                 (decoded.call, original.label.clone(), decoded.gas_limit)
             }
-            _ => {
+            Replacement::Cancel => {
                 // A transfer's gas is 21,000 on Ethereum, more where the limit carries an L1 share (Arbitrum).
                 let cancel = Call::new(from, Bytes::new());
                 let gas_limit = self.simulate(network, from, &cancel).await?;
@@ -245,7 +247,8 @@ impl<L: Ledger> TxSender<L> {
             }
         };
         let market = gas::market_fees(network).await?;
-        let job = Job { call, gas_limit, pricing: Pricing::Replace(market), label, request_key: current_request_key() };
+        let pricing = Pricing::Replace { market, only_over };
+        let job = Job { call, gas_limit, pricing, label, request_key: current_request_key() };
         self.run_locked(network, signer, Slot::Exactly(nonce), job).await
     }
 
@@ -316,14 +319,15 @@ impl<L: Ledger> TxSender<L> {
             attempts += 1;
             let (choice, fees, replaces) = match (slot, &job.pricing) {
                 (Slot::Next, Pricing::Offer(fees)) => (self.next_nonce(session, network, from).await?, *fees, None),
-                (Slot::Exactly(nonce), Pricing::Replace(market)) => {
-                    let (fees, replaces) = self.replacing(session, network, from, nonce, market, job.gas_limit).await?;
+                (Slot::Exactly(nonce), Pricing::Replace { market, only_over }) => {
+                    let over = (nonce, *only_over);
+                    let (fees, replaces) = self.replacing(session, network, from, over, market, job.gas_limit).await?;
                     (NonceChoice { nonce, superseded: vec![] }, fees, Some(replaces))
                 }
                 (Slot::Exactly(nonce), Pricing::Offer(fees)) => {
                     (NonceChoice { nonce, superseded: vec![] }, *fees, None)
                 }
-                (Slot::Next, Pricing::Replace(_)) => unreachable!("a replacement names its nonce"),
+                (Slot::Next, Pricing::Replace { .. }) => unreachable!("a replacement names its nonce"),
             };
             let nonce = choice.nonce;
             let (hash, raw) = sign(signer, network.chain_id(), nonce, job.gas_limit, fees, &job.call)?;
@@ -393,13 +397,13 @@ impl<L: Ledger> TxSender<L> {
     }
 
     /// The fees a replacement at `nonce` needs (over every transaction pending there) and the newest of those,
-    /// which it replaces.
+    /// which it replaces (and must be `only_over`, if given).
     async fn replacing(
         &self,
         session: &mut L::Session,
         network: &Network,
         from: Address,
-        nonce: u64,
+        (nonce, only_over): (u64, Option<B256>),
         market: &gas::MarketFees,
         gas_limit: u64,
     ) -> Result<(Fees, B256), ChainError> {
@@ -412,6 +416,13 @@ impl<L: Ledger> TxSender<L> {
                 network.name()
             )));
         };
+        if only_over.is_some_and(|expected| expected != newest.hash) {
+            return Err(ChainError::NothingToReplace(format!(
+                "{} was replaced already, by {}",
+                only_over.unwrap_or_default(),
+                newest.hash
+            )));
+        }
         let mut highest = decode(&newest.raw)?.fees;
         for row in &pending {
             let fees = decode(&row.raw)?.fees;
@@ -560,7 +571,8 @@ impl<L: Ledger> TxSender<L> {
         let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
         let hash = receipt.transaction_hash;
         let ledger_error = ChainError::Ledger;
-        let Some(row) = self.ledger.find(hash).await.map_err(ledger_error)? else { return Ok(None) };
+        let at_nonce = self.ledger.same_nonce(hash).await.map_err(ledger_error)?;
+        let Some(row) = at_nonce.iter().find(|row| row.hash == hash).cloned() else { return Ok(None) };
         if row.status != status || row.inclusion != Some(inclusion) {
             self.ledger.settle(hash, status, inclusion).await.map_err(ledger_error)?;
             if !row.status.is_mined() {
@@ -576,14 +588,12 @@ impl<L: Ledger> TxSender<L> {
             }
             replaced = self.ledger.find(ancestor).await.map_err(ledger_error)?.and_then(|row| row.replaces);
         }
-        let others = self.ledger.open_at_nonce(&row.network, row.chain_id, row.sender, row.nonce);
-        for other in others.await.map_err(ledger_error)? {
-            if other.hash != hash
-                && self
-                    .ledger
-                    .transition(other.hash, TxStatus::Dropped, &[TxStatus::Pending])
-                    .await
-                    .map_err(ledger_error)?
+        for other in at_nonce.iter().filter(|other| other.hash != hash && other.status == TxStatus::Pending) {
+            if self
+                .ledger
+                .transition(other.hash, TxStatus::Dropped, &[TxStatus::Pending])
+                .await
+                .map_err(ledger_error)?
             {
                 count_transaction(TxStatus::Dropped);
             }
@@ -629,8 +639,8 @@ fn current_request_key() -> Option<String> {
 enum Pricing {
     /// As priced before the lock was taken.
     Offer(Fees),
-    /// Over what is pending at its nonce, from the market's fees.
-    Replace(gas::MarketFees),
+    /// Over what is pending at its nonce, from the market's fees; only over `only_over` when given.
+    Replace { market: gas::MarketFees, only_over: Option<B256> },
 }
 
 pub fn count_transaction(status: TxStatus) {

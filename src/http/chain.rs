@@ -652,8 +652,8 @@ async fn speed_up(
         ));
     }
     let signer = state.ethereum().signer(row.sender)?;
-    let sent = sender.replace(&ctx.network, &signer, row.nonce, Replacement::SpeedUp, Some(&row)).await?;
-    replaced(&state, &ctx, sent, Replacement::SpeedUp).await
+    let sent = sender.replace(&ctx.network, &signer, row.nonce, Replacement::SpeedUp(&row), None).await?;
+    replaced(&state, &ctx, sent, Replacement::SpeedUp(&row)).await
 }
 
 /// Waits for a replacement and answers with it.
@@ -661,7 +661,7 @@ async fn replaced(
     state: &AppState,
     ctx: &Ctx,
     replacement: SentTx,
-    how: Replacement,
+    how: Replacement<'_>,
 ) -> ApiResult<axum::Json<ReplaceResponse>> {
     let sender = &state.ethereum().sender;
     let recorded = sender.ledger().find(replacement.hash).await.map_err(ApiError::internal)?;

@@ -373,14 +373,13 @@ impl Ledger for Storage {
         self.select("replaces = $1 ORDER BY created_at DESC", vec![Bind::Text(hash.to_string())]).await
     }
 
-    async fn open_at_nonce(
-        &self,
-        network: &str,
-        chain_id: u64,
-        sender: Address,
-        nonce: u64,
-    ) -> Result<Vec<LedgerTx>, String> {
-        queries::at_nonce(&mut *self.pooled().await?, network, chain_id, sender, nonce).await
+    async fn same_nonce(&self, hash: B256) -> Result<Vec<LedgerTx>, String> {
+        self.select(
+            "(network, chain_id, sender, nonce) = (SELECT network, chain_id, sender, nonce FROM transactions WHERE hash = $1)
+             ORDER BY created_at",
+            vec![Bind::Text(hash.to_string())],
+        )
+        .await
     }
 
     async fn pending(&self, network: &str, chain_id: u64, limit: u32) -> Result<Vec<LedgerTx>, String> {

@@ -114,7 +114,7 @@ async fn exercise(storage: &Storage) {
         vec![hash(0xbb)]
     );
     assert_eq!(storage.unsent_senders("devnet", 31337).await.unwrap(), vec![sender]);
-    assert_eq!(storage.open_at_nonce("devnet", 31337, sender, 1).await.unwrap().len(), 1);
+    assert_eq!(storage.same_nonce(hash(0xbb)).await.unwrap().len(), 1);
     assert_eq!(storage.transactions_of_request("POST /chains/ethereum/wrap key-1").await.unwrap().len(), 3);
 
     let mut session = storage.lock_sender(31337, sender).await.unwrap();
@@ -124,6 +124,8 @@ async fn exercise(storage: &Storage) {
         .unwrap();
     session.release().await;
     assert_eq!(storage.replacements(hash(0xbb)).await.unwrap()[0].hash, hash(0xdd));
+    let family: Vec<B256> = storage.same_nonce(hash(0xdd)).await.unwrap().iter().map(|t| t.hash).collect();
+    assert_eq!(family, vec![hash(0xbb), hash(0xdd)], "a transaction and its replacement share the nonce");
     // A chain reset: what was mined is not any more.
     storage.unsettle(hash(0xaa), TxStatus::Dropped).await.unwrap();
     let dropped = storage.find(hash(0xaa)).await.unwrap().unwrap();

@@ -525,6 +525,41 @@ async fn the_tracker_drops_what_another_transaction_displaced_and_what_the_node_
     assert_eq!(nonce(&devnet, wallet).await, taken + 1);
 }
 
+#[tokio::test]
+async fn a_swap_mined_after_its_deadline_reverts_instead_of_trading() {
+    let (devnet, gw, anvil) = stuck_setup().await;
+    let wallet = devnet.accounts()[1];
+    let (status, body) =
+        gw.post("/config/update", json!({"namespace": "uniswap", "path": "deadlineSeconds", "value": 30})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    anvil.anvil_set_auto_mine(true).await.unwrap();
+    let (status, body) = gw
+        .post("/chains/ethereum/approve", json!({"network": "devnet", "token": "WETH", "spender": "uniswap/router"}))
+        .await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    anvil.anvil_set_auto_mine(false).await.unwrap();
+    let weth = devnet.deployment().token("WETH").address;
+    let weth_before = chains::erc20::balances(&gw.devnet_network(), wallet, &[weth]).await.unwrap().1[0];
+    // Through SwapRouter02, whose swaps take their deadline in multicall.
+    let (status, body) = gw
+        .post(
+            "/trading/router/execute-swap",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap",
+            "baseToken": "WETH", "quoteToken": "USDC", "amount": 0.1, "side": "SELL"}),
+        )
+        .await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(0)), "held back: {body}");
+    let late = hash_of(&body);
+    anvil.anvil_increase_time(120).await.unwrap();
+    anvil.evm_mine(None).await.unwrap();
+    let answer = poll(&gw, late).await;
+    assert_eq!((answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()), (Some(-1), Some("failed")), "{answer}");
+    let receipt = anvil.get_transaction_receipt(late).await.unwrap().expect("mined");
+    assert!(!receipt.status(), "reverted past its deadline");
+    let weth_after = chains::erc20::balances(&gw.devnet_network(), wallet, &[weth]).await.unwrap().1[0];
+    assert_eq!(weth_after, weth_before, "nothing traded");
+}
+
 /// `per_wallet` wraps from each of `wallets` (devnet account indexes), all at once, spread over `gateways`; checks
 /// every one was mined and each wallet's nonces are contiguous.
 async fn wraps_from_many_wallets(devnet: &Devnet, gateways: &[&TestGateway], wallets: &[usize], per_wallet: usize) {
