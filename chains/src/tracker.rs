@@ -50,6 +50,8 @@ struct Tracking {
     /// Stuck transactions a replacement failed for (it would revert, a cap is in the way), and when: tried
     /// again after `replaceAfterSeconds`, not every block.
     failed_replacements: HashMap<B256, Instant>,
+    /// Whether the last look failed.
+    failing: bool,
 }
 
 async fn run<L: Ledger>(network: Weak<Network>, sender: Arc<TxSender<L>>, signers: Arc<Signers>) {
@@ -64,13 +66,19 @@ async fn run<L: Ledger>(network: Weak<Network>, sender: Arc<TxSender<L>>, signer
                 }
             }
         }
-        let blocks = match step(&strong, &sender, &signers, &mut tracking).await {
-            Ok(true) => strong.blocks(),
-            Ok(false) => None,
-            Err(error) => {
-                tracing::warn!(network = strong.name(), %error, "tracking pending transactions failed; trying again");
-                None
+        let looked = step(&strong, &sender, &signers, &mut tracking).await;
+        // Said once when it starts failing (a node down fails every second) and once when it works again.
+        match (&looked, tracking.failing) {
+            (Err(error), false) => {
+                tracing::warn!(network = strong.name(), %error, "tracking pending transactions failed; trying again every second")
             }
+            (Ok(_), true) => tracing::info!(network = strong.name(), "tracking pending transactions works again"),
+            _ => {}
+        }
+        tracking.failing = looked.is_err();
+        let blocks = match looked {
+            Ok(true) => strong.blocks(),
+            _ => None,
         };
         // Not holding the network while waiting: a network no longer configured is dropped, and this ends.
         drop(strong);
