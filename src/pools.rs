@@ -9,13 +9,15 @@ pub struct PoolBook {
 }
 
 impl PoolBook {
-    /// The config's list for `connector` on `network`, then the pools added through the API that it does not have.
+    /// The config's list for `connector` on `network`, then the pools added through the API; an entry added
+    /// through the API for a pool the list has (re-added with other symbols or fee) takes its place.
     pub fn build(config: &Config, added: &[ListedPool], connector: &str, network: &str) -> PoolBook {
         let mut pools: Vec<ListedPool> =
             config.pool_lists.get(connector).into_iter().flatten().filter(|p| p.network == network).cloned().collect();
         for pool in added {
-            if !pools.iter().any(|p| p.address == pool.address && p.kind == pool.kind) {
-                pools.push(pool.clone());
+            match pools.iter_mut().find(|p| p.address == pool.address && p.kind == pool.kind) {
+                Some(listed) => *listed = pool.clone(),
+                None => pools.push(pool.clone()),
             }
         }
         PoolBook { pools }

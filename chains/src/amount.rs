@@ -1,5 +1,6 @@
 //! Amounts: raw `U256` with the token's decimals inside, human decimal text only at the API edge.
-//! Conversions are exact: an amount with more decimals than the token has is refused, never rounded.
+//! Conversions are exact, or, where asked, drop the digits past the token's decimals (rounding toward zero):
+//! clients compute amounts as floats, and an amount a wallet pays, provides or grants must never grow.
 
 use alloy::primitives::U256;
 
@@ -15,6 +16,13 @@ pub enum AmountError {
     TooLarge,
 }
 
+/// What to do with digits past a token's decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rounding {
+    Exact,
+    Down,
+}
+
 /// A token amount: raw base units and the token's decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Amount {
@@ -27,8 +35,19 @@ impl Amount {
         Amount { raw, decimals }
     }
 
-    /// Parses human decimal text ("1.5", "0.000001", "1e-6", "2E3") for a token with `decimals`.
+    /// Parses human decimal text ("1.5", "0.000001", "1e-6", "2E3") for a token with `decimals`, exactly: more
+    /// decimals than that is an error.
     pub fn parse(text: &str, decimals: u8) -> Result<Amount, AmountError> {
+        Amount::parse_with(text, decimals, Rounding::Exact)
+    }
+
+    /// Parses human decimal text, dropping the digits past the token's `decimals` (2998.2388961234 USDC is
+    /// 2998.238896): the amount never comes out larger than written.
+    pub fn parse_down(text: &str, decimals: u8) -> Result<Amount, AmountError> {
+        Amount::parse_with(text, decimals, Rounding::Down)
+    }
+
+    fn parse_with(text: &str, decimals: u8, rounding: Rounding) -> Result<Amount, AmountError> {
         let text = text.trim();
         let not_a_number = || AmountError::NotANumber(text.to_string());
         if text.starts_with('-') {
@@ -53,7 +72,7 @@ impl Amount {
         let (digits, shift) = if shift < 0 {
             let cut = (-shift) as usize;
             let (kept, dropped) = digits.split_at(digits.len().saturating_sub(cut));
-            if dropped.bytes().any(|b| b != b'0') {
+            if rounding == Rounding::Exact && dropped.bytes().any(|b| b != b'0') {
                 return Err(AmountError::TooPrecise(decimals));
             }
             (kept, 0)
@@ -147,6 +166,24 @@ mod tests {
         assert!(matches!(raw("", 6), Err(AmountError::NotANumber(_))));
         assert!(matches!(raw("0x10", 6), Err(AmountError::NotANumber(_))));
         assert_eq!(raw("1e80", 0), Err(AmountError::TooLarge));
+    }
+
+    #[test]
+    fn rounds_down_past_the_tokens_decimals_when_asked() {
+        let down = |text: &str, decimals: u8| Amount::parse_down(text, decimals).map(|a| a.raw.to_string());
+        assert_eq!(down("2998.2388961234", 6).unwrap(), "2998238896");
+        assert_eq!(down("0.9999999", 6).unwrap(), "999999", "never up");
+        assert_eq!(down("0.0000001", 6).unwrap(), "0");
+        assert_eq!(down("1.23456789e-3", 6).unwrap(), "1234");
+        assert_eq!(down("1.000000000000000000999", 18).unwrap(), "1000000000000000000");
+        assert_eq!(down("1.5", 6).unwrap(), "1500000", "exact amounts are unchanged");
+        // Still refused: what is not a number, negatives, and what does not fit 256 bits.
+        assert_eq!(down("-0.0000001", 6), Err(AmountError::Negative));
+        assert!(matches!(down("NaN", 6), Err(AmountError::NotANumber(_))));
+        assert!(matches!(down("inf", 6), Err(AmountError::NotANumber(_))));
+        assert!(matches!(down("1e99999999999", 6), Err(AmountError::NotANumber(_))));
+        assert_eq!(down("1e80", 0), Err(AmountError::TooLarge));
+        assert_eq!(down("1e-99999", 6).unwrap(), "0");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `/chains/ethereum/*`: status, balances, allowances, approve, poll, cancel, speed-up, estimate-gas, wrap and
-//! unwrap.
+//! unwrap; and `/wallet/send`, a transfer like wrap.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use super::params::{AmountText, Human, network_name, parse_address, wallet_address};
+use super::params::{AmountText, Human, check_chain, network_name, parse_address, wallet_address};
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(estimate_gas))
         .routes(routes!(wrap))
         .routes(routes!(unwrap))
+        .routes(routes!(send))
 }
 
 const TAG: &str = "chains/ethereum";
@@ -181,7 +182,7 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
         ApiError::bad_request(
             "spender",
             format!(
-                "'{spender}' is neither an address nor a connector on {network}; use e.g. uniswap/router, uniswap/amm, uniswap/clmm, pancakeswap/clmm, zeroex/clob"
+                "'{spender}' is neither an address nor a connector on {network}; use e.g. uniswap/router, uniswap/amm, uniswap/clmm, uniswap/clmm/swap, pancakeswap/clmm, zeroex/clob"
             ),
         )
     };
@@ -190,6 +191,8 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
         "amm" => dex.v2.map(|v2| vec![v2.router]),
         // Liquidity goes through the position manager, swaps through the router: both need the allowance.
         "clmm" => dex.v3.as_ref().map(|v3| vec![v3.position_manager, v3.swap_router]),
+        // Upstream Gateway's name for a clmm connector's swap router (its own messages tell users to approve it).
+        "clmm/swap" => dex.v3.as_ref().map(|v3| vec![v3.swap_router]),
         // The router's V2 routes go through the V2 router unless the V3 router is SwapRouter02.
         "router" => match (&dex.v3, &dex.v2) {
             (Some(v3), _) if v3.swap_router_kind == connectors::v3::SwapRouterKind::SwapRouter02 => {
@@ -213,7 +216,7 @@ pub struct AllowancesRequest {
     chain_network: Option<String>,
     #[serde(alias = "walletAddress")]
     address: Option<String>,
-    /// `<connector>/<router|amm|clmm>` or a contract address.
+    /// `<connector>/<router|amm|clmm|clmm/swap>` or a contract address.
     spender: String,
     tokens: Vec<String>,
 }
@@ -271,9 +274,10 @@ pub struct ApproveRequest {
     address: Option<String>,
     /// Symbol or address.
     token: String,
-    /// `<connector>/<router|amm|clmm>` or a contract address.
+    /// `<connector>/<router|amm|clmm|clmm/swap>` or a contract address (`clmm` is the position manager and the
+    /// swap router, `clmm/swap` the swap router alone, as upstream Gateway names it).
     spender: String,
-    /// Human amount; unlimited when omitted or empty.
+    /// Human amount (digits past the token's decimals are dropped); unlimited when omitted or empty.
     #[schema(value_type = Option<String>)]
     amount: Option<AmountText>,
 }
@@ -748,7 +752,8 @@ pub struct WrapRequest {
     chain_network: Option<String>,
     #[serde(alias = "walletAddress")]
     address: Option<String>,
-    /// Human amount of the native currency to wrap (for unwrap: of the wrapped token; all of it when omitted).
+    /// Human amount of the native currency to wrap (for unwrap: of the wrapped token; all of it when omitted);
+    /// digits past 18 decimals are dropped.
     #[schema(value_type = Option<String>)]
     amount: Option<AmountText>,
 }
@@ -807,6 +812,83 @@ async fn unwrap(
     };
     let call = Call::new(wrapping.weth, IWETH9::withdrawCall { wad: amount.raw }.abi_encode());
     wrapping.run(&state, call, amount, "unwrap").await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"chain": "ethereum", "network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "toAddress": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "amount": "250", "token": "USDC"}))]
+pub struct SendRequest {
+    /// `ethereum`, the only chain served here.
+    chain: Option<String>,
+    network: Option<String>,
+    chain_network: Option<String>,
+    /// The sending wallet; the default wallet when omitted.
+    #[serde(alias = "walletAddress")]
+    address: Option<String>,
+    /// Who receives.
+    to_address: String,
+    /// Human amount; digits past the token's decimals are dropped.
+    #[schema(value_type = String)]
+    amount: AmountText,
+    /// Symbol or address of an ERC-20; the native currency when omitted.
+    token: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendResponse {
+    signature: String,
+    /// 1 confirmed, 0 pending, -1 failed.
+    status: i8,
+    /// The human amount sent.
+    #[schema(example = "250")]
+    amount: String,
+    #[schema(example = "USDC")]
+    token: String,
+    to_address: String,
+    /// Fee paid, in the native currency (0 until mined).
+    fee: String,
+    nonce: u64,
+}
+
+/// Sends the native currency or an ERC-20 to an address (as upstream Gateway's `/wallet/send`), through the same
+/// pipeline as every transaction: simulated, priced under the fee caps, recorded, and waited for.
+#[utoipa::path(post, path = "/wallet/send", tag = "wallet", request_body = SendRequest, responses(
+    (status = 200, body = SendResponse),
+    (status = 400, description = "Bad input, a transfer that would revert, or a fee over a cap (FEE_CAP)", body = ErrorBody),
+    (status = 404, description = "Unknown wallet", body = ErrorBody),
+    (status = 503, body = ErrorBody),
+))]
+async fn send(State(state): State<AppState>, Json(request): Json<SendRequest>) -> ApiResult<axum::Json<SendResponse>> {
+    check_chain(request.chain.as_deref())?;
+    let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let to = parse_address("toAddress", &request.to_address)?;
+    let book = state.token_book(&ctx.config, &ctx.network_name).await?;
+    let token = match request.token.as_deref().map(str::trim).filter(|t| !t.is_empty() && !book.is_native(t)) {
+        Some(name) => Some(book.resolve("token", name)?),
+        None => None,
+    };
+    let decimals = token.as_ref().map_or(NATIVE_DECIMALS, |token| token.decimals);
+    let amount = positive(request.amount.parse("amount", decimals)?)?;
+    let call = match &token {
+        Some(token) => Call::new(token.address, IERC20::transferCall { to, amount: amount.raw }.abi_encode()),
+        None => Call::new(to, alloy::primitives::Bytes::new()).with_value(amount.raw),
+    };
+    let signer = state.ethereum().signer(owner)?;
+    let (sent, outcome) = state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "send").await?;
+    let nonce = sent.nonce;
+    let (signature, status, fee) = summarize(&[(sent, outcome)]);
+    Ok(axum::Json(SendResponse {
+        signature,
+        status,
+        amount: amount.to_decimal_string(),
+        token: token.map_or_else(|| book.native_symbol.clone(), |token| token.symbol),
+        to_address: to.to_checksum(None),
+        fee: format_units(fee, NATIVE_DECIMALS),
+        nonce,
+    }))
 }
 
 fn positive(amount: Amount) -> ApiResult<Amount> {

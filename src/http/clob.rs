@@ -377,10 +377,11 @@ async fn get_orders(
 pub struct OrderParams {
     #[schema(example = "WETH-USDC")]
     market: String,
-    /// Quote per base; for MARKET the worst price accepted (any when omitted).
+    /// Quote per base, exactly (no more decimals than the quote token has); for MARKET the worst price accepted
+    /// (any when omitted).
     #[schema(value_type = Option<String>, example = "2900")]
     price: Option<AmountText>,
-    /// Base amount.
+    /// Base amount; digits past the base token's decimals are dropped.
     #[schema(value_type = String, example = "0.5")]
     amount: AmountText,
     /// BUY or SELL.
@@ -406,7 +407,7 @@ impl OrderParams {
         }
         let price = match self.price.as_ref().filter(|p| !p.is_empty()) {
             Some(text) => {
-                let price = text.parse("price", market.quote.decimals)?;
+                let price = text.parse_exact("price", market.quote.decimals)?;
                 Some(market.price(&price).map_err(|e| ApiError::bad_request("price", e))?)
             }
             None => None,

@@ -95,8 +95,14 @@ impl<'de> Deserialize<'de> for AmountText {
 }
 
 impl AmountText {
-    /// The raw amount for a token with `decimals`; the error names the field and says why.
+    /// The raw amount for a token with `decimals`, digits past those dropped (clients send floats such as
+    /// base × price; what a wallet pays, provides or grants never grows); the error names the field and says why.
     pub fn parse(&self, field: &str, decimals: u8) -> ApiResult<Amount> {
+        Amount::parse_down(&self.0, decimals).map_err(|e| ApiError::bad_request(field, e))
+    }
+
+    /// A price or any value that must be taken as written: more decimals than `decimals` is refused.
+    pub fn parse_exact(&self, field: &str, decimals: u8) -> ApiResult<Amount> {
         Amount::parse(&self.0, decimals).map_err(|e| ApiError::bad_request(field, e))
     }
 

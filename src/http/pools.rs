@@ -296,7 +296,9 @@ pub struct PoolChangeResponse {
     pool: Option<PoolEntry>,
 }
 
-/// Adds a pool to a connector's list (checked on-chain: it must be that connector's pool of that type).
+/// Adds a pool to a connector's list (checked on-chain: it must be that connector's pool of that type). Adding one
+/// already listed updates its entry (symbols, which token is the base, fee) and answers 200; another pool of the
+/// same type, pair and fee is refused with 409.
 #[utoipa::path(post, path = "/pools", tag = TAG, request_body = AddPoolRequest, responses(
     (status = 200, body = PoolChangeResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn add_pool(
@@ -338,26 +340,33 @@ async fn add_pool(
     if let Some(fee) = request.fee_pct {
         pool.fee_pct = fee;
     }
-    store(&state, &config, &connector, &pool).await?;
+    let verb = if store(&state, &config, &connector, &pool).await? { "updated" } else { "added" };
     Ok(axum::Json(PoolChangeResponse {
-        message: format!("{} pool {address} added for {connector} on {network}", pool.kind),
+        message: format!("{} pool {address} {verb} for {connector} on {network}", pool.kind),
         pool: Some(PoolEntry::new(&connector, &pool)),
     }))
 }
 
-async fn store(state: &AppState, config: &Config, connector: &str, pool: &ListedPool) -> ApiResult<()> {
+/// Lists a pool, or updates its entry when it is listed already (scripts that "ensure" a pool add it every run).
+/// Another pool of the same kind, pair and fee is refused: quotes would not know which one was meant.
+async fn store(state: &AppState, config: &Config, connector: &str, pool: &ListedPool) -> ApiResult<bool> {
     let book = state.pool_book(config, connector, &pool.network).await?;
-    if book.by_address(pool.address).is_some() {
+    let twin = book
+        .for_pair(Some(&pool.kind), pool.base_token_address, pool.quote_token_address)
+        .into_iter()
+        .find(|listed| listed.address != pool.address && (listed.fee_pct - pool.fee_pct).abs() < 1e-9);
+    if let Some(twin) = twin {
         return Err(ApiError::conflict(format!(
-            "pool {} is already listed for {connector} on {}",
-            pool.address, pool.network
+            "{connector} already lists {} for {}/{} at {} % on {}; remove it first to list {} instead",
+            twin.address, pool.base_symbol, pool.quote_symbol, pool.fee_pct, pool.network, pool.address
         )));
     }
-    state.storage().insert_pool(connector, pool).await?;
-    Ok(())
+    let listed = book.by_address(pool.address).is_some();
+    state.storage().upsert_pool(connector, pool).await?;
+    Ok(listed)
 }
 
-/// Reads a pool from the chain and adds it to its connector's list.
+/// Reads a pool from the chain and adds it to its connector's list (saved again: its entry is updated).
 #[utoipa::path(post, path = "/pools/save/{address}", tag = TAG, params(("address" = String, Path), PoolsQuery),
     responses((status = 200, body = PoolChangeResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn save_pool(
@@ -368,9 +377,9 @@ async fn save_pool(
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
     let (connector, pool) = inspect(&state, &config, &network, parse_address("address", &address)?).await?;
-    store(&state, &config, &connector, &pool).await?;
+    let verb = if store(&state, &config, &connector, &pool).await? { "updated" } else { "added" };
     Ok(axum::Json(PoolChangeResponse {
-        message: format!("{} pool {} added for {connector} on {network}", pool.kind, pool.address),
+        message: format!("{} pool {} {verb} for {connector} on {network}", pool.kind, pool.address),
         pool: Some(PoolEntry::new(&connector, &pool)),
     }))
 }

@@ -9,7 +9,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::answers;
 use super::extract::{Json, Query};
-use crate::error::{ApiResult, ErrorBody};
+use super::params::network_name;
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::trading::TxResponse;
 use crate::trading::amm::{self, AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, PoolQuery};
@@ -289,8 +290,76 @@ post_op!(
     "Removes a percentage of the wallet's V2 liquidity."
 );
 
+/// The kind of swap a unified `/trading/swap/*` request names: `connector` as `uniswap/clmm`, `pancakeswap/amm`,
+/// `uniswap/router`, a bare connector (its router), or nothing (the network's `swapProvider`).
+fn swap_kind(state: &AppState, request: &SwapRequest) -> ApiResult<&'static str> {
+    let named = match request.connector.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(connector) => connector.to_string(),
+        None => {
+            let config = state.config();
+            let network = network_name(&config, request.network.as_deref(), request.chain_network.as_deref())?;
+            config.network(&network).map(|n| n.swap_provider.clone()).unwrap_or_default()
+        }
+    };
+    match named.split_once('/').map_or("router", |(_, kind)| kind) {
+        "amm" => Ok("amm"),
+        "clmm" => Ok("clmm"),
+        "router" => Ok("router"),
+        other => Err(ApiError::bad_request(
+            "connector",
+            format!(
+                "'{other}' is not a trading type; name the connector as <connector>/<amm|clmm|router>, e.g. uniswap/clmm"
+            ),
+        )),
+    }
+}
+
+/// Quotes a swap, as Gateway v2.13's unified route: `connector` names the connector and its trading type
+/// (`uniswap/clmm`, `uniswap/amm`, `uniswap/router`, `pancakeswap/...`), the network's swapProvider when omitted.
+/// A router quote carries a quoteId for execute-quote.
+#[utoipa::path(get, path = "/trading/swap/quote", tag = "trading",
+    params(SwapRequest),
+    responses((status = 200, body = QuoteSwapResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn swap_quote(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
+    let Query(request) = Query::<SwapRequest>::from_uri(&uri)?;
+    match swap_kind(&state, &request)? {
+        "amm" => answers::quote_swap(&state, &uri, |request| amm::quote_swap(&state, None, request)).await,
+        "clmm" => answers::quote_swap(&state, &uri, |request| clmm::quote_swap(&state, None, request)).await,
+        _ => Ok(axum::Json(router::quote_swap(&state, None, request).await?).into_response()),
+    }
+}
+
+/// Executes a swap, as Gateway v2.13's unified route: `connector` as in `/trading/swap/quote`.
+#[utoipa::path(post, path = "/trading/swap/execute", tag = "trading", request_body(content = SwapRequest,
+    example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap/clmm", "baseToken": "WETH", "quoteToken": "USDC", "amount": 0.1, "side": "SELL"})),
+    responses((status = 200, body = TxResponse<SwapData>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 503, body = ErrorBody)))]
+async fn swap_execute(
+    State(state): State<AppState>,
+    Json(request): Json<SwapRequest>,
+) -> ApiResult<axum::Json<TxResponse<SwapData>>> {
+    Ok(axum::Json(match swap_kind(&state, &request)? {
+        "amm" => amm::execute_swap(&state, None, request).await?,
+        "clmm" => clmm::execute_swap(&state, None, request).await?,
+        _ => router::execute_swap(&state, None, request).await?,
+    }))
+}
+
+/// What a position in a price range takes (Gateway v2.13's name for `/trading/clmm/quote-liquidity`).
+#[utoipa::path(get, path = "/trading/clmm/quote-position", tag = "trading", params(PositionRequest), responses(
+    (status = 200, body = QuotePositionResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn clmm_quote_position(
+    State(state): State<AppState>,
+    Query(request): Query<PositionRequest>,
+) -> ApiResult<axum::Json<QuotePositionResponse>> {
+    Ok(axum::Json(positions::quote_position(&state, None, request).await?))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(swap_quote))
+        .routes(routes!(swap_execute))
+        .routes(routes!(clmm_quote_position))
         .routes(routes!(amm_quote_swap))
         .routes(routes!(connector_amm_quote_swap))
         .routes(routes!(amm_execute_swap))

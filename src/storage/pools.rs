@@ -1,13 +1,17 @@
 use sqlx::Row;
 
-use super::{Storage, StorageError, duplicate_as, now_ms};
+use super::{Storage, StorageError, now_ms};
 use crate::config::ListedPool;
 
 impl Storage {
-    pub async fn insert_pool(&self, connector: &str, pool: &ListedPool) -> Result<(), StorageError> {
+    /// Lists a pool, or updates its entry (symbols, which token is the base, fee) when it is listed already.
+    pub async fn upsert_pool(&self, connector: &str, pool: &ListedPool) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO pools (connector, network, kind, address, base_symbol, quote_symbol, base_address, quote_address, fee_pct, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (connector, network, kind, address) DO UPDATE SET base_symbol = excluded.base_symbol,
+             quote_symbol = excluded.quote_symbol, base_address = excluded.base_address,
+             quote_address = excluded.quote_address, fee_pct = excluded.fee_pct",
         )
         .bind(connector)
         .bind(&pool.network)
@@ -20,8 +24,7 @@ impl Storage {
         .bind(pool.fee_pct.to_string())
         .bind(now_ms())
         .execute(&self.pool)
-        .await
-        .map_err(duplicate_as(format!("{} pool {} on {}", pool.kind, pool.address, pool.network)))?;
+        .await?;
         self.lists.forget(&self.lists.pools, &(connector.to_string(), pool.network.clone()));
         Ok(())
     }

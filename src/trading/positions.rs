@@ -46,7 +46,8 @@ pub struct PositionRequest {
     /// Lower and upper price of the range, quote per base (open, quote-position).
     pub lower_price: Option<f64>,
     pub upper_price: Option<f64>,
-    /// Human amounts; one is enough, the other follows from the range and the price.
+    /// Human amounts; one is enough, the other follows from the range and the price. Digits past a token's
+    /// decimals are dropped (amounts computed as floats, e.g. base × price, are taken rounded down).
     #[schema(value_type = Option<String>)]
     #[param(value_type = Option<String>)]
     pub base_token_amount: Option<AmountText>,
@@ -283,6 +284,9 @@ pub struct LiquidityData {
     /// Solana's rent; always 0 here.
     #[schema(value_type = f64)]
     position_rent: Human,
+    /// Solana's rent given back when a position closes; always 0 here (Hummingbot's client requires a number).
+    #[schema(value_type = f64)]
+    position_rent_refunded: Human,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     base_token_amount_added: Option<Human>,
@@ -310,6 +314,7 @@ impl LiquidityData {
             pool_address: chains::checksum(pool),
             position_address: token_id.to_string(),
             position_rent: Human("0".into()),
+            position_rent_refunded: Human("0".into()),
             base_token_amount_added: None,
             quote_token_amount_added: None,
             base_token_amount_removed: None,

@@ -131,7 +131,8 @@ pub struct SwapRequest {
     /// `ethereum-<network>` (unified routes).
     #[param(example = "ethereum-devnet")]
     pub chain_network: Option<String>,
-    /// `uniswap` or `pancakeswap` (unified routes); the network's swapProvider when omitted.
+    /// `uniswap` or `pancakeswap` (unified routes; `/trading/swap/*` take the type too: `uniswap/clmm`,
+    /// `uniswap/amm`, `uniswap/router`); the network's swapProvider when omitted.
     #[param(example = "uniswap")]
     pub connector: Option<String>,
     /// Symbol or address of the token whose amount is given.
@@ -140,7 +141,8 @@ pub struct SwapRequest {
     /// Symbol or address of the other token (taken from the pool when omitted and a pool is given).
     #[param(example = "USDC")]
     pub quote_token: Option<String>,
-    /// Human amount of the base token.
+    /// Human amount of the base token. Digits past its decimals are dropped (rounded toward zero): a SELL never
+    /// spends more than written, a BUY never pays for more; the slippage bounds follow from the rounded amount.
     #[param(value_type = String, example = "0.1")]
     #[schema(value_type = String)]
     pub amount: AmountText,

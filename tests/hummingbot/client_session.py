@@ -118,95 +118,131 @@ def load_client(directory: str):
 
 
 class Session:
-    def __init__(self, client):
+    def __init__(self, client, models):
         self.client = client
+        self.models = models
         self.steps = 0
 
-    async def step(self, name, call, check=lambda response: True):
+    async def step(self, name, call, check=lambda response: True, model=None):
+        """One call: it must succeed, validate against the client's own response model when it has one (as a bot
+        using the models would), and pass `check`."""
         try:
             response = await call
         except Exception as error:
             sys.exit(f"step '{name}' failed: {error}")
+        if model is not None:
+            try:
+                for each in (response if isinstance(response, list) else [response]):
+                    getattr(self.models, model).model_validate(each)
+            except Exception as error:
+                sys.exit(f"step '{name}': the answer does not fit the client's {model}: {error}\n{json.dumps(response)[:2000]}")
         if not check(response):
             sys.exit(f"step '{name}' answered what the client cannot use: {json.dumps(response)[:2000]}")
         self.steps += 1
         print(f"ok {name}", flush=True)
         return response
 
-    async def confirmed(self, name, call):
-        response = await self.step(name, call, lambda r: r.get("status") == 1 and r.get("signature", "").startswith("0x"))
+    async def confirmed(self, name, call, model):
+        response = await self.step(name, call, lambda r: r.get("status") == 1 and r.get("signature", "").startswith("0x"), model)
         poll = await self.step(f"{name}: poll", self.client.get_transaction_status("ethereum", "devnet", response["signature"]),
-                               lambda r: r.get("txStatus") == 1 and "error" in r and r.get("fee") is not None)
+                               lambda r: r.get("txStatus") == 1 and "error" in r and r.get("fee") is not None, "PollResponse")
         return response, poll
+
+
+def floating(value: float) -> Decimal:
+    """An amount as a bot computes it: a float (e.g. base × price), with all its digits."""
+    return Decimal(repr(value))
 
 
 async def run(client_class, trade_type, private_key):
     client = client_class.get_instance()
-    s = Session(client)
+    s = Session(client, sys.modules["hummingbot.core.gateway.gateway_models"])
     network, chain = "devnet", "ethereum"
     await s.step("ping", client.ping_gateway(), lambda ok: ok is True)
     await s.step("connectors", client.get_connectors(), lambda r: any(c["name"] == "uniswap" and "clmm" in c["trading_types"] for c in r["connectors"]))
     await s.step("chains", client.get_chains(), lambda r: any(c["chain"] == chain and network in c["networks"] for c in r["chains"]))
     await s.step("namespaces", client.get_namespaces(), lambda r: "ethereum-devnet" in r["namespaces"])
     await s.step("native currency", client.get_native_currency_symbol(chain, network), lambda symbol: symbol == "ETH")
-    await s.step("status", client.get_network_status(chain, network), lambda r: r["currentBlockNumber"] > 0)
+    await s.step("status", client.get_network_status(chain, network), lambda r: r["currentBlockNumber"] > 0, "StatusResponse")
     wallet = (await s.step("add wallet", client.add_wallet(chain, private_key=private_key, set_default=True), lambda r: r["address"].startswith("0x")))["address"]
     await s.step("wallets", client.get_wallets(), lambda r: wallet in r[0]["walletAddresses"])
     await s.step("default wallet", client.get_default_wallet_for_chain(chain), lambda address: address == wallet)
     await s.step("balances", client.get_balances(chain, network, wallet, ["ETH", "WETH", "USDC"]),
-                 lambda r: float(r["balances"]["WETH"]) > 0 and float(r["balances"]["USDC"]) > 0)
-    await s.step("estimate gas", client.estimate_gas(chain, network), lambda r: float(r["fee"]) > 0 and r["feeAsset"] == "ETH")
-    await s.step("tokens", client.get_tokens(chain, network), lambda r: any(t["symbol"] == "USDC" for t in r["tokens"]))
+                 lambda r: float(r["balances"]["WETH"]) > 0 and float(r["balances"]["USDC"]) > 0, "BalanceResponse")
+    await s.step("estimate gas", client.estimate_gas(chain, network), lambda r: float(r["fee"]) > 0 and r["feeAsset"] == "ETH", "EstimateGasResponse")
+    await s.step("tokens", client.get_tokens(chain, network),
+                 lambda r: any(t["symbol"] == "USDC" for t in r["tokens"]) and all(s.models.Token.model_validate(t) for t in r["tokens"]))
     await s.step("token", client.get_token("USDC", chain, network), lambda r: r["token"]["decimals"] == 6)
-    for spender in ["uniswap/clmm", "uniswap/amm", "uniswap/router"]:
-        for token in ["WETH", "USDC"]:
-            await s.confirmed(f"approve {token} for {spender}", client.approve_token(network, wallet, token, spender))
-    await s.step("allowances", client.get_allowances(chain, network, wallet, ["WETH", "USDC"], "uniswap/router"),
-                 lambda r: float(r["approvals"]["USDC"]) > 1e30)
-
-    for trading_type in ["clmm", "amm", "router"]:
-        for side in [trade_type.SELL, trade_type.BUY]:
-            quote = await s.step(f"{trading_type} quote {side.name}", client.quote_swap(
-                network, "WETH", "USDC", Decimal("0.5"), side, dex="uniswap", trading_type=trading_type, chain=chain),
-                lambda r: float(r["price"]) > 1000 and float(r["amountIn"]) > 0 and float(r["amountOut"]) > 0)
-            executed, _ = await s.confirmed(f"{trading_type} execute {side.name}", client.execute_swap(
-                network, "WETH", "USDC", side, Decimal("0.5"), dex="uniswap", trading_type=trading_type,
-                wallet_address=wallet, chain=chain))
-            moved = executed["data"]["amountOut"] if side == trade_type.SELL else executed["data"]["amountIn"]
-            if abs(float(moved) / float(quote["amountOut" if side == trade_type.SELL else "amountIn"]) - 1) > 0.001:
-                sys.exit(f"{trading_type} {side.name}: executed {moved}, quoted {quote}")
-    quote = await s.step("router quote for execute-quote", client.quote_swap(
-        network, "WETH", "USDC", Decimal("0.25"), trade_type.SELL, dex="uniswap", trading_type="router", chain=chain),
-        lambda r: bool(r.get("quoteId")))
-    await s.confirmed("execute quote", client.execute_quote("uniswap", network, quote["quoteId"], wallet, chain=chain))
-
-    pool = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"
-    info = await s.step("clmm pool info", client.pool_info(network, pool, "uniswap", "clmm", chain=chain),
-                        lambda r: r["address"] == pool and float(r["price"]) > 1000)
-    price = float(info["price"])
-    await s.step("clmm quote position", client.clmm_quote_position(network, pool, price * 0.9, price * 1.1, "uniswap", base_token_amount=1.0, chain=chain),
-                 lambda r: float(r["quoteTokenAmount"]) > 0)
-    opened, _ = await s.confirmed("clmm open", client.clmm_open_position(network, wallet, pool, price * 0.9, price * 1.1, "uniswap", base_token_amount=1.0, chain=chain))
-    position = opened["data"]["positionAddress"]
-    await s.step("clmm positions owned", client.clmm_positions_owned(network, wallet, "uniswap", chain=chain), lambda r: any(p["address"] == position for p in r))
-    await s.step("clmm position info", client.clmm_position_info(network, position, "uniswap", chain=chain), lambda r: float(r["baseTokenAmount"]) > 0)
-    await s.confirmed("clmm add", client.clmm_add_liquidity(network, wallet, position, "uniswap", quote_token_amount=500.0, chain=chain))
-    await s.confirmed("clmm collect fees", client.clmm_collect_fees(network, wallet, position, "uniswap", chain=chain))
-    await s.confirmed("clmm remove", client.clmm_remove_liquidity(network, wallet, position, 50.0, "uniswap", chain=chain))
-    await s.confirmed("clmm close", client.clmm_close_position(network, wallet, position, "uniswap", chain=chain))
-
-    pair = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc"
-    await s.step("amm pool info", client.pool_info(network, pair, "uniswap", "amm", chain=chain), lambda r: float(r["price"]) > 1000)
-    await s.step("amm quote liquidity", client.amm_quote_liquidity(network, pair, 1.0, 5000.0, "uniswap", chain=chain), lambda r: r["baseLimited"] is True)
-    await s.confirmed("amm add", client.amm_add_liquidity(network, wallet, pair, 1.0, 5000.0, "uniswap", chain=chain))
-    await s.step("amm position info", client.amm_position_info(network, wallet, pair, "uniswap", chain=chain), lambda r: float(r["lpTokenAmount"]) > 0)
-    await s.confirmed("amm remove", client.amm_remove_liquidity(network, wallet, pair, 100.0, "uniswap", chain=chain))
-
-    await s.step("pool by pair", client.get_pool("WETH-USDC", chain, network, "clmm", "uniswap"), lambda r: r["address"] == pool)
+    await s.step("wrap", client.api_request("post", "chains/ethereum/wrap", {"network": network, "address": wallet, "amount": "1"}),
+                 lambda r: r["status"] == 1, "ChainWrapResponse")
+    for dex in ["uniswap", "pancakeswap"]:
+        await trade(s, client, trade_type, dex, network, chain, wallet)
     await s.step("pool list", client.list_pools(chain, network, connector="uniswap"), lambda r: len(r) >= 7)
     await s.step("config update", client.update_config("uniswap", "slippagePct", 2), lambda r: "updated" in r["message"])
     await client._http_client(client._gateway_config).close()
     print(f"{s.steps} steps passed", flush=True)
+
+
+async def trade(s, client, trade_type, dex, network, chain, wallet):
+    """Approvals, swaps of every trading type, and the V3 and V2 liquidity lifecycles through one connector, with
+    amounts computed as floats the way a bot computes them."""
+    for spender in [f"{dex}/clmm/swap", f"{dex}/clmm", f"{dex}/amm", f"{dex}/router"]:
+        for token in ["WETH", "USDC"]:
+            await s.confirmed(f"{dex}: approve {token} for {spender}", client.approve_token(network, wallet, token, spender), "ApproveResponse")
+    await s.step(f"{dex}: allowances", client.get_allowances(chain, network, wallet, ["WETH", "USDC"], f"{dex}/clmm/swap"),
+                 lambda r: float(r["approvals"]["USDC"]) > 1e30, "AllowancesResponse")
+
+    for trading_type in ["clmm", "amm", "router"]:
+        for side in [trade_type.SELL, trade_type.BUY]:
+            quote_model = "RouterQuoteSwapResponse" if trading_type == "router" else "ChainQuoteSwapResponse"
+            quote = await s.step(f"{dex}: {trading_type} quote {side.name}", client.quote_swap(
+                network, "WETH", "USDC", Decimal("0.5"), side, dex=dex, trading_type=trading_type, chain=chain),
+                lambda r: float(r["price"]) > 1000 and float(r["amountIn"]) > 0 and float(r["amountOut"]) > 0, quote_model)
+            executed, _ = await s.confirmed(f"{dex}: {trading_type} execute {side.name}", client.execute_swap(
+                network, "WETH", "USDC", side, Decimal("0.5"), dex=dex, trading_type=trading_type,
+                wallet_address=wallet, chain=chain), "ChainExecuteSwapResponse")
+            moved = executed["data"]["amountOut"] if side == trade_type.SELL else executed["data"]["amountIn"]
+            if abs(float(moved) / float(quote["amountOut" if side == trade_type.SELL else "amountIn"]) - 1) > 0.001:
+                sys.exit(f"{dex} {trading_type} {side.name}: executed {moved}, quoted {quote}")
+        # USDC for WETH worth a float: more decimals than USDC has, taken rounded down.
+        usdc = floating(0.01 * float(quote["price"]))
+        executed, _ = await s.confirmed(f"{dex}: {trading_type} sell {usdc} USDC", client.execute_swap(
+            network, "USDC", "WETH", trade_type.SELL, usdc, dex=dex, trading_type=trading_type, wallet_address=wallet,
+            chain=chain), "ChainExecuteSwapResponse")
+        if Decimal(str(executed["data"]["amountIn"])) != usdc.quantize(Decimal("0.000001"), rounding="ROUND_DOWN"):
+            sys.exit(f"{dex} {trading_type}: {usdc} USDC spent {executed['data']['amountIn']}, not the amount rounded down")
+    quote = await s.step(f"{dex}: router quote for execute-quote", client.quote_swap(
+        network, "WETH", "USDC", Decimal("0.25"), trade_type.SELL, dex=dex, trading_type="router", chain=chain),
+        lambda r: bool(r.get("quoteId")), "RouterQuoteSwapResponse")
+    await s.confirmed(f"{dex}: execute quote", client.execute_quote(dex, network, quote["quoteId"], wallet, chain=chain), "ChainExecuteSwapResponse")
+
+    pool = (await s.step(f"{dex}: clmm pool by pair", client.get_pool("WETH-USDC", chain, network, "clmm", dex), lambda r: r["address"].startswith("0x")))["address"]
+    info = await s.step(f"{dex}: clmm pool info", client.pool_info(network, pool, dex, "clmm", chain=chain),
+                        lambda r: r["address"] == pool and float(r["price"]) > 1000, "ClmmPoolInfo")
+    price = float(info["price"])
+    await s.step(f"{dex}: clmm quote position", client.clmm_quote_position(network, pool, price * 0.9, price * 1.1, dex, base_token_amount=1.0, chain=chain),
+                 lambda r: float(r["quoteTokenAmount"]) > 0, "ClmmQuoteLiquidityResponse")
+    opened, _ = await s.confirmed(f"{dex}: clmm open", client.clmm_open_position(network, wallet, pool, price * 0.9, price * 1.1, dex, base_token_amount=1.0, chain=chain), "ClmmOpenPositionResponse")
+    position = opened["data"]["positionAddress"]
+    await s.step(f"{dex}: clmm positions owned", client.clmm_positions_owned(network, wallet, dex, chain=chain), lambda r: any(p["address"] == position for p in r), "ClmmPositionInfo")
+    await s.step(f"{dex}: clmm position info", client.clmm_position_info(network, position, dex, chain=chain), lambda r: float(r["baseTokenAmount"]) > 0, "ClmmPositionInfo")
+    await s.confirmed(f"{dex}: clmm add", client.clmm_add_liquidity(network, wallet, position, dex, quote_token_amount=0.1 * price, chain=chain), "ClmmAddLiquidityResponse")
+    await s.confirmed(f"{dex}: clmm collect fees", client.clmm_collect_fees(network, wallet, position, dex, chain=chain), "ClmmCollectFeesResponse")
+    await s.confirmed(f"{dex}: clmm remove", client.clmm_remove_liquidity(network, wallet, position, 50.0, dex, chain=chain), "ClmmRemoveLiquidityResponse")
+    await s.confirmed(f"{dex}: clmm close", client.clmm_close_position(network, wallet, position, dex, chain=chain), "ClmmClosePositionResponse")
+
+    pair = (await s.step(f"{dex}: amm pool by pair", client.get_pool("WETH-USDC", chain, network, "amm", dex), lambda r: r["address"].startswith("0x")))["address"]
+    info = await s.step(f"{dex}: amm pool info", client.pool_info(network, pair, dex, "amm", chain=chain), lambda r: float(r["price"]) > 1000, "AmmPoolInfo")
+    # The quote amount as the client computes it: base × price, a float with more decimals than USDC has.
+    quote_amount = 1.0 * float(info["price"])
+    await s.step(f"{dex}: amm quote liquidity", client.amm_quote_liquidity(network, pair, 1.0, quote_amount, dex, chain=chain),
+                 lambda r: float(r["baseTokenAmount"]) > 0, "AmmQuoteLiquidityResponse")
+    await s.confirmed(f"{dex}: amm add", client.amm_add_liquidity(network, wallet, pair, 1.0, quote_amount, dex, chain=chain), "AmmAddLiquidityResponse")
+    await s.step(f"{dex}: amm position info", client.amm_position_info(network, wallet, pair, dex, chain=chain), lambda r: float(r["lpTokenAmount"]) > 0, "AmmPositionInfo")
+    await s.confirmed(f"{dex}: amm remove", client.amm_remove_liquidity(network, wallet, pair, 100.0, dex, chain=chain), "AmmRemoveLiquidityResponse")
+    listed = await s.step(f"{dex}: add a listed pool again", client.add_pool(chain, dex, network, {
+        "address": pool, "type": "clmm", "baseTokenAddress": info["baseTokenAddress"], "quoteTokenAddress": info["quoteTokenAddress"]}),
+        lambda r: "updated" in r["message"])
 
 
 def main():

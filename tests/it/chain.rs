@@ -352,8 +352,8 @@ async fn bad_input_is_a_400_naming_the_field() {
         ),
         (
             "/chains/ethereum/approve",
-            json!({"network": "devnet", "token": "USDC", "spender": "uniswap/amm", "amount": "0.0000001"}),
-            "amount: has more than 6 decimal places",
+            json!({"network": "devnet", "token": "USDC", "spender": "uniswap/amm", "amount": "NaN"}),
+            "amount: 'NaN' is not a number",
         ),
         ("/chains/ethereum/approve", json!({"network": "devnet", "token": "ETH", "spender": "uniswap/amm"}), "token"),
         (
@@ -362,11 +362,7 @@ async fn bad_input_is_a_400_naming_the_field() {
             "spender",
         ),
         ("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "abc"}), "amount"),
-        (
-            "/chains/ethereum/wrap",
-            json!({"network": "devnet", "amount": "1.0000000000000000001"}),
-            "amount: has more than 18",
-        ),
+        ("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "1e78"}), "amount: is too large"),
         ("/chains/ethereum/wrap", json!({"network": "devnet"}), "amount: is required"),
         ("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0"}), "amount: must be greater than zero"),
         ("/chains/ethereum/unwrap", json!({"network": "devnet", "address": "0xZZ"}), "address"),

@@ -61,4 +61,15 @@ async fn the_example_scripts_run_against_the_devnet_and_move_real_funds() {
     assert!(clob.contains(r#""sells":[{"price":"3100","quantity":"0.5""#), "{clob}");
     assert!(clob.contains(r#""status":"OPEN""#), "{clob}");
     assert!(clob.trim_end().ends_with("CANCELLED"), "{clob}");
+
+    // A transfer to account #2, whose balance moves by exactly the amount.
+    let to = devnet.accounts()[2];
+    let received = |token| {
+        let provider = chain.provider.clone();
+        async move { IERC20::new(token, &provider).balanceOf(to).call().await.unwrap() }
+    };
+    let before = received(usdc).await;
+    let sent = run_example(&gw, "07-send.sh", &["250", "USDC", &to.to_checksum(None)]).await;
+    assert!(sent.contains(r#""status":1"#) && sent.contains(r#""amount":"250""#), "{sent}");
+    assert_eq!(received(usdc).await - before, U256::from(250_000_000u64));
 }

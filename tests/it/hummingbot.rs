@@ -1,6 +1,8 @@
 //! Hummingbot's own Gateway client (from its PyPI sdist) drives a session against the gateway on the devnet,
-//! over HTTPS with client certificates as Hummingbot runs in production: status, wallets, balances, approvals,
-//! quotes and swaps of every trading type, the V3 and V2 liquidity lifecycles, pools and config.
+//! over HTTPS with client certificates as Hummingbot runs in production: status, wallets, balances, approvals
+//! (through upstream's `<connector>/clmm/swap` too), quotes and swaps of every trading type, the V3 and V2
+//! liquidity lifecycles with amounts computed as floats, pools and config, through uniswap and pancakeswap; every
+//! answer validated against the client's own response models.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,4 +70,11 @@ async fn the_hummingbot_client_drives_a_whole_session() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("steps passed"), "{stdout}");
+    for connector in ["uniswap", "pancakeswap"] {
+        for step in ["approve WETH for {c}/clmm/swap", "clmm sell", "amm add", "clmm close", "add a listed pool again"]
+        {
+            let step = format!("ok {connector}: {}", step.replace("{c}", connector));
+            assert!(stdout.contains(&step), "the session went through '{step}':\n{stdout}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, each test against a real anvil devnet and a real gateway on loopback.
 
+mod amounts;
 mod chain;
 mod cli;
 mod clob;

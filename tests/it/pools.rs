@@ -3,7 +3,7 @@ use alloy::primitives::aliases::{U24, U160};
 use connectors::v3::INonfungiblePositionManager;
 use gateway::devnet::Unlocked;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::{self, TestGateway, assert_error_body};
 
@@ -46,18 +46,7 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     let v3 = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v3.unwrap();
     let (usdt, usdc) = (devnet.deployment().token("USDT").address, devnet.deployment().token("USDC").address);
     let (token0, token1) = connectors::v2::sort_tokens(usdt, usdc);
-    chain
-        .call(
-            v3.position_manager,
-            INonfungiblePositionManager::createAndInitializePoolIfNecessaryCall {
-                token0,
-                token1,
-                fee: U24::from(100),
-                sqrtPriceX96: U160::from(U256::from(1) << 96),
-            },
-        )
-        .await
-        .unwrap();
+    create_pool(&chain, v3.position_manager, (token0, token1), 100).await;
     let address = v3.pool_address(usdt, usdc, 100);
     let (status, found) = gw.get(&format!("/pools/find/{address}?chainNetwork=ethereum-devnet")).await;
     assert_eq!(status, StatusCode::OK, "{found}");
@@ -68,7 +57,8 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     let (status, saved) = gw.post(&format!("/pools/save/{address}?chainNetwork=ethereum-devnet"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let (status, again) = gw.post(&format!("/pools/save/{address}?chainNetwork=ethereum-devnet"), json!({})).await;
-    assert_error_body(status, &again, StatusCode::CONFLICT, "already listed");
+    assert_eq!(status, StatusCode::OK, "saving again updates: {again}");
+    assert!(again["message"].as_str().unwrap().contains("updated"), "{again}");
     let (_, listed) = gw.get("/pools?chainNetwork=ethereum-devnet&search=USDT").await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let response =
@@ -83,6 +73,50 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
         .await;
     assert_eq!(status, StatusCode::OK, "{added}");
     assert_eq!(added["pool"]["baseSymbol"], "USDC");
+    // Added again ("ensure" scripts): 200, and the entry follows the latest request.
+    let (status, again) = gw
+        .post(
+            "/pools",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm", "address": address,
+            "baseTokenAddress": usdt, "baseSymbol": "USDT0", "feePct": 0.01}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    let (_, listed) = gw.get("/pools?chainNetwork=ethereum-devnet&search=USDT0").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "one entry, updated: {listed}");
+    assert_eq!((listed[0]["baseSymbol"].as_str(), listed[0]["quoteSymbol"].as_str()), (Some("USDT0"), Some("USDC")));
+    // A listed config pool re-added with other symbols: 200, one entry, the new symbols.
+    let listed_pool = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
+    let (status, body) = gw
+        .post(
+            "/pools",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm",
+            "address": listed_pool, "baseSymbol": "WETH", "quoteSymbol": "USDC.e"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, listed) = gw.get("/pools?chainNetwork=ethereum-devnet&connector=uniswap&type=clmm").await;
+    let entries: Vec<&Value> = listed.as_array().unwrap().iter().filter(|p| p["address"] == listed_pool).collect();
+    assert_eq!(entries.len(), 1, "{listed}");
+    assert_eq!(entries[0]["quoteSymbol"], "USDC.e");
+    // Another pool for the same pair said to have the same fee is refused; at its own fee it is listed.
+    create_pool(&chain, v3.position_manager, (token0, token1), 500).await;
+    let sibling = v3.pool_address(usdt, usdc, 500);
+    let (status, body) = gw
+        .post(
+            "/pools",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm",
+            "address": sibling, "feePct": 0.01}),
+        )
+        .await;
+    assert_error_body(status, &body, StatusCode::CONFLICT, "already lists");
+    let (status, body) = gw
+        .post(
+            "/pools",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm", "address": sibling}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = gw
         .post(
             "/pools",
@@ -100,4 +134,20 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "pools/uniswap.json");
     let (status, body) = gw.get("/pools?chainNetwork=ethereum-devnet&type=orderbook").await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "type");
+}
+
+/// Creates a V3 pool at price 1 through the position manager.
+async fn create_pool(
+    chain: &Unlocked,
+    manager: alloy::primitives::Address,
+    (token0, token1): (alloy::primitives::Address, alloy::primitives::Address),
+    fee: u32,
+) {
+    let create = INonfungiblePositionManager::createAndInitializePoolIfNecessaryCall {
+        token0,
+        token1,
+        fee: U24::from(fee),
+        sqrtPriceX96: U160::from(U256::from(1) << 96),
+    };
+    chain.call(manager, create).await.unwrap();
 }

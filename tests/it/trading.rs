@@ -337,7 +337,12 @@ async fn swaps_refuse_bad_input_and_missing_allowances_with_what_to_do() {
         ("amm", format!("{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=HOLD"), "side"),
         ("amm", format!("{base}&baseToken=NOPE&quoteToken=USDC&amount=1&side=SELL"), "baseToken"),
         ("amm", format!("{base}&baseToken=WETH&quoteToken=USDC&amount=-1&side=SELL"), "amount"),
-        ("amm", format!("{base}&baseToken=USDC&quoteToken=WETH&amount=0.0000001&side=SELL"), "amount: has more than 6"),
+        // Past USDC's 6 decimals the amount is rounded down: to nothing here.
+        (
+            "amm",
+            format!("{base}&baseToken=USDC&quoteToken=WETH&amount=0.0000001&side=SELL"),
+            "amount: must be greater than zero",
+        ),
         ("clmm", format!("{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&poolAddress=0x12"), "poolAddress"),
         ("clmm", format!("{base}&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&slippagePct=150"), "slippagePct"),
         (
@@ -545,4 +550,61 @@ async fn metrics_count_requests_by_route_rpc_calls_cache_use_and_transactions() 
     assert!(grew("gateway_quote_answers_total", &["result=\"kept\""]) >= 1.0, "the second quote is answered again");
     assert!(grew("gateway_quote_cache_total", &["result=\"hit\""]) >= 1.0, "the swap plans on cached state");
     assert!(grew("gateway_transactions_total", &["outcome=\"confirmed\""]) >= 1.0);
+}
+
+#[tokio::test]
+async fn gateway_v2_13s_unified_swap_routes_take_the_connector_with_its_type() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let wallet = devnet.accounts()[1];
+    let v3 = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v3.unwrap();
+    // Upstream's spender name for a clmm connector's swap router: that router alone.
+    approve(&gw, "WETH", "uniswap/clmm/swap").await;
+    let weth = devnet.deployment().token("WETH").address;
+    let allowed = IERC20::new(weth, &chain(&devnet).provider).allowance(wallet, v3.swap_router).call().await.unwrap();
+    assert_eq!(allowed, U256::MAX);
+    let on_manager = IERC20::new(weth, &chain(&devnet).provider).allowance(wallet, v3.position_manager).call().await;
+    assert_eq!(on_manager.unwrap(), U256::ZERO, "clmm/swap is not the position manager");
+    let (status, body) = gw
+        .post(
+            "/chains/ethereum/allowances",
+            json!({"network": "devnet", "spender": "pancakeswap/clmm/swap", "tokens": ["WETH"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    approve(&gw, "WETH", "uniswap/amm").await;
+    approve(&gw, "WETH", "uniswap/router").await;
+
+    let pair = "baseToken=WETH&quoteToken=USDC&amount=0.5&side=SELL";
+    for kind in ["clmm", "amm", "router"] {
+        let (status, unified) =
+            gw.get(&format!("/trading/swap/quote?chainNetwork=ethereum-devnet&connector=uniswap/{kind}&{pair}")).await;
+        assert_eq!(status, StatusCode::OK, "{unified}");
+        let (_, typed) = quote(&gw, kind, pair).await;
+        assert_eq!(unified["amountOut"], typed["amountOut"], "{kind}: {unified} vs {typed}");
+        assert_eq!(unified["quoteId"].is_string(), kind == "router", "{unified}");
+        let (status, executed) = gw
+            .post(
+                "/trading/swap/execute",
+                json!({"chainNetwork": "ethereum-devnet", "connector": format!("uniswap/{kind}"),
+                "baseToken": "WETH", "quoteToken": "USDC", "amount": 0.5, "side": "SELL"}),
+            )
+            .await;
+        assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
+        assert_eq!(executed["data"]["amountIn"], 0.5);
+    }
+    // No connector: the network's swapProvider (uniswap/router); a type that is not one is named.
+    let (status, body) = gw.get(&format!("/trading/swap/quote?chainNetwork=ethereum-devnet&{pair}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["quoteId"].is_string(), "{body}");
+    let (status, body) =
+        gw.get(&format!("/trading/swap/quote?chainNetwork=ethereum-devnet&connector=uniswap/orderbook&{pair}")).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "connector");
+
+    // quote-position is upstream's name for quote-liquidity.
+    let range = "chainNetwork=ethereum-devnet&connector=uniswap&poolAddress=0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640&lowerPrice=2500&upperPrice=3500&baseTokenAmount=1";
+    let (status, upstream) = gw.get(&format!("/trading/clmm/quote-position?{range}")).await;
+    assert_eq!(status, StatusCode::OK, "{upstream}");
+    let (_, ours) = gw.get(&format!("/trading/clmm/quote-liquidity?{range}")).await;
+    assert_eq!(upstream, ours);
 }
