@@ -81,16 +81,32 @@ pub struct AmountText(pub String);
 
 impl<'de> Deserialize<'de> for AmountText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(serde_json::Number),
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = AmountText;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a decimal number, as a JSON number or a string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<AmountText, E> {
+                Ok(AmountText(text.to_string()))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, number: u64) -> Result<AmountText, E> {
+                Ok(AmountText(number.to_string()))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, number: i64) -> Result<AmountText, E> {
+                Ok(AmountText(number.to_string()))
+            }
+
+            /// The shortest text that reads back as the same float: what the client computed, digit for digit.
+            fn visit_f64<E: serde::de::Error>(self, number: f64) -> Result<AmountText, E> {
+                Ok(AmountText(number.to_string()))
+            }
         }
-        Ok(AmountText(match Raw::deserialize(deserializer)? {
-            Raw::Text(text) => text,
-            Raw::Number(number) => number.to_string(),
-        }))
+        deserializer.deserialize_any(Text)
     }
 }
 

@@ -362,6 +362,11 @@ async fn bad_input_is_a_400_naming_the_field() {
             "spender",
         ),
         ("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "abc"}), "amount"),
+        (
+            "/chains/ethereum/wrap",
+            json!({"network": "devnet", "amount": true}),
+            "amount: invalid type: boolean `true`, expected a decimal number",
+        ),
         ("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "1e78"}), "amount: is too large"),
         ("/chains/ethereum/wrap", json!({"network": "devnet"}), "amount: is required"),
         ("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0"}), "amount: must be greater than zero"),
