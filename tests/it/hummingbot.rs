@@ -70,6 +70,7 @@ async fn the_hummingbot_client_drives_a_whole_session() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("steps passed"), "{stdout}");
+    eprintln!("{}", stdout.lines().last().unwrap_or_default());
     for connector in ["uniswap", "pancakeswap"] {
         for step in ["approve WETH for {c}/clmm/swap", "clmm sell", "amm add", "clmm close", "add a listed pool again"]
         {
