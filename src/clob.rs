@@ -49,9 +49,10 @@ impl OrderType {
             "LIMIT" => Ok(OrderType::Limit),
             "LIMIT_MAKER" => Ok(OrderType::LimitMaker),
             "MARKET" => Ok(OrderType::Market),
-            other => {
-                Err(ApiError::bad_request("orderType", format!("must be LIMIT, LIMIT_MAKER or MARKET; got '{other}'")))
-            }
+            other => Err(ApiError::bad_request(
+                "orderType",
+                format!("must be LIMIT, LIMIT_MAKER or MARKET; got {}", chains::quoted(other)),
+            )),
         }
     }
 
@@ -68,7 +69,7 @@ pub fn parse_side(text: &str) -> ApiResult<Side> {
     match text.trim().to_ascii_uppercase().as_str() {
         "BUY" => Ok(Side::Buy),
         "SELL" => Ok(Side::Sell),
-        other => Err(ApiError::bad_request("side", format!("must be BUY or SELL; got '{other}'"))),
+        other => Err(ApiError::bad_request("side", format!("must be BUY or SELL; got {}", chains::quoted(other)))),
     }
 }
 
@@ -141,7 +142,8 @@ impl Clob {
             ApiError::bad_request(
                 "connector",
                 format!(
-                    "'{connector}' is not an order-book connector; configured: {}",
+                    "{} is not an order-book connector; configured: {}",
+                    chains::quoted(&connector),
                     config.clob.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             )
@@ -193,7 +195,8 @@ impl Clob {
             ApiError::bad_request(
                 "market",
                 format!(
-                    "unknown market '{name}' on {}; markets: {} (connectors/{}.yml)",
+                    "unknown market {} on {}; markets: {} (connectors/{}.yml)",
+                    chains::quoted(name),
                     self.network_name,
                     self.markets.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
                     self.connector
@@ -420,7 +423,7 @@ impl Clob {
         {
             return Err(ApiError::bad_request(
                 "clientOrderID",
-                format!("'{id}' already names order {}; client order ids must be unique", existing.id),
+                format!("{} already names order {}; client order ids must be unique", chains::quoted(id), existing.id),
             ));
         }
         let signer = state.ethereum().signer(maker)?;
@@ -598,7 +601,10 @@ impl Clob {
         for id in ids {
             let order =
                 state.storage().clob_order(&self.connector, &self.network_name, id).await?.ok_or_else(|| {
-                    ApiError::bad_request("orderId", format!("no order '{id}' on {}", self.network_name))
+                    ApiError::bad_request(
+                        "orderId",
+                        format!("no order {} on {}", chains::quoted(id), self.network_name),
+                    )
                 })?;
             if order.maker != maker {
                 return Err(ApiError::bad_request(

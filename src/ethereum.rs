@@ -51,7 +51,8 @@ impl Ethereum {
             ApiError::bad_request(
                 "network",
                 format!(
-                    "unknown network '{name}'; configured: {}",
+                    "unknown network {}; configured: {}",
+                    chains::quoted(name),
                     config.networks.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             )

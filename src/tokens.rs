@@ -80,8 +80,9 @@ impl TokenBook {
         ApiError::bad_request(
             field,
             format!(
-                "unknown token '{wanted}' on {network}; add it with POST /tokens/save/<address>?chainNetwork={CHAIN}-{network} \
+                "unknown token {} on {network}; add it with POST /tokens/save/<address>?chainNetwork={CHAIN}-{network} \
                  or list it in tokens/{CHAIN}/{network}.json",
+                chains::quoted(wanted),
                 network = self.network
             ),
         )

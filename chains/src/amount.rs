@@ -6,7 +6,8 @@ use alloy::primitives::U256;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
-    #[error("'{0}' is not a number")]
+    /// The input, quoted as [`crate::quoted`] shows it.
+    #[error("{0} is not a number")]
     NotANumber(String),
     #[error("must not be negative")]
     Negative,
@@ -49,7 +50,7 @@ impl Amount {
 
     fn parse_with(text: &str, decimals: u8, rounding: Rounding) -> Result<Amount, AmountError> {
         let text = text.trim();
-        let not_a_number = || AmountError::NotANumber(text.to_string());
+        let not_a_number = || AmountError::NotANumber(crate::quoted(text));
         if text.starts_with('-') {
             return Err(AmountError::Negative);
         }

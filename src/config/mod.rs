@@ -39,9 +39,13 @@ pub enum ConfigError {
     Syntax { path: PathBuf, message: String },
     #[error("{namespace}.{path}: {reason}")]
     Invalid { namespace: String, path: String, reason: String },
-    #[error("namespace '{namespace}' does not exist; known namespaces: {known}")]
+    #[error("namespace {} does not exist; known namespaces: {known}", chains::quoted(namespace))]
     UnknownNamespace { namespace: String, known: String },
-    #[error("'{path}' is not a setting of namespace '{namespace}'; its settings are: {known}")]
+    #[error(
+        "{} is not a setting of namespace {}; its settings are: {known}",
+        chains::quoted(path),
+        chains::quoted(namespace)
+    )]
     UnknownPath { namespace: String, path: String, known: String },
     #[error("no config for the {CHAIN} chain: {0} is missing")]
     MissingFile(PathBuf),

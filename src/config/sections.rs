@@ -190,9 +190,9 @@ impl Section for NetworkConfig {
         }
         for url in &urls {
             let parsed =
-                url::Url::parse(url).map_err(|e| Invalid::new("nodeURL", format!("'{url}' is not a URL ({e})")))?;
+                url::Url::parse(url).map_err(|e| Invalid::new("nodeURL", format!("an entry is not a URL ({e})")))?;
             if !matches!(parsed.scheme(), "http" | "https" | "ws" | "wss") {
-                return Err(Invalid::new("nodeURL", format!("'{url}' must be http(s) or ws(s)")));
+                return Err(Invalid::new("nodeURL", format!("{} must be http(s) or ws(s)", chains::rpc::redact(url))));
             }
         }
         if self.native_currency_symbol.trim().is_empty() {

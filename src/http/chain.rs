@@ -182,7 +182,8 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
         ApiError::bad_request(
             "spender",
             format!(
-                "'{spender}' is neither an address nor a connector on {network}; use e.g. uniswap/router, uniswap/amm, uniswap/clmm, uniswap/clmm/swap, pancakeswap/clmm, zeroex/clob"
+                "{} is neither an address nor a connector on {network}; use e.g. uniswap/router, uniswap/amm, uniswap/clmm, uniswap/clmm/swap, pancakeswap/clmm, zeroex/clob",
+                chains::quoted(spender)
             ),
         )
     };

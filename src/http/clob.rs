@@ -362,7 +362,7 @@ async fn get_orders(
     if let Some(id) = query.order_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
         stored.retain(|o| o.id.to_string().eq_ignore_ascii_case(id) || o.client_order_id == id);
         if stored.is_empty() {
-            return Err(ApiError::not_found(format!("no order '{id}' on {}", clob.network_name)));
+            return Err(ApiError::not_found(format!("no order {} on {}", chains::quoted(id), clob.network_name)));
         }
     }
     let mut orders = Vec::with_capacity(stored.len());

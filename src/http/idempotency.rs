@@ -86,8 +86,9 @@ async fn serve(
                 return ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     format!(
-                        "Idempotency-Key '{key}' was used for another request to {} {} in the last 24 hours; use a new \
+                        "Idempotency-Key {} was used for another request to {} {} in the last 24 hours; use a new \
                          key for a new request",
+                        chains::quoted(&key),
                         parts.method,
                         parts.uri.path()
                     ),

@@ -16,7 +16,7 @@ pub fn network_name(config: &Config, network: Option<&str>, chain_network: Optio
             chain_network.strip_prefix(&prefix).map(str::to_string).ok_or_else(|| {
                 ApiError::bad_request(
                     "chainNetwork",
-                    format!("must be {CHAIN}-<network>, e.g. {CHAIN}-mainnet; got '{chain_network}'"),
+                    format!("must be {CHAIN}-<network>, e.g. {CHAIN}-mainnet; got {}", chains::quoted(chain_network)),
                 )
             })?
         }
@@ -28,7 +28,8 @@ pub fn network_name(config: &Config, network: Option<&str>, chain_network: Optio
         return Err(ApiError::bad_request(
             field,
             format!(
-                "unknown network '{name}'; configured: {}",
+                "unknown network {}; configured: {}",
+                chains::quoted(&name),
                 config.networks.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         ));
@@ -40,7 +41,7 @@ pub fn network_name(config: &Config, network: Option<&str>, chain_network: Optio
 pub fn check_chain(chain: Option<&str>) -> ApiResult<()> {
     match chain {
         Some(chain) if !chain.is_empty() && chain != CHAIN => {
-            Err(ApiError::bad_request("chain", format!("only '{CHAIN}' is served here; got '{chain}'")))
+            Err(ApiError::bad_request("chain", format!("only '{CHAIN}' is served here; got {}", chains::quoted(chain))))
         }
         _ => Ok(()),
     }
@@ -49,14 +50,18 @@ pub fn check_chain(chain: Option<&str>) -> ApiResult<()> {
 /// An address; mixed case must be a valid EIP-55 checksum (a wrong one is usually a typo).
 pub fn parse_address(field: &str, text: &str) -> ApiResult<Address> {
     let text = text.trim();
-    let lower_or_upper = text[2.min(text.len())..].chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_lowercase())
-        || text[2.min(text.len())..].chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_uppercase());
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let lower_or_upper = digits.chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_lowercase())
+        || digits.chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_uppercase());
     // Mixed case must be the EIP-55 form; the remembered checksum saves a keccak for the addresses clients repeat.
     let parsed = text.parse::<Address>().ok().filter(|address| lower_or_upper || chains::checksum(*address) == text);
     parsed.ok_or_else(|| {
         ApiError::bad_request(
             field,
-            format!("'{text}' is not an address (0x and 40 hex digits, valid checksum when mixed case)"),
+            format!(
+                "{} is not an address (0x and 40 hex digits, valid checksum when mixed case)",
+                chains::quoted(text)
+            ),
         )
     })
 }
@@ -141,5 +146,51 @@ impl Serialize for Human {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let raw: &serde_json::value::RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
         raw.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::config::{Config, install_templates};
+
+    fn config() -> &'static Config {
+        static CONFIG: std::sync::OnceLock<(tempfile::TempDir, Config)> = std::sync::OnceLock::new();
+        &CONFIG
+            .get_or_init(|| {
+                let dir = tempfile::TempDir::new().unwrap();
+                install_templates(dir.path()).unwrap();
+                let config = Config::load(dir.path()).unwrap();
+                (dir, config)
+            })
+            .1
+    }
+
+    proptest! {
+        /// Every parser of client input gives a value or an error for any text, never a panic; and what an error
+        /// quotes of it is short.
+        #[test]
+        fn parsers_of_client_input_are_total(text in any::<String>()) {
+            let _ = super::parse_address("address", &text);
+            let _ = super::wallet_address(config(), "address", Some(&text));
+            let _ = super::network_name(config(), Some(&text), None);
+            let _ = super::network_name(config(), None, Some(&text));
+            let _ = super::check_chain(Some(&text));
+            let _ = chains::amount::Amount::parse(&text, 18);
+            let _ = chains::amount::Amount::parse_down(&text, 6);
+            let _ = crate::trading::Side::parse(&text);
+            let _ = crate::clob::parse_side(&text);
+            let _ = crate::clob::OrderType::parse(Some(&text));
+            let _ = config().namespace(&text);
+            prop_assert!(chains::quoted(&text).chars().count() <= 52);
+        }
+
+        /// Addresses with a character cut anywhere, or any Unicode after 0x.
+        #[test]
+        fn addresses_with_any_unicode_are_refused_not_a_panic(tail in "\\PC{0,50}") {
+            let text = format!("0{tail}");
+            prop_assert!(super::parse_address("address", &text).is_err() || text.len() == 42);
+        }
     }
 }

@@ -88,7 +88,7 @@ fn connectors_of(config: &Config, query_connector: Option<&str>) -> ApiResult<Ve
         Some(wanted) if config.dexes.contains(wanted) => Ok(vec![wanted.to_string()]),
         Some(wanted) => Err(ApiError::bad_request(
             "connector",
-            format!("unknown connector '{wanted}'; known: {}", config.dexes.names().join(", ")),
+            format!("unknown connector {}; known: {}", chains::quoted(wanted), config.dexes.names().join(", ")),
         )),
         None => Ok(config.dexes.names()),
     }
@@ -144,9 +144,9 @@ async fn get_pool(
     Path(pair): Path<String>,
     Query(query): Query<PoolsQuery>,
 ) -> ApiResult<axum::Json<PoolEntry>> {
-    let (base, quote) = pair
-        .split_once('-')
-        .ok_or_else(|| ApiError::bad_request("tradingPair", format!("'{pair}' is not BASE-QUOTE, e.g. WETH-USDC")))?;
+    let (base, quote) = pair.split_once('-').ok_or_else(|| {
+        ApiError::bad_request("tradingPair", format!("{} is not BASE-QUOTE, e.g. WETH-USDC", chains::quoted(&pair)))
+    })?;
     let config = state.config();
     let (network, pools) = entries(&state, &config, &query).await?;
     pools

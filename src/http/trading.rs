@@ -308,7 +308,8 @@ fn swap_kind(state: &AppState, request: &SwapRequest) -> ApiResult<&'static str>
         other => Err(ApiError::bad_request(
             "connector",
             format!(
-                "'{other}' is not a trading type; name the connector as <connector>/<amm|clmm|router>, e.g. uniswap/clmm"
+                "{} is not a trading type; name the connector as <connector>/<amm|clmm|router>, e.g. uniswap/clmm",
+                chains::quoted(other)
             ),
         )),
     }

@@ -51,7 +51,7 @@ impl Side {
         match text.trim().to_ascii_uppercase().as_str() {
             "SELL" => Ok(Side::Sell),
             "BUY" => Ok(Side::Buy),
-            _ => Err(ApiError::bad_request("side", format!("must be BUY or SELL, not '{text}'"))),
+            _ => Err(ApiError::bad_request("side", format!("must be BUY or SELL, not {}", chains::quoted(text)))),
         }
     }
 }
@@ -91,7 +91,8 @@ impl Market {
             ApiError::bad_request(
                 "connector",
                 format!(
-                    "'{connector}' is not available on {network_name}; GET /config/connectors lists where each runs"
+                    "{} is not available on {network_name}; GET /config/connectors lists where each runs",
+                    chains::quoted(&connector)
                 ),
             )
         })?;

@@ -222,9 +222,9 @@ fn token_id(request: &PositionRequest) -> ApiResult<U256> {
         .position_address
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("positionAddress", "is required: the position's token id"))?;
-    text.trim()
-        .parse::<U256>()
-        .map_err(|_| ApiError::bad_request("positionAddress", format!("'{text}' is not a position token id")))
+    text.trim().parse::<U256>().map_err(|_| {
+        ApiError::bad_request("positionAddress", format!("{} is not a position token id", chains::quoted(text)))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

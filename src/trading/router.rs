@@ -178,7 +178,10 @@ pub async fn execute_quote(
     request: ExecuteQuoteRequest,
 ) -> ApiResult<TxResponse<SwapData>> {
     let (payload, expires_at) = state.storage().quote(request.quote_id.trim()).await?.ok_or_else(|| {
-        ApiError::not_found(format!("quote '{}' does not exist; get one from router quote-swap", request.quote_id))
+        ApiError::not_found(format!(
+            "quote {} does not exist; get one from router quote-swap",
+            chains::quoted(&request.quote_id)
+        ))
     })?;
     if expires_at < now_ms() {
         return Err(ApiError::bad_request(

@@ -332,6 +332,9 @@ async fn bad_input_is_a_400_naming_the_field() {
     let gw = TestGateway::on_devnet(&devnet).await;
     let cases = [
         ("/chains/ethereum/balances", json!({"network": "devnet", "address": "0x123", "tokens": ["USDC"]}), "address"),
+        // One multi-byte character where the "x" of 0x goes: a 400, not a dropped connection.
+        ("/chains/ethereum/balances", json!({"network": "devnet", "address": "0é"}), "address: '0é' is not an address"),
+        ("/chains/ethereum/cancel", json!({"network": "devnet", "address": "0é", "nonce": 1}), "address"),
         ("/chains/ethereum/balances", json!({"network": "devnet", "tokens": ["NOPE"]}), "tokens: unknown token 'NOPE'"),
         ("/chains/ethereum/balances", json!({"network": "moon"}), "network: unknown network 'moon'"),
         ("/chains/ethereum/balances", json!({"chainNetwork": "solana-mainnet"}), "chainNetwork"),
@@ -394,6 +397,13 @@ async fn bad_input_is_a_400_naming_the_field() {
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "network");
     let (status, body) = gw.get("/tokens/find/0x12?chainNetwork=ethereum-devnet").await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "address");
+    let (status, body) = gw.get("/pools/find/0%C3%A9?chainNetwork=ethereum-devnet").await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "address");
+    // A private key pasted into an address field is not repeated in the answer.
+    let key = devnet.private_key(1);
+    let (status, body) = gw.post("/chains/ethereum/balances", json!({"network": "devnet", "address": key})).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "address");
+    assert!(!body.to_string().contains(&key[2..12]), "{body}");
     // A wallet the gateway does not hold cannot sign.
     let (status, body) = gw
         .post("/chains/ethereum/wrap", json!({"network": "devnet", "address": devnet.accounts()[5], "amount": "1"}))
