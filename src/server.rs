@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
-use axum::response::IntoResponse;
+use axum::http::{HeaderName, HeaderValue, Request};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
@@ -104,7 +103,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
         }
         false => None,
     };
-    let state = AppState::new(config, storage, options.passphrase.clone(), ethereum);
+    let state = AppState::new(config, storage, options.passphrase.clone(), ethereum, tls.is_none());
     // Not waited for: a network whose node is slow or down must not hold up the start.
     tokio::spawn({
         let state = state.clone();
@@ -138,34 +137,31 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
 pub fn app(state: AppState) -> Router {
     crate::metrics::handle();
     let (router, api) = crate::http::parts();
-    router
+    // Browsers on an origin the config allows need CORS answers (preflights included); with none allowed, no layer
+    // at all, so no request pays for it.
+    let cors_origins = state.config().server.cors_origins.clone();
+    let router = router
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::around))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::not_found("no such route; the API is described at /docs") })
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(catch_panics())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-}
-
-/// A panic in a handler is a bug: answered as a logged 500 (the panic's message in the log, not the answer),
-/// never a dropped connection.
-fn catch_panics()
--> tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> axum::response::Response> {
-    fn answer(panic: Box<dyn std::any::Any + Send>) -> axum::response::Response {
-        let what = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("no message");
-        ApiError::internal(format!("a handler panicked: {what}")).into_response()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    if cors_origins.is_empty() {
+        return router;
     }
-    tower_http::catch_panic::CatchPanicLayer::custom(answer as fn(_) -> _)
+    let origins: Vec<HeaderValue> = cors_origins.iter().filter_map(|origin| origin.parse().ok()).collect();
+    router.layer(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods(tower_http::cors::Any)
+            .allow_headers(tower_http::cors::Any),
+    )
 }
 
 /// Logs to stderr (stdout carries only what a command prints as its answer), filtered by `RUST_LOG` (default
@@ -204,24 +200,5 @@ impl ShutdownSignal {
             _ = self.interrupt.recv() => {},
             _ = self.terminate.recv() => {},
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use tower::ServiceExt;
-
-    #[tokio::test]
-    async fn a_panicking_handler_is_a_500_with_the_error_body_and_no_detail() {
-        let app = axum::Router::new()
-            .route("/", axum::routing::get(|| async { std::panic::panic_any::<&str>("secret detail") as &str }))
-            .layer(super::catch_panics());
-        let request = axum::http::Request::builder().uri("/").body(axum::body::Body::empty()).unwrap();
-        let response = app.oneshot(request).await.unwrap();
-        assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(body["code"], "INTERNAL");
-        assert!(!body.to_string().contains("secret detail"), "{body}");
     }
 }

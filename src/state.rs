@@ -49,6 +49,8 @@ struct Inner {
     pool_books: Derived<ListedPool, PoolBook>,
     clob_synced: std::sync::Mutex<BookSyncs>,
     answers: crate::http::answers::Answers,
+    /// Served without TLS (`--dev`): only loopback Host names are answered.
+    plain_http: bool,
 }
 
 /// Values built from the config and a list stored in the database, kept per key until either is replaced, so
@@ -82,7 +84,7 @@ impl<R, V> Derived<R, V> {
 }
 
 impl AppState {
-    pub fn new(config: Config, storage: Storage, passphrase: Passphrase, ethereum: Ethereum) -> Self {
+    pub fn new(config: Config, storage: Storage, passphrase: Passphrase, ethereum: Ethereum, plain_http: bool) -> Self {
         AppState(Arc::new(Inner {
             conf_dir: config.dir().to_path_buf(),
             config: RwLock::new(Arc::new(config)),
@@ -95,7 +97,13 @@ impl AppState {
             pool_books: Derived::default(),
             clob_synced: std::sync::Mutex::default(),
             answers: crate::http::answers::Answers::default(),
+            plain_http,
         }))
+    }
+
+    /// Whether the gateway serves plain HTTP (`--dev`), where only loopback Host names are answered.
+    pub fn plain_http(&self) -> bool {
+        self.0.plain_http
     }
 
     /// The tokens `network` knows under `config`.

@@ -34,6 +34,13 @@ pub struct ServerConfig {
     /// PostgreSQL connections this instance opens at most (SQLite ignores it).
     #[serde(default = "default_database_max_connections")]
     pub database_max_connections: u32,
+    /// Host names a plain-HTTP (`--dev`) gateway answers besides localhost, 127.0.0.1 and [::1].
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins (`https://app.example`) allowed to call the API; others are refused. Same-origin pages
+    /// (Swagger UI at /docs) need none.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
 }
 
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
@@ -61,6 +68,31 @@ impl Section for ServerConfig {
         }
         if !(2..=1000).contains(&self.database_max_connections) {
             return Err(Invalid::new("databaseMaxConnections", "must be between 2 and 1000"));
+        }
+        for host in &self.allowed_hosts {
+            let valid = !host.is_empty()
+                && host.len() <= 253
+                && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            if !valid {
+                return Err(Invalid::new("allowedHosts", format!("{} is not a host name", chains::quoted(host))));
+            }
+        }
+        for origin in &self.cors_origins {
+            let parsed = url::Url::parse(origin).ok().filter(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.path() == "/"
+                    && url.query().is_none()
+            });
+            if parsed.is_none() || origin.ends_with('/') {
+                return Err(Invalid::new(
+                    "corsOrigins",
+                    format!(
+                        "{} is not an origin (scheme://host[:port], e.g. https://app.example)",
+                        chains::quoted(origin)
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each an [`OpenApiRouter`] so routes and their OpenAPI
 //! description are built together.
 
+pub mod access;
 pub mod answers;
 mod chain;
 mod clob;
@@ -61,13 +62,41 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// What every matched route goes through, in one middleware (each layer over the routes costs every quote a
-/// boxed call): its metrics, and the Idempotency-Key of a request that carries one.
+/// boxed call): its metrics, who may call (Host and Origin), and the Idempotency-Key of a request that carries one.
 pub async fn around(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    crate::metrics::track(request, |request| idempotency::guard(state, request, next)).await
+    use axum::response::IntoResponse;
+    crate::metrics::track(request, |request| {
+        unwinding(async move {
+            let authority = request.uri().authority().map(|authority| authority.as_str());
+            match access::refusal(request.headers(), authority, state.plain_http(), || state.config()) {
+                Some(refused) => refused.into_response(),
+                None => idempotency::guard(state, request, next).await,
+            }
+        })
+    })
+    .await
+}
+
+/// A panic while answering is a bug: answered as a logged 500 (the panic's message in the log, not the answer),
+/// never a dropped connection.
+async fn unwinding(serve: impl std::future::Future<Output = axum::response::Response>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(serve).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            crate::error::ApiError::internal(format!("a handler panicked: {what}")).into_response()
+        }
+    }
 }
 
 /// The routes, and the OpenAPI document the server serves at `/openapi.json` and `gateway openapi` writes.
@@ -114,5 +143,18 @@ fn list_per_connector(api: &mut utoipa::openapi::OpenApi) {
             "{name}'s swaps and liquidity, Gateway v2 style: /connectors/{name}/{{amm,clmm,router}}/…?network=…"
         ));
         tags.push(tag);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_panic_while_answering_is_a_500_with_the_error_body_and_no_detail() {
+        let response = super::unwinding(async { std::panic::panic_any::<&str>("secret detail") }).await;
+        assert_eq!(response.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "INTERNAL");
+        assert!(!body.to_string().contains("secret detail"), "{body}");
     }
 }

@@ -16,6 +16,11 @@ use tempfile::TempDir;
 
 pub const PASSPHRASE: &str = "test passphrase";
 
+/// A provider straight to the devnet's node.
+pub fn node(devnet: &Devnet) -> alloy::providers::RootProvider {
+    alloy::providers::RootProvider::new_http(devnet.rpc_url().parse().unwrap())
+}
+
 pub async fn devnet() -> Devnet {
     Devnet::start(&DevnetAssets::locate(), 0, &|step| eprintln!("devnet: {step}")).await.expect("devnet starts")
 }

@@ -15,6 +15,7 @@ mod liquidity;
 mod openapi;
 mod pancakeswap;
 mod pools;
+mod security;
 mod storage;
 mod swagger;
 mod trading;

@@ -16,9 +16,7 @@ use crate::common::{self, PASSPHRASE, TestGateway, assert_error_body};
 
 const GWEI: u128 = 1_000_000_000;
 
-fn node(devnet: &Devnet) -> RootProvider {
-    RootProvider::new_http(devnet.rpc_url().parse().unwrap())
-}
+use crate::common::node;
 
 async fn wrap(gw: &TestGateway, body: Value) -> (StatusCode, Value) {
     gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"}).merge(body)).await

@@ -1,0 +1,128 @@
+//! Who may call: a plain-HTTP gateway (`--dev`) answers only the Host names of this machine (and those the config
+//! lists), so a web page cannot reach it by pointing its own name at 127.0.0.1 (DNS rebinding); and a browser may
+//! call only from the gateway's own pages or an origin the config allows (`corsOrigins`).
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode, header};
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// Why a request is refused, if it is. `config` is read only when the request is not plainly fine (a loopback
+/// Host and no Origin, as every bot and curl call is).
+pub fn refusal(
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    plain_http: bool,
+    config: impl FnOnce() -> Arc<Config>,
+) -> Option<ApiError> {
+    let host = headers.get(header::HOST).and_then(|host| host.to_str().ok()).or(authority);
+    let name = host.map(host_name).unwrap_or_default();
+    let loopback = matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]");
+    let origin = headers.get(header::ORIGIN);
+    if (loopback || !plain_http) && origin.is_none() {
+        return None;
+    }
+    let config = config();
+    let server = &config.server;
+    if plain_http {
+        let allowed = loopback || server.allowed_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(&name));
+        if !allowed {
+            return Some(
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "Host {} is not one this gateway answers over plain HTTP (localhost, 127.0.0.1, [::1]); if \
+                         you reach it by that name on this machine, add it to server.yml allowedHosts",
+                        chains::quoted(&name)
+                    ),
+                )
+                .with_code("HOST_NOT_ALLOWED"),
+            );
+        }
+    }
+    let origin = origin?.to_str().unwrap_or("null");
+    let same = host.is_some_and(|host| {
+        origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+    });
+    if same || server.cors_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+        return None;
+    }
+    Some(
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "requests from the web page at {} are refused; allow that origin in server.yml corsOrigins",
+                chains::quoted(origin)
+            ),
+        )
+        .with_code("ORIGIN_NOT_ALLOWED"),
+    )
+}
+
+/// A Host header's name, without the port, lowercased.
+fn host_name(host: &str) -> String {
+    let host = host.trim();
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split_once(']').map_or(host.to_string(), |(inside, _)| format!("[{inside}]")),
+        None => host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host, |(name, _)| name)
+            .to_string(),
+    };
+    name.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(allowed_hosts: &[&str], cors_origins: &[&str]) -> Arc<Config> {
+        let dir = tempfile::TempDir::new().unwrap();
+        crate::config::install_templates(dir.path()).unwrap();
+        let config = Config::load(dir.path()).unwrap();
+        let config = config.update("server", "allowedHosts", serde_json::json!(allowed_hosts)).unwrap();
+        Arc::new(config.update("server", "corsOrigins", serde_json::json!(cors_origins)).unwrap())
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap())).collect()
+    }
+
+    #[test]
+    fn plain_http_answers_loopback_names_and_listed_ones_only() {
+        let config = server(&["gateway"], &[]);
+        for host in ["localhost", "localhost:15888", "127.0.0.1:15888", "[::1]:15888", "LOCALHOST", "gateway:15888"] {
+            assert!(refusal(&headers(&[("host", host)]), None, true, || config.clone()).is_none(), "{host}");
+        }
+        for host in ["evil.example", "evil.example:15888", "127.0.0.1.evil.example", "localhost.evil", ""] {
+            let refused = refusal(&headers(&[("host", host)]), None, true, || config.clone()).expect(host);
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+            assert!(refused.message().contains("allowedHosts"), "{}", refused.message());
+        }
+        assert!(
+            refusal(&headers(&[("host", "evil.example")]), None, false, || config.clone()).is_none(),
+            "TLS: certificates decide"
+        );
+    }
+
+    #[test]
+    fn browsers_may_call_from_the_gateways_own_pages_and_listed_origins() {
+        let config = server(&[], &["https://dashboard.example"]);
+        let same = headers(&[("host", "127.0.0.1:15888"), ("origin", "http://127.0.0.1:15888")]);
+        assert!(refusal(&same, None, true, || config.clone()).is_none());
+        let listed = headers(&[("host", "127.0.0.1:15888"), ("origin", "https://dashboard.example")]);
+        assert!(refusal(&listed, None, true, || config.clone()).is_none());
+        for origin in ["http://evil.example", "null", "http://127.0.0.1:9999"] {
+            let foreign = headers(&[("host", "127.0.0.1:15888"), ("origin", origin)]);
+            let refused = refusal(&foreign, None, true, || config.clone()).expect(origin);
+            assert!(refused.message().contains("corsOrigins"), "{}", refused.message());
+        }
+        assert!(
+            refusal(&headers(&[("host", "localhost")]), None, true, || config.clone()).is_none(),
+            "no Origin: not a browser"
+        );
+    }
+}
