@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use gateway::config::{CHAIN, Config, install_templates};
+use gateway::config::{CHAIN, Config, install_templates, shown};
 use gateway::devnet::{self, Devnet, DevnetAssets};
 use gateway::ethereum::Ethereum;
 use gateway::server::{self, GatewayOptions, ShutdownSignal};
@@ -302,11 +302,12 @@ fn run_config(action: ConfigAction, conf: &std::path::Path) -> Result<(), String
             println!("{}: valid ({} namespaces)", conf.display(), config.namespace_names().len());
         }
         ConfigAction::Show { namespace: None } => {
-            println!("{}", serde_json::to_string_pretty(&config.all()).expect("config is JSON"));
+            let all = serde_json::to_value(config.all()).expect("config is JSON");
+            println!("{}", serde_json::to_string_pretty(&shown(&all)).expect("config is JSON"));
         }
         ConfigAction::Show { namespace: Some(name) } => {
             let value = config.namespace(&name).map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string_pretty(value).expect("config is JSON"));
+            println!("{}", serde_json::to_string_pretty(&shown(value)).expect("config is JSON"));
         }
     }
     Ok(())

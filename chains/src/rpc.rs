@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use alloy::rpc::json_rpc::{Id, Request, RequestPacket, ResponsePacket};
-use alloy::transports::http::{Http, reqwest};
+use alloy::transports::http::reqwest;
 use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
 use tokio::sync::OnceCell;
 
@@ -40,7 +40,10 @@ impl RpcStats {
 }
 
 struct Endpoint {
-    http: Http<reqwest::Client>,
+    client: reqwest::Client,
+    /// The URL as configured, credentials and all: only ever sent to, never logged (alloy's own HTTP transport
+    /// puts it in a tracing span, which is why requests are posted here).
+    url: reqwest::Url,
     /// scheme://host:port only: paths and queries often carry API keys, which must not reach logs or errors.
     display: String,
     /// The full URL as written and as parsed: scrubbed from every error text, since it may hold a key.
@@ -50,6 +53,18 @@ struct Endpoint {
 }
 
 impl Endpoint {
+    /// Posts a JSON-RPC packet and reads the answer.
+    async fn post(&self, packet: &RequestPacket) -> Result<ResponsePacket, TransportError> {
+        let response =
+            self.client.post(self.url.clone()).json(packet).send().await.map_err(TransportErrorKind::custom)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(TransportErrorKind::custom)?;
+        if !status.is_success() {
+            return Err(TransportErrorKind::http_error(status.as_u16(), String::from_utf8_lossy(&body).into_owned()));
+        }
+        serde_json::from_slice(&body).map_err(|error| TransportError::deser_err(error, String::from_utf8_lossy(&body)))
+    }
+
     /// An error's text with the URL's path and query replaced by the redacted form.
     fn scrub(&self, error: &TransportError) -> String {
         let mut text = error.to_string();
@@ -85,7 +100,8 @@ impl FailoverTransport {
                 let parsed: reqwest::Url = url.parse().map_err(|e| format!("'{}' is not a URL: {e}", redact(url)))?;
                 Ok(Endpoint {
                     secrets: [url.clone(), parsed.to_string()],
-                    http: Http::with_client(client.clone(), parsed),
+                    client: client.clone(),
+                    url: parsed,
                     display: redact(url),
                     chain_ok: OnceCell::new(),
                 })
@@ -145,8 +161,7 @@ impl FailoverTransport {
             if matches!(packet, RequestPacket::Single(request) if request.method() == "eth_blockNumber") {
                 self.stats.block_polls.fetch_add(1, Ordering::Relaxed);
             }
-            let mut http = endpoint.http.clone();
-            match tower::Service::call(&mut http, packet.clone()).await {
+            match endpoint.post(packet).await {
                 Ok(response) => {
                     if index != start {
                         tracing::warn!(node = %endpoint.display, "RPC failed over to this node");
@@ -173,8 +188,7 @@ impl FailoverTransport {
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let request =
                     Request::new("eth_chainId", Id::Number(0), ()).serialize().map_err(TransportError::ser_err)?;
-                let mut http = endpoint.http.clone();
-                let response = tower::Service::call(&mut http, RequestPacket::Single(request)).await?;
+                let response = endpoint.post(&RequestPacket::Single(request)).await?;
                 let ResponsePacket::Single(response) = response else {
                     return Err(TransportErrorKind::custom_str("eth_chainId answered with a batch"));
                 };
@@ -229,8 +243,60 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A URL as it may be shown (config answers): the user, password and query values replaced by `***`, and so is
+/// every path segment that looks like a key (16 or more letters, digits, `-` or `_`: Infura's `/v3/<id>`,
+/// Alchemy's `/v2/<key>`, QuickNode's `/<token>/`, Ankr's `/eth/<key>`). What is not a URL is returned as it is.
+pub fn masked(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else { return url.to_string() };
+    if parsed.cannot_be_a_base() {
+        return url.to_string();
+    }
+    let had_user = !parsed.username().is_empty() || parsed.password().is_some();
+    let _ = parsed.set_password(None);
+    let _ = parsed.set_username(if had_user { "***" } else { "" });
+    let keyish = |segment: &str| {
+        segment.len() >= 16 && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let segments: Vec<String> = parsed
+        .path_segments()
+        .map(|segments| segments.map(|s| if keyish(s) { "***".to_string() } else { s.to_string() }).collect())
+        .unwrap_or_default();
+    parsed.set_path(&segments.join("/"));
+    let pairs: Vec<String> = parsed.query_pairs().map(|(key, _)| format!("{key}=***")).collect();
+    let hid_segment = segments.iter().any(|segment| segment == "***");
+    if !had_user && !hid_segment && pairs.is_empty() {
+        return url.to_string();
+    }
+    parsed.set_query((!pairs.is_empty()).then(|| pairs.join("&")).as_deref());
+    parsed.to_string()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn masking_keeps_where_and_hides_who() {
+        let cases = [
+            ("https://mainnet.infura.io/v3/9aa3d95b3bc440fa88ea12eaa4456161", "https://mainnet.infura.io/v3/***"),
+            (
+                "https://eth-mainnet.g.alchemy.com/v2/AbCdEfGhIjKlMnOpQrSt_123",
+                "https://eth-mainnet.g.alchemy.com/v2/***",
+            ),
+            (
+                "https://soft-icy.quiknode.pro/4b0e5d0c8f1a2b3c4d5e6f708192a3b4c5d6e7f8/",
+                "https://soft-icy.quiknode.pro/***/",
+            ),
+            (
+                "https://user:PASS@node.example:8545/rpc?apikey=SECRET&x=1",
+                "https://***@node.example:8545/rpc?apikey=***&x=***",
+            ),
+            ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+            ("not a url", "not a url"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(super::masked(url), shown, "{url}");
+        }
+    }
+
     #[test]
     fn redaction_drops_keys() {
         assert_eq!(

@@ -266,6 +266,19 @@ impl Config {
     }
 }
 
+/// A config value as answers and printouts show it: every URL in it with its credentials masked (node URLs carry
+/// API keys in their paths, users and queries).
+pub fn shown(value: &Value) -> Value {
+    match value {
+        Value::String(text) if ["http://", "https://", "ws://", "wss://"].iter().any(|s| text.starts_with(s)) => {
+            Value::String(chains::rpc::masked(text))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(shown).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(key, value)| (key.clone(), shown(value))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// The built-in DEX descriptions plus each `connectors/<name>.json` in the conf dir: a Uniswap fork is added
 /// by describing where its contracts are, with no code.
 fn load_dexes(dir: &Path) -> Result<Registry, ConfigError> {

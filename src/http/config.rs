@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use crate::config::CHAIN;
+use crate::config::{CHAIN, shown};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -37,8 +37,8 @@ pub struct ConfigQuery {
 async fn get_config(State(state): State<AppState>, Query(query): Query<ConfigQuery>) -> ApiResult<axum::Json<Value>> {
     let config = state.config();
     match resolve_namespace(query.namespace, query.network)? {
-        Some(namespace) => Ok(axum::Json(config.namespace(&namespace)?.clone())),
-        None => Ok(axum::Json(serde_json::to_value(config.all()).expect("config values are JSON"))),
+        Some(namespace) => Ok(axum::Json(shown(config.namespace(&namespace)?))),
+        None => Ok(axum::Json(shown(&serde_json::to_value(config.all()).expect("config values are JSON")))),
     }
 }
 
@@ -77,7 +77,7 @@ async fn update_config(
     }
     state.update_config(&namespace, &request.path, request.value).await?;
     let pointer = format!("/{}", request.path.replace('.', "/"));
-    let applied = state.config().namespace(&namespace)?.pointer(&pointer).cloned().unwrap_or_default();
+    let applied = shown(&state.config().namespace(&namespace)?.pointer(&pointer).cloned().unwrap_or_default());
     tracing::info!(%namespace, path = %request.path, "config updated");
     Ok(axum::Json(ConfigUpdateResponse {
         message: format!("Configuration updated successfully: '{namespace}.{}' set to {applied}", request.path),

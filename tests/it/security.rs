@@ -58,3 +58,109 @@ async fn plain_http_answers_only_loopback_hosts_and_refuses_foreign_web_pages() 
         .await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "corsOrigins");
 }
+
+/// Forwards JSON-RPC on any path to `target` (anvil answers only `/`), as a provider's URL with a key in its path.
+async fn forwarding_node(target: String) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let (client, target) = (client.clone(), target.clone());
+        async move {
+            let answer =
+                client.post(&target).header("content-type", "application/json").body(body).send().await.unwrap();
+            ([(axum::http::header::CONTENT_TYPE, "application/json")], answer.bytes().await.unwrap())
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+#[tokio::test]
+async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
+    use std::io::{BufRead, Read};
+    let devnet = common::devnet().await;
+    let port = forwarding_node(devnet.rpc_url()).await;
+    let (user_password, path_key, query_key) = ("NodePassw0rd", "9aa3d95b3bc440fa88ea12eaa4456161", "QueryKey123");
+    let node_url = format!("http://rpcuser:{user_password}@127.0.0.1:{port}/v3/{path_key}?apikey={query_key}");
+    let conf = common::devnet_conf(&[node_url.clone()]);
+    let passphrase = "correct horse battery staple";
+    let key = devnet.private_key(1);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["start", "--dev", "--port", "0", "--conf", conf.path().to_str().unwrap()])
+        .env("GATEWAY_PASSPHRASE", passphrase)
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the gateway stopped: {printed}");
+        printed.push_str(&line);
+        if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+            break url.to_string();
+        }
+    };
+
+    // A session, every answer kept.
+    let http = reqwest::Client::new();
+    let mut answers = String::new();
+    let calls: Vec<(&str, &str, serde_json::Value)> = vec![
+        ("POST", "/wallet/add", json!({"chain": "ethereum", "privateKey": key, "setDefault": true})),
+        ("POST", "/chains/ethereum/balances", json!({"network": "devnet", "tokens": ["ETH", "WETH"]})),
+        ("POST", "/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.5"})),
+        (
+            "POST",
+            "/chains/ethereum/approve",
+            json!({"network": "devnet", "token": "WETH", "spender": "uniswap/router"}),
+        ),
+        (
+            "POST",
+            "/trading/router/execute-swap",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap",
+            "baseToken": "WETH", "quoteToken": "USDC", "amount": 0.1, "side": "SELL"}),
+        ),
+        ("GET", "/config", json!(null)),
+        ("GET", "/config?namespace=ethereum-devnet", json!(null)),
+        ("GET", "/chains/ethereum/status?network=devnet", json!(null)),
+        ("POST", "/config/update", json!({"namespace": "ethereum-devnet", "path": "nodeURL", "value": [node_url]})),
+        // The key pasted where an address goes, and a wallet added twice.
+        ("POST", "/chains/ethereum/balances", json!({"network": "devnet", "address": key})),
+        ("POST", "/wallet/add", json!({"chain": "ethereum", "privateKey": format!("{key}zz")})),
+        ("GET", "/metrics", json!(null)),
+    ];
+    for (method, path, body) in calls {
+        let request = match method {
+            "GET" => http.get(format!("{url}{path}")),
+            _ => http.post(format!("{url}{path}")).json(&body),
+        };
+        let answer = request.send().await.unwrap();
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        assert!(status.is_success() || status.is_client_error(), "{path}: {status} {text}");
+        answers.push_str(&text);
+    }
+    assert!(answers.contains("\"status\":1"), "the session traded: {answers}");
+    let (_, config) = (0, answers.contains("/v3/***"));
+    assert!(config, "the node URL is shown masked");
+    // SIGTERM: a clean stop, with every log line out.
+    let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+    child.wait().unwrap();
+    let logs = logs.join().unwrap() + &printed;
+    assert!(logs.contains("TRACE"), "trace logging was on");
+    let basic = "cnBjdXNlcjpOb2RlUGFzc3cwcmQ="; // base64 of rpcuser:NodePassw0rd, as an Authorization header
+    for secret in [&key[2..], &key[2..18], passphrase, user_password, path_key, query_key, basic] {
+        assert!(!answers.contains(secret), "an answer holds {secret}");
+        let line = logs.lines().find(|line| line.contains(secret)).unwrap_or_default();
+        assert!(!logs.contains(secret), "the logs hold {secret}: {line}");
+    }
+}
