@@ -83,7 +83,7 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
     let port = forwarding_node(devnet.rpc_url()).await;
     let (user_password, path_key, query_key) = ("NodePassw0rd", "9aa3d95b3bc440fa88ea12eaa4456161", "QueryKey123");
     let node_url = format!("http://rpcuser:{user_password}@127.0.0.1:{port}/v3/{path_key}?apikey={query_key}");
-    let conf = common::devnet_conf(&[node_url.clone()]);
+    let conf = common::devnet_conf(std::slice::from_ref(&node_url));
     let passphrase = "correct horse battery staple";
     let key = devnet.private_key(1);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
@@ -150,8 +150,7 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
         answers.push_str(&text);
     }
     assert!(answers.contains("\"status\":1"), "the session traded: {answers}");
-    let (_, config) = (0, answers.contains("/v3/***"));
-    assert!(config, "the node URL is shown masked");
+    assert!(answers.contains("/v3/***"), "the node URL is shown masked");
     // SIGTERM: a clean stop, with every log line out.
     let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
     child.wait().unwrap();
