@@ -53,11 +53,21 @@ pub async fn track<F: Future<Output = Response>>(request: Request, serve: impl F
 }
 
 type RouteHandles = (metrics::Counter, metrics::Histogram);
+
+static OTHER_METHOD: std::sync::LazyLock<Method> =
+    std::sync::LazyLock::new(|| Method::from_bytes(b"OTHER").expect("a valid method token"));
 type KnownHandles = HashMap<String, Vec<(Method, u16, RouteHandles)>>;
 
 /// The counter and histogram of a route, method and status, registered once: the set is bounded by the routes,
 /// and looking a handle up again costs less than building its labels on every request.
 fn route_handles(route: &str, method: &Method, status: u16) -> RouteHandles {
+    // Labels come from closed sets: a made-up method is "OTHER" (each new label value is a new series, kept for good).
+    let method = match *method {
+        Method::GET | Method::POST | Method::DELETE | Method::PUT | Method::PATCH | Method::HEAD | Method::OPTIONS => {
+            method
+        }
+        _ => &OTHER_METHOD,
+    };
     static KNOWN: LazyLock<RwLock<KnownHandles>> = LazyLock::new(Default::default);
     let find = |known: &KnownHandles| {
         known.get(route)?.iter().find(|(m, s, _)| m == method && *s == status).map(|(_, _, handles)| handles.clone())

@@ -12,7 +12,8 @@ use chains::erc20::multicall;
 use chains::network::Network;
 
 use crate::error::ConnectorError;
-use crate::v2::IUniswapV2Pair;
+use crate::v2::{IUniswapV2Pair, V2Deployment};
+use crate::v3::V3Deployment;
 use crate::v3::pool::V3PoolState;
 
 /// A V2 pair's reserves at one block.
@@ -114,6 +115,10 @@ struct Cache<T> {
     slots: Mutex<HashMap<PoolKey, Arc<Slot<T>>>>,
 }
 
+/// Pools cached per kind, at most: past this the slots are dropped and read again as they are asked for (clients
+/// name pools, so the set must not grow with what they send).
+const CAPACITY: usize = 8192;
+
 impl<T: AtBlock> Cache<T> {
     fn new() -> Self {
         Cache { slots: Mutex::default() }
@@ -130,7 +135,13 @@ impl<T: AtBlock> Cache<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, ConnectorError>>,
     {
-        let slot = self.slots.lock().expect("cache lock").entry(key).or_default().clone();
+        let slot = {
+            let mut slots = self.slots.lock().expect("cache lock");
+            if slots.len() >= CAPACITY && !slots.contains_key(&key) {
+                slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+            }
+            slots.entry(key).or_default().clone()
+        };
         if let Some(state) = slot.fresh(latest) {
             stats.hits.fetch_add(1, Ordering::Relaxed);
             count(true);
@@ -145,7 +156,19 @@ impl<T: AtBlock> Cache<T> {
         }
         stats.misses.fetch_add(1, Ordering::Relaxed);
         count(false);
-        let state = Arc::new(load().await?);
+        let state = match load().await {
+            Ok(state) => Arc::new(state),
+            Err(error) => {
+                // Nothing is kept for what is not a pool (or could not be read).
+                let mut slots = self.slots.lock().expect("cache lock");
+                if slot.state.lock().expect("pool state").is_none()
+                    && slots.get(&key).is_some_and(|held| Arc::ptr_eq(held, &slot))
+                {
+                    slots.remove(&key);
+                }
+                return Err(error);
+            }
+        };
         *slot.state.lock().expect("pool state") = Some(state.clone());
         Ok(state)
     }
@@ -185,17 +208,40 @@ impl PoolStates {
         &self.stats
     }
 
-    pub async fn v2_pair(&self, network: &Network, address: Address) -> Result<Arc<V2PairState>, ConnectorError> {
+    /// A pair of `v2`'s factory: a contract that answers like a pair but is not at the address the factory
+    /// gives its tokens is not one (it could set the price a swap is bounded by).
+    pub async fn v2_pair(
+        &self,
+        network: &Network,
+        v2: &V2Deployment,
+        address: Address,
+    ) -> Result<Arc<V2PairState>, ConnectorError> {
         let latest = network.latest_block().await?;
-        self.v2
-            .get(&self.stats, (network.instance(), address), latest, || V2PairState::load(network, address, latest))
-            .await
+        let load = || async move {
+            let pair = V2PairState::load(network, address, latest).await?;
+            match v2.pair_address(pair.token0, pair.token1) == address {
+                true => Ok(pair),
+                false => Err(ConnectorError::NotAPool(address)),
+            }
+        };
+        self.v2.get(&self.stats, (network.instance(), address), latest, load).await
     }
 
-    pub async fn v3_pool(&self, network: &Network, address: Address) -> Result<Arc<V3PoolState>, ConnectorError> {
+    /// A pool of `v3`'s factory, checked the same way: its tokens and fee must give its address.
+    pub async fn v3_pool(
+        &self,
+        network: &Network,
+        v3: &V3Deployment,
+        address: Address,
+    ) -> Result<Arc<V3PoolState>, ConnectorError> {
         let latest = network.latest_block().await?;
-        self.v3
-            .get(&self.stats, (network.instance(), address), latest, || V3PoolState::load(network, address, latest))
-            .await
+        let load = || async move {
+            let pool = V3PoolState::load(network, address, latest).await?;
+            match v3.pool_address(pool.token0, pool.token1, pool.fee) == address {
+                true => Ok(pool),
+                false => Err(ConnectorError::NotAPool(address)),
+            }
+        };
+        self.v3.get(&self.stats, (network.instance(), address), latest, load).await
     }
 }

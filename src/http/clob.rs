@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use super::params::{AmountText, check_chain, parse_address, wallet_address};
+use super::params::{AmountText, check_chain, page, parse_address, wallet_address};
 use crate::clob::{Clob, NewOrder, OrderType, parse_side};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -50,6 +50,10 @@ pub struct ClobQuery {
     address: Option<String>,
     /// One order, by its id (the 0x order hash) or its client order id (`/clob/orders`).
     order_id: Option<String>,
+    /// Orders per answer (`/clob/orders`), 1 to 1000; 100 when omitted.
+    limit: Option<usize>,
+    /// Where the previous answer's list ended: its `nextCursor` (`/clob/orders`).
+    cursor: Option<String>,
 }
 
 async fn open(state: &AppState, query: &ClobQuery) -> ApiResult<Clob> {
@@ -300,15 +304,22 @@ pub struct OrderView {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct OrdersResponse {
     #[serde(flatten)]
     envelope: Envelope,
     orders: Vec<OrderView>,
+    /// Pass as `cursor` for the next orders; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
-async fn view(state: &AppState, clob: &Clob, order: StoredOrder) -> ApiResult<OrderView> {
+/// Orders per `/clob/orders` answer when the request names no limit, and at most.
+const ORDERS_PAGE: usize = 100;
+const ORDERS_PAGE_MAX: usize = 1000;
+
+fn view(clob: &Clob, order: StoredOrder, fills: Vec<crate::storage::StoredFill>) -> ApiResult<OrderView> {
     let market = clob.market(&order.market)?;
-    let fills = state.storage().clob_order_fills(order.id).await?;
     let one_base = market.one_base().unwrap_or(U256::MAX);
     let status = match order.status.as_str() {
         "OPEN" if !order.filled.is_zero() => "PARTIALLY_FILLED".to_string(),
@@ -365,11 +376,18 @@ async fn get_orders(
             return Err(ApiError::not_found(format!("no order {} on {}", chains::quoted(id), clob.network_name)));
         }
     }
-    let mut orders = Vec::with_capacity(stored.len());
-    for order in stored {
-        orders.push(view(&state, &clob, order).await?);
+    let (skip, limit) = page(query.limit, query.cursor.as_deref(), ORDERS_PAGE, ORDERS_PAGE_MAX)?;
+    let next_cursor = (stored.len() > skip.saturating_add(limit)).then(|| (skip + limit).to_string());
+    let page: Vec<StoredOrder> = stored.into_iter().skip(skip).take(limit).collect();
+    let ids: Vec<_> = page.iter().map(|order| order.id).collect();
+    let mut fills = state.storage().clob_fills_of(&ids).await?;
+    let mut orders = Vec::with_capacity(page.len());
+    for order in page {
+        let (own, rest): (Vec<_>, Vec<_>) = fills.into_iter().partition(|fill| fill.order_id == order.id);
+        fills = rest;
+        orders.push(view(&clob, order, own)?);
     }
-    Ok(axum::Json(OrdersResponse { envelope: envelope(&clob, started), orders }))
+    Ok(axum::Json(OrdersResponse { envelope: envelope(&clob, started), orders, next_cursor }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -80,6 +80,22 @@ pub fn wallet_address(config: &Config, field: &str, given: Option<&str>) -> ApiR
     }
 }
 
+/// Where a page of a list starts and how long it is, from a request's `cursor` (where the previous page ended,
+/// as the gateway gave it) and `limit` (1 to `max`, `default` when omitted).
+pub fn page(limit: Option<usize>, cursor: Option<&str>, default: usize, max: usize) -> ApiResult<(usize, usize)> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::bad_request("limit", format!("must be 1 to {max}")));
+    }
+    let skip = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(cursor) => cursor.parse::<usize>().map_err(|_| {
+            ApiError::bad_request("cursor", format!("{} is not a cursor this gateway gave", chains::quoted(cursor)))
+        })?,
+        None => 0,
+    };
+    Ok((skip, limit))
+}
+
 /// A human amount as a client sends it: a JSON string or number. Kept as text so nothing is lost to floats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmountText(pub String);

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use super::params::{check_chain, network_name, parse_address};
+use super::params::{check_chain, network_name, page, parse_address};
 use crate::config::CHAIN;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -36,6 +36,10 @@ pub struct TokensQuery {
     chain: Option<String>,
     /// Filters by symbol or name (case-insensitive), or by address.
     search: Option<String>,
+    /// Tokens per answer (`GET /tokens`), 1 to 10000; all of them, up to 10000, when omitted.
+    limit: Option<usize>,
+    /// Where the previous answer's list ended: its `nextCursor`.
+    cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -63,9 +67,16 @@ impl TokenInfo {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct TokensResponse {
     tokens: Vec<TokenInfo>,
+    /// Pass as `cursor` for the next tokens; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
+
+/// Tokens per `GET /tokens` answer, at most.
+const TOKENS_PAGE_MAX: usize = 10_000;
 
 struct Resolved {
     network: String,
@@ -90,20 +101,18 @@ async fn list_tokens(
 ) -> ApiResult<axum::Json<TokensResponse>> {
     let resolved = resolve(&state, &query).await?;
     let search = query.search.as_deref().map(str::to_lowercase).filter(|s| !s.is_empty());
-    let tokens = resolved
-        .book
-        .tokens
-        .iter()
-        .filter(|t| {
-            search.as_deref().is_none_or(|s| {
-                t.symbol.to_lowercase().contains(s)
-                    || t.name.to_lowercase().contains(s)
-                    || t.address.to_string().to_lowercase() == s
-            })
+    let (skip, limit) = page(query.limit, query.cursor.as_deref(), TOKENS_PAGE_MAX, TOKENS_PAGE_MAX)?;
+    let mut matching = resolved.book.tokens.iter().filter(|t| {
+        search.as_deref().is_none_or(|s| {
+            t.symbol.to_lowercase().contains(s)
+                || t.name.to_lowercase().contains(s)
+                || t.address.to_string().to_lowercase() == s
         })
-        .map(|t| TokenInfo::from(t, resolved.chain_id))
-        .collect();
-    Ok(axum::Json(TokensResponse { tokens }))
+    });
+    let tokens: Vec<TokenInfo> =
+        matching.by_ref().skip(skip).take(limit).map(|t| TokenInfo::from(t, resolved.chain_id)).collect();
+    let next_cursor = matching.next().is_some().then(|| (skip + tokens.len()).to_string());
+    Ok(axum::Json(TokensResponse { tokens, next_cursor }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -187,13 +196,12 @@ async fn add_token(
         network: request.network,
         chain: request.chain,
         search: None,
+        limit: None,
+        cursor: None,
     };
     let resolved = resolve(&state, &query).await?;
     let address = parse_address("token.address", &request.token.address)?;
     let symbol = request.token.symbol.trim();
-    if symbol.is_empty() || symbol.len() > 32 {
-        return Err(ApiError::bad_request("token.symbol", "must be 1 to 32 characters"));
-    }
     if let Ok(existing) = resolved.book.resolve("token", symbol) {
         return Err(ApiError::conflict(format!(
             "token.symbol: {symbol} is already {} on {}",
@@ -213,7 +221,26 @@ async fn add_token(
     }))
 }
 
+/// The longest symbol and name a list keeps: every `/tokens` answer carries them.
+const MAX_SYMBOL: usize = 32;
+const MAX_NAME: usize = 128;
+
+/// Lists a token, its symbol and name within bounds (they may come from a contract, which can answer anything).
 async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) -> ApiResult<()> {
+    let printable = |text: &str| !text.chars().any(char::is_control);
+    let symbol_chars = token.symbol.chars().count();
+    if symbol_chars == 0 || symbol_chars > MAX_SYMBOL || !printable(&token.symbol) {
+        return Err(ApiError::bad_request(
+            "token.symbol",
+            format!("must be 1 to {MAX_SYMBOL} printable characters; got {}", chains::quoted(&token.symbol)),
+        ));
+    }
+    if token.name.chars().count() > MAX_NAME || !printable(&token.name) {
+        return Err(ApiError::bad_request(
+            "token.name",
+            format!("must be at most {MAX_NAME} printable characters; got {}", chains::quoted(&token.name)),
+        ));
+    }
     if resolved.book.tokens.iter().any(|t| t.address == token.address) {
         return Err(ApiError::conflict(format!("token {} is already listed on {}", token.address, resolved.network)));
     }

@@ -326,15 +326,23 @@ impl Storage {
         row.as_ref().map(fill_of).transpose()
     }
 
-    /// Fills of one order, oldest first.
-    pub async fn clob_order_fills(&self, order_id: B256) -> Result<Vec<StoredFill>, StorageError> {
-        let rows = sqlx::query(
+    /// Fills of the orders named, oldest first, in one query.
+    pub async fn clob_fills_of(&self, order_ids: &[B256]) -> Result<Vec<StoredFill>, StorageError> {
+        if order_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let placeholders: Vec<String> = (1..=order_ids.len()).map(|i| format!("${i}")).collect();
+        // The placeholders are ours ($1..$n); the ids are bound.
+        let sql = format!(
             "SELECT tx_hash, log_index, order_id, market, taker, base, quote, block, filled_at FROM clob_fills
-             WHERE order_id = $1 ORDER BY block, log_index",
-        )
-        .bind(order_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE order_id IN ({}) ORDER BY block, log_index",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in order_ids {
+            query = query.bind(id.to_string());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(fill_of).collect()
     }
 }

@@ -36,7 +36,7 @@ async fn pair_for(
         }
         (None, None) => return Err(ApiError::bad_request("poolAddress", "is required when quoteToken is not given")),
     };
-    Ok(state.pool_states().v2_pair(&market.network, address).await?)
+    Ok(state.pool_states().v2_pair(&market.network, &v2, address).await?)
 }
 
 async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> ApiResult<Planned> {

@@ -16,13 +16,13 @@ use crate::http::params::{Human, parse_address};
 use crate::state::AppState;
 
 pub async fn pool_state(state: &AppState, market: &Market, address: Address) -> ApiResult<Arc<V3PoolState>> {
-    if market.dex.v3.is_none() {
+    let Some(v3) = &market.dex.v3 else {
         return Err(ApiError::bad_request(
             "connector",
             format!("{} has no clmm pools on {}", market.connector, market.network_name),
         ));
-    }
-    Ok(state.pool_states().v3_pool(&market.network, address).await?)
+    };
+    Ok(state.pool_states().v3_pool(&market.network, v3, address).await?)
 }
 
 /// The pools a swap may use: the one named, else the listed pools for the pair, else the factory's pools of

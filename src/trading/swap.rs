@@ -72,8 +72,9 @@ pub async fn quote_route(
     for hop in hops {
         let (hop_in, hop_out) = match route.family {
             Family::V2 => {
-                let fee_bps = market.dex.v2.ok_or_else(no_v2)?.fee_bps;
-                let pair = states.v2_pair(network, hop.pool).await?;
+                let deployment = market.dex.v2.ok_or_else(no_v2)?;
+                let pair = states.v2_pair(network, &deployment, hop.pool).await?;
+                let fee_bps = deployment.fee_bps;
                 block = block.max(pair.block);
                 let (reserve_in, reserve_out) = pair.reserves_for(hop.token_in)?;
                 mids *= f64::from(reserve_out) / f64::from(reserve_in);
@@ -90,7 +91,7 @@ pub async fn quote_route(
                 }
             }
             Family::V3 => {
-                let pool = states.v3_pool(network, hop.pool).await?;
+                let pool = states.v3_pool(network, market.dex.v3.as_ref().ok_or_else(no_v3)?, hop.pool).await?;
                 block = block.max(pool.block);
                 let price_1_per_0 = (f64::from(U256::from(pool.sqrt_price_x96)) / 2f64.powi(96)).powi(2);
                 mids *= if hop.token_in == pool.token0 { price_1_per_0 } else { 1.0 / price_1_per_0 };

@@ -197,6 +197,34 @@ async fn market_buy_across_two_levels(s: Setup) {
     let (buys, sells) = s.book().await;
     assert_eq!((buys, sells), (pairs(&[("3010", "0.2"), ("2900", "1.5")]), vec![]));
 
+    // Orders come a page at a time, each with its fills.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = s.gw.get(&format!("/clob/orders?network=devnet&limit=2&cursor={cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let orders = page["orders"].as_array().unwrap();
+        assert!(orders.len() <= 2, "{page}");
+        seen.extend(
+            orders.iter().map(|o| (o["orderId"].as_str().unwrap().to_string(), o["fills"].as_array().unwrap().len())),
+        );
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    let (_, all) = s.gw.get("/clob/orders?network=devnet").await;
+    let everything: Vec<(String, usize)> = all["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["orderId"].as_str().unwrap().to_string(), o["fills"].as_array().unwrap().len()))
+        .collect();
+    assert_eq!(seen, everything, "the pages make up the whole list, fills included");
+    assert!(everything.iter().any(|(_, fills)| *fills > 0));
+    let (status, body) = s.gw.get("/clob/orders?network=devnet&limit=0").await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "limit");
+
     // A LIMIT_MAKER that would cross is refused, and so is bad input, each naming the field.
     let (status, body) =
         s.place(s.maker, json!({"side": "SELL", "orderType": "LIMIT_MAKER", "price": "3000", "amount": "1"})).await;

@@ -163,3 +163,56 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
         assert!(!logs.contains(secret), "the logs hold {secret}: {line}");
     }
 }
+
+#[tokio::test]
+async fn what_clients_send_cannot_grow_the_gateway_without_bound() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    // Made-up HTTP methods all count as one label.
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("FOO{i}").as_bytes()).unwrap();
+        let _ = gw.client().request(method, gw.url("/chains/ethereum/status?network=devnet")).send().await.unwrap();
+    }
+    let metrics = gw.client().get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("method=\"FOO"), "every made-up method became a series");
+    assert!(metrics.contains("method=\"OTHER\""), "{metrics}");
+
+    // A pool is a pool of the connector's factory: PancakeSwap's pool and pair are refused under uniswap.
+    let base = "chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL";
+    let pancake_pool = "0x1ac1A8FEaAEa1900C4166dEeed0C11cC10669D36";
+    let (status, body) = gw.get(&format!("/trading/clmm/quote-swap?{base}&poolAddress={pancake_pool}")).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "is not a pool of this connector");
+    let (_, pair) = gw.get("/pools/WETH-USDC?chainNetwork=ethereum-devnet&connector=pancakeswap&type=amm").await;
+    let pancake_pair = pair["address"].as_str().unwrap();
+    let (status, body) = gw.get(&format!("/trading/amm/quote-swap?{base}&poolAddress={pancake_pair}")).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "is not a pool of this connector");
+    let (status, _) = gw
+        .get(&format!("/trading/clmm/quote-swap?{}&poolAddress={pancake_pool}", base.replace("uniswap", "pancakeswap")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "under its own connector it quotes");
+
+    // Token lists: symbols and names within bounds, and read a page at a time.
+    let token = |symbol: &str, name: &str| {
+        json!({"chainNetwork": "ethereum-devnet",
+        "token": {"name": name, "symbol": symbol, "address": "0x1111111111111111111111111111111111111111", "decimals": 18}})
+    };
+    let (status, body) = gw.post("/tokens", token(&"S".repeat(33), "Long")).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "token.symbol");
+    let (status, body) = gw.post("/tokens", token("LONG", &"n".repeat(200_000))).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "token.name");
+    assert!(body.to_string().len() < 1000, "the answer does not carry the name back");
+    let (_, all) = gw.get("/tokens?chainNetwork=ethereum-devnet").await;
+    let all: Vec<serde_json::Value> = all["tokens"].as_array().unwrap().clone();
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = gw.get(&format!("/tokens?chainNetwork=ethereum-devnet&limit=4&cursor={cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        paged.extend(page["tokens"].as_array().unwrap().iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
+}
