@@ -1,5 +1,5 @@
 # Shared by the example scripts: where the gateway is, and two helpers that fail loudly on an error answer.
-# Defaults fit `cargo run -- devnet --passphrase devnet`; override with GATEWAY=..., NETWORK=..., WALLET=...
+# Defaults fit `GATEWAY_PASSPHRASE=devnet cargo run -- devnet`; override with GATEWAY=..., NETWORK=..., WALLET=...
 set -euo pipefail
 
 GATEWAY=${GATEWAY:-http://127.0.0.1:15888}

@@ -111,11 +111,21 @@ impl Ethereum {
         self.import_gateway_wallet_files(storage, conf_dir, passphrase).await?;
         let rows = storage.wallets(CHAIN).await?;
         for row in &rows {
-            let Some(keystore) = &row.keystore else {
+            let Some(keystore) = row.keystore.clone() else {
                 continue;
             };
-            let signer = wallet::decrypt(keystore, passphrase.expose())
-                .map_err(|e| WalletLoadError::Decrypt { address: row.address.clone(), reason: e.to_string() })?;
+            let opened = keystore_work(passphrase, move |passphrase| wallet::decrypt(&keystore, passphrase)).await;
+            let signer =
+                opened.map_err(|e| WalletLoadError::Decrypt { address: row.address.clone(), reason: e.to_string() })?;
+            // Keystores written with a weaker key derivation (eth-keystore's 2^13) are encrypted anew.
+            if row.keystore.as_deref().is_some_and(wallet::weaker_than_ours) {
+                let signer = signer.clone();
+                let stronger = keystore_work(passphrase, move |passphrase| wallet::encrypt(&signer, passphrase)).await;
+                let stronger = stronger
+                    .map_err(|e| WalletLoadError::Decrypt { address: row.address.clone(), reason: e.to_string() })?;
+                storage.update_wallet_keystore(CHAIN, &row.address, &stronger).await?;
+                tracing::info!(address = %row.address, "wallet keystore re-encrypted with scrypt at 2^17");
+            }
             self.signers.insert(signer);
         }
         Ok(rows.len())
@@ -139,13 +149,16 @@ impl Ethereum {
             }
             let import_error = |reason: String| WalletLoadError::Import { path: path.display().to_string(), reason };
             let keystore = std::fs::read_to_string(&path).map_err(|e| import_error(e.to_string()))?;
-            let signer = wallet::decrypt(&keystore, passphrase.expose()).map_err(|e| import_error(e.to_string()))?;
+            let opened = keystore_work(passphrase, move |passphrase| wallet::decrypt(&keystore, passphrase)).await;
+            let signer = opened.map_err(|e| import_error(e.to_string()))?;
             let address = signer.address().to_checksum(None);
             if known.contains(&address.to_lowercase()) {
                 continue;
             }
             // Re-encrypted in our format, so one keystore flavour is stored.
-            let keystore = wallet::encrypt(&signer, passphrase.expose()).map_err(|e| import_error(e.to_string()))?;
+            let sealed = signer.clone();
+            let keystore = keystore_work(passphrase, move |passphrase| wallet::encrypt(&sealed, passphrase)).await;
+            let keystore = keystore.map_err(|e| import_error(e.to_string()))?;
             storage
                 .insert_wallet(&WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: Some(keystore) })
                 .await?;
@@ -163,7 +176,8 @@ impl Ethereum {
     ) -> Result<String, ApiError> {
         let address = signer.address().to_checksum(None);
         if !self.signers.contains(signer.address()) {
-            let keystore = wallet::encrypt(&signer, passphrase.expose())?;
+            let sealed = signer.clone();
+            let keystore = keystore_work(passphrase, move |passphrase| wallet::encrypt(&sealed, passphrase)).await?;
             let row = WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: Some(keystore) };
             match storage.insert_wallet(&row).await {
                 Ok(()) | Err(StorageError::Duplicate(_)) => {}
@@ -185,6 +199,12 @@ impl Ethereum {
     pub fn signer(&self, address: Address) -> Result<PrivateKeySigner, ApiError> {
         self.signers.get(address).map_err(ApiError::from)
     }
+}
+
+/// Keystore work (scrypt at 2^17: a few hundred milliseconds and 128 MiB) on a thread of its own, not a request's.
+async fn keystore_work<T: Send + 'static>(passphrase: &Passphrase, work: impl FnOnce(&str) -> T + Send + 'static) -> T {
+    let passphrase = passphrase.clone();
+    tokio::task::spawn_blocking(move || work(passphrase.expose())).await.expect("keystore work does not panic")
 }
 
 fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {

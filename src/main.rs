@@ -57,7 +57,7 @@ enum Command {
     },
     /// Start a local devnet (anvil with Uniswap, PancakeSwap and test tokens) and a gateway configured for it.
     #[command(
-        after_help = "Example:\n  gateway devnet --passphrase devnet\n  curl -s 'http://127.0.0.1:15888/chains/ethereum/status?network=devnet'"
+        after_help = "Example:\n  GATEWAY_PASSPHRASE=devnet gateway devnet\n  curl -s 'http://127.0.0.1:15888/chains/ethereum/status?network=devnet'"
     )]
     Devnet {
         #[command(flatten)]
@@ -131,9 +131,13 @@ struct StoreArgs {
     /// Config dir in Gateway's layout; created from the default templates on first start.
     #[arg(long, default_value = "./conf", global = true)]
     conf: PathBuf,
-    /// Passphrase that encrypts the wallets.
+    /// Passphrase that encrypts the wallets (and the TLS keys). Prefer GATEWAY_PASSPHRASE or --passphrase-file:
+    /// a command line shows in `ps` to every user of the machine.
     #[arg(long, env = "GATEWAY_PASSPHRASE", hide_env_values = true, global = true)]
     passphrase: Option<String>,
+    /// A file holding the passphrase (its first line), e.g. a secret mounted by the service manager.
+    #[arg(long, global = true, conflicts_with = "passphrase")]
+    passphrase_file: Option<PathBuf>,
     /// PostgreSQL or SQLite URL; a SQLite file in the conf dir when omitted.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
@@ -141,10 +145,19 @@ struct StoreArgs {
 
 impl StoreArgs {
     fn passphrase(&self) -> Result<Passphrase, String> {
-        match self.passphrase.as_deref() {
+        let from_file = match &self.passphrase_file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| format!("--passphrase-file {}: {e}", path.display()))?;
+                Some(text.lines().next().unwrap_or_default().to_string())
+            }
+            None => None,
+        };
+        match from_file.as_deref().or(self.passphrase.as_deref()) {
             Some(p) if !p.is_empty() => Ok(Passphrase::new(p)),
-            _ => Err("no passphrase: pass --passphrase or set GATEWAY_PASSPHRASE. It encrypts the wallets the \
-                      gateway keeps; choose one and use the same one every time."
+            _ => Err("no passphrase: set GATEWAY_PASSPHRASE or pass --passphrase-file (a --passphrase argument \
+                      shows in ps). It encrypts the wallets the gateway keeps; choose one and use the same one every \
+                      time."
                 .into()),
         }
     }

@@ -32,6 +32,17 @@ impl Storage {
         rows.iter().map(wallet_from_row).collect()
     }
 
+    /// Replaces a wallet's keystore (the same key, encrypted anew).
+    pub async fn update_wallet_keystore(&self, chain: &str, address: &str, keystore: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE wallets SET keystore = $1 WHERE chain = $2 AND address = $3")
+            .bind(keystore)
+            .bind(chain)
+            .bind(address)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Removes a wallet; false when there was none.
     pub async fn delete_wallet(&self, chain: &str, address: &str) -> Result<bool, StorageError> {
         let result = sqlx::query("DELETE FROM wallets WHERE chain = $1 AND address = $2")

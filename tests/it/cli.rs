@@ -238,3 +238,21 @@ fn json_logs_carry_the_request_id_of_the_request_they_belong_to() {
     assert_eq!(reload["span"]["id"], "req-from-the-test", "{reload}");
     assert_eq!(reload["level"], "INFO");
 }
+
+#[test]
+fn the_passphrase_can_come_from_a_file_and_never_needs_the_command_line() {
+    let conf = tempfile::TempDir::new().unwrap();
+    let file = conf.path().join("passphrase");
+    std::fs::write(&file, "from a file\n").unwrap();
+    let conf_arg = conf.path().to_str().unwrap();
+    let output = run(&["certs", "--passphrase-file", file.to_str().unwrap(), "--conf", conf_arg]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // The client key opens with the file's first line.
+    let key = std::fs::read_to_string(conf.path().join("certs/client_key.pem")).unwrap();
+    let (_, document) = pkcs8::Document::from_pem(&key).unwrap();
+    let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes()).unwrap();
+    assert!(encrypted.decrypt("from a file").is_ok());
+    let output = run(&["certs", "--passphrase-file", "/nonexistent/passphrase", "--conf", conf_arg]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--passphrase-file /nonexistent/passphrase"));
+}

@@ -216,3 +216,43 @@ async fn what_clients_send_cannot_grow_the_gateway_without_bound() {
     }
     assert_eq!(paged, all);
 }
+
+#[tokio::test]
+async fn wallets_kept_with_a_weaker_key_derivation_are_encrypted_anew_at_the_next_start() {
+    let devnet = common::devnet().await;
+    let conf = common::devnet_conf(&[devnet.rpc_url()]);
+    let signer: alloy::signers::local::PrivateKeySigner = devnet.private_key(1).parse().unwrap();
+    // As an earlier version stored it: eth-keystore's default scrypt cost, 2^13.
+    let dir = tempfile::TempDir::new().unwrap();
+    let key = signer.credential().to_bytes();
+    alloy::signers::local::PrivateKeySigner::encrypt_keystore(
+        dir.path(),
+        &mut rand_rng(),
+        key,
+        common::PASSPHRASE,
+        Some("k"),
+    )
+    .unwrap();
+    let old = std::fs::read_to_string(dir.path().join("k")).unwrap();
+    let storage = gateway::storage::Storage::connect(&gateway::storage::default_url(conf.path())).await.unwrap();
+    let row = gateway::storage::WalletRow {
+        chain: "ethereum".into(),
+        address: signer.address().to_checksum(None),
+        keystore: Some(old),
+    };
+    storage.insert_wallet(&row).await.unwrap();
+    storage.close().await;
+
+    let gw = TestGateway::start_in(conf, None, common::PASSPHRASE).await.unwrap();
+    let stored = gw.gateway.state.storage().wallets("ethereum").await.unwrap();
+    let keystore: serde_json::Value = serde_json::from_str(stored[0].keystore.as_deref().unwrap()).unwrap();
+    assert_eq!(keystore["crypto"]["kdfparams"]["n"], 131072, "{keystore}");
+    let (status, body) = gw
+        .post("/chains/ethereum/wrap", json!({"network": "devnet", "address": signer.address(), "amount": "0.01"}))
+        .await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "the same key signs: {body}");
+}
+
+fn rand_rng() -> impl rand::RngCore + rand::CryptoRng {
+    rand::rngs::OsRng
+}
