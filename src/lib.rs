@@ -5,6 +5,7 @@ pub mod config;
 pub mod devnet;
 pub mod error;
 pub mod ethereum;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod pools;

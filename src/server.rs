@@ -3,6 +3,7 @@
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -52,6 +53,10 @@ pub struct GatewayOptions {
     pub tls: bool,
 }
 
+/// The longest a stop waits for requests in flight (a swap waiting for its receipt takes seconds on a real
+/// network).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+
 /// A gateway serving in the background of this process.
 pub struct RunningGateway {
     pub addr: SocketAddr,
@@ -66,10 +71,22 @@ impl RunningGateway {
         format!("{}://{}", self.scheme, self.addr)
     }
 
-    /// Stops accepting, lets requests in flight finish, and returns.
-    pub async fn stop(self) -> std::io::Result<()> {
+    /// Stops accepting, lets requests in flight finish, and returns. They get as long as a request may take
+    /// (`server.requestTimeoutSeconds`), but at most [`SHUTDOWN_GRACE`]; a connection that still holds on then
+    /// (a client that never finishes sending its request) is cut. What is cut loses its answer, not a
+    /// transaction: a send runs in its own task, and one cut between signing and sending is settled against
+    /// the node at the next start.
+    pub async fn stop(mut self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
-        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        let grace = self.state.request_timeout().min(SHUTDOWN_GRACE);
+        match tokio::time::timeout(grace, &mut self.task).await {
+            Ok(served) => served.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            Err(_) => {
+                tracing::warn!(grace_seconds = grace.as_secs(), "connections still open; stopping without them");
+                self.task.abort();
+                Ok(())
+            }
+        }
     }
 
     /// Serves until `signal` arrives, then stops cleanly.

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use crate::config::{Config, ConfigError, ListedPool};
 use crate::ethereum::Ethereum;
@@ -51,6 +53,8 @@ struct Inner {
     answers: crate::http::answers::Answers,
     /// Served without TLS (`--dev`): only loopback Host names are answered.
     plain_http: bool,
+    /// `server.requestTimeoutSeconds`, kept apart from the config so the per-request check takes no lock.
+    request_timeout_seconds: AtomicU64,
 }
 
 /// Values built from the config and a list stored in the database, kept per key until either is replaced, so
@@ -87,6 +91,7 @@ impl AppState {
     pub fn new(config: Config, storage: Storage, passphrase: Passphrase, ethereum: Ethereum, plain_http: bool) -> Self {
         AppState(Arc::new(Inner {
             conf_dir: config.dir().to_path_buf(),
+            request_timeout_seconds: AtomicU64::new(config.server.request_timeout_seconds),
             config: RwLock::new(Arc::new(config)),
             config_write: tokio::sync::Mutex::new(()),
             storage,
@@ -104,6 +109,11 @@ impl AppState {
     /// Whether the gateway serves plain HTTP (`--dev`), where only loopback Host names are answered.
     pub fn plain_http(&self) -> bool {
         self.0.plain_http
+    }
+
+    /// How long a request may take before it is answered 504.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.0.request_timeout_seconds.load(Ordering::Relaxed))
     }
 
     /// The tokens `network` knows under `config`.
@@ -184,6 +194,7 @@ impl AppState {
     }
 
     fn swap_config(&self, next: Config) {
+        self.0.request_timeout_seconds.store(next.server.request_timeout_seconds, Ordering::Relaxed);
         *self.0.config.write().expect("config lock is never poisoned") = Arc::new(next);
     }
 }

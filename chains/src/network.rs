@@ -165,13 +165,24 @@ fn raise(sender: &watch::Sender<u64>, block: u64) {
     });
 }
 
+/// The longest pause between block polls while the node fails: polls back off from the usual interval, doubling
+/// per failure, so a dead node is not asked (and its failure not logged) fifty times a second.
+const MAX_POLL_BACKOFF: Duration = Duration::from_secs(5);
+
 async fn poll_blocks(provider: RootProvider, sender: Weak<watch::Sender<u64>>, every: Duration) {
+    let mut pause = every;
     loop {
-        tokio::time::sleep(every).await;
+        tokio::time::sleep(pause).await;
         let Some(sender) = sender.upgrade() else { return };
         match provider.get_block_number().await {
-            Ok(block) => raise(&sender, block),
-            Err(error) => tracing::debug!(%error, "block poll failed"),
+            Ok(block) => {
+                raise(&sender, block);
+                pause = every;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "block poll failed");
+                pause = (pause * 2).min(MAX_POLL_BACKOFF.max(every));
+            }
         }
     }
 }

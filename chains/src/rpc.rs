@@ -2,10 +2,10 @@
 //! last worked, each checked once to serve the configured chain id. Requests are counted, so tests and
 //! metrics can see how many round trips an operation makes.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alloy::rpc::json_rpc::{Id, Request, RequestPacket, ResponsePacket};
 use alloy::transports::http::reqwest;
@@ -14,6 +14,14 @@ use tokio::sync::OnceCell;
 
 /// The pause before a second round over the nodes when every one failed.
 const RETRY_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest one node may take to answer one request before the next node is tried. Node calls answer in
+/// milliseconds; one that takes this long is as good as down, and a request tries each node twice, all within
+/// the request timeout (`server.requestTimeoutSeconds`).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A node that keeps failing is logged once per this interval, with the count of failures in between: a dead
+/// node under a 20 ms block poll must not write hundreds of lines a second.
+const WARN_EVERY: Duration = Duration::from_secs(30);
 
 /// Per-network RPC counters.
 #[derive(Debug, Default)]
@@ -50,6 +58,16 @@ struct Endpoint {
     secrets: [String; 2],
     /// Whether the node answered eth_chainId with the configured chain id (checked once).
     chain_ok: OnceCell<bool>,
+    /// Set from a failure to the next success, so a success costs one load while the node is well.
+    failing: AtomicBool,
+    warned: Mutex<Warned>,
+}
+
+/// When a node's failure was last logged, and how many failed since.
+#[derive(Default)]
+struct Warned {
+    last: Option<Instant>,
+    unlogged: u64,
 }
 
 impl Endpoint {
@@ -73,6 +91,30 @@ impl Endpoint {
         }
         text
     }
+
+    /// Logs a failure of this node, unless one was logged less than [`WARN_EVERY`] ago: then it is only counted.
+    fn failed(&self, what: &'static str, error: &str) {
+        self.failing.store(true, Ordering::Relaxed);
+        let mut warned = self.warned.lock().expect("warned lock");
+        if warned.last.is_some_and(|last| last.elapsed() < WARN_EVERY) {
+            warned.unlogged += 1;
+            return;
+        }
+        let unlogged = std::mem::take(&mut warned.unlogged);
+        warned.last = Some(Instant::now());
+        drop(warned);
+        match unlogged {
+            0 => tracing::warn!(node = %self.display, %error, "{what}"),
+            _ => tracing::warn!(node = %self.display, %error, unlogged, "{what} (and {unlogged} failures not logged)"),
+        }
+    }
+
+    fn answered(&self) {
+        if self.failing.swap(false, Ordering::Relaxed) {
+            let unlogged = std::mem::take(&mut self.warned.lock().expect("warned lock").unlogged);
+            tracing::info!(node = %self.display, unlogged, "RPC node answers again");
+        }
+    }
 }
 
 /// A failover transport over a network's node URLs.
@@ -88,8 +130,8 @@ pub struct FailoverTransport {
 impl FailoverTransport {
     pub fn new(network: &str, urls: &[String], chain_id: u64, stats: Arc<RpcStats>) -> Result<Self, String> {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(20))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(ATTEMPT_TIMEOUT)
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .build()
@@ -104,6 +146,8 @@ impl FailoverTransport {
                     url: parsed,
                     display: redact(url),
                     chain_ok: OnceCell::new(),
+                    failing: AtomicBool::new(false),
+                    warned: Mutex::default(),
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -151,7 +195,7 @@ impl FailoverTransport {
                 Err(e) => {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
                     let error = endpoint.scrub(&e);
-                    tracing::warn!(node = %endpoint.display, %error, "RPC node unreachable");
+                    endpoint.failed("RPC node unreachable", &error);
                     failures.push(format!("{}: {error}", endpoint.display));
                     continue;
                 }
@@ -163,6 +207,7 @@ impl FailoverTransport {
             }
             match endpoint.post(packet).await {
                 Ok(response) => {
+                    endpoint.answered();
                     if index != start {
                         tracing::warn!(node = %endpoint.display, "RPC failed over to this node");
                         self.preferred.store(index, Ordering::Relaxed);
@@ -173,7 +218,7 @@ impl FailoverTransport {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
                     metrics::counter!("gateway_rpc_errors_total", "network" => self.network.to_string()).increment(1);
                     let error = endpoint.scrub(&e);
-                    tracing::warn!(node = %endpoint.display, %error, "RPC request failed");
+                    endpoint.failed("RPC request failed", &error);
                     failures.push(format!("{}: {error}", endpoint.display));
                 }
             }

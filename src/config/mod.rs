@@ -247,12 +247,36 @@ impl Config {
             },
             _ => Err(first_error),
         })?;
+        if ns.kind == Kind::Server && segments[0] == "certificatePath" {
+            self.check_certificate_dir(&result.server.certificate_path)?;
+        }
         let new_raw = &result.namespaces[namespace].raw;
         let file = self.dir.join(&ns.file);
         let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read { path: file.clone(), source })?;
         let new_text = yaml_edit::set(&text, &segments, new_raw);
-        std::fs::write(&file, new_text).map_err(|source| ConfigError::Write { path: file, source })?;
+        crate::files::write_atomically(&file, new_text.as_bytes())
+            .map_err(|source| ConfigError::Write { path: file, source })?;
         Ok(result)
+    }
+
+    /// A certificate folder set through the API must be an existing, readable folder inside the conf dir: the
+    /// API must not point the next start at `/etc/` or at another user's keys. A folder elsewhere is for whoever
+    /// edits server.yml on the machine.
+    fn check_certificate_dir(&self, path: &str) -> Result<(), ConfigError> {
+        let inside = |dir: &Path| {
+            let conf = self.dir.canonicalize().ok()?;
+            let resolved = dir.canonicalize().ok()?;
+            (resolved.starts_with(&conf) && std::fs::read_dir(&resolved).is_ok()).then_some(())
+        };
+        inside(&crate::tls::certificate_dir(&self.dir, path)).ok_or_else(|| ConfigError::Invalid {
+            namespace: "server".into(),
+            path: "certificatePath".into(),
+            reason: format!(
+                "must be an existing, readable folder inside the conf dir, such as ./certs/, and {} is not; a folder \
+                 elsewhere can only be set by editing server.yml",
+                chains::quoted(path)
+            ),
+        })
     }
 
     fn replaced(&self, namespace: &str, raw: Value) -> Result<Config, ConfigError> {
@@ -264,6 +288,14 @@ impl Config {
     fn unknown_namespace(&self, name: &str) -> ConfigError {
         ConfigError::UnknownNamespace { namespace: name.into(), known: self.namespace_names().join(", ") }
     }
+}
+
+/// Settings read only when the gateway starts; the others apply as soon as they are updated.
+const READ_AT_START: [&str; 4] = ["port", "certificatePath", "databaseMaxConnections", "corsOrigins"];
+
+/// Whether an update of `path` in `namespace` waits for the next start to take effect.
+pub fn applies_at_next_start(namespace: &str, path: &str) -> bool {
+    namespace == "server" && READ_AT_START.contains(&path.split('.').next().unwrap_or_default())
 }
 
 /// A config value as answers and printouts show it: every URL in it with its credentials masked (node URLs carry

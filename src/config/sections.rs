@@ -41,6 +41,9 @@ pub struct ServerConfig {
     /// (Swagger UI at /docs) need none.
     #[serde(default)]
     pub cors_origins: Vec<String>,
+    /// The longest a request may take before it is answered 504.
+    #[serde(default = "default_request_timeout_seconds")]
+    pub request_timeout_seconds: u64,
 }
 
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
@@ -54,6 +57,9 @@ fn default_certificate_path() -> String {
 fn default_log_level() -> String {
     "info".into()
 }
+fn default_request_timeout_seconds() -> u64 {
+    60
+}
 fn default_database_max_connections() -> u32 {
     crate::storage::DEFAULT_MAX_CONNECTIONS
 }
@@ -65,6 +71,9 @@ impl Section for ServerConfig {
         }
         if !LOG_LEVELS.contains(&self.log_level.as_str()) {
             return Err(Invalid::new("logLevel", format!("must be one of {}", LOG_LEVELS.join(", "))));
+        }
+        if !(1..=3600).contains(&self.request_timeout_seconds) {
+            return Err(Invalid::new("requestTimeoutSeconds", "must be between 1 and 3600"));
         }
         if !(2..=1000).contains(&self.database_max_connections) {
             return Err(Invalid::new("databaseMaxConnections", "must be between 2 and 1000"));

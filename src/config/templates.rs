@@ -24,7 +24,7 @@ fn copy_missing(dir: &Dir<'_>, conf_dir: &Path, written: &mut Vec<String>) -> st
                     if let Some(parent) = target.parent() {
                         std::fs::create_dir_all(parent)?;
                     }
-                    std::fs::write(&target, file.contents())?;
+                    crate::files::write_atomically(&target, file.contents())?;
                     written.push(file.path().display().to_string());
                 }
             }

@@ -198,7 +198,9 @@ async fn ensure_snapshot(assets: &DevnetAssets, progress: &dyn Fn(&str)) -> Resu
     let state = decode_state_dump(&dump)?;
     drop(anvil);
     std::fs::create_dir_all(&dir).map_err(|e| DevnetError::io(&dir, e))?;
-    let write = |path: &Path, text: String| std::fs::write(path, text).map_err(|e| DevnetError::io(path, e));
+    let write = |path: &Path, text: String| {
+        crate::files::write_atomically(path, text.as_bytes()).map_err(|e| DevnetError::io(path, e))
+    };
     write(&deployment_file, serde_json::to_string_pretty(&deployment).expect("deployment serializes"))?;
     // The state goes last: its presence is what marks the snapshot complete.
     write(&state_file, state.to_string())?;

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use crate::config::{CHAIN, shown};
+use crate::config::{CHAIN, applies_at_next_start, shown};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -61,7 +61,9 @@ pub struct ConfigUpdateResponse {
     message: String,
 }
 
-/// Changes one setting: validated, written back to its YAML file, and applied at once (no restart needed).
+/// Changes one setting: validated, written back to its YAML file (atomically), and applied at once, except
+/// `server.port`, `certificatePath`, `databaseMaxConnections` and `corsOrigins`, read at the next start. A
+/// `certificatePath` set here must be an existing folder inside the conf dir.
 #[utoipa::path(post, path = "/config/update", tag = "config", request_body = ConfigUpdateRequest, responses(
     (status = 200, body = ConfigUpdateResponse),
     (status = 400, description = "Unknown setting or invalid value; the message names it", body = ErrorBody),
@@ -79,8 +81,12 @@ async fn update_config(
     let pointer = format!("/{}", request.path.replace('.', "/"));
     let applied = shown(&state.config().namespace(&namespace)?.pointer(&pointer).cloned().unwrap_or_default());
     tracing::info!(%namespace, path = %request.path, "config updated");
+    let when = match applies_at_next_start(&namespace, &request.path) {
+        true => "; it takes effect at the next start",
+        false => "",
+    };
     Ok(axum::Json(ConfigUpdateResponse {
-        message: format!("Configuration updated successfully: '{namespace}.{}' set to {applied}", request.path),
+        message: format!("Configuration updated successfully: '{namespace}.{}' set to {applied}{when}", request.path),
     }))
 }
 

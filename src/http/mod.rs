@@ -62,7 +62,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// What every matched route goes through, in one middleware (each layer over the routes costs every quote a
-/// boxed call): its metrics, who may call (Host and Origin), and the Idempotency-Key of a request that carries one.
+/// boxed call): its metrics, who may call (Host and Origin), how long it may take, and the Idempotency-Key of a
+/// request that carries one.
 pub async fn around(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
@@ -72,13 +73,33 @@ pub async fn around(
     crate::metrics::track(request, |request| {
         unwinding(async move {
             let authority = request.uri().authority().map(|authority| authority.as_str());
-            match access::refusal(request.headers(), authority, state.plain_http(), || state.config()) {
-                Some(refused) => refused.into_response(),
-                None => idempotency::guard(state, request, next).await,
+            if let Some(refused) = access::refusal(request.headers(), authority, state.plain_http(), || state.config())
+            {
+                return refused.into_response();
+            }
+            let limit = state.request_timeout();
+            match tokio::time::timeout(limit, idempotency::guard(state, request, next)).await {
+                Ok(response) => response,
+                Err(_) => timed_out(limit).into_response(),
             }
         })
     })
     .await
+}
+
+/// What a request that ran out of time is answered. Dropping it withdraws a send still waiting for its wallet's
+/// turn; one already signed goes on in its own task, and with an Idempotency-Key its answer is kept for the retry.
+fn timed_out(limit: std::time::Duration) -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        axum::http::StatusCode::GATEWAY_TIMEOUT,
+        format!(
+            "no answer within {} s (server.requestTimeoutSeconds), most likely a slow or unreachable node; a \
+             transaction already signed goes on and is tracked, and a retry with the same Idempotency-Key answers \
+             with it instead of sending again",
+            limit.as_secs()
+        ),
+    )
+    .with_code("TIMEOUT")
 }
 
 /// A panic while answering is a bug: answered as a logged 500 (the panic's message in the log, not the answer),

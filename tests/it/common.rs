@@ -229,3 +229,51 @@ pub fn https_client(ca_dir: &Path, identity_dir: Option<&Path>) -> reqwest::Clie
     };
     reqwest::Client::builder().use_preconfigured_tls(config).build().unwrap()
 }
+
+/// `gateway start --dev` as a process of its own, for what only a process shows: its log lines, signals, exits.
+pub struct GatewayProcess {
+    child: std::process::Child,
+    pub url: String,
+    /// Everything the process writes to stderr (its logs), read until it exits.
+    logs: std::thread::JoinHandle<String>,
+    /// What it printed to stdout up to where it said it listens.
+    printed: String,
+}
+
+impl GatewayProcess {
+    pub fn start(conf: &Path, env: &[(&str, &str)]) -> GatewayProcess {
+        use std::io::{BufRead, Read};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+            .args(["start", "--dev", "--port", "0", "--conf", conf.to_str().unwrap()])
+            .env("GATEWAY_PASSPHRASE", PASSPHRASE)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut printed = String::new();
+        let url = loop {
+            let mut line = String::new();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "the gateway stopped: {printed}");
+            printed.push_str(&line);
+            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                break url.to_string();
+            }
+        };
+        GatewayProcess { child, url, logs, printed }
+    }
+
+    /// SIGTERM, then waits for the exit: whether it exited 0, and every line it logged or printed.
+    pub fn terminate(mut self) -> (bool, String) {
+        let _ = std::process::Command::new("kill").arg(self.child.id().to_string()).status();
+        let status = self.child.wait().unwrap();
+        (status.success(), self.logs.join().unwrap() + &self.printed)
+    }
+}

@@ -74,7 +74,15 @@ async fn bad_updates_are_refused_with_400_naming_the_setting_and_change_nothing(
         (json!({"namespace": "ethereum", "path": "defaultNetwork", "value": "moon"}), "defaultNetwork"),
         (json!({"namespace": "server", "path": "port", "value": 70000}), "port"),
         (json!({"namespace": "server", "path": "logLevel", "value": "loud"}), "logLevel"),
+        (json!({"namespace": "server", "path": "requestTimeoutSeconds", "value": 0}), "requestTimeoutSeconds"),
+        // The next start must not be pointed at keys outside the conf dir, or at a folder that is not there.
+        (json!({"namespace": "server", "path": "certificatePath", "value": "/etc/"}), "inside the conf dir"),
+        (json!({"namespace": "server", "path": "certificatePath", "value": "../"}), "certificatePath"),
+        (json!({"namespace": "server", "path": "certificatePath", "value": "elsewhere/"}), "certificatePath"),
+        (json!({"namespace": "server", "path": "certificatePath", "value": "escape/"}), "certificatePath"),
+        (json!({"namespace": "server", "path": "certificatePath", "value": "server.yml"}), "certificatePath"),
     ];
+    std::os::unix::fs::symlink("/etc", gw.conf_dir().join("escape")).unwrap();
     for (request, expected) in cases {
         let (status, body) = gw.post("/config/update", request.clone()).await;
         assert_error_body(status, &body, StatusCode::BAD_REQUEST, expected);
@@ -82,6 +90,23 @@ async fn bad_updates_are_refused_with_400_naming_the_setting_and_change_nothing(
     let (status, body) = gw.post("/config/update", json!({"namespace": "nowhere", "path": "x", "value": 1})).await;
     assert_error_body(status, &body, StatusCode::NOT_FOUND, "namespace 'nowhere' does not exist");
     assert_eq!(snapshot(), before);
+}
+
+#[tokio::test]
+async fn settings_read_at_start_say_so_when_updated() {
+    let gw = TestGateway::start().await;
+    std::fs::create_dir(gw.conf_dir().join("tls")).unwrap();
+    for (path, value) in [("certificatePath", json!("./tls/")), ("port", json!(15999))] {
+        let (status, body) =
+            gw.post("/config/update", json!({"namespace": "server", "path": path, "value": value})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body["message"].as_str().unwrap().ends_with("it takes effect at the next start"), "{body}");
+    }
+    assert_eq!(Config::load(gw.conf_dir()).unwrap().server.certificate_path, "./tls/");
+    let (_, body) =
+        gw.post("/config/update", json!({"namespace": "server", "path": "requestTimeoutSeconds", "value": 30})).await;
+    assert!(!body["message"].as_str().unwrap().contains("next start"), "applied at once: {body}");
+    assert_eq!(gw.gateway.state.request_timeout(), std::time::Duration::from_secs(30));
 }
 
 #[tokio::test]

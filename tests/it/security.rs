@@ -78,7 +78,6 @@ async fn forwarding_node(target: String) -> u16 {
 
 #[tokio::test]
 async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
-    use std::io::{BufRead, Read};
     let devnet = common::devnet().await;
     let port = forwarding_node(devnet.rpc_url()).await;
     let (user_password, path_key, query_key) = ("NodePassw0rd", "9aa3d95b3bc440fa88ea12eaa4456161", "QueryKey123");
@@ -86,30 +85,9 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
     let conf = common::devnet_conf(std::slice::from_ref(&node_url));
     let passphrase = "correct horse battery staple";
     let key = devnet.private_key(1);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
-        .args(["start", "--dev", "--port", "0", "--conf", conf.path().to_str().unwrap()])
-        .env("GATEWAY_PASSPHRASE", passphrase)
-        .env("RUST_LOG", "trace")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
-    let url = loop {
-        let mut line = String::new();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "the gateway stopped: {printed}");
-        printed.push_str(&line);
-        if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-            break url.to_string();
-        }
-    };
+    let process =
+        common::GatewayProcess::start(conf.path(), &[("GATEWAY_PASSPHRASE", passphrase), ("RUST_LOG", "trace")]);
+    let url = process.url.clone();
 
     // A session, every answer kept.
     let http = reqwest::Client::new();
@@ -152,9 +130,7 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
     assert!(answers.contains("\"status\":1"), "the session traded: {answers}");
     assert!(answers.contains("/v3/***"), "the node URL is shown masked");
     // SIGTERM: a clean stop, with every log line out.
-    let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
-    child.wait().unwrap();
-    let logs = logs.join().unwrap() + &printed;
+    let (_, logs) = process.terminate();
     assert!(logs.contains("TRACE"), "trace logging was on");
     let basic = "cnBjdXNlcjpOb2RlUGFzc3cwcmQ="; // base64 of rpcuser:NodePassw0rd, as an Authorization header
     for secret in [&key[2..], &key[2..18], passphrase, user_password, path_key, query_key, basic] {
@@ -255,4 +231,63 @@ async fn wallets_kept_with_a_weaker_key_derivation_are_encrypted_anew_at_the_nex
 
 fn rand_rng() -> impl rand::RngCore + rand::CryptoRng {
     rand::rngs::OsRng
+}
+
+/// A node that takes connections and never answers, as a hung or overloaded provider does.
+async fn silent_node() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_node_that_hangs_or_is_down_costs_a_504_one_log_line_and_never_a_stuck_stop() {
+    use std::io::Write;
+    let silent = silent_node().await;
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let conf = common::devnet_conf(&[format!("http://127.0.0.1:{down}")]);
+    let config = gateway::config::Config::load(conf.path()).unwrap();
+    config.update("server", "requestTimeoutSeconds", json!(2)).unwrap();
+    let process = common::GatewayProcess::start(conf.path(), &[]);
+    let http = reqwest::Client::new();
+    let balances =
+        json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "tokens": ["ETH"]});
+    let post = |path: &str, body: &serde_json::Value| http.post(format!("{}{path}", process.url)).json(body).send();
+
+    // A node that is down: every request says so at once, and the log says so once.
+    for _ in 0..8 {
+        let (status, body) = common::into_json(post("/chains/ethereum/balances", &balances).await.unwrap()).await;
+        assert_error_body(status, &body, StatusCode::SERVICE_UNAVAILABLE, "127.0.0.1");
+    }
+    // A node that takes the request and never answers: the client hears 504 when its time is up.
+    let silent_url =
+        json!({"namespace": "ethereum-devnet", "path": "nodeURL", "value": [format!("http://127.0.0.1:{silent}")]});
+    assert_eq!(post("/config/update", &silent_url).await.unwrap().status(), StatusCode::OK);
+    let (status, body) = common::into_json(post("/chains/ethereum/balances", &balances).await.unwrap()).await;
+    assert_error_body(status, &body, StatusCode::GATEWAY_TIMEOUT, "server.requestTimeoutSeconds");
+    assert_eq!(body["code"], "TIMEOUT");
+
+    // Stopping while a request waits on the silent node and a client never finishes its request's head.
+    let waiting = tokio::spawn(post("/chains/ethereum/balances", &balances));
+    let mut half = std::net::TcpStream::connect(process.url.trim_start_matches("http://")).unwrap();
+    half.write_all(b"POST /chains/ethereum/balances HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let stopped = tokio::task::spawn_blocking(|| process.terminate());
+    let (clean, logs) = tokio::time::timeout(std::time::Duration::from_secs(60), stopped)
+        .await
+        .expect("the gateway stops though a client holds a connection open")
+        .unwrap();
+    assert!(clean, "a clean exit: {logs}");
+    assert!(logs.contains("stopping without them"), "{logs}");
+    let answered = waiting.await.unwrap().map(|answer| answer.status());
+    assert!(answered.as_ref().map_or(true, |status| *status == StatusCode::GATEWAY_TIMEOUT), "{answered:?}");
+    let unreachable = logs.lines().filter(|line| line.contains("RPC node unreachable")).count();
+    assert_eq!(unreachable, 1, "one line for a node down, not one per request: {logs}");
+    drop(half);
 }
