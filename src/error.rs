@@ -139,6 +139,7 @@ impl From<chains::error::ChainError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).with_code("RPC_UNREACHABLE")
             }
             ChainError::Node(_) => ApiError::new(StatusCode::BAD_GATEWAY, message).with_code("NODE_ERROR"),
+            ChainError::NotAToken { .. } => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("NOT_A_TOKEN"),
             ChainError::Reverted { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REVERTED")
             }

@@ -48,13 +48,11 @@ pub async fn balances(network: &Network, owner: Address, tokens: &[Address]) -> 
     let mut calls = vec![(MULTICALL3, Bytes::from(IMulticall3::getEthBalanceCall { addr: owner }.abi_encode()))];
     calls.extend(tokens.iter().map(|&token| (token, Bytes::from(IERC20::balanceOfCall { owner }.abi_encode()))));
     let results = multicall(network, calls, None).await?;
-    let decode = |i: usize, what: &str| -> Result<U256, ChainError> {
-        results[i].as_ref().and_then(|data| IERC20::balanceOfCall::abi_decode_returns(data).ok()).ok_or_else(|| {
-            ChainError::Node(format!("{what} did not answer balanceOf; is it an ERC-20 on this network?"))
-        })
-    };
-    let native = decode(0, "Multicall3")?;
-    let tokens = (0..tokens.len()).map(|i| decode(i + 1, &tokens[i].to_string())).collect::<Result<_, _>>()?;
+    let decode = |i: usize| results[i].as_ref().and_then(|data| IERC20::balanceOfCall::abi_decode_returns(data).ok());
+    let native = decode(0).ok_or_else(|| ChainError::Node("Multicall3 did not answer getEthBalance".into()))?;
+    let tokens = (0..tokens.len())
+        .map(|i| decode(i + 1).ok_or(ChainError::NotAToken { token: tokens[i], call: "balanceOf" }))
+        .collect::<Result<_, _>>()?;
     Ok((native, tokens))
 }
 
@@ -72,9 +70,9 @@ pub async fn allowances(
         .iter()
         .zip(tokens)
         .map(|(data, token)| {
-            data.as_ref().and_then(|d| IERC20::allowanceCall::abi_decode_returns(d).ok()).ok_or_else(|| {
-                ChainError::Node(format!("{token} did not answer allowance; is it an ERC-20 on this network?"))
-            })
+            data.as_ref()
+                .and_then(|d| IERC20::allowanceCall::abi_decode_returns(d).ok())
+                .ok_or(ChainError::NotAToken { token: *token, call: "allowance" })
         })
         .collect()
 }

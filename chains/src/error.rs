@@ -11,6 +11,9 @@ pub enum ChainError {
     /// A node answered with an error to a read.
     #[error("the node refused a call: {0}")]
     Node(String),
+    /// An address given as a token does not answer as an ERC-20 does (no contract there, or another kind).
+    #[error("{token} did not answer {call}: it is not an ERC-20 token on this network")]
+    NotAToken { token: Address, call: &'static str },
     /// The transaction would revert; nothing was sent.
     #[error("the transaction would revert: {reason}")]
     Reverted { reason: String },

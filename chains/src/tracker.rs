@@ -61,9 +61,11 @@ async fn run<L: Ledger>(network: Weak<Network>, sender: Arc<TxSender<L>>, signer
         if tracking.reconciled.is_none_or(|at| at.elapsed() >= RESET_CHECK) {
             match reconcile(&strong, &sender).await {
                 Ok(()) => tracking.reconciled = Some(Instant::now()),
-                Err(error) => {
+                // Said once per outage, as the looks below: a node down fails it every second.
+                Err(error) if !tracking.failing => {
                     tracing::warn!(network = strong.name(), %error, "could not reconcile the ledger with the chain; trying again")
                 }
+                Err(_) => {}
             }
         }
         let looked = step(&strong, &sender, &signers, &mut tracking).await;

@@ -358,7 +358,8 @@ fn view(clob: &Clob, order: StoredOrder, fills: Vec<crate::storage::StoredFill>)
 
 /// Orders placed through this gateway: by market, maker, or one by id or client order id.
 #[utoipa::path(get, path = "/clob/orders", tag = TAG, params(ClobQuery), responses(
-    (status = 200, body = OrdersResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
+    (status = 200, body = OrdersResponse), (status = 400, body = ErrorBody), (status = 404, description = "No such order, or a wallet this gateway does not hold", body = ErrorBody),
+    (status = 503, body = ErrorBody),
 ))]
 async fn get_orders(
     State(state): State<AppState>,
@@ -495,7 +496,8 @@ pub struct PlaceOrderResponse {
 
 /// Places an order: LIMIT fills what it crosses and rests the rest; LIMIT_MAKER only rests; MARKET only takes.
 #[utoipa::path(post, path = "/clob/orders", tag = TAG, request_body = PlaceOrderRequest, responses(
-    (status = 200, body = PlaceOrderResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
+    (status = 200, body = PlaceOrderResponse), (status = 400, body = ErrorBody), (status = 404, description = "No such order, or a wallet this gateway does not hold", body = ErrorBody),
+    (status = 503, body = ErrorBody),
 ))]
 async fn post_order(
     State(state): State<AppState>,
@@ -539,7 +541,8 @@ pub struct TxResponse {
 
 /// Cancels an open order on-chain (the maker's transaction).
 #[utoipa::path(delete, path = "/clob/orders", tag = TAG, request_body = CancelOrderRequest, responses(
-    (status = 200, body = TxResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
+    (status = 200, body = TxResponse), (status = 400, body = ErrorBody), (status = 404, description = "No such order, or a wallet this gateway does not hold", body = ErrorBody),
+    (status = 503, body = ErrorBody),
 ))]
 async fn delete_order(
     State(state): State<AppState>,

@@ -26,7 +26,8 @@ macro_rules! get_op {
     (@ $kind:ident, $unified:ident, $scoped:ident, $unified_path:literal, $scoped_path:literal, $request:ty, $response:ty, $handler:path, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(get, path = $unified_path, tag = "trading", params($request), responses(
-            (status = 200, body = $response), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+            (status = 200, body = $response), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+            (status = 503, body = ErrorBody)))]
         async fn $unified(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
             get_answer!($kind, state, None, uri, $request, $handler)
         }
@@ -34,7 +35,8 @@ macro_rules! get_op {
         #[doc = $doc]
         #[utoipa::path(get, path = $scoped_path, tag = "connectors",
             params(("connector" = String, Path, description = "uniswap or pancakeswap", example = "uniswap"), $request),
-            responses((status = 200, body = $response), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+            responses((status = 200, body = $response), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+            (status = 503, body = ErrorBody)))]
         async fn $scoped(State(state): State<AppState>, Path(connector): Path<String>, uri: Uri) -> ApiResult<Response> {
             get_answer!($kind, state, Some(&connector), uri, $request, $handler)
         }

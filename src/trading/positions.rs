@@ -222,7 +222,10 @@ fn token_id(request: &PositionRequest) -> ApiResult<U256> {
         .position_address
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("positionAddress", "is required: the position's token id"))?;
-    text.trim().parse::<U256>().map_err(|_| {
+    // An empty string parses as 0, which is not a position anyone holds.
+    let digits = text.trim();
+    let parsed = (!digits.is_empty()).then(|| digits.parse::<U256>().ok()).flatten();
+    parsed.ok_or_else(|| {
         ApiError::bad_request("positionAddress", format!("{} is not a position token id", chains::quoted(text)))
     })
 }

@@ -277,3 +277,30 @@ impl GatewayProcess {
         (status.success(), self.logs.join().unwrap() + &self.printed)
     }
 }
+
+/// The Python of a virtualenv with the packages of `requirements` (relative to the repository) installed, made
+/// once under the devnet's work dir and made again when the requirements change.
+pub async fn python_with(name: &str, requirements: &str) -> std::path::PathBuf {
+    let assets = DevnetAssets::locate();
+    let venv = assets.work_dir().join(format!("{name}-venv"));
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join(requirements);
+    tokio::task::spawn_blocking(move || {
+        use std::process::Command;
+        let _lock = assets.lock().unwrap();
+        let python = venv.join("bin/python");
+        let marker = venv.join("installed.txt");
+        let wanted = std::fs::read_to_string(&requirements).unwrap();
+        if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+            let run = |command: &mut Command| {
+                let output = command.output().expect("python3 runs (install Python 3 with venv and pip)");
+                assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+            };
+            run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv));
+            run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements));
+            std::fs::write(&marker, wanted).unwrap();
+        }
+        python
+    })
+    .await
+    .unwrap()
+}

@@ -4,47 +4,18 @@
 //! liquidity lifecycles with amounts computed as floats, pools and config, through uniswap and pancakeswap; every
 //! answer validated against the client's own response models.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use gateway::devnet::DevnetAssets;
 
 use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf, https_client, make_certs};
-
-/// A Python virtualenv with the client's two dependencies, made once under the devnet's work dir.
-fn python(work: &Path) -> PathBuf {
-    let venv = work.join("hummingbot-venv");
-    let python = venv.join("bin/python");
-    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hummingbot/requirements.txt");
-    let marker = venv.join("installed.txt");
-    let wanted = std::fs::read_to_string(&requirements).unwrap();
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        let run = |command: &mut Command| {
-            let output = command.output().expect("python3 runs (install Python 3 with venv and pip)");
-            assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
-        };
-        run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv));
-        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements));
-        std::fs::write(&marker, wanted).unwrap();
-    }
-    python
-}
 
 #[tokio::test]
 async fn the_hummingbot_client_drives_a_whole_session() {
     let devnet = common::devnet().await;
     let assets = DevnetAssets::locate();
     let work = assets.work_dir();
-    let python = tokio::task::spawn_blocking({
-        let work = work.clone();
-        let assets = assets.clone();
-        move || {
-            let _lock = assets.lock().unwrap();
-            python(&work)
-        }
-    })
-    .await
-    .unwrap();
+    let python = common::python_with("hummingbot", "tests/hummingbot/requirements.txt").await;
     let conf = devnet_conf(&[devnet.rpc_url()]);
     // Hummingbot reads its certificates from <root>/certs: the conf dir is that root here.
     let certs = make_certs(conf.path(), PASSPHRASE);

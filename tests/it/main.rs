@@ -9,6 +9,7 @@ mod config;
 mod devnet;
 mod errors;
 mod examples;
+mod fuzz;
 mod https;
 mod hummingbot;
 mod liquidity;
