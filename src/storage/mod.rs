@@ -115,6 +115,20 @@ pub fn default_url(conf_dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", conf_dir.join("gateway.sqlite").display())
 }
 
+/// Creates a SQLite database file that does not exist yet readable by its owner only: it holds the wallets'
+/// keystores (encrypted, but a guessable passphrase should not be helped), and SQLite gives its journal files the
+/// same permissions. An existing file keeps the permissions its owner chose.
+fn create_owner_only(url: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return;
+    }
+    // Already there, or not creatable here: sqlx says what is wrong when it opens it.
+    let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+}
+
 /// PostgreSQL connections an instance opens at most when the config names no number (`server.yml`
 /// `databaseMaxConnections`). Each send holds one while it takes its nonce; the rest serve everything else.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
@@ -133,6 +147,9 @@ impl Storage {
         } else {
             Backend::Sqlite
         };
+        if backend == Backend::Sqlite {
+            create_owner_only(url);
+        }
         let options = AnyConnectOptions::from_str(url)?;
         let pool = AnyPoolOptions::new()
             // SQLite takes one writer at a time whatever the pool; PostgreSQL as many as configured.

@@ -94,6 +94,12 @@ fn start_dev_serves_and_stops_cleanly_on_sigterm() {
     // The templates were installed on first start.
     assert!(conf.path().join("chains/ethereum/devnet.yml").is_file());
     assert!(conf.path().join("gateway.sqlite").is_file());
+    // The database holds the keystores and the config node keys: for their owner's eyes only.
+    for file in ["gateway.sqlite", "server.yml", "chains/ethereum/mainnet.yml"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(conf.path().join(file)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{file} is {mode:o}");
+    }
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "exits 0 after SIGTERM: {status}");
