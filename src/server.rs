@@ -53,9 +53,11 @@ pub struct GatewayOptions {
     pub tls: bool,
 }
 
-/// The longest a stop waits for requests in flight (a swap waiting for its receipt takes seconds on a real
-/// network).
+/// The longest a stop waits for requests in flight that sent nothing.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+/// The longest a stop waits for requests that sent a transaction and wait for its receipt (each network's
+/// `transactionExecutionTimeoutMs`, 30 s by default, bounds that wait).
+pub const SHUTDOWN_GRACE_FOR_SENDS: Duration = Duration::from_secs(120);
 
 /// A gateway serving in the background of this process.
 pub struct RunningGateway {
@@ -72,19 +74,30 @@ impl RunningGateway {
     }
 
     /// Stops accepting, lets requests in flight finish, and returns. They get as long as a request may take
-    /// (`server.requestTimeoutSeconds`), but at most [`SHUTDOWN_GRACE`]; a connection that still holds on then
-    /// (a client that never finishes sending its request) is cut. What is cut loses its answer, not a
-    /// transaction: a send runs in its own task, and one cut between signing and sending is settled against
-    /// the node at the next start.
+    /// (`server.requestTimeoutSeconds`), but at most [`SHUTDOWN_GRACE`]; then connections still open are left
+    /// behind (a client that never finishes sending its request), except those of requests that sent a
+    /// transaction: their clients need the hash, and are waited for up to [`SHUTDOWN_GRACE_FOR_SENDS`]. What is
+    /// left loses its answer when the process exits, never a transaction: a send runs in its own task, and one
+    /// cut between signing and sending is settled against the node at the next start.
     pub async fn stop(mut self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
+        let started = std::time::Instant::now();
         let grace = self.state.request_timeout().min(SHUTDOWN_GRACE);
-        match tokio::time::timeout(grace, &mut self.task).await {
-            Ok(served) => served.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-            Err(_) => {
-                tracing::warn!(grace_seconds = grace.as_secs(), "connections still open; stopping without them");
+        let committed = self.state.committed_requests();
+        loop {
+            let waited = started.elapsed();
+            let sending = committed.load(std::sync::atomic::Ordering::Relaxed);
+            if waited >= SHUTDOWN_GRACE_FOR_SENDS || (waited >= grace && sending == 0) {
+                tracing::warn!(
+                    waited_seconds = waited.as_secs(),
+                    sending,
+                    "connections still open; stopping without them"
+                );
                 self.task.abort();
-                Ok(())
+                return Ok(());
+            }
+            if let Ok(served) = tokio::time::timeout(Duration::from_millis(100), &mut self.task).await {
+                return served.unwrap_or_else(|e| Err(std::io::Error::other(e)));
             }
         }
     }
@@ -107,6 +120,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
         tracing::info!(count = written.len(), dir = %conf_dir.display(), "installed default config files");
     }
     let config = Config::load(&conf_dir)?;
+    apply_log_level(&config.server.log_level);
     let database_url = options.database_url.clone().unwrap_or_else(|| default_url(&conf_dir));
     let storage = Storage::connect_with(&database_url, config.server.database_max_connections).await?;
     let ethereum = Ethereum::new(storage.clone());
@@ -156,7 +170,7 @@ pub fn app(state: AppState) -> Router {
     let (router, api) = crate::http::parts();
     // Browsers on an origin the config allows need CORS answers (preflights included); with none allowed, no layer
     // at all, so no request pays for it.
-    let cors_origins = state.config().server.cors_origins.clone();
+    let cors_origins = state.cors_origins().to_vec();
     let router = router
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::around))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
@@ -187,21 +201,37 @@ pub fn app(state: AppState) -> Router {
     )
 }
 
-/// Logs to stderr (stdout carries only what a command prints as its answer), filtered by `RUST_LOG` (default
-/// `info`): text for people (coloured only on a terminal, so files and journals get plain lines), or one JSON
-/// object per line with the request's span (its id) in each.
+/// The log filter, when `RUST_LOG` did not set it: server.yml `logLevel` sets it at start and when updated.
+static LOG_FILTER: std::sync::OnceLock<
+    tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>,
+> = std::sync::OnceLock::new();
+
+/// Logs to stderr (stdout carries only what a command prints as its answer), filtered by `RUST_LOG` or else by
+/// server.yml `logLevel` (`info` until the config is read): text for people (coloured only on a terminal, so
+/// files and journals get plain lines), or one JSON object per line with the request's span (its id) in each.
 pub fn init_logging(json: bool) {
     use std::io::IsTerminal;
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        );
-    match json {
-        false => logs.init(),
-        true => logs.json().with_current_span(true).with_span_list(false).init(),
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, fmt, reload};
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let chosen_by_env = from_env.is_some();
+    let (filter, handle) = reload::Layer::new(from_env.unwrap_or_else(|| EnvFilter::new("info")));
+    let text = (!json).then(|| fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()));
+    let json =
+        json.then(|| fmt::layer().with_writer(std::io::stderr).json().with_current_span(true).with_span_list(false));
+    tracing_subscriber::registry().with(filter).with(text).with(json).init();
+    if !chosen_by_env {
+        let _ = LOG_FILTER.set(handle);
+    }
+}
+
+/// Applies server.yml `logLevel`, unless `RUST_LOG` chose what is logged (or logging is not ours, as in tests).
+pub fn apply_log_level(level: &str) {
+    if let Some(filter) = LOG_FILTER.get()
+        && filter.reload(tracing_subscriber::EnvFilter::new(level)).is_err()
+    {
+        tracing::warn!(level, "could not apply server.logLevel");
     }
 }
 

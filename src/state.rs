@@ -53,6 +53,10 @@ struct Inner {
     answers: crate::http::answers::Answers,
     /// Served without TLS (`--dev`): only loopback Host names are answered.
     plain_http: bool,
+    /// server.yml `corsOrigins` as read at start (lowercased): the CORS layer is built from them then.
+    cors_origins: Vec<String>,
+    /// Requests that sent a transaction and are not answered yet: a stop waits for them.
+    committed_requests: Arc<std::sync::atomic::AtomicUsize>,
     /// `server.requestTimeoutSeconds`, kept apart from the config so the per-request check takes no lock.
     request_timeout_seconds: AtomicU64,
 }
@@ -92,6 +96,8 @@ impl AppState {
         AppState(Arc::new(Inner {
             conf_dir: config.dir().to_path_buf(),
             request_timeout_seconds: AtomicU64::new(config.server.request_timeout_seconds),
+            committed_requests: Arc::default(),
+            cors_origins: config.server.cors_origins.iter().map(|origin| origin.to_ascii_lowercase()).collect(),
             config: RwLock::new(Arc::new(config)),
             config_write: tokio::sync::Mutex::new(()),
             storage,
@@ -106,9 +112,19 @@ impl AppState {
         }))
     }
 
+    /// The browser origins allowed to call, as read at start.
+    pub fn cors_origins(&self) -> &[String] {
+        &self.0.cors_origins
+    }
+
     /// Whether the gateway serves plain HTTP (`--dev`), where only loopback Host names are answered.
     pub fn plain_http(&self) -> bool {
         self.0.plain_http
+    }
+
+    /// The count of requests that sent a transaction and are not answered yet.
+    pub fn committed_requests(&self) -> Arc<std::sync::atomic::AtomicUsize> {
+        self.0.committed_requests.clone()
     }
 
     /// How long a request may take before it is answered 504.
@@ -195,6 +211,9 @@ impl AppState {
 
     fn swap_config(&self, next: Config) {
         self.0.request_timeout_seconds.store(next.server.request_timeout_seconds, Ordering::Relaxed);
+        if next.server.log_level != self.config().server.log_level {
+            crate::server::apply_log_level(&next.server.log_level);
+        }
         *self.0.config.write().expect("config lock is never poisoned") = Arc::new(next);
     }
 }

@@ -2,6 +2,7 @@
 //! reads and WETH. No HTTP lives here; the server crate turns these into routes.
 
 pub mod amount;
+pub mod commitment;
 pub mod contracts;
 pub mod erc20;
 pub mod error;

@@ -14,9 +14,9 @@ use tokio::sync::OnceCell;
 
 /// The pause before a second round over the nodes when every one failed.
 const RETRY_BACKOFF: Duration = Duration::from_millis(250);
-/// The longest one node may take to answer one request before the next node is tried. Node calls answer in
-/// milliseconds; one that takes this long is as good as down, and a request tries each node twice, all within
-/// the request timeout (`server.requestTimeoutSeconds`).
+/// The longest one node may take to answer one request (its whole body) before the next node is tried. Node
+/// calls answer in milliseconds; one that takes this long is as good as down. A request tries each node twice,
+/// which with one or two nodes fits in the default request timeout (`server.requestTimeoutSeconds`, 60 s).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// A node that keeps failing is logged once per this interval, with the count of failures in between: a dead
@@ -63,20 +63,23 @@ struct Endpoint {
     warned: Mutex<Warned>,
 }
 
-/// When a node's failure was last logged, and how many failed since.
+/// When a node's failure was last logged, how many failed since, and when its recovery was last logged.
 #[derive(Default)]
 struct Warned {
     last: Option<Instant>,
     unlogged: u64,
+    recovered: Option<Instant>,
 }
 
 impl Endpoint {
     /// Posts a JSON-RPC packet and reads the answer.
     async fn post(&self, packet: &RequestPacket) -> Result<ResponsePacket, TransportError> {
-        let response =
-            self.client.post(self.url.clone()).json(packet).send().await.map_err(TransportErrorKind::custom)?;
+        // reqwest's errors name the URL without its user and password, which the scrubbing below would then not
+        // recognise: they are taken without it.
+        let failed = |error: reqwest::Error| TransportErrorKind::custom(error.without_url());
+        let response = self.client.post(self.url.clone()).json(packet).send().await.map_err(failed)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(TransportErrorKind::custom)?;
+        let body = response.bytes().await.map_err(failed)?;
         if !status.is_success() {
             return Err(TransportErrorKind::http_error(status.as_u16(), String::from_utf8_lossy(&body).into_owned()));
         }
@@ -110,9 +113,16 @@ impl Endpoint {
     }
 
     fn answered(&self) {
-        if self.failing.swap(false, Ordering::Relaxed) {
-            let unlogged = std::mem::take(&mut self.warned.lock().expect("warned lock").unlogged);
-            tracing::info!(node = %self.display, unlogged, "RPC node answers again");
+        // A load first: a node that is well costs a read of a shared line, not a write.
+        if self.failing.load(Ordering::Relaxed) && self.failing.swap(false, Ordering::Relaxed) {
+            let mut warned = self.warned.lock().expect("warned lock");
+            // Said only after a failure was logged since it was last said, so a flapping node is not a flood.
+            if warned.last.is_some_and(|last| warned.recovered.is_none_or(|recovered| recovered < last)) {
+                warned.recovered = Some(Instant::now());
+                let unlogged = warned.unlogged;
+                drop(warned);
+                tracing::info!(node = %self.display, unlogged, "RPC node answers again");
+            }
         }
     }
 }

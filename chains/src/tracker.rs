@@ -52,6 +52,8 @@ struct Tracking {
     failed_replacements: HashMap<B256, Instant>,
     /// Whether the last look failed.
     failing: bool,
+    /// Whether the last reconciliation failed.
+    reconcile_failing: bool,
 }
 
 async fn run<L: Ledger>(network: Weak<Network>, sender: Arc<TxSender<L>>, signers: Arc<Signers>) {
@@ -59,13 +61,20 @@ async fn run<L: Ledger>(network: Weak<Network>, sender: Arc<TxSender<L>>, signer
     loop {
         let Some(strong) = network.upgrade() else { return };
         if tracking.reconciled.is_none_or(|at| at.elapsed() >= RESET_CHECK) {
-            match reconcile(&strong, &sender).await {
-                Ok(()) => tracking.reconciled = Some(Instant::now()),
-                // Said once per outage, as the looks below: a node down fails it every second.
-                Err(error) if !tracking.failing => {
-                    tracing::warn!(network = strong.name(), %error, "could not reconcile the ledger with the chain; trying again")
+            // Said once when it starts failing (a node down fails it every second) and once when it works again.
+            match (reconcile(&strong, &sender).await, tracking.reconcile_failing) {
+                (Ok(()), failing) => {
+                    if failing {
+                        tracing::info!(network = strong.name(), "reconciling the ledger with the chain works again");
+                    }
+                    tracking.reconciled = Some(Instant::now());
+                    tracking.reconcile_failing = false;
                 }
-                Err(_) => {}
+                (Err(error), false) => {
+                    tracing::warn!(network = strong.name(), %error, "could not reconcile the ledger with the chain; trying again");
+                    tracking.reconcile_failing = true;
+                }
+                (Err(_), true) => {}
             }
         }
         let looked = step(&strong, &sender, &signers, &mut tracking).await;

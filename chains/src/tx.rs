@@ -21,6 +21,7 @@ use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::RpcError;
 
+use crate::commitment::Commitment;
 use crate::error::ChainError;
 use crate::gas::{self, Fees};
 use crate::ledger::{Inclusion, Ledger, LedgerTx, SenderSession, TxStatus};
@@ -279,7 +280,8 @@ impl<L: Ledger> TxSender<L> {
 
     /// Runs a send in a task of its own: it takes the wallet's lock there, and from then on runs to its end even
     /// if the request that asked for it goes away, so a transaction is never left half-recorded by a client hanging
-    /// up, and a lock is never left half-taken. A request that went away while waiting for the lock signs nothing.
+    /// up, and a lock is never left half-taken. A request that went away or withdrew ([`Commitment`]) while waiting
+    /// for the lock signs nothing; once it has the lock, the request is committed to the send.
     async fn run_locked(
         self: &Arc<Self>,
         network: &Arc<Network>,
@@ -289,12 +291,14 @@ impl<L: Ledger> TxSender<L> {
     ) -> Result<SentTx, ChainError> {
         let asking = Arc::new(());
         let still_asked = Arc::downgrade(&asking);
+        let commitment = Commitment::current();
         let (this, network, signer) = (self.clone(), network.clone(), signer.clone());
         let task = tokio::spawn(async move {
             let mut lock = this.lock(&network, signer.address()).await?;
-            let result = match still_asked.upgrade() {
-                Some(_) => this.send_locked(&mut lock.session, &network, &signer, slot, &job).await,
-                None => Err(ChainError::Withdrawn),
+            let asked = still_asked.upgrade().is_some() && commitment.is_none_or(|request| request.commit());
+            let result = match asked {
+                true => this.send_locked(&mut lock.session, &network, &signer, slot, &job).await,
+                false => Err(ChainError::Withdrawn),
             };
             lock.session.release().await;
             result
@@ -364,9 +368,29 @@ impl<L: Ledger> TxSender<L> {
                     });
                 }
             };
-            let refusal = refusal.map(|message| (classify(&message), message));
+            let refusal = match refusal.map(|message| (classify(&message), message)) {
+                // The node may refuse bytes it already took: an earlier post that timed out got through and the
+                // transport posted them again ("nonce too low" once mined). If it knows the hash, it is this
+                // transaction, sent; signing the call again at the next nonce would do it twice.
+                Some((Refusal::AlreadyKnown, _)) | None => None,
+                Some(refused) => match provider.get_transaction_by_hash(hash).await {
+                    Ok(Some(_)) => None,
+                    Ok(None) => Some(refused),
+                    Err(error) => {
+                        return Err(ChainError::Unreachable {
+                            network: network.name().to_string(),
+                            detail: format!(
+                                "transaction {hash} was refused ({}) and the node cannot say whether an earlier \
+                                 attempt reached it ({}); it is not sent again: poll it",
+                                refused.1,
+                                network.rpc_error(error)
+                            ),
+                        });
+                    }
+                },
+            };
             match refusal {
-                None | Some((Refusal::AlreadyKnown, _)) => {
+                None => {
                     // Sent: from here the answer is the hash whatever the ledger says, or a client would send it
                     // again. A row left `signed` is settled (pending, the node has it) by the next send.
                     if let Err(error) = self.mark(session, hash, TxStatus::Pending, &[TxStatus::Signed]).await {

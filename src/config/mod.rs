@@ -302,7 +302,11 @@ pub fn applies_at_next_start(namespace: &str, path: &str) -> bool {
 /// API keys in their paths, users and queries).
 pub fn shown(value: &Value) -> Value {
     match value {
-        Value::String(text) if ["http://", "https://", "ws://", "wss://"].iter().any(|s| text.starts_with(s)) => {
+        Value::String(text)
+            if ["http://", "https://", "ws://", "wss://"]
+                .iter()
+                .any(|scheme| text.get(..scheme.len()).is_some_and(|start| start.eq_ignore_ascii_case(scheme))) =>
+        {
             Value::String(chains::rpc::masked(text))
         }
         Value::Array(items) => Value::Array(items.iter().map(shown).collect()),
@@ -411,4 +415,22 @@ fn yaml_stems(dir: &Path) -> Result<Vec<String>, ConfigError> {
         .collect();
     stems.sort();
     Ok(stems)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shown_masks_urls_whatever_the_case_of_their_scheme() {
+        let config = serde_json::json!({
+            "nodeURL": "HTTPS://user:pass@node.example/v3/9aa3d95b3bc440fa88ea12eaa4456161",
+            "nodeURLs": ["wss://node.example/?key=SECRET"],
+            "chainID": 1,
+            "name": "https is not a URL here",
+        });
+        let shown = super::shown(&config).to_string();
+        for secret in ["user", "pass", "9aa3d95b3bc440fa88ea12eaa4456161", "SECRET"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("https is not a URL here") && shown.contains("\"chainID\":1"), "{shown}");
+    }
 }

@@ -9,12 +9,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use crate::config::Config;
 use crate::error::ApiError;
 
-/// Why a request is refused, if it is. `config` is read only when the request is not plainly fine (a loopback
-/// Host and no Origin, as every bot and curl call is).
+/// Why a request is refused, if it is. `config` (for `allowedHosts`, applied at once) is read only when the request
+/// is not plainly fine (a loopback Host and no Origin, as every bot and curl call is); `cors_origins` are those
+/// read at start, lowercased, as the CORS answers use them.
 pub fn refusal(
     headers: &HeaderMap,
     authority: Option<&str>,
     plain_http: bool,
+    cors_origins: &[String],
     config: impl FnOnce() -> Arc<Config>,
 ) -> Option<ApiError> {
     let host = headers.get(header::HOST).and_then(|host| host.to_str().ok()).or(authority);
@@ -24,10 +26,9 @@ pub fn refusal(
     if (loopback || !plain_http) && origin.is_none() {
         return None;
     }
-    let config = config();
-    let server = &config.server;
     if plain_http {
-        let allowed = loopback || server.allowed_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(&name));
+        let config = config();
+        let allowed = loopback || config.server.allowed_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(&name));
         if !allowed {
             return Some(
                 ApiError::new(
@@ -46,7 +47,7 @@ pub fn refusal(
     let same = host.is_some_and(|host| {
         origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
     });
-    if same || server.cors_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+    if same || cors_origins.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
         return None;
     }
     Some(
@@ -65,7 +66,14 @@ pub fn refusal(
 fn host_name(host: &str) -> String {
     let host = host.trim();
     let name = match host.strip_prefix('[') {
-        Some(bracketed) => bracketed.split_once(']').map_or(host.to_string(), |(inside, _)| format!("[{inside}]")),
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((inside, rest))
+                if rest.is_empty() || rest.strip_prefix(':').is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                format!("[{inside}]")
+            }
+            _ => host.to_string(),
+        },
         None => host
             .rsplit_once(':')
             .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
@@ -79,12 +87,11 @@ fn host_name(host: &str) -> String {
 mod tests {
     use super::*;
 
-    fn server(allowed_hosts: &[&str], cors_origins: &[&str]) -> Arc<Config> {
+    fn server(allowed_hosts: &[&str]) -> Arc<Config> {
         let dir = tempfile::TempDir::new().unwrap();
         crate::config::install_templates(dir.path()).unwrap();
         let config = Config::load(dir.path()).unwrap();
-        let config = config.update("server", "allowedHosts", serde_json::json!(allowed_hosts)).unwrap();
-        Arc::new(config.update("server", "corsOrigins", serde_json::json!(cors_origins)).unwrap())
+        Arc::new(config.update("server", "allowedHosts", serde_json::json!(allowed_hosts)).unwrap())
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -93,35 +100,37 @@ mod tests {
 
     #[test]
     fn plain_http_answers_loopback_names_and_listed_ones_only() {
-        let config = server(&["gateway"], &[]);
+        let config = server(&["gateway"]);
         for host in ["localhost", "localhost:15888", "127.0.0.1:15888", "[::1]:15888", "LOCALHOST", "gateway:15888"] {
-            assert!(refusal(&headers(&[("host", host)]), None, true, || config.clone()).is_none(), "{host}");
+            assert!(refusal(&headers(&[("host", host)]), None, true, &[], || config.clone()).is_none(), "{host}");
         }
-        for host in ["evil.example", "evil.example:15888", "127.0.0.1.evil.example", "localhost.evil", ""] {
-            let refused = refusal(&headers(&[("host", host)]), None, true, || config.clone()).expect(host);
+        for host in ["evil.example", "evil.example:15888", "127.0.0.1.evil.example", "localhost.evil", "", "[::1]evil"]
+        {
+            let refused = refusal(&headers(&[("host", host)]), None, true, &[], || config.clone()).expect(host);
             assert_eq!(refused.status(), StatusCode::FORBIDDEN);
             assert!(refused.message().contains("allowedHosts"), "{}", refused.message());
         }
         assert!(
-            refusal(&headers(&[("host", "evil.example")]), None, false, || config.clone()).is_none(),
+            refusal(&headers(&[("host", "evil.example")]), None, false, &[], || config.clone()).is_none(),
             "TLS: certificates decide"
         );
     }
 
     #[test]
     fn browsers_may_call_from_the_gateways_own_pages_and_listed_origins() {
-        let config = server(&[], &["https://dashboard.example"]);
+        let config = server(&[]);
+        let origins = ["https://dashboard.example".to_string()];
         let same = headers(&[("host", "127.0.0.1:15888"), ("origin", "http://127.0.0.1:15888")]);
-        assert!(refusal(&same, None, true, || config.clone()).is_none());
+        assert!(refusal(&same, None, true, &origins, || config.clone()).is_none());
         let listed = headers(&[("host", "127.0.0.1:15888"), ("origin", "https://dashboard.example")]);
-        assert!(refusal(&listed, None, true, || config.clone()).is_none());
+        assert!(refusal(&listed, None, true, &origins, || config.clone()).is_none());
         for origin in ["http://evil.example", "null", "http://127.0.0.1:9999"] {
             let foreign = headers(&[("host", "127.0.0.1:15888"), ("origin", origin)]);
-            let refused = refusal(&foreign, None, true, || config.clone()).expect(origin);
+            let refused = refusal(&foreign, None, true, &origins, || config.clone()).expect(origin);
             assert!(refused.message().contains("corsOrigins"), "{}", refused.message());
         }
         assert!(
-            refusal(&headers(&[("host", "localhost")]), None, true, || config.clone()).is_none(),
+            refusal(&headers(&[("host", "localhost")]), None, true, &origins, || config.clone()).is_none(),
             "no Origin: not a browser"
         );
     }

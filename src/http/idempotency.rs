@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::server::BODY_LIMIT_BYTES;
 use crate::state::AppState;
 use crate::storage::{Backend, Claim, this_process};
+use chains::commitment::Commitment;
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on an answer served again for a retry.
@@ -28,12 +29,13 @@ const MAX_KEY_LENGTH: usize = 255;
 
 /// A request that changes something (not GET, HEAD or OPTIONS) and carries the header goes through the key;
 /// any other is served as it is.
-pub async fn guard(state: AppState, request: Request, next: Next) -> Response {
+pub async fn guard(state: AppState, request: Request, next: Next, commitment: Commitment) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(&HEADER) else { return next.run(request).await };
-    let key = match key.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LENGTH && !k.contains(' ')) {
+    let visible = |k: &&str| (1..=MAX_KEY_LENGTH).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic());
+    let key = match key.to_str().ok().filter(visible) {
         Some(key) => key.to_string(),
         None => {
             return ApiError::bad_request(
@@ -53,8 +55,9 @@ pub async fn guard(state: AppState, request: Request, next: Next) -> Response {
         }
     };
     // From the claim on, everything runs in a task of its own: a client that hangs up (the case a key is for)
-    // leaves the request to finish, and its answer kept, for the retry.
-    let served = tokio::spawn(serve(state, key, parts, body, next).instrument(tracing::Span::current()));
+    // leaves what it committed to (a send) to finish, and its answer kept, for the retry.
+    let serving = commitment.clone().scope(serve(state, key, parts, body, next, commitment));
+    let served = tokio::spawn(serving.instrument(tracing::Span::current()));
     served
         .await
         .unwrap_or_else(|error| ApiError::internal(format!("the request's task failed: {error}")).into_response())
@@ -66,6 +69,7 @@ async fn serve(
     parts: axum::http::request::Parts,
     body: axum::body::Bytes,
     next: Next,
+    commitment: Commitment,
 ) -> Response {
     let path_and_query = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
     let scoped = format!("{} {} {key}", parts.method, parts.uri.path());
@@ -81,7 +85,10 @@ async fn serve(
             Err(error) => return ApiError::internal(error).into_response(),
         };
         match held {
-            Claim::Claimed => return first(&state, scoped, Request::from_parts(parts, Body::from(body)), next).await,
+            Claim::Claimed => {
+                let request = Request::from_parts(parts, Body::from(body));
+                return first(&state, scoped, request, next, &commitment).await;
+            }
             Claim::Held { fingerprint: held, .. } if held != fingerprint => {
                 return ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -100,6 +107,11 @@ async fn serve(
             Claim::Held { answer: None, owner, claimed_at, .. } => {
                 // SQLite has one gateway per file: a key another process holds was left by a run that stopped.
                 let orphaned = owner != this_process() && storage.backend() == Backend::Sqlite;
+                // A retry whose own client went away (or ran out of time) stops waiting: it must not take the
+                // key over and send, with nobody left to answer.
+                if commitment.withdrawn() {
+                    return ApiError::from(chains::error::ChainError::Withdrawn).into_response();
+                }
                 if orphaned || started.elapsed() >= WAIT_FOR_FIRST {
                     return in_progress(&state, &scoped, &key, claimed_at).await;
                 }
@@ -115,15 +127,17 @@ async fn serve(
     }
 }
 
-/// Serves the first request with a key, and keeps its answer for the retries, unless it failed on the gateway's
-/// side (5xx) before sending anything: then the key is freed and a retry runs afresh.
-async fn first(state: &AppState, scoped: String, request: Request, next: Next) -> Response {
-    let response = chains::tx::on_behalf_of(scoped.clone(), next.run(request)).await;
+/// Serves the first request with a key, and keeps its answer for the retries, unless it sent nothing and failed on
+/// the gateway's side (5xx, a panic included) or was withdrawn (its client went away before a send committed):
+/// then the key is freed and a retry runs afresh.
+async fn first(state: &AppState, scoped: String, request: Request, next: Next, commitment: &Commitment) -> Response {
+    let response = chains::tx::on_behalf_of(scoped.clone(), super::unwinding(next.run(request))).await;
     let (parts, body) = response.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let storage = state.storage();
     let sent_nothing = || async { storage.transactions_of_request(&scoped).await.is_ok_and(|sent| sent.is_empty()) };
-    let kept = if parts.status.is_server_error() && sent_nothing().await {
+    let withdrawn = commitment.withdrawn() && !parts.status.is_success();
+    let kept = if (parts.status.is_server_error() || withdrawn) && sent_nothing().await {
         storage.release_idempotency_key(&scoped).await
     } else {
         storage.answer_idempotency_key(&scoped, parts.status.as_u16(), &String::from_utf8_lossy(&body)).await
@@ -161,8 +175,9 @@ async fn in_progress(state: &AppState, scoped: &str, key: &str, claimed_at: i64)
     ApiError::new(
         StatusCode::CONFLICT,
         format!(
-            "the request with Idempotency-Key '{key}' (received {age} s ago) has not finished, or the gateway stopped \
-             while serving it; {sent}. This request sends nothing."
+            "the request with Idempotency-Key {} (received {age} s ago) has not finished, or the gateway stopped \
+             while serving it; {sent}. This request sends nothing.",
+            chains::quoted(key)
         ),
     )
     .with_code("IDEMPOTENCY_KEY_IN_USE")

@@ -15,6 +15,8 @@ mod tokens;
 mod trading;
 mod wallet;
 
+use axum::http::Method;
+use chains::commitment::{Commitment, WithdrawOnDrop};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -73,13 +75,29 @@ pub async fn around(
     crate::metrics::track(request, |request| {
         unwinding(async move {
             let authority = request.uri().authority().map(|authority| authority.as_str());
-            if let Some(refused) = access::refusal(request.headers(), authority, state.plain_http(), || state.config())
-            {
+            let refused =
+                access::refusal(request.headers(), authority, state.plain_http(), state.cors_origins(), || {
+                    state.config()
+                });
+            if let Some(refused) = refused {
                 return refused.into_response();
             }
             let limit = state.request_timeout();
-            match tokio::time::timeout(limit, idempotency::guard(state, request, next)).await {
+            if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+                return match tokio::time::timeout(limit, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => timed_out(limit).into_response(),
+                };
+            }
+            let commitment = Commitment::counted_in(state.committed_requests());
+            let _withdraw = WithdrawOnDrop(commitment.clone());
+            let serving = commitment.clone().scope(idempotency::guard(state, request, next, commitment.clone()));
+            tokio::pin!(serving);
+            match tokio::time::timeout(limit, &mut serving).await {
                 Ok(response) => response,
+                // It sent a transaction: its client needs the answer, with the hash, more than an answer in time
+                // (and the wait is bounded by the network's transaction timeout).
+                Err(_) if !commitment.withdraw() => serving.await,
                 Err(_) => timed_out(limit).into_response(),
             }
         })
@@ -87,15 +105,14 @@ pub async fn around(
     .await
 }
 
-/// What a request that ran out of time is answered. Dropping it withdraws a send still waiting for its wallet's
-/// turn; one already signed goes on in its own task, and with an Idempotency-Key its answer is kept for the retry.
+/// What a request that ran out of time before sending anything is answered; it was withdrawn, so nothing is
+/// signed for it afterwards.
 fn timed_out(limit: std::time::Duration) -> crate::error::ApiError {
     crate::error::ApiError::new(
         axum::http::StatusCode::GATEWAY_TIMEOUT,
         format!(
-            "no answer within {} s (server.requestTimeoutSeconds), most likely a slow or unreachable node; a \
-             transaction already signed goes on and is tracked, and a retry with the same Idempotency-Key answers \
-             with it instead of sending again",
+            "no answer within {} s (server.requestTimeoutSeconds), most likely a slow or unreachable node; nothing \
+             was signed for this request",
             limit.as_secs()
         ),
     )
@@ -104,7 +121,9 @@ fn timed_out(limit: std::time::Duration) -> crate::error::ApiError {
 
 /// A panic while answering is a bug: answered as a logged 500 (the panic's message in the log, not the answer),
 /// never a dropped connection.
-async fn unwinding(serve: impl std::future::Future<Output = axum::response::Response>) -> axum::response::Response {
+pub(crate) async fn unwinding(
+    serve: impl std::future::Future<Output = axum::response::Response>,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     use futures::FutureExt;
     match std::panic::AssertUnwindSafe(serve).catch_unwind().await {
@@ -176,6 +195,29 @@ fn document_shared_answers(api: &mut utoipa::openapi::OpenApi) {
         components.responses.insert(name.to_string(), RefOr::T(response));
     }
     let schemas = &components.schemas;
+    /// Whether a body schema (a reference, an object, or an `allOf` of them) has a property so named.
+    fn has_property(
+        schemas: &std::collections::BTreeMap<String, RefOr<Schema>>,
+        schema: &RefOr<Schema>,
+        named: &dyn Fn(&str) -> bool,
+        depth: usize,
+    ) -> bool {
+        let resolved = match schema {
+            RefOr::Ref(reference) if depth < 4 => {
+                schemas.get(reference.ref_location.rsplit('/').next().unwrap_or_default())
+            }
+            RefOr::Ref(_) => None,
+            RefOr::T(_) => Some(schema),
+        };
+        match resolved {
+            Some(RefOr::T(Schema::Object(object))) => object.properties.keys().any(|key| named(key)),
+            Some(RefOr::T(Schema::AllOf(all))) => {
+                all.items.iter().any(|part| has_property(schemas, part, named, depth + 1))
+            }
+            Some(RefOr::Ref(reference)) => has_property(schemas, &RefOr::Ref(reference.clone()), named, depth + 1),
+            _ => false,
+        }
+    }
     let names_network = |operation: &Operation| {
         let named = |name: &str| matches!(name, "network" | "chainNetwork");
         let in_parameters =
@@ -187,14 +229,7 @@ fn document_shared_answers(api: &mut utoipa::openapi::OpenApi) {
             },
             _ => None,
         };
-        let in_body = match body_schema {
-            Some(RefOr::Ref(reference)) => {
-                let name = reference.ref_location.rsplit('/').next().unwrap_or_default();
-                matches!(schemas.get(name), Some(RefOr::T(Schema::Object(object)))
-                    if object.properties.keys().any(|key| named(key)))
-            }
-            _ => false,
-        };
+        let in_body = body_schema.is_some_and(|schema| has_property(schemas, schema, &named, 0));
         in_parameters || in_body
     };
     let idempotency_key = ParameterBuilder::new()
@@ -222,7 +257,9 @@ fn document_shared_answers(api: &mut utoipa::openapi::OpenApi) {
             let takes_input =
                 operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || operation.request_body.is_some();
             let changes = method != HttpMethod::Get;
-            facts.push((path.clone(), method, Facts { changes, takes_input, names_network: names_network(operation) }));
+            // The config routes read and write files; a network named there is a file's name, not a node to call.
+            let names_network = !path.starts_with("/config") && names_network(operation);
+            facts.push((path.clone(), method, Facts { changes, takes_input, names_network }));
         }
     }
     for (path, method, facts) in facts {

@@ -304,3 +304,55 @@ pub async fn python_with(name: &str, requirements: &str) -> std::path::PathBuf {
     .await
     .unwrap()
 }
+
+/// What a node standing in front of the devnet does with one JSON-RPC call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interception {
+    Forward,
+    /// The devnet gets the call, the gateway hears this HTTP status instead of the answer (a load balancer
+    /// that timed out after the node took a transaction).
+    ForwardThenAnswer(StatusCode),
+    /// Held this long, then forwarded (a slow node).
+    Delay(std::time::Duration),
+}
+
+/// A node on any path (as a provider's URL with a key in it) forwarding JSON-RPC to `target`; `intercept` is
+/// asked, for each call, by its method (a batch's first) and how many calls of that method came before.
+pub async fn intercepting_node(
+    target: String,
+    intercept: impl Fn(&str, usize) -> Interception + Send + Sync + 'static,
+) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = reqwest::Client::new();
+    let seen = Arc::new(std::sync::Mutex::new(BTreeMap::<String, usize>::new()));
+    let intercept = Arc::new(intercept);
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let (client, target, seen, intercept) = (client.clone(), target.clone(), seen.clone(), intercept.clone());
+        async move {
+            let call: Value = serde_json::from_slice(&body).unwrap_or_default();
+            let method = call.get("method").or_else(|| call.get(0).and_then(|first| first.get("method")));
+            let method = method.and_then(Value::as_str).unwrap_or_default().to_string();
+            let before = {
+                let mut seen = seen.lock().unwrap();
+                let count = seen.entry(method.clone()).or_default();
+                *count += 1;
+                *count - 1
+            };
+            let action = intercept(&method, before);
+            if let Interception::Delay(pause) = action {
+                tokio::time::sleep(pause).await;
+            }
+            let answer =
+                client.post(&target).header("content-type", "application/json").body(body).send().await.unwrap();
+            let answer = answer.bytes().await.unwrap();
+            let status = match action {
+                Interception::ForwardThenAnswer(status) => status,
+                _ => StatusCode::OK,
+            };
+            (status, [(axum::http::header::CONTENT_TYPE, "application/json")], answer)
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}

@@ -59,27 +59,10 @@ async fn plain_http_answers_only_loopback_hosts_and_refuses_foreign_web_pages() 
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "corsOrigins");
 }
 
-/// Forwards JSON-RPC on any path to `target` (anvil answers only `/`), as a provider's URL with a key in its path.
-async fn forwarding_node(target: String) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let client = reqwest::Client::new();
-    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
-        let (client, target) = (client.clone(), target.clone());
-        async move {
-            let answer =
-                client.post(&target).header("content-type", "application/json").body(body).send().await.unwrap();
-            ([(axum::http::header::CONTENT_TYPE, "application/json")], answer.bytes().await.unwrap())
-        }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
-}
-
 #[tokio::test]
 async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
     let devnet = common::devnet().await;
-    let port = forwarding_node(devnet.rpc_url()).await;
+    let port = common::intercepting_node(devnet.rpc_url(), |_, _| common::Interception::Forward).await;
     let (user_password, path_key, query_key) = ("NodePassw0rd", "9aa3d95b3bc440fa88ea12eaa4456161", "QueryKey123");
     let node_url = format!("http://rpcuser:{user_password}@127.0.0.1:{port}/v3/{path_key}?apikey={query_key}");
     let conf = common::devnet_conf(std::slice::from_ref(&node_url));
@@ -127,6 +110,19 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
         assert!(status.is_success() || status.is_client_error(), "{path}: {status} {text}");
         answers.push_str(&text);
     }
+    // The node goes down, credentials and all: the 503 names where, not who, and so does the log.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let failing = format!("http://rpcuser:{user_password}@127.0.0.1:{down}/v3/{path_key}?apikey={query_key}");
+    let moved = json!({"namespace": "ethereum-devnet", "path": "nodeURL", "value": [failing]});
+    let moved = http.post(format!("{url}/config/update")).json(&moved).send().await.unwrap();
+    assert_eq!(moved.status(), StatusCode::OK);
+    answers.push_str(&moved.text().await.unwrap());
+    let balances = json!({"network": "devnet", "tokens": ["ETH"]});
+    let (status, body) =
+        common::into_json(http.post(format!("{url}/chains/ethereum/balances")).json(&balances).send().await.unwrap())
+            .await;
+    assert_error_body(status, &body, StatusCode::SERVICE_UNAVAILABLE, &format!("127.0.0.1:{down}"));
+    answers.push_str(&body.to_string());
     assert!(answers.contains("\"status\":1"), "the session traded: {answers}");
     assert!(answers.contains("/v3/***"), "the node URL is shown masked");
     // SIGTERM: a clean stop, with every log line out.
@@ -287,7 +283,9 @@ async fn a_node_that_hangs_or_is_down_costs_a_504_one_log_line_and_never_a_stuck
     assert!(logs.contains("stopping without them"), "{logs}");
     let answered = waiting.await.unwrap().map(|answer| answer.status());
     assert!(answered.as_ref().map_or(true, |status| *status == StatusCode::GATEWAY_TIMEOUT), "{answered:?}");
-    let unreachable = logs.lines().filter(|line| line.contains("RPC node unreachable")).count();
+    let down_node = format!("127.0.0.1:{down}");
+    let unreachable =
+        logs.lines().filter(|line| line.contains("RPC node unreachable") && line.contains(&down_node)).count();
     assert_eq!(unreachable, 1, "one line for a node down, not one per request: {logs}");
     drop(half);
 }

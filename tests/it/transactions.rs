@@ -349,6 +349,102 @@ async fn fees_over_a_cap_are_refused_before_signing_and_caps_change_without_rest
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "gasPriceCap");
 }
 
+/// A gateway whose devnet node is `intercept`ing calls on their way to the devnet, with devnet account 1 added.
+async fn behind(
+    devnet: &Devnet,
+    intercept: impl Fn(&str, usize) -> common::Interception + Send + Sync + 'static,
+) -> TestGateway {
+    let port = common::intercepting_node(devnet.rpc_url(), intercept).await;
+    let conf = common::devnet_conf(&[format!("http://127.0.0.1:{port}/")]);
+    let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.expect("gateway starts");
+    gw.add_wallet(devnet, 1).await;
+    gw
+}
+
+async fn weth_of(gw: &TestGateway, devnet: &Devnet, wallet: Address) -> U256 {
+    let weth = devnet.deployment().token("WETH").address;
+    chains::erc20::balances(&gw.devnet_network(), wallet, &[weth]).await.unwrap().1[0]
+}
+
+#[tokio::test]
+async fn a_transaction_the_node_took_though_its_answer_was_lost_is_answered_once_and_never_sent_twice() {
+    let devnet = common::devnet().await;
+    // The node takes the first transaction and mines it, and the gateway hears 502: its transport posts the same
+    // bytes again, which the node now refuses ("nonce too low").
+    let gw = behind(&devnet, |method, before| match (method, before) {
+        ("eth_sendRawTransaction", 0) => common::Interception::ForwardThenAnswer(StatusCode::BAD_GATEWAY),
+        _ => common::Interception::Forward,
+    })
+    .await;
+    let wallet = devnet.accounts()[1];
+    let (nonce_before, weth_before) = (nonce(&devnet, wallet).await, weth_of(&gw, &devnet, wallet).await);
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(poll(&gw, hash_of(&body)).await["txStatus"], 1);
+    assert_eq!(nonce(&devnet, wallet).await, nonce_before + 1, "sent once");
+    assert_eq!(weth_of(&gw, &devnet, wallet).await - weth_before, U256::from(1_000_000_000_000_000u64));
+    assert_eq!(row(&gw, hash_of(&body)).await.status, TxStatus::Confirmed);
+}
+
+#[tokio::test]
+async fn a_request_out_of_time_before_signing_is_answered_504_and_nothing_is_sent_for_it() {
+    let devnet = common::devnet().await;
+    let gw = behind(&devnet, |method, before| match (method, before) {
+        ("eth_estimateGas", 0) => common::Interception::Delay(Duration::from_millis(2500)),
+        _ => common::Interception::Forward,
+    })
+    .await;
+    let (status, body) =
+        gw.post("/config/update", json!({"namespace": "server", "path": "requestTimeoutSeconds", "value": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let wallet = devnet.accounts()[1];
+    let nonce_before = nonce(&devnet, wallet).await;
+    // With a key, the request is served in a task of its own that outlives the answer: the 504 must still
+    // withdraw it.
+    let request = json!({"network": "devnet", "amount": "0.001"});
+    let (status, text, _) = gw.post_once("/chains/ethereum/wrap", request.clone(), "late").await;
+    assert_error_body(status, &serde_json::from_str(&text).unwrap(), StatusCode::GATEWAY_TIMEOUT, "nothing was signed");
+    // The estimate comes back after the answer: the send it was for must not go ahead.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(nonce(&devnet, wallet).await, nonce_before, "nothing sent for a request answered 504");
+    // The key was given back: the retry runs afresh and sends, once.
+    let (status, text, replayed) = gw.post_once("/chains/ethereum/wrap", request, "late").await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (status, replayed, body["data"]["nonce"].as_u64()),
+        (StatusCode::OK, false, Some(nonce_before)),
+        "{body}"
+    );
+    assert_eq!(nonce(&devnet, wallet).await, nonce_before + 1);
+}
+
+#[tokio::test]
+async fn a_request_that_sent_a_transaction_is_answered_with_it_even_past_its_time() {
+    let (devnet, gw, anvil) = stuck_setup().await;
+    update(&gw, "transactionExecutionTimeoutMs", json!(10_000)).await;
+    let (status, body) =
+        gw.post("/config/update", json!({"namespace": "server", "path": "requestTimeoutSeconds", "value": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let wallet = devnet.accounts()[1];
+    let weth_before = weth_of(&gw, &devnet, wallet).await;
+    let waiting = tokio::spawn({
+        let (http, url) = (gw.client().clone(), gw.url("/chains/ethereum/wrap"));
+        async move {
+            common::into_json(
+                http.post(url).json(&json!({"network": "devnet", "amount": "0.001"})).send().await.unwrap(),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert!(!waiting.is_finished(), "past its second, the request still waits for its receipt");
+    anvil.evm_mine(None).await.unwrap();
+    let (status, body) = waiting.await.unwrap();
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(poll(&gw, hash_of(&body)).await["txStatus"], 1);
+    assert_eq!(weth_of(&gw, &devnet, wallet).await - weth_before, U256::from(1_000_000_000_000_000u64));
+}
+
 /// A devnet where blocks come only when the test mines one, and a gateway answering "pending" after 300 ms.
 async fn stuck_setup() -> (Devnet, TestGateway, RootProvider) {
     let devnet = common::devnet().await;
