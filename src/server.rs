@@ -3,6 +3,7 @@
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -86,7 +87,7 @@ impl RunningGateway {
         let committed = self.state.committed_requests();
         loop {
             let waited = started.elapsed();
-            let sending = committed.load(std::sync::atomic::Ordering::Relaxed);
+            let sending = committed.load(Ordering::Relaxed);
             if waited >= SHUTDOWN_GRACE_FOR_SENDS || (waited >= grace && sending == 0) {
                 tracing::warn!(
                     waited_seconds = waited.as_secs(),
@@ -201,10 +202,39 @@ pub fn app(state: AppState) -> Router {
     )
 }
 
-/// The log filter, when `RUST_LOG` did not set it: server.yml `logLevel` sets it at start and when updated.
-static LOG_FILTER: std::sync::OnceLock<
-    tracing_subscriber::reload::Handle<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>,
-> = std::sync::OnceLock::new();
+/// server.yml `logLevel` as the log filter (when `RUST_LOG` does not set one): a level in an atomic, and a change
+/// rebuilds tracing's per-callsite cache, so between changes it costs what a fixed level costs, nothing per line.
+struct ConfiguredLevel;
+
+/// The level as `LevelFilter`'s order: 0 off, 1 error, ... 5 trace; `u8::MAX` while `RUST_LOG` filters instead.
+static CONFIGURED_LEVEL: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(u8::MAX);
+const LEVELS: [tracing_subscriber::filter::LevelFilter; 6] = {
+    use tracing_subscriber::filter::LevelFilter;
+    [LevelFilter::OFF, LevelFilter::ERROR, LevelFilter::WARN, LevelFilter::INFO, LevelFilter::DEBUG, LevelFilter::TRACE]
+};
+
+impl ConfiguredLevel {
+    fn current() -> tracing_subscriber::filter::LevelFilter {
+        LEVELS.get(usize::from(CONFIGURED_LEVEL.load(Ordering::Relaxed))).copied().unwrap_or(LEVELS[3])
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ConfiguredLevel {
+    fn register_callsite(&self, metadata: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
+        match Self::current() >= *metadata.level() {
+            true => tracing::subscriber::Interest::always(),
+            false => tracing::subscriber::Interest::never(),
+        }
+    }
+
+    fn enabled(&self, metadata: &tracing::Metadata<'_>, _: tracing_subscriber::layer::Context<'_, S>) -> bool {
+        Self::current() >= *metadata.level()
+    }
+
+    fn max_level_hint(&self) -> Option<tracing_subscriber::filter::LevelFilter> {
+        Some(Self::current())
+    }
+}
 
 /// Logs to stderr (stdout carries only what a command prints as its answer), filtered by `RUST_LOG` or else by
 /// server.yml `logLevel` (`info` until the config is read): text for people (coloured only on a terminal, so
@@ -213,25 +243,30 @@ pub fn init_logging(json: bool) {
     use std::io::IsTerminal;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::{EnvFilter, fmt, reload};
-    let from_env = EnvFilter::try_from_default_env().ok();
-    let chosen_by_env = from_env.is_some();
-    let (filter, handle) = reload::Layer::new(from_env.unwrap_or_else(|| EnvFilter::new("info")));
-    let text = (!json).then(|| fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()));
-    let json =
-        json.then(|| fmt::layer().with_writer(std::io::stderr).json().with_current_span(true).with_span_list(false));
-    tracing_subscriber::registry().with(filter).with(text).with(json).init();
-    if !chosen_by_env {
-        let _ = LOG_FILTER.set(handle);
-    }
+    use tracing_subscriber::{EnvFilter, Layer, Registry, fmt};
+    let from_env = std::env::var(EnvFilter::DEFAULT_ENV).ok().filter(|directives| !directives.trim().is_empty());
+    let filter: Box<dyn Layer<Registry> + Send + Sync> = match from_env.and_then(|f| EnvFilter::try_new(f).ok()) {
+        Some(chosen) => chosen.boxed(),
+        None => {
+            CONFIGURED_LEVEL.store(3, Ordering::Relaxed);
+            ConfiguredLevel.boxed()
+        }
+    };
+    let format = match json {
+        false => fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).boxed(),
+        true => fmt::layer().with_writer(std::io::stderr).json().with_current_span(true).with_span_list(false).boxed(),
+    };
+    tracing_subscriber::registry().with(filter).with(format).init();
 }
 
 /// Applies server.yml `logLevel`, unless `RUST_LOG` chose what is logged (or logging is not ours, as in tests).
 pub fn apply_log_level(level: &str) {
-    if let Some(filter) = LOG_FILTER.get()
-        && filter.reload(tracing_subscriber::EnvFilter::new(level)).is_err()
-    {
-        tracing::warn!(level, "could not apply server.logLevel");
+    let Some(position) = LEVELS.iter().position(|known| known.to_string().eq_ignore_ascii_case(level)) else {
+        return;
+    };
+    let configured = CONFIGURED_LEVEL.load(Ordering::Relaxed) != u8::MAX;
+    if configured && CONFIGURED_LEVEL.swap(position as u8, Ordering::Relaxed) != position as u8 {
+        tracing::callsite::rebuild_interest_cache();
     }
 }
 

@@ -262,3 +262,37 @@ fn the_passphrase_can_come_from_a_file_and_never_needs_the_command_line() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--passphrase-file /nonexistent/passphrase"));
 }
+
+#[tokio::test]
+async fn server_log_level_applies_at_start_and_when_updated_unless_rust_log_says_otherwise() {
+    let conf = tempfile::TempDir::new().unwrap();
+    gateway::config::install_templates(conf.path()).unwrap();
+    gateway::config::Config::load(conf.path())
+        .unwrap()
+        .update("server", "logLevel", serde_json::json!("warn"))
+        .unwrap();
+    let http = reqwest::Client::new();
+    let set_level = async |url: &str, level: &str| {
+        let update = serde_json::json!({"namespace": "server", "path": "logLevel", "value": level});
+        let answer = http.post(format!("{url}/config/update")).json(&update).send().await.unwrap();
+        assert!(answer.status().is_success());
+        // A request logged at debug level (the HTTP layer's "started processing request").
+        http.get(format!("{url}/")).send().await.unwrap();
+    };
+
+    let process = crate::common::GatewayProcess::start(conf.path(), &[("RUST_LOG", "")]);
+    let url = process.url.clone();
+    set_level(&url, "warn").await;
+    set_level(&url, "debug").await;
+    let (_, logs) = process.terminate();
+    // At warn from the start; the first line below it is the update to debug saying it is done.
+    let first_info = logs.lines().find(|line| line.contains(" INFO ")).unwrap_or_default();
+    assert!(first_info.contains("config updated"), "warn from server.yml at start: {logs}");
+    assert!(logs.contains("DEBUG"), "debug once updated: {logs}");
+
+    let process = crate::common::GatewayProcess::start(conf.path(), &[("RUST_LOG", "info")]);
+    let url = process.url.clone();
+    set_level(&url, "trace").await;
+    let (_, logs) = process.terminate();
+    assert!(logs.contains(" INFO ") && !logs.contains("DEBUG") && !logs.contains("TRACE"), "RUST_LOG wins: {logs}");
+}
