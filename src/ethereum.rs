@@ -218,6 +218,7 @@ fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {
             base_fee_multiplier: config.base_fee_multiplier,
             priority_fee_gwei: config.priority_fee,
             gas_price_gwei: config.gas_price,
+            rules: config.chain_rules(),
         },
         tx_timeout: Duration::from_millis(config.transaction_execution_timeout_ms),
         fee_caps: config.fee_caps(),

@@ -70,6 +70,44 @@ impl MarketFees {
     }
 }
 
+/// How a chain prices transactions beyond plain EIP-1559, by chain id (facts and sources in the reference's
+/// networks.md §8); a network's YAML overrides each (`minPriorityFee`, `transactionType`, `l1DataFee`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainRules {
+    /// The least tip per gas its nodes accept, in wei; for a legacy chain, the least gas price.
+    pub min_tip: u128,
+    /// Sent as legacy (type 0) transactions at the node's gas price.
+    pub legacy: bool,
+    /// Whether a tip is ever collected; where it is not, none is offered.
+    pub tip_collected: bool,
+    /// An L1 data fee is charged on top of gas, priced by the OP-stack GasPriceOracle predeploy.
+    pub l1_data_fee: bool,
+}
+
+impl ChainRules {
+    pub const PLAIN: ChainRules = ChainRules { min_tip: 0, legacy: false, tip_collected: true, l1_data_fee: false };
+
+    pub fn for_chain(chain_id: u64) -> ChainRules {
+        let plain = ChainRules::PLAIN;
+        match chain_id {
+            // Polygon PoS and Amoy: Bor nodes refuse a tip under 25 gwei ("transaction gas price below minimum:
+            // gas tip cap …, minimum needed 25000000000"): PIP-35, bor PR #1290 (mainnet, 2024-07), erigon #11294.
+            137 | 80002 => ChainRules { min_tip: 25_000_000_000, ..plain },
+            // BNB Smart Chain: the base fee is always 0, so the price is all tip; validators take 0.05 gwei at
+            // least (2025; bsc-erigon #773, BEP-226); Gateway and most wallets send legacy there.
+            56 => ChainRules { min_tip: 50_000_000, legacy: true, ..plain },
+            // Arbitrum One and Sepolia: a first-come first-served sequencer; the tip is never collected
+            // (arbitrum-docs, gas-and-fees), and the L1 share is inside the gas estimate.
+            42161 | 421614 => ChainRules { tip_collected: false, ..plain },
+            // OP stack (Optimism, Base, Unichain, and their Sepolia networks): an L1 data fee on top of gas, from
+            // the GasPriceOracle predeploy (OP specs, predeploys.md, fjord/predeploys.md). Celo is OP stack too,
+            // but its L1 fee is configured to be always zero (Celo docs, transaction fees): plain.
+            10 | 8453 | 130 | 11155420 | 84532 | 1301 => ChainRules { l1_data_fee: true, ..plain },
+            _ => plain,
+        }
+    }
+}
+
 /// The most the gateway ever pays on a network. Every transaction it signs is under all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeeCaps {
@@ -127,10 +165,15 @@ pub fn native_to_wei(amount: f64) -> U256 {
 /// The fees the configuration and the node call for now, before caps.
 pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
     let gas = &network.settings().gas;
+    let rules = gas.rules;
     if let Some(price) = gas.gas_price_gwei {
-        return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price) });
+        return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price).max(rules.min_tip) });
     }
     let provider = network.provider();
+    if rules.legacy {
+        let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
+        return Ok(MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) });
+    }
     let base_fee = async {
         if let Some(gwei) = gas.base_fee_gwei {
             return Ok(Some(gwei_to_wei(gwei)));
@@ -150,10 +193,15 @@ pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
         let next = history.ok().and_then(|history| history.next_block_base_fee());
         Ok::<_, ChainError>(latest.map(|latest| latest.max(next.unwrap_or_default())))
     };
+    // Nodes' suggestions under a chain's floor have been seen (Polygon): the floor wins.
     let priority_fee = async {
         match gas.priority_fee_gwei {
-            Some(gwei) => Ok(gwei_to_wei(gwei)),
-            None => provider.get_max_priority_fee_per_gas().await.map_err(|e| network.rpc_error(e)),
+            _ if !rules.tip_collected => Ok(0),
+            Some(gwei) => Ok(gwei_to_wei(gwei).max(rules.min_tip)),
+            None => {
+                let suggested = provider.get_max_priority_fee_per_gas().await.map_err(|e| network.rpc_error(e))?;
+                Ok(suggested.max(rules.min_tip))
+            }
         }
     };
     // Asked together; on a chain without EIP-1559 the priority fee is not used.
@@ -161,7 +209,7 @@ pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
     let Some(base_fee) = base_fee? else {
         // A chain without EIP-1559: the node's gas price.
         let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
-        return Ok(MarketFees::Legacy { gas_price });
+        return Ok(MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) });
     };
     let max_base_fee = (base_fee as f64 * gas.base_fee_multiplier).ceil() as u128;
     Ok(MarketFees::Eip1559 { base_fee, max_base_fee, tip: priority? })

@@ -7,6 +7,7 @@ pub mod contracts;
 pub mod erc20;
 pub mod error;
 pub mod gas;
+pub mod l1_fee;
 pub mod ledger;
 pub mod network;
 pub mod refusal;

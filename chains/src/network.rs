@@ -23,6 +23,8 @@ pub struct GasSettings {
     pub priority_fee_gwei: Option<f64>,
     /// When set, transactions are legacy at this gas price.
     pub gas_price_gwei: Option<f64>,
+    /// The chain's own rules (its floor, its transaction type, its L1 fee), with the config's overrides.
+    pub rules: crate::gas::ChainRules,
 }
 
 /// Everything a network needs from the config.

@@ -184,6 +184,17 @@ pub struct NetworkConfig {
     /// Native currency: the most one transaction may cost at its gas limit. The chain's default when empty.
     #[serde(default)]
     pub max_tx_fee: Option<f64>,
+    /// GWEI: the least tip the chain's nodes accept (the least gas price on a legacy chain). The chain's rule when
+    /// empty (Polygon 25, BSC 0.05, others 0).
+    #[serde(default)]
+    pub min_priority_fee: Option<f64>,
+    /// `eip1559` or `legacy`. The chain's rule when empty (BSC legacy, others EIP-1559).
+    #[serde(default)]
+    pub transaction_type: Option<TransactionType>,
+    /// Whether an L1 data fee is charged on top of gas (the OP-stack GasPriceOracle). The chain's rule when empty
+    /// (Optimism, Base, Unichain).
+    #[serde(default, rename = "l1DataFee")]
+    pub l1_data_fee: Option<bool>,
     /// Seconds a transaction may wait with fees under the market's before it is re-sent with higher fees; never
     /// when empty.
     #[serde(default)]
@@ -193,7 +204,25 @@ pub struct NetworkConfig {
     pub drop_after_seconds: u64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionType {
+    Eip1559,
+    Legacy,
+}
+
 impl NetworkConfig {
+    /// The chain's fee rules, each overridden where the config says.
+    pub fn chain_rules(&self) -> chains::gas::ChainRules {
+        let rules = chains::gas::ChainRules::for_chain(self.chain_id);
+        chains::gas::ChainRules {
+            min_tip: self.min_priority_fee.map_or(rules.min_tip, chains::gas::gwei_to_wei),
+            legacy: self.transaction_type.map_or(rules.legacy, |kind| kind == TransactionType::Legacy),
+            l1_data_fee: self.l1_data_fee.unwrap_or(rules.l1_data_fee),
+            ..rules
+        }
+    }
+
     /// The caps in force: each one configured, else the chain's default.
     pub fn fee_caps(&self) -> chains::gas::FeeCaps {
         let defaults = chains::gas::FeeCaps::default_for(self.chain_id);
@@ -211,8 +240,10 @@ fn default_tx_timeout_ms() -> u64 {
 fn default_swap_provider() -> String {
     "uniswap/router".into()
 }
+/// Max fee = 2 × base fee + tip: it stays over the base fee through six full blocks in a row (each may raise it
+/// 12.5 %, EIP-1559), the rule most wallets use.
 fn default_base_fee_multiplier() -> f64 {
-    1.2
+    2.0
 }
 fn default_drop_after_seconds() -> u64 {
     300
@@ -248,9 +279,12 @@ impl Section for NetworkConfig {
                 return Err(Invalid::new("swapProvider", "must be <connector>/<router|amm|clmm>, e.g. uniswap/router"));
             }
         }
-        for (key, value) in
-            [("baseFee", self.base_fee), ("priorityFee", self.priority_fee), ("gasPrice", self.gas_price)]
-        {
+        for (key, value) in [
+            ("baseFee", self.base_fee),
+            ("priorityFee", self.priority_fee),
+            ("gasPrice", self.gas_price),
+            ("minPriorityFee", self.min_priority_fee),
+        ] {
             if value.is_some_and(|gwei| !gwei.is_finite() || gwei < 0.0) {
                 return Err(Invalid::new(key, "must be a non-negative number of GWEI"));
             }
@@ -278,6 +312,21 @@ impl Section for NetworkConfig {
                     "{} GWEI is over gasPriceCap ({} GWEI), which bounds base fee plus tip",
                     gwei(caps.max_priority_fee),
                     gwei(caps.gas_price_cap)
+                ),
+            ));
+        }
+        let rules = self.chain_rules();
+        let (floor_cap, cap_name) = match rules.legacy {
+            true => (caps.gas_price_cap, "gasPriceCap"),
+            false => (caps.max_priority_fee, "maxPriorityFee"),
+        };
+        if rules.min_tip > floor_cap {
+            return Err(Invalid::new(
+                "minPriorityFee",
+                format!(
+                    "the chain's nodes take no tip under {} GWEI, over {cap_name} ({} GWEI): raise the cap",
+                    gwei(rules.min_tip),
+                    gwei(floor_cap)
                 ),
             ));
         }

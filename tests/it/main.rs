@@ -13,6 +13,7 @@ mod fuzz;
 mod https;
 mod hummingbot;
 mod liquidity;
+mod networks;
 mod openapi;
 mod pancakeswap;
 mod pools;

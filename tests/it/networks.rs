@@ -1,0 +1,56 @@
+//! Each chain's gas rules, applied as data: a tip floor, legacy transactions, a tip never collected; here through
+//! the network config's overrides on the plain devnet, the same values the chain ids select on real networks.
+
+use alloy::consensus::Transaction as _;
+use alloy::primitives::B256;
+use alloy::providers::Provider;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{self, TestGateway, assert_error_body};
+
+const GWEI: u128 = 1_000_000_000;
+
+async fn set(gw: &TestGateway, path: &str, value: Value) -> (StatusCode, Value) {
+    gw.post("/config/update", json!({"namespace": "ethereum-devnet", "path": path, "value": value})).await
+}
+
+async fn wrapped(gw: &TestGateway) -> alloy::rpc::types::Transaction {
+    let (status, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    let hash: B256 = body["signature"].as_str().unwrap().parse().unwrap();
+    gw.devnet_network().provider().get_transaction_by_hash(hash).await.unwrap().expect("the node has it")
+}
+
+#[tokio::test]
+async fn a_tip_floor_lifts_every_tip_and_a_legacy_chain_gets_legacy_transactions_at_its_minimum() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+
+    // Polygon's rule: the template's 0.001 GWEI tip is lifted to the floor, in the estimate and in what is sent.
+    let (status, body) = set(&gw, "minPriorityFee", json!(25)).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "over maxPriorityFee (10 GWEI)");
+    assert_eq!(set(&gw, "maxPriorityFee", json!(50)).await.0, StatusCode::OK);
+    assert_eq!(set(&gw, "minPriorityFee", json!(25)).await.0, StatusCode::OK);
+    let (_, estimate) = gw.get("/chains/ethereum/estimate-gas?network=devnet").await;
+    assert_eq!(estimate["maxPriorityFeePerGas"], 25, "{estimate}");
+    let sent = wrapped(&gw).await;
+    assert_eq!(sent.max_priority_fee_per_gas(), Some(25 * GWEI));
+    assert!(sent.max_fee_per_gas() >= 25 * GWEI);
+
+    // BSC's rule: legacy, at the node's gas price or the floor, whichever is higher.
+    assert_eq!(set(&gw, "transactionType", json!("legacy")).await.0, StatusCode::OK);
+    let node_price = gw.devnet_network().provider().get_gas_price().await.unwrap();
+    let sent = wrapped(&gw).await;
+    assert_eq!(sent.inner.tx_type(), alloy::consensus::TxType::Legacy);
+    assert_eq!(sent.gas_price(), Some(node_price.max(25 * GWEI)));
+    let (_, estimate) = gw.get("/chains/ethereum/estimate-gas?network=devnet").await;
+    assert_eq!(estimate["gasType"], "legacy", "{estimate}");
+
+    // A floor the caps cannot pay is refused when it is set, naming both.
+    let (status, body) = set(&gw, "minPriorityFee", json!(600)).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "minPriorityFee");
+    assert!(body["message"].as_str().unwrap().contains("gasPriceCap"), "{body}");
+    let (status, body) = set(&gw, "transactionType", json!("type-7")).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "transactionType");
+}
