@@ -65,6 +65,9 @@ enum Command {
         /// Port for the devnet's JSON-RPC.
         #[arg(long, default_value_t = 8545)]
         rpc_port: u16,
+        /// Behave like this network: its chain id and fee rules (base, optimism, unichain: the L1 data fee).
+        #[arg(long, value_parser = devnet_profile)]
+        like: Option<devnet::Profile>,
     },
     /// Print the OpenAPI document, or write it to a file.
     #[command(after_help = "Example:\n  gateway openapi --out openapi/openapi.json")]
@@ -231,7 +234,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("gateway listening on {} (API docs at {}/docs)", gateway.url(), gateway.url());
             gateway.stop_on(signal).await.map_err(|e| e.to_string())
         }
-        Command::Devnet { serve, rpc_port } => run_devnet(serve, rpc_port).await,
+        Command::Devnet { serve, rpc_port, like } => {
+            run_devnet(serve, rpc_port, like.unwrap_or(devnet::Profile::PLAIN)).await
+        }
         Command::Certs { store, hosts } => run_certs(&store, &hosts),
         Command::Wallet { action, store } => run_wallet(action, store).await,
         Command::Config { action, conf } => run_config(action, &conf),
@@ -326,14 +331,22 @@ fn run_config(action: ConfigAction, conf: &std::path::Path) -> Result<(), String
     Ok(())
 }
 
-async fn run_devnet(serve: ServeArgs, rpc_port: u16) -> Result<(), String> {
+fn devnet_profile(name: &str) -> Result<devnet::Profile, String> {
+    devnet::Profile::named(name).ok_or_else(|| {
+        let known: Vec<&str> = devnet::Profile::ALL.iter().map(|profile| profile.name).collect();
+        format!("no devnet profile '{name}'; known: {}", known.join(", "))
+    })
+}
+
+async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: devnet::Profile) -> Result<(), String> {
     let options = serve.options()?;
     refuse_plain_http_beyond_loopback(options.host)?;
     let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     let progress = |step: &str| println!("devnet: {step}");
-    let devnet = Devnet::start(&DevnetAssets::locate(), rpc_port, &progress).await.map_err(|e| e.to_string())?;
-    println!("devnet: anvil running at {} (chain id {})", devnet.rpc_url(), devnet::CHAIN_ID);
-    point_devnet_network_at(&options.conf_dir, &devnet.rpc_url())?;
+    let devnet =
+        Devnet::start_like(&DevnetAssets::locate(), rpc_port, like, &progress).await.map_err(|e| e.to_string())?;
+    println!("devnet: anvil running at {} (chain id {}, like {})", devnet.rpc_url(), like.chain_id, like.name);
+    point_devnet_network_at(&options.conf_dir, &devnet.rpc_url(), like.chain_id)?;
     let gateway = server::start(options).await.map_err(|e| e.to_string())?;
     let url = gateway.url();
     println!();
@@ -362,14 +375,16 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16) -> Result<(), String> {
 }
 
 /// The devnet template points at port 8545; follow anvil if it runs elsewhere.
-fn point_devnet_network_at(conf_dir: &std::path::Path, rpc_url: &str) -> Result<(), String> {
+fn point_devnet_network_at(conf_dir: &std::path::Path, rpc_url: &str, chain_id: u64) -> Result<(), String> {
     std::fs::create_dir_all(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
     install_templates(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
-    let config = Config::load(conf_dir).map_err(|e| e.to_string())?;
     let namespace = format!("ethereum-{}", devnet::NETWORK);
-    let current = config.namespace(&namespace).map_err(|e| e.to_string())?;
-    if current["nodeURL"] != serde_json::json!(rpc_url) {
-        config.update(&namespace, "nodeURL", serde_json::json!(rpc_url)).map_err(|e| e.to_string())?;
+    // Loaded again for each: an update writes the file from the values it was loaded with.
+    for (setting, value) in [("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(chain_id))] {
+        let config = Config::load(conf_dir).map_err(|e| e.to_string())?;
+        if config.namespace(&namespace).map_err(|e| e.to_string())?[setting] != value {
+            config.update(&namespace, setting, value).map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }

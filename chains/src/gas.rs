@@ -120,6 +120,21 @@ pub struct FeeCaps {
 }
 
 impl FeeCaps {
+    /// The caps left for gas once `l1_fee` (an OP-stack chain's L1 data fee, at most) is paid out of `maxTxFee`.
+    pub fn after_l1_fee(&self, l1_fee: U256) -> Result<FeeCaps, ChainError> {
+        if l1_fee.is_zero() {
+            return Ok(*self);
+        }
+        if l1_fee >= self.max_tx_fee {
+            return Err(ChainError::FeeCap(format!(
+                "this transaction's L1 data fee may reach {}, over maxTxFee {} on its own",
+                native(l1_fee),
+                native(self.max_tx_fee)
+            )));
+        }
+        Ok(FeeCaps { max_tx_fee: self.max_tx_fee - l1_fee, ..*self })
+    }
+
     /// Caps for a network whose config names none: a few times the fees each chain has seen at its busiest, so
     /// a spike or a faulty node is stopped while ordinary congestion is not. (gwei per gas, tip in gwei, and the
     /// native currency per transaction.)

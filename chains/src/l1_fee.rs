@@ -3,7 +3,27 @@
 //! ethereum-optimism/specs, `fjord/exec-engine.md` (the formula and its constants) and `fjord/predeploys.md`;
 //! op-geth `core/types/rollup_cost.go` (the compressed length, as solady's `LibZip.flzCompress` computes it).
 
-use alloy::primitives::U256;
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, B256, U256, address};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionReceipt;
+
+use crate::error::ChainError;
+use crate::network::Network;
+
+alloy::sol! {
+    /// The OP-stack predeploy holding the L1 fee parameters (OP specs, predeploys.md).
+    #[sol(rpc)]
+    interface IL1Block {
+        function basefee() external view returns (uint256);
+        function blobBaseFee() external view returns (uint256);
+        function baseFeeScalar() external view returns (uint32);
+        function blobBaseFeeScalar() external view returns (uint32);
+    }
+}
+
+/// L1Block's predeploy address, the same on every OP-stack chain.
+pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
 
 /// The L1 fee parameters of one L2 block (L1Block: `basefee`, `blobBaseFee`, `baseFeeScalar`,
 /// `blobBaseFeeScalar`).
@@ -25,9 +45,53 @@ const MIN_TRANSACTION_SIZE_SCALED: i64 = 100 * 1_000_000;
 pub fn l1_fee(signed: &[u8], params: &L1FeeParams) -> U256 {
     let compressed = i64::from(flz_compressed_len(signed));
     let estimated_size = (COST_INTERCEPT + COST_FASTLZ_COEF * compressed).max(MIN_TRANSACTION_SIZE_SCALED);
-    let scaled_price = U256::from(params.base_fee_scalar) * U256::from(16) * params.base_fee
-        + U256::from(params.blob_base_fee_scalar) * params.blob_base_fee;
-    U256::from(estimated_size as u64) * scaled_price / U256::from(1_000_000_000_000u64)
+    U256::from(estimated_size as u64) * scaled_price(params) / U256::from(1_000_000_000_000u64)
+}
+
+/// A bound on the L1 fee of a signed transaction of `size` bytes, whatever they are (Fjord's
+/// `getL1FeeUpperBound`: FastLZ never grows data by more than 1/255 plus 16 bytes): for the fee cap, before
+/// signing.
+pub fn l1_fee_upper_bound(size: usize, params: &L1FeeParams) -> U256 {
+    let size = size as u64;
+    let compressed = size + size / 255 + 16;
+    let estimated_size = (COST_INTERCEPT + COST_FASTLZ_COEF * compressed as i64).max(MIN_TRANSACTION_SIZE_SCALED);
+    U256::from(estimated_size as u64) * scaled_price(params) / U256::from(1_000_000_000_000u64)
+}
+
+fn scaled_price(params: &L1FeeParams) -> U256 {
+    U256::from(params.base_fee_scalar) * U256::from(16) * params.base_fee
+        + U256::from(params.blob_base_fee_scalar) * params.blob_base_fee
+}
+
+/// The L1 fee parameters in force at `block` (the latest when `None`), read from the L1Block predeploy.
+pub async fn params(network: &Network, block: Option<u64>) -> Result<L1FeeParams, ChainError> {
+    let l1_block = IL1Block::new(L1_BLOCK, network.provider());
+    let at = block.map_or(BlockId::latest(), BlockId::number);
+    let rpc = |e: alloy::contract::Error| ChainError::Node(format!("reading the L1 fee parameters (L1Block): {e}"));
+    let (base_fee, blob_base_fee, base_fee_scalar, blob_base_fee_scalar) = tokio::try_join!(
+        async { l1_block.basefee().block(at).call().await.map_err(rpc) },
+        async { l1_block.blobBaseFee().block(at).call().await.map_err(rpc) },
+        async { l1_block.baseFeeScalar().block(at).call().await.map_err(rpc) },
+        async { l1_block.blobBaseFeeScalar().block(at).call().await.map_err(rpc) },
+    )?;
+    Ok(L1FeeParams { base_fee, blob_base_fee, base_fee_scalar, blob_base_fee_scalar })
+}
+
+/// The L1 fee a mined transaction paid, from its signed bytes and the parameters of its block.
+pub async fn paid(network: &Network, receipt: &TransactionReceipt) -> Result<U256, ChainError> {
+    let hash: B256 = receipt.transaction_hash;
+    let (signed, params) = tokio::try_join!(
+        async {
+            let raw: Option<alloy::primitives::Bytes> = network
+                .provider()
+                .raw_request("eth_getRawTransactionByHash".into(), (hash,))
+                .await
+                .map_err(|e| network.rpc_error(e))?;
+            raw.ok_or_else(|| ChainError::Node(format!("the node has no bytes for mined transaction {hash}")))
+        },
+        params(network, receipt.block_number),
+    )?;
+    Ok(l1_fee(&signed, &params))
 }
 
 /// The length FastLZ (level 1) compresses `input` to, without producing the output.
@@ -111,6 +175,21 @@ mod tests {
         assert_eq!(flz_compressed_len(&[0u8; 1000]), 21);
         assert_eq!(flz_compressed_len(&[0x2a; 1000]), 21);
         assert_eq!(flz_compressed_len(&[0xfa, 0xca, 0xde]), 4);
+    }
+
+    #[test]
+    fn the_fee_equals_what_op_revm_charged_for_a_signed_transaction() {
+        // A type-2 transfer with 200 bytes of data, mined by anvil 1.7.1 with `--network optimism` over L1Block
+        // values basefee 20 gwei, blobBaseFee 3 gwei, scalars 2269 and 1055762: the sender's balance fell by
+        // 389,336,600,000 wei more than gas used × effective price and value.
+        let signed = alloy::hex::decode("0x02f9013582210501843b9aca008476bc1ac482714894000000000000000000000000000000000000dead01b8c8ababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababc080a0e86e66c047e34ffc28245203b412fef322f3a332786f0111249220e3cef6f6e7a0304ac379608eb1d7b5852daf38953f7567b3ef3796a1c9cd9b758af7c0d621df").unwrap();
+        let params = L1FeeParams {
+            base_fee: U256::from(20_000_000_000u64),
+            blob_base_fee: U256::from(3_000_000_000u64),
+            base_fee_scalar: 2269,
+            blob_base_fee_scalar: 1_055_762,
+        };
+        assert_eq!(l1_fee(&signed, &params), U256::from(389_336_600_000u64));
     }
 
     #[test]

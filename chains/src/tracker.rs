@@ -22,7 +22,7 @@ use crate::error::ChainError;
 use crate::gas::{self, MarketFees};
 use crate::ledger::{Ledger, LedgerTx, TxStatus};
 use crate::network::Network;
-use crate::tx::{CANCEL_LABEL, Replacement, TxSender, count_transaction, decode, now_ms};
+use crate::tx::{CANCEL_LABEL, Mined, Replacement, TxSender, count_transaction, decode, now_ms};
 use crate::wallet::Signers;
 
 /// How often the ledger is looked at while nothing is pending.
@@ -121,7 +121,7 @@ pub async fn reconcile<L: Ledger>(network: &Network, sender: &TxSender<L>) -> Re
         let (receipts, _) = receipts_and_counts(network, chunk, false).await?;
         for (row, receipt) in chunk.iter().zip(receipts) {
             if let Some(receipt) = receipt {
-                sender.record_receipt(network, &receipt).await?;
+                sender.record_receipt(network, &Mined::of(network, receipt).await).await?;
                 continue;
             }
             let known = network.provider().get_transaction_by_hash(row.hash).await;
@@ -229,7 +229,7 @@ async fn step<L: Ledger>(
         for (row, receipt) in chunk.iter().zip(receipts) {
             match (receipt, mined_counts.get(&row.sender)) {
                 (Some(receipt), _) => {
-                    sender.record_receipt(network, &receipt).await?;
+                    sender.record_receipt(network, &Mined::of(network, receipt).await).await?;
                 }
                 (None, Some(&mined_count)) => unmined.push((row.clone(), mined_count)),
                 (None, None) => {}
@@ -241,7 +241,7 @@ async fn step<L: Ledger>(
         for (row, receipt) in chunk.iter().zip(receipts) {
             if let Some(receipt) = receipt {
                 tracing::warn!(hash = %row.hash, status = row.status.as_str(), "a transaction taken for lost was mined");
-                sender.record_receipt(network, &receipt).await?;
+                sender.record_receipt(network, &Mined::of(network, receipt).await).await?;
             }
         }
     }
@@ -257,7 +257,7 @@ async fn step<L: Ledger>(
             let receipt = network.provider().get_transaction_receipt(row.hash).await;
             match receipt.map_err(|e| network.rpc_error(e))? {
                 Some(receipt) => {
-                    sender.record_receipt(network, &receipt).await?;
+                    sender.record_receipt(network, &Mined::of(network, receipt).await).await?;
                 }
                 None => drop_row(ledger, &row, "its nonce was used by another transaction").await?,
             }

@@ -68,9 +68,9 @@ pub struct SentTx {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// Mined: this transaction's receipt, or that of the replacement mined in its place.
-    Mined(Box<TransactionReceipt>),
+    Mined(Box<Mined>),
     /// A cancel was mined in its place: what was asked for did not happen.
-    Cancelled(Box<TransactionReceipt>),
+    Cancelled(Box<Mined>),
     /// No receipt within the timeout; the transaction is in the ledger, which the tracker keeps following.
     Pending,
 }
@@ -84,14 +84,57 @@ pub enum Replacement<'a> {
     Cancel,
 }
 
-/// What a mined transaction cost: gas used × effective gas price.
-pub fn fee_wei(receipt: &TransactionReceipt) -> U256 {
-    U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
+/// Bytes a signed type-2 transaction adds to its call data, at most: type, chain id, nonce, fees, gas limit, to,
+/// value, an empty access list and the signature, with their RLP headers.
+const SIGNED_ENVELOPE_BYTES: usize = 160;
+
+/// The most the L1 data fee of `call` may be where the chain charges one (zero elsewhere, and no node call).
+async fn l1_fee_bound(network: &Network, call: &Call) -> Result<U256, ChainError> {
+    if !network.settings().gas.rules.l1_data_fee {
+        return Ok(U256::ZERO);
+    }
+    let params = crate::l1_fee::params(network, None).await?;
+    Ok(crate::l1_fee::l1_fee_upper_bound(call.data.len() + SIGNED_ENVELOPE_BYTES, &params))
 }
 
-/// Where a receipt says its transaction was mined.
-pub fn inclusion(receipt: &TransactionReceipt) -> Option<Inclusion> {
-    Some(Inclusion { block_number: receipt.block_number?, block_hash: receipt.block_hash?, fee_wei: fee_wei(receipt) })
+/// A mined transaction's receipt and the whole fee it paid: gas used × effective gas price, plus the L1 data fee
+/// where the chain charges one (OP stack).
+#[derive(Debug, Clone)]
+pub struct Mined {
+    pub receipt: TransactionReceipt,
+    pub fee_wei: U256,
+}
+
+impl Mined {
+    pub async fn of(network: &Network, receipt: TransactionReceipt) -> Mined {
+        let gas = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+        let l1 = match network.settings().gas.rules.l1_data_fee {
+            false => U256::ZERO,
+            true => crate::l1_fee::paid(network, &receipt).await.unwrap_or_else(|error| {
+                let hash = receipt.transaction_hash;
+                tracing::warn!(%hash, %error, "the L1 data fee could not be read; the fee is reported without it");
+                U256::ZERO
+            }),
+        };
+        Mined { fee_wei: gas + l1, receipt }
+    }
+
+    /// Where it was mined.
+    pub fn inclusion(&self) -> Option<Inclusion> {
+        Some(Inclusion {
+            block_number: self.receipt.block_number?,
+            block_hash: self.receipt.block_hash?,
+            fee_wei: self.fee_wei,
+        })
+    }
+}
+
+impl std::ops::Deref for Mined {
+    type Target = TransactionReceipt;
+
+    fn deref(&self) -> &TransactionReceipt {
+        &self.receipt
+    }
 }
 
 /// A signed transaction as recorded, decoded.
@@ -181,8 +224,12 @@ impl<L: Ledger> TxSender<L> {
         label: &str,
     ) -> Result<SentTx, ChainError> {
         let from = signer.address();
-        let (gas_limit, market) = tokio::try_join!(self.simulate(network, from, call), gas::market_fees(network))?;
-        let fees = gas::offer(&market, gas_limit, &network.settings().fee_caps)?;
+        let (gas_limit, market, l1_fee) = tokio::try_join!(
+            self.simulate(network, from, call),
+            gas::market_fees(network),
+            l1_fee_bound(network, call)
+        )?;
+        let fees = gas::offer(&market, gas_limit, &network.settings().fee_caps.after_l1_fee(l1_fee)?)?;
         let job = Job {
             call: call.clone(),
             gas_limit,
@@ -526,6 +573,7 @@ impl<L: Ledger> TxSender<L> {
             for &candidate in &watched {
                 match network.provider().get_transaction_receipt(candidate).await {
                     Ok(Some(receipt)) => {
+                        let receipt = Mined::of(network, receipt).await;
                         let mined = match self.record_receipt(network, &receipt).await {
                             Ok(row) => row,
                             Err(error) => {
@@ -585,12 +633,8 @@ impl<L: Ledger> TxSender<L> {
 
     /// Records a receipt and settles what else was pending at its nonce: what it replaced (directly or not) is
     /// `replaced`, anything else there is `dropped`. Returns the ledger's row of the mined transaction, if it has one.
-    pub async fn record_receipt(
-        &self,
-        network: &Network,
-        receipt: &TransactionReceipt,
-    ) -> Result<Option<LedgerTx>, ChainError> {
-        let Some(inclusion) = inclusion(receipt) else { return Ok(None) };
+    pub async fn record_receipt(&self, network: &Network, receipt: &Mined) -> Result<Option<LedgerTx>, ChainError> {
+        let Some(inclusion) = receipt.inclusion() else { return Ok(None) };
         network.saw_block(inclusion.block_number);
         let status = if receipt.status() { TxStatus::Confirmed } else { TxStatus::Failed };
         let hash = receipt.transaction_hash;

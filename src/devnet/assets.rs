@@ -117,6 +117,18 @@ impl DevnetAssets {
         decode_hex(hex, &file.display().to_string())
     }
 
+    /// Runtime code from a package's forge artifact, for contracts placed with `anvil_setCode` (predeploys).
+    pub fn runtime_code(&self, package: &str, path: &str) -> Result<Bytes, DevnetError> {
+        let file = self.package_path(package)?.join(path);
+        let text = std::fs::read_to_string(&file).map_err(|e| DevnetError::io(&file, e))?;
+        let json: Value =
+            serde_json::from_str(&text).map_err(|e| DevnetError::Artifact(format!("{}: {e}", file.display())))?;
+        let hex = json["deployedBytecode"]["object"]
+            .as_str()
+            .ok_or_else(|| DevnetError::Artifact(format!("{}: no deployedBytecode", file.display())))?;
+        decode_hex(hex, &file.display().to_string())
+    }
+
     /// Multicall3's creation code, which viem ships as a constant.
     pub fn multicall3_code(&self) -> Result<Bytes, DevnetError> {
         let spec = artifact_packages()?.into_iter().find(|s| s.starts_with("viem@")).expect("viem is listed");

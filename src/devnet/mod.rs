@@ -100,6 +100,39 @@ impl Deployment {
     }
 }
 
+/// What a devnet behaves like: its chain id, and the parts of that network anvil lacks, supplied with real parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile {
+    pub name: &'static str,
+    pub chain_id: u64,
+    /// OP stack: anvil's optimism mode (it charges the L1 data fee, as op-revm does) with the L1Block and
+    /// GasPriceOracle predeploys from `@eth-optimism/contracts-bedrock`.
+    pub op_stack: bool,
+}
+
+impl Profile {
+    pub const PLAIN: Profile = Profile { name: "ethereum", chain_id: CHAIN_ID, op_stack: false };
+    pub const ALL: [Profile; 4] = [
+        Profile::PLAIN,
+        Profile { name: "base", chain_id: 8453, op_stack: true },
+        Profile { name: "optimism", chain_id: 10, op_stack: true },
+        Profile { name: "unichain", chain_id: 130, op_stack: true },
+    ];
+
+    pub fn named(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|profile| profile.name == name)
+    }
+}
+
+/// The L1 fee parameters an OP-stack devnet starts with: Base's scalars (L1Block on Base, 2025) over an L1
+/// base fee of 20 gwei and a blob base fee of 3 gwei, so the fee is well above rounding.
+const L1_BASE_FEE: u64 = 20_000_000_000;
+const L1_BLOB_BASE_FEE: u64 = 3_000_000_000;
+const L1_BASE_FEE_SCALAR: u64 = 2269;
+const L1_BLOB_BASE_FEE_SCALAR: u64 = 1_055_762;
+const OP_CONTRACTS: &str = "@eth-optimism/contracts-bedrock";
+const GAS_PRICE_ORACLE: Address = alloy::primitives::address!("0x420000000000000000000000000000000000000F");
+
 /// A running devnet. Dropping it stops anvil.
 pub struct Devnet {
     anvil: AnvilInstance,
@@ -109,8 +142,22 @@ pub struct Devnet {
 impl Devnet {
     /// Starts anvil from the snapshot (deploying and saving one first if needed) on `port` (0 for any free one).
     pub async fn start(assets: &DevnetAssets, port: u16, progress: &dyn Fn(&str)) -> Result<Devnet, DevnetError> {
-        let (state_file, deployment) = ensure_snapshot(assets, progress).await?;
-        let anvil = spawn_anvil(assets, port, Some(&state_file))?;
+        Devnet::start_like(assets, port, Profile::PLAIN, progress).await
+    }
+
+    /// Starts a devnet that behaves like `profile`'s network.
+    pub async fn start_like(
+        assets: &DevnetAssets,
+        port: u16,
+        profile: Profile,
+        progress: &dyn Fn(&str),
+    ) -> Result<Devnet, DevnetError> {
+        let (state_file, mut deployment) = ensure_snapshot(assets, progress).await?;
+        let anvil = spawn_anvil(assets, port, Some(&state_file), profile)?;
+        deployment.chain_id = profile.chain_id;
+        if profile.op_stack {
+            install_op_predeploys(assets, &anvil.endpoint()).await?;
+        }
         Ok(Devnet { anvil, deployment })
     }
 
@@ -137,13 +184,51 @@ impl Devnet {
     }
 }
 
-fn spawn_anvil(assets: &DevnetAssets, port: u16, state: Option<&Path>) -> Result<AnvilInstance, DevnetError> {
+/// The OP-stack predeploys that price the L1 data fee, with the fee parameters set as the sequencer's first
+/// transaction of each block would (storage layout: OP specs, ecotone/l1-attributes.md; Fjord's flags in the
+/// oracle's slot 0).
+async fn install_op_predeploys(assets: &DevnetAssets, rpc_url: &str) -> Result<(), DevnetError> {
+    let provider = RootProvider::<alloy::network::Ethereum>::new_http(
+        rpc_url.parse().map_err(|e| DevnetError::Anvil(format!("bad anvil URL {rpc_url}: {e}")))?,
+    );
+    let l1_block = assets.runtime_code(OP_CONTRACTS, "forge-artifacts/L1Block.sol/L1Block.json")?;
+    let oracle = assets.runtime_code(OP_CONTRACTS, "forge-artifacts/GasPriceOracle.sol/GasPriceOracle.json")?;
+    let anvil =
+        |what: &'static str| move |e: alloy::transports::TransportError| DevnetError::Anvil(format!("{what}: {e}"));
+    use alloy::providers::ext::AnvilApi;
+    provider.anvil_set_code(chains::l1_fee::L1_BLOCK, l1_block).await.map_err(anvil("L1Block code"))?;
+    provider.anvil_set_code(GAS_PRICE_ORACLE, oracle).await.map_err(anvil("GasPriceOracle code"))?;
+    let scalars = U256::from(L1_BASE_FEE_SCALAR) << 96 | U256::from(L1_BLOB_BASE_FEE_SCALAR) << 64;
+    let slots = [
+        (chains::l1_fee::L1_BLOCK, 1u64, U256::from(L1_BASE_FEE)),
+        (chains::l1_fee::L1_BLOCK, 3, scalars),
+        (chains::l1_fee::L1_BLOCK, 7, U256::from(L1_BLOB_BASE_FEE)),
+        (GAS_PRICE_ORACLE, 0, U256::from(0x0101)),
+    ];
+    for (contract, slot, value) in slots {
+        provider
+            .anvil_set_storage_at(contract, U256::from(slot), value.into())
+            .await
+            .map_err(anvil("L1 fee parameters"))?;
+    }
+    Ok(())
+}
+
+fn spawn_anvil(
+    assets: &DevnetAssets,
+    port: u16,
+    state: Option<&Path>,
+    profile: Profile,
+) -> Result<AnvilInstance, DevnetError> {
     let mut anvil = Anvil::at(assets.anvil_bin())
         .host("127.0.0.1")
         .port(port)
-        .chain_id(CHAIN_ID)
+        .chain_id(profile.chain_id)
         .args(["--balance", "1000000", "--gas-limit", "100000000"])
         .timeout(30_000);
+    if profile.op_stack {
+        anvil = anvil.args(["--network", "optimism"]);
+    }
     if let Some(state) = state {
         anvil = anvil.arg("--load-state").arg(state);
     }
@@ -189,7 +274,7 @@ async fn ensure_snapshot(assets: &DevnetAssets, progress: &dyn Fn(&str)) -> Resu
     let started = std::time::Instant::now();
     assets.ensure_installed(progress)?;
     progress("starting a fresh anvil to deploy the contracts (done once; later starts load a snapshot)");
-    let anvil = spawn_anvil(assets, 0, None)?;
+    let anvil = spawn_anvil(assets, 0, None, Profile::PLAIN)?;
     let deployment = deploy::deploy(&anvil.endpoint(), assets, anvil.addresses(), progress).await?;
     let provider = RootProvider::<alloy::network::Ethereum>::new_http(anvil.endpoint_url());
     let dump = alloy::providers::ext::AnvilApi::anvil_dump_state(&provider)

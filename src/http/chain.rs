@@ -14,7 +14,7 @@ use chains::erc20;
 use chains::gas::{Fees, current_fees};
 use chains::ledger::{Ledger, LedgerTx, TxStatus};
 use chains::network::Network;
-use chains::tx::{CANCEL_LABEL, Call, Outcome, Replacement, SentTx, fee_wei};
+use chains::tx::{CANCEL_LABEL, Call, Mined, Outcome, Replacement, SentTx};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -43,6 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 const TAG: &str = "chains/ethereum";
 /// Gas a typical swap uses; what `estimate-gas` prices.
 const TYPICAL_GAS: u64 = 300_000;
+/// The signed size of a typical swap (a router call of 260 bytes or so in its envelope), for the L1 data fee.
+const TYPICAL_SIGNED_BYTES: usize = 420;
 const NATIVE_DECIMALS: u8 = 18;
 
 #[derive(Deserialize, IntoParams)]
@@ -360,13 +362,13 @@ fn summarize(results: &[(SentTx, Outcome)]) -> (String, i8, U256) {
     for (_, outcome) in results {
         match outcome {
             Outcome::Mined(receipt) => {
-                fee += fee_wei(receipt);
+                fee += receipt.fee_wei;
                 if !receipt.status() {
                     status = -1;
                 }
             }
             Outcome::Cancelled(receipt) => {
-                fee += fee_wei(receipt);
+                fee += receipt.fee_wei;
                 status = -1;
             }
             Outcome::Pending if status == 1 => status = 0,
@@ -439,6 +441,7 @@ async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -
         replaced_by: None,
     };
     if let Some(receipt) = provider.get_transaction_receipt(hash).await.map_err(rpc)? {
+        let receipt = Mined::of(&ctx.network, receipt).await;
         sender.record_receipt(&ctx.network, &receipt).await?;
         response.ledger_status =
             ledger.find(hash).await.map_err(ApiError::internal)?.map(|row| row.status.as_str().into());
@@ -509,12 +512,12 @@ fn current_or(block: Option<u64>) -> String {
 }
 
 /// Fills in a mined transaction's block, status, fee and receipt.
-fn mined(response: &mut PollResponse, receipt: &alloy::rpc::types::TransactionReceipt) -> ApiResult<()> {
+fn mined(response: &mut PollResponse, receipt: &Mined) -> ApiResult<()> {
     response.tx_block = receipt.block_number;
     response.tx_status = if receipt.status() { 1 } else { -1 };
     response.error = (!receipt.status()).then(|| "the transaction was mined and reverted".to_string());
-    response.fee = Some(Human(format_units(fee_wei(receipt), NATIVE_DECIMALS)));
-    response.tx_data = Some(serde_json::to_value(receipt).map_err(ApiError::internal)?);
+    response.fee = Some(Human(format_units(receipt.fee_wei, NATIVE_DECIMALS)));
+    response.tx_data = Some(serde_json::to_value(&receipt.receipt).map_err(ApiError::internal)?);
     Ok(())
 }
 
@@ -523,7 +526,7 @@ async fn mined_replacement(
     state: &AppState,
     network: &Network,
     row: &LedgerTx,
-) -> ApiResult<Option<(LedgerTx, alloy::rpc::types::TransactionReceipt)>> {
+) -> ApiResult<Option<(LedgerTx, Mined)>> {
     let ledger = state.ethereum().sender.ledger();
     let mut family = vec![row.clone()];
     let mut next = 0;
@@ -538,6 +541,7 @@ async fn mined_replacement(
     for replacement in family.into_iter().skip(1) {
         let receipt = network.provider().get_transaction_receipt(replacement.hash).await;
         if let Some(receipt) = receipt.map_err(|e| network.rpc_error(e))? {
+            let receipt = Mined::of(network, receipt).await;
             state.ethereum().sender.record_receipt(network, &receipt).await?;
             return Ok(Some((replacement, receipt)));
         }
@@ -641,7 +645,7 @@ async fn speed_up(
     if let Some(receipt) =
         ctx.network.provider().get_transaction_receipt(hash).await.map_err(|e| ctx.network.rpc_error(e))?
     {
-        sender.record_receipt(&ctx.network, &receipt).await?;
+        sender.record_receipt(&ctx.network, &Mined::of(&ctx.network, receipt.clone()).await).await?;
         return Err(ApiError::bad_request(
             "signature",
             format!(
@@ -709,6 +713,11 @@ pub struct EstimateGasResponse {
     max_fee_per_gas: Option<Human>,
     #[schema(value_type = Option<f64>)]
     max_priority_fee_per_gas: Option<Human>,
+    /// Where the chain charges an L1 data fee on top of gas (OP stack): at most this much for a typical swap, in
+    /// the native currency, and included in `fee`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    l1_data_fee: Option<Human>,
 }
 
 /// The gas price the next transaction would pay, from the config's gas settings and the node.
@@ -720,7 +729,15 @@ async fn estimate_gas(
     Query(query): Query<NetworkQuery>,
 ) -> ApiResult<axum::Json<EstimateGasResponse>> {
     let ctx = context(&state, query.network.as_deref(), query.chain_network.as_deref())?;
-    let fees = current_fees(&ctx.network).await?;
+    let l1_data_fee = async {
+        match ctx.network.settings().gas.rules.l1_data_fee {
+            true => chains::l1_fee::params(&ctx.network, None)
+                .await
+                .map(|params| Some(chains::l1_fee::l1_fee_upper_bound(TYPICAL_SIGNED_BYTES, &params))),
+            false => Ok(None),
+        }
+    };
+    let (fees, l1_data_fee) = tokio::try_join!(current_fees(&ctx.network), l1_data_fee)?;
     let gwei = |wei: u128| Human(format_units(U256::from(wei), 9));
     let (gas_type, max_fee, priority) = match fees {
         Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
@@ -734,7 +751,10 @@ async fn estimate_gas(
         denomination: "gwei".into(),
         compute_units: TYPICAL_GAS,
         fee_asset: ctx.network.settings().native_symbol.clone(),
-        fee: Human(format_units(U256::from(price) * U256::from(TYPICAL_GAS), NATIVE_DECIMALS)),
+        fee: Human(format_units(
+            U256::from(price) * U256::from(TYPICAL_GAS) + l1_data_fee.unwrap_or_default(),
+            NATIVE_DECIMALS,
+        )),
         timestamp: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -742,6 +762,7 @@ async fn estimate_gas(
         gas_type: gas_type.into(),
         max_fee_per_gas: max_fee,
         max_priority_fee_per_gas: priority,
+        l1_data_fee: l1_data_fee.map(|wei| Human(format_units(wei, NATIVE_DECIMALS))),
     }))
 }
 

@@ -19,7 +19,7 @@ use alloy::sol_types::SolEvent;
 use chains::contracts::IERC20;
 use chains::erc20::{self, Token};
 use chains::network::Network;
-use chains::tx::{Call, Outcome, SentTx, fee_wei};
+use chains::tx::{Call, Outcome, SentTx};
 use connectors::dex::Dex;
 use connectors::error::ConnectorError;
 use serde::{Deserialize, Serialize};
@@ -208,7 +208,7 @@ pub fn status_of(outcome: &Outcome) -> (i8, Option<&TransactionReceipt>) {
 /// The gas fee a mined transaction paid, in the native currency.
 pub fn fee_of(outcome: &Outcome) -> Human {
     let fee = match outcome {
-        Outcome::Mined(receipt) | Outcome::Cancelled(receipt) => fee_wei(receipt),
+        Outcome::Mined(receipt) | Outcome::Cancelled(receipt) => receipt.fee_wei,
         Outcome::Pending => U256::ZERO,
     };
     Human(chains::amount::format_units(fee, NATIVE_DECIMALS))
