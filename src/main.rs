@@ -65,7 +65,8 @@ enum Command {
         /// Port for the devnet's JSON-RPC.
         #[arg(long, default_value_t = 8545)]
         rpc_port: u16,
-        /// Behave like this network: its chain id and fee rules (base, optimism, unichain: the L1 data fee).
+        /// Behave like this network: its chain id and fee rules (polygon: a 25 gwei tip floor; bsc: legacy at
+        /// 0.05 gwei or more; base, optimism, unichain: the L1 data fee; arbitrum, avalanche, celo: chain id).
         #[arg(long, value_parser = devnet_profile)]
         like: Option<devnet::Profile>,
     },
@@ -346,7 +347,7 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: devnet::Profile) -> R
     let devnet =
         Devnet::start_like(&DevnetAssets::locate(), rpc_port, like, &progress).await.map_err(|e| e.to_string())?;
     println!("devnet: anvil running at {} (chain id {}, like {})", devnet.rpc_url(), like.chain_id, like.name);
-    point_devnet_network_at(&options.conf_dir, &devnet.rpc_url(), like.chain_id)?;
+    devnet::point_network_at(&options.conf_dir, &devnet.rpc_url(), like)?;
     let gateway = server::start(options).await.map_err(|e| e.to_string())?;
     let url = gateway.url();
     println!();
@@ -371,20 +372,5 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: devnet::Profile) -> R
     println!("Ctrl-C stops the gateway and the devnet.");
     gateway.stop_on(signal).await.map_err(|e| e.to_string())?;
     drop(devnet);
-    Ok(())
-}
-
-/// The devnet template points at port 8545; follow anvil if it runs elsewhere.
-fn point_devnet_network_at(conf_dir: &std::path::Path, rpc_url: &str, chain_id: u64) -> Result<(), String> {
-    std::fs::create_dir_all(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
-    install_templates(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
-    let namespace = format!("ethereum-{}", devnet::NETWORK);
-    // Loaded again for each: an update writes the file from the values it was loaded with.
-    for (setting, value) in [("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(chain_id))] {
-        let config = Config::load(conf_dir).map_err(|e| e.to_string())?;
-        if config.namespace(&namespace).map_err(|e| e.to_string())?[setting] != value {
-            config.update(&namespace, setting, value).map_err(|e| e.to_string())?;
-        }
-    }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod assets;
 mod deploy;
+mod front;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -101,27 +102,85 @@ impl Deployment {
 }
 
 /// What a devnet behaves like: its chain id, and the parts of that network anvil lacks, supplied with real parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Profile {
     pub name: &'static str,
     pub chain_id: u64,
     /// OP stack: anvil's optimism mode (it charges the L1 data fee, as op-revm does) with the L1Block and
     /// GasPriceOracle predeploys from `@eth-optimism/contracts-bedrock`.
     pub op_stack: bool,
+    /// The network's nodes refuse tips under a floor: a front before anvil does the same, in their words.
+    pub tip_floor: Option<front::TipFloor>,
+    /// anvil arguments of this network's own (BSC: no base fee).
+    pub anvil_args: &'static [&'static str],
+}
+
+/// Bor's refusal (Polygon PoS; networks.md §8, PIP-35).
+fn bor_refusal(tip: u128, min: u128) -> String {
+    format!("transaction gas price below minimum: gas tip cap {tip}, minimum needed {min}")
+}
+
+/// A BSC node's refusal (networks.md §8, bsc#3255).
+fn bsc_refusal(tip: u128, min: u128) -> String {
+    format!("transaction underpriced: gas tip cap {tip}, minimum needed {min}")
 }
 
 impl Profile {
-    pub const PLAIN: Profile = Profile { name: "ethereum", chain_id: CHAIN_ID, op_stack: false };
-    pub const ALL: [Profile; 4] = [
+    pub const PLAIN: Profile =
+        Profile { name: "ethereum", chain_id: CHAIN_ID, op_stack: false, tip_floor: None, anvil_args: &[] };
+    pub const ALL: [Profile; 9] = [
         Profile::PLAIN,
-        Profile { name: "base", chain_id: 8453, op_stack: true },
-        Profile { name: "optimism", chain_id: 10, op_stack: true },
-        Profile { name: "unichain", chain_id: 130, op_stack: true },
+        Profile { name: "base", chain_id: 8453, op_stack: true, ..Profile::PLAIN },
+        Profile { name: "optimism", chain_id: 10, op_stack: true, ..Profile::PLAIN },
+        Profile { name: "unichain", chain_id: 130, op_stack: true, ..Profile::PLAIN },
+        Profile {
+            name: "polygon",
+            chain_id: 137,
+            tip_floor: Some(front::TipFloor { min_tip: 25_000_000_000, refusal: bor_refusal }),
+            ..Profile::PLAIN
+        },
+        Profile {
+            name: "bsc",
+            chain_id: 56,
+            tip_floor: Some(front::TipFloor { min_tip: 50_000_000, refusal: bsc_refusal }),
+            anvil_args: &["--block-base-fee-per-gas", "0"],
+            ..Profile::PLAIN
+        },
+        Profile { name: "arbitrum", chain_id: 42161, ..Profile::PLAIN },
+        Profile { name: "avalanche", chain_id: 43114, ..Profile::PLAIN },
+        Profile { name: "celo", chain_id: 42220, ..Profile::PLAIN },
     ];
 
     pub fn named(name: &str) -> Option<Profile> {
         Profile::ALL.into_iter().find(|profile| profile.name == name)
     }
+
+    pub fn is_plain(&self) -> bool {
+        self.name == Profile::PLAIN.name
+    }
+}
+
+/// Points the conf's devnet network at the running devnet (the template says port 8545), with its profile's
+/// chain id; a profile's network has
+/// its own fee caps (Polygon's floor alone is over the devnet's), so they are left to the chain's defaults.
+pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result<(), String> {
+    std::fs::create_dir_all(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
+    crate::config::install_templates(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
+    let namespace = format!("ethereum-{NETWORK}");
+    // The caps go first: the chain id is checked against them (a tip floor over a cap is refused).
+    let mut settings = Vec::new();
+    if !like.is_plain() {
+        settings.extend(["gasPriceCap", "maxPriorityFee", "maxTxFee"].map(|cap| (cap, serde_json::Value::Null)));
+    }
+    settings.extend([("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(like.chain_id))]);
+    for (setting, value) in settings {
+        // Loaded again for each: an update writes the file from the values it was loaded with.
+        let config = crate::config::Config::load(conf_dir).map_err(|e| e.to_string())?;
+        if config.namespace(&namespace).map_err(|e| e.to_string())?[setting] != value {
+            config.update(&namespace, setting, value).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 /// The L1 fee parameters an OP-stack devnet starts with: Base's scalars (L1Block on Base, 2025) over an L1
@@ -136,6 +195,8 @@ const GAS_PRICE_ORACLE: Address = alloy::primitives::address!("0x420000000000000
 /// A running devnet. Dropping it stops anvil.
 pub struct Devnet {
     anvil: AnvilInstance,
+    /// Before anvil when the profile has one: clients talk to it.
+    front: Option<front::Front>,
     deployment: Deployment,
 }
 
@@ -153,20 +214,25 @@ impl Devnet {
         progress: &dyn Fn(&str),
     ) -> Result<Devnet, DevnetError> {
         let (state_file, mut deployment) = ensure_snapshot(assets, progress).await?;
-        let anvil = spawn_anvil(assets, port, Some(&state_file), profile)?;
+        let anvil_port = if profile.tip_floor.is_some() { 0 } else { port };
+        let anvil = spawn_anvil(assets, anvil_port, Some(&state_file), profile)?;
         deployment.chain_id = profile.chain_id;
         if profile.op_stack {
             install_op_predeploys(assets, &anvil.endpoint()).await?;
         }
-        Ok(Devnet { anvil, deployment })
+        let front = match profile.tip_floor {
+            Some(floor) => Some(front::start(port, anvil.endpoint(), floor).await?),
+            None => None,
+        };
+        Ok(Devnet { anvil, front, deployment })
     }
 
     pub fn rpc_url(&self) -> String {
-        self.anvil.endpoint()
+        format!("http://127.0.0.1:{}", self.port())
     }
 
     pub fn port(&self) -> u16 {
-        self.anvil.port()
+        self.front.as_ref().map_or(self.anvil.port(), |front| front.port)
     }
 
     pub fn deployment(&self) -> &Deployment {
@@ -229,6 +295,7 @@ fn spawn_anvil(
     if profile.op_stack {
         anvil = anvil.args(["--network", "optimism"]);
     }
+    anvil = anvil.args(profile.anvil_args.iter().copied());
     if let Some(state) = state {
         anvil = anvil.arg("--load-state").arg(state);
     }

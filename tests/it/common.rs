@@ -121,6 +121,12 @@ impl TestGateway {
         format!("{}{path}", self.gateway.url())
     }
 
+    /// GETs and answers the status and the body's text, for exact numbers.
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let response = self.http.get(self.url(path)).send().await.expect("GET reaches the gateway");
+        (response.status(), response.text().await.unwrap())
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         into_json(self.http.get(self.url(path)).send().await.expect("GET reaches the gateway")).await
     }

@@ -87,3 +87,130 @@ async fn on_an_op_stack_chain_the_fee_reported_is_what_the_wallet_paid_l1_data_f
     let (_, polled) = gw.post("/chains/ethereum/poll", json!({"network": "devnet", "signature": hash})).await;
     assert_eq!(polled["fee"].as_f64(), body["data"]["fee"].as_str().unwrap().parse::<f64>().ok(), "{polled}");
 }
+
+/// A devnet like `name`'s network, and a gateway on it as `gateway devnet --like` sets one up, with devnet
+/// account 1 as its wallet.
+async fn like(name: &str) -> (gateway::devnet::Devnet, TestGateway) {
+    use gateway::devnet::{Devnet, DevnetAssets, Profile};
+    let profile = Profile::named(name).unwrap();
+    let devnet =
+        Devnet::start_like(&DevnetAssets::locate(), 0, profile, &|step| eprintln!("devnet: {step}")).await.unwrap();
+    let conf = tempfile::TempDir::new().unwrap();
+    gateway::devnet::point_network_at(conf.path(), &devnet.rpc_url(), profile).unwrap();
+    let gw = TestGateway::start_in(conf, None, common::PASSPHRASE).await.unwrap();
+    gw.add_wallet(&devnet, 1).await;
+    (devnet, gw)
+}
+
+async fn sent(gw: &TestGateway, body: &Value) -> alloy::rpc::types::Transaction {
+    let hash: B256 = body["signature"].as_str().unwrap_or_else(|| panic!("{body}")).parse().unwrap();
+    gw.devnet_network().provider().get_transaction_by_hash(hash).await.unwrap().expect("the node has it")
+}
+
+/// Signs a transfer of 1 wei from devnet account `index` with `fees` and posts it to the devnet's node.
+async fn post_raw(devnet: &gateway::devnet::Devnet, index: usize, legacy_price: Option<u128>, tip: u128) -> String {
+    use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
+    use alloy::eips::eip2718::Encodable2718;
+    use alloy::network::TxSignerSync;
+    let signer: alloy::signers::local::PrivateKeySigner = devnet.private_key(index).parse().unwrap();
+    let node = common::node(devnet);
+    let (chain_id, nonce) =
+        (node.get_chain_id().await.unwrap(), node.get_transaction_count(signer.address()).await.unwrap());
+    let to = alloy::primitives::TxKind::Call(signer.address());
+    let value = alloy::primitives::U256::from(1);
+    let envelope: TxEnvelope = match legacy_price {
+        Some(gas_price) => {
+            let mut tx = TxLegacy {
+                chain_id: Some(chain_id),
+                nonce,
+                gas_price,
+                gas_limit: 21_000,
+                to,
+                value,
+                ..Default::default()
+            };
+            let signature = signer.sign_transaction_sync(&mut tx).unwrap();
+            tx.into_signed(signature).into()
+        }
+        None => {
+            let mut tx = TxEip1559 {
+                chain_id,
+                nonce,
+                gas_limit: 21_000,
+                max_fee_per_gas: 1000 * GWEI,
+                max_priority_fee_per_gas: tip,
+                to,
+                value,
+                ..Default::default()
+            };
+            let signature = signer.sign_transaction_sync(&mut tx).unwrap();
+            tx.into_signed(signature).into()
+        }
+    };
+    let raw = alloy::primitives::Bytes::from(envelope.encoded_2718());
+    match node.send_raw_transaction(&raw).await {
+        Ok(_) => "accepted".into(),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_polygon_like_devnet_refuses_tips_under_25_gwei_as_bor_does_and_the_gateway_never_sends_one() {
+    let (devnet, gw) = like("polygon").await;
+    let refused = post_raw(&devnet, 2, None, GWEI).await;
+    assert!(
+        refused.contains("transaction gas price below minimum: gas tip cap 1000000000, minimum needed 25000000000"),
+        "{refused}"
+    );
+    assert_eq!(post_raw(&devnet, 2, None, 25 * GWEI).await, "accepted");
+    let (_, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
+    assert!(sent(&gw, &body).await.max_priority_fee_per_gas() >= Some(25 * GWEI), "{body}");
+    let approve = json!({"network": "devnet", "token": "WETH", "spender": "uniswap/router"});
+    let (_, body) = gw.post("/chains/ethereum/approve", approve).await;
+    assert!(sent(&gw, &body).await.max_priority_fee_per_gas() >= Some(25 * GWEI), "{body}");
+}
+
+#[tokio::test]
+async fn a_bsc_like_devnet_gets_legacy_transactions_at_its_minimum_gas_price_or_above() {
+    let (devnet, gw) = like("bsc").await;
+    let refused = post_raw(&devnet, 2, Some(10_000_000), 0).await;
+    assert!(refused.contains("transaction underpriced: gas tip cap 10000000, minimum needed 50000000"), "{refused}");
+    let (_, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
+    let tx = sent(&gw, &body).await;
+    assert_eq!(tx.inner.tx_type(), alloy::consensus::TxType::Legacy, "{body}");
+    assert!(tx.gas_price() >= Some(50_000_000), "{body}");
+}
+
+#[tokio::test]
+async fn on_an_arbitrum_like_devnet_no_tip_is_offered() {
+    let (_devnet, gw) = like("arbitrum").await;
+    let (_, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
+    assert_eq!(sent(&gw, &body).await.max_priority_fee_per_gas(), Some(0), "{body}");
+}
+
+#[tokio::test]
+async fn on_every_profile_a_wallet_wraps_approves_and_executes_a_router_quote_to_the_unit() {
+    for profile in gateway::devnet::Profile::ALL {
+        let (devnet, gw) = like(profile.name).await;
+        let name = profile.name;
+        let (status, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.5"})).await;
+        assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{name}: {body}");
+        let approve = json!({"network": "devnet", "token": "WETH", "spender": "uniswap/router"});
+        let (status, body) = gw.post("/chains/ethereum/approve", approve).await;
+        assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{name}: {body}");
+        let quote = "/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=0.5&side=SELL";
+        let (status, text) = gw.get_text(quote).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {text}");
+        let quoted = common::raw_field(&text, "amountOut");
+        let quote_id = serde_json::from_str::<Value>(&text).unwrap()["quoteId"].clone();
+        let usdc = devnet.deployment().token("USDC").address;
+        let wallet = devnet.accounts()[1];
+        let usdc_of = async || chains::erc20::balances(&gw.devnet_network(), wallet, &[usdc]).await.unwrap().1[0];
+        let before = usdc_of().await;
+        let execute = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": quote_id});
+        let (status, body) = gw.post("/trading/router/execute-quote", execute).await;
+        assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{name}: {body}");
+        let received = chains::amount::format_units(usdc_of().await - before, 6);
+        assert_eq!(received, quoted, "{name}: the executed amount is the quote's");
+    }
+}
