@@ -6,6 +6,7 @@
 
 pub mod clob;
 pub mod dex;
+pub mod discovery;
 pub mod error;
 pub mod state;
 pub mod v2;

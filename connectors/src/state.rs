@@ -195,15 +195,21 @@ pub struct PoolStates {
     v2: Cache<V2PairState>,
     v3: Cache<V3PoolState>,
     stats: CacheStats,
+    discovery: crate::discovery::Discovery,
 }
 
 impl Default for PoolStates {
     fn default() -> Self {
-        PoolStates { v2: Cache::new(), v3: Cache::new(), stats: CacheStats::default() }
+        PoolStates { v2: Cache::new(), v3: Cache::new(), stats: CacheStats::default(), discovery: Default::default() }
     }
 }
 
 impl PoolStates {
+    /// Pools found through the factories, per pair and block.
+    pub fn discovery(&self) -> &crate::discovery::Discovery {
+        &self.discovery
+    }
+
     pub fn stats(&self) -> &CacheStats {
         &self.stats
     }

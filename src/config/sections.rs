@@ -195,6 +195,10 @@ pub struct NetworkConfig {
     /// (Optimism, Base, Unichain).
     #[serde(default, rename = "l1DataFee")]
     pub l1_data_fee: Option<bool>,
+    /// Symbols the router may route through when no listed pool joins a pair (two hops, pools found through the
+    /// factories). The wrapped native token, USDC, USDT and DAI when empty.
+    #[serde(default)]
+    pub routing_tokens: Option<Vec<String>>,
     /// Seconds a transaction may wait with fees under the market's before it is re-sent with higher fees; never
     /// when empty.
     #[serde(default)]
@@ -212,6 +216,14 @@ pub enum TransactionType {
 }
 
 impl NetworkConfig {
+    /// The symbols the router routes through when no listed pool joins a pair.
+    pub fn routing_symbols(&self) -> Vec<String> {
+        self.routing_tokens.clone().unwrap_or_else(|| {
+            let wrapped = format!("W{}", self.native_currency_symbol);
+            [wrapped.as_str(), "USDC", "USDT", "DAI"].map(String::from).to_vec()
+        })
+    }
+
     /// The chain's fee rules, each overridden where the config says.
     pub fn chain_rules(&self) -> chains::gas::ChainRules {
         let rules = chains::gas::ChainRules::for_chain(self.chain_id);

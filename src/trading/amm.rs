@@ -31,7 +31,18 @@ async fn pair_for(
             let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
             match book.for_pair(Some("amm"), a, b).first() {
                 Some(listed) => listed.address,
-                None => v2.pair_address(a, b),
+                None => {
+                    let found = state.pool_states().discovery().pools(&market.network, &market.dex, &[(a, b)]).await?;
+                    match found.iter().find(|pool| pool.kind == connectors::discovery::PoolKind::Amm) {
+                        Some(pair) => pair.address,
+                        None => {
+                            return Err(ApiError::bad_request(
+                                "quoteToken",
+                                "no amm pool trades this pair here; name one with poolAddress or add one with POST /pools",
+                            ));
+                        }
+                    }
+                }
             }
         }
         (None, None) => return Err(ApiError::bad_request("poolAddress", "is required when quoteToken is not given")),

@@ -14,6 +14,7 @@ use super::{Market, TxResponse};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
 use crate::state::AppState;
+use connectors::discovery::PoolKind;
 
 pub async fn pool_state(state: &AppState, market: &Market, address: Address) -> ApiResult<Arc<V3PoolState>> {
     let Some(v3) = &market.dex.v3 else {
@@ -25,8 +26,8 @@ pub async fn pool_state(state: &AppState, market: &Market, address: Address) -> 
     Ok(state.pool_states().v3_pool(&market.network, v3, address).await?)
 }
 
-/// The pools a swap may use: the one named, else the listed pools for the pair, else the factory's pools of
-/// every fee tier that exist.
+/// The pools a swap may use: the one named, else the listed pools for the pair, else those of every fee tier
+/// the factory has (found once per block).
 async fn candidate_pools(
     state: &AppState,
     market: &Market,
@@ -40,9 +41,11 @@ async fn candidate_pools(
     let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
     let listed: Vec<Address> = book.for_pair(Some("clmm"), a, b).iter().map(|p| p.address).collect();
     let addresses = if listed.is_empty() {
-        let v3 =
-            market.dex.v3.clone().ok_or_else(|| ApiError::bad_request("connector", "no clmm pools on this network"))?;
-        v3.fee_tiers.iter().map(|tier| v3.pool_address(a, b, tier.fee)).collect()
+        if market.dex.v3.is_none() {
+            return Err(ApiError::bad_request("connector", "no clmm pools on this network"));
+        }
+        let found = state.pool_states().discovery().pools(&market.network, &market.dex, &[(a, b)]).await?;
+        found.iter().filter(|pool| pool.kind == PoolKind::Clmm).map(|pool| pool.address).collect()
     } else {
         listed
     };

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use alloy::primitives::{Address, U256};
 use chains::erc20::Token;
+use connectors::discovery::PoolKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -73,15 +74,55 @@ fn extend(
     }
 }
 
+/// The pools the connector's factories have between the order's tokens, directly and through the network's
+/// routing tokens, as if listed.
+async fn discovered(state: &AppState, market: &Market, order: &Order) -> ApiResult<Vec<ListedPool>> {
+    let (from, to) = (order.token_in.address, order.token_out.address);
+    let symbols = market.config.network(&market.network_name).map(|n| n.routing_symbols()).unwrap_or_default();
+    let mut pairs = vec![(from, to)];
+    for symbol in symbols {
+        let Ok(via) = market.book.resolve("routingTokens", &symbol) else { continue };
+        if via.address != from && via.address != to {
+            pairs.extend([(from, via.address), (via.address, to)]);
+        }
+    }
+    let found = state.pool_states().discovery().pools(&market.network, &market.dex, &pairs).await?;
+    let symbol = |token: Address| {
+        market.book.resolve("token", &token.to_string()).map_or_else(|_| token.to_string(), |token| token.symbol)
+    };
+    Ok(found
+        .into_iter()
+        .map(|pool| ListedPool {
+            kind: match pool.kind {
+                PoolKind::Amm => "amm",
+                PoolKind::Clmm => "clmm",
+            }
+            .into(),
+            network: market.network_name.clone(),
+            base_symbol: symbol(pool.token0),
+            quote_symbol: symbol(pool.token1),
+            address: pool.address,
+            base_token_address: pool.token0,
+            quote_token_address: pool.token1,
+            fee_pct: f64::from(pool.fee) / 10_000.0,
+        })
+        .collect())
+}
+
 async fn best_route(state: &AppState, market: &Market, order: &Order) -> ApiResult<(Route, RouteQuote)> {
     let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
     let max_hops = market.config.connectors.get(&market.connector).map(|c| c.maximum_hops).unwrap_or(3) as usize;
-    let candidates = routes(&book.pools, order.token_in.address, order.token_out.address, max_hops);
+    let (from, to) = (order.token_in.address, order.token_out.address);
+    // Listed pools are the fast path; the factories are asked only when they join nothing.
+    let mut candidates = routes(&book.pools, from, to, max_hops);
+    if candidates.is_empty() {
+        candidates = routes(&discovered(state, market, order).await?, from, to, max_hops.min(2));
+    }
     if candidates.is_empty() {
         return Err(ApiError::bad_request(
             "quoteToken",
             format!(
-                "no route from {} to {} within {max_hops} pools of {} on {}; list more pools with POST /pools",
+                "no route from {} to {} within {max_hops} pools of {} on {}: none is listed, and its factories have                  none directly or through the network's routingTokens; list one with POST /pools",
                 order.token_in.symbol, order.token_out.symbol, market.connector, market.network_name
             ),
         ));

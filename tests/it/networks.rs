@@ -214,3 +214,54 @@ async fn on_every_profile_a_wallet_wraps_approves_and_executes_a_router_quote_to
         assert_eq!(received, quoted, "{name}: the executed amount is the quote's");
     }
 }
+
+#[tokio::test]
+async fn with_no_pool_listed_the_router_finds_pools_through_the_factories_once_per_block() {
+    let devnet = common::devnet().await;
+    let listed = TestGateway::on_devnet(&devnet).await;
+    let conf = common::devnet_conf(&[devnet.rpc_url()]);
+    for connector in ["uniswap", "pancakeswap"] {
+        let file = conf.path().join(format!("pools/{connector}.json"));
+        let pools: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let kept: Vec<Value> = pools.into_iter().filter(|pool| pool["network"] != "devnet").collect();
+        std::fs::write(&file, serde_json::to_string(&kept).unwrap()).unwrap();
+    }
+    let unlisted = TestGateway::start_in(conf, None, common::PASSPHRASE).await.unwrap();
+    unlisted.add_wallet(&devnet, 1).await;
+    let quote = |pair: &str, amount: &str| {
+        format!(
+            "/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&{pair}&amount={amount}&side=SELL"
+        )
+    };
+    // The same best route as over the listed pools, directly and through WETH.
+    for (pair, amount) in [("baseToken=WETH&quoteToken=USDC", "0.5"), ("baseToken=WBTC&quoteToken=USDC", "0.1")] {
+        let (status, found) = unlisted.get_text(&quote(pair, amount)).await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        let (_, known) = listed.get_text(&quote(pair, amount)).await;
+        assert_eq!(common::raw_field(&found, "amountOut"), common::raw_field(&known, "amountOut"), "{pair}");
+    }
+    // Warm: another amount in the same block asks the node nothing.
+    let network = unlisted.devnet_network();
+    let asked = network.stats().requests();
+    let (status, _) = unlisted.get_text(&quote("baseToken=WBTC&quoteToken=USDC", "0.2")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(network.stats().requests(), asked, "pools found and their states are kept for the block");
+
+    // A pair the factories have no pool for, directly or through a routing token, says what to do.
+    let (status, body) = unlisted.get(&quote("baseToken=LINK&quoteToken=MKR", "1")).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "routingTokens");
+
+    // And the quote found that way executes to the unit.
+    let approve = json!({"network": "devnet", "token": "WETH", "spender": "uniswap/router"});
+    assert_eq!(unlisted.post("/chains/ethereum/approve", approve).await.0, StatusCode::OK);
+    let (_, text) = unlisted.get_text(&quote("baseToken=WETH&quoteToken=USDC", "0.25")).await;
+    let quote_id = serde_json::from_str::<Value>(&text).unwrap()["quoteId"].clone();
+    let usdc = devnet.deployment().token("USDC").address;
+    let wallet = devnet.accounts()[1];
+    let usdc_of = async || chains::erc20::balances(&network, wallet, &[usdc]).await.unwrap().1[0];
+    let before = usdc_of().await;
+    let execute = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": quote_id});
+    let (status, body) = unlisted.post("/trading/router/execute-quote", execute).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(chains::amount::format_units(usdc_of().await - before, 6), common::raw_field(&text, "amountOut"));
+}
