@@ -265,3 +265,40 @@ async fn with_no_pool_listed_the_router_finds_pools_through_the_factories_once_p
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
     assert_eq!(chains::amount::format_units(usdc_of().await - before, 6), common::raw_field(&text, "amountOut"));
 }
+
+/// The listed pools ship with the templates and are never checked against a node in the tests: each address
+/// must be where its connector's deployer places the pool of its tokens and fee (CREATE2), and every network
+/// shipped lists some.
+#[test]
+fn every_listed_pool_is_at_its_create2_address_and_every_network_lists_some() {
+    let conf = tempfile::TempDir::new().unwrap();
+    gateway::config::install_templates(conf.path()).unwrap();
+    let config = gateway::config::Config::load(conf.path()).unwrap();
+    let registry = connectors::dex::Registry::builtin();
+    let mut wrong = Vec::new();
+    let mut listing = std::collections::BTreeSet::new();
+    for (connector, pools) in &config.pool_lists {
+        for pool in pools {
+            let dex =
+                registry.find(connector, &pool.network).unwrap_or_else(|| panic!("{connector} on {}", pool.network));
+            let (base, quote) = (pool.base_token_address, pool.quote_token_address);
+            let computed = match pool.kind.as_str() {
+                "amm" => dex.v2.expect("amm deployment").pair_address(base, quote),
+                _ => {
+                    dex.v3.expect("clmm deployment").pool_address(base, quote, (pool.fee_pct * 10_000.0).round() as u32)
+                }
+            };
+            if computed != pool.address {
+                wrong.push(format!(
+                    "{connector} {} {} {}/{} {}: listed {}, computed {computed}",
+                    pool.network, pool.kind, pool.base_symbol, pool.quote_symbol, pool.fee_pct, pool.address
+                ));
+            }
+            listing.insert(pool.network.clone());
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    for network in config.networks.keys().filter(|network| *network != "sepolia") {
+        assert!(listing.contains(network), "{network} lists no pool");
+    }
+}
