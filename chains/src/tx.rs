@@ -294,8 +294,9 @@ impl<L: Ledger> TxSender<L> {
                 (cancel, CANCEL_LABEL.to_string(), gas_limit)
             }
         };
-        let market = gas::market_fees(network).await?;
-        let pricing = Pricing::Replace { market, only_over };
+        let (market, l1_fee) = tokio::try_join!(gas::market_fees(network), l1_fee_bound(network, &call))?;
+        let caps = network.settings().fee_caps.after_l1_fee(l1_fee)?;
+        let pricing = Pricing::Replace { market, caps, only_over };
         let job = Job { call, gas_limit, pricing, label, request_key: current_request_key() };
         self.run_locked(network, signer, Slot::Exactly(nonce), job).await
     }
@@ -370,9 +371,10 @@ impl<L: Ledger> TxSender<L> {
             attempts += 1;
             let (choice, fees, replaces) = match (slot, &job.pricing) {
                 (Slot::Next, Pricing::Offer(fees)) => (self.next_nonce(session, network, from).await?, *fees, None),
-                (Slot::Exactly(nonce), Pricing::Replace { market, only_over }) => {
+                (Slot::Exactly(nonce), Pricing::Replace { market, caps, only_over }) => {
                     let over = (nonce, *only_over);
-                    let (fees, replaces) = self.replacing(session, network, from, over, market, job.gas_limit).await?;
+                    let (fees, replaces) =
+                        self.replacing(session, network, from, over, (market, caps), job.gas_limit).await?;
                     (NonceChoice { nonce, superseded: vec![] }, fees, Some(replaces))
                 }
                 (Slot::Exactly(nonce), Pricing::Offer(fees)) => {
@@ -475,7 +477,7 @@ impl<L: Ledger> TxSender<L> {
         network: &Network,
         from: Address,
         (nonce, only_over): (u64, Option<B256>),
-        market: &gas::MarketFees,
+        (market, caps): (&gas::MarketFees, &gas::FeeCaps),
         gas_limit: u64,
     ) -> Result<(Fees, B256), ChainError> {
         let rows =
@@ -501,7 +503,7 @@ impl<L: Ledger> TxSender<L> {
                 highest = fees;
             }
         }
-        Ok((gas::replacement(highest, market, gas_limit, &network.settings().fee_caps)?, newest.hash))
+        Ok((gas::replacement(highest, market, gas_limit, caps)?, newest.hash))
     }
 
     /// The sender's next nonce: the node's pending count, past any recorded transaction the node still holds
@@ -707,8 +709,9 @@ fn current_request_key() -> Option<String> {
 enum Pricing {
     /// As priced before the lock was taken.
     Offer(Fees),
-    /// Over what is pending at its nonce, from the market's fees; only over `only_over` when given.
-    Replace { market: gas::MarketFees, only_over: Option<B256> },
+    /// Over what is pending at its nonce, from the market's fees, under `caps` (the network's, less the L1 data
+    /// fee); only over `only_over` when given.
+    Replace { market: gas::MarketFees, caps: gas::FeeCaps, only_over: Option<B256> },
 }
 
 pub fn count_transaction(status: TxStatus) {

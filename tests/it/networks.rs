@@ -86,6 +86,14 @@ async fn on_an_op_stack_chain_the_fee_reported_is_what_the_wallet_paid_l1_data_f
     assert_eq!(body["data"]["fee"], chains::amount::format_units(paid, 18), "the fee reported is what was paid");
     let (_, polled) = gw.post("/chains/ethereum/poll", json!({"network": "devnet", "signature": hash})).await;
     assert_eq!(polled["fee"].as_f64(), body["data"]["fee"].as_str().unwrap().parse::<f64>().ok(), "{polled}");
+
+    // maxTxFee holds the L1 fee too: under what the L1 fee alone may reach, nothing is signed.
+    let cap = json!({"namespace": "ethereum-devnet", "path": "maxTxFee", "value": 0.0000001});
+    assert_eq!(gw.post("/config/update", cap).await.0, StatusCode::OK);
+    let nonce = node.get_transaction_count(wallet).await.unwrap();
+    let (status, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "L1 data fee");
+    assert_eq!(node.get_transaction_count(wallet).await.unwrap(), nonce, "nothing sent");
 }
 
 /// A devnet like `name`'s network, and a gateway on it as `gateway devnet --like` sets one up, with devnet
