@@ -115,8 +115,10 @@ pub struct FeeCaps {
     pub gas_price_cap: u128,
     /// The tip per gas, in wei. Config `maxPriorityFee` (gwei).
     pub max_priority_fee: u128,
-    /// One transaction at its gas limit, in wei of the native currency. Config `maxTxFee`.
+    /// One transaction at its gas limit, in wei of the native currency. Config `maxTxFee`, less `l1_reserved`.
     pub max_tx_fee: U256,
+    /// What of `maxTxFee` is kept for an OP-stack chain's L1 data fee (at most), on top of gas.
+    pub l1_reserved: U256,
 }
 
 impl FeeCaps {
@@ -132,7 +134,19 @@ impl FeeCaps {
                 native(self.max_tx_fee)
             )));
         }
-        Ok(FeeCaps { max_tx_fee: self.max_tx_fee - l1_fee, ..*self })
+        Ok(FeeCaps { max_tx_fee: self.max_tx_fee - l1_fee, l1_reserved: l1_fee, ..*self })
+    }
+
+    /// `maxTxFee` as configured, and what of it the L1 data fee takes, for refusals.
+    fn tx_cap_text(&self) -> String {
+        match self.l1_reserved.is_zero() {
+            true => format!("maxTxFee {}", native(self.max_tx_fee)),
+            false => format!(
+                "maxTxFee {} less up to {} of L1 data fee",
+                native(self.max_tx_fee + self.l1_reserved),
+                native(self.l1_reserved)
+            ),
+        }
     }
 
     /// Caps for a network whose config names none: a few times the fees each chain has seen at its busiest, so
@@ -164,6 +178,7 @@ impl FeeCaps {
             gas_price_cap: gwei_to_wei(gas_price_cap),
             max_priority_fee: gwei_to_wei(max_priority_fee),
             max_tx_fee: native_to_wei(max_tx_fee),
+            l1_reserved: U256::ZERO,
         }
     }
 }
@@ -230,9 +245,18 @@ pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
     Ok(MarketFees::Eip1559 { base_fee, max_base_fee, tip: priority? })
 }
 
-/// What a transaction would offer per gas now: the market's fees under the network's per-gas caps.
-pub async fn current_fees(network: &Network) -> Result<Fees, ChainError> {
-    Ok(capped(&market_fees(network).await?, &network.settings().fee_caps))
+/// What a transaction would offer per gas now (the market's fees under the network's per-gas caps), and what
+/// it would pay per gas if included now (base fee plus tip, or the legacy price): the price to report.
+pub async fn current_fees(network: &Network) -> Result<(Fees, u128), ChainError> {
+    let market = market_fees(network).await?;
+    let fees = capped(&market, &network.settings().fee_caps);
+    let paid = match (market, fees) {
+        (MarketFees::Eip1559 { base_fee, .. }, Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas }) => {
+            base_fee.saturating_add(max_priority_fee_per_gas).min(max_fee_per_gas)
+        }
+        _ => fees.max_price(),
+    };
+    Ok((fees, paid))
 }
 
 /// The market's fees under the per-gas caps (the tip cut to `maxPriorityFee`, the max fee to `gasPriceCap`):
@@ -267,15 +291,19 @@ pub fn offer(market: &MarketFees, gas_limit: u64, caps: &FeeCaps) -> Result<Fees
     let per_gas_by_tx_cap = per_gas_under(caps.max_tx_fee, gas_limit);
     if needed > per_gas_by_tx_cap {
         return Err(ChainError::FeeCap(format!(
-            "at its gas limit of {gas_limit} and {} gwei per gas this transaction may cost {}, over maxTxFee {}",
+            "at its gas limit of {gas_limit} and {} gwei per gas this transaction may cost {}, over {}",
             gwei(needed),
             native(U256::from(needed) * U256::from(gas_limit)),
-            native(caps.max_tx_fee)
+            caps.tx_cap_text()
         )));
     }
+    // Where the market allows, the offer stays a replacement's bump (12.5 %) under gasPriceCap, so a stuck
+    // transaction can still be sped up or cancelled within the cap.
+    let room = caps.gas_price_cap / 9 * 8;
+    let ceiling = if needed <= room { room } else { caps.gas_price_cap };
     Ok(match capped(market, caps) {
         Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => Fees::Eip1559 {
-            max_fee_per_gas: max_fee_per_gas.min(per_gas_by_tx_cap).max(max_priority_fee_per_gas),
+            max_fee_per_gas: max_fee_per_gas.min(ceiling).min(per_gas_by_tx_cap).max(max_priority_fee_per_gas),
             max_priority_fee_per_gas,
         },
         Fees::Legacy { gas_price } => Fees::Legacy { gas_price: gas_price.min(per_gas_by_tx_cap) },
@@ -308,11 +336,7 @@ pub fn replacement(old: Fees, market: &MarketFees, gas_limit: u64, caps: &FeeCap
         return over("as tip", least.tip(), format!("maxPriorityFee {} gwei", gwei(caps.max_priority_fee)));
     }
     if least.max_price() > per_gas_by_tx_cap {
-        return over(
-            "per gas",
-            least.max_price(),
-            format!("maxTxFee {} at its gas limit of {gas_limit}", native(caps.max_tx_fee)),
-        );
+        return over("per gas", least.max_price(), format!("{} at its gas limit of {gas_limit}", caps.tx_cap_text()));
     }
     let ceiling = caps.gas_price_cap.min(per_gas_by_tx_cap);
     let market = capped(market, caps);
@@ -361,11 +385,15 @@ mod tests {
     const G: u128 = 1_000_000_000;
 
     fn caps(gas_price_cap: u128, max_priority_fee: u128, max_tx_fee: u128) -> FeeCaps {
-        FeeCaps { gas_price_cap, max_priority_fee, max_tx_fee: U256::from(max_tx_fee) }
+        FeeCaps { gas_price_cap, max_priority_fee, max_tx_fee: U256::from(max_tx_fee), l1_reserved: U256::ZERO }
     }
 
     fn market(base: u128, tip: u128) -> MarketFees {
         MarketFees::Eip1559 { base_fee: base, max_base_fee: base * 12 / 10, tip }
+    }
+
+    fn market_2x(base: u128, tip: u128) -> MarketFees {
+        MarketFees::Eip1559 { base_fee: base, max_base_fee: base * 2, tip }
     }
 
     #[test]
@@ -378,6 +406,15 @@ mod tests {
         // base × multiplier over the cap while base + tip is under: the max fee is the cap.
         let offered = offer(&market(90 * G, 2 * G), 100_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap();
         assert_eq!(offered.max_price(), 100 * G);
+    }
+
+    #[test]
+    fn an_offer_leaves_a_bumps_room_under_the_cap_when_the_market_allows() {
+        // 2 × 50 + 1 = 101 over a 100 gwei cap: offered 88.9 gwei, so a 12.5 % bump still fits.
+        let offered = offer(&market_2x(50 * G, G), 21_000, &caps(100 * G, 5 * G, u128::MAX)).unwrap();
+        assert_eq!(offered.max_price(), 100 * G / 9 * 8);
+        let old = offered;
+        assert!(replacement(old, &market_2x(50 * G, G), 21_000, &caps(100 * G, 5 * G, u128::MAX)).is_ok());
     }
 
     #[test]

@@ -48,14 +48,21 @@ pub fn l1_fee(signed: &[u8], params: &L1FeeParams) -> U256 {
     U256::from(estimated_size as u64) * scaled_price(params) / U256::from(1_000_000_000_000u64)
 }
 
-/// A bound on the L1 fee of a signed transaction of `size` bytes, whatever they are (Fjord's
-/// `getL1FeeUpperBound`: FastLZ never grows data by more than 1/255 plus 16 bytes): for the fee cap, before
-/// signing.
+/// A bound on the L1 fee of a signed transaction of at most `size` bytes, whatever they are, for the fee cap
+/// before signing. FastLZ stores incompressible data as literal runs of 32 bytes, each with a one-byte header
+/// (and a match never costs more than the bytes it replaces), so the compressed size is at most n + n/32 + 2.
+/// The L1 base fee and blob base fee may rise before the transaction is included (12.5 % per L1 block at most,
+/// EIP-1559 and EIP-4844): the bound prices them at twice the latest, which holds for six L1 blocks.
 pub fn l1_fee_upper_bound(size: usize, params: &L1FeeParams) -> U256 {
     let size = size as u64;
-    let compressed = size + size / 255 + 16;
+    let compressed = size + size / 32 + 2;
     let estimated_size = (COST_INTERCEPT + COST_FASTLZ_COEF * compressed as i64).max(MIN_TRANSACTION_SIZE_SCALED);
-    U256::from(estimated_size as u64) * scaled_price(params) / U256::from(1_000_000_000_000u64)
+    let risen = L1FeeParams {
+        base_fee: params.base_fee * U256::from(2),
+        blob_base_fee: params.blob_base_fee * U256::from(2),
+        ..*params
+    };
+    U256::from(estimated_size as u64) * scaled_price(&risen) / U256::from(1_000_000_000_000u64)
 }
 
 fn scaled_price(params: &L1FeeParams) -> U256 {
@@ -77,9 +84,18 @@ pub async fn params(network: &Network, block: Option<u64>) -> Result<L1FeeParams
     Ok(L1FeeParams { base_fee, blob_base_fee, base_fee_scalar, blob_base_fee_scalar })
 }
 
-/// The L1 fee a mined transaction paid, from its signed bytes and the parameters of its block.
+/// The L1 fee a mined transaction paid: the receipt's `l1Fee` where the node gives it (OP-stack nodes do; it
+/// needs no state of past blocks), else computed from its signed bytes and the parameters of its block.
 pub async fn paid(network: &Network, receipt: &TransactionReceipt) -> Result<U256, ChainError> {
     let hash: B256 = receipt.transaction_hash;
+    let as_given: Option<serde_json::Value> = network
+        .provider()
+        .raw_request("eth_getTransactionReceipt".into(), (hash,))
+        .await
+        .map_err(|e| network.rpc_error(e))?;
+    if let Some(fee) = as_given.as_ref().and_then(|receipt| receipt.get("l1Fee")?.as_str()?.parse::<U256>().ok()) {
+        return Ok(fee);
+    }
     let (signed, params) = tokio::try_join!(
         async {
             let raw: Option<alloy::primitives::Bytes> = network
@@ -190,6 +206,29 @@ mod tests {
             blob_base_fee_scalar: 1_055_762,
         };
         assert_eq!(l1_fee(&signed, &params), U256::from(389_336_600_000u64));
+    }
+
+    #[test]
+    fn the_bound_holds_for_data_that_does_not_compress() {
+        let params = L1FeeParams {
+            base_fee: U256::from(7_000_000_000u64),
+            blob_base_fee: U256::from(5u64),
+            base_fee_scalar: 2269,
+            blob_base_fee_scalar: 1_055_762,
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for size in [0usize, 40, 171, 400, 1000, 5000, 20_000] {
+            let noise: Vec<u8> = (0..size)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            assert!(flz_compressed_len(&noise) as usize <= size + size / 32 + 2, "{size}");
+            assert!(l1_fee(&noise, &params) <= l1_fee_upper_bound(size, &params), "{size}");
+        }
     }
 
     #[test]

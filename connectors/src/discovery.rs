@@ -61,16 +61,17 @@ impl Discovery {
             let (token0, token1) = sort_tokens(a, b);
             (network.instance(), dex.name.clone(), token0, token1)
         };
+        let mut keys: Vec<PairKey> = pairs.iter().map(|&pair| key(pair)).filter(|key| key.2 != key.3).collect();
+        keys.sort();
+        keys.dedup();
         let mut found = Vec::new();
         let mut asked: Vec<PairKey> = Vec::new();
         {
             let remembered = self.found.lock().expect("discovery lock");
-            for &pair in pairs {
-                let key = key(pair);
+            for key in keys {
                 match remembered.get(&key) {
                     Some((block, pools)) if *block >= latest => found.extend(pools.iter().copied()),
-                    _ if !asked.contains(&key) && key.2 != key.3 => asked.push(key),
-                    _ => {}
+                    _ => asked.push(key),
                 }
             }
         }
@@ -95,6 +96,13 @@ impl Discovery {
             }
         }
         let answers = chains::erc20::multicall(network, calls, Some(latest)).await?;
+        if answers.len() != expected.len() {
+            return Err(ConnectorError::Chain(chains::error::ChainError::Node(format!(
+                "Multicall3 answered {} of {} factory calls",
+                answers.len(),
+                expected.len()
+            ))));
+        }
         let mut by_pair: HashMap<(Address, Address), Vec<FoundPool>> = HashMap::new();
         for ((kind, token0, token1, fee), answer) in expected.into_iter().zip(answers) {
             let address = answer.as_deref().and_then(|data| match kind {
@@ -109,11 +117,17 @@ impl Discovery {
         let mut remembered = self.found.lock().expect("discovery lock");
         if remembered.len() + asked.len() > CAPACITY {
             remembered.retain(|_, (block, _)| *block >= latest);
+            if remembered.len() + asked.len() > CAPACITY {
+                remembered.clear();
+            }
         }
         for key in asked {
             let pools = by_pair.remove(&(key.2, key.3)).unwrap_or_default();
             found.extend(pools.iter().copied());
-            remembered.insert(key, (latest, Arc::new(pools)));
+            // A slower request read at an older block does not overwrite a newer answer.
+            if remembered.get(&key).is_none_or(|(block, _)| *block < latest) {
+                remembered.insert(key, (latest, Arc::new(pools)));
+            }
         }
         Ok(found)
     }

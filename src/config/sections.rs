@@ -242,6 +242,7 @@ impl NetworkConfig {
             gas_price_cap: self.gas_price_cap.map_or(defaults.gas_price_cap, chains::gas::gwei_to_wei),
             max_priority_fee: self.max_priority_fee.map_or(defaults.max_priority_fee, chains::gas::gwei_to_wei),
             max_tx_fee: self.max_tx_fee.map_or(defaults.max_tx_fee, chains::gas::native_to_wei),
+            ..defaults
         }
     }
 }

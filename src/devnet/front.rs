@@ -42,11 +42,11 @@ pub async fn start(port: u16, anvil_url: String, floor: TipFloor) -> Result<Fron
         async move {
             let answer = match refusal(&body, floor) {
                 Some(refused) => refused.to_string().into_bytes(),
-                None => match client.post(&anvil_url).header("content-type", "application/json").body(body).send().await
-                {
-                    Ok(answer) => answer.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                None => match forward(&client, &anvil_url, body.clone()).await {
+                    Ok(answer) => answer,
                     Err(error) => {
-                        json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32603, "message": error.to_string()}})
+                        let id = serde_json::from_slice::<Value>(&body).ok().and_then(|call| call.get("id").cloned());
+                        json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": error.to_string()}})
                             .to_string()
                             .into_bytes()
                     }
@@ -55,15 +55,40 @@ pub async fn start(port: u16, anvil_url: String, floor: TipFloor) -> Result<Fron
             ([(axum::http::header::CONTENT_TYPE, "application/json")], answer)
         }
     });
+    // Nodes take large requests (a batch, a contract's bytes): no body limit of the framework's.
+    let app = app.layer(axum::extract::DefaultBodyLimit::disable());
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     Ok(Front { port, task })
 }
 
-/// The node's error answer when `body` sends a raw transaction under the floor.
+async fn forward(client: &reqwest::Client, anvil_url: &str, body: Bytes) -> Result<Vec<u8>, reqwest::Error> {
+    let answer = client.post(anvil_url).header("content-type", "application/json").body(body).send().await?;
+    Ok(answer.bytes().await?.to_vec())
+}
+
+/// The node's error answer when `body` sends a raw transaction under the floor. A batch holding one is refused
+/// whole, each of its calls answered.
 fn refusal(body: &[u8], floor: TipFloor) -> Option<Value> {
-    let call: Value = serde_json::from_slice(body).ok()?;
+    match serde_json::from_slice::<Value>(body).ok()? {
+        Value::Array(calls) => {
+            let answers: Vec<Option<Value>> = calls.iter().map(|call| refused_call(call, floor)).collect();
+            answers.iter().any(Option::is_some).then(|| {
+                let refused = "batch refused: it holds a transaction under the minimum";
+                let answers = answers.into_iter().zip(&calls).map(|(answer, call)| {
+                    answer.unwrap_or_else(
+                        || json!({"jsonrpc": "2.0", "id": call["id"], "error": {"code": -32000, "message": refused}}),
+                    )
+                });
+                Value::Array(answers.collect())
+            })
+        }
+        call => refused_call(&call, floor),
+    }
+}
+
+fn refused_call(call: &Value, floor: TipFloor) -> Option<Value> {
     if call.get("method")?.as_str()? != "eth_sendRawTransaction" {
         return None;
     }

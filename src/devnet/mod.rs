@@ -109,8 +109,9 @@ pub struct Profile {
     /// OP stack: anvil's optimism mode (it charges the L1 data fee, as op-revm does) with the L1Block and
     /// GasPriceOracle predeploys from `@eth-optimism/contracts-bedrock`.
     pub op_stack: bool,
-    /// The network's nodes refuse tips under a floor: a front before anvil does the same, in their words.
-    pub tip_floor: Option<front::TipFloor>,
+    /// The network's nodes refuse tips under its floor (`ChainRules`): a front before anvil does the same, in
+    /// their words.
+    pub refusal: Option<fn(u128, u128) -> String>,
     /// anvil arguments of this network's own (BSC: no base fee).
     pub anvil_args: &'static [&'static str],
 }
@@ -127,22 +128,17 @@ fn bsc_refusal(tip: u128, min: u128) -> String {
 
 impl Profile {
     pub const PLAIN: Profile =
-        Profile { name: "ethereum", chain_id: CHAIN_ID, op_stack: false, tip_floor: None, anvil_args: &[] };
+        Profile { name: "ethereum", chain_id: CHAIN_ID, op_stack: false, refusal: None, anvil_args: &[] };
     pub const ALL: [Profile; 9] = [
         Profile::PLAIN,
         Profile { name: "base", chain_id: 8453, op_stack: true, ..Profile::PLAIN },
         Profile { name: "optimism", chain_id: 10, op_stack: true, ..Profile::PLAIN },
         Profile { name: "unichain", chain_id: 130, op_stack: true, ..Profile::PLAIN },
-        Profile {
-            name: "polygon",
-            chain_id: 137,
-            tip_floor: Some(front::TipFloor { min_tip: 25_000_000_000, refusal: bor_refusal }),
-            ..Profile::PLAIN
-        },
+        Profile { name: "polygon", chain_id: 137, refusal: Some(bor_refusal), ..Profile::PLAIN },
         Profile {
             name: "bsc",
             chain_id: 56,
-            tip_floor: Some(front::TipFloor { min_tip: 50_000_000, refusal: bsc_refusal }),
+            refusal: Some(bsc_refusal),
             anvil_args: &["--block-base-fee-per-gas", "0"],
             ..Profile::PLAIN
         },
@@ -161,26 +157,52 @@ impl Profile {
 }
 
 /// Points the conf's devnet network at the running devnet (the template says port 8545), with its profile's
-/// chain id; a profile's network has
-/// its own fee caps (Polygon's floor alone is over the devnet's), so they are left to the chain's defaults.
-pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result<(), String> {
+/// chain id. A cap under that chain's tip floor (the devnet's 10 gwei maxPriorityFee under Polygon's 25) is
+/// raised to the chain's default, and said so; the user's other settings stay as they are.
+pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result<Vec<String>, String> {
     std::fs::create_dir_all(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
     crate::config::install_templates(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
     let namespace = format!("ethereum-{NETWORK}");
-    // The caps go first: the chain id is checked against them (a tip floor over a cap is refused).
+    let load = || crate::config::Config::load(conf_dir).map_err(|e| e.to_string());
+    let mut raised = Vec::new();
+    // The caps first: the chain id is checked against them.
+    let current = load()?.network(NETWORK).map(|network| network.fee_caps());
+    let rules = chains::gas::ChainRules::for_chain(like.chain_id);
+    let defaults = chains::gas::FeeCaps::default_for(like.chain_id);
+    let floor_cap = match rules.legacy {
+        true => ("gasPriceCap", current.map(|caps| caps.gas_price_cap)),
+        false => ("maxPriorityFee", current.map(|caps| caps.max_priority_fee)),
+    };
     let mut settings = Vec::new();
-    if !like.is_plain() {
-        settings.extend(["gasPriceCap", "maxPriorityFee", "maxTxFee"].map(|cap| (cap, serde_json::Value::Null)));
+    if let (setting, Some(cap)) = floor_cap
+        && cap < rules.min_tip
+    {
+        // All three, the per-gas cap first: each is checked against the others as it is written.
+        let gwei = |wei: u128| serde_json::json!(wei as f64 / 1e9);
+        let native = serde_json::json!(f64::from(defaults.max_tx_fee) / 1e18);
+        settings.extend([
+            ("gasPriceCap", gwei(defaults.gas_price_cap)),
+            ("maxPriorityFee", gwei(defaults.max_priority_fee)),
+            ("maxTxFee", native),
+        ]);
+        raised.push(format!(
+            "{setting} was under {}'s tip floor: the fee caps are now that chain's (gasPriceCap {}, maxPriorityFee {} \
+             GWEI, maxTxFee {})",
+            like.name,
+            defaults.gas_price_cap as f64 / 1e9,
+            defaults.max_priority_fee as f64 / 1e9,
+            f64::from(defaults.max_tx_fee) / 1e18
+        ));
     }
     settings.extend([("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(like.chain_id))]);
     for (setting, value) in settings {
         // Loaded again for each: an update writes the file from the values it was loaded with.
-        let config = crate::config::Config::load(conf_dir).map_err(|e| e.to_string())?;
+        let config = load()?;
         if config.namespace(&namespace).map_err(|e| e.to_string())?[setting] != value {
             config.update(&namespace, setting, value).map_err(|e| e.to_string())?;
         }
     }
-    Ok(())
+    Ok(raised)
 }
 
 /// The L1 fee parameters an OP-stack devnet starts with: Base's scalars (L1Block on Base, 2025) over an L1
@@ -214,13 +236,17 @@ impl Devnet {
         progress: &dyn Fn(&str),
     ) -> Result<Devnet, DevnetError> {
         let (state_file, mut deployment) = ensure_snapshot(assets, progress).await?;
-        let anvil_port = if profile.tip_floor.is_some() { 0 } else { port };
+        let floor = profile.refusal.map(|refusal| front::TipFloor {
+            min_tip: chains::gas::ChainRules::for_chain(profile.chain_id).min_tip,
+            refusal,
+        });
+        let anvil_port = if floor.is_some() { 0 } else { port };
         let anvil = spawn_anvil(assets, anvil_port, Some(&state_file), profile)?;
         deployment.chain_id = profile.chain_id;
         if profile.op_stack {
             install_op_predeploys(assets, &anvil.endpoint()).await?;
         }
-        let front = match profile.tip_floor {
+        let front = match floor {
             Some(floor) => Some(front::start(port, anvil.endpoint(), floor).await?),
             None => None,
         };

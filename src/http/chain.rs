@@ -693,7 +693,8 @@ async fn replaced(
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EstimateGasResponse {
-    /// Price of one unit of gas, in gwei.
+    /// What one unit of gas costs if included now (base fee plus tip), in gwei; `maxFeePerGas` is the most a
+    /// transaction offers.
     #[schema(value_type = f64)]
     fee_per_compute_unit: Human,
     #[schema(example = "gwei")]
@@ -737,7 +738,7 @@ async fn estimate_gas(
             false => Ok(None),
         }
     };
-    let (fees, l1_data_fee) = tokio::try_join!(current_fees(&ctx.network), l1_data_fee)?;
+    let ((fees, price), l1_data_fee) = tokio::try_join!(current_fees(&ctx.network), l1_data_fee)?;
     let gwei = |wei: u128| Human(format_units(U256::from(wei), 9));
     let (gas_type, max_fee, priority) = match fees {
         Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
@@ -745,7 +746,6 @@ async fn estimate_gas(
         }
         Fees::Legacy { .. } => ("legacy", None, None),
     };
-    let price = fees.max_price();
     Ok(axum::Json(EstimateGasResponse {
         fee_per_compute_unit: gwei(price),
         denomination: "gwei".into(),

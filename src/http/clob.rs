@@ -674,7 +674,7 @@ async fn clob_estimate_gas(
 ) -> ApiResult<axum::Json<ClobGasResponse>> {
     let started = now_ms();
     let clob = open(&state, &query).await?;
-    let price = current_fees(&clob.network).await?.max_price();
+    let (_, price) = current_fees(&clob.network).await?;
     let limit = clob.settings.fill_gas_limit;
     Ok(axum::Json(ClobGasResponse {
         envelope: envelope(&clob, started),

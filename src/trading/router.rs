@@ -122,7 +122,8 @@ async fn best_route(state: &AppState, market: &Market, order: &Order) -> ApiResu
         return Err(ApiError::bad_request(
             "quoteToken",
             format!(
-                "no route from {} to {} within {max_hops} pools of {} on {}: none is listed, and its factories have                  none directly or through the network's routingTokens; list one with POST /pools",
+                "no route from {} to {} over the listed pools of {} on {} (up to {max_hops} hops), and its factories \
+                 have none directly or through the network's routingTokens; list one with POST /pools",
                 order.token_in.symbol, order.token_out.symbol, market.connector, market.network_name
             ),
         ));

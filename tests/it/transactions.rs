@@ -466,8 +466,6 @@ async fn stuck_wrap(gw: &TestGateway, anvil: &RootProvider) -> (B256, u64) {
 #[tokio::test]
 async fn a_stuck_transaction_is_sped_up_and_another_cancelled_and_poll_tells_each_hash_the_truth() {
     let (devnet, gw, anvil) = stuck_setup().await;
-    // Sent at 2 × a 50 gwei base fee, a cancel must offer 12.5 % more: over the devnet's 100 gwei cap.
-    update(&gw, "gasPriceCap", json!(200)).await;
     let wallet = devnet.accounts()[1];
     let weth = devnet.deployment().token("WETH").address;
     let balance = async || chains::erc20::balances(&gw.devnet_network(), wallet, &[weth]).await.unwrap().1[0];
