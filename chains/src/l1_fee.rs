@@ -3,17 +3,16 @@
 //! ethereum-optimism/specs, `fjord/exec-engine.md` (the formula and its constants) and `fjord/predeploys.md`;
 //! op-geth `core/types/rollup_cost.go` (the compressed length, as solady's `LibZip.flzCompress` computes it).
 
-use alloy::eips::BlockId;
-use alloy::primitives::{Address, B256, U256, address};
+use alloy::primitives::{Address, B256, Bytes, U256, address};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::{SolCall, SolValue};
 
 use crate::error::ChainError;
 use crate::network::Network;
 
 alloy::sol! {
     /// The OP-stack predeploy holding the L1 fee parameters (OP specs, predeploys.md).
-    #[sol(rpc)]
     interface IL1Block {
         function basefee() external view returns (uint256);
         function blobBaseFee() external view returns (uint256);
@@ -70,18 +69,26 @@ fn scaled_price(params: &L1FeeParams) -> U256 {
         + U256::from(params.blob_base_fee_scalar) * params.blob_base_fee
 }
 
-/// The L1 fee parameters in force at `block` (the latest when `None`), read from the L1Block predeploy.
+/// The L1 fee parameters in force at `block` (the latest when `None`), read from the L1Block predeploy in one
+/// Multicall3 round trip.
 pub async fn params(network: &Network, block: Option<u64>) -> Result<L1FeeParams, ChainError> {
-    let l1_block = IL1Block::new(L1_BLOCK, network.provider());
-    let at = block.map_or(BlockId::latest(), BlockId::number);
-    let rpc = |e: alloy::contract::Error| ChainError::Node(format!("reading the L1 fee parameters (L1Block): {e}"));
-    let (base_fee, blob_base_fee, base_fee_scalar, blob_base_fee_scalar) = tokio::try_join!(
-        async { l1_block.basefee().block(at).call().await.map_err(rpc) },
-        async { l1_block.blobBaseFee().block(at).call().await.map_err(rpc) },
-        async { l1_block.baseFeeScalar().block(at).call().await.map_err(rpc) },
-        async { l1_block.blobBaseFeeScalar().block(at).call().await.map_err(rpc) },
-    )?;
-    Ok(L1FeeParams { base_fee, blob_base_fee, base_fee_scalar, blob_base_fee_scalar })
+    let calls = vec![
+        (L1_BLOCK, Bytes::from(IL1Block::basefeeCall {}.abi_encode())),
+        (L1_BLOCK, Bytes::from(IL1Block::blobBaseFeeCall {}.abi_encode())),
+        (L1_BLOCK, Bytes::from(IL1Block::baseFeeScalarCall {}.abi_encode())),
+        (L1_BLOCK, Bytes::from(IL1Block::blobBaseFeeScalarCall {}.abi_encode())),
+    ];
+    let answers = crate::erc20::multicall(network, calls, block).await?;
+    let missing = || ChainError::Node("the L1Block predeploy did not answer its fee parameters".into());
+    let answer = |index: usize| answers.get(index).cloned().flatten().ok_or_else(missing);
+    let word = |index: usize| answer(index).and_then(|data| U256::abi_decode(&data).map_err(|_| missing()));
+    let scalar = |index: usize| word(index).and_then(|value| u32::try_from(value).map_err(|_| missing()));
+    Ok(L1FeeParams {
+        base_fee: word(0)?,
+        blob_base_fee: word(1)?,
+        base_fee_scalar: scalar(2)?,
+        blob_base_fee_scalar: scalar(3)?,
+    })
 }
 
 /// The L1 fee a mined transaction paid: the receipt's `l1Fee` where the node gives it (OP-stack nodes do; it
@@ -98,7 +105,7 @@ pub async fn paid(network: &Network, receipt: &TransactionReceipt) -> Result<U25
     }
     let (signed, params) = tokio::try_join!(
         async {
-            let raw: Option<alloy::primitives::Bytes> = network
+            let raw: Option<Bytes> = network
                 .provider()
                 .raw_request("eth_getRawTransactionByHash".into(), (hash,))
                 .await

@@ -348,9 +348,23 @@ fn typed<T: Section>(namespace: &str, raw: &Value) -> Result<T, ConfigError> {
     Ok(value)
 }
 
-/// serde names Rust types ("expected f64"); say what a user would.
+/// serde names Rust types ("expected f64"); say what a user would. serde also repeats a string value whole;
+/// it is quoted short and sanitized, as every error quotes input.
 fn plain_serde_message(message: &str) -> String {
-    message
+    let requoted = [
+        ("invalid type: string \"", "\", expected"),
+        ("invalid value: string \"", "\", expected"),
+        ("unknown variant `", "`, expected"),
+    ]
+    .into_iter()
+    .find_map(|(opening, closing)| {
+        let start = message.find(opening)? + opening.len();
+        let end = start + message[start..].rfind(closing)?;
+        Some(format!("{}{}{}", &message[..start - 1], chains::quoted(&message[start..end]), &message[end + 1..]))
+    });
+    requoted
+        .as_deref()
+        .unwrap_or(message)
         .replace("expected f64", "expected a number")
         .replace("expected u64", "expected a whole number")
         .replace("expected u32", "expected a whole number")
@@ -419,6 +433,20 @@ fn yaml_stems(dir: &Path) -> Result<Vec<String>, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn serde_messages_quote_values_short_and_sanitized() {
+        let long = "x".repeat(5000);
+        let message =
+            super::plain_serde_message(&format!("unknown variant `{long}\u{0}`, expected `eip1559` or `legacy`"));
+        assert_eq!(message, format!("unknown variant '{}…', expected `eip1559` or `legacy`", "x".repeat(24)));
+        let message = super::plain_serde_message("invalid type: string \"y\u{7}s\", expected a boolean");
+        assert_eq!(message, "invalid type: string 'y?s', expected a boolean");
+        assert_eq!(
+            super::plain_serde_message("invalid type: integer `1`, expected f64"),
+            "invalid type: integer `1`, expected a number"
+        );
+    }
+
     #[test]
     fn shown_masks_urls_whatever_the_case_of_their_scheme() {
         let config = serde_json::json!({
