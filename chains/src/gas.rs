@@ -196,11 +196,13 @@ pub fn native_to_wei(amount: f64) -> U256 {
 pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
     let gas = &network.settings().gas;
     let rules = gas.rules;
-    if let Some(price) = gas.gas_price_gwei {
-        return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price).max(rules.min_tip) });
+    if let Some(price) = gas.gas_price_gwei.filter(|_| rules.min_tip == 0) {
+        return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price) });
     }
     let provider = network.provider();
-    if rules.legacy {
+    // A legacy price on a chain with a tip floor: its tip is what is left over the base fee (Bor wants base fee
+    // plus 25 gwei, networks.md §8). BSC's base fee is always 0, so its node price needs only the floor.
+    if rules.legacy && gas.gas_price_gwei.is_none() {
         let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
         return Ok(MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) });
     }
@@ -234,6 +236,10 @@ pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
             }
         }
     };
+    if let Some(price) = gas.gas_price_gwei {
+        let floor = base_fee.await?.unwrap_or_default().saturating_add(rules.min_tip);
+        return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price).max(floor) });
+    }
     // Asked together; on a chain without EIP-1559 the priority fee is not used.
     let (base_fee, priority) = tokio::join!(base_fee, priority_fee);
     let Some(base_fee) = base_fee? else {

@@ -49,6 +49,13 @@ async fn a_tip_floor_lifts_every_tip_and_a_legacy_chain_gets_legacy_transactions
     let (_, estimate) = gw.get("/chains/ethereum/estimate-gas?network=devnet").await;
     assert_eq!(estimate["gasType"], "legacy", "{estimate}");
 
+    // A fixed legacy price on a chain with a floor: its tip is what is over the base fee, so the floor is on top.
+    assert_eq!(set(&gw, "gasPrice", json!(1)).await.0, StatusCode::OK);
+    let sent = wrapped(&gw).await;
+    let block = gw.devnet_network().provider().get_block_by_number(sent.block_number.unwrap().into()).await;
+    let base_fee = u128::from(block.unwrap().unwrap().header.base_fee_per_gas.unwrap());
+    assert!(sent.gas_price() >= Some(base_fee + 25 * GWEI), "{:?} over a base fee of {base_fee}", sent.gas_price());
+
     // A floor the caps cannot pay is refused when it is set, naming both.
     let (status, body) = set(&gw, "minPriorityFee", json!(600)).await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "minPriorityFee");
