@@ -347,7 +347,7 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: devnet::Profile) -> R
     let devnet =
         Devnet::start_like(&DevnetAssets::locate(), rpc_port, like, &progress).await.map_err(|e| e.to_string())?;
     println!("devnet: anvil running at {} (chain id {}, like {})", devnet.rpc_url(), like.chain_id, like.name);
-    for raised in devnet::point_network_at(&options.conf_dir, &devnet.rpc_url(), like)? {
+    if let Some(raised) = devnet::point_network_at(&options.conf_dir, &devnet.rpc_url(), like)? {
         println!("devnet: {raised}");
     }
     let gateway = server::start(options).await.map_err(|e| e.to_string())?;

@@ -42,9 +42,7 @@ const MIN_TRANSACTION_SIZE_SCALED: i64 = 100 * 1_000_000;
 /// The L1 fee, in wei, of a transaction whose signed EIP-2718 encoding is `signed` (what the node charges; the
 /// GasPriceOracle's `getL1Fee` takes the unsigned encoding and adds 68 bytes for the signature instead).
 pub fn l1_fee(signed: &[u8], params: &L1FeeParams) -> U256 {
-    let compressed = i64::from(flz_compressed_len(signed));
-    let estimated_size = (COST_INTERCEPT + COST_FASTLZ_COEF * compressed).max(MIN_TRANSACTION_SIZE_SCALED);
-    U256::from(estimated_size as u64) * scaled_price(params) / U256::from(1_000_000_000_000u64)
+    priced(u64::from(flz_compressed_len(signed)), params)
 }
 
 /// A bound on the L1 fee of a signed transaction of at most `size` bytes, whatever they are, for the fee cap
@@ -54,19 +52,34 @@ pub fn l1_fee(signed: &[u8], params: &L1FeeParams) -> U256 {
 /// EIP-1559 and EIP-4844): the bound prices them at twice the latest, which holds for six L1 blocks.
 pub fn l1_fee_upper_bound(size: usize, params: &L1FeeParams) -> U256 {
     let size = size as u64;
-    let compressed = size + size / 32 + 2;
-    let estimated_size = (COST_INTERCEPT + COST_FASTLZ_COEF * compressed as i64).max(MIN_TRANSACTION_SIZE_SCALED);
     let risen = L1FeeParams {
         base_fee: params.base_fee * U256::from(2),
         blob_base_fee: params.blob_base_fee * U256::from(2),
         ..*params
     };
-    U256::from(estimated_size as u64) * scaled_price(&risen) / U256::from(1_000_000_000_000u64)
+    priced(size + size / 32 + 2, &risen)
 }
 
-fn scaled_price(params: &L1FeeParams) -> U256 {
-    U256::from(params.base_fee_scalar) * U256::from(16) * params.base_fee
-        + U256::from(params.blob_base_fee_scalar) * params.blob_base_fee
+/// Fjord's price of a transaction whose signed bytes compress to `compressed` bytes.
+fn priced(compressed: u64, params: &L1FeeParams) -> U256 {
+    let estimated_size = (COST_INTERCEPT + COST_FASTLZ_COEF * compressed as i64).max(MIN_TRANSACTION_SIZE_SCALED);
+    let scaled_price = U256::from(params.base_fee_scalar) * U256::from(16) * params.base_fee
+        + U256::from(params.blob_base_fee_scalar) * params.blob_base_fee;
+    U256::from(estimated_size as u64) * scaled_price / U256::from(1_000_000_000_000u64)
+}
+
+/// Bytes a signed type-2 transaction adds to its call data, at most: type, chain id, nonce, fees, gas limit, to,
+/// value, an empty access list and the signature, with their RLP headers.
+pub const SIGNED_ENVELOPE_BYTES: usize = 160;
+
+/// The most the L1 data fee of a transaction with `call_data_len` bytes of call data may be on `network`, as of
+/// its latest block; `None` (and no node call) where the chain charges none.
+pub async fn bound(network: &Network, call_data_len: usize) -> Result<Option<U256>, ChainError> {
+    if !network.settings().gas.rules.l1_data_fee {
+        return Ok(None);
+    }
+    let params = params(network, None).await?;
+    Ok(Some(l1_fee_upper_bound(call_data_len + SIGNED_ENVELOPE_BYTES, &params)))
 }
 
 /// The L1 fee parameters in force at `block` (the latest when `None`), read from the L1Block predeploy in one

@@ -84,19 +84,6 @@ pub enum Replacement<'a> {
     Cancel,
 }
 
-/// Bytes a signed type-2 transaction adds to its call data, at most: type, chain id, nonce, fees, gas limit, to,
-/// value, an empty access list and the signature, with their RLP headers.
-const SIGNED_ENVELOPE_BYTES: usize = 160;
-
-/// The most the L1 data fee of `call` may be where the chain charges one (zero elsewhere, and no node call).
-async fn l1_fee_bound(network: &Network, call: &Call) -> Result<U256, ChainError> {
-    if !network.settings().gas.rules.l1_data_fee {
-        return Ok(U256::ZERO);
-    }
-    let params = crate::l1_fee::params(network, None).await?;
-    Ok(crate::l1_fee::l1_fee_upper_bound(call.data.len() + SIGNED_ENVELOPE_BYTES, &params))
-}
-
 /// A mined transaction's receipt and the whole fee it paid: gas used × effective gas price, plus the L1 data fee
 /// where the chain charges one (OP stack).
 #[derive(Debug, Clone)]
@@ -227,9 +214,10 @@ impl<L: Ledger> TxSender<L> {
         let (gas_limit, market, l1_fee) = tokio::try_join!(
             self.simulate(network, from, call),
             gas::market_fees(network),
-            l1_fee_bound(network, call)
+            crate::l1_fee::bound(network, call.data.len())
         )?;
-        let fees = gas::offer(&market, gas_limit, &network.settings().fee_caps.after_l1_fee(l1_fee)?)?;
+        let fees =
+            gas::offer(&market, gas_limit, &network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?)?;
         let job = Job {
             call: call.clone(),
             gas_limit,
@@ -294,8 +282,9 @@ impl<L: Ledger> TxSender<L> {
                 (cancel, CANCEL_LABEL.to_string(), gas_limit)
             }
         };
-        let (market, l1_fee) = tokio::try_join!(gas::market_fees(network), l1_fee_bound(network, &call))?;
-        let caps = network.settings().fee_caps.after_l1_fee(l1_fee)?;
+        let (market, l1_fee) =
+            tokio::try_join!(gas::market_fees(network), crate::l1_fee::bound(network, call.data.len()))?;
+        let caps = network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?;
         let pricing = Pricing::Replace { market, caps, only_over };
         let job = Job { call, gas_limit, pricing, label, request_key: current_request_key() };
         self.run_locked(network, signer, Slot::Exactly(nonce), job).await

@@ -159,12 +159,11 @@ impl Profile {
 /// Points the conf's devnet network at the running devnet (the template says port 8545), with its profile's
 /// chain id. A cap under that chain's tip floor (the devnet's 10 gwei maxPriorityFee under Polygon's 25) is
 /// raised to the chain's default, and said so; the user's other settings stay as they are.
-pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result<Vec<String>, String> {
+pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result<Option<String>, String> {
     std::fs::create_dir_all(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
     crate::config::install_templates(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
     let namespace = format!("ethereum-{NETWORK}");
     let load = || crate::config::Config::load(conf_dir).map_err(|e| e.to_string());
-    let mut raised = Vec::new();
     // The caps first: the chain id is checked against them.
     let current = load()?.network(NETWORK).map(|network| network.fee_caps());
     let rules = chains::gas::ChainRules::for_chain(like.chain_id);
@@ -174,24 +173,23 @@ pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result
         false => ("maxPriorityFee", current.map(|caps| caps.max_priority_fee)),
     };
     let mut settings = Vec::new();
+    let mut raised = None;
     if let (setting, Some(cap)) = floor_cap
         && cap < rules.min_tip
     {
         // All three, the per-gas cap first: each is checked against the others as it is written.
-        let gwei = |wei: u128| serde_json::json!(wei as f64 / 1e9);
-        let native = serde_json::json!(f64::from(defaults.max_tx_fee) / 1e18);
-        settings.extend([
-            ("gasPriceCap", gwei(defaults.gas_price_cap)),
-            ("maxPriorityFee", gwei(defaults.max_priority_fee)),
-            ("maxTxFee", native),
-        ]);
-        raised.push(format!(
-            "{setting} was under {}'s tip floor: the fee caps are now that chain's (gasPriceCap {}, maxPriorityFee {} \
-             GWEI, maxTxFee {})",
+        let caps = [
+            ("gasPriceCap", defaults.gas_price_cap as f64 / 1e9),
+            ("maxPriorityFee", defaults.max_priority_fee as f64 / 1e9),
+            ("maxTxFee", f64::from(defaults.max_tx_fee) / 1e18),
+        ];
+        settings.extend(caps.map(|(name, value)| (name, serde_json::json!(value))));
+        let listed: Vec<String> = caps.iter().map(|(name, value)| format!("{name} {value}")).collect();
+        raised = Some(format!(
+            "{setting} was under {}'s tip floor: the fee caps are now that chain's ({}; GWEI per gas, the native \
+             currency per transaction)",
             like.name,
-            defaults.gas_price_cap as f64 / 1e9,
-            defaults.max_priority_fee as f64 / 1e9,
-            f64::from(defaults.max_tx_fee) / 1e18
+            listed.join(", ")
         ));
     }
     settings.extend([("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(like.chain_id))]);

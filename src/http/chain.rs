@@ -43,8 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 const TAG: &str = "chains/ethereum";
 /// Gas a typical swap uses; what `estimate-gas` prices.
 const TYPICAL_GAS: u64 = 300_000;
-/// The signed size of a typical swap (a router call of 260 bytes or so in its envelope), for the L1 data fee.
-const TYPICAL_SIGNED_BYTES: usize = 420;
+/// The call data of a typical swap (a router call), for the L1 data fee.
+const TYPICAL_CALL_DATA_BYTES: usize = 260;
 const NATIVE_DECIMALS: u8 = 18;
 
 #[derive(Deserialize, IntoParams)]
@@ -730,14 +730,7 @@ async fn estimate_gas(
     Query(query): Query<NetworkQuery>,
 ) -> ApiResult<axum::Json<EstimateGasResponse>> {
     let ctx = context(&state, query.network.as_deref(), query.chain_network.as_deref())?;
-    let l1_data_fee = async {
-        match ctx.network.settings().gas.rules.l1_data_fee {
-            true => chains::l1_fee::params(&ctx.network, None)
-                .await
-                .map(|params| Some(chains::l1_fee::l1_fee_upper_bound(TYPICAL_SIGNED_BYTES, &params))),
-            false => Ok(None),
-        }
-    };
+    let l1_data_fee = chains::l1_fee::bound(&ctx.network, TYPICAL_CALL_DATA_BYTES);
     let ((fees, price), l1_data_fee) = tokio::try_join!(current_fees(&ctx.network), l1_data_fee)?;
     let gwei = |wei: u128| Human(format_units(U256::from(wei), 9));
     let (gas_type, max_fee, priority) = match fees {
