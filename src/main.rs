@@ -364,12 +364,22 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: devnet::Profile) -> R
     println!("Try:");
     println!("  curl -s {url}/");
     println!("  curl -s '{url}/config?namespace=ethereum-devnet'");
+    let wrapped = &devnet.deployment().wrapped_native().symbol;
     println!(
-        "  curl -s '{url}/trading/clmm/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL'"
+        "  curl -s '{url}/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken={wrapped}&quoteToken=USDC&amount=1&side=SELL'"
     );
-    println!("  curl -s '{url}/clob/markets?network=devnet&connector=zeroex'");
-    println!("Or the scripts in examples/ (add a wallet, balances, approve, swap, V3 position, limit order):");
-    println!("  GATEWAY={url} examples/01-add-wallet.sh && GATEWAY={url} examples/04-swap.sh 0.5");
+    if like.is_plain() {
+        println!("  curl -s '{url}/clob/markets?network=devnet&connector=zeroex'");
+        println!("Or the scripts in examples/ (add a wallet, balances, approve, swap, V3 position, limit order):");
+        println!("  GATEWAY={url} examples/01-add-wallet.sh && GATEWAY={url} examples/04-swap.sh 0.5");
+    } else {
+        println!(
+            "{}'s tokens are at its own addresses ({} of them, `GET /tokens?network=devnet`); no pool is listed: the \
+             router finds the {wrapped}/USDC pools through the factories.",
+            like.name,
+            devnet.deployment().tokens.len()
+        );
+    }
     println!();
     println!("Ctrl-C stops the gateway and the devnet.");
     gateway.stop_on(signal).await.map_err(|e| e.to_string())?;

@@ -10,6 +10,8 @@ use crate::storage::TokenRow;
 
 pub struct TokenBook {
     pub network: String,
+    /// The network whose `tokens/ethereum/<name>.json` lists this network's tokens: its own, or the one it rehearses.
+    list_network: String,
     pub native_symbol: String,
     pub tokens: Vec<Token>,
 }
@@ -38,7 +40,8 @@ impl TokenBook {
             }
         }
         let native_symbol = config.network(network).map(|n| n.native_currency_symbol.clone()).unwrap_or_default();
-        TokenBook { network: network.to_string(), native_symbol, tokens }
+        let list_network = config.rehearsed(network).unwrap_or(network).to_string();
+        TokenBook { network: network.to_string(), list_network, native_symbol, tokens }
     }
 
     /// A token by symbol (exact, then case-insensitive) or address. The native currency is not a token here.
@@ -61,17 +64,36 @@ impl TokenBook {
             .ok_or_else(|| self.unknown(field, wanted))
     }
 
+    /// Whether `symbol` names the native currency as such. Where the native currency is an ERC-20 itself and
+    /// listed (CELO), its symbol names the token: balances, allowances and approvals go through its contract.
     pub fn is_native(&self, symbol: &str) -> bool {
-        symbol.trim().eq_ignore_ascii_case(&self.native_symbol)
+        symbol.trim().eq_ignore_ascii_case(&self.native_symbol) && self.native_token().is_none()
     }
 
-    /// The wrapped native token (WETH for ETH): the list's `W<native>` entry.
+    fn native_token(&self) -> Option<&Token> {
+        self.tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(&self.native_symbol))
+    }
+
+    /// The wrapped native token (WETH for ETH): the list's `W<native>` entry. Where the native currency is an
+    /// ERC-20 itself (CELO on Celo: its balance is the token's), there is nothing to wrap.
     pub fn wrapped_native(&self) -> ApiResult<Token> {
         let symbol = format!("W{}", self.native_symbol);
+        if let Some(native) = self.native_token() {
+            return Err(ApiError::bad_request(
+                "network",
+                format!(
+                    "on {} {} is an ERC-20 token itself (at {}): it needs no wrapping; approve and swap it as {}",
+                    self.network, native.symbol, native.address, native.symbol
+                ),
+            ));
+        }
         self.resolve("token", &symbol).map_err(|_| {
             ApiError::bad_request(
                 "network",
-                format!("network {} lists no {symbol}; add it to tokens/{CHAIN}/{}.json", self.network, self.network),
+                format!(
+                    "network {} lists no {symbol}; add it to tokens/{CHAIN}/{}.json",
+                    self.network, self.list_network
+                ),
             )
         })
     }
@@ -81,9 +103,10 @@ impl TokenBook {
             field,
             format!(
                 "unknown token {} on {network}; add it with POST /tokens/save/<address>?chainNetwork={CHAIN}-{network} \
-                 or list it in tokens/{CHAIN}/{network}.json",
+                 or list it in tokens/{CHAIN}/{list}.json",
                 chains::quoted(wanted),
-                network = self.network
+                network = self.network,
+                list = self.list_network
             ),
         )
         .with_code("TOKEN_NOT_FOUND")

@@ -21,7 +21,7 @@ pub use sections::{
     ServerConfig, TRADING_TYPES,
 };
 use sections::{Invalid, Section};
-pub use templates::install_templates;
+pub use templates::{install_templates, template};
 
 /// The only chain this gateway serves; its networks are `ethereum-<network>` namespaces.
 /// Order-book connectors, each configured by `connectors/<name>.yml`.
@@ -88,6 +88,8 @@ pub struct Config {
     pub token_lists: BTreeMap<String, Vec<ListedToken>>,
     /// `pools/<connector>.json`, by connector.
     pub pool_lists: BTreeMap<String, Vec<ListedPool>>,
+    /// The networks a network rehearses, by name: see [`rehearsals`].
+    rehearsals: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -178,8 +180,16 @@ impl Config {
                 });
             }
         }
-        let token_lists = lists::load(&dir, networks.keys())?;
-        let pool_lists = lists::load_pools(&dir, &dexes.names())?;
+        let mut token_lists = lists::load(&dir, networks.keys())?;
+        let mut pool_lists = lists::load_pools(&dir, &dexes.names())?;
+        let rehearsals = rehearsals(&networks);
+        for (network, rehearsed) in &rehearsals {
+            let list = token_lists.get(rehearsed).cloned().unwrap_or_default();
+            token_lists.insert(network.clone(), list);
+        }
+        for pools in pool_lists.values_mut() {
+            pools.retain(|pool| !rehearsals.contains_key(&pool.network));
+        }
         static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let generation = GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Config {
@@ -194,7 +204,18 @@ impl Config {
             dexes,
             token_lists,
             pool_lists,
+            rehearsals,
         })
+    }
+
+    /// The contracts of `connector` on `network`: those of the network it rehearses, if it does.
+    pub fn dex(&self, connector: &str, network: &str) -> Option<connectors::dex::Dex> {
+        self.dexes.find(connector, self.rehearsals.get(network).map_or(network, String::as_str))
+    }
+
+    /// The network `network` rehearses (`gateway devnet --like`), if it does.
+    pub fn rehearsed(&self, network: &str) -> Option<&str> {
+        self.rehearsals.get(network).map(String::as_str)
     }
 
     pub fn generation(&self) -> u64 {
@@ -288,6 +309,33 @@ impl Config {
     fn unknown_namespace(&self, name: &str) -> ConfigError {
         ConfigError::UnknownNamespace { namespace: name.into(), known: self.namespace_names().join(", ") }
     }
+}
+
+/// A network as the templates describe it: its settings and its token list.
+pub fn network_template(network: &str) -> Option<(NetworkConfig, Vec<ListedToken>)> {
+    let namespace = format!("{CHAIN}-{network}");
+    let settings = parse_yaml(templates::template(&format!("chains/{CHAIN}/{network}.yml"))?).ok()?;
+    let settings = typed::<NetworkConfig>(&namespace, &settings).ok()?;
+    let tokens = serde_json::from_str(templates::template(&format!("tokens/{CHAIN}/{network}.json"))?).ok()?;
+    Some((settings, tokens))
+}
+
+/// The devnet given another network's chain id (`gateway devnet --like base`) rehearses that network: its
+/// contracts and tokens are at that network's addresses, so it takes that network's deployments and token list.
+/// The pools listed for the devnet are at the plain devnet's addresses and are not used: pools are found through
+/// the factories, as on a network that lists none.
+fn rehearsals(networks: &BTreeMap<String, NetworkConfig>) -> BTreeMap<String, String> {
+    let devnet = crate::devnet::NETWORK;
+    let Some(chain_id) =
+        networks.get(devnet).map(|network| network.chain_id).filter(|&id| id != crate::devnet::CHAIN_ID)
+    else {
+        return BTreeMap::new();
+    };
+    networks
+        .iter()
+        .find(|(name, network)| name.as_str() != devnet && network.chain_id == chain_id)
+        .map(|(name, _)| BTreeMap::from([(devnet.to_string(), name.clone())]))
+        .unwrap_or_default()
 }
 
 /// Settings read only when the gateway starts; the others apply as soon as they are updated.
@@ -445,6 +493,29 @@ mod tests {
             super::plain_serde_message("invalid type: integer `1`, expected f64"),
             "invalid type: integer `1`, expected a number"
         );
+    }
+
+    #[test]
+    fn the_devnet_given_another_networks_chain_id_takes_its_contracts_and_tokens_and_lists_no_pools() {
+        let conf = tempfile::TempDir::new().unwrap();
+        super::install_templates(conf.path()).unwrap();
+        let plain = super::Config::load(conf.path()).unwrap();
+        let devnet_pools = |config: &super::Config| {
+            config.pool_lists.values().flatten().filter(|pool| pool.network == "devnet").count()
+        };
+        assert_eq!(plain.rehearsed("devnet"), None);
+        assert!(devnet_pools(&plain) > 0);
+        let rehearsal = plain.update("ethereum-devnet", "chainID", serde_json::json!(8453)).unwrap();
+        assert_eq!(rehearsal.rehearsed("devnet"), Some("base"));
+        let (base, devnet) = (rehearsal.dex("uniswap", "base").unwrap(), rehearsal.dex("uniswap", "devnet").unwrap());
+        assert_eq!(devnet.v3.unwrap().swap_router, base.v3.unwrap().swap_router);
+        assert_ne!(devnet.v2.unwrap().factory, plain.dex("uniswap", "devnet").unwrap().v2.unwrap().factory);
+        assert_eq!(rehearsal.token_lists["devnet"], rehearsal.token_lists["base"]);
+        assert_eq!(devnet_pools(&rehearsal), 0);
+        assert!(rehearsal.pool_lists.values().flatten().any(|pool| pool.network == "base"), "base keeps its own");
+        // A chain id no network has: the devnet's own contracts.
+        let own = rehearsal.update("ethereum-devnet", "chainID", serde_json::json!(999)).unwrap();
+        assert_eq!(own.rehearsed("devnet"), None);
     }
 
     #[test]

@@ -32,3 +32,8 @@ fn copy_missing(dir: &Dir<'_>, conf_dir: &Path, written: &mut Vec<String>) -> st
     }
     Ok(())
 }
+
+/// A template's text, by its path in a conf dir (`tokens/ethereum/base.json`).
+pub fn template(path: &str) -> Option<&'static str> {
+    TEMPLATES.get_file(path).and_then(|file| file.contents_utf8())
+}

@@ -1,9 +1,12 @@
 //! The local devnet: a real anvil node with the real Uniswap, PancakeSwap, WETH9 and Multicall3 contracts at
 //! their mainnet addresses, funded pools, and funded test accounts.
 //!
+//! A devnet `--like` another network has that network's chain id and fee behaviour, and its token list and
+//! protocols at that network's addresses, with no pool listed.
+//!
 //! Deploying takes a few seconds, so the first start deploys once and saves anvil's state as a snapshot in
-//! `tests/.devnet/`; every later start loads it in about 0.1 s. The snapshot's name is a hash of the deploy
-//! code and contracts, so changing either makes a new one.
+//! `tests/.devnet/` (one per profile); every later start loads it in about 0.1 s. The snapshot's name is a hash
+//! of the deploy code, the contracts and the network's files, so changing any makes a new one.
 
 mod assets;
 mod deploy;
@@ -96,6 +99,11 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// The wrapped native token (WETH9's code; CELO's own token on a Celo-like devnet): deployed first.
+    pub fn wrapped_native(&self) -> &DevnetToken {
+        &self.tokens[0]
+    }
+
     pub fn token(&self, symbol: &str) -> &DevnetToken {
         self.tokens.iter().find(|t| t.symbol == symbol).unwrap_or_else(|| panic!("the devnet has no {symbol}"))
     }
@@ -192,6 +200,17 @@ pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result
             listed.join(", ")
         ));
     }
+    // Switching chains: the chain's native currency and routing tokens come with it, from its template (the
+    // plain devnet's when switching back). Left alone otherwise: they are the user's to change.
+    if load()?.network(NETWORK).is_none_or(|network| network.chain_id != like.chain_id) {
+        let template = if like.is_plain() { NETWORK } else { like.name };
+        let (chain, _) = crate::config::network_template(template)
+            .ok_or_else(|| format!("no template describes network {template}"))?;
+        settings.extend([
+            ("nativeCurrencySymbol", serde_json::json!(chain.native_currency_symbol)),
+            ("routingTokens", serde_json::json!(chain.routing_tokens)),
+        ]);
+    }
     settings.extend([("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(like.chain_id))]);
     for (setting, value) in settings {
         // Loaded again for each: an update writes the file from the values it was loaded with.
@@ -233,14 +252,13 @@ impl Devnet {
         profile: Profile,
         progress: &dyn Fn(&str),
     ) -> Result<Devnet, DevnetError> {
-        let (state_file, mut deployment) = ensure_snapshot(assets, progress).await?;
+        let (state_file, deployment) = ensure_snapshot(assets, profile, progress).await?;
         let floor = profile.refusal.map(|refusal| front::TipFloor {
             min_tip: chains::gas::ChainRules::for_chain(profile.chain_id).min_tip,
             refusal,
         });
         let anvil_port = if floor.is_some() { 0 } else { port };
         let anvil = spawn_anvil(assets, anvil_port, Some(&state_file), profile)?;
-        deployment.chain_id = profile.chain_id;
         if profile.op_stack {
             install_op_predeploys(assets, &anvil.endpoint()).await?;
         }
@@ -333,9 +351,10 @@ fn spawn_anvil(
     })
 }
 
-/// A name for the snapshot that changes whenever what it would contain changes.
-fn snapshot_key() -> String {
-    let inputs = [
+/// A name for `profile`'s snapshot that changes whenever what it would contain changes: the deploy code, the
+/// contracts, and the network's settings and token list it deploys.
+fn snapshot_name(profile: Profile) -> String {
+    let mut inputs = [
         include_str!("deploy.rs"),
         assets::TEST_TOKEN_SOL,
         assets::PANCAKE_DEPLOYER_SOL,
@@ -343,11 +362,25 @@ fn snapshot_key() -> String {
         include_str!("../../connectors/deployments.json"),
     ]
     .concat();
-    alloy::hex::encode(&keccak256(inputs.as_bytes())[..8])
+    if !profile.is_plain() {
+        for file in [format!("chains/ethereum/{}.yml", profile.name), format!("tokens/ethereum/{}.json", profile.name)]
+        {
+            inputs.push_str(crate::config::template(&file).unwrap_or_default());
+        }
+    }
+    let key = alloy::hex::encode(&keccak256(inputs.as_bytes())[..8]);
+    match profile.is_plain() {
+        true => format!("snapshot-{key}"),
+        false => format!("snapshot-{}-{key}", profile.name),
+    }
 }
 
-async fn ensure_snapshot(assets: &DevnetAssets, progress: &dyn Fn(&str)) -> Result<(PathBuf, Deployment), DevnetError> {
-    let dir = assets.work_dir().join(format!("snapshot-{}", snapshot_key()));
+async fn ensure_snapshot(
+    assets: &DevnetAssets,
+    profile: Profile,
+    progress: &dyn Fn(&str),
+) -> Result<(PathBuf, Deployment), DevnetError> {
+    let dir = assets.work_dir().join(snapshot_name(profile));
     let (state_file, deployment_file) = (dir.join("state.json"), dir.join("deployment.json"));
     let read_deployment = || -> Result<Deployment, DevnetError> {
         let text = std::fs::read_to_string(&deployment_file).map_err(|e| DevnetError::io(&deployment_file, e))?;
@@ -365,8 +398,8 @@ async fn ensure_snapshot(assets: &DevnetAssets, progress: &dyn Fn(&str)) -> Resu
     let started = std::time::Instant::now();
     assets.ensure_installed(progress)?;
     progress("starting a fresh anvil to deploy the contracts (done once; later starts load a snapshot)");
-    let anvil = spawn_anvil(assets, 0, None, Profile::PLAIN)?;
-    let deployment = deploy::deploy(&anvil.endpoint(), assets, anvil.addresses(), progress).await?;
+    let anvil = spawn_anvil(assets, 0, None, profile)?;
+    let deployment = deploy::deploy(&anvil.endpoint(), assets, anvil.addresses(), profile, progress).await?;
     let provider = RootProvider::<alloy::network::Ethereum>::new_http(anvil.endpoint_url());
     let dump = alloy::providers::ext::AnvilApi::anvil_dump_state(&provider)
         .await

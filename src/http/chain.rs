@@ -189,7 +189,7 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
             ),
         )
     };
-    let dex = config.dexes.find(connector, network).ok_or_else(unknown)?;
+    let dex = config.dex(connector, network).ok_or_else(unknown)?;
     let contracts = match kind {
         "amm" => dex.v2.map(|v2| vec![v2.router]),
         // Liquidity goes through the position manager, swaps through the router: both need the allowance.

@@ -158,12 +158,7 @@ async fn connectors(State(state): State<AppState>) -> axum::Json<ConnectorsRespo
             name: name.clone(),
             trading_types: config.dexes.trading_types(&name).iter().map(|t| t.to_string()).collect(),
             chain: CHAIN.into(),
-            networks: config
-                .networks
-                .keys()
-                .filter(|network| config.dexes.find(&name, network).is_some())
-                .cloned()
-                .collect(),
+            networks: config.networks.keys().filter(|network| config.dex(&name, network).is_some()).cloned().collect(),
         })
         .collect();
     axum::Json(ConnectorsResponse { connectors })

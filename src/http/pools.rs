@@ -193,7 +193,7 @@ async fn inspect(
         book.tokens.iter().find(|t| t.address == token).map(|t| t.symbol.clone()).unwrap_or_else(|| token.to_string())
     };
     for connector in config.dexes.names() {
-        let Some(dex) = config.dexes.find(&connector, network) else { continue };
+        let Some(dex) = config.dex(&connector, network) else { continue };
         let (kind, fee_pct) = match (fee, dex) {
             (Some(fee), Dex { v3: Some(v3), .. }) if v3.pool_address(token0, token1, fee) == address => {
                 ("clmm", fee as f64 / 10_000.0)
@@ -248,7 +248,7 @@ async fn find_pools(
     let (a, b) = (token("tokenA", query.token_a.as_deref())?, token("tokenB", query.token_b.as_deref())?);
     let mut candidates = Vec::new();
     for connector in connectors_of(&config, query.connector.as_deref())? {
-        let Some(dex) = config.dexes.find(&connector, &network) else { continue };
+        let Some(dex) = config.dex(&connector, &network) else { continue };
         let kind = query.kind.as_deref().filter(|k| !k.is_empty());
         if let Some(v2) = dex.v2.filter(|_| kind.is_none_or(|k| k == "amm")) {
             candidates.push(v2.pair_address(a, b));

@@ -87,7 +87,7 @@ impl Market {
             Some(connector) => connector.split('/').next().unwrap_or(connector).to_string(),
             None => network_config.swap_provider.split('/').next().unwrap_or_default().to_string(),
         };
-        let dex = config.dexes.find(&connector, &network_name).ok_or_else(|| {
+        let dex = config.dex(&connector, &network_name).ok_or_else(|| {
             ApiError::bad_request(
                 "connector",
                 format!(

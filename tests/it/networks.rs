@@ -206,28 +206,53 @@ async fn on_an_arbitrum_like_devnet_no_tip_is_offered() {
 }
 
 #[tokio::test]
-async fn on_every_profile_a_wallet_wraps_approves_and_executes_a_router_quote_to_the_unit() {
+async fn on_every_profile_a_wallet_wraps_approves_and_executes_a_router_quote_to_the_unit_at_the_networks_addresses() {
     for profile in gateway::devnet::Profile::ALL {
         let (devnet, gw) = like(profile.name).await;
         let name = profile.name;
-        let (status, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.5"})).await;
-        assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{name}: {body}");
-        let approve = json!({"network": "devnet", "token": "WETH", "spender": "uniswap/router"});
+        let template = if profile.is_plain() { "devnet" } else { name };
+        let (settings, listed) = gateway::config::network_template(template).unwrap();
+        // The devnet holds the network's token list at the network's addresses.
+        for token in &listed {
+            let deployed = devnet.deployment().token(&token.symbol);
+            assert_eq!((deployed.address, deployed.decimals), (token.address, token.decimals), "{name}");
+        }
+        let native = settings.native_currency_symbol;
+        let (status, body) = gw.get("/pools?network=devnet&connector=uniswap").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body.as_array().unwrap().is_empty(), !profile.is_plain(), "{name}: listed pools {body}");
+        let wrap = json!({"network": "devnet", "amount": "0.5"});
+        let (status, body) = gw.post("/chains/ethereum/wrap", wrap).await;
+        // Celo's native currency is an ERC-20 itself, which the periphery takes as its WETH9.
+        let wrapped = match listed.iter().any(|token| token.symbol == native) {
+            true => {
+                assert_error_body(status, &body, StatusCode::BAD_REQUEST, "needs no wrapping");
+                native.clone()
+            }
+            false => {
+                assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{name}: {body}");
+                format!("W{native}")
+            }
+        };
+        let approve = json!({"network": "devnet", "token": wrapped, "spender": "uniswap/router"});
         let (status, body) = gw.post("/chains/ethereum/approve", approve).await;
         assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{name}: {body}");
-        let quote = "/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=0.5&side=SELL";
-        let (status, text) = gw.get_text(quote).await;
+        let quote = format!(
+            "/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken={wrapped}&quoteToken=USDC&amount=0.5&side=SELL"
+        );
+        let (status, text) = gw.get_text(&quote).await;
         assert_eq!(status, StatusCode::OK, "{name}: {text}");
         let quoted = common::raw_field(&text, "amountOut");
         let quote_id = serde_json::from_str::<Value>(&text).unwrap()["quoteId"].clone();
-        let usdc = devnet.deployment().token("USDC").address;
+        let usdc = devnet.deployment().token("USDC");
         let wallet = devnet.accounts()[1];
-        let usdc_of = async || chains::erc20::balances(&gw.devnet_network(), wallet, &[usdc]).await.unwrap().1[0];
+        let usdc_of =
+            async || chains::erc20::balances(&gw.devnet_network(), wallet, &[usdc.address]).await.unwrap().1[0];
         let before = usdc_of().await;
         let execute = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": quote_id});
         let (status, body) = gw.post("/trading/router/execute-quote", execute).await;
         assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{name}: {body}");
-        let received = chains::amount::format_units(usdc_of().await - before, 6);
+        let received = chains::amount::format_units(usdc_of().await - before, usdc.decimals);
         assert_eq!(received, quoted, "{name}: the executed amount is the quote's");
     }
 }
