@@ -15,9 +15,11 @@ impl PoolBook {
         let mut pools: Vec<ListedPool> =
             config.pool_lists.get(connector).into_iter().flatten().filter(|p| p.network == network).cloned().collect();
         for pool in added {
+            // Saved under the rehearsal's name, if any (`Config::saved_under`); shown under the network's.
+            let pool = ListedPool { network: network.to_string(), ..pool.clone() };
             match pools.iter_mut().find(|p| p.address == pool.address && p.kind == pool.kind) {
-                Some(listed) => *listed = pool.clone(),
-                None => pools.push(pool.clone()),
+                Some(listed) => *listed = pool,
+                None => pools.push(pool),
             }
         }
         PoolBook { pools }

@@ -134,7 +134,7 @@ impl AppState {
 
     /// The tokens `network` knows under `config`.
     pub async fn token_book(&self, config: &Config, network: &str) -> Result<Arc<TokenBook>, StorageError> {
-        let added = self.storage().tokens(network).await?;
+        let added = self.storage().tokens(&config.saved_under(network)).await?;
         Ok(self.0.token_books.get(network, config, added, |rows| TokenBook::build(config, rows, network)))
     }
 
@@ -145,7 +145,7 @@ impl AppState {
         connector: &str,
         network: &str,
     ) -> Result<Arc<PoolBook>, StorageError> {
-        let added = self.storage().pools(connector, network).await?;
+        let added = self.storage().pools(connector, &config.saved_under(network)).await?;
         Ok(self.0.pool_books.get(&format!("{connector}/{network}"), config, added, |rows| {
             PoolBook::build(config, rows, connector, network)
         }))

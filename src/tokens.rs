@@ -10,9 +10,13 @@ use crate::storage::TokenRow;
 
 pub struct TokenBook {
     pub network: String,
-    /// The network whose `tokens/ethereum/<name>.json` lists this network's tokens: its own, or the one it rehearses.
-    list_network: String,
+    /// The file listing this network's tokens; none for a rehearsal (`gateway devnet --like`), which lists what
+    /// the devnet deployed.
+    pub list_file: Option<String>,
     pub native_symbol: String,
+    /// The native currency's own ERC-20, where the config lists one (CELO on Celo). Tokens added through the API
+    /// never count: a token calling itself ETH must not turn ETH into it.
+    native_token: Option<Token>,
     pub tokens: Vec<Token>,
 }
 
@@ -26,6 +30,8 @@ impl TokenBook {
             .flatten()
             .map(|t| Token { address: t.address, symbol: t.symbol.clone(), name: t.name.clone(), decimals: t.decimals })
             .collect();
+        let native_symbol = config.network(network).map(|n| n.native_currency_symbol.clone()).unwrap_or_default();
+        let native_token = tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(&native_symbol)).cloned();
         for row in added {
             let Ok(address) = row.address.parse::<Address>() else {
                 continue;
@@ -39,9 +45,8 @@ impl TokenBook {
                 });
             }
         }
-        let native_symbol = config.network(network).map(|n| n.native_currency_symbol.clone()).unwrap_or_default();
-        let list_network = config.rehearsed(network).unwrap_or(network).to_string();
-        TokenBook { network: network.to_string(), list_network, native_symbol, tokens }
+        let list_file = config.rehearsed(network).is_none().then(|| format!("tokens/{CHAIN}/{network}.json"));
+        TokenBook { network: network.to_string(), list_file, native_symbol, native_token, tokens }
     }
 
     /// A token by symbol (exact, then case-insensitive) or address. The native currency is not a token here.
@@ -67,18 +72,14 @@ impl TokenBook {
     /// Whether `symbol` names the native currency as such. Where the native currency is an ERC-20 itself and
     /// listed (CELO), its symbol names the token: balances, allowances and approvals go through its contract.
     pub fn is_native(&self, symbol: &str) -> bool {
-        symbol.trim().eq_ignore_ascii_case(&self.native_symbol) && self.native_token().is_none()
-    }
-
-    fn native_token(&self) -> Option<&Token> {
-        self.tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(&self.native_symbol))
+        symbol.trim().eq_ignore_ascii_case(&self.native_symbol) && self.native_token.is_none()
     }
 
     /// The wrapped native token (WETH for ETH): the list's `W<native>` entry. Where the native currency is an
     /// ERC-20 itself (CELO on Celo: its balance is the token's), there is nothing to wrap.
     pub fn wrapped_native(&self) -> ApiResult<Token> {
         let symbol = format!("W{}", self.native_symbol);
-        if let Some(native) = self.native_token() {
+        if let Some(native) = &self.native_token {
             return Err(ApiError::bad_request(
                 "network",
                 format!(
@@ -88,13 +89,7 @@ impl TokenBook {
             ));
         }
         self.resolve("token", &symbol).map_err(|_| {
-            ApiError::bad_request(
-                "network",
-                format!(
-                    "network {} lists no {symbol}; add it to tokens/{CHAIN}/{}.json",
-                    self.network, self.list_network
-                ),
-            )
+            ApiError::bad_request("network", format!("network {} lists no {symbol}{}", self.network, self.or_list_it()))
         })
     }
 
@@ -102,13 +97,16 @@ impl TokenBook {
         ApiError::bad_request(
             field,
             format!(
-                "unknown token {} on {network}; add it with POST /tokens/save/<address>?chainNetwork={CHAIN}-{network} \
-                 or list it in tokens/{CHAIN}/{list}.json",
+                "unknown token {} on {network}; add it with POST /tokens/save/<address>?chainNetwork={CHAIN}-{network}{}",
                 chains::quoted(wanted),
+                self.or_list_it(),
                 network = self.network,
-                list = self.list_network
             ),
         )
         .with_code("TOKEN_NOT_FOUND")
+    }
+
+    fn or_list_it(&self) -> String {
+        self.list_file.as_ref().map(|file| format!(" or list it in {file}")).unwrap_or_default()
     }
 }

@@ -184,7 +184,7 @@ impl Config {
         let mut pool_lists = lists::load_pools(&dir, &dexes.names())?;
         let rehearsals = rehearsals(&networks);
         for (network, rehearsed) in &rehearsals {
-            let list = token_lists.get(rehearsed).cloned().unwrap_or_default();
+            let (_, list) = network_template(rehearsed).expect("every devnet profile has a network template");
             token_lists.insert(network.clone(), list);
         }
         for pools in pool_lists.values_mut() {
@@ -216,6 +216,15 @@ impl Config {
     /// The network `network` rehearses (`gateway devnet --like`), if it does.
     pub fn rehearsed(&self, network: &str) -> Option<&str> {
         self.rehearsals.get(network).map(String::as_str)
+    }
+
+    /// The name tokens and pools added through the API are saved under for `network`: a rehearsal's are apart
+    /// from the plain devnet's and from each other's, since each is a chain with other contracts.
+    pub fn saved_under(&self, network: &str) -> String {
+        match self.rehearsed(network) {
+            Some(rehearsed) => format!("{network}@{rehearsed}"),
+            None => network.to_string(),
+        }
     }
 
     pub fn generation(&self) -> u64 {
@@ -320,21 +329,19 @@ pub fn network_template(network: &str) -> Option<(NetworkConfig, Vec<ListedToken
     Some((settings, tokens))
 }
 
-/// The devnet given another network's chain id (`gateway devnet --like base`) rehearses that network: its
-/// contracts and tokens are at that network's addresses, so it takes that network's deployments and token list.
-/// The pools listed for the devnet are at the plain devnet's addresses and are not used: pools are found through
-/// the factories, as on a network that lists none.
+/// The devnet given the chain id of a network it can behave like (`gateway devnet --like base`) rehearses that
+/// network: its contracts and tokens are at that network's addresses, so it takes that network's deployments
+/// and the token list the devnet deployed (the built-in one: a conf's copy may be older or edited). The pools
+/// listed for the devnet are at the plain devnet's addresses and are not used: pools are found through the
+/// factories, as on a network that lists none.
 fn rehearsals(networks: &BTreeMap<String, NetworkConfig>) -> BTreeMap<String, String> {
     let devnet = crate::devnet::NETWORK;
-    let Some(chain_id) =
-        networks.get(devnet).map(|network| network.chain_id).filter(|&id| id != crate::devnet::CHAIN_ID)
-    else {
-        return BTreeMap::new();
-    };
     networks
-        .iter()
-        .find(|(name, network)| name.as_str() != devnet && network.chain_id == chain_id)
-        .map(|(name, _)| BTreeMap::from([(devnet.to_string(), name.clone())]))
+        .get(devnet)
+        .and_then(|network| {
+            crate::devnet::Profile::ALL.into_iter().find(|p| !p.is_plain() && p.chain_id == network.chain_id)
+        })
+        .map(|profile| BTreeMap::from([(devnet.to_string(), profile.name.to_string())]))
         .unwrap_or_default()
 }
 
@@ -510,12 +517,20 @@ mod tests {
         let (base, devnet) = (rehearsal.dex("uniswap", "base").unwrap(), rehearsal.dex("uniswap", "devnet").unwrap());
         assert_eq!(devnet.v3.unwrap().swap_router, base.v3.unwrap().swap_router);
         assert_ne!(devnet.v2.unwrap().factory, plain.dex("uniswap", "devnet").unwrap().v2.unwrap().factory);
-        assert_eq!(rehearsal.token_lists["devnet"], rehearsal.token_lists["base"]);
+        assert_eq!(rehearsal.token_lists["devnet"], super::network_template("base").unwrap().1);
+        assert_eq!(rehearsal.saved_under("devnet"), "devnet@base");
         assert_eq!(devnet_pools(&rehearsal), 0);
         assert!(rehearsal.pool_lists.values().flatten().any(|pool| pool.network == "base"), "base keeps its own");
-        // A chain id no network has: the devnet's own contracts.
+        for profile in crate::devnet::Profile::ALL.into_iter().filter(|profile| !profile.is_plain()) {
+            let (settings, _) = super::network_template(profile.name).unwrap();
+            assert_eq!(settings.chain_id, profile.chain_id, "{}", profile.name);
+        }
+        // A chain id no profile has: the devnet's own contracts, tokens and pools again.
         let own = rehearsal.update("ethereum-devnet", "chainID", serde_json::json!(999)).unwrap();
         assert_eq!(own.rehearsed("devnet"), None);
+        assert_eq!(own.token_lists["devnet"], plain.token_lists["devnet"]);
+        assert_eq!(devnet_pools(&own), devnet_pools(&plain));
+        assert_eq!(own.saved_under("devnet"), "devnet");
     }
 
     #[test]

@@ -200,8 +200,8 @@ pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result
             listed.join(", ")
         ));
     }
-    // Switching chains: the chain's native currency and routing tokens come with it, from its template (the
-    // plain devnet's when switching back). Left alone otherwise: they are the user's to change.
+    // Switching chains: the chain's native currency, routing tokens and swap provider come with it, from its
+    // template (the plain devnet's when switching back). Left alone otherwise: they are the user's to change.
     if load()?.network(NETWORK).is_none_or(|network| network.chain_id != like.chain_id) {
         let template = if like.is_plain() { NETWORK } else { like.name };
         let (chain, _) = crate::config::network_template(template)
@@ -209,6 +209,7 @@ pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result
         settings.extend([
             ("nativeCurrencySymbol", serde_json::json!(chain.native_currency_symbol)),
             ("routingTokens", serde_json::json!(chain.routing_tokens)),
+            ("swapProvider", serde_json::json!(chain.swap_provider)),
         ]);
     }
     settings.extend([("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(like.chain_id))]);
@@ -367,6 +368,8 @@ fn snapshot_name(profile: Profile) -> String {
         {
             inputs.push_str(crate::config::template(&file).unwrap_or_default());
         }
+        // The deploy runs on anvil as the profile starts it.
+        inputs.push_str(&format!("{} {} {:?}", profile.chain_id, profile.op_stack, profile.anvil_args));
     }
     let key = alloy::hex::encode(&keccak256(inputs.as_bytes())[..8]);
     match profile.is_plain() {

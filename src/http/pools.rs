@@ -362,7 +362,8 @@ async fn store(state: &AppState, config: &Config, connector: &str, pool: &Listed
         )));
     }
     let listed = book.by_address(pool.address).is_some();
-    state.storage().upsert_pool(connector, pool).await?;
+    let saved = ListedPool { network: config.saved_under(&pool.network), ..pool.clone() };
+    state.storage().upsert_pool(connector, &saved).await?;
     Ok(listed)
 }
 
@@ -396,7 +397,7 @@ async fn remove_pool(
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
     for connector in connectors_of(&config, query.connector.as_deref())? {
-        if state.storage().delete_pool(&connector, &network, &address.to_checksum(None)).await? {
+        if state.storage().delete_pool(&connector, &config.saved_under(&network), &address.to_checksum(None)).await? {
             return Ok(axum::Json(PoolChangeResponse {
                 message: format!("pool {address} removed from {connector} on {network}"),
                 pool: None,

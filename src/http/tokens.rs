@@ -241,13 +241,23 @@ async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) 
             format!("must be at most {MAX_NAME} printable characters; got {}", chains::quoted(&token.name)),
         ));
     }
+    if token.symbol.eq_ignore_ascii_case(&resolved.book.native_symbol) {
+        return Err(ApiError::bad_request(
+            "token.symbol",
+            format!(
+                "{} is the native currency's symbol on {}; a token cannot take it",
+                chains::quoted(&token.symbol),
+                resolved.network
+            ),
+        ));
+    }
     if resolved.book.tokens.iter().any(|t| t.address == token.address) {
         return Err(ApiError::conflict(format!("token {} is already listed on {}", token.address, resolved.network)));
     }
     state
         .storage()
         .insert_token(&TokenRow {
-            network: resolved.network.clone(),
+            network: state.config().saved_under(&resolved.network),
             address: token.address.to_checksum(None),
             symbol: token.symbol.clone(),
             name: token.name.clone(),
@@ -292,17 +302,18 @@ async fn remove_token(
 ) -> ApiResult<axum::Json<TokenChangeResponse>> {
     let address = parse_address("address", &address)?;
     let resolved = resolve(&state, &query).await?;
-    if state.storage().delete_token(&resolved.network, &address.to_checksum(None)).await? {
+    if state.storage().delete_token(&state.config().saved_under(&resolved.network), &address.to_checksum(None)).await? {
         return Ok(axum::Json(TokenChangeResponse {
             message: format!("{address} removed from {}", resolved.network),
             requires_restart: false,
         }));
     }
     if state.config().token_lists.get(&resolved.network).is_some_and(|list| list.iter().any(|t| t.address == address)) {
-        return Err(ApiError::bad_request(
-            "address",
-            format!("{address} comes from tokens/{CHAIN}/{}.json; remove it from that file", resolved.network),
-        ));
+        let reason = match &resolved.book.list_file {
+            Some(file) => format!("{address} comes from {file}; remove it from that file"),
+            None => format!("{address} is one of the tokens the devnet deployed; it stays listed while it rehearses"),
+        };
+        return Err(ApiError::bad_request("address", reason));
     }
     Err(ApiError::not_found(format!("token {address} is not listed on {}", resolved.network)))
 }

@@ -378,3 +378,46 @@ async fn an_op_stack_network_whose_nodes_are_down_answers_503_naming_the_setting
     assert_error_body(status, &body, StatusCode::SERVICE_UNAVAILABLE, "nodeURL");
     assert_eq!(body["code"], "RPC_UNREACHABLE");
 }
+
+#[tokio::test]
+async fn a_rehearsal_keeps_its_own_tokens_and_pools_apart_from_the_plain_devnets_and_no_token_takes_the_native_symbol()
+{
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let add = |symbol: &str, address: &str| json!({"chainNetwork": "ethereum-devnet", "token": {"name": "Test", "symbol": symbol, "address": address, "decimals": 18}});
+    let (status, body) = gw.post("/tokens", add("eth", "0x2222222222222222222222222222222222222222")).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "token.symbol");
+    let (status, body) = gw.post("/tokens", add("TST", "0x1111111111111111111111111111111111111111")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let symbols = async || {
+        let (_, list) = gw.get("/tokens?network=devnet&limit=1000").await;
+        let tokens = list["tokens"].as_array().unwrap_or_else(|| panic!("{list}")).clone();
+        let entry = |token: &Value| {
+            let address: alloy::primitives::Address = token["address"].as_str().unwrap().parse().unwrap();
+            (token["symbol"].as_str().unwrap().to_string(), address)
+        };
+        tokens.iter().map(entry).collect::<Vec<_>>()
+    };
+    assert!(symbols().await.iter().any(|(symbol, _)| symbol == "TST"));
+
+    // The devnet given Base's chain id lists Base's tokens at Base's addresses, not what was saved on the plain one.
+    let (status, body) = set(&gw, "chainID", json!(8453)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, base_tokens) = gateway::config::network_template("base").unwrap();
+    let listed = symbols().await;
+    assert_eq!(listed.len(), base_tokens.len(), "{listed:?}");
+    for token in &base_tokens {
+        assert!(listed.iter().any(|(symbol, address)| symbol == &token.symbol && *address == token.address));
+    }
+    let (status, body) = gw.post("/tokens", add("TST2", "0x3333333333333333333333333333333333333333")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, pools) = gw.get("/pools?network=devnet").await;
+    assert_eq!(pools, json!([]), "the plain devnet's listed pools are not Base's");
+
+    // Back on the plain devnet: its own list and what was saved there, not the rehearsal's.
+    let (status, body) = set(&gw, "chainID", json!(31337)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed = symbols().await;
+    assert!(listed.iter().any(|(symbol, _)| symbol == "TST") && !listed.iter().any(|(symbol, _)| symbol == "TST2"));
+    assert!(!gw.get("/pools?network=devnet").await.1.as_array().unwrap().is_empty());
+}
