@@ -220,10 +220,10 @@ impl Config {
 
     /// The name tokens and pools added through the API are saved under for `network`: a rehearsal's are apart
     /// from the plain devnet's and from each other's, since each is a chain with other contracts.
-    pub fn saved_under(&self, network: &str) -> String {
+    pub fn saved_under<'a>(&self, network: &'a str) -> std::borrow::Cow<'a, str> {
         match self.rehearsed(network) {
-            Some(rehearsed) => format!("{network}@{rehearsed}"),
-            None => network.to_string(),
+            Some(rehearsed) => format!("{network}@{rehearsed}").into(),
+            None => network.into(),
         }
     }
 

@@ -362,7 +362,7 @@ async fn store(state: &AppState, config: &Config, connector: &str, pool: &Listed
         )));
     }
     let listed = book.by_address(pool.address).is_some();
-    let saved = ListedPool { network: config.saved_under(&pool.network), ..pool.clone() };
+    let saved = ListedPool { network: config.saved_under(&pool.network).into_owned(), ..pool.clone() };
     state.storage().upsert_pool(connector, &saved).await?;
     Ok(listed)
 }

@@ -257,7 +257,7 @@ async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) 
     state
         .storage()
         .insert_token(&TokenRow {
-            network: state.config().saved_under(&resolved.network),
+            network: state.config().saved_under(&resolved.network).into_owned(),
             address: token.address.to_checksum(None),
             symbol: token.symbol.clone(),
             name: token.name.clone(),
