@@ -9,5 +9,6 @@ pub mod dex;
 pub mod discovery;
 pub mod error;
 pub mod state;
+pub mod swap;
 pub mod v2;
 pub mod v3;

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::amm::{PoolQuery, base_of};
 use super::swap::{self, Family, Hop, Order, Planned, Quoted, Route, SwapData, SwapRequest, Via};
-use super::{Market, TxResponse};
+use super::{Market, Side, TxResponse};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
 use crate::state::AppState;
@@ -105,7 +105,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     }
     // Pools read on either side of a new block were compared across blocks: the answer says the older one.
     let oldest = quoted.iter().map(|(_, quote)| quote.block).min();
-    let (route, mut quote) = match swap::best(order.side, quoted) {
+    let (route, mut quote) = match connectors::swap::best(order.side == Side::Sell, quoted) {
         Some(best) => best,
         None => {
             return Err(last_error.unwrap_or_else(|| ApiError::bad_request("amount", "no pool can fill this amount")));

@@ -136,7 +136,7 @@ async fn best_route(state: &AppState, market: &Market, order: &Order) -> ApiResu
             Err(error) => last_error = Some(error),
         }
     }
-    swap::best(order.side, quoted)
+    connectors::swap::best(order.side == Side::Sell, quoted)
         .ok_or_else(|| last_error.unwrap_or_else(|| ApiError::bad_request("amount", "no route can fill this amount")))
 }
 

@@ -1,16 +1,13 @@
 //! Swaps shared by `amm`, `clmm` and `router`: a route of pools, quoted on cached state, executed through the
 //! connector's router contract, with what moved read from the receipt.
 
-use alloy::primitives::aliases::{U24, U160};
-use alloy::primitives::{Address, Bytes, U256};
-use alloy::sol_types::SolCall;
+use alloy::primitives::Address;
 use chains::erc20::Token;
 use chains::tx::Call;
 use connectors::state::PoolStates;
-use connectors::v2::IUniswapV2Router02;
-use connectors::v2::math as v2_math;
+use connectors::swap::SwapLimits;
+pub use connectors::swap::{Family, Hop, Route, RouteQuote, Via};
 use connectors::v3::pool::SwapAmount;
-use connectors::v3::{ISwapRouter02, ISwapRouterWithDeadline, SwapRouterKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,105 +16,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::params::{AmountText, Human};
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Family {
-    V2,
-    V3,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hop {
-    pub pool: Address,
-    pub token_in: Address,
-    pub token_out: Address,
-    /// V3 fee tier; 0 for V2.
-    pub fee: u32,
-}
-
-/// Pools to swap through, all of one family.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Route {
-    pub family: Family,
-    pub hops: Vec<Hop>,
-}
-
-/// A route's quote at one block.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RouteQuote {
-    pub amount_in: U256,
-    pub amount_out: U256,
-    /// The route's mid price, output per input in raw units, before fees and impact.
-    pub mid_out_per_in: f64,
-    pub block: u64,
-}
-
-/// Quotes a route on cached pool state: exact in runs forward, exact out backward.
+/// Quotes a route on the market's cached pool state.
 pub async fn quote_route(
     states: &PoolStates,
     market: &Market,
     route: &Route,
     amount: SwapAmount,
 ) -> ApiResult<RouteQuote> {
-    let network = &market.network;
-    let mut mids = 1.0f64;
-    let mut block = 0;
-    let mut amounts = Vec::with_capacity(route.hops.len());
-    let hops: Vec<&Hop> = match amount {
-        SwapAmount::ExactIn(_) => route.hops.iter().collect(),
-        SwapAmount::ExactOut(_) => route.hops.iter().rev().collect(),
-    };
-    let mut running = match amount {
-        SwapAmount::ExactIn(a) | SwapAmount::ExactOut(a) => a,
-    };
-    for hop in hops {
-        let (hop_in, hop_out) = match route.family {
-            Family::V2 => {
-                let deployment = market.dex.v2.ok_or_else(no_v2)?;
-                let pair = states.v2_pair(network, &deployment, hop.pool).await?;
-                let fee_bps = deployment.fee_bps;
-                block = block.max(pair.block);
-                let (reserve_in, reserve_out) = pair.reserves_for(hop.token_in)?;
-                mids *= f64::from(reserve_out) / f64::from(reserve_in);
-                let v2 = |e: v2_math::V2QuoteError| {
-                    ApiError::from(connectors::error::ConnectorError::Liquidity(format!("pair {}: {e}", hop.pool)))
-                };
-                match amount {
-                    SwapAmount::ExactIn(_) => {
-                        (running, v2_math::amount_out(running, reserve_in, reserve_out, fee_bps).map_err(v2)?)
-                    }
-                    SwapAmount::ExactOut(_) => {
-                        (v2_math::amount_in(running, reserve_in, reserve_out, fee_bps).map_err(v2)?, running)
-                    }
-                }
-            }
-            Family::V3 => {
-                let pool = states.v3_pool(network, market.dex.v3.as_ref().ok_or_else(no_v3)?, hop.pool).await?;
-                block = block.max(pool.block);
-                let price_1_per_0 = (f64::from(U256::from(pool.sqrt_price_x96)) / 2f64.powi(96)).powi(2);
-                mids *= if hop.token_in == pool.token0 { price_1_per_0 } else { 1.0 / price_1_per_0 };
-                let step = match amount {
-                    SwapAmount::ExactIn(_) => SwapAmount::ExactIn(running),
-                    SwapAmount::ExactOut(_) => SwapAmount::ExactOut(running),
-                };
-                let result = pool.swap(hop.token_in, step).await?;
-                (result.amount_in, result.amount_out)
-            }
-        };
-        amounts.push((hop_in, hop_out));
-        running = match amount {
-            SwapAmount::ExactIn(_) => hop_out,
-            SwapAmount::ExactOut(_) => hop_in,
-        };
-    }
-    let (amount_in, amount_out) = match amount {
-        SwapAmount::ExactIn(a) => (a, running),
-        SwapAmount::ExactOut(a) => (running, a),
-    };
-    Ok(RouteQuote { amount_in, amount_out, mid_out_per_in: mids, block })
-}
-
-fn no_v2() -> ApiError {
-    ApiError::bad_request("connector", "this connector has no V2 (amm) pools on this network")
+    Ok(connectors::swap::quote_route(states, &market.network, &market.dex, route, amount).await?)
 }
 
 /// The query or body of every quote-swap and execute-swap, in either route style.
@@ -340,40 +246,7 @@ fn route_path(market: &Market, route: &Route) -> String {
     path
 }
 
-/// Which contract executes a swap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// The V2 Router02 (`amm`).
-    V2Router,
-    /// The V3 swap router (`clmm`, `router`): V3 routes, and V2 routes where it is SwapRouter02.
-    SwapRouter,
-}
-
-impl Via {
-    /// The router for a route: the V3 router, and for V2 routes the V2 router unless the V3 one is SwapRouter02,
-    /// which swaps through V2 pairs too.
-    pub fn for_route(market: &Market, family: Family) -> Via {
-        let swap_router_02 =
-            market.dex.v3.as_ref().is_some_and(|v3| v3.swap_router_kind == SwapRouterKind::SwapRouter02);
-        match family {
-            Family::V2 if !swap_router_02 => Via::V2Router,
-            _ => Via::SwapRouter,
-        }
-    }
-
-    pub fn spender(&self, market: &Market) -> ApiResult<Address> {
-        match self {
-            Via::V2Router => Ok(market.dex.v2.ok_or_else(no_v2)?.router),
-            Via::SwapRouter => Ok(market.dex.v3.clone().ok_or_else(no_v3)?.swap_router),
-        }
-    }
-}
-
-fn no_v3() -> ApiError {
-    ApiError::bad_request("connector", "this connector has no V3 (clmm) pools on this network")
-}
-
-/// The router call for a quoted route, bounded by the slippage limits.
+/// The router call for a quoted route, bounded by the market's slippage and deadline.
 pub fn swap_call(
     market: &Market,
     via: Via,
@@ -382,200 +255,16 @@ pub fn swap_call(
     quote: &RouteQuote,
     recipient: Address,
 ) -> ApiResult<Call> {
-    let exact_in = order.side == Side::Sell;
-    let (amount_in, amount_out) = (quote.amount_in, quote.amount_out);
-    let (min_out, max_in) = (market.min_out(amount_out), market.max_in(amount_in));
-    let path: Vec<Address> =
-        std::iter::once(route.hops[0].token_in).chain(route.hops.iter().map(|h| h.token_out)).collect();
-    let router = via.spender(market)?;
-    let data = match (via, route.family) {
-        (Via::V2Router, Family::V2) => {
-            if exact_in {
-                IUniswapV2Router02::swapExactTokensForTokensCall {
-                    amountIn: amount_in,
-                    amountOutMin: min_out,
-                    path,
-                    to: recipient,
-                    deadline: market.deadline(),
-                }
-                .abi_encode()
-            } else {
-                IUniswapV2Router02::swapTokensForExactTokensCall {
-                    amountOut: amount_out,
-                    amountInMax: max_in,
-                    path,
-                    to: recipient,
-                    deadline: market.deadline(),
-                }
-                .abi_encode()
-            }
-        }
-        (Via::V2Router, Family::V3) => {
-            return Err(ApiError::bad_request("connector", "the V2 router cannot swap through V3 pools"));
-        }
-        (Via::SwapRouter, Family::V2) => {
-            if market.dex.v3.clone().ok_or_else(no_v3)?.swap_router_kind != SwapRouterKind::SwapRouter02 {
-                return Err(ApiError::bad_request("connector", "this connector's router swaps through V3 pools only"));
-            }
-            if exact_in {
-                ISwapRouter02::swapExactTokensForTokensCall {
-                    amountIn: amount_in,
-                    amountOutMin: min_out,
-                    path,
-                    to: recipient,
-                }
-                .abi_encode()
-            } else {
-                ISwapRouter02::swapTokensForExactTokensCall {
-                    amountOut: amount_out,
-                    amountInMax: max_in,
-                    path,
-                    to: recipient,
-                }
-                .abi_encode()
-            }
-        }
-        (Via::SwapRouter, Family::V3) => {
-            v3_swap_data(market, route, exact_in, amount_in, amount_out, min_out, max_in, recipient)?
-        }
+    let limits = SwapLimits {
+        exact_in: order.side == Side::Sell,
+        amount_in: quote.amount_in,
+        amount_out: quote.amount_out,
+        min_out: market.min_out(quote.amount_out),
+        max_in: market.max_in(quote.amount_in),
+        recipient,
+        deadline: market.deadline(),
     };
-    // SwapRouter02 takes its deadline in multicall, not in each swap's parameters.
-    let data = match via {
-        Via::SwapRouter
-            if market.dex.v3.as_ref().is_some_and(|v3| v3.swap_router_kind == SwapRouterKind::SwapRouter02) =>
-        {
-            ISwapRouter02::multicallCall { deadline: market.deadline(), data: vec![data.into()] }.abi_encode()
-        }
-        _ => data,
-    };
-    Ok(Call::new(router, data))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn v3_swap_data(
-    market: &Market,
-    route: &Route,
-    exact_in: bool,
-    amount_in: U256,
-    amount_out: U256,
-    min_out: U256,
-    max_in: U256,
-    recipient: Address,
-) -> ApiResult<Vec<u8>> {
-    let kind = market.dex.v3.clone().ok_or_else(no_v3)?.swap_router_kind;
-    let hop = &route.hops[0];
-    let (token_in, token_out, fee, no_limit) =
-        (hop.token_in, route.hops[route.hops.len() - 1].token_out, U24::from(hop.fee), U160::ZERO);
-    let single = route.hops.len() == 1;
-    Ok(match (kind, single, exact_in) {
-        (SwapRouterKind::SwapRouter02, true, true) => ISwapRouter02::exactInputSingleCall {
-            params: ISwapRouter02::ExactInputSingleParams {
-                tokenIn: token_in,
-                tokenOut: token_out,
-                fee,
-                recipient,
-                amountIn: amount_in,
-                amountOutMinimum: min_out,
-                sqrtPriceLimitX96: no_limit,
-            },
-        }
-        .abi_encode(),
-        (SwapRouterKind::SwapRouter02, true, false) => ISwapRouter02::exactOutputSingleCall {
-            params: ISwapRouter02::ExactOutputSingleParams {
-                tokenIn: token_in,
-                tokenOut: token_out,
-                fee,
-                recipient,
-                amountOut: amount_out,
-                amountInMaximum: max_in,
-                sqrtPriceLimitX96: no_limit,
-            },
-        }
-        .abi_encode(),
-        (SwapRouterKind::SwapRouter02, false, true) => ISwapRouter02::exactInputCall {
-            params: ISwapRouter02::ExactInputParams {
-                path: encode_path(&route.hops, false),
-                recipient,
-                amountIn: amount_in,
-                amountOutMinimum: min_out,
-            },
-        }
-        .abi_encode(),
-        (SwapRouterKind::SwapRouter02, false, false) => ISwapRouter02::exactOutputCall {
-            params: ISwapRouter02::ExactOutputParams {
-                path: encode_path(&route.hops, true),
-                recipient,
-                amountOut: amount_out,
-                amountInMaximum: max_in,
-            },
-        }
-        .abi_encode(),
-        (SwapRouterKind::SwapRouterWithDeadline, true, true) => ISwapRouterWithDeadline::exactInputSingleCall {
-            params: ISwapRouterWithDeadline::ExactInputSingleParams {
-                tokenIn: token_in,
-                tokenOut: token_out,
-                fee,
-                recipient,
-                deadline: market.deadline(),
-                amountIn: amount_in,
-                amountOutMinimum: min_out,
-                sqrtPriceLimitX96: no_limit,
-            },
-        }
-        .abi_encode(),
-        (SwapRouterKind::SwapRouterWithDeadline, true, false) => ISwapRouterWithDeadline::exactOutputSingleCall {
-            params: ISwapRouterWithDeadline::ExactOutputSingleParams {
-                tokenIn: token_in,
-                tokenOut: token_out,
-                fee,
-                recipient,
-                deadline: market.deadline(),
-                amountOut: amount_out,
-                amountInMaximum: max_in,
-                sqrtPriceLimitX96: no_limit,
-            },
-        }
-        .abi_encode(),
-        (SwapRouterKind::SwapRouterWithDeadline, false, true) => ISwapRouterWithDeadline::exactInputCall {
-            params: ISwapRouterWithDeadline::ExactInputParams {
-                path: encode_path(&route.hops, false),
-                recipient,
-                deadline: market.deadline(),
-                amountIn: amount_in,
-                amountOutMinimum: min_out,
-            },
-        }
-        .abi_encode(),
-        (SwapRouterKind::SwapRouterWithDeadline, false, false) => ISwapRouterWithDeadline::exactOutputCall {
-            params: ISwapRouterWithDeadline::ExactOutputParams {
-                path: encode_path(&route.hops, true),
-                recipient,
-                deadline: market.deadline(),
-                amountOut: amount_out,
-                amountInMaximum: max_in,
-            },
-        }
-        .abi_encode(),
-    })
-}
-
-/// The packed V3 path: token, fee, token, ... in swap order, or reversed for exact-output swaps.
-pub fn encode_path(hops: &[Hop], reverse: bool) -> Bytes {
-    let mut path = Vec::with_capacity(20 + hops.len() * 23);
-    if reverse {
-        path.extend_from_slice(hops[hops.len() - 1].token_out.as_slice());
-        for hop in hops.iter().rev() {
-            path.extend_from_slice(&hop.fee.to_be_bytes()[1..]);
-            path.extend_from_slice(hop.token_in.as_slice());
-        }
-    } else {
-        path.extend_from_slice(hops[0].token_in.as_slice());
-        for hop in hops {
-            path.extend_from_slice(&hop.fee.to_be_bytes()[1..]);
-            path.extend_from_slice(hop.token_out.as_slice());
-        }
-    }
-    path.into()
+    Ok(connectors::swap::swap_call(&market.dex, via, route, &limits)?)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -629,7 +318,7 @@ impl Planned {
     ) -> ApiResult<TxResponse<SwapData>> {
         let Planned { market, order, route, quote } = self;
         let (owner, signer) = market.wallet(state, wallet)?;
-        let spender = via.spender(market)?;
+        let spender = via.spender(&market.dex)?;
         let needed = match order.side {
             Side::Sell => quote.amount_in,
             Side::Buy => market.max_in(quote.amount_in),
@@ -664,15 +353,4 @@ impl Planned {
         });
         Ok(TxResponse::new(&sent, &outcome, data))
     }
-}
-
-/// Of several quoted routes, the best: the most out for exact in, the least in for exact out.
-pub fn best<T>(side: Side, candidates: Vec<(T, RouteQuote)>) -> Option<(T, RouteQuote)> {
-    candidates.into_iter().reduce(|best, next| {
-        let better = match side {
-            Side::Sell => next.1.amount_out > best.1.amount_out,
-            Side::Buy => next.1.amount_in < best.1.amount_in,
-        };
-        if better { next } else { best }
-    })
 }

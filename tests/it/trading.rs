@@ -4,10 +4,10 @@ use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use chains::amount::Amount;
 use chains::contracts::IERC20;
+use connectors::swap::{Hop, encode_path};
 use connectors::v2::IUniswapV2Router02;
 use connectors::v3::IQuoterV2;
 use gateway::devnet::{Devnet, Unlocked};
-use gateway::trading::swap::{Hop, encode_path};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
