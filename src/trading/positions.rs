@@ -3,16 +3,13 @@
 
 use std::sync::Arc;
 
-use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, U256};
-use alloy::providers::Provider;
-use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
-use alloy::sol_types::{SolCall, SolEvent};
-use chains::erc20::{Token, multicall};
+use chains::erc20::Token;
 use chains::tx::Call;
+use connectors::v3::V3Deployment;
 use connectors::v3::pool::V3PoolState;
 use connectors::v3::position::{Orientation, amounts_for_liquidity, liquidity_for_amounts};
-use connectors::v3::{INonfungiblePositionManager as Npm, V3Deployment};
+use connectors::v3::position_manager::{Position, PositionManager};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -22,8 +19,6 @@ use super::{Market, TxResponse, Venue, fee_of, status_of};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{AmountText, Human, parse_address};
 use crate::state::AppState;
-
-const MAX_COLLECT: u128 = u128::MAX;
 
 /// The fields every position request shares, in either route style.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
@@ -204,8 +199,8 @@ struct Sizing {
     base_limited: bool,
 }
 
-fn npm(market: &Market) -> ApiResult<V3Deployment> {
-    market.dex.v3.clone().ok_or_else(|| {
+fn v3_of(market: &Market) -> ApiResult<&V3Deployment> {
+    market.dex.v3.as_ref().ok_or_else(|| {
         ApiError::bad_request("connector", format!("{} has no clmm pools on {}", market.connector, market.network_name))
     })
 }
@@ -328,51 +323,25 @@ impl LiquidityData {
     }
 }
 
-/// What the position manager's events in a receipt say happened to a position.
-#[derive(Default)]
-struct Moved {
-    token_id: U256,
-    added: (U256, U256),
-    removed: (U256, U256),
-    collected: (U256, U256),
-}
-
-fn moved(receipt: &TransactionReceipt, npm: Address) -> Moved {
-    let mut moved = Moved::default();
-    for log in receipt.inner.logs().iter().filter(|log| log.address() == npm) {
-        if let Ok(event) = Npm::IncreaseLiquidity::decode_log(&log.inner) {
-            moved.token_id = event.tokenId;
-            moved.added = (moved.added.0 + event.amount0, moved.added.1 + event.amount1);
-        } else if let Ok(event) = Npm::DecreaseLiquidity::decode_log(&log.inner) {
-            moved.removed = (moved.removed.0 + event.amount0, moved.removed.1 + event.amount1);
-        } else if let Ok(event) = Npm::Collect::decode_log(&log.inner) {
-            moved.collected = (moved.collected.0 + event.amount0, moved.collected.1 + event.amount1);
-        }
-    }
-    moved
-}
-
 /// Checks both allowances to the position manager, then sends the call.
-async fn send_to_npm(
+async fn send_to_manager(
     state: &AppState,
     market: &Market,
     request: &PositionRequest,
     sides: &Sides,
     needed: Option<(U256, U256)>,
-    data: Vec<u8>,
+    call: Call,
     label: &str,
-) -> ApiResult<(alloy::primitives::Address, chains::tx::SentTx, chains::tx::Outcome)> {
+) -> ApiResult<(chains::tx::SentTx, chains::tx::Outcome)> {
     let (owner, signer) = market.wallet(state, request.wallet_address.as_deref())?;
-    let v3 = npm(market)?;
     if let Some((amount0, amount1)) = needed {
         let spender_name = format!("{}/clmm", market.connector);
         let (token0, token1) =
             if sides.orientation.base_is_token0 { (&sides.base, &sides.quote) } else { (&sides.quote, &sides.base) };
-        market.require_allowance(owner, token0, v3.position_manager, amount0, &spender_name).await?;
-        market.require_allowance(owner, token1, v3.position_manager, amount1, &spender_name).await?;
+        market.require_allowance(owner, token0, call.to, amount0, &spender_name).await?;
+        market.require_allowance(owner, token1, call.to, amount1, &spender_name).await?;
     }
-    let (sent, outcome) = market.send(state, &signer, Call::new(v3.position_manager, data), label).await?;
-    Ok((owner, sent, outcome))
+    market.send(state, &signer, call, label).await
 }
 
 /// Opens a position: mints the NFT for the range with the amounts the price calls for.
@@ -386,26 +355,14 @@ pub async fn open(
     let (lower, upper) = sides.ticks(request.lower_price, request.upper_price)?;
     let sizing = sides.size(lower, upper, request.base_token_amount.as_ref(), request.quote_token_amount.as_ref())?;
     let (owner, _) = market.wallet(state, request.wallet_address.as_deref())?;
-    let params = Npm::MintParams {
-        token0: sides.pool.token0,
-        token1: sides.pool.token1,
-        fee: alloy::primitives::aliases::U24::from(sides.pool.fee),
-        tickLower: int24(lower),
-        tickUpper: int24(upper),
-        amount0Desired: sizing.amount0,
-        amount1Desired: sizing.amount1,
-        amount0Min: market.min_out(sizing.amount0),
-        amount1Min: market.min_out(sizing.amount1),
-        recipient: owner,
-        deadline: market.deadline(),
-    };
-    let data = Npm::mintCall { params }.abi_encode();
-    let (_, sent, outcome) =
-        send_to_npm(state, &market, &request, &sides, Some((sizing.amount0, sizing.amount1)), data, "open-position")
-            .await?;
-    let v3 = npm(&market)?;
+    let manager = PositionManager::new(v3_of(&market)?);
+    let desired = (sizing.amount0, sizing.amount1);
+    let least = (market.min_out(sizing.amount0), market.min_out(sizing.amount1));
+    let call = manager.mint(&sides.pool, (lower, upper), desired, least, owner, market.deadline());
+    let (sent, outcome) =
+        send_to_manager(state, &market, &request, &sides, Some(desired), call, "open-position").await?;
     let data = status_of(&outcome).1.map(|receipt| {
-        let moved = moved(receipt, v3.position_manager);
+        let moved = manager.moved(receipt);
         let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, moved.token_id);
         let (base, quote) = sides.human(moved.added.0, moved.added.1);
         data.base_token_amount_added = Some(base);
@@ -415,45 +372,22 @@ pub async fn open(
     Ok(TxResponse::new(&sent, &outcome, data))
 }
 
-fn int24(tick: i32) -> alloy::primitives::aliases::I24 {
-    alloy::primitives::aliases::I24::try_from(tick).expect("ticks fit in 24 bits")
-}
-
 /// A position as the position manager holds it, with its pool.
 struct Held {
-    token_id: U256,
-    owner: Address,
-    lower: i32,
-    upper: i32,
-    liquidity: u128,
+    position: Position,
     sides: Sides,
 }
 
 async fn held(state: &AppState, market: &Market, token_id: U256) -> ApiResult<Held> {
-    let v3 = npm(market)?;
-    let calls = vec![
-        (v3.position_manager, Bytes::from(Npm::positionsCall { tokenId: token_id }.abi_encode())),
-        (v3.position_manager, Bytes::from(Npm::ownerOfCall { tokenId: token_id }.abi_encode())),
-    ];
-    let results = multicall(&market.network, calls, None).await?;
-    let missing = || {
+    let manager = PositionManager::new(v3_of(market)?);
+    let position = manager.position(&market.network, token_id).await?.ok_or_else(|| {
         ApiError::not_found(format!(
             "position {token_id} does not exist on {} {}",
             market.connector, market.network_name
         ))
-    };
-    let position =
-        results[0].as_ref().and_then(|d| Npm::positionsCall::abi_decode_returns(d).ok()).ok_or_else(missing)?;
-    let owner = results[1].as_ref().and_then(|d| Npm::ownerOfCall::abi_decode_returns(d).ok()).ok_or_else(missing)?;
-    let pool = v3.pool_address(position.token0, position.token1, position.fee.to::<u32>());
-    Ok(Held {
-        token_id,
-        owner,
-        lower: position.tickLower.as_i32(),
-        upper: position.tickUpper.as_i32(),
-        liquidity: position.liquidity,
-        sides: Sides::of(state, market, pool).await?,
-    })
+    })?;
+    let sides = Sides::of(state, market, position.pool).await?;
+    Ok(Held { position, sides })
 }
 
 /// The market and the position a request names, which must belong to the request's wallet.
@@ -461,51 +395,26 @@ async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequ
     let market = Market::resolve(state, request.venue(connector)).await?;
     let position = held(state, &market, token_id(request)?).await?;
     let (wallet, _) = market.wallet(state, request.wallet_address.as_deref())?;
-    if position.owner != wallet {
+    let Position { owner, token_id, .. } = position.position;
+    if owner != wallet {
         return Err(ApiError::bad_request(
             "positionAddress",
-            format!("position {} belongs to {}, not {wallet}", position.token_id, position.owner),
+            format!("position {token_id} belongs to {owner}, not {wallet}"),
         ));
     }
     Ok((market, position))
 }
 
 impl Held {
-    fn collect_call(&self) -> Vec<u8> {
-        Npm::collectCall {
-            params: Npm::CollectParams {
-                tokenId: self.token_id,
-                recipient: self.owner,
-                amount0Max: MAX_COLLECT,
-                amount1Max: MAX_COLLECT,
-            },
-        }
-        .abi_encode()
+    fn collect_call(&self) -> Bytes {
+        PositionManager::collect_all(self.position.token_id, self.position.owner)
     }
 
-    fn decrease_call(&self, market: &Market, liquidity: u128) -> ApiResult<Vec<u8>> {
-        let (amount0, amount1) =
-            amounts_for_liquidity(self.sides.pool.sqrt_price_x96, self.lower, self.upper, liquidity, false)?;
-        Ok(Npm::decreaseLiquidityCall {
-            params: Npm::DecreaseLiquidityParams {
-                tokenId: self.token_id,
-                liquidity,
-                amount0Min: market.min_out(amount0),
-                amount1Min: market.min_out(amount1),
-                deadline: market.deadline(),
-            },
-        }
-        .abi_encode())
-    }
-
-    /// The fees (and anything else owed) a collect would pay now, by running it as a call from the owner.
-    async fn owed(&self, market: &Market) -> ApiResult<(U256, U256)> {
-        let v3 = npm(market)?;
-        let request =
-            TransactionRequest::default().from(self.owner).to(v3.position_manager).with_input(self.collect_call());
-        let result = market.network.provider().call(request).await.map_err(|e| market.network.rpc_error(e))?;
-        let owed = Npm::collectCall::abi_decode_returns(&result).map_err(ApiError::internal)?;
-        Ok((owed.amount0, owed.amount1))
+    fn decrease_call(&self, market: &Market, liquidity: u128) -> ApiResult<Bytes> {
+        let Position { token_id, lower, upper, .. } = self.position;
+        let (amount0, amount1) = amounts_for_liquidity(self.sides.pool.sqrt_price_x96, lower, upper, liquidity, false)?;
+        let least = (market.min_out(amount0), market.min_out(amount1));
+        Ok(PositionManager::decrease(token_id, liquidity, least, market.deadline()))
     }
 }
 
@@ -515,31 +424,22 @@ pub async fn add(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let (market, position) = owned(state, connector, &request).await?;
-    let sides = &position.sides;
+    let (market, held) = owned(state, connector, &request).await?;
+    let (sides, position) = (&held.sides, &held.position);
     let sizing = sides.size(
         position.lower,
         position.upper,
         request.base_token_amount.as_ref(),
         request.quote_token_amount.as_ref(),
     )?;
-    let data = Npm::increaseLiquidityCall {
-        params: Npm::IncreaseLiquidityParams {
-            tokenId: position.token_id,
-            amount0Desired: sizing.amount0,
-            amount1Desired: sizing.amount1,
-            amount0Min: market.min_out(sizing.amount0),
-            amount1Min: market.min_out(sizing.amount1),
-            deadline: market.deadline(),
-        },
-    }
-    .abi_encode();
-    let (_, sent, outcome) =
-        send_to_npm(state, &market, &request, sides, Some((sizing.amount0, sizing.amount1)), data, "add-liquidity")
-            .await?;
-    let v3 = npm(&market)?;
+    let manager = PositionManager::new(v3_of(&market)?);
+    let desired = (sizing.amount0, sizing.amount1);
+    let least = (market.min_out(sizing.amount0), market.min_out(sizing.amount1));
+    let call = manager.increase(position.token_id, desired, least, market.deadline());
+    let (sent, outcome) =
+        send_to_manager(state, &market, &request, sides, Some(desired), call, "add-liquidity").await?;
     let data = status_of(&outcome).1.map(|receipt| {
-        let moved = moved(receipt, v3.position_manager);
+        let moved = manager.moved(receipt);
         let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, position.token_id);
         let (base, quote) = sides.human(moved.added.0, moved.added.1);
         data.base_token_amount_added = Some(base);
@@ -556,18 +456,16 @@ pub async fn remove(
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
     let percentage = request.percentage_to_remove()?;
-    let (market, position) = owned(state, connector, &request).await?;
-    if position.liquidity == 0 {
-        return Err(ApiError::bad_request(
-            "positionAddress",
-            format!("position {} holds no liquidity", position.token_id),
-        ));
+    let (market, held) = owned(state, connector, &request).await?;
+    let Position { token_id, liquidity, .. } = held.position;
+    if liquidity == 0 {
+        return Err(ApiError::bad_request("positionAddress", format!("position {token_id} holds no liquidity")));
     }
-    let liquidity = (U256::from(position.liquidity) * U256::from((percentage * 10_000.0).round() as u64)
+    let removed = (U256::from(liquidity) * U256::from((percentage * 10_000.0).round() as u64)
         / U256::from(1_000_000u64))
     .to::<u128>();
-    let calls = vec![position.decrease_call(&market, liquidity)?.into(), position.collect_call().into()];
-    liquidity_change(state, &market, &request, &position, calls, "remove-liquidity", false).await
+    let calls = vec![held.decrease_call(&market, removed)?, held.collect_call()];
+    liquidity_change(state, &market, &request, &held, calls, Change::Remove).await
 }
 
 /// Collects the fees a position has earned.
@@ -576,9 +474,8 @@ pub async fn collect_fees(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let (market, position) = owned(state, connector, &request).await?;
-    liquidity_change(state, &market, &request, &position, vec![position.collect_call().into()], "collect-fees", false)
-        .await
+    let (market, held) = owned(state, connector, &request).await?;
+    liquidity_change(state, &market, &request, &held, vec![held.collect_call()], Change::CollectFees).await
 }
 
 /// Closes a position: removes all its liquidity, collects everything and burns the NFT, in one transaction.
@@ -587,41 +484,61 @@ pub async fn close(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let (market, position) = owned(state, connector, &request).await?;
-    let mut calls: Vec<Bytes> = Vec::new();
-    if position.liquidity > 0 {
-        calls.push(position.decrease_call(&market, position.liquidity)?.into());
+    let (market, held) = owned(state, connector, &request).await?;
+    let Position { token_id, liquidity, .. } = held.position;
+    let mut calls = Vec::new();
+    if liquidity > 0 {
+        calls.push(held.decrease_call(&market, liquidity)?);
     }
-    calls.push(position.collect_call().into());
-    calls.push(Npm::burnCall { tokenId: position.token_id }.abi_encode().into());
-    liquidity_change(state, &market, &request, &position, calls, "close-position", true).await
+    calls.push(held.collect_call());
+    calls.push(PositionManager::burn(token_id));
+    liquidity_change(state, &market, &request, &held, calls, Change::Close).await
+}
+
+/// What a liquidity change takes out of a position, which decides what its answer reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// Liquidity, and the fees that come with it: reported as removed.
+    Remove,
+    /// Fees only.
+    CollectFees,
+    /// Everything, then the NFT burnt: liquidity removed and fees collected, apart.
+    Close,
+}
+
+impl Change {
+    fn label(self) -> &'static str {
+        match self {
+            Change::Remove => "remove-liquidity",
+            Change::CollectFees => "collect-fees",
+            Change::Close => "close-position",
+        }
+    }
 }
 
 async fn liquidity_change(
     state: &AppState,
     market: &Market,
     request: &PositionRequest,
-    position: &Held,
+    held: &Held,
     calls: Vec<Bytes>,
-    label: &str,
-    closing: bool,
+    change: Change,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let data = if calls.len() == 1 { calls[0].to_vec() } else { Npm::multicallCall { data: calls }.abi_encode() };
-    let (_, sent, outcome) = send_to_npm(state, market, request, &position.sides, None, data, label).await?;
-    let v3 = npm(market)?;
-    let sides = &position.sides;
+    let manager = PositionManager::new(v3_of(market)?);
+    let sides = &held.sides;
+    let call = manager.batch(calls);
+    let (sent, outcome) = send_to_manager(state, market, request, sides, None, call, change.label()).await?;
     let data = status_of(&outcome).1.map(|receipt| {
-        let moved = moved(receipt, v3.position_manager);
-        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, position.token_id);
-        let removes = label != "collect-fees";
+        let moved = manager.moved(receipt);
+        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, held.position.token_id);
         let fees =
             (moved.collected.0.saturating_sub(moved.removed.0), moved.collected.1.saturating_sub(moved.removed.1));
-        if removes {
+        if change != Change::CollectFees {
             let (base, quote) = sides.human(moved.removed.0, moved.removed.1);
             data.base_token_amount_removed = Some(base);
             data.quote_token_amount_removed = Some(quote);
         }
-        if !removes || closing {
+        if change != Change::Remove {
             let (base, quote) = sides.human(fees.0, fees.1);
             data.base_fee_amount_collected = Some(base);
             data.quote_fee_amount_collected = Some(quote);
@@ -659,11 +576,11 @@ pub struct PositionInfo {
     liquidity: String,
 }
 
-async fn info(market: &Market, position: &Held) -> ApiResult<PositionInfo> {
-    let sides = &position.sides;
+async fn info(market: &Market, held: &Held) -> ApiResult<PositionInfo> {
+    let (sides, position) = (&held.sides, &held.position);
     let (amount0, amount1) =
         amounts_for_liquidity(sides.pool.sqrt_price_x96, position.lower, position.upper, position.liquidity, false)?;
-    let (owed0, owed1) = position.owed(market).await?;
+    let (owed0, owed1) = PositionManager::new(v3_of(market)?).owed(&market.network, position).await?;
     let (base, quote) = sides.human(amount0, amount1);
     let (base_fee, quote_fee) = sides.human(owed0, owed1);
     let (price_a, price_b) =
@@ -713,27 +630,9 @@ pub async fn positions_owned(
         .filter(|p| !p.is_empty())
         .map(|p| parse_address("poolAddress", p))
         .transpose()?;
-    let v3 = npm(&market)?;
-    let balance_call = vec![(v3.position_manager, Bytes::from(Npm::balanceOfCall { owner }.abi_encode()))];
-    let count = multicall(&market.network, balance_call, None).await?[0]
-        .as_ref()
-        .and_then(|d| Npm::balanceOfCall::abi_decode_returns(d).ok())
-        .unwrap_or_default()
-        .to::<u64>();
-    let index_calls = (0..count)
-        .map(|index| {
-            (
-                v3.position_manager,
-                Bytes::from(Npm::tokenOfOwnerByIndexCall { owner, index: U256::from(index) }.abi_encode()),
-            )
-        })
-        .collect();
+    let token_ids = PositionManager::new(v3_of(&market)?).token_ids(&market.network, owner).await?;
     let mut positions = Vec::new();
-    for result in multicall(&market.network, index_calls, None).await? {
-        let Some(token_id) = result.as_ref().and_then(|d| Npm::tokenOfOwnerByIndexCall::abi_decode_returns(d).ok())
-        else {
-            continue;
-        };
+    for token_id in token_ids {
         let position = held(state, &market, token_id).await?;
         if pool_filter.is_none_or(|pool| pool == position.sides.pool.address) {
             positions.push(info(&market, &position).await?);

@@ -3,6 +3,7 @@
 
 pub mod pool;
 pub mod position;
+pub mod position_manager;
 
 use alloy::primitives::{Address, B256, aliases::U24, keccak256};
 use alloy::sol;
