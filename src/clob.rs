@@ -10,9 +10,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::{SolCall, SolValue};
 use chains::amount::Amount;
-use chains::contracts::IERC20;
 use chains::network::Network;
 use chains::tx::{Call, Outcome};
 use connectors::clob::zeroex::{EXCHANGE_PROXY, ZeroEx};
@@ -275,25 +273,8 @@ impl Clob {
             .collect();
         pairs.sort();
         pairs.dedup();
-        let spender = self.venue.contract();
-        let calls = pairs
-            .iter()
-            .flat_map(|&(owner, token)| {
-                [
-                    (token, IERC20::balanceOfCall { owner }.abi_encode().into()),
-                    (token, IERC20::allowanceCall { owner, spender }.abi_encode().into()),
-                ]
-            })
-            .collect();
-        let results = chains::erc20::multicall(&self.network, calls, Some(block)).await?;
-        let amount = |result: &Option<alloy::primitives::Bytes>| {
-            result.as_ref().and_then(|data| U256::abi_decode(data).ok()).unwrap_or_default()
-        };
-        Ok(pairs
-            .into_iter()
-            .enumerate()
-            .map(|(i, pair)| (pair, amount(&results[2 * i]).min(amount(&results[2 * i + 1]))))
-            .collect())
+        let spendable = chains::erc20::spendable(&self.network, &pairs, self.venue.contract(), block).await?;
+        Ok(pairs.into_iter().zip(spendable).collect())
     }
 
     /// The venue's fills of this connector's markets in blocks `from..=to`, with their blocks' times.

@@ -1,12 +1,15 @@
-//! ERC-20 reads batched through Multicall3: balances (with the native one) and allowances for many tokens in
-//! one `eth_call`, and a token's name, symbol and decimals.
+//! ERC-20 and WETH: reads batched through Multicall3 (balances with the native one, allowances for many tokens
+//! in one `eth_call`, a token's name, symbol and decimals), the calls that approve, transfer, wrap and unwrap,
+//! and what a receipt's Transfer logs moved.
 
 use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::sol_types::SolCall;
+use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::{SolCall, SolEvent};
 
-use crate::contracts::{IERC20, IMulticall3, MULTICALL3};
+use crate::contracts::{IERC20, IMulticall3, IWETH9, MULTICALL3};
 use crate::error::ChainError;
 use crate::network::Network;
+use crate::tx::Call;
 
 /// A token as lists and responses describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,4 +101,64 @@ pub async fn metadata(network: &Network, address: Address) -> Result<Option<Toke
         return Ok(None);
     };
     Ok(Some(Token { address, name: text(&results[0]).unwrap_or_else(|| symbol.clone()), symbol, decimals }))
+}
+
+/// Lets `spender` move `amount` of `token` for the signer.
+pub fn approve(token: Address, spender: Address, amount: U256) -> Call {
+    Call::new(token, IERC20::approveCall { spender, amount }.abi_encode())
+}
+
+/// Sends `amount` of `token` to `to`.
+pub fn transfer(token: Address, to: Address, amount: U256) -> Call {
+    Call::new(token, IERC20::transferCall { to, amount }.abi_encode())
+}
+
+/// Wraps `amount` of the native currency into the wrapped native token at `wrapped` (WETH9's `deposit`).
+pub fn wrap(wrapped: Address, amount: U256) -> Call {
+    Call::new(wrapped, IWETH9::depositCall {}.abi_encode()).with_value(amount)
+}
+
+/// Unwraps `amount` of the wrapped native token at `wrapped` (WETH9's `withdraw`).
+pub fn unwrap(wrapped: Address, amount: U256) -> Call {
+    Call::new(wrapped, IWETH9::withdrawCall { wad: amount }.abi_encode())
+}
+
+/// What the receipt's Transfer logs of `token` moved out of and into `wallet`.
+pub fn transfers(receipt: &TransactionReceipt, token: Address, wallet: Address) -> (U256, U256) {
+    let mut sent = U256::ZERO;
+    let mut received = U256::ZERO;
+    for log in receipt.inner.logs().iter().filter(|log| log.address() == token) {
+        let Ok(transfer) = IERC20::Transfer::decode_log(&log.inner) else { continue };
+        if transfer.from == wallet {
+            sent += transfer.value;
+        }
+        if transfer.to == wallet {
+            received += transfer.value;
+        }
+    }
+    (sent, received)
+}
+
+/// For each (owner, token), what `spender` can move now: the least of the balance and the allowance, at
+/// `block`; zero where the token does not answer.
+pub async fn spendable(
+    network: &Network,
+    holdings: &[(Address, Address)],
+    spender: Address,
+    block: u64,
+) -> Result<Vec<U256>, ChainError> {
+    let calls = holdings
+        .iter()
+        .flat_map(|&(owner, token)| {
+            [
+                (token, Bytes::from(IERC20::balanceOfCall { owner }.abi_encode())),
+                (token, Bytes::from(IERC20::allowanceCall { owner, spender }.abi_encode())),
+            ]
+        })
+        .collect();
+    let results = multicall(network, calls, Some(block)).await?;
+    let amount = |result: &Option<Bytes>| {
+        result.as_ref().and_then(|data| IERC20::balanceOfCall::abi_decode_returns(data).ok()).unwrap_or_default()
+    };
+    Ok(results.chunks(2).map(|pair| amount(&pair[0]).min(amount(&pair[1]))).collect())
 }

@@ -12,7 +12,7 @@ use chains::network::Network;
 use crate::dex::Dex;
 use crate::error::ConnectorError;
 use crate::v2::{IUniswapV2Factory, sort_tokens};
-use crate::v3::IUniswapV3Factory;
+use crate::v3::{IUniswapV3Factory, IUniswapV3Pool};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolKind {
@@ -131,4 +131,24 @@ impl Discovery {
         }
         Ok(found)
     }
+}
+
+/// What an address says of itself as a pool: its two tokens (V2 pairs and V3 pools both answer) and its fee
+/// tier (V3 pools only); `None` when it does not answer as a pool.
+pub async fn pool_identity(
+    network: &Network,
+    address: Address,
+) -> Result<Option<(Address, Address, Option<u32>)>, ConnectorError> {
+    let calls = [
+        IUniswapV3Pool::token0Call {}.abi_encode(),
+        IUniswapV3Pool::token1Call {}.abi_encode(),
+        IUniswapV3Pool::feeCall {}.abi_encode(),
+    ]
+    .into_iter()
+    .map(|data| (address, Bytes::from(data)))
+    .collect();
+    let results = chains::erc20::multicall(network, calls, None).await?;
+    let token = |i: usize| results[i].as_ref().and_then(|d| IUniswapV3Pool::token0Call::abi_decode_returns(d).ok());
+    let fee = results[2].as_ref().and_then(|d| IUniswapV3Pool::feeCall::abi_decode_returns(d).ok());
+    Ok(token(0).zip(token(1)).map(|(token0, token1)| (token0, token1, fee.map(|fee| fee.to::<u32>()))))
 }

@@ -6,10 +6,8 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use alloy::sol_types::SolCall;
 use axum::extract::State;
 use chains::amount::{Amount, format_units};
-use chains::contracts::{IERC20, IWETH9};
 use chains::erc20;
 use chains::gas::{Fees, current_fees};
 use chains::ledger::{Ledger, LedgerTx, TxStatus};
@@ -337,7 +335,7 @@ async fn approve(
     let signer = state.ethereum().signer(owner)?;
     let mut results = Vec::new();
     for &spender in &spenders {
-        let call = Call::new(token.address, IERC20::approveCall { spender, amount }.abi_encode());
+        let call = chains::erc20::approve(token.address, spender, amount);
         results.push(state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "approve").await?);
     }
     let (signature, status, fee) = summarize(&results);
@@ -803,7 +801,7 @@ async fn wrap(State(state): State<AppState>, Json(request): Json<WrapRequest>) -
     };
     let amount = positive(amount.parse("amount", NATIVE_DECIMALS)?)?;
     let wrapping = Wrapping::new(&state, &request).await?;
-    let call = Call::new(wrapping.weth, IWETH9::depositCall {}.abi_encode()).with_value(amount.raw);
+    let call = chains::erc20::wrap(wrapping.weth, amount.raw);
     wrapping.run(&state, call, amount, "wrap").await
 }
 
@@ -825,7 +823,7 @@ async fn unwrap(
             })?
         }
     };
-    let call = Call::new(wrapping.weth, IWETH9::withdrawCall { wad: amount.raw }.abi_encode());
+    let call = chains::erc20::unwrap(wrapping.weth, amount.raw);
     wrapping.run(&state, call, amount, "unwrap").await
 }
 
@@ -888,7 +886,7 @@ async fn send(State(state): State<AppState>, Json(request): Json<SendRequest>) -
     let decimals = token.as_ref().map_or(NATIVE_DECIMALS, |token| token.decimals);
     let amount = positive(request.amount.parse("amount", decimals)?)?;
     let call = match &token {
-        Some(token) => Call::new(token.address, IERC20::transferCall { to, amount: amount.raw }.abi_encode()),
+        Some(token) => chains::erc20::transfer(token.address, to, amount.raw),
         None => Call::new(to, alloy::primitives::Bytes::new()).with_value(amount.raw),
     };
     let signer = state.ethereum().signer(owner)?;

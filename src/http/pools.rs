@@ -1,12 +1,9 @@
 //! `/pools`: the pools each connector trades through, per network: the config lists plus those added through
 //! the API, and discovery on-chain through the factories.
 
-use alloy::primitives::{Address, Bytes};
-use alloy::sol_types::SolCall;
+use alloy::primitives::Address;
 use axum::extract::{Path, State};
-use chains::erc20::multicall;
 use connectors::dex::Dex;
-use connectors::v3::IUniswapV3Pool;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -169,25 +166,9 @@ async fn inspect(
     address: Address,
 ) -> ApiResult<(String, ListedPool)> {
     let chain = state.ethereum().network(config, network)?;
-    let calls = [
-        IUniswapV3Pool::token0Call {}.abi_encode(),
-        IUniswapV3Pool::token1Call {}.abi_encode(),
-        IUniswapV3Pool::feeCall {}.abi_encode(),
-    ]
-    .into_iter()
-    .map(|data| (address, Bytes::from(data)))
-    .collect();
-    let results = multicall(&chain, calls, None).await?;
     let not_a_pool =
         || ApiError::bad_request("address", format!("{address} is not a pool of a known connector on {network}"));
-    let token = |i: usize| {
-        results[i].as_ref().and_then(|d| IUniswapV3Pool::token0Call::abi_decode_returns(d).ok()).ok_or_else(not_a_pool)
-    };
-    let (token0, token1) = (token(0)?, token(1)?);
-    let fee = results[2]
-        .as_ref()
-        .and_then(|d| IUniswapV3Pool::feeCall::abi_decode_returns(d).ok())
-        .map(|fee| fee.to::<u32>());
+    let (token0, token1, fee) = connectors::discovery::pool_identity(&chain, address).await?.ok_or_else(not_a_pool)?;
     let book = state.token_book(config, network).await?;
     let symbol = |token: Address| {
         book.tokens.iter().find(|t| t.address == token).map(|t| t.symbol.clone()).unwrap_or_else(|| token.to_string())

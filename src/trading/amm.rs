@@ -1,16 +1,14 @@
 //! `amm`: Uniswap-V2-family pairs through Router02.
 
-use alloy::primitives::{Address, Bytes, U256};
-use alloy::sol_types::{SolCall, SolValue};
-use chains::tx::Call;
+use alloy::primitives::{Address, U256};
+use chains::erc20::transfers;
 use connectors::state::V2PairState;
-use connectors::v2::{IUniswapV2Pair, IUniswapV2Router02};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::positions::PositionRequest;
 use super::swap::{self, Family, Hop, Order, Planned, Quoted, Route, SwapData, SwapRequest, Via};
-use super::{Market, TxResponse, Venue, fee_of, ratio, status_of, transfers};
+use super::{Market, TxResponse, Venue, fee_of, ratio, status_of};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{Human, parse_address};
 use crate::state::AppState;
@@ -197,22 +195,13 @@ impl Share {
         let pair = pair_for(state, market, Some(pool), None).await?;
         let base_is_0 = base_of(state, market, pair.address, pair.token0, pair.token1, None).await?;
         let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
-        let calls = vec![
-            (pair.address, Bytes::from(IUniswapV2Pair::balanceOfCall { owner }.abi_encode())),
-            (pair.address, Bytes::from(IUniswapV2Pair::totalSupplyCall {}.abi_encode())),
-        ];
-        let results = chains::erc20::multicall(&market.network, calls, Some(pair.block)).await?;
-        let read = |i: usize| {
-            results[i]
-                .as_ref()
-                .and_then(|d| U256::abi_decode(d).ok())
-                .ok_or(ApiError::bad_request("poolAddress", "is not a V2 pair"))
-        };
+        let (lp_balance, total_supply) =
+            connectors::v2::liquidity::pool_tokens(&market.network, pair.address, owner, pair.block).await?;
         Ok(Share {
             base: market.token_at(base).await?,
             quote: market.token_at(quote).await?,
-            lp_balance: read(0)?,
-            total_supply: read(1)?,
+            lp_balance,
+            total_supply,
             pair,
         })
     }
@@ -390,21 +379,14 @@ pub async fn add_liquidity(
     let (owner, signer) = market.wallet(state, request.wallet_address.as_deref())?;
     let share = Share::of(state, &market, required_pool(&request)?, owner).await?;
     let (base, quote, _) = optimal(&share, &request)?;
-    let router = market.dex.v2.ok_or_else(|| ApiError::bad_request("connector", "has no amm pools here"))?.router;
+    let v2 = v2_of(&market)?;
     let spender_name = format!("{}/amm", market.connector);
-    market.require_allowance(owner, &share.base, router, base, &spender_name).await?;
-    market.require_allowance(owner, &share.quote, router, quote, &spender_name).await?;
-    let call = IUniswapV2Router02::addLiquidityCall {
-        tokenA: share.base.address,
-        tokenB: share.quote.address,
-        amountADesired: base,
-        amountBDesired: quote,
-        amountAMin: market.min_out(base),
-        amountBMin: market.min_out(quote),
-        to: owner,
-        deadline: market.deadline(),
-    };
-    let (sent, outcome) = market.send(state, &signer, Call::new(router, call.abi_encode()), "add-liquidity").await?;
+    market.require_allowance(owner, &share.base, v2.router, base, &spender_name).await?;
+    market.require_allowance(owner, &share.quote, v2.router, quote, &spender_name).await?;
+    let tokens = (share.base.address, share.quote.address);
+    let least = (market.min_out(base), market.min_out(quote));
+    let call = connectors::v2::liquidity::add(&v2, tokens, (base, quote), least, owner, market.deadline());
+    let (sent, outcome) = market.send(state, &signer, call, "add-liquidity").await?;
     let data = status_of(&outcome).1.map(|receipt| {
         let (base_sent, _) = transfers(receipt, share.base.address, owner);
         let (quote_sent, _) = transfers(receipt, share.quote.address, owner);
@@ -439,22 +421,16 @@ pub async fn remove_liquidity(
     }
     let lp = share.lp_balance * U256::from((percentage * 10_000.0).round() as u64) / U256::from(1_000_000u64);
     let (base, quote) = share.amounts(lp)?;
-    let router = market.dex.v2.ok_or_else(|| ApiError::bad_request("connector", "has no amm pools here"))?.router;
-    let allowed = chains::erc20::allowances(&market.network, owner, router, &[share.pair.address]).await?[0];
+    let v2 = v2_of(&market)?;
+    let allowed = chains::erc20::allowances(&market.network, owner, v2.router, &[share.pair.address]).await?[0];
     if allowed < lp {
-        let approve = chains::contracts::IERC20::approveCall { spender: router, amount: U256::MAX };
-        market.send(state, &signer, Call::new(share.pair.address, approve.abi_encode()), "approve-pool-token").await?;
+        let approve = chains::erc20::approve(share.pair.address, v2.router, U256::MAX);
+        market.send(state, &signer, approve, "approve-pool-token").await?;
     }
-    let call = IUniswapV2Router02::removeLiquidityCall {
-        tokenA: share.base.address,
-        tokenB: share.quote.address,
-        liquidity: lp,
-        amountAMin: market.min_out(base),
-        amountBMin: market.min_out(quote),
-        to: owner,
-        deadline: market.deadline(),
-    };
-    let (sent, outcome) = market.send(state, &signer, Call::new(router, call.abi_encode()), "remove-liquidity").await?;
+    let tokens = (share.base.address, share.quote.address);
+    let least = (market.min_out(base), market.min_out(quote));
+    let call = connectors::v2::liquidity::remove(&v2, tokens, lp, least, owner, market.deadline());
+    let (sent, outcome) = market.send(state, &signer, call, "remove-liquidity").await?;
     let data = status_of(&outcome).1.map(|receipt| {
         let (_, base_received) = transfers(receipt, share.base.address, owner);
         let (_, quote_received) = transfers(receipt, share.quote.address, owner);
@@ -468,4 +444,8 @@ pub async fn remove_liquidity(
         }
     });
     Ok(TxResponse::new(&sent, &outcome, data))
+}
+
+fn v2_of(market: &Market) -> ApiResult<connectors::v2::V2Deployment> {
+    market.dex.v2.ok_or_else(|| ApiError::bad_request("connector", "has no amm pools here"))
 }

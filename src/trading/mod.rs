@@ -15,8 +15,6 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
 use alloy::rpc::types::TransactionReceipt;
-use alloy::sol_types::SolEvent;
-use chains::contracts::IERC20;
 use chains::erc20::{self, Token};
 use chains::network::Network;
 use chains::tx::{Call, Outcome, SentTx};
@@ -212,25 +210,6 @@ pub fn fee_of(outcome: &Outcome) -> Human {
         Outcome::Pending => U256::ZERO,
     };
     Human(chains::amount::format_units(fee, NATIVE_DECIMALS))
-}
-
-/// What the receipt's Transfer logs of `token` moved out of and into `wallet`.
-pub fn transfers(receipt: &TransactionReceipt, token: Address, wallet: Address) -> (U256, U256) {
-    let mut sent = U256::ZERO;
-    let mut received = U256::ZERO;
-    for log in receipt.inner.logs() {
-        if log.address() != token {
-            continue;
-        }
-        let Ok(transfer) = IERC20::Transfer::decode_log(&log.inner) else { continue };
-        if transfer.from == wallet {
-            sent += transfer.value;
-        }
-        if transfer.to == wallet {
-            received += transfer.value;
-        }
-    }
-    (sent, received)
 }
 
 /// `a / b` of two token amounts in human units, as decimal text to 18 places.

@@ -2,7 +2,7 @@
 //! connector's router contract, with what moved read from the receipt.
 
 use alloy::primitives::Address;
-use chains::erc20::Token;
+use chains::erc20::{Token, transfers};
 use chains::tx::Call;
 use connectors::state::PoolStates;
 use connectors::swap::SwapLimits;
@@ -11,7 +11,7 @@ use connectors::v3::pool::SwapAmount;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Market, Side, TxResponse, Venue, fee_of, ratio, signed, status_of, transfers};
+use super::{Market, Side, TxResponse, Venue, fee_of, ratio, signed, status_of};
 use crate::error::{ApiError, ApiResult};
 use crate::http::params::{AmountText, Human};
 use crate::state::AppState;

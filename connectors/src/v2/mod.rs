@@ -1,5 +1,6 @@
 //! The Uniswap V2 family (`amm`): constant-product pairs behind a Router02.
 
+pub mod liquidity;
 pub mod math;
 
 use alloy::primitives::{Address, B256, keccak256};
