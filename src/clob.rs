@@ -20,7 +20,7 @@ use connectors::clob::{
 
 use crate::config::{ClobConfig, Config};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::network_name;
+use crate::request::network_name;
 use crate::state::AppState;
 use crate::storage::{StoredFill, StoredOrder, now_ms};
 

@@ -1,5 +1,6 @@
 //! The gateway server: CLI, config, HTTP routes with their OpenAPI description, storage, and the local devnet.
 
+pub mod answers;
 pub mod clob;
 pub mod config;
 pub mod devnet;
@@ -9,6 +10,7 @@ pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod pools;
+pub mod request;
 pub mod server;
 pub mod state;
 pub mod storage;

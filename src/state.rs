@@ -50,7 +50,7 @@ struct Inner {
     token_books: Derived<TokenRow, TokenBook>,
     pool_books: Derived<ListedPool, PoolBook>,
     clob_synced: std::sync::Mutex<BookSyncs>,
-    answers: crate::http::answers::Answers,
+    answers: crate::answers::Answers,
     /// Served without TLS (`--dev`): only loopback Host names are answered.
     plain_http: bool,
     /// server.yml `corsOrigins` as read at start (lowercased): the CORS layer is built from them then.
@@ -107,7 +107,7 @@ impl AppState {
             token_books: Derived::default(),
             pool_books: Derived::default(),
             clob_synced: std::sync::Mutex::default(),
-            answers: crate::http::answers::Answers::default(),
+            answers: crate::answers::Answers::default(),
             plain_http,
         }))
     }
@@ -162,7 +162,7 @@ impl AppState {
     }
 
     /// Quote answers kept while what they were computed from is unchanged.
-    pub fn answers(&self) -> &crate::http::answers::Answers {
+    pub fn answers(&self) -> &crate::answers::Answers {
         &self.0.answers
     }
 

@@ -5,7 +5,7 @@ use chains::erc20::Token;
 
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::parse_address;
+use crate::request::parse_address;
 use crate::storage::TokenRow;
 
 pub struct TokenBook {

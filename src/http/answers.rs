@@ -3,73 +3,18 @@
 //! quote, or several bots asking the same, get the same bytes without the work or the JSON being done again.
 //! Router quotes are not kept: each one is stored under its own id for `execute-quote`.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Mutex, Weak};
 use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use chains::network::Network;
 
 use super::extract::Query;
+use crate::answers::{Answer, Inputs};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::storage::LIST_TTL;
 use crate::trading::swap::{Quoted, SwapRequest};
-
-/// Past this many answers, those no longer current are dropped before another is kept (all, if none were).
-const CAPACITY: usize = 1024;
-
-#[derive(Default)]
-pub struct Answers {
-    entries: Mutex<HashMap<Box<str>, Answer>>,
-}
-
-/// What an answer was computed from, besides the chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Inputs {
-    config_generation: u64,
-    lists_epoch: u64,
-}
-
-struct Answer {
-    body: Bytes,
-    inputs: Inputs,
-    /// Weak, so a network the config no longer names is dropped (and stops polling its node).
-    network: Weak<Network>,
-    block: u64,
-    asked: Instant,
-}
-
-impl Answer {
-    /// Lists changed by another instance are re-read after `LIST_TTL`; an answer lives no longer than that, so
-    /// such a change shows in quotes within twice that.
-    fn is_current(&self, inputs: Inputs) -> bool {
-        self.inputs == inputs
-            && self.asked.elapsed() < LIST_TTL
-            && self.network.upgrade().is_some_and(|network| network.known_block() == Some(self.block))
-    }
-}
-
-impl Answers {
-    fn current(&self, key: &str, inputs: Inputs) -> Option<Bytes> {
-        let entries = self.entries.lock().expect("answers");
-        entries.get(key).filter(|answer| answer.is_current(inputs)).map(|answer| answer.body.clone())
-    }
-
-    fn keep(&self, key: &str, answer: Answer) {
-        let mut entries = self.entries.lock().expect("answers");
-        if entries.len() >= CAPACITY && !entries.contains_key(key) {
-            entries.retain(|_, kept| kept.is_current(answer.inputs));
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(key.into(), answer);
-    }
-}
 
 /// Answers a quote-swap request with the kept answer to the same request line when it is current, or computes,
 /// keeps and returns a new one. What it was computed from is read before computing, so a change during the

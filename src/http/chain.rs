@@ -18,9 +18,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use super::params::{AmountText, Human, check_chain, network_name, parse_address, wallet_address};
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::request::{AmountText, Human, check_chain, network_name, parse_address, wallet_address};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -13,9 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use super::params::{AmountText, check_chain, page, parse_address, wallet_address};
 use crate::clob::{Clob, NewOrder, OrderType, parse_side};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::request::{AmountText, check_chain, page, parse_address, wallet_address};
 use crate::state::AppState;
 use crate::storage::{StoredOrder, now_ms};
 

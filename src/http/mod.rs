@@ -8,7 +8,6 @@ mod clob;
 mod config;
 pub mod extract;
 pub mod idempotency;
-pub mod params;
 mod pools;
 mod system;
 mod tokens;

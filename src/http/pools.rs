@@ -9,9 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use super::params::{network_name, parse_address};
 use crate::config::{Config, ListedPool};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::request::{network_name, parse_address};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use super::params::{check_chain, network_name, page, parse_address};
 use crate::config::CHAIN;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::request::{check_chain, network_name, page, parse_address};
 use crate::state::AppState;
 use crate::storage::TokenRow;
 use crate::tokens::TokenBook;

@@ -9,12 +9,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::answers;
 use super::extract::{Json, Query};
-use super::params::network_name;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::request::network_name;
 use crate::state::AppState;
 use crate::trading::TxResponse;
-use crate::trading::amm::{self, AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, PoolQuery};
+use crate::trading::amm::{self, AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity};
 use crate::trading::clmm::{self, ClmmPoolInfo};
+use crate::trading::pool::PoolQuery;
 use crate::trading::positions::{self, LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
 use crate::trading::router::{self, ExecuteQuoteRequest};
 use crate::trading::swap::{QuoteSwapResponse, SwapData, SwapRequest};

@@ -9,9 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use super::params::{check_chain, parse_address};
 use crate::config::CHAIN;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::request::{check_chain, parse_address};
 use crate::state::AppState;
 use crate::storage::{StorageError, WalletRow};
 

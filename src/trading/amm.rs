@@ -3,14 +3,15 @@
 use alloy::primitives::{Address, U256};
 use chains::erc20::transfers;
 use connectors::state::V2PairState;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::pool::{PoolQuery, base_of};
 use super::positions::PositionRequest;
 use super::swap::{self, Family, Hop, Order, Planned, Quoted, Route, SwapData, SwapRequest, Via};
 use super::{Market, TxResponse, Venue, fee_of, ratio, status_of};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::{Human, parse_address};
+use crate::request::{Human, parse_address};
 use crate::state::AppState;
 
 /// The pair a request names, or the listed (else the factory's) pair for its tokens.
@@ -90,56 +91,6 @@ pub async fn execute_swap(
         .await?
         .execute(state, Via::V2Router, "amm", request.wallet_address.as_deref())
         .await
-}
-
-/// A pool named by address, in either route style.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct PoolQuery {
-    #[param(example = "devnet")]
-    pub network: Option<String>,
-    #[param(example = "ethereum-devnet")]
-    pub chain_network: Option<String>,
-    #[param(example = "uniswap")]
-    pub connector: Option<String>,
-    #[param(example = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc")]
-    pub pool_address: String,
-    /// Which token to call base (default: the pool list's base, else token0).
-    pub base_token: Option<String>,
-    /// Liquidity bins around the price to include (clmm); 10 when omitted.
-    pub bin_count: Option<u32>,
-}
-
-impl PoolQuery {
-    pub fn venue<'a>(&'a self, connector: Option<&'a str>) -> Venue<'a> {
-        Venue {
-            connector: connector.or(self.connector.as_deref()),
-            network: self.network.as_deref(),
-            chain_network: self.chain_network.as_deref(),
-            slippage_pct: None,
-        }
-    }
-}
-
-/// Which of a pool's two tokens is the base: the request's, else the pool list's, else token0.
-pub async fn base_of(
-    state: &AppState,
-    market: &Market,
-    pool: Address,
-    token0: Address,
-    token1: Address,
-    requested: Option<&str>,
-) -> ApiResult<bool> {
-    if let Some(base) = requested.filter(|b| !b.is_empty()) {
-        let base = market.token("baseToken", base)?.address;
-        if base != token0 && base != token1 {
-            return Err(ApiError::bad_request("baseToken", format!("is not a token of pool {pool}")));
-        }
-        return Ok(base == token0);
-    }
-    let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
-    Ok(book.by_address(pool).is_none_or(|listed| listed.base_token_address == token0))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -242,8 +193,7 @@ pub async fn position_info(
     request: PositionRequest,
 ) -> ApiResult<AmmPositionInfo> {
     let market = Market::resolve(state, lp_venue(&request, connector)).await?;
-    let owner =
-        crate::http::params::wallet_address(&market.config, "walletAddress", request.wallet_address.as_deref())?;
+    let owner = crate::request::wallet_address(&market.config, "walletAddress", request.wallet_address.as_deref())?;
     let share = Share::of(state, &market, required_pool(&request)?, owner).await?;
     let (base, quote) = share.amounts(share.lp_balance)?;
     let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;

@@ -8,23 +8,13 @@ use connectors::v3::position::{Orientation, amounts_for_liquidity};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::amm::{PoolQuery, base_of};
+use super::pool::{PoolQuery, base_of, pool_state};
 use super::swap::{self, Family, Hop, Order, Planned, Quoted, Route, SwapData, SwapRequest, Via};
 use super::{Market, Side, TxResponse};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::{Human, parse_address};
+use crate::request::{Human, parse_address};
 use crate::state::AppState;
 use connectors::discovery::PoolKind;
-
-pub async fn pool_state(state: &AppState, market: &Market, address: Address) -> ApiResult<Arc<V3PoolState>> {
-    let Some(v3) = &market.dex.v3 else {
-        return Err(ApiError::bad_request(
-            "connector",
-            format!("{} has no clmm pools on {}", market.connector, market.network_name),
-        ));
-    };
-    Ok(state.pool_states().v3_pool(&market.network, v3, address).await?)
-}
 
 /// The pools a swap may use: the one named, else the listed pools for the pair, else those of every fee tier
 /// the factory has (found once per block).

@@ -7,6 +7,7 @@
 
 pub mod amm;
 pub mod clmm;
+pub mod pool;
 pub mod positions;
 pub mod router;
 pub mod swap;
@@ -25,7 +26,7 @@ use utoipa::ToSchema;
 
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::{Human, network_name, wallet_address};
+use crate::request::{Human, network_name, wallet_address};
 use crate::state::AppState;
 use crate::tokens::TokenBook;
 

@@ -13,11 +13,10 @@ use connectors::v3::position_manager::{Position, PositionManager};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::amm::base_of;
-use super::clmm::pool_state;
+use super::pool::{base_of, pool_state};
 use super::{Market, TxResponse, Venue, fee_of, status_of};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::{AmountText, Human, parse_address};
+use crate::request::{AmountText, Human, parse_address};
 use crate::state::AppState;
 
 /// The fields every position request shares, in either route style.
@@ -622,8 +621,7 @@ pub async fn positions_owned(
     request: PositionRequest,
 ) -> ApiResult<Vec<PositionInfo>> {
     let market = Market::resolve(state, request.venue(connector)).await?;
-    let owner =
-        crate::http::params::wallet_address(&market.config, "walletAddress", request.wallet_address.as_deref())?;
+    let owner = crate::request::wallet_address(&market.config, "walletAddress", request.wallet_address.as_deref())?;
     let pool_filter = request
         .pool_address
         .as_deref()

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{Market, Side, TxResponse, Venue, fee_of, ratio, signed, status_of};
 use crate::error::{ApiError, ApiResult};
-use crate::http::params::{AmountText, Human};
+use crate::request::{AmountText, Human};
 use crate::state::AppState;
 
 /// Quotes a route on the market's cached pool state.
