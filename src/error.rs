@@ -146,12 +146,22 @@ impl From<chains::error::ChainError> for ApiError {
             ChainError::Rejected(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REJECTED")
             }
-            ChainError::FeeCap(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("FEE_CAP"),
+            ChainError::FeeCap(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{message}. Raise the cap in chains/ethereum/<network>.yml (POST /config/update) or wait for fees \
+                     to fall"
+                ),
+            )
+            .with_code("FEE_CAP"),
             ChainError::Withdrawn => ApiError::new(StatusCode::CONFLICT, message).with_code("WITHDRAWN"),
             ChainError::NothingToReplace(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("NOTHING_TO_REPLACE")
             }
-            ChainError::UnknownWallet(_) => ApiError::new(StatusCode::NOT_FOUND, message).with_code("WALLET_NOT_FOUND"),
+            ChainError::UnknownWallet(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("{message}; add it with POST /wallet/add"))
+                    .with_code("WALLET_NOT_FOUND")
+            }
             ChainError::Keystore(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INVALID_KEY"),
             ChainError::Ledger(_) => ApiError::internal(message),
         }

@@ -21,9 +21,7 @@ pub enum ChainError {
     #[error("the node rejected the transaction: {0}")]
     Rejected(String),
     /// A fee the send would need is over one of the network's caps; nothing was signed.
-    #[error(
-        "{0}; nothing was signed. Raise the cap in chains/ethereum/<network>.yml (POST /config/update) or wait for fees to fall"
-    )]
+    #[error("{0}; nothing was signed")]
     FeeCap(String),
     /// The request went away while waiting for its wallet's turn: nothing was signed.
     #[error("the request went away before its turn; nothing was signed")]
@@ -31,7 +29,7 @@ pub enum ChainError {
     /// A speed-up or cancel found nothing pending to replace.
     #[error("{0}")]
     NothingToReplace(String),
-    #[error("the wallet {0} is not known to this gateway; add it with POST /wallet/add")]
+    #[error("the wallet {0} is not known to this gateway")]
     UnknownWallet(Address),
     #[error("{0}")]
     Keystore(String),
