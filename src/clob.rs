@@ -13,10 +13,9 @@ use alloy::signers::local::PrivateKeySigner;
 use chains::amount::Amount;
 use chains::network::Network;
 use chains::tx::{Call, Outcome};
+use connectors::Side;
 use connectors::clob::zeroex::{EXCHANGE_PROXY, ZeroEx};
-use connectors::clob::{
-    ClobVenue, Market, MarketToken, OrderStatus, OrderTerms, Resting, Side, cap_by_backing, match_taker,
-};
+use connectors::clob::{ClobVenue, Market, MarketToken, OrderStatus, OrderTerms, Resting, cap_by_backing, match_taker};
 
 use crate::config::{ClobConfig, Config};
 use crate::error::{ApiError, ApiResult};
@@ -60,14 +59,6 @@ impl OrderType {
             OrderType::LimitMaker => "LIMIT_MAKER",
             OrderType::Market => "MARKET",
         }
-    }
-}
-
-pub fn parse_side(text: &str) -> ApiResult<Side> {
-    match text.trim().to_ascii_uppercase().as_str() {
-        "BUY" => Ok(Side::Buy),
-        "SELL" => Ok(Side::Sell),
-        other => Err(ApiError::bad_request("side", format!("must be BUY or SELL; got {}", chains::quoted(other)))),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use alloy::primitives::Address;
 use chains::amount::Amount;
+use connectors::Side;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::config::{CHAIN, Config};
@@ -64,6 +65,40 @@ pub fn parse_address(field: &str, text: &str) -> ApiResult<Address> {
             ),
         )
     })
+}
+
+/// Where a request says to trade, in either route style: the connector (the path's, else the request's), the
+/// network by either spelling, and the slippage tolerance it asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Target<'a> {
+    pub connector: Option<&'a str>,
+    pub network: Option<&'a str>,
+    pub chain_network: Option<&'a str>,
+    pub slippage_pct: Option<f64>,
+}
+
+impl<'a> Target<'a> {
+    /// The path's connector wins over the one the request names.
+    pub fn new(
+        path_connector: Option<&'a str>,
+        connector: &'a Option<String>,
+        network: &'a Option<String>,
+        chain_network: &'a Option<String>,
+        slippage_pct: Option<f64>,
+    ) -> Target<'a> {
+        Target {
+            connector: path_connector.or(connector.as_deref()),
+            network: network.as_deref(),
+            chain_network: chain_network.as_deref(),
+            slippage_pct,
+        }
+    }
+}
+
+/// Which way an order goes, BUY or SELL, in any case.
+pub fn parse_side(text: &str) -> ApiResult<Side> {
+    Side::parse(text)
+        .ok_or_else(|| ApiError::bad_request("side", format!("must be BUY or SELL; got {}", chains::quoted(text))))
 }
 
 /// The wallet a request names, or the configured default wallet.
@@ -195,8 +230,7 @@ mod tests {
             let _ = super::check_chain(Some(&text));
             let _ = chains::amount::Amount::parse(&text, 18);
             let _ = chains::amount::Amount::parse_down(&text, 6);
-            let _ = crate::trading::Side::parse(&text);
-            let _ = crate::clob::parse_side(&text);
+            let _ = super::parse_side(&text);
             let _ = crate::clob::OrderType::parse(Some(&text));
             let _ = config().namespace(&text);
             prop_assert!(chains::quoted(&text).chars().count() <= 52);

@@ -381,7 +381,7 @@ fn gwei(wei: u128) -> String {
 }
 
 fn native(wei: U256) -> String {
-    crate::amount::format_units(wei, 18)
+    crate::amount::format_units(wei, crate::network::NATIVE_DECIMALS)
 }
 
 #[cfg(test)]

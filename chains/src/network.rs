@@ -13,6 +13,9 @@ use crate::error::ChainError;
 use crate::gas::FeeCaps;
 use crate::rpc::{FailoverTransport, RpcStats};
 
+/// Every EVM chain counts its native currency in wei: 18 decimals.
+pub const NATIVE_DECIMALS: u8 = 18;
+
 /// Gas settings, in GWEI as the config writes them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GasSettings {

@@ -11,27 +11,9 @@ use chains::network::Network;
 
 use crate::dex::Dex;
 use crate::error::ConnectorError;
-use crate::v2::{IUniswapV2Factory, sort_tokens};
-use crate::v3::{IUniswapV3Factory, IUniswapV3Pool};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PoolKind {
-    /// A V2 pair.
-    Amm,
-    /// A V3 pool.
-    Clmm,
-}
-
-/// A pool a factory names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FoundPool {
-    pub kind: PoolKind,
-    pub address: Address,
-    pub token0: Address,
-    pub token1: Address,
-    /// V3 fee in hundredths of a basis point; 0 for a V2 pair.
-    pub fee: u32,
-}
+use crate::router::PoolRef;
+use crate::v2::sort_tokens;
+use crate::v3::IUniswapV3Pool;
 
 /// Network instance, DEX, and the pair's tokens in order.
 type PairKey = (u64, String, Address, Address);
@@ -41,7 +23,7 @@ type PairKey = (u64, String, Address, Address);
 const CAPACITY: usize = 4096;
 
 /// The pools of one pair, and the block they were read at.
-type Remembered = (u64, Arc<Vec<FoundPool>>);
+type Remembered = (u64, Arc<Vec<PoolRef>>);
 
 #[derive(Default)]
 pub struct Discovery {
@@ -55,7 +37,7 @@ impl Discovery {
         network: &Network,
         dex: &Dex,
         pairs: &[(Address, Address)],
-    ) -> Result<Vec<FoundPool>, ConnectorError> {
+    ) -> Result<Vec<PoolRef>, ConnectorError> {
         let latest = network.latest_block().await?;
         let key = |(a, b): (Address, Address)| {
             let (token0, token1) = sort_tokens(a, b);
@@ -81,18 +63,11 @@ impl Discovery {
         let mut calls = Vec::new();
         let mut expected = Vec::new();
         for (_, _, token0, token1) in &asked {
-            let (token0, token1) = (*token0, *token1);
-            if let Some(v2) = &dex.v2 {
-                let call = IUniswapV2Factory::getPairCall { tokenA: token0, tokenB: token1 };
-                calls.push((v2.factory, Bytes::from(call.abi_encode())));
-                expected.push((PoolKind::Amm, token0, token1, 0));
-            }
-            for tier in dex.v3.iter().flat_map(|v3| v3.fee_tiers.iter().map(move |tier| (v3, tier))) {
-                let (v3, tier) = tier;
-                let fee = alloy::primitives::aliases::U24::from(tier.fee);
-                let call = IUniswapV3Factory::getPoolCall { tokenA: token0, tokenB: token1, fee };
-                calls.push((v3.factory, Bytes::from(call.abi_encode())));
-                expected.push((PoolKind::Clmm, token0, token1, tier.fee));
+            for protocol in dex.protocols() {
+                for lookup in protocol.lookups(*token0, *token1) {
+                    calls.push((lookup.factory, lookup.call));
+                    expected.push((protocol, *token0, *token1, lookup.fee));
+                }
             }
         }
         let answers = chains::erc20::multicall(network, calls, Some(latest)).await?;
@@ -103,15 +78,12 @@ impl Discovery {
                 expected.len()
             ))));
         }
-        let mut by_pair: HashMap<(Address, Address), Vec<FoundPool>> = HashMap::new();
-        for ((kind, token0, token1, fee), answer) in expected.into_iter().zip(answers) {
-            let address = answer.as_deref().and_then(|data| match kind {
-                PoolKind::Amm => IUniswapV2Factory::getPairCall::abi_decode_returns(data).ok(),
-                PoolKind::Clmm => IUniswapV3Factory::getPoolCall::abi_decode_returns(data).ok(),
-            });
+        let mut by_pair: HashMap<(Address, Address), Vec<PoolRef>> = HashMap::new();
+        for ((protocol, token0, token1, fee), answer) in expected.into_iter().zip(answers) {
+            let address = answer.as_deref().and_then(|data| protocol.found(data));
             let pools = by_pair.entry((token0, token1)).or_default();
             if let Some(address) = address.filter(|address| !address.is_zero()) {
-                pools.push(FoundPool { kind, address, token0, token1, fee });
+                pools.push(PoolRef { family: protocol.family(), address, token0, token1, fee });
             }
         }
         let mut remembered = self.found.lock().expect("discovery lock");

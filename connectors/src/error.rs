@@ -14,6 +14,12 @@ pub enum ConnectorError {
     Invalid { field: &'static str, reason: String },
     #[error("{0} is not a pool of this connector on this network")]
     NotAPool(alloy::primitives::Address),
+    /// The connector has no deployment of the family on this network.
+    #[error("{connector} has no {} pools on this network", family.name())]
+    NotDeployed { connector: String, family: crate::family::Family },
+    /// The family has no such capability.
+    #[error("{} pools do not offer {what}", family.name())]
+    Unsupported { family: crate::family::Family, what: &'static str },
     /// Pool math refused (an input outside what the contracts accept).
     #[error("pool math: {0}")]
     Math(String),

@@ -8,7 +8,42 @@ pub mod clob;
 pub mod dex;
 pub mod discovery;
 pub mod error;
+pub mod family;
+pub mod router;
 pub mod state;
-pub mod swap;
 pub mod v2;
 pub mod v3;
+
+/// Which way an order goes, seen from its base token: SELL gives exactly `amount` of it (a swap's exact input),
+/// BUY takes exactly `amount` of it (a swap's exact output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    /// `BUY` or `SELL`, in any case, with spaces around.
+    pub fn parse(text: &str) -> Option<Side> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "BUY" => Some(Side::Buy),
+            "SELL" => Some(Side::Sell),
+            _ => None,
+        }
+    }
+
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+}

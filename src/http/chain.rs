@@ -11,7 +11,7 @@ use chains::amount::{Amount, format_units};
 use chains::erc20;
 use chains::gas::{Fees, current_fees};
 use chains::ledger::{Ledger, LedgerTx, TxStatus};
-use chains::network::Network;
+use chains::network::{NATIVE_DECIMALS, Network};
 use chains::tx::{CANCEL_LABEL, Call, Mined, Outcome, Replacement, SentTx};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -43,7 +43,6 @@ const TAG: &str = "chains/ethereum";
 const TYPICAL_GAS: u64 = 300_000;
 /// The call data of a typical swap (a router call), for the L1 data fee.
 const TYPICAL_CALL_DATA_BYTES: usize = 260;
-const NATIVE_DECIMALS: u8 = 18;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]

@@ -7,15 +7,16 @@ use alloy::primitives::U256;
 use axum::extract::State;
 use chains::amount::{Amount, format_units};
 use chains::gas::current_fees;
-use connectors::clob::{Market, Side, levels};
+use connectors::Side;
+use connectors::clob::{Market, levels};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use crate::clob::{Clob, NewOrder, OrderType, parse_side};
+use crate::clob::{Clob, NewOrder, OrderType};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::request::{AmountText, check_chain, page, parse_address, wallet_address};
+use crate::request::{AmountText, check_chain, page, parse_address, parse_side, wallet_address};
 use crate::state::AppState;
 use crate::storage::{StoredOrder, now_ms};
 
@@ -449,7 +450,7 @@ impl OrderParams {
     "market": "WETH-USDC", "side": "SELL", "orderType": "LIMIT", "price": "3100", "amount": "0.5", "clientOrderID": "my-ask-1"}))]
 pub struct PlaceOrderRequest {
     #[serde(flatten)]
-    venue: Venue,
+    target: OrderTarget,
     #[serde(flatten)]
     order: OrderParams,
 }
@@ -457,7 +458,8 @@ pub struct PlaceOrderRequest {
 /// Where a write goes: the network, the order-book connector, and the maker.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Venue {
+#[schema(as = Venue)]
+pub struct OrderTarget {
     chain: Option<String>,
     network: Option<String>,
     chain_network: Option<String>,
@@ -467,7 +469,7 @@ pub struct Venue {
     address: Option<String>,
 }
 
-impl Venue {
+impl OrderTarget {
     async fn open(&self, state: &AppState) -> ApiResult<(Clob, alloy::primitives::Address)> {
         check_chain(self.chain.as_deref())?;
         let clob = Clob::open(state, self.network.as_deref(), self.chain_network.as_deref(), self.connector.as_deref())
@@ -504,7 +506,7 @@ async fn post_order(
     Json(request): Json<PlaceOrderRequest>,
 ) -> ApiResult<axum::Json<PlaceOrderResponse>> {
     let started = now_ms();
-    let (clob, maker) = request.venue.open(&state).await?;
+    let (clob, maker) = request.target.open(&state).await?;
     let order = request.order.parse(&clob)?;
     let base_decimals = clob.market(&order.market)?.base.decimals;
     let placed = clob.place(&state, maker, order).await?;
@@ -524,7 +526,7 @@ async fn post_order(
     "market": "WETH-USDC", "orderId": "my-ask-1"}))]
 pub struct CancelOrderRequest {
     #[serde(flatten)]
-    venue: Venue,
+    target: OrderTarget,
     #[schema(example = "WETH-USDC")]
     market: String,
     /// The order's id or client order id.
@@ -533,7 +535,8 @@ pub struct CancelOrderRequest {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct TxResponse {
+#[schema(as = TxResponse)]
+pub struct CancelResponse {
     #[serde(flatten)]
     envelope: Envelope,
     tx_hash: String,
@@ -541,18 +544,18 @@ pub struct TxResponse {
 
 /// Cancels an open order on-chain (the maker's transaction).
 #[utoipa::path(delete, path = "/clob/orders", tag = TAG, request_body = CancelOrderRequest, responses(
-    (status = 200, body = TxResponse), (status = 400, body = ErrorBody), (status = 404, description = "No such order, or a wallet this gateway does not hold", body = ErrorBody),
+    (status = 200, body = CancelResponse), (status = 400, body = ErrorBody), (status = 404, description = "No such order, or a wallet this gateway does not hold", body = ErrorBody),
     (status = 503, body = ErrorBody),
 ))]
 async fn delete_order(
     State(state): State<AppState>,
     Json(request): Json<CancelOrderRequest>,
-) -> ApiResult<axum::Json<TxResponse>> {
+) -> ApiResult<axum::Json<CancelResponse>> {
     let started = now_ms();
-    let (clob, maker) = request.venue.open(&state).await?;
+    let (clob, maker) = request.target.open(&state).await?;
     clob.market(&request.market)?;
     let hash = clob.cancel(&state, maker, std::slice::from_ref(&request.order_id)).await?;
-    Ok(axum::Json(TxResponse { envelope: envelope(&clob, started), tx_hash: hash.to_string() }))
+    Ok(axum::Json(CancelResponse { envelope: envelope(&clob, started), tx_hash: hash.to_string() }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -570,7 +573,7 @@ pub struct CancelParams {
     "cancelOrderParams": []}))]
 pub struct BatchOrdersRequest {
     #[serde(flatten)]
-    venue: Venue,
+    target: OrderTarget,
     #[serde(default)]
     create_order_params: Vec<OrderParams>,
     #[serde(default)]
@@ -604,7 +607,7 @@ async fn batch_orders(
     Json(request): Json<BatchOrdersRequest>,
 ) -> ApiResult<axum::Json<BatchOrdersResponse>> {
     let started = now_ms();
-    let (clob, maker) = request.venue.open(&state).await?;
+    let (clob, maker) = request.target.open(&state).await?;
     if request.create_order_params.is_empty() && request.cancel_order_params.is_empty() {
         return Err(ApiError::bad_request(
             "createOrderParams",

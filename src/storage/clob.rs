@@ -1,7 +1,7 @@
 //! Orders and fills of the order-book connectors.
 
 use alloy::primitives::{Address, B256, U256};
-use connectors::clob::Side;
+use connectors::Side;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 

@@ -2,14 +2,17 @@
 
 use alloy::primitives::{Address, U256};
 use chains::erc20::transfers;
+use connectors::family::Family;
+use connectors::router::Route;
 use connectors::state::V2PairState;
+use connectors::v2::math::{V2QuoteError, deposit, redeemed};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::pool::{PoolQuery, base_of};
 use super::positions::PositionRequest;
-use super::swap::{self, Family, Hop, Order, Planned, Quoted, Route, SwapData, SwapRequest, Via};
-use super::{Market, TxResponse, Venue, fee_of, ratio, status_of};
+use super::swap::{self, Order, Planned, Quoted, SwapData, SwapRequest};
+use super::{Desk, TxResponse, fee_of, ratio, status_of};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{Human, parse_address};
 use crate::state::AppState;
@@ -17,22 +20,20 @@ use crate::state::AppState;
 /// The pair a request names, or the listed (else the factory's) pair for its tokens.
 async fn pair_for(
     state: &AppState,
-    market: &Market,
+    desk: &Desk,
     pool: Option<&str>,
     tokens: Option<(Address, Address)>,
 ) -> ApiResult<std::sync::Arc<V2PairState>> {
-    let v2 = market.dex.v2.ok_or_else(|| {
-        ApiError::bad_request("connector", format!("{} has no amm pools on {}", market.connector, market.network_name))
-    })?;
+    let v2 = v2_of(desk)?;
     let address = match (pool.filter(|p| !p.is_empty()), tokens) {
         (Some(pool), _) => parse_address("poolAddress", pool)?,
         (None, Some((a, b))) => {
-            let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
+            let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
             match book.for_pair(Some("amm"), a, b).first() {
                 Some(listed) => listed.address,
                 None => {
-                    let found = state.pool_states().discovery().pools(&market.network, &market.dex, &[(a, b)]).await?;
-                    match found.iter().find(|pool| pool.kind == connectors::discovery::PoolKind::Amm) {
+                    let found = state.pool_states().discovery().pools(&desk.network, &desk.dex, &[(a, b)]).await?;
+                    match found.iter().find(|pool| pool.family == Family::V2) {
                         Some(pair) => pair.address,
                         None => {
                             return Err(ApiError::bad_request(
@@ -46,36 +47,28 @@ async fn pair_for(
         }
         (None, None) => return Err(ApiError::bad_request("poolAddress", "is required when quoteToken is not given")),
     };
-    Ok(state.pool_states().v2_pair(&market.network, &v2, address).await?)
+    Ok(state.pool_states().v2_pair(&desk.network, &v2, address).await?)
 }
 
 async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> ApiResult<Planned> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
     let named_tokens = match request.quote_token.as_deref().filter(|q| !q.is_empty()) {
         Some(quote) => {
-            Some((market.token("baseToken", &request.base_token)?.address, market.token("quoteToken", quote)?.address))
+            Some((desk.token("baseToken", &request.base_token)?.address, desk.token("quoteToken", quote)?.address))
         }
         None => None,
     };
-    let pair = pair_for(state, &market, request.pool_address.as_deref(), named_tokens).await?;
-    let order = Order::resolve(&market, request, Some((pair.token0, pair.token1)))?;
+    let pair = pair_for(state, &desk, request.pool_address.as_deref(), named_tokens).await?;
+    let order = Order::resolve(&desk, request, Some((pair.token0, pair.token1)))?;
     if pair.reserves_for(order.token_in.address).is_err() || pair.reserves_for(order.token_out.address).is_err() {
         return Err(ApiError::bad_request(
             "poolAddress",
             format!("pool {} does not trade {}/{}", pair.address, order.base.symbol, order.quote.symbol),
         ));
     }
-    let route = Route {
-        family: Family::V2,
-        hops: vec![Hop {
-            pool: pair.address,
-            token_in: order.token_in.address,
-            token_out: order.token_out.address,
-            fee: 0,
-        }],
-    };
-    let quote = swap::quote_route(state.pool_states(), &market, &route, order.amount).await?;
-    Ok(Planned { market, order, route, quote })
+    let route = Route::single(Family::V2, pair.address, 0, order.token_in.address, order.token_out.address);
+    let quote = swap::quote_route(state.pool_states(), &desk, &route, order.amount).await?;
+    Ok(Planned { desk, order, route, quote })
 }
 
 pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> ApiResult<Quoted> {
@@ -87,10 +80,7 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> ApiResult<TxResponse<SwapData>> {
-    plan(state, connector, &request)
-        .await?
-        .execute(state, Via::V2Router, "amm", request.wallet_address.as_deref())
-        .await
+    plan(state, connector, &request).await?.execute(state, Family::V2, "amm", request.wallet_address.as_deref()).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,14 +102,13 @@ pub struct AmmPoolInfo {
 }
 
 pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> ApiResult<AmmPoolInfo> {
-    let market = Market::resolve(state, query.venue(connector)).await?;
-    let pair = pair_for(state, &market, Some(&query.pool_address), None).await?;
-    let base_is_0 =
-        base_of(state, &market, pair.address, pair.token0, pair.token1, query.base_token.as_deref()).await?;
+    let desk = Desk::resolve(state, query.target(connector)).await?;
+    let pair = pair_for(state, &desk, Some(&query.pool_address), None).await?;
+    let base_is_0 = base_of(state, &desk, pair.address, pair.token0, pair.token1, query.base_token.as_deref()).await?;
     let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
-    let (base, quote) = (market.token_at(base).await?, market.token_at(quote).await?);
+    let (base, quote) = (desk.token_at(base).await?, desk.token_at(quote).await?);
     let (base_reserve, quote_reserve) = pair.reserves_for(base.address)?;
-    let fee_bps = market.dex.v2.map(|v2| v2.fee_bps).unwrap_or_default();
+    let fee_bps = v2_of(&desk)?.fee_bps;
     Ok(AmmPoolInfo {
         address: chains::checksum(pair.address),
         base_token_address: chains::checksum(base.address),
@@ -142,15 +131,15 @@ struct Share {
 }
 
 impl Share {
-    async fn of(state: &AppState, market: &Market, pool: &str, owner: Address) -> ApiResult<Share> {
-        let pair = pair_for(state, market, Some(pool), None).await?;
-        let base_is_0 = base_of(state, market, pair.address, pair.token0, pair.token1, None).await?;
+    async fn of(state: &AppState, desk: &Desk, pool: &str, owner: Address) -> ApiResult<Share> {
+        let pair = pair_for(state, desk, Some(pool), None).await?;
+        let base_is_0 = base_of(state, desk, pair.address, pair.token0, pair.token1, None).await?;
         let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
         let (lp_balance, total_supply) =
-            connectors::v2::liquidity::pool_tokens(&market.network, pair.address, owner, pair.block).await?;
+            desk.protocol(Family::V2)?.pool_tokens(&desk.network, pair.address, owner, pair.block).await?;
         Ok(Share {
-            base: market.token_at(base).await?,
-            quote: market.token_at(quote).await?,
+            base: desk.token_at(base).await?,
+            quote: desk.token_at(quote).await?,
             lp_balance,
             total_supply,
             pair,
@@ -159,11 +148,7 @@ impl Share {
 
     /// The wallet's share of each reserve for `lp` pool tokens.
     fn amounts(&self, lp: U256) -> ApiResult<(U256, U256)> {
-        let (base_reserve, quote_reserve) = self.pair.reserves_for(self.base.address)?;
-        if self.total_supply.is_zero() {
-            return Ok((U256::ZERO, U256::ZERO));
-        }
-        Ok((lp * base_reserve / self.total_supply, lp * quote_reserve / self.total_supply))
+        Ok(redeemed(lp, self.total_supply, self.pair.reserves_for(self.base.address)?))
     }
 }
 
@@ -192,9 +177,9 @@ pub async fn position_info(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<AmmPositionInfo> {
-    let market = Market::resolve(state, lp_venue(&request, connector)).await?;
-    let owner = crate::request::wallet_address(&market.config, "walletAddress", request.wallet_address.as_deref())?;
-    let share = Share::of(state, &market, required_pool(&request)?, owner).await?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
+    let share = Share::of(state, &desk, required_pool(&request)?, owner).await?;
     let (base, quote) = share.amounts(share.lp_balance)?;
     let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;
     Ok(AmmPositionInfo {
@@ -207,15 +192,6 @@ pub async fn position_info(
         quote_token_amount: Human(chains::amount::format_units(quote, share.quote.decimals)),
         price: Human(ratio(quote_reserve, share.quote.decimals, base_reserve, share.base.decimals)),
     })
-}
-
-fn lp_venue<'a>(request: &'a PositionRequest, connector: Option<&'a str>) -> Venue<'a> {
-    Venue {
-        connector: connector.or(request.connector.as_deref()),
-        network: request.network.as_deref(),
-        chain_network: request.chain_network.as_deref(),
-        slippage_pct: request.slippage_pct,
-    }
 }
 
 fn required_pool(request: &PositionRequest) -> ApiResult<&str> {
@@ -244,40 +220,9 @@ pub struct AmmQuoteLiquidity {
 
 /// The amounts the pair's ratio takes from at most the given base and quote amounts.
 fn optimal(share: &Share, request: &PositionRequest) -> ApiResult<(U256, U256, bool)> {
-    let base = request
-        .base_token_amount
-        .as_ref()
-        .filter(|a| !a.is_empty())
-        .map(|a| a.parse("baseTokenAmount", share.base.decimals))
-        .transpose()?
-        .map(|a| a.raw);
-    let quote = request
-        .quote_token_amount
-        .as_ref()
-        .filter(|a| !a.is_empty())
-        .map(|a| a.parse("quoteTokenAmount", share.quote.decimals))
-        .transpose()?
-        .map(|a| a.raw);
-    let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;
-    let liquidity = |e: connectors::v2::math::V2QuoteError| ApiError::bad_request("poolAddress", e.to_string());
-    match (base, quote) {
-        (None, None) => Err(ApiError::bad_request("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both")),
-        (Some(b), None) => {
-            Ok((b, connectors::v2::math::proportional(b, base_reserve, quote_reserve).map_err(liquidity)?, true))
-        }
-        (None, Some(q)) => {
-            Ok((connectors::v2::math::proportional(q, quote_reserve, base_reserve).map_err(liquidity)?, q, false))
-        }
-        (Some(b), Some(q)) => {
-            let quote_for_base =
-                connectors::v2::math::proportional(b, base_reserve, quote_reserve).map_err(liquidity)?;
-            if quote_for_base <= q {
-                Ok((b, quote_for_base, true))
-            } else {
-                Ok((connectors::v2::math::proportional(q, quote_reserve, base_reserve).map_err(liquidity)?, q, false))
-            }
-        }
-    }
+    let (base, quote) = request.amounts(share.base.decimals, share.quote.decimals)?;
+    let reserves = share.pair.reserves_for(share.base.address)?;
+    deposit(base, quote, reserves).map_err(|e: V2QuoteError| ApiError::bad_request("poolAddress", e.to_string()))
 }
 
 pub async fn quote_liquidity(
@@ -285,8 +230,8 @@ pub async fn quote_liquidity(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<AmmQuoteLiquidity> {
-    let market = Market::resolve(state, lp_venue(&request, connector)).await?;
-    let share = Share::of(state, &market, required_pool(&request)?, Address::ZERO).await?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let share = Share::of(state, &desk, required_pool(&request)?, Address::ZERO).await?;
     let (base, quote, base_limited) = optimal(&share, &request)?;
     let fmt = |amount: U256, decimals: u8| Human(chains::amount::format_units(amount, decimals));
     Ok(AmmQuoteLiquidity {
@@ -294,8 +239,8 @@ pub async fn quote_liquidity(
         base_limited,
         base_token_amount: fmt(base, share.base.decimals),
         quote_token_amount: fmt(quote, share.quote.decimals),
-        base_token_amount_max: fmt(market.max_in(base), share.base.decimals),
-        quote_token_amount_max: fmt(market.max_in(quote), share.quote.decimals),
+        base_token_amount_max: fmt(desk.max_in(base), share.base.decimals),
+        quote_token_amount_max: fmt(desk.max_in(quote), share.quote.decimals),
     })
 }
 
@@ -325,18 +270,19 @@ pub async fn add_liquidity(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<AmmLiquidityData>> {
-    let market = Market::resolve(state, lp_venue(&request, connector)).await?;
-    let (owner, signer) = market.wallet(state, request.wallet_address.as_deref())?;
-    let share = Share::of(state, &market, required_pool(&request)?, owner).await?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
+    let share = Share::of(state, &desk, required_pool(&request)?, owner).await?;
     let (base, quote, _) = optimal(&share, &request)?;
-    let v2 = v2_of(&market)?;
-    let spender_name = format!("{}/amm", market.connector);
-    market.require_allowance(owner, &share.base, v2.router, base, &spender_name).await?;
-    market.require_allowance(owner, &share.quote, v2.router, quote, &spender_name).await?;
+    let v2 = desk.protocol(Family::V2)?;
+    let router = v2.liquidity_router()?;
+    let spender_name = format!("{}/amm", desk.connector);
+    desk.require_allowance(owner, &share.base, router, base, &spender_name).await?;
+    desk.require_allowance(owner, &share.quote, router, quote, &spender_name).await?;
     let tokens = (share.base.address, share.quote.address);
-    let least = (market.min_out(base), market.min_out(quote));
-    let call = connectors::v2::liquidity::add(&v2, tokens, (base, quote), least, owner, market.deadline());
-    let (sent, outcome) = market.send(state, &signer, call, "add-liquidity").await?;
+    let least = (desk.min_out(base), desk.min_out(quote));
+    let call = v2.add_liquidity(tokens, (base, quote), least, owner, desk.deadline())?;
+    let (sent, outcome) = desk.send(state, &signer, call, "add-liquidity").await?;
     let data = status_of(&outcome).1.map(|receipt| {
         let (base_sent, _) = transfers(receipt, share.base.address, owner);
         let (quote_sent, _) = transfers(receipt, share.quote.address, owner);
@@ -360,9 +306,9 @@ pub async fn remove_liquidity(
     request: PositionRequest,
 ) -> ApiResult<TxResponse<AmmLiquidityData>> {
     let percentage = request.percentage_to_remove()?;
-    let market = Market::resolve(state, lp_venue(&request, connector)).await?;
-    let (owner, signer) = market.wallet(state, request.wallet_address.as_deref())?;
-    let share = Share::of(state, &market, required_pool(&request)?, owner).await?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
+    let share = Share::of(state, &desk, required_pool(&request)?, owner).await?;
     if share.lp_balance.is_zero() {
         return Err(ApiError::bad_request(
             "poolAddress",
@@ -371,16 +317,17 @@ pub async fn remove_liquidity(
     }
     let lp = share.lp_balance * U256::from((percentage * 10_000.0).round() as u64) / U256::from(1_000_000u64);
     let (base, quote) = share.amounts(lp)?;
-    let v2 = v2_of(&market)?;
-    let allowed = chains::erc20::allowances(&market.network, owner, v2.router, &[share.pair.address]).await?[0];
+    let v2 = desk.protocol(Family::V2)?;
+    let router = v2.liquidity_router()?;
+    let allowed = chains::erc20::allowances(&desk.network, owner, router, &[share.pair.address]).await?[0];
     if allowed < lp {
-        let approve = chains::erc20::approve(share.pair.address, v2.router, U256::MAX);
-        market.send(state, &signer, approve, "approve-pool-token").await?;
+        let approve = chains::erc20::approve(share.pair.address, router, U256::MAX);
+        desk.send(state, &signer, approve, "approve-pool-token").await?;
     }
     let tokens = (share.base.address, share.quote.address);
-    let least = (market.min_out(base), market.min_out(quote));
-    let call = connectors::v2::liquidity::remove(&v2, tokens, lp, least, owner, market.deadline());
-    let (sent, outcome) = market.send(state, &signer, call, "remove-liquidity").await?;
+    let least = (desk.min_out(base), desk.min_out(quote));
+    let call = v2.remove_liquidity(tokens, lp, least, owner, desk.deadline())?;
+    let (sent, outcome) = desk.send(state, &signer, call, "remove-liquidity").await?;
     let data = status_of(&outcome).1.map(|receipt| {
         let (_, base_received) = transfers(receipt, share.base.address, owner);
         let (_, quote_received) = transfers(receipt, share.quote.address, owner);
@@ -396,6 +343,6 @@ pub async fn remove_liquidity(
     Ok(TxResponse::new(&sent, &outcome, data))
 }
 
-fn v2_of(market: &Market) -> ApiResult<connectors::v2::V2Deployment> {
-    market.dex.v2.ok_or_else(|| ApiError::bad_request("connector", "has no amm pools here"))
+fn v2_of(desk: &Desk) -> ApiResult<connectors::v2::V2Deployment> {
+    desk.dex.v2.ok_or_else(|| desk.not_deployed(Family::V2))
 }

@@ -1,7 +1,7 @@
 //! Trading: swaps and liquidity through a connector, shared by the per-connector routes
 //! (`/connectors/{connector}/...`) and the unified ones (`/trading/...`).
 //!
-//! A request is resolved into a [`Market`] (network, connector description, tokens, slippage), quoted on
+//! A request is resolved into a [`Desk`] (network, connector description, tokens, slippage), quoted on
 //! cached pool state, and executed through the one transaction sender; amounts moved are read back from the
 //! receipt's Transfer logs.
 
@@ -17,46 +17,28 @@ use std::sync::Arc;
 use alloy::primitives::{Address, U256};
 use alloy::rpc::types::TransactionReceipt;
 use chains::erc20::{self, Token};
-use chains::network::Network;
+use chains::network::{NATIVE_DECIMALS, Network};
 use chains::tx::{Call, Outcome, SentTx};
 use connectors::dex::Dex;
 use connectors::error::ConnectorError;
-use serde::{Deserialize, Serialize};
+use connectors::family::{Family, Protocol};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{Human, network_name, wallet_address};
+use crate::request::{Human, Target, network_name, wallet_address};
 use crate::state::AppState;
 use crate::tokens::TokenBook;
 
-pub const NATIVE_DECIMALS: u8 = 18;
 /// How long a swap or liquidity transaction stays valid after it is signed, when the connector's config says
 /// nothing (`deadlineSeconds`).
 const DEADLINE_SECONDS: u64 = 1200;
 const PPM: u64 = 1_000_000;
 
-/// SELL spends exactly `amount` of the base token; BUY receives exactly `amount` of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Side {
-    #[serde(rename = "SELL")]
-    Sell,
-    #[serde(rename = "BUY")]
-    Buy,
-}
-
-impl Side {
-    pub fn parse(text: &str) -> ApiResult<Side> {
-        match text.trim().to_ascii_uppercase().as_str() {
-            "SELL" => Ok(Side::Sell),
-            "BUY" => Ok(Side::Buy),
-            _ => Err(ApiError::bad_request("side", format!("must be BUY or SELL, not {}", chains::quoted(text)))),
-        }
-    }
-}
-
-/// Everything a trading request needs resolved: network, connector, tokens, slippage.
-pub struct Market {
+/// A trading desk: one connector on one network as one request trades there, with everything resolved that
+/// the request needs (the connector's deployments, the token list, the slippage tolerance and the deadline).
+pub struct Desk {
     pub config: Arc<Config>,
     pub network_name: String,
     pub network: Arc<Network>,
@@ -68,21 +50,12 @@ pub struct Market {
     pub slippage_pct: f64,
 }
 
-/// Where a request names its network and connector, in either route style.
-#[derive(Debug, Clone, Default)]
-pub struct Venue<'a> {
-    pub connector: Option<&'a str>,
-    pub network: Option<&'a str>,
-    pub chain_network: Option<&'a str>,
-    pub slippage_pct: Option<f64>,
-}
-
-impl Market {
-    pub async fn resolve(state: &AppState, venue: Venue<'_>) -> ApiResult<Market> {
+impl Desk {
+    pub async fn resolve(state: &AppState, target: Target<'_>) -> ApiResult<Desk> {
         let config = state.config();
-        let network_name = network_name(&config, venue.network, venue.chain_network)?;
+        let network_name = network_name(&config, target.network, target.chain_network)?;
         let network_config = config.network(&network_name).expect("resolved above");
-        let connector = match venue.connector.map(str::trim).filter(|c| !c.is_empty()) {
+        let connector = match target.connector.map(str::trim).filter(|c| !c.is_empty()) {
             Some(connector) => connector.split('/').next().unwrap_or(connector).to_string(),
             None => network_config.swap_provider.split('/').next().unwrap_or_default().to_string(),
         };
@@ -95,7 +68,7 @@ impl Market {
                 ),
             )
         })?;
-        let slippage_pct = match venue.slippage_pct {
+        let slippage_pct = match target.slippage_pct {
             Some(pct) if !(0.0..=100.0).contains(&pct) || !pct.is_finite() => {
                 return Err(ApiError::bad_request("slippagePct", "must be between 0 and 100"));
             }
@@ -104,7 +77,7 @@ impl Market {
         };
         let network = state.ethereum().network(&config, &network_name)?;
         let book = state.token_book(&config, &network_name).await?;
-        Ok(Market {
+        Ok(Desk {
             network,
             connector,
             dex,
@@ -114,6 +87,19 @@ impl Market {
             network_name,
             config,
         })
+    }
+
+    /// The connector's deployment of `family` here, as its capabilities.
+    pub fn protocol(&self, family: Family) -> ApiResult<&dyn Protocol> {
+        self.dex.protocol(family).map_err(|_| self.not_deployed(family))
+    }
+
+    /// The refusal of a request for pools of a family the connector has no deployment of here.
+    pub fn not_deployed(&self, family: Family) -> ApiError {
+        ApiError::bad_request(
+            "connector",
+            format!("{} has no {} pools on {}", self.connector, family.kind(), self.network_name),
+        )
     }
 
     pub fn token(&self, field: &str, symbol_or_address: &str) -> ApiResult<Token> {
@@ -247,6 +233,9 @@ impl From<ConnectorError> for ApiError {
                 format!("{address} is not a pool of this connector on this network"),
             ),
             ConnectorError::Math(message) => ApiError::bad_request("amount", message),
+            error @ (ConnectorError::NotDeployed { .. } | ConnectorError::Unsupported { .. }) => {
+                ApiError::bad_request("connector", error.to_string())
+            }
         }
     }
 }

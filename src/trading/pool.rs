@@ -8,8 +8,9 @@ use connectors::v3::pool::V3PoolState;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Market, Venue};
+use super::Desk;
 use crate::error::{ApiError, ApiResult};
+use crate::request::Target;
 use crate::state::AppState;
 
 /// A pool named by address, in either route style.
@@ -32,43 +33,38 @@ pub struct PoolQuery {
 }
 
 impl PoolQuery {
-    pub fn venue<'a>(&'a self, connector: Option<&'a str>) -> Venue<'a> {
-        Venue {
-            connector: connector.or(self.connector.as_deref()),
-            network: self.network.as_deref(),
-            chain_network: self.chain_network.as_deref(),
-            slippage_pct: None,
-        }
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, None)
     }
 }
 
 /// Which of a pool's two tokens is the base: the request's, else the pool list's, else token0.
 pub async fn base_of(
     state: &AppState,
-    market: &Market,
+    desk: &Desk,
     pool: Address,
     token0: Address,
     token1: Address,
     requested: Option<&str>,
 ) -> ApiResult<bool> {
     if let Some(base) = requested.filter(|b| !b.is_empty()) {
-        let base = market.token("baseToken", base)?.address;
+        let base = desk.token("baseToken", base)?.address;
         if base != token0 && base != token1 {
             return Err(ApiError::bad_request("baseToken", format!("is not a token of pool {pool}")));
         }
         return Ok(base == token0);
     }
-    let book = state.pool_book(&market.config, &market.connector, &market.network_name).await?;
+    let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
     Ok(book.by_address(pool).is_none_or(|listed| listed.base_token_address == token0))
 }
 
 /// A V3 pool's state at the latest block, from the cache.
-pub async fn pool_state(state: &AppState, market: &Market, address: Address) -> ApiResult<Arc<V3PoolState>> {
-    let Some(v3) = &market.dex.v3 else {
+pub async fn pool_state(state: &AppState, desk: &Desk, address: Address) -> ApiResult<Arc<V3PoolState>> {
+    let Some(v3) = &desk.dex.v3 else {
         return Err(ApiError::bad_request(
             "connector",
-            format!("{} has no clmm pools on {}", market.connector, market.network_name),
+            format!("{} has no clmm pools on {}", desk.connector, desk.network_name),
         ));
     };
-    Ok(state.pool_states().v3_pool(&market.network, v3, address).await?)
+    Ok(state.pool_states().v3_pool(&desk.network, v3, address).await?)
 }

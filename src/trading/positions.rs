@@ -3,20 +3,19 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, U256};
 use chains::erc20::Token;
 use chains::tx::Call;
-use connectors::v3::V3Deployment;
+use connectors::family::{Family, Position};
 use connectors::v3::pool::V3PoolState;
-use connectors::v3::position::{Orientation, amounts_for_liquidity, liquidity_for_amounts};
-use connectors::v3::position_manager::{Position, PositionManager};
+use connectors::v3::position::{Orientation, Sizing, SizingError, amounts_for_liquidity};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::pool::{base_of, pool_state};
-use super::{Market, TxResponse, Venue, fee_of, status_of};
+use super::{Desk, TxResponse, fee_of, status_of};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{AmountText, Human, parse_address};
+use crate::request::{AmountText, Human, Target, parse_address};
 use crate::state::AppState;
 
 /// The fields every position request shares, in either route style.
@@ -64,13 +63,19 @@ impl PositionRequest {
         Ok(percentage)
     }
 
-    fn venue<'a>(&'a self, connector: Option<&'a str>) -> Venue<'a> {
-        Venue {
-            connector: connector.or(self.connector.as_deref()),
-            network: self.network.as_deref(),
-            chain_network: self.chain_network.as_deref(),
-            slippage_pct: self.slippage_pct,
-        }
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, self.slippage_pct)
+    }
+
+    /// The raw base and quote amounts given (digits past a token's decimals dropped).
+    pub fn amounts(&self, base_decimals: u8, quote_decimals: u8) -> ApiResult<(Option<U256>, Option<U256>)> {
+        let raw = |amount: &Option<AmountText>, field: &str, decimals: u8| {
+            amount.as_ref().filter(|a| !a.is_empty()).map(|a| a.parse(field, decimals).map(|a| a.raw)).transpose()
+        };
+        Ok((
+            raw(&self.base_token_amount, "baseTokenAmount", base_decimals)?,
+            raw(&self.quote_token_amount, "quoteTokenAmount", quote_decimals)?,
+        ))
     }
 }
 
@@ -83,125 +88,52 @@ struct Sides {
 }
 
 impl Sides {
-    async fn of(state: &AppState, market: &Market, pool: Address) -> ApiResult<Sides> {
-        let pool = pool_state(state, market, pool).await?;
-        let base_is_token0 = base_of(state, market, pool.address, pool.token0, pool.token1, None).await?;
-        let (token0, token1) = (market.token_at(pool.token0).await?, market.token_at(pool.token1).await?);
+    async fn of(state: &AppState, desk: &Desk, pool: Address) -> ApiResult<Sides> {
+        let pool = pool_state(state, desk, pool).await?;
+        let base_is_token0 = base_of(state, desk, pool.address, pool.token0, pool.token1, None).await?;
+        let (token0, token1) = (desk.token_at(pool.token0).await?, desk.token_at(pool.token1).await?);
         let orientation = Orientation { base_is_token0, decimals0: token0.decimals, decimals1: token1.decimals };
         let (base, quote) = if base_is_token0 { (token0, token1) } else { (token1, token0) };
         Ok(Sides { pool, orientation, base, quote })
     }
 
-    /// (base, quote) from (token0, token1).
-    fn split(&self, amount0: U256, amount1: U256) -> (U256, U256) {
-        if self.orientation.base_is_token0 { (amount0, amount1) } else { (amount1, amount0) }
-    }
-
     fn human(&self, amount0: U256, amount1: U256) -> (Human, Human) {
-        let (base, quote) = self.split(amount0, amount1);
+        let (base, quote) = self.orientation.split(amount0, amount1);
         (
             Human(chains::amount::format_units(base, self.base.decimals)),
             Human(chains::amount::format_units(quote, self.quote.decimals)),
         )
     }
 
-    /// The ticks of a price range, in order.
-    fn ticks(&self, lower_price: Option<f64>, upper_price: Option<f64>) -> ApiResult<(i32, i32)> {
-        let lower = lower_price.ok_or_else(|| ApiError::bad_request("lowerPrice", "is required"))?;
-        let upper = upper_price.ok_or_else(|| ApiError::bad_request("upperPrice", "is required"))?;
-        if !(lower > 0.0 && upper > lower) {
-            return Err(ApiError::bad_request("upperPrice", "must be above lowerPrice, and both above zero"));
-        }
-        let spacing = self.pool.tick_spacing;
-        let a = self.orientation.tick_for_price(lower, spacing).map_err(ApiError::from)?;
-        let b = self.orientation.tick_for_price(upper, spacing).map_err(ApiError::from)?;
-        let (lo, hi) = (a.min(b), a.max(b));
-        if lo == hi {
-            return Err(ApiError::bad_request(
-                "upperPrice",
-                format!("the range is narrower than one tick spacing ({spacing}) of this pool"),
-            ));
-        }
-        Ok((lo, hi))
+    /// The ticks of the price range a request names.
+    fn ticks(&self, request: &PositionRequest) -> ApiResult<(i32, i32)> {
+        let lower = request.lower_price.ok_or_else(|| ApiError::bad_request("lowerPrice", "is required"))?;
+        let upper = request.upper_price.ok_or_else(|| ApiError::bad_request("upperPrice", "is required"))?;
+        Ok(self.orientation.range(lower, upper, self.pool.tick_spacing)?)
     }
 
-    /// The liquidity and amounts for the given base and/or quote amount in a range.
-    fn size(&self, lower: i32, upper: i32, base: Option<&AmountText>, quote: Option<&AmountText>) -> ApiResult<Sizing> {
-        let base = base
-            .filter(|a| !a.is_empty())
-            .map(|a| a.parse("baseTokenAmount", self.base.decimals))
-            .transpose()?
-            .map(|a| a.raw);
-        let quote = quote
-            .filter(|a| !a.is_empty())
-            .map(|a| a.parse("quoteTokenAmount", self.quote.decimals))
-            .transpose()?
-            .map(|a| a.raw);
-        if base.is_none() && quote.is_none() {
-            return Err(ApiError::bad_request("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both"));
-        }
-        // An amount not given is unbounded: the other decides the liquidity.
-        let unbounded = U256::from(u128::MAX);
-        let (base_cap, quote_cap) = (base.unwrap_or(unbounded), quote.unwrap_or(unbounded));
-        let (cap0, cap1) = if self.orientation.base_is_token0 { (base_cap, quote_cap) } else { (quote_cap, base_cap) };
-        let sqrt = self.pool.sqrt_price_x96;
-        let liquidity = liquidity_for_amounts(sqrt, lower, upper, cap0, cap1)?;
-        if liquidity == 0 {
-            return Err(ApiError::bad_request(
+    /// The liquidity and amounts for the base and/or quote amount a request gives, in a range.
+    fn size(&self, ticks: (i32, i32), request: &PositionRequest) -> ApiResult<Sizing> {
+        let (base, quote) = request.amounts(self.base.decimals, self.quote.decimals)?;
+        self.orientation.size(self.pool.sqrt_price_x96, ticks, base, quote).map_err(|error| match error {
+            SizingError::NoAmount => {
+                ApiError::bad_request("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both")
+            }
+            SizingError::NoLiquidity => ApiError::bad_request(
                 "baseTokenAmount",
                 "adds no liquidity in this range at the current price; give the other token",
-            ));
-        }
-        let (amount0, amount1) = amounts_for_liquidity(sqrt, lower, upper, liquidity, true)?;
-        let (base_needed, quote_needed) = self.split(amount0, amount1);
-        if base.is_none() && quote_needed.is_zero() {
-            return Err(ApiError::bad_request(
+            ),
+            SizingError::TakesOnlyBase => ApiError::bad_request(
                 "baseTokenAmount",
                 format!("the range is beyond the price and takes only {}: give baseTokenAmount", self.base.symbol),
-            ));
-        }
-        if quote.is_none() && base_needed.is_zero() {
-            return Err(ApiError::bad_request(
+            ),
+            SizingError::TakesOnlyQuote => ApiError::bad_request(
                 "quoteTokenAmount",
                 format!("the range is beyond the price and takes only {}: give quoteTokenAmount", self.quote.symbol),
-            ));
-        }
-        let base_limited = match (base, quote) {
-            (Some(b), Some(q)) => {
-                let only_base = liquidity_for_amounts(
-                    sqrt,
-                    lower,
-                    upper,
-                    if self.orientation.base_is_token0 { b } else { unbounded },
-                    if self.orientation.base_is_token0 { unbounded } else { b },
-                )?;
-                let only_quote = liquidity_for_amounts(
-                    sqrt,
-                    lower,
-                    upper,
-                    if self.orientation.base_is_token0 { unbounded } else { q },
-                    if self.orientation.base_is_token0 { q } else { unbounded },
-                )?;
-                only_base <= only_quote
-            }
-            (Some(_), None) => true,
-            _ => false,
-        };
-        Ok(Sizing { liquidity, amount0, amount1, base_limited })
+            ),
+            SizingError::Math(error) => error.into(),
+        })
     }
-}
-
-struct Sizing {
-    liquidity: u128,
-    amount0: U256,
-    amount1: U256,
-    base_limited: bool,
-}
-
-fn v3_of(market: &Market) -> ApiResult<&V3Deployment> {
-    market.dex.v3.as_ref().ok_or_else(|| {
-        ApiError::bad_request("connector", format!("{} has no clmm pools on {}", market.connector, market.network_name))
-    })
 }
 
 fn pool_address(request: &PositionRequest) -> ApiResult<Address> {
@@ -250,19 +182,19 @@ pub async fn quote_position(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<QuotePositionResponse> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let sides = Sides::of(state, &market, pool_address(&request)?).await?;
-    let (lower, upper) = sides.ticks(request.lower_price, request.upper_price)?;
-    let sizing = sides.size(lower, upper, request.base_token_amount.as_ref(), request.quote_token_amount.as_ref())?;
-    let (base, quote) = sides.split(sizing.amount0, sizing.amount1);
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let sides = Sides::of(state, &desk, pool_address(&request)?).await?;
+    let (lower, upper) = sides.ticks(&request)?;
+    let sizing = sides.size((lower, upper), &request)?;
+    let (base, quote) = sides.orientation.split(sizing.amount0, sizing.amount1);
     let fmt = |amount: U256, token: &Token| Human(chains::amount::format_units(amount, token.decimals));
     Ok(QuotePositionResponse {
         pool_address: chains::checksum(sides.pool.address),
         base_limited: sizing.base_limited,
         base_token_amount: fmt(base, &sides.base),
         quote_token_amount: fmt(quote, &sides.quote),
-        base_token_amount_max: fmt(market.max_in(base), &sides.base),
-        quote_token_amount_max: fmt(market.max_in(quote), &sides.quote),
+        base_token_amount_max: fmt(desk.max_in(base), &sides.base),
+        quote_token_amount_max: fmt(desk.max_in(quote), &sides.quote),
         liquidity: sizing.liquidity.to_string(),
         lower_bin_id: lower,
         upper_bin_id: upper,
@@ -322,46 +254,61 @@ impl LiquidityData {
     }
 }
 
-/// Checks both allowances to the position manager, then sends the call.
-async fn send_to_manager(
-    state: &AppState,
-    market: &Market,
-    request: &PositionRequest,
-    sides: &Sides,
-    needed: Option<(U256, U256)>,
-    call: Call,
-    label: &str,
-) -> ApiResult<(chains::tx::SentTx, chains::tx::Outcome)> {
-    let (owner, signer) = market.wallet(state, request.wallet_address.as_deref())?;
-    if let Some((amount0, amount1)) = needed {
-        let spender_name = format!("{}/clmm", market.connector);
-        let (token0, token1) =
-            if sides.orientation.base_is_token0 { (&sides.base, &sides.quote) } else { (&sides.quote, &sides.base) };
-        market.require_allowance(owner, token0, call.to, amount0, &spender_name).await?;
-        market.require_allowance(owner, token1, call.to, amount1, &spender_name).await?;
-    }
-    market.send(state, &signer, call, label).await
-}
-
 /// Opens a position: mints the NFT for the range with the amounts the price calls for.
 pub async fn open(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let sides = Sides::of(state, &market, pool_address(&request)?).await?;
-    let (lower, upper) = sides.ticks(request.lower_price, request.upper_price)?;
-    let sizing = sides.size(lower, upper, request.base_token_amount.as_ref(), request.quote_token_amount.as_ref())?;
-    let (owner, _) = market.wallet(state, request.wallet_address.as_deref())?;
-    let manager = PositionManager::new(v3_of(&market)?);
-    let desired = (sizing.amount0, sizing.amount1);
-    let least = (market.min_out(sizing.amount0), market.min_out(sizing.amount1));
-    let call = manager.mint(&sides.pool, (lower, upper), desired, least, owner, market.deadline());
-    let (sent, outcome) =
-        send_to_manager(state, &market, &request, &sides, Some(desired), call, "open-position").await?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let sides = Sides::of(state, &desk, pool_address(&request)?).await?;
+    let ticks = sides.ticks(&request)?;
+    let sizing = sides.size(ticks, &request)?;
+    let (owner, _) = desk.wallet(state, request.wallet_address.as_deref())?;
+    let (desired, least) = bounds(&desk, &sizing);
+    let call = desk.protocol(Family::V3)?.open_position(&sides.pool, ticks, desired, least, owner, desk.deadline())?;
+    deposit(state, &desk, &request, &sides, sizing, call, "open-position").await
+}
+
+/// Adds liquidity to a position, in its range, with the amounts the price calls for.
+pub async fn add(
+    state: &AppState,
+    connector: Option<&str>,
+    request: PositionRequest,
+) -> ApiResult<TxResponse<LiquidityData>> {
+    let (desk, held) = owned(state, connector, &request).await?;
+    let position = &held.position;
+    let sizing = held.sides.size((position.lower, position.upper), &request)?;
+    let (desired, least) = bounds(&desk, &sizing);
+    let call = desk.protocol(Family::V3)?.add_to_position(position, desired, least, desk.deadline())?;
+    deposit(state, &desk, &request, &held.sides, sizing, call, "add-liquidity").await
+}
+
+/// The (token0, token1) amounts a deposit offers, and the least it accepts within the slippage tolerance.
+fn bounds(desk: &Desk, sizing: &Sizing) -> ((U256, U256), (U256, U256)) {
+    ((sizing.amount0, sizing.amount1), (desk.min_out(sizing.amount0), desk.min_out(sizing.amount1)))
+}
+
+/// Checks both allowances to the position manager, sends a deposit into a position and reads what it took.
+async fn deposit(
+    state: &AppState,
+    desk: &Desk,
+    request: &PositionRequest,
+    sides: &Sides,
+    sizing: Sizing,
+    call: Call,
+    label: &str,
+) -> ApiResult<TxResponse<LiquidityData>> {
+    let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
+    let spender_name = format!("{}/clmm", desk.connector);
+    let (token0, token1) =
+        if sides.orientation.base_is_token0 { (&sides.base, &sides.quote) } else { (&sides.quote, &sides.base) };
+    desk.require_allowance(owner, token0, call.to, sizing.amount0, &spender_name).await?;
+    desk.require_allowance(owner, token1, call.to, sizing.amount1, &spender_name).await?;
+    let positions = desk.protocol(Family::V3)?;
+    let (sent, outcome) = desk.send(state, &signer, call, label).await?;
     let data = status_of(&outcome).1.map(|receipt| {
-        let moved = manager.moved(receipt);
+        let moved = positions.moved(receipt);
         let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, moved.token_id);
         let (base, quote) = sides.human(moved.added.0, moved.added.1);
         data.base_token_amount_added = Some(base);
@@ -377,23 +324,19 @@ struct Held {
     sides: Sides,
 }
 
-async fn held(state: &AppState, market: &Market, token_id: U256) -> ApiResult<Held> {
-    let manager = PositionManager::new(v3_of(market)?);
-    let position = manager.position(&market.network, token_id).await?.ok_or_else(|| {
-        ApiError::not_found(format!(
-            "position {token_id} does not exist on {} {}",
-            market.connector, market.network_name
-        ))
+async fn held(state: &AppState, desk: &Desk, token_id: U256) -> ApiResult<Held> {
+    let position = desk.protocol(Family::V3)?.position(&desk.network, token_id).await?.ok_or_else(|| {
+        ApiError::not_found(format!("position {token_id} does not exist on {} {}", desk.connector, desk.network_name))
     })?;
-    let sides = Sides::of(state, market, position.pool).await?;
+    let sides = Sides::of(state, desk, position.pool).await?;
     Ok(Held { position, sides })
 }
 
-/// The market and the position a request names, which must belong to the request's wallet.
-async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequest) -> ApiResult<(Market, Held)> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let position = held(state, &market, token_id(request)?).await?;
-    let (wallet, _) = market.wallet(state, request.wallet_address.as_deref())?;
+/// The desk and the position a request names, which must belong to the request's wallet.
+async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequest) -> ApiResult<(Desk, Held)> {
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let position = held(state, &desk, token_id(request)?).await?;
+    let (wallet, _) = desk.wallet(state, request.wallet_address.as_deref())?;
     let Position { owner, token_id, .. } = position.position;
     if owner != wallet {
         return Err(ApiError::bad_request(
@@ -401,51 +344,16 @@ async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequ
             format!("position {token_id} belongs to {owner}, not {wallet}"),
         ));
     }
-    Ok((market, position))
+    Ok((desk, position))
 }
 
 impl Held {
-    fn collect_call(&self) -> Bytes {
-        PositionManager::collect_all(self.position.token_id, self.position.owner)
-    }
-
-    fn decrease_call(&self, market: &Market, liquidity: u128) -> ApiResult<Bytes> {
-        let Position { token_id, lower, upper, .. } = self.position;
+    /// The least a removal of `liquidity` at the pool's price accepts of each token.
+    fn least(&self, desk: &Desk, liquidity: u128) -> ApiResult<(U256, U256)> {
+        let Position { lower, upper, .. } = self.position;
         let (amount0, amount1) = amounts_for_liquidity(self.sides.pool.sqrt_price_x96, lower, upper, liquidity, false)?;
-        let least = (market.min_out(amount0), market.min_out(amount1));
-        Ok(PositionManager::decrease(token_id, liquidity, least, market.deadline()))
+        Ok((desk.min_out(amount0), desk.min_out(amount1)))
     }
-}
-
-/// Adds liquidity to a position, in its range, with the amounts the price calls for.
-pub async fn add(
-    state: &AppState,
-    connector: Option<&str>,
-    request: PositionRequest,
-) -> ApiResult<TxResponse<LiquidityData>> {
-    let (market, held) = owned(state, connector, &request).await?;
-    let (sides, position) = (&held.sides, &held.position);
-    let sizing = sides.size(
-        position.lower,
-        position.upper,
-        request.base_token_amount.as_ref(),
-        request.quote_token_amount.as_ref(),
-    )?;
-    let manager = PositionManager::new(v3_of(&market)?);
-    let desired = (sizing.amount0, sizing.amount1);
-    let least = (market.min_out(sizing.amount0), market.min_out(sizing.amount1));
-    let call = manager.increase(position.token_id, desired, least, market.deadline());
-    let (sent, outcome) =
-        send_to_manager(state, &market, &request, sides, Some(desired), call, "add-liquidity").await?;
-    let data = status_of(&outcome).1.map(|receipt| {
-        let moved = manager.moved(receipt);
-        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, position.token_id);
-        let (base, quote) = sides.human(moved.added.0, moved.added.1);
-        data.base_token_amount_added = Some(base);
-        data.quote_token_amount_added = Some(quote);
-        data
-    });
-    Ok(TxResponse::new(&sent, &outcome, data))
 }
 
 /// Removes a percentage of a position's liquidity and collects it (with any fees owed) in one transaction.
@@ -455,7 +363,7 @@ pub async fn remove(
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
     let percentage = request.percentage_to_remove()?;
-    let (market, held) = owned(state, connector, &request).await?;
+    let (desk, held) = owned(state, connector, &request).await?;
     let Position { token_id, liquidity, .. } = held.position;
     if liquidity == 0 {
         return Err(ApiError::bad_request("positionAddress", format!("position {token_id} holds no liquidity")));
@@ -463,8 +371,9 @@ pub async fn remove(
     let removed = (U256::from(liquidity) * U256::from((percentage * 10_000.0).round() as u64)
         / U256::from(1_000_000u64))
     .to::<u128>();
-    let calls = vec![held.decrease_call(&market, removed)?, held.collect_call()];
-    liquidity_change(state, &market, &request, &held, calls, Change::Remove).await
+    let least = held.least(&desk, removed)?;
+    let call = desk.protocol(Family::V3)?.remove_from_position(&held.position, removed, least, desk.deadline())?;
+    withdrawal(state, &desk, &request, &held, call, Change::Remove).await
 }
 
 /// Collects the fees a position has earned.
@@ -473,8 +382,9 @@ pub async fn collect_fees(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let (market, held) = owned(state, connector, &request).await?;
-    liquidity_change(state, &market, &request, &held, vec![held.collect_call()], Change::CollectFees).await
+    let (desk, held) = owned(state, connector, &request).await?;
+    let call = desk.protocol(Family::V3)?.collect_fees(&held.position)?;
+    withdrawal(state, &desk, &request, &held, call, Change::CollectFees).await
 }
 
 /// Closes a position: removes all its liquidity, collects everything and burns the NFT, in one transaction.
@@ -483,25 +393,20 @@ pub async fn close(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let (market, held) = owned(state, connector, &request).await?;
-    let Position { token_id, liquidity, .. } = held.position;
-    let mut calls = Vec::new();
-    if liquidity > 0 {
-        calls.push(held.decrease_call(&market, liquidity)?);
-    }
-    calls.push(held.collect_call());
-    calls.push(PositionManager::burn(token_id));
-    liquidity_change(state, &market, &request, &held, calls, Change::Close).await
+    let (desk, held) = owned(state, connector, &request).await?;
+    let least = held.least(&desk, held.position.liquidity)?;
+    let call = desk.protocol(Family::V3)?.close_position(&held.position, least, desk.deadline())?;
+    withdrawal(state, &desk, &request, &held, call, Change::Close).await
 }
 
-/// What a liquidity change takes out of a position, which decides what its answer reports.
+/// What a withdrawal takes out of a position, which decides what its answer reports.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Change {
     /// Liquidity, and the fees that come with it: reported as removed.
     Remove,
     /// Fees only.
     CollectFees,
-    /// Everything, then the NFT burnt: liquidity removed and fees collected, apart.
+    /// Everything, then the position ended: liquidity removed and fees collected, apart.
     Close,
 }
 
@@ -515,20 +420,21 @@ impl Change {
     }
 }
 
-async fn liquidity_change(
+/// Sends a withdrawal from a position and reads what it paid out.
+async fn withdrawal(
     state: &AppState,
-    market: &Market,
+    desk: &Desk,
     request: &PositionRequest,
     held: &Held,
-    calls: Vec<Bytes>,
+    call: Call,
     change: Change,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let manager = PositionManager::new(v3_of(market)?);
+    let positions = desk.protocol(Family::V3)?;
     let sides = &held.sides;
-    let call = manager.batch(calls);
-    let (sent, outcome) = send_to_manager(state, market, request, sides, None, call, change.label()).await?;
+    let (_, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
+    let (sent, outcome) = desk.send(state, &signer, call, change.label()).await?;
     let data = status_of(&outcome).1.map(|receipt| {
-        let moved = manager.moved(receipt);
+        let moved = positions.moved(receipt);
         let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, held.position.token_id);
         let fees =
             (moved.collected.0.saturating_sub(moved.removed.0), moved.collected.1.saturating_sub(moved.removed.1));
@@ -575,11 +481,11 @@ pub struct PositionInfo {
     liquidity: String,
 }
 
-async fn info(market: &Market, held: &Held) -> ApiResult<PositionInfo> {
+async fn info(desk: &Desk, held: &Held) -> ApiResult<PositionInfo> {
     let (sides, position) = (&held.sides, &held.position);
     let (amount0, amount1) =
         amounts_for_liquidity(sides.pool.sqrt_price_x96, position.lower, position.upper, position.liquidity, false)?;
-    let (owed0, owed1) = PositionManager::new(v3_of(market)?).owed(&market.network, position).await?;
+    let (owed0, owed1) = desk.protocol(Family::V3)?.owed(&desk.network, position).await?;
     let (base, quote) = sides.human(amount0, amount1);
     let (base_fee, quote_fee) = sides.human(owed0, owed1);
     let (price_a, price_b) =
@@ -609,9 +515,9 @@ pub async fn position_info(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<PositionInfo> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let position = held(state, &market, token_id(&request)?).await?;
-    info(&market, &position).await
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let position = held(state, &desk, token_id(&request)?).await?;
+    info(&desk, &position).await
 }
 
 /// The wallet's positions (in one pool when `poolAddress` is given).
@@ -620,20 +526,20 @@ pub async fn positions_owned(
     connector: Option<&str>,
     request: PositionRequest,
 ) -> ApiResult<Vec<PositionInfo>> {
-    let market = Market::resolve(state, request.venue(connector)).await?;
-    let owner = crate::request::wallet_address(&market.config, "walletAddress", request.wallet_address.as_deref())?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
     let pool_filter = request
         .pool_address
         .as_deref()
         .filter(|p| !p.is_empty())
         .map(|p| parse_address("poolAddress", p))
         .transpose()?;
-    let token_ids = PositionManager::new(v3_of(&market)?).token_ids(&market.network, owner).await?;
+    let token_ids = desk.protocol(Family::V3)?.positions_of(&desk.network, owner).await?;
     let mut positions = Vec::new();
     for token_id in token_ids {
-        let position = held(state, &market, token_id).await?;
+        let position = held(state, &desk, token_id).await?;
         if pool_filter.is_none_or(|pool| pool == position.sides.pool.address) {
-            positions.push(info(&market, &position).await?);
+            positions.push(info(&desk, &position).await?);
         }
     }
     Ok(positions)

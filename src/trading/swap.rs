@@ -3,27 +3,22 @@
 
 use alloy::primitives::Address;
 use chains::erc20::{Token, transfers};
-use chains::tx::Call;
+use connectors::family::Family;
+use connectors::router::{Route, RouteQuote, SwapLimits};
 use connectors::state::PoolStates;
-use connectors::swap::SwapLimits;
-pub use connectors::swap::{Family, Hop, Route, RouteQuote, Via};
 use connectors::v3::pool::SwapAmount;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Market, Side, TxResponse, Venue, fee_of, ratio, signed, status_of};
+use super::{Desk, TxResponse, fee_of, ratio, signed, status_of};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{AmountText, Human};
+use crate::request::{AmountText, Human, Target, parse_side};
 use crate::state::AppState;
+use connectors::Side;
 
-/// Quotes a route on the market's cached pool state.
-pub async fn quote_route(
-    states: &PoolStates,
-    market: &Market,
-    route: &Route,
-    amount: SwapAmount,
-) -> ApiResult<RouteQuote> {
-    Ok(connectors::swap::quote_route(states, &market.network, &market.dex, route, amount).await?)
+/// Quotes a route on the desk's cached pool state.
+pub async fn quote_route(states: &PoolStates, desk: &Desk, route: &Route, amount: SwapAmount) -> ApiResult<RouteQuote> {
+    Ok(connectors::router::quote_route(states, &desk.network, &desk.dex, route, amount).await?)
 }
 
 /// The query or body of every quote-swap and execute-swap, in either route style.
@@ -65,17 +60,12 @@ pub struct SwapRequest {
 }
 
 impl SwapRequest {
-    pub fn venue<'a>(&'a self, connector: Option<&'a str>) -> Venue<'a> {
-        Venue {
-            connector: connector.or(self.connector.as_deref()),
-            network: self.network.as_deref(),
-            chain_network: self.chain_network.as_deref(),
-            slippage_pct: self.slippage_pct,
-        }
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, self.slippage_pct)
     }
 }
 
-/// A swap request resolved against the market.
+/// A swap request resolved against the desk.
 pub struct Order {
     pub side: Side,
     pub base: Token,
@@ -87,18 +77,14 @@ pub struct Order {
 
 impl Order {
     /// Resolves tokens, side and amount; the quote token may come from a pool when the request names none.
-    pub fn resolve(
-        market: &Market,
-        request: &SwapRequest,
-        pool_tokens: Option<(Address, Address)>,
-    ) -> ApiResult<Order> {
-        let side = Side::parse(&request.side)?;
-        let base = market.token("baseToken", &request.base_token)?;
+    pub fn resolve(desk: &Desk, request: &SwapRequest, pool_tokens: Option<(Address, Address)>) -> ApiResult<Order> {
+        let side = parse_side(&request.side)?;
+        let base = desk.token("baseToken", &request.base_token)?;
         let quote = match (request.quote_token.as_deref().filter(|q| !q.is_empty()), pool_tokens) {
-            (Some(quote), _) => market.token("quoteToken", quote)?,
+            (Some(quote), _) => desk.token("quoteToken", quote)?,
             (None, Some((a, b))) => {
                 let other = if a == base.address { b } else { a };
-                market.book.tokens.iter().find(|t| t.address == other).cloned().ok_or_else(|| {
+                desk.book.tokens.iter().find(|t| t.address == other).cloned().ok_or_else(|| {
                     ApiError::bad_request(
                         "quoteToken",
                         format!("is required: the pool's other token {other} is not listed"),
@@ -184,11 +170,11 @@ pub struct RouteStep {
 const SWAP_GAS: u64 = 130_000;
 const HOP_GAS: u64 = 70_000;
 
-pub fn quote_response(market: &Market, order: &Order, route: &Route, quote: &RouteQuote) -> QuoteSwapResponse {
+pub fn quote_response(desk: &Desk, order: &Order, route: &Route, quote: &RouteQuote) -> QuoteSwapResponse {
     let (amount_in, amount_out) = (quote.amount_in, quote.amount_out);
     let (min_out, max_in) = match order.side {
-        Side::Sell => (market.min_out(amount_out), amount_in),
-        Side::Buy => (amount_out, market.max_in(amount_in)),
+        Side::Sell => (desk.min_out(amount_out), amount_in),
+        Side::Buy => (amount_out, desk.max_in(amount_in)),
     };
     let price = match order.side {
         Side::Sell => ratio(amount_out, order.quote.decimals, amount_in, order.base.decimals),
@@ -198,14 +184,14 @@ pub fn quote_response(market: &Market, order: &Order, route: &Route, quote: &Rou
     let impact = ((1.0 - executed / quote.mid_out_per_in) * 100.0).max(0.0);
     QuoteSwapResponse {
         pool_address: (route.hops.len() == 1).then(|| chains::checksum(route.hops[0].pool)),
-        route_path: Some(route_path(market, route)),
+        route_path: Some(route_path(desk, route)),
         quote_id: None,
         route: route
             .hops
             .iter()
             .map(|hop| RouteStep {
                 pool_address: chains::checksum(hop.pool),
-                kind: if route.family == Family::V2 { "amm" } else { "clmm" },
+                kind: route.family.kind(),
                 token_in: chains::checksum(hop.token_in),
                 token_out: chains::checksum(hop.token_out),
                 fee: hop.fee,
@@ -217,7 +203,7 @@ pub fn quote_response(market: &Market, order: &Order, route: &Route, quote: &Rou
         amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
         price: Human(price),
         price_impact_pct: Human(format!("{impact:.6}").trim_end_matches('0').trim_end_matches('.').to_string()),
-        slippage_pct: market.slippage_pct,
+        slippage_pct: desk.slippage_pct,
         min_amount_out: Human(chains::amount::format_units(min_out, order.token_out.decimals)),
         max_amount_in: Human(chains::amount::format_units(max_in, order.token_in.decimals)),
         block_number: quote.block,
@@ -225,46 +211,35 @@ pub fn quote_response(market: &Market, order: &Order, route: &Route, quote: &Rou
     }
 }
 
-fn route_path(market: &Market, route: &Route) -> String {
+fn route_path(desk: &Desk, route: &Route) -> String {
     let symbol = |address: Address| {
-        market
-            .book
+        desk.book
             .tokens
             .iter()
             .find(|t| t.address == address)
             .map(|t| t.symbol.clone())
             .unwrap_or_else(|| address.to_string())
     };
+    let protocol = desk.dex.protocol(route.family).ok();
     let mut path = symbol(route.hops[0].token_in);
     for hop in &route.hops {
-        let fee = match route.family {
-            Family::V2 => format!("{}%", market.dex.v2.map(|v2| v2.fee_bps as f64 / 100.0).unwrap_or_default()),
-            Family::V3 => format!("{}%", hop.fee as f64 / 10_000.0),
-        };
-        path.push_str(&format!(" -{fee}-> {}", symbol(hop.token_out)));
+        let fee = protocol.map_or(hop.fee, |protocol| protocol.hop_fee(hop));
+        path.push_str(&format!(" -{}%-> {}", fee as f64 / 10_000.0, symbol(hop.token_out)));
     }
     path
 }
 
-/// The router call for a quoted route, bounded by the market's slippage and deadline.
-pub fn swap_call(
-    market: &Market,
-    via: Via,
-    route: &Route,
-    order: &Order,
-    quote: &RouteQuote,
-    recipient: Address,
-) -> ApiResult<Call> {
-    let limits = SwapLimits {
+/// What the swap may do: the quoted amounts, bounded by the desk's slippage and deadline.
+fn limits(desk: &Desk, order: &Order, quote: &RouteQuote, recipient: Address) -> SwapLimits {
+    SwapLimits {
         exact_in: order.side == Side::Sell,
         amount_in: quote.amount_in,
         amount_out: quote.amount_out,
-        min_out: market.min_out(quote.amount_out),
-        max_in: market.max_in(quote.amount_in),
+        min_out: desk.min_out(quote.amount_out),
+        max_in: desk.max_in(quote.amount_in),
         recipient,
-        deadline: market.deadline(),
-    };
-    Ok(connectors::swap::swap_call(&market.dex, via, route, &limits)?)
+        deadline: desk.deadline(),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -292,7 +267,7 @@ pub struct SwapData {
 
 /// A swap resolved, routed and quoted, ready to answer or execute.
 pub struct Planned {
-    pub market: Market,
+    pub desk: Desk,
     pub order: Order,
     pub route: Route,
     pub quote: RouteQuote,
@@ -302,32 +277,31 @@ impl Planned {
     /// The quote, and the network whose chain state it was computed from.
     pub fn quoted(&self) -> Quoted {
         Quoted {
-            response: quote_response(&self.market, &self.order, &self.route, &self.quote),
-            network: self.market.network.clone(),
+            response: quote_response(&self.desk, &self.order, &self.route, &self.quote),
+            network: self.desk.network.clone(),
         }
     }
 
-    /// Checks the allowance, sends the swap through `via` and reads what moved. `kind` (`amm`, `clmm`,
-    /// `router`) names the spender in messages.
+    /// Checks the allowance, sends the swap through the router of the `router` family and reads what moved.
+    /// `kind` (`amm`, `clmm`, `router`) names the spender in messages.
     pub async fn execute(
         &self,
         state: &AppState,
-        via: Via,
+        router: Family,
         kind: &str,
         wallet: Option<&str>,
     ) -> ApiResult<TxResponse<SwapData>> {
-        let Planned { market, order, route, quote } = self;
-        let (owner, signer) = market.wallet(state, wallet)?;
-        let spender = via.spender(&market.dex)?;
+        let Planned { desk, order, route, quote } = self;
+        let (owner, signer) = desk.wallet(state, wallet)?;
+        let protocol = desk.protocol(router)?;
+        let spender = protocol.swap_router()?;
         let needed = match order.side {
             Side::Sell => quote.amount_in,
-            Side::Buy => market.max_in(quote.amount_in),
+            Side::Buy => desk.max_in(quote.amount_in),
         };
-        market
-            .require_allowance(owner, &order.token_in, spender, needed, &format!("{}/{kind}", market.connector))
-            .await?;
-        let call = swap_call(market, via, route, order, quote, owner)?;
-        let (sent, outcome) = market.send(state, &signer, call, "swap").await?;
+        desk.require_allowance(owner, &order.token_in, spender, needed, &format!("{}/{kind}", desk.connector)).await?;
+        let call = protocol.swap_call(route, &limits(desk, order, quote, owner))?;
+        let (sent, outcome) = desk.send(state, &signer, call, "swap").await?;
         let data = status_of(&outcome).1.map(|receipt| {
             let (amount_in, _) = transfers(receipt, order.token_in.address, owner);
             let (_, amount_out) = transfers(receipt, order.token_out.address, owner);
@@ -347,7 +321,7 @@ impl Planned {
                 fee: fee_of(&outcome),
                 base_token_balance_change: base_change,
                 quote_token_balance_change: quote_change,
-                slippage_pct: market.slippage_pct,
+                slippage_pct: desk.slippage_pct,
                 pool_address: (route.hops.len() == 1).then(|| chains::checksum(route.hops[0].pool)),
             }
         });

@@ -18,30 +18,8 @@ pub mod zeroex;
 use alloy::primitives::{Address, B256, Bytes, Signature, U256};
 use alloy::rpc::types::Log;
 use chains::amount::Amount;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Side {
-    Buy,
-    Sell,
-}
-
-impl Side {
-    pub fn opposite(self) -> Side {
-        match self {
-            Side::Buy => Side::Sell,
-            Side::Sell => Side::Buy,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Buy => "BUY",
-            Side::Sell => "SELL",
-        }
-    }
-}
+use crate::Side;
 
 /// A token of a market, as the network's token list names it.
 #[derive(Debug, Clone, PartialEq, Eq)]

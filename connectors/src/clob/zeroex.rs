@@ -6,7 +6,8 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::{Eip712Domain, SolCall, SolEvent, SolStruct, eip712_domain};
 use serde_json::{Value, json};
 
-use super::{ClobVenue, Fill, Market, OrderState, OrderStatus, OrderTerms, Side};
+use super::{ClobVenue, Fill, Market, OrderState, OrderStatus, OrderTerms};
+use crate::Side;
 
 /// The Exchange Proxy's address on Ethereum, Polygon, Arbitrum, BNB Chain and Base (and on the devnet).
 pub const EXCHANGE_PROXY: Address = address!("0xDef1C0ded9bec7F1a1670819833240f027b25EfF");

@@ -51,6 +51,38 @@ pub fn proportional(amount_a: U256, reserve_a: U256, reserve_b: U256) -> Result<
     Ok(amount_a * reserve_b / reserve_a)
 }
 
+/// What a deposit of at most `base` and at most `quote` puts into a pair holding `reserves` (base, quote), at
+/// its ratio: the amounts, and whether the base amount decided them. An amount not given follows from the other;
+/// with neither, nothing goes in.
+pub fn deposit(
+    base: Option<U256>,
+    quote: Option<U256>,
+    reserves: (U256, U256),
+) -> Result<(U256, U256, bool), V2QuoteError> {
+    let (base_reserve, quote_reserve) = reserves;
+    match (base, quote) {
+        (None, None) => Ok((U256::ZERO, U256::ZERO, false)),
+        (Some(b), None) => Ok((b, proportional(b, base_reserve, quote_reserve)?, true)),
+        (None, Some(q)) => Ok((proportional(q, quote_reserve, base_reserve)?, q, false)),
+        (Some(b), Some(q)) => {
+            let quote_for_base = proportional(b, base_reserve, quote_reserve)?;
+            if quote_for_base <= q {
+                Ok((b, quote_for_base, true))
+            } else {
+                Ok((proportional(q, quote_reserve, base_reserve)?, q, false))
+            }
+        }
+    }
+}
+
+/// What `pool_tokens` of a pair's `total_supply` redeem for, of each of its `reserves`.
+pub fn redeemed(pool_tokens: U256, total_supply: U256, reserves: (U256, U256)) -> (U256, U256) {
+    if total_supply.is_zero() {
+        return (U256::ZERO, U256::ZERO);
+    }
+    (pool_tokens * reserves.0 / total_supply, pool_tokens * reserves.1 / total_supply)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +99,26 @@ mod tests {
             amount_in(U256::from(200) * e18, U256::from(1), U256::from(200) * e18, 30),
             Err(V2QuoteError::InsufficientReserve)
         );
+    }
+
+    #[test]
+    fn a_deposit_takes_the_pairs_ratio_from_whichever_amount_binds() {
+        let e18 = |n: u64| U256::from(n) * U256::from(10u64.pow(18));
+        // 100 WETH against 300,000 USDC (6 decimals): 1 WETH goes with 3,000 USDC.
+        let reserves = (e18(100), U256::from(300_000_000_000u64));
+        let usdc = |n: u64| U256::from(n * 1_000_000);
+        assert_eq!(deposit(Some(e18(1)), None, reserves), Ok((e18(1), usdc(3_000), true)));
+        assert_eq!(deposit(None, Some(usdc(1_500)), reserves), Ok((e18(1) / U256::from(2), usdc(1_500), false)));
+        // Both given: the scarcer one decides, the other is cut to the ratio.
+        assert_eq!(deposit(Some(e18(2)), Some(usdc(3_000)), reserves), Ok((e18(1), usdc(3_000), false)));
+        assert_eq!(deposit(Some(e18(1)), Some(usdc(9_000)), reserves), Ok((e18(1), usdc(3_000), true)));
+        assert_eq!(deposit(Some(e18(1)), None, (U256::ZERO, U256::ZERO)), Err(V2QuoteError::NoLiquidity));
+    }
+
+    #[test]
+    fn pool_tokens_redeem_their_share_of_each_reserve_rounded_down() {
+        let reserves = (U256::from(1_000), U256::from(3_001));
+        assert_eq!(redeemed(U256::from(10), U256::from(100), reserves), (U256::from(100), U256::from(300)));
+        assert_eq!(redeemed(U256::from(10), U256::ZERO, reserves), (U256::ZERO, U256::ZERO));
     }
 }

@@ -2,8 +2,11 @@
 
 pub mod liquidity;
 pub mod math;
+pub mod swap;
 
 use alloy::primitives::{Address, B256, keccak256};
+
+use crate::family::Positions;
 
 /// Where a V2-family DEX lives on one network, and the constants of its pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -39,6 +42,9 @@ impl V2Deployment {
         pair
     }
 }
+
+/// A V2 pair's liquidity is its pool token, not a position.
+impl Positions for V2Deployment {}
 
 /// Pools order their tokens by address; token0 is the lower one.
 pub fn sort_tokens(a: Address, b: Address) -> (Address, Address) {

@@ -4,11 +4,13 @@
 pub mod pool;
 pub mod position;
 pub mod position_manager;
+pub mod swap;
 
 use alloy::primitives::{Address, B256, aliases::U24, keccak256};
 use alloy::sol;
 use alloy::sol_types::SolValue;
 
+use crate::family::Liquidity;
 use crate::v2::sort_tokens;
 
 /// A fee tier (hundredths of a basis point, so 500 = 0.05 %) and the tick spacing the factory gives it.
@@ -83,6 +85,9 @@ impl V3Deployment {
         self.fee_tiers.iter().find(|tier| tier.fee == fee).map(|tier| tier.tick_spacing)
     }
 }
+
+/// A V3 pool's liquidity is held in positions, not a pool token.
+impl Liquidity for V3Deployment {}
 
 sol! {
     #[sol(rpc)]

@@ -203,3 +203,41 @@ impl V3PoolState {
         Ok(SwapResult { amount_in, amount_out, sqrt_price_after: state.sqrt_price_x96 })
     }
 }
+
+/// Pool states built in memory, for tests of what is computed from them.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use crate::v3::position::sqrt_at;
+
+    /// A 0.05 % pool between two made-up tokens at `tick`, with `liquidity_by_range` as (lower, upper,
+    /// liquidity) positions.
+    pub fn pool_with(tick: i32, tick_spacing: i32, liquidity_by_range: &[(i32, i32, u128)]) -> V3PoolState {
+        let mut nets = std::collections::BTreeMap::<i32, i128>::new();
+        for &(lower, upper, liquidity) in liquidity_by_range {
+            *nets.entry(lower).or_default() += liquidity as i128;
+            *nets.entry(upper).or_default() -= liquidity as i128;
+        }
+        let ticks: Vec<Tick<i32>> =
+            nets.into_iter().map(|(index, net)| Tick::new(index, net.unsigned_abs(), net)).collect();
+        let active = liquidity_by_range.iter().filter(|(l, u, _)| *l <= tick && tick < *u).map(|r| r.2).sum();
+        V3PoolState {
+            address: Address::repeat_byte(0x33),
+            token0: Address::repeat_byte(1),
+            token1: Address::repeat_byte(2),
+            fee: 500,
+            tick_spacing,
+            sqrt_price_x96: sqrt_at(tick).unwrap(),
+            tick,
+            liquidity: active,
+            tick_list: (!ticks.is_empty()).then(|| TickListDataProvider::new(ticks.clone(), tick_spacing)),
+            ticks,
+            window: None,
+            block: 1,
+        }
+    }
+
+    pub fn pool_at_tick(tick: i32, tick_spacing: i32) -> V3PoolState {
+        pool_with(tick, tick_spacing, &[])
+    }
+}

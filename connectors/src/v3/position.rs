@@ -5,6 +5,7 @@ use alloy::primitives::aliases::{I24, U160};
 use alloy::primitives::{U256, U512};
 use uniswap_v3_sdk::prelude::{get_amount_0_delta, get_amount_1_delta, get_sqrt_ratio_at_tick, mul_div};
 
+use super::pool::V3PoolState;
 use crate::error::ConnectorError;
 
 pub const MIN_TICK: i32 = -887_272;
@@ -41,6 +42,109 @@ impl Orientation {
         if self.base_is_token0 { raw } else { 1.0 / raw }
     }
 
+    /// The ticks of a price range (quote per base), rounded to the spacing, lower first.
+    pub fn range(&self, lower_price: f64, upper_price: f64, tick_spacing: i32) -> Result<(i32, i32), ConnectorError> {
+        if !(lower_price > 0.0 && upper_price > lower_price) {
+            return Err(ConnectorError::invalid("upperPrice", "must be above lowerPrice, and both above zero"));
+        }
+        let a = self.tick_for_price(lower_price, tick_spacing)?;
+        let b = self.tick_for_price(upper_price, tick_spacing)?;
+        let (lower, upper) = (a.min(b), a.max(b));
+        if lower == upper {
+            return Err(ConnectorError::invalid(
+                "upperPrice",
+                format!("the range is narrower than one tick spacing ({tick_spacing}) of this pool"),
+            ));
+        }
+        Ok((lower, upper))
+    }
+
+    /// (base, quote) from (token0, token1).
+    pub fn split(&self, amount0: U256, amount1: U256) -> (U256, U256) {
+        if self.base_is_token0 { (amount0, amount1) } else { (amount1, amount0) }
+    }
+
+    /// (token0, token1) from (base, quote): the same swap.
+    pub fn join(&self, base: U256, quote: U256) -> (U256, U256) {
+        self.split(base, quote)
+    }
+
+    /// What a position in `[lower, upper)` takes at `sqrt_price` for at most `base` and/or at most `quote` (an
+    /// amount not given is unbounded, so the other decides): the liquidity the position manager mints and the
+    /// amounts it takes for it, rounded up as the pool rounds them.
+    pub fn size(
+        &self,
+        sqrt_price: U160,
+        (lower, upper): (i32, i32),
+        base: Option<U256>,
+        quote: Option<U256>,
+    ) -> Result<Sizing, SizingError> {
+        if base.is_none() && quote.is_none() {
+            return Err(SizingError::NoAmount);
+        }
+        let unbounded = U256::from(u128::MAX);
+        let liquidity_for = |base: Option<U256>, quote: Option<U256>| {
+            let (cap0, cap1) = self.join(base.unwrap_or(unbounded), quote.unwrap_or(unbounded));
+            liquidity_for_amounts(sqrt_price, lower, upper, cap0, cap1)
+        };
+        let liquidity = liquidity_for(base, quote)?;
+        if liquidity == 0 {
+            return Err(SizingError::NoLiquidity);
+        }
+        let (amount0, amount1) = amounts_for_liquidity(sqrt_price, lower, upper, liquidity, true)?;
+        let (base_needed, quote_needed) = self.split(amount0, amount1);
+        if base.is_none() && quote_needed.is_zero() {
+            return Err(SizingError::TakesOnlyBase);
+        }
+        if quote.is_none() && base_needed.is_zero() {
+            return Err(SizingError::TakesOnlyQuote);
+        }
+        let base_limited = match (base, quote) {
+            (Some(_), Some(_)) => liquidity_for(base, None)? <= liquidity_for(None, quote)?,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        Ok(Sizing { liquidity, amount0, amount1, base_limited })
+    }
+
+    /// The liquidity between consecutive initialized ticks of `pool`, the `count` ranges nearest its price, in
+    /// price order, each with what it holds of base and quote.
+    pub fn ranges_around(&self, pool: &V3PoolState, count: usize) -> Result<Vec<TickRange>, ConnectorError> {
+        let mut ranges = Vec::new();
+        let mut active: i128 = 0;
+        for pair in pool.ticks.windows(2) {
+            active += pair[0].liquidity_net;
+            if active > 0 {
+                ranges.push((pair[0].index, pair[1].index, active as u128));
+            }
+        }
+        let distance = |(lower, upper, _): &(i32, i32, u128)| {
+            if pool.tick < *lower {
+                lower - pool.tick
+            } else if pool.tick >= *upper {
+                pool.tick - upper + 1
+            } else {
+                0
+            }
+        };
+        ranges.sort_by_key(distance);
+        ranges.truncate(count);
+        ranges.sort_by_key(|(lower, _, _)| *lower);
+        ranges
+            .into_iter()
+            .map(|(lower, upper, liquidity)| {
+                let (amount0, amount1) = amounts_for_liquidity(pool.sqrt_price_x96, lower, upper, liquidity, false)?;
+                let (base, quote) = self.split(amount0, amount1);
+                Ok(TickRange { lower, price: self.price_at_tick(lower), base, quote })
+            })
+            .collect()
+    }
+
+    /// The decimals of (base, quote).
+    pub fn decimals(&self) -> (u8, u8) {
+        if self.base_is_token0 { (self.decimals0, self.decimals1) } else { (self.decimals1, self.decimals0) }
+    }
+
     /// The price (quote per base) from a sqrt price, as exact decimal text to 18 places.
     pub fn price_from_sqrt(&self, sqrt_price_x96: U160) -> String {
         // token1 per token0 (raw) = sqrtP² / 2^192; human = raw × 10^(d0 - d1).
@@ -60,6 +164,42 @@ impl Orientation {
         let fixed = num * scale / den;
         chains::amount::format_units(U256::saturating_from(fixed), 18)
     }
+}
+
+/// What a position takes: the liquidity, and the (token0, token1) amounts for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizing {
+    pub liquidity: u128,
+    pub amount0: U256,
+    pub amount1: U256,
+    /// Whether the base amount (rather than the quote amount) decided the liquidity.
+    pub base_limited: bool,
+}
+
+/// Why amounts do not size a position.
+#[derive(Debug, thiserror::Error)]
+pub enum SizingError {
+    #[error("give the base amount, the quote amount or both")]
+    NoAmount,
+    #[error("the amounts add no liquidity in this range at the current price")]
+    NoLiquidity,
+    /// The range lies beyond the price where it holds base only, and only quote was given.
+    #[error("the range takes only the base token")]
+    TakesOnlyBase,
+    #[error("the range takes only the quote token")]
+    TakesOnlyQuote,
+    #[error(transparent)]
+    Math(#[from] ConnectorError),
+}
+
+/// The liquidity between two consecutive initialized ticks, and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TickRange {
+    pub lower: i32,
+    /// Quote per base at the lower tick.
+    pub price: f64,
+    pub base: U256,
+    pub quote: U256,
 }
 
 pub fn usable_min(tick_spacing: i32) -> i32 {

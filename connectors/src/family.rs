@@ -1,0 +1,323 @@
+//! Protocol families, and what each can do for the gateway.
+//!
+//! A family (Uniswap V2's constant-product pairs, V3's concentrated-liquidity pools) is deployed by a DEX on a
+//! network, and its deployment ([`V2Deployment`], [`V3Deployment`]) implements the capability traits below:
+//! finding pools ([`Discover`]), quoting ([`Quote`]), swapping ([`Swap`]), pool-token liquidity ([`Liquidity`])
+//! and position NFTs ([`Positions`]). Every capability method defaults to [`ConnectorError::Unsupported`], so a
+//! new family implements what it has and the rest says so; the server asks [`Dex::protocol`] for a family and
+//! calls the traits, without knowing which family it holds.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::rpc::types::TransactionReceipt;
+use chains::network::Network;
+use chains::tx::Call;
+use serde::{Deserialize, Serialize};
+
+use crate::dex::Dex;
+use crate::error::ConnectorError;
+use crate::router::{Hop, Route, SwapLimits};
+use crate::state::PoolStates;
+use crate::v2::V2Deployment;
+use crate::v3::V3Deployment;
+use crate::v3::pool::{SwapAmount, V3PoolState};
+
+/// A protocol family. Stored quotes keep it with their route, as `V2` or `V3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Family {
+    V2,
+    V3,
+}
+
+impl Family {
+    /// The API's trading type for the family's pools.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Family::V2 => "amm",
+            Family::V3 => "clmm",
+        }
+    }
+
+    /// The family of the API's trading type `amm` or `clmm`.
+    pub fn of_kind(kind: &str) -> Option<Family> {
+        [Family::V2, Family::V3].into_iter().find(|family| family.kind() == kind)
+    }
+
+    /// The fee tier a pool of the family charging `fee_pct` is known by, in hundredths of a basis point: V3 pools
+    /// by their fee, V2 pairs (one fee for the whole DEX) by none.
+    pub fn fee_tier(self, fee_pct: f64) -> u32 {
+        match self {
+            Family::V2 => 0,
+            Family::V3 => (fee_pct * 10_000.0).round() as u32,
+        }
+    }
+
+    /// The family as messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::V2 => "V2 (amm)",
+            Family::V3 => "V3 (clmm)",
+        }
+    }
+}
+
+/// An answer that needs the chain: the capability traits are object-safe, so their reads are boxed futures.
+pub type Reading<'a, T> = Pin<Box<dyn Future<Output = Result<T, ConnectorError>> + Send + 'a>>;
+
+fn unsupported<T>(family: Family, what: &'static str) -> Result<T, ConnectorError> {
+    Err(ConnectorError::Unsupported { family, what })
+}
+
+fn unsupported_reading<'a, T: Send + 'a>(family: Family, what: &'static str) -> Reading<'a, T> {
+    Box::pin(std::future::ready(unsupported(family, what)))
+}
+
+/// Amounts of a pool's (token0, token1), or of two tokens in the order a call names them.
+pub type Pair = (U256, U256);
+
+/// A position in a price range, as its family's manager holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The NFT's token id.
+    pub token_id: U256,
+    pub owner: Address,
+    pub pool: Address,
+    pub lower: i32,
+    pub upper: i32,
+    pub liquidity: u128,
+}
+
+/// What the manager's events in a receipt say happened to a position: (token0, token1) amounts.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Moved {
+    pub token_id: U256,
+    pub added: Pair,
+    pub removed: Pair,
+    pub collected: Pair,
+}
+
+/// What every family's deployment says of itself.
+pub trait Deployed: Send + Sync {
+    fn family(&self) -> Family;
+}
+
+/// A factory lookup for one pool: the factory, the call that names the pool, and the fee tier it asks for.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub factory: Address,
+    pub call: Bytes,
+    /// The fee tier in hundredths of a basis point; 0 where the family has one fee.
+    pub fee: u32,
+}
+
+/// Finding a family's pools for a pair through its factories.
+pub trait Discover: Deployed {
+    /// The factory calls that name the pair's pools (one per fee tier), none when the family has no factory.
+    fn lookups(&self, _token0: Address, _token1: Address) -> Vec<Lookup> {
+        Vec::new()
+    }
+
+    /// The pool a lookup's answer names (the zero address when there is none), or `None` for an answer that
+    /// does not decode.
+    fn found(&self, _answer: &[u8]) -> Option<Address> {
+        None
+    }
+}
+
+/// One hop's quote on cached pool state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HopQuote {
+    pub amount_in: U256,
+    pub amount_out: U256,
+    /// The pool's price before the swap, output per input in raw units (no fee, no impact).
+    pub mid_out_per_in: f64,
+    pub block: u64,
+}
+
+/// Quotes on pool state cached per block.
+pub trait Quote: Deployed {
+    /// Quotes one hop of a route on the state of its pool at the latest block.
+    fn quote_hop<'a>(
+        &'a self,
+        _states: &'a PoolStates,
+        _network: &'a Network,
+        _hop: &'a Hop,
+        _amount: SwapAmount,
+    ) -> Reading<'a, HopQuote> {
+        unsupported_reading(self.family(), "quotes")
+    }
+
+    /// A hop's fee in hundredths of a basis point, for what a route shows.
+    fn hop_fee(&self, hop: &Hop) -> u32 {
+        hop.fee
+    }
+}
+
+/// Swaps through the family's router.
+pub trait Swap: Deployed {
+    /// The contract the family's swaps go through, which the wallet approves.
+    fn swap_router(&self) -> Result<Address, ConnectorError> {
+        unsupported(self.family(), "swaps")
+    }
+
+    /// Whether the router swaps along routes of `family` (Uniswap's SwapRouter02 takes V2 pairs too).
+    fn routes_through(&self, _family: Family) -> bool {
+        false
+    }
+
+    /// The router call that swaps along `route` within `limits`.
+    fn swap_call(&self, _route: &Route, _limits: &SwapLimits) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "swaps")
+    }
+}
+
+/// Liquidity held as the pool's own fungible token (V2 pairs).
+pub trait Liquidity: Deployed {
+    /// The contract liquidity goes in and out through, which the wallet approves.
+    fn liquidity_router(&self) -> Result<Address, ConnectorError> {
+        unsupported(self.family(), "pool-token liquidity")
+    }
+
+    /// `owner`'s pool tokens of `pool` and the pool's total supply, at `block`.
+    fn pool_tokens<'a>(
+        &'a self,
+        _network: &'a Network,
+        _pool: Address,
+        _owner: Address,
+        _block: u64,
+    ) -> Reading<'a, (U256, U256)> {
+        unsupported_reading(self.family(), "pool-token liquidity")
+    }
+
+    /// Adds `desired` of `tokens` at the pool's ratio, taking at least `least`, pool tokens minted to `to`.
+    fn add_liquidity(
+        &self,
+        _tokens: (Address, Address),
+        _desired: Pair,
+        _least: Pair,
+        _to: Address,
+        _deadline: U256,
+    ) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "pool-token liquidity")
+    }
+
+    /// Redeems `liquidity` pool tokens for at least `least` of `tokens`, paid to `to`.
+    fn remove_liquidity(
+        &self,
+        _tokens: (Address, Address),
+        _liquidity: U256,
+        _least: Pair,
+        _to: Address,
+        _deadline: U256,
+    ) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "pool-token liquidity")
+    }
+}
+
+/// Liquidity held as positions in a price range (V3's NFTs), each change one transaction.
+pub trait Positions: Deployed {
+    /// The contract that holds the positions, which the wallet approves for both tokens.
+    fn position_manager(&self) -> Result<Address, ConnectorError> {
+        unsupported(self.family(), "positions")
+    }
+
+    /// Opens a position on `pool` between two ticks, with the amounts desired and the least accepted.
+    fn open_position(
+        &self,
+        _pool: &V3PoolState,
+        _ticks: (i32, i32),
+        _desired: Pair,
+        _least: Pair,
+        _recipient: Address,
+        _deadline: U256,
+    ) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "positions")
+    }
+
+    /// Adds liquidity to a position, in its range.
+    fn add_to_position(
+        &self,
+        _position: &Position,
+        _desired: Pair,
+        _least: Pair,
+        _deadline: U256,
+    ) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "positions")
+    }
+
+    /// Removes `liquidity` from a position and pays it out, with the fees owed, to its owner.
+    fn remove_from_position(
+        &self,
+        _position: &Position,
+        _liquidity: u128,
+        _least: Pair,
+        _deadline: U256,
+    ) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "positions")
+    }
+
+    /// Pays a position's fees to its owner.
+    fn collect_fees(&self, _position: &Position) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "positions")
+    }
+
+    /// Removes all of a position's liquidity (taking at least `least`), pays out everything and ends it.
+    fn close_position(&self, _position: &Position, _least: Pair, _deadline: U256) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "positions")
+    }
+
+    /// What the receipt of one of these calls says moved.
+    fn moved(&self, _receipt: &TransactionReceipt) -> Moved {
+        Moved::default()
+    }
+
+    /// The position with this id, or `None` when there is none.
+    fn position<'a>(&'a self, _network: &'a Network, _id: U256) -> Reading<'a, Option<Position>> {
+        unsupported_reading(self.family(), "positions")
+    }
+
+    /// What collecting would pay the position now: fees earned, and liquidity removed but not collected.
+    fn owed<'a>(&'a self, _network: &'a Network, _position: &'a Position) -> Reading<'a, Pair> {
+        unsupported_reading(self.family(), "positions")
+    }
+
+    /// The ids of every position `owner` holds.
+    fn positions_of<'a>(&'a self, _network: &'a Network, _owner: Address) -> Reading<'a, Vec<U256>> {
+        unsupported_reading(self.family(), "positions")
+    }
+}
+
+/// Everything a family can do.
+pub trait Protocol: Discover + Quote + Swap + Liquidity + Positions {}
+
+impl<T: Discover + Quote + Swap + Liquidity + Positions> Protocol for T {}
+
+impl Dex {
+    /// The DEX's deployment of `family` on this network.
+    pub fn protocol(&self, family: Family) -> Result<&dyn Protocol, ConnectorError> {
+        let deployed: Option<&dyn Protocol> = match family {
+            Family::V2 => self.v2.as_ref().map(|v2: &V2Deployment| v2 as &dyn Protocol),
+            Family::V3 => self.v3.as_ref().map(|v3: &V3Deployment| v3 as &dyn Protocol),
+        };
+        deployed.ok_or_else(|| ConnectorError::NotDeployed { connector: self.name.clone(), family })
+    }
+
+    /// Every family the DEX has on this network, in family order (V2, then V3).
+    pub fn protocols(&self) -> impl Iterator<Item = &dyn Protocol> {
+        let v2 = self.v2.as_ref().map(|v2| v2 as &dyn Protocol);
+        let v3 = self.v3.as_ref().map(|v3| v3 as &dyn Protocol);
+        v2.into_iter().chain(v3)
+    }
+
+    /// The family whose router executes a `router` swap along a route of `family`: another family's router
+    /// that takes such routes too comes first, so one approval serves every route (Uniswap's SwapRouter02).
+    pub fn router_for(&self, family: Family) -> Result<&dyn Protocol, ConnectorError> {
+        let able = || self.protocols().filter(move |protocol| protocol.routes_through(family));
+        able()
+            .find(|protocol| protocol.family() != family)
+            .or_else(|| able().next())
+            .ok_or_else(|| ConnectorError::NotDeployed { connector: self.name.clone(), family })
+    }
+}
