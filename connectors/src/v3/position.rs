@@ -59,14 +59,14 @@ impl Orientation {
         Ok((lower, upper))
     }
 
-    /// (base, quote) from (token0, token1).
-    pub fn split(&self, amount0: U256, amount1: U256) -> (U256, U256) {
-        if self.base_is_token0 { (amount0, amount1) } else { (amount1, amount0) }
+    /// (of base, of quote) from (of token0, of token1).
+    pub fn split<T>(&self, of0: T, of1: T) -> (T, T) {
+        if self.base_is_token0 { (of0, of1) } else { (of1, of0) }
     }
 
-    /// (token0, token1) from (base, quote): the same swap.
-    pub fn join(&self, base: U256, quote: U256) -> (U256, U256) {
-        self.split(base, quote)
+    /// (of token0, of token1) from (of base, of quote): the same swap.
+    pub fn join<T>(&self, of_base: T, of_quote: T) -> (T, T) {
+        self.split(of_base, of_quote)
     }
 
     /// What a position in `[lower, upper)` takes at `sqrt_price` for at most `base` and/or at most `quote` (an
@@ -82,6 +82,14 @@ impl Orientation {
         if base.is_none() && quote.is_none() {
             return Err(SizingError::NoAmount);
         }
+        // A range beyond the price holds one token only: the other amount cannot size it.
+        let price = U256::from(sqrt_price);
+        let (takes0, takes1) = (price < U256::from(sqrt_at(upper)?), price > U256::from(sqrt_at(lower)?));
+        match self.split(takes0, takes1) {
+            (true, false) if base.is_none() => return Err(SizingError::TakesOnlyBase),
+            (false, true) if quote.is_none() => return Err(SizingError::TakesOnlyQuote),
+            _ => {}
+        }
         let unbounded = U256::from(u128::MAX);
         let liquidity_for = |base: Option<U256>, quote: Option<U256>| {
             let (cap0, cap1) = self.join(base.unwrap_or(unbounded), quote.unwrap_or(unbounded));
@@ -92,13 +100,6 @@ impl Orientation {
             return Err(SizingError::NoLiquidity);
         }
         let (amount0, amount1) = amounts_for_liquidity(sqrt_price, lower, upper, liquidity, true)?;
-        let (base_needed, quote_needed) = self.split(amount0, amount1);
-        if base.is_none() && quote_needed.is_zero() {
-            return Err(SizingError::TakesOnlyBase);
-        }
-        if quote.is_none() && base_needed.is_zero() {
-            return Err(SizingError::TakesOnlyQuote);
-        }
         let base_limited = match (base, quote) {
             (Some(_), Some(_)) => liquidity_for(base, None)? <= liquidity_for(None, quote)?,
             (Some(_), None) => true,
@@ -293,5 +294,76 @@ mod tests {
                 || a1 >= U256::from(10u64.pow(18)) - U256::from(2)
                 || a1 == U256::from(10u64.pow(18))
         );
+    }
+
+    /// The devnet's Uniswap V3 WETH/USDC 0.05 % pool at its start (USDC is token0): a position of 2 WETH between
+    /// 2,500 and 3,500 USDC, as `open` minted it there (the IncreaseLiquidity event: liquidity and amounts taken).
+    #[test]
+    fn sizing_a_range_gives_what_the_position_manager_mints_on_the_devnet() {
+        let weth_usdc = Orientation { base_is_token0: false, decimals0: 6, decimals1: 18 };
+        let sqrt_price = U160::from(1_446_501_726_624_926_496_477_173_928_747_177u128);
+        let ticks = weth_usdc.range(2500.0, 3500.0, 10).unwrap();
+        assert_eq!(ticks, (194_720, 198_080));
+        let two_weth = U256::from(2_000_000_000_000_000_000u128);
+        let sizing = weth_usdc.size(sqrt_price, ticks, Some(two_weth), None).unwrap();
+        assert_eq!(
+            sizing,
+            Sizing {
+                liquidity: 1_481_582_764_730_151,
+                amount0: U256::from(7_071_771_981u64),
+                amount1: U256::from(1_999_999_999_999_999_275u128),
+                base_limited: true,
+            }
+        );
+        // With plenty of USDC as well, the WETH still decides; with little, the USDC does.
+        let plenty = weth_usdc.size(sqrt_price, ticks, Some(two_weth), Some(U256::from(10_000_000_000u64))).unwrap();
+        assert_eq!((plenty.liquidity, plenty.base_limited), (sizing.liquidity, true));
+        let little = weth_usdc.size(sqrt_price, ticks, Some(two_weth), Some(U256::from(1_000_000_000u64))).unwrap();
+        assert!(
+            !little.base_limited
+                && little.liquidity < sizing.liquidity
+                && little.amount0 <= U256::from(1_000_000_000u64)
+        );
+    }
+
+    #[test]
+    fn sizing_says_which_amount_a_range_needs() {
+        let weth_usdc = Orientation { base_is_token0: false, decimals0: 6, decimals1: 18 };
+        let sqrt_price = U160::from(1_446_501_726_624_926_496_477_173_928_747_177u128);
+        let above = weth_usdc.range(3500.0, 4000.0, 10).unwrap();
+        let usdc = Some(U256::from(1_000_000_000u64));
+        let only_usdc = weth_usdc.size(sqrt_price, above, None, usdc);
+        assert!(matches!(only_usdc, Err(SizingError::TakesOnlyBase)), "{only_usdc:?}");
+        let below = weth_usdc.range(2000.0, 2500.0, 10).unwrap();
+        let weth = Some(U256::from(10u64.pow(18)));
+        let only_weth = weth_usdc.size(sqrt_price, below, weth, None);
+        assert!(matches!(only_weth, Err(SizingError::TakesOnlyQuote)), "{only_weth:?}");
+        assert!(matches!(weth_usdc.size(sqrt_price, below, None, None), Err(SizingError::NoAmount)));
+        assert!(matches!(
+            weth_usdc.size(sqrt_price, below, Some(U256::from(1)), Some(U256::ZERO)),
+            Err(SizingError::NoLiquidity)
+        ));
+        assert!(weth_usdc.range(3000.0, 3000.001, 10).is_err(), "narrower than a tick spacing");
+        assert!(weth_usdc.range(3500.0, 2500.0, 10).is_err(), "upper under lower");
+    }
+
+    #[test]
+    fn the_ranges_nearest_the_price_come_in_price_order_with_what_each_holds() {
+        let pool = crate::v3::pool::tests_support::pool_with(
+            0,
+            10,
+            &[(-100, 100, 1_000_000), (100, 200, 2_000_000), (-300, -100, 3_000_000)],
+        );
+        let base_is_token0 = Orientation { base_is_token0: true, decimals0: 18, decimals1: 18 };
+        let ranges = base_is_token0.ranges_around(&pool, 2).unwrap();
+        assert_eq!(ranges.iter().map(|range| range.lower).collect::<Vec<_>>(), vec![-100, 100]);
+        // Above the price a range holds token0 only, here the base.
+        assert!(ranges[1].base > U256::ZERO && ranges[1].quote.is_zero());
+        assert!(ranges[0].base > U256::ZERO && ranges[0].quote > U256::ZERO, "the active range holds both");
+        let flipped = Orientation { base_is_token0: false, ..base_is_token0 };
+        let seen_as_quote = flipped.ranges_around(&pool, 3).unwrap();
+        assert_eq!(seen_as_quote.len(), 3);
+        assert_eq!((seen_as_quote[2].base, seen_as_quote[2].quote), (ranges[1].quote, ranges[1].base));
+        assert!((seen_as_quote[2].price - 1.0 / ranges[1].price).abs() < 1e-12);
     }
 }
