@@ -7,15 +7,16 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Signature, U256};
 use alloy::providers::Provider;
-use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use chains::amount::Amount;
 use chains::network::Network;
 use chains::tx::{Call, Outcome};
 use connectors::Side;
-use connectors::clob::zeroex::{EXCHANGE_PROXY, ZeroEx};
-use connectors::clob::{ClobVenue, Market, MarketToken, OrderStatus, OrderTerms, Resting, cap_by_backing, match_taker};
+use connectors::clob::{
+    ClobVenue, Market, MarketToken, OrderState, OrderStatus, OrderTerms, Resting, cap_by_backing, match_taker,
+};
+use connectors::error::ConnectorError;
 
 use crate::config::{ClobConfig, Config};
 use crate::error::{ApiError, ApiResult};
@@ -94,6 +95,18 @@ pub struct NewOrder {
     pub expiration: Option<u64>,
 }
 
+/// An order built for the venue and signed by its maker, not on the book yet: what rests of a new order.
+struct Signed<O> {
+    order: O,
+    signature: Signature,
+    /// Raw quote per whole base.
+    price: U256,
+    /// Raw base units.
+    amount: U256,
+    /// Unix seconds.
+    expiry: u64,
+}
+
 /// What placing did: the fill transaction (if it crossed) and the order left resting (if any).
 pub struct Placed {
     pub client_order_id: String,
@@ -105,38 +118,67 @@ pub struct Placed {
     pub note: Option<String>,
 }
 
-/// One order-book connector on one network, with its markets resolved against the network's token list.
-pub struct Clob {
+/// One order-book connector on one network, speaking venue `V`, with its markets resolved against the
+/// network's token list.
+pub struct Clob<V: ClobVenue> {
     pub config: Arc<Config>,
     pub network_name: String,
     pub network: Arc<Network>,
     pub connector: String,
     pub settings: ClobConfig,
     pub markets: Vec<Market>,
-    pub venue: ZeroEx,
+    pub venue: V,
 }
 
-impl Clob {
+/// The order-book connector a request names (the default one when it names none, `/clob` dropped), and its
+/// settings: it must be configured.
+pub fn connector_named(config: &Config, connector: Option<&str>) -> ApiResult<(String, ClobConfig)> {
+    let connector = connector.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(DEFAULT_CONNECTOR);
+    let connector = connector.strip_suffix("/clob").unwrap_or(connector).to_string();
+    match config.clob.get(&connector) {
+        Some(settings) => Ok((connector, settings.clone())),
+        None => Err(ApiError::bad_request(
+            "connector",
+            format!(
+                "{} is not an order-book connector; configured: {}",
+                chains::quoted(&connector),
+                config.clob.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
+/// Runs `$body` with `$clob` bound to the order-book connector `$named` (a request with `chain`, `network`,
+/// `chainNetwork` and `connector`) names, opened on its network with the venue it speaks: the one place that
+/// knows which venue each connector is.
+#[macro_export]
+macro_rules! with_clob {
+    ($state:expr, $named:expr, |$clob:ident| $body:expr) => {{
+        $crate::request::check_chain($named.chain.as_deref())?;
+        let (connector, settings) = $crate::clob::connector_named(&$state.config(), $named.connector.as_deref())?;
+        let (network, chain_network) = ($named.network.as_deref(), $named.chain_network.as_deref());
+        connectors::for_venue!(
+            connector.as_str(),
+            |Venue| {
+                let named = (connector.clone(), settings);
+                let $clob = $crate::clob::Clob::<Venue>::open($state, network, chain_network, named).await?;
+                $body
+            },
+            unreachable!("{connector} is configured as an order-book connector but no venue speaks it")
+        )
+    }};
+}
+
+impl<V: ClobVenue> Clob<V> {
+    /// The connector (as [`connector_named`] found it, with its settings) on the network a request names.
     pub async fn open(
         state: &AppState,
         network: Option<&str>,
         chain_network: Option<&str>,
-        connector: Option<&str>,
-    ) -> ApiResult<Clob> {
+        (connector, settings): (String, ClobConfig),
+    ) -> ApiResult<Clob<V>> {
         let config = state.config();
         let network_name = network_name(&config, network, chain_network)?;
-        let connector = connector.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(DEFAULT_CONNECTOR).to_string();
-        let connector = connector.strip_suffix("/clob").unwrap_or(&connector).to_string();
-        let settings = config.clob.get(&connector).cloned().ok_or_else(|| {
-            ApiError::bad_request(
-                "connector",
-                format!(
-                    "{} is not an order-book connector; configured: {}",
-                    chains::quoted(&connector),
-                    config.clob.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
         let network = state.ethereum().network(&config, &network_name)?;
         let book = state.token_book(&config, &network_name).await?;
         let mut markets = Vec::new();
@@ -175,7 +217,7 @@ impl Clob {
                 quote,
             });
         }
-        let venue = ZeroEx::new(EXCHANGE_PROXY, network.chain_id());
+        let venue = V::on_chain(network.chain_id());
         Ok(Clob { config, network_name, network, connector, settings, markets, venue })
     }
 
@@ -270,69 +312,54 @@ impl Clob {
 
     /// The venue's fills of this connector's markets in blocks `from..=to`, with their blocks' times.
     async fn fills_between(&self, from: u64, to: u64) -> ApiResult<Vec<StoredFill>> {
-        let filter = Filter::new()
-            .address(self.venue.contract())
-            .event_signature(self.venue.fill_topic())
-            .from_block(from)
-            .to_block(to);
-        let logs = self.network.provider().get_logs(&filter).await.map_err(|e| self.network.rpc_error(e))?;
-        let mut fills = Vec::new();
+        let fills = self.venue.read_fills(&self.network, &self.markets, from, to).await?;
         let mut timestamps = std::collections::BTreeMap::new();
-        for market in &self.markets {
-            for fill in self.venue.fills(market, &logs) {
-                if let std::collections::btree_map::Entry::Vacant(entry) = timestamps.entry(fill.block) {
-                    let header = self
-                        .network
-                        .provider()
-                        .get_block_by_number(fill.block.into())
-                        .await
-                        .map_err(|e| self.network.rpc_error(e))?;
-                    entry.insert(header.map(|b| b.header.timestamp as i64 * 1000).unwrap_or_else(now_ms));
-                }
-                fills.push(StoredFill {
-                    tx_hash: fill.tx_hash,
-                    log_index: fill.log_index,
-                    order_id: fill.order_id,
-                    market: market.name.clone(),
-                    taker: fill.taker,
-                    base: fill.base,
-                    quote: fill.quote,
-                    block: fill.block,
-                    filled_at: timestamps[&fill.block],
-                });
+        let mut stored = Vec::new();
+        for (market, fill) in fills {
+            if let std::collections::btree_map::Entry::Vacant(entry) = timestamps.entry(fill.block) {
+                let header = self
+                    .network
+                    .provider()
+                    .get_block_by_number(fill.block.into())
+                    .await
+                    .map_err(|e| self.network.rpc_error(e))?;
+                entry.insert(header.map(|b| b.header.timestamp as i64 * 1000).unwrap_or_else(now_ms));
             }
+            stored.push(StoredFill {
+                tx_hash: fill.tx_hash,
+                log_index: fill.log_index,
+                order_id: fill.order_id,
+                market: self.markets[market].name.clone(),
+                taker: fill.taker,
+                base: fill.base,
+                quote: fill.quote,
+                block: fill.block,
+                filled_at: timestamps[&fill.block],
+            });
         }
-        Ok(fills)
+        Ok(stored)
     }
 
+    /// Where `orders` stand on the venue at `block` (the latest when `None`).
     async fn states(
         &self,
         market: &Market,
-        signed: &[(connectors::clob::zeroex::LimitOrder, Signature)],
+        orders: &[(V::Order, Signature)],
         block: Option<u64>,
-    ) -> ApiResult<Vec<connectors::clob::OrderState>> {
-        let (to, data) = self.venue.states_call(signed);
-        let request = TransactionRequest::default().to(to).input(data.into());
-        let call = self.network.provider().call(request);
-        let output = match block {
-            Some(block) => call.block(block.into()).await,
-            None => call.await,
-        }
-        .map_err(|e| self.network.rpc_error(e))?;
-        self.venue.decode_states(market, signed, &output).map_err(|_| {
-            ApiError::bad_request(
+    ) -> ApiResult<Vec<OrderState>> {
+        self.venue.read_states(&self.network, market, orders, block).await.map_err(|error| match error {
+            ConnectorError::NotTheVenue(contract) => ApiError::bad_request(
                 "network",
                 format!(
-                    "no {} contract answers at {} on {}; the connector does not serve this network",
-                    self.connector,
-                    self.venue.contract(),
-                    self.network_name
+                    "no {} contract answers at {contract} on {}; the connector does not serve this network",
+                    self.connector, self.network_name
                 ),
-            )
+            ),
+            other => other.into(),
         })
     }
 
-    fn signed(&self, order: &StoredOrder) -> ApiResult<(connectors::clob::zeroex::LimitOrder, Signature)> {
+    fn signed(&self, order: &StoredOrder) -> ApiResult<(V::Order, Signature)> {
         let venue_order = self.venue.decode(&order.venue_order).map_err(ApiError::internal)?;
         let bytes = alloy::hex::decode(&order.signature).map_err(ApiError::internal)?;
         let signature = Signature::try_from(bytes.as_slice()).map_err(ApiError::internal)?;
@@ -441,9 +468,17 @@ impl Clob {
                 let terms = OrderTerms { maker, side: order.side, amount: remaining, price, expiry, salt };
                 let venue_order =
                     self.venue.order(market, &terms).map_err(|(field, reason)| ApiError::bad_request(field, reason))?;
-                let hash = self.venue.signing_hash(&venue_order).expect("0x orders are signed");
+                let hash = self.venue.signing_hash(&venue_order).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "orderType",
+                        format!(
+                            "{} takes resting orders as transactions, which this gateway does not send",
+                            self.connector
+                        ),
+                    )
+                })?;
                 let signature = signer.sign_hash_sync(&hash).map_err(ApiError::internal)?;
-                Some((venue_order, signature, price, remaining))
+                Some(Signed { order: venue_order, signature, price, amount: remaining, expiry })
             }
             _ => None,
         };
@@ -508,10 +543,11 @@ impl Clob {
         market: &Market,
         maker: Address,
         order: &NewOrder,
-        (venue_order, signature, price, amount): (connectors::clob::zeroex::LimitOrder, Signature, U256, U256),
+        signed: Signed<V::Order>,
         client_order_id: &str,
         before_any_fill: bool,
     ) -> ApiResult<B256> {
+        let Signed { order: venue_order, signature, price, amount, expiry } = signed;
         let check = self.states(market, &[(venue_order.clone(), signature)], None).await?;
         if check[0].status != OrderStatus::Open || check[0].fillable.is_zero() {
             let token = match order.side {
@@ -547,7 +583,7 @@ impl Clob {
                 client_order_id: client_order_id.to_string(),
                 venue_order: self.venue.encode(&venue_order),
                 signature: alloy::hex::encode_prefixed(signature.as_bytes()),
-                expiry: venue_order.expiry as i64,
+                expiry: expiry as i64,
                 created_at: now_ms(),
             })
             .await?;

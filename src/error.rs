@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use connectors::error::ConnectorError;
+
 use crate::config::ConfigError;
 
 #[derive(Debug)]
@@ -164,6 +166,27 @@ impl From<chains::error::ChainError> for ApiError {
             }
             ChainError::Keystore(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INVALID_KEY"),
             ChainError::Ledger(_) => ApiError::internal(message),
+        }
+    }
+}
+
+impl From<ConnectorError> for ApiError {
+    fn from(error: ConnectorError) -> Self {
+        match error {
+            ConnectorError::Chain(chain) => chain.into(),
+            ConnectorError::Invalid { field, reason } => ApiError::bad_request(field, reason),
+            ConnectorError::Liquidity(message) => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INSUFFICIENT_LIQUIDITY")
+            }
+            ConnectorError::NotAPool(address) => ApiError::bad_request(
+                "poolAddress",
+                format!("{address} is not a pool of this connector on this network"),
+            ),
+            ConnectorError::Math(message) => ApiError::bad_request("amount", message),
+            error @ (ConnectorError::NotDeployed { .. } | ConnectorError::Unsupported { .. }) => {
+                ApiError::bad_request("connector", error.to_string())
+            }
+            error @ ConnectorError::NotTheVenue(_) => ApiError::bad_request("network", error.to_string()),
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum ConnectorError {
     /// The family has no such capability.
     #[error("{} pools do not offer {what}", family.name())]
     Unsupported { family: crate::family::Family, what: &'static str },
+    /// The contract at this address does not answer as the order-book venue.
+    #[error("no contract answers as the venue at {0} on this network")]
+    NotTheVenue(alloy::primitives::Address),
     /// Pool math refused (an input outside what the contracts accept).
     #[error("pool math: {0}")]
     Math(String),

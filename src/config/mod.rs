@@ -24,9 +24,6 @@ use sections::{Invalid, Section};
 pub use templates::{install_templates, template};
 
 /// The only chain this gateway serves; its networks are `ethereum-<network>` namespaces.
-/// Order-book connectors, each configured by `connectors/<name>.yml`.
-pub const CLOB_CONNECTORS: [&str; 1] = ["zeroex"];
-
 pub const CHAIN: &str = "ethereum";
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +110,7 @@ impl Config {
         for network in yaml_stems(&dir.join("chains").join(CHAIN))? {
             add(format!("{CHAIN}-{network}"), Kind::Network, PathBuf::from(format!("chains/{CHAIN}/{network}.yml")))?;
         }
-        for connector in CLOB_CONNECTORS {
+        for connector in connectors::clob::VENUES {
             let file = PathBuf::from(format!("connectors/{connector}.yml"));
             if dir.join(&file).is_file() {
                 add(connector.to_string(), Kind::Clob, file)?;

@@ -13,6 +13,7 @@ use chains::gas::{Fees, current_fees};
 use chains::ledger::{Ledger, LedgerTx, TxStatus};
 use chains::network::{NATIVE_DECIMALS, Network};
 use chains::tx::{CANCEL_LABEL, Call, Mined, Outcome, Replacement, SentTx};
+use connectors::clob::ClobVenue;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -175,7 +176,8 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
     }
     let (connector, kind) = spender.split_once('/').unwrap_or((spender, "router"));
     if config.clob.contains_key(connector) && matches!(kind, "clob" | "router") {
-        return Ok(vec![connectors::clob::zeroex::EXCHANGE_PROXY]);
+        let chain_id = config.network(network).map_or(0, |n| n.chain_id);
+        connectors::for_venue!(connector, |Venue| return Ok(vec![Venue::on_chain(chain_id).contract()]), {});
     }
     let unknown = || {
         ApiError::bad_request(

@@ -8,7 +8,7 @@ use axum::extract::State;
 use chains::amount::{Amount, format_units};
 use chains::gas::current_fees;
 use connectors::Side;
-use connectors::clob::{Market, levels};
+use connectors::clob::{ClobVenue, Market, levels};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -16,9 +16,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::{Json, Query};
 use crate::clob::{Clob, NewOrder, OrderType};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::request::{AmountText, check_chain, page, parse_address, parse_side, wallet_address};
+use crate::request::{AmountText, page, parse_address, parse_side, wallet_address};
 use crate::state::AppState;
 use crate::storage::{StoredOrder, now_ms};
+use crate::with_clob;
 
 const TAG: &str = "clob";
 const DAY_MS: i64 = 86_400_000;
@@ -57,11 +58,6 @@ pub struct ClobQuery {
     cursor: Option<String>,
 }
 
-async fn open(state: &AppState, query: &ClobQuery) -> ApiResult<Clob> {
-    check_chain(query.chain.as_deref())?;
-    Clob::open(state, query.network.as_deref(), query.chain_network.as_deref(), query.connector.as_deref()).await
-}
-
 /// What every answer starts with: the network, when, and how long it took.
 #[derive(Serialize, ToSchema)]
 pub struct Envelope {
@@ -73,7 +69,7 @@ pub struct Envelope {
     latency: i64,
 }
 
-fn envelope(clob: &Clob, started: i64) -> Envelope {
+fn envelope<V: ClobVenue>(clob: &Clob<V>, started: i64) -> Envelope {
     let now = now_ms();
     Envelope { network: clob.network_name.clone(), timestamp: now, latency: now - started }
 }
@@ -109,7 +105,7 @@ pub struct MarketsResponse {
     markets: BTreeMap<String, MarketInfo>,
 }
 
-fn chosen<'a>(clob: &'a Clob, market: Option<&str>) -> ApiResult<Vec<&'a Market>> {
+fn chosen<'a, V: ClobVenue>(clob: &'a Clob<V>, market: Option<&str>) -> ApiResult<Vec<&'a Market>> {
     match market.map(str::trim).filter(|m| !m.is_empty()) {
         Some(name) => Ok(vec![clob.market(name)?]),
         None => Ok(clob.markets.iter().collect()),
@@ -125,25 +121,26 @@ async fn markets(
     Query(query): Query<ClobQuery>,
 ) -> ApiResult<axum::Json<MarketsResponse>> {
     let started = now_ms();
-    let clob = open(&state, &query).await?;
-    let markets = chosen(&clob, query.market.as_deref())?
-        .into_iter()
-        .map(|m| {
-            let info = MarketInfo {
-                market: m.name.clone(),
-                base_token: m.base.symbol.clone(),
-                quote_token: m.quote.symbol.clone(),
-                base_token_address: m.base.address.to_checksum(None),
-                quote_token_address: m.quote.address.to_checksum(None),
-                tick_size: decimal(m.tick, m.quote.decimals),
-                minimum_amount: decimal(m.minimum, m.base.decimals),
-                maker_fee: "0".into(),
-                taker_fee: "0".into(),
-            };
-            (m.name.clone(), info)
-        })
-        .collect();
-    Ok(axum::Json(MarketsResponse { envelope: envelope(&clob, started), markets }))
+    with_clob!(&state, query, |clob| {
+        let markets = chosen(&clob, query.market.as_deref())?
+            .into_iter()
+            .map(|m| {
+                let info = MarketInfo {
+                    market: m.name.clone(),
+                    base_token: m.base.symbol.clone(),
+                    quote_token: m.quote.symbol.clone(),
+                    base_token_address: m.base.address.to_checksum(None),
+                    quote_token_address: m.quote.address.to_checksum(None),
+                    tick_size: decimal(m.tick, m.quote.decimals),
+                    minimum_amount: decimal(m.minimum, m.base.decimals),
+                    maker_fee: "0".into(),
+                    taker_fee: "0".into(),
+                };
+                (m.name.clone(), info)
+            })
+            .collect();
+        Ok(axum::Json(MarketsResponse { envelope: envelope(&clob, started), markets }))
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -170,7 +167,7 @@ pub struct OrderBookResponse {
     orderbook: OrderBookSides,
 }
 
-fn required_market<'a>(clob: &'a Clob, market: Option<&str>) -> ApiResult<&'a Market> {
+fn required_market<'a, V: ClobVenue>(clob: &'a Clob<V>, market: Option<&str>) -> ApiResult<&'a Market> {
     match market.map(str::trim).filter(|m| !m.is_empty()) {
         Some(name) => clob.market(name),
         None => Err(ApiError::bad_request("market", "is required, e.g. WETH-USDC (GET /clob/markets lists them)")),
@@ -186,24 +183,25 @@ async fn order_book(
     Query(query): Query<ClobQuery>,
 ) -> ApiResult<axum::Json<OrderBookResponse>> {
     let started = now_ms();
-    let clob = open(&state, &query).await?;
-    let market = required_market(&clob, query.market.as_deref())?;
-    let book: Vec<_> = clob.book(&state, market).await?.into_iter().map(|(_, resting)| resting).collect();
-    let now = now_ms();
-    let side = |side: Side| {
-        levels(&book, side)
-            .into_iter()
-            .map(|level| PriceLevel {
-                price: decimal(level.price, market.quote.decimals),
-                quantity: decimal(level.quantity, market.base.decimals),
-                timestamp: now,
-            })
-            .collect()
-    };
-    Ok(axum::Json(OrderBookResponse {
-        envelope: envelope(&clob, started),
-        orderbook: OrderBookSides { buys: side(Side::Buy), sells: side(Side::Sell) },
-    }))
+    with_clob!(&state, query, |clob| {
+        let market = required_market(&clob, query.market.as_deref())?;
+        let book: Vec<_> = clob.book(&state, market).await?.into_iter().map(|(_, resting)| resting).collect();
+        let now = now_ms();
+        let side = |side: Side| {
+            levels(&book, side)
+                .into_iter()
+                .map(|level| PriceLevel {
+                    price: decimal(level.price, market.quote.decimals),
+                    quantity: decimal(level.quantity, market.base.decimals),
+                    timestamp: now,
+                })
+                .collect()
+        };
+        Ok(axum::Json(OrderBookResponse {
+            envelope: envelope(&clob, started),
+            orderbook: OrderBookSides { buys: side(Side::Buy), sells: side(Side::Sell) },
+        }))
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -238,29 +236,35 @@ async fn ticker(
     Query(query): Query<ClobQuery>,
 ) -> ApiResult<axum::Json<TickerResponse>> {
     let started = now_ms();
-    let clob = open(&state, &query).await?;
-    let mut tickers = BTreeMap::new();
-    for market in chosen(&clob, query.market.as_deref())? {
-        let book: Vec<_> = clob.book(&state, market).await?.into_iter().map(|(_, resting)| resting).collect();
-        let best = |side| levels(&book, side).first().map(|level| decimal(level.price, market.quote.decimals));
-        let now = now_ms();
-        let fills = state.storage().clob_fills(&clob.connector, &clob.network_name, &market.name, now - DAY_MS).await?;
-        let last = state.storage().clob_last_fill(&clob.connector, &clob.network_name, &market.name).await?;
-        let one_base = market.one_base().unwrap_or(U256::MAX);
-        tickers.insert(
-            market.name.clone(),
-            Ticker {
-                market: market.name.clone(),
-                best_bid: best(Side::Buy),
-                best_ask: best(Side::Sell),
-                price: last
-                    .map(|fill| decimal(fill.quote * one_base / fill.base.max(U256::from(1)), market.quote.decimals)),
-                volume24h: decimal(fills.iter().map(|f| f.base).fold(U256::ZERO, |a, b| a + b), market.base.decimals),
-                timestamp: now,
-            },
-        );
-    }
-    Ok(axum::Json(TickerResponse { envelope: envelope(&clob, started), markets: tickers }))
+    with_clob!(&state, query, |clob| {
+        let mut tickers = BTreeMap::new();
+        for market in chosen(&clob, query.market.as_deref())? {
+            let book: Vec<_> = clob.book(&state, market).await?.into_iter().map(|(_, resting)| resting).collect();
+            let best = |side| levels(&book, side).first().map(|level| decimal(level.price, market.quote.decimals));
+            let now = now_ms();
+            let fills =
+                state.storage().clob_fills(&clob.connector, &clob.network_name, &market.name, now - DAY_MS).await?;
+            let last = state.storage().clob_last_fill(&clob.connector, &clob.network_name, &market.name).await?;
+            let one_base = market.one_base().unwrap_or(U256::MAX);
+            tickers.insert(
+                market.name.clone(),
+                Ticker {
+                    market: market.name.clone(),
+                    best_bid: best(Side::Buy),
+                    best_ask: best(Side::Sell),
+                    price: last.map(|fill| {
+                        decimal(fill.quote * one_base / fill.base.max(U256::from(1)), market.quote.decimals)
+                    }),
+                    volume24h: decimal(
+                        fills.iter().map(|f| f.base).fold(U256::ZERO, |a, b| a + b),
+                        market.base.decimals,
+                    ),
+                    timestamp: now,
+                },
+            );
+        }
+        Ok(axum::Json(TickerResponse { envelope: envelope(&clob, started), markets: tickers }))
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -319,7 +323,11 @@ pub struct OrdersResponse {
 const ORDERS_PAGE: usize = 100;
 const ORDERS_PAGE_MAX: usize = 1000;
 
-fn view(clob: &Clob, order: StoredOrder, fills: Vec<crate::storage::StoredFill>) -> ApiResult<OrderView> {
+fn view<V: ClobVenue>(
+    clob: &Clob<V>,
+    order: StoredOrder,
+    fills: Vec<crate::storage::StoredFill>,
+) -> ApiResult<OrderView> {
     let market = clob.market(&order.market)?;
     let one_base = market.one_base().unwrap_or(U256::MAX);
     let status = match order.status.as_str() {
@@ -367,29 +375,34 @@ async fn get_orders(
     Query(query): Query<ClobQuery>,
 ) -> ApiResult<axum::Json<OrdersResponse>> {
     let started = now_ms();
-    let clob = open(&state, &query).await?;
-    let market = query.market.as_deref().filter(|m| !m.trim().is_empty()).map(|m| clob.market(m)).transpose()?;
-    let maker =
-        query.address.as_deref().filter(|a| !a.trim().is_empty()).map(|a| parse_address("address", a)).transpose()?;
-    let mut stored = clob.orders(&state, market, maker).await?;
-    if let Some(id) = query.order_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
-        stored.retain(|o| o.id.to_string().eq_ignore_ascii_case(id) || o.client_order_id == id);
-        if stored.is_empty() {
-            return Err(ApiError::not_found(format!("no order {} on {}", chains::quoted(id), clob.network_name)));
+    with_clob!(&state, query, |clob| {
+        let market = query.market.as_deref().filter(|m| !m.trim().is_empty()).map(|m| clob.market(m)).transpose()?;
+        let maker = query
+            .address
+            .as_deref()
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| parse_address("address", a))
+            .transpose()?;
+        let mut stored = clob.orders(&state, market, maker).await?;
+        if let Some(id) = query.order_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+            stored.retain(|o| o.id.to_string().eq_ignore_ascii_case(id) || o.client_order_id == id);
+            if stored.is_empty() {
+                return Err(ApiError::not_found(format!("no order {} on {}", chains::quoted(id), clob.network_name)));
+            }
         }
-    }
-    let (skip, limit) = page(query.limit, query.cursor.as_deref(), ORDERS_PAGE, ORDERS_PAGE_MAX)?;
-    let next_cursor = (stored.len() > skip.saturating_add(limit)).then(|| (skip + limit).to_string());
-    let page: Vec<StoredOrder> = stored.into_iter().skip(skip).take(limit).collect();
-    let ids: Vec<_> = page.iter().map(|order| order.id).collect();
-    let mut fills = state.storage().clob_fills_of(&ids).await?;
-    let mut orders = Vec::with_capacity(page.len());
-    for order in page {
-        let (own, rest): (Vec<_>, Vec<_>) = fills.into_iter().partition(|fill| fill.order_id == order.id);
-        fills = rest;
-        orders.push(view(&clob, order, own)?);
-    }
-    Ok(axum::Json(OrdersResponse { envelope: envelope(&clob, started), orders, next_cursor }))
+        let (skip, limit) = page(query.limit, query.cursor.as_deref(), ORDERS_PAGE, ORDERS_PAGE_MAX)?;
+        let next_cursor = (stored.len() > skip.saturating_add(limit)).then(|| (skip + limit).to_string());
+        let page: Vec<StoredOrder> = stored.into_iter().skip(skip).take(limit).collect();
+        let ids: Vec<_> = page.iter().map(|order| order.id).collect();
+        let mut fills = state.storage().clob_fills_of(&ids).await?;
+        let mut orders = Vec::with_capacity(page.len());
+        for order in page {
+            let (own, rest): (Vec<_>, Vec<_>) = fills.into_iter().partition(|fill| fill.order_id == order.id);
+            fills = rest;
+            orders.push(view(&clob, order, own)?);
+        }
+        Ok(axum::Json(OrdersResponse { envelope: envelope(&clob, started), orders, next_cursor }))
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -417,7 +430,7 @@ pub struct OrderParams {
 }
 
 impl OrderParams {
-    fn parse(&self, clob: &Clob) -> ApiResult<NewOrder> {
+    fn parse<V: ClobVenue>(&self, clob: &Clob<V>) -> ApiResult<NewOrder> {
         let market = clob.market(&self.market)?;
         let side = parse_side(&self.side)?;
         let order_type = OrderType::parse(self.order_type.as_deref())?;
@@ -470,12 +483,8 @@ pub struct OrderTarget {
 }
 
 impl OrderTarget {
-    async fn open(&self, state: &AppState) -> ApiResult<(Clob, alloy::primitives::Address)> {
-        check_chain(self.chain.as_deref())?;
-        let clob = Clob::open(state, self.network.as_deref(), self.chain_network.as_deref(), self.connector.as_deref())
-            .await?;
-        let maker = wallet_address(&clob.config, "address", self.address.as_deref())?;
-        Ok((clob, maker))
+    fn maker<V: ClobVenue>(&self, clob: &Clob<V>) -> ApiResult<alloy::primitives::Address> {
+        wallet_address(&clob.config, "address", self.address.as_deref())
     }
 }
 
@@ -506,18 +515,20 @@ async fn post_order(
     Json(request): Json<PlaceOrderRequest>,
 ) -> ApiResult<axum::Json<PlaceOrderResponse>> {
     let started = now_ms();
-    let (clob, maker) = request.target.open(&state).await?;
-    let order = request.order.parse(&clob)?;
-    let base_decimals = clob.market(&order.market)?.base.decimals;
-    let placed = clob.place(&state, maker, order).await?;
-    Ok(axum::Json(PlaceOrderResponse {
-        envelope: envelope(&clob, started),
-        tx_hash: placed.fill_tx.map(|h| h.to_string()),
-        client_order_id: placed.client_order_id,
-        order_id: placed.resting.map(|id| id.to_string()),
-        filled_amount: decimal(placed.filled, base_decimals),
-        message: placed.note,
-    }))
+    with_clob!(&state, request.target, |clob| {
+        let maker = request.target.maker(&clob)?;
+        let order = request.order.parse(&clob)?;
+        let base_decimals = clob.market(&order.market)?.base.decimals;
+        let placed = clob.place(&state, maker, order).await?;
+        Ok(axum::Json(PlaceOrderResponse {
+            envelope: envelope(&clob, started),
+            tx_hash: placed.fill_tx.map(|h| h.to_string()),
+            client_order_id: placed.client_order_id,
+            order_id: placed.resting.map(|id| id.to_string()),
+            filled_amount: decimal(placed.filled, base_decimals),
+            message: placed.note,
+        }))
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -552,10 +563,12 @@ async fn delete_order(
     Json(request): Json<CancelOrderRequest>,
 ) -> ApiResult<axum::Json<CancelResponse>> {
     let started = now_ms();
-    let (clob, maker) = request.target.open(&state).await?;
-    clob.market(&request.market)?;
-    let hash = clob.cancel(&state, maker, std::slice::from_ref(&request.order_id)).await?;
-    Ok(axum::Json(CancelResponse { envelope: envelope(&clob, started), tx_hash: hash.to_string() }))
+    with_clob!(&state, request.target, |clob| {
+        let maker = request.target.maker(&clob)?;
+        clob.market(&request.market)?;
+        let hash = clob.cancel(&state, maker, std::slice::from_ref(&request.order_id)).await?;
+        Ok(axum::Json(CancelResponse { envelope: envelope(&clob, started), tx_hash: hash.to_string() }))
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -607,50 +620,52 @@ async fn batch_orders(
     Json(request): Json<BatchOrdersRequest>,
 ) -> ApiResult<axum::Json<BatchOrdersResponse>> {
     let started = now_ms();
-    let (clob, maker) = request.target.open(&state).await?;
-    if request.create_order_params.is_empty() && request.cancel_order_params.is_empty() {
-        return Err(ApiError::bad_request(
-            "createOrderParams",
-            "nothing to do: give createOrderParams or cancelOrderParams",
-        ));
-    }
-    let orders = request.create_order_params.iter().map(|p| p.parse(&clob)).collect::<ApiResult<Vec<_>>>()?;
-    for cancel in &request.cancel_order_params {
-        clob.market(&cancel.market)?;
-    }
-    let tx_hash = match request.cancel_order_params.is_empty() {
-        true => None,
-        false => {
-            let ids: Vec<String> = request.cancel_order_params.iter().map(|c| c.order_id.clone()).collect();
-            Some(clob.cancel(&state, maker, &ids).await?.to_string())
+    with_clob!(&state, request.target, |clob| {
+        let maker = request.target.maker(&clob)?;
+        if request.create_order_params.is_empty() && request.cancel_order_params.is_empty() {
+            return Err(ApiError::bad_request(
+                "createOrderParams",
+                "nothing to do: give createOrderParams or cancelOrderParams",
+            ));
         }
-    };
-    let (mut order_ids, mut client_order_ids, mut fill_tx_hashes, mut messages) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for order in orders {
-        let client_order_id = order.client_order_id.clone().unwrap_or_default();
-        match clob.place(&state, maker, order).await {
-            Ok(placed) => {
-                order_ids.push(placed.resting.map(|id| id.to_string()));
-                client_order_ids.push(placed.client_order_id);
-                fill_tx_hashes.extend(placed.fill_tx.map(|h| h.to_string()));
-                messages.push(placed.note);
+        let orders = request.create_order_params.iter().map(|p| p.parse(&clob)).collect::<ApiResult<Vec<_>>>()?;
+        for cancel in &request.cancel_order_params {
+            clob.market(&cancel.market)?;
+        }
+        let tx_hash = match request.cancel_order_params.is_empty() {
+            true => None,
+            false => {
+                let ids: Vec<String> = request.cancel_order_params.iter().map(|c| c.order_id.clone()).collect();
+                Some(clob.cancel(&state, maker, &ids).await?.to_string())
             }
-            Err(error) => {
-                order_ids.push(None);
-                client_order_ids.push(client_order_id);
-                messages.push(Some(error.message().to_string()));
+        };
+        let (mut order_ids, mut client_order_ids, mut fill_tx_hashes, mut messages) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for order in orders {
+            let client_order_id = order.client_order_id.clone().unwrap_or_default();
+            match clob.place(&state, maker, order).await {
+                Ok(placed) => {
+                    order_ids.push(placed.resting.map(|id| id.to_string()));
+                    client_order_ids.push(placed.client_order_id);
+                    fill_tx_hashes.extend(placed.fill_tx.map(|h| h.to_string()));
+                    messages.push(placed.note);
+                }
+                Err(error) => {
+                    order_ids.push(None);
+                    client_order_ids.push(client_order_id);
+                    messages.push(Some(error.message().to_string()));
+                }
             }
         }
-    }
-    Ok(axum::Json(BatchOrdersResponse {
-        envelope: envelope(&clob, started),
-        tx_hash,
-        order_ids,
-        client_order_ids,
-        fill_tx_hashes,
-        messages,
-    }))
+        Ok(axum::Json(BatchOrdersResponse {
+            envelope: envelope(&clob, started),
+            tx_hash,
+            order_ids,
+            client_order_ids,
+            fill_tx_hashes,
+            messages,
+        }))
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -676,14 +691,15 @@ async fn clob_estimate_gas(
     Query(query): Query<ClobQuery>,
 ) -> ApiResult<axum::Json<ClobGasResponse>> {
     let started = now_ms();
-    let clob = open(&state, &query).await?;
-    let (_, price) = current_fees(&clob.network).await?;
-    let limit = clob.settings.fill_gas_limit;
-    Ok(axum::Json(ClobGasResponse {
-        envelope: envelope(&clob, started),
-        gas_price: format_units(U256::from(price), 9),
-        gas_price_token: clob.network.settings().native_symbol.clone(),
-        gas_limit: limit,
-        gas_cost: format_units(U256::from(price) * U256::from(limit), 18),
-    }))
+    with_clob!(&state, query, |clob| {
+        let (_, price) = current_fees(&clob.network).await?;
+        let limit = clob.settings.fill_gas_limit;
+        Ok(axum::Json(ClobGasResponse {
+            envelope: envelope(&clob, started),
+            gas_price: format_units(U256::from(price), 9),
+            gas_price_token: clob.network.settings().native_symbol.clone(),
+            gas_limit: limit,
+            gas_cost: format_units(U256::from(price) * U256::from(limit), 18),
+        }))
+    })
 }

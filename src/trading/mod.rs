@@ -20,7 +20,6 @@ use chains::erc20::{self, Token};
 use chains::network::{NATIVE_DECIMALS, Network};
 use chains::tx::{Call, Outcome, SentTx};
 use connectors::dex::Dex;
-use connectors::error::ConnectorError;
 use connectors::family::{Family, Protocol};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -218,26 +217,6 @@ pub fn ratio(a: U256, a_decimals: u8, b: U256, b_decimals: u8) -> String {
 pub fn signed(amount: U256, decimals: u8, negative: bool) -> Human {
     let text = chains::amount::format_units(amount, decimals);
     Human(if negative && !amount.is_zero() { format!("-{text}") } else { text })
-}
-
-impl From<ConnectorError> for ApiError {
-    fn from(error: ConnectorError) -> Self {
-        match error {
-            ConnectorError::Chain(chain) => chain.into(),
-            ConnectorError::Invalid { field, reason } => ApiError::bad_request(field, reason),
-            ConnectorError::Liquidity(message) => {
-                ApiError::new(axum::http::StatusCode::BAD_REQUEST, message).with_code("INSUFFICIENT_LIQUIDITY")
-            }
-            ConnectorError::NotAPool(address) => ApiError::bad_request(
-                "poolAddress",
-                format!("{address} is not a pool of this connector on this network"),
-            ),
-            ConnectorError::Math(message) => ApiError::bad_request("amount", message),
-            error @ (ConnectorError::NotDeployed { .. } | ConnectorError::Unsupported { .. }) => {
-                ApiError::bad_request("connector", error.to_string())
-            }
-        }
-    }
 }
 
 /// A transaction's answer to the client: hash, status and what it did.

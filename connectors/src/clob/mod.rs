@@ -15,9 +15,15 @@
 
 pub mod zeroex;
 
+use std::future::Future;
+
 use alloy::primitives::{Address, B256, Bytes, Signature, U256};
-use alloy::rpc::types::Log;
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, Log, TransactionRequest};
 use chains::amount::Amount;
+use chains::network::Network;
+
+use crate::error::ConnectorError;
 
 use crate::Side;
 
@@ -241,10 +247,35 @@ pub struct Fill {
     pub log_index: u64,
 }
 
+/// The order-book venues the gateway speaks, by the connector name each is configured under
+/// (`conf/connectors/<name>.yml`). A venue is listed here and in [`for_venue!`](crate::for_venue).
+pub const VENUES: [&str; 1] = [zeroex::ZeroEx::NAME];
+
+/// `$body` with the type `$venue` standing for the venue named `$name` (a [`ClobVenue::NAME`]), or `$otherwise`
+/// for a name no venue has.
+#[macro_export]
+macro_rules! for_venue {
+    ($name:expr, |$venue:ident| $body:expr, $otherwise:expr) => {
+        match $name {
+            name if name == <$crate::clob::zeroex::ZeroEx as $crate::clob::ClobVenue>::NAME => {
+                type $venue = $crate::clob::zeroex::ZeroEx;
+                $body
+            }
+            _ => $otherwise,
+        }
+    };
+}
+
 /// What the gateway asks of a venue. Calls come back as (contract, calldata); the gateway signs and sends them.
-pub trait ClobVenue {
+pub trait ClobVenue: Send + Sync + Sized {
     /// The venue's own order, as the maker signs it or the venue stores it.
     type Order: Clone + Send + Sync;
+
+    /// The connector name the venue is configured under.
+    const NAME: &'static str;
+
+    /// The venue on the chain with this id.
+    fn on_chain(chain_id: u64) -> Self;
 
     /// The venue's order for `terms` on `market`, or why the venue cannot express it (the message names the
     /// field: amounts too large or too small for its order format).
@@ -274,6 +305,48 @@ pub trait ClobVenue {
     fn fill_topic(&self) -> B256;
     /// The contract whose logs report fills, and whose allowance makers and takers need.
     fn contract(&self) -> Address;
+
+    /// The fills of `markets` in blocks `from..=to`, each with the index of its market: one log query.
+    fn read_fills<'a>(
+        &'a self,
+        network: &'a Network,
+        markets: &'a [Market],
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<(usize, Fill)>, ConnectorError>> + Send + 'a {
+        async move {
+            let filter =
+                Filter::new().address(self.contract()).event_signature(self.fill_topic()).from_block(from).to_block(to);
+            let logs = network.provider().get_logs(&filter).await.map_err(|e| network.rpc_error(e))?;
+            Ok(markets
+                .iter()
+                .enumerate()
+                .flat_map(|(index, market)| self.fills(market, &logs).into_iter().map(move |fill| (index, fill)))
+                .collect())
+        }
+    }
+
+    /// The state of `orders` of `market` at `block` (the latest when `None`): one call. A contract that does
+    /// not answer as the venue is [`ConnectorError::NotTheVenue`].
+    fn read_states<'a>(
+        &'a self,
+        network: &'a Network,
+        market: &'a Market,
+        orders: &'a [(Self::Order, Signature)],
+        block: Option<u64>,
+    ) -> impl Future<Output = Result<Vec<OrderState>, ConnectorError>> + Send + 'a {
+        async move {
+            let (to, data) = self.states_call(orders);
+            let request = TransactionRequest::default().to(to).input(data.into());
+            let call = network.provider().call(request);
+            let output = match block {
+                Some(block) => call.block(block.into()).await,
+                None => call.await,
+            }
+            .map_err(|e| network.rpc_error(e))?;
+            self.decode_states(market, orders, &output).map_err(|_| ConnectorError::NotTheVenue(to))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -130,6 +130,13 @@ fn u128_of(value: U256) -> u128 {
 impl ClobVenue for ZeroEx {
     type Order = LimitOrder;
 
+    const NAME: &'static str = "zeroex";
+
+    /// The Exchange Proxy is at one address on every chain 0x deployed it to.
+    fn on_chain(chain_id: u64) -> ZeroEx {
+        ZeroEx::new(EXCHANGE_PROXY, chain_id)
+    }
+
     fn order(&self, market: &Market, terms: &OrderTerms) -> Result<LimitOrder, (&'static str, String)> {
         let OrderTerms { maker, side, amount, price, expiry, salt } = terms.clone();
         // Rounded in the maker's favour, so an order never trades worse than the price it names.
