@@ -14,7 +14,8 @@ use chains::network::Network;
 use chains::tx::{Call, Outcome};
 use connectors::Side;
 use connectors::clob::{
-    ClobVenue, Market, MarketToken, OrderState, OrderStatus, OrderTerms, Resting, cap_by_backing, match_taker,
+    ClobVenue, Market, MarketToken, OrderState, OrderStatus, OrderTerms, OrderType, Resting, cap_by_backing,
+    match_taker,
 };
 use connectors::error::ConnectorError;
 
@@ -22,7 +23,7 @@ use crate::config::{ClobConfig, Config};
 use crate::error::{ApiError, ApiResult};
 use crate::request::network_name;
 use crate::state::AppState;
-use crate::storage::{StoredFill, StoredOrder, now_ms};
+use crate::storage::{BookSync, StoredFill, StoredOrder, now_ms};
 
 pub const DEFAULT_CONNECTOR: &str = "zeroex";
 /// Where the first scan for fills starts, counted back from the current block.
@@ -33,53 +34,6 @@ const MAX_MARKET_DECIMALS: u8 = 36;
 const REORG_WINDOW: u64 = 12;
 /// Blocks per `eth_getLogs`: within what public providers accept.
 const LOG_RANGE: u64 = 2_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderType {
-    Limit,
-    LimitMaker,
-    Market,
-}
-
-impl OrderType {
-    pub fn parse(text: Option<&str>) -> ApiResult<OrderType> {
-        match text.map(str::trim).unwrap_or("LIMIT").to_ascii_uppercase().as_str() {
-            "LIMIT" => Ok(OrderType::Limit),
-            "LIMIT_MAKER" => Ok(OrderType::LimitMaker),
-            "MARKET" => Ok(OrderType::Market),
-            other => Err(ApiError::bad_request(
-                "orderType",
-                format!("must be LIMIT, LIMIT_MAKER or MARKET; got {}", chains::quoted(other)),
-            )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderType::Limit => "LIMIT",
-            OrderType::LimitMaker => "LIMIT_MAKER",
-            OrderType::Market => "MARKET",
-        }
-    }
-}
-
-pub fn status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Open => "OPEN",
-        OrderStatus::Filled => "FILLED",
-        OrderStatus::Cancelled => "CANCELLED",
-        OrderStatus::Expired => "EXPIRED",
-        OrderStatus::Invalid => "INVALID",
-    }
-}
-
-/// Where a book was last synced to: the block, and what each (maker, token) with open orders could pay then
-/// (the smaller of balance and allowance to the venue).
-#[derive(Debug, Default)]
-pub struct BookSync {
-    block: u64,
-    backing: HashMap<(Address, Address), U256>,
-}
 
 /// An order to place, as parsed from a request.
 pub struct NewOrder {
@@ -241,8 +195,7 @@ impl<V: ClobVenue> Clob<V> {
     /// Concurrent callers wait for one sync.
     pub async fn sync(&self, state: &AppState) -> ApiResult<()> {
         let block = self.network.latest_block().await?;
-        let key = (self.connector.clone(), self.network_name.clone());
-        let slot = state.clob_synced().lock().expect("book syncs").entry(key).or_default().clone();
+        let slot = self.synced(state);
         let mut synced = slot.lock().await;
         if synced.block >= block {
             return Ok(());
@@ -266,24 +219,17 @@ impl<V: ClobVenue> Clob<V> {
         let open = storage.clob_orders_to_check(&self.connector, &self.network_name, recheck_since).await?;
         let backed: Vec<StoredOrder> = open.iter().filter(|o| o.status == "OPEN").cloned().collect();
         synced.backing = self.backing(&backed, block).await?;
-        if !open.is_empty() {
-            for market in &self.markets {
-                let orders: Vec<&StoredOrder> = open.iter().filter(|o| o.market == market.name).collect();
-                if orders.is_empty() {
-                    continue;
-                }
-                let signed = orders.iter().map(|o| self.signed(o)).collect::<ApiResult<Vec<_>>>()?;
-                let states = self.states(market, &signed, Some(block)).await?;
-                for (order, order_state) in orders.iter().zip(states) {
-                    let status = status_name(order_state.status);
-                    if status != order.status
-                        || order_state.filled != order.filled
-                        || order_state.fillable != order.fillable
-                    {
-                        storage
-                            .update_clob_order_state(order.id, status, order_state.filled, order_state.fillable, block)
-                            .await?;
-                    }
+        for market in &self.markets {
+            let orders: Vec<&StoredOrder> = open.iter().filter(|o| o.market == market.name).collect();
+            if orders.is_empty() {
+                continue;
+            }
+            let signed = orders.iter().map(|o| self.signed(o)).collect::<ApiResult<Vec<_>>>()?;
+            let states = self.states(market, &signed, Some(block)).await?;
+            for (order, now) in orders.iter().zip(states) {
+                let status = now.status.as_str();
+                if status != order.status || now.filled != order.filled || now.fillable != order.fillable {
+                    storage.update_clob_order_state(order.id, status, now.filled, now.fillable, block).await?;
                 }
             }
         }
@@ -297,11 +243,7 @@ impl<V: ClobVenue> Clob<V> {
             .iter()
             .filter_map(|order| {
                 let market = self.markets.iter().find(|m| m.name == order.market)?;
-                let token = match order.side {
-                    Side::Sell => market.base.address,
-                    Side::Buy => market.quote.address,
-                };
-                Some((order.maker, token))
+                Some((order.maker, market.given(order.side).address))
             })
             .collect();
         pairs.sort();
@@ -370,14 +312,7 @@ impl<V: ClobVenue> Clob<V> {
     /// Each maker's orders together capped by what backs them, so the book never shows depth a taker cannot get.
     pub async fn book(&self, state: &AppState, market: &Market) -> ApiResult<Vec<(StoredOrder, Resting)>> {
         self.sync(state).await?;
-        let backing = {
-            let key = (self.connector.clone(), self.network_name.clone());
-            let slot = state.clob_synced().lock().expect("book syncs").get(&key).cloned();
-            match slot {
-                Some(slot) => slot.lock().await.backing.clone(),
-                None => HashMap::new(),
-            }
-        };
+        let backing = self.synced(state).lock().await.backing.clone();
         let open = state
             .storage()
             .clob_orders(&self.connector, &self.network_name, Some(&market.name), None, Some("OPEN"))
@@ -550,10 +485,7 @@ impl<V: ClobVenue> Clob<V> {
         let Signed { order: venue_order, signature, price, amount, expiry } = signed;
         let check = self.states(market, &[(venue_order.clone(), signature)], None).await?;
         if check[0].status != OrderStatus::Open || check[0].fillable.is_zero() {
-            let token = match order.side {
-                Side::Sell => &market.base.symbol,
-                Side::Buy => &market.quote.symbol,
-            };
+            let token = &market.given(order.side).symbol;
             let after = if before_any_fill { "" } else { " after the fill" };
             return Err(ApiError::bad_request(
                 "address",
@@ -594,11 +526,13 @@ impl<V: ClobVenue> Clob<V> {
 
     /// Makes the next read sync this book again, even within the block.
     async fn stale(&self, state: &AppState) {
+        self.synced(state).lock().await.block = 0;
+    }
+
+    /// Where this book was last synced to.
+    fn synced(&self, state: &AppState) -> Arc<tokio::sync::Mutex<BookSync>> {
         let key = (self.connector.clone(), self.network_name.clone());
-        let slot = state.clob_synced().lock().expect("book syncs").get(&key).cloned();
-        if let Some(slot) = slot {
-            slot.lock().await.block = 0;
-        }
+        state.clob_synced().lock().expect("book syncs").entry(key).or_default().clone()
     }
 
     /// Cancels `maker`'s open orders on-chain in one transaction.

@@ -15,7 +15,7 @@ use chains::wallet::{self, Signers};
 
 use crate::config::{CHAIN, Config, NetworkConfig};
 use crate::error::ApiError;
-use crate::state::Passphrase;
+use crate::passphrase::Passphrase;
 use crate::storage::{Storage, StorageError, WalletRow};
 
 pub struct Ethereum {

@@ -6,8 +6,10 @@ use clap::{Args, Parser, Subcommand};
 use gateway::config::{CHAIN, Config, install_templates, shown};
 use gateway::devnet::{self, Devnet, DevnetAssets};
 use gateway::ethereum::Ethereum;
+use gateway::logging;
+use gateway::passphrase::Passphrase;
+use gateway::rehearsal::Profile;
 use gateway::server::{self, GatewayOptions, ShutdownSignal};
-use gateway::state::Passphrase;
 use gateway::storage::{Storage, default_url};
 
 #[derive(Parser)]
@@ -68,7 +70,7 @@ enum Command {
         /// Behave like this network: its chain id and fee rules (polygon: a 25 gwei tip floor; bsc: legacy at
         /// 0.05 gwei or more; base, optimism, unichain: the L1 data fee; arbitrum, avalanche, celo: chain id).
         #[arg(long, value_parser = devnet_profile)]
-        like: Option<devnet::Profile>,
+        like: Option<Profile>,
     },
     /// Print the OpenAPI document, or write it to a file.
     #[command(after_help = "Example:\n  gateway openapi --out openapi/openapi.json")]
@@ -200,7 +202,7 @@ impl ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    server::init_logging(matches!(cli.log_format, LogFormat::Json));
+    logging::init_logging(matches!(cli.log_format, LogFormat::Json));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -235,9 +237,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("gateway listening on {} (API docs at {}/docs)", gateway.url(), gateway.url());
             gateway.stop_on(signal).await.map_err(|e| e.to_string())
         }
-        Command::Devnet { serve, rpc_port, like } => {
-            run_devnet(serve, rpc_port, like.unwrap_or(devnet::Profile::PLAIN)).await
-        }
+        Command::Devnet { serve, rpc_port, like } => run_devnet(serve, rpc_port, like.unwrap_or(Profile::PLAIN)).await,
         Command::Certs { store, hosts } => run_certs(&store, &hosts),
         Command::Wallet { action, store } => run_wallet(action, store).await,
         Command::Config { action, conf } => run_config(action, &conf),
@@ -300,7 +300,7 @@ fn run_certs(store: &StoreArgs, hosts: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
     install_templates(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
     let config = Config::load(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
-    let dir = gateway::tls::certificate_dir(&store.conf, &config.server.certificate_path);
+    let dir = gateway::config::certificate_dir(&store.conf, &config.server.certificate_path);
     for path in gateway::tls::generate(&dir, &passphrase, hosts).map_err(|e| e.to_string())? {
         println!("wrote {}", path.display());
     }
@@ -332,14 +332,14 @@ fn run_config(action: ConfigAction, conf: &std::path::Path) -> Result<(), String
     Ok(())
 }
 
-fn devnet_profile(name: &str) -> Result<devnet::Profile, String> {
-    devnet::Profile::named(name).ok_or_else(|| {
-        let known: Vec<&str> = devnet::Profile::ALL.iter().map(|profile| profile.name).collect();
+fn devnet_profile(name: &str) -> Result<Profile, String> {
+    Profile::named(name).ok_or_else(|| {
+        let known: Vec<&str> = Profile::ALL.iter().map(|profile| profile.name).collect();
         format!("no devnet profile '{name}'; known: {}", known.join(", "))
     })
 }
 
-async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: devnet::Profile) -> Result<(), String> {
+async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: Profile) -> Result<(), String> {
     let options = serve.options()?;
     refuse_plain_http_beyond_loopback(options.host)?;
     let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;

@@ -4,6 +4,7 @@
 use alloy::primitives::Address;
 use chains::amount::Amount;
 use connectors::Side;
+use connectors::clob::OrderType;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::config::{CHAIN, Config};
@@ -99,6 +100,22 @@ impl<'a> Target<'a> {
 pub fn parse_side(text: &str) -> ApiResult<Side> {
     Side::parse(text)
         .ok_or_else(|| ApiError::bad_request("side", format!("must be BUY or SELL; got {}", chains::quoted(text))))
+}
+
+/// An order's type, LIMIT when none is given.
+pub fn parse_order_type(text: Option<&str>) -> ApiResult<OrderType> {
+    let text = text.unwrap_or("LIMIT");
+    OrderType::parse(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "orderType",
+            format!("must be LIMIT, LIMIT_MAKER or MARKET; got {}", chains::quoted(&text.trim().to_ascii_uppercase())),
+        )
+    })
+}
+
+/// An address a request may leave out (or empty).
+pub fn optional_address(field: &str, text: Option<&str>) -> ApiResult<Option<Address>> {
+    text.filter(|text| !text.trim().is_empty()).map(|text| parse_address(field, text)).transpose()
 }
 
 /// The wallet a request names, or the configured default wallet.
@@ -231,7 +248,7 @@ mod tests {
             let _ = chains::amount::Amount::parse(&text, 18);
             let _ = chains::amount::Amount::parse_down(&text, 6);
             let _ = super::parse_side(&text);
-            let _ = crate::clob::OrderType::parse(Some(&text));
+            let _ = super::parse_order_type(Some(&text));
             let _ = config().namespace(&text);
             prop_assert!(chains::quoted(&text).chars().count() <= 52);
         }

@@ -8,35 +8,16 @@ use std::time::Duration;
 
 use crate::config::{Config, ConfigError, ListedPool};
 use crate::ethereum::Ethereum;
+use crate::passphrase::Passphrase;
 use crate::pools::PoolBook;
 use crate::storage::{Storage, StorageError, TokenRow};
 use crate::tokens::TokenBook;
-
-/// The passphrase the wallets are encrypted under. Never printed: `Debug` shows a placeholder.
-#[derive(Clone)]
-pub struct Passphrase(Arc<str>);
-
-impl Passphrase {
-    pub fn new(text: &str) -> Self {
-        Passphrase(Arc::from(text))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Passphrase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Passphrase(<redacted>)")
-    }
-}
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 /// Per (connector, network): where its order book was last synced to.
-pub type BookSyncs = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<crate::clob::BookSync>>>;
+pub type BookSyncs = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<crate::storage::BookSync>>>;
 
 struct Inner {
     conf_dir: PathBuf,
@@ -212,7 +193,7 @@ impl AppState {
     fn swap_config(&self, next: Config) {
         self.0.request_timeout_seconds.store(next.server.request_timeout_seconds, Ordering::Relaxed);
         if next.server.log_level != self.config().server.log_level {
-            crate::server::apply_log_level(&next.server.log_level);
+            crate::logging::apply_log_level(&next.server.log_level);
         }
         *self.0.config.write().expect("config lock is never poisoned") = Arc::new(next);
     }

@@ -20,7 +20,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 
-use crate::state::Passphrase;
+use crate::passphrase::Passphrase;
 
 pub const CA_CERT: &str = "ca_cert.pem";
 pub const CA_KEY: &str = "ca_key.pem";
@@ -57,11 +57,6 @@ pub enum TlsError {
     Exists { dir: PathBuf, file: &'static str },
     #[error("cannot make the certificates: {0}")]
     Generate(String),
-}
-
-/// Where the certificates live: server.yml's `certificatePath`, relative to the conf dir unless absolute.
-pub fn certificate_dir(conf_dir: &Path, certificate_path: &str) -> PathBuf {
-    conf_dir.join(certificate_path)
 }
 
 /// Makes a CA, a server certificate for `localhost`, the loopback addresses and `hosts`, and a client

@@ -2,7 +2,7 @@
 //! Conversions are exact, or, where asked, drop the digits past the token's decimals (rounding toward zero):
 //! clients compute amounts as floats, and an amount a wallet pays, provides or grants must never grow.
 
-use alloy::primitives::U256;
+use alloy::primitives::{U256, U512};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
@@ -135,6 +135,20 @@ impl std::fmt::Display for Amount {
     }
 }
 
+/// `a / b` of two token amounts in human units, as decimal text to 18 places.
+pub fn ratio(a: U256, a_decimals: u8, b: U256, b_decimals: u8) -> String {
+    if b.is_zero() {
+        return "0".into();
+    }
+    let power = |exponent: u8| match pow10(exponent) {
+        Some(power) => U512::from(power),
+        None => U512::from(10).pow(U512::from(exponent)),
+    };
+    let numerator = U512::from(a) * power(b_decimals.saturating_add(18));
+    let denominator = U512::from(b) * power(a_decimals);
+    format_units(U256::saturating_from(numerator / denominator), 18)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +208,16 @@ mod tests {
         assert_eq!(format_units(U256::ZERO, 6), "0");
         assert_eq!(format_units(U256::from(42), 0), "42");
         assert_eq!(format_units(U256::from(3_000_000u64), 6), "3");
+    }
+
+    #[test]
+    fn a_ratio_of_amounts_with_different_decimals_is_exact_to_18_places() {
+        // 7,071.771981 USDC (6) for 2.357 WETH (18): 3000.3275269410267288926... USDC per WETH, cut at 18 places.
+        let usdc = U256::from(7_071_771_981u64);
+        let weth = U256::from(2_357_000_000_000_000_000u128);
+        assert_eq!(ratio(usdc, 6, weth, 18), "3000.327526941026728892");
+        assert_eq!(ratio(weth, 18, usdc, 6), "0.00033329694542367");
+        assert_eq!(ratio(U256::from(1), 0, U256::ZERO, 0), "0", "nothing to divide by");
+        assert_eq!(ratio(U256::MAX, 0, U256::from(1), 77), format_units(U256::MAX, 18), "saturates, never panics");
     }
 }

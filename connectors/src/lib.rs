@@ -1,8 +1,12 @@
-//! DEX adapters. A connector turns a uniform request into contract calls and unsigned transactions;
-//! it owns no HTTP, no keys, and never sends anything itself.
+//! DEX adapters: every protocol detail (ABI bindings, math, calldata, receipt decoding, route types) lives here,
+//! one folder per protocol family; the server asks through the capability traits of [`family`] and gets back
+//! `chains` types (a call to send, a decoded outcome). A connector owns no HTTP, no keys, and never sends
+//! anything itself.
 //!
 //! Uniswap and PancakeSwap share the V2 (`amm`) and V3 (`clmm`) family code in [`v2`] and [`v3`]; what
-//! differs between them is data: a [`dex::DexSpec`] in `deployments.json`.
+//! differs between them is data: a [`dex::DexSpec`] in `deployments.json`. [`router`] searches and quotes routes
+//! over their pools, [`discovery`] finds pools through the factories, [`state`] caches pool state per block, and
+//! [`clob`] holds the order-book venues.
 
 pub mod clob;
 pub mod dex;

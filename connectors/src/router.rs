@@ -48,7 +48,7 @@ impl Route {
 }
 
 /// A route's quote at one block.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RouteQuote {
     pub amount_in: U256,
     pub amount_out: U256,

@@ -41,13 +41,13 @@ fn main() {
 
 /// The gateway process: the same server, with the same logging, that `gateway start --dev` runs.
 fn serve(conf: &str, port: &str) {
-    gateway::server::init_logging(false);
+    gateway::logging::init_logging(false);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let gateway = gateway::server::start(gateway::server::GatewayOptions {
             conf_dir: conf.into(),
             database_url: None,
-            passphrase: gateway::state::Passphrase::new(PASSPHRASE),
+            passphrase: gateway::passphrase::Passphrase::new(PASSPHRASE),
             host: "127.0.0.1".parse().unwrap(),
             port: Some(port.parse().unwrap()),
             tls: false,
@@ -482,7 +482,7 @@ async fn bench(out: &str, duration: Duration) {
     let local = gateway::server::start(gateway::server::GatewayOptions {
         conf_dir: conf.path().into(),
         database_url: None,
-        passphrase: gateway::state::Passphrase::new(PASSPHRASE),
+        passphrase: gateway::passphrase::Passphrase::new(PASSPHRASE),
         host: "127.0.0.1".parse().unwrap(),
         port: Some(0),
         tls: false,

@@ -295,7 +295,7 @@ impl Config {
             let resolved = dir.canonicalize().ok()?;
             (resolved.starts_with(&conf) && std::fs::read_dir(&resolved).is_ok()).then_some(())
         };
-        inside(&crate::tls::certificate_dir(&self.dir, path)).ok_or_else(|| ConfigError::Invalid {
+        inside(&certificate_dir(&self.dir, path)).ok_or_else(|| ConfigError::Invalid {
             namespace: "server".into(),
             path: "certificatePath".into(),
             reason: format!(
@@ -317,6 +317,11 @@ impl Config {
     }
 }
 
+/// Where the certificates live: server.yml's `certificatePath`, relative to the conf dir unless absolute.
+pub fn certificate_dir(conf_dir: &Path, certificate_path: &str) -> PathBuf {
+    conf_dir.join(certificate_path)
+}
+
 /// A network as the templates describe it: its settings and its token list.
 pub fn network_template(network: &str) -> Option<(NetworkConfig, Vec<ListedToken>)> {
     let namespace = format!("{CHAIN}-{network}");
@@ -332,11 +337,11 @@ pub fn network_template(network: &str) -> Option<(NetworkConfig, Vec<ListedToken
 /// listed for the devnet are at the plain devnet's addresses and are not used: pools are found through the
 /// factories, as on a network that lists none.
 fn rehearsals(networks: &BTreeMap<String, NetworkConfig>) -> BTreeMap<String, String> {
-    let devnet = crate::devnet::NETWORK;
+    let devnet = crate::rehearsal::NETWORK;
     networks
         .get(devnet)
         .and_then(|network| {
-            crate::devnet::Profile::ALL.into_iter().find(|p| !p.is_plain() && p.chain_id == network.chain_id)
+            crate::rehearsal::Profile::ALL.into_iter().find(|p| !p.is_plain() && p.chain_id == network.chain_id)
         })
         .map(|profile| BTreeMap::from([(devnet.to_string(), profile.name.to_string())]))
         .unwrap_or_default()
@@ -518,7 +523,7 @@ mod tests {
         assert_eq!(rehearsal.saved_under("devnet"), "devnet@base");
         assert_eq!(devnet_pools(&rehearsal), 0);
         assert!(rehearsal.pool_lists.values().flatten().any(|pool| pool.network == "base"), "base keeps its own");
-        for profile in crate::devnet::Profile::ALL.into_iter().filter(|profile| !profile.is_plain()) {
+        for profile in crate::rehearsal::Profile::ALL.into_iter().filter(|profile| !profile.is_plain()) {
             let (settings, _) = super::network_template(profile.name).unwrap();
             assert_eq!(settings.chain_id, profile.chain_id, "{}", profile.name);
         }

@@ -194,7 +194,7 @@ impl Steps<'_> {
         self.multicall3(progress).await?;
 
         let registry = Registry::builtin();
-        let uniswap = registry.find("uniswap", super::NETWORK).expect("uniswap is described for the devnet");
+        let uniswap = registry.find("uniswap", crate::rehearsal::NETWORK).expect("uniswap is described for the devnet");
         let v2 = uniswap.v2.expect("uniswap has V2 on the devnet");
         self.uniswap_v2(&v2, WETH, &tokens, progress).await?;
         for spec in &UNISWAP_V2_POOLS {
@@ -207,7 +207,7 @@ impl Steps<'_> {
         }
 
         let pancakeswap =
-            registry.find("pancakeswap", super::NETWORK).expect("pancakeswap is described for the devnet");
+            registry.find("pancakeswap", crate::rehearsal::NETWORK).expect("pancakeswap is described for the devnet");
         let v3 = pancakeswap.v3.expect("pancakeswap has V3 on the devnet");
         self.pancakeswap_v3(&v3, WETH, &tokens, progress).await?;
         for spec in &PANCAKE_V3_POOLS {

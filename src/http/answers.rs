@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use super::extract::Query;
 use crate::answers::{Answer, Inputs};
 use crate::error::{ApiError, ApiResult};
+use crate::schema::swap::SwapRequest;
 use crate::state::AppState;
-use crate::trading::swap::{Quoted, SwapRequest};
+use crate::trading::swap::Quoted;
 
 /// Answers a quote-swap request with the kept answer to the same request line when it is current, or computes,
 /// keeps and returns a new one. What it was computed from is read before computing, so a change during the

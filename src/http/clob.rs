@@ -14,9 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
-use crate::clob::{Clob, NewOrder, OrderType};
+use crate::clob::{Clob, NewOrder};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::request::{AmountText, page, parse_address, parse_side, wallet_address};
+use crate::request::{AmountText, page, parse_address, parse_order_type, parse_side, wallet_address};
 use crate::state::AppState;
 use crate::storage::{StoredOrder, now_ms};
 use crate::with_clob;
@@ -433,7 +433,7 @@ impl OrderParams {
     fn parse<V: ClobVenue>(&self, clob: &Clob<V>) -> ApiResult<NewOrder> {
         let market = clob.market(&self.market)?;
         let side = parse_side(&self.side)?;
-        let order_type = OrderType::parse(self.order_type.as_deref())?;
+        let order_type = parse_order_type(self.order_type.as_deref())?;
         let amount = self.amount.parse("amount", market.base.decimals)?;
         if amount.raw.is_zero() {
             return Err(ApiError::bad_request("amount", "must be greater than zero"));

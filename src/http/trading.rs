@@ -11,14 +11,14 @@ use super::answers;
 use super::extract::{Json, Query};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::request::network_name;
+use crate::schema::TxResponse;
+use crate::schema::liquidity::{
+    AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, ClmmPoolInfo, LiquidityData, PoolQuery,
+    PositionInfo, PositionRequest, QuotePositionResponse,
+};
+use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};
 use crate::state::AppState;
-use crate::trading::TxResponse;
-use crate::trading::amm::{self, AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity};
-use crate::trading::clmm::{self, ClmmPoolInfo};
-use crate::trading::pool::PoolQuery;
-use crate::trading::positions::{self, LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
-use crate::trading::router::{self, ExecuteQuoteRequest};
-use crate::trading::swap::{QuoteSwapResponse, SwapData, SwapRequest};
+use crate::trading::{amm, clmm, positions, router};
 
 /// A GET operation in both styles: `$unified` at `/trading/...`, `$scoped` at `/connectors/{connector}/...`;
 /// `answered:` ones go through the kept quote answers.

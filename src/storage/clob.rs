@@ -1,4 +1,6 @@
-//! Orders and fills of the order-book connectors.
+//! Orders and fills of the order-book connectors, and where each book was last brought up to the chain.
+
+use std::collections::HashMap;
 
 use alloy::primitives::{Address, B256, U256};
 use connectors::Side;
@@ -6,6 +8,14 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Storage, StorageError, duplicate_as};
+
+/// Where a book was last synced to: the block, and what each (maker, token) with open orders could pay then
+/// (the smaller of balance and allowance to the venue).
+#[derive(Debug, Default)]
+pub struct BookSync {
+    pub block: u64,
+    pub backing: HashMap<(Address, Address), U256>,
+}
 
 /// An order as the gateway keeps it: what was asked, what the venue last said of it, and the signed order.
 #[derive(Debug, Clone)]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use clob::{StoredFill, StoredOrder};
+pub use clob::{BookSync, StoredFill, StoredOrder};
 pub use idempotency::{Claim, IDEMPOTENCY_WINDOW_MS, this_process};
 pub use ledger::SenderGuard;
 pub use tokens::TokenRow;

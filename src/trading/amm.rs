@@ -1,50 +1,35 @@
-//! `amm`: Uniswap-V2-family pairs through Router02.
+//! `amm`: swaps through one V2 pair, its reserves, and liquidity as the pair's pool token (a wallet's share).
 
+use super::Desk;
+use super::pool::{base_of, pools_for_pair};
+use super::swap::{self, Order, Planned, Quoted};
+use crate::error::{ApiError, ApiResult};
+use crate::request::{Human, parse_address};
+use crate::schema::liquidity::{
+    AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, PoolQuery, PositionRequest,
+};
+use crate::schema::swap::{SwapData, SwapRequest};
+use crate::schema::{TxResponse, fee_of, status_of};
+use crate::state::AppState;
 use alloy::primitives::{Address, U256};
+use chains::amount::ratio;
 use chains::erc20::transfers;
 use connectors::family::Family;
 use connectors::router::Route;
 use connectors::state::V2PairState;
 use connectors::v2::math::{V2QuoteError, deposit, redeemed};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-use super::pool::{PoolQuery, base_of};
-use super::positions::PositionRequest;
-use super::swap::{self, Order, Planned, Quoted, SwapData, SwapRequest};
-use super::{Desk, TxResponse, fee_of, ratio, status_of};
-use crate::error::{ApiError, ApiResult};
-use crate::request::{Human, parse_address};
-use crate::state::AppState;
 
 /// The pair a request names, or the listed (else the factory's) pair for its tokens.
 async fn pair_for(
     state: &AppState,
     desk: &Desk,
-    pool: Option<&str>,
+    pool: Option<Address>,
     tokens: Option<(Address, Address)>,
 ) -> ApiResult<std::sync::Arc<V2PairState>> {
     let v2 = v2_of(desk)?;
-    let address = match (pool.filter(|p| !p.is_empty()), tokens) {
-        (Some(pool), _) => parse_address("poolAddress", pool)?,
-        (None, Some((a, b))) => {
-            let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
-            match book.for_pair(Some("amm"), a, b).first() {
-                Some(listed) => listed.address,
-                None => {
-                    let found = state.pool_states().discovery().pools(&desk.network, &desk.dex, &[(a, b)]).await?;
-                    match found.iter().find(|pool| pool.family == Family::V2) {
-                        Some(pair) => pair.address,
-                        None => {
-                            return Err(ApiError::bad_request(
-                                "quoteToken",
-                                "no amm pool trades this pair here; name one with poolAddress or add one with POST /pools",
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+    let address = match (pool, tokens) {
+        (Some(pool), _) => pool,
+        (None, Some(pair)) => pools_for_pair(state, desk, Family::V2, pair).await?[0],
         (None, None) => return Err(ApiError::bad_request("poolAddress", "is required when quoteToken is not given")),
     };
     Ok(state.pool_states().v2_pair(&desk.network, &v2, address).await?)
@@ -58,7 +43,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
         }
         None => None,
     };
-    let pair = pair_for(state, &desk, request.pool_address.as_deref(), named_tokens).await?;
+    let pair = pair_for(state, &desk, request.pool()?, named_tokens).await?;
     let order = Order::resolve(&desk, request, Some((pair.token0, pair.token1)))?;
     if pair.reserves_for(order.token_in.address).is_err() || pair.reserves_for(order.token_out.address).is_err() {
         return Err(ApiError::bad_request(
@@ -83,27 +68,9 @@ pub async fn execute_swap(
     plan(state, connector, &request).await?.execute(state, Family::V2, "amm", request.wallet_address.as_deref()).await
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AmmPoolInfo {
-    address: String,
-    base_token_address: String,
-    quote_token_address: String,
-    #[schema(value_type = f64, example = 0.3)]
-    fee_pct: Human,
-    /// Quote per base.
-    #[schema(value_type = f64)]
-    price: Human,
-    #[schema(value_type = f64)]
-    base_token_amount: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount: Human,
-    block_number: u64,
-}
-
 pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> ApiResult<AmmPoolInfo> {
     let desk = Desk::resolve(state, query.target(connector)).await?;
-    let pair = pair_for(state, &desk, Some(&query.pool_address), None).await?;
+    let pair = pair_for(state, &desk, Some(parse_address("poolAddress", &query.pool_address)?), None).await?;
     let base_is_0 = base_of(state, &desk, pair.address, pair.token0, pair.token1, query.base_token.as_deref()).await?;
     let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
     let (base, quote) = (desk.token_at(base).await?, desk.token_at(quote).await?);
@@ -131,7 +98,7 @@ struct Share {
 }
 
 impl Share {
-    async fn of(state: &AppState, desk: &Desk, pool: &str, owner: Address) -> ApiResult<Share> {
+    async fn of(state: &AppState, desk: &Desk, pool: Address, owner: Address) -> ApiResult<Share> {
         let pair = pair_for(state, desk, Some(pool), None).await?;
         let base_is_0 = base_of(state, desk, pair.address, pair.token0, pair.token1, None).await?;
         let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
@@ -152,25 +119,6 @@ impl Share {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AmmPositionInfo {
-    pool_address: String,
-    wallet_address: String,
-    base_token_address: String,
-    quote_token_address: String,
-    /// Pool (LP) tokens held.
-    #[schema(value_type = f64)]
-    lp_token_amount: Human,
-    /// What they redeem for now.
-    #[schema(value_type = f64)]
-    base_token_amount: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount: Human,
-    #[schema(value_type = f64)]
-    price: Human,
-}
-
 /// A wallet's pool tokens in a V2 pair and what they are worth in each token.
 pub async fn position_info(
     state: &AppState,
@@ -179,7 +127,7 @@ pub async fn position_info(
 ) -> ApiResult<AmmPositionInfo> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
-    let share = Share::of(state, &desk, required_pool(&request)?, owner).await?;
+    let share = Share::of(state, &desk, request.pool()?, owner).await?;
     let (base, quote) = share.amounts(share.lp_balance)?;
     let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;
     Ok(AmmPositionInfo {
@@ -192,30 +140,6 @@ pub async fn position_info(
         quote_token_amount: Human(chains::amount::format_units(quote, share.quote.decimals)),
         price: Human(ratio(quote_reserve, share.quote.decimals, base_reserve, share.base.decimals)),
     })
-}
-
-fn required_pool(request: &PositionRequest) -> ApiResult<&str> {
-    request
-        .pool_address
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| ApiError::bad_request("poolAddress", "is required"))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AmmQuoteLiquidity {
-    pool_address: String,
-    /// Whether the base amount decided how much goes in.
-    base_limited: bool,
-    #[schema(value_type = f64)]
-    base_token_amount: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount: Human,
-    #[schema(value_type = f64)]
-    base_token_amount_max: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount_max: Human,
 }
 
 /// The amounts the pair's ratio takes from at most the given base and quote amounts.
@@ -231,7 +155,7 @@ pub async fn quote_liquidity(
     request: PositionRequest,
 ) -> ApiResult<AmmQuoteLiquidity> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
-    let share = Share::of(state, &desk, required_pool(&request)?, Address::ZERO).await?;
+    let share = Share::of(state, &desk, request.pool()?, Address::ZERO).await?;
     let (base, quote, base_limited) = optimal(&share, &request)?;
     let fmt = |amount: U256, decimals: u8| Human(chains::amount::format_units(amount, decimals));
     Ok(AmmQuoteLiquidity {
@@ -244,26 +168,6 @@ pub async fn quote_liquidity(
     })
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AmmLiquidityData {
-    #[schema(value_type = f64)]
-    fee: Human,
-    pool_address: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    base_token_amount_added: Option<Human>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    quote_token_amount_added: Option<Human>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    base_token_amount_removed: Option<Human>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    quote_token_amount_removed: Option<Human>,
-}
-
 /// Adds liquidity to a V2 pair through Router02, at the pair's ratio, bounded by the slippage tolerance.
 pub async fn add_liquidity(
     state: &AppState,
@@ -272,7 +176,7 @@ pub async fn add_liquidity(
 ) -> ApiResult<TxResponse<AmmLiquidityData>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
-    let share = Share::of(state, &desk, required_pool(&request)?, owner).await?;
+    let share = Share::of(state, &desk, request.pool()?, owner).await?;
     let (base, quote, _) = optimal(&share, &request)?;
     let v2 = desk.protocol(Family::V2)?;
     let router = v2.liquidity_router()?;
@@ -308,7 +212,7 @@ pub async fn remove_liquidity(
     let percentage = request.percentage_to_remove()?;
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
-    let share = Share::of(state, &desk, required_pool(&request)?, owner).await?;
+    let share = Share::of(state, &desk, request.pool()?, owner).await?;
     if share.lp_balance.is_zero() {
         return Err(ApiError::bad_request(
             "poolAddress",

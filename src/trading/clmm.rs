@@ -1,71 +1,52 @@
-//! `clmm`: Uniswap-V3-family pools through the swap router and the NonfungiblePositionManager.
+//! `clmm`: swaps through one V3 pool (the named one, or the best of the pair's), and a pool's state with its
+//! liquidity bins.
 
 use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
+use connectors::Side;
 use connectors::family::Family;
 use connectors::router::{Route, best};
 use connectors::v3::pool::V3PoolState;
 use connectors::v3::position::Orientation;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::pool::{PoolQuery, base_of, pool_state};
-use super::swap::{self, Order, Planned, Quoted, SwapData, SwapRequest};
-use super::{Desk, TxResponse};
+use super::Desk;
+use super::pool::{base_of, no_pool, pool_state, pools_for_pair};
+use super::swap::{self, Order, Planned, Quoted};
 use crate::error::{ApiError, ApiResult};
 use crate::request::{Human, parse_address};
+use crate::schema::TxResponse;
+use crate::schema::liquidity::{Bin, ClmmPoolInfo, PoolQuery};
+use crate::schema::swap::{SwapData, SwapRequest};
 use crate::state::AppState;
-use connectors::Side;
 
-/// The pools a swap may use: the one named, else the listed pools for the pair, else those of every fee tier
-/// the factory has (found once per block).
-async fn candidate_pools(
-    state: &AppState,
-    desk: &Desk,
-    pool: Option<&str>,
-    a: Address,
-    b: Address,
-) -> ApiResult<Vec<Arc<V3PoolState>>> {
-    if let Some(pool) = pool.filter(|p| !p.is_empty()) {
-        return Ok(vec![pool_state(state, desk, parse_address("poolAddress", pool)?).await?]);
-    }
-    let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
-    let listed: Vec<Address> = book.for_pair(Some("clmm"), a, b).iter().map(|p| p.address).collect();
-    let addresses = if listed.is_empty() {
-        desk.protocol(Family::V3)?;
-        let found = state.pool_states().discovery().pools(&desk.network, &desk.dex, &[(a, b)]).await?;
-        found.iter().filter(|pool| pool.family == Family::V3).map(|pool| pool.address).collect()
-    } else {
-        listed
-    };
+/// The pools a swap of the pair may use: the listed pools, else those of every fee tier the factory has, less
+/// any that cannot be read as its pools.
+async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)) -> ApiResult<Vec<Arc<V3PoolState>>> {
     let mut pools = Vec::new();
-    for address in addresses {
+    for address in pools_for_pair(state, desk, Family::V3, pair).await? {
         match pool_state(state, desk, address).await {
             Ok(pool) => pools.push(pool),
             Err(error) if error.status().is_client_error() => {}
             Err(error) => return Err(error),
         }
     }
-    if pools.is_empty() {
-        return Err(ApiError::bad_request(
-            "quoteToken",
-            "no clmm pool trades this pair here; name one with poolAddress or add one with POST /pools",
-        ));
+    match pools.is_empty() {
+        true => Err(no_pool(Family::V3)),
+        false => Ok(pools),
     }
-    Ok(pools)
 }
 
 async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> ApiResult<Planned> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
-    let named_pool = match request.pool_address.as_deref().filter(|p| !p.is_empty()) {
-        Some(pool) => Some(pool_state(state, &desk, parse_address("poolAddress", pool)?).await?),
+    let named_pool = match request.pool()? {
+        Some(pool) => Some(pool_state(state, &desk, pool).await?),
         None => None,
     };
     let order = Order::resolve(&desk, request, named_pool.as_ref().map(|p| (p.token0, p.token1)))?;
     let pools = match named_pool {
         Some(pool) => vec![pool],
-        None => candidate_pools(state, &desk, None, order.token_in.address, order.token_out.address).await?,
+        None => candidate_pools(state, &desk, (order.token_in.address, order.token_out.address)).await?,
     };
     let mut quoted = Vec::new();
     let mut last_error = None;
@@ -107,47 +88,6 @@ pub async fn execute_swap(
     request: SwapRequest,
 ) -> ApiResult<TxResponse<SwapData>> {
     plan(state, connector, &request).await?.execute(state, Family::V3, "clmm", request.wallet_address.as_deref()).await
-}
-
-/// Liquidity between two initialized ticks around the price.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Bin {
-    /// The range's lower tick.
-    bin_id: i32,
-    /// Quote per base at the lower tick.
-    price: f64,
-    #[schema(value_type = f64)]
-    base_token_amount: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount: Human,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ClmmPoolInfo {
-    address: String,
-    base_token_address: String,
-    quote_token_address: String,
-    /// The tick spacing.
-    bin_step: i32,
-    #[schema(value_type = f64, example = 0.05)]
-    fee_pct: Human,
-    /// Quote per base.
-    #[schema(value_type = f64)]
-    price: Human,
-    /// What the pool holds of each token.
-    #[schema(value_type = f64)]
-    base_token_amount: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount: Human,
-    /// The current tick.
-    active_bin_id: i32,
-    /// Liquidity in range at the current tick.
-    liquidity: String,
-    sqrt_price_x96: String,
-    bins: Vec<Bin>,
-    block_number: u64,
 }
 
 const DEFAULT_BINS: u32 = 10;

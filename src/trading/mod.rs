@@ -1,9 +1,10 @@
 //! Trading: swaps and liquidity through a connector, shared by the per-connector routes
 //! (`/connectors/{connector}/...`) and the unified ones (`/trading/...`).
 //!
-//! A request is resolved into a [`Desk`] (network, connector description, tokens, slippage), quoted on
-//! cached pool state, and executed through the one transaction sender; amounts moved are read back from the
-//! receipt's Transfer logs.
+//! A request is resolved into a [`Desk`] (network, connector description, tokens, slippage); the connector's
+//! families answer through their capability traits (quotes on cached pool state, the calls to send, what a
+//! receipt says moved), every call goes through the one transaction sender, and the answers are the bodies of
+//! `crate::schema`.
 
 pub mod amm;
 pub mod clmm;
@@ -15,18 +16,15 @@ pub mod swap;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
-use alloy::rpc::types::TransactionReceipt;
 use chains::erc20::{self, Token};
-use chains::network::{NATIVE_DECIMALS, Network};
+use chains::network::Network;
 use chains::tx::{Call, Outcome, SentTx};
 use connectors::dex::Dex;
 use connectors::family::{Family, Protocol};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{Human, Target, network_name, wallet_address};
+use crate::request::{Target, network_name, wallet_address};
 use crate::state::AppState;
 use crate::tokens::TokenBook;
 
@@ -176,62 +174,5 @@ impl Desk {
         label: &str,
     ) -> ApiResult<(SentTx, Outcome)> {
         Ok(state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?)
-    }
-}
-
-/// 1 confirmed, 0 pending, -1 reverted or cancelled; the receipt when what was asked for was mined.
-pub fn status_of(outcome: &Outcome) -> (i8, Option<&TransactionReceipt>) {
-    match outcome {
-        Outcome::Mined(receipt) => (if receipt.status() { 1 } else { -1 }, Some(receipt)),
-        // A cancel was mined instead: what was asked for did not happen, and moved nothing.
-        Outcome::Cancelled(_) => (-1, None),
-        Outcome::Pending => (0, None),
-    }
-}
-
-/// The gas fee a mined transaction paid, in the native currency.
-pub fn fee_of(outcome: &Outcome) -> Human {
-    let fee = match outcome {
-        Outcome::Mined(receipt) | Outcome::Cancelled(receipt) => receipt.fee_wei,
-        Outcome::Pending => U256::ZERO,
-    };
-    Human(chains::amount::format_units(fee, NATIVE_DECIMALS))
-}
-
-/// `a / b` of two token amounts in human units, as decimal text to 18 places.
-pub fn ratio(a: U256, a_decimals: u8, b: U256, b_decimals: u8) -> String {
-    if b.is_zero() {
-        return "0".into();
-    }
-    use alloy::primitives::U512;
-    let power = |exponent: u8| match chains::amount::pow10(exponent) {
-        Some(power) => U512::from(power),
-        None => U512::from(10).pow(U512::from(exponent)),
-    };
-    let numerator = U512::from(a) * power(b_decimals.saturating_add(18));
-    let denominator = U512::from(b) * power(a_decimals);
-    chains::amount::format_units(U256::saturating_from(numerator / denominator), 18)
-}
-
-/// A signed human amount: "+" is implied, "-" shown.
-pub fn signed(amount: U256, decimals: u8, negative: bool) -> Human {
-    let text = chains::amount::format_units(amount, decimals);
-    Human(if negative && !amount.is_zero() { format!("-{text}") } else { text })
-}
-
-/// A transaction's answer to the client: hash, status and what it did.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TxResponse<T> {
-    #[schema(example = "0x5f0c8a1c9a3d3f1b0a6f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566")]
-    pub signature: String,
-    /// 1 confirmed, 0 pending, -1 failed.
-    #[schema(example = 1)]
-    pub status: i8,
-    pub data: Option<T>,
-}
-
-impl<T> TxResponse<T> {
-    pub fn new(sent: &SentTx, outcome: &Outcome, data: Option<T>) -> Self {
-        TxResponse { signature: sent.hash.to_string(), status: status_of(outcome).0, data }
     }
 }

@@ -1,4 +1,5 @@
-//! `clmm` liquidity: positions are NonfungiblePositionManager NFTs (`positionAddress` is the token id).
+//! `clmm` liquidity: positions in a price range through the family's `Positions` (V3: NonfungiblePositionManager
+//! NFTs, `positionAddress` is the token id).
 //! Prices are quote per base as the client names them; ticks are rounded to the pool's spacing.
 
 use std::sync::Arc;
@@ -9,75 +10,14 @@ use chains::tx::Call;
 use connectors::family::{Family, Position};
 use connectors::v3::pool::V3PoolState;
 use connectors::v3::position::{Orientation, Sizing, SizingError, amounts_for_liquidity};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
+use super::Desk;
 use super::pool::{base_of, pool_state};
-use super::{Desk, TxResponse, fee_of, status_of};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{AmountText, Human, Target, parse_address};
+use crate::request::{Human, optional_address};
+use crate::schema::liquidity::{LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
+use crate::schema::{TxResponse, fee_of, status_of};
 use crate::state::AppState;
-
-/// The fields every position request shares, in either route style.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct PositionRequest {
-    #[param(example = "devnet")]
-    pub network: Option<String>,
-    #[param(example = "ethereum-devnet")]
-    pub chain_network: Option<String>,
-    #[param(example = "uniswap")]
-    pub connector: Option<String>,
-    /// The wallet (transactions and positions-owned), the default wallet when omitted.
-    pub wallet_address: Option<String>,
-    /// The pool (open, quote-position; filters positions-owned).
-    #[param(example = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640")]
-    pub pool_address: Option<String>,
-    /// The position's token id (add, remove, collect-fees, close, position-info).
-    pub position_address: Option<String>,
-    /// Lower and upper price of the range, quote per base (open, quote-position).
-    pub lower_price: Option<f64>,
-    pub upper_price: Option<f64>,
-    /// Human amounts; one is enough, the other follows from the range and the price. Digits past a token's
-    /// decimals are dropped (amounts computed as floats, e.g. base × price, are taken rounded down).
-    #[schema(value_type = Option<String>)]
-    #[param(value_type = Option<String>)]
-    pub base_token_amount: Option<AmountText>,
-    #[schema(value_type = Option<String>)]
-    #[param(value_type = Option<String>)]
-    pub quote_token_amount: Option<AmountText>,
-    /// 0-100 (remove).
-    pub percentage_to_remove: Option<f64>,
-    pub slippage_pct: Option<f64>,
-}
-
-impl PositionRequest {
-    /// The share of liquidity to remove: required, above 0 and at most 100.
-    pub fn percentage_to_remove(&self) -> ApiResult<f64> {
-        let percentage =
-            self.percentage_to_remove.ok_or_else(|| ApiError::bad_request("percentageToRemove", "is required"))?;
-        if !(percentage > 0.0 && percentage <= 100.0) {
-            return Err(ApiError::bad_request("percentageToRemove", "must be above 0 and at most 100"));
-        }
-        Ok(percentage)
-    }
-
-    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
-        Target::new(connector, &self.connector, &self.network, &self.chain_network, self.slippage_pct)
-    }
-
-    /// The raw base and quote amounts given (digits past a token's decimals dropped).
-    pub fn amounts(&self, base_decimals: u8, quote_decimals: u8) -> ApiResult<(Option<U256>, Option<U256>)> {
-        let raw = |amount: &Option<AmountText>, field: &str, decimals: u8| {
-            amount.as_ref().filter(|a| !a.is_empty()).map(|a| a.parse(field, decimals).map(|a| a.raw)).transpose()
-        };
-        Ok((
-            raw(&self.base_token_amount, "baseTokenAmount", base_decimals)?,
-            raw(&self.quote_token_amount, "quoteTokenAmount", quote_decimals)?,
-        ))
-    }
-}
 
 /// A pool seen from the API: its tokens as base and quote.
 struct Sides {
@@ -136,46 +76,6 @@ impl Sides {
     }
 }
 
-fn pool_address(request: &PositionRequest) -> ApiResult<Address> {
-    parse_address(
-        "poolAddress",
-        request.pool_address.as_deref().ok_or_else(|| ApiError::bad_request("poolAddress", "is required"))?,
-    )
-}
-
-fn token_id(request: &PositionRequest) -> ApiResult<U256> {
-    let text = request
-        .position_address
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("positionAddress", "is required: the position's token id"))?;
-    // An empty string parses as 0, which is not a position anyone holds.
-    let digits = text.trim();
-    let parsed = (!digits.is_empty()).then(|| digits.parse::<U256>().ok()).flatten();
-    parsed.ok_or_else(|| {
-        ApiError::bad_request("positionAddress", format!("{} is not a position token id", chains::quoted(text)))
-    })
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct QuotePositionResponse {
-    pool_address: String,
-    /// Whether the base amount decided the liquidity.
-    base_limited: bool,
-    #[schema(value_type = f64)]
-    base_token_amount: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount: Human,
-    /// With the slippage tolerance.
-    #[schema(value_type = f64)]
-    base_token_amount_max: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount_max: Human,
-    liquidity: String,
-    lower_bin_id: i32,
-    upper_bin_id: i32,
-}
-
 /// What opening a position in a range would take: the liquidity and both amounts.
 pub async fn quote_position(
     state: &AppState,
@@ -183,7 +83,7 @@ pub async fn quote_position(
     request: PositionRequest,
 ) -> ApiResult<QuotePositionResponse> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
-    let sides = Sides::of(state, &desk, pool_address(&request)?).await?;
+    let sides = Sides::of(state, &desk, request.pool()?).await?;
     let (lower, upper) = sides.ticks(&request)?;
     let sizing = sides.size((lower, upper), &request)?;
     let (base, quote) = sides.orientation.split(sizing.amount0, sizing.amount1);
@@ -201,59 +101,6 @@ pub async fn quote_position(
     })
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LiquidityData {
-    /// Gas fee in the native currency.
-    #[schema(value_type = f64)]
-    fee: Human,
-    pool_address: String,
-    /// The position's token id.
-    position_address: String,
-    /// Solana's rent; always 0 here.
-    #[schema(value_type = f64)]
-    position_rent: Human,
-    /// Solana's rent given back when a position closes; always 0 here (Hummingbot's client requires a number).
-    #[schema(value_type = f64)]
-    position_rent_refunded: Human,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    base_token_amount_added: Option<Human>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    quote_token_amount_added: Option<Human>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    base_token_amount_removed: Option<Human>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    quote_token_amount_removed: Option<Human>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    base_fee_amount_collected: Option<Human>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
-    quote_fee_amount_collected: Option<Human>,
-}
-
-impl LiquidityData {
-    fn new(fee: Human, pool: Address, token_id: U256) -> Self {
-        LiquidityData {
-            fee,
-            pool_address: chains::checksum(pool),
-            position_address: token_id.to_string(),
-            position_rent: Human("0".into()),
-            position_rent_refunded: Human("0".into()),
-            base_token_amount_added: None,
-            quote_token_amount_added: None,
-            base_token_amount_removed: None,
-            quote_token_amount_removed: None,
-            base_fee_amount_collected: None,
-            quote_fee_amount_collected: None,
-        }
-    }
-}
-
 /// Opens a position: mints the NFT for the range with the amounts the price calls for.
 pub async fn open(
     state: &AppState,
@@ -261,7 +108,7 @@ pub async fn open(
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
-    let sides = Sides::of(state, &desk, pool_address(&request)?).await?;
+    let sides = Sides::of(state, &desk, request.pool()?).await?;
     let ticks = sides.ticks(&request)?;
     let sizing = sides.size(ticks, &request)?;
     let (owner, _) = desk.wallet(state, request.wallet_address.as_deref())?;
@@ -335,7 +182,7 @@ async fn held(state: &AppState, desk: &Desk, token_id: U256) -> ApiResult<Held> 
 /// The desk and the position a request names, which must belong to the request's wallet.
 async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequest) -> ApiResult<(Desk, Held)> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
-    let position = held(state, &desk, token_id(request)?).await?;
+    let position = held(state, &desk, request.token_id()?).await?;
     let (wallet, _) = desk.wallet(state, request.wallet_address.as_deref())?;
     let Position { owner, token_id, .. } = position.position;
     if owner != wallet {
@@ -453,34 +300,6 @@ async fn withdrawal(
     Ok(TxResponse::new(&sent, &outcome, data))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PositionInfo {
-    /// The position's token id.
-    address: String,
-    pool_address: String,
-    base_token_address: String,
-    quote_token_address: String,
-    #[schema(value_type = f64)]
-    base_token_amount: Human,
-    #[schema(value_type = f64)]
-    quote_token_amount: Human,
-    /// Fees earned and not yet collected.
-    #[schema(value_type = f64)]
-    base_fee_amount: Human,
-    #[schema(value_type = f64)]
-    quote_fee_amount: Human,
-    lower_bin_id: i32,
-    upper_bin_id: i32,
-    lower_price: f64,
-    upper_price: f64,
-    /// The pool's price now, quote per base.
-    #[schema(value_type = f64)]
-    price: Human,
-    in_range: bool,
-    liquidity: String,
-}
-
 async fn info(desk: &Desk, held: &Held) -> ApiResult<PositionInfo> {
     let (sides, position) = (&held.sides, &held.position);
     let (amount0, amount1) =
@@ -516,7 +335,7 @@ pub async fn position_info(
     request: PositionRequest,
 ) -> ApiResult<PositionInfo> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
-    let position = held(state, &desk, token_id(&request)?).await?;
+    let position = held(state, &desk, request.token_id()?).await?;
     info(&desk, &position).await
 }
 
@@ -528,12 +347,7 @@ pub async fn positions_owned(
 ) -> ApiResult<Vec<PositionInfo>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
-    let pool_filter = request
-        .pool_address
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(|p| parse_address("poolAddress", p))
-        .transpose()?;
+    let pool_filter = optional_address("poolAddress", request.pool_address.as_deref())?;
     let token_ids = desk.protocol(Family::V3)?.positions_of(&desk.network, owner).await?;
     let mut positions = Vec::new();
     for token_id in token_ids {

@@ -1,21 +1,21 @@
-//! `router`: the best route over the connector's listed V2 and V3 pools, up to `maximumHops`, for exact in
-//! (SELL) and exact out (BUY). Quotes are stored with an id and an expiry, so `execute-quote` runs exactly
-//! what was quoted, within its slippage bounds.
+//! `router`: the best route over the connector's listed V2 and V3 pools (else those its factories have), up to
+//! `maximumHops`, for exact in (SELL) and exact out (BUY). Quotes are stored with an id and an expiry, so
+//! `execute-quote` runs exactly what was quoted, within its slippage bounds, through the router that takes it.
 
-use alloy::primitives::U256;
 use chains::erc20::Token;
 use connectors::Side;
 use connectors::family::Family;
 use connectors::router::{PoolRef, Route, RouteQuote, best, routes};
 use connectors::v2::sort_tokens;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::swap::{self, Order, Planned, QuoteSwapResponse, SwapData, SwapRequest};
-use super::{Desk, TxResponse};
+use super::Desk;
+use super::swap::{self, Order, Planned};
 use crate::config::ListedPool;
 use crate::error::{ApiError, ApiResult};
 use crate::request::Target;
+use crate::schema::TxResponse;
+use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};
 use crate::state::AppState;
 use crate::storage::now_ms;
 
@@ -83,10 +83,8 @@ struct StoredQuote {
     base: String,
     quote: String,
     route: Route,
-    amount_in: U256,
-    amount_out: U256,
-    mid_out_per_in: f64,
-    block: u64,
+    #[serde(flatten)]
+    quoted: RouteQuote,
 }
 
 pub async fn quote_swap(
@@ -107,10 +105,7 @@ pub async fn quote_swap(
         base: order.base.address.to_string(),
         quote: order.quote.address.to_string(),
         route,
-        amount_in: quote.amount_in,
-        amount_out: quote.amount_out,
-        mid_out_per_in: quote.mid_out_per_in,
-        block: quote.block,
+        quoted: quote,
     };
     let ttl_ms = desk.config.connectors.get(&desk.connector).map(|c| c.quote_ttl_seconds).unwrap_or(30) as i64 * 1000;
     let payload = serde_json::to_string(&stored).map_err(ApiError::internal)?;
@@ -128,18 +123,6 @@ pub async fn execute_swap(
     let order = Order::resolve(&desk, &request, None)?;
     let (route, quote) = best_route(state, &desk, &order).await?;
     execute(state, Planned { desk, order, route, quote }, request.wallet_address.as_deref()).await
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "walletAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "quoteId": "<quoteId from quote-swap>"}))]
-pub struct ExecuteQuoteRequest {
-    pub network: Option<String>,
-    pub chain_network: Option<String>,
-    pub connector: Option<String>,
-    pub wallet_address: Option<String>,
-    /// The `quoteId` a router quote-swap answered.
-    pub quote_id: String,
 }
 
 /// Executes a stored quote: the same route and amounts, bounded by the slippage it was quoted with. If the price
@@ -175,22 +158,10 @@ pub async fn execute_quote(
     }
     let token = |address: &str| -> ApiResult<Token> { desk.token("quoteId", address) };
     let (base, quote) = (token(&stored.base)?, token(&stored.quote)?);
-    let (token_in, token_out) = match stored.side {
-        Side::Sell => (base.clone(), quote.clone()),
-        Side::Buy => (quote.clone(), base.clone()),
-    };
-    let amount = match stored.side {
-        Side::Sell => connectors::v3::pool::SwapAmount::ExactIn(stored.amount_in),
-        Side::Buy => connectors::v3::pool::SwapAmount::ExactOut(stored.amount_out),
-    };
-    let order = Order { side: stored.side, base, quote, token_in, token_out, amount };
-    let quote = RouteQuote {
-        amount_in: stored.amount_in,
-        amount_out: stored.amount_out,
-        mid_out_per_in: stored.mid_out_per_in,
-        block: stored.block,
-    };
-    execute(state, Planned { desk, order, route: stored.route, quote }, request.wallet_address.as_deref()).await
+    let StoredQuote { side, route, quoted, .. } = stored;
+    let amount = if side == Side::Sell { quoted.amount_in } else { quoted.amount_out };
+    let order = Order::new(side, base, quote, amount);
+    execute(state, Planned { desk, order, route, quote: quoted }, request.wallet_address.as_deref()).await
 }
 
 /// Executes a planned route through the router that takes routes of its family.

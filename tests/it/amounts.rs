@@ -3,17 +3,12 @@
 //! moves on-chain is that amount to the wei.
 
 use alloy::primitives::{Address, U256};
-use chains::amount::Amount;
 use chains::contracts::IERC20;
 use gateway::devnet::Unlocked;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestGateway};
-
-fn raw(text: &str, decimals: u8) -> U256 {
-    Amount::parse(text, decimals).unwrap().raw
-}
+use crate::common::{self, TestGateway, raw};
 
 struct Balances {
     chain: Unlocked,

@@ -2,7 +2,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use chains::amount::{Amount, format_units};
+use chains::amount::format_units;
 use chains::contracts::IERC20;
 use chains::error::ChainError;
 use chains::tx::Call;
@@ -11,7 +11,7 @@ use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, PASSPHRASE, TestGateway, assert_error_body, devnet_conf, raw_field, raw_numbers};
+use crate::common::{self, PASSPHRASE, TestGateway, assert_error_body, devnet_conf, raw, raw_field, raw_numbers};
 
 fn chain(devnet: &Devnet) -> Unlocked {
     Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap()
@@ -19,10 +19,6 @@ fn chain(devnet: &Devnet) -> Unlocked {
 
 async fn token_balance(chain: &Unlocked, token: Address, owner: Address) -> U256 {
     IERC20::new(token, &chain.provider).balanceOf(owner).call().await.unwrap()
-}
-
-fn wei(text: &str) -> U256 {
-    Amount::parse(text, 18).unwrap().raw
 }
 
 #[tokio::test]
@@ -118,7 +114,7 @@ async fn approve_then_poll_then_allowances_for_each_spender() {
         let poll: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(poll["txStatus"], 1, "{poll}");
         assert!(poll["error"].is_null() && poll.get("error").is_some(), "error is present and null: {poll}");
-        assert!(wei(&raw_field(&text, "fee")) > U256::ZERO);
+        assert!(raw(&raw_field(&text, "fee"), 18) > U256::ZERO);
 
         let (_, allowances) = gw
             .post("/chains/ethereum/allowances", json!({"network": "devnet", "spender": spender, "tokens": ["USDC"]}))
@@ -126,7 +122,7 @@ async fn approve_then_poll_then_allowances_for_each_spender() {
         assert_eq!(allowances["approvals"]["USDC"], amount, "{spender}: {allowances}");
         for &contract in contracts {
             let on_chain = IERC20::new(usdc, &chain.provider).allowance(wallet, contract).call().await.unwrap();
-            assert_eq!(on_chain, Amount::parse(&amount, 6).unwrap().raw, "{spender} → {contract}");
+            assert_eq!(on_chain, raw(&amount, 6), "{spender} → {contract}");
         }
     }
     // No amount: unlimited.
@@ -154,7 +150,7 @@ async fn wrap_then_unwrap_moves_exact_amounts_with_fees_from_poll() {
         async move {
             let (_, text) =
                 gw.post_text("/chains/ethereum/poll", json!({"network": "devnet", "signature": signature})).await;
-            wei(&raw_field(&text, "fee"))
+            raw(&raw_field(&text, "fee"), 18)
         }
     };
 
@@ -165,17 +161,17 @@ async fn wrap_then_unwrap_moves_exact_amounts_with_fees_from_poll() {
     assert_eq!(wrap["data"]["amount"], "2.5");
     assert_eq!(wrap["data"]["wrappedToken"], "WETH");
     let fee1 = fee_of(wrap["signature"].clone()).await;
-    assert_eq!(wei(wrap["data"]["fee"].as_str().unwrap()), fee1, "the response and poll agree on the fee");
+    assert_eq!(raw(wrap["data"]["fee"].as_str().unwrap(), 18), fee1, "the response and poll agree on the fee");
     let (eth1, weth1) = (chain.provider.get_balance(wallet).await.unwrap(), token_balance(&chain, weth, wallet).await);
-    assert_eq!(eth0 - eth1, wei("2.5") + fee1);
-    assert_eq!(weth1 - weth0, wei("2.5"));
+    assert_eq!(eth0 - eth1, raw("2.5", 18) + fee1);
+    assert_eq!(weth1 - weth0, raw("2.5", 18));
 
     let (_, unwrap) = gw.post("/chains/ethereum/unwrap", json!({"network": "devnet", "amount": 1.25})).await;
     assert_eq!(unwrap["status"], 1, "{unwrap}");
     let fee2 = fee_of(unwrap["signature"].clone()).await;
     let (eth2, weth2) = (chain.provider.get_balance(wallet).await.unwrap(), token_balance(&chain, weth, wallet).await);
-    assert_eq!(eth2, eth1 + wei("1.25") - fee2);
-    assert_eq!(weth1 - weth2, wei("1.25"));
+    assert_eq!(eth2, eth1 + raw("1.25", 18) - fee2);
+    assert_eq!(weth1 - weth2, raw("1.25", 18));
 
     // No amount: all of it.
     let (_, unwrap_all) = gw.post("/chains/ethereum/unwrap", json!({"network": "devnet"})).await;
@@ -213,7 +209,7 @@ pub async fn concurrent_wraps(devnet: &Devnet, gateways: &[&TestGateway], count:
     nonces.sort();
     assert_eq!(nonces, (start..start + count as u64).collect::<Vec<_>>(), "consecutive, none reused, none skipped");
     assert_eq!(chain.provider.get_transaction_count(wallet).await.unwrap(), start + count as u64);
-    assert_eq!(token_balance(&chain, weth, wallet).await - weth_before, wei("0.001") * U256::from(count));
+    assert_eq!(token_balance(&chain, weth, wallet).await - weth_before, raw("0.001", 18) * U256::from(count));
 }
 
 #[tokio::test]
@@ -476,7 +472,7 @@ async fn token_lists_are_read_extended_and_trimmed() {
 
 #[tokio::test]
 async fn two_instances_sharing_postgres_never_share_a_nonce() {
-    let Some(db) = crate::storage::PostgresDb::create().await else { return };
+    let Some(db) = crate::common::postgres::PostgresDb::create().await else { return };
     let devnet = common::devnet().await;
     let first = TestGateway::on_devnet_with(&devnet, Some(db.url.clone())).await;
     // The second instance finds the wallet in the shared database.
@@ -532,7 +528,7 @@ async fn created_wallets_sign_and_removed_ones_do_not() {
     let address: Address = created["address"].as_str().unwrap().parse().unwrap();
     chain(&devnet)
         .transact(
-            alloy::rpc::types::TransactionRequest::default().from(devnet.accounts()[0]).to(address).value(wei("1")),
+            alloy::rpc::types::TransactionRequest::default().from(devnet.accounts()[0]).to(address).value(raw("1", 18)),
             "fund",
         )
         .await

@@ -10,7 +10,7 @@ use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestGateway, assert_error_body, into_json};
+use crate::common::{self, TestGateway, assert_error_body, into_json, raw};
 
 const MARKET: &str = "WETH-USDC";
 
@@ -104,10 +104,6 @@ fn pairs(levels: &[(&str, &str)]) -> Vec<(String, String)> {
     levels.iter().map(|(p, q)| (p.to_string(), q.to_string())).collect()
 }
 
-fn units(text: &str, decimals: u8) -> U256 {
-    chains::amount::Amount::parse(text, decimals).unwrap().raw
-}
-
 #[tokio::test]
 async fn a_market_buy_fills_two_levels_on_chain_and_the_book_follows() {
     market_buy_across_two_levels(setup().await).await;
@@ -116,7 +112,7 @@ async fn a_market_buy_fills_two_levels_on_chain_and_the_book_follows() {
 /// The same on PostgreSQL, where several gateway instances would share the book.
 #[tokio::test]
 async fn the_book_works_the_same_on_postgres() {
-    let Some(db) = crate::storage::PostgresDb::create().await else { return };
+    let Some(db) = crate::common::postgres::PostgresDb::create().await else { return };
     market_buy_across_two_levels(setup_on(Some(db.url.clone())).await).await;
     db.drop_db().await;
 }
@@ -166,10 +162,10 @@ async fn market_buy_across_two_levels(s: Setup) {
     // 1 WETH at 3000 and 0.5 WETH at 3010: 3000 + 1505 USDC, exactly.
     let (maker_weth_after, maker_usdc_after) = s.balances(s.maker).await;
     let (taker_weth_after, taker_usdc_after) = s.balances(s.taker).await;
-    assert_eq!(taker_weth_after - taker_weth, units("1.5", 18));
-    assert_eq!(taker_usdc - taker_usdc_after, units("4505", 6));
-    assert_eq!(maker_weth - maker_weth_after, units("1.5", 18));
-    assert_eq!(maker_usdc_after - maker_usdc, units("4505", 6));
+    assert_eq!(taker_weth_after - taker_weth, raw("1.5", 18));
+    assert_eq!(taker_usdc - taker_usdc_after, raw("4505", 6));
+    assert_eq!(maker_weth - maker_weth_after, raw("1.5", 18));
+    assert_eq!(maker_usdc_after - maker_usdc, raw("4505", 6));
 
     let low = s.order("ask-low").await;
     assert_eq!((low["status"].as_str(), low["filledAmount"].as_str()), (Some("FILLED"), Some("1")));
@@ -349,7 +345,7 @@ async fn a_makers_orders_never_show_more_than_backs_them() {
     let s = setup().await;
     // The maker lets the venue take 1.5 WETH, then asks two prices for 1 WETH each: each order alone is backed.
     let weth = s.devnet.deployment().token("WETH").address;
-    let allow = IERC20::approveCall { spender: EXCHANGE_PROXY, amount: units("1.5", 18) };
+    let allow = IERC20::approveCall { spender: EXCHANGE_PROXY, amount: raw("1.5", 18) };
     s.chain.send(s.maker, weth, allow, U256::ZERO).await.unwrap();
     s.placed(s.maker, json!({"side": "SELL", "price": "3000", "amount": "1"})).await;
     s.placed(s.maker, json!({"side": "SELL", "price": "3010", "amount": "1"})).await;
@@ -358,7 +354,7 @@ async fn a_makers_orders_never_show_more_than_backs_them() {
     let (taker_weth, _) = s.balances(s.taker).await;
     let bought = s.placed(s.taker, json!({"side": "BUY", "orderType": "MARKET", "amount": "2"})).await;
     assert_eq!(bought["filledAmount"], "1.5", "{bought}");
-    assert_eq!(s.balances(s.taker).await.0 - taker_weth, units("1.5", 18));
+    assert_eq!(s.balances(s.taker).await.0 - taker_weth, raw("1.5", 18));
     s.asks_become(vec![]).await;
 }
 

@@ -1,11 +1,10 @@
 use alloy::primitives::{Address, U256};
-use chains::amount::Amount;
 use chains::contracts::IERC20;
 use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestGateway, raw_field};
+use crate::common::{self, TestGateway, raw, raw_field};
 
 const POOL: &str = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
 const PAIR: &str = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc";
@@ -38,14 +37,6 @@ impl Wallet<'_> {
             serde_json::from_str(outer["data"].get()).unwrap();
         data.into_iter().map(|(k, v)| (k, v.get().trim_matches('"').to_string())).collect()
     }
-}
-
-fn weth(text: &str) -> U256 {
-    Amount::parse(text, 18).unwrap().raw
-}
-
-fn usdc(text: &str) -> U256 {
-    Amount::parse(text, 6).unwrap().raw
 }
 
 async fn setup(devnet: &Devnet, gw: &TestGateway, spender: &str) {
@@ -98,10 +89,11 @@ pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
         )
         .await;
     let after = w.balances().await;
-    assert_eq!(before.0 - after.0, weth(&opened["baseTokenAmountAdded"]));
-    assert_eq!(before.1 - after.1, usdc(&opened["quoteTokenAmountAdded"]));
+    assert_eq!(before.0 - after.0, raw(&opened["baseTokenAmountAdded"], 18));
+    assert_eq!(before.1 - after.1, raw(&opened["quoteTokenAmountAdded"], 6));
     assert!(
-        weth(&opened["baseTokenAmountAdded"]) <= weth("2") && weth(&opened["baseTokenAmountAdded"]) > weth("1.999")
+        raw(&opened["baseTokenAmountAdded"], 18) <= raw("2", 18)
+            && raw(&opened["baseTokenAmountAdded"], 18) > raw("1.999", 18)
     );
     assert_eq!(
         opened["quoteTokenAmountAdded"],
@@ -125,8 +117,8 @@ pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
     let before = w.balances().await;
     let added = w.post("/trading/clmm/add", lp(json!({"positionAddress": position, "quoteTokenAmount": 1500}))).await;
     let after = w.balances().await;
-    assert_eq!(before.0 - after.0, weth(&added["baseTokenAmountAdded"]));
-    assert_eq!(before.1 - after.1, usdc(&added["quoteTokenAmountAdded"]));
+    assert_eq!(before.0 - after.0, raw(&added["baseTokenAmountAdded"], 18));
+    assert_eq!(before.1 - after.1, raw(&added["quoteTokenAmountAdded"], 6));
 
     // Another trader swaps both ways through the pool: the position earns fees in both tokens.
     let trader = TestGateway::on_devnet(&devnet).await;
@@ -155,13 +147,14 @@ pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
             .unwrap();
         (response.status(), response.text().await.unwrap())
     };
-    let (base_fee, quote_fee) = (weth(&raw_field(&text, "baseFeeAmount")), usdc(&raw_field(&text, "quoteFeeAmount")));
+    let (base_fee, quote_fee) =
+        (raw(&raw_field(&text, "baseFeeAmount"), 18), raw(&raw_field(&text, "quoteFeeAmount"), 6));
     assert!(base_fee > U256::ZERO && quote_fee > U256::ZERO, "fees in both tokens: {text}");
     let before = w.balances().await;
     let collected = w.post("/trading/clmm/collect-fees", lp(json!({"positionAddress": position}))).await;
     let after = w.balances().await;
-    assert_eq!(weth(&collected["baseFeeAmountCollected"]), base_fee);
-    assert_eq!(usdc(&collected["quoteFeeAmountCollected"]), quote_fee);
+    assert_eq!(raw(&collected["baseFeeAmountCollected"], 18), base_fee);
+    assert_eq!(raw(&collected["quoteFeeAmountCollected"], 6), quote_fee);
     assert_eq!((after.0 - before.0, after.1 - before.1), (base_fee, quote_fee));
 
     // Remove half, then close: balances move by exactly what was removed (no fees accrued since).
@@ -169,13 +162,19 @@ pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
     let removed =
         w.post("/trading/clmm/remove", lp(json!({"positionAddress": position, "percentageToRemove": 50}))).await;
     let after = w.balances().await;
-    assert_eq!(after.0 - before.0, weth(&removed["baseTokenAmountRemoved"]));
-    assert_eq!(after.1 - before.1, usdc(&removed["quoteTokenAmountRemoved"]));
+    assert_eq!(after.0 - before.0, raw(&removed["baseTokenAmountRemoved"], 18));
+    assert_eq!(after.1 - before.1, raw(&removed["quoteTokenAmountRemoved"], 6));
     let before = w.balances().await;
     let closed = w.post("/trading/clmm/close", lp(json!({"positionAddress": position}))).await;
     let after = w.balances().await;
-    assert_eq!(after.0 - before.0, weth(&closed["baseTokenAmountRemoved"]) + weth(&closed["baseFeeAmountCollected"]));
-    assert_eq!(after.1 - before.1, usdc(&closed["quoteTokenAmountRemoved"]) + usdc(&closed["quoteFeeAmountCollected"]));
+    assert_eq!(
+        after.0 - before.0,
+        raw(&closed["baseTokenAmountRemoved"], 18) + raw(&closed["baseFeeAmountCollected"], 18)
+    );
+    assert_eq!(
+        after.1 - before.1,
+        raw(&closed["quoteTokenAmountRemoved"], 6) + raw(&closed["quoteFeeAmountCollected"], 6)
+    );
     let (_, owned) =
         gw.get(&format!("/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector={connector}")).await;
     assert!(owned.as_array().unwrap().iter().all(|p| p["address"] != position.as_str()), "burned: {owned}");
@@ -212,9 +211,9 @@ async fn amm_liquidity_lifecycle_with_exact_balances() {
         )
         .await;
     let after = w.balances().await;
-    assert_eq!(before.0 - after.0, weth(&added["baseTokenAmountAdded"]));
-    assert_eq!(before.1 - after.1, usdc(&added["quoteTokenAmountAdded"]));
-    assert_eq!(weth(&added["baseTokenAmountAdded"]), weth("10"));
+    assert_eq!(before.0 - after.0, raw(&added["baseTokenAmountAdded"], 18));
+    assert_eq!(before.1 - after.1, raw(&added["quoteTokenAmountAdded"], 6));
+    assert_eq!(raw(&added["baseTokenAmountAdded"], 18), raw("10", 18));
 
     let (_, info) = gw.get(&format!("/connectors/uniswap/amm/position-info?network=devnet&poolAddress={PAIR}")).await;
     assert!(info["lpTokenAmount"].as_f64().unwrap() > 0.0, "{info}");
@@ -228,8 +227,8 @@ async fn amm_liquidity_lifecycle_with_exact_balances() {
         .post("/connectors/uniswap/amm/remove-liquidity", lp(json!({"poolAddress": PAIR, "percentageToRemove": 100})))
         .await;
     let after = w.balances().await;
-    assert_eq!(after.0 - before.0, weth(&removed["baseTokenAmountRemoved"]));
-    assert_eq!(after.1 - before.1, usdc(&removed["quoteTokenAmountRemoved"]));
+    assert_eq!(after.0 - before.0, raw(&removed["baseTokenAmountRemoved"], 18));
+    assert_eq!(after.1 - before.1, raw(&removed["quoteTokenAmountRemoved"], 6));
     let (_, info) = gw.get(&format!("/connectors/uniswap/amm/position-info?network=devnet&poolAddress={PAIR}")).await;
     assert_eq!(info["lpTokenAmount"], 0);
 }

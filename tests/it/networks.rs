@@ -66,7 +66,8 @@ async fn a_tip_floor_lifts_every_tip_and_a_legacy_chain_gets_legacy_transactions
 
 #[tokio::test]
 async fn on_an_op_stack_chain_the_fee_reported_is_what_the_wallet_paid_l1_data_fee_included() {
-    use gateway::devnet::{Devnet, DevnetAssets, Profile};
+    use gateway::devnet::{Devnet, DevnetAssets};
+    use gateway::rehearsal::Profile;
     let base = Profile::named("base").unwrap();
     let devnet =
         Devnet::start_like(&DevnetAssets::locate(), 0, base, &|step| eprintln!("devnet: {step}")).await.unwrap();
@@ -108,7 +109,8 @@ async fn on_an_op_stack_chain_the_fee_reported_is_what_the_wallet_paid_l1_data_f
 /// A devnet like `name`'s network, and a gateway on it as `gateway devnet --like` sets one up, with devnet
 /// account 1 as its wallet.
 async fn like(name: &str) -> (gateway::devnet::Devnet, TestGateway) {
-    use gateway::devnet::{Devnet, DevnetAssets, Profile};
+    use gateway::devnet::{Devnet, DevnetAssets};
+    use gateway::rehearsal::Profile;
     let profile = Profile::named(name).unwrap();
     let devnet =
         Devnet::start_like(&DevnetAssets::locate(), 0, profile, &|step| eprintln!("devnet: {step}")).await.unwrap();
@@ -207,7 +209,7 @@ async fn on_an_arbitrum_like_devnet_no_tip_is_offered() {
 
 #[tokio::test]
 async fn on_every_profile_a_wallet_wraps_approves_and_executes_a_router_quote_to_the_unit_at_the_networks_addresses() {
-    for profile in gateway::devnet::Profile::ALL {
+    for profile in gateway::rehearsal::Profile::ALL {
         let (devnet, gw) = like(profile.name).await;
         let name = profile.name;
         let template = if profile.is_plain() { "devnet" } else { name };

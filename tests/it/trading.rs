@@ -2,7 +2,6 @@ use alloy::primitives::aliases::{U24, U160};
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
-use chains::amount::Amount;
 use chains::contracts::IERC20;
 use connectors::router::Hop;
 use connectors::v2::IUniswapV2Router02;
@@ -12,14 +11,10 @@ use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestGateway, assert_error_body, raw_field};
+use crate::common::{self, TestGateway, assert_error_body, raw, raw_field};
 
 fn chain(devnet: &Devnet) -> Unlocked {
     Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap()
-}
-
-fn raw(text: &str, decimals: u8) -> U256 {
-    Amount::parse(text, decimals).unwrap().raw
 }
 
 async fn balance(chain: &Unlocked, token: Address, owner: Address) -> U256 {

@@ -712,7 +712,7 @@ async fn postgres_gateway(devnet: &Devnet, url: &str, wallets: &[usize]) -> Test
 
 #[tokio::test]
 async fn postgres_holds_ten_wallets_sending_ten_wraps_each_at_once() {
-    let Some(db) = crate::storage::PostgresDb::create().await else { return };
+    let Some(db) = crate::common::postgres::PostgresDb::create().await else { return };
     let devnet = common::devnet().await;
     let wallets: Vec<usize> = (0..10).collect();
     let gw = postgres_gateway(&devnet, &db.url, &wallets).await;
@@ -723,7 +723,7 @@ async fn postgres_holds_ten_wallets_sending_ten_wraps_each_at_once() {
 
 #[tokio::test]
 async fn three_instances_sharing_postgres_send_three_hundred_wraps_as_one_gateway() {
-    let Some(db) = crate::storage::PostgresDb::create().await else { return };
+    let Some(db) = crate::common::postgres::PostgresDb::create().await else { return };
     let devnet = common::devnet().await;
     let wallets: Vec<usize> = (0..10).collect();
     let first = postgres_gateway(&devnet, &db.url, &wallets).await;

@@ -62,6 +62,14 @@ impl Market {
         Ok(price.raw)
     }
 
+    /// The token a maker on `side` gives: base for a SELL, quote for a BUY.
+    pub fn given(&self, side: Side) -> &MarketToken {
+        match side {
+            Side::Sell => &self.base,
+            Side::Buy => &self.quote,
+        }
+    }
+
     /// Raw units of one whole base token.
     pub fn one_base(&self) -> Option<U256> {
         chains::amount::pow10(self.base.decimals)
@@ -145,10 +153,7 @@ pub fn cap_by_backing(
     let mut left = backing.clone();
     for index in order {
         let resting = &mut book[index];
-        let token = match resting.side {
-            Side::Sell => market.base.address,
-            Side::Buy => market.quote.address,
-        };
+        let token = market.given(resting.side).address;
         let Some(available) = left.get_mut(&(resting.maker, token)) else { continue };
         let needed = match resting.side {
             Side::Sell => Some(resting.fillable),
@@ -207,6 +212,33 @@ pub struct OrderTerms {
     pub salt: U256,
 }
 
+/// What an order does with the book: LIMIT takes what it crosses and rests the rest, LIMIT_MAKER only rests
+/// (refused if it would cross), MARKET only takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderType {
+    Limit,
+    LimitMaker,
+    Market,
+}
+
+impl OrderType {
+    const ALL: [OrderType; 3] = [OrderType::Limit, OrderType::LimitMaker, OrderType::Market];
+
+    /// `LIMIT`, `LIMIT_MAKER` or `MARKET`, in any case, with spaces around.
+    pub fn parse(text: &str) -> Option<OrderType> {
+        let text = text.trim();
+        OrderType::ALL.into_iter().find(|kind| kind.as_str().eq_ignore_ascii_case(text))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::Limit => "LIMIT",
+            OrderType::LimitMaker => "LIMIT_MAKER",
+            OrderType::Market => "MARKET",
+        }
+    }
+}
+
 /// Where an order stands on the venue at one block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
@@ -221,6 +253,17 @@ pub enum OrderStatus {
 impl OrderStatus {
     pub fn is_final(self) -> bool {
         !matches!(self, OrderStatus::Open)
+    }
+
+    /// As the book stores and the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Open => "OPEN",
+            OrderStatus::Filled => "FILLED",
+            OrderStatus::Cancelled => "CANCELLED",
+            OrderStatus::Expired => "EXPIRED",
+            OrderStatus::Invalid => "INVALID",
+        }
     }
 }
 

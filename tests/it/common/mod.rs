@@ -1,3 +1,8 @@
+//! What the integration tests share: a devnet and a gateway on it, requests and their answers, amounts, TLS
+//! clients, a Python environment, and PostgreSQL databases.
+
+pub mod postgres;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -5,8 +10,8 @@ use std::sync::Arc;
 use alloy::primitives::Address;
 use gateway::config::Config;
 use gateway::devnet::{Devnet, DevnetAssets};
+use gateway::passphrase::Passphrase;
 use gateway::server::{GatewayOptions, RunningGateway, StartError};
-use gateway::state::Passphrase;
 use reqwest::StatusCode;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -15,6 +20,11 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 pub const PASSPHRASE: &str = "test passphrase";
+
+/// Raw units of a human amount of a token with `decimals`.
+pub fn raw(text: &str, decimals: u8) -> alloy::primitives::U256 {
+    chains::amount::Amount::parse(text, decimals).unwrap().raw
+}
 
 /// A provider straight to the devnet's node.
 pub fn node(devnet: &Devnet) -> alloy::providers::RootProvider {
@@ -197,7 +207,7 @@ pub fn raw_field(text: &str, field: &str) -> String {
 
 /// Makes certificates under `passphrase` in the conf dir's `certs/` (server.yml's default) and returns that dir.
 pub fn make_certs(conf: &Path, passphrase: &str) -> std::path::PathBuf {
-    let dir = gateway::tls::certificate_dir(conf, "./certs/");
+    let dir = gateway::config::certificate_dir(conf, "./certs/");
     gateway::tls::generate(&dir, &Passphrase::new(passphrase), &[]).unwrap();
     dir
 }

@@ -1,0 +1,330 @@
+//! Pools and liquidity: a pool named by address, a position request (either route style), and what pool-info,
+//! position-info, quotes and liquidity changes answer, for V2 pairs (`amm`) and V3 positions (`clmm`).
+
+use alloy::primitives::{Address, U256};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
+use crate::request::{AmountText, Human, Target, optional_address};
+
+/// A pool named by address, in either route style.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PoolQuery {
+    #[param(example = "devnet")]
+    pub network: Option<String>,
+    #[param(example = "ethereum-devnet")]
+    pub chain_network: Option<String>,
+    #[param(example = "uniswap")]
+    pub connector: Option<String>,
+    #[param(example = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc")]
+    pub pool_address: String,
+    /// Which token to call base (default: the pool list's base, else token0).
+    pub base_token: Option<String>,
+    /// Liquidity bins around the price to include (clmm); 10 when omitted.
+    pub bin_count: Option<u32>,
+}
+
+impl PoolQuery {
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, None)
+    }
+}
+
+/// The fields every position request shares, in either route style.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PositionRequest {
+    #[param(example = "devnet")]
+    pub network: Option<String>,
+    #[param(example = "ethereum-devnet")]
+    pub chain_network: Option<String>,
+    #[param(example = "uniswap")]
+    pub connector: Option<String>,
+    /// The wallet (transactions and positions-owned), the default wallet when omitted.
+    pub wallet_address: Option<String>,
+    /// The pool (open, quote-position; filters positions-owned).
+    #[param(example = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640")]
+    pub pool_address: Option<String>,
+    /// The position's token id (add, remove, collect-fees, close, position-info).
+    pub position_address: Option<String>,
+    /// Lower and upper price of the range, quote per base (open, quote-position).
+    pub lower_price: Option<f64>,
+    pub upper_price: Option<f64>,
+    /// Human amounts; one is enough, the other follows from the range and the price. Digits past a token's
+    /// decimals are dropped (amounts computed as floats, e.g. base × price, are taken rounded down).
+    #[schema(value_type = Option<String>)]
+    #[param(value_type = Option<String>)]
+    pub base_token_amount: Option<AmountText>,
+    #[schema(value_type = Option<String>)]
+    #[param(value_type = Option<String>)]
+    pub quote_token_amount: Option<AmountText>,
+    /// 0-100 (remove).
+    pub percentage_to_remove: Option<f64>,
+    pub slippage_pct: Option<f64>,
+}
+
+impl PositionRequest {
+    /// The share of liquidity to remove: required, above 0 and at most 100.
+    pub fn percentage_to_remove(&self) -> ApiResult<f64> {
+        let percentage =
+            self.percentage_to_remove.ok_or_else(|| ApiError::bad_request("percentageToRemove", "is required"))?;
+        if !(percentage > 0.0 && percentage <= 100.0) {
+            return Err(ApiError::bad_request("percentageToRemove", "must be above 0 and at most 100"));
+        }
+        Ok(percentage)
+    }
+
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, self.slippage_pct)
+    }
+
+    /// The pool: required.
+    pub fn pool(&self) -> ApiResult<Address> {
+        optional_address("poolAddress", self.pool_address.as_deref())?
+            .ok_or_else(|| ApiError::bad_request("poolAddress", "is required"))
+    }
+
+    /// The position's token id: required.
+    pub fn token_id(&self) -> ApiResult<U256> {
+        let text = self
+            .position_address
+            .as_deref()
+            .ok_or_else(|| ApiError::bad_request("positionAddress", "is required: the position's token id"))?;
+        // An empty string parses as 0, which is not a position anyone holds.
+        let digits = text.trim();
+        let parsed = (!digits.is_empty()).then(|| digits.parse::<U256>().ok()).flatten();
+        parsed.ok_or_else(|| {
+            ApiError::bad_request("positionAddress", format!("{} is not a position token id", chains::quoted(text)))
+        })
+    }
+
+    /// The raw base and quote amounts given (digits past a token's decimals dropped).
+    pub fn amounts(&self, base_decimals: u8, quote_decimals: u8) -> ApiResult<(Option<U256>, Option<U256>)> {
+        let raw = |amount: &Option<AmountText>, field: &str, decimals: u8| {
+            amount.as_ref().filter(|a| !a.is_empty()).map(|a| a.parse(field, decimals).map(|a| a.raw)).transpose()
+        };
+        Ok((
+            raw(&self.base_token_amount, "baseTokenAmount", base_decimals)?,
+            raw(&self.quote_token_amount, "quoteTokenAmount", quote_decimals)?,
+        ))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AmmPoolInfo {
+    pub address: String,
+    pub base_token_address: String,
+    pub quote_token_address: String,
+    #[schema(value_type = f64, example = 0.3)]
+    pub fee_pct: Human,
+    /// Quote per base.
+    #[schema(value_type = f64)]
+    pub price: Human,
+    #[schema(value_type = f64)]
+    pub base_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount: Human,
+    pub block_number: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AmmPositionInfo {
+    pub pool_address: String,
+    pub wallet_address: String,
+    pub base_token_address: String,
+    pub quote_token_address: String,
+    /// Pool (LP) tokens held.
+    #[schema(value_type = f64)]
+    pub lp_token_amount: Human,
+    /// What they redeem for now.
+    #[schema(value_type = f64)]
+    pub base_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub price: Human,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AmmQuoteLiquidity {
+    pub pool_address: String,
+    /// Whether the base amount decided how much goes in.
+    pub base_limited: bool,
+    #[schema(value_type = f64)]
+    pub base_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub base_token_amount_max: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount_max: Human,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AmmLiquidityData {
+    #[schema(value_type = f64)]
+    pub fee: Human,
+    pub pool_address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub base_token_amount_added: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub quote_token_amount_added: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub base_token_amount_removed: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub quote_token_amount_removed: Option<Human>,
+}
+
+/// Liquidity between two initialized ticks around the price.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Bin {
+    /// The range's lower tick.
+    pub bin_id: i32,
+    /// Quote per base at the lower tick.
+    pub price: f64,
+    #[schema(value_type = f64)]
+    pub base_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount: Human,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClmmPoolInfo {
+    pub address: String,
+    pub base_token_address: String,
+    pub quote_token_address: String,
+    /// The tick spacing.
+    pub bin_step: i32,
+    #[schema(value_type = f64, example = 0.05)]
+    pub fee_pct: Human,
+    /// Quote per base.
+    #[schema(value_type = f64)]
+    pub price: Human,
+    /// What the pool holds of each token.
+    #[schema(value_type = f64)]
+    pub base_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount: Human,
+    /// The current tick.
+    pub active_bin_id: i32,
+    /// Liquidity in range at the current tick.
+    pub liquidity: String,
+    pub sqrt_price_x96: String,
+    pub bins: Vec<Bin>,
+    pub block_number: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotePositionResponse {
+    pub pool_address: String,
+    /// Whether the base amount decided the liquidity.
+    pub base_limited: bool,
+    #[schema(value_type = f64)]
+    pub base_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount: Human,
+    /// With the slippage tolerance.
+    #[schema(value_type = f64)]
+    pub base_token_amount_max: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount_max: Human,
+    pub liquidity: String,
+    pub lower_bin_id: i32,
+    pub upper_bin_id: i32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LiquidityData {
+    /// Gas fee in the native currency.
+    #[schema(value_type = f64)]
+    pub fee: Human,
+    pub pool_address: String,
+    /// The position's token id.
+    pub position_address: String,
+    /// Solana's rent; always 0 here.
+    #[schema(value_type = f64)]
+    pub position_rent: Human,
+    /// Solana's rent given back when a position closes; always 0 here (Hummingbot's client requires a number).
+    #[schema(value_type = f64)]
+    pub position_rent_refunded: Human,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub base_token_amount_added: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub quote_token_amount_added: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub base_token_amount_removed: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub quote_token_amount_removed: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub base_fee_amount_collected: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub quote_fee_amount_collected: Option<Human>,
+}
+
+impl LiquidityData {
+    pub fn new(fee: Human, pool: Address, token_id: U256) -> Self {
+        LiquidityData {
+            fee,
+            pool_address: chains::checksum(pool),
+            position_address: token_id.to_string(),
+            position_rent: Human("0".into()),
+            position_rent_refunded: Human("0".into()),
+            base_token_amount_added: None,
+            quote_token_amount_added: None,
+            base_token_amount_removed: None,
+            quote_token_amount_removed: None,
+            base_fee_amount_collected: None,
+            quote_fee_amount_collected: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PositionInfo {
+    /// The position's token id.
+    pub address: String,
+    pub pool_address: String,
+    pub base_token_address: String,
+    pub quote_token_address: String,
+    #[schema(value_type = f64)]
+    pub base_token_amount: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_amount: Human,
+    /// Fees earned and not yet collected.
+    #[schema(value_type = f64)]
+    pub base_fee_amount: Human,
+    #[schema(value_type = f64)]
+    pub quote_fee_amount: Human,
+    pub lower_bin_id: i32,
+    pub upper_bin_id: i32,
+    pub lower_price: f64,
+    pub upper_price: f64,
+    /// The pool's price now, quote per base.
+    #[schema(value_type = f64)]
+    pub price: Human,
+    pub in_range: bool,
+    pub liquidity: String,
+}

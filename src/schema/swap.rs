@@ -1,0 +1,146 @@
+//! Swaps: the quote-swap and execute-swap query or body (every route style), the quote, what a swap moved, and a
+//! stored router quote's execution.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use alloy::primitives::Address;
+
+use crate::error::ApiResult;
+use crate::request::{AmountText, Human, Target, optional_address};
+
+/// The query or body of every quote-swap and execute-swap, in either route style.
+#[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+#[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": "0.1", "side": "SELL", "slippagePct": 1, "walletAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}))]
+pub struct SwapRequest {
+    /// Network name (per-connector routes), e.g. `devnet`.
+    #[param(example = "devnet")]
+    pub network: Option<String>,
+    /// `ethereum-<network>` (unified routes).
+    #[param(example = "ethereum-devnet")]
+    pub chain_network: Option<String>,
+    /// `uniswap` or `pancakeswap` (unified routes; `/trading/swap/*` take the type too: `uniswap/clmm`,
+    /// `uniswap/amm`, `uniswap/router`); the network's swapProvider when omitted.
+    #[param(example = "uniswap")]
+    pub connector: Option<String>,
+    /// Symbol or address of the token whose amount is given.
+    #[param(example = "WETH")]
+    pub base_token: String,
+    /// Symbol or address of the other token (taken from the pool when omitted and a pool is given).
+    #[param(example = "USDC")]
+    pub quote_token: Option<String>,
+    /// Human amount of the base token. Digits past its decimals are dropped (rounded toward zero): a SELL never
+    /// spends more than written, a BUY never pays for more; the slippage bounds follow from the rounded amount.
+    #[param(value_type = String, example = "0.1")]
+    #[schema(value_type = String)]
+    pub amount: AmountText,
+    /// SELL spends `amount` of the base token; BUY receives `amount` of it.
+    #[param(example = "SELL")]
+    pub side: String,
+    /// A specific pool (amm, clmm); otherwise the best listed pool for the pair.
+    pub pool_address: Option<String>,
+    /// Tolerance, 0-100; the connector's `slippagePct` when omitted.
+    pub slippage_pct: Option<f64>,
+    /// The wallet (execute), the default wallet when omitted.
+    pub wallet_address: Option<String>,
+}
+
+impl SwapRequest {
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, self.slippage_pct)
+    }
+
+    /// The pool the request names, if any.
+    pub fn pool(&self) -> ApiResult<Option<Address>> {
+        optional_address("poolAddress", self.pool_address.as_deref())
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "walletAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "quoteId": "<quoteId from quote-swap>"}))]
+pub struct ExecuteQuoteRequest {
+    pub network: Option<String>,
+    pub chain_network: Option<String>,
+    pub connector: Option<String>,
+    pub wallet_address: Option<String>,
+    /// The `quoteId` a router quote-swap answered.
+    pub quote_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuoteSwapResponse {
+    /// The pool (single-pool swaps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_address: Option<String>,
+    /// Token symbols and fee tiers of the route, e.g. `WBTC -0.3%-> WETH -0.05%-> USDC`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_path: Option<String>,
+    /// Execute this quote by id with `execute-quote` (router).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<String>,
+    /// The pools the swap goes through, in order.
+    pub route: Vec<RouteStep>,
+    pub token_in: String,
+    pub token_out: String,
+    #[schema(value_type = f64, example = 0.1)]
+    pub amount_in: Human,
+    #[schema(value_type = f64, example = 299.6)]
+    pub amount_out: Human,
+    /// Quote token per base token.
+    #[schema(value_type = f64, example = 2996.0)]
+    pub price: Human,
+    #[schema(value_type = f64)]
+    pub price_impact_pct: Human,
+    pub slippage_pct: f64,
+    /// The least a SELL accepts.
+    #[schema(value_type = f64)]
+    pub min_amount_out: Human,
+    /// The most a BUY pays.
+    #[schema(value_type = f64)]
+    pub max_amount_in: Human,
+    /// The block the quote was computed at.
+    pub block_number: u64,
+    /// Gas the swap is expected to use.
+    pub gas_estimate: u64,
+}
+
+/// One pool of a route.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteStep {
+    pub pool_address: String,
+    /// `amm` (V2) or `clmm` (V3).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub token_in: String,
+    pub token_out: String,
+    /// The V3 fee tier (hundredths of a basis point); 0 for V2.
+    pub fee: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapData {
+    pub token_in: String,
+    pub token_out: String,
+    /// What left the wallet, read from the receipt.
+    #[schema(value_type = f64)]
+    pub amount_in: Human,
+    /// What reached the wallet, read from the receipt.
+    #[schema(value_type = f64)]
+    pub amount_out: Human,
+    /// Gas fee in the native currency.
+    #[schema(value_type = f64)]
+    pub fee: Human,
+    #[schema(value_type = f64)]
+    pub base_token_balance_change: Human,
+    #[schema(value_type = f64)]
+    pub quote_token_balance_change: Human,
+    pub slippage_pct: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_address: Option<String>,
+}
