@@ -72,3 +72,41 @@ async fn a_new_fork_is_a_description_with_no_new_code() {
     assert_eq!(executed["data"]["amountOut"], quote["amountOut"]);
     assert!(Registry::builtin().find("forkswap", "devnet").is_none(), "nothing was added to the code");
 }
+
+/// PancakeSwap's V3 router takes V3 pools only: a router route through its V2 pairs executes through its V2
+/// router, which approving `pancakeswap/router` covers too.
+#[tokio::test]
+async fn pancake_router_routes_through_v2_pairs_execute_through_its_v2_router() {
+    let devnet = common::devnet().await;
+    let conf = devnet_conf(&[devnet.rpc_url()]);
+    // Only the V2 pair is listed for WETH/USDC, so the router's one route is through it.
+    let list = conf.path().join("pools/pancakeswap.json");
+    let pools: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&list).unwrap()).unwrap();
+    let v2_only: Vec<_> =
+        pools.into_iter().filter(|pool| pool["network"] != "devnet" || pool["type"] == "amm").collect();
+    std::fs::write(&list, serde_json::to_string(&v2_only).unwrap()).unwrap();
+    let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.unwrap();
+    let wallet = gw.add_wallet(&devnet, 1).await;
+    approve(&gw, "WETH", "pancakeswap/router").await;
+    let (_, quote) = quote_on(&gw, "pancakeswap", "router", "baseToken=WETH&quoteToken=USDC&amount=1&side=SELL").await;
+    assert_eq!(quote["route"][0]["type"], "amm", "{quote}");
+    let usdc = devnet.deployment().token("USDC").address;
+    let usdc_of = async || chains::erc20::balances(&gw.devnet_network(), wallet, &[usdc]).await.unwrap().1[0];
+    let before = usdc_of().await;
+    let (status, executed) = gw
+        .post(
+            "/trading/router/execute-quote",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "pancakeswap", "quoteId": quote["quoteId"]}),
+        )
+        .await;
+    assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
+    // 1 WETH into the pair's 1000 WETH / 3,000,000 USDC at its 0.2 %, to the unit.
+    let expected = 1_000_000_000_000_000_000u128 * 998 * 3_000_000_000_000
+        / (1_000_000_000_000_000_000_000 * 1000 + 1_000_000_000_000_000_000 * 998);
+    assert_eq!(usdc_of().await - before, alloy::primitives::U256::from(expected));
+    let hash: alloy::primitives::B256 = executed["signature"].as_str().unwrap().parse().unwrap();
+    let sent =
+        alloy::providers::Provider::get_transaction_by_hash(&common::node(&devnet), hash).await.unwrap().unwrap();
+    let v2_router = Registry::builtin().find("pancakeswap", "devnet").unwrap().v2.unwrap().router;
+    assert_eq!(alloy::consensus::Transaction::to(&sent), Some(v2_router));
+}
