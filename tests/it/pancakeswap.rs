@@ -4,8 +4,7 @@ use connectors::dex::Registry;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf};
-use crate::trading::{approve, quote_on};
+use crate::common::{self, PASSPHRASE, TestGateway, approve, devnet_conf, quote_on};
 
 #[tokio::test]
 async fn pancake_v3_quotes_crossing_ticks_equal_its_quoter_and_the_swap() {

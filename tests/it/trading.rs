@@ -11,7 +11,7 @@ use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestGateway, assert_error_body, raw, raw_field};
+use crate::common::{self, TestGateway, approve, assert_error_body, quote_on, raw, raw_field};
 
 fn chain(devnet: &Devnet) -> Unlocked {
     Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap()
@@ -21,25 +21,9 @@ async fn balance(chain: &Unlocked, token: Address, owner: Address) -> U256 {
     IERC20::new(token, &chain.provider).balanceOf(owner).call().await.unwrap()
 }
 
-pub async fn approve(gw: &TestGateway, token: &str, spender: &str) {
-    let (status, body) =
-        gw.post("/chains/ethereum/approve", json!({"network": "devnet", "token": token, "spender": spender})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
 /// GETs a Uniswap quote and returns its text (for exact numbers) and parsed form.
 async fn quote(gw: &TestGateway, kind: &str, query: &str) -> (String, Value) {
     quote_on(gw, "uniswap", kind, query).await
-}
-
-pub async fn quote_on(gw: &TestGateway, connector: &str, kind: &str, query: &str) -> (String, Value) {
-    let url = format!("/trading/{kind}/quote-swap?chainNetwork=ethereum-devnet&connector={connector}&{query}");
-    let response = gw.client().get(gw.url(&url)).send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{text}");
-    let value = serde_json::from_str(&text).unwrap();
-    (text, value)
 }
 
 fn data_field(text: &str, field: &str) -> String {

@@ -372,3 +372,21 @@ pub async fn intercepting_node(
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     port
 }
+
+/// Approves `spender` (a name like `uniswap/router`) for `token` for the default wallet on the devnet.
+pub async fn approve(gw: &TestGateway, token: &str, spender: &str) {
+    let (status, body) =
+        gw.post("/chains/ethereum/approve", json!({"network": "devnet", "token": token, "spender": spender})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// GETs a unified quote-swap of `connector`'s `kind` on the devnet: its text (for exact numbers) and parsed form.
+pub async fn quote_on(gw: &TestGateway, connector: &str, kind: &str, query: &str) -> (String, Value) {
+    let url = format!("/trading/{kind}/quote-swap?chainNetwork=ethereum-devnet&connector={connector}&{query}");
+    let response = gw.client().get(gw.url(&url)).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let value = serde_json::from_str(&text).unwrap();
+    (text, value)
+}
