@@ -1,11 +1,16 @@
 //! The pools a connector trades through on a network: its config list plus those added through the API.
 
 use alloy::primitives::Address;
+use connectors::family::Family;
+use connectors::router::PoolRef;
+use connectors::v2::sort_tokens;
 
 use crate::config::{Config, ListedPool};
 
 pub struct PoolBook {
     pub pools: Vec<ListedPool>,
+    /// The same pools as the route search takes them (built once per list, not per quote).
+    pub routable: Vec<PoolRef>,
 }
 
 impl PoolBook {
@@ -22,7 +27,8 @@ impl PoolBook {
                 None => pools.push(pool),
             }
         }
-        PoolBook { pools }
+        let routable = pools.iter().filter_map(routable).collect();
+        PoolBook { pools, routable }
     }
 
     /// Pools of `kind` (`amm`, `clmm`, or any when `None`) holding both tokens.
@@ -40,4 +46,11 @@ impl PoolBook {
     pub fn by_address(&self, address: Address) -> Option<&ListedPool> {
         self.pools.iter().find(|p| p.address == address)
     }
+}
+
+/// A listed pool as the route search takes it.
+fn routable(pool: &ListedPool) -> Option<PoolRef> {
+    let family = Family::of_kind(&pool.kind)?;
+    let (token0, token1) = sort_tokens(pool.base_token_address, pool.quote_token_address);
+    Some(PoolRef { family, address: pool.address, token0, token1, fee: family.fee_tier(pool.fee_pct) })
 }

@@ -1,10 +1,9 @@
 //! Swaps: the quote-swap and execute-swap query or body (every route style), the quote, what a swap moved, and a
 //! stored router quote's execution.
 
+use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-use alloy::primitives::Address;
 
 use crate::error::ApiResult;
 use crate::request::{AmountText, Human, Target, optional_address};

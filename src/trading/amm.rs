@@ -1,5 +1,13 @@
 //! `amm`: swaps through one V2 pair, its reserves, and liquidity as the pair's pool token (a wallet's share).
 
+use alloy::primitives::{Address, U256};
+use chains::amount::ratio;
+use chains::erc20::transfers;
+use connectors::family::Family;
+use connectors::router::Route;
+use connectors::state::V2PairState;
+use connectors::v2::math::{V2QuoteError, deposit, redeemed};
+
 use super::Desk;
 use super::pool::{base_of, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
@@ -11,13 +19,6 @@ use crate::schema::liquidity::{
 use crate::schema::swap::{SwapData, SwapRequest};
 use crate::schema::{TxResponse, fee_of, status_of};
 use crate::state::AppState;
-use alloy::primitives::{Address, U256};
-use chains::amount::ratio;
-use chains::erc20::transfers;
-use connectors::family::Family;
-use connectors::router::Route;
-use connectors::state::V2PairState;
-use connectors::v2::math::{V2QuoteError, deposit, redeemed};
 
 /// The pair a request names, or the listed (else the factory's) pair for its tokens.
 async fn pair_for(

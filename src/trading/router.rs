@@ -4,27 +4,17 @@
 
 use chains::erc20::Token;
 use connectors::Side;
-use connectors::family::Family;
 use connectors::router::{PoolRef, Route, RouteQuote, best, routes};
-use connectors::v2::sort_tokens;
 use serde::{Deserialize, Serialize};
 
 use super::Desk;
 use super::swap::{self, Order, Planned};
-use crate::config::ListedPool;
 use crate::error::{ApiError, ApiResult};
 use crate::request::Target;
 use crate::schema::TxResponse;
 use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};
 use crate::state::AppState;
 use crate::storage::now_ms;
-
-/// A listed pool as the route search takes it.
-fn listed(pool: &ListedPool) -> Option<PoolRef> {
-    let family = Family::of_kind(&pool.kind)?;
-    let (token0, token1) = sort_tokens(pool.base_token_address, pool.quote_token_address);
-    Some(PoolRef { family, address: pool.address, token0, token1, fee: family.fee_tier(pool.fee_pct) })
-}
 
 /// The pools the connector's factories have between the order's tokens, directly and through the network's
 /// routing tokens.
@@ -46,8 +36,7 @@ async fn best_route(state: &AppState, desk: &Desk, order: &Order) -> ApiResult<(
     let max_hops = desk.config.connectors.get(&desk.connector).map(|c| c.maximum_hops).unwrap_or(3) as usize;
     let (from, to) = (order.token_in.address, order.token_out.address);
     // Listed pools are the fast path; the factories are asked only when they join nothing.
-    let listed: Vec<PoolRef> = book.pools.iter().filter_map(listed).collect();
-    let mut candidates = routes(&listed, from, to, max_hops);
+    let mut candidates = routes(&book.routable, from, to, max_hops);
     if candidates.is_empty() {
         candidates = routes(&discovered(state, desk, order).await?, from, to, max_hops.min(2));
     }

@@ -4,12 +4,11 @@
 use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
+use connectors::Side;
 use connectors::family::Family;
 use connectors::router::{Route, RouteQuote, SwapLimits};
 use connectors::state::PoolStates;
 use connectors::v3::pool::SwapAmount;
-
-use connectors::Side;
 
 use super::Desk;
 use crate::error::{ApiError, ApiResult};
