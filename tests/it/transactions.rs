@@ -551,6 +551,11 @@ async fn a_transaction_stuck_under_the_market_is_replaced_automatically_and_the_
     eventually("the tracker replaces it", async || !ledger.replacements(original.hash).await.unwrap().is_empty()).await;
     let replacement = ledger.replacements(original.hash).await.unwrap()[0].clone();
     assert_eq!(replacement.nonce, original.nonce);
+    // The ledger records a replacement before the node has it: mined before it arrives, the block is empty.
+    eventually("the node has the replacement", async || {
+        anvil.get_transaction_by_hash(replacement.hash).await.unwrap().is_some()
+    })
+    .await;
     anvil.evm_mine(None).await.unwrap();
     let (status, body) = waiting.await.unwrap();
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
@@ -578,11 +583,14 @@ async fn a_cancel_mined_in_place_of_a_request_still_waiting_answers_it_as_failed
     let original = ledger.pending("devnet", 31337, 10).await.unwrap()[0].clone();
     let cancelling =
         post("/chains/ethereum/cancel", json!({"network": "devnet", "address": wallet, "nonce": original.nonce}));
-    eventually("the cancel is sent", async || !ledger.replacements(original.hash).await.unwrap().is_empty()).await;
+    eventually("the cancel is recorded", async || !ledger.replacements(original.hash).await.unwrap().is_empty()).await;
+    let cancel = ledger.replacements(original.hash).await.unwrap()[0].hash;
+    // Recorded before it is sent: the block is mined once the node has it.
+    eventually("the node has the cancel", async || anvil.get_transaction_by_hash(cancel).await.unwrap().is_some())
+        .await;
     anvil.evm_mine(None).await.unwrap();
     let (status, body) = waiting.await.unwrap();
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(-1)), "the wrap did not happen: {body}");
-    let cancel = ledger.replacements(original.hash).await.unwrap()[0].hash;
     assert_eq!(hash_of(&body), cancel, "it names what was mined");
     let (status, body) = cancelling.await.unwrap();
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
