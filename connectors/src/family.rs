@@ -321,3 +321,37 @@ impl Dex {
             .ok_or_else(|| ConnectorError::NotDeployed { connector: self.name.clone(), family })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dex::Registry;
+
+    #[test]
+    fn a_capability_a_family_lacks_says_so_naming_the_family() {
+        let uniswap = Registry::builtin().find("uniswap", "mainnet").unwrap();
+        let v2 = uniswap.protocol(Family::V2).unwrap();
+        assert_eq!(v2.position_manager().unwrap_err().to_string(), "V2 (amm) pools do not offer positions");
+        let v3 = uniswap.protocol(Family::V3).unwrap();
+        assert!(matches!(
+            v3.liquidity_router(),
+            Err(ConnectorError::Unsupported { family: Family::V3, what: "pool-token liquidity" })
+        ));
+        assert!(v2.lookups(Address::ZERO, Address::repeat_byte(1)).len() == 1 && v3.swap_router().is_ok());
+    }
+
+    #[test]
+    fn a_family_a_dex_does_not_deploy_on_a_network_is_refused_and_its_routes_take_the_family_it_has() {
+        let celo = Registry::builtin().find("uniswap", "celo").unwrap();
+        assert!(celo.v2.is_none(), "Uniswap has no V2 on Celo");
+        assert_eq!(
+            celo.protocol(Family::V2).err().unwrap().to_string(),
+            "uniswap has no V2 (amm) pools on this network"
+        );
+        assert_eq!(celo.router_for(Family::V3).unwrap().family(), Family::V3);
+        assert_eq!(celo.protocols().map(|protocol| protocol.family()).collect::<Vec<_>>(), vec![Family::V3]);
+        let sepolia = Registry::builtin().find("uniswap", "sepolia").unwrap();
+        assert_eq!(sepolia.router_for(Family::V2).unwrap().family(), Family::V2, "Router02 alone");
+        assert!(sepolia.router_for(Family::V3).is_err());
+    }
+}
