@@ -21,7 +21,6 @@ use connectors::error::ConnectorError;
 
 use crate::config::{ClobConfig, Config};
 use crate::error::{ApiError, ApiResult};
-use crate::request::network_name;
 use crate::state::AppState;
 use crate::storage::{BookSync, StoredFill, StoredOrder, now_ms};
 
@@ -109,30 +108,29 @@ pub fn connector_named(config: &Config, connector: Option<&str>) -> ApiResult<(S
 macro_rules! with_clob {
     ($state:expr, $named:expr, |$clob:ident| $body:expr) => {{
         $crate::request::check_chain($named.chain.as_deref())?;
-        let (connector, settings) = $crate::clob::connector_named(&$state.config(), $named.connector.as_deref())?;
-        let (network, chain_network) = ($named.network.as_deref(), $named.chain_network.as_deref());
+        let config = $state.config();
+        let network =
+            $crate::request::network_name(&config, $named.network.as_deref(), $named.chain_network.as_deref())?;
+        let (connector, settings) = $crate::clob::connector_named(&config, $named.connector.as_deref())?;
         connectors::for_venue!(
             connector.as_str(),
             |Venue| {
-                let named = (connector.clone(), settings);
-                let $clob = $crate::clob::Clob::<Venue>::open($state, network, chain_network, named).await?;
+                let $clob = $crate::clob::Clob::<Venue>::open($state, network, (connector, settings)).await?;
                 $body
             },
-            unreachable!("{connector} is configured as an order-book connector but no venue speaks it")
+            return Err($crate::error::ApiError::internal(format!("no venue speaks the configured {connector}")))
         )
     }};
 }
 
 impl<V: ClobVenue> Clob<V> {
-    /// The connector (as [`connector_named`] found it, with its settings) on the network a request names.
+    /// The connector (as [`connector_named`] found it, with its settings) on a network.
     pub async fn open(
         state: &AppState,
-        network: Option<&str>,
-        chain_network: Option<&str>,
+        network_name: String,
         (connector, settings): (String, ClobConfig),
     ) -> ApiResult<Clob<V>> {
         let config = state.config();
-        let network_name = network_name(&config, network, chain_network)?;
         let network = state.ethereum().network(&config, &network_name)?;
         let book = state.token_book(&config, &network_name).await?;
         let mut markets = Vec::new();
@@ -447,7 +445,8 @@ impl<V: ClobVenue> Clob<V> {
         placed.fill_tx = Some(hash);
         if !mined {
             placed.note = Some(format!(
-                "the fill {hash} was sent but not mined yet; poll it (POST /chains/ethereum/poll) before trusting                  the amount, and place the rest again once it is"
+                "the fill {hash} was sent but not mined yet; poll it (POST /chains/ethereum/poll) before trusting \
+                 the amount, and place the rest again once it is"
             ));
             return Ok(placed);
         }

@@ -98,8 +98,10 @@ impl<'a> Target<'a> {
 
 /// Which way an order goes, BUY or SELL, in any case.
 pub fn parse_side(text: &str) -> ApiResult<Side> {
-    Side::parse(text)
-        .ok_or_else(|| ApiError::bad_request("side", format!("must be BUY or SELL; got {}", chains::quoted(text))))
+    Side::parse(text).ok_or_else(|| {
+        let given = text.trim().to_ascii_uppercase();
+        ApiError::bad_request("side", format!("must be BUY or SELL; got {}", chains::quoted(&given)))
+    })
 }
 
 /// An order's type, LIMIT when none is given.

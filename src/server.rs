@@ -20,9 +20,6 @@ use crate::passphrase::Passphrase;
 use crate::state::AppState;
 use crate::storage::{Storage, StorageError, default_url};
 
-/// Request bodies larger than this are refused with 413.
-pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
-
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +175,7 @@ pub fn app(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::not_found("no such route; the API is described at /docs") })
         .with_state(state)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(crate::http::BODY_LIMIT_BYTES))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         // Failures are logged where they are answered (an ApiError with a cause), not again per 5xx here: a node
         // that is down would otherwise write an ERROR line for every request.

@@ -15,7 +15,7 @@ pub enum ConnectorError {
     #[error("{0} is not a pool of this connector on this network")]
     NotAPool(alloy::primitives::Address),
     /// The connector has no deployment of the family on this network.
-    #[error("{connector} has no {} pools on this network", family.name())]
+    #[error("{connector} has no {} pools on this network", family.kind())]
     NotDeployed { connector: String, family: crate::family::Family },
     /// The family has no such capability.
     #[error("{} pools do not offer {what}", family.name())]

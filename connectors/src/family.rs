@@ -112,8 +112,25 @@ pub struct Lookup {
     pub fee: u32,
 }
 
-/// Finding a family's pools for a pair through its factories.
+/// Finding a family's pools: where a pair's pools are (CREATE2, off-chain), which factory calls name them, and
+/// whether an address is one.
 pub trait Discover: Deployed {
+    /// Where the pair's pools would be, one per fee tier (hundredths of a basis point; 0 where there is one fee).
+    fn pool_addresses(&self, _token0: Address, _token1: Address) -> Vec<(Address, u32)> {
+        Vec::new()
+    }
+
+    /// Whether `address` is this family's pool of the two tokens, at the fee tier it says it has (`None`: it
+    /// answers no fee, as a V2 pair does).
+    fn is_pool(&self, _address: Address, _token0: Address, _token1: Address, _fee: Option<u32>) -> bool {
+        false
+    }
+
+    /// What a pool of the family at `tier` charges, in hundredths of a basis point.
+    fn fee(&self, tier: u32) -> u32 {
+        tier
+    }
+
     /// The factory calls that name the pair's pools (one per fee tier), none when the family has no factory.
     fn lookups(&self, _token0: Address, _token1: Address) -> Vec<Lookup> {
         Vec::new()
@@ -147,11 +164,6 @@ pub trait Quote: Deployed {
         _amount: SwapAmount,
     ) -> Reading<'a, HopQuote> {
         unsupported_reading(self.family(), "quotes")
-    }
-
-    /// A hop's fee in hundredths of a basis point, for what a route shows.
-    fn hop_fee(&self, hop: &Hop) -> u32 {
-        hop.fee
     }
 }
 
@@ -344,10 +356,7 @@ mod tests {
     fn a_family_a_dex_does_not_deploy_on_a_network_is_refused_and_its_routes_take_the_family_it_has() {
         let celo = Registry::builtin().find("uniswap", "celo").unwrap();
         assert!(celo.v2.is_none(), "Uniswap has no V2 on Celo");
-        assert_eq!(
-            celo.protocol(Family::V2).err().unwrap().to_string(),
-            "uniswap has no V2 (amm) pools on this network"
-        );
+        assert_eq!(celo.protocol(Family::V2).err().unwrap().to_string(), "uniswap has no amm pools on this network");
         assert_eq!(celo.router_for(Family::V3).unwrap().family(), Family::V3);
         assert_eq!(celo.protocols().map(|protocol| protocol.family()).collect::<Vec<_>>(), vec![Family::V3]);
         let sepolia = Registry::builtin().find("uniswap", "sepolia").unwrap();

@@ -60,8 +60,12 @@ fn default_log_level() -> String {
 fn default_request_timeout_seconds() -> u64 {
     60
 }
+/// PostgreSQL connections an instance opens at most when the config names no number (`server.yml`
+/// `databaseMaxConnections`). Each send holds one while it takes its nonce; the rest serve everything else.
+pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
+
 fn default_database_max_connections() -> u32 {
-    crate::storage::DEFAULT_MAX_CONNECTIONS
+    DEFAULT_DATABASE_MAX_CONNECTIONS
 }
 
 impl Section for ServerConfig {

@@ -14,6 +14,7 @@ use chains::ledger::{Ledger, LedgerTx, TxStatus};
 use chains::network::{NATIVE_DECIMALS, Network};
 use chains::tx::{CANCEL_LABEL, Call, Mined, Outcome, Replacement, SentTx};
 use connectors::clob::ClobVenue;
+use connectors::family::Family;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -189,25 +190,39 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
         )
     };
     let dex = config.dex(connector, network).ok_or_else(unknown)?;
-    let contracts = match kind {
-        "amm" => dex.v2.map(|v2| vec![v2.router]),
+    let of = |family: Family| dex.protocol(family).ok();
+    let contracts: Vec<Address> = match kind {
+        // Swaps and liquidity both go through the V2 router.
+        "amm" => of(Family::V2).into_iter().filter_map(|v2| v2.liquidity_router().ok()).collect(),
         // Liquidity goes through the position manager, swaps through the router: both need the allowance.
-        "clmm" => dex.v3.as_ref().map(|v3| vec![v3.position_manager, v3.swap_router]),
+        "clmm" => of(Family::V3)
+            .into_iter()
+            .flat_map(|v3| [v3.position_manager(), v3.swap_router()])
+            .collect::<Result<_, _>>()
+            .unwrap_or_default(),
         // Upstream Gateway's name for a clmm connector's swap router (its own messages tell users to approve it).
-        "clmm/swap" => dex.v3.as_ref().map(|v3| vec![v3.swap_router]),
-        // The router's V2 routes go through the V2 router unless the V3 router is SwapRouter02.
-        "router" => match (&dex.v3, &dex.v2) {
-            (Some(v3), _) if v3.swap_router_kind == connectors::v3::SwapRouterKind::SwapRouter02 => {
-                Some(vec![v3.swap_router])
+        "clmm/swap" => of(Family::V3).into_iter().filter_map(|v3| v3.swap_router().ok()).collect(),
+        // The routers that execute the router's routes, the newest family's first (the answer names it): one
+        // where it takes every family's routes (SwapRouter02).
+        "router" => {
+            let families: Vec<Family> = dex.protocols().map(|protocol| protocol.family()).collect();
+            let mut routers = Vec::new();
+            for family in families.into_iter().rev() {
+                let router = dex.router_for(family).and_then(|protocol| protocol.swap_router());
+                if let Ok(router) = router
+                    && !routers.contains(&router)
+                {
+                    routers.push(router);
+                }
             }
-            (Some(v3), Some(v2)) => Some(vec![v3.swap_router, v2.router]),
-            (Some(v3), None) => Some(vec![v3.swap_router]),
-            (None, Some(v2)) => Some(vec![v2.router]),
-            (None, None) => None,
-        },
-        _ => None,
+            routers
+        }
+        _ => Vec::new(),
     };
-    contracts.ok_or_else(unknown)
+    match contracts.is_empty() {
+        true => Err(unknown()),
+        false => Ok(contracts),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -7,6 +7,7 @@ use alloy::primitives::U256;
 use axum::extract::State;
 use chains::amount::{Amount, format_units};
 use chains::gas::current_fees;
+use chains::network::NATIVE_DECIMALS;
 use connectors::Side;
 use connectors::clob::{ClobVenue, Market, levels};
 use serde::{Deserialize, Serialize};
@@ -699,7 +700,7 @@ async fn clob_estimate_gas(
             gas_price: format_units(U256::from(price), 9),
             gas_price_token: clob.network.settings().native_symbol.clone(),
             gas_limit: limit,
-            gas_cost: format_units(U256::from(price) * U256::from(limit), 18),
+            gas_cost: format_units(U256::from(price) * U256::from(limit), NATIVE_DECIMALS),
         }))
     })
 }

@@ -13,8 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
+use super::BODY_LIMIT_BYTES;
 use crate::error::ApiError;
-use crate::server::BODY_LIMIT_BYTES;
 use crate::state::AppState;
 use crate::storage::{Backend, Claim, this_process};
 use chains::commitment::Commitment;

@@ -22,6 +22,9 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::error::ErrorBody;
 use crate::state::AppState;
 
+/// Request bodies larger than this are refused with 413.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -3,7 +3,6 @@
 
 use alloy::primitives::Address;
 use axum::extract::{Path, State};
-use connectors::dex::Dex;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -175,17 +174,12 @@ async fn inspect(
     };
     for connector in config.dexes.names() {
         let Some(dex) = config.dex(&connector, network) else { continue };
-        let (kind, fee_pct) = match (fee, dex) {
-            (Some(fee), Dex { v3: Some(v3), .. }) if v3.pool_address(token0, token1, fee) == address => {
-                ("clmm", fee as f64 / 10_000.0)
-            }
-            (None, Dex { v2: Some(v2), .. }) if v2.pair_address(token0, token1) == address => {
-                ("amm", v2.fee_bps as f64 / 100.0)
-            }
-            _ => continue,
+        let Some(family) = dex.protocols().find(|protocol| protocol.is_pool(address, token0, token1, fee)) else {
+            continue;
         };
+        let fee_pct = f64::from(family.fee(fee.unwrap_or_default())) / 10_000.0;
         let pool = ListedPool {
-            kind: kind.into(),
+            kind: family.family().kind().into(),
             network: network.into(),
             base_symbol: symbol(token0),
             quote_symbol: symbol(token1),
@@ -231,11 +225,8 @@ async fn find_pools(
     for connector in connectors_of(&config, query.connector.as_deref())? {
         let Some(dex) = config.dex(&connector, &network) else { continue };
         let kind = query.kind.as_deref().filter(|k| !k.is_empty());
-        if let Some(v2) = dex.v2.filter(|_| kind.is_none_or(|k| k == "amm")) {
-            candidates.push(v2.pair_address(a, b));
-        }
-        if let Some(v3) = dex.v3.clone().filter(|_| kind.is_none_or(|k| k == "clmm")) {
-            candidates.extend(v3.fee_tiers.iter().map(|tier| v3.pool_address(a, b, tier.fee)));
+        for protocol in dex.protocols().filter(|protocol| kind.is_none_or(|k| k == protocol.family().kind())) {
+            candidates.extend(protocol.pool_addresses(a, b).into_iter().map(|(address, _)| address));
         }
     }
     let chain = state.ethereum().network(&config, &network)?;

@@ -129,14 +129,10 @@ fn create_owner_only(url: &str) {
     let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
 }
 
-/// PostgreSQL connections an instance opens at most when the config names no number (`server.yml`
-/// `databaseMaxConnections`). Each send holds one while it takes its nonce; the rest serve everything else.
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
-
 impl Storage {
     /// Connects with the default pool size and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Storage, StorageError> {
-        Storage::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+        Storage::connect_with(url, crate::config::DEFAULT_DATABASE_MAX_CONNECTIONS).await
     }
 
     /// Connects, with at most `max_connections` to PostgreSQL, and brings the schema up to date.

@@ -12,7 +12,7 @@ use super::Desk;
 use super::pool::{base_of, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{Human, parse_address};
+use crate::request::{Human, optional_address};
 use crate::schema::liquidity::{
     AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, PoolQuery, PositionRequest,
 };
@@ -71,7 +71,7 @@ pub async fn execute_swap(
 
 pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> ApiResult<AmmPoolInfo> {
     let desk = Desk::resolve(state, query.target(connector)).await?;
-    let pair = pair_for(state, &desk, Some(parse_address("poolAddress", &query.pool_address)?), None).await?;
+    let pair = pair_for(state, &desk, optional_address("poolAddress", Some(&query.pool_address))?, None).await?;
     let base_is_0 = base_of(state, &desk, pair.address, pair.token0, pair.token1, query.base_token.as_deref()).await?;
     let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
     let (base, quote) = (desk.token_at(base).await?, desk.token_at(quote).await?);
@@ -146,6 +146,9 @@ pub async fn position_info(
 /// The amounts the pair's ratio takes from at most the given base and quote amounts.
 fn optimal(share: &Share, request: &PositionRequest) -> ApiResult<(U256, U256, bool)> {
     let (base, quote) = request.amounts(share.base.decimals, share.quote.decimals)?;
+    if base.is_none() && quote.is_none() {
+        return Err(ApiError::bad_request("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both"));
+    }
     let reserves = share.pair.reserves_for(share.base.address)?;
     deposit(base, quote, reserves).map_err(|e: V2QuoteError| ApiError::bad_request("poolAddress", e.to_string()))
 }

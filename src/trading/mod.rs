@@ -34,7 +34,8 @@ const DEADLINE_SECONDS: u64 = 1200;
 const PPM: u64 = 1_000_000;
 
 /// A trading desk: one connector on one network as one request trades there, with everything resolved that
-/// the request needs (the connector's deployments, the token list, the slippage tolerance and the deadline).
+/// the request needs (the connector's deployments, the token list, the slippage tolerance), and the bounds and
+/// deadline its transactions carry.
 pub struct Desk {
     pub config: Arc<Config>,
     pub network_name: String,

@@ -114,7 +114,7 @@ pub async fn open(
     let (owner, _) = desk.wallet(state, request.wallet_address.as_deref())?;
     let (desired, least) = bounds(&desk, &sizing);
     let call = desk.protocol(Family::V3)?.open_position(&sides.pool, ticks, desired, least, owner, desk.deadline())?;
-    deposit(state, &desk, &request, &sides, sizing, call, "open-position").await
+    deposit(state, &desk, &request, &sides, None, sizing, call, "open-position").await
 }
 
 /// Adds liquidity to a position, in its range, with the amounts the price calls for.
@@ -128,7 +128,7 @@ pub async fn add(
     let sizing = held.sides.size((position.lower, position.upper), &request)?;
     let (desired, least) = bounds(&desk, &sizing);
     let call = desk.protocol(Family::V3)?.add_to_position(position, desired, least, desk.deadline())?;
-    deposit(state, &desk, &request, &held.sides, sizing, call, "add-liquidity").await
+    deposit(state, &desk, &request, &held.sides, Some(position.token_id), sizing, call, "add-liquidity").await
 }
 
 /// The (token0, token1) amounts a deposit offers, and the least it accepts within the slippage tolerance.
@@ -136,27 +136,30 @@ fn bounds(desk: &Desk, sizing: &Sizing) -> ((U256, U256), (U256, U256)) {
     ((sizing.amount0, sizing.amount1), (desk.min_out(sizing.amount0), desk.min_out(sizing.amount1)))
 }
 
-/// Checks both allowances to the position manager, sends a deposit into a position and reads what it took.
+/// Checks both allowances to the position manager, sends a deposit into a position (`position`: the one added
+/// to, `None` for a new one, whose id the receipt tells) and reads what it took.
+#[allow(clippy::too_many_arguments)]
 async fn deposit(
     state: &AppState,
     desk: &Desk,
     request: &PositionRequest,
     sides: &Sides,
+    position: Option<U256>,
     sizing: Sizing,
     call: Call,
     label: &str,
 ) -> ApiResult<TxResponse<LiquidityData>> {
     let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
     let spender_name = format!("{}/clmm", desk.connector);
-    let (token0, token1) =
-        if sides.orientation.base_is_token0 { (&sides.base, &sides.quote) } else { (&sides.quote, &sides.base) };
+    let (token0, token1) = sides.orientation.join(&sides.base, &sides.quote);
     desk.require_allowance(owner, token0, call.to, sizing.amount0, &spender_name).await?;
     desk.require_allowance(owner, token1, call.to, sizing.amount1, &spender_name).await?;
     let positions = desk.protocol(Family::V3)?;
     let (sent, outcome) = desk.send(state, &signer, call, label).await?;
     let data = status_of(&outcome).1.map(|receipt| {
         let moved = positions.moved(receipt);
-        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, moved.token_id);
+        let token_id = position.unwrap_or(moved.token_id);
+        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, token_id);
         let (base, quote) = sides.human(moved.added.0, moved.added.1);
         data.base_token_amount_added = Some(base);
         data.quote_token_amount_added = Some(quote);

@@ -133,7 +133,7 @@ fn route_path(desk: &Desk, route: &Route) -> String {
     let protocol = desk.dex.protocol(route.family).ok();
     let mut path = symbol(route.hops[0].token_in);
     for hop in &route.hops {
-        let fee = protocol.map_or(hop.fee, |protocol| protocol.hop_fee(hop));
+        let fee = protocol.map_or(hop.fee, |protocol| protocol.fee(hop.fee));
         path.push_str(&format!(" -{}%-> {}", fee as f64 / 10_000.0, symbol(hop.token_out)));
     }
     path

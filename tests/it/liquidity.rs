@@ -232,3 +232,22 @@ async fn amm_liquidity_lifecycle_with_exact_balances() {
     let (_, info) = gw.get(&format!("/connectors/uniswap/amm/position-info?network=devnet&poolAddress={PAIR}")).await;
     assert_eq!(info["lpTokenAmount"], 0);
 }
+
+/// A deposit needs an amount: with neither, quote and add are refused naming the field, and nothing is sent.
+#[tokio::test]
+async fn amm_liquidity_without_an_amount_is_refused_and_nothing_is_sent() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    setup(&devnet, &gw, "uniswap/amm").await;
+    let nonce = async || {
+        alloy::providers::Provider::get_transaction_count(&common::node(&devnet), devnet.accounts()[1]).await.unwrap()
+    };
+    let before = nonce().await;
+    let (status, body) =
+        gw.get(&format!("/connectors/uniswap/amm/quote-liquidity?network=devnet&poolAddress={PAIR}")).await;
+    common::assert_error_body(status, &body, StatusCode::BAD_REQUEST, "give baseTokenAmount, quoteTokenAmount or both");
+    let (status, body) =
+        gw.post("/connectors/uniswap/amm/add-liquidity", json!({"network": "devnet", "poolAddress": PAIR})).await;
+    common::assert_error_body(status, &body, StatusCode::BAD_REQUEST, "give baseTokenAmount, quoteTokenAmount or both");
+    assert_eq!(nonce().await, before, "nothing was sent");
+}

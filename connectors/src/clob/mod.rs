@@ -6,12 +6,11 @@
 //! that fill and cancel them.
 //!
 //! The first venue, [`zeroex`], keeps the book off-chain (here, in the gateway) and settles on-chain: orders are
-//! signed messages, and the venue only knows an order when someone fills or cancels it. A venue that keeps the
-//! book itself plugs in the same way with a different meaning for each piece: for an on-chain book, `signing_hash`
-//! answers `None` and placing is the transaction `place_call` builds; `states_call` reads the contract's own book;
-//! the gateway's stored orders then only remember client order ids. A hosted matching engine is an HTTP venue
-//! (its requests, a recorded replay in tests) behind the same trait; its "calls" are requests, signed where the
-//! venue asks for signatures.
+//! signed messages, and the venue only knows an order when someone fills or cancels it. A venue is a file here
+//! implementing the trait, listed in [`VENUES`] and [`for_venue!`](crate::for_venue), with its config file. What
+//! the gateway drives today are venues whose orders the maker signs (`signing_hash` answers `Some`); a venue
+//! whose book is on-chain, where placing is itself a transaction, answers `None` and is refused until placing
+//! through a call is added to the trait.
 
 pub mod zeroex;
 

@@ -21,6 +21,19 @@ impl Deployed for V2Deployment {
 }
 
 impl Discover for V2Deployment {
+    fn pool_addresses(&self, token0: Address, token1: Address) -> Vec<(Address, u32)> {
+        vec![(self.pair_address(token0, token1), 0)]
+    }
+
+    fn is_pool(&self, address: Address, token0: Address, token1: Address, fee: Option<u32>) -> bool {
+        fee.is_none() && self.pair_address(token0, token1) == address
+    }
+
+    /// Every pair of a V2 DEX charges the one fee.
+    fn fee(&self, _tier: u32) -> u32 {
+        self.fee_bps * 100
+    }
+
     fn lookups(&self, token0: Address, token1: Address) -> Vec<Lookup> {
         let call = IUniswapV2Factory::getPairCall { tokenA: token0, tokenB: token1 };
         vec![Lookup { factory: self.factory, call: Bytes::from(call.abi_encode()), fee: 0 }]
@@ -54,11 +67,6 @@ impl Quote for V2Deployment {
             let mid_out_per_in = f64::from(reserve_out) / f64::from(reserve_in);
             Ok(HopQuote { amount_in, amount_out, mid_out_per_in, block: pair.block })
         })
-    }
-
-    /// Every pair of a V2 DEX charges the one fee.
-    fn hop_fee(&self, _hop: &Hop) -> u32 {
-        self.fee_bps * 100
     }
 }
 
@@ -144,5 +152,9 @@ mod tests {
         assert_eq!((call.tokenA, call.tokenB), (USDC, WETH));
         let pair = v2.pair_address(USDC, WETH);
         assert_eq!(v2.found(&IUniswapV2Factory::getPairCall::abi_encode_returns(&pair)), Some(pair));
+        // Off-chain, the pair is where CREATE2 puts it, and answers no fee tier; the DEX's one fee is 0.3 %.
+        assert_eq!(v2.pool_addresses(USDC, WETH), vec![(pair, 0)]);
+        assert!(v2.is_pool(pair, WETH, USDC, None) && !v2.is_pool(pair, WETH, USDC, Some(3000)));
+        assert_eq!(v2.fee(0), 3000);
     }
 }

@@ -23,6 +23,14 @@ impl Deployed for V3Deployment {
 }
 
 impl Discover for V3Deployment {
+    fn pool_addresses(&self, token0: Address, token1: Address) -> Vec<(Address, u32)> {
+        self.fee_tiers.iter().map(|tier| (self.pool_address(token0, token1, tier.fee), tier.fee)).collect()
+    }
+
+    fn is_pool(&self, address: Address, token0: Address, token1: Address, fee: Option<u32>) -> bool {
+        fee.is_some_and(|fee| self.pool_address(token0, token1, fee) == address)
+    }
+
     fn lookups(&self, token0: Address, token1: Address) -> Vec<Lookup> {
         self.fee_tiers
             .iter()
@@ -300,5 +308,9 @@ mod tests {
         assert_eq!((call.tokenA, call.tokenB, call.fee), (USDC, WETH, U24::from(fees[1])));
         let pool = v3.pool_address(USDC, WETH, 500);
         assert_eq!(v3.found(&IUniswapV3Factory::getPoolCall::abi_encode_returns(&pool)), Some(pool));
+        assert!(v3.pool_addresses(USDC, WETH).contains(&(pool, 500)));
+        assert!(v3.is_pool(pool, WETH, USDC, Some(500)) && !v3.is_pool(pool, WETH, USDC, Some(3000)));
+        assert!(!v3.is_pool(pool, WETH, USDC, None), "a pool that answers no fee is no V3 pool");
+        assert_eq!(v3.fee(500), 500);
     }
 }
