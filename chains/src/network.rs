@@ -60,6 +60,8 @@ pub struct Network {
     blocks: OnceCell<Arc<watch::Sender<u64>>>,
     block_poll: Duration,
     instance: u64,
+    /// The price per gas quotes count with, and the block it was read at.
+    quote_gas_price: std::sync::Mutex<Option<(u64, u128)>>,
 }
 
 impl Network {
@@ -82,6 +84,7 @@ impl Network {
             blocks: OnceCell::new(),
             block_poll,
             instance,
+            quote_gas_price: std::sync::Mutex::new(None),
         })
     }
 
@@ -89,6 +92,21 @@ impl Network {
     /// networks may share a chain id (a local fork of mainnet), and a changed node URL may lead to another chain.
     pub fn instance(&self) -> u64 {
         self.instance
+    }
+
+    /// What a transaction pays per gas now (base fee plus tip, or the gas price), read once per block: what
+    /// quotes price an order's gas at.
+    pub async fn price_per_gas(&self) -> Result<u128, ChainError> {
+        let block = self.latest_block().await?;
+        let cached = *self.quote_gas_price.lock().expect("gas price");
+        if let Some((at, price)) = cached
+            && at >= block
+        {
+            return Ok(price);
+        }
+        let price = crate::gas::market_fees(self).await?.needed();
+        *self.quote_gas_price.lock().expect("gas price") = Some((block, price));
+        Ok(price)
     }
 
     /// The latest block number known, without asking the node (after the first call).

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dex::Dex;
 use crate::error::ConnectorError;
-use crate::router::{Hop, Route, SwapLimits};
+use crate::router::{Hop, Leg, Route, SwapLimits};
 use crate::state::PoolStates;
 use crate::v2::V2Deployment;
 use crate::v3::V3Deployment;
@@ -179,9 +179,26 @@ pub trait Swap: Deployed {
         false
     }
 
+    /// Whether the router's exact-out swaps through `family`'s pools pay in the input it computes for the amount
+    /// asked and swap that forward, so they deliver what that input buys: a little more than asked.
+    fn buys_forward(&self, _family: Family) -> bool {
+        false
+    }
+
     /// The router call that swaps along `route` within `limits`.
     fn swap_call(&self, _route: &Route, _limits: &SwapLimits) -> Result<Call, ConnectorError> {
         unsupported(self.family(), "swaps")
+    }
+
+    /// Whether the router swaps an order split across routes, or along a route that changes family, in one
+    /// transaction (bounded for the whole order).
+    fn takes_splits(&self) -> bool {
+        false
+    }
+
+    /// The one call that swaps every leg of an order, within `limits` for the whole order.
+    fn split_call(&self, _legs: &[Leg], _limits: &SwapLimits) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "orders split across routes")
     }
 }
 
@@ -321,6 +338,21 @@ impl Dex {
         let v2 = self.v2.as_ref().map(|v2| v2 as &dyn Protocol);
         let v3 = self.v3.as_ref().map(|v3| v3 as &dyn Protocol);
         v2.into_iter().chain(v3)
+    }
+
+    /// The family whose router executes an order of `legs`: for one route of one family, as [`Dex::router_for`]
+    /// chooses; else one that takes split and mixed orders through every family they pass.
+    pub fn router_for_order(&self, legs: &[Leg]) -> Result<&dyn Protocol, ConnectorError> {
+        let mut families: Vec<Family> = legs.iter().flat_map(|leg| leg.route.families()).collect();
+        families.sort();
+        families.dedup();
+        match (legs, &families[..]) {
+            ([_], [family]) => self.router_for(*family),
+            _ => self
+                .protocols()
+                .find(|protocol| protocol.takes_splits() && families.iter().all(|f| protocol.routes_through(*f)))
+                .ok_or_else(|| ConnectorError::invalid("connector", "no router of this connector swaps this order")),
+        }
     }
 
     /// The family whose router executes a `router` swap along a route of `family`: another family's router

@@ -1,7 +1,6 @@
-//! Routes through a DEX's pools: the paths between two tokens over the pools known for them, each path's quote
-//! on cached pool state through its family's [`Quote`](crate::family::Quote), and the best of them.
-
-use std::collections::{BTreeSet, HashSet};
+//! Routes through a DEX's pools: the paths between two tokens over the pools known for them (hops of different
+//! families mixed), each path's quote on cached pool state through each hop's family's
+//! [`Quote`](crate::family::Quote), and the best of them.
 
 use alloy::primitives::{Address, U256};
 use chains::network::Network;
@@ -26,6 +25,7 @@ pub struct PoolRef {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hop {
+    pub family: Family,
     pub pool: Address,
     pub token_in: Address,
     pub token_out: Address,
@@ -33,17 +33,74 @@ pub struct Hop {
     pub fee: u32,
 }
 
-/// Pools to swap through, all of one family.
+/// Pools to swap through, one after another. Consecutive hops of one family are a segment, which one router call
+/// swaps through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
-    pub family: Family,
     pub hops: Vec<Hop>,
 }
 
 impl Route {
     /// A swap through one pool of `family` (`fee`: its tier, 0 for V2).
     pub fn single(family: Family, pool: Address, fee: u32, token_in: Address, token_out: Address) -> Route {
-        Route { family, hops: vec![Hop { pool, token_in, token_out, fee }] }
+        Route { hops: vec![Hop { family, pool, token_in, token_out, fee }] }
+    }
+
+    /// The families the route goes through, each once, in order.
+    pub fn families(&self) -> Vec<Family> {
+        let mut families: Vec<Family> = Vec::new();
+        for hop in &self.hops {
+            if !families.contains(&hop.family) {
+                families.push(hop.family);
+            }
+        }
+        families
+    }
+
+    /// The family of every hop, when they share one.
+    pub fn family(&self) -> Option<Family> {
+        match self.families()[..] {
+            [family] => Some(family),
+            _ => None,
+        }
+    }
+
+    /// The runs of consecutive hops of one family.
+    pub fn segments(&self) -> impl Iterator<Item = &[Hop]> {
+        self.hops.chunk_by(|a, b| a.family == b.family)
+    }
+
+    pub fn token_in(&self) -> Address {
+        self.hops[0].token_in
+    }
+
+    pub fn token_out(&self) -> Address {
+        self.hops[self.hops.len() - 1].token_out
+    }
+}
+
+/// One part of an order: a route, and what it swaps (exact in: `amount_in` spent for `amount_out` expected;
+/// exact out: `amount_out` bought for `amount_in` expected).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leg {
+    pub route: Route,
+    pub amount_in: U256,
+    pub amount_out: U256,
+    /// For a bought leg whose router buys forward ([`Swap::buys_forward`](crate::family::Swap::buys_forward)):
+    /// the amount it asks the router for, less than the `amount_out` it delivers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asks: Option<U256>,
+}
+
+impl Leg {
+    /// A leg that delivers what it asks for.
+    pub fn new(route: Route, amount_in: U256, amount_out: U256) -> Leg {
+        Leg { route, amount_in, amount_out, asks: None }
+    }
+
+    /// What the leg asks its router for when it buys: `amount_out`, unless the router buys forward.
+    pub fn asked_out(&self) -> U256 {
+        self.asks.unwrap_or(self.amount_out)
     }
 }
 
@@ -58,7 +115,8 @@ pub struct RouteQuote {
 }
 
 /// What a swap may do: exact in (`amount_in` spent, at least `min_out` received) or exact out (`amount_out`
-/// received, at most `max_in` spent), to `recipient`, before `deadline`.
+/// received, at most `max_in` spent), to `recipient`, before `deadline`. For an order of several legs the amounts
+/// and bounds are the whole order's.
 #[derive(Debug, Clone, Copy)]
 pub struct SwapLimits {
     pub exact_in: bool,
@@ -70,55 +128,128 @@ pub struct SwapLimits {
     pub deadline: U256,
 }
 
-/// Every simple path from `from` to `to` through `pools`, each of one family (V2 paths first), up to `max_hops`
-/// pools.
-pub fn routes(pools: &[PoolRef], from: Address, to: Address, max_hops: usize) -> Vec<Route> {
-    let families: BTreeSet<Family> = pools.iter().map(|pool| pool.family).collect();
-    let mut found = Vec::new();
-    for family in families {
-        let edges: Vec<&PoolRef> = pools.iter().filter(|pool| pool.family == family).collect();
-        let mut search = Search { edges: &edges, to, max_hops, path: Vec::new(), visited: HashSet::from([from]) };
-        search.extend(from, &mut |hops| found.push(Route { family, hops }));
-    }
-    found
+/// Where an order's routes may go: through `pools`, from `from` to `to`, through `max_hops` pools at most.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpace<'a> {
+    pub pools: &'a [PoolRef],
+    pub from: Address,
+    pub to: Address,
+    pub max_hops: usize,
 }
 
-/// A depth-first walk over one family's pools.
-struct Search<'a> {
-    edges: &'a [&'a PoolRef],
-    to: Address,
-    max_hops: usize,
-    path: Vec<Hop>,
-    visited: HashSet<Address>,
+/// Partial routes followed further from each token at each depth: the best this many by what they bring to it
+/// (exact in) or what they cost from it (exact out). It bounds the search on a network with hundreds of pools:
+/// each depth quotes at most this many hops per pool end.
+pub const BEAM_WIDTH: usize = 3;
+
+/// A route begun: hops from the order's input (exact in) or back from its output (exact out), the token it has
+/// reached, and its quote so far (`running`: what it brings there, or what it costs from there).
+#[derive(Debug, Clone)]
+struct Partial {
+    route: Route,
+    at: Address,
+    running: U256,
+    mid_out_per_in: f64,
+    block: u64,
 }
 
-impl Search<'_> {
-    fn extend(&mut self, at: Address, found: &mut impl FnMut(Vec<Hop>)) {
-        if self.path.len() == self.max_hops {
-            return;
-        }
-        for pool in self.edges {
-            let next = if pool.token0 == at {
-                pool.token1
-            } else if pool.token1 == at {
-                pool.token0
-            } else {
-                continue;
+/// The hops that extend `partial` by one pool: to a token it has not passed, and at the last depth only to
+/// `target`.
+fn extensions(pools: &[PoolRef], partial: &Partial, target: Address, last: bool, exact_in: bool) -> Vec<Route> {
+    let passed = |token: Address| partial.route.hops.iter().any(|hop| hop.token_in == token || hop.token_out == token);
+    pools
+        .iter()
+        .filter_map(|pool| {
+            let other = match partial.at {
+                at if pool.token0 == at => pool.token1,
+                at if pool.token1 == at => pool.token0,
+                _ => return None,
             };
-            if self.visited.contains(&next) {
-                continue;
+            if passed(other) || (last && other != target) {
+                return None;
             }
-            self.path.push(Hop { pool: pool.address, token_in: at, token_out: next, fee: pool.fee });
-            if next == self.to {
-                found(self.path.clone());
-            } else {
-                self.visited.insert(next);
-                self.extend(next, found);
-                self.visited.remove(&next);
+            let (token_in, token_out) = if exact_in { (partial.at, other) } else { (other, partial.at) };
+            let hop = Hop { family: pool.family, pool: pool.address, token_in, token_out, fee: pool.fee };
+            let mut hops = partial.route.hops.clone();
+            match exact_in {
+                true => hops.push(hop),
+                false => hops.insert(0, hop),
             }
-            self.path.pop();
+            Some(Route { hops })
+        })
+        .collect()
+}
+
+/// Keeps the best [`BEAM_WIDTH`] partial routes at each token (the tests take it as 3).
+fn keep_best(partials: &mut Vec<Partial>, exact_in: bool) {
+    partials.sort_by(|a, b| {
+        let better_first = if exact_in { b.running.cmp(&a.running) } else { a.running.cmp(&b.running) };
+        a.at.cmp(&b.at).then(better_first)
+    });
+    let mut seen: Option<(Address, usize)> = None;
+    partials.retain(|partial| {
+        let count = match seen {
+            Some((at, count)) if at == partial.at => count + 1,
+            _ => 1,
+        };
+        seen = Some((partial.at, count));
+        count <= BEAM_WIDTH
+    });
+}
+
+/// The routes of `space` that `takes` accepts, each quoted for the whole `amount` on cached pool state, found
+/// depth by depth following the best [`BEAM_WIDTH`] partial routes at each token; with the last error of a
+/// route that could not be quoted (a pool too shallow for the amount).
+pub async fn whole_routes(
+    states: &PoolStates,
+    network: &Network,
+    dex: &Dex,
+    space: &RouteSpace<'_>,
+    amount: SwapAmount,
+    takes: impl Fn(&[&Route]) -> bool,
+) -> Result<(Vec<(Route, RouteQuote)>, Option<ConnectorError>), ConnectorError> {
+    let (exact_in, total) = match amount {
+        SwapAmount::ExactIn(a) => (true, a),
+        SwapAmount::ExactOut(a) => (false, a),
+    };
+    let (start, target) = if exact_in { (space.from, space.to) } else { (space.to, space.from) };
+    let mut frontier =
+        vec![Partial { route: Route { hops: vec![] }, at: start, running: total, mid_out_per_in: 1.0, block: 0 }];
+    let (mut complete, mut last_error) = (Vec::new(), None);
+    for depth in 1..=space.max_hops {
+        let mut next = Vec::new();
+        for partial in &frontier {
+            for route in extensions(space.pools, partial, target, depth == space.max_hops, exact_in) {
+                if !takes(&[&route]) {
+                    continue;
+                }
+                let hop = if exact_in { &route.hops[route.hops.len() - 1] } else { &route.hops[0] };
+                let step =
+                    if exact_in { SwapAmount::ExactIn(partial.running) } else { SwapAmount::ExactOut(partial.running) };
+                let quote = match dex.protocol(hop.family)?.quote_hop(states, network, hop, step).await {
+                    Ok(quote) => quote,
+                    Err(error @ ConnectorError::Chain(_)) => return Err(error),
+                    Err(error) => {
+                        last_error = Some(error);
+                        continue;
+                    }
+                };
+                let at = if exact_in { hop.token_out } else { hop.token_in };
+                let running = if exact_in { quote.amount_out } else { quote.amount_in };
+                let (mid_out_per_in, block) =
+                    (partial.mid_out_per_in * quote.mid_out_per_in, partial.block.max(quote.block));
+                if at == target {
+                    let (amount_in, amount_out) = if exact_in { (total, running) } else { (running, total) };
+                    complete.push((route, RouteQuote { amount_in, amount_out, mid_out_per_in, block }));
+                } else {
+                    next.push(Partial { route, at, running, mid_out_per_in, block });
+                }
+            }
         }
+        keep_best(&mut next, exact_in);
+        frontier = next;
     }
+    Ok((complete, last_error))
 }
 
 /// Quotes a route on cached pool state: exact in runs forward, exact out backward.
@@ -129,7 +260,6 @@ pub async fn quote_route(
     route: &Route,
     amount: SwapAmount,
 ) -> Result<RouteQuote, ConnectorError> {
-    let protocol = dex.protocol(route.family)?;
     let (exact_in, mut running) = match amount {
         SwapAmount::ExactIn(a) => (true, a),
         SwapAmount::ExactOut(a) => (false, a),
@@ -138,7 +268,7 @@ pub async fn quote_route(
     for index in 0..route.hops.len() {
         let hop = &route.hops[if exact_in { index } else { route.hops.len() - 1 - index }];
         let step = if exact_in { SwapAmount::ExactIn(running) } else { SwapAmount::ExactOut(running) };
-        let quote = protocol.quote_hop(states, network, hop, step).await?;
+        let quote = dex.protocol(hop.family)?.quote_hop(states, network, hop, step).await?;
         mids *= quote.mid_out_per_in;
         block = block.max(quote.block);
         running = if exact_in { quote.amount_out } else { quote.amount_in };
@@ -148,6 +278,228 @@ pub async fn quote_route(
         SwapAmount::ExactOut(a) => (running, a),
     };
     Ok(RouteQuote { amount_in, amount_out, mid_out_per_in: mids, block })
+}
+
+/// Gas a swap through one pool uses, what each further pool of its route adds, what each further route of a split
+/// order adds (the token already pulled once, the router warm), and what a split or a change of family adds (the
+/// multicall, the final sweep of what the router holds), from the devnet's receipts (a three-way split of a WETH
+/// sale used 235,000 to 253,000 gas, one pool 93,000 to 125,000).
+pub const SWAP_GAS: u64 = 130_000;
+pub const HOP_GAS: u64 = 70_000;
+pub const LEG_GAS: u64 = 60_000;
+pub const SPLIT_GAS: u64 = 25_000;
+
+/// The gas an order of `legs` is expected to use.
+pub fn gas(legs: &[Leg]) -> u64 {
+    let swaps: u64 = legs.iter().map(|leg| leg_gas(&leg.route)).sum();
+    let split = legs.len() > 1 || legs.iter().any(|leg| leg.route.family().is_none());
+    SWAP_GAS - LEG_GAS + swaps + if split { SPLIT_GAS } else { 0 }
+}
+
+/// The gas a route adds as a further leg of an order.
+fn leg_gas(route: &Route) -> u64 {
+    LEG_GAS + HOP_GAS * (route.hops.len() as u64 - 1)
+}
+
+/// How far the router looks for a better order than the best single route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitSearch {
+    /// Routes an order may be split across, at most.
+    pub max_splits: usize,
+    /// The share steps a split moves in, in percent of the amount (100 divisible by it).
+    pub step_pct: u32,
+    /// Routes considered for splits: the best this many by their quote for the whole amount.
+    pub max_routes: usize,
+}
+
+/// How an order is routed: its legs, and their sums.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routing {
+    pub legs: Vec<Leg>,
+    pub quote: RouteQuote,
+}
+
+impl Routing {
+    /// The whole amount along one route.
+    pub fn single(route: Route, quote: RouteQuote) -> Routing {
+        Routing::of(vec![(route, quote)])
+    }
+
+    fn of(legs: Vec<(Route, RouteQuote)>) -> Routing {
+        let sum = |part: fn(&RouteQuote) -> U256| legs.iter().fold(U256::ZERO, |sum, (_, quote)| sum + part(quote));
+        let (amount_in, amount_out) = (sum(|q| q.amount_in), sum(|q| q.amount_out));
+        // The order's mid price: each leg's, weighted by what goes in.
+        let weight = |amount: U256| f64::from(amount) / f64::from(amount_in).max(1.0);
+        let mid_out_per_in = legs.iter().map(|(_, q)| q.mid_out_per_in * weight(q.amount_in)).sum();
+        let block = legs.iter().map(|(_, q)| q.block).max().unwrap_or_default();
+        let quote = RouteQuote { amount_in, amount_out, mid_out_per_in, block };
+        let legs = legs.into_iter().map(|(route, q)| Leg::new(route, q.amount_in, q.amount_out)).collect();
+        Routing { legs, quote }
+    }
+
+    /// What the order asks its router to deliver when it buys: each leg's ask.
+    pub fn asked_out(&self) -> U256 {
+        self.legs.iter().fold(U256::ZERO, |sum, leg| sum + leg.asked_out())
+    }
+
+    /// The order as its router executes it: a bought leg through pools the router buys forward delivers what its
+    /// input buys on the cached state (exact, as no two legs share a pool), and asks for its share of the amount.
+    async fn bought(self, states: &PoolStates, network: &Network, dex: &Dex) -> Result<Routing, ConnectorError> {
+        let router = dex.router_for_order(&self.legs)?;
+        let Routing { legs, mut quote } = self;
+        let mut bought = Vec::with_capacity(legs.len());
+        for leg in legs {
+            if !leg.route.families().into_iter().any(|family| router.buys_forward(family)) {
+                bought.push(leg);
+                continue;
+            }
+            let forward = quote_route(states, network, dex, &leg.route, SwapAmount::ExactIn(leg.amount_in)).await?;
+            quote.amount_out = quote.amount_out - leg.amount_out + forward.amount_out;
+            bought.push(Leg { amount_out: forward.amount_out, asks: Some(leg.amount_out), ..leg });
+        }
+        Ok(Routing { legs: bought, quote })
+    }
+}
+
+/// The best order for `amount` over the routes of `space`, exact on cached pool state: the best single route, or, where
+/// that leaves enough on the table, the amount split in steps across up to `search.max_splits` routes that share
+/// no pool (so each leg's quote is what it executes to), an order `takes` accepts (some router executes it).
+/// Orders are ranked by what they give net of their gas (`gas_price`: raw units of the order's quote token per
+/// gas unit; it is what comes out of a SELL and goes into a BUY), so a split never costs more gas than it gains.
+#[allow(clippy::too_many_arguments)]
+pub async fn best_routing(
+    states: &PoolStates,
+    network: &Network,
+    dex: &Dex,
+    space: &RouteSpace<'_>,
+    amount: SwapAmount,
+    search: &SplitSearch,
+    gas_price: f64,
+    takes: impl Fn(&[&Route]) -> bool,
+) -> Result<Option<Routing>, ConnectorError> {
+    let exact_in = matches!(amount, SwapAmount::ExactIn(_));
+    let total = match amount {
+        SwapAmount::ExactIn(a) | SwapAmount::ExactOut(a) => a,
+    };
+    let part = |raw: U256| if exact_in { SwapAmount::ExactIn(raw) } else { SwapAmount::ExactOut(raw) };
+    // What an order is worth: the output less its gas for exact in, the input plus its gas (negated) for exact
+    // out; higher is better.
+    let worth = |quote: &RouteQuote, gas_units: u64| {
+        let gas = gas_units as f64 * gas_price;
+        if exact_in { f64::from(quote.amount_out) - gas } else { -(f64::from(quote.amount_in) + gas) }
+    };
+    let (whole, last_error) = whole_routes(states, network, dex, space, amount, &takes).await?;
+    let single_gas = |route: &Route| {
+        let mixed = route.family().is_none();
+        SWAP_GAS + HOP_GAS * (route.hops.len() as u64 - 1) + if mixed { SPLIT_GAS } else { 0 }
+    };
+    let mut scored: Vec<(f64, Route, RouteQuote)> =
+        whole.into_iter().map(|(route, quote)| (worth(&quote, single_gas(&route)), route, quote)).collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let best_single = scored.first().map_or(f64::MIN, |(value, _, _)| *value);
+    let mut whole: Vec<(Route, RouteQuote)> = scored.into_iter().map(|(_, route, quote)| (route, quote)).collect();
+    let Some((best_route, best_quote)) = whole.first().cloned() else {
+        return match last_error {
+            Some(error) => Err(error),
+            None => Ok(None),
+        };
+    };
+    let legs = 'chosen: {
+        let steps = (100 / search.step_pct.clamp(1, 100)) as usize;
+        // Splitting gains at most what the best route loses to its price impact; past an extra leg's gas it may pay.
+        let ideal = whole.iter().map(|(_, q)| q.mid_out_per_in).fold(0.0f64, f64::max);
+        let impact = match exact_in {
+            true => f64::from(total) * ideal - f64::from(best_quote.amount_out),
+            false => f64::from(best_quote.amount_in) - f64::from(total) / ideal.max(f64::MIN_POSITIVE),
+        };
+        if search.max_splits < 2 || steps < 2 || whole.len() < 2 || impact <= (LEG_GAS + SPLIT_GAS) as f64 * gas_price {
+            break 'chosen vec![(best_route, best_quote)];
+        }
+        whole.truncate(search.max_routes.max(2));
+        // Each route's quote for each share of the amount: table[route][k] for k steps of `step_pct`.
+        let share = |k: usize| total * U256::from(k) / U256::from(steps);
+        let mut table: Vec<Vec<Option<RouteQuote>>> = Vec::with_capacity(whole.len());
+        for (route, whole_quote) in &whole {
+            let mut row = vec![None; steps + 1];
+            row[steps] = Some(*whole_quote);
+            for (k, slot) in row.iter_mut().enumerate().take(steps).skip(1) {
+                match quote_route(states, network, dex, route, part(share(k))).await {
+                    Ok(quote) => *slot = Some(quote),
+                    Err(error @ ConnectorError::Chain(_)) => return Err(error),
+                    Err(_) => {}
+                }
+            }
+            table.push(row);
+        }
+        let disjoint =
+            |a: &Route, b: &Route| a.hops.iter().all(|hop| b.hops.iter().all(|other| other.pool != hop.pool));
+        let routes: Vec<&Route> = whole.iter().map(|(route, _)| route).collect();
+        let leg_gas: Vec<u64> = routes.iter().map(|route| leg_gas(route)).collect();
+        let mut chosen: Option<(f64, Vec<(usize, usize)>)> = None;
+        let mut consider = |picks: &[(usize, usize)]| {
+            let (mut amount_in, mut amount_out, mut gas_units) =
+                (U256::ZERO, U256::ZERO, SWAP_GAS - LEG_GAS + SPLIT_GAS);
+            for &(r, k) in picks {
+                let Some(quote) = table[r][k] else { return };
+                (amount_in, amount_out, gas_units) =
+                    (amount_in + quote.amount_in, amount_out + quote.amount_out, gas_units + leg_gas[r]);
+            }
+            let summed = RouteQuote { amount_in, amount_out, mid_out_per_in: 0.0, block: 0 };
+            let value = worth(&summed, gas_units);
+            if value > best_single && chosen.as_ref().is_none_or(|(best, _)| value > *best) {
+                chosen = Some((value, picks.to_vec()));
+            }
+        };
+        let n = routes.len();
+        for a in 0..n {
+            for b in a + 1..n {
+                if !disjoint(routes[a], routes[b]) || !takes(&[routes[a], routes[b]]) {
+                    continue;
+                }
+                for ka in 1..steps {
+                    consider(&[(a, ka), (b, steps - ka)]);
+                }
+                if search.max_splits < 3 {
+                    continue;
+                }
+                for c in b + 1..n {
+                    if !disjoint(routes[a], routes[c])
+                        || !disjoint(routes[b], routes[c])
+                        || !takes(&[routes[a], routes[b], routes[c]])
+                    {
+                        continue;
+                    }
+                    for ka in 1..steps - 1 {
+                        for kb in 1..steps - ka {
+                            consider(&[(a, ka), (b, kb), (c, steps - ka - kb)]);
+                        }
+                    }
+                }
+            }
+        }
+        let Some((_, picks)) = chosen else {
+            break 'chosen vec![(best_route, best_quote)];
+        };
+        // The last leg takes what the others leave, so the legs add up to the amount exactly; it is quoted again for
+        // that amount.
+        let mut legs = Vec::with_capacity(picks.len());
+        let mut left = total;
+        for (index, &(r, k)) in picks.iter().enumerate() {
+            let raw = if index + 1 == picks.len() { left } else { share(k) };
+            left -= raw;
+            let quote = match table[r][k] {
+                Some(quote) if (if exact_in { quote.amount_in } else { quote.amount_out }) == raw => quote,
+                _ => quote_route(states, network, dex, routes[r], part(raw)).await?,
+            };
+            legs.push((routes[r].clone(), quote));
+        }
+        legs
+    };
+    let routing = Routing::of(legs);
+    match amount {
+        SwapAmount::ExactIn(_) => Ok(Some(routing)),
+        SwapAmount::ExactOut(_) => Ok(Some(routing.bought(states, network, dex).await?)),
+    }
 }
 
 /// Of several quoted routes, the best: the most out for exact in, the least in for exact out.
@@ -176,12 +528,28 @@ pub(crate) mod tests_support {
 
     /// WBTC -> WETH -> USDC; V3 hops at 0.3 % then 0.05 %.
     pub fn two_hops(family: Family) -> Route {
-        let fee = |fee| if family == Family::V3 { fee } else { 0 };
+        mixed(family, family)
+    }
+
+    /// WBTC -> WETH through `first`, WETH -> USDC through `second` (V3 at 0.3 % and 0.05 %).
+    pub fn mixed(first: Family, second: Family) -> Route {
+        let fee = |family: Family, fee| if family == Family::V3 { fee } else { 0 };
         Route {
-            family,
             hops: vec![
-                Hop { pool: Address::repeat_byte(1), token_in: WBTC, token_out: WETH, fee: fee(3000) },
-                Hop { pool: Address::repeat_byte(2), token_in: WETH, token_out: USDC, fee: fee(500) },
+                Hop {
+                    family: first,
+                    pool: Address::repeat_byte(1),
+                    token_in: WBTC,
+                    token_out: WETH,
+                    fee: fee(first, 3000),
+                },
+                Hop {
+                    family: second,
+                    pool: Address::repeat_byte(2),
+                    token_in: WETH,
+                    token_out: USDC,
+                    fee: fee(second, 500),
+                },
             ],
         }
     }
@@ -212,8 +580,12 @@ mod tests {
         route.hops.iter().map(|hop| (hop.pool.0[0], hop.token_out)).collect()
     }
 
+    fn partial(route: Route, at: Address, running: u64) -> Partial {
+        Partial { route, at, running: U256::from(running), mid_out_per_in: 1.0, block: 1 }
+    }
+
     #[test]
-    fn routes_are_every_simple_path_of_one_family_within_the_hop_limit_v2_first() {
+    fn a_route_extends_through_every_pool_to_a_token_it_has_not_passed_and_at_the_last_depth_to_the_target() {
         let pools = [
             pool(Family::V3, 1, WETH, USDC, 500),
             pool(Family::V3, 2, WETH, USDC, 3000),
@@ -222,27 +594,60 @@ mod tests {
             pool(Family::V2, 5, WETH, USDC, 0),
             pool(Family::V3, 6, DAI, USDC, 100),
         ];
-        let found = routes(&pools, WBTC, USDC, 3);
-        let summary: Vec<(Family, Vec<(u8, Address)>)> = found.iter().map(|r| (r.family, path(r))).collect();
-        assert_eq!(
-            summary,
-            vec![
-                (Family::V2, vec![(4, WETH), (5, USDC)]),
-                (Family::V3, vec![(3, WETH), (1, USDC)]),
-                (Family::V3, vec![(3, WETH), (2, USDC)]),
-            ]
-        );
+        let start = partial(Route { hops: vec![] }, WBTC, 100);
+        let first = extensions(&pools, &start, USDC, false, true);
+        assert_eq!(first.iter().map(path).collect::<Vec<_>>(), vec![vec![(3, WETH)], vec![(4, WETH)]]);
         // Fee tiers ride along for V3 hops; V2 hops carry none.
-        assert_eq!(found[1].hops.iter().map(|h| h.fee).collect::<Vec<_>>(), vec![3000, 500]);
-        assert_eq!(found[0].hops.iter().map(|h| h.fee).collect::<Vec<_>>(), vec![0, 0]);
-        // One hop allowed: nothing joins WBTC to USDC directly.
-        assert!(routes(&pools, WBTC, USDC, 1).is_empty());
-        // A path never comes back through a token it passed: DAI -> USDC -> WETH, not through USDC twice.
-        let from_dai = routes(&pools, DAI, WETH, 3);
+        assert_eq!((first[0].hops[0].fee, first[1].hops[0].fee), (3000, 0));
+        let at_weth = partial(first[0].clone(), WETH, 100);
+        let second = extensions(&pools, &at_weth, USDC, true, true);
         assert_eq!(
-            from_dai.iter().map(path).collect::<Vec<_>>(),
-            vec![vec![(6, USDC), (1, WETH)], vec![(6, USDC), (2, WETH)]]
+            second.iter().map(path).collect::<Vec<_>>(),
+            vec![vec![(3, WETH), (1, USDC)], vec![(3, WETH), (2, USDC)], vec![(3, WETH), (5, USDC)]],
+            "not back to WBTC"
         );
+        assert_eq!(second[2].families(), vec![Family::V3, Family::V2]);
+        assert_eq!((second[0].family(), second[2].family()), (Some(Family::V3), None));
+        assert_eq!(second[2].segments().count(), 2);
+        // Exact out grows back from the output: hops are put in front.
+        let from_usdc = partial(Route { hops: vec![] }, USDC, 100);
+        let back = extensions(&pools, &from_usdc, DAI, false, false);
+        assert_eq!(back.len(), 4);
+        assert!(back.iter().all(|route| route.token_out() == USDC));
+        let at_dai = back.iter().find(|route| route.token_in() == DAI).unwrap().clone();
+        assert!(extensions(&pools, &partial(at_dai, DAI, 1), WBTC, false, false).is_empty(), "DAI has USDC only");
+    }
+
+    #[test]
+    fn each_token_keeps_its_best_partial_routes_only() {
+        let route = || Route { hops: vec![] };
+        let mut partials: Vec<Partial> =
+            [(WETH, 5), (WETH, 9), (DAI, 1), (WETH, 7), (WETH, 6)].map(|(at, v)| partial(route(), at, v)).into();
+        let mut bought = partials.clone();
+        keep_best(&mut partials, true);
+        let kept = |partials: &[Partial]| partials.iter().map(|p| (p.at, p.running.to::<u64>())).collect::<Vec<_>>();
+        let mut expected = vec![(WETH, 9), (WETH, 7), (WETH, 6), (DAI, 1)];
+        expected.sort_by_key(|(at, _)| *at);
+        assert_eq!(kept(&partials), expected, "the most brought");
+        keep_best(&mut bought, false);
+        let mut expected = vec![(WETH, 5), (WETH, 6), (WETH, 7), (DAI, 1)];
+        expected.sort_by_key(|(at, _)| *at);
+        assert_eq!(kept(&bought), expected, "the least cost");
+    }
+
+    #[test]
+    fn an_orders_gas_counts_each_pool_each_further_leg_and_the_split() {
+        use super::tests_support::{mixed, two_hops};
+        let leg = |route: Route| Leg::new(route, U256::ZERO, U256::ZERO);
+        let one_pool = Route::single(Family::V3, Address::repeat_byte(3), 500, WETH, USDC);
+        assert_eq!(gas(&[leg(one_pool.clone())]), SWAP_GAS);
+        assert_eq!(gas(&[leg(two_hops(Family::V3))]), SWAP_GAS + HOP_GAS);
+        assert_eq!(
+            gas(&[leg(mixed(Family::V2, Family::V3))]),
+            SWAP_GAS + HOP_GAS + SPLIT_GAS,
+            "the router holds WETH between"
+        );
+        assert_eq!(gas(&[leg(two_hops(Family::V3)), leg(one_pool)]), SWAP_GAS + HOP_GAS + LEG_GAS + SPLIT_GAS);
     }
 
     #[test]

@@ -388,6 +388,12 @@ pub struct ConnectorConfig {
     pub slippage_pct: f64,
     #[serde(default = "default_maximum_hops")]
     pub maximum_hops: u32,
+    /// Routes the router may split an order across (1: never split).
+    #[serde(default = "default_maximum_splits")]
+    pub maximum_splits: u32,
+    /// The steps a split moves in, in percent of the amount.
+    #[serde(default = "default_split_step_pct")]
+    pub split_step_pct: u32,
     #[serde(default = "default_quote_ttl_seconds")]
     pub quote_ttl_seconds: u64,
     /// Seconds a swap or liquidity transaction stays valid on-chain after it is signed: included later, it
@@ -401,6 +407,12 @@ fn default_slippage_pct() -> f64 {
 }
 fn default_maximum_hops() -> u32 {
     3
+}
+fn default_maximum_splits() -> u32 {
+    3
+}
+fn default_split_step_pct() -> u32 {
+    5
 }
 fn default_quote_ttl_seconds() -> u64 {
     30
@@ -416,6 +428,12 @@ impl Section for ConnectorConfig {
         }
         if !(1..=4).contains(&self.maximum_hops) {
             return Err(Invalid::new("maximumHops", "must be between 1 and 4"));
+        }
+        if !(1..=3).contains(&self.maximum_splits) {
+            return Err(Invalid::new("maximumSplits", "must be between 1 and 3"));
+        }
+        if !(5..=50).contains(&self.split_step_pct) || 100 % self.split_step_pct != 0 {
+            return Err(Invalid::new("splitStepPct", "must be 5, 10, 20, 25 or 50: a share of 100 in whole steps"));
         }
         if self.quote_ttl_seconds == 0 {
             return Err(Invalid::new("quoteTtlSeconds", "must be positive"));

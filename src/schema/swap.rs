@@ -71,18 +71,34 @@ pub struct ExecuteQuoteRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"routePath": "60% WETH -0.05%-> USDC + 40% WETH -0.3%-> USDC",
+    "quoteId": "0b8d1f7e-6c1a-4c55-9a57-2f1c2f5f4a01",
+    "route": [{"poolAddress": "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640", "type": "clmm", "tokenIn": "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "tokenOut": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "fee": 500},
+              {"poolAddress": "0x8ad599c3A0ff1De082011EFDDc58f1908eb6e6D8", "type": "clmm", "tokenIn": "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "tokenOut": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "fee": 3000}],
+    "splits": [{"percent": 60.0, "routePath": "WETH -0.05%-> USDC", "amountIn": 300, "amountOut": 875620.41,
+                "route": [{"poolAddress": "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640", "type": "clmm", "tokenIn": "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "tokenOut": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "fee": 500}]},
+               {"percent": 40.0, "routePath": "WETH -0.3%-> USDC", "amountIn": 200, "amountOut": 578826.59,
+                "route": [{"poolAddress": "0x8ad599c3A0ff1De082011EFDDc58f1908eb6e6D8", "type": "clmm", "tokenIn": "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "tokenOut": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "fee": 3000}]}],
+    "tokenIn": "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "tokenOut": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+    "amountIn": 500, "amountOut": 1454447.0, "price": 2908.894, "priceImpactPct": 3.02, "slippagePct": 1,
+    "minAmountOut": 1439902.53, "maxAmountIn": 500, "blockNumber": 214, "gasEstimate": 300000}))]
 pub struct QuoteSwapResponse {
     /// The pool (single-pool swaps).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_address: Option<String>,
-    /// Token symbols and fee tiers of the route, e.g. `WBTC -0.3%-> WETH -0.05%-> USDC`.
+    /// Token symbols and fee tiers of the route, e.g. `WBTC -0.3%-> WETH -0.05%-> USDC`; for an order split across
+    /// routes each route with its share, e.g. `60% WETH -0.05%-> USDC + 40% WETH -0.3%-> USDC`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route_path: Option<String>,
     /// Execute this quote by id with `execute-quote` (router).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_id: Option<String>,
-    /// The pools the swap goes through, in order.
+    /// The pools the swap goes through, in order (split orders: each route's in turn).
     pub route: Vec<RouteStep>,
+    /// How the router splits the amount across routes: each route's share, pools and amounts (router quotes; one
+    /// entry when the whole amount takes one route).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub splits: Vec<RouteSplit>,
     pub token_in: String,
     pub token_out: String,
     #[schema(value_type = f64, example = 0.1)]
@@ -105,6 +121,24 @@ pub struct QuoteSwapResponse {
     pub block_number: u64,
     /// Gas the swap is expected to use.
     pub gas_estimate: u64,
+}
+
+/// One route of a router quote, and its share of the amount.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteSplit {
+    /// The share of the amount (what a SELL spends, what a BUY receives) this route takes, in percent.
+    #[schema(example = 60.0)]
+    pub percent: f64,
+    /// Token symbols and fee tiers of the route.
+    #[schema(example = "WETH -0.05%-> USDC")]
+    pub route_path: String,
+    #[schema(value_type = f64)]
+    pub amount_in: Human,
+    #[schema(value_type = f64)]
+    pub amount_out: Human,
+    /// The pools of the route, in order.
+    pub route: Vec<RouteStep>,
 }
 
 /// One pool of a route.

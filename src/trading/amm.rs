@@ -4,7 +4,7 @@ use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::transfers;
 use connectors::family::Family;
-use connectors::router::Route;
+use connectors::router::{Route, Routing};
 use connectors::state::V2PairState;
 use connectors::v2::math::{V2QuoteError, deposit, redeemed};
 
@@ -54,7 +54,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     }
     let route = Route::single(Family::V2, pair.address, 0, order.token_in.address, order.token_out.address);
     let quote = swap::quote_route(state.pool_states(), &desk, &route, order.amount).await?;
-    Ok(Planned { desk, order, route, quote })
+    Ok(Planned { desk, order, routing: Routing::single(route, quote) })
 }
 
 pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> ApiResult<Quoted> {
@@ -66,7 +66,10 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> ApiResult<TxResponse<SwapData>> {
-    plan(state, connector, &request).await?.execute(state, Family::V2, "amm", request.wallet_address.as_deref()).await
+    plan(state, connector, &request)
+        .await?
+        .execute(state, Some(Family::V2), "amm", request.wallet_address.as_deref())
+        .await
 }
 
 pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> ApiResult<AmmPoolInfo> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use alloy::primitives::{Address, U256};
 use connectors::Side;
 use connectors::family::Family;
-use connectors::router::{Route, best};
+use connectors::router::{Route, Routing, best};
 use connectors::v3::pool::V3PoolState;
 use connectors::v3::position::Orientation;
 
@@ -75,7 +75,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
         }
     };
     quote.block = oldest.unwrap_or(quote.block);
-    Ok(Planned { desk, order, route, quote })
+    Ok(Planned { desk, order, routing: Routing::single(route, quote) })
 }
 
 pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> ApiResult<Quoted> {
@@ -87,7 +87,10 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> ApiResult<TxResponse<SwapData>> {
-    plan(state, connector, &request).await?.execute(state, Family::V3, "clmm", request.wallet_address.as_deref()).await
+    plan(state, connector, &request)
+        .await?
+        .execute(state, Some(Family::V3), "clmm", request.wallet_address.as_deref())
+        .await
 }
 
 const DEFAULT_BINS: u32 = 10;

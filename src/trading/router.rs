@@ -1,10 +1,15 @@
-//! `router`: the best route over the connector's listed V2 and V3 pools (else those its factories have), up to
-//! `maximumHops`, for exact in (SELL) and exact out (BUY). Quotes are stored with an id and an expiry, so
-//! `execute-quote` runs exactly what was quoted, within its slippage bounds, through the router that takes it.
+//! `router`: the best routing over the connector's V2 and V3 pools (listed, and those its factories have), paths
+//! of up to `maximumHops` mixing families where a router takes them, split across up to `maximumSplits` routes
+//! when that gives more net of gas, for exact in (SELL) and exact out (BUY). Quotes are stored with an id and an
+//! expiry, so `execute-quote` runs exactly what was quoted, in one transaction, within its slippage bounds.
 
+use alloy::primitives::U256;
 use chains::erc20::Token;
 use connectors::Side;
-use connectors::router::{PoolRef, Route, RouteQuote, best, routes};
+use connectors::router::{
+    Leg, PoolRef, Route, RouteQuote, RouteSpace, Routing, SplitSearch, best_routing as best_routing_of, whole_routes,
+};
+use connectors::v3::pool::SwapAmount;
 use serde::{Deserialize, Serialize};
 
 use super::Desk;
@@ -31,35 +36,64 @@ async fn discovered(state: &AppState, desk: &Desk, order: &Order) -> ApiResult<V
     Ok(state.pool_states().discovery().pools(&desk.network, &desk.dex, &pairs).await?)
 }
 
-async fn best_route(state: &AppState, desk: &Desk, order: &Order) -> ApiResult<(Route, RouteQuote)> {
+/// Routes considered for splitting an order: the best this many for the whole amount (bounds the search on a
+/// network with hundreds of pools).
+const SPLIT_ROUTES: usize = 8;
+
+/// The best routing of the order over every candidate pool: the listed ones and those the factories have for
+/// the pair and through the routing tokens; split across routes where that gives more net of gas.
+async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> ApiResult<Routing> {
     let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
-    let max_hops = desk.config.connectors.get(&desk.connector).map(|c| c.maximum_hops).unwrap_or(3) as usize;
+    let settings = desk.config.connectors.get(&desk.connector);
+    let max_hops = settings.map_or(3, |c| c.maximum_hops) as usize;
     let (from, to) = (order.token_in.address, order.token_out.address);
-    // Listed pools are the fast path; the factories are asked only when they join nothing.
-    let mut candidates = routes(&book.routable, from, to, max_hops);
-    if candidates.is_empty() {
-        candidates = routes(&discovered(state, desk, order).await?, from, to, max_hops.min(2));
+    let mut pools = book.routable.clone();
+    for pool in discovered(state, desk, order).await? {
+        if !pools.iter().any(|listed| listed.address == pool.address) {
+            pools.push(pool);
+        }
     }
-    if candidates.is_empty() {
-        return Err(ApiError::bad_request(
+    let exact_in = order.side == Side::Sell;
+    let dex = &desk.dex;
+    let one = |route: &Route| Leg::new(route.clone(), U256::ZERO, U256::ZERO);
+    // A bought route keeps to one family: its legs buy exactly, which a change of family cannot.
+    let takes = |routes: &[&Route]| {
+        let legs: Vec<Leg> = routes.iter().map(|route| one(route)).collect();
+        (exact_in || routes.iter().all(|route| route.family().is_some())) && dex.router_for_order(&legs).is_ok()
+    };
+    let search = SplitSearch {
+        max_splits: settings.map_or(3, |c| c.maximum_splits) as usize,
+        step_pct: settings.map_or(5, |c| c.split_step_pct),
+        max_routes: SPLIT_ROUTES,
+    };
+    let gas_price = gas_price(state, desk, order, &pools).await?;
+    let space = RouteSpace { pools: &pools, from, to, max_hops };
+    let states = state.pool_states();
+    best_routing_of(states, &desk.network, dex, &space, order.amount, &search, gas_price, takes).await?.ok_or_else(|| {
+        ApiError::bad_request(
             "quoteToken",
             format!(
                 "no route from {} to {} over the listed pools of {} on {} (up to {max_hops} hops), and its factories \
                  have none directly or through the network's routingTokens; list one with POST /pools",
                 order.token_in.symbol, order.token_out.symbol, desk.connector, desk.network_name
             ),
-        ));
+        )
+    })
+}
+
+/// Raw units of the order's quote token (what a SELL receives, what a BUY pays) one unit of gas costs now: the
+/// network's price per gas, at the price of the wrapped native token in a pool joining it to the quote token (0,
+/// gas left out of the ranking, where none does).
+async fn gas_price(state: &AppState, desk: &Desk, order: &Order, pools: &[PoolRef]) -> ApiResult<f64> {
+    let wei = desk.network.price_per_gas().await? as f64;
+    let Ok(native) = desk.book.wrapped_native() else { return Ok(0.0) };
+    if native.address == order.quote.address {
+        return Ok(wei);
     }
-    let mut quoted = Vec::new();
-    let mut last_error = None;
-    for route in candidates {
-        match swap::quote_route(state.pool_states(), desk, &route, order.amount).await {
-            Ok(quote) => quoted.push((route, quote)),
-            Err(error) => last_error = Some(error),
-        }
-    }
-    best(order.side == Side::Sell, quoted)
-        .ok_or_else(|| last_error.unwrap_or_else(|| ApiError::bad_request("amount", "no route can fill this amount")))
+    let one_native = SwapAmount::ExactIn(U256::from(10u64).pow(U256::from(native.decimals)));
+    let space = RouteSpace { pools, from: native.address, to: order.quote.address, max_hops: 1 };
+    let (quoted, _) = whole_routes(state.pool_states(), &desk.network, &desk.dex, &space, one_native, |_| true).await?;
+    Ok(quoted.first().map_or(0.0, |(_, quote)| wei * quote.mid_out_per_in))
 }
 
 /// What a stored quote holds: enough to run it again exactly.
@@ -71,7 +105,7 @@ struct StoredQuote {
     side: Side,
     base: String,
     quote: String,
-    route: Route,
+    legs: Vec<Leg>,
     #[serde(flatten)]
     quoted: RouteQuote,
 }
@@ -83,8 +117,9 @@ pub async fn quote_swap(
 ) -> ApiResult<QuoteSwapResponse> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let order = Order::resolve(&desk, &request, None)?;
-    let (route, quote) = best_route(state, &desk, &order).await?;
-    let mut response = swap::quote_response(&desk, &order, &route, &quote);
+    let routing = best_routing(state, &desk, &order).await?;
+    let mut response = swap::quote_response(&desk, &order, &routing);
+    response.splits = swap::splits(&desk, &order, &routing);
     let id = uuid::Uuid::new_v4().to_string();
     let stored = StoredQuote {
         network: desk.network_name.clone(),
@@ -93,8 +128,8 @@ pub async fn quote_swap(
         side: order.side,
         base: order.base.address.to_string(),
         quote: order.quote.address.to_string(),
-        route,
-        quoted: quote,
+        legs: routing.legs,
+        quoted: routing.quote,
     };
     let ttl_ms = desk.config.connectors.get(&desk.connector).map(|c| c.quote_ttl_seconds).unwrap_or(30) as i64 * 1000;
     let payload = serde_json::to_string(&stored).map_err(ApiError::internal)?;
@@ -110,8 +145,8 @@ pub async fn execute_swap(
 ) -> ApiResult<TxResponse<SwapData>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let order = Order::resolve(&desk, &request, None)?;
-    let (route, quote) = best_route(state, &desk, &order).await?;
-    execute(state, Planned { desk, order, route, quote }, request.wallet_address.as_deref()).await
+    let routing = best_routing(state, &desk, &order).await?;
+    Planned { desk, order, routing }.execute(state, None, "router", request.wallet_address.as_deref()).await
 }
 
 /// Executes a stored quote: the same route and amounts, bounded by the slippage it was quoted with. If the price
@@ -134,7 +169,9 @@ pub async fn execute_quote(
         )
         .with_code("QUOTE_EXPIRED"));
     }
-    let stored: StoredQuote = serde_json::from_str(&payload).map_err(ApiError::internal)?;
+    // A quote another version of the gateway stored is not run: it may mean something else.
+    let stored: StoredQuote = serde_json::from_str(&payload)
+        .map_err(|_| ApiError::bad_request("quoteId", "was made by another version of the gateway; quote again"))?;
     let mut target = Target::new(connector, &request.connector, &request.network, &request.chain_network, None);
     target.connector = target.connector.or(Some(&stored.connector));
     target.slippage_pct = Some(stored.slippage_pct);
@@ -147,14 +184,9 @@ pub async fn execute_quote(
     }
     let token = |address: &str| -> ApiResult<Token> { desk.token("quoteId", address) };
     let (base, quote) = (token(&stored.base)?, token(&stored.quote)?);
-    let StoredQuote { side, route, quoted, .. } = stored;
+    let StoredQuote { side, legs, quoted, .. } = stored;
     let amount = if side == Side::Sell { quoted.amount_in } else { quoted.amount_out };
     let order = Order::new(side, base, quote, amount);
-    execute(state, Planned { desk, order, route, quote: quoted }, request.wallet_address.as_deref()).await
-}
-
-/// Executes a planned route through the router that takes routes of its family.
-async fn execute(state: &AppState, planned: Planned, wallet: Option<&str>) -> ApiResult<TxResponse<SwapData>> {
-    let router = planned.desk.dex.router_for(planned.route.family)?.family();
-    planned.execute(state, router, "router", wallet).await
+    let routing = Routing { legs, quote: quoted };
+    Planned { desk, order, routing }.execute(state, None, "router", request.wallet_address.as_deref()).await
 }

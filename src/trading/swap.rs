@@ -6,14 +6,14 @@ use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
 use connectors::Side;
 use connectors::family::Family;
-use connectors::router::{Route, RouteQuote, SwapLimits};
+use connectors::router::{Leg, Route, RouteQuote, Routing, SwapLimits, gas};
 use connectors::state::PoolStates;
 use connectors::v3::pool::SwapAmount;
 
 use super::Desk;
 use crate::error::{ApiError, ApiResult};
 use crate::request::{Human, parse_side};
-use crate::schema::swap::{QuoteSwapResponse, RouteStep, SwapData, SwapRequest};
+use crate::schema::swap::{QuoteSwapResponse, RouteSplit, RouteStep, SwapData, SwapRequest};
 use crate::schema::{TxResponse, fee_of, signed, status_of};
 use crate::state::AppState;
 
@@ -76,15 +76,12 @@ pub struct Quoted {
     pub network: std::sync::Arc<chains::network::Network>,
 }
 
-/// Gas a swap through one pool uses, and what each further pool adds (from the devnet's receipts).
-const SWAP_GAS: u64 = 130_000;
-const HOP_GAS: u64 = 70_000;
-
-pub fn quote_response(desk: &Desk, order: &Order, route: &Route, quote: &RouteQuote) -> QuoteSwapResponse {
+pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwapResponse {
+    let quote = &routing.quote;
     let (amount_in, amount_out) = (quote.amount_in, quote.amount_out);
     let (min_out, max_in) = match order.side {
         Side::Sell => (desk.min_out(amount_out), amount_in),
-        Side::Buy => (amount_out, desk.max_in(amount_in)),
+        Side::Buy => (routing.asked_out(), desk.max_in(amount_in)),
     };
     let price = match order.side {
         Side::Sell => ratio(amount_out, order.quote.decimals, amount_in, order.base.decimals),
@@ -92,21 +89,23 @@ pub fn quote_response(desk: &Desk, order: &Order, route: &Route, quote: &RouteQu
     };
     let executed = f64::from(amount_out) / f64::from(amount_in);
     let impact = ((1.0 - executed / quote.mid_out_per_in) * 100.0).max(0.0);
-    QuoteSwapResponse {
-        pool_address: (route.hops.len() == 1).then(|| chains::checksum(route.hops[0].pool)),
-        route_path: Some(route_path(desk, route)),
-        quote_id: None,
-        route: route
-            .hops
+    let paths: Vec<String> = routing.legs.iter().map(|leg| route_path(desk, &leg.route)).collect();
+    let route_path = match &paths[..] {
+        [path] => path.clone(),
+        _ => routing
+            .legs
             .iter()
-            .map(|hop| RouteStep {
-                pool_address: chains::checksum(hop.pool),
-                kind: route.family.kind(),
-                token_in: chains::checksum(hop.token_in),
-                token_out: chains::checksum(hop.token_out),
-                fee: hop.fee,
-            })
-            .collect(),
+            .zip(&paths)
+            .map(|(leg, path)| format!("{}% {path}", share(order, routing, leg)))
+            .collect::<Vec<_>>()
+            .join(" + "),
+    };
+    QuoteSwapResponse {
+        pool_address: single_pool(routing).map(chains::checksum),
+        route_path: Some(route_path),
+        quote_id: None,
+        route: routing.legs.iter().flat_map(|leg| steps(&leg.route)).collect(),
+        splits: Vec::new(),
         token_in: chains::checksum(order.token_in.address),
         token_out: chains::checksum(order.token_out.address),
         amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),
@@ -117,8 +116,54 @@ pub fn quote_response(desk: &Desk, order: &Order, route: &Route, quote: &RouteQu
         min_amount_out: Human(chains::amount::format_units(min_out, order.token_out.decimals)),
         max_amount_in: Human(chains::amount::format_units(max_in, order.token_in.decimals)),
         block_number: quote.block,
-        gas_estimate: SWAP_GAS + HOP_GAS * (route.hops.len() as u64 - 1),
+        gas_estimate: gas(&routing.legs),
     }
+}
+
+/// Each leg of the routing as the answer shows it: its share of the amount, its pools and amounts.
+pub fn splits(desk: &Desk, order: &Order, routing: &Routing) -> Vec<RouteSplit> {
+    routing
+        .legs
+        .iter()
+        .map(|leg| RouteSplit {
+            percent: share(order, routing, leg),
+            route_path: route_path(desk, &leg.route),
+            amount_in: Human(chains::amount::format_units(leg.amount_in, order.token_in.decimals)),
+            amount_out: Human(chains::amount::format_units(leg.amount_out, order.token_out.decimals)),
+            route: steps(&leg.route),
+        })
+        .collect()
+}
+
+/// A leg's share of the order's amount (what a SELL spends, what a BUY receives), in percent to two places.
+fn share(order: &Order, routing: &Routing, leg: &Leg) -> f64 {
+    let (part, whole) = match order.side {
+        Side::Sell => (leg.amount_in, routing.quote.amount_in),
+        Side::Buy => (leg.amount_out, routing.quote.amount_out),
+    };
+    (f64::from(part) * 10_000.0 / f64::from(whole).max(1.0)).round() / 100.0
+}
+
+/// The one pool of a routing through a single pool.
+fn single_pool(routing: &Routing) -> Option<Address> {
+    match &routing.legs[..] {
+        [leg] if leg.route.hops.len() == 1 => Some(leg.route.hops[0].pool),
+        _ => None,
+    }
+}
+
+fn steps(route: &Route) -> Vec<RouteStep> {
+    route
+        .hops
+        .iter()
+        .map(|hop| RouteStep {
+            pool_address: chains::checksum(hop.pool),
+            kind: hop.family.kind(),
+            token_in: chains::checksum(hop.token_in),
+            token_out: chains::checksum(hop.token_out),
+            fee: hop.fee,
+        })
+        .collect()
 }
 
 fn route_path(desk: &Desk, route: &Route) -> String {
@@ -130,21 +175,25 @@ fn route_path(desk: &Desk, route: &Route) -> String {
             .map(|t| t.symbol.clone())
             .unwrap_or_else(|| address.to_string())
     };
-    let protocol = desk.dex.protocol(route.family).ok();
-    let mut path = symbol(route.hops[0].token_in);
+    let mut path = symbol(route.token_in());
     for hop in &route.hops {
-        let fee = protocol.map_or(hop.fee, |protocol| protocol.fee(hop.fee));
+        let fee = desk.dex.protocol(hop.family).map_or(hop.fee, |protocol| protocol.fee(hop.fee));
         path.push_str(&format!(" -{}%-> {}", fee as f64 / 10_000.0, symbol(hop.token_out)));
     }
     path
 }
 
-/// What the swap may do: the quoted amounts, bounded by the desk's slippage and deadline.
-fn limits(desk: &Desk, order: &Order, quote: &RouteQuote, recipient: Address) -> SwapLimits {
+/// What the swap may do: the quoted amounts (what a BUY asks for), bounded by the desk's slippage and deadline (for
+/// the whole order).
+fn limits(desk: &Desk, order: &Order, routing: &Routing, recipient: Address) -> SwapLimits {
+    let quote = &routing.quote;
     SwapLimits {
         exact_in: order.side == Side::Sell,
         amount_in: quote.amount_in,
-        amount_out: quote.amount_out,
+        amount_out: match order.side {
+            Side::Sell => quote.amount_out,
+            Side::Buy => routing.asked_out(),
+        },
         min_out: desk.min_out(quote.amount_out),
         max_in: desk.max_in(quote.amount_in),
         recipient,
@@ -156,38 +205,43 @@ fn limits(desk: &Desk, order: &Order, quote: &RouteQuote, recipient: Address) ->
 pub struct Planned {
     pub desk: Desk,
     pub order: Order,
-    pub route: Route,
-    pub quote: RouteQuote,
+    pub routing: Routing,
 }
 
 impl Planned {
     /// The quote, and the network whose chain state it was computed from.
     pub fn quoted(&self) -> Quoted {
-        Quoted {
-            response: quote_response(&self.desk, &self.order, &self.route, &self.quote),
-            network: self.desk.network.clone(),
-        }
+        Quoted { response: quote_response(&self.desk, &self.order, &self.routing), network: self.desk.network.clone() }
     }
 
-    /// Checks the allowance, sends the swap through the router of the `router` family and reads what moved.
-    /// `kind` (`amm`, `clmm`, `router`) names the spender in messages.
+    /// Checks the allowance, sends the swap in one transaction through the router of the `router` family (or,
+    /// when `None`, the router that takes this routing) and reads what moved. `kind` (`amm`, `clmm`, `router`)
+    /// names the spender in messages.
     pub async fn execute(
         &self,
         state: &AppState,
-        router: Family,
+        router: Option<Family>,
         kind: &str,
         wallet: Option<&str>,
     ) -> ApiResult<TxResponse<SwapData>> {
-        let Planned { desk, order, route, quote } = self;
+        let Planned { desk, order, routing } = self;
+        let quote = &routing.quote;
         let (owner, signer) = desk.wallet(state, wallet)?;
-        let protocol = desk.protocol(router)?;
+        let protocol = match router {
+            Some(family) => desk.protocol(family)?,
+            None => desk.dex.router_for_order(&routing.legs)?,
+        };
         let spender = protocol.swap_router()?;
         let needed = match order.side {
             Side::Sell => quote.amount_in,
             Side::Buy => desk.max_in(quote.amount_in),
         };
         desk.require_allowance(owner, &order.token_in, spender, needed, &format!("{}/{kind}", desk.connector)).await?;
-        let call = protocol.swap_call(route, &limits(desk, order, quote, owner))?;
+        let limits = limits(desk, order, routing, owner);
+        let call = match &routing.legs[..] {
+            [leg] => protocol.swap_call(&leg.route, &limits)?,
+            legs => protocol.split_call(legs, &limits)?,
+        };
         let (sent, outcome) = desk.send(state, &signer, call, "swap").await?;
         let data = status_of(&outcome).1.map(|receipt| {
             let (amount_in, _) = transfers(receipt, order.token_in.address, owner);
@@ -209,7 +263,7 @@ impl Planned {
                 base_token_balance_change: base_change,
                 quote_token_balance_change: quote_change,
                 slippage_pct: desk.slippage_pct,
-                pool_address: (route.hops.len() == 1).then(|| chains::checksum(route.hops[0].pool)),
+                pool_address: single_pool(routing).map(chains::checksum),
             }
         });
         Ok(TxResponse::new(&sent, &outcome, data))

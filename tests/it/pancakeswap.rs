@@ -73,23 +73,35 @@ async fn a_new_fork_is_a_description_with_no_new_code() {
 }
 
 /// PancakeSwap's V3 router takes V3 pools only: a router route through its V2 pairs executes through its V2
-/// router, which approving `pancakeswap/router` covers too.
+/// router, which approving `pancakeswap/router` covers too. DAI/USDC is a pair only its V2 has here.
 #[tokio::test]
 async fn pancake_router_routes_through_v2_pairs_execute_through_its_v2_router() {
+    use alloy::primitives::U256;
+    use alloy::rpc::types::TransactionRequest;
+    use alloy::sol_types::SolCall;
+    use connectors::v2::{IUniswapV2Factory, IUniswapV2Pair};
+
     let devnet = common::devnet().await;
-    let conf = devnet_conf(&[devnet.rpc_url()]);
-    // Only the V2 pair is listed for WETH/USDC, so the router's one route is through it.
-    let list = conf.path().join("pools/pancakeswap.json");
-    let pools: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&list).unwrap()).unwrap();
-    let v2_only: Vec<_> =
-        pools.into_iter().filter(|pool| pool["network"] != "devnet" || pool["type"] == "amm").collect();
-    std::fs::write(&list, serde_json::to_string(&v2_only).unwrap()).unwrap();
-    let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.unwrap();
-    let wallet = gw.add_wallet(&devnet, 1).await;
-    approve(&gw, "WETH", "pancakeswap/router").await;
-    let (_, quote) = quote_on(&gw, "pancakeswap", "router", "baseToken=WETH&quoteToken=USDC&amount=1&side=SELL").await;
+    let chain = gateway::devnet::Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
+    let v2 = Registry::builtin().find("pancakeswap", "devnet").unwrap().v2.unwrap();
+    let (dai, usdc) = (devnet.deployment().token("DAI").address, devnet.deployment().token("USDC").address);
+    let send = async |to, data: Vec<u8>, what| {
+        let tx = TransactionRequest::default().from(devnet.accounts()[0]).to(to).input(data.into());
+        chain.transact(tx, what).await.unwrap();
+    };
+    send(v2.factory, IUniswapV2Factory::createPairCall { tokenA: dai, tokenB: usdc }.abi_encode(), "create").await;
+    let pair = v2.pair_address(dai, usdc);
+    let (dai_reserve, usdc_reserve) = (U256::from(10u64).pow(U256::from(24)), U256::from(1_000_000_000_000u64));
+    let transfer = |amount| chains::contracts::IERC20::transferCall { to: pair, amount }.abi_encode();
+    send(dai, transfer(dai_reserve), "fund DAI").await;
+    send(usdc, transfer(usdc_reserve), "fund USDC").await;
+    send(pair, IUniswapV2Pair::mintCall { to: devnet.accounts()[0] }.abi_encode(), "mint").await;
+
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let wallet = devnet.accounts()[1];
+    approve(&gw, "DAI", "pancakeswap/router").await;
+    let (_, quote) = quote_on(&gw, "pancakeswap", "router", "baseToken=DAI&quoteToken=USDC&amount=100&side=SELL").await;
     assert_eq!(quote["route"][0]["type"], "amm", "{quote}");
-    let usdc = devnet.deployment().token("USDC").address;
     let usdc_of = async || chains::erc20::balances(&gw.devnet_network(), wallet, &[usdc]).await.unwrap().1[0];
     let before = usdc_of().await;
     let (status, executed) = gw
@@ -99,13 +111,13 @@ async fn pancake_router_routes_through_v2_pairs_execute_through_its_v2_router() 
         )
         .await;
     assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
-    // 1 WETH into the pair's 1000 WETH / 3,000,000 USDC at its 0.2 %, to the unit.
-    let expected = 1_000_000_000_000_000_000u128 * 998 * 3_000_000_000_000
-        / (1_000_000_000_000_000_000_000 * 1000 + 1_000_000_000_000_000_000 * 998);
-    assert_eq!(usdc_of().await - before, alloy::primitives::U256::from(expected));
+    // 100 DAI into the pair's 1,000,000 DAI / 1,000,000 USDC at npm's PancakePair's 0.2 %, to the unit.
+    let amount_in = U256::from(100u64) * U256::from(10u64).pow(U256::from(18));
+    let in_with_fee = amount_in * U256::from(998);
+    let expected = in_with_fee * usdc_reserve / (dai_reserve * U256::from(1000) + in_with_fee);
+    assert_eq!(usdc_of().await - before, expected);
     let hash: alloy::primitives::B256 = executed["signature"].as_str().unwrap().parse().unwrap();
     let sent =
         alloy::providers::Provider::get_transaction_by_hash(&common::node(&devnet), hash).await.unwrap().unwrap();
-    let v2_router = Registry::builtin().find("pancakeswap", "devnet").unwrap().v2.unwrap().router;
-    assert_eq!(alloy::consensus::Transaction::to(&sent), Some(v2_router));
+    assert_eq!(alloy::consensus::Transaction::to(&sent), Some(v2.router));
 }

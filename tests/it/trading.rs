@@ -3,10 +3,10 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use chains::contracts::IERC20;
+use connectors::family::Family;
 use connectors::router::Hop;
 use connectors::v2::IUniswapV2Router02;
 use connectors::v3::IQuoterV2;
-use connectors::v3::swap::encode_path;
 use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -364,6 +364,87 @@ async fn router_two_hop_quotes_equal_the_on_chain_quoter_and_execute_exactly() {
     router_two_hop_case("uniswap").await;
 }
 
+/// A router quote's legs as its text gives them, amounts exact.
+struct QuotedLeg {
+    hops: Vec<Hop>,
+    amount_in: String,
+    amount_out: String,
+}
+
+fn splits(text: &str) -> Vec<QuotedLeg> {
+    use serde_json::value::RawValue;
+    type Raw = std::collections::BTreeMap<String, Box<RawValue>>;
+    let body: Raw = serde_json::from_str(text).unwrap();
+    let legs: Vec<Raw> = serde_json::from_str(body["splits"].get()).unwrap();
+    legs.iter()
+        .map(|leg| {
+            let steps: Vec<Value> = serde_json::from_str(leg["route"].get()).unwrap();
+            let hops = steps
+                .iter()
+                .map(|s| Hop {
+                    family: Family::of_kind(s["type"].as_str().unwrap()).unwrap(),
+                    pool: s["poolAddress"].as_str().unwrap().parse().unwrap(),
+                    token_in: s["tokenIn"].as_str().unwrap().parse().unwrap(),
+                    token_out: s["tokenOut"].as_str().unwrap().parse().unwrap(),
+                    fee: s["fee"].as_u64().unwrap() as u32,
+                })
+                .collect();
+            let text = |field: &str| leg[field].get().trim_matches('"').to_string();
+            QuotedLeg { hops, amount_in: text("amountIn"), amount_out: text("amountOut") }
+        })
+        .collect()
+}
+
+/// The chain's own quote for a route, pool by pool: QuoterV2 for V3 pools, Router02 for V2 pairs; what comes out
+/// for `amount` in (`exact_in`) or what goes in for `amount` out.
+async fn on_chain_quote(
+    chain: &Unlocked,
+    dex: &connectors::dex::Dex,
+    hops: &[Hop],
+    exact_in: bool,
+    amount: U256,
+) -> U256 {
+    let mut running = amount;
+    let ordered: Vec<&Hop> = if exact_in { hops.iter().collect() } else { hops.iter().rev().collect() };
+    for hop in ordered {
+        let fee = U24::from(hop.fee);
+        running = match hop.family {
+            Family::V3 => {
+                let quoter = IQuoterV2::new(dex.v3.as_ref().unwrap().quoter_v2, &chain.provider);
+                let (token_in, token_out, no_limit) = (hop.token_in, hop.token_out, U160::ZERO);
+                if exact_in {
+                    let params = IQuoterV2::QuoteExactInputSingleParams {
+                        tokenIn: token_in,
+                        tokenOut: token_out,
+                        amountIn: running,
+                        fee,
+                        sqrtPriceLimitX96: no_limit,
+                    };
+                    quoter.quoteExactInputSingle(params).call().await.unwrap().amountOut
+                } else {
+                    let params = IQuoterV2::QuoteExactOutputSingleParams {
+                        tokenIn: token_in,
+                        tokenOut: token_out,
+                        amount: running,
+                        fee,
+                        sqrtPriceLimitX96: no_limit,
+                    };
+                    quoter.quoteExactOutputSingle(params).call().await.unwrap().amountIn
+                }
+            }
+            Family::V2 => {
+                let router = IUniswapV2Router02::new(dex.v2.as_ref().unwrap().router, &chain.provider);
+                let path = vec![hop.token_in, hop.token_out];
+                match exact_in {
+                    true => router.getAmountsOut(running, path).call().await.unwrap()[1],
+                    false => router.getAmountsIn(running, path).call().await.unwrap()[0],
+                }
+            }
+        };
+    }
+    running
+}
+
 pub async fn router_two_hop_case(connector: &str) {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
@@ -378,43 +459,23 @@ pub async fn router_two_hop_case(connector: &str) {
         let (text, body) =
             quote_on(&gw, connector, "router", &format!("baseToken=WBTC&quoteToken=USDC&amount={amount}&side={side}"))
                 .await;
-        let steps = body["route"].as_array().unwrap();
-        assert_eq!(steps.len(), 2, "two hops: {body}");
         let in_decimals = if side == "SELL" { 8 } else { 6 };
         let (amount_in, amount_out) =
             (raw(&raw_field(&text, "amountIn"), in_decimals), raw(&raw_field(&text, "amountOut"), 14 - in_decimals));
-        let hops: Vec<Hop> = steps
-            .iter()
-            .map(|s| Hop {
-                pool: s["poolAddress"].as_str().unwrap().parse().unwrap(),
-                token_in: s["tokenIn"].as_str().unwrap().parse().unwrap(),
-                token_out: s["tokenOut"].as_str().unwrap().parse().unwrap(),
-                fee: s["fee"].as_u64().unwrap() as u32,
-            })
-            .collect();
-        // The chain's own answer for the same route: QuoterV2 for V3 pools, Router02 for V2 pairs.
-        let expected = if steps[0]["type"] == "clmm" {
-            let quoter = IQuoterV2::new(dex.v3.as_ref().unwrap().quoter_v2, &chain.provider);
-            if side == "SELL" {
-                quoter.quoteExactInput(encode_path(&hops, false), amount_in).call().await.unwrap().amountOut
-            } else {
-                quoter.quoteExactOutput(encode_path(&hops, true), amount_out).call().await.unwrap().amountIn
-            }
-        } else {
-            let router = IUniswapV2Router02::new(dex.v2.as_ref().unwrap().router, &chain.provider);
-            let path: Vec<Address> =
-                std::iter::once(hops[0].token_in).chain(hops.iter().map(|h| h.token_out)).collect();
-            if side == "SELL" {
-                *router.getAmountsOut(amount_in, path).call().await.unwrap().last().unwrap()
-            } else {
-                router.getAmountsIn(amount_out, path).call().await.unwrap()[0]
-            }
-        };
-        if side == "SELL" {
-            assert_eq!(amount_out, expected, "{body}");
-        } else {
-            assert_eq!(amount_in, expected, "{body}");
+        // Every leg (the router may split the order across routes that share no pool) against the chain's own
+        // answer, pool by pool: QuoterV2 for V3 pools, Router02 for V2 pairs; the legs add up to the order.
+        let legs = splits(&text);
+        assert!(legs.iter().all(|leg| leg.hops.len() == 2), "through WETH: {body}");
+        let (mut total_in, mut total_out) = (U256::ZERO, U256::ZERO);
+        for leg in &legs {
+            let (leg_in, leg_out) = (raw(&leg.amount_in, in_decimals), raw(&leg.amount_out, 14 - in_decimals));
+            let expected =
+                on_chain_quote(&chain, &dex, &leg.hops, side == "SELL", if side == "SELL" { leg_in } else { leg_out })
+                    .await;
+            assert_eq!(if side == "SELL" { leg_out } else { leg_in }, expected, "{body}");
+            (total_in, total_out) = (total_in + leg_in, total_out + leg_out);
         }
+        assert_eq!((total_in, total_out), (amount_in, amount_out), "{body}");
         let quote_id = body["quoteId"].as_str().unwrap();
         let (usdc_before, wbtc_before) = (balance(&chain, usdc, wallet).await, balance(&chain, wbtc, wallet).await);
         let (status, executed) = gw
@@ -587,4 +648,147 @@ async fn gateway_v2_13s_unified_swap_routes_take_the_connector_with_its_type() {
     assert_eq!(status, StatusCode::OK, "{upstream}");
     let (_, ours) = gw.get(&format!("/trading/clmm/quote-liquidity?{range}")).await;
     assert_eq!(upstream, ours);
+}
+
+/// Quotes through the router, checks every leg against the chain pool by pool, executes the quote and checks
+/// what moved equals the quote to the wei; returns the quote's text and body.
+async fn router_executes_as_quoted(gw: &TestGateway, devnet: &Devnet, connector: &str, query: &str) -> (String, Value) {
+    let chain = chain(devnet);
+    let wallet = devnet.accounts()[1];
+    let dex = connectors::dex::Registry::builtin().find(connector, "devnet").unwrap();
+    let (text, body) = quote_on(gw, connector, "router", query).await;
+    let sell = query.contains("side=SELL");
+    let (token_in, token_out): (Address, Address) =
+        (body["tokenIn"].as_str().unwrap().parse().unwrap(), body["tokenOut"].as_str().unwrap().parse().unwrap());
+    let decimals = |token: Address| devnet.deployment().tokens.iter().find(|t| t.address == token).unwrap().decimals;
+    let (in_decimals, out_decimals) = (decimals(token_in), decimals(token_out));
+    let (amount_in, amount_out) =
+        (raw(&raw_field(&text, "amountIn"), in_decimals), raw(&raw_field(&text, "amountOut"), out_decimals));
+    let (mut total_in, mut total_out) = (U256::ZERO, U256::ZERO);
+    for leg in splits(&text) {
+        let (leg_in, leg_out) = (raw(&leg.amount_in, in_decimals), raw(&leg.amount_out, out_decimals));
+        // SwapRouter02 buys through V2 pairs forward from the input it computes: such a leg delivers what its input
+        // buys, a little more than its share; any other bought leg takes what its share costs.
+        if sell || leg.hops.iter().all(|hop| hop.family == Family::V2) {
+            assert_eq!(leg_out, on_chain_quote(&chain, &dex, &leg.hops, true, leg_in).await, "{body}");
+        } else {
+            assert_eq!(leg_in, on_chain_quote(&chain, &dex, &leg.hops, false, leg_out).await, "{body}");
+        }
+        (total_in, total_out) = (total_in + leg_in, total_out + leg_out);
+    }
+    assert_eq!((total_in, total_out), (amount_in, amount_out), "the legs add up: {body}");
+    if !sell {
+        let asked = raw(&raw_field(&text, "minAmountOut"), out_decimals);
+        let wanted = query.split('&').find_map(|pair| pair.strip_prefix("amount=")).unwrap();
+        assert_eq!(asked, raw(wanted, out_decimals), "a BUY asks for its amount: {body}");
+        assert!(amount_out >= asked, "{body}");
+    }
+    let (in_before, out_before) = (balance(&chain, token_in, wallet).await, balance(&chain, token_out, wallet).await);
+    let (status, executed) = gw
+        .post(
+            "/trading/router/execute-quote",
+            json!({"chainNetwork": "ethereum-devnet", "connector": connector, "quoteId": body["quoteId"]}),
+        )
+        .await;
+    assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
+    assert_eq!(in_before - balance(&chain, token_in, wallet).await, amount_in, "spent as quoted");
+    assert_eq!(balance(&chain, token_out, wallet).await - out_before, amount_out, "received as quoted");
+    (text, body)
+}
+
+/// The best a single pool of the pair gives (SELL: most out) or takes (BUY: least in), amm or clmm.
+async fn best_single_pool(gw: &TestGateway, connector: &str, query: &str, side: &str, decimals: u8) -> U256 {
+    let field = if side == "SELL" { "amountOut" } else { "amountIn" };
+    let mut best: Option<U256> = None;
+    for kind in ["amm", "clmm"] {
+        let (text, _) = quote_on(gw, connector, kind, query).await;
+        let amount = raw(&raw_field(&text, field), decimals);
+        best = Some(match (best, side) {
+            (None, _) => amount,
+            (Some(b), "SELL") => b.max(amount),
+            (Some(b), _) => b.min(amount),
+        });
+    }
+    best.unwrap()
+}
+
+#[tokio::test]
+async fn a_large_sell_split_across_pools_gives_half_a_percent_more_than_the_best_pool_and_executes_to_the_wei() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    approve(&gw, "WETH", "uniswap/router").await;
+    let query = "baseToken=WETH&quoteToken=USDC&amount=500&side=SELL";
+    let single = best_single_pool(&gw, "uniswap", query, "SELL", 6).await;
+    let (text, body) = router_executes_as_quoted(&gw, &devnet, "uniswap", query).await;
+    let routed = raw(&raw_field(&text, "amountOut"), 6);
+    assert!(body["splits"].as_array().unwrap().len() >= 2, "split: {body}");
+    assert!(routed * U256::from(1000) >= single * U256::from(1005), "{routed} against {single}: {body}");
+}
+
+#[tokio::test]
+async fn a_large_buy_split_across_pools_pays_half_a_percent_less_than_the_best_pool_and_executes_to_the_wei() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    approve(&gw, "USDC", "uniswap/router").await;
+    let query = "baseToken=WETH&quoteToken=USDC&amount=300&side=BUY";
+    let single = best_single_pool(&gw, "uniswap", query, "BUY", 6).await;
+    let (text, body) = router_executes_as_quoted(&gw, &devnet, "uniswap", query).await;
+    let routed = raw(&raw_field(&text, "amountIn"), 6);
+    assert!(body["splits"].as_array().unwrap().len() >= 2, "split: {body}");
+    assert!(routed * U256::from(1005) <= single * U256::from(1000), "{routed} against {single}: {body}");
+}
+
+#[tokio::test]
+async fn pancakeswap_splits_a_large_sell_across_its_pools_too_and_executes_to_the_wei() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    approve(&gw, "WETH", "pancakeswap/router").await;
+    let query = "baseToken=WETH&quoteToken=USDC&amount=500&side=SELL";
+    let single = best_single_pool(&gw, "pancakeswap", query, "SELL", 6).await;
+    let (text, body) = router_executes_as_quoted(&gw, &devnet, "pancakeswap", query).await;
+    let routed = raw(&raw_field(&text, "amountOut"), 6);
+    assert!(body["splits"].as_array().unwrap().len() >= 2, "split: {body}");
+    assert!(routed * U256::from(1000) >= single * U256::from(1005), "{routed} against {single}: {body}");
+}
+
+#[tokio::test]
+async fn a_small_order_takes_the_single_best_pool() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let query = "baseToken=WETH&quoteToken=USDC&amount=0.01&side=SELL";
+    let single = best_single_pool(&gw, "uniswap", query, "SELL", 6).await;
+    let (text, body) = quote_on(&gw, "uniswap", "router", query).await;
+    assert_eq!(body["splits"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(raw(&raw_field(&text, "amountOut"), 6), single);
+    assert_eq!(body["routePath"], "WETH -0.05%-> USDC");
+}
+
+/// LINK has a V2 pair with WETH only: the best route to USDC goes through it, then through a V3 pool, and executes
+/// in one transaction through SwapRouter02.
+#[tokio::test]
+async fn a_route_mixing_a_v2_pair_and_a_v3_pool_executes_as_quoted() {
+    use alloy::sol_types::SolCall;
+    use connectors::v2::{IUniswapV2Factory, IUniswapV2Pair};
+    let devnet = common::devnet().await;
+    let chain = chain(&devnet);
+    let v2 = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v2.unwrap();
+    let (link, weth) = (devnet.deployment().token("LINK").address, devnet.deployment().token("WETH").address);
+    let send = async |to, data: Vec<u8>, what| {
+        let tx = alloy::rpc::types::TransactionRequest::default().from(devnet.accounts()[0]).to(to).input(data.into());
+        chain.transact(tx, what).await.unwrap();
+    };
+    send(v2.factory, IUniswapV2Factory::createPairCall { tokenA: link, tokenB: weth }.abi_encode(), "create").await;
+    let pair = v2.pair_address(link, weth);
+    let transfer = |amount| IERC20::transferCall { to: pair, amount }.abi_encode();
+    send(link, transfer(raw("100000", 18)), "fund LINK").await;
+    send(weth, transfer(raw("100", 18)), "fund WETH").await;
+    send(pair, IUniswapV2Pair::mintCall { to: devnet.accounts()[0] }.abi_encode(), "mint").await;
+
+    let gw = TestGateway::on_devnet(&devnet).await;
+    approve(&gw, "LINK", "uniswap/router").await;
+    let (_, body) =
+        router_executes_as_quoted(&gw, &devnet, "uniswap", "baseToken=LINK&quoteToken=USDC&amount=50&side=SELL").await;
+    let kinds: Vec<&str> =
+        body["route"].as_array().unwrap().iter().map(|step| step["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["amm", "clmm"], "{body}");
 }

@@ -80,7 +80,7 @@ impl Swap for V2Deployment {
     }
 
     fn swap_call(&self, route: &Route, limits: &SwapLimits) -> Result<Call, ConnectorError> {
-        if route.family != Family::V2 {
+        if route.family() != Some(Family::V2) {
             return Err(ConnectorError::invalid("connector", "the V2 router swaps through V2 pairs only"));
         }
         let SwapLimits { exact_in, amount_in, amount_out, min_out, max_in, recipient, deadline } = *limits;

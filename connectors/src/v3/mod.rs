@@ -159,6 +159,8 @@ sol! {
         function exactInput(ExactInputParams calldata params) external payable returns (uint256 amountOut);
         function exactOutput(ExactOutputParams calldata params) external payable returns (uint256 amountIn);
         function multicall(uint256 deadline, bytes[] calldata data) external payable returns (bytes[] memory results);
+        /// Pays the router's whole balance of `token` to `recipient`, if it is at least `amountMinimum`.
+        function sweepToken(address token, uint256 amountMinimum, address recipient) external payable;
         /// V2 pools through the same router (`IV2SwapRouter`): no deadline.
         function swapExactTokensForTokens(uint256 amountIn, uint256 amountOutMin, address[] calldata path, address to) external payable returns (uint256 amountOut);
         function swapTokensForExactTokens(uint256 amountOut, uint256 amountInMax, address[] calldata path, address to) external payable returns (uint256 amountIn);
@@ -175,5 +177,7 @@ sol! {
         function exactOutputSingle(ExactOutputSingleParams calldata params) external payable returns (uint256 amountIn);
         function exactInput(ExactInputParams calldata params) external payable returns (uint256 amountOut);
         function exactOutput(ExactOutputParams calldata params) external payable returns (uint256 amountIn);
+        function multicall(bytes[] calldata data) external payable returns (bytes[] memory results);
+        function sweepToken(address token, uint256 amountMinimum, address recipient) external payable;
     }
 }

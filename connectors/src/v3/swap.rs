@@ -12,7 +12,7 @@ use super::pool::SwapAmount;
 use super::{ISwapRouter02, ISwapRouterWithDeadline, IUniswapV3Factory, SwapRouterKind, V3Deployment};
 use crate::error::ConnectorError;
 use crate::family::{Deployed, Discover, Family, HopQuote, Lookup, Quote, Reading, Swap};
-use crate::router::{Hop, Route, SwapLimits};
+use crate::router::{Hop, Leg, Route, SwapLimits};
 use crate::state::PoolStates;
 use crate::v2::swap::token_path;
 
@@ -78,15 +78,91 @@ impl Swap for V3Deployment {
         family == Family::V3 || (family == Family::V2 && self.swap_router_kind == SwapRouterKind::SwapRouter02)
     }
 
+    /// SwapRouter02's V2 swaps read what each pair received from its balance, for tokens that take a fee on
+    /// transfer, so a bought route's pairs swap forward from the rounded-up input.
+    fn buys_forward(&self, family: Family) -> bool {
+        family == Family::V2 && self.routes_through(Family::V2)
+    }
+
+    /// Each leg pays its output to the router, which pays the whole order to the recipient at the end if it is
+    /// at least the order's minimum (exact in); bought legs pay the recipient directly, each within its share of
+    /// the order's maximum in (exact out, one family per leg). A route that changes family hands the router's
+    /// balance of the token in between to the next segment: only SwapRouter02 can.
+    fn takes_splits(&self) -> bool {
+        true
+    }
+
+    fn split_call(&self, legs: &[Leg], limits: &SwapLimits) -> Result<Call, ConnectorError> {
+        let Some(first) = legs.first() else {
+            return Err(ConnectorError::invalid("amount", "an order needs at least one route"));
+        };
+        let kind = self.swap_router_kind;
+        let mut calls = Vec::new();
+        if limits.exact_in {
+            let router_itself = match kind {
+                SwapRouterKind::SwapRouter02 => ADDRESS_THIS,
+                SwapRouterKind::SwapRouterWithDeadline => self.swap_router,
+            };
+            for leg in legs {
+                for (index, segment) in leg.route.segments().enumerate() {
+                    if index > 0 && kind == SwapRouterKind::SwapRouterWithDeadline {
+                        return Err(ConnectorError::invalid(
+                            "connector",
+                            "this connector's router swaps one family per route",
+                        ));
+                    }
+                    let amount_in = if index == 0 { leg.amount_in } else { CONTRACT_BALANCE };
+                    calls.push(self.segment_in(segment, amount_in, router_itself, limits.deadline)?);
+                }
+            }
+            let (token, minimum, recipient) = (first.route.token_out(), limits.min_out, limits.recipient);
+            calls.push(match kind {
+                SwapRouterKind::SwapRouter02 => {
+                    ISwapRouter02::sweepTokenCall { token, amountMinimum: minimum, recipient }.abi_encode()
+                }
+                SwapRouterKind::SwapRouterWithDeadline => {
+                    ISwapRouterWithDeadline::sweepTokenCall { token, amountMinimum: minimum, recipient }.abi_encode()
+                }
+            });
+        } else {
+            let total_in = legs.iter().fold(U256::ZERO, |sum, leg| sum + leg.amount_in).max(U256::from(1));
+            for leg in legs {
+                if leg.route.family().is_none() {
+                    return Err(ConnectorError::invalid("side", "a bought route swaps through one family"));
+                }
+                // Shares of the order's maximum, rounded down: together they never pass it.
+                let max_in = limits.max_in * leg.amount_in / total_in;
+                let leg_limits =
+                    SwapLimits { amount_in: leg.amount_in, amount_out: leg.asked_out(), max_in, ..*limits };
+                calls.push(self.segment(&leg.route, &leg_limits)?);
+            }
+        }
+        let data = match kind {
+            SwapRouterKind::SwapRouter02 => {
+                let data = calls.into_iter().map(Bytes::from).collect();
+                ISwapRouter02::multicallCall { deadline: limits.deadline, data }.abi_encode()
+            }
+            SwapRouterKind::SwapRouterWithDeadline => {
+                ISwapRouterWithDeadline::multicallCall { data: calls.into_iter().map(Bytes::from).collect() }
+                    .abi_encode()
+            }
+        };
+        Ok(Call::new(self.swap_router, data))
+    }
+
     fn swap_call(&self, route: &Route, limits: &SwapLimits) -> Result<Call, ConnectorError> {
-        let data = match route.family {
-            Family::V3 => swap_data(self.swap_router_kind, route, limits),
-            Family::V2 if self.routes_through(Family::V2) => v2_swap_data(route, limits),
-            Family::V2 => {
+        let data = match route.family() {
+            Some(Family::V3) => swap_data(self.swap_router_kind, route, limits),
+            Some(Family::V2) if self.routes_through(Family::V2) => v2_swap_data(route, limits),
+            Some(Family::V2) => {
                 return Err(ConnectorError::invalid(
                     "connector",
                     "this connector's router swaps through V3 pools only",
                 ));
+            }
+            None => {
+                let leg = Leg::new(route.clone(), limits.amount_in, limits.amount_out);
+                return self.split_call(&[leg], limits);
             }
         };
         // SwapRouter02 takes its deadline in multicall, not in each swap's parameters.
@@ -97,6 +173,42 @@ impl Swap for V3Deployment {
             SwapRouterKind::SwapRouterWithDeadline => data,
         };
         Ok(Call::new(self.swap_router, data))
+    }
+}
+
+/// SwapRouter02's stand-ins (its `Constants`): the router itself as a recipient, and its whole balance of the
+/// token as an amount in.
+const ADDRESS_THIS: Address = Address::with_last_byte(2);
+const CONTRACT_BALANCE: U256 = U256::ZERO;
+
+impl V3Deployment {
+    /// One segment of a leg, exact in: V3 pools through the V3 calls, V2 pairs through SwapRouter02's.
+    fn segment_in(
+        &self,
+        segment: &[Hop],
+        amount_in: U256,
+        recipient: Address,
+        deadline: U256,
+    ) -> Result<Vec<u8>, ConnectorError> {
+        let route = Route { hops: segment.to_vec() };
+        let limits = SwapLimits {
+            exact_in: true,
+            amount_in,
+            amount_out: U256::ZERO,
+            min_out: U256::ZERO,
+            max_in: U256::ZERO,
+            recipient,
+            deadline,
+        };
+        self.segment(&route, &limits)
+    }
+
+    fn segment(&self, route: &Route, limits: &SwapLimits) -> Result<Vec<u8>, ConnectorError> {
+        match route.family() {
+            Some(Family::V3) => Ok(swap_data(self.swap_router_kind, route, limits)),
+            Some(Family::V2) if self.routes_through(Family::V2) => Ok(v2_swap_data(route, limits)),
+            _ => Err(ConnectorError::invalid("connector", "this connector's router swaps through V3 pools only")),
+        }
     }
 }
 
@@ -245,7 +357,7 @@ mod tests {
 
     use super::*;
     use crate::dex::Registry;
-    use crate::router::tests_support::{USDC, WBTC, WETH, limits, two_hops};
+    use crate::router::tests_support::{USDC, WBTC, WETH, limits, mixed, two_hops};
 
     #[test]
     fn a_v3_path_packs_token_fee_token_forward_and_reversed_for_exact_output() {
@@ -283,7 +395,7 @@ mod tests {
     fn pancakeswap_takes_the_deadline_in_each_swap_and_its_router_takes_v3_pools_only() {
         let pancakeswap = Registry::builtin().find("pancakeswap", "bsc").unwrap();
         let v3 = pancakeswap.v3.as_ref().unwrap();
-        let single = Route { family: Family::V3, hops: two_hops(Family::V3).hops[1..].to_vec() };
+        let single = Route { hops: two_hops(Family::V3).hops[1..].to_vec() };
         let call = v3.swap_call(&single, &limits(true)).unwrap();
         let params = ISwapRouterWithDeadline::exactInputSingleCall::abi_decode(&call.data).unwrap().params;
         assert_eq!((params.tokenIn, params.tokenOut, params.fee), (WETH, USDC, U24::from(500)));
@@ -296,6 +408,87 @@ mod tests {
         );
         let refused = v3.swap_call(&two_hops(Family::V2), &limits(true)).unwrap_err();
         assert!(refused.to_string().contains("V3 pools only"), "{refused}");
+    }
+
+    fn leg(route: Route, amount_in: u64, amount_out: u64) -> Leg {
+        Leg::new(route, U256::from(amount_in), U256::from(amount_out))
+    }
+
+    #[test]
+    fn a_sold_order_split_and_mixed_pays_the_router_and_sweeps_the_whole_minimum_to_the_wallet() {
+        let v3 = Registry::builtin().find("uniswap", "mainnet").unwrap().v3.unwrap();
+        let legs = [leg(two_hops(Family::V3), 60, 120), leg(mixed(Family::V2, Family::V3), 40, 79)];
+        let call = v3.split_call(&legs, &limits(true)).unwrap();
+        assert_eq!(call.to, v3.swap_router);
+        let multicall = ISwapRouter02::multicallCall::abi_decode(&call.data).unwrap();
+        assert_eq!(multicall.deadline, limits(true).deadline);
+        let calls = multicall.data;
+        assert_eq!(calls.len(), 4, "one V3 path, a V2 then a V3 segment, the sweep");
+        let first = ISwapRouter02::exactInputCall::abi_decode(&calls[0]).unwrap().params;
+        assert_eq!(
+            (first.amountIn, first.amountOutMinimum, first.recipient),
+            (U256::from(60), U256::ZERO, ADDRESS_THIS)
+        );
+        let v2 = ISwapRouter02::swapExactTokensForTokensCall::abi_decode(&calls[1]).unwrap();
+        assert_eq!((v2.amountIn, v2.path, v2.to), (U256::from(40), vec![WBTC, WETH], ADDRESS_THIS));
+        // The next segment takes what the first left with the router.
+        let then = ISwapRouter02::exactInputSingleCall::abi_decode(&calls[2]).unwrap().params;
+        assert_eq!(
+            (then.tokenIn, then.tokenOut, then.amountIn, then.recipient),
+            (WETH, USDC, CONTRACT_BALANCE, ADDRESS_THIS)
+        );
+        let sweep = ISwapRouter02::sweepTokenCall::abi_decode(&calls[3]).unwrap();
+        assert_eq!(
+            (sweep.token, sweep.amountMinimum, sweep.recipient),
+            (USDC, U256::from(190), limits(true).recipient)
+        );
+    }
+
+    #[test]
+    fn a_bought_order_split_pays_the_wallet_from_each_leg_within_its_share_of_the_maximum() {
+        let v3 = Registry::builtin().find("uniswap", "mainnet").unwrap().v3.unwrap();
+        // The V2 leg delivers 81 (its pairs swap forward from the input rounded up) and asks for 80.
+        let legs = [
+            leg(two_hops(Family::V3), 66, 120),
+            Leg { asks: Some(U256::from(80)), ..leg(two_hops(Family::V2), 34, 81) },
+        ];
+        assert!(v3.buys_forward(Family::V2) && !v3.buys_forward(Family::V3));
+        let call = v3.split_call(&legs, &limits(false)).unwrap();
+        let calls = ISwapRouter02::multicallCall::abi_decode(&call.data).unwrap().data;
+        assert_eq!(calls.len(), 2);
+        let first = ISwapRouter02::exactOutputCall::abi_decode(&calls[0]).unwrap().params;
+        // 110 in at most for the order: 66/100 of it, rounded down.
+        assert_eq!(
+            (first.amountOut, first.amountInMaximum, first.recipient),
+            (U256::from(120), U256::from(72), limits(false).recipient)
+        );
+        let second = ISwapRouter02::swapTokensForExactTokensCall::abi_decode(&calls[1]).unwrap();
+        assert_eq!((second.amountOut, second.amountInMax), (U256::from(80), U256::from(37)));
+        assert!(
+            v3.split_call(&[leg(mixed(Family::V2, Family::V3), 1, 1)], &limits(false)).is_err(),
+            "bought routes keep to one family"
+        );
+    }
+
+    #[test]
+    fn pancakeswaps_router_splits_v3_routes_sending_to_itself_then_sweeping() {
+        let v3 = Registry::builtin().find("pancakeswap", "bsc").unwrap().v3.unwrap();
+        let legs =
+            [leg(two_hops(Family::V3), 60, 120), leg(Route { hops: two_hops(Family::V3).hops[1..].to_vec() }, 40, 79)];
+        let call = v3.split_call(&legs, &limits(true)).unwrap();
+        let calls = ISwapRouterWithDeadline::multicallCall::abi_decode(&call.data).unwrap().data;
+        let first = ISwapRouterWithDeadline::exactInputCall::abi_decode(&calls[0]).unwrap().params;
+        assert_eq!((first.recipient, first.deadline), (v3.swap_router, limits(true).deadline));
+        let sweep = ISwapRouterWithDeadline::sweepTokenCall::abi_decode(&calls[2]).unwrap();
+        assert_eq!((sweep.token, sweep.amountMinimum), (USDC, U256::from(190)));
+        assert!(v3.split_call(&[leg(mixed(Family::V2, Family::V3), 1, 1)], &limits(true)).is_err());
+        assert!(
+            Registry::builtin()
+                .find("pancakeswap", "bsc")
+                .unwrap()
+                .router_for_order(&[leg(mixed(Family::V2, Family::V3), 1, 1)])
+                .is_err()
+        );
     }
 
     #[test]
