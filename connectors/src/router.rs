@@ -416,65 +416,74 @@ pub async fn best_routing(
             break 'chosen vec![(best_route, best_quote)];
         }
         whole.truncate(search.max_routes.max(2));
-        // Each route's quote for each share of the amount: table[route][k] for k steps of `step_pct`.
-        let share = |k: usize| total * U256::from(k) / U256::from(steps);
-        let mut table: Vec<Vec<Option<RouteQuote>>> = Vec::with_capacity(whole.len());
-        for (route, whole_quote) in &whole {
-            let mut row = vec![None; steps + 1];
-            row[steps] = Some(*whole_quote);
-            for (k, slot) in row.iter_mut().enumerate().take(steps).skip(1) {
-                match quote_route(states, network, dex, route, part(share(k))).await {
-                    Ok(quote) => *slot = Some(quote),
-                    Err(error @ ConnectorError::Chain(_)) => return Err(error),
-                    Err(_) => {}
-                }
-            }
-            table.push(row);
-        }
+        let routes: Vec<&Route> = whole.iter().map(|(route, _)| route).collect();
+        let mut shares = ShareQuotes::new(states, network, dex, &whole, total, steps, exact_in);
         let disjoint =
             |a: &Route, b: &Route| a.hops.iter().all(|hop| b.hops.iter().all(|other| other.pool != hop.pool));
-        let routes: Vec<&Route> = whole.iter().map(|(route, _)| route).collect();
+        // The sets of routes tried: the best route with one or two others, no two sharing a pool.
+        let n = routes.len();
+        let mut sets: Vec<Vec<usize>> = Vec::new();
+        for b in 1..n {
+            if !disjoint(routes[0], routes[b]) || !takes(&[routes[0], routes[b]]) {
+                continue;
+            }
+            sets.push(vec![0, b]);
+            for c in (b + 1..n).filter(|_| search.max_splits >= 3) {
+                if disjoint(routes[0], routes[c])
+                    && disjoint(routes[b], routes[c])
+                    && takes(&[routes[0], routes[b], routes[c]])
+                {
+                    sets.push(vec![0, b, c]);
+                }
+            }
+        }
         let leg_gas: Vec<u64> = routes.iter().map(|route| leg_gas(route)).collect();
         let mut chosen: Option<(f64, Vec<(usize, usize)>)> = None;
-        let mut consider = |picks: &[(usize, usize)]| {
-            let (mut amount_in, mut amount_out, mut gas_units) =
-                (U256::ZERO, U256::ZERO, SWAP_GAS - LEG_GAS + SPLIT_GAS);
-            for &(r, k) in picks {
-                let Some(quote) = table[r][k] else { return };
-                (amount_in, amount_out, gas_units) =
-                    (amount_in + quote.amount_in, amount_out + quote.amount_out, gas_units + leg_gas[r]);
-            }
-            let summed = RouteQuote { amount_in, amount_out, mid_out_per_in: 0.0, block: 0 };
-            let value = worth(&summed, gas_units);
-            if value > best_single && chosen.as_ref().is_none_or(|(best, _)| value > *best) {
-                chosen = Some((value, picks.to_vec()));
-            }
-        };
-        let n = routes.len();
-        for a in 0..n {
-            for b in a + 1..n {
-                if !disjoint(routes[a], routes[b]) || !takes(&[routes[a], routes[b]]) {
-                    continue;
+        for set in sets {
+            // From the whole amount on the best route, a step moves from one route to another while that adds
+            // the most it can (more out, or less in): a swap's output is concave in its input, so where no move
+            // adds, the split is the set's best on the steps' grid. Most of an order stays on the best route, so
+            // this quotes few of its shares.
+            let mut steps_of = vec![0usize; set.len()];
+            steps_of[0] = steps;
+            loop {
+                let mut worth_of = Vec::with_capacity(set.len());
+                for (i, &r) in set.iter().enumerate() {
+                    let k = steps_of[i];
+                    let now = shares.worth(r, k).await?;
+                    let less = if k > 0 { shares.worth(r, k - 1).await? } else { None };
+                    let more = if k < steps { shares.worth(r, k + 1).await? } else { None };
+                    worth_of.push((now, less, more));
                 }
-                for ka in 1..steps {
-                    consider(&[(a, ka), (b, steps - ka)]);
-                }
-                if search.max_splits < 3 {
-                    continue;
-                }
-                for c in b + 1..n {
-                    if !disjoint(routes[a], routes[c])
-                        || !disjoint(routes[b], routes[c])
-                        || !takes(&[routes[a], routes[b], routes[c]])
-                    {
-                        continue;
-                    }
-                    for ka in 1..steps - 1 {
-                        for kb in 1..steps - ka {
-                            consider(&[(a, ka), (b, kb), (c, steps - ka - kb)]);
+                let mut best: Option<(f64, usize, usize)> = None;
+                for (from, &(now, less, _)) in worth_of.iter().enumerate() {
+                    let (Some(now), Some(less)) = (now, less) else { continue };
+                    for (to, &(then, _, more)) in worth_of.iter().enumerate() {
+                        let (Some(then), Some(more)) = (then, more) else { continue };
+                        let gain = (more - then) - (now - less);
+                        if to != from && gain > 0.0 && best.is_none_or(|(most, _, _)| gain > most) {
+                            best = Some((gain, from, to));
                         }
                     }
                 }
+                let Some((_, from, to)) = best else { break };
+                (steps_of[from], steps_of[to]) = (steps_of[from] - 1, steps_of[to] + 1);
+            }
+            let picks: Vec<(usize, usize)> =
+                set.iter().zip(&steps_of).filter(|&(_, &k)| k > 0).map(|(&r, &k)| (r, k)).collect();
+            if picks.len() < 2 {
+                continue;
+            }
+            let (mut amount_in, mut amount_out, mut gas_units) =
+                (U256::ZERO, U256::ZERO, SWAP_GAS - LEG_GAS + SPLIT_GAS);
+            for &(r, k) in &picks {
+                let Some(quote) = shares.at(r, k).await? else { continue };
+                (amount_in, amount_out, gas_units) =
+                    (amount_in + quote.amount_in, amount_out + quote.amount_out, gas_units + leg_gas[r]);
+            }
+            let value = worth(&RouteQuote { amount_in, amount_out, mid_out_per_in: 0.0, block: 0 }, gas_units);
+            if value > best_single && chosen.as_ref().is_none_or(|(best, _)| value > *best) {
+                chosen = Some((value, picks));
             }
         }
         let Some((_, picks)) = chosen else {
@@ -485,9 +494,9 @@ pub async fn best_routing(
         let mut legs = Vec::with_capacity(picks.len());
         let mut left = total;
         for (index, &(r, k)) in picks.iter().enumerate() {
-            let raw = if index + 1 == picks.len() { left } else { share(k) };
+            let raw = if index + 1 == picks.len() { left } else { shares.share(k) };
             left -= raw;
-            let quote = match table[r][k] {
+            let quote = match shares.at(r, k).await? {
                 Some(quote) if (if exact_in { quote.amount_in } else { quote.amount_out }) == raw => quote,
                 _ => quote_route(states, network, dex, routes[r], part(raw)).await?,
             };
@@ -499,6 +508,73 @@ pub async fn best_routing(
     match amount {
         SwapAmount::ExactIn(_) => Ok(Some(routing)),
         SwapAmount::ExactOut(_) => Ok(Some(routing.bought(states, network, dex).await?)),
+    }
+}
+
+/// The split search's quotes of each route for `k` steps of the amount, each computed once, when first needed.
+struct ShareQuotes<'a> {
+    states: &'a PoolStates,
+    network: &'a Network,
+    dex: &'a Dex,
+    routes: Vec<&'a Route>,
+    total: U256,
+    steps: usize,
+    exact_in: bool,
+    /// `quotes[route][k]`: not yet quoted, or the quote (none where the route cannot fill that much).
+    quotes: Vec<Vec<Option<Option<RouteQuote>>>>,
+}
+
+impl<'a> ShareQuotes<'a> {
+    fn new(
+        states: &'a PoolStates,
+        network: &'a Network,
+        dex: &'a Dex,
+        whole: &'a [(Route, RouteQuote)],
+        total: U256,
+        steps: usize,
+        exact_in: bool,
+    ) -> ShareQuotes<'a> {
+        let quotes = whole
+            .iter()
+            .map(|(_, quote)| {
+                let mut row = vec![None; steps + 1];
+                row[steps] = Some(Some(*quote));
+                row
+            })
+            .collect();
+        let routes = whole.iter().map(|(route, _)| route).collect();
+        ShareQuotes { states, network, dex, routes, total, steps, exact_in, quotes }
+    }
+
+    /// `k` steps of the amount, raw.
+    fn share(&self, k: usize) -> U256 {
+        self.total * U256::from(k) / U256::from(self.steps)
+    }
+
+    /// What `k` steps along `route` are worth to the order before gas: what comes out (exact in), or less what
+    /// goes in; none where the route cannot fill them.
+    async fn worth(&mut self, route: usize, k: usize) -> Result<Option<f64>, ConnectorError> {
+        if k == 0 {
+            return Ok(Some(0.0));
+        }
+        let exact_in = self.exact_in;
+        let quote = self.at(route, k).await?;
+        Ok(quote.map(|q| if exact_in { f64::from(q.amount_out) } else { -f64::from(q.amount_in) }))
+    }
+
+    async fn at(&mut self, route: usize, k: usize) -> Result<Option<RouteQuote>, ConnectorError> {
+        if let Some(known) = self.quotes[route][k] {
+            return Ok(known);
+        }
+        let raw = self.share(k);
+        let amount = if self.exact_in { SwapAmount::ExactIn(raw) } else { SwapAmount::ExactOut(raw) };
+        let quote = match quote_route(self.states, self.network, self.dex, self.routes[route], amount).await {
+            Ok(quote) => Some(quote),
+            Err(error @ ConnectorError::Chain(_)) => return Err(error),
+            Err(_) => None,
+        };
+        self.quotes[route][k] = Some(quote);
+        Ok(quote)
     }
 }
 

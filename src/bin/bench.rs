@@ -381,6 +381,9 @@ async fn bench(out: &str, duration: Duration) {
         }
     }
 
+    // LINK's one pool: a V2 pair with WETH, so its best route to USDC changes family at WETH.
+    gateway::devnet::add_market(&devnet, &[("LINK", 15), ("WETH", 3000)], 1_000_000, &[]).await.expect("LINK pair");
+
     // Floors, from this process: a raw eth_blockNumber and a QuoterV2 eth_call against the node.
     let block_number_request = RawRequest::post_json(
         &devnet.rpc_url(),
@@ -440,7 +443,25 @@ async fn bench(out: &str, duration: Duration) {
                 "{base}/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WBTC&quoteToken=USDC&amount=0.5&side=SELL"
             ),
         ),
+        (
+            "router_split",
+            format!(
+                "{base}/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=500&side=SELL"
+            ),
+        ),
+        (
+            "router_mixed",
+            format!(
+                "{base}/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=LINK&quoteToken=USDC&amount=50&side=SELL"
+            ),
+        ),
     ];
+    // What each router quote is: its legs and their pools' types, so a row says which search it measures.
+    let mut shapes = BTreeMap::new();
+    for (kind, url) in &quotes {
+        let answer: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        shapes.insert(*kind, route_shape(&answer));
+    }
     // Each amm and clmm quote twice: the same request over and over, as a polling bot sends it (answered again
     // while the block holds), and with a new amount each time, so every one is computed.
     let computed: Vec<(String, String)> = quotes[..2]
@@ -461,10 +482,11 @@ async fn bench(out: &str, duration: Duration) {
         let (beside, samples) = sequential_pair(&block_number_request, &request, 2000).await;
         let rpc_per_quote = (quote_calls(&rpc_counts.lock().unwrap()) - rpc_before) as f64 / 2200.0;
         let (p50, p99, floor_beside) = (samples.percentile(0.5), samples.percentile(0.99), beside.percentile(0.5));
-        let target = if kind == "router" { "< 1000 µs" } else { "< raw eth_blockNumber p50" };
+        let target = if kind.starts_with("router") { "< 1000 µs" } else { "< raw eth_blockNumber p50" };
+        let shape = shapes.get(kind).map(|shape| format!(" [{shape}]")).unwrap_or_default();
         report.add(
             &format!("{kind}_quote_us"),
-            &format!("{} quote p50 / p99 (× eth_blockNumber taken in turn)", kind.replace('_', " ")),
+            &format!("{}{shape} quote p50 / p99 (× eth_blockNumber taken in turn)", kind.replace('_', " ")),
             format!("{p50:.0} / {p99:.0} µs ({:.2}× {floor_beside:.0} µs)", p50 / floor_beside),
             target,
             json!({"p50": p50, "p99": p99, "block_number_p50_in_turn": floor_beside, "ratio_to_block_number": p50 / floor_beside}),
@@ -495,10 +517,17 @@ async fn bench(out: &str, duration: Duration) {
         let path = url.strip_prefix(&base).unwrap().to_string();
         let call = || {
             let variant = format!("{:09}", NEXT_VARIANT.fetch_add(1, Ordering::Relaxed) % 1_000_000_000);
-            let request =
-                axum::http::Request::get(path.replacen(VARIANT, &variant, 1)).body(axum::body::Body::empty()).unwrap();
+            // A client names the host it reaches; the gateway answers plain HTTP to local names only.
+            let request = axum::http::Request::get(path.replacen(VARIANT, &variant, 1))
+                .header(axum::http::header::HOST, "127.0.0.1")
+                .body(axum::body::Body::empty())
+                .unwrap();
             tower::ServiceExt::oneshot(app.clone(), request)
         };
+        let first = call().await.unwrap();
+        let status = first.status();
+        let body = axum::body::to_bytes(first.into_body(), usize::MAX).await.unwrap();
+        assert!(status.is_success(), "in-process {kind}: {status} {}", String::from_utf8_lossy(&body));
         for _ in 0..200 {
             let _ = axum::body::to_bytes(call().await.unwrap().into_body(), usize::MAX).await.unwrap();
         }
@@ -521,7 +550,7 @@ async fn bench(out: &str, duration: Duration) {
 
     // Time inside the gateway's router and handler per quote (from its own /metrics, over the runs above).
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    for (kind, _) in &quotes {
+    for kind in ["amm", "clmm", "router"] {
         let series = |suffix: &str| {
             metrics
                 .lines()
@@ -548,6 +577,7 @@ async fn bench(out: &str, duration: Duration) {
             let (rate, p99) = concurrent(&RawRequest::get(url), connections, duration).await;
             let target = match kind {
                 "router" if connections == 16 => "≥ 5,000/s",
+                "router_split" | "router_mixed" if connections == 16 => "≥ half the router's",
                 "amm" | "clmm" | "amm_computed" | "clmm_computed" if connections == 16 => "≥ 20,000/s",
                 _ => "",
             };
@@ -632,6 +662,7 @@ async fn bench(out: &str, duration: Duration) {
         "< 60 MiB",
         json!(rss_loaded as f64 / 1024.0),
     );
+    many_pools(&devnet, &mut report, &base, &client, &rpc_counts, &block_number_request).await;
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
 
@@ -643,4 +674,86 @@ async fn bench(out: &str, duration: Duration) {
     }
     std::fs::write(out, serde_json::to_string_pretty(&report.json).unwrap()).expect("write results");
     println!("\nwritten to {out}");
+}
+
+/// A router answer's shape: its legs, each as its pools' types (`V3+V2` for a leg through a V3 pool then a pair).
+fn route_shape(answer: &Value) -> String {
+    let legs = answer["splits"].as_array().cloned().unwrap_or_default();
+    let kinds = |route: &Value| {
+        let kinds: Vec<&str> = route
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|step| if step["type"] == "amm" { "V2" } else { "V3" })
+            .collect();
+        kinds.join("+")
+    };
+    match &legs[..] {
+        [] => kinds(&answer["route"]),
+        legs => legs.iter().map(|leg| kinds(&leg["route"])).collect::<Vec<_>>().join(" | "),
+    }
+}
+
+/// Dollar prices the many-pool market sets the devnet's tokens at.
+const MARKET: [(&str, u64); 9] = [
+    ("WETH", 3000),
+    ("USDC", 1),
+    ("USDT", 1),
+    ("DAI", 1),
+    ("WBTC", 60_000),
+    ("LINK", 15),
+    ("UNI", 8),
+    ("AAVE", 150),
+    ("MKR", 1500),
+];
+
+/// The router's search over hundreds of pools: a pair and a pool at each V3 tier between every two of the
+/// devnet's tokens, all listed, and a quote whose routes may pass through any of them (up to 3 hops).
+async fn many_pools(
+    devnet: &Devnet,
+    report: &mut Report,
+    base: &str,
+    client: &reqwest::Client,
+    rpc_counts: &std::sync::Mutex<BTreeMap<String, u64>>,
+    block_number_request: &RawRequest,
+) {
+    eprintln!("bench: adding a market of many pools");
+    let added =
+        gateway::devnet::add_market(devnet, &MARKET, 1_000_000, &[100, 500, 3000, 10_000]).await.expect("market");
+    for pool in &added {
+        let body = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": pool.kind,
+            "address": pool.address, "baseTokenAddress": pool.base_address});
+        let response = client.post(format!("{base}/pools")).json(&body).send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    }
+    let listed: Value = client
+        .get(format!("{base}/pools?chainNetwork=ethereum-devnet&connector=uniswap"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pools = listed.as_array().map_or(0, Vec::len);
+    let url = format!(
+        "{base}/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=LINK&quoteToken=AAVE&amount=20000&side=SELL"
+    );
+    let request = RawRequest::get(&url);
+    let answer: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+    let shape = route_shape(&answer);
+    let rpc_before = quote_calls(&rpc_counts.lock().unwrap());
+    let (beside, samples) = sequential_pair(block_number_request, &request, 500).await;
+    let rpc_per_quote = (quote_calls(&rpc_counts.lock().unwrap()) - rpc_before) as f64 / 550.0;
+    let (p50, p99) = (samples.percentile(0.5), samples.percentile(0.99));
+    report.add(
+        "router_many_pools_quote_us",
+        &format!("router quote over {pools} listed pools [{shape}] p50 / p99"),
+        format!(
+            "{p50:.0} / {p99:.0} µs ({:.2}× eth_blockNumber {:.0} µs)",
+            p50 / beside.percentile(0.5),
+            beside.percentile(0.5)
+        ),
+        "< 5000 µs",
+        json!({"pools": pools, "p50": p50, "p99": p99, "rpc_per_quote": rpc_per_quote, "shape": shape}),
+    );
 }

@@ -687,6 +687,42 @@ impl Unlocked {
     }
 }
 
+/// Adds Uniswap pools between every two of `prices`' tokens (symbol, price in dollars) that have none yet: a V2
+/// pair, and a V3 pool at each of `v3_fees`, each holding `value` dollars of either token. The bench measures the
+/// route search over hundreds of pools this way.
+pub async fn add_market(
+    devnet: &super::Devnet,
+    prices: &[(&str, u64)],
+    value: u64,
+    v3_fees: &[u32],
+) -> Result<Vec<DevnetPool>, DevnetError> {
+    let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0])?;
+    let uniswap = Registry::builtin().find("uniswap", crate::rehearsal::NETWORK).expect("uniswap is on the devnet");
+    let (v2, v3) = (uniswap.v2.expect("uniswap has V2"), uniswap.v3.expect("uniswap has V3"));
+    let tokens = &devnet.deployment().tokens;
+    let token =
+        |symbol: &str| tokens.iter().find(|t| t.symbol == symbol).cloned().expect("market tokens are the devnet's");
+    let exists = async |address: Address| {
+        chain.provider.get_code_at(address).await.map(|code| !code.is_empty()).map_err(rpc("eth_getCode"))
+    };
+    let mut pools = Vec::new();
+    for (index, &(base, base_price)) in prices.iter().enumerate() {
+        for &(quote, quote_price) in &prices[index + 1..] {
+            let spec = |fee| PoolSpec { base: (base, value / base_price), quote: (quote, value / quote_price), fee };
+            let (token0, token1) = sort_tokens(token(base).address, token(quote).address);
+            if !exists(v2.pair_address(token0, token1)).await? {
+                pools.push(chain.v2_pair(&v2, "uniswap", &spec(0), &token).await?);
+            }
+            for &fee in v3_fees {
+                if !exists(v3.pool_address(token0, token1, fee)).await? {
+                    pools.push(chain.v3_pool(&v3, "uniswap", &spec(fee), &token).await?);
+                }
+            }
+        }
+    }
+    Ok(pools)
+}
+
 fn units(whole: u64, decimals: u8) -> U256 {
     U256::from(whole) * U256::from(10).pow(U256::from(decimals))
 }

@@ -24,7 +24,7 @@ use alloy::sol_types::SolCall;
 use serde::{Deserialize, Serialize};
 
 pub use assets::{DevnetAssets, artifact_packages};
-pub use deploy::WETH;
+pub use deploy::{WETH, add_market};
 
 use crate::rehearsal::{NETWORK, Profile};
 
