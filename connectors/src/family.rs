@@ -340,13 +340,13 @@ impl Dex {
         v2.into_iter().chain(v3)
     }
 
-    /// The family whose router executes an order of `legs`: for one route of one family, as [`Dex::router_for`]
-    /// chooses; else one that takes split and mixed orders through every family they pass.
-    pub fn router_for_order(&self, legs: &[Leg]) -> Result<&dyn Protocol, ConnectorError> {
-        let mut families: Vec<Family> = legs.iter().flat_map(|leg| leg.route.families()).collect();
+    /// The family whose router executes an order along `routes`: for one route of one family, as
+    /// [`Dex::router_for`] chooses; else one that takes split and mixed orders through every family they pass.
+    pub fn router_for_order(&self, routes: &[&Route]) -> Result<&dyn Protocol, ConnectorError> {
+        let mut families: Vec<Family> = routes.iter().flat_map(|route| route.families()).collect();
         families.sort();
         families.dedup();
-        match (legs, &families[..]) {
+        match (routes, &families[..]) {
             ([_], [family]) => self.router_for(*family),
             _ => self
                 .protocols()

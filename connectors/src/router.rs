@@ -289,10 +289,10 @@ pub const HOP_GAS: u64 = 70_000;
 pub const LEG_GAS: u64 = 60_000;
 pub const SPLIT_GAS: u64 = 25_000;
 
-/// The gas an order of `legs` is expected to use.
-pub fn gas(legs: &[Leg]) -> u64 {
-    let swaps: u64 = legs.iter().map(|leg| leg_gas(&leg.route)).sum();
-    let split = legs.len() > 1 || legs.iter().any(|leg| leg.route.family().is_none());
+/// The gas an order along `routes` is expected to use.
+pub fn gas(routes: &[&Route]) -> u64 {
+    let swaps: u64 = routes.iter().map(|route| leg_gas(route)).sum();
+    let split = routes.len() > 1 || routes.iter().any(|route| route.family().is_none());
     SWAP_GAS - LEG_GAS + swaps + if split { SPLIT_GAS } else { 0 }
 }
 
@@ -337,6 +337,11 @@ impl Routing {
         Routing { legs, quote }
     }
 
+    /// Each leg's route, in order.
+    pub fn routes(&self) -> Vec<&Route> {
+        self.legs.iter().map(|leg| &leg.route).collect()
+    }
+
     /// What the order asks its router to deliver when it buys: each leg's ask.
     pub fn asked_out(&self) -> U256 {
         self.legs.iter().fold(U256::ZERO, |sum, leg| sum + leg.asked_out())
@@ -345,7 +350,7 @@ impl Routing {
     /// The order as its router executes it: a bought leg through pools the router buys forward delivers what its
     /// input buys on the cached state (exact, as no two legs share a pool), and asks for its share of the amount.
     async fn bought(self, states: &PoolStates, network: &Network, dex: &Dex) -> Result<Routing, ConnectorError> {
-        let router = dex.router_for_order(&self.legs)?;
+        let router = dex.router_for_order(&self.routes())?;
         let Routing { legs, mut quote } = self;
         let mut bought = Vec::with_capacity(legs.len());
         for leg in legs {
@@ -389,12 +394,8 @@ pub async fn best_routing(
         if exact_in { f64::from(quote.amount_out) - gas } else { -(f64::from(quote.amount_in) + gas) }
     };
     let (whole, last_error) = whole_routes(states, network, dex, space, amount, &takes).await?;
-    let single_gas = |route: &Route| {
-        let mixed = route.family().is_none();
-        SWAP_GAS + HOP_GAS * (route.hops.len() as u64 - 1) + if mixed { SPLIT_GAS } else { 0 }
-    };
     let mut scored: Vec<(f64, Route, RouteQuote)> =
-        whole.into_iter().map(|(route, quote)| (worth(&quote, single_gas(&route)), route, quote)).collect();
+        whole.into_iter().map(|(route, quote)| (worth(&quote, gas(&[&route])), route, quote)).collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     let best_single = scored.first().map_or(f64::MIN, |(value, _, _)| *value);
     let mut whole: Vec<(Route, RouteQuote)> = scored.into_iter().map(|(_, route, quote)| (route, quote)).collect();
@@ -437,7 +438,6 @@ pub async fn best_routing(
                 }
             }
         }
-        let leg_gas: Vec<u64> = routes.iter().map(|route| leg_gas(route)).collect();
         let mut chosen: Option<(f64, Vec<(usize, usize)>)> = None;
         for set in sets {
             // From the whole amount on the best route, a step moves from one route to another while that adds
@@ -474,14 +474,13 @@ pub async fn best_routing(
             if picks.len() < 2 {
                 continue;
             }
-            let (mut amount_in, mut amount_out, mut gas_units) =
-                (U256::ZERO, U256::ZERO, SWAP_GAS - LEG_GAS + SPLIT_GAS);
+            let (mut amount_in, mut amount_out) = (U256::ZERO, U256::ZERO);
             for &(r, k) in &picks {
                 let Some(quote) = shares.at(r, k).await? else { continue };
-                (amount_in, amount_out, gas_units) =
-                    (amount_in + quote.amount_in, amount_out + quote.amount_out, gas_units + leg_gas[r]);
+                (amount_in, amount_out) = (amount_in + quote.amount_in, amount_out + quote.amount_out);
             }
-            let value = worth(&RouteQuote { amount_in, amount_out, mid_out_per_in: 0.0, block: 0 }, gas_units);
+            let picked: Vec<&Route> = picks.iter().map(|&(r, _)| routes[r]).collect();
+            let value = worth(&RouteQuote { amount_in, amount_out, mid_out_per_in: 0.0, block: 0 }, gas(&picked));
             if value > best_single && chosen.as_ref().is_none_or(|(best, _)| value > *best) {
                 chosen = Some((value, picks));
             }
@@ -714,16 +713,15 @@ mod tests {
     #[test]
     fn an_orders_gas_counts_each_pool_each_further_leg_and_the_split() {
         use super::tests_support::{mixed, two_hops};
-        let leg = |route: Route| Leg::new(route, U256::ZERO, U256::ZERO);
         let one_pool = Route::single(Family::V3, Address::repeat_byte(3), 500, WETH, USDC);
-        assert_eq!(gas(&[leg(one_pool.clone())]), SWAP_GAS);
-        assert_eq!(gas(&[leg(two_hops(Family::V3))]), SWAP_GAS + HOP_GAS);
+        assert_eq!(gas(&[&one_pool]), SWAP_GAS);
+        assert_eq!(gas(&[&two_hops(Family::V3)]), SWAP_GAS + HOP_GAS);
         assert_eq!(
-            gas(&[leg(mixed(Family::V2, Family::V3))]),
+            gas(&[&mixed(Family::V2, Family::V3)]),
             SWAP_GAS + HOP_GAS + SPLIT_GAS,
             "the router holds WETH between"
         );
-        assert_eq!(gas(&[leg(two_hops(Family::V3)), leg(one_pool)]), SWAP_GAS + HOP_GAS + LEG_GAS + SPLIT_GAS);
+        assert_eq!(gas(&[&two_hops(Family::V3), &one_pool]), SWAP_GAS + HOP_GAS + LEG_GAS + SPLIT_GAS);
     }
 
     #[test]

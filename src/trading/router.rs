@@ -55,11 +55,9 @@ async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> ApiResult
     }
     let exact_in = order.side == Side::Sell;
     let dex = &desk.dex;
-    let one = |route: &Route| Leg::new(route.clone(), U256::ZERO, U256::ZERO);
     // A bought route keeps to one family: its legs buy exactly, which a change of family cannot.
     let takes = |routes: &[&Route]| {
-        let legs: Vec<Leg> = routes.iter().map(|route| one(route)).collect();
-        (exact_in || routes.iter().all(|route| route.family().is_some())) && dex.router_for_order(&legs).is_ok()
+        (exact_in || routes.iter().all(|route| route.family().is_some())) && dex.router_for_order(routes).is_ok()
     };
     let search = SplitSearch {
         max_splits: settings.map_or(3, |c| c.maximum_splits) as usize,
@@ -185,8 +183,9 @@ pub async fn execute_quote(
     let token = |address: &str| -> ApiResult<Token> { desk.token("quoteId", address) };
     let (base, quote) = (token(&stored.base)?, token(&stored.quote)?);
     let StoredQuote { side, legs, quoted, .. } = stored;
-    let amount = if side == Side::Sell { quoted.amount_in } else { quoted.amount_out };
-    let order = Order::new(side, base, quote, amount);
     let routing = Routing { legs, quote: quoted };
+    // A BUY's amount is what it asks for; its legs through V2 pairs may deliver a little more.
+    let amount = if side == Side::Sell { quoted.amount_in } else { routing.asked_out() };
+    let order = Order::new(side, base, quote, amount);
     Planned { desk, order, routing }.execute(state, None, "router", request.wallet_address.as_deref()).await
 }

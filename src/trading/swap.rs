@@ -116,7 +116,7 @@ pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwa
         min_amount_out: Human(chains::amount::format_units(min_out, order.token_out.decimals)),
         max_amount_in: Human(chains::amount::format_units(max_in, order.token_in.decimals)),
         block_number: quote.block,
-        gas_estimate: gas(&routing.legs),
+        gas_estimate: gas(&routing.routes()),
     }
 }
 
@@ -229,7 +229,7 @@ impl Planned {
         let (owner, signer) = desk.wallet(state, wallet)?;
         let protocol = match router {
             Some(family) => desk.protocol(family)?,
-            None => desk.dex.router_for_order(&routing.legs)?,
+            None => desk.dex.router_for_order(&routing.routes())?,
         };
         let spender = protocol.swap_router()?;
         let needed = match order.side {

@@ -486,7 +486,7 @@ mod tests {
             Registry::builtin()
                 .find("pancakeswap", "bsc")
                 .unwrap()
-                .router_for_order(&[leg(mixed(Family::V2, Family::V3), 1, 1)])
+                .router_for_order(&[&mixed(Family::V2, Family::V3)])
                 .is_err()
         );
     }
