@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::{v2::V2Deployment, v3::V3Deployment};
+use crate::{v2::V2Deployment, v3::V3Deployment, v4::V4Deployment};
 
 /// One DEX on one network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct Dex {
     pub v2: Option<V2Deployment>,
     /// Concentrated-liquidity pools (`clmm`), when the DEX has them on this network.
     pub v3: Option<V3Deployment>,
+    /// The singleton PoolManager's pools (`clmm` too), when Uniswap V4 is on this network.
+    pub v4: Option<V4Deployment>,
 }
 
 /// What a DEX has on one network.
@@ -25,6 +27,7 @@ pub struct Dex {
 pub struct Deployments {
     pub amm: Option<V2Deployment>,
     pub clmm: Option<V3Deployment>,
+    pub v4: Option<V4Deployment>,
 }
 
 /// A DEX's deployments, by network name.
@@ -43,8 +46,8 @@ impl DexSpec {
             return Err(format!("name '{}' must be lowercase letters, digits and dashes", spec.name));
         }
         for (network, deployments) in &spec.networks {
-            if deployments.amm.is_none() && deployments.clmm.is_none() {
-                return Err(format!("network {network} has neither amm nor clmm"));
+            if deployments.amm.is_none() && deployments.clmm.is_none() && deployments.v4.is_none() {
+                return Err(format!("network {network} has none of amm, clmm and v4"));
             }
             if let Some(clmm) = &deployments.clmm
                 && clmm.fee_tiers.is_empty()
@@ -82,7 +85,12 @@ impl Registry {
     pub fn find(&self, connector: &str, network: &str) -> Option<Dex> {
         let spec = self.specs.iter().find(|s| s.name == connector)?;
         let deployments = spec.networks.get(network)?;
-        Some(Dex { name: spec.name.clone(), v2: deployments.amm, v3: deployments.clmm.clone() })
+        Some(Dex {
+            name: spec.name.clone(),
+            v2: deployments.amm,
+            v3: deployments.clmm.clone(),
+            v4: deployments.v4.clone(),
+        })
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -100,7 +108,7 @@ impl Registry {
         if spec.networks.values().any(|d| d.amm.is_some()) {
             types.push("amm");
         }
-        if spec.networks.values().any(|d| d.clmm.is_some()) {
+        if spec.networks.values().any(|d| d.clmm.is_some() || d.v4.is_some()) {
             types.push("clmm");
         }
         types

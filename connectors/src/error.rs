@@ -13,7 +13,7 @@ pub enum ConnectorError {
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("{0} is not a pool of this connector on this network")]
-    NotAPool(alloy::primitives::Address),
+    NotAPool(crate::pool_address::PoolAddress),
     /// The connector has no deployment of the family on this network.
     #[error("{connector} has no {} pools on this network", family.kind())]
     NotDeployed { connector: String, family: crate::family::Family },

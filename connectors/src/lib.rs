@@ -13,10 +13,12 @@ pub mod dex;
 pub mod discovery;
 pub mod error;
 pub mod family;
+pub mod pool_address;
 pub mod router;
 pub mod state;
 pub mod v2;
 pub mod v3;
+pub mod v4;
 
 /// Which way an order goes, seen from its base token: SELL gives exactly `amount` of it (a swap's exact input),
 /// BUY takes exactly `amount` of it (a swap's exact output).

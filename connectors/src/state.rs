@@ -38,8 +38,8 @@ impl V2PairState {
         .map(|data| (address, Bytes::from(data)))
         .collect();
         let results = multicall(network, calls, Some(block)).await?;
-        let get = |i: usize| results[i].as_ref().ok_or(ConnectorError::NotAPool(address));
-        let not_a_pair = |_| ConnectorError::NotAPool(address);
+        let get = |i: usize| results[i].as_ref().ok_or(ConnectorError::NotAPool(address.into()));
+        let not_a_pair = |_| ConnectorError::NotAPool(address.into());
         let reserves = IUniswapV2Pair::getReservesCall::abi_decode_returns(get(2)?).map_err(not_a_pair)?;
         Ok(V2PairState {
             address,
@@ -227,7 +227,7 @@ impl PoolStates {
             let pair = V2PairState::load(network, address, latest).await?;
             match v2.pair_address(pair.token0, pair.token1) == address {
                 true => Ok(pair),
-                false => Err(ConnectorError::NotAPool(address)),
+                false => Err(ConnectorError::NotAPool(address.into())),
             }
         };
         self.v2.get(&self.stats, (network.instance(), address), latest, load).await
@@ -245,7 +245,7 @@ impl PoolStates {
             let pool = V3PoolState::load(network, address, latest).await?;
             match v3.pool_address(pool.token0, pool.token1, pool.fee) == address {
                 true => Ok(pool),
-                false => Err(ConnectorError::NotAPool(address)),
+                false => Err(ConnectorError::NotAPool(address.into())),
             }
         };
         self.v3.get(&self.stats, (network.instance(), address), latest, load).await

@@ -21,6 +21,8 @@ pub struct DevnetAssets {
 pub const TEST_TOKEN_SOL: &str = include_str!("../../tests/contracts/TestToken.sol");
 pub const PANCAKE_DEPLOYER_SOL: &str = include_str!("../../tests/contracts/PancakeV3PoolDeployer.sol");
 pub const POOL_STATE_LENS_SOL: &str = include_str!("../../connectors/contracts/PoolStateLens.sol");
+pub const V4_POOL_STATE_LENS_SOL: &str = include_str!("../../connectors/contracts/V4PoolStateLens.sol");
+pub const TICK_WINDOW_SOL: &str = include_str!("../../connectors/contracts/TickWindow.sol");
 const MANIFEST: &str = include_str!("../../tests/package.json");
 
 impl DevnetAssets {
@@ -131,15 +133,23 @@ impl DevnetAssets {
 
     /// Multicall3's creation code, which viem ships as a constant.
     pub fn multicall3_code(&self) -> Result<Bytes, DevnetError> {
-        let spec = artifact_packages()?.into_iter().find(|s| s.starts_with("viem@")).expect("viem is listed");
-        let file = self.package_dir(&spec).join("_cjs/constants/contracts.js");
+        self.literal_code("viem", "_cjs/constants/contracts.js", "multicall3Bytecode = '", '\'')
+    }
+
+    /// Permit2's runtime code, which v4-periphery's tests place with `vm.etch`: Permit2 ships no artifact.
+    pub fn permit2_runtime_code(&self) -> Result<Bytes, DevnetError> {
+        self.literal_code("@uniswap/v4-periphery", "lib/permit2/test/utils/DeployPermit2.sol", "hex\"", '"')
+    }
+
+    /// Code written as a hex literal in a package's source: what follows the first `opening`, up to `closing`.
+    fn literal_code(&self, package: &str, path: &str, opening: &str, closing: char) -> Result<Bytes, DevnetError> {
+        let file = self.package_path(package)?.join(path);
         let text = std::fs::read_to_string(&file).map_err(|e| DevnetError::io(&file, e))?;
-        let start = text
-            .find("multicall3Bytecode = '")
-            .ok_or_else(|| DevnetError::Artifact(format!("{}: no multicall3Bytecode", file.display())))?
-            + "multicall3Bytecode = '".len();
-        let end = text[start..].find('\'').map(|n| start + n).unwrap_or(text.len());
-        decode_hex(&text[start..end], "multicall3Bytecode")
+        let start =
+            text.find(opening).ok_or_else(|| DevnetError::Artifact(format!("{}: no {opening}", file.display())))?
+                + opening.len();
+        let end = text[start..].find(closing).map(|n| start + n).unwrap_or(text.len());
+        decode_hex(&text[start..end], &file.display().to_string())
     }
 
     /// Compiles our own test contracts with solcjs; returns creation code by contract name.
@@ -148,6 +158,8 @@ impl DevnetAssets {
             "TestToken.sol": { "content": TEST_TOKEN_SOL },
             "PancakeV3PoolDeployer.sol": { "content": PANCAKE_DEPLOYER_SOL },
             "PoolStateLens.sol": { "content": POOL_STATE_LENS_SOL },
+            "V4PoolStateLens.sol": { "content": V4_POOL_STATE_LENS_SOL },
+            "TickWindow.sol": { "content": TICK_WINDOW_SOL },
         });
         self.compile("solc", sources)
     }

@@ -10,7 +10,9 @@ use alloy::sol_types::{SolCall, SolValue};
 use chains::contracts::{IERC20, IWETH9, MULTICALL3};
 use connectors::dex::Registry;
 use connectors::v2::{IUniswapV2Router02, V2Deployment, sort_tokens};
+use connectors::v3::position::liquidity_for_amounts;
 use connectors::v3::{INonfungiblePositionManager, IUniswapV3Factory, IUniswapV3Pool, V3Deployment};
+use connectors::v4::{IPermit2, IPositionManager, IStateView, Plan, PoolKey, V4Deployment, actions};
 
 use super::assets::DevnetAssets;
 use super::{Deployment, DevnetError, DevnetPool, DevnetToken, Unlocked, rpc};
@@ -129,6 +131,13 @@ const PANCAKE_V3_POOLS: [PoolSpec; 3] = [
     PoolSpec { base: ("WBTC", 50), quote: ("WETH", 1_000), fee: 2500 },
 ];
 
+/// V4 trades native ETH: "ETH" in a pool spec is the zero currency, not WETH.
+const UNISWAP_V4_POOLS: [PoolSpec; 3] = [
+    PoolSpec { base: ("ETH", 1_000), quote: ("USDC", 3_000_000), fee: 500 },
+    PoolSpec { base: ("WETH", 500), quote: ("USDC", 1_500_000), fee: 3000 },
+    PoolSpec { base: ("WBTC", 50), quote: ("ETH", 1_000), fee: 3000 },
+];
+
 /// A `--like` devnet's tokens: whole tokens minted to the deployer and to every other account, whatever the token.
 const LIKE_DEPLOYER_AMOUNT: u64 = 1_000_000_000;
 const LIKE_ACCOUNT_AMOUNT: u64 = 1_000_000;
@@ -136,6 +145,11 @@ const LIKE_ACCOUNT_AMOUNT: u64 = 1_000_000;
 const UNISWAP_V3_PERIPHERY: &str = "@uniswap/v3-periphery";
 const PANCAKE_V3_PERIPHERY: &str = "@pancakeswap/v3-periphery";
 const PANCAKE_V2_CORE: &str = "@pancakeswap-libs/pancake-swap-core";
+const UNISWAP_V4_CORE: &str = "@uniswap/v4-core";
+const UNISWAP_V4_PERIPHERY: &str = "@uniswap/v4-periphery";
+const UNIVERSAL_ROUTER: &str = "@uniswap/universal-router";
+/// What PositionManager gives a subscriber to a position to handle its unsubscription (mainnet's deployment).
+const UNSUBSCRIBE_GAS_LIMIT: u64 = 300_000;
 
 /// Deploys what a devnet like `profile`'s network holds: the plain devnet's tokens, pools and protocols at
 /// mainnet's addresses, or, for another network, its own token list and protocols at its own addresses.
@@ -204,6 +218,12 @@ impl Steps<'_> {
         self.uniswap_v3(&v3, v2.factory, WETH, &tokens, progress).await?;
         for spec in &UNISWAP_V3_POOLS {
             pools.push(chain.v3_pool(&v3, "uniswap", spec, &token).await?);
+        }
+
+        let v4 = uniswap.v4.expect("uniswap has V4 on the devnet");
+        self.uniswap_v4(&v4, &v2, &v3, WETH, &tokens, progress).await?;
+        for spec in &UNISWAP_V4_POOLS {
+            chain.v4_pool(&v4, spec, &token).await?;
         }
 
         let pancakeswap =
@@ -445,6 +465,61 @@ impl Steps<'_> {
         self.chain.approve_all(tokens, v3.swap_router).await
     }
 
+    /// Permit2 (placed as runtime code: it ships none to deploy), the PoolManager, its periphery and the
+    /// UniversalRouter, which also swaps through `v2`'s and `v3`'s pools. The deployer pays through Permit2.
+    async fn uniswap_v4(
+        &self,
+        v4: &V4Deployment,
+        v2: &V2Deployment,
+        v3: &V3Deployment,
+        weth: Address,
+        tokens: &[DevnetToken],
+        progress: &dyn Fn(&str),
+    ) -> Result<(), DevnetError> {
+        progress("deploying Uniswap V4 (PoolManager, PositionManager, StateView, V4Quoter, Permit2, UniversalRouter)");
+        let (chain, assets) = (&self.chain, self.assets);
+        chain
+            .provider
+            .anvil_set_code(v4.permit2, assets.permit2_runtime_code()?)
+            .await
+            .map_err(rpc("anvil_setCode"))?;
+        let core = assets.creation_code(UNISWAP_V4_CORE, "out/PoolManager.sol/PoolManager.json")?;
+        chain.deploy_at(v4.pool_manager, core, chain.deployer.abi_encode()).await?;
+        let periphery =
+            |name: &str| assets.creation_code(UNISWAP_V4_PERIPHERY, &format!("foundry-out/{name}.sol/{name}.json"));
+        let position_manager_args =
+            (v4.pool_manager, v4.permit2, U256::from(UNSUBSCRIBE_GAS_LIMIT), Address::ZERO, weth).abi_encode_params();
+        chain.deploy_at(v4.position_manager, periphery("PositionManager")?, position_manager_args).await?;
+        chain.deploy_at(v4.state_view, periphery("StateView")?, v4.pool_manager.abi_encode()).await?;
+        chain.deploy_at(v4.quoter, periphery("V4Quoter")?, v4.pool_manager.abi_encode()).await?;
+        let parameters = RouterParameters {
+            permit2: v4.permit2,
+            weth9: weth,
+            v2Factory: v2.factory,
+            v3Factory: v3.factory,
+            pairInitCodeHash: v2.pair_init_code_hash,
+            poolInitCodeHash: v3.pool_init_code_hash,
+            v4PoolManager: v4.pool_manager,
+            v3NFTPositionManager: v3.position_manager,
+            v4PositionManager: v4.position_manager,
+            spokePool: Address::ZERO,
+        };
+        let router =
+            assets.creation_code(UNIVERSAL_ROUTER, "artifacts/contracts/UniversalRouter.sol/UniversalRouter.json")?;
+        chain.deploy_at(v4.universal_router, router, parameters.abi_encode()).await?;
+        chain.approve_all(tokens, v4.permit2).await?;
+        for token in tokens {
+            let approve = IPermit2::approveCall {
+                token: token.address,
+                spender: v4.position_manager,
+                amount: alloy::primitives::aliases::U160::MAX,
+                expiration: alloy::primitives::aliases::U48::MAX,
+            };
+            chain.call(v4.permit2, approve).await?;
+        }
+        Ok(())
+    }
+
     async fn pancakeswap_v3(
         &self,
         v3: &V3Deployment,
@@ -549,6 +624,22 @@ use migrate_0Call as MigrateFeature;
 use migrate_1Call as MigrateCall;
 
 alloy::sol! {
+    /// The UniversalRouter's constructor argument.
+    struct RouterParameters {
+        address permit2;
+        address weth9;
+        address v2Factory;
+        address v3Factory;
+        bytes32 pairInitCodeHash;
+        bytes32 poolInitCodeHash;
+        address v4PoolManager;
+        address v3NFTPositionManager;
+        address v4PositionManager;
+        address spokePool;
+    }
+}
+
+alloy::sol! {
     #[sol(rpc)]
     function mint(address to, uint256 value) external;
     function setFactoryAddress(address factory) external;
@@ -643,9 +734,7 @@ impl Unlocked {
         let (token0, token1) = sort_tokens(base.address, quote.address);
         let (amount0, amount1) =
             if token0 == base.address { (base_amount, quote_amount) } else { (quote_amount, base_amount) };
-        // amount1 << 192 needs more than 256 bits.
-        let ratio_x192 = (alloy::primitives::U512::from(amount1) << 192usize) / alloy::primitives::U512::from(amount0);
-        let sqrt_price_x96: U160 = ratio_x192.root(2).to();
+        let sqrt_price_x96 = sqrt_price_of(amount0, amount1);
         let fee = U24::from(spec.fee);
         self.call(
             v3.position_manager,
@@ -661,13 +750,8 @@ impl Unlocked {
         let spacing = v3
             .tick_spacing(spec.fee)
             .ok_or_else(|| DevnetError::Step(format!("{connector} has no fee tier {}", spec.fee)))?;
-        const MAX_TICK: i32 = 887_272;
-        let full_range = (-(MAX_TICK / spacing) * spacing, (MAX_TICK / spacing) * spacing);
         let slot0 = IUniswapV3Pool::new(pool, &self.provider).slot0().call().await.map_err(rpc("slot0"))?;
-        let tick = slot0.tick.as_i32();
-        let concentrated =
-            ((tick - 2000).div_euclid(spacing) * spacing, (tick + 2000 + spacing - 1).div_euclid(spacing) * spacing);
-        for (lower, upper) in [full_range, concentrated] {
+        for (lower, upper) in ranges(slot0.tick.as_i32(), spacing) {
             let params = INonfungiblePositionManager::MintParams {
                 token0,
                 token1,
@@ -685,6 +769,85 @@ impl Unlocked {
         }
         Ok(DevnetPool::new(connector, "clmm", &base, &quote, pool, spec.fee))
     }
+}
+
+impl Unlocked {
+    /// Creates a hookless V4 pool at the liquidity's price and mints a full-range and a concentrated (about
+    /// ±20 %) position in it, like [`Unlocked::v3_pool`]; "ETH" is native ETH, paid with the call.
+    async fn v4_pool(
+        &self,
+        v4: &V4Deployment,
+        spec: &PoolSpec<'_>,
+        token: &dyn Fn(&str) -> DevnetToken,
+    ) -> Result<PoolKey, DevnetError> {
+        let currency = |symbol: &str| match symbol {
+            "ETH" => DevnetToken { symbol: "ETH".into(), name: "Ether".into(), address: Address::ZERO, decimals: 18 },
+            other => token(other),
+        };
+        let (base, quote) = (currency(spec.base.0), currency(spec.quote.0));
+        let (base_amount, quote_amount) = (units(spec.base.1, base.decimals), units(spec.quote.1, quote.decimals));
+        let tier = *v4
+            .fee_tiers
+            .iter()
+            .find(|tier| tier.fee == spec.fee)
+            .ok_or_else(|| DevnetError::Step(format!("uniswap V4 has no fee tier {}", spec.fee)))?;
+        let key = v4.hookless_key(base.address, quote.address, tier);
+        let (amount0, amount1) =
+            if key.currency0 == base.address { (base_amount, quote_amount) } else { (quote_amount, base_amount) };
+        let sqrt_price_x96 = sqrt_price_of(amount0, amount1);
+        self.call(
+            v4.position_manager,
+            IPositionManager::initializePoolCall { key: key.clone(), sqrtPriceX96: sqrt_price_x96 },
+        )
+        .await?;
+        let slot0 =
+            IStateView::new(v4.state_view, &self.provider).getSlot0(key.id()).call().await.map_err(rpc("getSlot0"))?;
+        let spacing = tier.tick_spacing;
+        let native = key.currency0.is_zero();
+        for (lower, upper) in ranges(slot0.tick.as_i32(), spacing) {
+            let liquidity = liquidity_for_amounts(sqrt_price_x96, lower, upper, amount0, amount1)
+                .map_err(|e| DevnetError::Step(format!("V4 liquidity: {e}")))?;
+            // The amounts the liquidity needs round up from what it was computed from: a little room above.
+            let room = |amount: U256| (amount + amount / U256::from(100)).to::<u128>();
+            let mint = (
+                key.clone(),
+                int24(lower),
+                int24(upper),
+                U256::from(liquidity),
+                room(amount0),
+                room(amount1),
+                self.deployer,
+                alloy::primitives::Bytes::new(),
+            );
+            let mut plan = Plan::default()
+                .then(actions::MINT_POSITION, mint)
+                .then(actions::SETTLE_PAIR, (key.currency0, key.currency1));
+            if native {
+                plan = plan.then(actions::SWEEP, (Address::ZERO, self.deployer));
+            }
+            let unlock = plan.encode();
+            let call = IPositionManager::modifyLiquiditiesCall { unlockData: unlock, deadline: U256::from(u64::MAX) };
+            let value = if native { U256::from(room(amount0)) } else { U256::ZERO };
+            self.send(self.deployer, v4.position_manager, call, value).await?;
+        }
+        Ok(key)
+    }
+}
+
+/// The square root price (Q64.96) at which `amount1` of token1 is worth `amount0` of token0.
+fn sqrt_price_of(amount0: U256, amount1: U256) -> U160 {
+    // amount1 << 192 needs more than 256 bits.
+    let ratio_x192 = (alloy::primitives::U512::from(amount1) << 192usize) / alloy::primitives::U512::from(amount0);
+    ratio_x192.root(2).to()
+}
+
+/// A devnet pool's positions: the full range, and about ±20 % around `tick`, on the tick spacing.
+fn ranges(tick: i32, spacing: i32) -> [(i32, i32); 2] {
+    const MAX_TICK: i32 = 887_272;
+    let full_range = (-(MAX_TICK / spacing) * spacing, (MAX_TICK / spacing) * spacing);
+    let concentrated =
+        ((tick - 2000).div_euclid(spacing) * spacing, (tick + 2000 + spacing - 1).div_euclid(spacing) * spacing);
+    [full_range, concentrated]
 }
 
 /// Adds Uniswap pools between every two of `prices`' tokens (symbol, price in dollars) that have none yet: a V2

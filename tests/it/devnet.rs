@@ -129,15 +129,73 @@ async fn quoter_v2_quote_equals_the_executed_swap() {
     }
 }
 
-/// The pool lens's committed bytecode is what its source compiles to (solc 0.7.6, as the devnet compiles).
+/// The pool lenses' committed bytecode is what their sources compile to (solc 0.7.6, as the devnet compiles).
 #[tokio::test]
 async fn the_pool_lens_bytecode_is_built_from_its_source() {
     let _devnet = common::devnet().await;
-    let compiled = gateway::devnet::DevnetAssets::locate().compile_own_contracts().unwrap()["PoolStateLens"].clone();
-    let committed = connectors::v3::pool::POOL_STATE_LENS_HEX.trim();
-    assert!(
-        alloy::hex::encode(&compiled) == committed,
-        "connectors/contracts/PoolStateLens.hex is stale; write this into it:\n{}",
-        alloy::hex::encode(&compiled)
-    );
+    let compiled = gateway::devnet::DevnetAssets::locate().compile_own_contracts().unwrap();
+    for (name, committed) in [
+        ("PoolStateLens", connectors::v3::pool::POOL_STATE_LENS_HEX),
+        ("V4PoolStateLens", connectors::v4::pool::V4_POOL_STATE_LENS_HEX),
+    ] {
+        let built = alloy::hex::encode(&compiled[name]);
+        assert!(built == committed.trim(), "connectors/contracts/{name}.hex is stale; write this into it:\n{built}");
+    }
+}
+
+/// The devnet's V4 pools, as the deploy creates them: (currency, currency, fee, tick spacing).
+fn v4_pools(devnet: &gateway::devnet::Devnet) -> Vec<connectors::v4::PoolKey> {
+    let v4 = dex::Registry::builtin().find("uniswap", "devnet").unwrap().v4.unwrap();
+    let token = |symbol: &str| devnet.deployment().token(symbol).address;
+    let eth = alloy::primitives::Address::ZERO;
+    let tier = |fee: u32| *v4.fee_tiers.iter().find(|tier| tier.fee == fee).unwrap();
+    vec![
+        v4.hookless_key(eth, token("USDC"), tier(500)),
+        v4.hookless_key(token("WETH"), token("USDC"), tier(3000)),
+        v4.hookless_key(token("WBTC"), eth, tier(3000)),
+    ]
+}
+
+/// Swaps simulated on a V4 pool's state, as the lens reads it, are what the on-chain V4Quoter answers, to the
+/// wei: both directions, exact in and exact out, native ETH and ERC-20 legs, small and price-moving amounts.
+#[tokio::test]
+async fn v4_quotes_on_the_read_state_equal_the_v4_quoter() {
+    use connectors::v3::pool::SwapAmount;
+    use connectors::v4::IV4Quoter;
+    let devnet = common::devnet().await;
+    let gateway = common::TestGateway::on_devnet(&devnet).await;
+    let network = gateway.devnet_network();
+    let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
+    let v4 = dex::Registry::builtin().find("uniswap", "devnet").unwrap().v4.unwrap();
+    let quoter = IV4Quoter::new(v4.quoter, &chain.provider);
+    let block = chain.provider.get_block_number().await.unwrap();
+    for key in v4_pools(&devnet) {
+        let pool = connectors::v4::pool::V4PoolState::load(&network, &v4, key.id(), block).await.unwrap();
+        assert_eq!(pool.key, key);
+        assert!(pool.liquidity > 0 && pool.ticks.len() >= 4, "{key:?}: two positions' ticks");
+        for zero_for_one in [true, false] {
+            let currency_in = if zero_for_one { key.currency0 } else { key.currency1 };
+            let decimals = match devnet.deployment().tokens.iter().find(|t| t.address == currency_in) {
+                Some(token) => token.decimals,
+                None => 18,
+            };
+            for amount in [common::raw("0.01", decimals), common::raw("10", decimals)] {
+                let params = |exact: U256| IV4Quoter::QuoteExactSingleParams {
+                    poolKey: key.clone(),
+                    zeroForOne: zero_for_one,
+                    exactAmount: exact.to(),
+                    hookData: Default::default(),
+                };
+                let sold = pool.swap(currency_in, SwapAmount::ExactIn(amount)).await.unwrap();
+                let quoted = quoter.quoteExactInputSingle(params(amount)).call().await.unwrap();
+                assert_eq!(sold.amount_out, quoted.amountOut, "{key:?} in {zero_for_one} {amount}");
+                let bought = pool.swap(currency_in, SwapAmount::ExactOut(sold.amount_out)).await.unwrap();
+                let quoted = quoter.quoteExactOutputSingle(params(sold.amount_out)).call().await.unwrap();
+                assert_eq!(bought.amount_in, quoted.amountIn, "{key:?} out {zero_for_one} {}", sold.amount_out);
+            }
+        }
+    }
+    let unknown = alloy::primitives::B256::repeat_byte(7);
+    let refused = connectors::v4::pool::V4PoolState::load(&network, &v4, unknown, block).await.unwrap_err();
+    assert!(matches!(refused, connectors::error::ConnectorError::NotAPool(_)), "{refused}");
 }

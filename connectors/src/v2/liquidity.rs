@@ -29,7 +29,7 @@ impl Liquidity for V2Deployment {
             ];
             let results = multicall(network, calls, Some(block)).await?;
             let read = |i: usize, decode: fn(&[u8]) -> Option<U256>| {
-                results[i].as_ref().and_then(|d| decode(d)).ok_or(ConnectorError::NotAPool(pair))
+                results[i].as_ref().and_then(|d| decode(d)).ok_or(ConnectorError::NotAPool(pair.into()))
             };
             Ok((
                 read(0, |d| IUniswapV2Pair::balanceOfCall::abi_decode_returns(d).ok())?,

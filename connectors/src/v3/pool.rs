@@ -36,6 +36,24 @@ pub struct V3PoolState {
     pub address: Address,
     pub token0: Address,
     pub token1: Address,
+    /// The price, liquidity and ticks a swap runs on.
+    pub curve: Curve,
+    /// The block the state was read at.
+    pub block: u64,
+}
+
+/// A V3 pool's fields read as its curve's.
+impl std::ops::Deref for V3PoolState {
+    type Target = Curve;
+
+    fn deref(&self) -> &Curve {
+        &self.curve
+    }
+}
+
+/// A concentrated-liquidity curve at one block, as V3 and V4 pools hold it: what their swaps run on.
+#[derive(Debug, Clone)]
+pub struct Curve {
     pub fee: u32,
     pub tick_spacing: i32,
     pub sqrt_price_x96: U160,
@@ -48,13 +66,24 @@ pub struct V3PoolState {
     tick_list: Option<TickListDataProvider<i32>>,
     /// The window's edges, when the ticks do not cover the whole range.
     pub window: Option<(i32, i32)>,
-    /// The block the state was read at.
-    pub block: u64,
+}
+
+/// What a lens reads of a pool's curve: the price, the active liquidity, and the initialized ticks (with their
+/// net liquidity) in the bitmap words `from_word..=to_word`.
+pub struct CurveReads {
+    pub fee: u32,
+    pub tick_spacing: i32,
+    pub sqrt_price_x96: U160,
+    pub tick: i32,
+    pub liquidity: u128,
+    pub from_word: i16,
+    pub to_word: i16,
+    pub ticks: Vec<(i32, i128)>,
 }
 
 /// How many bitmap words (256 tick spacings each) to read on either side of the price: enough for any
 /// sensible trade, small enough for one call on the finest tick spacing.
-const WINDOW_WORDS: i16 = 64;
+pub(crate) const WINDOW_WORDS: i16 = 64;
 
 /// The lens's creation code, compiled with solc 0.7.6 (optimizer, 200 runs) from
 /// `connectors/contracts/PoolStateLens.sol`; a test compiles the source again and compares.
@@ -85,64 +114,45 @@ alloy::sol! {
     }
 }
 
+/// Runs a deployless lens at `block`: its constructor's output. A revert says `pool` is not one the lens reads;
+/// any other failure is the node's.
+pub(crate) async fn run_lens(
+    network: &Network,
+    code: Vec<u8>,
+    block: u64,
+    pool: crate::pool_address::PoolAddress,
+) -> Result<Bytes, ConnectorError> {
+    let request = TransactionRequest::default().with_deploy_code(code);
+    network.provider().call(request).block(BlockId::number(block)).await.map_err(|error| match error {
+        alloy::transports::RpcError::ErrorResp(payload) if payload.message.to_lowercase().contains("revert") => {
+            ConnectorError::NotAPool(pool)
+        }
+        other => ConnectorError::Chain(network.rpc_error(other)),
+    })
+}
+
 impl V3PoolState {
     /// Reads the pool at `block` in one round trip: its constants, price, liquidity and every initialized tick
     /// within [`WINDOW_WORDS`] bitmap words of the price, through the deployless [`PoolStateLens`].
     pub async fn load(network: &Network, address: Address, block: u64) -> Result<V3PoolState, ConnectorError> {
         let code = [POOL_STATE_LENS_CODE.as_ref(), &(address, WINDOW_WORDS).abi_encode_params()].concat();
-        let request = TransactionRequest::default().with_deploy_code(code);
-        let output =
-            network.provider().call(request).block(BlockId::number(block)).await.map_err(|error| match error {
-                // The lens reverts when the address is not a V3 pool; any other failure is the node's.
-                alloy::transports::RpcError::ErrorResp(payload)
-                    if payload.message.to_lowercase().contains("revert") =>
-                {
-                    ConnectorError::NotAPool(address)
-                }
-                other => ConnectorError::Chain(network.rpc_error(other)),
-            })?;
-        let state =
-            <PoolStateLens::State as SolValue>::abi_decode(&output).map_err(|_| ConnectorError::NotAPool(address))?;
+        let output = run_lens(network, code, block, address.into()).await?;
+        let state = <PoolStateLens::State as SolValue>::abi_decode(&output)
+            .map_err(|_| ConnectorError::NotAPool(address.into()))?;
         if state.sqrtPriceX96.is_zero() {
             return Err(ConnectorError::Liquidity(format!("pool {address} is not initialized")));
         }
-        let (spacing, tick, liquidity) = (state.tickSpacing.as_i32(), state.tick.as_i32(), state.liquidity);
-        let word_ticks = 256 * spacing;
-        let lower = (i32::from(state.fromWord) * word_ticks - spacing).max(usable_min(spacing));
-        let upper = ((i32::from(state.toWord) + 1) * word_ticks).min(usable_max(spacing));
-        let window = (lower > usable_min(spacing) || upper < usable_max(spacing)).then_some((lower, upper));
-        let mut ticks: Vec<Tick<i32>> = state
-            .ticks
-            .iter()
-            .map(|t| (t.tick.as_i32(), t.liquidityNet))
-            .filter(|(index, _)| window.is_none_or(|(lower, upper)| lower < *index && *index < upper))
-            .map(|(index, net)| Tick::new(index, net.unsigned_abs(), net))
-            .collect();
-        if let Some((lower, upper)) = window {
-            // The liquidity active below the window is what is active now minus what the window's ticks below
-            // the price add; the upper stand-in takes whatever closes the sum to zero.
-            let below_in_window: i128 = ticks.iter().filter(|t| t.index <= tick).map(|t| t.liquidity_net).sum();
-            let entering = liquidity as i128 - below_in_window;
-            let total: i128 = ticks.iter().map(|t| t.liquidity_net).sum::<i128>() + entering;
-            if entering != 0 || total != 0 {
-                ticks.insert(0, Tick::new(lower, entering.unsigned_abs(), entering));
-                ticks.push(Tick::new(upper, total.unsigned_abs(), -total));
-            }
-        }
-        Ok(V3PoolState {
-            address,
-            token0: state.token0,
-            token1: state.token1,
+        let curve = Curve::from_reads(CurveReads {
             fee: state.fee.to::<u32>(),
-            tick_spacing: spacing,
+            tick_spacing: state.tickSpacing.as_i32(),
             sqrt_price_x96: state.sqrtPriceX96,
-            tick,
-            liquidity,
-            tick_list: (!ticks.is_empty()).then(|| TickListDataProvider::new(ticks.clone(), spacing)),
-            ticks,
-            window,
-            block,
-        })
+            tick: state.tick.as_i32(),
+            liquidity: state.liquidity,
+            from_word: state.fromWord,
+            to_word: state.toWord,
+            ticks: state.ticks.iter().map(|t| (t.tick.as_i32(), t.liquidityNet)).collect(),
+        });
+        Ok(V3PoolState { address, token0: state.token0, token1: state.token1, curve, block })
     }
 
     pub fn has_token(&self, token: Address) -> bool {
@@ -157,10 +167,60 @@ impl V3PoolState {
                 format!("{token_in} is not a token of pool {}", self.address),
             ));
         }
+        self.curve.swap(&self.address, self.fee, token_in == self.token0, amount).await
+    }
+}
+
+impl Curve {
+    /// The curve the reads describe: when the words read do not reach both ends of the tick range, the ticks
+    /// beyond are summed into two stand-ins at the window's edges.
+    pub fn from_reads(reads: CurveReads) -> Curve {
+        let CurveReads { fee, tick_spacing: spacing, sqrt_price_x96, tick, liquidity, from_word, to_word, ticks } =
+            reads;
+        let word_ticks = 256 * spacing;
+        let lower = (i32::from(from_word) * word_ticks - spacing).max(usable_min(spacing));
+        let upper = ((i32::from(to_word) + 1) * word_ticks).min(usable_max(spacing));
+        let window = (lower > usable_min(spacing) || upper < usable_max(spacing)).then_some((lower, upper));
+        let mut ticks: Vec<Tick<i32>> = ticks
+            .into_iter()
+            .filter(|(index, _)| window.is_none_or(|(lower, upper)| lower < *index && *index < upper))
+            .map(|(index, net)| Tick::new(index, net.unsigned_abs(), net))
+            .collect();
+        if let Some((lower, upper)) = window {
+            // The liquidity active below the window is what is active now minus what the window's ticks below
+            // the price add; the upper stand-in takes whatever closes the sum to zero.
+            let below_in_window: i128 = ticks.iter().filter(|t| t.index <= tick).map(|t| t.liquidity_net).sum();
+            let entering = liquidity as i128 - below_in_window;
+            let total: i128 = ticks.iter().map(|t| t.liquidity_net).sum::<i128>() + entering;
+            if entering != 0 || total != 0 {
+                ticks.insert(0, Tick::new(lower, entering.unsigned_abs(), entering));
+                ticks.push(Tick::new(upper, total.unsigned_abs(), -total));
+            }
+        }
+        Curve {
+            fee,
+            tick_spacing: spacing,
+            sqrt_price_x96,
+            tick,
+            liquidity,
+            tick_list: (!ticks.is_empty()).then(|| TickListDataProvider::new(ticks.clone(), spacing)),
+            ticks,
+            window,
+        }
+    }
+
+    /// Simulates a swap along the curve paying `fee` (hundredths of a basis point), token0 in when
+    /// `zero_for_one`; messages name the pool as `pool`.
+    pub async fn swap(
+        &self,
+        pool: &(dyn std::fmt::Display + Sync),
+        fee: u32,
+        zero_for_one: bool,
+        amount: SwapAmount,
+    ) -> Result<SwapResult, ConnectorError> {
         let Some(ticks) = &self.tick_list else {
-            return Err(ConnectorError::Liquidity(format!("pool {} has no liquidity", self.address)));
+            return Err(ConnectorError::Liquidity(format!("pool {pool} has no liquidity")));
         };
-        let zero_for_one = token_in == self.token0;
         let specified = match amount {
             SwapAmount::ExactIn(a) | SwapAmount::ExactOut(a) if a.is_zero() => {
                 return Err(ConnectorError::invalid("amount", "must be greater than zero"));
@@ -170,7 +230,7 @@ impl V3PoolState {
         }
         .map_err(|_| ConnectorError::invalid("amount", "is too large"))?;
         let state = v3_swap(
-            U24::from(self.fee),
+            U24::from(fee),
             self.sqrt_price_x96,
             self.tick,
             self.liquidity,
@@ -186,14 +246,12 @@ impl V3PoolState {
             && !(lower < state.tick_current && state.tick_current < upper)
         {
             return Err(ConnectorError::Liquidity(format!(
-                "this amount moves pool {}'s price further than the gateway reads ticks; split it into smaller swaps",
-                self.address
+                "this amount moves pool {pool}'s price further than the gateway reads ticks; split it into smaller swaps"
             )));
         }
         if !state.amount_specified_remaining.is_zero() {
             return Err(ConnectorError::Liquidity(format!(
-                "pool {} does not hold enough liquidity for this amount",
-                self.address
+                "pool {pool} does not hold enough liquidity for this amount"
             )));
         }
         let (amount_in, amount_out) = match amount {
@@ -225,14 +283,16 @@ pub(crate) mod tests_support {
             address: Address::repeat_byte(0x33),
             token0: Address::repeat_byte(1),
             token1: Address::repeat_byte(2),
-            fee: 500,
-            tick_spacing,
-            sqrt_price_x96: sqrt_at(tick).unwrap(),
-            tick,
-            liquidity: active,
-            tick_list: (!ticks.is_empty()).then(|| TickListDataProvider::new(ticks.clone(), tick_spacing)),
-            ticks,
-            window: None,
+            curve: Curve {
+                fee: 500,
+                tick_spacing,
+                sqrt_price_x96: sqrt_at(tick).unwrap(),
+                tick,
+                liquidity: active,
+                tick_list: (!ticks.is_empty()).then(|| TickListDataProvider::new(ticks.clone(), tick_spacing)),
+                ticks,
+                window: None,
+            },
             block: 1,
         }
     }
