@@ -2,6 +2,7 @@
 
 use alloy::primitives::Address;
 use connectors::family::Family;
+use connectors::pool_address::PoolAddress;
 use connectors::router::PoolRef;
 use connectors::v2::sort_tokens;
 
@@ -43,14 +44,14 @@ impl PoolBook {
             .collect()
     }
 
-    pub fn by_address(&self, address: Address) -> Option<&ListedPool> {
+    pub fn by_address(&self, address: PoolAddress) -> Option<&ListedPool> {
         self.pools.iter().find(|p| p.address == address)
     }
 }
 
 /// A listed pool as the route search takes it.
 fn routable(pool: &ListedPool) -> Option<PoolRef> {
-    let family = Family::of_kind(&pool.kind)?;
+    let family = Family::of_kind(&pool.kind, pool.address)?;
     let (token0, token1) = sort_tokens(pool.base_token_address, pool.quote_token_address);
     Some(PoolRef { family, address: pool.address, token0, token1, fee: family.fee_tier(pool.fee_pct) })
 }

@@ -5,6 +5,7 @@ use alloy::primitives::Address;
 use chains::amount::Amount;
 use connectors::Side;
 use connectors::clob::OrderType;
+use connectors::pool_address::PoolAddress;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::config::{CHAIN, Config};
@@ -118,6 +119,21 @@ pub fn parse_order_type(text: Option<&str>) -> ApiResult<OrderType> {
 /// An address a request may leave out (or empty).
 pub fn optional_address(field: &str, text: Option<&str>) -> ApiResult<Option<Address>> {
     text.filter(|text| !text.trim().is_empty()).map(|text| parse_address(field, text)).transpose()
+}
+
+/// A pool: its contract's address (checked as [`parse_address`] checks it), or a V4 pool's 32-byte id.
+pub fn parse_pool_address(field: &str, text: &str) -> ApiResult<PoolAddress> {
+    let text = text.trim();
+    match text.strip_prefix("0x").unwrap_or(text).len() {
+        64 => text
+            .parse::<PoolAddress>()
+            .map_err(|reason| ApiError::bad_request(field, format!("{} {reason}", chains::quoted(text)))),
+        _ => parse_address(field, text).map(PoolAddress::Contract),
+    }
+}
+
+pub fn optional_pool_address(field: &str, text: Option<&str>) -> ApiResult<Option<PoolAddress>> {
+    text.filter(|text| !text.trim().is_empty()).map(|text| parse_pool_address(field, text)).transpose()
 }
 
 /// The wallet a request names, or the configured default wallet.

@@ -37,5 +37,6 @@ sol! {
         function aggregate3(Call3[] calldata calls) external payable returns (Result[] memory returnData);
         function getEthBalance(address addr) external view returns (uint256 balance);
         function getBlockNumber() external view returns (uint256 blockNumber);
+        function getCurrentBlockTimestamp() external view returns (uint256 timestamp);
     }
 }

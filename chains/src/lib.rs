@@ -10,6 +10,7 @@ pub mod gas;
 pub mod l1_fee;
 pub mod ledger;
 pub mod network;
+pub mod permit2;
 pub mod refusal;
 pub mod rpc;
 pub mod tracker;

@@ -65,8 +65,8 @@ impl Discovery {
         for (_, _, token0, token1) in &asked {
             for protocol in dex.protocols() {
                 for lookup in protocol.lookups(*token0, *token1) {
-                    calls.push((lookup.factory, lookup.call));
-                    expected.push((protocol, *token0, *token1, lookup.fee));
+                    calls.push((lookup.contract, lookup.call.clone()));
+                    expected.push((protocol, *token0, *token1, lookup));
                 }
             }
         }
@@ -79,11 +79,11 @@ impl Discovery {
             ))));
         }
         let mut by_pair: HashMap<(Address, Address), Vec<PoolRef>> = HashMap::new();
-        for ((protocol, token0, token1, fee), answer) in expected.into_iter().zip(answers) {
-            let address = answer.as_deref().and_then(|data| protocol.found(data));
+        for ((protocol, token0, token1, lookup), answer) in expected.into_iter().zip(answers) {
+            let address = answer.as_deref().and_then(|data| protocol.found(&lookup, data));
             let pools = by_pair.entry((token0, token1)).or_default();
-            if let Some(address) = address.filter(|address| !address.is_zero()) {
-                pools.push(PoolRef { family: protocol.family(), address, token0, token1, fee });
+            if let Some(address) = address {
+                pools.push(PoolRef { family: protocol.family(), address, token0, token1, fee: lookup.fee });
             }
         }
         let mut remembered = self.found.lock().expect("discovery lock");

@@ -13,22 +13,26 @@ use std::pin::Pin;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::rpc::types::TransactionReceipt;
 use chains::network::Network;
+use chains::permit2::Spender;
 use chains::tx::Call;
 use serde::{Deserialize, Serialize};
 
 use crate::dex::Dex;
 use crate::error::ConnectorError;
+use crate::pool_address::PoolAddress;
 use crate::router::{Hop, Leg, Route, SwapLimits};
-use crate::state::PoolStates;
+use crate::state::{ClmmPool, PoolStates};
 use crate::v2::V2Deployment;
 use crate::v3::V3Deployment;
-use crate::v3::pool::{SwapAmount, V3PoolState};
+use crate::v3::pool::{Curve, SwapAmount};
+use crate::v4::V4Deployment;
 
 /// A protocol family. Stored quotes keep it with their route, as `V2` or `V3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Family {
     V2,
     V3,
+    V4,
 }
 
 impl Family {
@@ -36,13 +40,18 @@ impl Family {
     pub fn kind(self) -> &'static str {
         match self {
             Family::V2 => "amm",
-            Family::V3 => "clmm",
+            Family::V3 | Family::V4 => "clmm",
         }
     }
 
-    /// The family of the API's trading type `amm` or `clmm`.
-    pub fn of_kind(kind: &str) -> Option<Family> {
-        [Family::V2, Family::V3].into_iter().find(|family| family.kind() == kind)
+    /// The family of the API's trading type `amm` or `clmm` for a pool at `address` (a V4 id is a V4 pool).
+    pub fn of_kind(kind: &str, address: PoolAddress) -> Option<Family> {
+        match (kind, address) {
+            ("amm", PoolAddress::Contract(_)) => Some(Family::V2),
+            ("clmm", PoolAddress::Contract(_)) => Some(Family::V3),
+            ("clmm", PoolAddress::Id(_)) => Some(Family::V4),
+            _ => None,
+        }
     }
 
     /// The fee tier a pool of the family charging `fee_pct` is known by, in hundredths of a basis point: V3 pools
@@ -50,7 +59,7 @@ impl Family {
     pub fn fee_tier(self, fee_pct: f64) -> u32 {
         match self {
             Family::V2 => 0,
-            Family::V3 => (fee_pct * 10_000.0).round() as u32,
+            Family::V3 | Family::V4 => (fee_pct * 10_000.0).round() as u32,
         }
     }
 
@@ -59,6 +68,7 @@ impl Family {
         match self {
             Family::V2 => "V2 (amm)",
             Family::V3 => "V3 (clmm)",
+            Family::V4 => "V4 (clmm)",
         }
     }
 }
@@ -83,7 +93,7 @@ pub struct Position {
     /// The NFT's token id.
     pub token_id: U256,
     pub owner: Address,
-    pub pool: Address,
+    pub pool: PoolAddress,
     pub lower: i32,
     pub upper: i32,
     pub liquidity: u128,
@@ -103,20 +113,23 @@ pub trait Deployed: Send + Sync {
     fn family(&self) -> Family;
 }
 
-/// A factory lookup for one pool: the factory, the call that names the pool, and the fee tier it asks for.
+/// An on-chain lookup for one pool: the contract asked (a factory, or V4's StateView), the call that names the
+/// pool or says it exists, and the fee tier it asks for.
 #[derive(Debug, Clone)]
 pub struct Lookup {
-    pub factory: Address,
+    pub contract: Address,
     pub call: Bytes,
     /// The fee tier in hundredths of a basis point; 0 where the family has one fee.
     pub fee: u32,
+    /// The pool asked about, where it is known before the answer (a V4 pool's id).
+    pub pool: Option<PoolAddress>,
 }
 
 /// Finding a family's pools: where a pair's pools are (CREATE2, off-chain), which factory calls name them, and
 /// whether an address is one.
 pub trait Discover: Deployed {
     /// Where the pair's pools would be, one per fee tier (hundredths of a basis point; 0 where there is one fee).
-    fn pool_addresses(&self, _token0: Address, _token1: Address) -> Vec<(Address, u32)> {
+    fn pool_addresses(&self, _token0: Address, _token1: Address) -> Vec<(PoolAddress, u32)> {
         Vec::new()
     }
 
@@ -136,9 +149,8 @@ pub trait Discover: Deployed {
         Vec::new()
     }
 
-    /// The pool a lookup's answer names (the zero address when there is none), or `None` for an answer that
-    /// does not decode.
-    fn found(&self, _answer: &[u8]) -> Option<Address> {
+    /// The pool a lookup's answer names, or `None` when there is none (or the answer does not decode).
+    fn found(&self, _lookup: &Lookup, _answer: &[u8]) -> Option<PoolAddress> {
         None
     }
 }
@@ -151,6 +163,18 @@ pub struct HopQuote {
     /// The pool's price before the swap, output per input in raw units (no fee, no impact).
     pub mid_out_per_in: f64,
     pub block: u64,
+}
+
+impl HopQuote {
+    /// A swap simulated on a concentrated-liquidity curve read at `block`.
+    pub fn on_curve(swapped: crate::v3::pool::SwapResult, curve: &Curve, zero_for_one: bool, block: u64) -> Self {
+        HopQuote {
+            amount_in: swapped.amount_in,
+            amount_out: swapped.amount_out,
+            mid_out_per_in: curve.mid_out_per_in(zero_for_one),
+            block,
+        }
+    }
 }
 
 /// Quotes on pool state cached per block.
@@ -174,6 +198,21 @@ pub trait Swap: Deployed {
         unsupported(self.family(), "swaps")
     }
 
+    /// The contract the router pulls tokens through (Permit2), which the wallet approves for the router in turn;
+    /// `None` where the router pulls them itself.
+    fn permit2(&self) -> Option<Address> {
+        None
+    }
+
+    /// One of the family's contracts as a spender of the wallet's tokens: through Permit2 where it pulls
+    /// through Permit2.
+    fn spender(&self, contract: Address) -> Spender {
+        match self.permit2() {
+            Some(permit2) => Spender::through_permit2(contract, permit2),
+            None => Spender::direct(contract),
+        }
+    }
+
     /// Whether the router swaps along routes of `family` (Uniswap's SwapRouter02 takes V2 pairs too).
     fn routes_through(&self, _family: Family) -> bool {
         false
@@ -194,6 +233,12 @@ pub trait Swap: Deployed {
     /// transaction (bounded for the whole order).
     fn takes_splits(&self) -> bool {
         false
+    }
+
+    /// What the wallet paid and received of the native currency in a swap's receipt, where the router moves it
+    /// without a Transfer event: (paid, received).
+    fn native_moved(&self, _receipt: &TransactionReceipt, _legs: &[Leg]) -> Pair {
+        (U256::ZERO, U256::ZERO)
     }
 
     /// The one call that swaps every leg of an order, within `limits` for the whole order.
@@ -255,7 +300,7 @@ pub trait Positions: Deployed {
     /// Opens a position on `pool` between two ticks, with the amounts desired and the least accepted.
     fn open_position(
         &self,
-        _pool: &V3PoolState,
+        _pool: &ClmmPool,
         _ticks: (i32, i32),
         _desired: Pair,
         _least: Pair,
@@ -329,15 +374,17 @@ impl Dex {
         let deployed: Option<&dyn Protocol> = match family {
             Family::V2 => self.v2.as_ref().map(|v2: &V2Deployment| v2 as &dyn Protocol),
             Family::V3 => self.v3.as_ref().map(|v3: &V3Deployment| v3 as &dyn Protocol),
+            Family::V4 => self.v4.as_ref().map(|v4: &V4Deployment| v4 as &dyn Protocol),
         };
         deployed.ok_or_else(|| ConnectorError::NotDeployed { connector: self.name.clone(), family })
     }
 
-    /// Every family the DEX has on this network, in family order (V2, then V3).
+    /// Every family the DEX has on this network, in family order (V2, V3, V4).
     pub fn protocols(&self) -> impl Iterator<Item = &dyn Protocol> {
         let v2 = self.v2.as_ref().map(|v2| v2 as &dyn Protocol);
         let v3 = self.v3.as_ref().map(|v3| v3 as &dyn Protocol);
-        v2.into_iter().chain(v3)
+        let v4 = self.v4.as_ref().map(|v4| v4 as &dyn Protocol);
+        v2.into_iter().chain(v3).chain(v4)
     }
 
     /// The family whose router executes an order along `routes`: for one route of one family, as

@@ -15,6 +15,11 @@ pub enum PoolAddress {
 }
 
 impl PoolAddress {
+    /// The pool's own contract, which a V2 or V3 pool must have: a V4 id is not one of theirs.
+    pub fn own_contract(self) -> Result<Address, crate::error::ConnectorError> {
+        self.contract().ok_or(crate::error::ConnectorError::NotAPool(self))
+    }
+
     /// The pool's own contract, if it has one.
     pub fn contract(self) -> Option<Address> {
         match self {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::dex::Dex;
 use crate::error::ConnectorError;
 use crate::family::Family;
+use crate::pool_address::PoolAddress;
 use crate::state::PoolStates;
 use crate::v3::pool::SwapAmount;
 
@@ -16,7 +17,7 @@ use crate::v3::pool::SwapAmount;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolRef {
     pub family: Family,
-    pub address: Address,
+    pub address: PoolAddress,
     pub token0: Address,
     pub token1: Address,
     /// The fee tier in hundredths of a basis point where the family has tiers (V3); 0 otherwise.
@@ -26,7 +27,7 @@ pub struct PoolRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hop {
     pub family: Family,
-    pub pool: Address,
+    pub pool: PoolAddress,
     pub token_in: Address,
     pub token_out: Address,
     /// The pool's fee tier (V3); 0 for V2.
@@ -42,8 +43,14 @@ pub struct Route {
 
 impl Route {
     /// A swap through one pool of `family` (`fee`: its tier, 0 for V2).
-    pub fn single(family: Family, pool: Address, fee: u32, token_in: Address, token_out: Address) -> Route {
-        Route { hops: vec![Hop { family, pool, token_in, token_out, fee }] }
+    pub fn single(
+        family: Family,
+        pool: impl Into<PoolAddress>,
+        fee: u32,
+        token_in: Address,
+        token_out: Address,
+    ) -> Route {
+        Route { hops: vec![Hop { family, pool: pool.into(), token_in, token_out, fee }] }
     }
 
     /// The families the route goes through, each once, in order.
@@ -613,14 +620,14 @@ pub(crate) mod tests_support {
             hops: vec![
                 Hop {
                     family: first,
-                    pool: Address::repeat_byte(1),
+                    pool: Address::repeat_byte(1).into(),
                     token_in: WBTC,
                     token_out: WETH,
                     fee: fee(first, 3000),
                 },
                 Hop {
                     family: second,
-                    pool: Address::repeat_byte(2),
+                    pool: Address::repeat_byte(2).into(),
                     token_in: WETH,
                     token_out: USDC,
                     fee: fee(second, 500),
@@ -648,11 +655,11 @@ mod tests {
     use super::*;
 
     fn pool(family: Family, byte: u8, a: Address, b: Address, fee: u32) -> PoolRef {
-        PoolRef { family, address: Address::repeat_byte(byte), token0: a.min(b), token1: a.max(b), fee }
+        PoolRef { family, address: Address::repeat_byte(byte).into(), token0: a.min(b), token1: a.max(b), fee }
     }
 
     fn path(route: &Route) -> Vec<(u8, Address)> {
-        route.hops.iter().map(|hop| (hop.pool.0[0], hop.token_out)).collect()
+        route.hops.iter().map(|hop| (hop.pool.contract().unwrap().0[0], hop.token_out)).collect()
     }
 
     fn partial(route: Route, at: Address, running: u64) -> Partial {

@@ -11,10 +11,15 @@ use alloy::sol_types::SolCall;
 use chains::erc20::multicall;
 use chains::network::Network;
 
+use crate::dex::Dex;
 use crate::error::ConnectorError;
+use crate::family::Family;
+use crate::pool_address::PoolAddress;
 use crate::v2::{IUniswapV2Pair, V2Deployment};
 use crate::v3::V3Deployment;
-use crate::v3::pool::V3PoolState;
+use crate::v3::pool::{Curve, V3PoolState};
+use crate::v4::V4Deployment;
+use crate::v4::pool::V4PoolState;
 
 /// A V2 pair's reserves at one block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,8 +84,14 @@ impl AtBlock for V3PoolState {
     }
 }
 
+impl AtBlock for V4PoolState {
+    fn block(&self) -> u64 {
+        self.block
+    }
+}
+
 /// A pool by the network instance it was read through (see `Network::instance`) and its address.
-type PoolKey = (u64, Address);
+type PoolKey = (u64, PoolAddress);
 
 /// One pool's cached state: read without waiting while it is fresh; `loading` makes concurrent quotes of a
 /// stale pool share one read.
@@ -127,7 +138,7 @@ impl<T: AtBlock> Cache<T> {
     async fn get<F, Fut>(
         &self,
         stats: &CacheStats,
-        key: (u64, Address),
+        key: PoolKey,
         latest: u64,
         load: F,
     ) -> Result<Arc<T>, ConnectorError>
@@ -194,13 +205,20 @@ impl CacheStats {
 pub struct PoolStates {
     v2: Cache<V2PairState>,
     v3: Cache<V3PoolState>,
+    v4: Cache<V4PoolState>,
     stats: CacheStats,
     discovery: crate::discovery::Discovery,
 }
 
 impl Default for PoolStates {
     fn default() -> Self {
-        PoolStates { v2: Cache::new(), v3: Cache::new(), stats: CacheStats::default(), discovery: Default::default() }
+        PoolStates {
+            v2: Cache::new(),
+            v3: Cache::new(),
+            v4: Cache::new(),
+            stats: CacheStats::default(),
+            discovery: Default::default(),
+        }
     }
 }
 
@@ -230,7 +248,7 @@ impl PoolStates {
                 false => Err(ConnectorError::NotAPool(address.into())),
             }
         };
-        self.v2.get(&self.stats, (network.instance(), address), latest, load).await
+        self.v2.get(&self.stats, (network.instance(), address.into()), latest, load).await
     }
 
     /// A pool of `v3`'s factory, checked the same way: its tokens and fee must give its address.
@@ -248,6 +266,101 @@ impl PoolStates {
                 false => Err(ConnectorError::NotAPool(address.into())),
             }
         };
-        self.v3.get(&self.stats, (network.instance(), address), latest, load).await
+        self.v3.get(&self.stats, (network.instance(), address.into()), latest, load).await
+    }
+
+    /// A pool of `v4`'s PoolManager: the lens checks its key gives its id.
+    pub async fn v4_pool(
+        &self,
+        network: &Network,
+        v4: &V4Deployment,
+        id: alloy::primitives::B256,
+    ) -> Result<Arc<V4PoolState>, ConnectorError> {
+        let latest = network.latest_block().await?;
+        let load = || V4PoolState::load(network, v4, id, latest);
+        self.v4.get(&self.stats, (network.instance(), id.into()), latest, load).await
+    }
+
+    /// The concentrated-liquidity pool at `address`: a V3 pool's contract, or a V4 pool's id.
+    pub async fn clmm_pool(
+        &self,
+        network: &Network,
+        dex: &Dex,
+        address: PoolAddress,
+    ) -> Result<ClmmPool, ConnectorError> {
+        let not_deployed = |family| ConnectorError::NotDeployed { connector: dex.name.clone(), family };
+        match address {
+            PoolAddress::Contract(contract) => {
+                let v3 = dex.v3.as_ref().ok_or_else(|| not_deployed(Family::V3))?;
+                Ok(ClmmPool::V3(self.v3_pool(network, v3, contract).await?))
+            }
+            PoolAddress::Id(id) => {
+                let v4 = dex.v4.as_ref().ok_or_else(|| not_deployed(Family::V4))?;
+                Ok(ClmmPool::V4(self.v4_pool(network, v4, id).await?))
+            }
+        }
+    }
+}
+
+/// A concentrated-liquidity pool of either family, as the `clmm` routes trade it.
+#[derive(Debug, Clone)]
+pub enum ClmmPool {
+    V3(Arc<V3PoolState>),
+    V4(Arc<V4PoolState>),
+}
+
+/// The pool's price, liquidity and ticks.
+impl std::ops::Deref for ClmmPool {
+    type Target = Curve;
+
+    fn deref(&self) -> &Curve {
+        match self {
+            ClmmPool::V3(pool) => &pool.curve,
+            ClmmPool::V4(pool) => &pool.curve,
+        }
+    }
+}
+
+impl ClmmPool {
+    pub fn family(&self) -> Family {
+        match self {
+            ClmmPool::V3(_) => Family::V3,
+            ClmmPool::V4(_) => Family::V4,
+        }
+    }
+
+    pub fn address(&self) -> PoolAddress {
+        match self {
+            ClmmPool::V3(pool) => pool.address.into(),
+            ClmmPool::V4(pool) => pool.id.into(),
+        }
+    }
+
+    /// Its two tokens in address order (V4: the zero address is native ETH).
+    pub fn tokens(&self) -> (Address, Address) {
+        match self {
+            ClmmPool::V3(pool) => (pool.token0, pool.token1),
+            ClmmPool::V4(pool) => (pool.key.currency0, pool.key.currency1),
+        }
+    }
+
+    pub fn has_token(&self, token: Address) -> bool {
+        let (token0, token1) = self.tokens();
+        token == token0 || token == token1
+    }
+
+    /// The fee tier it is known by (hundredths of a basis point), as a route's hop names it.
+    pub fn tier(&self) -> u32 {
+        match self {
+            ClmmPool::V3(pool) => pool.fee,
+            ClmmPool::V4(pool) => pool.key.fee.to::<u32>(),
+        }
+    }
+
+    pub fn block(&self) -> u64 {
+        match self {
+            ClmmPool::V3(pool) => pool.block,
+            ClmmPool::V4(pool) => pool.block,
+        }
     }
 }

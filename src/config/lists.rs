@@ -31,7 +31,8 @@ pub struct ListedPool {
     pub network: String,
     pub base_symbol: String,
     pub quote_symbol: String,
-    pub address: Address,
+    /// The pool's contract, or a V4 pool's id.
+    pub address: connectors::pool_address::PoolAddress,
     pub base_token_address: Address,
     pub quote_token_address: Address,
     pub fee_pct: f64,

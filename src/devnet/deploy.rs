@@ -12,7 +12,7 @@ use connectors::dex::Registry;
 use connectors::v2::{IUniswapV2Router02, V2Deployment, sort_tokens};
 use connectors::v3::position::liquidity_for_amounts;
 use connectors::v3::{INonfungiblePositionManager, IUniswapV3Factory, IUniswapV3Pool, V3Deployment};
-use connectors::v4::{IPermit2, IPositionManager, IStateView, Plan, PoolKey, V4Deployment, actions};
+use connectors::v4::{IPositionManager, IStateView, Plan, V4Deployment, actions};
 
 use super::assets::DevnetAssets;
 use super::{Deployment, DevnetError, DevnetPool, DevnetToken, Unlocked, rpc};
@@ -221,9 +221,9 @@ impl Steps<'_> {
         }
 
         let v4 = uniswap.v4.expect("uniswap has V4 on the devnet");
-        self.uniswap_v4(&v4, &v2, &v3, WETH, &tokens, progress).await?;
+        self.uniswap_v4(&v4, Some(&v2), Some(&v3), WETH, &tokens, progress).await?;
         for spec in &UNISWAP_V4_POOLS {
-            chain.v4_pool(&v4, spec, &token).await?;
+            pools.push(chain.v4_pool(&v4, spec, &token).await?);
         }
 
         let pancakeswap =
@@ -296,16 +296,21 @@ impl Steps<'_> {
         let mut pools = Vec::new();
         if let Some(uniswap) = registry.find("uniswap", network) {
             let mut v2_factory = Address::ZERO;
-            if let Some(v2) = uniswap.v2 {
-                self.uniswap_v2(&v2, wrapped.address, &tokens, progress).await?;
-                pools.push(chain.v2_pair(&v2, "uniswap", &pair(0), &token).await?);
+            if let Some(v2) = &uniswap.v2 {
+                self.uniswap_v2(v2, wrapped.address, &tokens, progress).await?;
+                pools.push(chain.v2_pair(v2, "uniswap", &pair(0), &token).await?);
                 v2_factory = v2.factory;
             }
-            if let Some(v3) = uniswap.v3 {
-                self.uniswap_v3(&v3, v2_factory, wrapped.address, &tokens, progress).await?;
-                for fee in like_fees(&v3) {
-                    pools.push(chain.v3_pool(&v3, "uniswap", &pair(fee), &token).await?);
+            if let Some(v3) = &uniswap.v3 {
+                self.uniswap_v3(v3, v2_factory, wrapped.address, &tokens, progress).await?;
+                for fee in like_fees(v3) {
+                    pools.push(chain.v3_pool(v3, "uniswap", &pair(fee), &token).await?);
                 }
+            }
+            // V4's contracts, so approvals through Permit2 work as they do there; no V4 pool is created.
+            if let Some(v4) = &uniswap.v4 {
+                self.uniswap_v4(v4, uniswap.v2.as_ref(), uniswap.v3.as_ref(), wrapped.address, &tokens, progress)
+                    .await?;
             }
         }
         if let Some(pancakeswap) = registry.find("pancakeswap", network) {
@@ -466,12 +471,13 @@ impl Steps<'_> {
     }
 
     /// Permit2 (placed as runtime code: it ships none to deploy), the PoolManager, its periphery and the
-    /// UniversalRouter, which also swaps through `v2`'s and `v3`'s pools. The deployer pays through Permit2.
+    /// UniversalRouter, which also swaps through `v2`'s and `v3`'s pools where the network has them. The deployer
+    /// pays through Permit2.
     async fn uniswap_v4(
         &self,
         v4: &V4Deployment,
-        v2: &V2Deployment,
-        v3: &V3Deployment,
+        v2: Option<&V2Deployment>,
+        v3: Option<&V3Deployment>,
         weth: Address,
         tokens: &[DevnetToken],
         progress: &dyn Fn(&str),
@@ -495,12 +501,12 @@ impl Steps<'_> {
         let parameters = RouterParameters {
             permit2: v4.permit2,
             weth9: weth,
-            v2Factory: v2.factory,
-            v3Factory: v3.factory,
-            pairInitCodeHash: v2.pair_init_code_hash,
-            poolInitCodeHash: v3.pool_init_code_hash,
+            v2Factory: v2.map_or(Address::ZERO, |v2| v2.factory),
+            v3Factory: v3.map_or(Address::ZERO, |v3| v3.factory),
+            pairInitCodeHash: v2.map_or(B256::ZERO, |v2| v2.pair_init_code_hash),
+            poolInitCodeHash: v3.map_or(B256::ZERO, |v3| v3.pool_init_code_hash),
             v4PoolManager: v4.pool_manager,
-            v3NFTPositionManager: v3.position_manager,
+            v3NFTPositionManager: v3.map_or(Address::ZERO, |v3| v3.position_manager),
             v4PositionManager: v4.position_manager,
             spokePool: Address::ZERO,
         };
@@ -509,10 +515,10 @@ impl Steps<'_> {
         chain.deploy_at(v4.universal_router, router, parameters.abi_encode()).await?;
         chain.approve_all(tokens, v4.permit2).await?;
         for token in tokens {
-            let approve = IPermit2::approveCall {
+            let approve = chains::permit2::IPermit2::approveCall {
                 token: token.address,
                 spender: v4.position_manager,
-                amount: alloy::primitives::aliases::U160::MAX,
+                amount: U160::MAX,
                 expiration: alloy::primitives::aliases::U48::MAX,
             };
             chain.call(v4.permit2, approve).await?;
@@ -779,7 +785,7 @@ impl Unlocked {
         v4: &V4Deployment,
         spec: &PoolSpec<'_>,
         token: &dyn Fn(&str) -> DevnetToken,
-    ) -> Result<PoolKey, DevnetError> {
+    ) -> Result<DevnetPool, DevnetError> {
         let currency = |symbol: &str| match symbol {
             "ETH" => DevnetToken { symbol: "ETH".into(), name: "Ether".into(), address: Address::ZERO, decimals: 18 },
             other => token(other),
@@ -830,7 +836,7 @@ impl Unlocked {
             let value = if native { U256::from(room(amount0)) } else { U256::ZERO };
             self.send(self.deployer, v4.position_manager, call, value).await?;
         }
-        Ok(key)
+        Ok(DevnetPool::new("uniswap", "clmm", &base, &quote, key.id(), spec.fee))
     }
 }
 

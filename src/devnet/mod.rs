@@ -67,13 +67,21 @@ pub struct DevnetPool {
     pub quote: String,
     pub base_address: Address,
     pub quote_address: Address,
-    pub address: Address,
-    /// V3 fee in hundredths of a basis point; 0 for V2 pairs.
+    /// The pool's contract, or a V4 pool's id.
+    pub address: connectors::pool_address::PoolAddress,
+    /// V3 and V4 fee in hundredths of a basis point; 0 for V2 pairs.
     pub fee: u32,
 }
 
 impl DevnetPool {
-    fn new(connector: &str, kind: &str, base: &DevnetToken, quote: &DevnetToken, address: Address, fee: u32) -> Self {
+    fn new(
+        connector: &str,
+        kind: &str,
+        base: &DevnetToken,
+        quote: &DevnetToken,
+        address: impl Into<connectors::pool_address::PoolAddress>,
+        fee: u32,
+    ) -> Self {
         DevnetPool {
             connector: connector.into(),
             kind: kind.into(),
@@ -81,7 +89,7 @@ impl DevnetPool {
             quote: quote.symbol.clone(),
             base_address: base.address,
             quote_address: quote.address,
-            address,
+            address: address.into(),
             fee,
         }
     }

@@ -12,9 +12,11 @@ use chains::erc20;
 use chains::gas::{Fees, current_fees};
 use chains::ledger::{Ledger, LedgerTx, TxStatus};
 use chains::network::{NATIVE_DECIMALS, Network};
+use chains::permit2::Spender;
 use chains::tx::{CANCEL_LABEL, Call, Mined, Outcome, Replacement, SentTx};
 use connectors::clob::ClobVenue;
-use connectors::family::Family;
+use connectors::error::ConnectorError;
+use connectors::family::{Family, Protocol};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -170,15 +172,19 @@ async fn balances(
 }
 
 /// The contracts a spender name stands for on a network: `<connector>/<type>` or an address.
-fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Address>> {
+fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Spender>> {
     let spender = spender.trim();
     if spender.starts_with("0x") {
-        return Ok(vec![parse_address("spender", spender)?]);
+        return Ok(vec![Spender::direct(parse_address("spender", spender)?)]);
     }
     let (connector, kind) = spender.split_once('/').unwrap_or((spender, "router"));
     if config.clob.contains_key(connector) && matches!(kind, "clob" | "router") {
         let chain_id = config.network(network).map_or(0, |n| n.chain_id);
-        connectors::for_venue!(connector, |Venue| return Ok(vec![Venue::on_chain(chain_id).contract()]), {});
+        connectors::for_venue!(
+            connector,
+            |Venue| return Ok(vec![Spender::direct(Venue::on_chain(chain_id).contract())]),
+            {}
+        );
     }
     let unknown = || {
         ApiError::bad_request(
@@ -191,25 +197,30 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
     };
     let dex = config.dex(connector, network).ok_or_else(unknown)?;
     let of = |family: Family| dex.protocol(family).ok();
-    let contracts: Vec<Address> = match kind {
+    let clmm = || dex.protocols().filter(|protocol| protocol.family().kind() == "clmm");
+    let contracts: Vec<Spender> = match kind {
         // Swaps and liquidity both go through the V2 router.
-        "amm" => of(Family::V2).into_iter().filter_map(|v2| v2.liquidity_router().ok()).collect(),
-        // Liquidity goes through the position manager, swaps through the router: both need the allowance.
-        "clmm" => of(Family::V3)
-            .into_iter()
-            .flat_map(|v3| [v3.position_manager(), v3.swap_router()])
-            .collect::<Result<_, _>>()
-            .unwrap_or_default(),
+        "amm" => of(Family::V2).into_iter().filter_map(|v2| spender_of(v2, v2.liquidity_router())).collect(),
+        // Liquidity goes through the position manager, swaps through the router: both need the allowance, in
+        // every clmm family (V4's through Permit2).
+        "clmm" => clmm()
+            .flat_map(|protocol| {
+                [protocol.position_manager(), protocol.swap_router()]
+                    .into_iter()
+                    .filter_map(move |contract| spender_of(protocol, contract))
+            })
+            .collect(),
         // Upstream Gateway's name for a clmm connector's swap router (its own messages tell users to approve it).
-        "clmm/swap" => of(Family::V3).into_iter().filter_map(|v3| v3.swap_router().ok()).collect(),
+        "clmm/swap" => clmm().filter_map(|protocol| spender_of(protocol, protocol.swap_router())).collect(),
         // The routers that execute the router's routes, the newest family's first (the answer names it): one
         // where it takes every family's routes (SwapRouter02).
         "router" => {
             let families: Vec<Family> = dex.protocols().map(|protocol| protocol.family()).collect();
             let mut routers = Vec::new();
             for family in families.into_iter().rev() {
-                let router = dex.router_for(family).and_then(|protocol| protocol.swap_router());
-                if let Ok(router) = router
+                let router =
+                    dex.router_for(family).ok().and_then(|protocol| spender_of(protocol, protocol.swap_router()));
+                if let Some(router) = router
                     && !routers.contains(&router)
                 {
                     routers.push(router);
@@ -223,6 +234,11 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Addr
         true => Err(unknown()),
         false => Ok(contracts),
     }
+}
+
+/// A family's contract as a spender: pulling through Permit2 where the family's routers do.
+fn spender_of(protocol: &dyn Protocol, contract: Result<Address, ConnectorError>) -> Option<Spender> {
+    contract.ok().map(|contract| protocol.spender(contract))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -246,6 +262,23 @@ pub struct AllowancesResponse {
     /// Human amounts each token may be spent, as strings.
     #[schema(example = json!({"USDC": "1000", "WETH": "0"}))]
     approvals: BTreeMap<String, String>,
+    /// Each allowance behind `approvals` where a spender pulls through Permit2 (Uniswap V4): the ERC-20
+    /// allowance to Permit2, and Permit2's to the spender. Left out where every spender is approved directly.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    layers: Vec<AllowanceLayer>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllowanceLayer {
+    /// Who may spend: Permit2 as an ERC-20 spender, or a contract within Permit2.
+    #[schema(example = "0x66a9893cc07d91d95644aedd05d03f95e1dba8af")]
+    spender: String,
+    /// Permit2, for an allowance within it; absent for an ERC-20 allowance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0x000000000022D473030F116dDEE9F6B43aC78BA3")]
+    through: Option<String>,
+    #[schema(example = json!({"USDC": "1000"}))]
+    approvals: BTreeMap<String, String>,
 }
 
 /// How much a spender may move of each token. A connector name standing for several contracts reports the
@@ -263,22 +296,46 @@ async fn allowances(
     let book = state.token_book(&ctx.config, &ctx.network_name).await?;
     let tokens = request.tokens.iter().map(|name| book.resolve("tokens", name)).collect::<ApiResult<Vec<_>>>()?;
     let addresses: Vec<Address> = tokens.iter().map(|t| t.address).collect();
+    let human = |amounts: &[U256]| -> BTreeMap<String, String> {
+        request
+            .tokens
+            .iter()
+            .zip(&tokens)
+            .zip(amounts)
+            .map(|((name, token), raw)| (name.clone(), format_units(*raw, token.decimals)))
+            .collect()
+    };
     let mut smallest = vec![U256::MAX; tokens.len()];
-    for &spender in &spenders {
-        for (least, amount) in
-            smallest.iter_mut().zip(erc20::allowances(&ctx.network, owner, spender, &addresses).await?)
-        {
+    let mut layers = Vec::new();
+    for spender in &spenders {
+        let allowances = spender.allowances(&ctx.network, owner, &addresses).await?;
+        for (least, amount) in smallest.iter_mut().zip(allowances.effective()) {
             *least = (*least).min(amount);
         }
+        if let (Some(permit2), Some(within)) = (spender.permit2, &allowances.permit2) {
+            let erc20_layer = AllowanceLayer {
+                spender: permit2.to_checksum(None),
+                through: None,
+                approvals: human(&allowances.erc20),
+            };
+            if !layers
+                .iter()
+                .any(|layer: &AllowanceLayer| layer.through.is_none() && layer.spender == erc20_layer.spender)
+            {
+                layers.push(erc20_layer);
+            }
+            layers.push(AllowanceLayer {
+                spender: spender.contract.to_checksum(None),
+                through: Some(permit2.to_checksum(None)),
+                approvals: human(within),
+            });
+        }
     }
-    let approvals = request
-        .tokens
-        .iter()
-        .zip(&tokens)
-        .zip(smallest)
-        .map(|((name, token), raw)| (name.clone(), format_units(raw, token.decimals)))
-        .collect();
-    Ok(axum::Json(AllowancesResponse { spender: spenders[0].to_checksum(None), approvals }))
+    Ok(axum::Json(AllowancesResponse {
+        spender: spenders[0].contract.to_checksum(None),
+        approvals: human(&smallest),
+        layers,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -350,9 +407,15 @@ async fn approve(
     };
     let signer = state.ethereum().signer(owner)?;
     let mut results = Vec::new();
-    for &spender in &spenders {
-        let call = chains::erc20::approve(token.address, spender, amount);
-        results.push(state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "approve").await?);
+    for spender in &spenders {
+        // Read per spender: an earlier one may have approved Permit2 already.
+        let erc20_allowed = match spender.permit2 {
+            Some(_) => spender.allowances(&ctx.network, owner, &[token.address]).await?.erc20[0],
+            None => U256::ZERO,
+        };
+        for call in spender.approvals(token.address, amount, erc20_allowed) {
+            results.push(state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "approve").await?);
+        }
     }
     let (signature, status, fee) = summarize(&results);
     let (sent, _) = results.last().expect("at least one spender");
@@ -361,7 +424,7 @@ async fn approve(
         status,
         data: Some(ApproveData {
             token_address: token.address.to_checksum(None),
-            spender: spenders[0].to_checksum(None),
+            spender: spenders[0].contract.to_checksum(None),
             amount: format_units(amount, token.decimals),
             nonce: sent.nonce,
             fee: format_units(fee, NATIVE_DECIMALS),

@@ -3,6 +3,8 @@
 
 use alloy::primitives::Address;
 use axum::extract::{Path, State};
+use connectors::family::Family;
+use connectors::pool_address::PoolAddress;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -10,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::{Json, Query};
 use crate::config::{Config, ListedPool};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::request::{network_name, parse_address};
+use crate::request::{network_name, parse_address, parse_pool_address};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -71,7 +73,7 @@ impl PoolEntry {
             network: pool.network.clone(),
             base_symbol: pool.base_symbol.clone(),
             quote_symbol: pool.quote_symbol.clone(),
-            address: pool.address.to_checksum(None),
+            address: pool.address.to_string(),
             base_token_address: pool.base_token_address.to_checksum(None),
             quote_token_address: pool.quote_token_address.to_checksum(None),
             fee_pct: pool.fee_pct,
@@ -162,35 +164,67 @@ async fn inspect(
     state: &AppState,
     config: &Config,
     network: &str,
-    address: Address,
+    address: PoolAddress,
 ) -> ApiResult<(String, ListedPool)> {
+    identify(state, config, network, address).await?.ok_or_else(|| {
+        ApiError::bad_request("address", format!("{address} is not a pool of a known connector on {network}"))
+    })
+}
+
+/// The connector and listing of the pool at `address`, if it is one: a contract answering as a V2 pair or V3
+/// pool where a connector's factory puts it, or a V4 pool id a connector's PoolManager has.
+async fn identify(
+    state: &AppState,
+    config: &Config,
+    network: &str,
+    address: PoolAddress,
+) -> ApiResult<Option<(String, ListedPool)>> {
     let chain = state.ethereum().network(config, network)?;
-    let not_a_pool =
-        || ApiError::bad_request("address", format!("{address} is not a pool of a known connector on {network}"));
-    let (token0, token1, fee) = connectors::discovery::pool_identity(&chain, address).await?.ok_or_else(not_a_pool)?;
     let book = state.token_book(config, network).await?;
-    let symbol = |token: Address| {
-        book.tokens.iter().find(|t| t.address == token).map(|t| t.symbol.clone()).unwrap_or_else(|| token.to_string())
+    let symbol = |token: Address| match book.tokens.iter().find(|t| t.address == token) {
+        Some(listed) => listed.symbol.clone(),
+        None if token.is_zero() => book.native_symbol.clone(),
+        None => token.to_string(),
     };
-    for connector in config.dexes.names() {
-        let Some(dex) = config.dex(&connector, network) else { continue };
-        let Some(family) = dex.protocols().find(|protocol| protocol.is_pool(address, token0, token1, fee)) else {
-            continue;
-        };
-        let fee_pct = f64::from(family.fee(fee.unwrap_or_default())) / 10_000.0;
+    let listing = |connector: &str, family: Family, (token0, token1): (Address, Address), fee: u32| {
         let pool = ListedPool {
-            kind: family.family().kind().into(),
+            kind: family.kind().into(),
             network: network.into(),
             base_symbol: symbol(token0),
             quote_symbol: symbol(token1),
             address,
             base_token_address: token0,
             quote_token_address: token1,
-            fee_pct,
+            fee_pct: f64::from(fee) / 10_000.0,
         };
-        return Ok((connector.to_string(), pool));
+        Some((connector.to_string(), pool))
+    };
+    match address {
+        PoolAddress::Contract(contract) => {
+            let Some((token0, token1, fee)) = connectors::discovery::pool_identity(&chain, contract).await? else {
+                return Ok(None);
+            };
+            for connector in config.dexes.names() {
+                let Some(dex) = config.dex(&connector, network) else { continue };
+                if let Some(family) = dex.protocols().find(|protocol| protocol.is_pool(contract, token0, token1, fee)) {
+                    let fee = family.fee(fee.unwrap_or_default());
+                    return Ok(listing(&connector, family.family(), (token0, token1), fee));
+                }
+            }
+            Ok(None)
+        }
+        PoolAddress::Id(_) => {
+            for connector in config.dexes.names() {
+                let Some(dex) = config.dex(&connector, network).filter(|dex| dex.v4.is_some()) else { continue };
+                match state.pool_states().clmm_pool(&chain, &dex, address).await {
+                    Ok(pool) => return Ok(listing(&connector, pool.family(), pool.tokens(), pool.tier())),
+                    Err(connectors::error::ConnectorError::NotAPool(_)) => continue,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            Ok(None)
+        }
     }
-    Err(not_a_pool())
 }
 
 /// Reads a pool from the chain: its connector, type, tokens and fee (nothing is saved).
@@ -203,7 +237,7 @@ async fn find_pool(
 ) -> ApiResult<axum::Json<PoolEntry>> {
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
-    let (connector, pool) = inspect(&state, &config, &network, parse_address("address", &address)?).await?;
+    let (connector, pool) = inspect(&state, &config, &network, parse_pool_address("address", &address)?).await?;
     Ok(axum::Json(PoolEntry::new(&connector, &pool)))
 }
 
@@ -232,14 +266,18 @@ async fn find_pools(
     let chain = state.ethereum().network(&config, &network)?;
     let mut found = Vec::new();
     for address in candidates {
-        // A pool is there when the address holds code.
-        let code =
-            alloy::providers::Provider::get_code_at(chain.provider(), address).await.map_err(|e| chain.rpc_error(e))?;
-        if code.is_empty() {
-            continue;
+        // A pool contract is there when the address holds code; a V4 pool when its manager has it.
+        if let PoolAddress::Contract(contract) = address {
+            let code = alloy::providers::Provider::get_code_at(chain.provider(), contract)
+                .await
+                .map_err(|e| chain.rpc_error(e))?;
+            if code.is_empty() {
+                continue;
+            }
         }
-        let (connector, pool) = inspect(&state, &config, &network, address).await?;
-        found.push(PoolEntry::new(&connector, &pool));
+        if let Some((connector, pool)) = identify(&state, &config, &network, address).await? {
+            found.push(PoolEntry::new(&connector, &pool));
+        }
     }
     Ok(axum::Json(found))
 }
@@ -280,7 +318,7 @@ async fn add_pool(
     check_kind(Some(&request.kind))?;
     let config = state.config();
     let network = network_name(&config, request.network.as_deref(), request.chain_network.as_deref())?;
-    let address = parse_address("address", &request.address)?;
+    let address = parse_pool_address("address", &request.address)?;
     let (connector, mut pool) = inspect(&state, &config, &network, address).await?;
     if connector != request.connector || pool.kind != request.kind {
         return Err(ApiError::bad_request(
@@ -349,7 +387,7 @@ async fn save_pool(
 ) -> ApiResult<axum::Json<PoolChangeResponse>> {
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
-    let (connector, pool) = inspect(&state, &config, &network, parse_address("address", &address)?).await?;
+    let (connector, pool) = inspect(&state, &config, &network, parse_pool_address("address", &address)?).await?;
     let verb = if store(&state, &config, &connector, &pool).await? { "updated" } else { "added" };
     Ok(axum::Json(PoolChangeResponse {
         message: format!("{} pool {} {verb} for {connector} on {network}", pool.kind, pool.address),
@@ -365,11 +403,11 @@ async fn remove_pool(
     Path(address): Path<String>,
     Query(query): Query<PoolsQuery>,
 ) -> ApiResult<axum::Json<PoolChangeResponse>> {
-    let address = parse_address("address", &address)?;
+    let address = parse_pool_address("address", &address)?;
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
     for connector in connectors_of(&config, query.connector.as_deref())? {
-        if state.storage().delete_pool(&connector, &config.saved_under(&network), &address.to_checksum(None)).await? {
+        if state.storage().delete_pool(&connector, &config.saved_under(&network), &address.to_string()).await? {
             return Ok(axum::Json(PoolChangeResponse {
                 message: format!("pool {address} removed from {connector} on {network}"),
                 pool: None,

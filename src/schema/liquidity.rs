@@ -1,12 +1,13 @@
 //! Pools and liquidity: a pool named by address, a position request (either route style), and what pool-info,
 //! position-info, quotes and liquidity changes answer, for V2 pairs (`amm`) and V3 positions (`clmm`).
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::U256;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
-use crate::request::{AmountText, Human, Target, optional_address};
+use crate::request::{AmountText, Human, Target, optional_pool_address};
+use connectors::pool_address::PoolAddress;
 
 /// A pool named by address, in either route style.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -83,8 +84,8 @@ impl PositionRequest {
     }
 
     /// The pool: required.
-    pub fn pool(&self) -> ApiResult<Address> {
-        optional_address("poolAddress", self.pool_address.as_deref())?
+    pub fn pool(&self) -> ApiResult<PoolAddress> {
+        optional_pool_address("poolAddress", self.pool_address.as_deref())?
             .ok_or_else(|| ApiError::bad_request("poolAddress", "is required"))
     }
 
@@ -284,10 +285,10 @@ pub struct LiquidityData {
 }
 
 impl LiquidityData {
-    pub fn new(fee: Human, pool: Address, token_id: U256) -> Self {
+    pub fn new(fee: Human, pool: PoolAddress, token_id: U256) -> Self {
         LiquidityData {
             fee,
-            pool_address: chains::checksum(pool),
+            pool_address: pool.to_string(),
             position_address: token_id.to_string(),
             position_rent: Human("0".into()),
             position_rent_refunded: Human("0".into()),

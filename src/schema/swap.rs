@@ -1,12 +1,12 @@
 //! Swaps: the quote-swap and execute-swap query or body (every route style), the quote, what a swap moved, and a
 //! stored router quote's execution.
 
-use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
-use crate::request::{AmountText, Human, Target, optional_address};
+use crate::request::{AmountText, Human, Target, optional_pool_address};
+use connectors::pool_address::PoolAddress;
 
 /// The query or body of every quote-swap and execute-swap, in either route style.
 #[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
@@ -52,8 +52,8 @@ impl SwapRequest {
     }
 
     /// The pool the request names, if any.
-    pub fn pool(&self) -> ApiResult<Option<Address>> {
-        optional_address("poolAddress", self.pool_address.as_deref())
+    pub fn pool(&self) -> ApiResult<Option<PoolAddress>> {
+        optional_pool_address("poolAddress", self.pool_address.as_deref())
     }
 }
 

@@ -16,7 +16,7 @@ impl Storage {
         .bind(connector)
         .bind(&pool.network)
         .bind(&pool.kind)
-        .bind(pool.address.to_checksum(None))
+        .bind(pool.address.to_string())
         .bind(&pool.base_symbol)
         .bind(&pool.quote_symbol)
         .bind(pool.base_token_address.to_checksum(None))
@@ -56,7 +56,7 @@ impl Storage {
                     network: row.try_get("network")?,
                     base_symbol: row.try_get("base_symbol")?,
                     quote_symbol: row.try_get("quote_symbol")?,
-                    address: address("address")?,
+                    address: row.try_get::<String, _>("address")?.parse().map_err(decode)?,
                     base_token_address: address("base_address")?,
                     quote_token_address: address("quote_address")?,
                     fee_pct: row

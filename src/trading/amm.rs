@@ -4,15 +4,16 @@ use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::transfers;
 use connectors::family::Family;
+use connectors::pool_address::PoolAddress;
 use connectors::router::{Route, Routing};
 use connectors::state::V2PairState;
 use connectors::v2::math::{V2QuoteError, deposit, redeemed};
 
 use super::Desk;
-use super::pool::{base_of, pools_for_pair};
+use super::pool::{base_of, pair_contract, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{Human, optional_address};
+use crate::request::{Human, optional_pool_address};
 use crate::schema::liquidity::{
     AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, PoolQuery, PositionRequest,
 };
@@ -24,13 +25,13 @@ use crate::state::AppState;
 async fn pair_for(
     state: &AppState,
     desk: &Desk,
-    pool: Option<Address>,
+    pool: Option<PoolAddress>,
     tokens: Option<(Address, Address)>,
 ) -> ApiResult<std::sync::Arc<V2PairState>> {
     let v2 = v2_of(desk)?;
     let address = match (pool, tokens) {
-        (Some(pool), _) => pool,
-        (None, Some(pair)) => pools_for_pair(state, desk, Family::V2, pair).await?[0],
+        (Some(pool), _) => pair_contract(pool)?,
+        (None, Some(pair)) => pair_contract(pools_for_pair(state, desk, "amm", pair).await?[0])?,
         (None, None) => return Err(ApiError::bad_request("poolAddress", "is required when quoteToken is not given")),
     };
     Ok(state.pool_states().v2_pair(&desk.network, &v2, address).await?)
@@ -74,8 +75,9 @@ pub async fn execute_swap(
 
 pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> ApiResult<AmmPoolInfo> {
     let desk = Desk::resolve(state, query.target(connector)).await?;
-    let pair = pair_for(state, &desk, optional_address("poolAddress", Some(&query.pool_address))?, None).await?;
-    let base_is_0 = base_of(state, &desk, pair.address, pair.token0, pair.token1, query.base_token.as_deref()).await?;
+    let pair = pair_for(state, &desk, optional_pool_address("poolAddress", Some(&query.pool_address))?, None).await?;
+    let base_is_0 =
+        base_of(state, &desk, pair.address.into(), pair.token0, pair.token1, query.base_token.as_deref()).await?;
     let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
     let (base, quote) = (desk.token_at(base).await?, desk.token_at(quote).await?);
     let (base_reserve, quote_reserve) = pair.reserves_for(base.address)?;
@@ -102,9 +104,9 @@ struct Share {
 }
 
 impl Share {
-    async fn of(state: &AppState, desk: &Desk, pool: Address, owner: Address) -> ApiResult<Share> {
+    async fn of(state: &AppState, desk: &Desk, pool: PoolAddress, owner: Address) -> ApiResult<Share> {
         let pair = pair_for(state, desk, Some(pool), None).await?;
-        let base_is_0 = base_of(state, desk, pair.address, pair.token0, pair.token1, None).await?;
+        let base_is_0 = base_of(state, desk, pair.address.into(), pair.token0, pair.token1, None).await?;
         let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
         let (lp_balance, total_supply) =
             desk.protocol(Family::V2)?.pool_tokens(&desk.network, pair.address, owner, pair.block).await?;

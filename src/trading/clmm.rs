@@ -1,20 +1,18 @@
-//! `clmm`: swaps through one V3 pool (the named one, or the best of the pair's), and a pool's state with its
-//! liquidity bins.
-
-use std::sync::Arc;
+//! `clmm`: swaps through one concentrated-liquidity pool (the named one, or the best of the pair's, V3 or V4),
+//! and a pool's state with its liquidity bins.
 
 use alloy::primitives::{Address, U256};
 use connectors::Side;
-use connectors::family::Family;
+use connectors::pool_address::PoolAddress;
 use connectors::router::{Route, Routing, best};
-use connectors::v3::pool::V3PoolState;
+use connectors::state::ClmmPool;
 use connectors::v3::position::Orientation;
 
 use super::Desk;
 use super::pool::{base_of, no_pool, pool_state, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{Human, parse_address};
+use crate::request::{Human, parse_pool_address};
 use crate::schema::TxResponse;
 use crate::schema::liquidity::{Bin, ClmmPoolInfo, PoolQuery};
 use crate::schema::swap::{SwapData, SwapRequest};
@@ -22,9 +20,9 @@ use crate::state::AppState;
 
 /// The pools a swap of the pair may use: the listed pools, else those of every fee tier the factory has, less
 /// any that cannot be read as its pools.
-async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)) -> ApiResult<Vec<Arc<V3PoolState>>> {
+async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)) -> ApiResult<Vec<ClmmPool>> {
     let mut pools = Vec::new();
-    for address in pools_for_pair(state, desk, Family::V3, pair).await? {
+    for address in pools_for_pair(state, desk, "clmm", pair).await? {
         match pool_state(state, desk, address).await {
             Ok(pool) => pools.push(pool),
             Err(error) if error.status().is_client_error() => {}
@@ -32,7 +30,7 @@ async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)
         }
     }
     match pools.is_empty() {
-        true => Err(no_pool(Family::V3)),
+        true => Err(no_pool("clmm")),
         false => Ok(pools),
     }
 }
@@ -43,7 +41,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
         Some(pool) => Some(pool_state(state, &desk, pool).await?),
         None => None,
     };
-    let order = Order::resolve(&desk, request, named_pool.as_ref().map(|p| (p.token0, p.token1)))?;
+    let order = Order::resolve(&desk, request, named_pool.as_ref().map(ClmmPool::tokens))?;
     let pools = match named_pool {
         Some(pool) => vec![pool],
         None => candidate_pools(state, &desk, (order.token_in.address, order.token_out.address)).await?,
@@ -54,10 +52,11 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
         if !pool.has_token(order.token_in.address) || !pool.has_token(order.token_out.address) {
             return Err(ApiError::bad_request(
                 "poolAddress",
-                format!("pool {} does not trade {}/{}", pool.address, order.base.symbol, order.quote.symbol),
+                format!("pool {} does not trade {}/{}", pool.address(), order.base.symbol, order.quote.symbol),
             ));
         }
-        let route = Route::single(Family::V3, pool.address, pool.fee, order.token_in.address, order.token_out.address);
+        let (token_in, token_out) = (order.token_in.address, order.token_out.address);
+        let route = Route::single(pool.family(), pool.address(), pool.tier(), token_in, token_out);
         match swap::quote_route(state.pool_states(), &desk, &route, order.amount).await {
             Ok(quote) => quoted.push((route, quote)),
             // A pool that cannot fill the amount is passed over; a node that failed fails the quote, so no
@@ -87,23 +86,23 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> ApiResult<TxResponse<SwapData>> {
-    plan(state, connector, &request)
-        .await?
-        .execute(state, Some(Family::V3), "clmm", request.wallet_address.as_deref())
-        .await
+    let planned = plan(state, connector, &request).await?;
+    let family = planned.routing.legs[0].route.hops[0].family;
+    planned.execute(state, Some(family), "clmm", request.wallet_address.as_deref()).await
 }
 
 const DEFAULT_BINS: u32 = 10;
 
 pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> ApiResult<ClmmPoolInfo> {
     let desk = Desk::resolve(state, query.target(connector)).await?;
-    let pool = pool_state(state, &desk, parse_address("poolAddress", &query.pool_address)?).await?;
-    let base_is_0 = base_of(state, &desk, pool.address, pool.token0, pool.token1, query.base_token.as_deref()).await?;
-    let (token0, token1) = (desk.token_at(pool.token0).await?, desk.token_at(pool.token1).await?);
+    let pool = pool_state(state, &desk, parse_pool_address("poolAddress", &query.pool_address)?).await?;
+    let (token0, token1) = pool.tokens();
+    let base_is_0 = base_of(state, &desk, pool.address(), token0, token1, query.base_token.as_deref()).await?;
+    let (token0, token1) = (desk.token_at(token0).await?, desk.token_at(token1).await?);
     let orientation = Orientation { base_is_token0: base_is_0, decimals0: token0.decimals, decimals1: token1.decimals };
-    let (_, held) = chains::erc20::balances(&desk.network, pool.address, &[pool.token0, pool.token1]).await?;
+    let held = held(&desk, &pool).await?;
     let (base, quote, base_held, quote_held) =
-        if base_is_0 { (&token0, &token1, held[0], held[1]) } else { (&token1, &token0, held[1], held[0]) };
+        if base_is_0 { (&token0, &token1, held.0, held.1) } else { (&token1, &token0, held.1, held.0) };
     let (base_decimals, quote_decimals) = orientation.decimals();
     let bins = orientation
         .ranges_around(&pool, query.bin_count.unwrap_or(DEFAULT_BINS) as usize)?
@@ -116,7 +115,7 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
         })
         .collect();
     Ok(ClmmPoolInfo {
-        address: chains::checksum(pool.address),
+        address: pool.address().to_string(),
         base_token_address: chains::checksum(base.address),
         quote_token_address: chains::checksum(quote.address),
         bin_step: pool.tick_spacing,
@@ -128,6 +127,19 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
         liquidity: pool.liquidity.to_string(),
         sqrt_price_x96: pool.sqrt_price_x96.to_string(),
         bins,
-        block_number: pool.block,
+        block_number: pool.block(),
     })
+}
+
+/// What a pool holds of its two tokens: a V3 pool's balances; a V4 pool shares the PoolManager's, so what its
+/// liquidity amounts to at the price (fees owed to positions are not counted).
+async fn held(desk: &Desk, pool: &ClmmPool) -> ApiResult<(U256, U256)> {
+    match pool.address() {
+        PoolAddress::Contract(address) => {
+            let (token0, token1) = pool.tokens();
+            let (_, held) = chains::erc20::balances(&desk.network, address, &[token0, token1]).await?;
+            Ok((held[0], held[1]))
+        }
+        PoolAddress::Id(_) => Ok(pool.held()?),
+    }
 }

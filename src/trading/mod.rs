@@ -18,6 +18,7 @@ use std::sync::Arc;
 use alloy::primitives::{Address, U256};
 use chains::erc20::{self, Token};
 use chains::network::Network;
+use chains::permit2::Spender;
 use chains::tx::{Call, Outcome, SentTx};
 use connectors::dex::Dex;
 use connectors::family::{Family, Protocol};
@@ -94,20 +95,55 @@ impl Desk {
 
     /// The refusal of a request for pools of a family the connector has no deployment of here.
     pub fn not_deployed(&self, family: Family) -> ApiError {
-        ApiError::bad_request(
-            "connector",
-            format!("{} has no {} pools on {}", self.connector, family.kind(), self.network_name),
-        )
+        match family {
+            Family::V4 => ApiError::bad_request(
+                "poolAddress",
+                format!(
+                    "{} has no V4 pools on {}: a 32-byte pool id names a V4 pool",
+                    self.connector, self.network_name
+                ),
+            ),
+            _ => self.not_deployed_kind(family.kind()),
+        }
     }
 
+    /// The refusal of a request for pools of type `kind` the connector has none of here.
+    pub fn not_deployed_kind(&self, kind: &str) -> ApiError {
+        ApiError::bad_request("connector", format!("{} has no {kind} pools on {}", self.connector, self.network_name))
+    }
+
+    /// A token by symbol or address; the native currency's symbol (or the zero address) is the native
+    /// currency, which V4 pools trade as the zero address.
     pub fn token(&self, field: &str, symbol_or_address: &str) -> ApiResult<Token> {
-        self.book.resolve(field, symbol_or_address)
+        let zero = symbol_or_address.trim().parse::<Address>().is_ok_and(|address| address.is_zero());
+        match self.book.is_native(symbol_or_address) || (zero && self.book.is_native(&self.book.native_symbol)) {
+            true => Ok(self.native()),
+            false => self.book.resolve(field, symbol_or_address),
+        }
+    }
+
+    /// The native currency as a pool's token: the zero address.
+    pub fn native(&self) -> Token {
+        Token {
+            address: Address::ZERO,
+            symbol: self.book.native_symbol.clone(),
+            name: self.book.native_symbol.clone(),
+            decimals: chains::network::NATIVE_DECIMALS,
+        }
+    }
+
+    /// The listed token at an address (the zero address: the native currency).
+    pub fn listed_token_at(&self, address: Address) -> Option<Token> {
+        match address.is_zero() {
+            true => Some(self.native()),
+            false => self.book.tokens.iter().find(|t| t.address == address).cloned(),
+        }
     }
 
     /// The token at an address: from the list, else read from the chain.
     pub async fn token_at(&self, address: Address) -> ApiResult<Token> {
-        if let Some(token) = self.book.tokens.iter().find(|t| t.address == address) {
-            return Ok(token.clone());
+        if let Some(token) = self.listed_token_at(address) {
+            return Ok(token);
         }
         erc20::metadata(&self.network, address).await?.ok_or_else(|| {
             ApiError::bad_request("poolAddress", format!("{address} is not an ERC-20 on {}", self.network_name))
@@ -140,19 +176,25 @@ impl Desk {
         Ok((address, state.ethereum().signer(address)?))
     }
 
-    /// Refuses early, with what to do, when `spender` may not move `amount` of `token` for `owner`.
+    /// Refuses early, with what to do, when `spender` may not move `amount` of `token` for `owner` (native ETH
+    /// is sent with the call and needs no allowance).
     pub async fn require_allowance(
         &self,
         owner: Address,
         token: &Token,
-        spender: Address,
+        spender: impl Into<Spender>,
         amount: U256,
         spender_name: &str,
     ) -> ApiResult<()> {
-        let allowed = erc20::allowances(&self.network, owner, spender, &[token.address]).await?[0];
+        let spender = spender.into();
+        if token.address.is_zero() {
+            return Ok(());
+        }
+        let allowed = spender.allowances(&self.network, owner, &[token.address]).await?.effective()[0];
         if allowed >= amount {
             return Ok(());
         }
+        let spender = spender.contract;
         Err(ApiError::bad_request(
             "allowance",
             format!(

@@ -1,11 +1,10 @@
-//! The pools a request trades through: those of a pair (listed, else found through the factories), which of a
-//! pool's tokens is the base, and a V3 pool's state.
-
-use std::sync::Arc;
+//! The pools a request trades through: those of a pair (listed, else found on-chain), which of a pool's tokens
+//! is the base, and a concentrated-liquidity pool's state.
 
 use alloy::primitives::Address;
 use connectors::family::Family;
-use connectors::v3::pool::V3PoolState;
+use connectors::pool_address::PoolAddress;
+use connectors::state::ClmmPool;
 
 use super::Desk;
 use crate::error::{ApiError, ApiResult};
@@ -15,7 +14,7 @@ use crate::state::AppState;
 pub async fn base_of(
     state: &AppState,
     desk: &Desk,
-    pool: Address,
+    pool: PoolAddress,
     token0: Address,
     token1: Address,
     requested: Option<&str>,
@@ -31,39 +30,54 @@ pub async fn base_of(
     Ok(book.by_address(pool).is_none_or(|listed| listed.base_token_address == token0))
 }
 
-/// The pools of `family` trading the pair: the listed ones, else those the factories have (found once per block).
+/// The pools of type `kind` (`amm`, `clmm`) trading the pair: the listed ones, else those found on-chain (once per
+/// block) in every family of that type.
 pub async fn pools_for_pair(
     state: &AppState,
     desk: &Desk,
-    family: Family,
+    kind: &str,
     (a, b): (Address, Address),
-) -> ApiResult<Vec<Address>> {
+) -> ApiResult<Vec<PoolAddress>> {
     let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
-    let mut pools: Vec<Address> = book.for_pair(Some(family.kind()), a, b).iter().map(|p| p.address).collect();
+    let mut pools: Vec<PoolAddress> = book.for_pair(Some(kind), a, b).iter().map(|p| p.address).collect();
     if pools.is_empty() {
-        desk.protocol(family)?;
+        if !desk.dex.protocols().any(|protocol| protocol.family().kind() == kind) {
+            return Err(desk.not_deployed_kind(kind));
+        }
         let found = state.pool_states().discovery().pools(&desk.network, &desk.dex, &[(a, b)]).await?;
-        pools = found.iter().filter(|pool| pool.family == family).map(|pool| pool.address).collect();
+        pools = found.iter().filter(|pool| pool.family.kind() == kind).map(|pool| pool.address).collect();
     }
     match pools.is_empty() {
-        true => Err(no_pool(family)),
+        true => Err(no_pool(kind)),
         false => Ok(pools),
     }
 }
 
-/// The refusal of a pair no pool of `family` trades.
-pub fn no_pool(family: Family) -> ApiError {
+/// The refusal of a pair no pool of type `kind` trades.
+pub fn no_pool(kind: &str) -> ApiError {
     ApiError::bad_request(
         "quoteToken",
-        format!(
-            "no {} pool trades this pair here; name one with poolAddress or add one with POST /pools",
-            family.kind()
-        ),
+        format!("no {kind} pool trades this pair here; name one with poolAddress or add one with POST /pools"),
     )
 }
 
-/// A V3 pool's state at the latest block, from the cache.
-pub async fn pool_state(state: &AppState, desk: &Desk, address: Address) -> ApiResult<Arc<V3PoolState>> {
-    let v3 = desk.dex.v3.as_ref().ok_or_else(|| desk.not_deployed(Family::V3))?;
-    Ok(state.pool_states().v3_pool(&desk.network, v3, address).await?)
+/// A concentrated-liquidity pool's state at the latest block, from the cache: a V3 pool by its contract, a V4
+/// pool by its id.
+pub async fn pool_state(state: &AppState, desk: &Desk, address: PoolAddress) -> ApiResult<ClmmPool> {
+    let family = match address {
+        PoolAddress::Contract(_) => Family::V3,
+        PoolAddress::Id(_) => Family::V4,
+    };
+    desk.protocol(family)?;
+    Ok(state.pool_states().clmm_pool(&desk.network, &desk.dex, address).await?)
+}
+
+/// A V2 pair's contract: a V4 pool id names no pair.
+pub fn pair_contract(address: PoolAddress) -> ApiResult<Address> {
+    address.contract().ok_or_else(|| {
+        ApiError::bad_request(
+            "poolAddress",
+            format!("{address} is a V4 pool id; amm pools are V2 pairs, named by address"),
+        )
+    })
 }

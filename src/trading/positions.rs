@@ -2,36 +2,36 @@
 //! NFTs, `positionAddress` is the token id).
 //! Prices are quote per base as the client names them; ticks are rounded to the pool's spacing.
 
-use std::sync::Arc;
-
-use alloy::primitives::{Address, U256};
+use alloy::primitives::U256;
 use chains::erc20::Token;
 use chains::tx::Call;
 use connectors::family::{Family, Position};
-use connectors::v3::pool::V3PoolState;
+use connectors::pool_address::PoolAddress;
+use connectors::state::ClmmPool;
 use connectors::v3::position::{Orientation, Sizing, SizingError, amounts_for_liquidity};
 
 use super::Desk;
 use super::pool::{base_of, pool_state};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{Human, optional_address};
+use crate::request::{Human, optional_pool_address};
 use crate::schema::liquidity::{LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
 use crate::schema::{TxResponse, fee_of, status_of};
 use crate::state::AppState;
 
 /// A pool seen from the API: its tokens as base and quote.
 struct Sides {
-    pool: Arc<V3PoolState>,
+    pool: ClmmPool,
     orientation: Orientation,
     base: Token,
     quote: Token,
 }
 
 impl Sides {
-    async fn of(state: &AppState, desk: &Desk, pool: Address) -> ApiResult<Sides> {
+    async fn of(state: &AppState, desk: &Desk, pool: PoolAddress) -> ApiResult<Sides> {
         let pool = pool_state(state, desk, pool).await?;
-        let base_is_token0 = base_of(state, desk, pool.address, pool.token0, pool.token1, None).await?;
-        let (token0, token1) = (desk.token_at(pool.token0).await?, desk.token_at(pool.token1).await?);
+        let (token0, token1) = pool.tokens();
+        let base_is_token0 = base_of(state, desk, pool.address(), token0, token1, None).await?;
+        let (token0, token1) = (desk.token_at(token0).await?, desk.token_at(token1).await?);
         let orientation = Orientation { base_is_token0, decimals0: token0.decimals, decimals1: token1.decimals };
         let (base, quote) = if base_is_token0 { (token0, token1) } else { (token1, token0) };
         Ok(Sides { pool, orientation, base, quote })
@@ -89,7 +89,7 @@ pub async fn quote_position(
     let (base, quote) = sides.orientation.split(sizing.amount0, sizing.amount1);
     let fmt = |amount: U256, token: &Token| Human(chains::amount::format_units(amount, token.decimals));
     Ok(QuotePositionResponse {
-        pool_address: chains::checksum(sides.pool.address),
+        pool_address: sides.pool.address().to_string(),
         base_limited: sizing.base_limited,
         base_token_amount: fmt(base, &sides.base),
         quote_token_amount: fmt(quote, &sides.quote),
@@ -113,7 +113,8 @@ pub async fn open(
     let sizing = sides.size(ticks, &request)?;
     let (owner, _) = desk.wallet(state, request.wallet_address.as_deref())?;
     let (desired, least) = bounds(&desk, &sizing);
-    let call = desk.protocol(Family::V3)?.open_position(&sides.pool, ticks, desired, least, owner, desk.deadline())?;
+    let positions = desk.protocol(sides.pool.family())?;
+    let call = positions.open_position(&sides.pool, ticks, desired, least, owner, desk.deadline())?;
     deposit(state, &desk, &request, &sides, None, sizing, call, "open-position").await
 }
 
@@ -159,7 +160,7 @@ async fn deposit(
     let data = status_of(&outcome).1.map(|receipt| {
         let moved = positions.moved(receipt);
         let token_id = position.unwrap_or(moved.token_id);
-        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, token_id);
+        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address(), token_id);
         let (base, quote) = sides.human(moved.added.0, moved.added.1);
         data.base_token_amount_added = Some(base);
         data.quote_token_amount_added = Some(quote);
@@ -285,7 +286,7 @@ async fn withdrawal(
     let (sent, outcome) = desk.send(state, &signer, call, change.label()).await?;
     let data = status_of(&outcome).1.map(|receipt| {
         let moved = positions.moved(receipt);
-        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address, held.position.token_id);
+        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address(), held.position.token_id);
         let fees =
             (moved.collected.0.saturating_sub(moved.removed.0), moved.collected.1.saturating_sub(moved.removed.1));
         if change != Change::CollectFees {
@@ -314,7 +315,7 @@ async fn info(desk: &Desk, held: &Held) -> ApiResult<PositionInfo> {
         (sides.orientation.price_at_tick(position.lower), sides.orientation.price_at_tick(position.upper));
     Ok(PositionInfo {
         address: position.token_id.to_string(),
-        pool_address: chains::checksum(sides.pool.address),
+        pool_address: sides.pool.address().to_string(),
         base_token_address: chains::checksum(sides.base.address),
         quote_token_address: chains::checksum(sides.quote.address),
         base_token_amount: base,
@@ -350,12 +351,12 @@ pub async fn positions_owned(
 ) -> ApiResult<Vec<PositionInfo>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
-    let pool_filter = optional_address("poolAddress", request.pool_address.as_deref())?;
+    let pool_filter = optional_pool_address("poolAddress", request.pool_address.as_deref())?;
     let token_ids = desk.protocol(Family::V3)?.positions_of(&desk.network, owner).await?;
     let mut positions = Vec::new();
     for token_id in token_ids {
         let position = held(state, &desk, token_id).await?;
-        if pool_filter.is_none_or(|pool| pool == position.sides.pool.address) {
+        if pool_filter.is_none_or(|pool| pool == position.sides.pool.address()) {
             positions.push(info(&desk, &position).await?);
         }
     }

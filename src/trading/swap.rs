@@ -6,6 +6,7 @@ use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
 use connectors::Side;
 use connectors::family::Family;
+use connectors::pool_address::PoolAddress;
 use connectors::router::{Leg, Route, RouteQuote, Routing, SwapLimits, gas};
 use connectors::state::PoolStates;
 use connectors::v3::pool::SwapAmount;
@@ -41,7 +42,7 @@ impl Order {
             (Some(quote), _) => desk.token("quoteToken", quote)?,
             (None, Some((a, b))) => {
                 let other = if a == base.address { b } else { a };
-                desk.book.tokens.iter().find(|t| t.address == other).cloned().ok_or_else(|| {
+                desk.listed_token_at(other).ok_or_else(|| {
                     ApiError::bad_request(
                         "quoteToken",
                         format!("is required: the pool's other token {other} is not listed"),
@@ -101,7 +102,7 @@ pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwa
             .join(" + "),
     };
     QuoteSwapResponse {
-        pool_address: single_pool(routing).map(chains::checksum),
+        pool_address: single_pool(routing).map(|pool| pool.to_string()),
         route_path: Some(route_path),
         quote_id: None,
         route: routing.legs.iter().flat_map(|leg| steps(&leg.route)).collect(),
@@ -145,7 +146,7 @@ fn share(order: &Order, routing: &Routing, leg: &Leg) -> f64 {
 }
 
 /// The one pool of a routing through a single pool.
-fn single_pool(routing: &Routing) -> Option<Address> {
+fn single_pool(routing: &Routing) -> Option<PoolAddress> {
     match &routing.legs[..] {
         [leg] if leg.route.hops.len() == 1 => Some(leg.route.hops[0].pool),
         _ => None,
@@ -157,7 +158,7 @@ fn steps(route: &Route) -> Vec<RouteStep> {
         .hops
         .iter()
         .map(|hop| RouteStep {
-            pool_address: chains::checksum(hop.pool),
+            pool_address: hop.pool.to_string(),
             kind: hop.family.kind(),
             token_in: chains::checksum(hop.token_in),
             token_out: chains::checksum(hop.token_out),
@@ -167,14 +168,8 @@ fn steps(route: &Route) -> Vec<RouteStep> {
 }
 
 fn route_path(desk: &Desk, route: &Route) -> String {
-    let symbol = |address: Address| {
-        desk.book
-            .tokens
-            .iter()
-            .find(|t| t.address == address)
-            .map(|t| t.symbol.clone())
-            .unwrap_or_else(|| address.to_string())
-    };
+    let symbol =
+        |address: Address| desk.listed_token_at(address).map_or_else(|| address.to_string(), |token| token.symbol);
     let mut path = symbol(route.token_in());
     for hop in &route.hops {
         let fee = desk.dex.protocol(hop.family).map_or(hop.fee, |protocol| protocol.fee(hop.fee));
@@ -231,7 +226,7 @@ impl Planned {
             Some(family) => desk.protocol(family)?,
             None => desk.dex.router_for_order(&routing.routes())?,
         };
-        let spender = protocol.swap_router()?;
+        let spender = protocol.spender(protocol.swap_router()?);
         let needed = match order.side {
             Side::Sell => quote.amount_in,
             Side::Buy => desk.max_in(quote.amount_in),
@@ -244,8 +239,15 @@ impl Planned {
         };
         let (sent, outcome) = desk.send(state, &signer, call, "swap").await?;
         let data = status_of(&outcome).1.map(|receipt| {
-            let (amount_in, _) = transfers(receipt, order.token_in.address, owner);
-            let (_, amount_out) = transfers(receipt, order.token_out.address, owner);
+            let (native_paid, native_received) = protocol.native_moved(receipt, &routing.legs);
+            let amount_in = match order.token_in.address.is_zero() {
+                true => native_paid,
+                false => transfers(receipt, order.token_in.address, owner).0,
+            };
+            let amount_out = match order.token_out.address.is_zero() {
+                true => native_received,
+                false => transfers(receipt, order.token_out.address, owner).1,
+            };
             let (base_change, quote_change) = match order.side {
                 Side::Sell => {
                     (signed(amount_in, order.base.decimals, true), signed(amount_out, order.quote.decimals, false))
@@ -263,7 +265,7 @@ impl Planned {
                 base_token_balance_change: base_change,
                 quote_token_balance_change: quote_change,
                 slippage_pct: desk.slippage_pct,
-                pool_address: single_pool(routing).map(chains::checksum),
+                pool_address: single_pool(routing).map(|pool| pool.to_string()),
             }
         });
         Ok(TxResponse::new(&sent, &outcome, data))

@@ -217,7 +217,7 @@ fn pool_list_entry(pool: &gateway::devnet::DevnetPool) -> Value {
         "network": "devnet",
         "baseSymbol": pool.base,
         "quoteSymbol": pool.quote,
-        "address": pool.address.to_checksum(None),
+        "address": pool.address.to_string(),
         "baseTokenAddress": pool.base_address.to_checksum(None),
         "quoteTokenAddress": pool.quote_address.to_checksum(None),
         "feePct": fee_pct,

@@ -3,8 +3,10 @@ use alloy::primitives::{U256, keccak256};
 use alloy::providers::Provider;
 use chains::contracts::IERC20;
 use connectors::dex;
+use connectors::pool_address::PoolAddress;
 use connectors::v2::IUniswapV2Factory;
 use connectors::v3::{IQuoterV2, ISwapRouter02, ISwapRouterWithDeadline, IUniswapV3Factory};
+use connectors::v4::IStateView;
 use gateway::devnet::{DevnetAssets, Unlocked};
 
 use crate::common;
@@ -18,31 +20,44 @@ async fn pools_sit_at_the_addresses_computed_off_chain() {
     assert!(deployment.pools.len() >= 10);
     for pool in &deployment.pools {
         let dex = dex::Registry::builtin().find(&pool.connector, "devnet").expect("known connector");
-        let code = chain.provider.get_code_at(pool.address).await.unwrap();
+        if let PoolAddress::Id(id) = pool.address {
+            let v4 = dex.v4.unwrap();
+            let tier = *v4.fee_tiers.iter().find(|tier| tier.fee == pool.fee).unwrap();
+            assert_eq!(v4.hookless_key(pool.base_address, pool.quote_address, tier).id(), id, "{pool:?}");
+            let slot0 = IStateView::new(v4.state_view, &chain.provider).getSlot0(id).call().await.unwrap();
+            assert!(!slot0.sqrtPriceX96.is_zero(), "{pool:?} is initialized");
+            continue;
+        }
+        let address = pool.address.contract().unwrap();
+        let code = chain.provider.get_code_at(address).await.unwrap();
         assert!(!code.is_empty(), "no contract at {pool:?}");
         if pool.kind == "amm" {
             let v2 = dex.v2.unwrap();
-            assert_eq!(v2.pair_address(pool.base_address, pool.quote_address), pool.address);
+            assert_eq!(v2.pair_address(pool.base_address, pool.quote_address), address);
             let on_chain = IUniswapV2Factory::new(v2.factory, &chain.provider)
                 .getPair(pool.base_address, pool.quote_address)
                 .call()
                 .await
                 .unwrap();
-            assert_eq!(on_chain, pool.address);
+            assert_eq!(on_chain, address);
         } else {
             let v3 = dex.v3.unwrap();
-            assert_eq!(v3.pool_address(pool.base_address, pool.quote_address, pool.fee), pool.address);
+            assert_eq!(v3.pool_address(pool.base_address, pool.quote_address, pool.fee), address);
             let on_chain = IUniswapV3Factory::new(v3.factory, &chain.provider)
                 .getPool(pool.base_address, pool.quote_address, U24::from(pool.fee))
                 .call()
                 .await
                 .unwrap();
-            assert_eq!(on_chain, pool.address);
+            assert_eq!(on_chain, address);
         }
     }
     // The well-known mainnet pools are where mainnet has them.
     let usdc_weth_005: alloy::primitives::Address = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640".parse().unwrap();
-    assert!(deployment.pools.iter().any(|p| p.address == usdc_weth_005));
+    assert!(deployment.pools.iter().any(|p| p.address == usdc_weth_005.into()));
+    // And mainnet's ETH/USDC 0.05 % V4 pool has mainnet's id.
+    let eth_usdc_v4: PoolAddress =
+        "0x21c67e77068de97969ba93d4aab21826d33ca12bb9f565d8496e8fda8a82ca27".parse().unwrap();
+    assert!(deployment.pools.iter().any(|p| p.address == eth_usdc_v4));
 }
 
 #[test]
@@ -143,17 +158,18 @@ async fn the_pool_lens_bytecode_is_built_from_its_source() {
     }
 }
 
-/// The devnet's V4 pools, as the deploy creates them: (currency, currency, fee, tick spacing).
+/// The devnet's V4 pools' keys.
 fn v4_pools(devnet: &gateway::devnet::Devnet) -> Vec<connectors::v4::PoolKey> {
     let v4 = dex::Registry::builtin().find("uniswap", "devnet").unwrap().v4.unwrap();
-    let token = |symbol: &str| devnet.deployment().token(symbol).address;
-    let eth = alloy::primitives::Address::ZERO;
-    let tier = |fee: u32| *v4.fee_tiers.iter().find(|tier| tier.fee == fee).unwrap();
-    vec![
-        v4.hookless_key(eth, token("USDC"), tier(500)),
-        v4.hookless_key(token("WETH"), token("USDC"), tier(3000)),
-        v4.hookless_key(token("WBTC"), eth, tier(3000)),
-    ]
+    let pools = devnet.deployment().pools.iter().filter(|pool| matches!(pool.address, PoolAddress::Id(_)));
+    let keys: Vec<_> = pools
+        .map(|pool| {
+            let tier = *v4.fee_tiers.iter().find(|tier| tier.fee == pool.fee).unwrap();
+            v4.hookless_key(pool.base_address, pool.quote_address, tier)
+        })
+        .collect();
+    assert_eq!(keys.len(), 3, "ETH/USDC 0.05 %, WETH/USDC 0.3 % and WBTC/ETH 0.3 %");
+    keys
 }
 
 /// Swaps simulated on a V4 pool's state, as the lens reads it, are what the on-chain V4Quoter answers, to the

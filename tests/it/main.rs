@@ -22,3 +22,4 @@ mod storage;
 mod swagger;
 mod trading;
 mod transactions;
+mod v4;

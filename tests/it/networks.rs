@@ -332,11 +332,15 @@ fn every_listed_pool_is_at_its_create2_address_and_every_network_lists_some() {
             let dex =
                 registry.find(connector, &pool.network).unwrap_or_else(|| panic!("{connector} on {}", pool.network));
             let (base, quote) = (pool.base_token_address, pool.quote_token_address);
-            let computed = match pool.kind.as_str() {
-                "amm" => dex.v2.expect("amm deployment").pair_address(base, quote),
-                _ => {
-                    dex.v3.expect("clmm deployment").pool_address(base, quote, (pool.fee_pct * 10_000.0).round() as u32)
+            let fee = (pool.fee_pct * 10_000.0).round() as u32;
+            let computed: connectors::pool_address::PoolAddress = match (pool.kind.as_str(), pool.address) {
+                ("amm", _) => dex.v2.expect("amm deployment").pair_address(base, quote).into(),
+                (_, connectors::pool_address::PoolAddress::Id(_)) => {
+                    let v4 = dex.v4.expect("V4 deployment");
+                    let tier = *v4.fee_tiers.iter().find(|tier| tier.fee == fee).expect("a V4 fee tier");
+                    v4.hookless_key(base, quote, tier).id().into()
                 }
+                _ => dex.v3.expect("clmm deployment").pool_address(base, quote, fee).into(),
             };
             if computed != pool.address {
                 wrong.push(format!(
@@ -360,7 +364,7 @@ fn every_listed_pool_is_at_its_create2_address_and_every_network_lists_some() {
         let address: alloy::primitives::Address = address.parse().unwrap();
         let listed = &config.pool_lists[connector];
         assert!(
-            listed.iter().any(|pool| pool.network == network && pool.address == address),
+            listed.iter().any(|pool| pool.network == network && pool.address == address.into()),
             "{connector} {network} {address}"
         );
     }

@@ -16,14 +16,15 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(all.as_array().unwrap().len(), devnet.deployment().pools.len());
     let (_, clmm) = gw.get("/pools?chainNetwork=ethereum-devnet&connector=uniswap&type=clmm&search=WETH-USDC").await;
-    assert_eq!(clmm.as_array().unwrap().len(), 2, "the 0.05 % and 0.3 % pools: {clmm}");
+    assert_eq!(clmm.as_array().unwrap().len(), 3, "V3's 0.05 % and 0.3 % pools and V4's 0.3 % pool: {clmm}");
     let (status, pool) = gw.get("/pools/WETH-USDC?chainNetwork=ethereum-devnet&connector=uniswap&type=amm").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(pool["address"], "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc");
     let (status, body) = gw.get("/pools/WETH-DAI?chainNetwork=ethereum-devnet&type=amm").await;
     assert_error_body(status, &body, StatusCode::NOT_FOUND, "GET /pools/find");
 
-    // On-chain discovery through the factories: Uniswap V2 + two V3 tiers, PancakeSwap V2 + two V3 tiers.
+    // On-chain discovery through the factories (and V4's StateView): Uniswap V2 + two V3 tiers + V4's 0.3 %,
+    // PancakeSwap V2 + two V3 tiers.
     let (status, found) = gw.get("/pools/find?chainNetwork=ethereum-devnet&tokenA=WETH&tokenB=USDC").await;
     assert_eq!(status, StatusCode::OK, "{found}");
     let mut kinds: Vec<String> =
@@ -37,9 +38,16 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
             "\"pancakeswap\"/\"clmm\"/0.25",
             "\"uniswap\"/\"amm\"/0.3",
             "\"uniswap\"/\"clmm\"/0.05",
+            "\"uniswap\"/\"clmm\"/0.3",
             "\"uniswap\"/\"clmm\"/0.3"
         ]
     );
+    let v4 =
+        found.as_array().unwrap().iter().find(|p| p["address"].as_str().unwrap().len() == 66).expect("a V4 pool id");
+    let (status, by_id) =
+        gw.get(&format!("/pools/find/{}?chainNetwork=ethereum-devnet", v4["address"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::OK, "{by_id}");
+    assert_eq!(&by_id, v4, "a V4 pool is found by its id as by its tokens");
 
     // A pool created now (USDT/USDC 0.01 %) is found by address, saved, used, and removed.
     let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();

@@ -11,7 +11,7 @@ use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{self, TestGateway, approve, assert_error_body, quote_on, raw, raw_field};
+use crate::common::{self, TestGateway, approve, assert_error_body, data_field, quote_on, raw, raw_field};
 
 fn chain(devnet: &Devnet) -> Unlocked {
     Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap()
@@ -24,12 +24,6 @@ async fn balance(chain: &Unlocked, token: Address, owner: Address) -> U256 {
 /// GETs a Uniswap quote and returns its text (for exact numbers) and parsed form.
 async fn quote(gw: &TestGateway, kind: &str, query: &str) -> (String, Value) {
     quote_on(gw, "uniswap", kind, query).await
-}
-
-fn data_field(text: &str, field: &str) -> String {
-    let body: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>> =
-        serde_json::from_str(text).unwrap();
-    raw_field(body["data"].get(), field)
 }
 
 #[tokio::test]
@@ -381,12 +375,15 @@ fn splits(text: &str) -> Vec<QuotedLeg> {
             let steps: Vec<Value> = serde_json::from_str(leg["route"].get()).unwrap();
             let hops = steps
                 .iter()
-                .map(|s| Hop {
-                    family: Family::of_kind(s["type"].as_str().unwrap()).unwrap(),
-                    pool: s["poolAddress"].as_str().unwrap().parse().unwrap(),
-                    token_in: s["tokenIn"].as_str().unwrap().parse().unwrap(),
-                    token_out: s["tokenOut"].as_str().unwrap().parse().unwrap(),
-                    fee: s["fee"].as_u64().unwrap() as u32,
+                .map(|s| {
+                    let pool = s["poolAddress"].as_str().unwrap().parse().unwrap();
+                    Hop {
+                        family: Family::of_kind(s["type"].as_str().unwrap(), pool).unwrap(),
+                        pool,
+                        token_in: s["tokenIn"].as_str().unwrap().parse().unwrap(),
+                        token_out: s["tokenOut"].as_str().unwrap().parse().unwrap(),
+                        fee: s["fee"].as_u64().unwrap() as u32,
+                    }
                 })
                 .collect();
             let text = |field: &str| leg[field].get().trim_matches('"').to_string();
@@ -430,6 +427,23 @@ async fn on_chain_quote(
                         sqrtPriceLimitX96: no_limit,
                     };
                     quoter.quoteExactOutputSingle(params).call().await.unwrap().amountIn
+                }
+            }
+            Family::V4 => {
+                let v4 = dex.v4.as_ref().unwrap();
+                let tier = *v4.fee_tiers.iter().find(|tier| tier.fee == hop.fee).unwrap();
+                let key = v4.hookless_key(hop.token_in, hop.token_out, tier);
+                assert_eq!(hop.pool, key.id().into(), "a hookless pool at its tier's spacing");
+                let quoter = connectors::v4::IV4Quoter::new(v4.quoter, &chain.provider);
+                let params = connectors::v4::IV4Quoter::QuoteExactSingleParams {
+                    zeroForOne: hop.token_in == key.currency0,
+                    poolKey: key,
+                    exactAmount: running.to(),
+                    hookData: Default::default(),
+                };
+                match exact_in {
+                    true => quoter.quoteExactInputSingle(params).call().await.unwrap().amountOut,
+                    false => quoter.quoteExactOutputSingle(params).call().await.unwrap().amountIn,
                 }
             }
             Family::V2 => {

@@ -10,6 +10,7 @@ use super::math::{self, V2QuoteError};
 use super::{IUniswapV2Factory, IUniswapV2Router02, V2Deployment};
 use crate::error::ConnectorError;
 use crate::family::{Deployed, Discover, Family, HopQuote, Lookup, Quote, Reading, Swap};
+use crate::pool_address::PoolAddress;
 use crate::router::{Hop, Route, SwapLimits};
 use crate::state::PoolStates;
 use crate::v3::pool::SwapAmount;
@@ -21,8 +22,8 @@ impl Deployed for V2Deployment {
 }
 
 impl Discover for V2Deployment {
-    fn pool_addresses(&self, token0: Address, token1: Address) -> Vec<(Address, u32)> {
-        vec![(self.pair_address(token0, token1), 0)]
+    fn pool_addresses(&self, token0: Address, token1: Address) -> Vec<(PoolAddress, u32)> {
+        vec![(self.pair_address(token0, token1).into(), 0)]
     }
 
     fn is_pool(&self, address: Address, token0: Address, token1: Address, fee: Option<u32>) -> bool {
@@ -36,11 +37,11 @@ impl Discover for V2Deployment {
 
     fn lookups(&self, token0: Address, token1: Address) -> Vec<Lookup> {
         let call = IUniswapV2Factory::getPairCall { tokenA: token0, tokenB: token1 };
-        vec![Lookup { factory: self.factory, call: Bytes::from(call.abi_encode()), fee: 0 }]
+        vec![Lookup { contract: self.factory, call: Bytes::from(call.abi_encode()), fee: 0, pool: None }]
     }
 
-    fn found(&self, answer: &[u8]) -> Option<Address> {
-        IUniswapV2Factory::getPairCall::abi_decode_returns(answer).ok()
+    fn found(&self, _lookup: &Lookup, answer: &[u8]) -> Option<PoolAddress> {
+        IUniswapV2Factory::getPairCall::abi_decode_returns(answer).ok().filter(|pair| !pair.is_zero()).map(Into::into)
     }
 }
 
@@ -53,7 +54,7 @@ impl Quote for V2Deployment {
         amount: SwapAmount,
     ) -> Reading<'a, HopQuote> {
         Box::pin(async move {
-            let pair = states.v2_pair(network, self, hop.pool).await?;
+            let pair = states.v2_pair(network, self, hop.pool.own_contract()?).await?;
             let (reserve_in, reserve_out) = pair.reserves_for(hop.token_in)?;
             let short = |e: V2QuoteError| ConnectorError::Liquidity(format!("pair {}: {e}", hop.pool));
             let (amount_in, amount_out) = match amount {
@@ -147,13 +148,16 @@ mod tests {
         let v2 = Registry::builtin().find("uniswap", "mainnet").unwrap().v2.unwrap();
         let lookups = v2.lookups(USDC, WETH);
         assert_eq!(lookups.len(), 1);
-        assert_eq!(lookups[0].factory, v2.factory);
+        assert_eq!(lookups[0].contract, v2.factory);
         let call = IUniswapV2Factory::getPairCall::abi_decode(&lookups[0].call).unwrap();
         assert_eq!((call.tokenA, call.tokenB), (USDC, WETH));
         let pair = v2.pair_address(USDC, WETH);
-        assert_eq!(v2.found(&IUniswapV2Factory::getPairCall::abi_encode_returns(&pair)), Some(pair));
+        let answer = IUniswapV2Factory::getPairCall::abi_encode_returns(&pair);
+        assert_eq!(v2.found(&lookups[0], &answer), Some(pair.into()));
+        let none = IUniswapV2Factory::getPairCall::abi_encode_returns(&Address::ZERO);
+        assert_eq!(v2.found(&lookups[0], &none), None, "the zero address: no pair");
         // Off-chain, the pair is where CREATE2 puts it, and answers no fee tier; the DEX's one fee is 0.3 %.
-        assert_eq!(v2.pool_addresses(USDC, WETH), vec![(pair, 0)]);
+        assert_eq!(v2.pool_addresses(USDC, WETH), vec![(pair.into(), 0)]);
         assert!(v2.is_pool(pair, WETH, USDC, None) && !v2.is_pool(pair, WETH, USDC, Some(3000)));
         assert_eq!(v2.fee(0), 3000);
     }

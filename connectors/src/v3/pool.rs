@@ -209,6 +209,34 @@ impl Curve {
         }
     }
 
+    /// The price before a swap, output per input in raw units (no fee, no impact), token0 in when `zero_for_one`.
+    pub fn mid_out_per_in(&self, zero_for_one: bool) -> f64 {
+        let price_1_per_0 = (f64::from(U256::from(self.sqrt_price_x96)) / 2f64.powi(96)).powi(2);
+        if zero_for_one { price_1_per_0 } else { 1.0 / price_1_per_0 }
+    }
+
+    /// The liquidity between consecutive initialized ticks, as (lower, upper, liquidity), where there is any.
+    pub fn ranges(&self) -> Vec<(i32, i32, u128)> {
+        let mut ranges = Vec::new();
+        let mut active: i128 = 0;
+        for pair in self.ticks.windows(2) {
+            active += pair[0].liquidity_net;
+            if active > 0 {
+                ranges.push((pair[0].index, pair[1].index, active as u128));
+            }
+        }
+        ranges
+    }
+
+    /// What the curve's liquidity amounts to of (token0, token1) at its price, range by range (rounded down).
+    pub fn held(&self) -> Result<(U256, U256), ConnectorError> {
+        self.ranges().into_iter().try_fold((U256::ZERO, U256::ZERO), |(sum0, sum1), (lower, upper, liquidity)| {
+            let (amount0, amount1) =
+                super::position::amounts_for_liquidity(self.sqrt_price_x96, lower, upper, liquidity, false)?;
+            Ok((sum0 + amount0, sum1 + amount1))
+        })
+    }
+
     /// Simulates a swap along the curve paying `fee` (hundredths of a basis point), token0 in when
     /// `zero_for_one`; messages name the pool as `pool`.
     pub async fn swap(

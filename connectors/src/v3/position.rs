@@ -5,7 +5,7 @@ use alloy::primitives::aliases::{I24, U160};
 use alloy::primitives::{U256, U512};
 use uniswap_v3_sdk::prelude::{get_amount_0_delta, get_amount_1_delta, get_sqrt_ratio_at_tick, mul_div};
 
-use super::pool::V3PoolState;
+use super::pool::Curve;
 use crate::error::ConnectorError;
 
 pub const MIN_TICK: i32 = -887_272;
@@ -110,15 +110,8 @@ impl Orientation {
 
     /// The liquidity between consecutive initialized ticks of `pool`, the `count` ranges nearest its price, in
     /// price order, each with what it holds of base and quote.
-    pub fn ranges_around(&self, pool: &V3PoolState, count: usize) -> Result<Vec<TickRange>, ConnectorError> {
-        let mut ranges = Vec::new();
-        let mut active: i128 = 0;
-        for pair in pool.ticks.windows(2) {
-            active += pair[0].liquidity_net;
-            if active > 0 {
-                ranges.push((pair[0].index, pair[1].index, active as u128));
-            }
-        }
+    pub fn ranges_around(&self, pool: &Curve, count: usize) -> Result<Vec<TickRange>, ConnectorError> {
+        let mut ranges = pool.ranges();
         let distance = |(lower, upper, _): &(i32, i32, u128)| {
             if pool.tick < *lower {
                 lower - pool.tick

@@ -12,10 +12,10 @@ use chains::erc20::multicall;
 use chains::network::Network;
 use chains::tx::Call;
 
-use super::pool::V3PoolState;
 use super::{INonfungiblePositionManager as Manager, V3Deployment};
 use crate::error::ConnectorError;
 use crate::family::{Moved, Pair, Position, Positions, Reading};
+use crate::state::ClmmPool;
 
 impl Positions for V3Deployment {
     fn position_manager(&self) -> Result<Address, ConnectorError> {
@@ -24,17 +24,18 @@ impl Positions for V3Deployment {
 
     fn open_position(
         &self,
-        pool: &V3PoolState,
+        pool: &ClmmPool,
         (lower, upper): (i32, i32),
         desired: Pair,
         least: Pair,
         recipient: Address,
         deadline: U256,
     ) -> Result<Call, ConnectorError> {
+        let (token0, token1) = pool.tokens();
         let params = Manager::MintParams {
-            token0: pool.token0,
-            token1: pool.token1,
-            fee: U24::from(pool.fee),
+            token0,
+            token1,
+            fee: U24::from(pool.tier()),
             tickLower: int24(lower)?,
             tickUpper: int24(upper)?,
             amount0Desired: desired.0,
@@ -117,7 +118,7 @@ impl Positions for V3Deployment {
             Ok(held.zip(owner).map(|(held, owner)| Position {
                 token_id,
                 owner,
-                pool: self.pool_address(held.token0, held.token1, held.fee.to::<u32>()),
+                pool: self.pool_address(held.token0, held.token1, held.fee.to::<u32>()).into(),
                 lower: held.tickLower.as_i32(),
                 upper: held.tickUpper.as_i32(),
                 liquidity: held.liquidity,
@@ -217,7 +218,7 @@ mod tests {
         Position {
             token_id: U256::from(7),
             owner: Address::repeat_byte(5),
-            pool: Address::repeat_byte(6),
+            pool: Address::repeat_byte(6).into(),
             lower: -600,
             upper: 600,
             liquidity,
@@ -280,7 +281,7 @@ mod tests {
         let call =
             v3.open_position(&pool(), (-600, 600), desired, least, Address::repeat_byte(5), U256::from(99)).unwrap();
         let mint = Manager::mintCall::abi_decode(&call.data).unwrap().params;
-        assert_eq!((mint.token0, mint.token1, mint.fee), (pool().token0, pool().token1, U24::from(500)));
+        assert_eq!((mint.token0, mint.token1, mint.fee), (pool().tokens().0, pool().tokens().1, U24::from(500)));
         assert_eq!((mint.tickLower.as_i32(), mint.tickUpper.as_i32()), (-600, 600));
         assert_eq!(
             (mint.amount1Desired, mint.amount0Min, mint.recipient),
@@ -290,8 +291,8 @@ mod tests {
         assert!(beyond_24_bits.is_err());
     }
 
-    fn pool() -> V3PoolState {
-        super::super::pool::tests_support::pool_at_tick(0, 10)
+    fn pool() -> ClmmPool {
+        ClmmPool::V3(std::sync::Arc::new(super::super::pool::tests_support::pool_at_tick(0, 10)))
     }
 
     #[test]

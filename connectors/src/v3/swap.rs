@@ -12,6 +12,7 @@ use super::pool::SwapAmount;
 use super::{ISwapRouter02, ISwapRouterWithDeadline, IUniswapV3Factory, SwapRouterKind, V3Deployment};
 use crate::error::ConnectorError;
 use crate::family::{Deployed, Discover, Family, HopQuote, Lookup, Quote, Reading, Swap};
+use crate::pool_address::PoolAddress;
 use crate::router::{Hop, Leg, Route, SwapLimits};
 use crate::state::PoolStates;
 use crate::v2::swap::token_path;
@@ -23,8 +24,8 @@ impl Deployed for V3Deployment {
 }
 
 impl Discover for V3Deployment {
-    fn pool_addresses(&self, token0: Address, token1: Address) -> Vec<(Address, u32)> {
-        self.fee_tiers.iter().map(|tier| (self.pool_address(token0, token1, tier.fee), tier.fee)).collect()
+    fn pool_addresses(&self, token0: Address, token1: Address) -> Vec<(PoolAddress, u32)> {
+        self.fee_tiers.iter().map(|tier| (self.pool_address(token0, token1, tier.fee).into(), tier.fee)).collect()
     }
 
     fn is_pool(&self, address: Address, token0: Address, token1: Address, fee: Option<u32>) -> bool {
@@ -36,13 +37,13 @@ impl Discover for V3Deployment {
             .iter()
             .map(|tier| {
                 let call = IUniswapV3Factory::getPoolCall { tokenA: token0, tokenB: token1, fee: U24::from(tier.fee) };
-                Lookup { factory: self.factory, call: Bytes::from(call.abi_encode()), fee: tier.fee }
+                Lookup { contract: self.factory, call: Bytes::from(call.abi_encode()), fee: tier.fee, pool: None }
             })
             .collect()
     }
 
-    fn found(&self, answer: &[u8]) -> Option<Address> {
-        IUniswapV3Factory::getPoolCall::abi_decode_returns(answer).ok()
+    fn found(&self, _lookup: &Lookup, answer: &[u8]) -> Option<PoolAddress> {
+        IUniswapV3Factory::getPoolCall::abi_decode_returns(answer).ok().filter(|pool| !pool.is_zero()).map(Into::into)
     }
 }
 
@@ -55,16 +56,9 @@ impl Quote for V3Deployment {
         amount: SwapAmount,
     ) -> Reading<'a, HopQuote> {
         Box::pin(async move {
-            let pool = states.v3_pool(network, self, hop.pool).await?;
-            let price_1_per_0 = (f64::from(U256::from(pool.sqrt_price_x96)) / 2f64.powi(96)).powi(2);
-            let mid_out_per_in = if hop.token_in == pool.token0 { price_1_per_0 } else { 1.0 / price_1_per_0 };
+            let pool = states.v3_pool(network, self, hop.pool.own_contract()?).await?;
             let swapped = pool.swap(hop.token_in, amount).await?;
-            Ok(HopQuote {
-                amount_in: swapped.amount_in,
-                amount_out: swapped.amount_out,
-                mid_out_per_in,
-                block: pool.block,
-            })
+            Ok(HopQuote::on_curve(swapped, &pool.curve, hop.token_in == pool.token0, pool.block))
         })
     }
 }
@@ -154,7 +148,7 @@ impl Swap for V3Deployment {
         let data = match route.family() {
             Some(Family::V3) => swap_data(self.swap_router_kind, route, limits),
             Some(Family::V2) if self.routes_through(Family::V2) => v2_swap_data(route, limits),
-            Some(Family::V2) => {
+            Some(Family::V2 | Family::V4) => {
                 return Err(ConnectorError::invalid(
                     "connector",
                     "this connector's router swaps through V3 pools only",
@@ -500,8 +494,9 @@ mod tests {
         let call = IUniswapV3Factory::getPoolCall::abi_decode(&lookups[1].call).unwrap();
         assert_eq!((call.tokenA, call.tokenB, call.fee), (USDC, WETH, U24::from(fees[1])));
         let pool = v3.pool_address(USDC, WETH, 500);
-        assert_eq!(v3.found(&IUniswapV3Factory::getPoolCall::abi_encode_returns(&pool)), Some(pool));
-        assert!(v3.pool_addresses(USDC, WETH).contains(&(pool, 500)));
+        let answer = IUniswapV3Factory::getPoolCall::abi_encode_returns(&pool);
+        assert_eq!(v3.found(&lookups[1], &answer), Some(pool.into()));
+        assert!(v3.pool_addresses(USDC, WETH).contains(&(pool.into(), 500)));
         assert!(v3.is_pool(pool, WETH, USDC, Some(500)) && !v3.is_pool(pool, WETH, USDC, Some(3000)));
         assert!(!v3.is_pool(pool, WETH, USDC, None), "a pool that answers no fee is no V3 pool");
         assert_eq!(v3.fee(500), 500);

@@ -3,6 +3,7 @@
 //! through Permit2. Only pools without hooks are traded.
 
 pub mod pool;
+pub mod swap;
 
 use alloy::primitives::aliases::{I24, U24};
 use alloy::primitives::{Address, B256, Bytes, keccak256};
@@ -106,6 +107,13 @@ sol! {
         address hooks;
     }
 
+    /// The PoolManager's swap event: `amount0` and `amount1` are what the swapper's balance changed by
+    /// (negative: paid in).
+    #[allow(clippy::too_many_arguments)]
+    interface IPoolManager {
+        event Swap(bytes32 indexed id, address indexed sender, int128 amount0, int128 amount1, uint160 sqrtPriceX96, uint128 liquidity, int24 tick, uint24 fee);
+    }
+
     #[sol(rpc)]
     interface IPositionManager {
         function initializePool(PoolKey calldata key, uint160 sqrtPriceX96) external payable returns (int24);
@@ -128,14 +136,6 @@ sol! {
         struct QuoteExactSingleParams { PoolKey poolKey; bool zeroForOne; uint128 exactAmount; bytes hookData; }
         function quoteExactInputSingle(QuoteExactSingleParams memory params) external returns (uint256 amountOut, uint256 gasEstimate);
         function quoteExactOutputSingle(QuoteExactSingleParams memory params) external returns (uint256 amountIn, uint256 gasEstimate);
-    }
-
-    /// Permit2's allowance side: the spender pulls through `transferFrom` up to what the owner approved, until
-    /// the expiration.
-    #[sol(rpc)]
-    interface IPermit2 {
-        function approve(address token, address spender, uint160 amount, uint48 expiration) external;
-        function allowance(address user, address token, address spender) external view returns (uint160 amount, uint48 expiration, uint48 nonce);
     }
 
     #[sol(rpc)]

@@ -205,6 +205,12 @@ pub fn raw_field(text: &str, field: &str) -> String {
     body[field].get().trim_matches('"').to_string()
 }
 
+/// A field of an answer's `data`, as written.
+pub fn data_field(text: &str, field: &str) -> String {
+    let body: BTreeMap<String, Box<RawValue>> = serde_json::from_str(text).unwrap();
+    raw_field(body["data"].get(), field)
+}
+
 /// Makes certificates under `passphrase` in the conf dir's `certs/` (server.yml's default) and returns that dir.
 pub fn make_certs(conf: &Path, passphrase: &str) -> std::path::PathBuf {
     let dir = gateway::config::certificate_dir(conf, "./certs/");

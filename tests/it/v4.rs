@@ -1,0 +1,245 @@
+//! Uniswap V4 on the devnet: pools named by id on the `clmm` routes, quoted on cached state equal to V4Quoter and
+//! executed through the UniversalRouter to the wei, with ERC-20 and native ETH legs, approvals through Permit2.
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use connectors::pool_address::PoolAddress;
+use connectors::v4::{IV4Quoter, PoolKey, V4Deployment};
+use gateway::devnet::{Devnet, Unlocked};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{self, TestGateway, approve, data_field, quote_on, raw, raw_field};
+
+fn v4() -> V4Deployment {
+    connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v4.unwrap()
+}
+
+/// The devnet's V4 pool of the two symbols ("ETH": native), its key and id.
+fn pool(devnet: &Devnet, base: &str, quote: &str) -> (PoolKey, B256) {
+    let address = |symbol: &str| match symbol {
+        "ETH" => Address::ZERO,
+        other => devnet.deployment().token(other).address,
+    };
+    let listed = devnet
+        .deployment()
+        .pools
+        .iter()
+        .find(|pool| matches!(pool.address, PoolAddress::Id(_)) && pool.base == base && pool.quote == quote)
+        .unwrap_or_else(|| panic!("the devnet has a V4 {base}/{quote} pool"));
+    let tier = *v4().fee_tiers.iter().find(|tier| tier.fee == listed.fee).unwrap();
+    let key = v4().hookless_key(address(base), address(quote), tier);
+    (key.clone(), key.id())
+}
+
+/// V4Quoter's answer for the pool: what comes out for `amount` in (`exact_in`), or what goes in for it out.
+async fn v4_quoter(chain: &Unlocked, key: &PoolKey, currency_in: Address, exact_in: bool, amount: U256) -> U256 {
+    let quoter = IV4Quoter::new(v4().quoter, &chain.provider);
+    let params = IV4Quoter::QuoteExactSingleParams {
+        poolKey: key.clone(),
+        zeroForOne: currency_in == key.currency0,
+        exactAmount: amount.to(),
+        hookData: Default::default(),
+    };
+    match exact_in {
+        true => quoter.quoteExactInputSingle(params).call().await.unwrap().amountOut,
+        false => quoter.quoteExactOutputSingle(params).call().await.unwrap().amountIn,
+    }
+}
+
+/// The wallet's balance of a currency (the zero address: ETH).
+async fn holding(chain: &Unlocked, currency: Address, owner: Address) -> U256 {
+    match currency.is_zero() {
+        true => chain.provider.get_balance(owner).await.unwrap(),
+        false => chains::contracts::IERC20::new(currency, &chain.provider).balanceOf(owner).call().await.unwrap(),
+    }
+}
+
+/// What a mined transaction cost its sender in ETH.
+async fn fee_paid(chain: &Unlocked, executed: &Value) -> U256 {
+    let hash: B256 = executed["signature"].as_str().unwrap().parse().unwrap();
+    let receipt = chain.provider.get_transaction_receipt(hash).await.unwrap().unwrap();
+    U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
+}
+
+struct Case<'a> {
+    base: &'a str,
+    quote: &'a str,
+    side: &'a str,
+    amount: &'a str,
+}
+
+/// Quotes `case` on the V4 pool by id, checks the quote against V4Quoter, executes it and checks both
+/// currencies moved by exactly the quoted amounts (ETH net of the gas paid).
+async fn quote_and_execute(gw: &TestGateway, devnet: &Devnet, case: Case<'_>) {
+    let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
+    let wallet = devnet.accounts()[1];
+    let (key, id) = pool(devnet, case.base, case.quote);
+    let currency =
+        |symbol: &str| if symbol == "ETH" { Address::ZERO } else { devnet.deployment().token(symbol).address };
+    let decimals = |symbol: &str| if symbol == "ETH" { 18 } else { devnet.deployment().token(symbol).decimals };
+    let (base, quote) = (currency(case.base), currency(case.quote));
+    let sell = case.side == "SELL";
+    let (currency_in, currency_out) = if sell { (base, quote) } else { (quote, base) };
+    let (decimals_in, decimals_out) =
+        if sell { (decimals(case.base), decimals(case.quote)) } else { (decimals(case.quote), decimals(case.base)) };
+    let query = format!(
+        "baseToken={}&quoteToken={}&amount={}&side={}&poolAddress={id}",
+        case.base, case.quote, case.amount, case.side
+    );
+    let (text, body) = quote_on(gw, "uniswap", "clmm", &query).await;
+    assert_eq!(body["poolAddress"], id.to_string(), "{body}");
+    let (amount_in, amount_out) =
+        (raw(&raw_field(&text, "amountIn"), decimals_in), raw(&raw_field(&text, "amountOut"), decimals_out));
+    let asked = raw(case.amount, decimals(case.base));
+    let on_chain = v4_quoter(&chain, &key, currency_in, sell, asked).await;
+    match sell {
+        true => assert_eq!((amount_in, amount_out), (asked, on_chain), "SELL equals V4Quoter: {body}"),
+        false => assert_eq!((amount_in, amount_out), (on_chain, asked), "BUY equals V4Quoter: {body}"),
+    }
+    let before = (holding(&chain, currency_in, wallet).await, holding(&chain, currency_out, wallet).await);
+    let (status, executed) = gw
+        .post_text(
+            "/trading/clmm/execute-swap",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": case.base, "quoteToken": case.quote,
+                   "amount": case.amount, "side": case.side, "poolAddress": id.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{executed}");
+    let text = executed;
+    let executed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(executed["status"], 1, "{executed}");
+    let gas = fee_paid(&chain, &executed).await;
+    let after = (holding(&chain, currency_in, wallet).await, holding(&chain, currency_out, wallet).await);
+    let paid_gas = |currency: Address| if currency.is_zero() { gas } else { U256::ZERO };
+    assert_eq!(before.0 - after.0 - paid_gas(currency_in), amount_in, "paid exactly the quote's amount in: {executed}");
+    assert_eq!(after.1 + paid_gas(currency_out) - before.1, amount_out, "got exactly the quote's amount out");
+    assert_eq!(raw(&data_field(&text, "amountIn"), decimals_in), amount_in, "{text}");
+    assert_eq!(raw(&data_field(&text, "amountOut"), decimals_out), amount_out, "{text}");
+    assert_eq!(executed["data"]["poolAddress"], id.to_string());
+}
+
+#[tokio::test]
+async fn v4_swaps_by_pool_id_equal_the_v4_quoter_and_move_exactly_the_quote() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    for token in ["WETH", "USDC", "WBTC"] {
+        approve(&gw, token, "uniswap/clmm/swap").await;
+    }
+    let cases = [
+        Case { base: "WETH", quote: "USDC", side: "SELL", amount: "12.5" },
+        Case { base: "WETH", quote: "USDC", side: "BUY", amount: "7" },
+        // Native ETH in, then out.
+        Case { base: "ETH", quote: "USDC", side: "SELL", amount: "3" },
+        Case { base: "ETH", quote: "USDC", side: "BUY", amount: "2.25" },
+        // ETH as the quote: a BUY pays ETH (the router refunds what the swap did not take), a SELL receives it.
+        Case { base: "WBTC", quote: "ETH", side: "BUY", amount: "0.4" },
+        Case { base: "WBTC", quote: "ETH", side: "SELL", amount: "1.5" },
+    ];
+    for case in cases {
+        quote_and_execute(&gw, &devnet, case).await;
+    }
+}
+
+/// `approve` for `uniswap/clmm/swap` sets up both layers V4 needs, and `allowances` reports each.
+#[tokio::test]
+async fn an_approval_for_v4_goes_through_permit2_and_allowances_report_each_layer() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let v4 = v4();
+    let request = json!({"network": "devnet", "spender": "uniswap/clmm/swap", "tokens": ["USDC"]});
+    let allowances = || gw.post("/chains/ethereum/allowances", request.clone());
+    let (status, before) = allowances().await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!(before["approvals"]["USDC"], "0");
+    let (status, approved) = gw
+        .post(
+            "/chains/ethereum/approve",
+            json!({"network": "devnet", "token": "USDC", "spender": "uniswap/clmm/swap", "amount": "250"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(
+        (approved["status"].as_i64(), approved["data"]["amount"].as_str()),
+        (Some(1), Some("250")),
+        "{approved}"
+    );
+    let (_, after) = allowances().await;
+    assert_eq!(after["approvals"]["USDC"], "250", "{after}");
+    let layers = after["layers"].as_array().unwrap();
+    let permit2 = v4.permit2.to_checksum(None);
+    let router = v4.universal_router.to_checksum(None);
+    assert!(
+        layers.iter().any(|l| l["spender"] == permit2 && l["through"].is_null() && l["approvals"]["USDC"] == "250"),
+        "{after}"
+    );
+    assert!(
+        layers.iter().any(|l| l["spender"] == router && l["through"] == permit2 && l["approvals"]["USDC"] == "250"),
+        "{after}"
+    );
+    // A swap needing more than Permit2 allows is refused before anything is sent, saying what to approve.
+    let (_, id) = pool(&devnet, "WETH", "USDC");
+    let (status, refused) = gw
+        .post(
+            "/trading/clmm/execute-swap",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC",
+               "amount": "1", "side": "BUY", "poolAddress": id.to_string()}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INSUFFICIENT_ALLOWANCE")),
+        "{refused}"
+    );
+}
+
+/// A pool id no PoolManager has, and malformed ids, are refused with 400s naming poolAddress.
+#[tokio::test]
+async fn unknown_and_malformed_v4_pool_ids_are_refused_naming_the_field() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    for (pool, expected) in [
+        (B256::repeat_byte(7).to_string(), "is not a pool"),
+        ("0x21c67e77068de97969ba93d4aab21826d33ca12bb9f565d8496e8fda8a82ca2z".to_string(), "poolAddress"),
+    ] {
+        let url = format!(
+            "/trading/clmm/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=ETH&quoteToken=USDC&amount=1&side=SELL&poolAddress={pool}"
+        );
+        let response = gw.client().get(gw.url(&url)).send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["message"].as_str().unwrap().contains(expected), "{body}");
+    }
+}
+
+/// Native ETH is held by V4 pools alone: the router's quote from ETH takes the V4 pool, equals V4Quoter, and
+/// executing the stored quote goes through the UniversalRouter, moving exactly the quote (ETH net of gas).
+#[tokio::test]
+async fn a_router_quote_through_a_v4_pool_executes_through_the_universal_router_as_quoted() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
+    let wallet = devnet.accounts()[1];
+    let (key, id) = pool(&devnet, "ETH", "USDC");
+    let usdc = devnet.deployment().token("USDC").address;
+    let (text, body) = quote_on(&gw, "uniswap", "router", "baseToken=ETH&quoteToken=USDC&amount=4&side=SELL").await;
+    assert_eq!(body["poolAddress"], id.to_string(), "{body}");
+    assert_eq!(body["route"][0]["type"], "clmm", "{body}");
+    let amount_out = raw(&raw_field(&text, "amountOut"), 6);
+    assert_eq!(amount_out, v4_quoter(&chain, &key, Address::ZERO, true, raw("4", 18)).await, "{body}");
+    let (eth_before, usdc_before) = (holding(&chain, Address::ZERO, wallet).await, holding(&chain, usdc, wallet).await);
+    let (status, executed) = gw
+        .post(
+            "/trading/router/execute-quote",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": body["quoteId"]}),
+        )
+        .await;
+    assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
+    let hash: B256 = executed["signature"].as_str().unwrap().parse().unwrap();
+    let tx = chain.provider.get_transaction_by_hash(hash).await.unwrap().unwrap();
+    assert_eq!(alloy::consensus::Transaction::to(&tx), Some(v4().universal_router), "sent to the UniversalRouter");
+    let gas = fee_paid(&chain, &executed).await;
+    assert_eq!(eth_before - holding(&chain, Address::ZERO, wallet).await - gas, raw("4", 18), "paid 4 ETH");
+    assert_eq!(holding(&chain, usdc, wallet).await - usdc_before, amount_out, "received as quoted");
+}
