@@ -715,7 +715,12 @@ fn route_shape(answer: &Value) -> String {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|step| if step["type"] == "amm" { "V2" } else { "V3" })
+            .map(|step| match (step["type"].as_str(), step["poolAddress"].as_str().map(str::len)) {
+                (Some("amm"), _) => "V2",
+                // A V4 pool is named by its 32-byte id.
+                (_, Some(66)) => "V4",
+                _ => "V3",
+            })
             .collect();
         kinds.join("+")
     };

@@ -231,6 +231,9 @@ async def trade(s, client, trade_type, dex, network, chain, wallet):
     await s.confirmed(f"{dex}: clmm remove", client.clmm_remove_liquidity(network, wallet, position, 50.0, dex, chain=chain), "ClmmRemoveLiquidityResponse")
     await s.confirmed(f"{dex}: clmm close", client.clmm_close_position(network, wallet, position, dex, chain=chain), "ClmmClosePositionResponse")
 
+    if dex == "uniswap":
+        await v4_swaps(s, client, trade_type, dex, network, chain, wallet)
+
     pair = (await s.step(f"{dex}: amm pool by pair", client.get_pool("WETH-USDC", chain, network, "amm", dex), lambda r: r["address"].startswith("0x")))["address"]
     info = await s.step(f"{dex}: amm pool info", client.pool_info(network, pair, dex, "amm", chain=chain), lambda r: float(r["price"]) > 1000, "AmmPoolInfo")
     # The quote amount as the client computes it: base × price, a float with more decimals than USDC has.
@@ -243,6 +246,25 @@ async def trade(s, client, trade_type, dex, network, chain, wallet):
     listed = await s.step(f"{dex}: add a listed pool again", client.add_pool(chain, dex, network, {
         "address": pool, "type": "clmm", "baseTokenAddress": info["baseTokenAddress"], "quoteTokenAddress": info["quoteTokenAddress"]}),
         lambda r: "updated" in r["message"])
+
+
+async def v4_swaps(s, client, trade_type, dex, network, chain, wallet):
+    """The clmm swaps on Uniswap V4's ETH/USDC pool, which the client finds by its pair like any other: native ETH
+    in and out, the pool named by its 32-byte id."""
+    pool = (await s.step(f"{dex}: V4 clmm pool by pair", client.get_pool("ETH-USDC", chain, network, "clmm", dex),
+                         lambda r: len(r["address"]) == 66))["address"]
+    await s.step(f"{dex}: V4 clmm pool info", client.pool_info(network, pool, dex, "clmm", chain=chain),
+                 lambda r: r["address"] == pool and float(r["price"]) > 1000, "ClmmPoolInfo")
+    for side in [trade_type.SELL, trade_type.BUY]:
+        quote = await s.step(f"{dex}: V4 clmm quote ETH {side.name}", client.quote_swap(
+            network, "ETH", "USDC", Decimal("0.5"), side, dex=dex, trading_type="clmm", chain=chain),
+            lambda r: r["poolAddress"] == pool and float(r["price"]) > 1000, "ChainQuoteSwapResponse")
+        executed, _ = await s.confirmed(f"{dex}: V4 clmm execute ETH {side.name}", client.execute_swap(
+            network, "ETH", "USDC", side, Decimal("0.5"), dex=dex, trading_type="clmm", wallet_address=wallet,
+            chain=chain), "ChainExecuteSwapResponse")
+        field = "amountOut" if side == trade_type.SELL else "amountIn"
+        if abs(float(executed["data"][field]) / float(quote[field]) - 1) > 0.001:
+            sys.exit(f"{dex} V4 {side.name}: executed {executed['data'][field]}, quoted {quote[field]}")
 
 
 def main():

@@ -49,4 +49,7 @@ async fn the_hummingbot_client_drives_a_whole_session() {
             assert!(stdout.contains(&step), "the session went through '{step}':\n{stdout}");
         }
     }
+    for step in ["V4 clmm pool info", "V4 clmm execute ETH SELL", "V4 clmm execute ETH BUY"] {
+        assert!(stdout.contains(&format!("ok uniswap: {step}")), "the session went through '{step}':\n{stdout}");
+    }
 }

@@ -243,3 +243,67 @@ async fn a_router_quote_through_a_v4_pool_executes_through_the_universal_router_
     assert_eq!(eth_before - holding(&chain, Address::ZERO, wallet).await - gas, raw("4", 18), "paid 4 ETH");
     assert_eq!(holding(&chain, usdc, wallet).await - usdc_before, amount_out, "received as quoted");
 }
+
+/// A pool with hooks is refused on every route that names it, with a 400 naming the hooks contract: what a hook
+/// does to a swap is its own code, not the pool math the gateway runs. (Dynamic fees without hook calls make a
+/// pool whose hooks address needs no code.)
+#[tokio::test]
+async fn a_pool_with_hooks_is_refused_naming_its_hooks() {
+    use alloy::primitives::aliases::{I24, U24};
+    use alloy::sol_types::SolCall;
+    use connectors::v4::{IPositionManager, Plan, actions};
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
+    let (weth, usdc) = (devnet.deployment().token("WETH").address, devnet.deployment().token("USDC").address);
+    let (currency0, currency1) = connectors::v2::sort_tokens(weth, usdc);
+    // No permission flag in the address's low 14 bits: the PoolManager never calls it.
+    let hooks: Address = "0x000000000000000000000000000000000000c000".parse().unwrap();
+    let dynamic_fee = U24::from(0x800000);
+    let key = PoolKey { currency0, currency1, fee: dynamic_fee, tickSpacing: I24::try_from(60).unwrap(), hooks };
+    let sqrt_price = connectors::v3::position::sqrt_at(196_200).unwrap();
+    let v4 = v4();
+    let initialize = IPositionManager::initializePoolCall { key: key.clone(), sqrtPriceX96: sqrt_price };
+    chain.call(v4.position_manager, initialize).await.unwrap();
+    let mint = (
+        key.clone(),
+        I24::try_from(195_000).unwrap(),
+        I24::try_from(197_400).unwrap(),
+        U256::from(10u64.pow(12)),
+        u128::MAX,
+        u128::MAX,
+        chain.deployer,
+        alloy::primitives::Bytes::new(),
+    );
+    let plan = Plan::default().then(actions::MINT_POSITION, mint).then(actions::SETTLE_PAIR, (currency0, currency1));
+    let call = IPositionManager::modifyLiquiditiesCall { unlockData: plan.encode(), deadline: U256::from(u64::MAX) };
+    let request = alloy::rpc::types::TransactionRequest::default()
+        .from(chain.deployer)
+        .to(v4.position_manager)
+        .input(call.abi_encode().into());
+    chain.transact(request, "mint in a hooked pool").await.unwrap();
+
+    let id = key.id();
+    let hooks_named = |body: &Value| {
+        body["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("has hooks at 0x000000000000000000000000000000000000c000")
+    };
+    let url = format!("/trading/clmm/pool-info?chainNetwork=ethereum-devnet&connector=uniswap&poolAddress={id}");
+    let (status, body) = gw.get(&url).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(hooks_named(&body), "{body}");
+    let url = format!(
+        "/trading/clmm/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&poolAddress={id}"
+    );
+    let (status, body) = gw.get(&url).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(hooks_named(&body), "{body}");
+    let (status, body) = gw
+        .post("/pools", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm", "address": id.to_string()}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(hooks_named(&body), "listing it is refused too: {body}");
+}
