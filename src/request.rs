@@ -124,11 +124,12 @@ pub fn optional_address(field: &str, text: Option<&str>) -> ApiResult<Option<Add
 /// A pool: its contract's address (checked as [`parse_address`] checks it), or a V4 pool's 32-byte id.
 pub fn parse_pool_address(field: &str, text: &str) -> ApiResult<PoolAddress> {
     let text = text.trim();
-    match text.strip_prefix("0x").unwrap_or(text).len() {
-        64 => text
+    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+    match digits.len() {
+        40 => parse_address(field, text).map(PoolAddress::Contract),
+        _ => text
             .parse::<PoolAddress>()
             .map_err(|reason| ApiError::bad_request(field, format!("{} {reason}", chains::quoted(text)))),
-        _ => parse_address(field, text).map(PoolAddress::Contract),
     }
 }
 

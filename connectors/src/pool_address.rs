@@ -58,8 +58,8 @@ impl FromStr for PoolAddress {
     fn from_str(text: &str) -> Result<Self, String> {
         let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
         match digits.len() {
-            40 => text.parse().map(PoolAddress::Contract).map_err(|e| format!("is not an address: {e}")),
-            64 => text.parse().map(PoolAddress::Id).map_err(|e| format!("is not a pool id: {e}")),
+            40 => digits.parse().map(PoolAddress::Contract).map_err(|e| format!("is not an address: {e}")),
+            64 => digits.parse().map(PoolAddress::Id).map_err(|e| format!("is not a pool id: {e}")),
             _ => Err("must be a pool's address (0x and 40 hex digits) or a V4 pool id (0x and 64)".into()),
         }
     }
@@ -91,6 +91,8 @@ mod tests {
         assert_eq!((pool.to_string(), pool.contract()), (id.to_string(), None));
         let round_trip: PoolAddress = serde_json::from_str(&serde_json::to_string(&pool).unwrap()).unwrap();
         assert_eq!(round_trip, pool);
+        let upper: PoolAddress = "0X21C67E77068DE97969BA93D4AAB21826D33CA12BB9F565D8496E8FDA8A82CA27".parse().unwrap();
+        assert_eq!(upper, pool);
         for bad in ["0x1234", "0xzz21c67e77068de97969ba93d4aab21826d33ca12bb9f565d8496e8fda8a82ca", ""] {
             assert!(bad.parse::<PoolAddress>().is_err(), "{bad}");
         }
