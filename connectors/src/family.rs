@@ -413,6 +413,24 @@ impl Dex {
     }
 }
 
+/// Receipts built in memory, for tests of what is read from them.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use alloy::primitives::{Address, B256, Bloom};
+    use alloy::rpc::types::{Log, TransactionReceipt};
+
+    /// A mined, successful receipt holding `logs`.
+    pub fn receipt_with(logs: Vec<Log>) -> TransactionReceipt {
+        serde_json::from_value(serde_json::json!({
+            "transactionHash": B256::ZERO, "transactionIndex": "0x0", "blockHash": B256::ZERO,
+            "blockNumber": "0x1", "from": Address::ZERO, "to": Address::ZERO, "cumulativeGasUsed": "0x0", "gasUsed": "0x0",
+            "effectiveGasPrice": "0x0", "contractAddress": null, "logs": logs, "logsBloom": Bloom::ZERO,
+            "type": "0x2", "status": "0x1"
+        }))
+        .expect("a receipt")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -321,13 +321,7 @@ mod tests {
             log_of(v3.position_manager, collect(4).encode_log_data()),
             log_of(Address::repeat_byte(1), collect(1_000).encode_log_data()),
         ];
-        let receipt: TransactionReceipt = serde_json::from_value(serde_json::json!({
-            "transactionHash": alloy::primitives::B256::ZERO, "transactionIndex": "0x0", "blockHash": alloy::primitives::B256::ZERO,
-            "blockNumber": "0x1", "from": Address::ZERO, "to": Address::ZERO, "cumulativeGasUsed": "0x0", "gasUsed": "0x0",
-            "effectiveGasPrice": "0x0", "contractAddress": null, "logs": logs, "logsBloom": alloy::primitives::Bloom::ZERO,
-            "type": "0x2", "status": "0x1"
-        }))
-        .unwrap();
+        let receipt = crate::family::tests_support::receipt_with(logs);
         assert_eq!(
             v3.moved(&receipt),
             Moved {

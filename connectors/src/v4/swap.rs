@@ -219,3 +219,156 @@ impl V4Deployment {
 impl Liquidity for V4Deployment {}
 
 impl Positions for V4Deployment {}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::Log;
+
+    use super::*;
+    use crate::dex::Registry;
+    use crate::router::tests_support::{USDC, WBTC, limits};
+    use crate::v3::FeeTier;
+
+    fn v4() -> V4Deployment {
+        Registry::builtin().find("uniswap", "mainnet").unwrap().v4.unwrap()
+    }
+
+    /// WBTC -> ETH at 0.3 %, ETH -> USDC at 0.05 %, through hookless pools at their tiers' spacings.
+    fn through_eth() -> (Route, [PoolKey; 2]) {
+        let v4 = v4();
+        let wbtc_eth = v4.hookless_key(WBTC, Address::ZERO, FeeTier { fee: 3000, tick_spacing: 60 });
+        let eth_usdc = v4.hookless_key(Address::ZERO, USDC, FeeTier { fee: 500, tick_spacing: 10 });
+        let hop = |key: &PoolKey, token_in, token_out, fee| Hop {
+            family: Family::V4,
+            pool: key.id().into(),
+            token_in,
+            token_out,
+            fee,
+        };
+        let route =
+            Route { hops: vec![hop(&wbtc_eth, WBTC, Address::ZERO, 3000), hop(&eth_usdc, Address::ZERO, USDC, 500)] };
+        (route, [wbtc_eth, eth_usdc])
+    }
+
+    /// The UniversalRouter call's commands, and its V4 plan's actions and parameters.
+    fn decoded(call: &Call) -> (Vec<u8>, Vec<u8>, Vec<Bytes>, Vec<Bytes>) {
+        let execute = IUniversalRouter::executeCall::abi_decode(&call.data).unwrap();
+        let (plan_actions, params) = <(Bytes, Vec<Bytes>)>::abi_decode_params(&execute.inputs[0]).unwrap();
+        (execute.commands.to_vec(), plan_actions.to_vec(), params, execute.inputs[1..].to_vec())
+    }
+
+    #[test]
+    fn an_exact_in_route_chains_single_pool_swaps_through_the_open_delta_and_settles_and_takes_once() {
+        let (route, keys) = through_eth();
+        let call = v4().swap_call(&route, &limits(true)).unwrap();
+        assert_eq!((call.to, call.value), (v4().universal_router, U256::ZERO), "WBTC in: nothing sent with it");
+        let (commands, plan, params, rest) = decoded(&call);
+        assert_eq!((commands, rest.len()), (vec![V4_SWAP_COMMAND], 0));
+        let swap = actions::SWAP_EXACT_IN_SINGLE;
+        assert_eq!(plan, vec![swap, swap, actions::SETTLE_ALL, actions::TAKE_ALL]);
+        let first = <(ExactInputSingleParams,)>::abi_decode_params(&params[0]).unwrap().0;
+        let second = <(ExactInputSingleParams,)>::abi_decode_params(&params[1]).unwrap().0;
+        assert_eq!((&first.poolKey, first.zeroForOne, first.amountIn), (&keys[0], false, 100), "WBTC is currency1");
+        assert_eq!((&second.poolKey, second.zeroForOne, second.amountIn), (&keys[1], true, OPEN_DELTA));
+        let settle = <(Address, U256)>::abi_decode_params(&params[2]).unwrap();
+        let take = <(Address, U256)>::abi_decode_params(&params[3]).unwrap();
+        assert_eq!(
+            (settle, take),
+            ((WBTC, U256::from(100)), (USDC, U256::from(190))),
+            "all in, at least the minimum out"
+        );
+    }
+
+    #[test]
+    fn an_exact_out_route_paying_eth_swaps_from_the_last_pool_back_sends_its_maximum_and_sweeps_the_rest() {
+        let (route, keys) = through_eth();
+        // USDC -> ETH, bought: the route reversed to its first hop.
+        let reversed = Route { hops: vec![Hop { token_in: USDC, token_out: Address::ZERO, ..route.hops[1].clone() }] };
+        let call = v4().swap_call(&reversed, &limits(false)).unwrap();
+        assert_eq!(call.value, U256::ZERO, "USDC in");
+        let eth_in = Route { hops: vec![Hop { token_in: Address::ZERO, token_out: WBTC, ..route.hops[0].clone() }] };
+        let call = v4().swap_call(&eth_in, &limits(false)).unwrap();
+        assert_eq!(call.value, U256::from(110), "ETH in: the maximum in goes with the call");
+        let (commands, plan, params, rest) = decoded(&call);
+        assert_eq!(commands, vec![V4_SWAP_COMMAND, SWEEP_COMMAND]);
+        assert_eq!(plan, vec![actions::SWAP_EXACT_OUT_SINGLE, actions::SETTLE_ALL, actions::TAKE_ALL]);
+        let out = <(ExactOutputSingleParams,)>::abi_decode_params(&params[0]).unwrap().0;
+        assert_eq!((&out.poolKey, out.zeroForOne, out.amountOut, out.amountInMaximum), (&keys[0], true, 200, 110));
+        let sweep = <(Address, Address, U256)>::abi_decode_params(&rest[0]).unwrap();
+        assert_eq!(sweep, (Address::ZERO, Address::repeat_byte(9), U256::ZERO), "what is left goes back");
+        // Two hops bought: the pool paying the wallet first, the one before owing what it took.
+        let call = v4().swap_call(&route, &limits(false)).unwrap();
+        let (_, plan, params, _) = decoded(&call);
+        assert_eq!(&plan[..2], &[actions::SWAP_EXACT_OUT_SINGLE; 2]);
+        let last = <(ExactOutputSingleParams,)>::abi_decode_params(&params[0]).unwrap().0;
+        let first = <(ExactOutputSingleParams,)>::abi_decode_params(&params[1]).unwrap().0;
+        assert_eq!((&last.poolKey, last.amountOut, last.amountInMaximum), (&keys[1], 200, u128::MAX));
+        assert_eq!((&first.poolKey, first.amountOut, first.amountInMaximum), (&keys[0], OPEN_DELTA, 110));
+    }
+
+    #[test]
+    fn a_hop_not_at_a_known_tick_spacing_or_of_another_family_is_refused() {
+        let (mut route, _) = through_eth();
+        route.hops[1].fee = 3000;
+        assert!(v4().swap_call(&route, &limits(true)).is_err(), "no 0.3 % ETH/USDC pool has this id");
+        let v3_route = crate::router::tests_support::two_hops(Family::V3);
+        assert!(v4().swap_call(&v3_route, &limits(true)).is_err());
+    }
+
+    #[test]
+    fn a_pool_is_found_where_its_id_has_a_price() {
+        let v4 = v4();
+        let lookups = v4.lookups(Address::ZERO, USDC);
+        assert_eq!(lookups.len(), v4.fee_tiers.len());
+        let at_500 = lookups.iter().find(|lookup| lookup.fee == 500).unwrap();
+        let id = "0x21c67e77068de97969ba93d4aab21826d33ca12bb9f565d8496e8fda8a82ca27".parse::<B256>().unwrap();
+        assert_eq!((at_500.contract, at_500.pool), (v4.state_view, Some(id.into())));
+        assert_eq!(IStateView::getSlot0Call::abi_decode(&at_500.call).unwrap().poolId, id);
+        let slot0 = |price: u64| {
+            IStateView::getSlot0Call::abi_encode_returns(&IStateView::getSlot0Return {
+                sqrtPriceX96: alloy::primitives::aliases::U160::from(price),
+                tick: Default::default(),
+                protocolFee: Default::default(),
+                lpFee: Default::default(),
+            })
+        };
+        assert_eq!(v4.found(at_500, &slot0(1)), Some(id.into()));
+        assert_eq!(v4.found(at_500, &slot0(0)), None, "no price: not initialized");
+    }
+
+    #[test]
+    fn the_eth_a_route_paid_and_received_is_read_from_the_pool_managers_swap_events() {
+        let v4 = v4();
+        let (route, keys) = through_eth();
+        let swap = |id: B256, amount0: i128, amount1: i128| {
+            let event = IPoolManager::Swap {
+                id,
+                sender: v4.universal_router,
+                amount0,
+                amount1,
+                sqrtPriceX96: Default::default(),
+                liquidity: 0,
+                tick: Default::default(),
+                fee: Default::default(),
+            };
+            alloy::rpc::types::Log {
+                inner: Log { address: v4.pool_manager, data: event.encode_log_data() },
+                ..Default::default()
+            }
+        };
+        let receipt_of = crate::family::tests_support::receipt_with;
+        // WBTC -> ETH -> USDC: ETH only passes through; the wallet neither pays nor gets any.
+        let through = receipt_of(vec![swap(keys[0].id(), 5, -1), swap(keys[1].id(), -5, 15_000)]);
+        let leg = Leg::new(route.clone(), U256::from(1), U256::from(15_000));
+        assert_eq!(v4.native_moved(&through, &[leg]), (U256::ZERO, U256::ZERO));
+        // ETH -> USDC: paid what the pool took of currency0; a log from another contract does not count.
+        let eth_usdc = Route { hops: vec![route.hops[1].clone()] };
+        let mut stranger = swap(keys[1].id(), -99, 0);
+        stranger.inner.address = Address::repeat_byte(7);
+        let paid = receipt_of(vec![swap(keys[1].id(), -5, 15_000), stranger]);
+        assert_eq!(
+            v4.native_moved(&paid, &[Leg::new(eth_usdc, U256::from(5), U256::from(15_000))]),
+            (U256::from(5), U256::ZERO)
+        );
+    }
+}
