@@ -307,3 +307,34 @@ async fn a_pool_with_hooks_is_refused_naming_its_hooks() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(hooks_named(&body), "listing it is refused too: {body}");
 }
+
+/// Between ERC-20s too the router takes V4 pools where they give most: WBTC -> USDC goes WBTC -V4-> ETH -V4-> USDC
+/// on the devnet, each hop equal to V4Quoter, and the stored quote executes exactly as quoted.
+#[tokio::test]
+async fn a_router_quote_for_which_v4_pools_are_best_takes_them_and_executes_as_quoted() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
+    let wallet = devnet.accounts()[1];
+    approve(&gw, "WBTC", "uniswap/router").await;
+    let (wbtc, usdc) = (devnet.deployment().token("WBTC").address, devnet.deployment().token("USDC").address);
+    let (text, body) = quote_on(&gw, "uniswap", "router", "baseToken=WBTC&quoteToken=USDC&amount=0.5&side=SELL").await;
+    let (wbtc_eth, wbtc_eth_id) = pool(&devnet, "WBTC", "ETH");
+    let (eth_usdc, eth_usdc_id) = pool(&devnet, "ETH", "USDC");
+    let pools: Vec<&str> =
+        body["route"].as_array().unwrap().iter().map(|step| step["poolAddress"].as_str().unwrap()).collect();
+    assert_eq!(pools, vec![wbtc_eth_id.to_string(), eth_usdc_id.to_string()], "through the V4 pools: {body}");
+    let through_eth = v4_quoter(&chain, &wbtc_eth, wbtc, true, raw("0.5", 8)).await;
+    let amount_out = raw(&raw_field(&text, "amountOut"), 6);
+    assert_eq!(amount_out, v4_quoter(&chain, &eth_usdc, Address::ZERO, true, through_eth).await, "{body}");
+    let before = (holding(&chain, wbtc, wallet).await, holding(&chain, usdc, wallet).await);
+    let (status, executed) = gw
+        .post(
+            "/trading/router/execute-quote",
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": body["quoteId"]}),
+        )
+        .await;
+    assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
+    assert_eq!(before.0 - holding(&chain, wbtc, wallet).await, raw("0.5", 8));
+    assert_eq!(holding(&chain, usdc, wallet).await - before.1, amount_out, "received as quoted");
+}
