@@ -62,6 +62,14 @@ async fn fee_paid(chain: &Unlocked, executed: &Value) -> U256 {
     U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
 }
 
+/// Executes a router quote; it must be mined.
+async fn execute_quote(gw: &TestGateway, quote: &Value) -> Value {
+    let request = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": quote["quoteId"]});
+    let (status, executed) = gw.post("/trading/router/execute-quote", request).await;
+    assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
+    executed
+}
+
 struct Case<'a> {
     base: &'a str,
     quote: &'a str,
@@ -229,13 +237,7 @@ async fn a_router_quote_through_a_v4_pool_executes_through_the_universal_router_
     let amount_out = raw(&raw_field(&text, "amountOut"), 6);
     assert_eq!(amount_out, v4_quoter(&chain, &key, Address::ZERO, true, raw("4", 18)).await, "{body}");
     let (eth_before, usdc_before) = (holding(&chain, Address::ZERO, wallet).await, holding(&chain, usdc, wallet).await);
-    let (status, executed) = gw
-        .post(
-            "/trading/router/execute-quote",
-            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": body["quoteId"]}),
-        )
-        .await;
-    assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
+    let executed = execute_quote(&gw, &body).await;
     let hash: B256 = executed["signature"].as_str().unwrap().parse().unwrap();
     let tx = chain.provider.get_transaction_by_hash(hash).await.unwrap().unwrap();
     assert_eq!(alloy::consensus::Transaction::to(&tx), Some(v4().universal_router), "sent to the UniversalRouter");
@@ -328,13 +330,7 @@ async fn a_router_quote_for_which_v4_pools_are_best_takes_them_and_executes_as_q
     let amount_out = raw(&raw_field(&text, "amountOut"), 6);
     assert_eq!(amount_out, v4_quoter(&chain, &eth_usdc, Address::ZERO, true, through_eth).await, "{body}");
     let before = (holding(&chain, wbtc, wallet).await, holding(&chain, usdc, wallet).await);
-    let (status, executed) = gw
-        .post(
-            "/trading/router/execute-quote",
-            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": body["quoteId"]}),
-        )
-        .await;
-    assert_eq!((status, executed["status"].as_i64()), (StatusCode::OK, Some(1)), "{executed}");
+    execute_quote(&gw, &body).await;
     assert_eq!(before.0 - holding(&chain, wbtc, wallet).await, raw("0.5", 8));
     assert_eq!(holding(&chain, usdc, wallet).await - before.1, amount_out, "received as quoted");
 }
