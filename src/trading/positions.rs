@@ -29,6 +29,8 @@ struct Sides {
 impl Sides {
     async fn of(state: &AppState, desk: &Desk, pool: PoolAddress) -> ApiResult<Sides> {
         let pool = pool_state(state, desk, pool).await?;
+        // A family without positions says so before anything is sized for it.
+        desk.protocol(pool.family())?.position_manager()?;
         let (token0, token1) = pool.tokens();
         let base_is_token0 = base_of(state, desk, pool.address(), token0, token1, None).await?;
         let (token0, token1) = (desk.token_at(token0).await?, desk.token_at(token1).await?);
