@@ -132,7 +132,7 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
 }
 
 /// What a pool holds of its two tokens: a V3 pool's balances; a V4 pool shares the PoolManager's, so what its
-/// liquidity amounts to at the price (fees owed to positions are not counted).
+/// liquidity amounts to at the price, over the ticks read around it (fees owed to positions are not counted).
 async fn held(desk: &Desk, pool: &ClmmPool) -> ApiResult<(U256, U256)> {
     match pool.address() {
         PoolAddress::Contract(address) => {
