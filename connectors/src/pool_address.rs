@@ -41,11 +41,12 @@ impl From<B256> for PoolAddress {
     }
 }
 
-/// A contract as its checksummed address, an id as 0x and 64 hex digits.
+/// A contract as its checksummed address (remembered: quotes name the same pools over and over), an id as 0x
+/// and 64 hex digits.
 impl fmt::Display for PoolAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PoolAddress::Contract(address) => write!(f, "{}", address.to_checksum(None)),
+            PoolAddress::Contract(address) => f.write_str(&chains::checksum(*address)),
             PoolAddress::Id(id) => write!(f, "{id}"),
         }
     }

@@ -410,7 +410,7 @@ async fn approve(
     for spender in &spenders {
         // Read per spender: an earlier one may have approved Permit2 already.
         let erc20_allowed = match spender.permit2 {
-            Some(_) => spender.allowances(&ctx.network, owner, &[token.address]).await?.erc20[0],
+            Some(permit2) => erc20::allowances(&ctx.network, owner, permit2, &[token.address]).await?[0],
             None => U256::ZERO,
         };
         for call in spender.approvals(token.address, amount, erc20_allowed) {

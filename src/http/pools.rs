@@ -215,7 +215,9 @@ async fn identify(
         }
         PoolAddress::Id(_) => {
             for connector in config.dexes.names() {
-                let Some(dex) = config.dex(&connector, network).filter(|dex| dex.v4.is_some()) else { continue };
+                let Some(dex) = config.dex(&connector, network).filter(|dex| dex.protocol(Family::V4).is_ok()) else {
+                    continue;
+                };
                 match state.pool_states().clmm_pool(&chain, &dex, address).await {
                     Ok(pool) => return Ok(listing(&connector, pool.family(), pool.tokens(), pool.tier())),
                     Err(connectors::error::ConnectorError::NotAPool(_)) => continue,

@@ -64,10 +64,7 @@ pub fn no_pool(kind: &str) -> ApiError {
 /// A concentrated-liquidity pool's state at the latest block, from the cache: a V3 pool by its contract, a V4
 /// pool by its id.
 pub async fn pool_state(state: &AppState, desk: &Desk, address: PoolAddress) -> ApiResult<ClmmPool> {
-    let family = match address {
-        PoolAddress::Contract(_) => Family::V3,
-        PoolAddress::Id(_) => Family::V4,
-    };
+    let family = Family::of_kind("clmm", address).expect("every pool address names a clmm family");
     desk.protocol(family)?;
     Ok(state.pool_states().clmm_pool(&desk.network, &desk.dex, address).await?)
 }

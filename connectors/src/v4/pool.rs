@@ -7,7 +7,6 @@ use chains::network::Network;
 
 use super::{PoolKey, V4Deployment};
 use crate::error::ConnectorError;
-use crate::pool_address::PoolAddress;
 use crate::v3::pool::{Curve, CurveReads, SwapAmount, SwapResult, WINDOW_WORDS, run_lens};
 
 /// The lens's creation code, compiled with solc 0.7.6 (optimizer, 200 runs) from
@@ -98,10 +97,6 @@ impl V4PoolState {
             ticks: state.ticks.iter().map(|t| (t.tick.as_i32(), t.liquidityNet)).collect(),
         });
         Ok(V4PoolState { id, key: state.key, protocol_fee: state.protocolFee.to::<u32>(), curve, block })
-    }
-
-    pub fn address(&self) -> PoolAddress {
-        PoolAddress::Id(self.id)
     }
 
     pub fn has_currency(&self, currency: Address) -> bool {
