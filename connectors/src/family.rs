@@ -94,18 +94,35 @@ pub struct Position {
     pub token_id: U256,
     pub owner: Address,
     pub pool: PoolAddress,
+    /// The pool's (token0, token1); the zero address is native ETH.
+    pub tokens: (Address, Address),
     pub lower: i32,
     pub upper: i32,
     pub liquidity: u128,
 }
 
-/// What the manager's events in a receipt say happened to a position: (token0, token1) amounts.
+/// What a transaction did to a position, as the chain says: (token0, token1) amounts.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Moved {
     pub token_id: U256,
+    /// Put into the position.
     pub added: Pair,
+    /// Taken out of the position's liquidity.
     pub removed: Pair,
+    /// Paid out to the owner: what was removed, and the fees earned.
     pub collected: Pair,
+}
+
+/// A deposit into a position, sized at the pool's price: the liquidity the amounts desired buy there, and the
+/// least and the most of each token it may take within the slippage tolerance. V3's manager takes the amounts
+/// desired and mints what they buy at the price it meets (at least `least`); V4's mints exactly `liquidity`,
+/// paying at most `most`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deposit {
+    pub liquidity: u128,
+    pub desired: Pair,
+    pub least: Pair,
+    pub most: Pair,
 }
 
 /// What every family's deployment says of itself.
@@ -297,13 +314,12 @@ pub trait Positions: Deployed {
         unsupported(self.family(), "positions")
     }
 
-    /// Opens a position on `pool` between two ticks, with the amounts desired and the least accepted.
+    /// Opens a position on `pool` between two ticks with a deposit, for `recipient`.
     fn open_position(
         &self,
         _pool: &ClmmPool,
         _ticks: (i32, i32),
-        _desired: Pair,
-        _least: Pair,
+        _deposit: &Deposit,
         _recipient: Address,
         _deadline: U256,
     ) -> Result<Call, ConnectorError> {
@@ -314,8 +330,7 @@ pub trait Positions: Deployed {
     fn add_to_position(
         &self,
         _position: &Position,
-        _desired: Pair,
-        _least: Pair,
+        _deposit: &Deposit,
         _deadline: U256,
     ) -> Result<Call, ConnectorError> {
         unsupported(self.family(), "positions")
@@ -342,9 +357,10 @@ pub trait Positions: Deployed {
         unsupported(self.family(), "positions")
     }
 
-    /// What the receipt of one of these calls says moved.
-    fn moved(&self, _receipt: &TransactionReceipt) -> Moved {
-        Moved::default()
+    /// What one of these calls moved, read from its receipt (and where the receipt does not say, from the chain
+    /// at its block).
+    fn moved<'a>(&'a self, _network: &'a Network, _receipt: &'a TransactionReceipt) -> Reading<'a, Moved> {
+        unsupported_reading(self.family(), "positions")
     }
 
     /// The position with this id, or `None` when there is none.

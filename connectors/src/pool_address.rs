@@ -27,6 +27,14 @@ impl PoolAddress {
             PoolAddress::Id(_) => None,
         }
     }
+
+    /// The pool's V4 id, if it is known by one.
+    pub fn id(self) -> Option<B256> {
+        match self {
+            PoolAddress::Id(id) => Some(id),
+            PoolAddress::Contract(_) => None,
+        }
+    }
 }
 
 impl From<Address> for PoolAddress {

@@ -1,11 +1,11 @@
-//! `clmm` liquidity: positions in a price range through the family's `Positions` (V3: NonfungiblePositionManager
-//! NFTs, `positionAddress` is the token id).
+//! `clmm` liquidity: positions in a price range through the family's `Positions` (V3's NonfungiblePositionManager
+//! and V4's PositionManager hold them as NFTs; `positionAddress` is the token id).
 //! Prices are quote per base as the client names them; ticks are rounded to the pool's spacing.
 
 use alloy::primitives::U256;
 use chains::erc20::Token;
 use chains::tx::Call;
-use connectors::family::{Family, Position};
+use connectors::family::{Deposit, Family, Moved, Position, Protocol};
 use connectors::pool_address::PoolAddress;
 use connectors::state::ClmmPool;
 use connectors::v3::position::{Orientation, Sizing, SizingError, amounts_for_liquidity};
@@ -13,7 +13,7 @@ use connectors::v3::position::{Orientation, Sizing, SizingError, amounts_for_liq
 use super::Desk;
 use super::pool::{base_of, pool_state};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{Human, optional_pool_address};
+use crate::request::{Human, optional_pool_address, wallet_address};
 use crate::schema::liquidity::{LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
 use crate::schema::{TxResponse, fee_of, status_of};
 use crate::state::AppState;
@@ -37,6 +37,22 @@ impl Sides {
         let orientation = Orientation { base_is_token0, decimals0: token0.decimals, decimals1: token1.decimals };
         let (base, quote) = if base_is_token0 { (token0, token1) } else { (token1, token0) };
         Ok(Sides { pool, orientation, base, quote })
+    }
+
+    /// The family whose manager holds the pool's positions.
+    fn positions<'a>(&self, desk: &'a Desk) -> ApiResult<&'a dyn Protocol> {
+        desk.protocol(self.pool.family())
+    }
+
+    /// What a sent change to a position moved, once it is mined: `None` while pending, or when what it moved
+    /// cannot be read (it is still mined; its hash and status say so).
+    async fn moved(&self, desk: &Desk, outcome: &chains::tx::Outcome) -> Option<Moved> {
+        let receipt = status_of(outcome).1?;
+        let read = self.positions(desk).ok()?.moved(&desk.network, receipt).await;
+        read.inspect_err(|error| {
+            tracing::warn!(tx = %receipt.transaction_hash, %error, "what the position change moved could not be read")
+        })
+        .ok()
     }
 
     fn human(&self, amount0: U256, amount1: U256) -> (Human, Human) {
@@ -114,10 +130,9 @@ pub async fn open(
     let ticks = sides.ticks(&request)?;
     let sizing = sides.size(ticks, &request)?;
     let (owner, _) = desk.wallet(state, request.wallet_address.as_deref())?;
-    let (desired, least) = bounds(&desk, &sizing);
-    let positions = desk.protocol(sides.pool.family())?;
-    let call = positions.open_position(&sides.pool, ticks, desired, least, owner, desk.deadline())?;
-    deposit(state, &desk, &request, &sides, None, sizing, call, "open-position").await
+    let offered = offer(&desk, &sizing);
+    let call = sides.positions(&desk)?.open_position(&sides.pool, ticks, &offered, owner, desk.deadline())?;
+    deposit(state, &desk, &request, &sides, None, &offered, call, "open-position").await
 }
 
 /// Adds liquidity to a position, in its range, with the amounts the price calls for.
@@ -129,18 +144,25 @@ pub async fn add(
     let (desk, held) = owned(state, connector, &request).await?;
     let position = &held.position;
     let sizing = held.sides.size((position.lower, position.upper), &request)?;
-    let (desired, least) = bounds(&desk, &sizing);
-    let call = desk.protocol(Family::V3)?.add_to_position(position, desired, least, desk.deadline())?;
-    deposit(state, &desk, &request, &held.sides, Some(position.token_id), sizing, call, "add-liquidity").await
+    let offered = offer(&desk, &sizing);
+    let call = held.sides.positions(&desk)?.add_to_position(position, &offered, desk.deadline())?;
+    deposit(state, &desk, &request, &held.sides, Some(position.token_id), &offered, call, "add-liquidity").await
 }
 
-/// The (token0, token1) amounts a deposit offers, and the least it accepts within the slippage tolerance.
-fn bounds(desk: &Desk, sizing: &Sizing) -> ((U256, U256), (U256, U256)) {
-    ((sizing.amount0, sizing.amount1), (desk.min_out(sizing.amount0), desk.min_out(sizing.amount1)))
+/// What a deposit sized at the pool's price offers, within the slippage tolerance either way.
+fn offer(desk: &Desk, sizing: &Sizing) -> Deposit {
+    let (amount0, amount1) = (sizing.amount0, sizing.amount1);
+    Deposit {
+        liquidity: sizing.liquidity,
+        desired: (amount0, amount1),
+        least: (desk.min_out(amount0), desk.min_out(amount1)),
+        most: (desk.max_in(amount0), desk.max_in(amount1)),
+    }
 }
 
 /// Checks both allowances to the position manager, sends a deposit into a position (`position`: the one added
-/// to, `None` for a new one, whose id the receipt tells) and reads what it took.
+/// to, `None` for a new one, whose id the receipt tells) and reads what it took (and, where the family pays a
+/// position's fees with every change, what it paid).
 #[allow(clippy::too_many_arguments)]
 async fn deposit(
     state: &AppState,
@@ -148,24 +170,29 @@ async fn deposit(
     request: &PositionRequest,
     sides: &Sides,
     position: Option<U256>,
-    sizing: Sizing,
+    offered: &Deposit,
     call: Call,
     label: &str,
 ) -> ApiResult<TxResponse<LiquidityData>> {
     let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
     let spender_name = format!("{}/clmm", desk.connector);
+    let positions = sides.positions(desk)?;
+    let spender = positions.spender(call.to);
     let (token0, token1) = sides.orientation.join(&sides.base, &sides.quote);
-    desk.require_allowance(owner, token0, call.to, sizing.amount0, &spender_name).await?;
-    desk.require_allowance(owner, token1, call.to, sizing.amount1, &spender_name).await?;
-    let positions = desk.protocol(Family::V3)?;
+    desk.require_allowance(owner, token0, spender, offered.desired.0, &spender_name).await?;
+    desk.require_allowance(owner, token1, spender, offered.desired.1, &spender_name).await?;
     let (sent, outcome) = desk.send(state, &signer, call, label).await?;
-    let data = status_of(&outcome).1.map(|receipt| {
-        let moved = positions.moved(receipt);
+    let data = sides.moved(desk, &outcome).await.map(|moved| {
         let token_id = position.unwrap_or(moved.token_id);
         let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address(), token_id);
         let (base, quote) = sides.human(moved.added.0, moved.added.1);
         data.base_token_amount_added = Some(base);
         data.quote_token_amount_added = Some(quote);
+        if moved.collected != (U256::ZERO, U256::ZERO) {
+            let (base, quote) = sides.human(moved.collected.0, moved.collected.1);
+            data.base_fee_amount_collected = Some(base);
+            data.quote_fee_amount_collected = Some(quote);
+        }
         data
     });
     Ok(TxResponse::new(&sent, &outcome, data))
@@ -177,10 +204,38 @@ struct Held {
     sides: Sides,
 }
 
-async fn held(state: &AppState, desk: &Desk, token_id: U256) -> ApiResult<Held> {
-    let position = desk.protocol(Family::V3)?.position(&desk.network, token_id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("position {token_id} does not exist on {} {}", desk.connector, desk.network_name))
-    })?;
+/// The position a request names by its token id. V3's and V4's managers each number their positions from 1, so
+/// an id may name one in each: the family of the request's `poolAddress` says which, or else the one its wallet
+/// owns.
+async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiResult<Held> {
+    let token_id = request.token_id()?;
+    let families: Vec<Family> = match optional_pool_address("poolAddress", request.pool_address.as_deref())? {
+        Some(pool) => Family::of_kind("clmm", pool).into_iter().collect(),
+        None => desk.dex.protocols().filter(|p| p.position_manager().is_ok()).map(|p| p.family()).collect(),
+    };
+    let reads = families.iter().map(|family| async move {
+        let positions = desk.protocol(*family)?;
+        ApiResult::Ok(positions.position(&desk.network, token_id).await?)
+    });
+    let found: Vec<Position> = futures::future::try_join_all(reads).await?.into_iter().flatten().collect();
+    let wallet = wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref()).ok();
+    let owned: Vec<&Position> = found.iter().filter(|position| Some(position.owner) == wallet).collect();
+    let position = match (&found[..], &owned[..]) {
+        ([], _) => {
+            return Err(ApiError::not_found(format!(
+                "position {token_id} does not exist on {} {}",
+                desk.connector, desk.network_name
+            )));
+        }
+        ([only], _) => only.clone(),
+        (_, [only]) => (*only).clone(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "poolAddress",
+                format!("position {token_id} names one in several pool families here: give its poolAddress"),
+            ));
+        }
+    };
     let sides = Sides::of(state, desk, position.pool).await?;
     Ok(Held { position, sides })
 }
@@ -188,7 +243,7 @@ async fn held(state: &AppState, desk: &Desk, token_id: U256) -> ApiResult<Held> 
 /// The desk and the position a request names, which must belong to the request's wallet.
 async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequest) -> ApiResult<(Desk, Held)> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
-    let position = held(state, &desk, request.token_id()?).await?;
+    let position = held(state, &desk, request).await?;
     let (wallet, _) = desk.wallet(state, request.wallet_address.as_deref())?;
     let Position { owner, token_id, .. } = position.position;
     if owner != wallet {
@@ -225,7 +280,7 @@ pub async fn remove(
         / U256::from(1_000_000u64))
     .to::<u128>();
     let least = held.least(&desk, removed)?;
-    let call = desk.protocol(Family::V3)?.remove_from_position(&held.position, removed, least, desk.deadline())?;
+    let call = held.sides.positions(&desk)?.remove_from_position(&held.position, removed, least, desk.deadline())?;
     withdrawal(state, &desk, &request, &held, call, Change::Remove).await
 }
 
@@ -236,7 +291,7 @@ pub async fn collect_fees(
     request: PositionRequest,
 ) -> ApiResult<TxResponse<LiquidityData>> {
     let (desk, held) = owned(state, connector, &request).await?;
-    let call = desk.protocol(Family::V3)?.collect_fees(&held.position)?;
+    let call = held.sides.positions(&desk)?.collect_fees(&held.position)?;
     withdrawal(state, &desk, &request, &held, call, Change::CollectFees).await
 }
 
@@ -248,7 +303,7 @@ pub async fn close(
 ) -> ApiResult<TxResponse<LiquidityData>> {
     let (desk, held) = owned(state, connector, &request).await?;
     let least = held.least(&desk, held.position.liquidity)?;
-    let call = desk.protocol(Family::V3)?.close_position(&held.position, least, desk.deadline())?;
+    let call = held.sides.positions(&desk)?.close_position(&held.position, least, desk.deadline())?;
     withdrawal(state, &desk, &request, &held, call, Change::Close).await
 }
 
@@ -282,12 +337,10 @@ async fn withdrawal(
     call: Call,
     change: Change,
 ) -> ApiResult<TxResponse<LiquidityData>> {
-    let positions = desk.protocol(Family::V3)?;
     let sides = &held.sides;
     let (_, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
     let (sent, outcome) = desk.send(state, &signer, call, change.label()).await?;
-    let data = status_of(&outcome).1.map(|receipt| {
-        let moved = positions.moved(receipt);
+    let data = sides.moved(desk, &outcome).await.map(|moved| {
         let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address(), held.position.token_id);
         let fees =
             (moved.collected.0.saturating_sub(moved.removed.0), moved.collected.1.saturating_sub(moved.removed.1));
@@ -310,7 +363,7 @@ async fn info(desk: &Desk, held: &Held) -> ApiResult<PositionInfo> {
     let (sides, position) = (&held.sides, &held.position);
     let (amount0, amount1) =
         amounts_for_liquidity(sides.pool.sqrt_price_x96, position.lower, position.upper, position.liquidity, false)?;
-    let (owed0, owed1) = desk.protocol(Family::V3)?.owed(&desk.network, position).await?;
+    let (owed0, owed1) = sides.positions(desk)?.owed(&desk.network, position).await?;
     let (base, quote) = sides.human(amount0, amount1);
     let (base_fee, quote_fee) = sides.human(owed0, owed1);
     let (price_a, price_b) =
@@ -341,7 +394,7 @@ pub async fn position_info(
     request: PositionRequest,
 ) -> ApiResult<PositionInfo> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
-    let position = held(state, &desk, request.token_id()?).await?;
+    let position = held(state, &desk, &request).await?;
     info(&desk, &position).await
 }
 
@@ -354,12 +407,14 @@ pub async fn positions_owned(
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
     let pool_filter = optional_pool_address("poolAddress", request.pool_address.as_deref())?;
-    let token_ids = desk.protocol(Family::V3)?.positions_of(&desk.network, owner).await?;
     let mut positions = Vec::new();
-    for token_id in token_ids {
-        let position = held(state, &desk, token_id).await?;
-        if pool_filter.is_none_or(|pool| pool == position.sides.pool.address()) {
-            positions.push(info(&desk, &position).await?);
+    for family in desk.dex.protocols().filter(|p| p.position_manager().is_ok()) {
+        for token_id in family.positions_of(&desk.network, owner).await? {
+            let Some(position) = family.position(&desk.network, token_id).await? else { continue };
+            let held = Held { sides: Sides::of(state, &desk, position.pool).await?, position };
+            if pool_filter.is_none_or(|pool| pool == held.sides.pool.address()) {
+                positions.push(info(&desk, &held).await?);
+            }
         }
     }
     Ok(positions)

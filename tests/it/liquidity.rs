@@ -1,4 +1,5 @@
 use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
 use chains::contracts::IERC20;
 use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
@@ -12,17 +13,29 @@ const PAIR: &str = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc";
 struct Wallet<'a> {
     chain: Unlocked,
     address: Address,
-    weth: Address,
+    /// The base token, WETH or (the zero address) native ETH.
+    base: Address,
     usdc: Address,
     gw: &'a TestGateway,
 }
 
 impl Wallet<'_> {
     async fn balances(&self) -> (U256, U256) {
-        let read = |token| async move {
-            IERC20::new(token, &self.chain.provider).balanceOf(self.address).call().await.unwrap()
+        let read = |token: Address| async move {
+            match token.is_zero() {
+                true => self.chain.provider.get_balance(self.address).await.unwrap(),
+                false => IERC20::new(token, &self.chain.provider).balanceOf(self.address).call().await.unwrap(),
+            }
         };
-        (read(self.weth).await, read(self.usdc).await)
+        (read(self.base).await, read(self.usdc).await)
+    }
+
+    /// What a transaction's answer says its gas cost the base balance: its fee where the base is ETH.
+    fn gas(&self, data: &std::collections::BTreeMap<String, String>) -> U256 {
+        match self.base.is_zero() {
+            true => raw(&data["fee"], 18),
+            false => U256::ZERO,
+        }
     }
 
     /// POSTs, expects a confirmed transaction, and returns the exact text of `data`'s fields.
@@ -40,19 +53,26 @@ impl Wallet<'_> {
 }
 
 async fn setup(devnet: &Devnet, gw: &TestGateway, spender: &str) {
-    for token in ["WETH", "USDC"] {
+    approve_tokens(gw, spender, &["WETH", "USDC"]).await;
+    let _ = devnet;
+}
+
+async fn approve_tokens(gw: &TestGateway, spender: &str, tokens: &[&str]) {
+    for token in tokens {
         let (status, body) =
             gw.post("/chains/ethereum/approve", json!({"network": "devnet", "token": token, "spender": spender})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let _ = devnet;
 }
 
-fn wallet<'a>(devnet: &Devnet, gw: &'a TestGateway) -> Wallet<'a> {
+fn wallet<'a>(devnet: &Devnet, gw: &'a TestGateway, base: &str) -> Wallet<'a> {
     Wallet {
         chain: Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap(),
         address: devnet.accounts()[1],
-        weth: devnet.deployment().token("WETH").address,
+        base: match base {
+            "ETH" => Address::ZERO,
+            token => devnet.deployment().token(token).address,
+        },
         usdc: devnet.deployment().token("USDC").address,
         gw,
     }
@@ -60,16 +80,16 @@ fn wallet<'a>(devnet: &Devnet, gw: &'a TestGateway) -> Wallet<'a> {
 
 #[tokio::test]
 async fn clmm_position_lifecycle_with_exact_balances() {
-    clmm_lifecycle_case("uniswap", POOL).await;
+    clmm_lifecycle_case("uniswap", POOL, "WETH").await;
 }
 
 /// open → positions-owned → add → fees from another wallet's swaps → collect exactly the fees owed → remove
-/// 50 % → close, every balance change exact.
-pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
+/// 50 % → close, every balance change exact, on `pool` of `base` (WETH, or native ETH: its gas counted) and USDC.
+pub async fn clmm_lifecycle_case(connector: &str, pool: &str, base: &str) {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
     setup(&devnet, &gw, &format!("{connector}/clmm")).await;
-    let w = wallet(&devnet, &gw);
+    let w = wallet(&devnet, &gw, base);
     let lp = |body: Value| {
         let mut body = body;
         body["chainNetwork"] = json!("ethereum-devnet");
@@ -89,7 +109,7 @@ pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
         )
         .await;
     let after = w.balances().await;
-    assert_eq!(before.0 - after.0, raw(&opened["baseTokenAmountAdded"], 18));
+    assert_eq!(before.0 - after.0, raw(&opened["baseTokenAmountAdded"], 18) + w.gas(&opened));
     assert_eq!(before.1 - after.1, raw(&opened["quoteTokenAmountAdded"], 6));
     assert!(
         raw(&opened["baseTokenAmountAdded"], 18) <= raw("2", 18)
@@ -117,18 +137,19 @@ pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
     let before = w.balances().await;
     let added = w.post("/trading/clmm/add", lp(json!({"positionAddress": position, "quoteTokenAmount": 1500}))).await;
     let after = w.balances().await;
-    assert_eq!(before.0 - after.0, raw(&added["baseTokenAmountAdded"], 18));
+    assert_eq!(before.0 - after.0, raw(&added["baseTokenAmountAdded"], 18) + w.gas(&added));
     assert_eq!(before.1 - after.1, raw(&added["quoteTokenAmountAdded"], 6));
 
     // Another trader swaps both ways through the pool: the position earns fees in both tokens.
     let trader = TestGateway::on_devnet(&devnet).await;
     trader.add_wallet(&devnet, 2).await;
-    setup(&devnet, &trader, &format!("{connector}/clmm")).await;
+    let erc20s: Vec<&str> = [base, "USDC"].into_iter().filter(|token| *token != "ETH").collect();
+    approve_tokens(&trader, &format!("{connector}/clmm"), &erc20s).await;
     for side in ["SELL", "BUY"] {
         let (status, body) = trader
             .post(
                 "/trading/clmm/execute-swap",
-                lp(json!({"baseToken": "WETH", "quoteToken": "USDC", "amount": 20, "side": side, "poolAddress": pool})),
+                lp(json!({"baseToken": base, "quoteToken": "USDC", "amount": 20, "side": side, "poolAddress": pool})),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -155,20 +176,20 @@ pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
     let after = w.balances().await;
     assert_eq!(raw(&collected["baseFeeAmountCollected"], 18), base_fee);
     assert_eq!(raw(&collected["quoteFeeAmountCollected"], 6), quote_fee);
-    assert_eq!((after.0 - before.0, after.1 - before.1), (base_fee, quote_fee));
+    assert_eq!((after.0 + w.gas(&collected) - before.0, after.1 - before.1), (base_fee, quote_fee));
 
     // Remove half, then close: balances move by exactly what was removed (no fees accrued since).
     let before = w.balances().await;
     let removed =
         w.post("/trading/clmm/remove", lp(json!({"positionAddress": position, "percentageToRemove": 50}))).await;
     let after = w.balances().await;
-    assert_eq!(after.0 - before.0, raw(&removed["baseTokenAmountRemoved"], 18));
+    assert_eq!(after.0 + w.gas(&removed) - before.0, raw(&removed["baseTokenAmountRemoved"], 18));
     assert_eq!(after.1 - before.1, raw(&removed["quoteTokenAmountRemoved"], 6));
     let before = w.balances().await;
     let closed = w.post("/trading/clmm/close", lp(json!({"positionAddress": position}))).await;
     let after = w.balances().await;
     assert_eq!(
-        after.0 - before.0,
+        after.0 + w.gas(&closed) - before.0,
         raw(&closed["baseTokenAmountRemoved"], 18) + raw(&closed["baseFeeAmountCollected"], 18)
     );
     assert_eq!(
@@ -178,9 +199,10 @@ pub async fn clmm_lifecycle_case(connector: &str, pool: &str) {
     let (_, owned) =
         gw.get(&format!("/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector={connector}")).await;
     assert!(owned.as_array().unwrap().iter().all(|p| p["address"] != position.as_str()), "burned: {owned}");
+    // Asked by its pool: V3's and V4's managers number positions apart, so the id alone may name another's.
     let (status, _) = gw
         .get(&format!(
-            "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector={connector}&positionAddress={}",
+            "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector={connector}&positionAddress={}&poolAddress={pool}",
             position.as_str()
         ))
         .await;
@@ -192,7 +214,7 @@ async fn amm_liquidity_lifecycle_with_exact_balances() {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
     setup(&devnet, &gw, "uniswap/amm").await;
-    let w = wallet(&devnet, &gw);
+    let w = wallet(&devnet, &gw, "WETH");
     let lp = |body: Value| {
         let mut body = body;
         body["network"] = json!("devnet");
@@ -211,7 +233,7 @@ async fn amm_liquidity_lifecycle_with_exact_balances() {
         )
         .await;
     let after = w.balances().await;
-    assert_eq!(before.0 - after.0, raw(&added["baseTokenAmountAdded"], 18));
+    assert_eq!(before.0 - after.0, raw(&added["baseTokenAmountAdded"], 18) + w.gas(&added));
     assert_eq!(before.1 - after.1, raw(&added["quoteTokenAmountAdded"], 6));
     assert_eq!(raw(&added["baseTokenAmountAdded"], 18), raw("10", 18));
 
@@ -227,7 +249,7 @@ async fn amm_liquidity_lifecycle_with_exact_balances() {
         .post("/connectors/uniswap/amm/remove-liquidity", lp(json!({"poolAddress": PAIR, "percentageToRemove": 100})))
         .await;
     let after = w.balances().await;
-    assert_eq!(after.0 - before.0, raw(&removed["baseTokenAmountRemoved"], 18));
+    assert_eq!(after.0 + w.gas(&removed) - before.0, raw(&removed["baseTokenAmountRemoved"], 18));
     assert_eq!(after.1 - before.1, raw(&removed["quoteTokenAmountRemoved"], 6));
     let (_, info) = gw.get(&format!("/connectors/uniswap/amm/position-info?network=devnet&poolAddress={PAIR}")).await;
     assert_eq!(info["lpTokenAmount"], 0);

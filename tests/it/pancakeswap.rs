@@ -18,7 +18,7 @@ async fn pancake_router_two_hop_quotes_equal_the_chain_and_execute_exactly() {
 
 #[tokio::test]
 async fn pancake_v3_position_lifecycle_with_exact_balances() {
-    crate::liquidity::clmm_lifecycle_case("pancakeswap", "0x1ac1A8FEaAEa1900C4166dEeed0C11cC10669D36").await;
+    crate::liquidity::clmm_lifecycle_case("pancakeswap", "0x1ac1A8FEaAEa1900C4166dEeed0C11cC10669D36", "WETH").await;
 }
 
 #[tokio::test]

@@ -335,22 +335,19 @@ async fn a_router_quote_for_which_v4_pools_are_best_takes_them_and_executes_as_q
     assert_eq!(holding(&chain, usdc, wallet).await - before.1, amount_out, "received as quoted");
 }
 
-/// V4 positions are not served yet: quoting or opening one on a V4 pool is refused saying so, and nothing is sent.
+/// The position lifecycle on V4's WETH/USDC pool, through PositionManager and Permit2, every balance exact.
 #[tokio::test]
-async fn positions_on_a_v4_pool_are_refused_saying_so() {
+async fn a_v4_position_lifecycle_with_erc20s_moves_exact_balances() {
     let devnet = common::devnet().await;
-    let gw = TestGateway::on_devnet(&devnet).await;
     let (_, id) = pool(&devnet, "WETH", "USDC");
-    let says_so = |body: &Value| body["message"].as_str().unwrap().contains("V4 (clmm) pools do not offer positions");
-    let query = format!(
-        "/trading/clmm/quote-position?chainNetwork=ethereum-devnet&connector=uniswap&poolAddress={id}&lowerPrice=2700&upperPrice=3300&baseTokenAmount=1"
-    );
-    let (status, body) = gw.get(&query).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(says_so(&body), "{body}");
-    let request = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "poolAddress": id.to_string(),
-                         "lowerPrice": 2700, "upperPrice": 3300, "baseTokenAmount": 1});
-    let (status, body) = gw.post("/trading/clmm/open", request).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(says_so(&body), "{body}");
+    crate::liquidity::clmm_lifecycle_case("uniswap", &id.to_string(), "WETH").await;
+}
+
+/// The position lifecycle on V4's native ETH/USDC pool: ETH sent with the deposit, what it did not take swept
+/// back, and paid out as ETH, every balance exact with the gas counted.
+#[tokio::test]
+async fn a_v4_position_lifecycle_with_native_eth_moves_exact_balances() {
+    let devnet = common::devnet().await;
+    let (_, id) = pool(&devnet, "ETH", "USDC");
+    crate::liquidity::clmm_lifecycle_case("uniswap", &id.to_string(), "ETH").await;
 }

@@ -204,9 +204,13 @@ pub fn usable_max(tick_spacing: i32) -> i32 {
     (MAX_TICK / tick_spacing) * tick_spacing
 }
 
+/// A tick as the contracts take it, in 24 bits.
+pub fn int24(tick: i32) -> Result<I24, ConnectorError> {
+    I24::try_from(tick).map_err(|_| ConnectorError::invalid("tick", "out of range"))
+}
+
 pub fn sqrt_at(tick: i32) -> Result<U160, ConnectorError> {
-    let tick = I24::try_from(tick).map_err(|_| ConnectorError::invalid("tick", "out of range"))?;
-    get_sqrt_ratio_at_tick(tick).map_err(|e| ConnectorError::Math(e.to_string()))
+    get_sqrt_ratio_at_tick(int24(tick)?).map_err(|e| ConnectorError::Math(e.to_string()))
 }
 
 /// Token amounts for `liquidity` in [lower, upper) at the current price; `round_up` as the pool does when

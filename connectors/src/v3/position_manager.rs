@@ -3,7 +3,7 @@
 //! receipt's events say moved.
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::aliases::{I24, U24};
+use alloy::primitives::aliases::U24;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
@@ -12,9 +12,10 @@ use chains::erc20::multicall;
 use chains::network::Network;
 use chains::tx::Call;
 
+use super::position::int24;
 use super::{INonfungiblePositionManager as Manager, V3Deployment};
 use crate::error::ConnectorError;
-use crate::family::{Moved, Pair, Position, Positions, Reading};
+use crate::family::{Deposit, Moved, Pair, Position, Positions, Reading};
 use crate::state::ClmmPool;
 
 impl Positions for V3Deployment {
@@ -26,8 +27,7 @@ impl Positions for V3Deployment {
         &self,
         pool: &ClmmPool,
         (lower, upper): (i32, i32),
-        desired: Pair,
-        least: Pair,
+        deposit: &Deposit,
         recipient: Address,
         deadline: U256,
     ) -> Result<Call, ConnectorError> {
@@ -38,29 +38,23 @@ impl Positions for V3Deployment {
             fee: U24::from(pool.tier()),
             tickLower: int24(lower)?,
             tickUpper: int24(upper)?,
-            amount0Desired: desired.0,
-            amount1Desired: desired.1,
-            amount0Min: least.0,
-            amount1Min: least.1,
+            amount0Desired: deposit.desired.0,
+            amount1Desired: deposit.desired.1,
+            amount0Min: deposit.least.0,
+            amount1Min: deposit.least.1,
             recipient,
             deadline,
         };
         Ok(Call::new(self.position_manager, Manager::mintCall { params }.abi_encode()))
     }
 
-    fn add_to_position(
-        &self,
-        position: &Position,
-        desired: Pair,
-        least: Pair,
-        deadline: U256,
-    ) -> Result<Call, ConnectorError> {
+    fn add_to_position(&self, position: &Position, deposit: &Deposit, deadline: U256) -> Result<Call, ConnectorError> {
         let params = Manager::IncreaseLiquidityParams {
             tokenId: position.token_id,
-            amount0Desired: desired.0,
-            amount1Desired: desired.1,
-            amount0Min: least.0,
-            amount1Min: least.1,
+            amount0Desired: deposit.desired.0,
+            amount1Desired: deposit.desired.1,
+            amount0Min: deposit.least.0,
+            amount1Min: deposit.least.1,
             deadline,
         };
         Ok(Call::new(self.position_manager, Manager::increaseLiquidityCall { params }.abi_encode()))
@@ -90,20 +84,8 @@ impl Positions for V3Deployment {
         Ok(self.batch(calls))
     }
 
-    fn moved(&self, receipt: &TransactionReceipt) -> Moved {
-        let mut moved = Moved::default();
-        let add = |sum: Pair, amounts: Pair| (sum.0 + amounts.0, sum.1 + amounts.1);
-        for log in receipt.inner.logs().iter().filter(|log| log.address() == self.position_manager) {
-            if let Ok(event) = Manager::IncreaseLiquidity::decode_log(&log.inner) {
-                moved.token_id = event.tokenId;
-                moved.added = add(moved.added, (event.amount0, event.amount1));
-            } else if let Ok(event) = Manager::DecreaseLiquidity::decode_log(&log.inner) {
-                moved.removed = add(moved.removed, (event.amount0, event.amount1));
-            } else if let Ok(event) = Manager::Collect::decode_log(&log.inner) {
-                moved.collected = add(moved.collected, (event.amount0, event.amount1));
-            }
-        }
-        moved
+    fn moved<'a>(&'a self, _network: &'a Network, receipt: &'a TransactionReceipt) -> Reading<'a, Moved> {
+        Box::pin(std::future::ready(Ok(self.moved_in(receipt))))
     }
 
     fn position<'a>(&'a self, network: &'a Network, token_id: U256) -> Reading<'a, Option<Position>> {
@@ -119,6 +101,7 @@ impl Positions for V3Deployment {
                 token_id,
                 owner,
                 pool: self.pool_address(held.token0, held.token1, held.fee.to::<u32>()).into(),
+                tokens: (held.token0, held.token1),
                 lower: held.tickLower.as_i32(),
                 upper: held.tickUpper.as_i32(),
                 liquidity: held.liquidity,
@@ -166,6 +149,23 @@ impl Positions for V3Deployment {
 }
 
 impl V3Deployment {
+    /// What the manager's events in a receipt say happened to a position.
+    fn moved_in(&self, receipt: &TransactionReceipt) -> Moved {
+        let mut moved = Moved::default();
+        let add = |sum: Pair, amounts: Pair| (sum.0 + amounts.0, sum.1 + amounts.1);
+        for log in receipt.inner.logs().iter().filter(|log| log.address() == self.position_manager) {
+            if let Ok(event) = Manager::IncreaseLiquidity::decode_log(&log.inner) {
+                moved.token_id = event.tokenId;
+                moved.added = add(moved.added, (event.amount0, event.amount1));
+            } else if let Ok(event) = Manager::DecreaseLiquidity::decode_log(&log.inner) {
+                moved.removed = add(moved.removed, (event.amount0, event.amount1));
+            } else if let Ok(event) = Manager::Collect::decode_log(&log.inner) {
+                moved.collected = add(moved.collected, (event.amount0, event.amount1));
+            }
+        }
+        moved
+    }
+
     /// Several calls in one transaction (the manager's multicall), or the one call alone.
     fn batch(&self, calls: Vec<Bytes>) -> Call {
         let data = match calls.len() {
@@ -199,10 +199,6 @@ fn collect_all(position: &Position) -> Bytes {
     Manager::collectCall { params }.abi_encode().into()
 }
 
-fn int24(tick: i32) -> Result<I24, ConnectorError> {
-    I24::try_from(tick).map_err(|_| ConnectorError::invalid("tick", "out of range"))
-}
-
 #[cfg(test)]
 mod tests {
     use alloy::primitives::{Log, LogData};
@@ -219,6 +215,7 @@ mod tests {
             token_id: U256::from(7),
             owner: Address::repeat_byte(5),
             pool: Address::repeat_byte(6).into(),
+            tokens: (Address::repeat_byte(1), Address::repeat_byte(2)),
             lower: -600,
             upper: 600,
             liquidity,
@@ -267,8 +264,7 @@ mod tests {
         let call = v3
             .add_to_position(
                 &position(1_000),
-                (U256::from(5), U256::from(6)),
-                (U256::from(4), U256::from(5)),
+                &deposit((U256::from(5), U256::from(6)), (U256::from(4), U256::from(5))),
                 U256::from(99),
             )
             .unwrap();
@@ -278,8 +274,9 @@ mod tests {
             (U256::from(7), U256::from(6), U256::from(4))
         );
         let (desired, least) = ((U256::from(8), U256::from(9)), (U256::from(7), U256::from(8)));
-        let call =
-            v3.open_position(&pool(), (-600, 600), desired, least, Address::repeat_byte(5), U256::from(99)).unwrap();
+        let call = v3
+            .open_position(&pool(), (-600, 600), &deposit(desired, least), Address::repeat_byte(5), U256::from(99))
+            .unwrap();
         let mint = Manager::mintCall::abi_decode(&call.data).unwrap().params;
         assert_eq!((mint.token0, mint.token1, mint.fee), (pool().tokens().0, pool().tokens().1, U24::from(500)));
         assert_eq!((mint.tickLower.as_i32(), mint.tickUpper.as_i32()), (-600, 600));
@@ -287,8 +284,14 @@ mod tests {
             (mint.amount1Desired, mint.amount0Min, mint.recipient),
             (U256::from(9), U256::from(7), Address::repeat_byte(5))
         );
-        let beyond_24_bits = v3.open_position(&pool(), (-9_000_000, 600), desired, least, Address::ZERO, U256::ZERO);
+        let beyond_24_bits =
+            v3.open_position(&pool(), (-9_000_000, 600), &deposit(desired, least), Address::ZERO, U256::ZERO);
         assert!(beyond_24_bits.is_err());
+    }
+
+    /// A deposit of `desired` taking at least `least`, which is all V3's manager is given.
+    fn deposit(desired: Pair, least: Pair) -> Deposit {
+        Deposit { liquidity: 0, desired, least, most: desired }
     }
 
     fn pool() -> ClmmPool {
@@ -323,7 +326,7 @@ mod tests {
         ];
         let receipt = crate::family::tests_support::receipt_with(logs);
         assert_eq!(
-            v3.moved(&receipt),
+            v3.moved_in(&receipt),
             Moved {
                 token_id: id,
                 added: (U256::from(100), U256::from(200)),

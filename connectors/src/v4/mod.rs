@@ -3,6 +3,7 @@
 //! through Permit2. Only pools without hooks are traded.
 
 pub mod pool;
+pub mod position;
 pub mod swap;
 
 use alloy::primitives::aliases::{I24, U24};
@@ -112,6 +113,9 @@ sol! {
     #[allow(clippy::too_many_arguments)]
     interface IPoolManager {
         event Swap(bytes32 indexed id, address indexed sender, int128 amount0, int128 amount1, uint160 sqrtPriceX96, uint128 liquidity, int24 tick, uint24 fee);
+        /// A position's liquidity changed: PositionManager's positions are its own, told apart by the token id
+        /// as `salt`.
+        event ModifyLiquidity(bytes32 indexed id, address indexed sender, int24 tickLower, int24 tickUpper, int256 liquidityDelta, bytes32 salt);
     }
 
     #[sol(rpc)]
@@ -123,12 +127,15 @@ sol! {
         function getPoolAndPositionInfo(uint256 tokenId) external view returns (PoolKey memory poolKey, uint256 info);
         function nextTokenId() external view returns (uint256);
         function ownerOf(uint256 tokenId) external view returns (address);
+        event Transfer(address indexed from, address indexed to, uint256 indexed id);
     }
 
     #[sol(rpc)]
     interface IStateView {
         function getSlot0(bytes32 poolId) external view returns (uint160 sqrtPriceX96, int24 tick, uint24 protocolFee, uint24 lpFee);
         function getLiquidity(bytes32 poolId) external view returns (uint128 liquidity);
+        function getPositionInfo(bytes32 poolId, address owner, int24 tickLower, int24 tickUpper, bytes32 salt) external view returns (uint128 liquidity, uint256 feeGrowthInside0LastX128, uint256 feeGrowthInside1LastX128);
+        function getFeeGrowthInside(bytes32 poolId, int24 tickLower, int24 tickUpper) external view returns (uint256 feeGrowthInside0X128, uint256 feeGrowthInside1X128);
     }
 
     #[sol(rpc)]

@@ -14,7 +14,7 @@ use super::{
     V4_SWAP_COMMAND, V4Deployment, actions,
 };
 use crate::error::ConnectorError;
-use crate::family::{Deployed, Discover, Family, HopQuote, Liquidity, Lookup, Pair, Positions, Quote, Reading, Swap};
+use crate::family::{Deployed, Discover, Family, HopQuote, Liquidity, Lookup, Pair, Quote, Reading, Swap};
 use crate::pool_address::PoolAddress;
 use crate::router::{Hop, Leg, Route, SwapLimits};
 use crate::state::PoolStates;
@@ -63,10 +63,7 @@ impl Discover for V4Deployment {
 }
 
 fn pool_id(hop: &Hop) -> Result<B256, ConnectorError> {
-    match hop.pool {
-        PoolAddress::Id(id) => Ok(id),
-        contract => Err(ConnectorError::NotAPool(contract)),
-    }
+    hop.pool.id().ok_or(ConnectorError::NotAPool(hop.pool))
 }
 
 impl Quote for V4Deployment {
@@ -217,8 +214,6 @@ impl V4Deployment {
 
 /// V4 has no pool tokens; its positions are PositionManager's.
 impl Liquidity for V4Deployment {}
-
-impl Positions for V4Deployment {}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,334 @@
+//! V4 positions: PositionManager's NFTs over liquidity the PoolManager holds for it, each position its own by the
+//! token id as salt. Every change is one `modifyLiquidities` plan: the liquidity action, then the currencies
+//! settled from the wallet (ERC-20s through Permit2, ETH from the value sent, what is left of it swept back) or
+//! taken to it. Neither contract logs amounts, so what a change moved is what the pool's math gives for the
+//! liquidity delta it logs, at the price the pool had then, and the fees the position's fee growth had earned.
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, TransactionReceipt};
+use alloy::sol_types::{SolCall, SolEvent};
+use chains::erc20::multicall;
+use chains::error::ChainError;
+use chains::network::Network;
+use chains::tx::Call;
+use uniswap_v3_sdk::prelude::mul_div;
+
+use super::{IPoolManager, IPositionManager, IStateView, Plan, V4Deployment, actions};
+use crate::error::ConnectorError;
+use crate::family::{Deposit, Moved, Pair, Position, Positions, Reading};
+use crate::state::ClmmPool;
+use crate::v3::position::{amounts_for_liquidity, int24};
+
+/// Fee growth is in Q128.128 per unit of liquidity.
+const Q128: U256 = U256::from_limbs([0, 0, 1, 0]);
+
+impl Positions for V4Deployment {
+    fn position_manager(&self) -> Result<Address, ConnectorError> {
+        Ok(self.position_manager)
+    }
+
+    fn open_position(
+        &self,
+        pool: &ClmmPool,
+        (lower, upper): (i32, i32),
+        deposit: &Deposit,
+        recipient: Address,
+        deadline: U256,
+    ) -> Result<Call, ConnectorError> {
+        let ClmmPool::V4(state) = pool else {
+            return Err(ConnectorError::NotAPool(pool.address()));
+        };
+        let (most0, most1) = most(deposit)?;
+        let key = state.key.clone();
+        let currencies = (key.currency0, key.currency1);
+        let mint =
+            (key, int24(lower)?, int24(upper)?, U256::from(deposit.liquidity), most0, most1, recipient, Bytes::new());
+        let plan = Plan::default().then(actions::MINT_POSITION, mint);
+        Ok(self.paid_from(plan, currencies, deposit, recipient, deadline))
+    }
+
+    fn add_to_position(&self, position: &Position, deposit: &Deposit, deadline: U256) -> Result<Call, ConnectorError> {
+        let (most0, most1) = most(deposit)?;
+        let increase = (position.token_id, U256::from(deposit.liquidity), most0, most1, Bytes::new());
+        let plan = Plan::default().then(actions::INCREASE_LIQUIDITY, increase);
+        Ok(self.paid_from(plan, position.tokens, deposit, position.owner, deadline))
+    }
+
+    fn remove_from_position(
+        &self,
+        position: &Position,
+        liquidity: u128,
+        least: Pair,
+        deadline: U256,
+    ) -> Result<Call, ConnectorError> {
+        let (least0, least1) = within_u128(least)?;
+        let decrease = (position.token_id, U256::from(liquidity), least0, least1, Bytes::new());
+        Ok(self.paid_out(Plan::default().then(actions::DECREASE_LIQUIDITY, decrease), position, deadline))
+    }
+
+    /// A decrease of nothing: the PositionManager pays the fees earned with every change.
+    fn collect_fees(&self, position: &Position) -> Result<Call, ConnectorError> {
+        let decrease = (position.token_id, U256::ZERO, 0u128, 0u128, Bytes::new());
+        Ok(self.paid_out(Plan::default().then(actions::DECREASE_LIQUIDITY, decrease), position, U256::MAX))
+    }
+
+    fn close_position(&self, position: &Position, least: Pair, deadline: U256) -> Result<Call, ConnectorError> {
+        let (least0, least1) = within_u128(least)?;
+        let burn = (position.token_id, least0, least1, Bytes::new());
+        Ok(self.paid_out(Plan::default().then(actions::BURN_POSITION, burn), position, deadline))
+    }
+
+    fn moved<'a>(&'a self, network: &'a Network, receipt: &'a TransactionReceipt) -> Reading<'a, Moved> {
+        Box::pin(async move {
+            let mut moved = Moved::default();
+            let changes = receipt
+                .inner
+                .logs()
+                .iter()
+                .filter(|log| log.address() == self.pool_manager)
+                .filter_map(|log| Some((log.log_index?, IPoolManager::ModifyLiquidity::decode_log(&log.inner).ok()?)))
+                .filter(|(_, change)| change.sender == self.position_manager);
+            for (log_index, change) in changes {
+                let block = receipt.block_number.ok_or_else(|| ChainError::Node("a receipt without a block".into()))?;
+                let change = change.data;
+                let price = self.price_before(network, receipt, change.id, log_index, block).await?;
+                let growth = |block| self.fee_growth_last(network, &change, block);
+                let ((liquidity, last_before), (_, last_after)) = (growth(block - 1).await?, growth(block).await?);
+                let fees = fees_earned(liquidity, last_before, last_after)?;
+                let (lower, upper) = (change.tickLower.as_i32(), change.tickUpper.as_i32());
+                let delta = change.liquidityDelta;
+                let liquidity_moved = u128::try_from(delta.unsigned_abs())
+                    .map_err(|_| ChainError::Node(format!("a liquidity change of {delta}")))?;
+                let principal = amounts_for_liquidity(price, lower, upper, liquidity_moved, delta.is_positive())?;
+                moved.token_id = U256::from_be_bytes(change.salt.0);
+                if delta.is_positive() {
+                    moved.added = sum(moved.added, principal);
+                } else {
+                    moved.removed = sum(moved.removed, principal);
+                    moved.collected = sum(moved.collected, principal);
+                }
+                moved.collected = sum(moved.collected, fees);
+            }
+            Ok(moved)
+        })
+    }
+
+    fn position<'a>(&'a self, network: &'a Network, token_id: U256) -> Reading<'a, Option<Position>> {
+        Box::pin(async move {
+            let calls = vec![
+                self.manager_call(IPositionManager::getPoolAndPositionInfoCall { tokenId: token_id }),
+                self.manager_call(IPositionManager::getPositionLiquidityCall { tokenId: token_id }),
+                self.manager_call(IPositionManager::ownerOfCall { tokenId: token_id }),
+            ];
+            let results = multicall(network, calls, None).await?;
+            let answer = |index: usize| results[index].as_ref();
+            let held = answer(0).and_then(|d| IPositionManager::getPoolAndPositionInfoCall::abi_decode_returns(d).ok());
+            let liquidity =
+                answer(1).and_then(|d| IPositionManager::getPositionLiquidityCall::abi_decode_returns(d).ok());
+            // A burned or never-minted id has no owner.
+            let owner = answer(2).and_then(|d| IPositionManager::ownerOfCall::abi_decode_returns(d).ok());
+            Ok(held.zip(liquidity).zip(owner).map(|((held, liquidity), owner)| {
+                let (lower, upper) = packed_ticks(held.info);
+                Position {
+                    token_id,
+                    owner,
+                    pool: held.poolKey.id().into(),
+                    tokens: (held.poolKey.currency0, held.poolKey.currency1),
+                    lower,
+                    upper,
+                    liquidity,
+                }
+            }))
+        })
+    }
+
+    /// The fee growth inside the range since the position last changed, on its liquidity.
+    fn owed<'a>(&'a self, network: &'a Network, position: &'a Position) -> Reading<'a, Pair> {
+        Box::pin(async move {
+            let id = position.pool.id().ok_or(ConnectorError::NotAPool(position.pool))?;
+            let (lower, upper) = (int24(position.lower)?, int24(position.upper)?);
+            let inside = IStateView::getFeeGrowthInsideCall { poolId: id, tickLower: lower, tickUpper: upper };
+            let calls = vec![
+                self.position_info_call(id, position.lower, position.upper, position.token_id)?,
+                (self.state_view, Bytes::from(inside.abi_encode())),
+            ];
+            let results = multicall(network, calls, None).await?;
+            let info = decoded::<IStateView::getPositionInfoCall>(&results[0])?;
+            let inside = decoded::<IStateView::getFeeGrowthInsideCall>(&results[1])?;
+            fees_earned(
+                info.liquidity,
+                (info.feeGrowthInside0LastX128, info.feeGrowthInside1LastX128),
+                (inside.feeGrowthInside0X128, inside.feeGrowthInside1X128),
+            )
+        })
+    }
+
+    /// PositionManager does not enumerate an owner's tokens: the ids ever transferred to `owner`, that it still
+    /// owns.
+    fn positions_of<'a>(&'a self, network: &'a Network, owner: Address) -> Reading<'a, Vec<U256>> {
+        Box::pin(async move {
+            let received = Filter::new()
+                .address(self.position_manager)
+                .event_signature(IPositionManager::Transfer::SIGNATURE_HASH)
+                .topic2(owner.into_word())
+                .from_block(0);
+            let logs = network.provider().get_logs(&received).await.map_err(|e| network.rpc_error(e))?;
+            let mut ids: Vec<U256> =
+                logs.iter().filter_map(|log| log.topics().get(3).map(|id| U256::from_be_bytes(id.0))).collect();
+            ids.sort();
+            ids.dedup();
+            let owners = ids.iter().map(|id| self.manager_call(IPositionManager::ownerOfCall { tokenId: *id }));
+            let results = multicall(network, owners.collect(), None).await?;
+            Ok(ids
+                .into_iter()
+                .zip(results)
+                .filter(|(_, result)| {
+                    result.as_ref().and_then(|d| IPositionManager::ownerOfCall::abi_decode_returns(d).ok())
+                        == Some(owner)
+                })
+                .map(|(id, _)| id)
+                .collect())
+        })
+    }
+}
+
+impl V4Deployment {
+    /// A deposit's plan, then each currency settled from `payer` (or, where the fees the change collects exceed
+    /// what it owes, taken to it), and the ETH sent and not taken swept back.
+    fn paid_from(
+        &self,
+        plan: Plan,
+        (currency0, currency1): (Address, Address),
+        deposit: &Deposit,
+        payer: Address,
+        deadline: U256,
+    ) -> Call {
+        let mut plan = plan.then(actions::CLOSE_CURRENCY, (currency0,)).then(actions::CLOSE_CURRENCY, (currency1,));
+        let native = currency0.is_zero();
+        if native {
+            plan = plan.then(actions::SWEEP, (Address::ZERO, payer));
+        }
+        let value = if native { deposit.most.0 } else { U256::ZERO };
+        self.modify(plan, deadline).with_value(value)
+    }
+
+    /// A withdrawal's plan, then both currencies paid to the position's owner.
+    fn paid_out(&self, plan: Plan, position: &Position, deadline: U256) -> Call {
+        let (currency0, currency1) = position.tokens;
+        self.modify(plan.then(actions::TAKE_PAIR, (currency0, currency1, position.owner)), deadline)
+    }
+
+    fn modify(&self, plan: Plan, deadline: U256) -> Call {
+        let call = IPositionManager::modifyLiquiditiesCall { unlockData: plan.encode(), deadline };
+        Call::new(self.position_manager, call.abi_encode())
+    }
+
+    fn manager_call(&self, call: impl SolCall) -> (Address, Bytes) {
+        (self.position_manager, Bytes::from(call.abi_encode()))
+    }
+
+    fn position_info_call(
+        &self,
+        id: B256,
+        lower: i32,
+        upper: i32,
+        token_id: U256,
+    ) -> Result<(Address, Bytes), ConnectorError> {
+        let call = IStateView::getPositionInfoCall {
+            poolId: id,
+            owner: self.position_manager,
+            tickLower: int24(lower)?,
+            tickUpper: int24(upper)?,
+            salt: B256::from(token_id),
+        };
+        Ok((self.state_view, Bytes::from(call.abi_encode())))
+    }
+
+    /// The position's liquidity and its fee growth inside as of its last change, at the end of `block`.
+    async fn fee_growth_last(
+        &self,
+        network: &Network,
+        change: &IPoolManager::ModifyLiquidity,
+        block: u64,
+    ) -> Result<(u128, Pair), ConnectorError> {
+        let token_id = U256::from_be_bytes(change.salt.0);
+        let call =
+            self.position_info_call(change.id, change.tickLower.as_i32(), change.tickUpper.as_i32(), token_id)?;
+        let info = decoded::<IStateView::getPositionInfoCall>(&multicall(network, vec![call], Some(block)).await?[0])?;
+        Ok((info.liquidity, (info.feeGrowthInside0LastX128, info.feeGrowthInside1LastX128)))
+    }
+
+    /// The pool's price when the change at `log_index` of `receipt` ran: after the last swap before it in its
+    /// block, or as the block before left it.
+    async fn price_before(
+        &self,
+        network: &Network,
+        receipt: &TransactionReceipt,
+        id: B256,
+        log_index: u64,
+        block: u64,
+    ) -> Result<alloy::primitives::aliases::U160, ConnectorError> {
+        let block_hash = receipt.block_hash.ok_or_else(|| ChainError::Node("a receipt without a block".into()))?;
+        let swaps = Filter::new()
+            .at_block_hash(block_hash)
+            .address(self.pool_manager)
+            .event_signature(IPoolManager::Swap::SIGNATURE_HASH)
+            .topic1(id);
+        let logs = network.provider().get_logs(&swaps).await.map_err(|e| network.rpc_error(e))?;
+        let last_swap = logs
+            .iter()
+            .filter(|log| log.log_index.is_some_and(|index| index < log_index))
+            .max_by_key(|log| log.log_index)
+            .and_then(|log| IPoolManager::Swap::decode_log(&log.inner).ok());
+        if let Some(swap) = last_swap {
+            return Ok(swap.sqrtPriceX96);
+        }
+        let slot0 = (self.state_view, Bytes::from(IStateView::getSlot0Call { poolId: id }.abi_encode()));
+        Ok(decoded::<IStateView::getSlot0Call>(&multicall(network, vec![slot0], Some(block - 1)).await?[0])?
+            .sqrtPriceX96)
+    }
+}
+
+/// What a multicall's answer to one StateView call decodes to.
+fn decoded<C: SolCall>(answer: &Option<Bytes>) -> Result<C::Return, ConnectorError> {
+    answer
+        .as_ref()
+        .and_then(|data| C::abi_decode_returns(data).ok())
+        .ok_or_else(|| ChainError::Node(format!("StateView's {} did not answer", C::SIGNATURE)).into())
+}
+
+/// The fees `liquidity` earned while the fee growth inside its range went from `last` to `now` (the growth
+/// wraps, as the pool's unchecked arithmetic lets it).
+fn fees_earned(liquidity: u128, last: Pair, now: Pair) -> Result<Pair, ConnectorError> {
+    let earned = |last: U256, now: U256| {
+        mul_div(now.wrapping_sub(last), U256::from(liquidity), Q128).map_err(|e| ConnectorError::Math(e.to_string()))
+    };
+    Ok((earned(last.0, now.0)?, earned(last.1, now.1)?))
+}
+
+fn sum(a: Pair, b: Pair) -> Pair {
+    (a.0 + b.0, a.1 + b.1)
+}
+
+/// The (lower, upper) ticks of PositionManager's packed position info: 200 bits of pool id, then the upper tick,
+/// the lower tick (24 bits each) and 8 bits saying whether it has a subscriber, from the top.
+fn packed_ticks(info: U256) -> (i32, i32) {
+    let tick_at = |shift: usize| {
+        let bits = ((info >> shift) & U256::from(0xff_ffffu32)).to::<u32>();
+        ((bits << 8) as i32) >> 8
+    };
+    (tick_at(8), tick_at(32))
+}
+
+/// The most a deposit may take of each token, as the PositionManager bounds it.
+fn most(deposit: &Deposit) -> Result<(u128, u128), ConnectorError> {
+    within_u128(deposit.most)
+}
+
+fn within_u128((amount0, amount1): Pair) -> Result<(u128, u128), ConnectorError> {
+    let bound = |amount: U256| {
+        u128::try_from(amount).map_err(|_| ConnectorError::invalid("amount", "is too large for one position"))
+    };
+    Ok((bound(amount0)?, bound(amount1)?))
+}
