@@ -219,17 +219,7 @@ async def trade(s, client, trade_type, dex, network, chain, wallet):
     pool = (await s.step(f"{dex}: clmm pool by pair", client.get_pool("WETH-USDC", chain, network, "clmm", dex), lambda r: r["address"].startswith("0x")))["address"]
     info = await s.step(f"{dex}: clmm pool info", client.pool_info(network, pool, dex, "clmm", chain=chain),
                         lambda r: r["address"] == pool and float(r["price"]) > 1000, "ClmmPoolInfo")
-    price = float(info["price"])
-    await s.step(f"{dex}: clmm quote position", client.clmm_quote_position(network, pool, price * 0.9, price * 1.1, dex, base_token_amount=1.0, chain=chain),
-                 lambda r: float(r["quoteTokenAmount"]) > 0, "ClmmQuoteLiquidityResponse")
-    opened, _ = await s.confirmed(f"{dex}: clmm open", client.clmm_open_position(network, wallet, pool, price * 0.9, price * 1.1, dex, base_token_amount=1.0, chain=chain), "ClmmOpenPositionResponse")
-    position = opened["data"]["positionAddress"]
-    await s.step(f"{dex}: clmm positions owned", client.clmm_positions_owned(network, wallet, dex, chain=chain), lambda r: any(p["address"] == position for p in r), "ClmmPositionInfo")
-    await s.step(f"{dex}: clmm position info", client.clmm_position_info(network, position, dex, chain=chain), lambda r: float(r["baseTokenAmount"]) > 0, "ClmmPositionInfo")
-    await s.confirmed(f"{dex}: clmm add", client.clmm_add_liquidity(network, wallet, position, dex, quote_token_amount=0.1 * price, chain=chain), "ClmmAddLiquidityResponse")
-    await s.confirmed(f"{dex}: clmm collect fees", client.clmm_collect_fees(network, wallet, position, dex, chain=chain), "ClmmCollectFeesResponse")
-    await s.confirmed(f"{dex}: clmm remove", client.clmm_remove_liquidity(network, wallet, position, 50.0, dex, chain=chain), "ClmmRemoveLiquidityResponse")
-    await s.confirmed(f"{dex}: clmm close", client.clmm_close_position(network, wallet, position, dex, chain=chain), "ClmmClosePositionResponse")
+    await clmm_positions(s, client, dex, network, chain, wallet, pool, float(info["price"]), "clmm")
 
     if dex == "uniswap":
         await v4_swaps(s, client, trade_type, dex, network, chain, wallet)
@@ -248,13 +238,27 @@ async def trade(s, client, trade_type, dex, network, chain, wallet):
         lambda r: "updated" in r["message"])
 
 
+async def clmm_positions(s, client, dex, network, chain, wallet, pool, price, label):
+    """The clmm position lifecycle on `pool`, its amounts computed as floats from the pool's price."""
+    await s.step(f"{dex}: {label} quote position", client.clmm_quote_position(network, pool, price * 0.9, price * 1.1, dex, base_token_amount=1.0, chain=chain),
+                 lambda r: float(r["quoteTokenAmount"]) > 0, "ClmmQuoteLiquidityResponse")
+    opened, _ = await s.confirmed(f"{dex}: {label} open", client.clmm_open_position(network, wallet, pool, price * 0.9, price * 1.1, dex, base_token_amount=1.0, chain=chain), "ClmmOpenPositionResponse")
+    position = opened["data"]["positionAddress"]
+    await s.step(f"{dex}: {label} positions owned", client.clmm_positions_owned(network, wallet, dex, chain=chain), lambda r: any(p["address"] == position and p["poolAddress"] == pool for p in r), "ClmmPositionInfo")
+    await s.step(f"{dex}: {label} position info", client.clmm_position_info(network, position, dex, chain=chain), lambda r: float(r["baseTokenAmount"]) > 0 and r["poolAddress"] == pool, "ClmmPositionInfo")
+    await s.confirmed(f"{dex}: {label} add", client.clmm_add_liquidity(network, wallet, position, dex, quote_token_amount=0.1 * price, chain=chain), "ClmmAddLiquidityResponse")
+    await s.confirmed(f"{dex}: {label} collect fees", client.clmm_collect_fees(network, wallet, position, dex, chain=chain), "ClmmCollectFeesResponse")
+    await s.confirmed(f"{dex}: {label} remove", client.clmm_remove_liquidity(network, wallet, position, 50.0, dex, chain=chain), "ClmmRemoveLiquidityResponse")
+    await s.confirmed(f"{dex}: {label} close", client.clmm_close_position(network, wallet, position, dex, chain=chain), "ClmmClosePositionResponse")
+
+
 async def v4_swaps(s, client, trade_type, dex, network, chain, wallet):
-    """The clmm swaps on Uniswap V4's ETH/USDC pool, which the client finds by its pair like any other: native ETH
-    in and out, the pool named by its 32-byte id."""
+    """The clmm swaps and position lifecycle on Uniswap V4's ETH/USDC pool, which the client finds by its pair like
+    any other: native ETH in and out, the pool named by its 32-byte id."""
     pool = (await s.step(f"{dex}: V4 clmm pool by pair", client.get_pool("ETH-USDC", chain, network, "clmm", dex),
                          lambda r: len(r["address"]) == 66))["address"]
-    await s.step(f"{dex}: V4 clmm pool info", client.pool_info(network, pool, dex, "clmm", chain=chain),
-                 lambda r: r["address"] == pool and float(r["price"]) > 1000, "ClmmPoolInfo")
+    info = await s.step(f"{dex}: V4 clmm pool info", client.pool_info(network, pool, dex, "clmm", chain=chain),
+                        lambda r: r["address"] == pool and float(r["price"]) > 1000, "ClmmPoolInfo")
     for side in [trade_type.SELL, trade_type.BUY]:
         quote = await s.step(f"{dex}: V4 clmm quote ETH {side.name}", client.quote_swap(
             network, "ETH", "USDC", Decimal("0.5"), side, dex=dex, trading_type="clmm", chain=chain),
@@ -265,6 +269,7 @@ async def v4_swaps(s, client, trade_type, dex, network, chain, wallet):
         field = "amountOut" if side == trade_type.SELL else "amountIn"
         if abs(float(executed["data"][field]) / float(quote[field]) - 1) > 0.001:
             sys.exit(f"{dex} V4 {side.name}: executed {executed['data'][field]}, quoted {quote[field]}")
+    await clmm_positions(s, client, dex, network, chain, wallet, pool, float(info["price"]), "V4 clmm")
 
 
 def main():

@@ -1,6 +1,6 @@
 //! Hummingbot's own Gateway client (from its PyPI sdist) drives a session against the gateway on the devnet,
 //! over HTTPS with client certificates as Hummingbot runs in production: status, wallets, balances, approvals
-//! (through upstream's `<connector>/clmm/swap` too), quotes and swaps of every trading type, the V3 and V2
+//! (through upstream's `<connector>/clmm/swap` too), quotes and swaps of every trading type, the V3, V4 and V2
 //! liquidity lifecycles with amounts computed as floats, pools and config, through uniswap and pancakeswap; every
 //! answer validated against the client's own response models.
 
@@ -49,7 +49,9 @@ async fn the_hummingbot_client_drives_a_whole_session() {
             assert!(stdout.contains(&step), "the session went through '{step}':\n{stdout}");
         }
     }
-    for step in ["V4 clmm pool info", "V4 clmm execute ETH SELL", "V4 clmm execute ETH BUY"] {
+    for step in
+        ["V4 clmm pool info", "V4 clmm execute ETH SELL", "V4 clmm execute ETH BUY", "V4 clmm open", "V4 clmm close"]
+    {
         assert!(stdout.contains(&format!("ok uniswap: {step}")), "the session went through '{step}':\n{stdout}");
     }
 }

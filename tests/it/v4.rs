@@ -351,3 +351,39 @@ async fn a_v4_position_lifecycle_with_native_eth_moves_exact_balances() {
     let (_, id) = pool(&devnet, "ETH", "USDC");
     crate::liquidity::clmm_lifecycle_case("uniswap", &id.to_string(), "ETH").await;
 }
+
+/// V3's and V4's managers each number positions from 1: an id both hold names the wallet's own, the one
+/// `poolAddress` says, and otherwise is refused asking for `poolAddress`.
+#[tokio::test]
+async fn a_position_id_both_managers_hold_is_told_apart_by_owner_or_pool() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    approve(&gw, "USDC", "uniswap/clmm").await;
+    let (_, id) = pool(&devnet, "ETH", "USDC");
+    let request = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "poolAddress": id.to_string(),
+                         "lowerPrice": 2500, "upperPrice": 3500, "baseTokenAmount": 1});
+    let (status, opened) = gw.post("/trading/clmm/open", request).await;
+    assert_eq!((status, opened["status"].as_i64()), (StatusCode::OK, Some(1)), "{opened}");
+    let position = opened["data"]["positionAddress"].as_str().unwrap().to_string();
+    let info = |query: String| {
+        let gw = &gw;
+        let position = &position;
+        async move {
+            gw.get(&format!(
+                "/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector=uniswap&positionAddress={position}{query}"
+            ))
+            .await
+        }
+    };
+    let v3_pool = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
+    let (status, v3) = info(format!("&poolAddress={v3_pool}")).await;
+    assert_eq!(status, StatusCode::OK, "the devnet's V3 manager holds position {position} too: {v3}");
+    assert_ne!(v3["poolAddress"], id.to_string());
+    let (status, own) = info(String::new()).await;
+    assert_eq!((status, own["poolAddress"].as_str()), (StatusCode::OK, Some(id.to_string().as_str())), "{own}");
+    let (status, by_pool) = info(format!("&poolAddress={id}&walletAddress={}", devnet.accounts()[2])).await;
+    assert_eq!((status, by_pool["poolAddress"].as_str()), (StatusCode::OK, Some(id.to_string().as_str())));
+    let (status, neither) = info(format!("&walletAddress={}", devnet.accounts()[2])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{neither}");
+    assert!(neither["message"].as_str().unwrap().contains("poolAddress"), "{neither}");
+}

@@ -332,3 +332,135 @@ fn within_u128((amount0, amount1): Pair) -> Result<(u128, u128), ConnectorError>
     };
     Ok((bound(amount0)?, bound(amount1)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::aliases::{I24, U24};
+    use alloy::sol_types::SolValue;
+
+    use super::*;
+    use crate::dex::Registry;
+    use crate::v4::PoolKey;
+    use crate::v4::pool::V4PoolState;
+
+    fn v4() -> V4Deployment {
+        Registry::builtin().find("uniswap", "mainnet").unwrap().v4.unwrap()
+    }
+
+    const USDC: Address = Address::repeat_byte(0xaa);
+    const OWNER: Address = Address::repeat_byte(5);
+
+    fn eth_usdc() -> ClmmPool {
+        let key = PoolKey {
+            currency0: Address::ZERO,
+            currency1: USDC,
+            fee: U24::from(500),
+            tickSpacing: I24::try_from(10).unwrap(),
+            hooks: Address::ZERO,
+        };
+        let curve = crate::v3::pool::tests_support::pool_at_tick(0, 10).curve;
+        ClmmPool::V4(std::sync::Arc::new(V4PoolState { id: key.id(), key, protocol_fee: 0, curve, block: 1 }))
+    }
+
+    fn position(tokens: (Address, Address)) -> Position {
+        Position {
+            token_id: U256::from(7),
+            owner: OWNER,
+            pool: B256::repeat_byte(9).into(),
+            tokens,
+            lower: -600,
+            upper: 600,
+            liquidity: 1_000,
+        }
+    }
+
+    /// A `modifyLiquidities` call's deadline, and its plan's actions and parameters.
+    fn plan_of(call: &Call) -> (U256, Vec<u8>, Vec<Bytes>) {
+        let modify = IPositionManager::modifyLiquiditiesCall::abi_decode(&call.data).unwrap();
+        let (plan_actions, params) = <(Bytes, Vec<Bytes>)>::abi_decode_params(&modify.unlockData).unwrap();
+        (modify.deadline, plan_actions.to_vec(), params)
+    }
+
+    fn deposit() -> Deposit {
+        let pair = |a: u64, b: u64| (U256::from(a), U256::from(b));
+        Deposit { liquidity: 123, desired: pair(100, 200), least: pair(90, 180), most: pair(110, 220) }
+    }
+
+    #[test]
+    fn opening_with_eth_mints_the_liquidity_sends_the_most_it_may_take_and_sweeps_back_the_rest() {
+        let v4 = v4();
+        let call = v4.open_position(&eth_usdc(), (-600, 600), &deposit(), OWNER, U256::from(99)).unwrap();
+        assert_eq!((call.to, call.value), (v4.position_manager, U256::from(110)));
+        let (deadline, plan, params) = plan_of(&call);
+        use actions::*;
+        assert_eq!((deadline, plan), (U256::from(99), vec![MINT_POSITION, CLOSE_CURRENCY, CLOSE_CURRENCY, SWEEP]));
+        type Mint = (PoolKey, I24, I24, U256, u128, u128, Address, Bytes);
+        let mint = Mint::abi_decode_params(&params[0]).unwrap();
+        let ClmmPool::V4(pool) = eth_usdc() else { unreachable!() };
+        assert_eq!(mint.0, pool.key);
+        assert_eq!((mint.1.as_i32(), mint.2.as_i32(), mint.3), (-600, 600, U256::from(123)));
+        assert_eq!((mint.4, mint.5, mint.6), (110, 220, OWNER), "bounded by the most, minted to the owner");
+        assert_eq!(Address::abi_decode(&params[1]).unwrap(), Address::ZERO);
+        assert_eq!(Address::abi_decode(&params[2]).unwrap(), USDC);
+        assert_eq!(<(Address, Address)>::abi_decode_params(&params[3]).unwrap(), (Address::ZERO, OWNER));
+        // A V3 pool is not V4's.
+        let v3_pool = ClmmPool::V3(std::sync::Arc::new(crate::v3::pool::tests_support::pool_at_tick(0, 10)));
+        assert!(v4.open_position(&v3_pool, (-600, 600), &deposit(), OWNER, U256::ZERO).is_err());
+    }
+
+    #[test]
+    fn adding_between_erc20s_sends_no_eth_and_withdrawals_take_both_currencies_to_the_owner() {
+        let v4 = v4();
+        let erc20s = position((Address::repeat_byte(1), USDC));
+        let call = v4.add_to_position(&erc20s, &deposit(), U256::from(99)).unwrap();
+        let (_, plan, params) = plan_of(&call);
+        assert_eq!(call.value, U256::ZERO);
+        assert_eq!(plan, vec![actions::INCREASE_LIQUIDITY, actions::CLOSE_CURRENCY, actions::CLOSE_CURRENCY]);
+        let increase = <(U256, U256, u128, u128, Bytes)>::abi_decode_params(&params[0]).unwrap();
+        assert_eq!((increase.0, increase.1, increase.2, increase.3), (U256::from(7), U256::from(123), 110, 220));
+
+        let with_eth = position((Address::ZERO, USDC));
+        let least = (U256::from(3), U256::from(4));
+        let take_pair = |params: &Bytes| <(Address, Address, Address)>::abi_decode_params(params).unwrap();
+        let (deadline, plan, params) =
+            plan_of(&v4.remove_from_position(&with_eth, 250, least, U256::from(99)).unwrap());
+        assert_eq!((deadline, plan), (U256::from(99), vec![actions::DECREASE_LIQUIDITY, actions::TAKE_PAIR]));
+        let decrease = <(U256, U256, u128, u128, Bytes)>::abi_decode_params(&params[0]).unwrap();
+        assert_eq!((decrease.1, decrease.2, decrease.3), (U256::from(250), 3, 4));
+        assert_eq!(take_pair(&params[1]), (Address::ZERO, USDC, OWNER));
+
+        let (_, plan, params) = plan_of(&v4.collect_fees(&with_eth).unwrap());
+        assert_eq!(plan, vec![actions::DECREASE_LIQUIDITY, actions::TAKE_PAIR]);
+        let nothing = <(U256, U256, u128, u128, Bytes)>::abi_decode_params(&params[0]).unwrap();
+        assert_eq!((nothing.1, nothing.2, nothing.3), (U256::ZERO, 0, 0), "a decrease of nothing pays the fees");
+
+        let (_, plan, params) = plan_of(&v4.close_position(&with_eth, least, U256::from(99)).unwrap());
+        assert_eq!(plan, vec![actions::BURN_POSITION, actions::TAKE_PAIR]);
+        let burn = <(U256, u128, u128, Bytes)>::abi_decode_params(&params[0]).unwrap();
+        assert_eq!((burn.0, burn.1, burn.2), (U256::from(7), 3, 4));
+        assert_eq!(take_pair(&params[1]), (Address::ZERO, USDC, OWNER));
+    }
+
+    #[test]
+    fn the_ticks_are_read_from_the_packed_position_info() {
+        // Pool id bits on top, upper tick 887220, lower tick -887220, a subscriber.
+        let pack = |lower: i32, upper: i32| {
+            let bits = |tick: i32| U256::from(tick as u32 & 0xff_ffff);
+            (U256::MAX << 56) | (bits(upper) << 32) | (bits(lower) << 8) | U256::from(1)
+        };
+        assert_eq!(packed_ticks(pack(-887_220, 887_220)), (-887_220, 887_220));
+        assert_eq!(packed_ticks(pack(194_720, 198_080)), (194_720, 198_080));
+        assert_eq!(packed_ticks(pack(-10, -1)), (-10, -1));
+    }
+
+    #[test]
+    fn fees_earned_are_the_growth_on_the_liquidity_and_the_growth_may_wrap() {
+        let growth = |whole: u64| U256::from(whole) * Q128;
+        let earned = fees_earned(1_000, (growth(2), growth(0)), (growth(5), growth(1))).unwrap();
+        assert_eq!(earned, (U256::from(3_000), U256::from(1_000)));
+        // Past the top of 256 bits the growth starts again from zero, as the pool's unchecked arithmetic lets it.
+        let wrapped = fees_earned(1_000, (U256::MAX - Q128 + U256::from(1), U256::ZERO), (Q128, U256::ZERO)).unwrap();
+        assert_eq!(wrapped, (U256::from(2_000), U256::ZERO));
+        assert!(within_u128((U256::from(u128::MAX) + U256::from(1), U256::ZERO)).is_err());
+    }
+}
