@@ -29,9 +29,10 @@ impl Orientation {
         // token1 per token0, in raw units.
         let human_1_per_0 = if self.base_is_token0 { price } else { 1.0 / price };
         let raw = human_1_per_0 * 10f64.powi(self.decimals1 as i32 - self.decimals0 as i32);
-        let tick = (raw.ln() / 1.0001f64.ln()).round() as i64;
+        // A price beyond what a tick can say (its raw ratio even infinite or zero) is the end of the range.
+        let tick = (raw.ln() / 1.0001f64.ln()).clamp(MIN_TICK as f64, MAX_TICK as f64);
         let spacing = tick_spacing as i64;
-        let usable = ((tick as f64 / spacing as f64).round() as i64) * spacing;
+        let usable = ((tick / spacing as f64).round() as i64) * spacing;
         let (min, max) = (usable_min(tick_spacing) as i64, usable_max(tick_spacing) as i64);
         Ok(usable.clamp(min, max) as i32)
     }
@@ -341,6 +342,13 @@ mod tests {
             Err(SizingError::NoLiquidity)
         ));
         assert!(weth_usdc.range(3000.0, 3000.001, 10).is_err(), "narrower than a tick spacing");
+        // Prices a tick cannot say clamp to the ends of the range, whichever way the ratio overflows.
+        let usdc_weth = Orientation { base_is_token0: true, ..weth_usdc };
+        for orientation in [weth_usdc, usdc_weth] {
+            let ends =
+                (orientation.tick_for_price(1e-320, 10).unwrap(), orientation.tick_for_price(1e308, 10).unwrap());
+            assert!([ends, (ends.1, ends.0)].contains(&(usable_min(10), usable_max(10))), "{ends:?}");
+        }
         assert!(weth_usdc.range(3500.0, 2500.0, 10).is_err(), "upper under lower");
     }
 
