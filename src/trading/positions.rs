@@ -205,11 +205,12 @@ struct Held {
 }
 
 /// The position a request names by its token id. V3's and V4's managers each number their positions from 1, so
-/// an id may name one in each: the family of the request's `poolAddress` says which, or else the one its wallet
-/// owns.
+/// an id may name one in each: the request's `poolAddress` says which (and must be the position's), or else the
+/// one its wallet owns.
 async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiResult<Held> {
     let token_id = request.token_id()?;
-    let families: Vec<Family> = match optional_pool_address("poolAddress", request.pool_address.as_deref())? {
+    let named_pool = optional_pool_address("poolAddress", request.pool_address.as_deref())?;
+    let families: Vec<Family> = match named_pool {
         Some(pool) => Family::of_kind("clmm", pool).into_iter().collect(),
         None => desk.dex.protocols().filter(|p| p.position_manager().is_ok()).map(|p| p.family()).collect(),
     };
@@ -236,6 +237,12 @@ async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiRe
             ));
         }
     };
+    if let Some(named) = named_pool.filter(|named| *named != position.pool) {
+        return Err(ApiError::bad_request(
+            "poolAddress",
+            format!("position {token_id} is in pool {}, not {named}", position.pool),
+        ));
+    }
     let sides = Sides::of(state, desk, position.pool).await?;
     Ok(Held { position, sides })
 }
@@ -249,7 +256,7 @@ async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequ
     if owner != wallet {
         return Err(ApiError::bad_request(
             "positionAddress",
-            format!("position {token_id} belongs to {owner}, not {wallet}"),
+            format!("{} position {token_id} belongs to {owner}, not {wallet}", position.sides.pool.family().name()),
         ));
     }
     Ok((desk, position))

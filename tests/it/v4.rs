@@ -353,7 +353,8 @@ async fn a_v4_position_lifecycle_with_native_eth_moves_exact_balances() {
 }
 
 /// V3's and V4's managers each number positions from 1: an id both hold names the wallet's own, the one
-/// `poolAddress` says, and otherwise is refused asking for `poolAddress`.
+/// `poolAddress` says (a pool the position is not in is refused), and otherwise is refused asking for
+/// `poolAddress`.
 #[tokio::test]
 async fn a_position_id_both_managers_hold_is_told_apart_by_owner_or_pool() {
     let devnet = common::devnet().await;
@@ -375,14 +376,32 @@ async fn a_position_id_both_managers_hold_is_told_apart_by_owner_or_pool() {
             .await
         }
     };
-    let v3_pool = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
+    // The devnet's deployer minted the V3 fixture's positions: one of them has this id too.
+    let (_, deployers) = gw
+        .get(&format!(
+            "/trading/clmm/positions-owned?chainNetwork=ethereum-devnet&connector=uniswap&walletAddress={}",
+            devnet.accounts()[0]
+        ))
+        .await;
+    let v3 = deployers.as_array().unwrap().iter().find(|p| p["address"] == position.as_str());
+    let v3_pool =
+        v3.unwrap_or_else(|| panic!("V3's manager holds position {position} too: {deployers}"))["poolAddress"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let (status, v3) = info(format!("&poolAddress={v3_pool}")).await;
-    assert_eq!(status, StatusCode::OK, "the devnet's V3 manager holds position {position} too: {v3}");
-    assert_ne!(v3["poolAddress"], id.to_string());
+    assert_eq!((status, v3["poolAddress"].as_str()), (StatusCode::OK, Some(v3_pool.as_str())), "{v3}");
     let (status, own) = info(String::new()).await;
     assert_eq!((status, own["poolAddress"].as_str()), (StatusCode::OK, Some(id.to_string().as_str())), "{own}");
     let (status, by_pool) = info(format!("&poolAddress={id}&walletAddress={}", devnet.accounts()[2])).await;
     assert_eq!((status, by_pool["poolAddress"].as_str()), (StatusCode::OK, Some(id.to_string().as_str())));
+    let other_pool = B256::repeat_byte(1);
+    let (status, elsewhere) = info(format!("&poolAddress={other_pool}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{elsewhere}");
+    assert_eq!(
+        elsewhere["message"].as_str().unwrap(),
+        format!("poolAddress: position {position} is in pool {id}, not {other_pool}")
+    );
     let (status, neither) = info(format!("&walletAddress={}", devnet.accounts()[2])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{neither}");
     assert!(neither["message"].as_str().unwrap().contains("poolAddress"), "{neither}");
