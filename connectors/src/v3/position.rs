@@ -30,7 +30,7 @@ impl Orientation {
         let human_1_per_0 = if self.base_is_token0 { price } else { 1.0 / price };
         let raw = human_1_per_0 * 10f64.powi(self.decimals1 as i32 - self.decimals0 as i32);
         // A price beyond what a tick can say (its raw ratio even infinite or zero) is the end of the range.
-        let tick = (raw.ln() / 1.0001f64.ln()).clamp(MIN_TICK as f64, MAX_TICK as f64);
+        let tick = (raw.ln() / 1.0001f64.ln()).clamp(MIN_TICK as f64, MAX_TICK as f64).round();
         let spacing = tick_spacing as i64;
         let usable = ((tick / spacing as f64).round() as i64) * spacing;
         let (min, max) = (usable_min(tick_spacing) as i64, usable_max(tick_spacing) as i64);

@@ -90,7 +90,8 @@ impl Positions for V4Deployment {
                 .filter_map(|log| Some((log.log_index?, IPoolManager::ModifyLiquidity::decode_log(&log.inner).ok()?)))
                 .filter(|(_, change)| change.sender == self.position_manager);
             for (log_index, change) in changes {
-                let block = receipt.block_number.ok_or_else(|| ChainError::Node("a receipt without a block".into()))?;
+                let block = receipt.block_number.filter(|block| *block > 0);
+                let block = block.ok_or_else(|| ChainError::Node("a receipt without a block after genesis".into()))?;
                 let change = change.data;
                 let price = self.price_before(network, receipt, change.id, log_index, block).await?;
                 let growth = |block| self.fee_growth_last(network, &change, block);
