@@ -212,7 +212,7 @@ async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiRe
     let named_pool = optional_pool_address("poolAddress", request.pool_address.as_deref())?;
     let families: Vec<Family> = match named_pool {
         Some(pool) => Family::of_kind("clmm", pool).into_iter().collect(),
-        None => desk.dex.protocols().filter(|p| p.position_manager().is_ok()).map(|p| p.family()).collect(),
+        None => holding_positions(desk).map(|protocol| protocol.family()).collect(),
     };
     let reads = families.iter().map(|family| async move {
         let positions = desk.protocol(*family)?;
@@ -245,6 +245,11 @@ async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiRe
     }
     let sides = Sides::of(state, desk, position.pool).await?;
     Ok(Held { position, sides })
+}
+
+/// The connector's families that hold positions here.
+fn holding_positions(desk: &Desk) -> impl Iterator<Item = &dyn Protocol> {
+    desk.dex.protocols().filter(|protocol| protocol.position_manager().is_ok())
 }
 
 /// The desk and the position a request names, which must belong to the request's wallet.
@@ -415,7 +420,7 @@ pub async fn positions_owned(
     let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
     let pool_filter = optional_pool_address("poolAddress", request.pool_address.as_deref())?;
     let mut positions = Vec::new();
-    for family in desk.dex.protocols().filter(|p| p.position_manager().is_ok()) {
+    for family in holding_positions(&desk) {
         for token_id in family.positions_of(&desk.network, owner).await? {
             let Some(position) = family.position(&desk.network, token_id).await? else { continue };
             let held = Held { sides: Sides::of(state, &desk, position.pool).await?, position };

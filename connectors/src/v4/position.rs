@@ -39,7 +39,7 @@ impl Positions for V4Deployment {
         let ClmmPool::V4(state) = pool else {
             return Err(ConnectorError::NotAPool(pool.address()));
         };
-        let (most0, most1) = most(deposit)?;
+        let (most0, most1) = within_u128(deposit.most)?;
         let key = state.key.clone();
         let currencies = (key.currency0, key.currency1);
         let mint =
@@ -49,7 +49,7 @@ impl Positions for V4Deployment {
     }
 
     fn add_to_position(&self, position: &Position, deposit: &Deposit, deadline: U256) -> Result<Call, ConnectorError> {
-        let (most0, most1) = most(deposit)?;
+        let (most0, most1) = within_u128(deposit.most)?;
         let increase = (position.token_id, U256::from(deposit.liquidity), most0, most1, Bytes::new());
         let plan = Plan::default().then(actions::INCREASE_LIQUIDITY, increase);
         Ok(self.paid_from(plan, position.tokens, deposit, position.owner, deadline))
@@ -93,9 +93,12 @@ impl Positions for V4Deployment {
                 let block = receipt.block_number.filter(|block| *block > 0);
                 let block = block.ok_or_else(|| ChainError::Node("a receipt without a block after genesis".into()))?;
                 let change = change.data;
-                let price = self.price_before(network, receipt, change.id, log_index, block).await?;
-                let growth = |block| self.fee_growth_last(network, &change, block);
-                let ((liquidity, last_before), (_, last_after)) = (growth(block - 1).await?, growth(block).await?);
+                // Independent reads, at the block before and at the change's own.
+                let (price, (liquidity, last_before), (_, last_after)) = tokio::try_join!(
+                    self.price_before(network, receipt, change.id, log_index, block),
+                    self.fee_growth_last(network, &change, block - 1),
+                    self.fee_growth_last(network, &change, block),
+                )?;
                 let fees = fees_earned(liquidity, last_before, last_after)?;
                 let (lower, upper) = (change.tickLower.as_i32(), change.tickUpper.as_i32());
                 let delta = change.liquidityDelta;
@@ -322,11 +325,7 @@ fn packed_ticks(info: U256) -> (i32, i32) {
     (tick_at(8), tick_at(32))
 }
 
-/// The most a deposit may take of each token, as the PositionManager bounds it.
-fn most(deposit: &Deposit) -> Result<(u128, u128), ConnectorError> {
-    within_u128(deposit.most)
-}
-
+/// Amounts as the PositionManager bounds them, in 128 bits.
 fn within_u128((amount0, amount1): Pair) -> Result<(u128, u128), ConnectorError> {
     let bound = |amount: U256| {
         u128::try_from(amount).map_err(|_| ConnectorError::invalid("amount", "is too large for one position"))
