@@ -165,7 +165,7 @@ impl From<chains::error::ChainError> for ApiError {
                     .with_code("WALLET_NOT_FOUND")
             }
             ChainError::Keystore(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INVALID_KEY"),
-            ChainError::Ledger(_) => ApiError::internal(message),
+            ChainError::Ledger(_) | ChainError::Interrupted(_) => ApiError::internal(message),
         }
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use chains::network::{GasSettings, Network, NetworkSettings};
-use chains::tracker;
 use chains::tx::TxSender;
+use chains::tx::tracker;
 use chains::wallet::{self, Signers};
 
 use crate::config::{CHAIN, Config, NetworkConfig};
@@ -79,16 +79,15 @@ impl Ethereum {
     /// last run left (sends a crash cut short, transactions mined or dropped since, a chain that was reset).
     /// Transactions recorded before the ledger named networks go to the first network of their chain id.
     pub async fn follow_ledger(&self, config: &Config, storage: &Storage) -> Result<(), StorageError> {
-        let mut named = storage.ledger_networks().await.map_err(StorageError::Ledger)?;
+        let mut named = storage.ledger_networks().await?;
         if named.iter().any(String::is_empty) {
             for (name, network) in &config.networks {
-                let claimed =
-                    storage.claim_unnamed_transactions(name, network.chain_id).await.map_err(StorageError::Ledger)?;
+                let claimed = storage.claim_unnamed_transactions(name, network.chain_id).await?;
                 if claimed > 0 {
                     tracing::info!(network = %name, claimed, "ledger rows recorded before networks were named belong to this network");
                 }
             }
-            named = storage.ledger_networks().await.map_err(StorageError::Ledger)?;
+            named = storage.ledger_networks().await?;
         }
         for name in named {
             if config.network(&name).is_some()

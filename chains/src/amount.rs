@@ -4,6 +4,9 @@
 
 use alloy::primitives::{U256, U512};
 
+/// Every EVM chain counts its native currency in wei: 18 decimals.
+pub const NATIVE_DECIMALS: u8 = 18;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
     /// The input, quoted as [`crate::quoted`] shows it.

@@ -1,4 +1,4 @@
-//! ERC-20 and WETH: reads batched through Multicall3 (balances with the native one, allowances for many tokens
+//! ERC-20 and WETH: reads batched through [`multicall`] (balances with the native one, allowances for many tokens
 //! in one `eth_call`, a token's name, symbol and decimals), the calls that approve, transfer, wrap and unwrap,
 //! and what a receipt's Transfer logs moved.
 
@@ -8,8 +8,9 @@ use alloy::sol_types::{SolCall, SolEvent};
 
 use crate::contracts::{IERC20, IMulticall3, IWETH9, MULTICALL3};
 use crate::error::ChainError;
+use crate::multicall::multicall;
 use crate::network::Network;
-use crate::tx::Call;
+use crate::tx::call::Call;
 
 /// A token as lists and responses describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,32 +19,6 @@ pub struct Token {
     pub symbol: String,
     pub name: String,
     pub decimals: u8,
-}
-
-/// One `eth_call` running every call through Multicall3 (at `block`, or the latest); each result is `None`
-/// where that call failed.
-pub async fn multicall(
-    network: &Network,
-    calls: Vec<(Address, Bytes)>,
-    block: Option<u64>,
-) -> Result<Vec<Option<Bytes>>, ChainError> {
-    if calls.is_empty() {
-        return Ok(vec![]);
-    }
-    let calls = calls
-        .into_iter()
-        .map(|(target, call_data)| IMulticall3::Call3 { target, allowFailure: true, callData: call_data })
-        .collect();
-    let multicall = IMulticall3::new(MULTICALL3, network.provider());
-    let mut request = multicall.aggregate3(calls);
-    if let Some(block) = block {
-        request = request.block(alloy::eips::BlockId::number(block));
-    }
-    let results = request.call().await.map_err(|e| match e {
-        alloy::contract::Error::TransportError(e) => network.rpc_error(e),
-        other => ChainError::Node(format!("Multicall3: {other}")),
-    })?;
-    Ok(results.into_iter().map(|r| r.success.then_some(r.returnData)).collect())
 }
 
 /// The native balance and each token's balance of `owner`, in one round trip.

@@ -35,5 +35,8 @@ pub enum ChainError {
     Keystore(String),
     /// The ledger (database) failed; a transaction may not have been recorded, so it was not sent.
     #[error("the transaction ledger failed: {0}")]
-    Ledger(String),
+    Ledger(#[from] crate::tx::LedgerError),
+    /// A send stopped before its end (its task failed); what it recorded, the tracker settles.
+    #[error("{0}")]
+    Interrupted(String),
 }

@@ -91,7 +91,7 @@ pub async fn params(network: &Network, block: Option<u64>) -> Result<L1FeeParams
         (L1_BLOCK, Bytes::from(IL1Block::baseFeeScalarCall {}.abi_encode())),
         (L1_BLOCK, Bytes::from(IL1Block::blobBaseFeeScalarCall {}.abi_encode())),
     ];
-    let answers = crate::erc20::multicall(network, calls, block).await?;
+    let answers = crate::multicall::multicall(network, calls, block).await?;
     let missing = || ChainError::Node("the L1Block predeploy did not answer its fee parameters".into());
     let answer = |index: usize| answers.get(index).cloned().flatten().ok_or_else(missing);
     let word = |index: usize| answer(index).and_then(|data| U256::abi_decode(&data).map_err(|_| missing()));

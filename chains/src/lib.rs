@@ -2,18 +2,16 @@
 //! reads and WETH. No HTTP lives here; the server crate turns these into routes.
 
 pub mod amount;
-pub mod commitment;
 pub mod contracts;
 pub mod erc20;
 pub mod error;
+pub mod fee_market;
 pub mod gas;
 pub mod l1_fee;
-pub mod ledger;
+pub mod multicall;
 pub mod network;
 pub mod permit2;
-pub mod refusal;
 pub mod rpc;
-pub mod tracker;
 pub mod tx;
 pub mod wallet;
 

@@ -10,11 +10,8 @@ use alloy::transports::{RpcError, TransportErrorKind};
 use tokio::sync::{OnceCell, watch};
 
 use crate::error::ChainError;
-use crate::gas::FeeCaps;
+use crate::gas::{ChainRules, FeeCaps};
 use crate::rpc::{FailoverTransport, RpcStats};
-
-/// Every EVM chain counts its native currency in wei: 18 decimals.
-pub const NATIVE_DECIMALS: u8 = 18;
 
 /// Gas settings, in GWEI as the config writes them.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +24,7 @@ pub struct GasSettings {
     /// When set, transactions are legacy at this gas price.
     pub gas_price_gwei: Option<f64>,
     /// The chain's own rules (its floor, its transaction type, its L1 fee), with the config's overrides.
-    pub rules: crate::gas::ChainRules,
+    pub rules: ChainRules,
 }
 
 /// Everything a network needs from the config.
@@ -67,8 +64,7 @@ pub struct Network {
 impl Network {
     pub fn connect(settings: NetworkSettings) -> Result<Network, ChainError> {
         let stats = Arc::new(RpcStats::default());
-        let transport = FailoverTransport::new(&settings.name, &settings.node_urls, settings.chain_id, stats.clone())
-            .map_err(|detail| ChainError::Unreachable { network: settings.name.clone(), detail })?;
+        let transport = FailoverTransport::new(&settings.name, &settings.node_urls, settings.chain_id, stats.clone())?;
         let local = settings.node_urls.iter().all(|url| url.contains("://127.0.0.1") || url.contains("://localhost"));
         let provider = RootProvider::new(RpcClient::new(transport.clone(), local));
         let receipt_poll = if local { Duration::from_millis(5) } else { Duration::from_millis(1000) };
@@ -94,19 +90,15 @@ impl Network {
         self.instance
     }
 
-    /// What a transaction pays per gas now (base fee plus tip, or the gas price), read once per block: what
-    /// quotes price an order's gas at.
-    pub async fn price_per_gas(&self) -> Result<u128, ChainError> {
-        let block = self.latest_block().await?;
+    /// The price per gas quotes count with, if it was read at `block` or later.
+    pub fn quote_gas_price(&self, block: u64) -> Option<u128> {
         let cached = *self.quote_gas_price.lock().expect("gas price");
-        if let Some((at, price)) = cached
-            && at >= block
-        {
-            return Ok(price);
-        }
-        let price = crate::gas::market_fees(self).await?.needed();
+        cached.filter(|(at, _)| *at >= block).map(|(_, price)| price)
+    }
+
+    /// Keeps the price per gas quotes count with, as read at `block`.
+    pub fn remember_quote_gas_price(&self, block: u64, price: u128) {
         *self.quote_gas_price.lock().expect("gas price") = Some((block, price));
-        Ok(price)
     }
 
     /// The latest block number known, without asking the node (after the first call).

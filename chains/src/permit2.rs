@@ -7,10 +7,10 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolCall;
 
 use crate::contracts::{IMulticall3, MULTICALL3};
-use crate::erc20::multicall;
 use crate::error::ChainError;
+use crate::multicall::multicall;
 use crate::network::Network;
-use crate::tx::Call;
+use crate::tx::call::Call;
 
 alloy::sol! {
     interface IPermit2 {

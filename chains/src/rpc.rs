@@ -12,6 +12,8 @@ use alloy::transports::http::reqwest;
 use alloy::transports::{TransportError, TransportErrorKind, TransportFut};
 use tokio::sync::OnceCell;
 
+use crate::error::ChainError;
+
 /// The pause before a second round over the nodes when every one failed.
 const RETRY_BACKOFF: Duration = Duration::from_millis(250);
 /// The longest one node may take to answer one request (its whole body) before the next node is tried. Node
@@ -138,18 +140,22 @@ pub struct FailoverTransport {
 }
 
 impl FailoverTransport {
-    pub fn new(network: &str, urls: &[String], chain_id: u64, stats: Arc<RpcStats>) -> Result<Self, String> {
+    /// A transport over `urls`; a URL that cannot be used is refused as the network being unreachable, naming the
+    /// setting to fix.
+    pub fn new(network: &str, urls: &[String], chain_id: u64, stats: Arc<RpcStats>) -> Result<Self, ChainError> {
+        let unusable = |detail: String| ChainError::Unreachable { network: network.to_string(), detail };
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(ATTEMPT_TIMEOUT)
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+            .map_err(|e| unusable(format!("HTTP client: {e}")))?;
         let endpoints = urls
             .iter()
             .map(|url| {
-                let parsed: reqwest::Url = url.parse().map_err(|e| format!("'{}' is not a URL: {e}", redact(url)))?;
+                let parsed: reqwest::Url =
+                    url.parse().map_err(|e| unusable(format!("'{}' is not a URL: {e}", redact(url))))?;
                 Ok(Endpoint {
                     secrets: [url.clone(), parsed.to_string()],
                     client: client.clone(),
@@ -160,9 +166,9 @@ impl FailoverTransport {
                     warned: Mutex::default(),
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, ChainError>>()?;
         if endpoints.is_empty() {
-            return Err("no node URL configured".into());
+            return Err(unusable("no node URL configured".into()));
         }
         Ok(FailoverTransport {
             network: network.into(),

@@ -70,7 +70,7 @@ impl Discovery {
                 }
             }
         }
-        let answers = chains::erc20::multicall(network, calls, Some(latest)).await?;
+        let answers = chains::multicall::multicall(network, calls, Some(latest)).await?;
         if answers.len() != expected.len() {
             return Err(ConnectorError::Chain(chains::error::ChainError::Node(format!(
                 "Multicall3 answered {} of {} factory calls",
@@ -119,7 +119,7 @@ pub async fn pool_identity(
     .into_iter()
     .map(|data| (address, Bytes::from(data)))
     .collect();
-    let results = chains::erc20::multicall(network, calls, None).await?;
+    let results = chains::multicall::multicall(network, calls, None).await?;
     let token = |i: usize| results[i].as_ref().and_then(|d| IUniswapV3Pool::token0Call::abi_decode_returns(d).ok());
     let fee = results[2].as_ref().and_then(|d| IUniswapV3Pool::feeCall::abi_decode_returns(d).ok());
     Ok(token(0).zip(token(1)).map(|(token0, token1)| (token0, token1, fee.map(|fee| fee.to::<u32>()))))

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolCall;
-use chains::erc20::multicall;
+use chains::multicall::multicall;
 use chains::network::Network;
 
 use crate::dex::Dex;

@@ -7,13 +7,16 @@ use std::sync::Arc;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use axum::extract::State;
+use chains::amount::NATIVE_DECIMALS;
 use chains::amount::{Amount, format_units};
 use chains::erc20;
-use chains::gas::{Fees, current_fees};
-use chains::ledger::{Ledger, LedgerTx, TxStatus};
-use chains::network::{NATIVE_DECIMALS, Network};
+use chains::fee_market::current_fees;
+use chains::gas::Fees;
+use chains::network::Network;
 use chains::permit2::Spender;
-use chains::tx::{CANCEL_LABEL, Call, Mined, Outcome, Replacement, SentTx};
+use chains::tx::inquiry::{self, Fate};
+use chains::tx::{Call, Mined, Outcome, Replacement, SentTx};
+use chains::tx::{Ledger, LedgerTx, TxKind, TxStatus};
 use connectors::clob::ClobVenue;
 use connectors::error::ConnectorError;
 use connectors::family::{Family, Protocol};
@@ -501,11 +504,7 @@ pub struct PollResponse {
 async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -> ApiResult<axum::Json<PollResponse>> {
     let ctx = context(&state, request.network.as_deref(), request.chain_network.as_deref())?;
     let hash = parse_hash("signature", &request.signature)?;
-    let provider = ctx.network.provider();
-    let rpc = |e| ctx.network.rpc_error(e);
-    let sender = &state.ethereum().sender;
-    let ledger = sender.ledger();
-    let current_block = provider.get_block_number().await.map_err(rpc)?;
+    let current_block = ctx.network.provider().get_block_number().await.map_err(|e| ctx.network.rpc_error(e))?;
     let mut response = PollResponse {
         current_block,
         signature: hash.to_string(),
@@ -517,58 +516,50 @@ async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -
         ledger_status: None,
         replaced_by: None,
     };
-    if let Some(receipt) = provider.get_transaction_receipt(hash).await.map_err(rpc)? {
-        let receipt = Mined::of(&ctx.network, receipt).await;
-        sender.record_receipt(&ctx.network, &receipt).await?;
-        response.ledger_status =
-            ledger.find(hash).await.map_err(ApiError::internal)?.map(|row| row.status.as_str().into());
-        mined(&mut response, &receipt)?;
-        return Ok(axum::Json(response));
-    }
-    let recorded = ledger.find(hash).await.map_err(ApiError::internal)?;
-    if let Some(row) = &recorded
-        && let Some((replacement, receipt)) = mined_replacement(&state, &ctx.network, row).await?
-    {
-        mined(&mut response, &receipt)?;
-        response.ledger_status = Some(TxStatus::Replaced.as_str().into());
-        response.replaced_by = Some(replacement.hash.to_string());
-        if replacement.label == CANCEL_LABEL {
-            response.tx_status = -1;
-            response.error = Some(format!(
-                "cancelled: {} (a 0-value transfer at the same nonce) was mined in block {} instead",
-                replacement.hash,
-                current_or(receipt.block_number)
-            ));
+    match inquiry::fate(state.ethereum().sender.ledger(), &ctx.network, hash).await? {
+        Fate::Mined { receipt, status } => {
+            mined(&mut response, &receipt)?;
+            response.ledger_status = status.map(|status| status.as_str().into());
         }
-        return Ok(axum::Json(response));
-    }
-    let in_pool = provider.get_transaction_by_hash(hash).await.map_err(rpc)?.is_some();
-    let Some(row) = recorded else {
-        if !in_pool {
+        Fate::Replaced { by, receipt } => {
+            mined(&mut response, &receipt)?;
+            response.ledger_status = Some(TxStatus::Replaced.as_str().into());
+            response.replaced_by = Some(by.hash.to_string());
+            if by.kind == TxKind::Cancel {
+                response.tx_status = -1;
+                response.error = Some(format!(
+                    "cancelled: {} (a 0-value transfer at the same nonce) was mined in block {} instead",
+                    by.hash,
+                    current_or(receipt.block_number)
+                ));
+            }
+        }
+        Fate::InPool { recorded } => {
+            response.ledger_status = recorded.then(|| TxStatus::Pending.as_str().into());
+        }
+        Fate::Unknown => {
             response.tx_status = -2;
             response.error = Some(format!("transaction not found on {}", ctx.network_name));
         }
-        return Ok(axum::Json(response));
-    };
-    if in_pool {
-        // The node has it: pending, whatever the ledger thought (the chain is the truth).
-        let from = [TxStatus::Signed, TxStatus::Dropped, TxStatus::Abandoned];
-        if !ledger.transition(hash, TxStatus::Pending, &from).await.map_err(ApiError::internal)? {
-            // Recorded mined in a block the chain dropped since (a reorg), and back in the pool.
-            ledger.unsettle(hash, TxStatus::Pending).await.map_err(ApiError::internal)?;
+        Fate::Gone(row) => {
+            let (status, error) = gone(&row, &ctx.network);
+            response.ledger_status = Some(row.status.as_str().into());
+            response.tx_status = status;
+            response.error = Some(error);
         }
-        response.ledger_status = Some(TxStatus::Pending.as_str().into());
-        return Ok(axum::Json(response));
     }
-    let row = ledger.find(row.hash).await.map_err(ApiError::internal)?.unwrap_or(row);
-    response.ledger_status = Some(row.status.as_str().into());
-    let (status, error) = match row.status {
+    Ok(axum::Json(response))
+}
+
+/// What a poll says of a transaction the ledger has and no node holds.
+fn gone(row: &LedgerTx, network: &Network) -> (i8, String) {
+    match row.status {
         TxStatus::Pending => (
             0,
             format!(
                 "the node does not know this transaction now; unless it is mined or seen again it is marked dropped \
                  after {} s or once its nonce {} is used",
-                ctx.network.settings().drop_after.as_secs(),
+                network.settings().drop_after.as_secs(),
                 row.nonce
             ),
         ),
@@ -578,10 +569,7 @@ async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -
         TxStatus::Rejected => (-2, "rejected: the node refused it when it was sent".into()),
         TxStatus::Replaced => (-2, "replaced at its nonce by another transaction".into()),
         TxStatus::Confirmed | TxStatus::Failed => (-2, "recorded as mined, but the chain no longer has it (the chain was reset or reorganised)".into()),
-    };
-    response.tx_status = status;
-    response.error = Some(error);
-    Ok(axum::Json(response))
+    }
 }
 
 fn current_or(block: Option<u64>) -> String {
@@ -596,34 +584,6 @@ fn mined(response: &mut PollResponse, receipt: &Mined) -> ApiResult<()> {
     response.fee = Some(Human(format_units(receipt.fee_wei, NATIVE_DECIMALS)));
     response.tx_data = Some(serde_json::to_value(&receipt.receipt).map_err(ApiError::internal)?);
     Ok(())
-}
-
-/// The transaction mined in place of `row` (one recorded as replacing it, directly or through another), if any.
-async fn mined_replacement(
-    state: &AppState,
-    network: &Network,
-    row: &LedgerTx,
-) -> ApiResult<Option<(LedgerTx, Mined)>> {
-    let ledger = state.ethereum().sender.ledger();
-    let mut family = vec![row.clone()];
-    let mut next = 0;
-    while next < family.len() {
-        for replacement in ledger.replacements(family[next].hash).await.map_err(ApiError::internal)? {
-            if family.iter().all(|known| known.hash != replacement.hash) {
-                family.push(replacement);
-            }
-        }
-        next += 1;
-    }
-    for replacement in family.into_iter().skip(1) {
-        let receipt = network.provider().get_transaction_receipt(replacement.hash).await;
-        if let Some(receipt) = receipt.map_err(|e| network.rpc_error(e))? {
-            let receipt = Mined::of(network, receipt).await;
-            state.ethereum().sender.record_receipt(network, &receipt).await?;
-            return Ok(Some((replacement, receipt)));
-        }
-    }
-    Ok(None)
 }
 
 fn parse_hash(field: &str, text: &str) -> ApiResult<B256> {
@@ -722,7 +682,7 @@ async fn speed_up(
     if let Some(receipt) =
         ctx.network.provider().get_transaction_receipt(hash).await.map_err(|e| ctx.network.rpc_error(e))?
     {
-        sender.record_receipt(&ctx.network, &Mined::of(&ctx.network, receipt.clone()).await).await?;
+        inquiry::record_receipt(sender.ledger(), &ctx.network, &Mined::of(&ctx.network, receipt.clone()).await).await?;
         return Err(ApiError::bad_request(
             "signature",
             format!(

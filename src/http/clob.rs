@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use alloy::primitives::U256;
 use axum::extract::State;
+use chains::amount::NATIVE_DECIMALS;
 use chains::amount::{Amount, format_units};
-use chains::gas::current_fees;
-use chains::network::NATIVE_DECIMALS;
+use chains::fee_market::current_fees;
 use connectors::Side;
 use connectors::clob::{ClobVenue, Market, levels};
 use serde::{Deserialize, Serialize};

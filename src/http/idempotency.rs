@@ -17,7 +17,7 @@ use super::BODY_LIMIT_BYTES;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::{Backend, Claim, this_process};
-use chains::commitment::Commitment;
+use chains::tx::commitment::Commitment;
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on an answer served again for a retry.

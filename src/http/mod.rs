@@ -15,7 +15,7 @@ mod trading;
 mod wallet;
 
 use axum::http::Method;
-use chains::commitment::{Commitment, WithdrawOnDrop};
+use chains::tx::commitment::{Commitment, WithdrawOnDrop};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 

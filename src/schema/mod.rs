@@ -8,7 +8,7 @@ pub mod swap;
 
 use alloy::primitives::U256;
 use alloy::rpc::types::TransactionReceipt;
-use chains::network::NATIVE_DECIMALS;
+use chains::amount::NATIVE_DECIMALS;
 use chains::tx::{Outcome, SentTx};
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -4,30 +4,42 @@ use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
-use chains::ledger::{Inclusion, Ledger, LedgerTx, SenderSession, TxStatus};
+use chains::tx::lifecycle::{Event, InclusionChange};
+use chains::tx::{Inclusion, Ledger, LedgerError, LedgerTx, SenderSession, TxKind, TxStatus};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, Row};
 
 use super::{Backend, Storage, now_ms};
 
-const COLUMNS: &str = "hash, chain_id, network, sender, nonce, raw, status, label, block_number, block_hash, fee_wei, \
-                       replaces, request_key, created_at";
+const COLUMNS: &str = "hash, chain_id, network, sender, nonce, raw, status, kind, label, block_number, block_hash, \
+                       fee_wei, replaces, request_key, created_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<LedgerTx, String> {
-    let text = |column: &str| row.try_get::<String, _>(column).map_err(|e| e.to_string());
-    let optional_text = |column: &str| row.try_get::<Option<String>, _>(column).map_err(|e| e.to_string());
-    let number = |column: &str| row.try_get::<Option<i64>, _>(column).map_err(|e| e.to_string());
-    let parse_err = |column: &'static str| move |e: String| format!("ledger column {column}: {e}");
+/// The database failed.
+fn failed(error: sqlx::Error) -> LedgerError {
+    LedgerError::Database(error.to_string())
+}
+
+/// A column that does not read back as what was stored.
+fn corrupt(column: &'static str) -> impl Fn(String) -> LedgerError {
+    move |reason| LedgerError::Corrupt { column, reason }
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<LedgerTx, LedgerError> {
+    let read = |column: &'static str, e: sqlx::Error| corrupt(column)(e.to_string());
+    let text = |column: &'static str| row.try_get::<String, _>(column).map_err(|e| read(column, e));
+    let optional_text = |column: &'static str| row.try_get::<Option<String>, _>(column).map_err(|e| read(column, e));
+    let number = |column: &'static str| row.try_get::<Option<i64>, _>(column).map_err(|e| read(column, e));
     let hash = |column: &'static str, text: String| {
-        text.parse::<B256>().map_err(|e: alloy::hex::FromHexError| parse_err(column)(e.to_string()))
+        text.parse::<B256>().map_err(|e: alloy::hex::FromHexError| corrupt(column)(e.to_string()))
     };
     let status = text("status")?;
+    let kind = text("kind")?;
     // Rows recorded before block hashes were have none: the tracker records them again from their receipts.
     let inclusion = match (number("block_number")?, optional_text("block_hash")?, optional_text("fee_wei")?) {
         (Some(block), Some(block_hash), Some(fee)) => Some(Inclusion {
             block_number: block as u64,
             block_hash: hash("block_hash", block_hash)?,
-            fee_wei: fee.parse::<U256>().map_err(|e| parse_err("fee_wei")(e.to_string()))?,
+            fee_wei: fee.parse::<U256>().map_err(|e| corrupt("fee_wei")(e.to_string()))?,
         }),
         _ => None,
     };
@@ -35,11 +47,11 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<LedgerTx, String> {
         hash: hash("hash", text("hash")?)?,
         chain_id: number("chain_id")?.unwrap_or_default() as u64,
         network: text("network")?,
-        sender: text("sender")?.parse().map_err(|e: alloy::hex::FromHexError| parse_err("sender")(e.to_string()))?,
+        sender: text("sender")?.parse().map_err(|e: alloy::hex::FromHexError| corrupt("sender")(e.to_string()))?,
         nonce: number("nonce")?.unwrap_or_default() as u64,
-        raw: text("raw")?.parse::<Bytes>().map_err(|e| parse_err("raw")(e.to_string()))?,
-        status: TxStatus::parse(&status)
-            .ok_or_else(|| format!("unknown transaction status '{status}' in the ledger"))?,
+        raw: text("raw")?.parse::<Bytes>().map_err(|e| corrupt("raw")(e.to_string()))?,
+        status: TxStatus::parse(&status).ok_or_else(|| corrupt("status")(format!("unknown status '{status}'")))?,
+        kind: TxKind::parse(&kind).ok_or_else(|| corrupt("kind")(format!("unknown kind '{kind}'")))?,
         label: text("label")?,
         inclusion,
         replaces: optional_text("replaces")?.map(|text| hash("replaces", text)).transpose()?,
@@ -47,6 +59,9 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<LedgerTx, String> {
         recorded_at: number("created_at")?.unwrap_or_default(),
     })
 }
+
+/// The statuses of a transaction with a receipt.
+const MINED: [TxStatus; 2] = [TxStatus::Confirmed, TxStatus::Failed];
 
 /// `status IN ('a', 'b')` for statuses of ours (constants, never input).
 fn status_in(statuses: &[TxStatus]) -> String {
@@ -83,15 +98,15 @@ impl DerefMut for Conn<'_> {
 mod queries {
     use super::*;
 
-    pub async fn record(conn: &mut AnyConnection, tx: &LedgerTx) -> Result<(), String> {
+    pub async fn record(conn: &mut AnyConnection, tx: &LedgerTx) -> Result<(), LedgerError> {
         let now = now_ms();
         // The same signed bytes again (a retry after the node refused them) are the same transaction: its row is
         // signed again rather than refused as a duplicate.
-        let again = status_in(&[TxStatus::Rejected, TxStatus::Abandoned, TxStatus::Dropped]);
+        let again = status_in(Event::SignedAgain.transition().from);
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO transactions (hash, chain_id, network, sender, nonce, raw, status, label, replaces, request_key,
-             created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             created_at, updated_at, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (hash) DO UPDATE SET status = excluded.status, replaces = excluded.replaces,
              request_key = excluded.request_key, created_at = excluded.created_at, updated_at = excluded.updated_at
              WHERE transactions.{again}"
@@ -108,32 +123,41 @@ mod queries {
         .bind(tx.request_key.clone())
         .bind(now)
         .bind(now)
+        .bind(tx.kind.as_str())
         .execute(conn)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(failed)?;
         Ok(())
     }
 
-    pub async fn transition(
-        conn: &mut AnyConnection,
-        hash: B256,
-        to: TxStatus,
-        from: &[TxStatus],
-    ) -> Result<bool, String> {
-        let result = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE transactions SET status = $1, updated_at = $2 WHERE hash = $3 AND {}",
-            status_in(from)
-        )))
-        .bind(to.as_str())
-        .bind(now_ms())
-        .bind(hash.to_string())
-        .execute(conn)
-        .await
-        .map_err(|e| e.to_string())?;
-        Ok(result.rows_affected() > 0)
+    /// What `event` does to `hash`, as the lifecycle's table says: one conditional update, so of two racing
+    /// events only one that the table allows from the status it meets takes effect.
+    pub async fn apply(conn: &mut AnyConnection, hash: B256, event: Event) -> Result<bool, LedgerError> {
+        let change = event.transition();
+        let from = status_in(change.from);
+        let set = match change.inclusion {
+            InclusionChange::Keep => "",
+            InclusionChange::Clear => ", block_number = NULL, block_hash = NULL, fee_wei = NULL",
+            InclusionChange::Set(_) => ", block_number = $4, block_hash = $5, fee_wei = $6",
+        };
+        let sql = format!("UPDATE transactions SET status = $1, updated_at = $2{set} WHERE hash = $3 AND {from}");
+        let mut query =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(change.to.as_str()).bind(now_ms()).bind(hash.to_string());
+        if let InclusionChange::Set(inclusion) = change.inclusion {
+            query = query
+                .bind(inclusion.block_number as i64)
+                .bind(inclusion.block_hash.to_string())
+                .bind(inclusion.fee_wei.to_string());
+        }
+        let result = query.execute(conn).await;
+        Ok(result.map_err(failed)?.rows_affected() > 0)
     }
 
-    pub async fn select(conn: &mut AnyConnection, condition: &str, binds: Vec<Bind>) -> Result<Vec<LedgerTx>, String> {
+    pub async fn select(
+        conn: &mut AnyConnection,
+        condition: &str,
+        binds: Vec<Bind>,
+    ) -> Result<Vec<LedgerTx>, LedgerError> {
         let sql = format!("SELECT {COLUMNS} FROM transactions WHERE {condition}");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for bind in binds {
@@ -142,7 +166,7 @@ mod queries {
                 Bind::Number(number) => query.bind(number),
             };
         }
-        let rows = query.fetch_all(conn).await.map_err(|e| e.to_string())?;
+        let rows = query.fetch_all(conn).await.map_err(failed)?;
         rows.iter().map(from_row).collect()
     }
 
@@ -158,7 +182,7 @@ mod queries {
         (network, chain_id, sender): (&str, u64, Address),
         nonce: u64,
         condition: &str,
-    ) -> Result<Vec<LedgerTx>, String> {
+    ) -> Result<Vec<LedgerTx>, LedgerError> {
         let binds = vec![
             Bind::Text(network.to_string()),
             Bind::Number(chain_id as i64),
@@ -174,7 +198,7 @@ mod queries {
         chain_id: u64,
         sender: Address,
         nonce: u64,
-    ) -> Result<Vec<LedgerTx>, String> {
+    ) -> Result<Vec<LedgerTx>, LedgerError> {
         let condition = "(status = 'signed' OR (status = 'pending' AND nonce >= $4)) ORDER BY nonce, created_at";
         of_sender(conn, (network, chain_id, sender), nonce, condition).await
     }
@@ -185,7 +209,7 @@ mod queries {
         chain_id: u64,
         sender: Address,
         nonce: u64,
-    ) -> Result<Vec<LedgerTx>, String> {
+    ) -> Result<Vec<LedgerTx>, LedgerError> {
         let condition =
             format!("nonce = $4 AND {} ORDER BY created_at", status_in(&[TxStatus::Signed, TxStatus::Pending]));
         of_sender(conn, (network, chain_id, sender), nonce, &condition).await
@@ -203,10 +227,10 @@ pub struct SenderGuard {
 }
 
 impl SenderGuard {
-    async fn conn(&mut self) -> Result<Conn<'_>, String> {
+    async fn conn(&mut self) -> Result<Conn<'_>, LedgerError> {
         match &mut self.held {
             Some((conn, _)) => Ok(Conn::Held(conn)),
-            None => Ok(Conn::Pooled(self.storage.pool.acquire().await.map_err(|e| e.to_string())?)),
+            None => Ok(Conn::Pooled(self.storage.pool.acquire().await.map_err(failed)?)),
         }
     }
 }
@@ -218,7 +242,7 @@ impl SenderSession for SenderGuard {
         chain_id: u64,
         sender: Address,
         nonce: u64,
-    ) -> Result<Vec<LedgerTx>, String> {
+    ) -> Result<Vec<LedgerTx>, LedgerError> {
         queries::unsettled(&mut *self.conn().await?, network, chain_id, sender, nonce).await
     }
 
@@ -228,16 +252,16 @@ impl SenderSession for SenderGuard {
         chain_id: u64,
         sender: Address,
         nonce: u64,
-    ) -> Result<Vec<LedgerTx>, String> {
+    ) -> Result<Vec<LedgerTx>, LedgerError> {
         queries::at_nonce(&mut *self.conn().await?, network, chain_id, sender, nonce).await
     }
 
-    async fn record(&mut self, tx: &LedgerTx) -> Result<(), String> {
+    async fn record(&mut self, tx: &LedgerTx) -> Result<(), LedgerError> {
         queries::record(&mut *self.conn().await?, tx).await
     }
 
-    async fn transition(&mut self, hash: B256, to: TxStatus, from: &[TxStatus]) -> Result<bool, String> {
-        queries::transition(&mut *self.conn().await?, hash, to, from).await
+    async fn apply(&mut self, hash: B256, event: Event) -> Result<bool, LedgerError> {
+        queries::apply(&mut *self.conn().await?, hash, event).await
     }
 
     async fn release(mut self) {
@@ -265,36 +289,36 @@ fn lock_key(chain_id: u64, sender: Address) -> i64 {
 }
 
 impl Storage {
-    async fn pooled(&self) -> Result<PoolConnection<Any>, String> {
-        self.pool.acquire().await.map_err(|e| e.to_string())
+    async fn pooled(&self) -> Result<PoolConnection<Any>, LedgerError> {
+        self.pool.acquire().await.map_err(failed)
     }
 
-    async fn select(&self, condition: &str, binds: Vec<Bind>) -> Result<Vec<LedgerTx>, String> {
+    async fn select(&self, condition: &str, binds: Vec<Bind>) -> Result<Vec<LedgerTx>, LedgerError> {
         queries::select(&mut *self.pooled().await?, condition, binds).await
     }
 
     /// Rows recorded before networks were (chain id only) go to the network of that chain id first by name.
-    pub async fn claim_unnamed_transactions(&self, network: &str, chain_id: u64) -> Result<u64, String> {
+    pub async fn claim_unnamed_transactions(&self, network: &str, chain_id: u64) -> Result<u64, LedgerError> {
         let result = sqlx::query("UPDATE transactions SET network = $1 WHERE network = '' AND chain_id = $2")
             .bind(network)
             .bind(chain_id as i64)
             .execute(&self.pool)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(failed)?;
         Ok(result.rows_affected())
     }
 
     /// The networks the ledger holds transactions of.
-    pub async fn ledger_networks(&self) -> Result<Vec<String>, String> {
-        let rows = sqlx::query("SELECT DISTINCT network FROM transactions")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        rows.iter().map(|row| row.try_get::<String, _>("network").map_err(|e| e.to_string())).collect()
+    pub async fn ledger_networks(&self) -> Result<Vec<String>, LedgerError> {
+        let rows =
+            sqlx::query("SELECT DISTINCT network FROM transactions").fetch_all(&self.pool).await.map_err(failed)?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>("network").map_err(|e| corrupt("network")(e.to_string())))
+            .collect()
     }
 
     /// The transactions sent on behalf of the request with Idempotency-Key `key`, oldest first.
-    pub async fn transactions_of_request(&self, key: &str) -> Result<Vec<LedgerTx>, String> {
+    pub async fn transactions_of_request(&self, key: &str) -> Result<Vec<LedgerTx>, LedgerError> {
         self.select("request_key = $1 ORDER BY created_at", vec![Bind::Text(key.to_string())]).await
     }
 }
@@ -302,7 +326,7 @@ impl Storage {
 impl Ledger for Storage {
     type Session = SenderGuard;
 
-    async fn lock_sender(&self, chain_id: u64, sender: Address) -> Result<SenderGuard, String> {
+    async fn lock_sender(&self, chain_id: u64, sender: Address) -> Result<SenderGuard, LedgerError> {
         if self.backend != Backend::Postgres {
             return Ok(SenderGuard { storage: self.clone(), held: None });
         }
@@ -318,8 +342,8 @@ impl Ledger for Storage {
                 .bind(key)
                 .fetch_one(&mut **conn)
                 .await
-                .map_err(|e| e.to_string())?;
-            if row.try_get::<bool, _>("locked").map_err(|e| e.to_string())? {
+                .map_err(failed)?;
+            if row.try_get::<bool, _>("locked").map_err(failed)? {
                 return Ok(guard);
             }
             // Not taken: the connection holds nothing and goes back to the pool.
@@ -329,51 +353,19 @@ impl Ledger for Storage {
         }
     }
 
-    async fn transition(&self, hash: B256, to: TxStatus, from: &[TxStatus]) -> Result<bool, String> {
-        queries::transition(&mut *self.pooled().await?, hash, to, from).await
+    async fn apply(&self, hash: B256, event: Event) -> Result<bool, LedgerError> {
+        queries::apply(&mut *self.pooled().await?, hash, event).await
     }
 
-    async fn settle(&self, hash: B256, status: TxStatus, inclusion: Inclusion) -> Result<(), String> {
-        sqlx::query(
-            "UPDATE transactions SET status = $1, block_number = $2, block_hash = $3, fee_wei = $4, updated_at = $5
-             WHERE hash = $6",
-        )
-        .bind(status.as_str())
-        .bind(inclusion.block_number as i64)
-        .bind(inclusion.block_hash.to_string())
-        .bind(inclusion.fee_wei.to_string())
-        .bind(now_ms())
-        .bind(hash.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(|e| e.to_string())?;
-        Ok(())
-    }
-
-    async fn unsettle(&self, hash: B256, to: TxStatus) -> Result<bool, String> {
-        let result = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE transactions SET status = $1, block_number = NULL, block_hash = NULL, fee_wei = NULL, updated_at = $2
-             WHERE hash = $3 AND {}",
-            status_in(&[TxStatus::Confirmed, TxStatus::Failed])
-        )))
-        .bind(to.as_str())
-        .bind(now_ms())
-        .bind(hash.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(|e| e.to_string())?;
-        Ok(result.rows_affected() > 0)
-    }
-
-    async fn find(&self, hash: B256) -> Result<Option<LedgerTx>, String> {
+    async fn find(&self, hash: B256) -> Result<Option<LedgerTx>, LedgerError> {
         Ok(self.select("hash = $1", vec![Bind::Text(hash.to_string())]).await?.pop())
     }
 
-    async fn replacements(&self, hash: B256) -> Result<Vec<LedgerTx>, String> {
+    async fn replacements(&self, hash: B256) -> Result<Vec<LedgerTx>, LedgerError> {
         self.select("replaces = $1 ORDER BY created_at DESC", vec![Bind::Text(hash.to_string())]).await
     }
 
-    async fn same_nonce(&self, hash: B256) -> Result<Vec<LedgerTx>, String> {
+    async fn same_nonce(&self, hash: B256) -> Result<Vec<LedgerTx>, LedgerError> {
         self.select(
             "(network, chain_id, sender, nonce) = (SELECT network, chain_id, sender, nonce FROM transactions WHERE hash = $1)
              ORDER BY created_at",
@@ -382,7 +374,7 @@ impl Ledger for Storage {
         .await
     }
 
-    async fn pending(&self, network: &str, chain_id: u64, limit: u32) -> Result<Vec<LedgerTx>, String> {
+    async fn pending(&self, network: &str, chain_id: u64, limit: u32) -> Result<Vec<LedgerTx>, LedgerError> {
         self.select(
             "network = $1 AND chain_id = $2 AND status = 'pending' ORDER BY created_at LIMIT $3",
             vec![Bind::Text(network.to_string()), Bind::Number(chain_id as i64), Bind::Number(limit as i64)],
@@ -396,7 +388,7 @@ impl Ledger for Storage {
         chain_id: u64,
         since: i64,
         limit: u32,
-    ) -> Result<Vec<LedgerTx>, String> {
+    ) -> Result<Vec<LedgerTx>, LedgerError> {
         let condition = format!(
             "network = $1 AND chain_id = $2 AND {} AND updated_at >= $3 ORDER BY updated_at DESC LIMIT $4",
             status_in(&[TxStatus::Dropped, TxStatus::Abandoned])
@@ -410,7 +402,7 @@ impl Ledger for Storage {
         self.select(&condition, binds).await
     }
 
-    async fn unsent_senders(&self, network: &str, chain_id: u64) -> Result<Vec<Address>, String> {
+    async fn unsent_senders(&self, network: &str, chain_id: u64) -> Result<Vec<Address>, LedgerError> {
         let rows = sqlx::query(
             "SELECT DISTINCT sender FROM transactions WHERE network = $1 AND chain_id = $2 AND status = 'signed'",
         )
@@ -418,11 +410,11 @@ impl Ledger for Storage {
         .bind(chain_id as i64)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(failed)?;
         rows.iter()
             .map(|row| {
-                let text = row.try_get::<String, _>("sender").map_err(|e| e.to_string())?;
-                text.parse().map_err(|e: alloy::hex::FromHexError| format!("ledger column sender: {e}"))
+                let text = row.try_get::<String, _>("sender").map_err(|e| corrupt("sender")(e.to_string()))?;
+                text.parse().map_err(|e: alloy::hex::FromHexError| corrupt("sender")(e.to_string()))
             })
             .collect()
     }
@@ -433,12 +425,12 @@ impl Ledger for Storage {
         chain_id: u64,
         below: Option<u64>,
         limit: u32,
-    ) -> Result<Vec<(u64, B256)>, String> {
+    ) -> Result<Vec<(u64, B256)>, LedgerError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT DISTINCT block_number, block_hash FROM transactions
              WHERE network = $1 AND chain_id = $2 AND {} AND block_hash IS NOT NULL AND block_number < $3
              ORDER BY block_number DESC LIMIT $4",
-            status_in(&[TxStatus::Confirmed, TxStatus::Failed])
+            status_in(&MINED)
         )))
         .bind(network)
         .bind(chain_id as i64)
@@ -446,20 +438,21 @@ impl Ledger for Storage {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(failed)?;
         rows.iter()
             .map(|row| {
-                let number = row.try_get::<i64, _>("block_number").map_err(|e| e.to_string())? as u64;
-                let hash = row.try_get::<String, _>("block_hash").map_err(|e| e.to_string())?;
-                Ok((number, hash.parse().map_err(|e: alloy::hex::FromHexError| format!("ledger block_hash: {e}"))?))
+                let number =
+                    row.try_get::<i64, _>("block_number").map_err(|e| corrupt("block_number")(e.to_string()))? as u64;
+                let hash = row.try_get::<String, _>("block_hash").map_err(|e| corrupt("block_hash")(e.to_string()))?;
+                Ok((number, hash.parse().map_err(|e: alloy::hex::FromHexError| corrupt("block_hash")(e.to_string()))?))
             })
             .collect()
     }
 
-    async fn mined_since(&self, network: &str, chain_id: u64, from: Option<u64>) -> Result<Vec<LedgerTx>, String> {
+    async fn mined_since(&self, network: &str, chain_id: u64, from: Option<u64>) -> Result<Vec<LedgerTx>, LedgerError> {
         let condition = format!(
             "network = $1 AND chain_id = $2 AND {} AND (block_hash IS NULL OR block_number >= $3) ORDER BY block_number",
-            status_in(&[TxStatus::Confirmed, TxStatus::Failed])
+            status_in(&MINED)
         );
         let from = from.map_or(i64::MAX, |from| from as i64);
         self.select(

@@ -36,7 +36,7 @@ pub enum StorageError {
     #[error("{0} already exists")]
     Duplicate(String),
     #[error("the transaction ledger: {0}")]
-    Ledger(String),
+    Ledger(#[from] chains::tx::LedgerError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -128,7 +128,7 @@ impl Desk {
             address: Address::ZERO,
             symbol: self.book.native_symbol.clone(),
             name: self.book.native_symbol.clone(),
-            decimals: chains::network::NATIVE_DECIMALS,
+            decimals: chains::amount::NATIVE_DECIMALS,
         }
     }
 

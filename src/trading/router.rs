@@ -83,7 +83,7 @@ async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> ApiResult
 /// network's price per gas, at the price of the wrapped native token in a pool joining it to the quote token (0,
 /// gas left out of the ranking, where none does).
 async fn gas_price(state: &AppState, desk: &Desk, order: &Order, pools: &[PoolRef]) -> ApiResult<f64> {
-    let wei = desk.network.price_per_gas().await? as f64;
+    let wei = chains::fee_market::price_per_gas(&desk.network).await? as f64;
     let Ok(native) = desk.book.wrapped_native() else { return Ok(0.0) };
     if native.address == order.quote.address {
         return Ok(wei);

@@ -1,5 +1,5 @@
 use alloy::primitives::{Address, B256, Bytes, U256};
-use chains::ledger::{Inclusion, Ledger, LedgerTx, SenderSession, TxStatus};
+use chains::tx::{Event, Inclusion, Ledger, LedgerTx, SenderSession, TxKind, TxStatus};
 use gateway::storage::{Backend, Claim, Storage, StorageError, TokenRow, WalletRow};
 
 use crate::common::postgres::PostgresDb;
@@ -24,6 +24,7 @@ async fn exercise(storage: &Storage) {
         nonce,
         raw: Bytes::from(vec![2, byte]),
         status: TxStatus::Signed,
+        kind: TxKind::Call,
         label: "wrap".into(),
         inclusion: None,
         replaces: None,
@@ -35,13 +36,13 @@ async fn exercise(storage: &Storage) {
     for (byte, nonce) in [(0xaa, 0), (0xbb, 1), (0xcc, 2)] {
         session.record(&entry(byte, nonce)).await.unwrap();
     }
-    assert!(session.transition(hash(0xbb), TxStatus::Pending, &[TxStatus::Signed]).await.unwrap());
+    assert!(session.apply(hash(0xbb), Event::Accepted).await.unwrap());
     assert!(
-        !session.transition(hash(0xbb), TxStatus::Abandoned, &[TxStatus::Signed]).await.unwrap(),
-        "a status moves only from the ones named"
+        !session.apply(hash(0xbb), Event::NeverSent).await.unwrap(),
+        "a status moves only from the ones the lifecycle names"
     );
     // The same signed bytes recorded again (a retry after the node refused them) are the same row, signed again.
-    assert!(session.transition(hash(0xcc), TxStatus::Rejected, &[TxStatus::Signed]).await.unwrap());
+    assert!(session.apply(hash(0xcc), Event::Refused).await.unwrap());
     session.record(&entry(0xcc, 2)).await.unwrap();
     let unsettled = session.unsettled("devnet", 31337, sender, 1).await.unwrap();
     let seen: Vec<(u64, TxStatus)> = unsettled.iter().map(|t| (t.nonce, t.status)).collect();
@@ -57,7 +58,7 @@ async fn exercise(storage: &Storage) {
 
     // A fee of 10^30 wei does not fit in 64 bits: amounts are kept as decimal strings, exact.
     let inclusion = Inclusion { block_number: 7, block_hash: hash(0x07), fee_wei: U256::from(10).pow(U256::from(30)) };
-    storage.settle(hash(0xaa), TxStatus::Confirmed, inclusion).await.unwrap();
+    storage.apply(hash(0xaa), Event::Mined { succeeded: true, inclusion }).await.unwrap();
     let confirmed = storage.find(hash(0xaa)).await.unwrap().unwrap();
     assert_eq!(confirmed.status, TxStatus::Confirmed);
     assert_eq!(confirmed.inclusion, Some(inclusion));
@@ -86,7 +87,7 @@ async fn exercise(storage: &Storage) {
     let family: Vec<B256> = storage.same_nonce(hash(0xdd)).await.unwrap().iter().map(|t| t.hash).collect();
     assert_eq!(family, vec![hash(0xbb), hash(0xdd)], "a transaction and its replacement share the nonce");
     // A chain reset: what was mined is not any more.
-    storage.unsettle(hash(0xaa), TxStatus::Dropped).await.unwrap();
+    storage.apply(hash(0xaa), Event::Reorged { in_pool: false }).await.unwrap();
     let dropped = storage.find(hash(0xaa)).await.unwrap().unwrap();
     assert_eq!((dropped.status, dropped.inclusion), (TxStatus::Dropped, None));
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, RootProvider};
-use chains::ledger::{Ledger, LedgerTx, TxStatus};
+use chains::tx::{Ledger, LedgerTx, TxStatus};
 use gateway::devnet::Devnet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

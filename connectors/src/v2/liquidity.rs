@@ -2,7 +2,7 @@
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolCall;
-use chains::erc20::multicall;
+use chains::multicall::multicall;
 use chains::network::Network;
 use chains::tx::Call;
 

@@ -8,7 +8,7 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::{SolCall, SolEvent};
-use chains::erc20::multicall;
+use chains::multicall::multicall;
 use chains::network::Network;
 use chains::tx::Call;
 

@@ -18,11 +18,15 @@ use alloy::providers::Provider;
 use alloy::rpc::client::BatchRequest;
 use alloy::rpc::types::{Block, TransactionReceipt};
 
+use super::call::decode;
+use super::inquiry::record_receipt;
+use super::ledger::{Ledger, LedgerTx};
+use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
+use super::pipeline::{Replacement, TxSender, now_ms};
+use super::receipt::Mined;
 use crate::error::ChainError;
 use crate::gas::{self, MarketFees};
-use crate::ledger::{Ledger, LedgerTx, TxStatus};
 use crate::network::Network;
-use crate::tx::{CANCEL_LABEL, Mined, Replacement, TxSender, count_transaction, decode, now_ms};
 use crate::wallet::Signers;
 
 /// How often the ledger is looked at while nothing is pending.
@@ -115,22 +119,19 @@ pub async fn reconcile<L: Ledger>(network: &Network, sender: &TxSender<L>) -> Re
             "the chain no longer has blocks the ledger recorded; checking those transactions again"
         );
     }
-    let rows = ledger.mined_since(name, chain_id, stale_from).await.map_err(ChainError::Ledger)?;
+    let rows = ledger.mined_since(name, chain_id, stale_from).await?;
     let mut gone = 0;
     for chunk in rows.chunks(BATCH) {
         let (receipts, _) = receipts_and_counts(network, chunk, false).await?;
         for (row, receipt) in chunk.iter().zip(receipts) {
             if let Some(receipt) = receipt {
-                sender.record_receipt(network, &Mined::of(network, receipt).await).await?;
+                record_receipt(ledger, network, &Mined::of(network, receipt).await).await?;
                 continue;
             }
             let known = network.provider().get_transaction_by_hash(row.hash).await;
-            let to = match known.map_err(|e| network.rpc_error(e))? {
-                Some(_) => TxStatus::Pending,
-                None => TxStatus::Dropped,
-            };
-            if ledger.unsettle(row.hash, to).await.map_err(ChainError::Ledger)? {
-                count_transaction(to);
+            let reorged = Event::Reorged { in_pool: known.map_err(|e| network.rpc_error(e))?.is_some() };
+            if ledger.apply(row.hash, reorged).await? {
+                count_transaction(reorged.transition().to);
                 gone += 1;
             }
         }
@@ -142,7 +143,7 @@ pub async fn reconcile<L: Ledger>(network: &Network, sender: &TxSender<L>) -> Re
             "transactions recorded as mined are not on the chain any more: pending again if the node still has them, dropped if not"
         );
     }
-    for from in ledger.unsent_senders(name, chain_id).await.map_err(ChainError::Ledger)? {
+    for from in ledger.unsent_senders(name, chain_id).await? {
         sender.settle_unsent(network, from).await?;
     }
     Ok(())
@@ -157,7 +158,7 @@ async fn reset_since<L: Ledger>(network: &Network, ledger: &L) -> Result<Option<
     let mut below = None;
     let mut page = 1;
     loop {
-        let recorded = ledger.mined_blocks(name, chain_id, below, page).await.map_err(ChainError::Ledger)?;
+        let recorded = ledger.mined_blocks(name, chain_id, below, page).await?;
         let Some(&(lowest, _)) = recorded.last() else { return Ok(stale_from) };
         let heights: Vec<u64> = recorded.iter().map(|(number, _)| *number).filter(|n| *n <= head).collect();
         let hashes = block_hashes(network, &heights).await?;
@@ -211,9 +212,9 @@ async fn step<L: Ledger>(
     let (name, chain_id) = (network.name(), network.chain_id());
     let settings = network.settings();
     let now = now_ms();
-    let pending = ledger.pending(name, chain_id, TRACKED).await.map_err(ChainError::Ledger)?;
+    let pending = ledger.pending(name, chain_id, TRACKED).await?;
     let closed_since = now - settings.drop_after.as_millis() as i64;
-    let watched = ledger.closed_since(name, chain_id, closed_since, WATCHED).await.map_err(ChainError::Ledger)?;
+    let watched = ledger.closed_since(name, chain_id, closed_since, WATCHED).await?;
     if pending.is_empty() && watched.is_empty() {
         tracking.failed_replacements.clear();
         return Ok(false);
@@ -229,7 +230,7 @@ async fn step<L: Ledger>(
         for (row, receipt) in chunk.iter().zip(receipts) {
             match (receipt, mined_counts.get(&row.sender)) {
                 (Some(receipt), _) => {
-                    sender.record_receipt(network, &Mined::of(network, receipt).await).await?;
+                    record_receipt(ledger, network, &Mined::of(network, receipt).await).await?;
                 }
                 (None, Some(&mined_count)) => unmined.push((row.clone(), mined_count)),
                 (None, None) => {}
@@ -241,14 +242,14 @@ async fn step<L: Ledger>(
         for (row, receipt) in chunk.iter().zip(receipts) {
             if let Some(receipt) = receipt {
                 tracing::warn!(hash = %row.hash, status = row.status.as_str(), "a transaction taken for lost was mined");
-                sender.record_receipt(network, &Mined::of(network, receipt).await).await?;
+                record_receipt(ledger, network, &Mined::of(network, receipt).await).await?;
             }
         }
     }
     let mut waiting = Vec::new();
     for (row, mined_count) in unmined {
         // A receipt found above for another transaction at this nonce already settled this one.
-        let current = ledger.find(row.hash).await.map_err(ChainError::Ledger)?;
+        let current = ledger.find(row.hash).await?;
         if current.is_none_or(|current| current.status != TxStatus::Pending) {
             continue;
         }
@@ -257,7 +258,7 @@ async fn step<L: Ledger>(
             let receipt = network.provider().get_transaction_receipt(row.hash).await;
             match receipt.map_err(|e| network.rpc_error(e))? {
                 Some(receipt) => {
-                    sender.record_receipt(network, &Mined::of(network, receipt).await).await?;
+                    record_receipt(ledger, network, &Mined::of(network, receipt).await).await?;
                 }
                 None => drop_row(ledger, &row, "its nonce was used by another transaction").await?,
             }
@@ -279,7 +280,7 @@ async fn step<L: Ledger>(
 }
 
 async fn drop_row<L: Ledger>(ledger: &L, row: &LedgerTx, why: &str) -> Result<(), ChainError> {
-    if ledger.transition(row.hash, TxStatus::Dropped, &[TxStatus::Pending]).await.map_err(ChainError::Ledger)? {
+    if ledger.apply(row.hash, Event::Lost).await? {
         count_transaction(TxStatus::Dropped);
         tracing::warn!(hash = %row.hash, nonce = row.nonce, network = %row.network, "transaction dropped: {why}");
     }
@@ -312,7 +313,7 @@ async fn replace_stuck<L: Ledger>(
         }
         let market = match market {
             Some(market) => market,
-            None => *market.insert(gas::market_fees(network).await?),
+            None => *market.insert(crate::fee_market::market_fees(network).await?),
         };
         if !gas::below_market(decode(&row.raw)?.fees, &market) {
             continue;
@@ -322,7 +323,7 @@ async fn replace_stuck<L: Ledger>(
             failed.insert(row.hash, Instant::now());
             continue;
         };
-        let how = if row.label == CANCEL_LABEL { Replacement::Cancel } else { Replacement::SpeedUp(&row) };
+        let how = if row.kind == TxKind::Cancel { Replacement::Cancel } else { Replacement::SpeedUp(&row) };
         match sender.replace(network, &signer, nonce, how, Some(row.hash)).await {
             Ok(replacement) => tracing::info!(
                 replaced = %row.hash, by = %replacement.hash, nonce, network = network.name(),

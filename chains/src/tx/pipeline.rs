@@ -1,0 +1,530 @@
+//! The one place that sends transactions, as a pipeline of small steps: simulate, price under the network's caps,
+//! then under the wallet's lock choose the nonce, sign, record in the ledger, broadcast, and classify what the node
+//! said; and wait for the receipt, following a speed-up or a cancel to whichever transaction at that nonce is
+//! mined.
+//!
+//! Nothing is ever broadcast again later: a transaction is sent once, when it is asked for, or replaced (with
+//! higher fees, at the same nonce) when someone asks for that. The nonce comes from the node's pending count and
+//! the ledger's transactions the node still knows ([`nonce::choose`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::providers::Provider;
+use alloy::rpc::json_rpc::ErrorPayload;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::RpcError;
+
+use super::call::{Call, SentTx, decode, sign};
+use super::commitment::Commitment;
+use super::inquiry;
+use super::ledger::{Ledger, LedgerTx, SenderSession};
+use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
+use super::nonce::{self, NonceChoice};
+use super::receipt::Outcome;
+use super::refusal::{Refusal, classify};
+use crate::error::ChainError;
+use crate::gas::{self, FeeCaps, Fees, MarketFees};
+use crate::network::Network;
+
+/// The label of a cancel, as logs and metrics show it.
+pub const CANCEL_LABEL: &str = "cancel";
+
+/// How to replace a pending transaction at its nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replacement<'a> {
+    /// This transaction's call again, with higher fees.
+    SpeedUp(&'a LedgerTx),
+    /// A 0-value transfer to the sender with higher fees, so the pending call is never executed.
+    Cancel,
+}
+
+/// One lock per (chain id, sender): sends from one wallet take their nonces one at a time.
+type SenderLocks = Mutex<HashMap<(u64, Address), Arc<tokio::sync::Mutex<()>>>>;
+
+/// A wallet's lock held: this process's and, through the ledger, every instance's sharing the database.
+struct WalletLock<S> {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    session: S,
+}
+
+pub struct TxSender<L: Ledger> {
+    ledger: L,
+    sender_locks: SenderLocks,
+    contended_locks: AtomicU64,
+}
+
+/// Where a locked send goes and how it is priced: at the wallet's next nonce, as priced before the lock was taken;
+/// or at a given nonce over what is pending there, from the market's fees under `caps` (the network's, less the L1
+/// data fee), only over `only_over` when given.
+#[derive(Debug, Clone, Copy)]
+enum Placement {
+    Next(Fees),
+    Replace { nonce: u64, market: MarketFees, caps: FeeCaps, only_over: Option<B256> },
+}
+
+/// What a locked send signs.
+struct Job {
+    call: Call,
+    gas_limit: u64,
+    placement: Placement,
+    kind: TxKind,
+    label: String,
+    request_key: Option<String>,
+}
+
+/// What the node said to a broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Broadcast {
+    /// It holds the transaction (taken now, or by an earlier post of the same bytes).
+    Taken,
+    /// It refused the transaction, which it does not hold.
+    Refused(Refusal, String),
+}
+
+/// What a send does after its broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Sent,
+    /// The nonce was out of step with the node: choose again.
+    Retry,
+    Rejected(String),
+}
+
+/// Sends at the next nonce choose again this many times when the node finds the nonce out of step.
+const ATTEMPTS: u32 = 3;
+
+/// Whether a broadcast's answer ends the send: a refusal of the nonce is retried at the next nonce (a replacement
+/// names its nonce, so it is not).
+fn verdict(broadcast: Broadcast, placement: &Placement, attempt: u32) -> Verdict {
+    match broadcast {
+        Broadcast::Taken => Verdict::Sent,
+        Broadcast::Refused(refusal, message) => {
+            let out_of_step = matches!(refusal, Refusal::NonceTooLow | Refusal::ReplacementUnderpriced);
+            match out_of_step && matches!(placement, Placement::Next(_)) && attempt < ATTEMPTS {
+                true => Verdict::Retry,
+                false => Verdict::Rejected(message),
+            }
+        }
+    }
+}
+
+impl<L: Ledger> TxSender<L> {
+    pub fn new(ledger: L) -> Self {
+        TxSender { ledger, sender_locks: Mutex::default(), contended_locks: AtomicU64::new(0) }
+    }
+
+    pub fn ledger(&self) -> &L {
+        &self.ledger
+    }
+
+    /// How many sends had to wait for another send from the same wallet.
+    pub fn contended_locks(&self) -> u64 {
+        self.contended_locks.load(Ordering::Relaxed)
+    }
+
+    /// Runs the call against the latest state and estimates its gas; a revert is an error and nothing is sent.
+    pub async fn simulate(&self, network: &Network, from: Address, call: &Call) -> Result<u64, ChainError> {
+        let request = call.request(from);
+        let provider = network.provider();
+        // Both at once: the call's error carries the clearer revert reason, so it is looked at first.
+        let (called, estimate) = tokio::join!(provider.call(request.clone()), provider.estimate_gas(request));
+        called.map_err(|e| revert_or_rpc(network, e))?;
+        let estimate = estimate.map_err(|e| revert_or_rpc(network, e))?;
+        // Estimates can fall short when state moves between estimate and inclusion; unused gas is not charged.
+        Ok(estimate + estimate / 4)
+    }
+
+    /// Simulates, prices under the caps, then signs, records and sends; returns once a node has accepted the
+    /// transaction. A send refused by a cap or a revert signs nothing.
+    pub async fn send(
+        self: &Arc<Self>,
+        network: &Arc<Network>,
+        signer: &PrivateKeySigner,
+        call: &Call,
+        label: &str,
+    ) -> Result<SentTx, ChainError> {
+        let from = signer.address();
+        let (gas_limit, market, l1_fee) = tokio::try_join!(
+            self.simulate(network, from, call),
+            crate::fee_market::market_fees(network),
+            crate::l1_fee::bound(network, call.data.len())
+        )?;
+        let caps = network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?;
+        let fees = gas::offer(&market, gas_limit, &caps)?;
+        let job = Job {
+            call: call.clone(),
+            gas_limit,
+            placement: Placement::Next(fees),
+            kind: TxKind::Call,
+            label: label.to_string(),
+            request_key: current_request_key(),
+        };
+        self.run_locked(network, signer, job).await
+    }
+
+    /// Sends and waits for the receipt (or the network's timeout).
+    pub async fn send_and_wait(
+        self: &Arc<Self>,
+        network: &Arc<Network>,
+        signer: &PrivateKeySigner,
+        call: &Call,
+        label: &str,
+    ) -> Result<(SentTx, Outcome), ChainError> {
+        let sent = self.send(network, signer, call, label).await?;
+        self.wait_for(network, sent, network.settings().tx_timeout).await
+    }
+
+    /// Waits for `sent` (or a replacement of it) to be mined; the answer names the transaction that was.
+    pub async fn wait_for(
+        &self,
+        network: &Network,
+        mut sent: SentTx,
+        timeout: Duration,
+    ) -> Result<(SentTx, Outcome), ChainError> {
+        let outcome = inquiry::wait(&self.ledger, network, sent.hash, timeout).await?;
+        if let Outcome::Mined(receipt) | Outcome::Cancelled(receipt) = &outcome {
+            sent.hash = receipt.transaction_hash;
+        }
+        Ok((sent, outcome))
+    }
+
+    /// Replaces the pending transaction at `nonce` of `signer`'s wallet: a speed-up re-signs a transaction's call,
+    /// a cancel sends 0 to the wallet itself; either with fees at least 12.5 % over every transaction pending at
+    /// that nonce, under the caps. With `only_over`, only if that is still the newest transaction pending there
+    /// (the tracker of another instance may have replaced it meanwhile). Returns the replacement, once a node
+    /// accepted it.
+    pub async fn replace(
+        self: &Arc<Self>,
+        network: &Arc<Network>,
+        signer: &PrivateKeySigner,
+        nonce: u64,
+        how: Replacement<'_>,
+        only_over: Option<B256>,
+    ) -> Result<SentTx, ChainError> {
+        let from = signer.address();
+        let (call, kind, label, gas_limit) = match how {
+            Replacement::SpeedUp(original) => {
+                let decoded = decode(&original.raw)?;
+                // The call must still succeed: a swap past its deadline or its slippage is cancelled, not sped up.
+                self.simulate(network, from, &decoded.call).await?;
+                (decoded.call, original.kind, original.label.clone(), decoded.gas_limit)
+            }
+            Replacement::Cancel => {
+                // A transfer's gas is 21,000 on Ethereum, more where the limit carries an L1 share (Arbitrum).
+                let cancel = Call::cancel(from);
+                let gas_limit = self.simulate(network, from, &cancel).await?;
+                (cancel, TxKind::Cancel, CANCEL_LABEL.to_string(), gas_limit)
+            }
+        };
+        // A speed-up of a call is a speed-up; of a cancel, still a cancel.
+        let kind = if kind == TxKind::Call { TxKind::SpeedUp } else { kind };
+        let (market, l1_fee) =
+            tokio::try_join!(crate::fee_market::market_fees(network), crate::l1_fee::bound(network, call.data.len()))?;
+        let caps = network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?;
+        let placement = Placement::Replace { nonce, market, caps, only_over };
+        let job = Job { call, gas_limit, placement, kind, label, request_key: current_request_key() };
+        self.run_locked(network, signer, job).await
+    }
+
+    /// Settles what a send that never finished left `signed` (the gateway stopped between signing and sending,
+    /// or lost the node while sending): `pending` if the node has it, `abandoned` if not. Nothing is sent.
+    pub async fn settle_unsent(&self, network: &Network, from: Address) -> Result<(), ChainError> {
+        let mut lock = self.lock(network, from).await?;
+        let settled = self.next_nonce(&mut lock.session, network, from).await.map(|_| ());
+        lock.session.release().await;
+        settled
+    }
+
+    async fn lock(&self, network: &Network, from: Address) -> Result<WalletLock<L::Session>, ChainError> {
+        let local =
+            self.sender_locks.lock().expect("sender lock map").entry((network.chain_id(), from)).or_default().clone();
+        let local = match local.clone().try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => {
+                self.contended_locks.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("gateway_nonce_lock_waits_total", "network" => network.name().to_string())
+                    .increment(1);
+                local.lock_owned().await
+            }
+        };
+        let session = self.ledger.lock_sender(network.chain_id(), from).await?;
+        Ok(WalletLock { _local: local, session })
+    }
+
+    /// Runs a send in a task of its own: it takes the wallet's lock there, and from then on runs to its end even
+    /// if the request that asked for it goes away, so a transaction is never left half-recorded by a client hanging
+    /// up, and a lock is never left half-taken. A request that went away or withdrew ([`Commitment`]) while waiting
+    /// for the lock signs nothing; once it has the lock, the request is committed to the send.
+    async fn run_locked(
+        self: &Arc<Self>,
+        network: &Arc<Network>,
+        signer: &PrivateKeySigner,
+        job: Job,
+    ) -> Result<SentTx, ChainError> {
+        let asking = Arc::new(());
+        let still_asked = Arc::downgrade(&asking);
+        let commitment = Commitment::current();
+        let (this, network, signer) = (self.clone(), network.clone(), signer.clone());
+        let task = tokio::spawn(async move {
+            let mut lock = this.lock(&network, signer.address()).await?;
+            let asked = still_asked.upgrade().is_some() && commitment.is_none_or(|request| request.commit());
+            let result = match asked {
+                true => this.send_locked(&mut lock.session, &network, &signer, &job).await,
+                false => Err(ChainError::Withdrawn),
+            };
+            lock.session.release().await;
+            result
+        });
+        let result = task.await.map_err(|e| ChainError::Interrupted(format!("the send task failed: {e}")))?;
+        drop(asking);
+        result
+    }
+
+    /// Under the wallet's lock: place (nonce and fees), sign, record, broadcast, and act on what the node said.
+    async fn send_locked(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        signer: &PrivateKeySigner,
+        job: &Job,
+    ) -> Result<SentTx, ChainError> {
+        let from = signer.address();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (choice, fees, replaces) = self.place(session, network, from, job).await?;
+            let (hash, raw) = sign(signer, network.chain_id(), choice.nonce, job.gas_limit, fees, &job.call)?;
+            session.record(&signed_row(network, from, (hash, &raw, choice.nonce), job, replaces)).await?;
+            failpoint("abort-after-sign");
+            let broadcast = broadcast(network, hash, &raw).await?;
+            match verdict(broadcast, &job.placement, attempt) {
+                Verdict::Sent => {
+                    self.settle_sent(session, hash, choice.superseded).await;
+                    tracing::info!(%hash, nonce = choice.nonce, label = %job.label, network = network.name(), "transaction sent");
+                    return Ok(SentTx { hash, nonce: choice.nonce, sender: from });
+                }
+                Verdict::Retry => {
+                    self.mark(session, hash, Event::Refused).await?;
+                    tracing::warn!(%hash, nonce = choice.nonce, "nonce out of step with the node; choosing again");
+                }
+                Verdict::Rejected(message) => {
+                    self.mark(session, hash, Event::Refused).await?;
+                    return Err(ChainError::Rejected(message));
+                }
+            }
+        }
+    }
+
+    /// The nonce a send takes, the fees it offers, and what it replaces.
+    async fn place(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        from: Address,
+        job: &Job,
+    ) -> Result<(NonceChoice, Fees, Option<B256>), ChainError> {
+        match job.placement {
+            Placement::Next(fees) => Ok((self.next_nonce(session, network, from).await?, fees, None)),
+            Placement::Replace { nonce, market, caps, only_over } => {
+                let rows = session.at_nonce(network.name(), network.chain_id(), from, nonce).await?;
+                let (fees, replaces) = nonce::replacement_fees(
+                    &rows,
+                    (from, nonce, only_over),
+                    (&market, &caps),
+                    job.gas_limit,
+                    network.name(),
+                )?;
+                let choice = NonceChoice { nonce, settled: vec![], superseded: vec![] };
+                Ok((choice, fees, Some(replaces)))
+            }
+        }
+    }
+
+    /// Sent: from here the answer is the hash whatever the ledger says, or a client would send it again. A row
+    /// left `signed` is settled (pending, the node has it) by the next send.
+    async fn settle_sent(&self, session: &mut L::Session, hash: B256, superseded: Vec<B256>) {
+        if let Err(error) = self.mark(session, hash, Event::Accepted).await {
+            tracing::error!(%hash, %error, "a sent transaction could not be marked pending");
+        }
+        // The same call at the same nonce and fees signs to the same bytes: then it is that transaction.
+        for old in superseded.into_iter().filter(|old| *old != hash) {
+            if let Err(error) = self.mark(session, old, Event::Lost).await {
+                tracing::error!(hash = %old, %error, "a transaction whose nonce was taken could not be marked dropped");
+            }
+        }
+    }
+
+    /// The sender's next nonce ([`nonce::choose`] on the node's pending count and the sender's unsettled rows),
+    /// with what it settles on the way recorded.
+    async fn next_nonce(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        from: Address,
+    ) -> Result<NonceChoice, ChainError> {
+        let provider = network.provider();
+        let pending = provider.get_transaction_count(from).pending().await.map_err(|e| network.rpc_error(e))?;
+        let rows = session.unsettled(network.name(), network.chain_id(), from, pending).await?;
+        let mut known = Vec::with_capacity(rows.len());
+        for row in rows {
+            let held = provider.get_transaction_by_hash(row.hash).await.map_err(|e| network.rpc_error(e))?.is_some();
+            known.push((row, held));
+        }
+        let choice = nonce::choose(pending, &known);
+        for (hash, event) in &choice.settled {
+            if *event == Event::NeverSent {
+                tracing::warn!(%hash, "a transaction signed but never sent is abandoned; it will not be sent");
+            }
+            self.mark(session, *hash, *event).await?;
+        }
+        Ok(choice)
+    }
+
+    async fn mark(&self, session: &mut L::Session, hash: B256, event: Event) -> Result<(), ChainError> {
+        if session.apply(hash, event).await? {
+            count_transaction(event.transition().to);
+        }
+        Ok(())
+    }
+}
+
+/// The ledger's row of a transaction just signed.
+fn signed_row(
+    network: &Network,
+    sender: Address,
+    (hash, raw, nonce): (B256, &Bytes, u64),
+    job: &Job,
+    replaces: Option<B256>,
+) -> LedgerTx {
+    LedgerTx {
+        hash,
+        chain_id: network.chain_id(),
+        network: network.name().to_string(),
+        sender,
+        nonce,
+        raw: raw.clone(),
+        status: TxStatus::Signed,
+        kind: job.kind,
+        label: job.label.clone(),
+        inclusion: None,
+        replaces,
+        request_key: job.request_key.clone(),
+        recorded_at: now_ms(),
+    }
+}
+
+/// Posts signed bytes and says whether the node holds them. A refusal is checked against the node: it may
+/// refuse bytes it already took (an earlier post that timed out got through and the transport posted them again,
+/// "nonce too low" once mined); if it knows the hash, it is this transaction, sent, and signing the call again at
+/// the next nonce would do it twice. Where the node cannot be asked, the answer is an error that says the
+/// transaction may have been sent: it stays `signed`, the next send from the wallet settles it, and it is never
+/// sent again.
+async fn broadcast(network: &Network, hash: B256, raw: &Bytes) -> Result<Broadcast, ChainError> {
+    let provider = network.provider();
+    let message = match provider.send_raw_transaction(raw).await {
+        Ok(_) => return Ok(Broadcast::Taken),
+        Err(RpcError::ErrorResp(payload)) => payload.message.to_string(),
+        Err(error) => {
+            return Err(ChainError::Unreachable {
+                network: network.name().to_string(),
+                detail: format!(
+                    "transaction {hash} is signed and recorded but may not have reached a node ({}); it is not sent \
+                     again: poll it",
+                    network.rpc_error(error)
+                ),
+            });
+        }
+    };
+    let refusal = classify(&message);
+    if refusal == Refusal::AlreadyKnown {
+        return Ok(Broadcast::Taken);
+    }
+    match provider.get_transaction_by_hash(hash).await {
+        Ok(Some(_)) => Ok(Broadcast::Taken),
+        Ok(None) => Ok(Broadcast::Refused(refusal, message)),
+        Err(error) => Err(ChainError::Unreachable {
+            network: network.name().to_string(),
+            detail: format!(
+                "transaction {hash} was refused ({message}) and the node cannot say whether an earlier attempt \
+                 reached it ({}); it is not sent again: poll it",
+                network.rpc_error(error)
+            ),
+        }),
+    }
+}
+
+tokio::task_local! {
+    /// The Idempotency-Key of the request being served, which every transaction it sends is recorded with.
+    static REQUEST_KEY: String;
+}
+
+/// Runs `work` on behalf of the request with Idempotency-Key `key`: every transaction it sends is recorded with
+/// the key, so a retry can be told what the first attempt sent.
+pub async fn on_behalf_of<F: std::future::Future>(key: String, work: F) -> F::Output {
+    REQUEST_KEY.scope(key, work).await
+}
+
+fn current_request_key() -> Option<String> {
+    REQUEST_KEY.try_with(Clone::clone).ok()
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Fault injection for the crash tests: with `GATEWAY_FAILPOINT=<name>` the process dies at the point so named,
+/// as a crash or `kill -9` would. Unset (always, outside those tests) it does nothing.
+fn failpoint(name: &str) {
+    static SET: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if SET.get_or_init(|| std::env::var("GATEWAY_FAILPOINT").ok()).as_deref() == Some(name) {
+        eprintln!("GATEWAY_FAILPOINT={name}: aborting");
+        std::process::abort();
+    }
+}
+
+fn revert_or_rpc(network: &Network, error: RpcError<alloy::transports::TransportErrorKind>) -> ChainError {
+    match error {
+        RpcError::ErrorResp(payload) => ChainError::Reverted { reason: revert_reason(&payload) },
+        other => network.rpc_error(other),
+    }
+}
+
+/// The revert's reason string, a panic's description, a custom error's selector, or the node's message.
+pub fn revert_reason(payload: &ErrorPayload) -> String {
+    if let Some(data) = payload.as_revert_data() {
+        if let Some(reason) = alloy::sol_types::decode_revert_reason(&data) {
+            return reason;
+        }
+        if data.len() >= 4 {
+            return format!("custom error 0x{} ({})", alloy::hex::encode(&data[..4]), payload.message);
+        }
+    }
+    payload.message.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_nonce_is_chosen_again_a_few_times_for_a_new_send_and_never_for_a_replacement() {
+        let next = Placement::Next(Fees::Legacy { gas_price: 1 });
+        let replace = Placement::Replace {
+            nonce: 3,
+            market: MarketFees::Legacy { gas_price: 1 },
+            caps: FeeCaps::default_for(31337),
+            only_over: None,
+        };
+        let too_low = || Broadcast::Refused(Refusal::NonceTooLow, "nonce too low".into());
+        assert_eq!(verdict(Broadcast::Taken, &next, 1), Verdict::Sent);
+        assert_eq!(verdict(too_low(), &next, 1), Verdict::Retry);
+        assert_eq!(verdict(too_low(), &next, ATTEMPTS), Verdict::Rejected("nonce too low".into()));
+        assert_eq!(verdict(too_low(), &replace, 1), Verdict::Rejected("nonce too low".into()));
+        let funds = Broadcast::Refused(Refusal::Other, "insufficient funds".into());
+        assert_eq!(verdict(funds, &next, 1), Verdict::Rejected("insufficient funds".into()));
+    }
+}
