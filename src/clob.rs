@@ -17,7 +17,7 @@ use connectors::clob::{
     ClobVenue, Market, MarketToken, OrderState, OrderStatus, OrderTerms, OrderType, Resting, cap_by_backing,
     match_taker,
 };
-use connectors::error::ConnectorError;
+use connectors::core::error::ConnectorError;
 
 use crate::config::{ClobConfig, Config};
 use crate::error::{ApiError, ApiResult};
@@ -399,8 +399,7 @@ impl<V: ClobVenue> Clob<V> {
             (OrderType::Limit | OrderType::LimitMaker, Some(price)) if remaining >= market.minimum => {
                 let salt = U256::from(uuid::Uuid::new_v4().as_u128());
                 let terms = OrderTerms { maker, side: order.side, amount: remaining, price, expiry, salt };
-                let venue_order =
-                    self.venue.order(market, &terms).map_err(|(field, reason)| ApiError::bad_request(field, reason))?;
+                let venue_order = self.venue.order(market, &terms).map_err(ApiError::from)?;
                 let hash = self.venue.signing_hash(&venue_order).ok_or_else(|| {
                     ApiError::bad_request(
                         "orderType",

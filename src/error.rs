@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use connectors::error::ConnectorError;
+use connectors::clob::OrderError;
+use connectors::core::error::{ConnectorError, Field};
 
 use crate::config::ConfigError;
 
@@ -174,7 +175,7 @@ impl From<ConnectorError> for ApiError {
     fn from(error: ConnectorError) -> Self {
         match error {
             ConnectorError::Chain(chain) => chain.into(),
-            ConnectorError::Invalid { field, reason } => ApiError::bad_request(field, reason),
+            ConnectorError::Invalid { field, reason } => ApiError::bad_request(api_field(field), reason),
             ConnectorError::Liquidity(message) => {
                 ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INSUFFICIENT_LIQUIDITY")
             }
@@ -188,6 +189,30 @@ impl From<ConnectorError> for ApiError {
             }
             error @ ConnectorError::NotTheVenue(_) => ApiError::bad_request("network", error.to_string()),
         }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(error: OrderError) -> Self {
+        match error {
+            OrderError::Unfit { field, reason } => ApiError::bad_request(api_field(field), reason),
+            OrderError::Unreadable(_) => ApiError::internal(error),
+        }
+    }
+}
+
+/// The API's name of the input a connector refused.
+fn api_field(field: Field) -> &'static str {
+    match field {
+        Field::Amount => "amount",
+        Field::Connector => "connector",
+        Field::Side => "side",
+        Field::Price => "price",
+        Field::UpperPrice => "upperPrice",
+        Field::Tick => "tick",
+        Field::Pool => "poolAddress",
+        Field::TokenIn => "tokenIn",
+        Field::Token => "token",
     }
 }
 

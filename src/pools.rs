@@ -1,10 +1,11 @@
 //! The pools a connector trades through on a network: its config list plus those added through the API.
 
 use alloy::primitives::Address;
-use connectors::family::Family;
-use connectors::pool_address::PoolAddress;
-use connectors::router::PoolRef;
-use connectors::v2::sort_tokens;
+use connectors::core::family::TradingType;
+use connectors::core::pool_address::PoolAddress;
+use connectors::core::route::PoolRef;
+use connectors::core::route::sort_tokens;
+use connectors::dex::Dex;
 
 use crate::config::{Config, ListedPool};
 
@@ -51,7 +52,7 @@ impl PoolBook {
 
 /// A listed pool as the route search takes it.
 fn routable(pool: &ListedPool) -> Option<PoolRef> {
-    let family = Family::of_kind(&pool.kind, pool.address)?;
+    let family = Dex::family_of(TradingType::parse(&pool.kind)?, pool.address)?;
     let (token0, token1) = sort_tokens(pool.base_token_address, pool.quote_token_address);
     Some(PoolRef { family, address: pool.address, token0, token1, fee: family.fee_tier(pool.fee_pct) })
 }

@@ -5,7 +5,7 @@ use alloy::primitives::Address;
 use chains::amount::Amount;
 use connectors::Side;
 use connectors::clob::OrderType;
-use connectors::pool_address::PoolAddress;
+use connectors::core::pool_address::PoolAddress;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::config::{CHAIN, Config};

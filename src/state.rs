@@ -27,7 +27,7 @@ struct Inner {
     storage: Storage,
     passphrase: Passphrase,
     ethereum: Ethereum,
-    pool_states: connectors::state::PoolStates,
+    pool_states: connectors::core::state::PoolStates,
     token_books: Derived<TokenRow, TokenBook>,
     pool_books: Derived<ListedPool, PoolBook>,
     clob_synced: std::sync::Mutex<BookSyncs>,
@@ -84,7 +84,7 @@ impl AppState {
             storage,
             passphrase,
             ethereum,
-            pool_states: connectors::state::PoolStates::default(),
+            pool_states: connectors::core::state::PoolStates::default(),
             token_books: Derived::default(),
             pool_books: Derived::default(),
             clob_synced: std::sync::Mutex::default(),
@@ -148,7 +148,7 @@ impl AppState {
     }
 
     /// Pool state cached per block, for quotes.
-    pub fn pool_states(&self) -> &connectors::state::PoolStates {
+    pub fn pool_states(&self) -> &connectors::core::state::PoolStates {
         &self.0.pool_states
     }
 

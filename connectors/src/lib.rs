@@ -1,21 +1,19 @@
 //! DEX adapters: every protocol detail (ABI bindings, math, calldata, receipt decoding, route types) lives here,
-//! one folder per protocol family; the server asks through the capability traits of [`family`] and gets back
-//! `chains` types (a call to send, a decoded outcome). A connector owns no HTTP, no keys, and never sends
-//! anything itself.
+//! in layers. [`core`] at the bottom: capability traits that name no family, routes and amounts, pool addresses,
+//! the per-block state cache and the one error type. [`clmm`] above it: the concentrated-liquidity math V3 and V4
+//! share. One folder per family ([`v2`], [`v3`], [`v4`]), each importing only those two. [`dex`], the one file
+//! that names every family: the registry of DEXes and their deployments. [`routing`] searches, splits and prices
+//! orders through any quoter, and [`clob`] holds the order-book venues. A connector owns no HTTP, no keys, and
+//! never sends anything itself: it gives back `chains` types (a call to send, a decoded outcome).
 //!
-//! Uniswap and PancakeSwap share the V2 (`amm`) and V3 (`clmm`) family code in [`v2`] and [`v3`]; what
-//! differs between them is data: a [`dex::DexSpec`] in `deployments.json`. [`router`] searches and quotes routes
-//! over their pools, [`discovery`] finds pools through the factories, [`state`] caches pool state per block, and
-//! [`clob`] holds the order-book venues.
+//! Uniswap and PancakeSwap share the family code; what differs between them is data: a [`dex::DexSpec`] in
+//! `deployments.json`.
 
+pub mod clmm;
 pub mod clob;
+pub mod core;
 pub mod dex;
-pub mod discovery;
-pub mod error;
-pub mod family;
-pub mod pool_address;
-pub mod router;
-pub mod state;
+pub mod routing;
 pub mod v2;
 pub mod v3;
 pub mod v4;

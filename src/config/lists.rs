@@ -32,7 +32,7 @@ pub struct ListedPool {
     pub base_symbol: String,
     pub quote_symbol: String,
     /// The pool's contract, or a V4 pool's id.
-    pub address: connectors::pool_address::PoolAddress,
+    pub address: connectors::core::pool_address::PoolAddress,
     pub base_token_address: Address,
     pub quote_token_address: Address,
     pub fee_pct: f64,

@@ -389,8 +389,8 @@ fn load_dexes(dir: &Path) -> Result<Registry, ConfigError> {
         let invalid =
             |reason: String| ConfigError::Invalid { namespace: relative.clone(), path: "(file)".into(), reason };
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        let spec = DexSpec::parse(&text).map_err(invalid)?;
-        registry = registry.with(spec).map_err(invalid)?;
+        let spec = DexSpec::parse(&text).map_err(|e| invalid(e.to_string()))?;
+        registry = registry.with(spec).map_err(|e| invalid(e.to_string()))?;
     }
     Ok(registry)
 }

@@ -8,9 +8,10 @@ use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use alloy::sol_types::{SolCall, SolValue};
 use chains::contracts::{IERC20, IWETH9, MULTICALL3};
+use connectors::clmm::ticks::liquidity_for_amounts;
+use connectors::core::route::sort_tokens;
 use connectors::dex::Registry;
-use connectors::v2::{IUniswapV2Router02, V2Deployment, sort_tokens};
-use connectors::v3::position::liquidity_for_amounts;
+use connectors::v2::{IUniswapV2Router02, V2Deployment};
 use connectors::v3::{INonfungiblePositionManager, IUniswapV3Factory, IUniswapV3Pool, V3Deployment};
 use connectors::v4::{IPositionManager, IStateView, Plan, V4Deployment, actions};
 

@@ -68,7 +68,7 @@ pub struct DevnetPool {
     pub base_address: Address,
     pub quote_address: Address,
     /// The pool's contract, or a V4 pool's id.
-    pub address: connectors::pool_address::PoolAddress,
+    pub address: connectors::core::pool_address::PoolAddress,
     /// V3 and V4 fee in hundredths of a basis point; 0 for V2 pairs.
     pub fee: u32,
 }
@@ -79,7 +79,7 @@ impl DevnetPool {
         kind: &str,
         base: &DevnetToken,
         quote: &DevnetToken,
-        address: impl Into<connectors::pool_address::PoolAddress>,
+        address: impl Into<connectors::core::pool_address::PoolAddress>,
         fee: u32,
     ) -> Self {
         DevnetPool {

@@ -18,8 +18,9 @@ use chains::tx::inquiry::{self, Fate};
 use chains::tx::{Call, Mined, Outcome, Replacement, SentTx};
 use chains::tx::{Ledger, LedgerTx, TxKind, TxStatus};
 use connectors::clob::ClobVenue;
-use connectors::error::ConnectorError;
-use connectors::family::{Family, Protocol};
+use connectors::core::error::ConnectorError;
+use connectors::core::family::{Family, TradingType};
+use connectors::dex::Protocol;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -200,7 +201,7 @@ fn spenders(config: &Config, network: &str, spender: &str) -> ApiResult<Vec<Spen
     };
     let dex = config.dex(connector, network).ok_or_else(unknown)?;
     let of = |family: Family| dex.protocol(family).ok();
-    let clmm = || dex.protocols().filter(|protocol| protocol.family().kind() == "clmm");
+    let clmm = || dex.protocols().filter(|protocol| protocol.family().trading_type() == TradingType::Clmm);
     let contracts: Vec<Spender> = match kind {
         // Swaps and liquidity both go through the V2 router.
         "amm" => of(Family::V2).into_iter().filter_map(|v2| spender_of(v2, v2.liquidity_router())).collect(),

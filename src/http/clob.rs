@@ -442,7 +442,7 @@ impl OrderParams {
         let price = match self.price.as_ref().filter(|p| !p.is_empty()) {
             Some(text) => {
                 let price = text.parse_exact("price", market.quote.decimals)?;
-                Some(market.price(&price).map_err(|e| ApiError::bad_request("price", e))?)
+                Some(market.price(&price).map_err(ApiError::from)?)
             }
             None => None,
         };

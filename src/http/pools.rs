@@ -3,8 +3,8 @@
 
 use alloy::primitives::Address;
 use axum::extract::{Path, State};
-use connectors::family::Family;
-use connectors::pool_address::PoolAddress;
+use connectors::core::family::Family;
+use connectors::core::pool_address::PoolAddress;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -188,7 +188,7 @@ async fn identify(
     };
     let listing = |connector: &str, family: Family, (token0, token1): (Address, Address), fee: u32| {
         let pool = ListedPool {
-            kind: family.kind().into(),
+            kind: family.trading_type().as_str().into(),
             network: network.into(),
             base_symbol: symbol(token0),
             quote_symbol: symbol(token1),
@@ -201,7 +201,7 @@ async fn identify(
     };
     match address {
         PoolAddress::Contract(contract) => {
-            let Some((token0, token1, fee)) = connectors::discovery::pool_identity(&chain, contract).await? else {
+            let Some((token0, token1, fee)) = connectors::dex::pool_identity(&chain, contract).await? else {
                 return Ok(None);
             };
             for connector in config.dexes.names() {
@@ -218,9 +218,9 @@ async fn identify(
                 let Some(dex) = config.dex(&connector, network).filter(|dex| dex.protocol(Family::V4).is_ok()) else {
                     continue;
                 };
-                match state.pool_states().clmm_pool(&chain, &dex, address).await {
+                match dex.clmm_pool(state.pool_states(), &chain, address).await {
                     Ok(pool) => return Ok(listing(&connector, pool.family(), pool.tokens(), pool.tier())),
-                    Err(connectors::error::ConnectorError::NotAPool(_)) => continue,
+                    Err(connectors::core::error::ConnectorError::NotAPool(_)) => continue,
                     Err(error) => return Err(error.into()),
                 }
             }
@@ -261,7 +261,9 @@ async fn find_pools(
     for connector in connectors_of(&config, query.connector.as_deref())? {
         let Some(dex) = config.dex(&connector, &network) else { continue };
         let kind = query.kind.as_deref().filter(|k| !k.is_empty());
-        for protocol in dex.protocols().filter(|protocol| kind.is_none_or(|k| k == protocol.family().kind())) {
+        for protocol in
+            dex.protocols().filter(|protocol| kind.is_none_or(|k| k == protocol.family().trading_type().as_str()))
+        {
             candidates.extend(protocol.pool_addresses(a, b).into_iter().map(|(address, _)| address));
         }
     }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 use crate::request::{AmountText, Human, Target, optional_pool_address};
-use connectors::pool_address::PoolAddress;
+use connectors::core::pool_address::PoolAddress;
 
 /// A pool named by address, in either route style.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::request::{AmountText, Human, Target, optional_pool_address};
-use connectors::pool_address::PoolAddress;
+use connectors::core::pool_address::PoolAddress;
 
 /// The query or body of every quote-swap and execute-swap, in either route style.
 #[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
@@ -148,7 +148,8 @@ pub struct RouteStep {
     pub pool_address: String,
     /// `amm` (V2) or `clmm` (V3).
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    #[schema(value_type = String)]
+    pub kind: connectors::core::family::TradingType,
     pub token_in: String,
     pub token_out: String,
     /// The V3 fee tier (hundredths of a basis point); 0 for V2.

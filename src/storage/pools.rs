@@ -1,3 +1,4 @@
+use connectors::core::pool_address::PoolAddressError;
 use sqlx::Row;
 
 use super::{Storage, StorageError, now_ms};
@@ -56,7 +57,10 @@ impl Storage {
                     network: row.try_get("network")?,
                     base_symbol: row.try_get("base_symbol")?,
                     quote_symbol: row.try_get("quote_symbol")?,
-                    address: row.try_get::<String, _>("address")?.parse().map_err(decode)?,
+                    address: row
+                        .try_get::<String, _>("address")?
+                        .parse()
+                        .map_err(|e: PoolAddressError| decode(e.to_string()))?,
                     base_token_address: address("base_address")?,
                     quote_token_address: address("quote_address")?,
                     fee_pct: row

@@ -3,11 +3,12 @@
 use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::transfers;
-use connectors::family::Family;
-use connectors::pool_address::PoolAddress;
-use connectors::router::{Route, Routing};
-use connectors::state::V2PairState;
+use connectors::core::family::Family;
+use connectors::core::pool_address::PoolAddress;
+use connectors::core::route::Route;
+use connectors::routing::split::Routing;
 use connectors::v2::math::{V2QuoteError, deposit, redeemed};
+use connectors::v2::pair::V2PairState;
 
 use super::Desk;
 use super::pool::{base_of, pair_contract, pools_for_pair};
@@ -34,7 +35,7 @@ async fn pair_for(
         (None, Some(pair)) => pair_contract(pools_for_pair(state, desk, "amm", pair).await?[0])?,
         (None, None) => return Err(ApiError::bad_request("poolAddress", "is required when quoteToken is not given")),
     };
-    Ok(state.pool_states().v2_pair(&desk.network, &v2, address).await?)
+    Ok(v2.pair(state.pool_states(), &desk.network, address.into()).await?)
 }
 
 async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> ApiResult<Planned> {

@@ -3,10 +3,12 @@
 
 use alloy::primitives::{Address, U256};
 use connectors::Side;
-use connectors::pool_address::PoolAddress;
-use connectors::router::{Route, Routing, best};
-use connectors::state::ClmmPool;
-use connectors::v3::position::Orientation;
+use connectors::clmm::pool::ClmmPool;
+use connectors::clmm::range::Orientation;
+use connectors::core::pool_address::PoolAddress;
+use connectors::core::route::Route;
+use connectors::routing::search::best;
+use connectors::routing::split::Routing;
 
 use super::Desk;
 use super::pool::{base_of, no_pool, pool_state, pools_for_pair};

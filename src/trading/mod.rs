@@ -20,8 +20,9 @@ use chains::erc20::{self, Token};
 use chains::network::Network;
 use chains::permit2::Spender;
 use chains::tx::{Call, Outcome, SentTx};
+use connectors::core::family::Family;
 use connectors::dex::Dex;
-use connectors::family::{Family, Protocol};
+use connectors::dex::Protocol;
 
 use crate::config::{CHAIN, Config};
 use crate::error::{ApiError, ApiResult};
@@ -103,7 +104,7 @@ impl Desk {
                     self.connector, self.network_name
                 ),
             ),
-            _ => self.not_deployed_kind(family.kind()),
+            _ => self.not_deployed_kind(family.trading_type().as_str()),
         }
     }
 

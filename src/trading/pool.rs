@@ -2,9 +2,10 @@
 //! is the base, and a concentrated-liquidity pool's state.
 
 use alloy::primitives::Address;
-use connectors::family::Family;
-use connectors::pool_address::PoolAddress;
-use connectors::state::ClmmPool;
+use connectors::clmm::pool::ClmmPool;
+use connectors::core::family::TradingType;
+use connectors::core::pool_address::PoolAddress;
+use connectors::dex::Dex;
 
 use super::Desk;
 use crate::error::{ApiError, ApiResult};
@@ -41,11 +42,12 @@ pub async fn pools_for_pair(
     let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
     let mut pools: Vec<PoolAddress> = book.for_pair(Some(kind), a, b).iter().map(|p| p.address).collect();
     if pools.is_empty() {
-        if !desk.dex.protocols().any(|protocol| protocol.family().kind() == kind) {
+        if !desk.dex.protocols().any(|protocol| protocol.family().trading_type().as_str() == kind) {
             return Err(desk.not_deployed_kind(kind));
         }
-        let found = state.pool_states().discovery().pools(&desk.network, &desk.dex, &[(a, b)]).await?;
-        pools = found.iter().filter(|pool| pool.family.kind() == kind).map(|pool| pool.address).collect();
+        let found = desk.dex.discover(state.pool_states(), &desk.network, &[(a, b)]).await?;
+        pools =
+            found.iter().filter(|pool| pool.family.trading_type().as_str() == kind).map(|pool| pool.address).collect();
     }
     match pools.is_empty() {
         true => Err(no_pool(kind)),
@@ -64,9 +66,9 @@ pub fn no_pool(kind: &str) -> ApiError {
 /// A concentrated-liquidity pool's state at the latest block, from the cache: a V3 pool by its contract, a V4
 /// pool by its id.
 pub async fn pool_state(state: &AppState, desk: &Desk, address: PoolAddress) -> ApiResult<ClmmPool> {
-    let family = Family::of_kind("clmm", address).expect("every pool address names a clmm family");
+    let family = Dex::family_of(TradingType::Clmm, address).expect("every pool address names a clmm family");
     desk.protocol(family)?;
-    Ok(state.pool_states().clmm_pool(&desk.network, &desk.dex, address).await?)
+    Ok(desk.dex.clmm_pool(state.pool_states(), &desk.network, address).await?)
 }
 
 /// A V2 pair's contract: a V4 pool id names no pair.

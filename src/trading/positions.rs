@@ -5,10 +5,13 @@
 use alloy::primitives::U256;
 use chains::erc20::Token;
 use chains::tx::Call;
-use connectors::family::{Deposit, Family, Moved, Position, Protocol};
-use connectors::pool_address::PoolAddress;
-use connectors::state::ClmmPool;
-use connectors::v3::position::{Orientation, Sizing, SizingError, amounts_for_liquidity};
+use connectors::clmm::pool::ClmmPool;
+use connectors::clmm::positions::{Deposit, Moved, Position};
+use connectors::clmm::range::{Orientation, Sizing, SizingError};
+use connectors::clmm::ticks::amounts_for_liquidity;
+use connectors::core::family::{Family, TradingType};
+use connectors::core::pool_address::PoolAddress;
+use connectors::dex::{Dex, Protocol};
 
 use super::Desk;
 use super::pool::{base_of, pool_state};
@@ -211,7 +214,7 @@ async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiRe
     let token_id = request.token_id()?;
     let named_pool = optional_pool_address("poolAddress", request.pool_address.as_deref())?;
     let families: Vec<Family> = match named_pool {
-        Some(pool) => Family::of_kind("clmm", pool).into_iter().collect(),
+        Some(pool) => Dex::family_of(TradingType::Clmm, pool).into_iter().collect(),
         None => holding_positions(desk).map(|protocol| protocol.family()).collect(),
     };
     let reads = families.iter().map(|family| async move {

@@ -6,10 +6,9 @@
 use alloy::primitives::U256;
 use chains::erc20::Token;
 use connectors::Side;
-use connectors::router::{
-    Leg, PoolRef, Route, RouteQuote, RouteSpace, Routing, SplitSearch, best_routing as best_routing_of, whole_routes,
-};
-use connectors::v3::pool::SwapAmount;
+use connectors::core::route::{Leg, PoolRef, Route, RouteQuote, SwapAmount};
+use connectors::routing::search::{RouteSpace, whole_routes};
+use connectors::routing::split::{Routing, SplitSearch, best_routing as best_routing_of};
 use serde::{Deserialize, Serialize};
 
 use super::Desk;
@@ -33,7 +32,7 @@ async fn discovered(state: &AppState, desk: &Desk, order: &Order) -> ApiResult<V
             pairs.extend([(from, via.address), (via.address, to)]);
         }
     }
-    Ok(state.pool_states().discovery().pools(&desk.network, &desk.dex, &pairs).await?)
+    Ok(desk.dex.discover(state.pool_states(), &desk.network, &pairs).await?)
 }
 
 /// Routes considered for splitting an order: the best this many for the whole amount (bounds the search on a
@@ -66,8 +65,8 @@ async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> ApiResult
     };
     let gas_price = gas_price(state, desk, order, &pools).await?;
     let space = RouteSpace { pools: &pools, from, to, max_hops };
-    let states = state.pool_states();
-    best_routing_of(states, &desk.network, dex, &space, order.amount, &search, gas_price, takes).await?.ok_or_else(|| {
+    let quoter = dex.quoter(state.pool_states(), &desk.network);
+    best_routing_of(&quoter, &space, order.amount, &search, gas_price, takes).await?.ok_or_else(|| {
         ApiError::bad_request(
             "quoteToken",
             format!(
@@ -90,7 +89,8 @@ async fn gas_price(state: &AppState, desk: &Desk, order: &Order, pools: &[PoolRe
     }
     let one_native = SwapAmount::ExactIn(U256::from(10u64).pow(U256::from(native.decimals)));
     let space = RouteSpace { pools, from: native.address, to: order.quote.address, max_hops: 1 };
-    let (quoted, _) = whole_routes(state.pool_states(), &desk.network, &desk.dex, &space, one_native, |_| true).await?;
+    let quoter = desk.dex.quoter(state.pool_states(), &desk.network);
+    let (quoted, _) = whole_routes(&quoter, &space, one_native, |_| true).await?;
     Ok(quoted.first().map_or(0.0, |(_, quote)| wei * quote.mid_out_per_in))
 }
 

@@ -5,11 +5,13 @@ use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
 use connectors::Side;
-use connectors::family::Family;
-use connectors::pool_address::PoolAddress;
-use connectors::router::{Leg, Route, RouteQuote, Routing, SwapLimits, gas};
-use connectors::state::PoolStates;
-use connectors::v3::pool::SwapAmount;
+use connectors::core::family::Family;
+use connectors::core::pool_address::PoolAddress;
+use connectors::core::route::SwapAmount;
+use connectors::core::route::{Leg, Route, RouteQuote, SwapLimits};
+use connectors::core::state::PoolStates;
+use connectors::routing::gas::gas;
+use connectors::routing::split::Routing;
 
 use super::Desk;
 use crate::error::{ApiError, ApiResult};
@@ -20,7 +22,7 @@ use crate::state::AppState;
 
 /// Quotes a route on the desk's cached pool state.
 pub async fn quote_route(states: &PoolStates, desk: &Desk, route: &Route, amount: SwapAmount) -> ApiResult<RouteQuote> {
-    Ok(connectors::router::quote_route(states, &desk.network, &desk.dex, route, amount).await?)
+    Ok(connectors::routing::search::quote_route(&desk.dex.quoter(states, &desk.network), route, amount).await?)
 }
 
 /// A swap request resolved against the desk.
@@ -159,7 +161,7 @@ fn steps(route: &Route) -> Vec<RouteStep> {
         .iter()
         .map(|hop| RouteStep {
             pool_address: hop.pool.to_string(),
-            kind: hop.family.kind(),
+            kind: hop.family.trading_type(),
             token_in: chains::checksum(hop.token_in),
             token_out: chains::checksum(hop.token_out),
             fee: hop.fee,

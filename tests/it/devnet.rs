@@ -2,8 +2,8 @@ use alloy::primitives::aliases::U24;
 use alloy::primitives::{U256, keccak256};
 use alloy::providers::Provider;
 use chains::contracts::IERC20;
+use connectors::core::pool_address::PoolAddress;
 use connectors::dex;
-use connectors::pool_address::PoolAddress;
 use connectors::v2::IUniswapV2Factory;
 use connectors::v3::{IQuoterV2, ISwapRouter02, ISwapRouterWithDeadline, IUniswapV3Factory};
 use connectors::v4::IStateView;
@@ -176,7 +176,7 @@ fn v4_pools(devnet: &gateway::devnet::Devnet) -> Vec<connectors::v4::PoolKey> {
 /// wei: both directions, exact in and exact out, native ETH and ERC-20 legs, small and price-moving amounts.
 #[tokio::test]
 async fn v4_quotes_on_the_read_state_equal_the_v4_quoter() {
-    use connectors::v3::pool::SwapAmount;
+    use connectors::core::route::SwapAmount;
     use connectors::v4::IV4Quoter;
     let devnet = common::devnet().await;
     let gateway = common::TestGateway::on_devnet(&devnet).await;
@@ -213,5 +213,5 @@ async fn v4_quotes_on_the_read_state_equal_the_v4_quoter() {
     }
     let unknown = alloy::primitives::B256::repeat_byte(7);
     let refused = connectors::v4::pool::V4PoolState::load(&network, &v4, unknown, block).await.unwrap_err();
-    assert!(matches!(refused, connectors::error::ConnectorError::NotAPool(_)), "{refused}");
+    assert!(matches!(refused, connectors::core::error::ConnectorError::NotAPool(_)), "{refused}");
 }

@@ -333,9 +333,9 @@ fn every_listed_pool_is_at_its_create2_address_and_every_network_lists_some() {
                 registry.find(connector, &pool.network).unwrap_or_else(|| panic!("{connector} on {}", pool.network));
             let (base, quote) = (pool.base_token_address, pool.quote_token_address);
             let fee = (pool.fee_pct * 10_000.0).round() as u32;
-            let computed: connectors::pool_address::PoolAddress = match (pool.kind.as_str(), pool.address) {
+            let computed: connectors::core::pool_address::PoolAddress = match (pool.kind.as_str(), pool.address) {
                 ("amm", _) => dex.v2.expect("amm deployment").pair_address(base, quote).into(),
-                (_, connectors::pool_address::PoolAddress::Id(_)) => {
+                (_, connectors::core::pool_address::PoolAddress::Id(_)) => {
                     let v4 = dex.v4.expect("V4 deployment");
                     let tier = *v4.fee_tiers.iter().find(|tier| tier.fee == fee).expect("a V4 fee tier");
                     v4.hookless_key(base, quote, tier).id().into()

@@ -53,7 +53,7 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
     let v3 = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v3.unwrap();
     let (usdt, usdc) = (devnet.deployment().token("USDT").address, devnet.deployment().token("USDC").address);
-    let (token0, token1) = connectors::v2::sort_tokens(usdt, usdc);
+    let (token0, token1) = connectors::core::route::sort_tokens(usdt, usdc);
     create_pool(&chain, v3.position_manager, (token0, token1), 100).await;
     let address = v3.pool_address(usdt, usdc, 100);
     let (status, found) = gw.get(&format!("/pools/find/{address}?chainNetwork=ethereum-devnet")).await;

@@ -3,8 +3,9 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::providers::ext::AnvilApi;
 use chains::contracts::IERC20;
-use connectors::family::Family;
-use connectors::router::Hop;
+use connectors::core::family::{Family, TradingType};
+use connectors::core::route::Hop;
+use connectors::dex::Dex;
 use connectors::v2::IUniswapV2Router02;
 use connectors::v3::IQuoterV2;
 use gateway::devnet::{Devnet, Unlocked};
@@ -378,7 +379,7 @@ fn splits(text: &str) -> Vec<QuotedLeg> {
                 .map(|s| {
                     let pool = s["poolAddress"].as_str().unwrap().parse().unwrap();
                     Hop {
-                        family: Family::of_kind(s["type"].as_str().unwrap(), pool).unwrap(),
+                        family: Dex::family_of(TradingType::parse(s["type"].as_str().unwrap()).unwrap(), pool).unwrap(),
                         pool,
                         token_in: s["tokenIn"].as_str().unwrap().parse().unwrap(),
                         token_out: s["tokenOut"].as_str().unwrap().parse().unwrap(),

@@ -3,7 +3,7 @@
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use connectors::pool_address::PoolAddress;
+use connectors::core::pool_address::PoolAddress;
 use connectors::v4::{IV4Quoter, PoolKey, V4Deployment};
 use gateway::devnet::{Devnet, Unlocked};
 use reqwest::StatusCode;
@@ -258,12 +258,12 @@ async fn a_pool_with_hooks_is_refused_naming_its_hooks() {
     let gw = TestGateway::on_devnet(&devnet).await;
     let chain = Unlocked::new(&devnet.rpc_url(), devnet.accounts()[0]).unwrap();
     let (weth, usdc) = (devnet.deployment().token("WETH").address, devnet.deployment().token("USDC").address);
-    let (currency0, currency1) = connectors::v2::sort_tokens(weth, usdc);
+    let (currency0, currency1) = connectors::core::route::sort_tokens(weth, usdc);
     // No permission flag in the address's low 14 bits: the PoolManager never calls it.
     let hooks: Address = "0x000000000000000000000000000000000000c000".parse().unwrap();
     let dynamic_fee = U24::from(0x800000);
     let key = PoolKey { currency0, currency1, fee: dynamic_fee, tickSpacing: I24::try_from(60).unwrap(), hooks };
-    let sqrt_price = connectors::v3::position::sqrt_at(196_200).unwrap();
+    let sqrt_price = connectors::clmm::ticks::sqrt_at(196_200).unwrap();
     let v4 = v4();
     let initialize = IPositionManager::initializePoolCall { key: key.clone(), sqrtPriceX96: sqrt_price };
     chain.call(v4.position_manager, initialize).await.unwrap();

@@ -22,9 +22,26 @@ use alloy::rpc::types::{Filter, Log, TransactionRequest};
 use chains::amount::Amount;
 use chains::network::Network;
 
-use crate::error::ConnectorError;
+use crate::core::error::{ConnectorError, Field};
 
 use crate::Side;
+
+/// Why an order cannot be made, or what was stored or answered of one does not read back.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// The order's terms do not fit the market or the venue's order format; `field` names the input at fault.
+    #[error("{reason}")]
+    Unfit { field: Field, reason: String },
+    /// A stored order or the venue's answer does not read back.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl OrderError {
+    pub fn unfit(field: Field, reason: impl Into<String>) -> OrderError {
+        OrderError::Unfit { field, reason: reason.into() }
+    }
+}
 
 /// A token of a market, as the network's token list names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,14 +65,15 @@ pub struct Market {
 
 impl Market {
     /// Raw quote per whole base for a human price; it must be a multiple of the tick.
-    pub fn price(&self, price: &Amount) -> Result<U256, String> {
+    pub fn price(&self, price: &Amount) -> Result<U256, OrderError> {
         if price.raw.is_zero() {
-            return Err("must be greater than zero".into());
+            return Err(OrderError::unfit(Field::Price, "must be greater than zero"));
         }
         if !(price.raw % self.tick).is_zero() {
-            return Err(format!(
-                "must be a multiple of the market's tick size {}",
-                Amount::new(self.tick, self.quote.decimals).to_decimal_string()
+            let tick = Amount::new(self.tick, self.quote.decimals).to_decimal_string();
+            return Err(OrderError::unfit(
+                Field::Price,
+                format!("must be a multiple of the market's tick size {tick}"),
             ));
         }
         Ok(price.raw)
@@ -321,14 +339,14 @@ pub trait ClobVenue: Send + Sync + Sized {
 
     /// The venue's order for `terms` on `market`, or why the venue cannot express it (the message names the
     /// field: amounts too large or too small for its order format).
-    fn order(&self, market: &Market, terms: &OrderTerms) -> Result<Self::Order, (&'static str, String)>;
+    fn order(&self, market: &Market, terms: &OrderTerms) -> Result<Self::Order, OrderError>;
     /// The order's id on the venue.
     fn order_id(&self, order: &Self::Order) -> B256;
     /// What the maker signs to place the order; `None` where placing is a transaction.
     fn signing_hash(&self, order: &Self::Order) -> Option<B256>;
     /// The order as stored text, and back.
     fn encode(&self, order: &Self::Order) -> String;
-    fn decode(&self, text: &str) -> Result<Self::Order, String>;
+    fn decode(&self, text: &str) -> Result<Self::Order, OrderError>;
     /// One read for the state of many orders.
     fn states_call(&self, orders: &[(Self::Order, Signature)]) -> (Address, Bytes);
     fn decode_states(
@@ -336,7 +354,7 @@ pub trait ClobVenue: Send + Sync + Sized {
         market: &Market,
         orders: &[(Self::Order, Signature)],
         output: &[u8],
-    ) -> Result<Vec<OrderState>, String>;
+    ) -> Result<Vec<OrderState>, OrderError>;
     /// One transaction filling each order for the base units given.
     fn fill_call(&self, market: &Market, fills: &[(Self::Order, Signature, U256)]) -> (Address, Bytes);
     /// One transaction cancelling the orders (all the same maker's).

@@ -6,8 +6,9 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::{Eip712Domain, SolCall, SolEvent, SolStruct, eip712_domain};
 use serde_json::{Value, json};
 
-use super::{ClobVenue, Fill, Market, OrderState, OrderStatus, OrderTerms};
+use super::{ClobVenue, Fill, Market, OrderError, OrderState, OrderStatus, OrderTerms};
 use crate::Side;
+use crate::core::error::Field;
 
 /// The Exchange Proxy's address on Ethereum, Polygon, Arbitrum, BNB Chain and Base (and on the devnet).
 pub const EXCHANGE_PROXY: Address = address!("0xDef1C0ded9bec7F1a1670819833240f027b25EfF");
@@ -137,21 +138,23 @@ impl ClobVenue for ZeroEx {
         ZeroEx::new(EXCHANGE_PROXY, chain_id)
     }
 
-    fn order(&self, market: &Market, terms: &OrderTerms) -> Result<LimitOrder, (&'static str, String)> {
+    fn order(&self, market: &Market, terms: &OrderTerms) -> Result<LimitOrder, OrderError> {
         let OrderTerms { maker, side, amount, price, expiry, salt } = terms.clone();
         // Rounded in the maker's favour, so an order never trades worse than the price it names.
         let quote = market.quote_for(amount, price, side == Side::Sell);
-        let quote = quote.ok_or(("amount", "amount × price is too large".to_string()))?;
+        let quote = quote.ok_or_else(|| OrderError::unfit(Field::Amount, "amount × price is too large"))?;
         let (maker_token, taker_token, maker_amount, taker_amount) = match side {
             Side::Sell => (market.base.address, market.quote.address, amount, quote),
             Side::Buy => (market.quote.address, market.base.address, quote, amount),
         };
         // 0x orders hold amounts as uint128; a larger one must be refused, not cut into another price.
         let fit = |value: U256, what: &str| {
-            u128::try_from(value).ok().filter(|v| *v > 0).ok_or((
-                "amount",
-                format!("the order's {what} amount ({value} raw units) is zero or beyond 0x's uint128"),
-            ))
+            u128::try_from(value).ok().filter(|v| *v > 0).ok_or_else(|| {
+                OrderError::unfit(
+                    Field::Amount,
+                    format!("the order's {what} amount ({value} raw units) is zero or beyond 0x's uint128"),
+                )
+            })
         };
         Ok(LimitOrder {
             makerToken: maker_token,
@@ -188,11 +191,12 @@ impl ClobVenue for ZeroEx {
         .to_string()
     }
 
-    fn decode(&self, text: &str) -> Result<LimitOrder, String> {
-        let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let field = |name: &str| value[name].as_str().ok_or_else(|| format!("stored order lacks {name}"));
-        let address = |name: &str| field(name)?.parse::<Address>().map_err(|e| format!("{name}: {e}"));
-        let number = |name: &str| field(name)?.parse::<u128>().map_err(|e| format!("{name}: {e}"));
+    fn decode(&self, text: &str) -> Result<LimitOrder, OrderError> {
+        let unreadable = OrderError::Unreadable;
+        let value: Value = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
+        let field = |name: &str| value[name].as_str().ok_or_else(|| unreadable(format!("stored order lacks {name}")));
+        let address = |name: &str| field(name)?.parse::<Address>().map_err(|e| unreadable(format!("{name}: {e}")));
+        let number = |name: &str| field(name)?.parse::<u128>().map_err(|e| unreadable(format!("{name}: {e}")));
         Ok(LimitOrder {
             makerToken: address("makerToken")?,
             takerToken: address("takerToken")?,
@@ -203,9 +207,9 @@ impl ClobVenue for ZeroEx {
             taker: address("taker")?,
             sender: address("sender")?,
             feeRecipient: address("feeRecipient")?,
-            pool: field("pool")?.parse().map_err(|e| format!("pool: {e}"))?,
-            expiry: field("expiry")?.parse().map_err(|e| format!("expiry: {e}"))?,
-            salt: field("salt")?.parse().map_err(|e| format!("salt: {e}"))?,
+            pool: field("pool")?.parse().map_err(|e| unreadable(format!("pool: {e}")))?,
+            expiry: field("expiry")?.parse().map_err(|e| unreadable(format!("expiry: {e}")))?,
+            salt: field("salt")?.parse().map_err(|e| unreadable(format!("salt: {e}")))?,
         })
     }
 
@@ -222,11 +226,15 @@ impl ClobVenue for ZeroEx {
         market: &Market,
         orders: &[(LimitOrder, Signature)],
         output: &[u8],
-    ) -> Result<Vec<OrderState>, String> {
+    ) -> Result<Vec<OrderState>, OrderError> {
         let decoded = INativeOrders::batchGetLimitOrderRelevantStatesCall::abi_decode_returns(output)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| OrderError::Unreadable(e.to_string()))?;
         if decoded.orderInfos.len() != orders.len() {
-            return Err(format!("{} states for {} orders", decoded.orderInfos.len(), orders.len()));
+            return Err(OrderError::Unreadable(format!(
+                "{} states for {} orders",
+                decoded.orderInfos.len(),
+                orders.len()
+            )));
         }
         Ok(orders
             .iter()

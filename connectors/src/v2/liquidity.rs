@@ -7,8 +7,8 @@ use chains::network::Network;
 use chains::tx::Call;
 
 use super::{IUniswapV2Pair, IUniswapV2Router02, V2Deployment};
-use crate::error::ConnectorError;
-use crate::family::{Liquidity, Pair, Reading};
+use crate::core::capability::{Liquidity, Pair, Reading};
+use crate::core::error::ConnectorError;
 
 impl Liquidity for V2Deployment {
     fn liquidity_router(&self) -> Result<Address, ConnectorError> {

@@ -2,11 +2,15 @@
 
 pub mod liquidity;
 pub mod math;
+pub mod pair;
 pub mod swap;
 
 use alloy::primitives::{Address, B256, keccak256};
 
-use crate::family::Positions;
+use crate::core::route::sort_tokens;
+
+use crate::clmm::pool::Concentrated;
+use crate::clmm::positions::Positions;
 
 /// Where a V2-family DEX lives on one network, and the constants of its pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -46,10 +50,8 @@ impl V2Deployment {
 /// A V2 pair's liquidity is its pool token, not a position.
 impl Positions for V2Deployment {}
 
-/// Pools order their tokens by address; token0 is the lower one.
-pub fn sort_tokens(a: Address, b: Address) -> (Address, Address) {
-    if a < b { (a, b) } else { (b, a) }
-}
+/// V2 pairs are constant-product pools.
+impl Concentrated for V2Deployment {}
 
 pub use bindings::*;
 

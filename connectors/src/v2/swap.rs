@@ -8,12 +8,14 @@ use chains::tx::Call;
 
 use super::math::{self, V2QuoteError};
 use super::{IUniswapV2Factory, IUniswapV2Router02, V2Deployment};
-use crate::error::ConnectorError;
-use crate::family::{Deployed, Discover, Family, HopQuote, Lookup, Quote, Reading, Swap};
-use crate::pool_address::PoolAddress;
-use crate::router::{Hop, Route, SwapLimits};
-use crate::state::PoolStates;
-use crate::v3::pool::SwapAmount;
+use crate::core::capability::{Deployed, Discover, Lookup, Quote, Reading, Swap};
+use crate::core::error::{ConnectorError, Field};
+use crate::core::family::Family;
+use crate::core::pool_address::PoolAddress;
+use crate::core::route::HopQuote;
+use crate::core::route::SwapAmount;
+use crate::core::route::{Hop, Route, SwapLimits};
+use crate::core::state::PoolStates;
 
 impl Deployed for V2Deployment {
     fn family(&self) -> Family {
@@ -54,7 +56,7 @@ impl Quote for V2Deployment {
         amount: SwapAmount,
     ) -> Reading<'a, HopQuote> {
         Box::pin(async move {
-            let pair = states.v2_pair(network, self, hop.pool.own_contract()?).await?;
+            let pair = self.pair(states, network, hop.pool).await?;
             let (reserve_in, reserve_out) = pair.reserves_for(hop.token_in)?;
             let short = |e: V2QuoteError| ConnectorError::Liquidity(format!("pair {}: {e}", hop.pool));
             let (amount_in, amount_out) = match amount {
@@ -82,7 +84,7 @@ impl Swap for V2Deployment {
 
     fn swap_call(&self, route: &Route, limits: &SwapLimits) -> Result<Call, ConnectorError> {
         if route.family() != Some(Family::V2) {
-            return Err(ConnectorError::invalid("connector", "the V2 router swaps through V2 pairs only"));
+            return Err(ConnectorError::invalid(Field::Connector, "the V2 router swaps through V2 pairs only"));
         }
         let SwapLimits { exact_in, amount_in, amount_out, min_out, max_in, recipient, deadline } = *limits;
         let path = token_path(&route.hops);
@@ -118,8 +120,8 @@ mod tests {
     use alloy::primitives::U256;
 
     use super::*;
+    use crate::core::route::tests_support::{USDC, WBTC, WETH, limits, two_hops};
     use crate::dex::Registry;
-    use crate::router::tests_support::{USDC, WBTC, WETH, limits, two_hops};
 
     #[test]
     fn pancakeswaps_v2_router_takes_the_path_and_the_deadline_in_each_swap() {

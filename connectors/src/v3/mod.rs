@@ -2,7 +2,6 @@
 //! router and QuoterV2.
 
 pub mod pool;
-pub mod position;
 pub mod position_manager;
 pub mod swap;
 
@@ -10,16 +9,9 @@ use alloy::primitives::{Address, B256, aliases::U24, keccak256};
 use alloy::sol;
 use alloy::sol_types::SolValue;
 
-use crate::family::Liquidity;
-use crate::v2::sort_tokens;
-
-/// A fee tier (hundredths of a basis point, so 500 = 0.05 %) and the tick spacing the factory gives it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FeeTier {
-    pub fee: u32,
-    pub tick_spacing: i32,
-}
+use crate::clmm::fee_tier::FeeTier;
+use crate::core::capability::Liquidity;
+use crate::core::route::sort_tokens;
 
 /// The two swap-router ABIs the family uses: Uniswap's SwapRouter02 takes no deadline in its structs,
 /// PancakeSwap's SwapRouter (like Uniswap's first one) does.

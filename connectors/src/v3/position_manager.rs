@@ -12,11 +12,12 @@ use chains::multicall::multicall;
 use chains::network::Network;
 use chains::tx::Call;
 
-use super::position::int24;
 use super::{INonfungiblePositionManager as Manager, V3Deployment};
-use crate::error::ConnectorError;
-use crate::family::{Deposit, Moved, Pair, Position, Positions, Reading};
-use crate::state::ClmmPool;
+use crate::clmm::pool::ClmmPool;
+use crate::clmm::positions::{Deposit, Moved, Position, Positions};
+use crate::clmm::ticks::int24;
+use crate::core::capability::{Pair, Reading};
+use crate::core::error::ConnectorError;
 
 impl Positions for V3Deployment {
     fn position_manager(&self) -> Result<Address, ConnectorError> {
@@ -295,7 +296,7 @@ mod tests {
     }
 
     fn pool() -> ClmmPool {
-        ClmmPool::V3(std::sync::Arc::new(super::super::pool::tests_support::pool_at_tick(0, 10)))
+        ClmmPool::new(std::sync::Arc::new(super::super::pool::tests_support::pool_at_tick(0, 10)))
     }
 
     #[test]
@@ -324,7 +325,7 @@ mod tests {
             log_of(v3.position_manager, collect(4).encode_log_data()),
             log_of(Address::repeat_byte(1), collect(1_000).encode_log_data()),
         ];
-        let receipt = crate::family::tests_support::receipt_with(logs);
+        let receipt = crate::core::capability::tests_support::receipt_with(logs);
         assert_eq!(
             v3.moved_in(&receipt),
             Moved {

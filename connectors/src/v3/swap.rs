@@ -8,14 +8,16 @@ use alloy::sol_types::SolCall;
 use chains::network::Network;
 use chains::tx::Call;
 
-use super::pool::SwapAmount;
 use super::{ISwapRouter02, ISwapRouterWithDeadline, IUniswapV3Factory, SwapRouterKind, V3Deployment};
-use crate::error::ConnectorError;
-use crate::family::{Deployed, Discover, Family, HopQuote, Lookup, Quote, Reading, Swap};
-use crate::pool_address::PoolAddress;
-use crate::router::{Hop, Leg, Route, SwapLimits};
-use crate::state::PoolStates;
-use crate::v2::swap::token_path;
+use crate::core::capability::{Deployed, Discover, Lookup, Quote, Reading, Swap};
+use crate::core::error::{ConnectorError, Field};
+use crate::core::family::Family;
+use crate::core::pool_address::PoolAddress;
+use crate::core::route::HopQuote;
+use crate::core::route::SwapAmount;
+use crate::core::route::token_path;
+use crate::core::route::{Hop, Leg, Route, SwapLimits};
+use crate::core::state::PoolStates;
 
 impl Deployed for V3Deployment {
     fn family(&self) -> Family {
@@ -56,9 +58,9 @@ impl Quote for V3Deployment {
         amount: SwapAmount,
     ) -> Reading<'a, HopQuote> {
         Box::pin(async move {
-            let pool = states.v3_pool(network, self, hop.pool.own_contract()?).await?;
+            let pool = self.pool(states, network, hop.pool).await?;
             let swapped = pool.swap(hop.token_in, amount).await?;
-            Ok(HopQuote::on_curve(swapped, &pool.curve, hop.token_in == pool.token0, pool.block))
+            Ok(pool.curve.hop_quote(swapped, hop.token_in == pool.token0, pool.block))
         })
     }
 }
@@ -88,7 +90,7 @@ impl Swap for V3Deployment {
 
     fn split_call(&self, legs: &[Leg], limits: &SwapLimits) -> Result<Call, ConnectorError> {
         let Some(first) = legs.first() else {
-            return Err(ConnectorError::invalid("amount", "an order needs at least one route"));
+            return Err(ConnectorError::invalid(Field::Amount, "an order needs at least one route"));
         };
         let kind = self.swap_router_kind;
         let mut calls = Vec::new();
@@ -101,7 +103,7 @@ impl Swap for V3Deployment {
                 for (index, segment) in leg.route.segments().enumerate() {
                     if index > 0 && kind == SwapRouterKind::SwapRouterWithDeadline {
                         return Err(ConnectorError::invalid(
-                            "connector",
+                            Field::Connector,
                             "this connector's router swaps one family per route",
                         ));
                     }
@@ -122,7 +124,7 @@ impl Swap for V3Deployment {
             let total_in = legs.iter().fold(U256::ZERO, |sum, leg| sum + leg.amount_in).max(U256::from(1));
             for leg in legs {
                 if leg.route.family().is_none() {
-                    return Err(ConnectorError::invalid("side", "a bought route swaps through one family"));
+                    return Err(ConnectorError::invalid(Field::Side, "a bought route swaps through one family"));
                 }
                 // Shares of the order's maximum, rounded down: together they never pass it.
                 let max_in = limits.max_in * leg.amount_in / total_in;
@@ -150,7 +152,7 @@ impl Swap for V3Deployment {
             Some(Family::V2) if self.routes_through(Family::V2) => v2_swap_data(route, limits),
             Some(Family::V2 | Family::V4) => {
                 return Err(ConnectorError::invalid(
-                    "connector",
+                    Field::Connector,
                     "this connector's router swaps through V3 pools only",
                 ));
             }
@@ -201,7 +203,7 @@ impl V3Deployment {
         match route.family() {
             Some(Family::V3) => Ok(swap_data(self.swap_router_kind, route, limits)),
             Some(Family::V2) if self.routes_through(Family::V2) => Ok(v2_swap_data(route, limits)),
-            _ => Err(ConnectorError::invalid("connector", "this connector's router swaps through V3 pools only")),
+            _ => Err(ConnectorError::invalid(Field::Connector, "this connector's router swaps through V3 pools only")),
         }
     }
 }
@@ -229,13 +231,20 @@ fn v2_swap_data(route: &Route, limits: &SwapLimits) -> Vec<u8> {
 }
 
 fn swap_data(kind: SwapRouterKind, route: &Route, limits: &SwapLimits) -> Vec<u8> {
-    let SwapLimits { exact_in, amount_in, amount_out, min_out, max_in, recipient, deadline } = *limits;
+    match kind {
+        SwapRouterKind::SwapRouter02 => swap_router_02_data(route, limits),
+        SwapRouterKind::SwapRouterWithDeadline => swap_router_with_deadline_data(route, limits),
+    }
+}
+
+/// Uniswap's SwapRouter02: the deadline goes in the multicall around the swap.
+fn swap_router_02_data(route: &Route, limits: &SwapLimits) -> Vec<u8> {
+    let SwapLimits { exact_in, amount_in, amount_out, min_out, max_in, recipient, .. } = *limits;
     let hop = &route.hops[0];
     let (token_in, token_out, fee, no_limit) =
         (hop.token_in, route.hops[route.hops.len() - 1].token_out, U24::from(hop.fee), U160::ZERO);
-    let single = route.hops.len() == 1;
-    match (kind, single, exact_in) {
-        (SwapRouterKind::SwapRouter02, true, true) => ISwapRouter02::exactInputSingleCall {
+    match (route.hops.len() == 1, exact_in) {
+        (true, true) => ISwapRouter02::exactInputSingleCall {
             params: ISwapRouter02::ExactInputSingleParams {
                 tokenIn: token_in,
                 tokenOut: token_out,
@@ -247,7 +256,7 @@ fn swap_data(kind: SwapRouterKind, route: &Route, limits: &SwapLimits) -> Vec<u8
             },
         }
         .abi_encode(),
-        (SwapRouterKind::SwapRouter02, true, false) => ISwapRouter02::exactOutputSingleCall {
+        (true, false) => ISwapRouter02::exactOutputSingleCall {
             params: ISwapRouter02::ExactOutputSingleParams {
                 tokenIn: token_in,
                 tokenOut: token_out,
@@ -259,7 +268,7 @@ fn swap_data(kind: SwapRouterKind, route: &Route, limits: &SwapLimits) -> Vec<u8
             },
         }
         .abi_encode(),
-        (SwapRouterKind::SwapRouter02, false, true) => ISwapRouter02::exactInputCall {
+        (false, true) => ISwapRouter02::exactInputCall {
             params: ISwapRouter02::ExactInputParams {
                 path: encode_path(&route.hops, false),
                 recipient,
@@ -268,7 +277,7 @@ fn swap_data(kind: SwapRouterKind, route: &Route, limits: &SwapLimits) -> Vec<u8
             },
         }
         .abi_encode(),
-        (SwapRouterKind::SwapRouter02, false, false) => ISwapRouter02::exactOutputCall {
+        (false, false) => ISwapRouter02::exactOutputCall {
             params: ISwapRouter02::ExactOutputParams {
                 path: encode_path(&route.hops, true),
                 recipient,
@@ -277,7 +286,17 @@ fn swap_data(kind: SwapRouterKind, route: &Route, limits: &SwapLimits) -> Vec<u8
             },
         }
         .abi_encode(),
-        (SwapRouterKind::SwapRouterWithDeadline, true, true) => ISwapRouterWithDeadline::exactInputSingleCall {
+    }
+}
+
+/// The first SwapRouter's ABI (PancakeSwap V3's): the deadline in every swap.
+fn swap_router_with_deadline_data(route: &Route, limits: &SwapLimits) -> Vec<u8> {
+    let SwapLimits { exact_in, amount_in, amount_out, min_out, max_in, recipient, deadline } = *limits;
+    let hop = &route.hops[0];
+    let (token_in, token_out, fee, no_limit) =
+        (hop.token_in, route.hops[route.hops.len() - 1].token_out, U24::from(hop.fee), U160::ZERO);
+    match (route.hops.len() == 1, exact_in) {
+        (true, true) => ISwapRouterWithDeadline::exactInputSingleCall {
             params: ISwapRouterWithDeadline::ExactInputSingleParams {
                 tokenIn: token_in,
                 tokenOut: token_out,
@@ -290,7 +309,7 @@ fn swap_data(kind: SwapRouterKind, route: &Route, limits: &SwapLimits) -> Vec<u8
             },
         }
         .abi_encode(),
-        (SwapRouterKind::SwapRouterWithDeadline, true, false) => ISwapRouterWithDeadline::exactOutputSingleCall {
+        (true, false) => ISwapRouterWithDeadline::exactOutputSingleCall {
             params: ISwapRouterWithDeadline::ExactOutputSingleParams {
                 tokenIn: token_in,
                 tokenOut: token_out,
@@ -303,7 +322,7 @@ fn swap_data(kind: SwapRouterKind, route: &Route, limits: &SwapLimits) -> Vec<u8
             },
         }
         .abi_encode(),
-        (SwapRouterKind::SwapRouterWithDeadline, false, true) => ISwapRouterWithDeadline::exactInputCall {
+        (false, true) => ISwapRouterWithDeadline::exactInputCall {
             params: ISwapRouterWithDeadline::ExactInputParams {
                 path: encode_path(&route.hops, false),
                 recipient,
@@ -313,7 +332,7 @@ fn swap_data(kind: SwapRouterKind, route: &Route, limits: &SwapLimits) -> Vec<u8
             },
         }
         .abi_encode(),
-        (SwapRouterKind::SwapRouterWithDeadline, false, false) => ISwapRouterWithDeadline::exactOutputCall {
+        (false, false) => ISwapRouterWithDeadline::exactOutputCall {
             params: ISwapRouterWithDeadline::ExactOutputParams {
                 path: encode_path(&route.hops, true),
                 recipient,
@@ -350,8 +369,8 @@ mod tests {
     use alloy::primitives::U256;
 
     use super::*;
+    use crate::core::route::tests_support::{USDC, WBTC, WETH, limits, mixed, two_hops};
     use crate::dex::Registry;
-    use crate::router::tests_support::{USDC, WBTC, WETH, limits, mixed, two_hops};
 
     #[test]
     fn a_v3_path_packs_token_fee_token_forward_and_reversed_for_exact_output() {

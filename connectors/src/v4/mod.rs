@@ -11,8 +11,8 @@ use alloy::primitives::{Address, B256, Bytes, keccak256};
 use alloy::sol;
 use alloy::sol_types::SolValue;
 
-use crate::v2::sort_tokens;
-use crate::v3::FeeTier;
+use crate::clmm::fee_tier::FeeTier;
+use crate::core::route::sort_tokens;
 
 /// Where Uniswap V4 lives on one network. Permit2 is at one address on every chain, but is data here like the
 /// rest.

@@ -1,13 +1,21 @@
 //! A V4 pool's state at one block, read in one round trip through the deployless V4PoolStateLens (its key from
 //! PositionManager, the rest through StateView), and swaps simulated on it with the pool's math.
 
+use std::sync::Arc;
+
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::sol_types::SolValue;
 use chains::network::Network;
 
 use super::{PoolKey, V4Deployment};
-use crate::error::ConnectorError;
-use crate::v3::pool::{Curve, CurveReads, SwapAmount, SwapResult, WINDOW_WORDS, run_lens};
+use crate::clmm::curve::{Curve, CurveReads, SwapResult, WINDOW_WORDS, run_lens};
+use crate::clmm::pool::{ClmmPool, Concentrated, ConcentratedPool};
+use crate::core::capability::Reading;
+use crate::core::error::{ConnectorError, Field};
+use crate::core::family::Family;
+use crate::core::pool_address::PoolAddress;
+use crate::core::route::SwapAmount;
+use crate::core::state::{AtBlock, PoolStates};
 
 /// The lens's creation code, compiled with solc 0.7.6 (optimizer, 200 runs) from
 /// `connectors/contracts/V4PoolStateLens.sol`; a test compiles the source again and compares.
@@ -76,7 +84,7 @@ impl V4PoolState {
         }
         if state.key.hooks != Address::ZERO {
             return Err(ConnectorError::invalid(
-                "poolAddress",
+                Field::Pool,
                 format!(
                     "V4 pool {id} has hooks at {}; the gateway trades only V4 pools without hooks",
                     state.key.hooks.to_checksum(None)
@@ -118,12 +126,70 @@ impl V4PoolState {
     pub async fn swap(&self, currency_in: Address, amount: SwapAmount) -> Result<SwapResult, ConnectorError> {
         if !self.has_currency(currency_in) {
             return Err(ConnectorError::invalid(
-                "tokenIn",
+                Field::TokenIn,
                 format!("{} is not a currency of V4 pool {}", currency_in.to_checksum(None), self.id),
             ));
         }
         let zero_for_one = currency_in == self.key.currency0;
         self.curve.swap(&self.id, self.swap_fee(zero_for_one), zero_for_one, amount).await
+    }
+}
+
+impl AtBlock for V4PoolState {
+    fn block(&self) -> u64 {
+        self.block
+    }
+}
+
+impl ConcentratedPool for V4PoolState {
+    fn family(&self) -> Family {
+        Family::V4
+    }
+
+    fn address(&self) -> PoolAddress {
+        self.id.into()
+    }
+
+    fn tokens(&self) -> (Address, Address) {
+        (self.key.currency0, self.key.currency1)
+    }
+
+    fn tier(&self) -> u32 {
+        self.key.fee.to::<u32>()
+    }
+
+    fn curve(&self) -> &Curve {
+        &self.curve
+    }
+
+    fn block(&self) -> u64 {
+        self.block
+    }
+}
+
+impl V4Deployment {
+    /// A pool of this PoolManager as of the latest block: the lens checks its key gives its id.
+    pub async fn pool(
+        &self,
+        states: &PoolStates,
+        network: &Network,
+        id: B256,
+    ) -> Result<Arc<V4PoolState>, ConnectorError> {
+        states.get(network, id.into(), |latest| V4PoolState::load(network, self, id, latest)).await
+    }
+}
+
+impl Concentrated for V4Deployment {
+    fn clmm_pool<'a>(
+        &'a self,
+        states: &'a PoolStates,
+        network: &'a Network,
+        address: PoolAddress,
+    ) -> Reading<'a, ClmmPool> {
+        Box::pin(async move {
+            let id = address.id().ok_or(ConnectorError::NotAPool(address))?;
+            Ok(ClmmPool::new(self.pool(states, network, id).await?))
+        })
     }
 }
 
@@ -133,7 +199,7 @@ mod tests {
 
     #[test]
     fn the_protocols_cut_is_taken_from_the_swap_fee_per_direction() {
-        let mut curve = crate::v3::pool::tests_support::pool_at_tick(0, 60).curve;
+        let mut curve = crate::clmm::curve::tests_support::curve_with(0, 60, &[]);
         curve.fee = 3000;
         let pool = |protocol_fee: u32| V4PoolState {
             id: B256::ZERO,

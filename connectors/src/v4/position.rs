@@ -15,10 +15,12 @@ use chains::tx::Call;
 use uniswap_v3_sdk::prelude::mul_div;
 
 use super::{IPoolManager, IPositionManager, IStateView, Plan, V4Deployment, actions};
-use crate::error::ConnectorError;
-use crate::family::{Deposit, Moved, Pair, Position, Positions, Reading};
-use crate::state::ClmmPool;
-use crate::v3::position::{amounts_for_liquidity, int24};
+use crate::clmm::fee_tier::FeeTier;
+use crate::clmm::pool::ClmmPool;
+use crate::clmm::positions::{Deposit, Moved, Position, Positions};
+use crate::clmm::ticks::{amounts_for_liquidity, int24};
+use crate::core::capability::{Pair, Reading};
+use crate::core::error::{ConnectorError, Field};
 
 /// Fee growth is in Q128.128 per unit of liquidity.
 const Q128: U256 = U256::from_limbs([0, 0, 1, 0]);
@@ -36,11 +38,14 @@ impl Positions for V4Deployment {
         recipient: Address,
         deadline: U256,
     ) -> Result<Call, ConnectorError> {
-        let ClmmPool::V4(state) = pool else {
+        // The pool's key from what every pool says of itself: only hookless pools are traded, so its id tells
+        // whether this is the pool (and a V4 pool at all).
+        let (token0, token1) = pool.tokens();
+        let key = self.hookless_key(token0, token1, FeeTier { fee: pool.tier(), tick_spacing: pool.tick_spacing });
+        if pool.address() != key.id().into() {
             return Err(ConnectorError::NotAPool(pool.address()));
-        };
+        }
         let (most0, most1) = within_u128(deposit.most)?;
-        let key = state.key.clone();
         let currencies = (key.currency0, key.currency1);
         let mint =
             (key, int24(lower)?, int24(upper)?, U256::from(deposit.liquidity), most0, most1, recipient, Bytes::new());
@@ -328,7 +333,7 @@ fn packed_ticks(info: U256) -> (i32, i32) {
 /// Amounts as the PositionManager bounds them, in 128 bits.
 fn within_u128((amount0, amount1): Pair) -> Result<(u128, u128), ConnectorError> {
     let bound = |amount: U256| {
-        u128::try_from(amount).map_err(|_| ConnectorError::invalid("amount", "is too large for one position"))
+        u128::try_from(amount).map_err(|_| ConnectorError::invalid(Field::Amount, "is too large for one position"))
     };
     Ok((bound(amount0)?, bound(amount1)?))
 }
@@ -350,16 +355,20 @@ mod tests {
     const USDC: Address = Address::repeat_byte(0xaa);
     const OWNER: Address = Address::repeat_byte(5);
 
-    fn eth_usdc() -> ClmmPool {
-        let key = PoolKey {
+    fn eth_usdc_key() -> PoolKey {
+        PoolKey {
             currency0: Address::ZERO,
             currency1: USDC,
             fee: U24::from(500),
             tickSpacing: I24::try_from(10).unwrap(),
             hooks: Address::ZERO,
-        };
-        let curve = crate::v3::pool::tests_support::pool_at_tick(0, 10).curve;
-        ClmmPool::V4(std::sync::Arc::new(V4PoolState { id: key.id(), key, protocol_fee: 0, curve, block: 1 }))
+        }
+    }
+
+    fn eth_usdc() -> ClmmPool {
+        let key = eth_usdc_key();
+        let curve = crate::clmm::curve::tests_support::curve_with(0, 10, &[]);
+        ClmmPool::new(std::sync::Arc::new(V4PoolState { id: key.id(), key, protocol_fee: 0, curve, block: 1 }))
     }
 
     fn position(tokens: (Address, Address)) -> Position {
@@ -396,15 +405,14 @@ mod tests {
         assert_eq!((deadline, plan), (U256::from(99), vec![MINT_POSITION, CLOSE_CURRENCY, CLOSE_CURRENCY, SWEEP]));
         type Mint = (PoolKey, I24, I24, U256, u128, u128, Address, Bytes);
         let mint = Mint::abi_decode_params(&params[0]).unwrap();
-        let ClmmPool::V4(pool) = eth_usdc() else { unreachable!() };
-        assert_eq!(mint.0, pool.key);
+        assert_eq!(mint.0, eth_usdc_key());
         assert_eq!((mint.1.as_i32(), mint.2.as_i32(), mint.3), (-600, 600, U256::from(123)));
         assert_eq!((mint.4, mint.5, mint.6), (110, 220, OWNER), "bounded by the most, minted to the owner");
         assert_eq!(Address::abi_decode(&params[1]).unwrap(), Address::ZERO);
         assert_eq!(Address::abi_decode(&params[2]).unwrap(), USDC);
         assert_eq!(<(Address, Address)>::abi_decode_params(&params[3]).unwrap(), (Address::ZERO, OWNER));
         // A V3 pool is not V4's.
-        let v3_pool = ClmmPool::V3(std::sync::Arc::new(crate::v3::pool::tests_support::pool_at_tick(0, 10)));
+        let v3_pool = ClmmPool::new(std::sync::Arc::new(crate::v3::pool::tests_support::pool_at_tick(0, 10)));
         assert!(v4.open_position(&v3_pool, (-600, 600), &deposit(), OWNER, U256::ZERO).is_err());
     }
 

@@ -13,12 +13,15 @@ use super::{
     ExactInputSingleParams, ExactOutputSingleParams, IPoolManager, IStateView, IUniversalRouter, Plan, PoolKey,
     V4_SWAP_COMMAND, V4Deployment, actions,
 };
-use crate::error::ConnectorError;
-use crate::family::{Deployed, Discover, Family, HopQuote, Liquidity, Lookup, Pair, Quote, Reading, Swap};
-use crate::pool_address::PoolAddress;
-use crate::router::{Hop, Leg, Route, SwapLimits};
-use crate::state::PoolStates;
-use crate::v3::pool::SwapAmount;
+use crate::clmm::fee_tier::FeeTier;
+use crate::core::capability::{Deployed, Discover, Liquidity, Lookup, Pair, Quote, Reading, Swap};
+use crate::core::error::{ConnectorError, Field};
+use crate::core::family::Family;
+use crate::core::pool_address::PoolAddress;
+use crate::core::route::HopQuote;
+use crate::core::route::SwapAmount;
+use crate::core::route::{Hop, Leg, Route, SwapLimits};
+use crate::core::state::PoolStates;
 
 /// The UniversalRouter's command that pays its whole balance of a token (the zero address: ETH) onward
 /// (`Commands.SWEEP`): what an exact-out swap paid in ETH leaves over goes back to the wallet.
@@ -75,9 +78,9 @@ impl Quote for V4Deployment {
         amount: SwapAmount,
     ) -> Reading<'a, HopQuote> {
         Box::pin(async move {
-            let pool = states.v4_pool(network, self, pool_id(hop)?).await?;
+            let pool = self.pool(states, network, pool_id(hop)?).await?;
             let swapped = pool.swap(hop.token_in, amount).await?;
-            Ok(HopQuote::on_curve(swapped, &pool.curve, hop.token_in == pool.key.currency0, pool.block))
+            Ok(pool.curve.hop_quote(swapped, hop.token_in == pool.key.currency0, pool.block))
         })
     }
 }
@@ -97,16 +100,16 @@ impl Swap for V4Deployment {
 
     fn swap_call(&self, route: &Route, limits: &SwapLimits) -> Result<Call, ConnectorError> {
         if route.family() != Some(Family::V4) {
-            return Err(ConnectorError::invalid("connector", "the UniversalRouter swaps V4 routes here"));
+            return Err(ConnectorError::invalid(Field::Connector, "the UniversalRouter swaps V4 routes here"));
         }
-        let amount = |value: U256, field: &'static str| {
+        let amount = |value: U256, field: Field| {
             u128::try_from(value).map_err(|_| ConnectorError::invalid(field, "is too large for a V4 swap"))
         };
         let keys: Vec<(PoolKey, bool)> = route.hops.iter().map(|hop| self.key_of(hop)).collect::<Result<_, _>>()?;
         let (currency_in, currency_out) = (route.token_in(), route.token_out());
         let mut plan = Plan::default();
         let paid_at_most = if limits.exact_in {
-            let amount_in = amount(limits.amount_in, "amount")?;
+            let amount_in = amount(limits.amount_in, Field::Amount)?;
             for (index, (key, zero_for_one)) in keys.into_iter().enumerate() {
                 let params = ExactInputSingleParams {
                     poolKey: key,
@@ -122,7 +125,7 @@ impl Swap for V4Deployment {
                 .then(actions::TAKE_ALL, (currency_out, limits.min_out));
             limits.amount_in
         } else {
-            let amount_out = amount(limits.amount_out, "amount")?;
+            let amount_out = amount(limits.amount_out, Field::Amount)?;
             let last = keys.len() - 1;
             // The pool paying the wallet swaps first; each before it owes what the one after took.
             for (index, (key, zero_for_one)) in keys.into_iter().enumerate().rev() {
@@ -130,7 +133,7 @@ impl Swap for V4Deployment {
                     poolKey: key,
                     zeroForOne: zero_for_one,
                     amountOut: if index == last { amount_out } else { OPEN_DELTA },
-                    amountInMaximum: if index == 0 { amount(limits.max_in, "amount")? } else { u128::MAX },
+                    amountInMaximum: if index == 0 { amount(limits.max_in, Field::Amount)? } else { u128::MAX },
                     hookData: Bytes::new(),
                 };
                 plan = plan.then(actions::SWAP_EXACT_OUT_SINGLE, (params,));
@@ -186,21 +189,17 @@ impl V4Deployment {
     /// the key is the hookless one at a tick spacing of the deployment's tiers whose id it is.
     fn key_of(&self, hop: &Hop) -> Result<(PoolKey, bool), ConnectorError> {
         let id = pool_id(hop)?;
-        let fee = crate::v3::FeeTier { fee: hop.fee, tick_spacing: 0 };
+        let fee = FeeTier { fee: hop.fee, tick_spacing: 0 };
         let key = self
             .fee_tiers
             .iter()
             .map(|tier| {
-                self.hookless_key(
-                    hop.token_in,
-                    hop.token_out,
-                    crate::v3::FeeTier { tick_spacing: tier.tick_spacing, ..fee },
-                )
+                self.hookless_key(hop.token_in, hop.token_out, FeeTier { tick_spacing: tier.tick_spacing, ..fee })
             })
             .find(|key| key.id() == id)
             .ok_or_else(|| {
                 ConnectorError::invalid(
-                    "poolAddress",
+                    Field::Pool,
                     format!(
                         "V4 pool {id} is not a hookless pool of these tokens at fee {} and a known tick spacing",
                         hop.fee
@@ -220,9 +219,9 @@ mod tests {
     use alloy::primitives::Log;
 
     use super::*;
+    use crate::clmm::fee_tier::FeeTier;
+    use crate::core::route::tests_support::{USDC, WBTC, limits};
     use crate::dex::Registry;
-    use crate::router::tests_support::{USDC, WBTC, limits};
-    use crate::v3::FeeTier;
 
     fn v4() -> V4Deployment {
         Registry::builtin().find("uniswap", "mainnet").unwrap().v4.unwrap()
@@ -306,7 +305,7 @@ mod tests {
         let (mut route, _) = through_eth();
         route.hops[1].fee = 3000;
         assert!(v4().swap_call(&route, &limits(true)).is_err(), "no 0.3 % ETH/USDC pool has this id");
-        let v3_route = crate::router::tests_support::two_hops(Family::V3);
+        let v3_route = crate::core::route::tests_support::two_hops(Family::V3);
         assert!(v4().swap_call(&v3_route, &limits(true)).is_err());
     }
 
@@ -351,7 +350,7 @@ mod tests {
                 ..Default::default()
             }
         };
-        let receipt_of = crate::family::tests_support::receipt_with;
+        let receipt_of = crate::core::capability::tests_support::receipt_with;
         // WBTC -> ETH -> USDC: ETH only passes through; the wallet neither pays nor gets any.
         let through = receipt_of(vec![swap(keys[0].id(), 5, -1), swap(keys[1].id(), -5, 15_000)]);
         let leg = Leg::new(route.clone(), U256::from(1), U256::from(15_000));

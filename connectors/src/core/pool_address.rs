@@ -15,11 +15,6 @@ pub enum PoolAddress {
 }
 
 impl PoolAddress {
-    /// The pool's own contract, which a V2 or V3 pool must have: a V4 id is not one of theirs.
-    pub fn own_contract(self) -> Result<Address, crate::error::ConnectorError> {
-        self.contract().ok_or(crate::error::ConnectorError::NotAPool(self))
-    }
-
     /// The pool's own contract, if it has one.
     pub fn contract(self) -> Option<Address> {
         match self {
@@ -60,16 +55,27 @@ impl fmt::Display for PoolAddress {
     }
 }
 
+/// Why text is not a pool address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PoolAddressError {
+    #[error("is not an address: {0}")]
+    NotAnAddress(alloy::hex::FromHexError),
+    #[error("is not a pool id: {0}")]
+    NotAnId(alloy::hex::FromHexError),
+    #[error("must be a pool's address (0x and 40 hex digits) or a V4 pool id (0x and 64)")]
+    Length,
+}
+
 impl FromStr for PoolAddress {
-    type Err = String;
+    type Err = PoolAddressError;
 
     /// 0x and 40 hex digits is a contract, 0x and 64 a V4 pool id.
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, PoolAddressError> {
         let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
         match digits.len() {
-            40 => digits.parse().map(PoolAddress::Contract).map_err(|e| format!("is not an address: {e}")),
-            64 => digits.parse().map(PoolAddress::Id).map_err(|e| format!("is not a pool id: {e}")),
-            _ => Err("must be a pool's address (0x and 40 hex digits) or a V4 pool id (0x and 64)".into()),
+            40 => digits.parse().map(PoolAddress::Contract).map_err(PoolAddressError::NotAnAddress),
+            64 => digits.parse().map(PoolAddress::Id).map_err(PoolAddressError::NotAnId),
+            _ => Err(PoolAddressError::Length),
         }
     }
 }

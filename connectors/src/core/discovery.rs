@@ -5,15 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use alloy::primitives::{Address, Bytes};
-use alloy::sol_types::SolCall;
+use alloy::primitives::Address;
 use chains::network::Network;
 
-use crate::dex::Dex;
-use crate::error::ConnectorError;
-use crate::router::PoolRef;
-use crate::v2::sort_tokens;
-use crate::v3::IUniswapV3Pool;
+use super::capability::Discover;
+use super::error::ConnectorError;
+use super::route::{PoolRef, sort_tokens};
 
 /// Network instance, DEX, and the pair's tokens in order.
 type PairKey = (u64, String, Address, Address);
@@ -31,17 +28,17 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    /// The pools `dex` has for each of `pairs` as of the latest block.
+    /// The pools the DEX named `dex` has in its families `protocols` for each of `pairs`, as of the latest block.
     pub async fn pools(
         &self,
         network: &Network,
-        dex: &Dex,
+        (dex, protocols): (&str, &[&dyn Discover]),
         pairs: &[(Address, Address)],
     ) -> Result<Vec<PoolRef>, ConnectorError> {
         let latest = network.latest_block().await?;
         let key = |(a, b): (Address, Address)| {
             let (token0, token1) = sort_tokens(a, b);
-            (network.instance(), dex.name.clone(), token0, token1)
+            (network.instance(), dex.to_string(), token0, token1)
         };
         let mut keys: Vec<PairKey> = pairs.iter().map(|&pair| key(pair)).filter(|key| key.2 != key.3).collect();
         keys.sort();
@@ -63,7 +60,7 @@ impl Discovery {
         let mut calls = Vec::new();
         let mut expected = Vec::new();
         for (_, _, token0, token1) in &asked {
-            for protocol in dex.protocols() {
+            for &protocol in protocols {
                 for lookup in protocol.lookups(*token0, *token1) {
                     calls.push((lookup.contract, lookup.call.clone()));
                     expected.push((protocol, *token0, *token1, lookup));
@@ -103,24 +100,4 @@ impl Discovery {
         }
         Ok(found)
     }
-}
-
-/// What an address says of itself as a pool: its two tokens (V2 pairs and V3 pools both answer) and its fee
-/// tier (V3 pools only); `None` when it does not answer as a pool.
-pub async fn pool_identity(
-    network: &Network,
-    address: Address,
-) -> Result<Option<(Address, Address, Option<u32>)>, ConnectorError> {
-    let calls = [
-        IUniswapV3Pool::token0Call {}.abi_encode(),
-        IUniswapV3Pool::token1Call {}.abi_encode(),
-        IUniswapV3Pool::feeCall {}.abi_encode(),
-    ]
-    .into_iter()
-    .map(|data| (address, Bytes::from(data)))
-    .collect();
-    let results = chains::multicall::multicall(network, calls, None).await?;
-    let token = |i: usize| results[i].as_ref().and_then(|d| IUniswapV3Pool::token0Call::abi_decode_returns(d).ok());
-    let fee = results[2].as_ref().and_then(|d| IUniswapV3Pool::feeCall::abi_decode_returns(d).ok());
-    Ok(token(0).zip(token(1)).map(|(token0, token1)| (token0, token1, fee.map(|fee| fee.to::<u32>()))))
 }

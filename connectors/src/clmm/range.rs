@@ -1,16 +1,12 @@
-//! Concentrated-liquidity position math: prices and ticks, liquidity and token amounts, as the
-//! NonfungiblePositionManager and the pool compute them.
+//! Positions in a price range: prices and ticks as the API's base and quote see them, a range's ticks, what a
+//! deposit sizes to, and what the liquidity around the price holds.
 
-use alloy::primitives::aliases::{I24, U160};
+use alloy::primitives::aliases::U160;
 use alloy::primitives::{U256, U512};
-use uniswap_v3_sdk::prelude::{get_amount_0_delta, get_amount_1_delta, get_sqrt_ratio_at_tick, mul_div};
 
-use super::pool::Curve;
-use crate::error::ConnectorError;
-
-pub const MIN_TICK: i32 = -887_272;
-pub const MAX_TICK: i32 = 887_272;
-const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
+use super::curve::Curve;
+use super::ticks::{MAX_TICK, MIN_TICK, amounts_for_liquidity, liquidity_for_amounts, sqrt_at, usable_max, usable_min};
+use crate::core::error::{ConnectorError, Field};
 
 /// How a pool's tokens map onto the API's base and quote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +20,7 @@ impl Orientation {
     /// The tick whose price (quote per base, in human units) is closest to `price`, rounded to the spacing.
     pub fn tick_for_price(&self, price: f64, tick_spacing: i32) -> Result<i32, ConnectorError> {
         if !(price.is_finite() && price > 0.0) {
-            return Err(ConnectorError::invalid("price", "must be a positive number"));
+            return Err(ConnectorError::invalid(Field::Price, "must be a positive number"));
         }
         // token1 per token0, in raw units.
         let human_1_per_0 = if self.base_is_token0 { price } else { 1.0 / price };
@@ -46,14 +42,14 @@ impl Orientation {
     /// The ticks of a price range (quote per base), rounded to the spacing, lower first.
     pub fn range(&self, lower_price: f64, upper_price: f64, tick_spacing: i32) -> Result<(i32, i32), ConnectorError> {
         if !(lower_price > 0.0 && upper_price > lower_price) {
-            return Err(ConnectorError::invalid("upperPrice", "must be above lowerPrice, and both above zero"));
+            return Err(ConnectorError::invalid(Field::UpperPrice, "must be above lowerPrice, and both above zero"));
         }
         let a = self.tick_for_price(lower_price, tick_spacing)?;
         let b = self.tick_for_price(upper_price, tick_spacing)?;
         let (lower, upper) = (a.min(b), a.max(b));
         if lower == upper {
             return Err(ConnectorError::invalid(
-                "upperPrice",
+                Field::UpperPrice,
                 format!("the range is narrower than one tick spacing ({tick_spacing}) of this pool"),
             ));
         }
@@ -197,73 +193,6 @@ pub struct TickRange {
     pub quote: U256,
 }
 
-pub fn usable_min(tick_spacing: i32) -> i32 {
-    -(MAX_TICK / tick_spacing) * tick_spacing
-}
-
-pub fn usable_max(tick_spacing: i32) -> i32 {
-    (MAX_TICK / tick_spacing) * tick_spacing
-}
-
-/// A tick as the contracts take it, in 24 bits.
-pub fn int24(tick: i32) -> Result<I24, ConnectorError> {
-    I24::try_from(tick).map_err(|_| ConnectorError::invalid("tick", "out of range"))
-}
-
-pub fn sqrt_at(tick: i32) -> Result<U160, ConnectorError> {
-    get_sqrt_ratio_at_tick(int24(tick)?).map_err(|e| ConnectorError::Math(e.to_string()))
-}
-
-/// Token amounts for `liquidity` in [lower, upper) at the current price; `round_up` as the pool does when
-/// adding (true) or removing (false).
-pub fn amounts_for_liquidity(
-    sqrt_price: U160,
-    lower: i32,
-    upper: i32,
-    liquidity: u128,
-    round_up: bool,
-) -> Result<(U256, U256), ConnectorError> {
-    let (a, b) = (sqrt_at(lower)?, sqrt_at(upper)?);
-    let math = |e: uniswap_v3_sdk::error::Error| ConnectorError::Math(e.to_string());
-    if sqrt_price <= a {
-        Ok((get_amount_0_delta(a, b, liquidity, round_up).map_err(math)?, U256::ZERO))
-    } else if sqrt_price < b {
-        Ok((
-            get_amount_0_delta(sqrt_price, b, liquidity, round_up).map_err(math)?,
-            get_amount_1_delta(a, sqrt_price, liquidity, round_up).map_err(math)?,
-        ))
-    } else {
-        Ok((U256::ZERO, get_amount_1_delta(a, b, liquidity, round_up).map_err(math)?))
-    }
-}
-
-/// The liquidity the position manager mints for the desired amounts (its `LiquidityAmounts` library).
-pub fn liquidity_for_amounts(
-    sqrt_price: U160,
-    lower: i32,
-    upper: i32,
-    amount0: U256,
-    amount1: U256,
-) -> Result<u128, ConnectorError> {
-    let (a, b) = (U256::from(sqrt_at(lower)?), U256::from(sqrt_at(upper)?));
-    let current = U256::from(sqrt_price);
-    let math = |e: uniswap_v3_sdk::error::Error| ConnectorError::Math(e.to_string());
-    let for_amount0 = |lo: U256, hi: U256| -> Result<U256, ConnectorError> {
-        let intermediate = mul_div(lo, hi, Q96).map_err(math)?;
-        mul_div(amount0, intermediate, hi - lo).map_err(math)
-    };
-    let for_amount1 =
-        |lo: U256, hi: U256| -> Result<U256, ConnectorError> { mul_div(amount1, Q96, hi - lo).map_err(math) };
-    let liquidity = if current <= a {
-        for_amount0(a, b)?
-    } else if current < b {
-        for_amount0(current, b)?.min(for_amount1(a, current)?)
-    } else {
-        for_amount1(a, b)?
-    };
-    u128::try_from(liquidity).map_err(|_| ConnectorError::invalid("amount", "is too large for one position"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_ranges_nearest_the_price_come_in_price_order_with_what_each_holds() {
-        let pool = crate::v3::pool::tests_support::pool_with(
+        let pool = crate::clmm::curve::tests_support::curve_with(
             0,
             10,
             &[(-100, 100, 1_000_000), (100, 200, 2_000_000), (-300, -100, 3_000_000)],
