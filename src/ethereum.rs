@@ -13,8 +13,8 @@ use chains::tx::TxSender;
 use chains::tx::tracker;
 use chains::wallet::{self, Signers};
 
+use crate::app::error::AppError;
 use crate::config::{CHAIN, Config, NetworkConfig};
-use crate::error::ApiError;
 use crate::passphrase::Passphrase;
 use crate::storage::{Storage, StorageError, WalletRow};
 
@@ -41,14 +41,14 @@ impl Ethereum {
     }
 
     /// The network `name` as configured now. A network whose settings changed since it was built is rebuilt.
-    pub fn network(&self, config: &Config, name: &str) -> Result<Arc<Network>, ApiError> {
+    pub fn network(&self, config: &Config, name: &str) -> Result<Arc<Network>, AppError> {
         if let Some((generation, network)) = self.networks.read().expect("networks lock").get(name)
             && *generation == config.generation()
         {
             return Ok(network.clone());
         }
         let network_config = config.network(name).ok_or_else(|| {
-            ApiError::bad_request(
+            AppError::invalid(
                 "network",
                 format!(
                     "unknown network {}; configured: {}",
@@ -62,7 +62,7 @@ impl Ethereum {
         let network = match networks.get(name) {
             Some((_, network)) if network.settings() == &settings => network.clone(),
             _ => {
-                let network = Arc::new(Network::connect(settings).map_err(ApiError::from)?);
+                let network = Arc::new(Network::connect(settings).map_err(AppError::from)?);
                 // Every network value has its tracker, which follows its pending transactions to their end.
                 tracker::spawn(&network, self.sender.clone(), self.signers.clone());
                 network
@@ -172,7 +172,7 @@ impl Ethereum {
         storage: &Storage,
         passphrase: &Passphrase,
         signer: PrivateKeySigner,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, AppError> {
         let address = signer.address().to_checksum(None);
         if !self.signers.contains(signer.address()) {
             let sealed = signer.clone();
@@ -189,14 +189,14 @@ impl Ethereum {
     }
 
     /// Forgets a wallet and its encrypted key; false when there was none.
-    pub async fn remove_wallet(&self, storage: &Storage, address: Address) -> Result<bool, ApiError> {
+    pub async fn remove_wallet(&self, storage: &Storage, address: Address) -> Result<bool, AppError> {
         let removed = storage.delete_wallet(CHAIN, &address.to_checksum(None)).await?;
         self.signers.remove(address);
         Ok(removed)
     }
 
-    pub fn signer(&self, address: Address) -> Result<PrivateKeySigner, ApiError> {
-        self.signers.get(address).map_err(ApiError::from)
+    pub fn signer(&self, address: Address) -> Result<PrivateKeySigner, AppError> {
+        self.signers.get(address).map_err(AppError::from)
     }
 }
 

@@ -1,10 +1,9 @@
 //! The gateway server: CLI, config, HTTP routes with their OpenAPI description, storage, and the local devnet.
 
 pub mod answers;
-pub mod clob;
+pub mod app;
 pub mod config;
 pub mod devnet;
-pub mod error;
 pub mod ethereum;
 pub mod files;
 pub mod http;
@@ -20,4 +19,3 @@ pub mod state;
 pub mod storage;
 pub mod tls;
 pub mod tokens;
-pub mod trading;

@@ -8,16 +8,16 @@ use connectors::clob::OrderType;
 use connectors::core::pool_address::PoolAddress;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::app::error::{AppError, AppResult};
 use crate::config::{CHAIN, Config};
-use crate::error::{ApiError, ApiResult};
 
 /// The network a request names, by any of the spellings clients use; the default network when none.
-pub fn network_name(config: &Config, network: Option<&str>, chain_network: Option<&str>) -> ApiResult<String> {
+pub fn network_name(config: &Config, network: Option<&str>, chain_network: Option<&str>) -> AppResult<String> {
     let prefix = format!("{CHAIN}-");
     let name = match (chain_network, network) {
         (Some(chain_network), _) if !chain_network.is_empty() => {
             chain_network.strip_prefix(&prefix).map(str::to_string).ok_or_else(|| {
-                ApiError::bad_request(
+                AppError::invalid(
                     "chainNetwork",
                     format!("must be {CHAIN}-<network>, e.g. {CHAIN}-mainnet; got {}", chains::quoted(chain_network)),
                 )
@@ -28,7 +28,7 @@ pub fn network_name(config: &Config, network: Option<&str>, chain_network: Optio
     };
     if config.network(&name).is_none() {
         let field = if chain_network.is_some_and(|c| !c.is_empty()) { "chainNetwork" } else { "network" };
-        return Err(ApiError::bad_request(
+        return Err(AppError::invalid(
             field,
             format!(
                 "unknown network {}; configured: {}",
@@ -41,17 +41,17 @@ pub fn network_name(config: &Config, network: Option<&str>, chain_network: Optio
 }
 
 /// Rejects the `chain` parameter when it names another chain.
-pub fn check_chain(chain: Option<&str>) -> ApiResult<()> {
+pub fn check_chain(chain: Option<&str>) -> AppResult<()> {
     match chain {
         Some(chain) if !chain.is_empty() && chain != CHAIN => {
-            Err(ApiError::bad_request("chain", format!("only '{CHAIN}' is served here; got {}", chains::quoted(chain))))
+            Err(AppError::invalid("chain", format!("only '{CHAIN}' is served here; got {}", chains::quoted(chain))))
         }
         _ => Ok(()),
     }
 }
 
 /// An address; mixed case must be a valid EIP-55 checksum (a wrong one is usually a typo).
-pub fn parse_address(field: &str, text: &str) -> ApiResult<Address> {
+pub fn parse_address(field: &str, text: &str) -> AppResult<Address> {
     let text = text.trim();
     let digits = text.strip_prefix("0x").unwrap_or(text);
     let lower_or_upper = digits.chars().all(|c| !c.is_ascii_alphabetic() || c.is_ascii_lowercase())
@@ -59,7 +59,7 @@ pub fn parse_address(field: &str, text: &str) -> ApiResult<Address> {
     // Mixed case must be the EIP-55 form; the remembered checksum saves a keccak for the addresses clients repeat.
     let parsed = text.parse::<Address>().ok().filter(|address| lower_or_upper || chains::checksum(*address) == text);
     parsed.ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::invalid(
             field,
             format!(
                 "{} is not an address (0x and 40 hex digits, valid checksum when mixed case)",
@@ -98,18 +98,18 @@ impl<'a> Target<'a> {
 }
 
 /// Which way an order goes, BUY or SELL, in any case.
-pub fn parse_side(text: &str) -> ApiResult<Side> {
+pub fn parse_side(text: &str) -> AppResult<Side> {
     Side::parse(text).ok_or_else(|| {
         let given = text.trim().to_ascii_uppercase();
-        ApiError::bad_request("side", format!("must be BUY or SELL; got {}", chains::quoted(&given)))
+        AppError::invalid("side", format!("must be BUY or SELL; got {}", chains::quoted(&given)))
     })
 }
 
 /// An order's type, LIMIT when none is given.
-pub fn parse_order_type(text: Option<&str>) -> ApiResult<OrderType> {
+pub fn parse_order_type(text: Option<&str>) -> AppResult<OrderType> {
     let text = text.unwrap_or("LIMIT");
     OrderType::parse(text).ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::invalid(
             "orderType",
             format!("must be LIMIT, LIMIT_MAKER or MARKET; got {}", chains::quoted(&text.trim().to_ascii_uppercase())),
         )
@@ -117,33 +117,33 @@ pub fn parse_order_type(text: Option<&str>) -> ApiResult<OrderType> {
 }
 
 /// An address a request may leave out (or empty).
-pub fn optional_address(field: &str, text: Option<&str>) -> ApiResult<Option<Address>> {
+pub fn optional_address(field: &str, text: Option<&str>) -> AppResult<Option<Address>> {
     text.filter(|text| !text.trim().is_empty()).map(|text| parse_address(field, text)).transpose()
 }
 
 /// A pool: its contract's address (checked as [`parse_address`] checks it), or a V4 pool's 32-byte id.
-pub fn parse_pool_address(field: &str, text: &str) -> ApiResult<PoolAddress> {
+pub fn parse_pool_address(field: &str, text: &str) -> AppResult<PoolAddress> {
     let text = text.trim();
     let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
     match digits.len() {
         40 => parse_address(field, text).map(PoolAddress::Contract),
         _ => text
             .parse::<PoolAddress>()
-            .map_err(|reason| ApiError::bad_request(field, format!("{} {reason}", chains::quoted(text)))),
+            .map_err(|reason| AppError::invalid(field, format!("{} {reason}", chains::quoted(text)))),
     }
 }
 
-pub fn optional_pool_address(field: &str, text: Option<&str>) -> ApiResult<Option<PoolAddress>> {
+pub fn optional_pool_address(field: &str, text: Option<&str>) -> AppResult<Option<PoolAddress>> {
     text.filter(|text| !text.trim().is_empty()).map(|text| parse_pool_address(field, text)).transpose()
 }
 
 /// The wallet a request names, or the configured default wallet.
-pub fn wallet_address(config: &Config, field: &str, given: Option<&str>) -> ApiResult<Address> {
+pub fn wallet_address(config: &Config, field: &str, given: Option<&str>) -> AppResult<Address> {
     match given.map(str::trim).filter(|a| !a.is_empty()) {
         Some(address) => parse_address(field, address),
         None => match config.chain.default_wallet.parse::<Address>() {
             Ok(address) => Ok(address),
-            Err(_) => Err(ApiError::bad_request(
+            Err(_) => Err(AppError::invalid(
                 field,
                 "is required: no default wallet is set (POST /wallet/setDefault, or add one with setDefault: true)",
             )),
@@ -153,14 +153,14 @@ pub fn wallet_address(config: &Config, field: &str, given: Option<&str>) -> ApiR
 
 /// Where a page of a list starts and how long it is, from a request's `cursor` (where the previous page ended,
 /// as the gateway gave it) and `limit` (1 to `max`, `default` when omitted).
-pub fn page(limit: Option<usize>, cursor: Option<&str>, default: usize, max: usize) -> ApiResult<(usize, usize)> {
+pub fn page(limit: Option<usize>, cursor: Option<&str>, default: usize, max: usize) -> AppResult<(usize, usize)> {
     let limit = limit.unwrap_or(default);
     if !(1..=max).contains(&limit) {
-        return Err(ApiError::bad_request("limit", format!("must be 1 to {max}")));
+        return Err(AppError::invalid("limit", format!("must be 1 to {max}")));
     }
     let skip = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
         Some(cursor) => cursor.parse::<usize>().map_err(|_| {
-            ApiError::bad_request("cursor", format!("{} is not a cursor this gateway gave", chains::quoted(cursor)))
+            AppError::invalid("cursor", format!("{} is not a cursor this gateway gave", chains::quoted(cursor)))
         })?,
         None => 0,
     };
@@ -205,13 +205,13 @@ impl<'de> Deserialize<'de> for AmountText {
 impl AmountText {
     /// The raw amount for a token with `decimals`, digits past those dropped (clients send floats such as
     /// base × price; what a wallet pays, provides or grants never grows); the error names the field and says why.
-    pub fn parse(&self, field: &str, decimals: u8) -> ApiResult<Amount> {
-        Amount::parse_down(&self.0, decimals).map_err(|e| ApiError::bad_request(field, e))
+    pub fn parse(&self, field: &str, decimals: u8) -> AppResult<Amount> {
+        Amount::parse_down(&self.0, decimals).map_err(|e| AppError::invalid(field, e))
     }
 
     /// A price or any value that must be taken as written: more decimals than `decimals` is refused.
-    pub fn parse_exact(&self, field: &str, decimals: u8) -> ApiResult<Amount> {
-        Amount::parse(&self.0, decimals).map_err(|e| ApiError::bad_request(field, e))
+    pub fn parse_exact(&self, field: &str, decimals: u8) -> AppResult<Amount> {
+        Amount::parse(&self.0, decimals).map_err(|e| AppError::invalid(field, e))
     }
 
     pub fn is_empty(&self) -> bool {

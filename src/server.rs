@@ -14,8 +14,8 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, ConfigError, install_templates};
-use crate::error::ApiError;
 use crate::ethereum::Ethereum;
+use crate::http::error::ApiError;
 use crate::passphrase::Passphrase;
 use crate::state::AppState;
 use crate::storage::{Storage, StorageError, default_url};

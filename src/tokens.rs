@@ -3,8 +3,8 @@
 use alloy::primitives::Address;
 use chains::erc20::Token;
 
+use crate::app::error::{AppError, AppResult, InvalidKind};
 use crate::config::{CHAIN, Config};
-use crate::error::{ApiError, ApiResult};
 use crate::request::parse_address;
 use crate::storage::TokenRow;
 
@@ -50,7 +50,7 @@ impl TokenBook {
     }
 
     /// A token by symbol (exact, then case-insensitive) or address. The native currency is not a token here.
-    pub fn resolve(&self, field: &str, symbol_or_address: &str) -> ApiResult<Token> {
+    pub fn resolve(&self, field: &str, symbol_or_address: &str) -> AppResult<Token> {
         let wanted = symbol_or_address.trim();
         if wanted.starts_with("0x") {
             let address = parse_address(field, wanted)?;
@@ -77,10 +77,10 @@ impl TokenBook {
 
     /// The wrapped native token (WETH for ETH): the list's `W<native>` entry. Where the native currency is an
     /// ERC-20 itself (CELO on Celo: its balance is the token's), there is nothing to wrap.
-    pub fn wrapped_native(&self) -> ApiResult<Token> {
+    pub fn wrapped_native(&self) -> AppResult<Token> {
         let symbol = format!("W{}", self.native_symbol);
         if let Some(native) = &self.native_token {
-            return Err(ApiError::bad_request(
+            return Err(AppError::invalid(
                 "network",
                 format!(
                     "on {} {} is an ERC-20 token itself (at {}): it needs no wrapping; approve and swap it as {}",
@@ -89,12 +89,12 @@ impl TokenBook {
             ));
         }
         self.resolve("token", &symbol).map_err(|_| {
-            ApiError::bad_request("network", format!("network {} lists no {symbol}{}", self.network, self.or_list_it()))
+            AppError::invalid("network", format!("network {} lists no {symbol}{}", self.network, self.or_list_it()))
         })
     }
 
-    fn unknown(&self, field: &str, wanted: &str) -> ApiError {
-        ApiError::bad_request(
+    fn unknown(&self, field: &str, wanted: &str) -> AppError {
+        AppError::invalid(
             field,
             format!(
                 "unknown token {} on {network}; add it with POST /tokens/save/<address>?chainNetwork={CHAIN}-{network}{}",
@@ -103,7 +103,7 @@ impl TokenBook {
                 network = self.network,
             ),
         )
-        .with_code("TOKEN_NOT_FOUND")
+        .of_kind(InvalidKind::UnknownToken)
     }
 
     fn or_list_it(&self) -> String {

@@ -48,6 +48,16 @@ pub enum ConfigError {
     MissingFile(PathBuf),
 }
 
+impl ConfigError {
+    /// Whether a request's input is at fault (a value or a name it gave), not the files on disk.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            ConfigError::Invalid { .. } | ConfigError::UnknownPath { .. } | ConfigError::UnknownNamespace { .. }
+        )
+    }
+}
+
 /// What kind of file a namespace is, which decides its typed form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

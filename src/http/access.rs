@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, StatusCode, header};
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Why a request is refused, if it is. `config` (for `allowedHosts`, applied at once) is read only when the request
 /// is not plainly fine (a loopback Host and no Origin, as every bot and curl call is); `cors_origins` are those

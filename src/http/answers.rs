@@ -12,18 +12,19 @@ use axum::response::{IntoResponse, Response};
 
 use super::extract::Query;
 use crate::answers::{Answer, Inputs};
-use crate::error::{ApiError, ApiResult};
+use crate::app::trading::swap::Quoted;
+use crate::http::error::{ApiError, ApiResult};
 use crate::schema::swap::SwapRequest;
 use crate::state::AppState;
-use crate::trading::swap::Quoted;
 
 /// Answers a quote-swap request with the kept answer to the same request line when it is current, or computes,
 /// keeps and returns a new one. What it was computed from is read before computing, so a change during the
 /// computation makes the kept answer stale rather than a stale answer look current.
-pub async fn quote_swap<F, Fut>(state: &AppState, uri: &Uri, compute: F) -> ApiResult<Response>
+pub async fn quote_swap<F, Fut, E>(state: &AppState, uri: &Uri, compute: F) -> ApiResult<Response>
 where
     F: FnOnce(SwapRequest) -> Fut,
-    Fut: Future<Output = ApiResult<Quoted>>,
+    Fut: Future<Output = Result<Quoted, E>>,
+    ApiError: From<E>,
 {
     let key = uri.path_and_query().map_or("", |line| line.as_str());
     let inputs = Inputs { config_generation: state.config().generation(), lists_epoch: state.storage().lists_epoch() };

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::BODY_LIMIT_BYTES;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::storage::{Backend, Claim, this_process};
 use chains::tx::commitment::Commitment;

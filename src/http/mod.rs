@@ -6,6 +6,7 @@ pub mod answers;
 mod chain;
 mod clob;
 mod config;
+pub mod error;
 pub mod extract;
 pub mod idempotency;
 mod pools;
@@ -19,7 +20,7 @@ use chains::tx::commitment::{Commitment, WithdrawOnDrop};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::ErrorBody;
+use crate::http::error::ErrorBody;
 use crate::state::AppState;
 
 /// Request bodies larger than this are refused with 413.
@@ -109,8 +110,8 @@ pub async fn around(
 
 /// What a request that ran out of time before sending anything is answered; it was withdrawn, so nothing is
 /// signed for it afterwards.
-fn timed_out(limit: std::time::Duration) -> crate::error::ApiError {
-    crate::error::ApiError::new(
+fn timed_out(limit: std::time::Duration) -> crate::http::error::ApiError {
+    crate::http::error::ApiError::new(
         axum::http::StatusCode::GATEWAY_TIMEOUT,
         format!(
             "no answer within {} s (server.requestTimeoutSeconds), most likely a slow or unreachable node; nothing \
@@ -136,7 +137,7 @@ pub(crate) async fn unwinding(
                 .map(String::as_str)
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("no message");
-            crate::error::ApiError::internal(format!("a handler panicked: {what}")).into_response()
+            crate::http::error::ApiError::internal(format!("a handler panicked: {what}")).into_response()
         }
     }
 }

@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
 use crate::config::{Config, ListedPool};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::request::{network_name, parse_address, parse_pool_address};
 use crate::state::AppState;
 

@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
 use crate::config::CHAIN;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::request::{check_chain, network_name, page, parse_address};
 use crate::state::AppState;
 use crate::storage::TokenRow;

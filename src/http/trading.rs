@@ -9,7 +9,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::answers;
 use super::extract::{Json, Query};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::app::trading::{amm, clmm, positions, router};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::request::network_name;
 use crate::schema::TxResponse;
 use crate::schema::liquidity::{
@@ -18,7 +19,6 @@ use crate::schema::liquidity::{
 };
 use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};
 use crate::state::AppState;
-use crate::trading::{amm, clmm, positions, router};
 
 /// A GET operation in both styles: `$unified` at `/trading/...`, `$scoped` at `/connectors/{connector}/...`;
 /// `answered:` ones go through the kept quote answers.

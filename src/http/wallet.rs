@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{Json, Query};
 use crate::config::CHAIN;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::request::{check_chain, parse_address};
 use crate::state::AppState;
 use crate::storage::{StorageError, WalletRow};

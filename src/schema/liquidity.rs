@@ -5,7 +5,7 @@ use alloy::primitives::U256;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{ApiError, ApiResult};
+use crate::app::error::{AppError, AppResult};
 use crate::request::{AmountText, Human, Target, optional_pool_address};
 use connectors::core::pool_address::PoolAddress;
 
@@ -70,11 +70,11 @@ pub struct PositionRequest {
 
 impl PositionRequest {
     /// The share of liquidity to remove: required, above 0 and at most 100.
-    pub fn percentage_to_remove(&self) -> ApiResult<f64> {
+    pub fn percentage_to_remove(&self) -> AppResult<f64> {
         let percentage =
-            self.percentage_to_remove.ok_or_else(|| ApiError::bad_request("percentageToRemove", "is required"))?;
+            self.percentage_to_remove.ok_or_else(|| AppError::invalid("percentageToRemove", "is required"))?;
         if !(percentage > 0.0 && percentage <= 100.0) {
-            return Err(ApiError::bad_request("percentageToRemove", "must be above 0 and at most 100"));
+            return Err(AppError::invalid("percentageToRemove", "must be above 0 and at most 100"));
         }
         Ok(percentage)
     }
@@ -84,27 +84,27 @@ impl PositionRequest {
     }
 
     /// The pool: required.
-    pub fn pool(&self) -> ApiResult<PoolAddress> {
+    pub fn pool(&self) -> AppResult<PoolAddress> {
         optional_pool_address("poolAddress", self.pool_address.as_deref())?
-            .ok_or_else(|| ApiError::bad_request("poolAddress", "is required"))
+            .ok_or_else(|| AppError::invalid("poolAddress", "is required"))
     }
 
     /// The position's token id: required.
-    pub fn token_id(&self) -> ApiResult<U256> {
+    pub fn token_id(&self) -> AppResult<U256> {
         let text = self
             .position_address
             .as_deref()
-            .ok_or_else(|| ApiError::bad_request("positionAddress", "is required: the position's token id"))?;
+            .ok_or_else(|| AppError::invalid("positionAddress", "is required: the position's token id"))?;
         // An empty string parses as 0, which is not a position anyone holds.
         let digits = text.trim();
         let parsed = (!digits.is_empty()).then(|| digits.parse::<U256>().ok()).flatten();
         parsed.ok_or_else(|| {
-            ApiError::bad_request("positionAddress", format!("{} is not a position token id", chains::quoted(text)))
+            AppError::invalid("positionAddress", format!("{} is not a position token id", chains::quoted(text)))
         })
     }
 
     /// The raw base and quote amounts given (digits past a token's decimals dropped).
-    pub fn amounts(&self, base_decimals: u8, quote_decimals: u8) -> ApiResult<(Option<U256>, Option<U256>)> {
+    pub fn amounts(&self, base_decimals: u8, quote_decimals: u8) -> AppResult<(Option<U256>, Option<U256>)> {
         let raw = |amount: &Option<AmountText>, field: &str, decimals: u8| {
             amount.as_ref().filter(|a| !a.is_empty()).map(|a| a.parse(field, decimals).map(|a| a.raw)).transpose()
         };

@@ -1,8 +1,9 @@
-//! The trading routes' bodies as the OpenAPI document describes them: what a quote, swap, pool or position
-//! request carries and what its answer holds. Plain data, shared by the orchestration that fills it
-//! (`crate::trading`) and the routes that serve it (`crate::http::trading`); the order-book routes keep theirs
-//! beside their handlers, which alone use them.
+//! The routes' bodies as the OpenAPI document describes them: what a request carries and what its answer holds.
+//! Plain data, shared by the use cases that fill them (`crate::app`) and the routes that serve them
+//! (`crate::http`).
 
+pub mod chain;
+pub mod clob;
 pub mod liquidity;
 pub mod swap;
 

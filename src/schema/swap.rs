@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiResult;
+use crate::app::error::AppResult;
 use crate::request::{AmountText, Human, Target, optional_pool_address};
 use connectors::core::pool_address::PoolAddress;
 
@@ -52,7 +52,7 @@ impl SwapRequest {
     }
 
     /// The pool the request names, if any.
-    pub fn pool(&self) -> ApiResult<Option<PoolAddress>> {
+    pub fn pool(&self) -> AppResult<Option<PoolAddress>> {
         optional_pool_address("poolAddress", self.pool_address.as_deref())
     }
 }

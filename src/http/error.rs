@@ -1,5 +1,6 @@
 //! The one error type of the HTTP layer and its one JSON shape:
-//! `{"statusCode", "error", "message", "code"?, "name"?}`, which Hummingbot's client parses.
+//! `{"statusCode", "error", "message", "code"?, "name"?}`, which Hummingbot's client parses; and the one place a
+//! typed error (the use cases', the chain's, a connector's, the config's, storage's) becomes a status and a code.
 //! Internal faults are logged with their cause and answered with a generic message; nothing internal is echoed.
 
 use axum::http::StatusCode;
@@ -10,6 +11,7 @@ use utoipa::ToSchema;
 use connectors::clob::OrderError;
 use connectors::core::error::{ConnectorError, Field};
 
+use crate::app::error::{AppError, INTERNAL_MESSAGE, InvalidKind};
 use crate::config::ConfigError;
 
 #[derive(Debug)]
@@ -64,7 +66,7 @@ impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "internal error; the gateway log has the details".into(),
+            message: INTERNAL_MESSAGE.into(),
             code: Some("INTERNAL"),
             cause: Some(cause.to_string()),
         }
@@ -115,6 +117,31 @@ impl IntoResponse for ApiError {
             name: Some(self.name().to_string()),
         };
         (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Invalid { field, reason, kind } => {
+                let refused = ApiError::bad_request(&field, reason);
+                match kind {
+                    InvalidKind::Field => refused,
+                    InvalidKind::Allowance => refused.with_code("INSUFFICIENT_ALLOWANCE"),
+                    InvalidKind::QuoteExpired => refused.with_code("QUOTE_EXPIRED"),
+                    InvalidKind::UnknownToken => refused.with_code("TOKEN_NOT_FOUND"),
+                    InvalidKind::Cancelled => refused.with_code("CANCELLED"),
+                }
+            }
+            AppError::NotFound(message) => ApiError::not_found(message),
+            AppError::Conflict(message) => ApiError::conflict(message),
+            AppError::Internal(cause) => ApiError::internal(cause),
+            AppError::Chain(error) => error.into(),
+            AppError::Connector(error) => error.into(),
+            AppError::Order(error) => error.into(),
+            AppError::Config(error) => error.into(),
+            AppError::Storage(error) => error.into(),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use connectors::v2::pair::V2PairState;
 use super::Desk;
 use super::pool::{base_of, pair_contract, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
-use crate::error::{ApiError, ApiResult};
+use crate::app::error::{AppError, AppResult};
 use crate::request::{Human, optional_pool_address};
 use crate::schema::liquidity::{
     AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, PoolQuery, PositionRequest,
@@ -28,17 +28,17 @@ async fn pair_for(
     desk: &Desk,
     pool: Option<PoolAddress>,
     tokens: Option<(Address, Address)>,
-) -> ApiResult<std::sync::Arc<V2PairState>> {
+) -> AppResult<std::sync::Arc<V2PairState>> {
     let v2 = v2_of(desk)?;
     let address = match (pool, tokens) {
         (Some(pool), _) => pair_contract(pool)?,
         (None, Some(pair)) => pair_contract(pools_for_pair(state, desk, "amm", pair).await?[0])?,
-        (None, None) => return Err(ApiError::bad_request("poolAddress", "is required when quoteToken is not given")),
+        (None, None) => return Err(AppError::invalid("poolAddress", "is required when quoteToken is not given")),
     };
     Ok(v2.pair(state.pool_states(), &desk.network, address.into()).await?)
 }
 
-async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> ApiResult<Planned> {
+async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> AppResult<Planned> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let named_tokens = match request.quote_token.as_deref().filter(|q| !q.is_empty()) {
         Some(quote) => {
@@ -49,7 +49,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     let pair = pair_for(state, &desk, request.pool()?, named_tokens).await?;
     let order = Order::resolve(&desk, request, Some((pair.token0, pair.token1)))?;
     if pair.reserves_for(order.token_in.address).is_err() || pair.reserves_for(order.token_out.address).is_err() {
-        return Err(ApiError::bad_request(
+        return Err(AppError::invalid(
             "poolAddress",
             format!("pool {} does not trade {}/{}", pair.address, order.base.symbol, order.quote.symbol),
         ));
@@ -59,7 +59,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     Ok(Planned { desk, order, routing: Routing::single(route, quote) })
 }
 
-pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> ApiResult<Quoted> {
+pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> AppResult<Quoted> {
     Ok(plan(state, connector, &request).await?.quoted())
 }
 
@@ -67,14 +67,14 @@ pub async fn execute_swap(
     state: &AppState,
     connector: Option<&str>,
     request: SwapRequest,
-) -> ApiResult<TxResponse<SwapData>> {
+) -> AppResult<TxResponse<SwapData>> {
     plan(state, connector, &request)
         .await?
         .execute(state, Some(Family::V2), "amm", request.wallet_address.as_deref())
         .await
 }
 
-pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> ApiResult<AmmPoolInfo> {
+pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> AppResult<AmmPoolInfo> {
     let desk = Desk::resolve(state, query.target(connector)).await?;
     let pair = pair_for(state, &desk, optional_pool_address("poolAddress", Some(&query.pool_address))?, None).await?;
     let base_is_0 =
@@ -105,7 +105,7 @@ struct Share {
 }
 
 impl Share {
-    async fn of(state: &AppState, desk: &Desk, pool: PoolAddress, owner: Address) -> ApiResult<Share> {
+    async fn of(state: &AppState, desk: &Desk, pool: PoolAddress, owner: Address) -> AppResult<Share> {
         let pair = pair_for(state, desk, Some(pool), None).await?;
         let base_is_0 = base_of(state, desk, pair.address.into(), pair.token0, pair.token1, None).await?;
         let (base, quote) = if base_is_0 { (pair.token0, pair.token1) } else { (pair.token1, pair.token0) };
@@ -121,7 +121,7 @@ impl Share {
     }
 
     /// The wallet's share of each reserve for `lp` pool tokens.
-    fn amounts(&self, lp: U256) -> ApiResult<(U256, U256)> {
+    fn amounts(&self, lp: U256) -> AppResult<(U256, U256)> {
         Ok(redeemed(lp, self.total_supply, self.pair.reserves_for(self.base.address)?))
     }
 }
@@ -131,7 +131,7 @@ pub async fn position_info(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<AmmPositionInfo> {
+) -> AppResult<AmmPositionInfo> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
     let share = Share::of(state, &desk, request.pool()?, owner).await?;
@@ -150,20 +150,20 @@ pub async fn position_info(
 }
 
 /// The amounts the pair's ratio takes from at most the given base and quote amounts.
-fn optimal(share: &Share, request: &PositionRequest) -> ApiResult<(U256, U256, bool)> {
+fn optimal(share: &Share, request: &PositionRequest) -> AppResult<(U256, U256, bool)> {
     let (base, quote) = request.amounts(share.base.decimals, share.quote.decimals)?;
     if base.is_none() && quote.is_none() {
-        return Err(ApiError::bad_request("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both"));
+        return Err(AppError::invalid("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both"));
     }
     let reserves = share.pair.reserves_for(share.base.address)?;
-    deposit(base, quote, reserves).map_err(|e: V2QuoteError| ApiError::bad_request("poolAddress", e.to_string()))
+    deposit(base, quote, reserves).map_err(|e: V2QuoteError| AppError::invalid("poolAddress", e.to_string()))
 }
 
 pub async fn quote_liquidity(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<AmmQuoteLiquidity> {
+) -> AppResult<AmmQuoteLiquidity> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let share = Share::of(state, &desk, request.pool()?, Address::ZERO).await?;
     let (base, quote, base_limited) = optimal(&share, &request)?;
@@ -183,7 +183,7 @@ pub async fn add_liquidity(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<TxResponse<AmmLiquidityData>> {
+) -> AppResult<TxResponse<AmmLiquidityData>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
     let share = Share::of(state, &desk, request.pool()?, owner).await?;
@@ -218,13 +218,13 @@ pub async fn remove_liquidity(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<TxResponse<AmmLiquidityData>> {
+) -> AppResult<TxResponse<AmmLiquidityData>> {
     let percentage = request.percentage_to_remove()?;
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
     let share = Share::of(state, &desk, request.pool()?, owner).await?;
     if share.lp_balance.is_zero() {
-        return Err(ApiError::bad_request(
+        return Err(AppError::invalid(
             "poolAddress",
             format!("{owner} holds no pool tokens of {}", share.pair.address),
         ));
@@ -257,6 +257,6 @@ pub async fn remove_liquidity(
     Ok(TxResponse::new(&sent, &outcome, data))
 }
 
-fn v2_of(desk: &Desk) -> ApiResult<connectors::v2::V2Deployment> {
+fn v2_of(desk: &Desk) -> AppResult<connectors::v2::V2Deployment> {
     desk.dex.v2.ok_or_else(|| desk.not_deployed(Family::V2))
 }

@@ -14,14 +14,14 @@ use connectors::routing::gas::gas;
 use connectors::routing::split::Routing;
 
 use super::Desk;
-use crate::error::{ApiError, ApiResult};
+use crate::app::error::{AppError, AppResult};
 use crate::request::{Human, parse_side};
 use crate::schema::swap::{QuoteSwapResponse, RouteSplit, RouteStep, SwapData, SwapRequest};
 use crate::schema::{TxResponse, fee_of, signed, status_of};
 use crate::state::AppState;
 
 /// Quotes a route on the desk's cached pool state.
-pub async fn quote_route(states: &PoolStates, desk: &Desk, route: &Route, amount: SwapAmount) -> ApiResult<RouteQuote> {
+pub async fn quote_route(states: &PoolStates, desk: &Desk, route: &Route, amount: SwapAmount) -> AppResult<RouteQuote> {
     Ok(connectors::routing::search::quote_route(&desk.dex.quoter(states, &desk.network), route, amount).await?)
 }
 
@@ -37,7 +37,7 @@ pub struct Order {
 
 impl Order {
     /// Resolves tokens, side and amount; the quote token may come from a pool when the request names none.
-    pub fn resolve(desk: &Desk, request: &SwapRequest, pool_tokens: Option<(Address, Address)>) -> ApiResult<Order> {
+    pub fn resolve(desk: &Desk, request: &SwapRequest, pool_tokens: Option<(Address, Address)>) -> AppResult<Order> {
         let side = parse_side(&request.side)?;
         let base = desk.token("baseToken", &request.base_token)?;
         let quote = match (request.quote_token.as_deref().filter(|q| !q.is_empty()), pool_tokens) {
@@ -45,20 +45,20 @@ impl Order {
             (None, Some((a, b))) => {
                 let other = if a == base.address { b } else { a };
                 desk.listed_token_at(other).ok_or_else(|| {
-                    ApiError::bad_request(
+                    AppError::invalid(
                         "quoteToken",
                         format!("is required: the pool's other token {other} is not listed"),
                     )
                 })?
             }
-            (None, None) => return Err(ApiError::bad_request("quoteToken", "is required")),
+            (None, None) => return Err(AppError::invalid("quoteToken", "is required")),
         };
         if base.address == quote.address {
-            return Err(ApiError::bad_request("quoteToken", "must differ from baseToken"));
+            return Err(AppError::invalid("quoteToken", "must differ from baseToken"));
         }
         let raw = request.amount.parse("amount", base.decimals)?.raw;
         if raw.is_zero() {
-            return Err(ApiError::bad_request("amount", "must be greater than zero"));
+            return Err(AppError::invalid("amount", "must be greater than zero"));
         }
         Ok(Order::new(side, base, quote, raw))
     }
@@ -220,7 +220,7 @@ impl Planned {
         router: Option<Family>,
         kind: &str,
         wallet: Option<&str>,
-    ) -> ApiResult<TxResponse<SwapData>> {
+    ) -> AppResult<TxResponse<SwapData>> {
         let Planned { desk, order, routing } = self;
         let quote = &routing.quote;
         let (owner, signer) = desk.wallet(state, wallet)?;

@@ -13,7 +13,7 @@ use connectors::routing::split::Routing;
 use super::Desk;
 use super::pool::{base_of, no_pool, pool_state, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
-use crate::error::{ApiError, ApiResult};
+use crate::app::error::{AppError, AppResult};
 use crate::request::{Human, parse_pool_address};
 use crate::schema::TxResponse;
 use crate::schema::liquidity::{Bin, ClmmPoolInfo, PoolQuery};
@@ -22,12 +22,12 @@ use crate::state::AppState;
 
 /// The pools a swap of the pair may use: the listed pools, else those of every fee tier the factory has, less
 /// any that cannot be read as its pools.
-async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)) -> ApiResult<Vec<ClmmPool>> {
+async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)) -> AppResult<Vec<ClmmPool>> {
     let mut pools = Vec::new();
     for address in pools_for_pair(state, desk, "clmm", pair).await? {
         match pool_state(state, desk, address).await {
             Ok(pool) => pools.push(pool),
-            Err(error) if error.status().is_client_error() => {}
+            Err(error) if error.is_refusal() => {}
             Err(error) => return Err(error),
         }
     }
@@ -37,7 +37,7 @@ async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)
     }
 }
 
-async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> ApiResult<Planned> {
+async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> AppResult<Planned> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let named_pool = match request.pool()? {
         Some(pool) => Some(pool_state(state, &desk, pool).await?),
@@ -52,7 +52,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     let mut last_error = None;
     for pool in pools {
         if !pool.has_token(order.token_in.address) || !pool.has_token(order.token_out.address) {
-            return Err(ApiError::bad_request(
+            return Err(AppError::invalid(
                 "poolAddress",
                 format!("pool {} does not trade {}/{}", pool.address(), order.base.symbol, order.quote.symbol),
             ));
@@ -63,7 +63,7 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
             Ok(quote) => quoted.push((route, quote)),
             // A pool that cannot fill the amount is passed over; a node that failed fails the quote, so no
             // answer is ever chosen from the pools that happened to load.
-            Err(error) if error.status().is_client_error() => last_error = Some(error),
+            Err(error) if error.is_refusal() => last_error = Some(error),
             Err(error) => return Err(error),
         }
     }
@@ -72,14 +72,14 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     let (route, mut quote) = match best(order.side == Side::Sell, quoted) {
         Some(best) => best,
         None => {
-            return Err(last_error.unwrap_or_else(|| ApiError::bad_request("amount", "no pool can fill this amount")));
+            return Err(last_error.unwrap_or_else(|| AppError::invalid("amount", "no pool can fill this amount")));
         }
     };
     quote.block = oldest.unwrap_or(quote.block);
     Ok(Planned { desk, order, routing: Routing::single(route, quote) })
 }
 
-pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> ApiResult<Quoted> {
+pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> AppResult<Quoted> {
     Ok(plan(state, connector, &request).await?.quoted())
 }
 
@@ -87,7 +87,7 @@ pub async fn execute_swap(
     state: &AppState,
     connector: Option<&str>,
     request: SwapRequest,
-) -> ApiResult<TxResponse<SwapData>> {
+) -> AppResult<TxResponse<SwapData>> {
     let planned = plan(state, connector, &request).await?;
     let family = planned.routing.legs[0].route.hops[0].family;
     planned.execute(state, Some(family), "clmm", request.wallet_address.as_deref()).await
@@ -95,7 +95,7 @@ pub async fn execute_swap(
 
 const DEFAULT_BINS: u32 = 10;
 
-pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> ApiResult<ClmmPoolInfo> {
+pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> AppResult<ClmmPoolInfo> {
     let desk = Desk::resolve(state, query.target(connector)).await?;
     let pool = pool_state(state, &desk, parse_pool_address("poolAddress", &query.pool_address)?).await?;
     let (token0, token1) = pool.tokens();
@@ -135,7 +135,7 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
 
 /// What a pool holds of its two tokens: a V3 pool's balances; a V4 pool shares the PoolManager's, so what its
 /// liquidity amounts to at the price, over the ticks read around it (fees owed to positions are not counted).
-async fn held(desk: &Desk, pool: &ClmmPool) -> ApiResult<(U256, U256)> {
+async fn held(desk: &Desk, pool: &ClmmPool) -> AppResult<(U256, U256)> {
     match pool.address() {
         PoolAddress::Contract(address) => {
             let (token0, token1) = pool.tokens();

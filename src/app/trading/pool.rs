@@ -8,7 +8,7 @@ use connectors::core::pool_address::PoolAddress;
 use connectors::dex::Dex;
 
 use super::Desk;
-use crate::error::{ApiError, ApiResult};
+use crate::app::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Which of a pool's two tokens is the base: the request's, else the pool list's, else token0.
@@ -19,11 +19,11 @@ pub async fn base_of(
     token0: Address,
     token1: Address,
     requested: Option<&str>,
-) -> ApiResult<bool> {
+) -> AppResult<bool> {
     if let Some(base) = requested.filter(|b| !b.is_empty()) {
         let base = desk.token("baseToken", base)?.address;
         if base != token0 && base != token1 {
-            return Err(ApiError::bad_request("baseToken", format!("is not a token of pool {pool}")));
+            return Err(AppError::invalid("baseToken", format!("is not a token of pool {pool}")));
         }
         return Ok(base == token0);
     }
@@ -38,7 +38,7 @@ pub async fn pools_for_pair(
     desk: &Desk,
     kind: &str,
     (a, b): (Address, Address),
-) -> ApiResult<Vec<PoolAddress>> {
+) -> AppResult<Vec<PoolAddress>> {
     let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
     let mut pools: Vec<PoolAddress> = book.for_pair(Some(kind), a, b).iter().map(|p| p.address).collect();
     if pools.is_empty() {
@@ -56,8 +56,8 @@ pub async fn pools_for_pair(
 }
 
 /// The refusal of a pair no pool of type `kind` trades.
-pub fn no_pool(kind: &str) -> ApiError {
-    ApiError::bad_request(
+pub fn no_pool(kind: &str) -> AppError {
+    AppError::invalid(
         "quoteToken",
         format!("no {kind} pool trades this pair here; name one with poolAddress or add one with POST /pools"),
     )
@@ -65,18 +65,15 @@ pub fn no_pool(kind: &str) -> ApiError {
 
 /// A concentrated-liquidity pool's state at the latest block, from the cache: a V3 pool by its contract, a V4
 /// pool by its id.
-pub async fn pool_state(state: &AppState, desk: &Desk, address: PoolAddress) -> ApiResult<ClmmPool> {
+pub async fn pool_state(state: &AppState, desk: &Desk, address: PoolAddress) -> AppResult<ClmmPool> {
     let family = Dex::family_of(TradingType::Clmm, address).expect("every pool address names a clmm family");
     desk.protocol(family)?;
     Ok(desk.dex.clmm_pool(state.pool_states(), &desk.network, address).await?)
 }
 
 /// A V2 pair's contract: a V4 pool id names no pair.
-pub fn pair_contract(address: PoolAddress) -> ApiResult<Address> {
+pub fn pair_contract(address: PoolAddress) -> AppResult<Address> {
     address.contract().ok_or_else(|| {
-        ApiError::bad_request(
-            "poolAddress",
-            format!("{address} is a V4 pool id; amm pools are V2 pairs, named by address"),
-        )
+        AppError::invalid("poolAddress", format!("{address} is a V4 pool id; amm pools are V2 pairs, named by address"))
     })
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Desk;
 use super::swap::{self, Order, Planned};
-use crate::error::{ApiError, ApiResult};
+use crate::app::error::{AppError, AppResult, InvalidKind};
 use crate::request::Target;
 use crate::schema::TxResponse;
 use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};
@@ -22,7 +22,7 @@ use crate::storage::now_ms;
 
 /// The pools the connector's factories have between the order's tokens, directly and through the network's
 /// routing tokens.
-async fn discovered(state: &AppState, desk: &Desk, order: &Order) -> ApiResult<Vec<PoolRef>> {
+async fn discovered(state: &AppState, desk: &Desk, order: &Order) -> AppResult<Vec<PoolRef>> {
     let (from, to) = (order.token_in.address, order.token_out.address);
     let symbols = desk.config.network(&desk.network_name).map(|n| n.routing_symbols()).unwrap_or_default();
     let mut pairs = vec![(from, to)];
@@ -41,7 +41,7 @@ const SPLIT_ROUTES: usize = 8;
 
 /// The best routing of the order over every candidate pool: the listed ones and those the factories have for
 /// the pair and through the routing tokens; split across routes where that gives more net of gas.
-async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> ApiResult<Routing> {
+async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> AppResult<Routing> {
     let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
     let settings = desk.config.connectors.get(&desk.connector);
     let max_hops = settings.map_or(3, |c| c.maximum_hops) as usize;
@@ -67,7 +67,7 @@ async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> ApiResult
     let space = RouteSpace { pools: &pools, from, to, max_hops };
     let quoter = dex.quoter(state.pool_states(), &desk.network);
     best_routing_of(&quoter, &space, order.amount, &search, gas_price, takes).await?.ok_or_else(|| {
-        ApiError::bad_request(
+        AppError::invalid(
             "quoteToken",
             format!(
                 "no route from {} to {} over the listed pools of {} on {} (up to {max_hops} hops), and its factories \
@@ -81,7 +81,7 @@ async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> ApiResult
 /// Raw units of the order's quote token (what a SELL receives, what a BUY pays) one unit of gas costs now: the
 /// network's price per gas, at the price of the wrapped native token in a pool joining it to the quote token (0,
 /// gas left out of the ranking, where none does).
-async fn gas_price(state: &AppState, desk: &Desk, order: &Order, pools: &[PoolRef]) -> ApiResult<f64> {
+async fn gas_price(state: &AppState, desk: &Desk, order: &Order, pools: &[PoolRef]) -> AppResult<f64> {
     let wei = chains::fee_market::price_per_gas(&desk.network).await? as f64;
     let Ok(native) = desk.book.wrapped_native() else { return Ok(0.0) };
     if native.address == order.quote.address {
@@ -112,7 +112,7 @@ pub async fn quote_swap(
     state: &AppState,
     connector: Option<&str>,
     request: SwapRequest,
-) -> ApiResult<QuoteSwapResponse> {
+) -> AppResult<QuoteSwapResponse> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let order = Order::resolve(&desk, &request, None)?;
     let routing = best_routing(state, &desk, &order).await?;
@@ -130,7 +130,7 @@ pub async fn quote_swap(
         quoted: routing.quote,
     };
     let ttl_ms = desk.config.connectors.get(&desk.connector).map(|c| c.quote_ttl_seconds).unwrap_or(30) as i64 * 1000;
-    let payload = serde_json::to_string(&stored).map_err(ApiError::internal)?;
+    let payload = serde_json::to_string(&stored).map_err(AppError::internal)?;
     state.storage().insert_quote(&id, &payload, now_ms() + ttl_ms).await;
     response.quote_id = Some(id);
     Ok(response)
@@ -140,7 +140,7 @@ pub async fn execute_swap(
     state: &AppState,
     connector: Option<&str>,
     request: SwapRequest,
-) -> ApiResult<TxResponse<SwapData>> {
+) -> AppResult<TxResponse<SwapData>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let order = Order::resolve(&desk, &request, None)?;
     let routing = best_routing(state, &desk, &order).await?;
@@ -153,34 +153,31 @@ pub async fn execute_quote(
     state: &AppState,
     connector: Option<&str>,
     request: ExecuteQuoteRequest,
-) -> ApiResult<TxResponse<SwapData>> {
+) -> AppResult<TxResponse<SwapData>> {
     let (payload, expires_at) = state.storage().quote(request.quote_id.trim()).await?.ok_or_else(|| {
-        ApiError::not_found(format!(
+        AppError::not_found(format!(
             "quote {} does not exist; get one from router quote-swap",
             chains::quoted(&request.quote_id)
         ))
     })?;
     if expires_at < now_ms() {
-        return Err(ApiError::bad_request(
+        return Err(AppError::invalid(
             "quoteId",
             "has expired; quote again (connector setting quoteTtlSeconds sets how long quotes live)",
         )
-        .with_code("QUOTE_EXPIRED"));
+        .of_kind(InvalidKind::QuoteExpired));
     }
     // A quote another version of the gateway stored is not run: it may mean something else.
     let stored: StoredQuote = serde_json::from_str(&payload)
-        .map_err(|_| ApiError::bad_request("quoteId", "was made by another version of the gateway; quote again"))?;
+        .map_err(|_| AppError::invalid("quoteId", "was made by another version of the gateway; quote again"))?;
     let mut target = Target::new(connector, &request.connector, &request.network, &request.chain_network, None);
     target.connector = target.connector.or(Some(&stored.connector));
     target.slippage_pct = Some(stored.slippage_pct);
     let desk = Desk::resolve(state, target).await?;
     if desk.network_name != stored.network || desk.connector != stored.connector {
-        return Err(ApiError::bad_request(
-            "quoteId",
-            format!("was quoted for {} on {}", stored.connector, stored.network),
-        ));
+        return Err(AppError::invalid("quoteId", format!("was quoted for {} on {}", stored.connector, stored.network)));
     }
-    let token = |address: &str| -> ApiResult<Token> { desk.token("quoteId", address) };
+    let token = |address: &str| -> AppResult<Token> { desk.token("quoteId", address) };
     let (base, quote) = (token(&stored.base)?, token(&stored.quote)?);
     let StoredQuote { side, legs, quoted, .. } = stored;
     let routing = Routing { legs, quote: quoted };

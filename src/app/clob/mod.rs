@@ -2,6 +2,8 @@
 //! venue (fills from its logs, every open order's state in one read), orders signed by the wallet, and the
 //! transactions that fill and cancel through the one sender.
 
+pub mod requests;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -19,8 +21,8 @@ use connectors::clob::{
 };
 use connectors::core::error::ConnectorError;
 
+use crate::app::error::{AppError, AppResult, InvalidKind};
 use crate::config::{ClobConfig, Config};
-use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storage::{BookSync, StoredFill, StoredOrder, now_ms};
 
@@ -85,12 +87,12 @@ pub struct Clob<V: ClobVenue> {
 
 /// The order-book connector a request names (the default one when it names none, `/clob` dropped), and its
 /// settings: it must be configured.
-pub fn connector_named(config: &Config, connector: Option<&str>) -> ApiResult<(String, ClobConfig)> {
+pub fn connector_named(config: &Config, connector: Option<&str>) -> AppResult<(String, ClobConfig)> {
     let connector = connector.map(str::trim).filter(|c| !c.is_empty()).unwrap_or(DEFAULT_CONNECTOR);
     let connector = connector.strip_suffix("/clob").unwrap_or(connector).to_string();
     match config.clob.get(&connector) {
         Some(settings) => Ok((connector, settings.clone())),
-        None => Err(ApiError::bad_request(
+        None => Err(AppError::invalid(
             "connector",
             format!(
                 "{} is not an order-book connector; configured: {}",
@@ -111,14 +113,16 @@ macro_rules! with_clob {
         let config = $state.config();
         let network =
             $crate::request::network_name(&config, $named.network.as_deref(), $named.chain_network.as_deref())?;
-        let (connector, settings) = $crate::clob::connector_named(&config, $named.connector.as_deref())?;
+        let (connector, settings) = $crate::app::clob::connector_named(&config, $named.connector.as_deref())?;
         connectors::for_venue!(
             connector.as_str(),
             |Venue| {
-                let $clob = $crate::clob::Clob::<Venue>::open($state, network, (connector, settings)).await?;
+                let $clob = $crate::app::clob::Clob::<Venue>::open($state, network, (connector, settings)).await?;
                 $body
             },
-            return Err($crate::error::ApiError::internal(format!("no venue speaks the configured {connector}")))
+            return Err(
+                $crate::app::error::AppError::internal(format!("no venue speaks the configured {connector}")).into()
+            )
         )
     }};
 }
@@ -129,15 +133,15 @@ impl<V: ClobVenue> Clob<V> {
         state: &AppState,
         network_name: String,
         (connector, settings): (String, ClobConfig),
-    ) -> ApiResult<Clob<V>> {
+    ) -> AppResult<Clob<V>> {
         let config = state.config();
         let network = state.ethereum().network(&config, &network_name)?;
         let book = state.token_book(&config, &network_name).await?;
         let mut markets = Vec::new();
         for (name, market) in settings.networks.get(&network_name).map(|n| &n.markets).into_iter().flatten() {
-            let token = |symbol: &str| -> ApiResult<MarketToken> {
+            let token = |symbol: &str| -> AppResult<MarketToken> {
                 let token = book.resolve("market", symbol).map_err(|_| {
-                    ApiError::bad_request(
+                    AppError::invalid(
                         "market",
                         format!(
                             "{name}: {symbol} is not in the {network_name} token list (tokens/ethereum/{network_name}.json)"
@@ -148,7 +152,7 @@ impl<V: ClobVenue> Clob<V> {
             };
             let (base, quote) = (token(&market.base)?, token(&market.quote)?);
             if let Some(odd) = [&base, &quote].into_iter().find(|t| t.decimals > MAX_MARKET_DECIMALS) {
-                return Err(ApiError::bad_request(
+                return Err(AppError::invalid(
                     "market",
                     format!(
                         "{name}: {} has {} decimals; markets take tokens of up to {MAX_MARKET_DECIMALS}",
@@ -157,9 +161,9 @@ impl<V: ClobVenue> Clob<V> {
                 ));
             }
             let config_amount = |text: &str, decimals: u8, key: &str| {
-                Amount::parse(text, decimals).map(|a| a.raw).map_err(|e| {
-                    ApiError::bad_request("market", format!("connectors/{connector}.yml {name}.{key}: {e}"))
-                })
+                Amount::parse(text, decimals)
+                    .map(|a| a.raw)
+                    .map_err(|e| AppError::invalid("market", format!("connectors/{connector}.yml {name}.{key}: {e}")))
             };
             markets.push(Market {
                 name: name.clone(),
@@ -173,9 +177,9 @@ impl<V: ClobVenue> Clob<V> {
         Ok(Clob { config, network_name, network, connector, settings, markets, venue })
     }
 
-    pub fn market(&self, name: &str) -> ApiResult<&Market> {
+    pub fn market(&self, name: &str) -> AppResult<&Market> {
         self.markets.iter().find(|m| m.name.eq_ignore_ascii_case(name.trim())).ok_or_else(|| {
-            ApiError::bad_request(
+            AppError::invalid(
                 "market",
                 format!(
                     "unknown market {} on {}; markets: {} (connectors/{}.yml)",
@@ -191,7 +195,7 @@ impl<V: ClobVenue> Clob<V> {
     /// Brings the stored book up to the latest block: fills from the venue's logs since the last scan, then the
     /// state of every open order (and of those closed within the reorg window), read together at that block.
     /// Concurrent callers wait for one sync.
-    pub async fn sync(&self, state: &AppState) -> ApiResult<()> {
+    pub async fn sync(&self, state: &AppState) -> AppResult<()> {
         let block = self.network.latest_block().await?;
         let slot = self.synced(state);
         let mut synced = slot.lock().await;
@@ -222,7 +226,7 @@ impl<V: ClobVenue> Clob<V> {
             if orders.is_empty() {
                 continue;
             }
-            let signed = orders.iter().map(|o| self.signed(o)).collect::<ApiResult<Vec<_>>>()?;
+            let signed = orders.iter().map(|o| self.signed(o)).collect::<AppResult<Vec<_>>>()?;
             let states = self.states(market, &signed, Some(block)).await?;
             for (order, now) in orders.iter().zip(states) {
                 let status = now.status.as_str();
@@ -236,7 +240,7 @@ impl<V: ClobVenue> Clob<V> {
     }
 
     /// What each maker with open orders can pay of each token they sell, at `block`: one Multicall3 call.
-    async fn backing(&self, open: &[StoredOrder], block: u64) -> ApiResult<HashMap<(Address, Address), U256>> {
+    async fn backing(&self, open: &[StoredOrder], block: u64) -> AppResult<HashMap<(Address, Address), U256>> {
         let mut pairs: Vec<(Address, Address)> = open
             .iter()
             .filter_map(|order| {
@@ -251,7 +255,7 @@ impl<V: ClobVenue> Clob<V> {
     }
 
     /// The venue's fills of this connector's markets in blocks `from..=to`, with their blocks' times.
-    async fn fills_between(&self, from: u64, to: u64) -> ApiResult<Vec<StoredFill>> {
+    async fn fills_between(&self, from: u64, to: u64) -> AppResult<Vec<StoredFill>> {
         let fills = self.venue.read_fills(&self.network, &self.markets, from, to).await?;
         let mut timestamps = std::collections::BTreeMap::new();
         let mut stored = Vec::new();
@@ -286,9 +290,9 @@ impl<V: ClobVenue> Clob<V> {
         market: &Market,
         orders: &[(V::Order, Signature)],
         block: Option<u64>,
-    ) -> ApiResult<Vec<OrderState>> {
+    ) -> AppResult<Vec<OrderState>> {
         self.venue.read_states(&self.network, market, orders, block).await.map_err(|error| match error {
-            ConnectorError::NotTheVenue(contract) => ApiError::bad_request(
+            ConnectorError::NotTheVenue(contract) => AppError::invalid(
                 "network",
                 format!(
                     "no {} contract answers at {contract} on {}; the connector does not serve this network",
@@ -299,16 +303,16 @@ impl<V: ClobVenue> Clob<V> {
         })
     }
 
-    fn signed(&self, order: &StoredOrder) -> ApiResult<(V::Order, Signature)> {
-        let venue_order = self.venue.decode(&order.venue_order).map_err(ApiError::internal)?;
-        let bytes = alloy::hex::decode(&order.signature).map_err(ApiError::internal)?;
-        let signature = Signature::try_from(bytes.as_slice()).map_err(ApiError::internal)?;
+    fn signed(&self, order: &StoredOrder) -> AppResult<(V::Order, Signature)> {
+        let venue_order = self.venue.decode(&order.venue_order).map_err(AppError::internal)?;
+        let bytes = alloy::hex::decode(&order.signature).map_err(AppError::internal)?;
+        let signature = Signature::try_from(bytes.as_slice()).map_err(AppError::internal)?;
         Ok((venue_order, signature))
     }
 
     /// The open orders of a market with something fillable, after a sync.
     /// Each maker's orders together capped by what backs them, so the book never shows depth a taker cannot get.
-    pub async fn book(&self, state: &AppState, market: &Market) -> ApiResult<Vec<(StoredOrder, Resting)>> {
+    pub async fn book(&self, state: &AppState, market: &Market) -> AppResult<Vec<(StoredOrder, Resting)>> {
         self.sync(state).await?;
         let backing = self.synced(state).lock().await.backing.clone();
         let open = state
@@ -333,18 +337,18 @@ impl<V: ClobVenue> Clob<V> {
     /// Places an order for `maker`: what crosses the book is filled on-chain at once (LIMIT, MARKET), the rest
     /// is signed and rests on the book (LIMIT, LIMIT_MAKER). Everything that can refuse the order is checked
     /// before a fill is sent; once one is sent, the answer always carries its hash.
-    pub async fn place(&self, state: &AppState, maker: Address, order: NewOrder) -> ApiResult<Placed> {
+    pub async fn place(&self, state: &AppState, maker: Address, order: NewOrder) -> AppResult<Placed> {
         let market = self.market(&order.market)?;
         let minimum = || {
             format!("{} {}", Amount::new(market.minimum, market.base.decimals).to_decimal_string(), market.base.symbol)
         };
         if order.amount < market.minimum {
-            return Err(ApiError::bad_request("amount", format!("is below the market's minimum {}", minimum())));
+            return Err(AppError::invalid("amount", format!("is below the market's minimum {}", minimum())));
         }
         let now = (now_ms() / 1000) as u64;
         let expiry = match order.expiration {
             Some(at) if at <= now || at > i64::MAX as u64 => {
-                return Err(ApiError::bad_request("expiration", format!("must be a unix time after now ({now})")));
+                return Err(AppError::invalid("expiration", format!("must be a unix time after now ({now})")));
             }
             Some(at) => at,
             None => now + self.settings.order_expiry_seconds,
@@ -353,7 +357,7 @@ impl<V: ClobVenue> Clob<V> {
         if let Some(id) = &order.client_order_id
             && let Some(existing) = storage.clob_order(&self.connector, &self.network_name, id).await?
         {
-            return Err(ApiError::bad_request(
+            return Err(AppError::invalid(
                 "clientOrderID",
                 format!("{} already names order {}; client order ids must be unique", chains::quoted(id), existing.id),
             ));
@@ -369,7 +373,7 @@ impl<V: ClobVenue> Clob<V> {
                 });
                 let taken = match_taker(&resting, maker, order.side, order.amount, worst);
                 if taken.is_empty() {
-                    return Err(ApiError::bad_request(
+                    return Err(AppError::invalid(
                         "price",
                         format!(
                             "nothing on the {} book (other than this wallet's own orders) fills a MARKET {} at that price",
@@ -382,7 +386,7 @@ impl<V: ClobVenue> Clob<V> {
             }
             (OrderType::LimitMaker, Some(price)) => {
                 if !match_taker(&resting, Address::ZERO, order.side, U256::from(1), price).is_empty() {
-                    return Err(ApiError::bad_request(
+                    return Err(AppError::invalid(
                         "price",
                         "a LIMIT_MAKER order only rests, and this one would cross the book; use LIMIT to take",
                     ));
@@ -390,7 +394,7 @@ impl<V: ClobVenue> Clob<V> {
                 Vec::new()
             }
             (OrderType::Limit, Some(price)) => match_taker(&resting, maker, order.side, order.amount, price),
-            (_, None) => return Err(ApiError::bad_request("price", "is required for LIMIT and LIMIT_MAKER orders")),
+            (_, None) => return Err(AppError::invalid("price", "is required for LIMIT and LIMIT_MAKER orders")),
         };
         let crossed = crossing.iter().map(|(_, base)| *base).fold(U256::ZERO, |a, b| a + b);
         // The part that would rest, built and signed now, so a bad one is refused before anything is sent.
@@ -399,9 +403,9 @@ impl<V: ClobVenue> Clob<V> {
             (OrderType::Limit | OrderType::LimitMaker, Some(price)) if remaining >= market.minimum => {
                 let salt = U256::from(uuid::Uuid::new_v4().as_u128());
                 let terms = OrderTerms { maker, side: order.side, amount: remaining, price, expiry, salt };
-                let venue_order = self.venue.order(market, &terms).map_err(ApiError::from)?;
+                let venue_order = self.venue.order(market, &terms).map_err(AppError::from)?;
                 let hash = self.venue.signing_hash(&venue_order).ok_or_else(|| {
-                    ApiError::bad_request(
+                    AppError::invalid(
                         "orderType",
                         format!(
                             "{} takes resting orders as transactions, which this gateway does not send",
@@ -409,7 +413,7 @@ impl<V: ClobVenue> Clob<V> {
                         ),
                     )
                 })?;
-                let signature = signer.sign_hash_sync(&hash).map_err(ApiError::internal)?;
+                let signature = signer.sign_hash_sync(&hash).map_err(AppError::internal)?;
                 Some(Signed { order: venue_order, signature, price, amount: remaining, expiry })
             }
             _ => None,
@@ -438,7 +442,7 @@ impl<V: ClobVenue> Clob<V> {
                 let (venue_order, signature) = self.signed(stored)?;
                 Ok((venue_order, signature, *base))
             })
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<AppResult<Vec<_>>>()?;
         let (to, data) = self.venue.fill_call(market, &fills);
         let (hash, mined) = self.send(state, &signer, Call::new(to, data), "clob fill").await?;
         placed.fill_tx = Some(hash);
@@ -455,8 +459,10 @@ impl<V: ClobVenue> Clob<V> {
             Some(rest) => match self.rest(state, market, maker, &order, rest, &placed.client_order_id, false).await {
                 Ok(id) => placed.resting = Some(id),
                 Err(error) => {
-                    placed.note =
-                        Some(format!("filled {crossed} raw base units; the rest was not placed: {}", error.message()))
+                    placed.note = Some(format!(
+                        "filled {crossed} raw base units; the rest was not placed: {}",
+                        error.public_message()
+                    ))
                 }
             },
             None if !remaining.is_zero() && order.order_type != OrderType::Market => {
@@ -479,13 +485,13 @@ impl<V: ClobVenue> Clob<V> {
         signed: Signed<V::Order>,
         client_order_id: &str,
         before_any_fill: bool,
-    ) -> ApiResult<B256> {
+    ) -> AppResult<B256> {
         let Signed { order: venue_order, signature, price, amount, expiry } = signed;
         let check = self.states(market, &[(venue_order.clone(), signature)], None).await?;
         if check[0].status != OrderStatus::Open || check[0].fillable.is_zero() {
             let token = &market.given(order.side).symbol;
             let after = if before_any_fill { "" } else { " after the fill" };
-            return Err(ApiError::bad_request(
+            return Err(AppError::invalid(
                 "address",
                 format!(
                     "the venue would not fill this order{after}: the maker must hold {token} and approve it for \
@@ -536,24 +542,21 @@ impl<V: ClobVenue> Clob<V> {
     /// Cancels `maker`'s open orders on-chain in one transaction.
     /// Works from the stored orders alone (no log scan first), so a node that cannot serve the scan does not stop
     /// a maker from cancelling; an order already filled or cancelled on-chain fails the simulation instead.
-    pub async fn cancel(&self, state: &AppState, maker: Address, ids: &[String]) -> ApiResult<B256> {
+    pub async fn cancel(&self, state: &AppState, maker: Address, ids: &[String]) -> AppResult<B256> {
         let mut orders = Vec::new();
         for id in ids {
             let order =
                 state.storage().clob_order(&self.connector, &self.network_name, id).await?.ok_or_else(|| {
-                    ApiError::bad_request(
-                        "orderId",
-                        format!("no order {} on {}", chains::quoted(id), self.network_name),
-                    )
+                    AppError::invalid("orderId", format!("no order {} on {}", chains::quoted(id), self.network_name))
                 })?;
             if order.maker != maker {
-                return Err(ApiError::bad_request(
+                return Err(AppError::invalid(
                     "address",
                     format!("order {id} belongs to {}, not {maker}", order.maker),
                 ));
             }
             if order.status != "OPEN" {
-                return Err(ApiError::bad_request("orderId", format!("order {id} is {}, not open", order.status)));
+                return Err(AppError::invalid("orderId", format!("order {id} is {}, not open", order.status)));
             }
             orders.push(self.signed(&order)?.0);
         }
@@ -574,22 +577,22 @@ impl<V: ClobVenue> Clob<V> {
         signer: &PrivateKeySigner,
         call: Call,
         label: &str,
-    ) -> ApiResult<(B256, bool)> {
+    ) -> AppResult<(B256, bool)> {
         let (sent, outcome) = state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?;
         match outcome {
             Outcome::Mined(receipt) if receipt.status() => Ok((sent.hash, true)),
-            Outcome::Mined(_) => Err(ApiError::bad_request(
+            Outcome::Mined(_) => Err(AppError::invalid(
                 "orderId",
                 format!(
                     "the transaction {} reverted on-chain (the book moved since it was read); nothing traded",
                     sent.hash
                 ),
             )),
-            Outcome::Cancelled(_) => Err(ApiError::bad_request(
+            Outcome::Cancelled(_) => Err(AppError::invalid(
                 "orderId",
                 format!("the transaction was cancelled: {} was mined in its place; nothing traded", sent.hash),
             )
-            .with_code("CANCELLED")),
+            .of_kind(InvalidKind::Cancelled)),
             Outcome::Pending => Ok((sent.hash, false)),
         }
     }
@@ -600,7 +603,7 @@ impl<V: ClobVenue> Clob<V> {
         state: &AppState,
         market: Option<&Market>,
         maker: Option<Address>,
-    ) -> ApiResult<Vec<StoredOrder>> {
+    ) -> AppResult<Vec<StoredOrder>> {
         self.sync(state).await?;
         Ok(state
             .storage()

@@ -15,7 +15,7 @@ use connectors::dex::{Dex, Protocol};
 
 use super::Desk;
 use super::pool::{base_of, pool_state};
-use crate::error::{ApiError, ApiResult};
+use crate::app::error::{AppError, AppResult};
 use crate::request::{Human, optional_pool_address, wallet_address};
 use crate::schema::liquidity::{LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
 use crate::schema::{TxResponse, fee_of, status_of};
@@ -30,7 +30,7 @@ struct Sides {
 }
 
 impl Sides {
-    async fn of(state: &AppState, desk: &Desk, pool: PoolAddress) -> ApiResult<Sides> {
+    async fn of(state: &AppState, desk: &Desk, pool: PoolAddress) -> AppResult<Sides> {
         let pool = pool_state(state, desk, pool).await?;
         // A family without positions says so before anything is sized for it.
         desk.protocol(pool.family())?.position_manager()?;
@@ -43,7 +43,7 @@ impl Sides {
     }
 
     /// The family whose manager holds the pool's positions.
-    fn positions<'a>(&self, desk: &'a Desk) -> ApiResult<&'a dyn Protocol> {
+    fn positions<'a>(&self, desk: &'a Desk) -> AppResult<&'a dyn Protocol> {
         desk.protocol(self.pool.family())
     }
 
@@ -67,28 +67,28 @@ impl Sides {
     }
 
     /// The ticks of the price range a request names.
-    fn ticks(&self, request: &PositionRequest) -> ApiResult<(i32, i32)> {
-        let lower = request.lower_price.ok_or_else(|| ApiError::bad_request("lowerPrice", "is required"))?;
-        let upper = request.upper_price.ok_or_else(|| ApiError::bad_request("upperPrice", "is required"))?;
+    fn ticks(&self, request: &PositionRequest) -> AppResult<(i32, i32)> {
+        let lower = request.lower_price.ok_or_else(|| AppError::invalid("lowerPrice", "is required"))?;
+        let upper = request.upper_price.ok_or_else(|| AppError::invalid("upperPrice", "is required"))?;
         Ok(self.orientation.range(lower, upper, self.pool.tick_spacing)?)
     }
 
     /// The liquidity and amounts for the base and/or quote amount a request gives, in a range.
-    fn size(&self, ticks: (i32, i32), request: &PositionRequest) -> ApiResult<Sizing> {
+    fn size(&self, ticks: (i32, i32), request: &PositionRequest) -> AppResult<Sizing> {
         let (base, quote) = request.amounts(self.base.decimals, self.quote.decimals)?;
         self.orientation.size(self.pool.sqrt_price_x96, ticks, base, quote).map_err(|error| match error {
             SizingError::NoAmount => {
-                ApiError::bad_request("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both")
+                AppError::invalid("baseTokenAmount", "give baseTokenAmount, quoteTokenAmount or both")
             }
-            SizingError::NoLiquidity => ApiError::bad_request(
+            SizingError::NoLiquidity => AppError::invalid(
                 "baseTokenAmount",
                 "adds no liquidity in this range at the current price; give the other token",
             ),
-            SizingError::TakesOnlyBase => ApiError::bad_request(
+            SizingError::TakesOnlyBase => AppError::invalid(
                 "baseTokenAmount",
                 format!("the range is beyond the price and takes only {}: give baseTokenAmount", self.base.symbol),
             ),
-            SizingError::TakesOnlyQuote => ApiError::bad_request(
+            SizingError::TakesOnlyQuote => AppError::invalid(
                 "quoteTokenAmount",
                 format!("the range is beyond the price and takes only {}: give quoteTokenAmount", self.quote.symbol),
             ),
@@ -102,7 +102,7 @@ pub async fn quote_position(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<QuotePositionResponse> {
+) -> AppResult<QuotePositionResponse> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let sides = Sides::of(state, &desk, request.pool()?).await?;
     let (lower, upper) = sides.ticks(&request)?;
@@ -127,7 +127,7 @@ pub async fn open(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<TxResponse<LiquidityData>> {
+) -> AppResult<TxResponse<LiquidityData>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let sides = Sides::of(state, &desk, request.pool()?).await?;
     let ticks = sides.ticks(&request)?;
@@ -143,7 +143,7 @@ pub async fn add(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<TxResponse<LiquidityData>> {
+) -> AppResult<TxResponse<LiquidityData>> {
     let (desk, held) = owned(state, connector, &request).await?;
     let position = &held.position;
     let sizing = held.sides.size((position.lower, position.upper), &request)?;
@@ -176,7 +176,7 @@ async fn deposit(
     offered: &Deposit,
     call: Call,
     label: &str,
-) -> ApiResult<TxResponse<LiquidityData>> {
+) -> AppResult<TxResponse<LiquidityData>> {
     let (owner, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
     let spender_name = format!("{}/clmm", desk.connector);
     let positions = sides.positions(desk)?;
@@ -210,7 +210,7 @@ struct Held {
 /// The position a request names by its token id. V3's and V4's managers each number their positions from 1, so
 /// an id may name one in each: the request's `poolAddress` says which (and must be the position's), or else the
 /// one its wallet owns.
-async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiResult<Held> {
+async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> AppResult<Held> {
     let token_id = request.token_id()?;
     let named_pool = optional_pool_address("poolAddress", request.pool_address.as_deref())?;
     let families: Vec<Family> = match named_pool {
@@ -219,14 +219,14 @@ async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiRe
     };
     let reads = families.iter().map(|family| async move {
         let positions = desk.protocol(*family)?;
-        ApiResult::Ok(positions.position(&desk.network, token_id).await?)
+        AppResult::Ok(positions.position(&desk.network, token_id).await?)
     });
     let found: Vec<Position> = futures::future::try_join_all(reads).await?.into_iter().flatten().collect();
     let wallet = wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref()).ok();
     let owned: Vec<&Position> = found.iter().filter(|position| Some(position.owner) == wallet).collect();
     let position = match (&found[..], &owned[..]) {
         ([], _) => {
-            return Err(ApiError::not_found(format!(
+            return Err(AppError::not_found(format!(
                 "position {token_id} does not exist on {} {}",
                 desk.connector, desk.network_name
             )));
@@ -234,14 +234,14 @@ async fn held(state: &AppState, desk: &Desk, request: &PositionRequest) -> ApiRe
         ([only], _) => only.clone(),
         (_, [only]) => (*only).clone(),
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(AppError::invalid(
                 "poolAddress",
                 format!("position {token_id} names one in several pool families here: give its poolAddress"),
             ));
         }
     };
     if let Some(named) = named_pool.filter(|named| *named != position.pool) {
-        return Err(ApiError::bad_request(
+        return Err(AppError::invalid(
             "poolAddress",
             format!("position {token_id} is in pool {}, not {named}", position.pool),
         ));
@@ -256,13 +256,13 @@ fn holding_positions(desk: &Desk) -> impl Iterator<Item = &dyn Protocol> {
 }
 
 /// The desk and the position a request names, which must belong to the request's wallet.
-async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequest) -> ApiResult<(Desk, Held)> {
+async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequest) -> AppResult<(Desk, Held)> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let position = held(state, &desk, request).await?;
     let (wallet, _) = desk.wallet(state, request.wallet_address.as_deref())?;
     let Position { owner, token_id, .. } = position.position;
     if owner != wallet {
-        return Err(ApiError::bad_request(
+        return Err(AppError::invalid(
             "positionAddress",
             format!("{} position {token_id} belongs to {owner}, not {wallet}", position.sides.pool.family().name()),
         ));
@@ -272,7 +272,7 @@ async fn owned(state: &AppState, connector: Option<&str>, request: &PositionRequ
 
 impl Held {
     /// The least a removal of `liquidity` at the pool's price accepts of each token.
-    fn least(&self, desk: &Desk, liquidity: u128) -> ApiResult<(U256, U256)> {
+    fn least(&self, desk: &Desk, liquidity: u128) -> AppResult<(U256, U256)> {
         let Position { lower, upper, .. } = self.position;
         let (amount0, amount1) = amounts_for_liquidity(self.sides.pool.sqrt_price_x96, lower, upper, liquidity, false)?;
         Ok((desk.min_out(amount0), desk.min_out(amount1)))
@@ -284,12 +284,12 @@ pub async fn remove(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<TxResponse<LiquidityData>> {
+) -> AppResult<TxResponse<LiquidityData>> {
     let percentage = request.percentage_to_remove()?;
     let (desk, held) = owned(state, connector, &request).await?;
     let Position { token_id, liquidity, .. } = held.position;
     if liquidity == 0 {
-        return Err(ApiError::bad_request("positionAddress", format!("position {token_id} holds no liquidity")));
+        return Err(AppError::invalid("positionAddress", format!("position {token_id} holds no liquidity")));
     }
     let removed = (U256::from(liquidity) * U256::from((percentage * 10_000.0).round() as u64)
         / U256::from(1_000_000u64))
@@ -304,7 +304,7 @@ pub async fn collect_fees(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<TxResponse<LiquidityData>> {
+) -> AppResult<TxResponse<LiquidityData>> {
     let (desk, held) = owned(state, connector, &request).await?;
     let call = held.sides.positions(&desk)?.collect_fees(&held.position)?;
     withdrawal(state, &desk, &request, &held, call, Change::CollectFees).await
@@ -315,7 +315,7 @@ pub async fn close(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<TxResponse<LiquidityData>> {
+) -> AppResult<TxResponse<LiquidityData>> {
     let (desk, held) = owned(state, connector, &request).await?;
     let least = held.least(&desk, held.position.liquidity)?;
     let call = held.sides.positions(&desk)?.close_position(&held.position, least, desk.deadline())?;
@@ -351,7 +351,7 @@ async fn withdrawal(
     held: &Held,
     call: Call,
     change: Change,
-) -> ApiResult<TxResponse<LiquidityData>> {
+) -> AppResult<TxResponse<LiquidityData>> {
     let sides = &held.sides;
     let (_, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
     let (sent, outcome) = desk.send(state, &signer, call, change.label()).await?;
@@ -374,7 +374,7 @@ async fn withdrawal(
     Ok(TxResponse::new(&sent, &outcome, data))
 }
 
-async fn info(desk: &Desk, held: &Held) -> ApiResult<PositionInfo> {
+async fn info(desk: &Desk, held: &Held) -> AppResult<PositionInfo> {
     let (sides, position) = (&held.sides, &held.position);
     let (amount0, amount1) =
         amounts_for_liquidity(sides.pool.sqrt_price_x96, position.lower, position.upper, position.liquidity, false)?;
@@ -407,7 +407,7 @@ pub async fn position_info(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<PositionInfo> {
+) -> AppResult<PositionInfo> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let position = held(state, &desk, &request).await?;
     info(&desk, &position).await
@@ -418,7 +418,7 @@ pub async fn positions_owned(
     state: &AppState,
     connector: Option<&str>,
     request: PositionRequest,
-) -> ApiResult<Vec<PositionInfo>> {
+) -> AppResult<Vec<PositionInfo>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
     let pool_filter = optional_pool_address("poolAddress", request.pool_address.as_deref())?;

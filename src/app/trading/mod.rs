@@ -24,8 +24,8 @@ use connectors::core::family::Family;
 use connectors::dex::Dex;
 use connectors::dex::Protocol;
 
+use crate::app::error::{AppError, AppResult, InvalidKind};
 use crate::config::{CHAIN, Config};
-use crate::error::{ApiError, ApiResult};
 use crate::request::{Target, network_name, wallet_address};
 use crate::state::AppState;
 use crate::tokens::TokenBook;
@@ -51,7 +51,7 @@ pub struct Desk {
 }
 
 impl Desk {
-    pub async fn resolve(state: &AppState, target: Target<'_>) -> ApiResult<Desk> {
+    pub async fn resolve(state: &AppState, target: Target<'_>) -> AppResult<Desk> {
         let config = state.config();
         let network_name = network_name(&config, target.network, target.chain_network)?;
         let network_config = config.network(&network_name).expect("resolved above");
@@ -60,7 +60,7 @@ impl Desk {
             None => network_config.swap_provider.split('/').next().unwrap_or_default().to_string(),
         };
         let dex = config.dex(&connector, &network_name).ok_or_else(|| {
-            ApiError::bad_request(
+            AppError::invalid(
                 "connector",
                 format!(
                     "{} is not available on {network_name}; GET /config/connectors lists where each runs",
@@ -70,7 +70,7 @@ impl Desk {
         })?;
         let slippage_pct = match target.slippage_pct {
             Some(pct) if !(0.0..=100.0).contains(&pct) || !pct.is_finite() => {
-                return Err(ApiError::bad_request("slippagePct", "must be between 0 and 100"));
+                return Err(AppError::invalid("slippagePct", "must be between 0 and 100"));
             }
             Some(pct) => pct,
             None => config.connectors.get(&connector).map(|c| c.slippage_pct).unwrap_or(1.0),
@@ -90,14 +90,14 @@ impl Desk {
     }
 
     /// The connector's deployment of `family` here, as its capabilities.
-    pub fn protocol(&self, family: Family) -> ApiResult<&dyn Protocol> {
+    pub fn protocol(&self, family: Family) -> AppResult<&dyn Protocol> {
         self.dex.protocol(family).map_err(|_| self.not_deployed(family))
     }
 
     /// The refusal of a request for pools of a family the connector has no deployment of here.
-    pub fn not_deployed(&self, family: Family) -> ApiError {
+    pub fn not_deployed(&self, family: Family) -> AppError {
         match family {
-            Family::V4 => ApiError::bad_request(
+            Family::V4 => AppError::invalid(
                 "poolAddress",
                 format!(
                     "{} has no V4 pools on {}: a 32-byte pool id names a V4 pool",
@@ -109,13 +109,13 @@ impl Desk {
     }
 
     /// The refusal of a request for pools of type `kind` the connector has none of here.
-    pub fn not_deployed_kind(&self, kind: &str) -> ApiError {
-        ApiError::bad_request("connector", format!("{} has no {kind} pools on {}", self.connector, self.network_name))
+    pub fn not_deployed_kind(&self, kind: &str) -> AppError {
+        AppError::invalid("connector", format!("{} has no {kind} pools on {}", self.connector, self.network_name))
     }
 
     /// A token by symbol or address; the native currency's symbol (or the zero address) is the native
     /// currency, which V4 pools trade as the zero address.
-    pub fn token(&self, field: &str, symbol_or_address: &str) -> ApiResult<Token> {
+    pub fn token(&self, field: &str, symbol_or_address: &str) -> AppResult<Token> {
         let zero = symbol_or_address.trim().parse::<Address>().is_ok_and(|address| address.is_zero());
         match self.book.is_native(symbol_or_address) || (zero && self.book.is_native(&self.book.native_symbol)) {
             true => Ok(self.native()),
@@ -142,12 +142,12 @@ impl Desk {
     }
 
     /// The token at an address: from the list, else read from the chain.
-    pub async fn token_at(&self, address: Address) -> ApiResult<Token> {
+    pub async fn token_at(&self, address: Address) -> AppResult<Token> {
         if let Some(token) = self.listed_token_at(address) {
             return Ok(token);
         }
         erc20::metadata(&self.network, address).await?.ok_or_else(|| {
-            ApiError::bad_request("poolAddress", format!("{address} is not an ERC-20 on {}", self.network_name))
+            AppError::invalid("poolAddress", format!("{address} is not an ERC-20 on {}", self.network_name))
         })
     }
 
@@ -172,7 +172,7 @@ impl Desk {
         &self,
         state: &AppState,
         given: Option<&str>,
-    ) -> ApiResult<(Address, alloy::signers::local::PrivateKeySigner)> {
+    ) -> AppResult<(Address, alloy::signers::local::PrivateKeySigner)> {
         let address = wallet_address(&self.config, "walletAddress", given)?;
         Ok((address, state.ethereum().signer(address)?))
     }
@@ -186,7 +186,7 @@ impl Desk {
         spender: impl Into<Spender>,
         amount: U256,
         spender_name: &str,
-    ) -> ApiResult<()> {
+    ) -> AppResult<()> {
         let spender = spender.into();
         if token.address.is_zero() {
             return Ok(());
@@ -196,7 +196,7 @@ impl Desk {
             return Ok(());
         }
         let spender = spender.contract;
-        Err(ApiError::bad_request(
+        Err(AppError::invalid(
             "allowance",
             format!(
                 "{owner} allows {spender_name} ({spender}) to spend {} {sym} but this needs {}; approve it first: \
@@ -207,7 +207,7 @@ impl Desk {
                 net = self.network_name,
             ),
         )
-        .with_code("INSUFFICIENT_ALLOWANCE"))
+        .of_kind(InvalidKind::Allowance))
     }
 
     pub async fn send(
@@ -216,7 +216,7 @@ impl Desk {
         signer: &alloy::signers::local::PrivateKeySigner,
         call: Call,
         label: &str,
-    ) -> ApiResult<(SentTx, Outcome)> {
+    ) -> AppResult<(SentTx, Outcome)> {
         Ok(state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?)
     }
 }

@@ -1,0 +1,416 @@
+//! The chain's own operations: a network's status, balances and allowances, approvals (Permit2's layers where a
+//! spender pulls through it), the gas a transaction would pay, wrapping, unwrapping and transfers. Every
+//! transaction goes through the one sender, which simulates, prices under the caps, records and waits.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use chains::amount::NATIVE_DECIMALS;
+use chains::amount::{Amount, format_units};
+use chains::erc20;
+use chains::fee_market::current_fees;
+use chains::gas::Fees;
+use chains::network::Network;
+use chains::permit2::Spender;
+use chains::tx::{Call, Outcome, SentTx};
+use connectors::clob::ClobVenue;
+use connectors::core::error::ConnectorError;
+use connectors::core::family::{Family, TradingType};
+use connectors::dex::Protocol;
+
+use crate::app::error::{AppError, AppResult};
+use crate::config::{CHAIN, Config};
+use crate::request::{Human, check_chain, network_name, parse_address, wallet_address};
+use crate::schema::chain::*;
+use crate::state::AppState;
+
+/// Gas a typical swap uses; what `estimate-gas` prices.
+const TYPICAL_GAS: u64 = 300_000;
+
+/// The call data of a typical swap (a router call), for the L1 data fee.
+const TYPICAL_CALL_DATA_BYTES: usize = 260;
+
+/// The network a request names, resolved.
+pub struct Ctx {
+    pub config: Arc<Config>,
+    pub network_name: String,
+    pub network: Arc<Network>,
+}
+
+pub fn context(state: &AppState, network: Option<&str>, chain_network: Option<&str>) -> AppResult<Ctx> {
+    let config = state.config();
+    let network_name = network_name(&config, network, chain_network)?;
+    let network = state.ethereum().network(&config, &network_name)?;
+    Ok(Ctx { config, network_name, network })
+}
+
+/// The network's node, current block and native currency.
+pub async fn status(state: &AppState, query: NetworkQuery) -> AppResult<StatusResponse> {
+    let ctx = context(state, query.network.as_deref(), query.chain_network.as_deref())?;
+    let block = ctx.network.provider().get_block_number().await.map_err(|e| ctx.network.rpc_error(e))?;
+    let network_config = ctx.config.network(&ctx.network_name).expect("resolved above");
+    Ok(StatusResponse {
+        chain: CHAIN.into(),
+        network: ctx.network_name.clone(),
+        rpc_url: ctx.network.current_node(),
+        rpc_provider: ctx.config.chain.rpc_provider.clone(),
+        current_block_number: block,
+        native_currency: network_config.native_currency_symbol.clone(),
+        swap_provider: network_config.swap_provider.clone(),
+    })
+}
+
+/// Native and ERC-20 balances of a wallet, read in one RPC round trip.
+pub async fn balances(state: &AppState, request: BalancesRequest) -> AppResult<BalancesResponse> {
+    let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let book = state.token_book(&ctx.config, &ctx.network_name).await?;
+    let requested: Vec<String> = match request.tokens.filter(|t| !t.is_empty()) {
+        Some(tokens) => tokens,
+        None => {
+            std::iter::once(book.native_symbol.clone()).chain(book.tokens.iter().map(|t| t.symbol.clone())).collect()
+        }
+    };
+    let mut erc20s = Vec::new();
+    for name in requested.iter().filter(|name| !book.is_native(name)) {
+        erc20s.push((name.clone(), book.resolve("tokens", name)?));
+    }
+    let addresses: Vec<Address> = erc20s.iter().map(|(_, token)| token.address).collect();
+    let (native, amounts) = erc20::balances(&ctx.network, owner, &addresses).await?;
+    let mut balances = BTreeMap::new();
+    if let Some(native_name) = requested.iter().find(|name| book.is_native(name)) {
+        balances.insert(native_name.clone(), Human(format_units(native, NATIVE_DECIMALS)));
+    }
+    for ((name, token), raw) in erc20s.into_iter().zip(amounts) {
+        balances.insert(name, Human(format_units(raw, token.decimals)));
+    }
+    Ok(BalancesResponse { balances })
+}
+
+/// The contracts a spender name stands for on a network: `<connector>/<type>` or an address.
+fn spenders(config: &Config, network: &str, spender: &str) -> AppResult<Vec<Spender>> {
+    let spender = spender.trim();
+    if spender.starts_with("0x") {
+        return Ok(vec![Spender::direct(parse_address("spender", spender)?)]);
+    }
+    let (connector, kind) = spender.split_once('/').unwrap_or((spender, "router"));
+    if config.clob.contains_key(connector) && matches!(kind, "clob" | "router") {
+        let chain_id = config.network(network).map_or(0, |n| n.chain_id);
+        connectors::for_venue!(
+            connector,
+            |Venue| return Ok(vec![Spender::direct(Venue::on_chain(chain_id).contract())]),
+            {}
+        );
+    }
+    let unknown = || {
+        AppError::invalid(
+            "spender",
+            format!(
+                "{} is neither an address nor a connector on {network}; use e.g. uniswap/router, uniswap/amm, uniswap/clmm, uniswap/clmm/swap, pancakeswap/clmm, zeroex/clob",
+                chains::quoted(spender)
+            ),
+        )
+    };
+    let dex = config.dex(connector, network).ok_or_else(unknown)?;
+    let of = |family: Family| dex.protocol(family).ok();
+    let clmm = || dex.protocols().filter(|protocol| protocol.family().trading_type() == TradingType::Clmm);
+    let contracts: Vec<Spender> = match kind {
+        // Swaps and liquidity both go through the V2 router.
+        "amm" => of(Family::V2).into_iter().filter_map(|v2| spender_of(v2, v2.liquidity_router())).collect(),
+        // Liquidity goes through the position manager, swaps through the router: both need the allowance, in
+        // every clmm family (V4's through Permit2).
+        "clmm" => clmm()
+            .flat_map(|protocol| {
+                [protocol.position_manager(), protocol.swap_router()]
+                    .into_iter()
+                    .filter_map(move |contract| spender_of(protocol, contract))
+            })
+            .collect(),
+        // Upstream Gateway's name for a clmm connector's swap router (its own messages tell users to approve it).
+        "clmm/swap" => clmm().filter_map(|protocol| spender_of(protocol, protocol.swap_router())).collect(),
+        // The routers that execute the router's routes, the newest family's first (the answer names it): one
+        // where it takes every family's routes (SwapRouter02).
+        "router" => {
+            let families: Vec<Family> = dex.protocols().map(|protocol| protocol.family()).collect();
+            let mut routers = Vec::new();
+            for family in families.into_iter().rev() {
+                let router =
+                    dex.router_for(family).ok().and_then(|protocol| spender_of(protocol, protocol.swap_router()));
+                if let Some(router) = router
+                    && !routers.contains(&router)
+                {
+                    routers.push(router);
+                }
+            }
+            routers
+        }
+        _ => Vec::new(),
+    };
+    match contracts.is_empty() {
+        true => Err(unknown()),
+        false => Ok(contracts),
+    }
+}
+
+/// A family's contract as a spender: pulling through Permit2 where the family's routers do.
+fn spender_of(protocol: &dyn Protocol, contract: Result<Address, ConnectorError>) -> Option<Spender> {
+    contract.ok().map(|contract| protocol.spender(contract))
+}
+
+/// How much a spender may move of each token. A connector name standing for several contracts reports the
+/// smallest of their allowances.
+pub async fn allowances(state: &AppState, request: AllowancesRequest) -> AppResult<AllowancesResponse> {
+    let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let spenders = spenders(&ctx.config, &ctx.network_name, &request.spender)?;
+    let book = state.token_book(&ctx.config, &ctx.network_name).await?;
+    let tokens = request.tokens.iter().map(|name| book.resolve("tokens", name)).collect::<AppResult<Vec<_>>>()?;
+    let addresses: Vec<Address> = tokens.iter().map(|t| t.address).collect();
+    let human = |amounts: &[U256]| -> BTreeMap<String, String> {
+        request
+            .tokens
+            .iter()
+            .zip(&tokens)
+            .zip(amounts)
+            .map(|((name, token), raw)| (name.clone(), format_units(*raw, token.decimals)))
+            .collect()
+    };
+    let mut smallest = vec![U256::MAX; tokens.len()];
+    let mut layers = Vec::new();
+    for spender in &spenders {
+        let allowances = spender.allowances(&ctx.network, owner, &addresses).await?;
+        for (least, amount) in smallest.iter_mut().zip(allowances.effective()) {
+            *least = (*least).min(amount);
+        }
+        if let (Some(permit2), Some(within)) = (spender.permit2, &allowances.permit2) {
+            let erc20_layer = AllowanceLayer {
+                spender: permit2.to_checksum(None),
+                through: None,
+                approvals: human(&allowances.erc20),
+            };
+            if !layers
+                .iter()
+                .any(|layer: &AllowanceLayer| layer.through.is_none() && layer.spender == erc20_layer.spender)
+            {
+                layers.push(erc20_layer);
+            }
+            layers.push(AllowanceLayer {
+                spender: spender.contract.to_checksum(None),
+                through: Some(permit2.to_checksum(None)),
+                approvals: human(within),
+            });
+        }
+    }
+    Ok(AllowancesResponse { spender: spenders[0].contract.to_checksum(None), approvals: human(&smallest), layers })
+}
+
+/// Approves a spender for a token (unlimited unless an amount is given) and waits for the receipt.
+pub async fn approve(state: &AppState, request: ApproveRequest) -> AppResult<ApproveResponse> {
+    let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let book = state.token_book(&ctx.config, &ctx.network_name).await?;
+    if book.is_native(&request.token) {
+        return Err(AppError::invalid(
+            "token",
+            format!("{} is the native currency and needs no approval", book.native_symbol),
+        ));
+    }
+    let token = book.resolve("token", &request.token)?;
+    let spenders = spenders(&ctx.config, &ctx.network_name, &request.spender)?;
+    let amount = match request.amount.as_ref().filter(|a| !a.is_empty()) {
+        Some(text) => text.parse("amount", token.decimals)?.raw,
+        None => U256::MAX,
+    };
+    let signer = state.ethereum().signer(owner)?;
+    let mut results = Vec::new();
+    for spender in &spenders {
+        // Read per spender: an earlier one may have approved Permit2 already.
+        let erc20_allowed = match spender.permit2 {
+            Some(permit2) => erc20::allowances(&ctx.network, owner, permit2, &[token.address]).await?[0],
+            None => U256::ZERO,
+        };
+        for call in spender.approvals(token.address, amount, erc20_allowed) {
+            results.push(state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "approve").await?);
+        }
+    }
+    let (signature, status, fee) = summarize(&results);
+    let (sent, _) = results.last().expect("at least one spender");
+    Ok(ApproveResponse {
+        signature,
+        status,
+        data: Some(ApproveData {
+            token_address: token.address.to_checksum(None),
+            spender: spenders[0].contract.to_checksum(None),
+            amount: format_units(amount, token.decimals),
+            nonce: sent.nonce,
+            fee: format_units(fee, NATIVE_DECIMALS),
+        }),
+    })
+}
+
+/// The hash to report (the last), the worst status, and the total fee of one or more transactions.
+pub fn summarize(results: &[(SentTx, Outcome)]) -> (String, i8, U256) {
+    let mut status = 1;
+    let mut fee = U256::ZERO;
+    for (_, outcome) in results {
+        match outcome {
+            Outcome::Mined(receipt) => {
+                fee += receipt.fee_wei;
+                if !receipt.status() {
+                    status = -1;
+                }
+            }
+            Outcome::Cancelled(receipt) => {
+                fee += receipt.fee_wei;
+                status = -1;
+            }
+            Outcome::Pending if status == 1 => status = 0,
+            Outcome::Pending => {}
+        }
+    }
+    let signature = results.last().map(|(sent, _)| sent.hash.to_string()).unwrap_or_default();
+    (signature, status, fee)
+}
+
+/// The gas price the next transaction would pay, from the config's gas settings and the node.
+pub async fn estimate_gas(state: &AppState, query: NetworkQuery) -> AppResult<EstimateGasResponse> {
+    let ctx = context(state, query.network.as_deref(), query.chain_network.as_deref())?;
+    let l1_data_fee = chains::l1_fee::bound(&ctx.network, TYPICAL_CALL_DATA_BYTES);
+    let ((fees, price), l1_data_fee) = tokio::try_join!(current_fees(&ctx.network), l1_data_fee)?;
+    let gwei = |wei: u128| Human(format_units(U256::from(wei), 9));
+    let (gas_type, max_fee, priority) = match fees {
+        Fees::Eip1559 { max_fee_per_gas, max_priority_fee_per_gas } => {
+            ("eip1559", Some(gwei(max_fee_per_gas)), Some(gwei(max_priority_fee_per_gas)))
+        }
+        Fees::Legacy { .. } => ("legacy", None, None),
+    };
+    Ok(EstimateGasResponse {
+        fee_per_compute_unit: gwei(price),
+        denomination: "gwei".into(),
+        compute_units: TYPICAL_GAS,
+        fee_asset: ctx.network.settings().native_symbol.clone(),
+        fee: Human(format_units(
+            U256::from(price) * U256::from(TYPICAL_GAS) + l1_data_fee.unwrap_or_default(),
+            NATIVE_DECIMALS,
+        )),
+        timestamp: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        gas_type: gas_type.into(),
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: priority,
+        l1_data_fee: l1_data_fee.map(|wei| Human(format_units(wei, NATIVE_DECIMALS))),
+    })
+}
+
+/// Wraps native currency into its wrapped token (ETH → WETH) and waits for the receipt.
+pub async fn wrap(state: &AppState, request: WrapRequest) -> AppResult<WrapResponse> {
+    let Some(amount) = request.amount.as_ref().filter(|a| !a.is_empty()) else {
+        return Err(AppError::invalid("amount", "is required: how much native currency to wrap"));
+    };
+    let amount = positive(amount.parse("amount", NATIVE_DECIMALS)?)?;
+    let wrapping = Wrapping::new(state, &request).await?;
+    let call = chains::erc20::wrap(wrapping.weth, amount.raw);
+    wrapping.run(state, call, amount, "wrap").await
+}
+
+/// Unwraps the wrapped token back into native currency (WETH → ETH), all of it when no amount is given.
+pub async fn unwrap(state: &AppState, request: WrapRequest) -> AppResult<WrapResponse> {
+    let wrapping = Wrapping::new(state, &request).await?;
+    let amount = match request.amount.as_ref().filter(|a| !a.is_empty()) {
+        Some(text) => positive(text.parse("amount", NATIVE_DECIMALS)?)?,
+        None => {
+            let (_, balances) = erc20::balances(&wrapping.ctx.network, wrapping.owner, &[wrapping.weth]).await?;
+            positive(Amount::new(balances[0], NATIVE_DECIMALS))
+                .map_err(|_| AppError::invalid("amount", format!("the wallet holds no {}", wrapping.wrapped_symbol)))?
+        }
+    };
+    let call = chains::erc20::unwrap(wrapping.weth, amount.raw);
+    wrapping.run(state, call, amount, "unwrap").await
+}
+
+/// Sends the native currency or an ERC-20 to an address (as upstream Gateway's `/wallet/send`), through the same
+/// pipeline as every transaction: simulated, priced under the fee caps, recorded, and waited for.
+pub async fn send(state: &AppState, request: SendRequest) -> AppResult<SendResponse> {
+    check_chain(request.chain.as_deref())?;
+    let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
+    let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+    let to = parse_address("toAddress", &request.to_address)?;
+    let book = state.token_book(&ctx.config, &ctx.network_name).await?;
+    let token = match request.token.as_deref().map(str::trim).filter(|t| !t.is_empty() && !book.is_native(t)) {
+        Some(name) => Some(book.resolve("token", name)?),
+        None => None,
+    };
+    let decimals = token.as_ref().map_or(NATIVE_DECIMALS, |token| token.decimals);
+    let amount = positive(request.amount.parse("amount", decimals)?)?;
+    let call = match &token {
+        Some(token) => chains::erc20::transfer(token.address, to, amount.raw),
+        None => Call::new(to, alloy::primitives::Bytes::new()).with_value(amount.raw),
+    };
+    let signer = state.ethereum().signer(owner)?;
+    let (sent, outcome) = state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "send").await?;
+    let nonce = sent.nonce;
+    let (signature, status, fee) = summarize(&[(sent, outcome)]);
+    Ok(SendResponse {
+        signature,
+        status,
+        amount: amount.to_decimal_string(),
+        token: token.map_or_else(|| book.native_symbol.clone(), |token| token.symbol),
+        to_address: to.to_checksum(None),
+        fee: format_units(fee, NATIVE_DECIMALS),
+        nonce,
+    })
+}
+
+fn positive(amount: Amount) -> AppResult<Amount> {
+    if amount.raw.is_zero() {
+        return Err(AppError::invalid("amount", "must be greater than zero"));
+    }
+    Ok(amount)
+}
+
+struct Wrapping {
+    ctx: Ctx,
+    owner: Address,
+    weth: Address,
+    wrapped_symbol: String,
+    native_symbol: String,
+}
+
+impl Wrapping {
+    async fn new(state: &AppState, request: &WrapRequest) -> AppResult<Wrapping> {
+        let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
+        let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
+        let book = state.token_book(&ctx.config, &ctx.network_name).await?;
+        let wrapped = book.wrapped_native()?;
+        Ok(Wrapping {
+            owner,
+            weth: wrapped.address,
+            wrapped_symbol: wrapped.symbol,
+            native_symbol: book.native_symbol.clone(),
+            ctx,
+        })
+    }
+
+    async fn run(self, state: &AppState, call: Call, amount: Amount, label: &str) -> AppResult<WrapResponse> {
+        let signer = state.ethereum().signer(self.owner)?;
+        let result = state.ethereum().sender.send_and_wait(&self.ctx.network, &signer, &call, label).await?;
+        let nonce = result.0.nonce;
+        let (signature, status, fee) = summarize(&[result]);
+        Ok(WrapResponse {
+            signature,
+            status,
+            data: Some(WrapData {
+                nonce,
+                fee: format_units(fee, NATIVE_DECIMALS),
+                amount: amount.to_decimal_string(),
+                wrapped_address: self.weth.to_checksum(None),
+                native_token: self.native_symbol,
+                wrapped_token: self.wrapped_symbol,
+            }),
+        })
+    }
+}
