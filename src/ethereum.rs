@@ -206,7 +206,7 @@ async fn keystore_work<T: Send + 'static>(passphrase: &Passphrase, work: impl Fn
     tokio::task::spawn_blocking(move || work(passphrase.expose())).await.expect("keystore work does not panic")
 }
 
-fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {
+pub fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {
     NetworkSettings {
         name: name.to_string(),
         chain_id: config.chain_id,

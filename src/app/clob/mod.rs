@@ -2,6 +2,7 @@
 //! venue (fills from its logs, every open order's state in one read), orders signed by the wallet, and the
 //! transactions that fill and cancel through the one sender.
 
+mod place;
 pub mod requests;
 
 use std::collections::HashMap;
@@ -9,16 +10,12 @@ use std::sync::Arc;
 
 use alloy::primitives::{Address, B256, Signature, U256};
 use alloy::providers::Provider;
-use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use chains::amount::Amount;
 use chains::network::Network;
 use chains::tx::{Call, Outcome};
 use connectors::Side;
-use connectors::clob::{
-    ClobVenue, Market, MarketToken, OrderState, OrderStatus, OrderTerms, OrderType, Resting, cap_by_backing,
-    match_taker,
-};
+use connectors::clob::{ClobVenue, Market, MarketToken, OrderState, OrderType, Resting, cap_by_backing};
 use connectors::core::error::ConnectorError;
 
 use crate::app::error::{AppError, AppResult, InvalidKind};
@@ -332,200 +329,6 @@ impl<V: ClobVenue> Clob<V> {
             .collect();
         cap_by_backing(market, &mut resting, &backing);
         Ok(open.into_iter().zip(resting).filter(|(_, resting)| !resting.fillable.is_zero()).collect())
-    }
-
-    /// Places an order for `maker`: what crosses the book is filled on-chain at once (LIMIT, MARKET), the rest
-    /// is signed and rests on the book (LIMIT, LIMIT_MAKER). Everything that can refuse the order is checked
-    /// before a fill is sent; once one is sent, the answer always carries its hash.
-    pub async fn place(&self, state: &AppState, maker: Address, order: NewOrder) -> AppResult<Placed> {
-        let market = self.market(&order.market)?;
-        let minimum = || {
-            format!("{} {}", Amount::new(market.minimum, market.base.decimals).to_decimal_string(), market.base.symbol)
-        };
-        if order.amount < market.minimum {
-            return Err(AppError::invalid("amount", format!("is below the market's minimum {}", minimum())));
-        }
-        let now = (now_ms() / 1000) as u64;
-        let expiry = match order.expiration {
-            Some(at) if at <= now || at > i64::MAX as u64 => {
-                return Err(AppError::invalid("expiration", format!("must be a unix time after now ({now})")));
-            }
-            Some(at) => at,
-            None => now + self.settings.order_expiry_seconds,
-        };
-        let storage = state.storage();
-        if let Some(id) = &order.client_order_id
-            && let Some(existing) = storage.clob_order(&self.connector, &self.network_name, id).await?
-        {
-            return Err(AppError::invalid(
-                "clientOrderID",
-                format!("{} already names order {}; client order ids must be unique", chains::quoted(id), existing.id),
-            ));
-        }
-        let signer = state.ethereum().signer(maker)?;
-        let book = self.book(state, market).await?;
-        let resting: Vec<Resting> = book.iter().map(|(_, r)| r.clone()).collect();
-        let crossing = match (order.order_type, order.price) {
-            (OrderType::Market, price) => {
-                let worst = price.unwrap_or(match order.side {
-                    Side::Buy => U256::MAX,
-                    Side::Sell => U256::ZERO,
-                });
-                let taken = match_taker(&resting, maker, order.side, order.amount, worst);
-                if taken.is_empty() {
-                    return Err(AppError::invalid(
-                        "price",
-                        format!(
-                            "nothing on the {} book (other than this wallet's own orders) fills a MARKET {} at that price",
-                            market.name,
-                            order.side.as_str()
-                        ),
-                    ));
-                }
-                taken
-            }
-            (OrderType::LimitMaker, Some(price)) => {
-                if !match_taker(&resting, Address::ZERO, order.side, U256::from(1), price).is_empty() {
-                    return Err(AppError::invalid(
-                        "price",
-                        "a LIMIT_MAKER order only rests, and this one would cross the book; use LIMIT to take",
-                    ));
-                }
-                Vec::new()
-            }
-            (OrderType::Limit, Some(price)) => match_taker(&resting, maker, order.side, order.amount, price),
-            (_, None) => return Err(AppError::invalid("price", "is required for LIMIT and LIMIT_MAKER orders")),
-        };
-        let crossed = crossing.iter().map(|(_, base)| *base).fold(U256::ZERO, |a, b| a + b);
-        // The part that would rest, built and signed now, so a bad one is refused before anything is sent.
-        let remaining = order.amount.saturating_sub(crossed);
-        let rest = match (order.order_type, order.price) {
-            (OrderType::Limit | OrderType::LimitMaker, Some(price)) if remaining >= market.minimum => {
-                let salt = U256::from(uuid::Uuid::new_v4().as_u128());
-                let terms = OrderTerms { maker, side: order.side, amount: remaining, price, expiry, salt };
-                let venue_order = self.venue.order(market, &terms).map_err(AppError::from)?;
-                let hash = self.venue.signing_hash(&venue_order).ok_or_else(|| {
-                    AppError::invalid(
-                        "orderType",
-                        format!(
-                            "{} takes resting orders as transactions, which this gateway does not send",
-                            self.connector
-                        ),
-                    )
-                })?;
-                let signature = signer.sign_hash_sync(&hash).map_err(AppError::internal)?;
-                Some(Signed { order: venue_order, signature, price, amount: remaining, expiry })
-            }
-            _ => None,
-        };
-        let mut placed = Placed {
-            client_order_id: order
-                .client_order_id
-                .clone()
-                .unwrap_or_else(|| format!("gw-{}", uuid::Uuid::new_v4().simple())),
-            fill_tx: None,
-            filled: U256::ZERO,
-            resting: None,
-            note: None,
-        };
-        if crossing.is_empty() {
-            if let Some(rest) = rest {
-                placed.resting =
-                    Some(self.rest(state, market, maker, &order, rest, &placed.client_order_id, true).await?);
-            }
-            return Ok(placed);
-        }
-        let fills = crossing
-            .iter()
-            .map(|(id, base)| {
-                let (stored, _) = book.iter().find(|(o, _)| o.id == *id).expect("matched from this book");
-                let (venue_order, signature) = self.signed(stored)?;
-                Ok((venue_order, signature, *base))
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        let (to, data) = self.venue.fill_call(market, &fills);
-        let (hash, mined) = self.send(state, &signer, Call::new(to, data), "clob fill").await?;
-        placed.fill_tx = Some(hash);
-        if !mined {
-            placed.note = Some(format!(
-                "the fill {hash} was sent but not mined yet; poll it (POST /chains/ethereum/poll) before trusting \
-                 the amount, and place the rest again once it is"
-            ));
-            return Ok(placed);
-        }
-        placed.filled = crossed;
-        // From here on the answer must carry the fill's hash: a failure placing the rest is reported, not raised.
-        match rest {
-            Some(rest) => match self.rest(state, market, maker, &order, rest, &placed.client_order_id, false).await {
-                Ok(id) => placed.resting = Some(id),
-                Err(error) => {
-                    placed.note = Some(format!(
-                        "filled {crossed} raw base units; the rest was not placed: {}",
-                        error.public_message()
-                    ))
-                }
-            },
-            None if !remaining.is_zero() && order.order_type != OrderType::Market => {
-                placed.note =
-                    Some(format!("the unfilled rest is below the market's minimum {} and was not placed", minimum()))
-            }
-            None => {}
-        }
-        Ok(placed)
-    }
-
-    /// Checks a signed order on the venue (fillable, signature valid) and stores it on the book.
-    #[allow(clippy::too_many_arguments)]
-    async fn rest(
-        &self,
-        state: &AppState,
-        market: &Market,
-        maker: Address,
-        order: &NewOrder,
-        signed: Signed<V::Order>,
-        client_order_id: &str,
-        before_any_fill: bool,
-    ) -> AppResult<B256> {
-        let Signed { order: venue_order, signature, price, amount, expiry } = signed;
-        let check = self.states(market, &[(venue_order.clone(), signature)], None).await?;
-        if check[0].status != OrderStatus::Open || check[0].fillable.is_zero() {
-            let token = &market.given(order.side).symbol;
-            let after = if before_any_fill { "" } else { " after the fill" };
-            return Err(AppError::invalid(
-                "address",
-                format!(
-                    "the venue would not fill this order{after}: the maker must hold {token} and approve it for \
-                     {0}/clob (POST /chains/ethereum/approve with spender {0}/clob)",
-                    self.connector
-                ),
-            ));
-        }
-        let id = self.venue.order_id(&venue_order);
-        state
-            .storage()
-            .insert_clob_order(&StoredOrder {
-                id,
-                connector: self.connector.clone(),
-                network: self.network_name.clone(),
-                market: market.name.clone(),
-                maker,
-                side: order.side,
-                order_type: order.order_type.as_str().into(),
-                price,
-                amount,
-                filled: U256::ZERO,
-                fillable: check[0].fillable,
-                status: "OPEN".into(),
-                client_order_id: client_order_id.to_string(),
-                venue_order: self.venue.encode(&venue_order),
-                signature: alloy::hex::encode_prefixed(signature.as_bytes()),
-                expiry: expiry as i64,
-                created_at: now_ms(),
-            })
-            .await?;
-        // A new order may share its maker's backing with others: the next read syncs again to learn it.
-        self.stale(state).await;
-        Ok(id)
     }
 
     /// Makes the next read sync this book again, even within the block.

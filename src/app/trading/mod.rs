@@ -220,3 +220,62 @@ impl Desk {
         Ok(state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use crate::config::install_templates;
+
+    /// Uniswap on the devnet as the templates describe it, with a network no call reaches.
+    pub fn devnet_desk(slippage_pct: f64) -> Desk {
+        let dir = tempfile::TempDir::new().unwrap();
+        install_templates(dir.path()).unwrap();
+        let config = Arc::new(Config::load(dir.path()).unwrap());
+        let settings = crate::ethereum::network_settings("devnet", config.network("devnet").unwrap());
+        let network = Arc::new(Network::connect(chains::network::NetworkSettings {
+            node_urls: vec!["http://127.0.0.1:9".into()],
+            ..settings
+        })
+        .unwrap());
+        Desk {
+            dex: config.dex("uniswap", "devnet").unwrap(),
+            book: Arc::new(TokenBook::build(&config, &[], "devnet")),
+            network_name: "devnet".into(),
+            connector: "uniswap".into(),
+            slippage_ppm: (slippage_pct * 10_000.0).round() as u64,
+            slippage_pct,
+            network,
+            config,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::devnet_desk;
+    use super::*;
+
+    #[test]
+    fn slippage_bounds_round_in_the_wallets_favour_and_never_pass_zero_or_the_whole() {
+        let desk = devnet_desk(1.0);
+        assert_eq!(desk.min_out(U256::from(1_000_000)), U256::from(990_000));
+        assert_eq!(desk.max_in(U256::from(1_000_000)), U256::from(1_010_000));
+        // 1 % of 999: the least out rounds down, the most in rounds up.
+        assert_eq!((desk.min_out(U256::from(999)), desk.max_in(U256::from(999))), (U256::from(989), U256::from(1009)));
+        let none = devnet_desk(0.0);
+        assert_eq!((none.min_out(U256::from(7)), none.max_in(U256::from(7))), (U256::from(7), U256::from(7)));
+        let all = devnet_desk(100.0);
+        assert_eq!((all.min_out(U256::from(7)), all.max_in(U256::from(7))), (U256::ZERO, U256::from(14)));
+    }
+
+    #[test]
+    fn the_native_symbol_and_the_zero_address_are_the_native_currency_and_listed_tokens_resolve() {
+        let desk = devnet_desk(1.0);
+        assert_eq!(desk.token("baseToken", "ETH").unwrap().address, Address::ZERO);
+        assert_eq!(desk.token("baseToken", "0x0000000000000000000000000000000000000000").unwrap().symbol, "ETH");
+        let usdc = desk.token("quoteToken", "USDC").unwrap();
+        assert_eq!((usdc.decimals, desk.listed_token_at(usdc.address).unwrap().symbol), (6, "USDC".to_string()));
+        let error = crate::http::error::ApiError::from(desk.token("quoteToken", "NOPE").unwrap_err());
+        assert!(error.message().starts_with("quoteToken: unknown token 'NOPE' on devnet"), "{}", error.message());
+    }
+}

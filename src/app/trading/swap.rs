@@ -273,3 +273,55 @@ impl Planned {
         Ok(TxResponse::new(&sent, &outcome, data))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::trading::tests_support::devnet_desk;
+    use crate::request::AmountText;
+
+    fn request(base: &str, quote: Option<&str>, amount: &str, side: &str) -> SwapRequest {
+        SwapRequest {
+            network: Some("devnet".into()),
+            chain_network: None,
+            connector: Some("uniswap".into()),
+            base_token: base.into(),
+            quote_token: quote.map(Into::into),
+            amount: AmountText(amount.into()),
+            side: side.into(),
+            pool_address: None,
+            slippage_pct: None,
+            wallet_address: None,
+        }
+    }
+
+    #[test]
+    fn the_quote_token_is_the_requests_else_the_named_pools_other_listed_token() {
+        let desk = devnet_desk(1.0);
+        let usdc = desk.token("quoteToken", "USDC").unwrap();
+        let weth = desk.token("baseToken", "WETH").unwrap();
+        let pool = Some((usdc.address, weth.address));
+        let order = Order::resolve(&desk, &request("WETH", None, "1.5", "SELL"), pool).unwrap();
+        assert_eq!((order.quote.symbol.as_str(), order.token_out.symbol.as_str()), ("USDC", "USDC"));
+        assert_eq!(order.amount, SwapAmount::ExactIn(U256::from(1_500_000_000_000_000_000u64)));
+        let bought = Order::resolve(&desk, &request("USDC", None, "2.0000019", "BUY"), pool).unwrap();
+        assert_eq!(bought.quote.symbol, "WETH", "the pool's other token, whichever it is");
+        assert_eq!(bought.amount, SwapAmount::ExactOut(U256::from(2_000_001)), "digits past 6 decimals dropped");
+        let unlisted = Some((weth.address, Address::repeat_byte(7)));
+        let error = Order::resolve(&desk, &request("WETH", None, "1", "SELL"), unlisted).err().unwrap();
+        assert!(error.to_string().starts_with("quoteToken: is required: the pool's other token"), "{error}");
+        let without = Order::resolve(&desk, &request("WETH", None, "1", "SELL"), None).err().unwrap();
+        assert_eq!(without.to_string(), "quoteToken: is required");
+    }
+
+    #[test]
+    fn an_order_of_one_token_for_itself_or_of_nothing_is_refused_naming_the_field() {
+        let desk = devnet_desk(1.0);
+        let same = Order::resolve(&desk, &request("WETH", Some("WETH"), "1", "SELL"), None).err().unwrap();
+        assert_eq!(same.to_string(), "quoteToken: must differ from baseToken");
+        let zero = Order::resolve(&desk, &request("WETH", Some("USDC"), "0.0000000000000000001", "SELL"), None);
+        assert_eq!(zero.err().unwrap().to_string(), "amount: must be greater than zero");
+        let side = Order::resolve(&desk, &request("WETH", Some("USDC"), "1", "HOLD"), None).err().unwrap();
+        assert!(side.to_string().starts_with("side: must be BUY or SELL"), "{side}");
+    }
+}
