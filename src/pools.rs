@@ -34,7 +34,7 @@ impl PoolBook {
     }
 
     /// Pools of `kind` (`amm`, `clmm`, or any when `None`) holding both tokens.
-    pub fn for_pair(&self, kind: Option<&str>, a: Address, b: Address) -> Vec<&ListedPool> {
+    pub fn for_pair(&self, kind: Option<TradingType>, a: Address, b: Address) -> Vec<&ListedPool> {
         self.pools
             .iter()
             .filter(|p| kind.is_none_or(|k| p.kind == k))
@@ -52,7 +52,7 @@ impl PoolBook {
 
 /// A listed pool as the route search takes it.
 fn routable(pool: &ListedPool) -> Option<PoolRef> {
-    let family = Dex::family_of(TradingType::parse(&pool.kind)?, pool.address)?;
+    let family = Dex::family_of(pool.kind, pool.address)?;
     let (token0, token1) = sort_tokens(pool.base_token_address, pool.quote_token_address);
     Some(PoolRef { family, address: pool.address, token0, token1, fee: family.fee_tier(pool.fee_pct) })
 }

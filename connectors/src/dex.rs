@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use alloy::primitives::{Address, Bytes};
 use alloy::sol_types::SolCall;
 use chains::network::Network;
+use chains::permit2::Spender;
 use serde::Deserialize;
 
 use crate::clmm::pool::{ClmmPool, Concentrated};
@@ -229,6 +230,47 @@ impl Dex {
     ) -> Result<Vec<PoolRef>, ConnectorError> {
         let protocols: Vec<&dyn Discover> = self.protocols().map(|protocol| protocol as &dyn Discover).collect();
         states.shared::<Discovery>().pools(network, (&self.name, &protocols), pairs).await
+    }
+
+    /// The contracts a wallet approves for what `kind` names: `amm` (the V2 router, for swaps and liquidity),
+    /// `clmm` (every concentrated-liquidity family's position manager and swap router), `clmm/swap` (their swap
+    /// routers alone, upstream Gateway's name) or `router` (the routers that execute router routes, the newest
+    /// family's first: one where it takes every family's routes). Each pulls through Permit2 where its family does.
+    /// `None` for a name that is none of these.
+    pub fn spenders(&self, kind: &str) -> Option<Vec<Spender>> {
+        let of = |protocol: &dyn Protocol, contract: Result<Address, ConnectorError>| {
+            contract.ok().map(|contract| protocol.spender(contract))
+        };
+        let clmm = || self.protocols().filter(|protocol| protocol.family().trading_type() == TradingType::Clmm);
+        let contracts: Vec<Spender> = match (TradingType::parse(kind), kind.strip_suffix("/swap")) {
+            (Some(TradingType::Amm), _) => {
+                self.protocol(Family::V2).into_iter().filter_map(|v2| of(v2, v2.liquidity_router())).collect()
+            }
+            (Some(TradingType::Clmm), _) => clmm()
+                .flat_map(|protocol| {
+                    [protocol.position_manager(), protocol.swap_router()]
+                        .into_iter()
+                        .filter_map(move |contract| of(protocol, contract))
+                })
+                .collect(),
+            (None, Some(swap)) if TradingType::parse(swap) == Some(TradingType::Clmm) => {
+                clmm().filter_map(|protocol| of(protocol, protocol.swap_router())).collect()
+            }
+            (Some(TradingType::Router), _) => {
+                let mut routers = Vec::new();
+                for family in self.protocols().map(|protocol| protocol.family()).collect::<Vec<_>>().into_iter().rev() {
+                    let router = self.router_for(family).ok().and_then(|protocol| of(protocol, protocol.swap_router()));
+                    if let Some(router) = router
+                        && !routers.contains(&router)
+                    {
+                        routers.push(router);
+                    }
+                }
+                routers
+            }
+            _ => return None,
+        };
+        Some(contracts)
     }
 
     /// Quotes on `states` through this DEX's families, for routing.

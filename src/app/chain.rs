@@ -16,9 +16,7 @@ use chains::network::Network;
 use chains::permit2::Spender;
 use chains::tx::{Call, Outcome, SentTx};
 use connectors::clob::ClobVenue;
-use connectors::core::error::ConnectorError;
-use connectors::core::family::{Family, TradingType};
-use connectors::dex::Protocol;
+use connectors::core::family::TradingType;
 
 use crate::app::error::{AppError, AppResult};
 use crate::config::{CHAIN, Config};
@@ -95,8 +93,8 @@ fn spenders(config: &Config, network: &str, spender: &str) -> AppResult<Vec<Spen
     if spender.starts_with("0x") {
         return Ok(vec![Spender::direct(parse_address("spender", spender)?)]);
     }
-    let (connector, kind) = spender.split_once('/').unwrap_or((spender, "router"));
-    if config.clob.contains_key(connector) && matches!(kind, "clob" | "router") {
+    let (connector, kind) = spender.split_once('/').unwrap_or((spender, TradingType::Router.as_str()));
+    if config.clob.contains_key(connector) && (kind == CLOB || TradingType::parse(kind) == Some(TradingType::Router)) {
         let chain_id = config.network(network).map_or(0, |n| n.chain_id);
         connectors::for_venue!(
             connector,
@@ -114,50 +112,11 @@ fn spenders(config: &Config, network: &str, spender: &str) -> AppResult<Vec<Spen
         )
     };
     let dex = config.dex(connector, network).ok_or_else(unknown)?;
-    let of = |family: Family| dex.protocol(family).ok();
-    let clmm = || dex.protocols().filter(|protocol| protocol.family().trading_type() == TradingType::Clmm);
-    let contracts: Vec<Spender> = match kind {
-        // Swaps and liquidity both go through the V2 router.
-        "amm" => of(Family::V2).into_iter().filter_map(|v2| spender_of(v2, v2.liquidity_router())).collect(),
-        // Liquidity goes through the position manager, swaps through the router: both need the allowance, in
-        // every clmm family (V4's through Permit2).
-        "clmm" => clmm()
-            .flat_map(|protocol| {
-                [protocol.position_manager(), protocol.swap_router()]
-                    .into_iter()
-                    .filter_map(move |contract| spender_of(protocol, contract))
-            })
-            .collect(),
-        // Upstream Gateway's name for a clmm connector's swap router (its own messages tell users to approve it).
-        "clmm/swap" => clmm().filter_map(|protocol| spender_of(protocol, protocol.swap_router())).collect(),
-        // The routers that execute the router's routes, the newest family's first (the answer names it): one
-        // where it takes every family's routes (SwapRouter02).
-        "router" => {
-            let families: Vec<Family> = dex.protocols().map(|protocol| protocol.family()).collect();
-            let mut routers = Vec::new();
-            for family in families.into_iter().rev() {
-                let router =
-                    dex.router_for(family).ok().and_then(|protocol| spender_of(protocol, protocol.swap_router()));
-                if let Some(router) = router
-                    && !routers.contains(&router)
-                {
-                    routers.push(router);
-                }
-            }
-            routers
-        }
-        _ => Vec::new(),
-    };
-    match contracts.is_empty() {
-        true => Err(unknown()),
-        false => Ok(contracts),
-    }
+    dex.spenders(kind).filter(|contracts| !contracts.is_empty()).ok_or_else(unknown)
 }
 
-/// A family's contract as a spender: pulling through Permit2 where the family's routers do.
-fn spender_of(protocol: &dyn Protocol, contract: Result<Address, ConnectorError>) -> Option<Spender> {
-    contract.ok().map(|contract| protocol.spender(contract))
-}
+/// The spender name of an order-book connector's contract: `<connector>/clob`.
+const CLOB: &str = "clob";
 
 /// How much a spender may move of each token. A connector name standing for several contracts reports the
 /// smallest of their allowances.

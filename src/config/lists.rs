@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use alloy::primitives::Address;
+use connectors::core::family::TradingType;
 use serde::{Deserialize, Serialize};
 
 use super::{CHAIN, ConfigError};
@@ -27,7 +28,7 @@ pub struct ListedToken {
 pub struct ListedPool {
     /// `amm` or `clmm`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: TradingType,
     pub network: String,
     pub base_symbol: String,
     pub quote_symbol: String,
@@ -47,7 +48,7 @@ pub(super) fn load_pools(dir: &Path, connectors: &[String]) -> Result<BTreeMap<S
             &relative,
             "each entry needs type, network, baseSymbol, quoteSymbol, address, baseTokenAddress, quoteTokenAddress and feePct",
         )?;
-        if let Some(bad) = pools.iter().find(|p| p.kind != "amm" && p.kind != "clmm") {
+        if let Some(bad) = pools.iter().find(|p| !p.kind.is_pool_type()) {
             return Err(ConfigError::Invalid {
                 namespace: relative,
                 path: bad.address.to_string(),

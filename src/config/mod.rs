@@ -18,7 +18,7 @@ use serde_json::Value;
 pub use lists::{ListedPool, ListedToken};
 pub use sections::{
     ChainConfig, ClobConfig, ClobNetworkConfig, ConnectorConfig, DEFAULT_DATABASE_MAX_CONNECTIONS, DecimalText,
-    MarketConfig, NetworkConfig, NodeUrls, ServerConfig, TRADING_TYPES,
+    MarketConfig, NetworkConfig, NodeUrls, ServerConfig,
 };
 use sections::{Invalid, Section};
 pub use templates::{install_templates, template};

@@ -1,6 +1,7 @@
 //! The typed form of each config namespace. Every file is read as YAML, kept raw (so keys this gateway does
 //! not use still show in `GET /config`), and parsed into one of these, which says what each value must be.
 
+use connectors::core::family::TradingType;
 use serde::{Deserialize, Serialize};
 
 /// A value that failed validation: which key, and why.
@@ -266,8 +267,6 @@ fn default_drop_after_seconds() -> u64 {
     300
 }
 
-pub const TRADING_TYPES: [&str; 3] = ["router", "amm", "clmm"];
-
 impl Section for NetworkConfig {
     fn validate(&self) -> Result<(), Invalid> {
         if self.chain_id == 0 {
@@ -291,7 +290,7 @@ impl Section for NetworkConfig {
             return Err(Invalid::new("transactionExecutionTimeoutMs", "must be positive"));
         }
         match self.swap_provider.split_once('/') {
-            Some((connector, kind)) if !connector.is_empty() && TRADING_TYPES.contains(&kind) => {}
+            Some((connector, kind)) if !connector.is_empty() && TradingType::parse(kind).is_some() => {}
             _ => {
                 return Err(Invalid::new("swapProvider", "must be <connector>/<router|amm|clmm>, e.g. uniswap/router"));
             }

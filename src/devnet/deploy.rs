@@ -9,6 +9,7 @@ use alloy::providers::ext::AnvilApi;
 use alloy::sol_types::{SolCall, SolValue};
 use chains::contracts::{IERC20, IWETH9, MULTICALL3};
 use connectors::clmm::ticks::liquidity_for_amounts;
+use connectors::core::family::TradingType;
 use connectors::core::route::sort_tokens;
 use connectors::dex::Registry;
 use connectors::v2::{IUniswapV2Router02, V2Deployment};
@@ -725,7 +726,7 @@ impl Unlocked {
             },
         )
         .await?;
-        Ok(DevnetPool::new(connector, "amm", &base, &quote, v2.pair_address(base.address, quote.address), 0))
+        Ok(DevnetPool::new(connector, TradingType::Amm, &base, &quote, v2.pair_address(base.address, quote.address), 0))
     }
 
     /// Creates a V3 pool at the liquidity's price and adds a full-range and a concentrated (about ±20 %) position.
@@ -774,7 +775,7 @@ impl Unlocked {
             };
             self.call(v3.position_manager, INonfungiblePositionManager::mintCall { params }).await?;
         }
-        Ok(DevnetPool::new(connector, "clmm", &base, &quote, pool, spec.fee))
+        Ok(DevnetPool::new(connector, TradingType::Clmm, &base, &quote, pool, spec.fee))
     }
 }
 
@@ -837,7 +838,7 @@ impl Unlocked {
             let value = if native { U256::from(room(amount0)) } else { U256::ZERO };
             self.send(self.deployer, v4.position_manager, call, value).await?;
         }
-        Ok(DevnetPool::new("uniswap", "clmm", &base, &quote, key.id(), spec.fee))
+        Ok(DevnetPool::new("uniswap", TradingType::Clmm, &base, &quote, key.id(), spec.fee))
     }
 }
 

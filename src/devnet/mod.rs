@@ -12,6 +12,7 @@ mod assets;
 mod deploy;
 mod front;
 
+use connectors::core::family::TradingType;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -61,8 +62,8 @@ pub struct DevnetToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevnetPool {
     pub connector: String,
-    /// `amm` (V2) or `clmm` (V3).
-    pub kind: String,
+    /// `amm` (V2) or `clmm` (V3, V4).
+    pub kind: TradingType,
     pub base: String,
     pub quote: String,
     pub base_address: Address,
@@ -76,7 +77,7 @@ pub struct DevnetPool {
 impl DevnetPool {
     fn new(
         connector: &str,
-        kind: &str,
+        kind: TradingType,
         base: &DevnetToken,
         quote: &DevnetToken,
         address: impl Into<connectors::core::pool_address::PoolAddress>,
@@ -84,7 +85,7 @@ impl DevnetPool {
     ) -> Self {
         DevnetPool {
             connector: connector.into(),
-            kind: kind.into(),
+            kind,
             base: base.symbol.clone(),
             quote: quote.symbol.clone(),
             base_address: base.address,

@@ -3,7 +3,7 @@
 
 use alloy::primitives::Address;
 use axum::extract::{Path, State};
-use connectors::core::family::Family;
+use connectors::core::family::{Family, TradingType};
 use connectors::core::pool_address::PoolAddress;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -69,7 +69,7 @@ impl PoolEntry {
     fn new(connector: &str, pool: &ListedPool) -> Self {
         PoolEntry {
             connector: connector.to_string(),
-            kind: pool.kind.clone(),
+            kind: pool.kind.to_string(),
             network: pool.network.clone(),
             base_symbol: pool.base_symbol.clone(),
             quote_symbol: pool.quote_symbol.clone(),
@@ -92,26 +92,25 @@ fn connectors_of(config: &Config, query_connector: Option<&str>) -> ApiResult<Ve
     }
 }
 
-fn check_kind(kind: Option<&str>) -> ApiResult<()> {
-    match kind {
-        Some(kind) if !kind.is_empty() && kind != "amm" && kind != "clmm" => {
-            Err(ApiError::bad_request("type", "must be amm or clmm"))
-        }
-        _ => Ok(()),
+/// The pool type a request names (`type`), if it names one: `amm` or `clmm`.
+fn pool_type(kind: Option<&str>) -> ApiResult<Option<TradingType>> {
+    match kind.filter(|kind| !kind.is_empty()) {
+        None => Ok(None),
+        Some(kind) => match TradingType::parse(kind).filter(|kind| kind.is_pool_type()) {
+            Some(kind) => Ok(Some(kind)),
+            None => Err(ApiError::bad_request("type", "must be amm or clmm")),
+        },
     }
 }
 
 async fn entries(state: &AppState, config: &Config, query: &PoolsQuery) -> ApiResult<(String, Vec<PoolEntry>)> {
-    check_kind(query.kind.as_deref())?;
+    let kind = pool_type(query.kind.as_deref())?;
     let network = network_name(config, query.network.as_deref(), query.chain_network.as_deref())?;
     let mut found = Vec::new();
     for connector in connectors_of(config, query.connector.as_deref())? {
         let book = state.pool_book(config, &connector, &network).await?;
         found.extend(
-            book.pools
-                .iter()
-                .filter(|p| query.kind.as_deref().filter(|k| !k.is_empty()).is_none_or(|k| p.kind == k))
-                .map(|p| PoolEntry::new(&connector, p)),
+            book.pools.iter().filter(|p| kind.is_none_or(|kind| p.kind == kind)).map(|p| PoolEntry::new(&connector, p)),
         );
     }
     Ok((network, found))
@@ -188,7 +187,7 @@ async fn identify(
     };
     let listing = |connector: &str, family: Family, (token0, token1): (Address, Address), fee: u32| {
         let pool = ListedPool {
-            kind: family.trading_type().as_str().into(),
+            kind: family.trading_type(),
             network: network.into(),
             base_symbol: symbol(token0),
             quote_symbol: symbol(token1),
@@ -249,7 +248,7 @@ async fn find_pools(
     State(state): State<AppState>,
     Query(query): Query<PoolsQuery>,
 ) -> ApiResult<axum::Json<Vec<PoolEntry>>> {
-    check_kind(query.kind.as_deref())?;
+    let kind = pool_type(query.kind.as_deref())?;
     let config = state.config();
     let network = network_name(&config, query.network.as_deref(), query.chain_network.as_deref())?;
     let book = state.token_book(&config, &network).await?;
@@ -260,9 +259,8 @@ async fn find_pools(
     let mut candidates = Vec::new();
     for connector in connectors_of(&config, query.connector.as_deref())? {
         let Some(dex) = config.dex(&connector, &network) else { continue };
-        let kind = query.kind.as_deref().filter(|k| !k.is_empty());
         for protocol in
-            dex.protocols().filter(|protocol| kind.is_none_or(|k| k == protocol.family().trading_type().as_str()))
+            dex.protocols().filter(|protocol| kind.is_none_or(|kind| kind == protocol.family().trading_type()))
         {
             candidates.extend(protocol.pool_addresses(a, b).into_iter().map(|(address, _)| address));
         }
@@ -319,12 +317,12 @@ async fn add_pool(
     State(state): State<AppState>,
     Json(request): Json<AddPoolRequest>,
 ) -> ApiResult<axum::Json<PoolChangeResponse>> {
-    check_kind(Some(&request.kind))?;
+    let kind = pool_type(Some(&request.kind))?;
     let config = state.config();
     let network = network_name(&config, request.network.as_deref(), request.chain_network.as_deref())?;
     let address = parse_pool_address("address", &request.address)?;
     let (connector, mut pool) = inspect(&state, &config, &network, address).await?;
-    if connector != request.connector || pool.kind != request.kind {
+    if connector != request.connector || Some(pool.kind) != kind {
         return Err(ApiError::bad_request(
             "address",
             format!("{address} is a {connector} {} pool, not {} {}", pool.kind, request.connector, request.kind),
@@ -366,7 +364,7 @@ async fn add_pool(
 async fn store(state: &AppState, config: &Config, connector: &str, pool: &ListedPool) -> ApiResult<bool> {
     let book = state.pool_book(config, connector, &pool.network).await?;
     let twin = book
-        .for_pair(Some(&pool.kind), pool.base_token_address, pool.quote_token_address)
+        .for_pair(Some(pool.kind), pool.base_token_address, pool.quote_token_address)
         .into_iter()
         .find(|listed| listed.address != pool.address && (listed.fee_pct - pool.fee_pct).abs() < 1e-9);
     if let Some(twin) = twin {

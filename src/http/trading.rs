@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
+use connectors::core::family::TradingType;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::answers;
@@ -295,7 +296,7 @@ post_op!(
 
 /// The kind of swap a unified `/trading/swap/*` request names: `connector` as `uniswap/clmm`, `pancakeswap/amm`,
 /// `uniswap/router`, a bare connector (its router), or nothing (the network's `swapProvider`).
-fn swap_kind(state: &AppState, request: &SwapRequest) -> ApiResult<&'static str> {
+fn swap_kind(state: &AppState, request: &SwapRequest) -> ApiResult<TradingType> {
     let named = match request.connector.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         Some(connector) => connector.to_string(),
         None => {
@@ -304,15 +305,14 @@ fn swap_kind(state: &AppState, request: &SwapRequest) -> ApiResult<&'static str>
             config.network(&network).map(|n| n.swap_provider.clone()).unwrap_or_default()
         }
     };
-    match named.split_once('/').map_or("router", |(_, kind)| kind) {
-        "amm" => Ok("amm"),
-        "clmm" => Ok("clmm"),
-        "router" => Ok("router"),
-        other => Err(ApiError::bad_request(
+    let kind = named.split_once('/').map_or(TradingType::Router.as_str(), |(_, kind)| kind);
+    match TradingType::parse(kind) {
+        Some(kind) => Ok(kind),
+        None => Err(ApiError::bad_request(
             "connector",
             format!(
                 "{} is not a trading type; name the connector as <connector>/<amm|clmm|router>, e.g. uniswap/clmm",
-                chains::quoted(other)
+                chains::quoted(kind)
             ),
         )),
     }
@@ -327,9 +327,9 @@ fn swap_kind(state: &AppState, request: &SwapRequest) -> ApiResult<&'static str>
 async fn swap_quote(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
     let Query(request) = Query::<SwapRequest>::from_uri(&uri)?;
     match swap_kind(&state, &request)? {
-        "amm" => answers::quote_swap(&state, &uri, |request| amm::quote_swap(&state, None, request)).await,
-        "clmm" => answers::quote_swap(&state, &uri, |request| clmm::quote_swap(&state, None, request)).await,
-        _ => Ok(axum::Json(router::quote_swap(&state, None, request).await?).into_response()),
+        TradingType::Amm => answers::quote_swap(&state, &uri, |request| amm::quote_swap(&state, None, request)).await,
+        TradingType::Clmm => answers::quote_swap(&state, &uri, |request| clmm::quote_swap(&state, None, request)).await,
+        TradingType::Router => Ok(axum::Json(router::quote_swap(&state, None, request).await?).into_response()),
     }
 }
 
@@ -343,9 +343,9 @@ async fn swap_execute(
     Json(request): Json<SwapRequest>,
 ) -> ApiResult<axum::Json<TxResponse<SwapData>>> {
     Ok(axum::Json(match swap_kind(&state, &request)? {
-        "amm" => amm::execute_swap(&state, None, request).await?,
-        "clmm" => clmm::execute_swap(&state, None, request).await?,
-        _ => router::execute_swap(&state, None, request).await?,
+        TradingType::Amm => amm::execute_swap(&state, None, request).await?,
+        TradingType::Clmm => clmm::execute_swap(&state, None, request).await?,
+        TradingType::Router => router::execute_swap(&state, None, request).await?,
     }))
 }
 

@@ -1,3 +1,4 @@
+use connectors::core::family::TradingType;
 use connectors::core::pool_address::PoolAddressError;
 use sqlx::Row;
 
@@ -16,7 +17,7 @@ impl Storage {
         )
         .bind(connector)
         .bind(&pool.network)
-        .bind(&pool.kind)
+        .bind(pool.kind.as_str())
         .bind(pool.address.to_string())
         .bind(&pool.base_symbol)
         .bind(&pool.quote_symbol)
@@ -53,7 +54,10 @@ impl Storage {
                         .map_err(|e: alloy::hex::FromHexError| decode(e.to_string()))
                 };
                 Ok(ListedPool {
-                    kind: row.try_get("kind")?,
+                    kind: {
+                        let kind = row.try_get::<String, _>("kind")?;
+                        TradingType::parse(&kind).ok_or_else(|| decode(format!("unknown pool type '{kind}'")))?
+                    },
                     network: row.try_get("network")?,
                     base_symbol: row.try_get("base_symbol")?,
                     quote_symbol: row.try_get("quote_symbol")?,

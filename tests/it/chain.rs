@@ -437,7 +437,7 @@ async fn token_lists_are_read_extended_and_trimmed() {
     assert_error_body(status, &body, StatusCode::CONFLICT, "already listed");
 
     // A Uniswap V2 pair is an ERC-20 too: save it from the chain, use it, remove it.
-    let pair = devnet.deployment().pools.iter().find(|p| p.kind == "amm").unwrap().address;
+    let pair = devnet.deployment().pools.iter().find(|p| p.kind.as_str() == "amm").unwrap().address;
     let (status, saved) = gw.post(&format!("/tokens/save/{pair}?chainNetwork=ethereum-devnet"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["token"]["symbol"], "UNI-V2");

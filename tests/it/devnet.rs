@@ -31,7 +31,7 @@ async fn pools_sit_at_the_addresses_computed_off_chain() {
         let address = pool.address.contract().unwrap();
         let code = chain.provider.get_code_at(address).await.unwrap();
         assert!(!code.is_empty(), "no contract at {pool:?}");
-        if pool.kind == "amm" {
+        if pool.kind.as_str() == "amm" {
             let v2 = dex.v2.unwrap();
             assert_eq!(v2.pair_address(pool.base_address, pool.quote_address), address);
             let on_chain = IUniswapV2Factory::new(v2.factory, &chain.provider)

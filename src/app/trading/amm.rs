@@ -3,7 +3,7 @@
 use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::transfers;
-use connectors::core::family::Family;
+use connectors::core::family::{Family, TradingType};
 use connectors::core::pool_address::PoolAddress;
 use connectors::core::route::Route;
 use connectors::routing::split::Routing;
@@ -32,7 +32,7 @@ async fn pair_for(
     let v2 = v2_of(desk)?;
     let address = match (pool, tokens) {
         (Some(pool), _) => pair_contract(pool)?,
-        (None, Some(pair)) => pair_contract(pools_for_pair(state, desk, "amm", pair).await?[0])?,
+        (None, Some(pair)) => pair_contract(pools_for_pair(state, desk, TradingType::Amm, pair).await?[0])?,
         (None, None) => return Err(AppError::invalid("poolAddress", "is required when quoteToken is not given")),
     };
     Ok(v2.pair(state.pool_states(), &desk.network, address.into()).await?)
@@ -70,7 +70,7 @@ pub async fn execute_swap(
 ) -> AppResult<TxResponse<SwapData>> {
     plan(state, connector, &request)
         .await?
-        .execute(state, Some(Family::V2), "amm", request.wallet_address.as_deref())
+        .execute(state, Some(Family::V2), TradingType::Amm, request.wallet_address.as_deref())
         .await
 }
 

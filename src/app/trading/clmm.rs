@@ -5,6 +5,7 @@ use alloy::primitives::{Address, U256};
 use connectors::Side;
 use connectors::clmm::pool::ClmmPool;
 use connectors::clmm::range::Orientation;
+use connectors::core::family::TradingType;
 use connectors::core::pool_address::PoolAddress;
 use connectors::core::route::Route;
 use connectors::routing::search::best;
@@ -24,7 +25,7 @@ use crate::state::AppState;
 /// any that cannot be read as its pools.
 async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)) -> AppResult<Vec<ClmmPool>> {
     let mut pools = Vec::new();
-    for address in pools_for_pair(state, desk, "clmm", pair).await? {
+    for address in pools_for_pair(state, desk, TradingType::Clmm, pair).await? {
         match pool_state(state, desk, address).await {
             Ok(pool) => pools.push(pool),
             Err(error) if error.is_refusal() => {}
@@ -32,7 +33,7 @@ async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)
         }
     }
     match pools.is_empty() {
-        true => Err(no_pool("clmm")),
+        true => Err(no_pool(TradingType::Clmm)),
         false => Ok(pools),
     }
 }
@@ -90,7 +91,7 @@ pub async fn execute_swap(
 ) -> AppResult<TxResponse<SwapData>> {
     let planned = plan(state, connector, &request).await?;
     let family = planned.routing.legs[0].route.hops[0].family;
-    planned.execute(state, Some(family), "clmm", request.wallet_address.as_deref()).await
+    planned.execute(state, Some(family), TradingType::Clmm, request.wallet_address.as_deref()).await
 }
 
 const DEFAULT_BINS: u32 = 10;

@@ -20,7 +20,7 @@ use chains::erc20::{self, Token};
 use chains::network::Network;
 use chains::permit2::Spender;
 use chains::tx::{Call, Outcome, SentTx};
-use connectors::core::family::Family;
+use connectors::core::family::{Family, TradingType};
 use connectors::dex::Dex;
 use connectors::dex::Protocol;
 
@@ -104,12 +104,12 @@ impl Desk {
                     self.connector, self.network_name
                 ),
             ),
-            _ => self.not_deployed_kind(family.trading_type().as_str()),
+            _ => self.not_deployed_kind(family.trading_type()),
         }
     }
 
     /// The refusal of a request for pools of type `kind` the connector has none of here.
-    pub fn not_deployed_kind(&self, kind: &str) -> AppError {
+    pub fn not_deployed_kind(&self, kind: TradingType) -> AppError {
         AppError::invalid("connector", format!("{} has no {kind} pools on {}", self.connector, self.network_name))
     }
 
@@ -232,11 +232,13 @@ pub(crate) mod tests_support {
         install_templates(dir.path()).unwrap();
         let config = Arc::new(Config::load(dir.path()).unwrap());
         let settings = crate::ethereum::network_settings("devnet", config.network("devnet").unwrap());
-        let network = Arc::new(Network::connect(chains::network::NetworkSettings {
-            node_urls: vec!["http://127.0.0.1:9".into()],
-            ..settings
-        })
-        .unwrap());
+        let network = Arc::new(
+            Network::connect(chains::network::NetworkSettings {
+                node_urls: vec!["http://127.0.0.1:9".into()],
+                ..settings
+            })
+            .unwrap(),
+        );
         Desk {
             dex: config.dex("uniswap", "devnet").unwrap(),
             book: Arc::new(TokenBook::build(&config, &[], "devnet")),

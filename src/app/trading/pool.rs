@@ -36,18 +36,17 @@ pub async fn base_of(
 pub async fn pools_for_pair(
     state: &AppState,
     desk: &Desk,
-    kind: &str,
+    kind: TradingType,
     (a, b): (Address, Address),
 ) -> AppResult<Vec<PoolAddress>> {
     let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
     let mut pools: Vec<PoolAddress> = book.for_pair(Some(kind), a, b).iter().map(|p| p.address).collect();
     if pools.is_empty() {
-        if !desk.dex.protocols().any(|protocol| protocol.family().trading_type().as_str() == kind) {
+        if !desk.dex.protocols().any(|protocol| protocol.family().trading_type() == kind) {
             return Err(desk.not_deployed_kind(kind));
         }
         let found = desk.dex.discover(state.pool_states(), &desk.network, &[(a, b)]).await?;
-        pools =
-            found.iter().filter(|pool| pool.family.trading_type().as_str() == kind).map(|pool| pool.address).collect();
+        pools = found.iter().filter(|pool| pool.family.trading_type() == kind).map(|pool| pool.address).collect();
     }
     match pools.is_empty() {
         true => Err(no_pool(kind)),
@@ -56,7 +55,7 @@ pub async fn pools_for_pair(
 }
 
 /// The refusal of a pair no pool of type `kind` trades.
-pub fn no_pool(kind: &str) -> AppError {
+pub fn no_pool(kind: TradingType) -> AppError {
     AppError::invalid(
         "quoteToken",
         format!("no {kind} pool trades this pair here; name one with poolAddress or add one with POST /pools"),

@@ -6,6 +6,7 @@
 use alloy::primitives::U256;
 use chains::erc20::Token;
 use connectors::Side;
+use connectors::core::family::TradingType;
 use connectors::core::route::{Leg, PoolRef, Route, RouteQuote, SwapAmount};
 use connectors::routing::search::{RouteSpace, whole_routes};
 use connectors::routing::split::{Routing, SplitSearch, best_routing as best_routing_of};
@@ -144,7 +145,7 @@ pub async fn execute_swap(
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let order = Order::resolve(&desk, &request, None)?;
     let routing = best_routing(state, &desk, &order).await?;
-    Planned { desk, order, routing }.execute(state, None, "router", request.wallet_address.as_deref()).await
+    Planned { desk, order, routing }.execute(state, None, TradingType::Router, request.wallet_address.as_deref()).await
 }
 
 /// Executes a stored quote: the same route and amounts, bounded by the slippage it was quoted with. If the price
@@ -184,5 +185,5 @@ pub async fn execute_quote(
     // A BUY's amount is what it asks for; its legs through V2 pairs may deliver a little more.
     let amount = if side == Side::Sell { quoted.amount_in } else { routing.asked_out() };
     let order = Order::new(side, base, quote, amount);
-    Planned { desk, order, routing }.execute(state, None, "router", request.wallet_address.as_deref()).await
+    Planned { desk, order, routing }.execute(state, None, TradingType::Router, request.wallet_address.as_deref()).await
 }

@@ -5,7 +5,7 @@ use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
 use connectors::Side;
-use connectors::core::family::Family;
+use connectors::core::family::{Family, TradingType};
 use connectors::core::pool_address::PoolAddress;
 use connectors::core::route::SwapAmount;
 use connectors::core::route::{Leg, Route, RouteQuote, SwapLimits};
@@ -218,7 +218,7 @@ impl Planned {
         &self,
         state: &AppState,
         router: Option<Family>,
-        kind: &str,
+        kind: TradingType,
         wallet: Option<&str>,
     ) -> AppResult<TxResponse<SwapData>> {
         let Planned { desk, order, routing } = self;
