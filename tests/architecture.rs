@@ -20,10 +20,6 @@ const MAX_FILE_LINES: usize = 600;
 const NOT_YET: &[&str] = &[
     "size: src/bin/bench.rs fn bench is over 80 lines",
     "size: src/bin/bench.rs is over 600 lines",
-    "size: src/config/sections.rs fn validate is over 80 lines",
-    "size: src/devnet/deploy.rs fn like is over 80 lines",
-    "size: src/devnet/deploy.rs is over 600 lines",
-    "size: src/http/mod.rs fn document_shared_answers is over 80 lines",
     r#"trading type: src/bin/bench.rs spells "amm""#,
     r#"trading type: src/bin/bench.rs spells "clmm""#,
     r#"trading type: src/bin/bench.rs spells "router""#,

@@ -295,6 +295,21 @@ impl Section for NetworkConfig {
                 return Err(Invalid::new("swapProvider", "must be <connector>/<router|amm|clmm>, e.g. uniswap/router"));
             }
         }
+        self.validate_fees()?;
+        if self.replace_after_seconds == Some(0) {
+            return Err(Invalid::new("replaceAfterSeconds", "must be positive, or empty to never replace"));
+        }
+        if self.drop_after_seconds == 0 {
+            return Err(Invalid::new("dropAfterSeconds", "must be positive"));
+        }
+        Ok(())
+    }
+}
+
+impl NetworkConfig {
+    /// The gas settings and the fee caps: each value in range, and the caps leaving room for what the chain and
+    /// the settings ask.
+    fn validate_fees(&self) -> Result<(), Invalid> {
         for (key, value) in [
             ("baseFee", self.base_fee),
             ("priorityFee", self.priority_fee),
@@ -364,12 +379,6 @@ impl Section for NetworkConfig {
                     gwei(caps.gas_price_cap)
                 ),
             ));
-        }
-        if self.replace_after_seconds == Some(0) {
-            return Err(Invalid::new("replaceAfterSeconds", "must be positive, or empty to never replace"));
-        }
-        if self.drop_after_seconds == 0 {
-            return Err(Invalid::new("dropAfterSeconds", "must be positive"));
         }
         Ok(())
     }

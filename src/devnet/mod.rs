@@ -11,6 +11,9 @@
 mod assets;
 mod deploy;
 mod front;
+mod plan;
+mod pools;
+mod zeroex;
 
 use connectors::core::family::TradingType;
 use std::io::Read;
@@ -25,7 +28,10 @@ use alloy::sol_types::SolCall;
 use serde::{Deserialize, Serialize};
 
 pub use assets::{DevnetAssets, artifact_packages};
-pub use deploy::{WETH, add_market};
+pub use pools::add_market;
+
+/// WETH9 at its mainnet address: the plain devnet's wrapped native token, and the one 0x is built against.
+pub const WETH: Address = alloy::primitives::address!("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2");
 
 use crate::rehearsal::{NETWORK, Profile};
 
