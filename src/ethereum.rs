@@ -13,8 +13,8 @@ use chains::tx::TxSender;
 use chains::tx::tracker;
 use chains::wallet::{self, Signers};
 
-use crate::app::error::AppError;
 use crate::config::{CHAIN, Config, NetworkConfig};
+use crate::error::AppError;
 use crate::passphrase::Passphrase;
 use crate::storage::{Storage, StorageError, WalletRow};
 

@@ -4,6 +4,7 @@ pub mod answers;
 pub mod app;
 pub mod config;
 pub mod devnet;
+pub mod error;
 pub mod ethereum;
 pub mod files;
 pub mod http;

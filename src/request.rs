@@ -8,8 +8,8 @@ use connectors::clob::OrderType;
 use connectors::core::pool_address::PoolAddress;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::app::error::{AppError, AppResult};
 use crate::config::{CHAIN, Config};
+use crate::error::{AppError, AppResult};
 
 /// The network a request names, by any of the spellings clients use; the default network when none.
 pub fn network_name(config: &Config, network: Option<&str>, chain_network: Option<&str>) -> AppResult<String> {

@@ -3,8 +3,8 @@
 use alloy::primitives::Address;
 use chains::erc20::Token;
 
-use crate::app::error::{AppError, AppResult, InvalidKind};
 use crate::config::{CHAIN, Config};
+use crate::error::{AppError, AppResult, InvalidKind};
 use crate::request::parse_address;
 use crate::storage::TokenRow;
 

@@ -18,8 +18,8 @@ use chains::tx::{Call, Outcome, SentTx};
 use connectors::clob::ClobVenue;
 use connectors::core::family::TradingType;
 
-use crate::app::error::{AppError, AppResult};
 use crate::config::{CHAIN, Config};
+use crate::error::{AppError, AppResult};
 use crate::request::{Human, check_chain, network_name, parse_address, wallet_address};
 use crate::schema::chain::*;
 use crate::state::AppState;

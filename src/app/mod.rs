@@ -1,9 +1,8 @@
 //! The use cases, free of HTTP: each takes what a request resolved to and answers a typed value or a typed
-//! [`error::AppError`]. Trading (swaps, liquidity and positions through a connector), order books, and the chain's
+//! [`crate::error::AppError`]. Trading (swaps, liquidity and positions through a connector), order books, and the chain's
 //! own operations (balances, approvals, transfers, and what became of a transaction).
 
 pub mod chain;
 pub mod clob;
-pub mod error;
 pub mod trading;
 pub mod transactions;

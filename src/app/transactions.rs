@@ -11,7 +11,7 @@ use chains::tx::{Ledger, LedgerTx, TxKind, TxStatus};
 use chains::tx::{Mined, Replacement, SentTx};
 
 use super::chain::{Ctx, context, summarize};
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::request::{Human, wallet_address};
 use crate::schema::chain::*;
 use crate::state::AppState;

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use connectors::clob::OrderError;
 use connectors::core::error::{ConnectorError, Field};
 
-use crate::app::error::{AppError, INTERNAL_MESSAGE, InvalidKind};
 use crate::config::ConfigError;
+use crate::error::{AppError, INTERNAL_MESSAGE, InvalidKind};
 
 #[derive(Debug)]
 pub struct ApiError {

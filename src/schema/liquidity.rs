@@ -5,7 +5,7 @@ use alloy::primitives::U256;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::request::{AmountText, Human, Target, optional_pool_address};
 use connectors::core::pool_address::PoolAddress;
 

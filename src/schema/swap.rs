@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::error::AppResult;
+use crate::error::AppResult;
 use crate::request::{AmountText, Human, Target, optional_pool_address};
 use connectors::core::pool_address::PoolAddress;
 

@@ -18,8 +18,8 @@ use connectors::Side;
 use connectors::clob::{ClobVenue, Market, MarketToken, OrderState, OrderType, Resting, cap_by_backing};
 use connectors::core::error::ConnectorError;
 
-use crate::app::error::{AppError, AppResult, InvalidKind};
 use crate::config::{ClobConfig, Config};
+use crate::error::{AppError, AppResult, InvalidKind};
 use crate::state::AppState;
 use crate::storage::{BookSync, StoredFill, StoredOrder, now_ms};
 
@@ -117,9 +117,7 @@ macro_rules! with_clob {
                 let $clob = $crate::app::clob::Clob::<Venue>::open($state, network, (connector, settings)).await?;
                 $body
             },
-            return Err(
-                $crate::app::error::AppError::internal(format!("no venue speaks the configured {connector}")).into()
-            )
+            return Err($crate::error::AppError::internal(format!("no venue speaks the configured {connector}")).into())
         )
     }};
 }

@@ -10,7 +10,7 @@ use connectors::Side;
 use connectors::clob::{ClobVenue, Market, OrderStatus, OrderTerms, OrderType, Resting, match_taker};
 
 use super::{Clob, NewOrder, Placed, Signed};
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::storage::{StoredOrder, now_ms};
 

@@ -11,7 +11,7 @@ use connectors::Side;
 use connectors::clob::{ClobVenue, Market, levels};
 
 use super::{Clob, NewOrder};
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::request::{page, parse_address, parse_order_type, parse_side, wallet_address};
 use crate::schema::clob::*;
 use crate::state::AppState;

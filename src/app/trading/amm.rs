@@ -13,7 +13,7 @@ use connectors::v2::pair::V2PairState;
 use super::Desk;
 use super::pool::{base_of, pair_contract, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::request::{Human, optional_pool_address};
 use crate::schema::liquidity::{
     AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, PoolQuery, PositionRequest,

@@ -14,7 +14,7 @@ use connectors::routing::split::Routing;
 use super::Desk;
 use super::pool::{base_of, no_pool, pool_state, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::request::{Human, parse_pool_address};
 use crate::schema::TxResponse;
 use crate::schema::liquidity::{Bin, ClmmPoolInfo, PoolQuery};

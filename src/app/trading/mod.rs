@@ -24,8 +24,8 @@ use connectors::core::family::{Family, TradingType};
 use connectors::dex::Dex;
 use connectors::dex::Protocol;
 
-use crate::app::error::{AppError, AppResult, InvalidKind};
 use crate::config::{CHAIN, Config};
+use crate::error::{AppError, AppResult, InvalidKind};
 use crate::request::{Target, network_name, wallet_address};
 use crate::state::AppState;
 use crate::tokens::TokenBook;

@@ -8,7 +8,7 @@ use connectors::core::pool_address::PoolAddress;
 use connectors::dex::Dex;
 
 use super::Desk;
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Which of a pool's two tokens is the base: the request's, else the pool list's, else token0.

@@ -15,7 +15,7 @@ use connectors::dex::{Dex, Protocol};
 
 use super::Desk;
 use super::pool::{base_of, pool_state};
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::request::{Human, optional_pool_address, wallet_address};
 use crate::schema::liquidity::{LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
 use crate::schema::{TxResponse, fee_of, status_of};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Desk;
 use super::swap::{self, Order, Planned};
-use crate::app::error::{AppError, AppResult, InvalidKind};
+use crate::error::{AppError, AppResult, InvalidKind};
 use crate::request::Target;
 use crate::schema::TxResponse;
 use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};

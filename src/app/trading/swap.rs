@@ -14,7 +14,7 @@ use connectors::routing::gas::gas;
 use connectors::routing::split::Routing;
 
 use super::Desk;
-use crate::app::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::request::{Human, parse_side};
 use crate::schema::swap::{QuoteSwapResponse, RouteSplit, RouteStep, SwapData, SwapRequest};
 use crate::schema::{TxResponse, fee_of, signed, status_of};

@@ -1,4 +1,5 @@
-//! The use cases' one error type: what went wrong, typed, with no status code. The HTTP layer maps each to its
+//! The application's one error type, which the use cases (`crate::app`) and what they resolve requests with
+//! answer: what went wrong, typed, with no status code. The HTTP layer maps each to its
 //! status and machine code in one place (`crate::http::error`).
 
 use chains::error::ChainError;
