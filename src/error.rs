@@ -19,9 +19,6 @@ pub enum AppError {
     /// Nothing by that name or id.
     #[error("{0}")]
     NotFound(String),
-    /// Something by that name or address already exists.
-    #[error("{0}")]
-    Conflict(String),
     /// A fault of ours or of a dependency, logged and never echoed.
     #[error("{0}")]
     Internal(String),
@@ -70,10 +67,6 @@ impl AppError {
         AppError::NotFound(message.into())
     }
 
-    pub fn conflict(message: impl Into<String>) -> Self {
-        AppError::Conflict(message.into())
-    }
-
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         AppError::Internal(cause.to_string())
     }
@@ -92,7 +85,7 @@ impl AppError {
         };
         match self {
             AppError::Chain(error) | AppError::Connector(ConnectorError::Chain(error)) => chain(error),
-            AppError::Invalid { .. } | AppError::NotFound(_) | AppError::Conflict(_) | AppError::Connector(_) => true,
+            AppError::Invalid { .. } | AppError::NotFound(_) | AppError::Connector(_) => true,
             other => !other.is_internal(),
         }
     }

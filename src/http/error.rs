@@ -134,7 +134,6 @@ impl From<AppError> for ApiError {
                 }
             }
             AppError::NotFound(message) => ApiError::not_found(message),
-            AppError::Conflict(message) => ApiError::conflict(message),
             AppError::Internal(cause) => ApiError::internal(cause),
             AppError::Chain(error) => error.into(),
             AppError::Connector(error) => error.into(),

@@ -50,11 +50,6 @@ impl TxStatus {
         TxStatus::ALL.into_iter().find(|status| status.as_str() == text)
     }
 
-    /// Not settled yet: it may still be mined.
-    pub fn is_open(self) -> bool {
-        matches!(self, Signed | Pending)
-    }
-
     /// Mined, with a receipt.
     pub fn is_mined(self) -> bool {
         matches!(self, Confirmed | Failed)
