@@ -2,7 +2,9 @@
 //! answer: what went wrong, typed, with no status code. The HTTP layer maps each to its
 //! status and machine code in one place (`crate::http::error`).
 
+use alloy::primitives::B256;
 use chains::error::ChainError;
+use chains::tx::revert::RevertKind;
 use connectors::clob::OrderError;
 use connectors::core::error::ConnectorError;
 
@@ -16,6 +18,21 @@ pub enum AppError {
     /// A request that cannot be served as it is; `field` names the input at fault, as the request spells it.
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String, kind: InvalidKind },
+    /// The transaction would revert on a slippage bound the market no longer meets; nothing was sent. The
+    /// message says what was asked and what the market gives now.
+    #[error("{0}")]
+    Slippage(String),
+    /// A transaction was sent and mined, and reverted: its fee was paid, nothing else happened.
+    #[error("Transaction {hash} was mined and reverted ({reason}); its gas fee was paid and nothing else moved")]
+    Failed { hash: B256, reason: String, kind: RevertKind },
+    /// A transaction was sent and is not mined within the network's `transactionExecutionTimeoutMs`; the
+    /// gateway keeps tracking it. Worded so Hummingbot's client finds the hash
+    /// (`Transaction (\S+) (?:was not confirmed|pending)`) and polls it before ever sending again.
+    #[error(
+        "Transaction {hash} was not confirmed within {waited_ms} ms (transactionExecutionTimeoutMs); the gateway keeps \
+         tracking it: poll it (POST /chains/ethereum/poll) before sending again"
+    )]
+    TimedOut { hash: B256, waited_ms: u64 },
     /// Nothing by that name or id.
     #[error("{0}")]
     NotFound(String),
@@ -47,6 +64,10 @@ pub enum InvalidKind {
     UnknownToken,
     /// A cancel was mined in place of what was asked: nothing happened.
     Cancelled,
+    /// No pool or route trades the pair.
+    NoRoute,
+    /// The wallet holds less than the request spends.
+    Balance,
 }
 
 impl AppError {
@@ -78,6 +99,7 @@ impl AppError {
             !matches!(
                 error,
                 ChainError::Unreachable { .. }
+                    | ChainError::RateLimited { .. }
                     | ChainError::Node(_)
                     | ChainError::Ledger(_)
                     | ChainError::Interrupted(_)

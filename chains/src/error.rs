@@ -8,6 +8,12 @@ pub enum ChainError {
     /// No node of the network answered.
     #[error("network '{network}' is unreachable ({detail}); check the nodeURL setting of namespace ethereum-{network}")]
     Unreachable { network: String, detail: String },
+    /// Every node refused for too many requests (HTTP 429, JSON-RPC -32005 or its wording), still after the
+    /// reads were retried with backoff; nothing was sent.
+    #[error(
+        "the nodes of network '{network}' refuse for too many requests (rate limited); retry in a few seconds, or add a node URL to nodeURL"
+    )]
+    RateLimited { network: String },
     /// A node answered with an error to a read.
     #[error("the node refused a call: {0}")]
     Node(String),
@@ -39,4 +45,16 @@ pub enum ChainError {
     /// A send stopped before its end (its task failed); what it recorded, the tracker settles.
     #[error("{0}")]
     Interrupted(String),
+}
+
+impl ChainError {
+    /// What a revert found before sending, or a node's refusal of the signed transaction, means for the request.
+    pub fn revert_kind(&self) -> Option<crate::tx::revert::RevertKind> {
+        match self {
+            ChainError::Reverted { reason } | ChainError::Rejected(reason) => {
+                Some(crate::tx::revert::RevertKind::of(reason))
+            }
+            _ => None,
+        }
+    }
 }

@@ -163,6 +163,13 @@ impl Network {
 
     /// Maps an RPC failure of a read to the error the user can act on.
     pub fn rpc_error(&self, error: RpcError<TransportErrorKind>) -> ChainError {
+        let limited = match &error {
+            RpcError::ErrorResp(payload) => crate::rpc::is_rate_limit(payload),
+            other => crate::rpc::is_http_rate_limit(other),
+        };
+        if limited {
+            return ChainError::RateLimited { network: self.settings.name.clone() };
+        }
         match error {
             RpcError::ErrorResp(payload) => ChainError::Node(payload.message.to_string()),
             other => ChainError::Unreachable { network: self.settings.name.clone(), detail: other.to_string() },

@@ -16,6 +16,9 @@ use crate::error::ChainError;
 
 /// The pause before a second round over the nodes when every one failed.
 const RETRY_BACKOFF: Duration = Duration::from_millis(250);
+/// How many more rounds a read every node refuses for too many requests gets, the pause doubling from
+/// [`RETRY_BACKOFF`] each time (0.25 + 0.5 + 1 + 2 s in all): a provider's per-second cap clears in that time.
+const RATE_LIMIT_RETRIES: u32 = 4;
 /// The longest one node may take to answer one request (its whole body) before the next node is tried. Node
 /// calls answer in milliseconds; one that takes this long is as good as down. A request tries each node twice,
 /// which with one or two nodes fits in the default request timeout (`server.requestTimeoutSeconds`, 60 s).
@@ -184,14 +187,28 @@ impl FailoverTransport {
         self.endpoints[self.preferred.load(Ordering::Relaxed) % self.endpoints.len()].display.clone()
     }
 
-    /// Tries every node in turn; when all fail, waits a little and tries them once more.
+    /// Tries every node in turn; when all fail, waits a little and tries them once more. A read every node
+    /// refuses for too many requests is tried again with a pause doubling each time (a send is not: its signed
+    /// bytes went out, and the pipeline asks the node what became of them).
     async fn request(self, packet: RequestPacket) -> Result<ResponsePacket, TransportError> {
-        match self.try_each(&packet).await {
-            Ok(response) => Ok(response),
-            Err(_) => {
-                tokio::time::sleep(RETRY_BACKOFF).await;
-                self.try_each(&packet).await
+        let mut pause = RETRY_BACKOFF;
+        let mut retries = 0;
+        loop {
+            let answer = self.try_each(&packet).await;
+            let limited = match &answer {
+                Ok(response) => response.payloads().any(|payload| payload.as_error().is_some_and(is_rate_limit)),
+                Err(error) => is_http_rate_limit(error),
+            };
+            let again = match limited {
+                true => retries < RATE_LIMIT_RETRIES && !sends(&packet),
+                false => answer.is_err() && retries == 0,
+            };
+            if !again {
+                return answer;
             }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            retries += 1;
         }
     }
 
@@ -199,17 +216,20 @@ impl FailoverTransport {
         let count = self.endpoints.len();
         let start = self.preferred.load(Ordering::Relaxed);
         let mut failures = Vec::new();
+        let mut all_limited = true;
         for offset in 0..count {
             let index = (start + offset) % count;
             let endpoint = &self.endpoints[index];
             match self.serves_our_chain(endpoint).await {
                 Ok(true) => {}
                 Ok(false) => {
+                    all_limited = false;
                     failures.push(format!("{} serves another chain than {}", endpoint.display, self.chain_id));
                     continue;
                 }
                 Err(e) => {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    all_limited &= is_http_rate_limit(&e);
                     let error = endpoint.scrub(&e);
                     endpoint.failed("RPC node unreachable", &error);
                     failures.push(format!("{}: {error}", endpoint.display));
@@ -232,6 +252,7 @@ impl FailoverTransport {
                 }
                 Err(e) => {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    all_limited &= is_http_rate_limit(&e);
                     metrics::counter!("gateway_rpc_errors_total", "network" => self.network.to_string()).increment(1);
                     let error = endpoint.scrub(&e);
                     endpoint.failed("RPC request failed", &error);
@@ -239,7 +260,11 @@ impl FailoverTransport {
                 }
             }
         }
-        Err(TransportErrorKind::custom_str(&format!("every node failed: {}", failures.join("; "))))
+        let failed = format!("every node failed: {}", failures.join("; "));
+        match all_limited {
+            true => Err(TransportErrorKind::http_error(429, failed)),
+            false => Err(TransportErrorKind::custom_str(&failed)),
+        }
     }
 
     async fn serves_our_chain(&self, endpoint: &Endpoint) -> Result<bool, TransportError> {
@@ -288,6 +313,23 @@ impl tower::Service<RequestPacket> for FailoverTransport {
     fn call(&mut self, packet: RequestPacket) -> Self::Future {
         Box::pin(self.clone().request(packet))
     }
+}
+
+/// Whether a JSON-RPC error is a provider's refusal for too many requests: EIP-1474's -32005 ("limit
+/// exceeded"), or the wordings of providers that answer with another code.
+pub fn is_rate_limit(payload: &alloy::rpc::json_rpc::ErrorPayload) -> bool {
+    let message = payload.message.to_lowercase();
+    payload.code == -32005 || message.contains("rate limit") || message.contains("too many requests")
+}
+
+/// Whether a transport error is an HTTP 429 (every node's, when the failover gave up).
+pub fn is_http_rate_limit(error: &TransportError) -> bool {
+    matches!(error, alloy::transports::RpcError::Transport(TransportErrorKind::HttpError(http)) if http.status == 429)
+}
+
+/// Whether the packet sends a transaction (whose retry is the pipeline's to decide, not the transport's).
+fn sends(packet: &RequestPacket) -> bool {
+    packet.method_names().any(|method| method == "eth_sendRawTransaction")
 }
 
 /// `scheme://host:port` of a URL, dropping the path and query where providers put API keys.

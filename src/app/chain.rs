@@ -18,8 +18,9 @@ use chains::tx::{Call, Outcome, SentTx};
 use connectors::clob::ClobVenue;
 use connectors::core::family::TradingType;
 
+use crate::app::sending::send_and_settle;
 use crate::config::{CHAIN, Config};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, InvalidKind};
 use crate::request::{Human, check_chain, network_name, parse_address, wallet_address};
 use crate::schema::chain::*;
 use crate::state::AppState;
@@ -191,7 +192,7 @@ pub async fn approve(state: &AppState, request: ApproveRequest) -> AppResult<App
             None => U256::ZERO,
         };
         for call in spender.approvals(token.address, amount, erc20_allowed) {
-            results.push(state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "approve").await?);
+            results.push(send_and_settle(state, &ctx.network, &signer, &call, "approve").await?);
         }
     }
     let (signature, status, fee) = summarize(&results);
@@ -272,6 +273,8 @@ pub async fn wrap(state: &AppState, request: WrapRequest) -> AppResult<WrapRespo
     };
     let amount = positive(amount.parse("amount", NATIVE_DECIMALS)?)?;
     let wrapping = Wrapping::new(state, &request).await?;
+    let native = native_token(&wrapping.native_symbol);
+    require_balance(&wrapping.ctx.network, wrapping.owner, &native, amount.raw).await?;
     let call = chains::erc20::wrap(wrapping.weth, amount.raw);
     wrapping.run(state, call, amount, "wrap").await
 }
@@ -287,6 +290,13 @@ pub async fn unwrap(state: &AppState, request: WrapRequest) -> AppResult<WrapRes
                 .map_err(|_| AppError::invalid("amount", format!("the wallet holds no {}", wrapping.wrapped_symbol)))?
         }
     };
+    let wrapped = erc20::Token {
+        address: wrapping.weth,
+        symbol: wrapping.wrapped_symbol.clone(),
+        name: wrapping.wrapped_symbol.clone(),
+        decimals: NATIVE_DECIMALS,
+    };
+    require_balance(&wrapping.ctx.network, wrapping.owner, &wrapped, amount.raw).await?;
     let call = chains::erc20::unwrap(wrapping.weth, amount.raw);
     wrapping.run(state, call, amount, "unwrap").await
 }
@@ -309,8 +319,10 @@ pub async fn send(state: &AppState, request: SendRequest) -> AppResult<SendRespo
         Some(token) => chains::erc20::transfer(token.address, to, amount.raw),
         None => Call::new(to, alloy::primitives::Bytes::new()).with_value(amount.raw),
     };
+    let spent = token.clone().unwrap_or_else(|| native_token(&book.native_symbol));
+    require_balance(&ctx.network, owner, &spent, amount.raw).await?;
     let signer = state.ethereum().signer(owner)?;
-    let (sent, outcome) = state.ethereum().sender.send_and_wait(&ctx.network, &signer, &call, "send").await?;
+    let (sent, outcome) = send_and_settle(state, &ctx.network, &signer, &call, "send").await?;
     let nonce = sent.nonce;
     let (signature, status, fee) = summarize(&[(sent, outcome)]);
     Ok(SendResponse {
@@ -324,11 +336,30 @@ pub async fn send(state: &AppState, request: SendRequest) -> AppResult<SendRespo
     })
 }
 
+/// Refuses, before anything is simulated, a request that spends more of a token (the zero address: the native
+/// currency) than `owner` holds, saying how much it holds and how much is needed.
+pub async fn require_balance(network: &Network, owner: Address, token: &erc20::Token, amount: U256) -> AppResult<()> {
+    let tokens: &[Address] = if token.address.is_zero() { &[] } else { &[token.address] };
+    let (native, held) = erc20::balances(network, owner, tokens).await?;
+    let held = held.first().copied().unwrap_or(native);
+    if held >= amount {
+        return Ok(());
+    }
+    let units = |raw: U256| format!("{} {}", format_units(raw, token.decimals), token.symbol);
+    Err(AppError::invalid("amount", format!("wallet {owner} holds {}; this needs {}", units(held), units(amount)))
+        .of_kind(InvalidKind::Balance))
+}
+
 fn positive(amount: Amount) -> AppResult<Amount> {
     if amount.raw.is_zero() {
         return Err(AppError::invalid("amount", "must be greater than zero"));
     }
     Ok(amount)
+}
+
+/// The native currency as a token: what the zero address stands for.
+fn native_token(symbol: &str) -> erc20::Token {
+    erc20::Token { address: Address::ZERO, symbol: symbol.into(), name: symbol.into(), decimals: NATIVE_DECIMALS }
 }
 
 struct Wrapping {
@@ -356,7 +387,7 @@ impl Wrapping {
 
     async fn run(self, state: &AppState, call: Call, amount: Amount, label: &str) -> AppResult<WrapResponse> {
         let signer = state.ethereum().signer(self.owner)?;
-        let result = state.ethereum().sender.send_and_wait(&self.ctx.network, &signer, &call, label).await?;
+        let result = send_and_settle(state, &self.ctx.network, &signer, &call, label).await?;
         let nonce = result.0.nonce;
         let (signature, status, fee) = summarize(&[result]);
         Ok(WrapResponse {

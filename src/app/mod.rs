@@ -4,5 +4,6 @@
 
 pub mod chain;
 pub mod clob;
+pub mod sending;
 pub mod trading;
 pub mod transactions;

@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ConfigQuery {
     /// A namespace (`server`, `ethereum`, `ethereum-mainnet`, `uniswap`, ...); all of them when omitted.
@@ -43,6 +44,7 @@ async fn get_config(State(state): State<AppState>, Query(query): Query<ConfigQue
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"namespace": "uniswap", "path": "slippagePct", "value": 0.5}))]
 pub struct ConfigUpdateRequest {
     /// The namespace to change, e.g. `ethereum-mainnet` or `uniswap`.

@@ -8,11 +8,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use chains::tx::revert::RevertKind;
 use connectors::clob::OrderError;
 use connectors::core::error::{ConnectorError, Field};
 
 use crate::config::ConfigError;
 use crate::error::{AppError, INTERNAL_MESSAGE, InvalidKind};
+
+/// Gateway v2.17's code for every request-shape problem (a bad, missing, out-of-range or unknown field).
+pub const INVALID_PARAMS: &str = "INVALID_PARAMS";
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -26,7 +30,7 @@ pub struct ApiError {
 /// The error body every route answers with when it does not answer 200.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"statusCode": 400, "error": "Bad Request", "message": "amount: must be positive", "code": "INVALID_FIELD", "name": "ValidationError"}))]
+#[schema(example = json!({"statusCode": 400, "error": "Bad Request", "message": "amount: must be positive", "code": "INVALID_PARAMS", "name": "ValidationError"}))]
 pub struct ErrorBody {
     pub status_code: u16,
     /// The HTTP status's name.
@@ -50,7 +54,7 @@ impl ApiError {
 
     /// Bad input: the message names the field and says what it must be.
     pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}")).with_code("INVALID_FIELD")
+        ApiError::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}")).with_code(INVALID_PARAMS)
     }
 
     /// Something by that name or address already exists.
@@ -122,6 +126,7 @@ impl IntoResponse for ApiError {
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
+        let message = error.to_string();
         match error {
             AppError::Invalid { field, reason, kind } => {
                 let refused = ApiError::bad_request(&field, reason);
@@ -131,7 +136,16 @@ impl From<AppError> for ApiError {
                     InvalidKind::QuoteExpired => refused.with_code("QUOTE_EXPIRED"),
                     InvalidKind::UnknownToken => refused.with_code("TOKEN_NOT_FOUND"),
                     InvalidKind::Cancelled => refused.with_code("CANCELLED"),
+                    InvalidKind::NoRoute => refused.with_code("NO_ROUTE_FOUND"),
+                    InvalidKind::Balance => refused.with_code("INSUFFICIENT_BALANCE"),
                 }
+            }
+            AppError::Slippage(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("SLIPPAGE_EXCEEDED"),
+            AppError::Failed { kind, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(revert_code(kind, "TRANSACTION_FAILED"))
+            }
+            AppError::TimedOut { .. } => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, message).with_code("TRANSACTION_TIMEOUT")
             }
             AppError::NotFound(message) => ApiError::not_found(message),
             AppError::Internal(cause) => ApiError::internal(cause),
@@ -163,17 +177,22 @@ impl From<chains::error::ChainError> for ApiError {
     fn from(error: chains::error::ChainError) -> Self {
         use chains::error::ChainError;
         let message = error.to_string();
-        match error {
+        match &error {
             ChainError::Unreachable { .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).with_code("RPC_UNREACHABLE")
             }
             ChainError::Node(_) => ApiError::new(StatusCode::BAD_GATEWAY, message).with_code("NODE_ERROR"),
             ChainError::NotAToken { .. } => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("NOT_A_TOKEN"),
+            ChainError::RateLimited { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).with_code("RATE_LIMITED")
+            }
             ChainError::Reverted { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REVERTED")
+                let kind = error.revert_kind().unwrap_or(RevertKind::Other);
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(revert_code(kind, "SIMULATION_FAILED"))
             }
             ChainError::Rejected(_) => {
-                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("TRANSACTION_REJECTED")
+                let kind = error.revert_kind().unwrap_or(RevertKind::Other);
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(revert_code(kind, "TRANSACTION_REJECTED"))
             }
             ChainError::FeeCap(_) => ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -224,6 +243,15 @@ impl From<OrderError> for ApiError {
             OrderError::Unfit { field, reason } => ApiError::bad_request(api_field(field), reason),
             OrderError::Unreadable(_) => ApiError::internal(error),
         }
+    }
+}
+
+/// The code of a revert (found before sending, or mined) by what it means; `otherwise` for any other cause.
+fn revert_code(kind: RevertKind, otherwise: &'static str) -> &'static str {
+    match kind {
+        RevertKind::Slippage => "SLIPPAGE_EXCEEDED",
+        RevertKind::Balance => "INSUFFICIENT_BALANCE",
+        RevertKind::Other => otherwise,
     }
 }
 

@@ -60,7 +60,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         _ => StatusCode::BAD_REQUEST,
     };
     ApiError::new(status, format!("request body: {}", detail.unwrap_or_else(|| rejection.body_text())))
-        .with_code("INVALID_BODY")
+        .with_code(crate::http::error::INVALID_PARAMS)
 }
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
@@ -69,5 +69,5 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
         _ => None,
     };
     ApiError::new(StatusCode::BAD_REQUEST, format!("query: {}", detail.unwrap_or_else(|| rejection.body_text())))
-        .with_code("INVALID_QUERY")
+        .with_code(crate::http::error::INVALID_PARAMS)
 }

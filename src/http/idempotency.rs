@@ -50,7 +50,7 @@ pub async fn guard(state: AppState, request: Request, next: Next, commitment: Co
         Ok(body) => body,
         Err(_) => {
             return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body: too large")
-                .with_code("INVALID_BODY")
+                .with_code(crate::http::error::INVALID_PARAMS)
                 .into_response();
         }
     };

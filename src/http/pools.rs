@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 const TAG: &str = "pools";
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct PoolsQuery {
@@ -285,6 +286,7 @@ async fn find_pools(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm", "address": "0x8ad599c3A0ff1De082011EFDDc58f1908eb6e6D8", "baseTokenAddress": "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "quoteTokenAddress": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"}))]
 pub struct AddPoolRequest {

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 const TAG: &str = "tokens";
 
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct TokensQuery {
@@ -43,6 +44,7 @@ pub struct TokensQuery {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chainId": 31337, "name": "USD Coin", "symbol": "USDC", "address": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "decimals": 6}))]
 pub struct TokenInfo {
@@ -167,6 +169,7 @@ async fn read_on_chain(state: &AppState, address: &str, query: &TokensQuery) -> 
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chainNetwork": "ethereum-devnet", "token": {"name": "My Token", "symbol": "MYT", "address": "0x1111111111111111111111111111111111111111", "decimals": 18}}))]
 pub struct AddTokenRequest {

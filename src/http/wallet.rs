@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 const TAG: &str = "wallet";
 
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -65,6 +66,7 @@ async fn list_wallets(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chain": "ethereum", "privateKey": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "setDefault": true}))]
 pub struct AddRequest {
@@ -95,6 +97,7 @@ async fn add_wallet(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chain": "ethereum", "setDefault": false}))]
 pub struct CreateRequest {
@@ -132,6 +135,7 @@ async fn make_default(state: &AppState, address: &str) -> ApiResult<()> {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chain": "ethereum", "address": "0x90F79bf6EB2c4f870365E785982E1f101E93b906", "setDefault": false}))]
 pub struct AddHardwareRequest {
@@ -174,6 +178,7 @@ async fn add_hardware_wallet(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chain": "ethereum", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}))]
 pub struct WalletRequest {

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::request::{AmountText, Human};
 
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct NetworkQuery {
@@ -39,6 +40,7 @@ pub struct StatusResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "tokens": ["ETH", "WETH", "USDC"]}))]
 pub struct BalancesRequest {
@@ -62,6 +64,7 @@ pub struct BalancesResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "spender": "uniswap/router", "tokens": ["USDC", "WETH"]}))]
 pub struct AllowancesRequest {
@@ -102,6 +105,7 @@ pub struct AllowanceLayer {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "token": "USDC", "spender": "uniswap/router", "amount": "1000"}))]
 pub struct ApproveRequest {
@@ -143,6 +147,7 @@ pub struct ApproveResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"network": "devnet", "signature": "0x5f0c8a1c9a3d3f1b0a6f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566"}))]
 pub struct PollRequest {
@@ -179,6 +184,7 @@ pub struct PollResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "nonce": 42}))]
 pub struct CancelRequest {
@@ -192,6 +198,7 @@ pub struct CancelRequest {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"network": "devnet", "signature": "0x5f0c8a1c9a3d3f1b0a6f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566"}))]
 pub struct SpeedUpRequest {
@@ -256,6 +263,7 @@ pub struct EstimateGasResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "amount": "0.5"}))]
 pub struct WrapRequest {
@@ -290,6 +298,7 @@ pub struct WrapResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chain": "ethereum", "network": "devnet", "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
     "toAddress": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "amount": "250", "token": "USDC"}))]

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::request::AmountText;
 
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ClobQuery {
@@ -258,6 +259,7 @@ pub struct CancelResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelParams {
     #[schema(example = "WETH-USDC")]

@@ -11,6 +11,7 @@ use connectors::core::pool_address::PoolAddress;
 
 /// A pool named by address, in either route style.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct PoolQuery {
@@ -36,6 +37,7 @@ impl PoolQuery {
 
 /// The fields every position request shares, in either route style.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct PositionRequest {

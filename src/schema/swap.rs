@@ -10,6 +10,7 @@ use connectors::core::pool_address::PoolAddress;
 
 /// The query or body of every quote-swap and execute-swap, in either route style.
 #[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 #[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": "0.1", "side": "SELL", "slippagePct": 1, "walletAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}))]
@@ -58,6 +59,7 @@ impl SwapRequest {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "walletAddress": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "quoteId": "<quoteId from quote-swap>"}))]
 pub struct ExecuteQuoteRequest {

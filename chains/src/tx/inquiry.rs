@@ -5,9 +5,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
 
+use super::call::Call;
 use super::ledger::{Ledger, LedgerTx};
 use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
 use super::receipt::{Mined, Outcome};
@@ -187,6 +188,21 @@ pub async fn fate<L: Ledger>(ledger: &L, network: &Network, hash: B256) -> Resul
     }
     let row = ledger.find(row.hash).await?.unwrap_or(row);
     Ok(Fate::Gone(Box::new(row)))
+}
+
+/// Why a mined transaction reverted, as far as replaying its call on the state its block left tells: the state
+/// before it is not kept by every node, and what moved the market against it was most likely mined before it in
+/// the same block. `None` when the replay does not revert (the cause was undone later in the block).
+pub async fn replayed(network: &Network, from: Address, call: &Call, block: u64) -> Option<String> {
+    let request = call.request(from);
+    match network.provider().call(request).block(block.into()).await {
+        Ok(_) => None,
+        Err(error) => {
+            let payload = error.as_error_resp()?;
+            let data: Option<Bytes> = payload.as_revert_data();
+            Some(data.and_then(|data| super::revert::reason(&data)).unwrap_or_else(|| payload.message.to_string()))
+        }
+    }
 }
 
 #[cfg(test)]

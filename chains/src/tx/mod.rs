@@ -11,6 +11,7 @@ pub mod nonce;
 pub mod pipeline;
 pub mod receipt;
 pub mod refusal;
+pub mod revert;
 pub mod tracker;
 
 pub use call::{Call, SentTx};

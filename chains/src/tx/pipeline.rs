@@ -488,22 +488,19 @@ fn failpoint(name: &str) {
 
 fn revert_or_rpc(network: &Network, error: RpcError<alloy::transports::TransportErrorKind>) -> ChainError {
     match error {
-        RpcError::ErrorResp(payload) => ChainError::Reverted { reason: revert_reason(&payload) },
+        RpcError::ErrorResp(payload) if !crate::rpc::is_rate_limit(&payload) => {
+            ChainError::Reverted { reason: revert_reason(&payload) }
+        }
         other => network.rpc_error(other),
     }
 }
 
-/// The revert's reason string, a panic's description, a custom error's selector, or the node's message.
+/// The revert's reason string, a panic's description, a custom error (named where known), or the node's message.
 pub fn revert_reason(payload: &ErrorPayload) -> String {
-    if let Some(data) = payload.as_revert_data() {
-        if let Some(reason) = alloy::sol_types::decode_revert_reason(&data) {
-            return reason;
-        }
-        if data.len() >= 4 {
-            return format!("custom error 0x{} ({})", alloy::hex::encode(&data[..4]), payload.message);
-        }
-    }
-    payload.message.to_string()
+    payload
+        .as_revert_data()
+        .and_then(|data| super::revert::reason(&data))
+        .unwrap_or_else(|| payload.message.to_string())
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use connectors::Side;
 use connectors::clob::{ClobVenue, Market, MarketToken, OrderState, OrderType, Resting, cap_by_backing};
 use connectors::core::error::ConnectorError;
 
+use crate::app::sending::reverted;
 use crate::config::{ClobConfig, Config};
 use crate::error::{AppError, AppResult, InvalidKind};
 use crate::state::AppState;
@@ -382,13 +383,7 @@ impl<V: ClobVenue> Clob<V> {
         let (sent, outcome) = state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?;
         match outcome {
             Outcome::Mined(receipt) if receipt.status() => Ok((sent.hash, true)),
-            Outcome::Mined(_) => Err(AppError::invalid(
-                "orderId",
-                format!(
-                    "the transaction {} reverted on-chain (the book moved since it was read); nothing traded",
-                    sent.hash
-                ),
-            )),
+            Outcome::Mined(receipt) => Err(reverted(&self.network, &sent, &call, &receipt).await),
             Outcome::Cancelled(_) => Err(AppError::invalid(
                 "orderId",
                 format!("the transaction was cancelled: {} was mined in its place; nothing traded", sent.hash),

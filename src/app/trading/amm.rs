@@ -191,8 +191,8 @@ pub async fn add_liquidity(
     let v2 = desk.protocol(Family::V2)?;
     let router = v2.liquidity_router()?;
     let spender_name = format!("{}/amm", desk.connector);
-    desk.require_allowance(owner, &share.base, router, base, &spender_name).await?;
-    desk.require_allowance(owner, &share.quote, router, quote, &spender_name).await?;
+    desk.require_funds(owner, &share.base, router, base, &spender_name).await?;
+    desk.require_funds(owner, &share.quote, router, quote, &spender_name).await?;
     let tokens = (share.base.address, share.quote.address);
     let least = (desk.min_out(base), desk.min_out(quote));
     let call = v2.add_liquidity(tokens, (base, quote), least, owner, desk.deadline())?;

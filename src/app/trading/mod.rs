@@ -177,9 +177,21 @@ impl Desk {
         Ok((address, state.ethereum().signer(address)?))
     }
 
-    /// Refuses early, with what to do, when `spender` may not move `amount` of `token` for `owner` (native ETH
-    /// is sent with the call and needs no allowance).
-    pub async fn require_allowance(
+    /// Refuses early, with what to do, when `owner` holds less than `amount` of `token`, or `spender` may not move
+    /// it (native ETH is sent with the call and needs no allowance).
+    pub async fn require_funds(
+        &self,
+        owner: Address,
+        token: &Token,
+        spender: impl Into<Spender>,
+        amount: U256,
+        spender_name: &str,
+    ) -> AppResult<()> {
+        crate::app::chain::require_balance(&self.network, owner, token, amount).await?;
+        self.require_allowance(owner, token, spender, amount, spender_name).await
+    }
+
+    async fn require_allowance(
         &self,
         owner: Address,
         token: &Token,
@@ -217,7 +229,7 @@ impl Desk {
         call: Call,
         label: &str,
     ) -> AppResult<(SentTx, Outcome)> {
-        Ok(state.ethereum().sender.send_and_wait(&self.network, signer, &call, label).await?)
+        crate::app::sending::send_and_settle(state, &self.network, signer, &call, label).await
     }
 }
 

@@ -8,7 +8,7 @@ use connectors::core::pool_address::PoolAddress;
 use connectors::dex::Dex;
 
 use super::Desk;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, InvalidKind};
 use crate::state::AppState;
 
 /// Which of a pool's two tokens is the base: the request's, else the pool list's, else token0.
@@ -60,6 +60,7 @@ pub fn no_pool(kind: TradingType) -> AppError {
         "quoteToken",
         format!("no {kind} pool trades this pair here; name one with poolAddress or add one with POST /pools"),
     )
+    .of_kind(InvalidKind::NoRoute)
 }
 
 /// A concentrated-liquidity pool's state at the latest block, from the cache: a V3 pool by its contract, a V4

@@ -182,8 +182,8 @@ async fn deposit(
     let positions = sides.positions(desk)?;
     let spender = positions.spender(call.to);
     let (token0, token1) = sides.orientation.join(&sides.base, &sides.quote);
-    desk.require_allowance(owner, token0, spender, offered.desired.0, &spender_name).await?;
-    desk.require_allowance(owner, token1, spender, offered.desired.1, &spender_name).await?;
+    desk.require_funds(owner, token0, spender, offered.desired.0, &spender_name).await?;
+    desk.require_funds(owner, token1, spender, offered.desired.1, &spender_name).await?;
     let (sent, outcome) = desk.send(state, &signer, call, label).await?;
     let data = sides.moved(desk, &outcome).await.map(|moved| {
         let token_id = position.unwrap_or(moved.token_id);

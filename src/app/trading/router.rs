@@ -76,6 +76,7 @@ async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> AppResult
                 order.token_in.symbol, order.token_out.symbol, desk.connector, desk.network_name
             ),
         )
+        .of_kind(InvalidKind::NoRoute)
     })
 }
 

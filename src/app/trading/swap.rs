@@ -4,6 +4,7 @@
 use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
+use chains::tx::revert::RevertKind;
 use connectors::Side;
 use connectors::core::family::{Family, TradingType};
 use connectors::core::pool_address::PoolAddress;
@@ -233,13 +234,18 @@ impl Planned {
             Side::Sell => quote.amount_in,
             Side::Buy => desk.max_in(quote.amount_in),
         };
-        desk.require_allowance(owner, &order.token_in, spender, needed, &format!("{}/{kind}", desk.connector)).await?;
+        desk.require_funds(owner, &order.token_in, spender, needed, &format!("{}/{kind}", desk.connector)).await?;
         let limits = limits(desk, order, routing, owner);
         let call = match &routing.legs[..] {
             [leg] => protocol.swap_call(&leg.route, &limits)?,
             legs => protocol.split_call(legs, &limits)?,
         };
-        let (sent, outcome) = desk.send(state, &signer, call, "swap").await?;
+        let (sent, outcome) = match desk.send(state, &signer, call, "swap").await {
+            Err(AppError::Chain(error)) if error.revert_kind() == Some(RevertKind::Slippage) => {
+                return Err(self.slippage(state, &error.to_string()).await);
+            }
+            sent => sent?,
+        };
         let data = status_of(&outcome).1.map(|receipt| {
             let (native_paid, native_received) = protocol.native_moved(receipt, &routing.legs);
             let amount_in = match order.token_in.address.is_zero() {
@@ -271,6 +277,52 @@ impl Planned {
             }
         });
         Ok(TxResponse::new(&sent, &outcome, data))
+    }
+}
+
+impl Planned {
+    /// The refusal of a swap whose simulation reverted on its slippage bound: what it asked (the least out of a
+    /// SELL, the most in of a BUY) and what the same routes give now, in token units.
+    async fn slippage(&self, state: &AppState, reverted: &str) -> AppError {
+        let Planned { desk, order, routing } = self;
+        let mut now = U256::ZERO;
+        for leg in &routing.legs {
+            let amount = match order.side {
+                Side::Sell => SwapAmount::ExactIn(leg.amount_in),
+                Side::Buy => SwapAmount::ExactOut(leg.amount_out),
+            };
+            match quote_route(state.pool_states(), desk, &leg.route, amount).await {
+                Ok(quote) if order.side == Side::Sell => now += quote.amount_out,
+                Ok(quote) => now += quote.amount_in,
+                Err(_) => return AppError::Slippage(format!("{reverted}; the market could not be quoted again")),
+            }
+        }
+        let units = |raw: U256, token: &Token| {
+            format!("{} {}", chains::amount::format_units(raw, token.decimals), token.symbol)
+        };
+        let (asked, gives) = match order.side {
+            Side::Sell => (
+                format!(
+                    "at least {} for {}",
+                    units(desk.min_out(routing.quote.amount_out), &order.token_out),
+                    units(routing.quote.amount_in, &order.token_in)
+                ),
+                units(now, &order.token_out),
+            ),
+            Side::Buy => (
+                format!(
+                    "at most {} for {}",
+                    units(desk.max_in(routing.quote.amount_in), &order.token_in),
+                    units(routing.asked_out(), &order.token_out)
+                ),
+                units(now, &order.token_in),
+            ),
+        };
+        AppError::Slippage(format!(
+            "{reverted}: the swap asked {asked} (slippagePct {}), the market gives {gives} now; quote again or allow \
+             more slippage",
+            desk.slippage_pct
+        ))
     }
 }
 

@@ -1,0 +1,39 @@
+//! The use cases' one way to send a transaction and wait for it: what a client is answered is what the chain
+//! did. Mined and succeeded (or cancelled in its place, which the caller reports): the outcome. Mined and
+//! reverted: why, as far as replaying it tells. Not mined in time: the hash, which the ledger keeps tracking.
+
+use alloy::signers::local::PrivateKeySigner;
+use chains::network::Network;
+use chains::tx::inquiry::replayed;
+use chains::tx::revert::RevertKind;
+use chains::tx::{Call, Mined, Outcome, SentTx};
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+pub async fn send_and_settle(
+    state: &AppState,
+    network: &std::sync::Arc<Network>,
+    signer: &PrivateKeySigner,
+    call: &Call,
+    label: &str,
+) -> AppResult<(SentTx, Outcome)> {
+    let (sent, outcome) = state.ethereum().sender.send_and_wait(network, signer, call, label).await?;
+    match &outcome {
+        Outcome::Pending => {
+            Err(AppError::TimedOut { hash: sent.hash, waited_ms: network.settings().tx_timeout.as_millis() as u64 })
+        }
+        Outcome::Mined(mined) if !mined.status() => Err(reverted(network, &sent, call, mined).await),
+        Outcome::Mined(_) | Outcome::Cancelled(_) => Ok((sent, outcome)),
+    }
+}
+
+/// The refusal of a transaction that was mined and reverted: why, as far as replaying its call on the state its
+/// block left tells.
+pub async fn reverted(network: &Network, sent: &SentTx, call: &Call, mined: &Mined) -> AppError {
+    let block = mined.block_number.unwrap_or_default();
+    let reason = replayed(network, sent.sender, call, block).await;
+    let kind = reason.as_deref().map_or(RevertKind::Other, RevertKind::of);
+    let reason = reason.unwrap_or_else(|| "its call succeeds when replayed on its block's state".into());
+    AppError::Failed { hash: sent.hash, reason, kind }
+}
