@@ -80,6 +80,9 @@ impl RevertKind {
 /// The reason of revert data: a require string, a panic, a custom error this module knows (named with its
 /// arguments, a Universal Router command's unwrapped), or an unknown custom error's selector.
 pub fn reason(data: &[u8]) -> Option<String> {
+    if data.is_empty() {
+        return None;
+    }
     if let Ok(failed) = ExecutionFailed::abi_decode(data) {
         let inner = reason(&failed.message).unwrap_or_else(|| "no reason".into());
         return Some(format!("{inner} (Universal Router command {})", failed.commandIndex));
