@@ -219,7 +219,8 @@ impl AmountText {
     }
 }
 
-/// An exact decimal number in a JSON response: written as a JSON number with every digit, never through f64.
+/// An exact decimal number in a JSON response: a decimal string with every digit (as Gateway v2.17 writes
+/// amounts, `type: string, format: decimal`), never through f64.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Human(pub String);
 
@@ -227,12 +228,16 @@ impl Human {
     pub fn of(amount: Amount) -> Self {
         Human(amount.to_decimal_string())
     }
+
+    /// A setting given as a number (a slippage percentage), written with the digits that read back as it.
+    pub fn setting(value: f64) -> Self {
+        Human(value.to_string())
+    }
 }
 
 impl Serialize for Human {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw: &serde_json::value::RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
-        raw.serialize(serializer)
+        serializer.serialize_str(&self.0)
     }
 }
 

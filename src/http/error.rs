@@ -94,7 +94,9 @@ impl ApiError {
             400 | 422 => "ValidationError",
             404 => "NotFoundError",
             409 => "ConflictError",
+            429 => "RateLimitError",
             503 => "UnavailableError",
+            504 => "TimeoutError",
             _ => "InternalError",
         }
     }

@@ -59,7 +59,7 @@ pub struct BalancesRequest {
 #[derive(Serialize, ToSchema)]
 pub struct BalancesResponse {
     /// Human amounts by the symbol or address asked for.
-    #[schema(value_type = BTreeMap<String, f64>, example = json!({"ETH": 1000000, "WETH": 1000, "USDC": 1000000}))]
+    #[schema(value_type = BTreeMap<String, String>, example = json!({"ETH": "1000000", "WETH": "1000", "USDC": "1000000"}))]
     pub balances: BTreeMap<String, Human>,
 }
 
@@ -129,9 +129,11 @@ pub struct ApproveData {
     pub token_address: String,
     pub spender: String,
     /// The approved human amount.
+    #[schema(format = "decimal")]
     pub amount: String,
     pub nonce: u64,
     /// Fee paid, in the native currency.
+    #[schema(format = "decimal")]
     pub fee: String,
 }
 
@@ -168,7 +170,7 @@ pub struct PollResponse {
     /// or dropped: it will not be mined).
     pub tx_status: i8,
     /// Fee paid in the native currency, once mined.
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub fee: Option<Human>,
     /// The receipt, once mined.
     #[schema(value_type = Option<Object>)]
@@ -216,6 +218,7 @@ pub struct ReplaceData {
     /// The transaction replaced at that nonce.
     pub replaced: String,
     /// Fee paid, in the native currency (0 until mined).
+    #[schema(format = "decimal")]
     pub fee: String,
 }
 
@@ -236,7 +239,7 @@ pub struct ReplaceResponse {
 pub struct EstimateGasResponse {
     /// What one unit of gas costs if included now (base fee plus tip), in gwei; `maxFeePerGas` is the most a
     /// transaction offers.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub fee_per_compute_unit: Human,
     #[schema(example = "gwei")]
     pub denomination: String,
@@ -245,20 +248,20 @@ pub struct EstimateGasResponse {
     #[schema(example = "ETH")]
     pub fee_asset: String,
     /// compute units × price, in the native currency.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub fee: Human,
     /// Unix time in milliseconds.
     pub timestamp: u64,
     /// `eip1559` or `legacy`.
     pub gas_type: String,
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub max_fee_per_gas: Option<Human>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub max_priority_fee_per_gas: Option<Human>,
     /// Where the chain charges an L1 data fee on top of gas (OP stack): at most this much for a typical swap, in
     /// the native currency, and included in `fee`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub l1_data_fee: Option<Human>,
 }
 
@@ -282,8 +285,10 @@ pub struct WrapRequest {
 pub struct WrapData {
     pub nonce: u64,
     /// Fee paid, in the native currency.
+    #[schema(format = "decimal")]
     pub fee: String,
     /// The human amount wrapped or unwrapped.
+    #[schema(format = "decimal")]
     pub amount: String,
     pub wrapped_address: String,
     pub native_token: String,
@@ -327,11 +332,13 @@ pub struct SendResponse {
     pub status: i8,
     /// The human amount sent.
     #[schema(example = "250")]
+    #[schema(format = "decimal")]
     pub amount: String,
     #[schema(example = "USDC")]
     pub token: String,
     pub to_address: String,
     /// Fee paid, in the native currency (0 until mined).
+    #[schema(format = "decimal")]
     pub fee: String,
     pub nonce: u64,
 }

@@ -123,14 +123,14 @@ pub struct AmmPoolInfo {
     pub address: String,
     pub base_token_address: String,
     pub quote_token_address: String,
-    #[schema(value_type = f64, example = 0.3)]
+    #[schema(value_type = String, format = "decimal", example = "0.3")]
     pub fee_pct: Human,
     /// Quote per base.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub price: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount: Human,
     pub block_number: u64,
 }
@@ -143,14 +143,14 @@ pub struct AmmPositionInfo {
     pub base_token_address: String,
     pub quote_token_address: String,
     /// Pool (LP) tokens held.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub lp_token_amount: Human,
     /// What they redeem for now.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub price: Human,
 }
 
@@ -160,33 +160,33 @@ pub struct AmmQuoteLiquidity {
     pub pool_address: String,
     /// Whether the base amount decided how much goes in.
     pub base_limited: bool,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount_max: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount_max: Human,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AmmLiquidityData {
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub fee: Human,
     pub pool_address: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub base_token_amount_added: Option<Human>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub quote_token_amount_added: Option<Human>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub base_token_amount_removed: Option<Human>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub quote_token_amount_removed: Option<Human>,
 }
 
@@ -197,10 +197,11 @@ pub struct Bin {
     /// The range's lower tick.
     pub bin_id: i32,
     /// Quote per base at the lower tick.
-    pub price: f64,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
+    pub price: Human,
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount: Human,
 }
 
@@ -212,15 +213,15 @@ pub struct ClmmPoolInfo {
     pub quote_token_address: String,
     /// The tick spacing.
     pub bin_step: i32,
-    #[schema(value_type = f64, example = 0.05)]
+    #[schema(value_type = String, format = "decimal", example = "0.05")]
     pub fee_pct: Human,
     /// Quote per base.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub price: Human,
     /// What the pool holds of each token.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount: Human,
     /// The current tick.
     pub active_bin_id: i32,
@@ -237,14 +238,14 @@ pub struct QuotePositionResponse {
     pub pool_address: String,
     /// Whether the base amount decided the liquidity.
     pub base_limited: bool,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount: Human,
     /// With the slippage tolerance.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount_max: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount_max: Human,
     pub liquidity: String,
     pub lower_bin_id: i32,
@@ -255,34 +256,34 @@ pub struct QuotePositionResponse {
 #[serde(rename_all = "camelCase")]
 pub struct LiquidityData {
     /// Gas fee in the native currency.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub fee: Human,
     pub pool_address: String,
     /// The position's token id.
     pub position_address: String,
     /// Solana's rent; always 0 here.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub position_rent: Human,
     /// Solana's rent given back when a position closes; always 0 here (Hummingbot's client requires a number).
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub position_rent_refunded: Human,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub base_token_amount_added: Option<Human>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub quote_token_amount_added: Option<Human>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub base_token_amount_removed: Option<Human>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub quote_token_amount_removed: Option<Human>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub base_fee_amount_collected: Option<Human>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<String>, format = "decimal")]
     pub quote_fee_amount_collected: Option<Human>,
 }
 
@@ -312,21 +313,23 @@ pub struct PositionInfo {
     pub pool_address: String,
     pub base_token_address: String,
     pub quote_token_address: String,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_amount: Human,
     /// Fees earned and not yet collected.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_fee_amount: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_fee_amount: Human,
     pub lower_bin_id: i32,
     pub upper_bin_id: i32,
-    pub lower_price: f64,
-    pub upper_price: f64,
+    #[schema(value_type = String, format = "decimal")]
+    pub lower_price: Human,
+    #[schema(value_type = String, format = "decimal")]
+    pub upper_price: Human,
     /// The pool's price now, quote per base.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub price: Human,
     pub in_range: bool,
     pub liquidity: String,

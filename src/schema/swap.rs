@@ -103,21 +103,22 @@ pub struct QuoteSwapResponse {
     pub splits: Vec<RouteSplit>,
     pub token_in: String,
     pub token_out: String,
-    #[schema(value_type = f64, example = 0.1)]
+    #[schema(value_type = String, format = "decimal", example = "0.1")]
     pub amount_in: Human,
-    #[schema(value_type = f64, example = 299.6)]
+    #[schema(value_type = String, format = "decimal", example = "299.6")]
     pub amount_out: Human,
     /// Quote token per base token.
-    #[schema(value_type = f64, example = 2996.0)]
+    #[schema(value_type = String, format = "decimal", example = "2996.0")]
     pub price: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub price_impact_pct: Human,
-    pub slippage_pct: f64,
+    #[schema(value_type = String, format = "decimal")]
+    pub slippage_pct: Human,
     /// The least a SELL accepts.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub min_amount_out: Human,
     /// The most a BUY pays.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub max_amount_in: Human,
     /// The block the quote was computed at.
     pub block_number: u64,
@@ -130,14 +131,14 @@ pub struct QuoteSwapResponse {
 #[serde(rename_all = "camelCase")]
 pub struct RouteSplit {
     /// The share of the amount (what a SELL spends, what a BUY receives) this route takes, in percent.
-    #[schema(example = 60.0)]
-    pub percent: f64,
+    #[schema(value_type = String, format = "decimal", example = "60")]
+    pub percent: Human,
     /// Token symbols and fee tiers of the route.
     #[schema(example = "WETH -0.05%-> USDC")]
     pub route_path: String,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub amount_in: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub amount_out: Human,
     /// The pools of the route, in order.
     pub route: Vec<RouteStep>,
@@ -164,19 +165,20 @@ pub struct SwapData {
     pub token_in: String,
     pub token_out: String,
     /// What left the wallet, read from the receipt.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub amount_in: Human,
     /// What reached the wallet, read from the receipt.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub amount_out: Human,
     /// Gas fee in the native currency.
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub fee: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub base_token_balance_change: Human,
-    #[schema(value_type = f64)]
+    #[schema(value_type = String, format = "decimal")]
     pub quote_token_balance_change: Human,
-    pub slippage_pct: f64,
+    #[schema(value_type = String, format = "decimal")]
+    pub slippage_pct: Human,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_address: Option<String>,
 }

@@ -251,10 +251,17 @@ async fn a_transaction_that_would_revert_is_refused_and_nothing_is_sent() {
     let nonce = chain.provider.get_transaction_count(wallet).await.unwrap();
     let block = chain.provider.get_block_number().await.unwrap();
 
-    // Through the API: unwrapping more WETH than the wallet holds.
+    // Through the API: unwrapping more WETH than the wallet holds is refused before anything is simulated.
     let (status, body) = gw.post("/chains/ethereum/unwrap", json!({"network": "devnet", "amount": "5000"})).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "holds 1000 WETH; this needs 5000 WETH");
+    assert_eq!(body["code"], "INSUFFICIENT_BALANCE");
+    // Ether sent to a token contract, which takes none: the simulation reverts.
+    let usdc = devnet.deployment().token("USDC").address;
+    let (status, body) = gw
+        .post("/wallet/send", json!({"network": "devnet", "toAddress": usdc, "amount": "0.000000000000000001"}))
+        .await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "would revert");
-    assert_eq!(body["code"], "TRANSACTION_REVERTED");
+    assert_eq!(body["code"], "SIMULATION_FAILED");
 
     // A swap without an allowance, through the one sender: refused with the router's reason.
     let signer: PrivateKeySigner = devnet.private_key(1).parse().unwrap();

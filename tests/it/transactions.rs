@@ -39,6 +39,23 @@ fn hash_of(body: &Value) -> B256 {
     body["signature"].as_str().unwrap_or_else(|| panic!("no signature: {body}")).parse().unwrap()
 }
 
+/// The hash an answer `TRANSACTION_TIMEOUT` names, found as Hummingbot's client finds it (its pattern
+/// `Transaction (\S+) (?:was not confirmed|pending)`).
+fn timed_out(status: StatusCode, body: &Value) -> B256 {
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GATEWAY_TIMEOUT, Some("TRANSACTION_TIMEOUT")), "{body}");
+    let message = body["message"].as_str().unwrap();
+    let hash = message.strip_prefix("Transaction ").and_then(|rest| rest.split(' ').next()).unwrap();
+    assert!(message.contains(&format!("{hash} was not confirmed within ")), "{message}");
+    hash.parse().unwrap()
+}
+
+/// The hash and nonce of a transaction sent and not mined in time, as the node holds it.
+async fn pending(anvil: &RootProvider, status: StatusCode, body: &Value) -> (B256, u64) {
+    let hash = timed_out(status, body);
+    let tx = anvil.get_transaction_by_hash(hash).await.unwrap().expect("in the node's pool");
+    (hash, alloy::consensus::Transaction::nonce(&tx))
+}
+
 async fn poll(gw: &TestGateway, hash: B256) -> Value {
     let (status, body) = gw.post("/chains/ethereum/poll", json!({"network": "devnet", "signature": hash})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -131,9 +148,7 @@ async fn a_transaction_the_node_drops_is_dropped_in_the_ledger_and_its_nonce_tak
     let anvil = node(&devnet);
     anvil.anvil_set_auto_mine(false).await.unwrap();
     let (status, body) = wrap(&gw, json!({})).await;
-    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(0)), "pending: {body}");
-    let lost = hash_of(&body);
-    let lost_nonce = body["data"]["nonce"].as_u64().unwrap();
+    let (lost, lost_nonce) = pending(&anvil, status, &body).await;
     assert_eq!(anvil.anvil_drop_transaction(lost).await.unwrap(), Some(lost));
     let answer = poll(&gw, lost).await;
     assert_eq!((answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()), (Some(0), Some("pending")), "{answer}");
@@ -149,8 +164,8 @@ async fn a_transaction_the_node_drops_is_dropped_in_the_ledger_and_its_nonce_tak
 
     // Asked again for exactly what was lost, the gateway signs the same bytes: the same transaction, mined now.
     anvil.anvil_set_auto_mine(false).await.unwrap();
-    let (_, body) = wrap(&gw, json!({})).await;
-    let lost = hash_of(&body);
+    let (status, body) = wrap(&gw, json!({})).await;
+    let (lost, _) = pending(&anvil, status, &body).await;
     anvil.anvil_drop_transaction(lost).await.unwrap();
     anvil.anvil_set_auto_mine(true).await.unwrap();
     let (status, body) = wrap(&gw, json!({})).await;
@@ -255,7 +270,7 @@ async fn one_idempotency_key_sends_once_and_answers_every_retry_the_same() {
     let (first_status, first_text) = first.await.unwrap();
     assert_eq!((status, replayed), (first_status, true), "{retried}");
     assert_eq!(retried, first_text, "the first one's answer");
-    assert_eq!(serde_json::from_str::<Value>(&retried).unwrap()["status"], 0, "still pending: it overlapped");
+    timed_out(status, &serde_json::from_str::<Value>(&retried).unwrap());
     anvil.anvil_set_auto_mine(true).await.unwrap();
     anvil.evm_mine(None).await.unwrap();
     assert_eq!(nonce(&devnet, wallet).await, before + 2);
@@ -306,11 +321,11 @@ async fn a_client_that_hangs_up_gets_the_answer_when_it_retries_with_its_key() {
     })
     .await;
     let (status, text, replayed) = gw.post_once("/chains/ethereum/wrap", request, "hang-up").await;
-    assert_eq!((status, replayed), (StatusCode::OK, true), "{text}");
+    assert!(replayed, "{text}");
     let answer: Value = serde_json::from_str(&text).unwrap();
     let sent = storage.transactions_of_request(scoped).await.unwrap();
     assert_eq!(sent.len(), 1);
-    assert_eq!(hash_of(&answer), sent[0].hash, "the answer names what it sent");
+    assert_eq!(timed_out(status, &answer), sent[0].hash, "the answer names what it sent");
     anvil.evm_mine(None).await.unwrap();
     assert_eq!(nonce(&devnet, wallet).await, before + 1, "sent once");
 }
@@ -458,9 +473,9 @@ async fn stuck_setup() -> (Devnet, TestGateway, RootProvider) {
 /// Sends a wrap that stays pending, then raises the next block's base fee over what it offered.
 async fn stuck_wrap(gw: &TestGateway, anvil: &RootProvider) -> (B256, u64) {
     let (status, body) = wrap(gw, json!({})).await;
-    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(0)), "{body}");
+    let stuck = pending(anvil, status, &body).await;
     anvil.anvil_set_next_block_base_fee_per_gas(50 * GWEI).await.unwrap();
-    (hash_of(&body), body["data"]["nonce"].as_u64().unwrap())
+    stuck
 }
 
 #[tokio::test]
@@ -602,9 +617,8 @@ async fn the_tracker_drops_what_another_transaction_displaced_and_what_the_node_
     let (devnet, gw, anvil) = stuck_setup().await;
     let wallet = devnet.accounts()[1];
     // Another program using the same wallet takes the nonce of the gateway's pending transaction.
-    let (_, body) = wrap(&gw, json!({})).await;
-    let displaced = hash_of(&body);
-    let taken = body["data"]["nonce"].as_u64().unwrap();
+    let (status, body) = wrap(&gw, json!({})).await;
+    let (displaced, taken) = pending(&anvil, status, &body).await;
     let other = alloy::rpc::types::TransactionRequest::default()
         .from(wallet)
         .to(wallet)
@@ -619,9 +633,9 @@ async fn the_tracker_drops_what_another_transaction_displaced_and_what_the_node_
 
     // One the node lost and nothing replaced: dropped once dropAfterSeconds has passed.
     update(&gw, "dropAfterSeconds", json!(1)).await;
-    let (_, body) = wrap(&gw, json!({"amount": "0.002"})).await;
-    let lost = hash_of(&body);
-    assert_eq!(body["data"]["nonce"].as_u64(), Some(taken + 1));
+    let (status, body) = wrap(&gw, json!({"amount": "0.002"})).await;
+    let (lost, lost_nonce) = pending(&anvil, status, &body).await;
+    assert_eq!(lost_nonce, taken + 1);
     anvil.anvil_drop_transaction(lost).await.unwrap();
     eventually("the lost one is dropped", async || row(&gw, lost).await.status == TxStatus::Dropped).await;
     assert_eq!(nonce(&devnet, wallet).await, taken + 1);
@@ -650,8 +664,7 @@ async fn a_swap_mined_after_its_deadline_reverts_instead_of_trading() {
             "baseToken": "WETH", "quoteToken": "USDC", "amount": 0.1, "side": "SELL"}),
         )
         .await;
-    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(0)), "held back: {body}");
-    let late = hash_of(&body);
+    let late = timed_out(status, &body);
     anvil.anvil_increase_time(120).await.unwrap();
     anvil.evm_mine(None).await.unwrap();
     let answer = poll(&gw, late).await;

@@ -33,10 +33,9 @@ impl Orientation {
         Ok(usable.clamp(min, max) as i32)
     }
 
-    /// The price (quote per base, human units) at a tick.
-    pub fn price_at_tick(&self, tick: i32) -> f64 {
-        let raw = 1.0001f64.powi(tick) * 10f64.powi(self.decimals0 as i32 - self.decimals1 as i32);
-        if self.base_is_token0 { raw } else { 1.0 / raw }
+    /// The price (quote per base) at a tick, as exact decimal text: the tick's sqrt price squared.
+    pub fn exact_price_at_tick(&self, tick: i32) -> Result<String, ConnectorError> {
+        Ok(self.price_from_sqrt(sqrt_at(tick)?))
     }
 
     /// The ticks of a price range (quote per base), rounded to the spacing, lower first.
@@ -126,7 +125,7 @@ impl Orientation {
             .map(|(lower, upper, liquidity)| {
                 let (amount0, amount1) = amounts_for_liquidity(pool.sqrt_price_x96, lower, upper, liquidity, false)?;
                 let (base, quote) = self.split(amount0, amount1);
-                Ok(TickRange { lower, price: self.price_at_tick(lower), base, quote })
+                Ok(TickRange { lower, price: self.exact_price_at_tick(lower)?, base, quote })
             })
             .collect()
     }
@@ -184,11 +183,11 @@ pub enum SizingError {
 }
 
 /// The liquidity between two consecutive initialized ticks, and what it holds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TickRange {
     pub lower: i32,
-    /// Quote per base at the lower tick.
-    pub price: f64,
+    /// Quote per base at the lower tick, as exact decimal text.
+    pub price: String,
     pub base: U256,
     pub quote: U256,
 }
@@ -202,11 +201,10 @@ mod tests {
         // WETH (18) base, USDC (6) quote; USDC is token0 on mainnet.
         let orientation = Orientation { base_is_token0: false, decimals0: 6, decimals1: 18 };
         let tick = orientation.tick_for_price(3000.0, 10).unwrap();
-        let price = orientation.price_at_tick(tick);
+        let price: f64 = orientation.exact_price_at_tick(tick).unwrap().parse().unwrap();
         assert!((price - 3000.0).abs() / 3000.0 < 0.001, "{tick} → {price}");
-        let exact = orientation.price_from_sqrt(sqrt_at(tick).unwrap());
-        let exact: f64 = exact.parse().unwrap();
-        assert!((exact - price).abs() / price < 1e-9, "{exact} vs {price}");
+        let spacing_up: f64 = orientation.exact_price_at_tick(tick + 10).unwrap().parse().unwrap();
+        assert!(spacing_up < price, "USDC is token0: quote per base falls as the tick rises");
     }
 
     #[test]
@@ -298,6 +296,7 @@ mod tests {
         let seen_as_quote = flipped.ranges_around(&pool, 3).unwrap();
         assert_eq!(seen_as_quote.len(), 3);
         assert_eq!((seen_as_quote[2].base, seen_as_quote[2].quote), (ranges[1].quote, ranges[1].base));
-        assert!((seen_as_quote[2].price - 1.0 / ranges[1].price).abs() < 1e-12);
+        let price = |range: &TickRange| range.price.parse::<f64>().unwrap();
+        assert!((price(&seen_as_quote[2]) - 1.0 / price(&ranges[1])).abs() < 1e-12);
     }
 }

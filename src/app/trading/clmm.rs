@@ -112,7 +112,7 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
         .into_iter()
         .map(|range| Bin {
             bin_id: range.lower,
-            price: range.price,
+            price: Human(range.price),
             base_token_amount: Human(chains::amount::format_units(range.base, base_decimals)),
             quote_token_amount: Human(chains::amount::format_units(range.quote, quote_decimals)),
         })

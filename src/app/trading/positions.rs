@@ -381,8 +381,12 @@ async fn info(desk: &Desk, held: &Held) -> AppResult<PositionInfo> {
     let (owed0, owed1) = sides.positions(desk)?.owed(&desk.network, position).await?;
     let (base, quote) = sides.human(amount0, amount1);
     let (base_fee, quote_fee) = sides.human(owed0, owed1);
-    let (price_a, price_b) =
-        (sides.orientation.price_at_tick(position.lower), sides.orientation.price_at_tick(position.upper));
+    // Quote per base falls as the tick rises when the base is token1.
+    let (lower_tick, upper_tick) = match sides.orientation.base_is_token0 {
+        true => (position.lower, position.upper),
+        false => (position.upper, position.lower),
+    };
+    let exact = |tick| sides.orientation.exact_price_at_tick(tick);
     Ok(PositionInfo {
         address: position.token_id.to_string(),
         pool_address: sides.pool.address().to_string(),
@@ -394,8 +398,8 @@ async fn info(desk: &Desk, held: &Held) -> AppResult<PositionInfo> {
         quote_fee_amount: quote_fee,
         lower_bin_id: position.lower,
         upper_bin_id: position.upper,
-        lower_price: price_a.min(price_b),
-        upper_price: price_a.max(price_b),
+        lower_price: Human(exact(lower_tick)?),
+        upper_price: Human(exact(upper_tick)?),
         price: Human(sides.orientation.price_from_sqrt(sides.pool.sqrt_price_x96)),
         in_range: position.lower <= sides.pool.tick && sides.pool.tick < position.upper,
         liquidity: position.liquidity.to_string(),

@@ -100,7 +100,7 @@ pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwa
             .legs
             .iter()
             .zip(&paths)
-            .map(|(leg, path)| format!("{}% {path}", share(order, routing, leg)))
+            .map(|(leg, path)| format!("{}% {path}", share(order, routing, leg).0))
             .collect::<Vec<_>>()
             .join(" + "),
     };
@@ -116,7 +116,7 @@ pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwa
         amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
         price: Human(price),
         price_impact_pct: Human(format!("{impact:.6}").trim_end_matches('0').trim_end_matches('.').to_string()),
-        slippage_pct: desk.slippage_pct,
+        slippage_pct: Human::setting(desk.slippage_pct),
         min_amount_out: Human(chains::amount::format_units(min_out, order.token_out.decimals)),
         max_amount_in: Human(chains::amount::format_units(max_in, order.token_in.decimals)),
         block_number: quote.block,
@@ -140,12 +140,13 @@ pub fn splits(desk: &Desk, order: &Order, routing: &Routing) -> Vec<RouteSplit> 
 }
 
 /// A leg's share of the order's amount (what a SELL spends, what a BUY receives), in percent to two places.
-fn share(order: &Order, routing: &Routing, leg: &Leg) -> f64 {
+fn share(order: &Order, routing: &Routing, leg: &Leg) -> Human {
     let (part, whole) = match order.side {
         Side::Sell => (leg.amount_in, routing.quote.amount_in),
         Side::Buy => (leg.amount_out, routing.quote.amount_out),
     };
-    (f64::from(part) * 10_000.0 / f64::from(whole).max(1.0)).round() / 100.0
+    let hundredths = (part * U256::from(20_000) / whole.max(U256::from(1)) + U256::from(1)) / U256::from(2);
+    Human(chains::amount::format_units(hundredths, 2))
 }
 
 /// The one pool of a routing through a single pool.
@@ -272,7 +273,7 @@ impl Planned {
                 fee: fee_of(&outcome),
                 base_token_balance_change: base_change,
                 quote_token_balance_change: quote_change,
-                slippage_pct: desk.slippage_pct,
+                slippage_pct: Human::setting(desk.slippage_pct),
                 pool_address: single_pool(routing).map(|pool| pool.to_string()),
             }
         });
