@@ -1,12 +1,12 @@
-//! `/chains/ethereum/*`: status, balances, allowances, approve, poll, cancel, speed-up, estimate-gas, wrap and
-//! unwrap; and `/wallet/send`, a transfer like wrap. Each handler hands its request to the use case and answers
+//! `/chains/{chain}/*` (status, balances, poll, estimate-gas, wrap, unwrap, as Gateway v2.17 serves them, `{chain}`
+//! being `ethereum`) and `/chains/ethereum/*` (allowances, approve, cancel, speed-up); and `/wallet/send`, a transfer like wrap. Each handler hands its request to the use case and answers
 //! what it gives.
 
 use axum::extract::State;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{Json, Query};
+use super::extract::{Json, Query, ServedChain};
 use crate::app::{chain, transactions};
 use crate::schema::chain::*;
 use crate::state::AppState;
@@ -28,12 +28,23 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 const TAG: &str = "chains/ethereum";
 
+/// The chain of a `/chains/{chain}/…` path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Described for the document; `ServedChain` reads it.
+struct ChainParam {
+    /// `ethereum`, the one chain family served (its networks are named in the request).
+    #[param(example = "ethereum")]
+    chain: String,
+}
+
 /// The network's node, current block and native currency.
-#[utoipa::path(get, path = "/chains/ethereum/status", tag = TAG, params(NetworkQuery), responses(
+#[utoipa::path(get, path = "/chains/{chain}/status", tag = TAG, params(ChainParam, NetworkQuery), responses(
     (status = 200, body = StatusResponse),
     (status = 400, body = ErrorBody), (status = 503, description = "No node answered", body = ErrorBody),
 ))]
 async fn status(
+    _: ServedChain,
     State(state): State<AppState>,
     Query(query): Query<NetworkQuery>,
 ) -> ApiResult<axum::Json<StatusResponse>> {
@@ -41,10 +52,11 @@ async fn status(
 }
 
 /// Native and ERC-20 balances of a wallet, read in one RPC round trip.
-#[utoipa::path(post, path = "/chains/ethereum/balances", tag = TAG, request_body = BalancesRequest, responses(
+#[utoipa::path(post, path = "/chains/{chain}/balances", tag = TAG, params(ChainParam), request_body = BalancesRequest, responses(
     (status = 200, body = BalancesResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
 ))]
 async fn balances(
+    _: ServedChain,
     State(state): State<AppState>,
     Json(request): Json<BalancesRequest>,
 ) -> ApiResult<axum::Json<BalancesResponse>> {
@@ -80,10 +92,14 @@ async fn approve(
 /// A transaction's status, as the chain has it; the ledger follows. An unknown hash is answered (status -2), not
 /// refused. A transaction that was sped up or cancelled answers with what was mined in its place. Nothing is ever
 /// sent again by a poll.
-#[utoipa::path(post, path = "/chains/ethereum/poll", tag = TAG, request_body = PollRequest, responses(
+#[utoipa::path(post, path = "/chains/{chain}/poll", tag = TAG, params(ChainParam), request_body = PollRequest, responses(
     (status = 200, body = PollResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
 ))]
-async fn poll(State(state): State<AppState>, Json(request): Json<PollRequest>) -> ApiResult<axum::Json<PollResponse>> {
+async fn poll(
+    _: ServedChain,
+    State(state): State<AppState>,
+    Json(request): Json<PollRequest>,
+) -> ApiResult<axum::Json<PollResponse>> {
     Ok(axum::Json(transactions::poll(&state, request).await?))
 }
 
@@ -117,10 +133,11 @@ async fn speed_up(
 }
 
 /// The gas price the next transaction would pay, from the config's gas settings and the node.
-#[utoipa::path(get, path = "/chains/ethereum/estimate-gas", tag = TAG, params(NetworkQuery), responses(
+#[utoipa::path(get, path = "/chains/{chain}/estimate-gas", tag = TAG, params(ChainParam, NetworkQuery), responses(
     (status = 200, body = EstimateGasResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody),
 ))]
 async fn estimate_gas(
+    _: ServedChain,
     State(state): State<AppState>,
     Query(query): Query<NetworkQuery>,
 ) -> ApiResult<axum::Json<EstimateGasResponse>> {
@@ -128,18 +145,23 @@ async fn estimate_gas(
 }
 
 /// Wraps native currency into its wrapped token (ETH → WETH) and waits for the receipt.
-#[utoipa::path(post, path = "/chains/ethereum/wrap", tag = TAG, request_body = WrapRequest, responses(
+#[utoipa::path(post, path = "/chains/{chain}/wrap", tag = TAG, params(ChainParam), request_body = WrapRequest, responses(
     (status = 200, body = WrapResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
 ))]
-async fn wrap(State(state): State<AppState>, Json(request): Json<WrapRequest>) -> ApiResult<axum::Json<WrapResponse>> {
+async fn wrap(
+    _: ServedChain,
+    State(state): State<AppState>,
+    Json(request): Json<WrapRequest>,
+) -> ApiResult<axum::Json<WrapResponse>> {
     Ok(axum::Json(chain::wrap(&state, request).await?))
 }
 
 /// Unwraps the wrapped token back into native currency (WETH → ETH), all of it when no amount is given.
-#[utoipa::path(post, path = "/chains/ethereum/unwrap", tag = TAG, request_body = WrapRequest, responses(
+#[utoipa::path(post, path = "/chains/{chain}/unwrap", tag = TAG, params(ChainParam), request_body = WrapRequest, responses(
     (status = 200, body = WrapResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
 ))]
 async fn unwrap(
+    _: ServedChain,
     State(state): State<AppState>,
     Json(request): Json<WrapRequest>,
 ) -> ApiResult<axum::Json<WrapResponse>> {

@@ -46,6 +46,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// The `{chain}` of a `/chains/{chain}/…` path: a chain this gateway serves, else 400 naming them.
+pub struct ServedChain;
+
+impl<S: Send + Sync> FromRequestParts<S> for ServedChain {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let chain = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request("chain", rejection.body_text()))?;
+        crate::request::check_chain(Some(&chain.0))?;
+        Ok(ServedChain)
+    }
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     let detail = match &rejection {
         JsonRejection::JsonDataError(e) => std::error::Error::source(e).map(|s| s.to_string()),

@@ -96,7 +96,7 @@ async fn amounts_past_a_tokens_decimals_are_rounded_down_to_the_wei() {
     let swap = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "USDC", "quoteToken": "WETH", "side": "BUY", "amount": "50.0000009"});
     let bought = confirmed(&gw, "/trading/amm/execute-swap", swap).await;
     assert_eq!(chain.of(usdc, wallet).await - before, raw("50", 6));
-    assert_eq!(bought["data"]["amountOut"], 50);
+    assert_eq!(bought["data"]["amountOut"], "50");
 
     // Liquidity: the USDC side as a float (base × price) is taken rounded down, to the wei.
     let pair = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc";
@@ -124,7 +124,7 @@ async fn amounts_past_a_tokens_decimals_are_rounded_down_to_the_wei() {
     )
     .await;
     let (_, info) = gw.get("/trading/clmm/pool-info?chainNetwork=ethereum-devnet&connector=uniswap&poolAddress=0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640").await;
-    let price = info["price"].as_f64().unwrap();
+    let price = common::decimal(&info["price"]);
     let before = chain.of(usdc, wallet).await;
     let open = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "poolAddress": "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640",
         "lowerPrice": price * 0.8, "upperPrice": price * 0.9, "quoteTokenAmount": 250.9999999});

@@ -37,7 +37,7 @@ async fn the_example_scripts_run_against_the_devnet_and_move_real_funds() {
     let added = run_example(&gw, "01-add-wallet.sh", &[]).await;
     assert!(added.starts_with(&wallet.to_checksum(None)), "{added}");
     let balances = run_example(&gw, "02-balances.sh", &[]).await;
-    assert!(balances.contains("\"WETH\":1000") && balances.contains("\"USDC\""), "{balances}");
+    assert!(balances.contains("\"WETH\":\"1000\"") && balances.contains("\"USDC\""), "{balances}");
     let approved = run_example(&gw, "03-approve.sh", &["DAI", "uniswap/amm"]).await;
     assert!(approved.contains("\"DAI\""), "{approved}");
 

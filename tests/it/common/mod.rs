@@ -199,6 +199,12 @@ pub fn raw_numbers(text: &str, field: &str) -> BTreeMap<String, String> {
     inner.into_iter().map(|(k, v)| (k, v.get().trim_matches('"').to_string())).collect()
 }
 
+/// An amount of an answer, which is a decimal string (as Gateway v2.17 writes them), as a float to compare.
+pub fn decimal(value: &Value) -> f64 {
+    let text = value.as_str().unwrap_or_else(|| panic!("not a decimal string: {value}"));
+    text.parse().unwrap_or_else(|_| panic!("not a decimal: {text}"))
+}
+
 /// The exact text of a top-level field of a response.
 pub fn raw_field(text: &str, field: &str) -> String {
     let body: BTreeMap<String, Box<RawValue>> = serde_json::from_str(text).unwrap();
