@@ -26,7 +26,14 @@ import urllib.request
 from decimal import Decimal
 
 VERSION = "20260922"
-CLIENT_FILES = ["gateway_http_client.py", "gateway_models.py", "gateway_error.py"]
+# Each module taken from the sdist, by the package folder it is in.
+CLIENT_FILES = {
+    "gateway_http_client.py": "hummingbot/core/gateway",
+    "gateway_models.py": "hummingbot/core/gateway",
+    "gateway_error.py": "hummingbot/core/gateway",
+    "gateway_base.py": "hummingbot/connector/gateway",
+    "gateway_utils.py": "hummingbot/strategy_v2/executors",
+}
 
 
 def fetch_client(cache_dir: str) -> str:
@@ -49,7 +56,7 @@ def fetch_client(cache_dir: str) -> str:
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         for member in archive.getmembers():
             name = os.path.basename(member.name)
-            if member.name.endswith(f"hummingbot/core/gateway/{name}") and name in CLIENT_FILES:
+            if name in CLIENT_FILES and member.name.endswith(f"{CLIENT_FILES[name]}/{name}"):
                 with open(os.path.join(target, name), "wb") as out:
                     out.write(archive.extractfile(member).read())
     return target

@@ -6,6 +6,10 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::http::StatusCode;
 use gateway::devnet::DevnetAssets;
 
 use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf, https_client, make_certs};
@@ -54,4 +58,72 @@ async fn the_hummingbot_client_drives_a_whole_session() {
     {
         assert!(stdout.contains(&format!("ok uniswap: {step}")), "the session went through '{step}':\n{stdout}");
     }
+}
+
+/// A node front forwarding JSON-RPC to `target`, which answers HTTP 429 to every call (as a provider over its
+/// rate limit) between `POST /limit/on` and `POST /limit/off`.
+async fn limiting_front(target: String) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let limited = Arc::new(AtomicBool::new(false));
+    let switch = |on: bool| {
+        let limited = limited.clone();
+        move || async move { limited.store(on, Ordering::Relaxed) }
+    };
+    let client = reqwest::Client::new();
+    let forward = |limited: Arc<AtomicBool>| {
+        move |body: axum::body::Bytes| {
+            let (client, target, limited) = (client.clone(), target.clone(), limited.clone());
+            async move {
+                if limited.load(Ordering::Relaxed) {
+                    return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests".to_string());
+                }
+                let answer = client.post(&target).header("content-type", "application/json").body(body).send().await;
+                (StatusCode::OK, answer.unwrap().text().await.unwrap())
+            }
+        }
+    };
+    let (on, off) = (switch(true), switch(false));
+    let forwarding = limited.clone();
+    let app = axum::Router::new()
+        .route("/limit/on", axum::routing::post(on))
+        .route("/limit/off", axum::routing::post(off))
+        .fallback(forward(forwarding));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+/// Every failure the client branches on, read through its own code: request-shape refusals, no route, a short
+/// balance, a simulation that reverts, slippage found before sending (V3 and V4 routes) and after mining (V2 and
+/// V3 pools), a transaction not mined in time that the client polls to confirmed, and a rate-limited node.
+#[tokio::test]
+async fn the_clients_error_rules_read_gateway_v2_17s_codes_on_every_failure() {
+    let devnet = common::devnet().await;
+    let assets = DevnetAssets::locate();
+    let python = common::python_with("hummingbot", "tests/hummingbot/requirements.txt").await;
+    let front = limiting_front(devnet.rpc_url()).await;
+    let gw =
+        TestGateway::start_in(devnet_conf(&[format!("http://127.0.0.1:{front}")]), None, PASSPHRASE).await.unwrap();
+    let uniswap = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hummingbot/error_paths.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(assets.work_dir().join("hummingbot"))
+        .arg(gw.url(""))
+        .arg(devnet.rpc_url())
+        .arg(format!("http://127.0.0.1:{front}"))
+        .arg(devnet.private_key(4))
+        .arg(devnet.accounts()[5].to_string())
+        .arg(uniswap.v2.unwrap().router.to_string())
+        .arg(uniswap.v3.unwrap().swap_router.to_string())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the client's error paths failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("every error path passed"), "{stdout}");
 }
