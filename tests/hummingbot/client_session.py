@@ -110,7 +110,14 @@ def install_stand_ins(gateway_url: str, hummingbot_root: str):
     module("hummingbot.core.event.events", TradeType=TradeType)
     module("hummingbot.core.utils.async_utils", safe_ensure_future=asyncio.ensure_future)
     module("hummingbot.core.utils.gateway_config_utils", build_config_namespace_keys=lambda keys, config: None)
-    module("hummingbot.logger", HummingbotLogger=logging.Logger)
+    class HummingbotLogger(logging.Logger):
+        """Hummingbot's logger: its `network` level is what the client logs failed calls with."""
+
+        def network(self, log_msg, app_warning_msg=None, *args, **kwargs):
+            self.debug(log_msg)
+
+    logging.setLoggerClass(HummingbotLogger)
+    module("hummingbot.logger", HummingbotLogger=HummingbotLogger)
     return TradeType
 
 

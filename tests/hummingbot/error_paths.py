@@ -79,7 +79,7 @@ class Run:
     async def refused(self, name: str, call, code: str, status: int):
         """`call` fails; the client's extract_error_code reads `code`, and what the client does with it follows."""
         try:
-            await call
+            answer = await call
         except Exception as error:
             got = self.rules["extract_error_code"](error)
             if got != code or getattr(error, "status", None) != status:
@@ -88,7 +88,7 @@ class Run:
             failed_at_once = code in self.rules["NON_RETRYABLE_ERROR_CODES"]
             print(f"ok {name}: {code} ({'retried' if retried else 'fails at once' if failed_at_once else 'other'})", flush=True)
             return error
-        sys.exit(f"{name}: succeeded, where {code} was expected")
+        sys.exit(f"{name}: succeeded, where {code} was expected: {answer}")
 
     def slippage(self, name: str, error):
         if not self.rules["is_slippage_failure"](error):
@@ -110,9 +110,9 @@ class Run:
             await asyncio.sleep(0.05)
         sys.exit(f"never {count} transactions pending")
 
-    def mover_sends(self, to: str, data: str, value: int):
+    def mover_sends(self, to: str, data: str, value: int) -> str:
         """The mover's own transaction, tipping 100 gwei: mined first in the block it shares with the gateway's."""
-        rpc(self.node_url, "eth_sendTransaction", [{"from": self.mover, "to": to, "data": data, "value": hex(value),
+        return rpc(self.node_url, "eth_sendTransaction", [{"from": self.mover, "to": to, "data": data, "value": hex(value),
                                                    "gas": hex(600_000), "maxFeePerGas": hex(1_000 * GWEI),
                                                    "maxPriorityFeePerGas": hex(100 * GWEI)}])
 
@@ -149,22 +149,25 @@ class Run:
                                        trading_type="router", wallet_address=self.wallet, chain=CHAIN)
         call = self.client.execute_quote("uniswap", NETWORK, quote["quoteId"], self.wallet, chain=CHAIN)
         error = await self.refused(f"a {base} router quote after the market moved", call, "SLIPPAGE_EXCEEDED", 400)
-        if "the market gives" not in error.message:
-            sys.exit(f"the refusal does not say what the market gives now: {error}")
+        if "the market gives" not in error.message or (base == "ETH") != ("V4TooLittleReceived" in error.message):
+            sys.exit(f"the refusal does not say what the router and the market said: {error}")
         self.slippage(f"a {base} router quote after the market moved", error)
 
-    async def mined_past_slippage(self, kind: str, data: str, to: str):
-        """The wallet's swap simulates at the latest block, and the mover's trade, tipping more, is mined before it
-        in the same block: it reverts on-chain on its slippage bound."""
+    async def mined_past_slippage(self, kind: str, trades: list, to: str, pool: Optional[str] = None):
+        """The wallet's swap (through `pool`, else the best one) is simulated and sent; then the mover's trades,
+        tipping more, are mined before it in the same block: it reverts on-chain on its slippage bound."""
         self.mine(False)
         try:
             start = self.pending()
-            self.mover_sends(to, data, 200 * 10**18)
-            swap = asyncio.ensure_future(self.client.execute_swap(
-                NETWORK, "WETH", "USDC", self.trade.SELL, Decimal("1"), dex="uniswap", trading_type=kind,
-                wallet_address=self.wallet, chain=CHAIN))
-            await self.until_pending(start + 2)
+            swap = asyncio.ensure_future(self.client.api_request("post", f"trading/{kind}/execute-swap", {
+                **self.target, "walletAddress": self.wallet, "baseToken": "WETH", "quoteToken": "USDC", "amount": "1",
+                "side": "SELL", **({"poolAddress": pool} if pool else {})}))
+            await self.until_pending(start + 1)
+            moved = [self.mover_sends(to, data, 200 * 10**18) for data in trades]
+            await self.until_pending(start + 1 + len(trades))
             rpc(self.node_url, "evm_mine", [])
+            if any(rpc(self.node_url, "eth_getTransactionReceipt", [tx])["status"] != "0x1" for tx in moved):
+                sys.exit(f"a trade of the mover's on the {kind} pools reverted")
             error = await self.refused(f"an {kind} swap mined after the market moved", swap, "SLIPPAGE_EXCEEDED", 400)
             if not re.search(r"Transaction 0x[0-9a-f]{64} was mined and reverted", error.message):
                 sys.exit(f"the refusal does not name the mined transaction: {error}")
@@ -176,9 +179,9 @@ class Run:
         # swapExactETHForTokens(uint256 amountOutMin, address[] path, address to, uint256 deadline)
         return "0x7ff36ab5" + word(0) + word(0x80) + word(self.mover) + word(2**40) + word(2) + word(weth) + word(usdc)
 
-    def v3_sell_eth(self, weth: str, usdc: str) -> str:
+    def v3_sell_eth(self, weth: str, usdc: str, fee: int = 500) -> str:
         # exactInputSingle((tokenIn, tokenOut, fee, recipient, amountIn, amountOutMinimum, sqrtPriceLimitX96))
-        return "0x04e45aaf" + word(weth) + word(usdc) + word(500) + word(self.mover) + word(200 * 10**18) + word(0) + word(0)
+        return "0x04e45aaf" + word(weth) + word(usdc) + word(fee) + word(self.mover) + word(200 * 10**18) + word(0) + word(0)
 
     async def timeout_then_poll(self):
         namespace = f"{CHAIN}-{NETWORK}"
@@ -232,8 +235,9 @@ async def run(client_class, trade_type, rules, args):
     await s.funds_and_simulation(tokens["USDC"])
     await s.quote_then_market_moves("WETH", "1", "100")
     await s.quote_then_market_moves("ETH", "1", "100")
-    await s.mined_past_slippage("amm", s.v2_sell_eth(tokens["WETH"], tokens["USDC"]), v2_router)
-    await s.mined_past_slippage("clmm", s.v3_sell_eth(tokens["WETH"], tokens["USDC"]), swap_router)
+    await s.mined_past_slippage("amm", [s.v2_sell_eth(tokens["WETH"], tokens["USDC"])], v2_router)
+    v3_pool = (await client.get_pool("WETH-USDC", CHAIN, NETWORK, "clmm", "uniswap"))["address"]
+    await s.mined_past_slippage("clmm", [s.v3_sell_eth(tokens["WETH"], tokens["USDC"])], swap_router, v3_pool)
     await s.timeout_then_poll()
     await s.rate_limited()
     await client._http_client(client._gateway_config).close()
