@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::extract::{Json, Query};
 use crate::config::{Config, ListedPool};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
-use crate::request::{network_name, parse_address, parse_pool_address};
+use crate::request::{Human, network_name, parse_address, parse_pool_address};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -63,7 +63,8 @@ pub struct PoolEntry {
     address: String,
     base_token_address: String,
     quote_token_address: String,
-    fee_pct: f64,
+    #[schema(value_type = String, format = "decimal", example = "0.05")]
+    fee_pct: Human,
 }
 
 impl PoolEntry {
@@ -77,7 +78,7 @@ impl PoolEntry {
             address: pool.address.to_string(),
             base_token_address: pool.base_token_address.to_checksum(None),
             quote_token_address: pool.quote_token_address.to_checksum(None),
-            fee_pct: pool.fee_pct,
+            fee_pct: Human::setting(pool.fee_pct),
         }
     }
 }

@@ -131,6 +131,30 @@ def load_client(directory: str):
     return sys.modules["hummingbot.core.gateway.gateway_http_client"].GatewayHttpClient
 
 
+AMOUNT_KEY = re.compile(r"amount|price|balance|fee|slippage|impact|percent|approvals", re.IGNORECASE)
+
+
+def numbers_in_amounts(value, path="") -> list:
+    """Every amount, price, fee or balance of an answer written as a JSON number (which Python reads as a float),
+    by its path. A route step's `fee` is its pool's fee tier, an integer (hundredths of a basis point)."""
+    found = []
+    if isinstance(value, dict):
+        step = "poolAddress" in value and "tokenIn" in value and "type" in value
+        for key, inner in value.items():
+            here = f"{path}.{key}"
+            numeric = isinstance(inner, (int, float)) and not isinstance(inner, bool)
+            if numeric and AMOUNT_KEY.search(key) and not (step and key == "fee"):
+                found.append(here)
+            elif isinstance(inner, dict) and AMOUNT_KEY.search(key):
+                found += [f"{here}.{k}" for k, v in inner.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            else:
+                found += numbers_in_amounts(inner, here)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += numbers_in_amounts(inner, f"{path}[{index}]")
+    return found
+
+
 class Session:
     def __init__(self, client, models):
         self.client = client
@@ -152,6 +176,9 @@ class Session:
                 sys.exit(f"step '{name}': the answer does not fit the client's {model}: {error}\n{json.dumps(response)[:2000]}")
         if not check(response):
             sys.exit(f"step '{name}' answered what the client cannot use: {json.dumps(response)[:2000]}")
+        numbers = numbers_in_amounts(response)
+        if numbers:
+            sys.exit(f"step '{name}' wrote amounts as JSON numbers, not decimal strings: {numbers}")
         self.steps += 1
         print(f"ok {name}", flush=True)
         return response

@@ -33,13 +33,13 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     assert_eq!(
         kinds,
         vec![
-            "\"pancakeswap\"/\"amm\"/0.2",
-            "\"pancakeswap\"/\"clmm\"/0.05",
-            "\"pancakeswap\"/\"clmm\"/0.25",
-            "\"uniswap\"/\"amm\"/0.3",
-            "\"uniswap\"/\"clmm\"/0.05",
-            "\"uniswap\"/\"clmm\"/0.3",
-            "\"uniswap\"/\"clmm\"/0.3"
+            "\"pancakeswap\"/\"amm\"/\"0.2\"",
+            "\"pancakeswap\"/\"clmm\"/\"0.05\"",
+            "\"pancakeswap\"/\"clmm\"/\"0.25\"",
+            "\"uniswap\"/\"amm\"/\"0.3\"",
+            "\"uniswap\"/\"clmm\"/\"0.05\"",
+            "\"uniswap\"/\"clmm\"/\"0.3\"",
+            "\"uniswap\"/\"clmm\"/\"0.3\""
         ]
     );
     let v4 =
@@ -59,7 +59,7 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     let (status, found) = gw.get(&format!("/pools/find/{address}?chainNetwork=ethereum-devnet")).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(
-        (found["connector"].as_str(), found["type"].as_str(), found["feePct"].as_f64()),
+        (found["connector"].as_str(), found["type"].as_str(), Some(common::decimal(&found["feePct"]))),
         (Some("uniswap"), Some("clmm"), Some(0.01))
     );
     let (status, saved) = gw.post(&format!("/pools/save/{address}?chainNetwork=ethereum-devnet"), json!({})).await;
