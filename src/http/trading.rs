@@ -273,6 +273,16 @@ get_op!(
     amm::quote_liquidity,
     "The amounts a V2 pair's ratio takes from at most the given amounts."
 );
+get_op!(
+    amm_positions_owned,
+    connector_amm_positions_owned,
+    "/trading/amm/positions-owned",
+    "/connectors/{connector}/amm/positions-owned",
+    PositionRequest,
+    Vec<AmmPositionInfo>,
+    amm::positions_owned,
+    "The wallet's positions in the V2 pairs listed for the connector: each pair where it holds pool tokens."
+);
 post_op!(
     amm_add,
     connector_amm_add_liquidity,
@@ -400,6 +410,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(connector_clmm_close_position))
         .routes(routes!(amm_position_info))
         .routes(routes!(connector_amm_position_info))
+        .routes(routes!(amm_positions_owned))
+        .routes(routes!(connector_amm_positions_owned))
         .routes(routes!(amm_quote_liquidity))
         .routes(routes!(connector_amm_quote_liquidity))
         .routes(routes!(amm_add))

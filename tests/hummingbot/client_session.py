@@ -273,6 +273,8 @@ async def trade(s, client, trade_type, dex, network, chain, wallet):
                  lambda r: float(r["baseTokenAmount"]) > 0, "AmmQuoteLiquidityResponse")
     await s.confirmed(f"{dex}: amm add", client.amm_add_liquidity(network, wallet, pair, 1.0, quote_amount, dex, chain=chain), "AmmAddLiquidityResponse")
     await s.step(f"{dex}: amm position info", client.amm_position_info(network, wallet, pair, dex, chain=chain), lambda r: float(r["lpTokenAmount"]) > 0, "AmmPositionInfo")
+    await s.step(f"{dex}: amm positions owned", client.clmm_positions_owned(network, wallet, dex, trading_type="amm", chain=chain),
+                 lambda r: any(p["poolAddress"] == pair and float(p["lpTokenAmount"]) > 0 for p in r), "AmmPositionInfo")
     await s.confirmed(f"{dex}: amm remove", client.amm_remove_liquidity(network, wallet, pair, 100.0, dex, chain=chain), "AmmRemoveLiquidityResponse")
     listed = await s.step(f"{dex}: add a listed pool again", client.add_pool(chain, dex, network, {
         "address": pool, "type": "clmm", "baseTokenAddress": info["baseTokenAddress"], "quoteTokenAddress": info["quoteTokenAddress"]}),

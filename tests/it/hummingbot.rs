@@ -47,8 +47,14 @@ async fn the_hummingbot_client_drives_a_whole_session() {
     assert!(stdout.contains("steps passed"), "{stdout}");
     eprintln!("{}", stdout.lines().last().unwrap_or_default());
     for connector in ["uniswap", "pancakeswap"] {
-        for step in ["approve WETH for {c}/clmm/swap", "clmm sell", "amm add", "clmm close", "add a listed pool again"]
-        {
+        for step in [
+            "approve WETH for {c}/clmm/swap",
+            "clmm sell",
+            "amm add",
+            "amm positions owned",
+            "clmm close",
+            "add a listed pool again",
+        ] {
             let step = format!("ok {connector}: {}", step.replace("{c}", connector));
             assert!(stdout.contains(&step), "the session went through '{step}':\n{stdout}");
         }

@@ -134,19 +134,40 @@ pub async fn position_info(
 ) -> AppResult<AmmPositionInfo> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
-    let share = Share::of(state, &desk, request.pool()?, owner).await?;
-    let (base, quote) = share.amounts(share.lp_balance)?;
-    let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;
-    Ok(AmmPositionInfo {
-        pool_address: chains::checksum(share.pair.address),
-        wallet_address: chains::checksum(owner),
-        base_token_address: chains::checksum(share.base.address),
-        quote_token_address: chains::checksum(share.quote.address),
-        lp_token_amount: Human(chains::amount::format_units(share.lp_balance, 18)),
-        base_token_amount: Human(chains::amount::format_units(base, share.base.decimals)),
-        quote_token_amount: Human(chains::amount::format_units(quote, share.quote.decimals)),
-        price: Human(ratio(quote_reserve, share.quote.decimals, base_reserve, share.base.decimals)),
-    })
+    Share::of(state, &desk, request.pool()?, owner).await?.position(owner)
+}
+
+/// The wallet's positions in the V2 pairs listed for the connector on the network: each pair where it holds pool
+/// tokens.
+pub async fn positions_owned(
+    state: &AppState,
+    connector: Option<&str>,
+    request: PositionRequest,
+) -> AppResult<Vec<AmmPositionInfo>> {
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let owner = crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
+    let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
+    let pairs = book.pools.iter().filter(|pool| pool.kind == TradingType::Amm).map(|pool| pool.address);
+    let shares = futures::future::try_join_all(pairs.map(|pair| Share::of(state, &desk, pair, owner))).await?;
+    shares.iter().filter(|share| !share.lp_balance.is_zero()).map(|share| share.position(owner)).collect()
+}
+
+impl Share {
+    fn position(&self, owner: Address) -> AppResult<AmmPositionInfo> {
+        let share = self;
+        let (base, quote) = share.amounts(share.lp_balance)?;
+        let (base_reserve, quote_reserve) = share.pair.reserves_for(share.base.address)?;
+        Ok(AmmPositionInfo {
+            pool_address: chains::checksum(share.pair.address),
+            wallet_address: chains::checksum(owner),
+            base_token_address: chains::checksum(share.base.address),
+            quote_token_address: chains::checksum(share.quote.address),
+            lp_token_amount: Human(chains::amount::format_units(share.lp_balance, 18)),
+            base_token_amount: Human(chains::amount::format_units(base, share.base.decimals)),
+            quote_token_amount: Human(chains::amount::format_units(quote, share.quote.decimals)),
+            price: Human(ratio(quote_reserve, share.quote.decimals, base_reserve, share.base.decimals)),
+        })
+    }
 }
 
 /// The amounts the pair's ratio takes from at most the given base and quote amounts.
