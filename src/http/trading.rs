@@ -10,13 +10,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::answers;
 use super::extract::{Json, Query};
-use crate::app::trading::{amm, clmm, positions, router};
+use crate::app::trading::{amm, clmm, create, positions, router};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::request::network_name;
 use crate::schema::TxResponse;
 use crate::schema::liquidity::{
-    AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, ClmmPoolInfo, LiquidityData, PoolQuery,
-    PositionInfo, PositionRequest, QuotePositionResponse,
+    AmmCreatePoolRequest, AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, ClmmCreatePoolRequest,
+    ClmmPoolInfo, CreatePoolResponse, LiquidityData, PoolQuery, PositionInfo, PositionRequest, QuotePositionResponse,
 };
 use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};
 use crate::state::AppState;
@@ -253,6 +253,28 @@ post_op!(
     positions::close,
     "Closes a position: removes all liquidity, collects everything and burns the NFT, in one transaction."
 );
+post_op!(
+    clmm_create_pool,
+    connector_clmm_create_pool,
+    "/trading/clmm/create-pool",
+    "/connectors/{connector}/clmm/create-pool",
+    ClmmCreatePoolRequest,
+    CreatePoolResponse,
+    create::create_clmm_pool,
+    "Creates a V3 pool of the pair at a fee tier (feeBps) and sets its first price (initialPrice, quote per base, at \
+     the nearest tick; the router's market price when omitted). An existing pool is refused, named."
+);
+post_op!(
+    amm_create_pool,
+    connector_amm_create_pool,
+    "/trading/amm/create-pool",
+    "/connectors/{connector}/amm/create-pool",
+    AmmCreatePoolRequest,
+    CreatePoolResponse,
+    create::create_amm_pool,
+    "Creates the pair's V2 pool and seeds it with both amounts through the router, in one transaction; its price \
+     is their ratio. An existing pair is refused, named."
+);
 get_op!(
     amm_position_info,
     connector_amm_position_info,
@@ -410,6 +432,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(connector_clmm_close_position))
         .routes(routes!(amm_position_info))
         .routes(routes!(connector_amm_position_info))
+        .routes(routes!(clmm_create_pool))
+        .routes(routes!(connector_clmm_create_pool))
+        .routes(routes!(amm_create_pool))
+        .routes(routes!(connector_amm_create_pool))
         .routes(routes!(amm_positions_owned))
         .routes(routes!(connector_amm_positions_owned))
         .routes(routes!(amm_quote_liquidity))

@@ -334,3 +334,83 @@ pub struct PositionInfo {
     pub in_range: bool,
     pub liquidity: String,
 }
+
+/// Creates a concentrated-liquidity pool (Uniswap or PancakeSwap V3) and sets its first price.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "LINK", "quoteToken": "USDC", "feeBps": 30, "initialPrice": "15"}))]
+pub struct ClmmCreatePoolRequest {
+    pub network: Option<String>,
+    pub chain_network: Option<String>,
+    pub connector: Option<String>,
+    /// The wallet that pays for it; the default wallet when omitted.
+    pub wallet_address: Option<String>,
+    pub base_token: String,
+    pub quote_token: String,
+    /// The fee tier in basis points: 1, 5, 30 or 100 (PancakeSwap: 1, 5, 25 or 100).
+    pub fee_bps: Option<u32>,
+    /// Quote per base; the router's market price when omitted.
+    #[schema(value_type = Option<String>)]
+    pub initial_price: Option<AmountText>,
+}
+
+impl ClmmCreatePoolRequest {
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, None)
+    }
+}
+
+/// Creates a V2 pair and seeds it with its first liquidity, which sets its price, in one transaction.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "LINK", "quoteToken": "USDC", "baseTokenAmount": "100", "quoteTokenAmount": "50"}))]
+pub struct AmmCreatePoolRequest {
+    pub network: Option<String>,
+    pub chain_network: Option<String>,
+    pub connector: Option<String>,
+    pub wallet_address: Option<String>,
+    pub base_token: String,
+    pub quote_token: String,
+    #[schema(value_type = String)]
+    pub base_token_amount: AmountText,
+    #[schema(value_type = String)]
+    pub quote_token_amount: AmountText,
+    pub slippage_pct: Option<f64>,
+}
+
+impl AmmCreatePoolRequest {
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, self.slippage_pct)
+    }
+}
+
+/// A pool created: the transaction, where the pool is, and the price it starts at.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePoolResponse {
+    pub signature: String,
+    /// 1 confirmed.
+    pub status: i8,
+    pub pool_address: String,
+    /// Quote per base, as the pool starts (a clmm pool's at the tick nearest the price asked).
+    #[schema(value_type = String, format = "decimal")]
+    pub price: Human,
+    pub data: CreatePoolData,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePoolData {
+    /// Gas fee in the native currency.
+    #[schema(value_type = String, format = "decimal")]
+    pub fee: Human,
+    /// What seeded a V2 pair, read from the receipt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = "decimal")]
+    pub base_token_amount_added: Option<Human>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = "decimal")]
+    pub quote_token_amount_added: Option<Human>,
+}

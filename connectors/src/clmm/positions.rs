@@ -56,6 +56,16 @@ pub trait Positions: Deployed {
         unsupported(self.family(), "positions")
     }
 
+    /// Creates the pool of `tokens` (token0, token1) at fee tier `fee` and sets its first price.
+    fn create_pool(
+        &self,
+        _tokens: (Address, Address),
+        _fee: u32,
+        _sqrt_price_x96: alloy::primitives::U160,
+    ) -> Result<Call, ConnectorError> {
+        unsupported(self.family(), "creating pools")
+    }
+
     /// Opens a position on `pool` between two ticks with a deposit, for `recipient`.
     fn open_position(
         &self,

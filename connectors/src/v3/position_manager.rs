@@ -24,6 +24,21 @@ impl Positions for V3Deployment {
         Ok(self.position_manager)
     }
 
+    fn create_pool(
+        &self,
+        (token0, token1): (Address, Address),
+        fee: u32,
+        sqrt_price_x96: alloy::primitives::U160,
+    ) -> Result<Call, ConnectorError> {
+        let call = Manager::createAndInitializePoolIfNecessaryCall {
+            token0,
+            token1,
+            fee: U24::from(fee),
+            sqrtPriceX96: sqrt_price_x96,
+        };
+        Ok(Call::new(self.position_manager, call.abi_encode()))
+    }
+
     fn open_position(
         &self,
         pool: &ClmmPool,

@@ -8,6 +8,7 @@
 
 pub mod amm;
 pub mod clmm;
+pub mod create;
 pub mod pool;
 pub mod positions;
 pub mod router;

@@ -42,7 +42,7 @@ const SPLIT_ROUTES: usize = 8;
 
 /// The best routing of the order over every candidate pool: the listed ones and those the factories have for
 /// the pair and through the routing tokens; split across routes where that gives more net of gas.
-async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> AppResult<Routing> {
+pub(super) async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -> AppResult<Routing> {
     let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
     let settings = desk.config.connectors.get(&desk.connector);
     let max_hops = settings.map_or(3, |c| c.maximum_hops) as usize;
