@@ -16,7 +16,8 @@ use crate::request::network_name;
 use crate::schema::TxResponse;
 use crate::schema::liquidity::{
     AmmCreatePoolRequest, AmmLiquidityData, AmmPoolInfo, AmmPositionInfo, AmmQuoteLiquidity, ClmmCreatePoolRequest,
-    ClmmPoolInfo, CreatePoolResponse, LiquidityData, PoolQuery, PositionInfo, PositionRequest, QuotePositionResponse,
+    ClmmPoolInfo, CreatePoolResponse, FetchPoolsQuery, FetchPoolsResponse, LiquidityData, PoolQuery, PositionInfo,
+    PositionRequest, QuotePositionResponse,
 };
 use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};
 use crate::state::AppState;
@@ -253,6 +254,17 @@ post_op!(
     positions::close,
     "Closes a position: removes all liquidity, collects everything and burns the NFT, in one transaction."
 );
+get_op!(
+    clmm_fetch_pools,
+    connector_clmm_fetch_pools,
+    "/trading/clmm/fetch-pools",
+    "/connectors/{connector}/clmm/fetch-pools",
+    FetchPoolsQuery,
+    FetchPoolsResponse,
+    clmm::fetch_pools,
+    "The pools the connector's factories have for tokenA and tokenB, every fee tier and family (V3, V4 without \
+     hooks), with price, liquidity and what each holds (tvl, in the quote token), those holding the most first."
+);
 post_op!(
     clmm_create_pool,
     connector_clmm_create_pool,
@@ -432,6 +444,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(connector_clmm_close_position))
         .routes(routes!(amm_position_info))
         .routes(routes!(connector_amm_position_info))
+        .routes(routes!(clmm_fetch_pools))
+        .routes(routes!(connector_clmm_fetch_pools))
         .routes(routes!(clmm_create_pool))
         .routes(routes!(connector_clmm_create_pool))
         .routes(routes!(amm_create_pool))

@@ -414,3 +414,67 @@ pub struct CreatePoolData {
     #[schema(value_type = Option<String>, format = "decimal")]
     pub quote_token_amount_added: Option<Human>,
 }
+
+/// The concentrated-liquidity pools the connector's factories have for a pair.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct FetchPoolsQuery {
+    pub network: Option<String>,
+    #[param(example = "ethereum-devnet")]
+    pub chain_network: Option<String>,
+    #[param(example = "uniswap")]
+    pub connector: Option<String>,
+    /// The base token of each answer (symbol or address).
+    #[param(example = "WETH")]
+    pub token_a: String,
+    /// The quote token.
+    #[param(example = "USDC")]
+    pub token_b: String,
+    /// At most this many pools, those holding the most first: 1 to 1000, 50 when omitted.
+    pub limit: Option<u32>,
+}
+
+impl FetchPoolsQuery {
+    pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
+        Target::new(connector, &self.connector, &self.network, &self.chain_network, None)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FetchPoolsResponse {
+    pub pools: Vec<PoolListItem>,
+    /// How many pools the pair has, before `limit`.
+    pub total: usize,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// One pool of the pair, tokenA as its base.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolListItem {
+    /// The pool's contract (V3) or id (V4).
+    pub address: String,
+    /// `BASE-QUOTE`.
+    pub name: String,
+    pub base_token_address: String,
+    pub base_token_symbol: String,
+    pub quote_token_address: String,
+    pub quote_token_symbol: String,
+    /// The tick spacing.
+    pub bin_step: i32,
+    /// The fee, in percent.
+    #[schema(value_type = String, format = "decimal")]
+    pub base_fee: Human,
+    /// Quote per base.
+    #[schema(value_type = String, format = "decimal")]
+    pub price: Human,
+    /// What the pool holds, valued in the quote token at its price (not in USD: no price feed is asked).
+    #[schema(value_type = String, format = "decimal")]
+    pub tvl: Human,
+    /// Liquidity in range at the current tick.
+    pub liquidity: String,
+}

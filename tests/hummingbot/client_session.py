@@ -260,6 +260,15 @@ async def trade(s, client, trade_type, dex, network, chain, wallet):
     pool = (await s.step(f"{dex}: clmm pool by pair", client.get_pool("WETH-USDC", chain, network, "clmm", dex), lambda r: r["address"].startswith("0x")))["address"]
     info = await s.step(f"{dex}: clmm pool info", client.pool_info(network, pool, dex, "clmm", chain=chain),
                         lambda r: r["address"] == pool and float(r["price"]) > 1000, "ClmmPoolInfo")
+    await s.step(f"{dex}: clmm pool info with bins", client.api_request("get", "trading/clmm/pool-info", {
+        "chainNetwork": f"{chain}-{network}", "connector": dex, "poolAddress": pool, "binCount": "5"}),
+        lambda r: 0 < len(r["bins"]) <= 5 and all(float(b["price"]) > 0 for b in r["bins"]), "ClmmPoolInfo")
+    fetched = await s.step(f"{dex}: clmm fetch pools", client.api_request("get", "trading/clmm/fetch-pools", {
+        "chainNetwork": f"{chain}-{network}", "connector": dex, "tokenA": "WETH", "tokenB": "USDC", "limit": "10"}),
+        lambda r: r["total"] >= 2 and any(p["address"] == pool for p in r["pools"]) and all(float(p["price"]) > 1000 for p in r["pools"]),
+        "ClmmFetchPoolsResponse")
+    if [float(p["tvl"]) for p in fetched["pools"]] != sorted((float(p["tvl"]) for p in fetched["pools"]), reverse=True):
+        sys.exit(f"{dex}: fetch-pools is not ordered by what the pools hold: {fetched}")
     await clmm_positions(s, client, dex, network, chain, wallet, pool, float(info["price"]), "clmm")
 
     if dex == "uniswap":

@@ -135,6 +135,20 @@ impl Orientation {
         if self.base_is_token0 { (self.decimals0, self.decimals1) } else { (self.decimals1, self.decimals0) }
     }
 
+    /// What `base` raw units of the base token are worth in raw units of the quote token at `sqrt_price_x96`
+    /// (rounded down).
+    pub fn quote_value(&self, sqrt_price_x96: U160, base: U256) -> U256 {
+        // token1 per token0 as a Q128 number: sqrtP² / 2^192, kept in 256 bits by shifting 64 places first.
+        let sqrt = U512::from(sqrt_price_x96);
+        let price_x128: U512 = (sqrt * sqrt) >> 64usize;
+        let value = match self.base_is_token0 {
+            true => (U512::from(base) * price_x128) >> 128,
+            false if price_x128.is_zero() => U512::ZERO,
+            false => (U512::from(base) << 128) / price_x128,
+        };
+        U256::saturating_from(value)
+    }
+
     /// The price (quote per base) from a sqrt price, as exact decimal text to 18 places.
     pub fn price_from_sqrt(&self, sqrt_price_x96: U160) -> String {
         // token1 per token0 (raw) = sqrtP² / 2^192; human = raw × 10^(d0 - d1).
@@ -205,6 +219,19 @@ mod tests {
         assert!((price - 3000.0).abs() / 3000.0 < 0.001, "{tick} → {price}");
         let spacing_up: f64 = orientation.exact_price_at_tick(tick + 10).unwrap().parse().unwrap();
         assert!(spacing_up < price, "USDC is token0: quote per base falls as the tick rises");
+    }
+
+    #[test]
+    fn a_base_amount_is_valued_in_the_quote_token_at_the_price() {
+        // At tick 0 one raw unit of token0 is one of token1.
+        let even = sqrt_at(0).unwrap();
+        let token0_base = Orientation { base_is_token0: true, decimals0: 18, decimals1: 18 };
+        assert_eq!(token0_base.quote_value(even, U256::from(1_000_000u64)), U256::from(1_000_000u64));
+        // Price 4 (sqrt 2): a token0 is worth 4 of token1, a token1 a quarter of token0.
+        let four = U160::from(2u8) << 96;
+        assert_eq!(token0_base.quote_value(four, U256::from(10u64)), U256::from(40u64));
+        let token1_base = Orientation { base_is_token0: false, ..token0_base };
+        assert_eq!(token1_base.quote_value(four, U256::from(100u64)), U256::from(25u64));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::swap::{self, Order, Planned, Quoted};
 use crate::error::{AppError, AppResult};
 use crate::request::{Human, parse_pool_address};
 use crate::schema::TxResponse;
-use crate::schema::liquidity::{Bin, ClmmPoolInfo, PoolQuery};
+use crate::schema::liquidity::{Bin, ClmmPoolInfo, FetchPoolsQuery, FetchPoolsResponse, PoolListItem, PoolQuery};
 use crate::schema::swap::{SwapData, SwapRequest};
 use crate::state::AppState;
 
@@ -132,6 +132,73 @@ pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQue
         bins,
         block_number: pool.block(),
     })
+}
+
+/// How many pools a fetch-pools request may ask for, and how many it gets when it does not say.
+const FETCH_LIMIT: std::ops::RangeInclusive<u32> = 1..=1000;
+const FETCH_DEFAULT: u32 = 50;
+
+/// The pair's pools in every concentrated-liquidity family of the connector (V3's fee tiers, V4's hookless pools),
+/// those holding the most first, tokenA as the base.
+pub async fn fetch_pools(
+    state: &AppState,
+    connector: Option<&str>,
+    query: FetchPoolsQuery,
+) -> AppResult<FetchPoolsResponse> {
+    let desk = Desk::resolve(state, query.target(connector)).await?;
+    let limit = query.limit.unwrap_or(FETCH_DEFAULT);
+    if !FETCH_LIMIT.contains(&limit) {
+        return Err(AppError::invalid("limit", "must be 1 to 1000"));
+    }
+    let (base, quote) = (desk.token("tokenA", &query.token_a)?, desk.token("tokenB", &query.token_b)?);
+    if base.address == quote.address {
+        return Err(AppError::invalid("tokenB", "must differ from tokenA"));
+    }
+    let found = desk.dex.discover(state.pool_states(), &desk.network, &[(base.address, quote.address)]).await?;
+    let mut pools = Vec::new();
+    for address in found.iter().filter(|pool| pool.family.trading_type() == TradingType::Clmm).map(|p| p.address) {
+        match pool_state(state, &desk, address).await {
+            Ok(pool) => pools.push(listed(&desk, &pool, (&base, &quote)).await?),
+            Err(error) if error.is_refusal() => {}
+            Err(error) => return Err(error),
+        }
+    }
+    pools.sort_by(|a, b| b.0.cmp(&a.0));
+    let total = pools.len();
+    let pools = pools.into_iter().take(limit as usize).map(|(_, item)| item).collect();
+    Ok(FetchPoolsResponse { pools, total, page: 0, page_size: limit })
+}
+
+/// A pool as fetch-pools lists it, and what it holds valued in raw units of the quote token.
+async fn listed(
+    desk: &Desk,
+    pool: &ClmmPool,
+    (base, quote): (&chains::erc20::Token, &chains::erc20::Token),
+) -> AppResult<(U256, PoolListItem)> {
+    let (token0, _) = pool.tokens();
+    let base_is_token0 = base.address == token0;
+    let (decimals0, decimals1) =
+        if base_is_token0 { (base.decimals, quote.decimals) } else { (quote.decimals, base.decimals) };
+    let orientation = Orientation { base_is_token0, decimals0, decimals1 };
+    let (base_held, quote_held) = {
+        let held = held(desk, pool).await?;
+        orientation.split(held.0, held.1)
+    };
+    let tvl = orientation.quote_value(pool.sqrt_price_x96, base_held).saturating_add(quote_held);
+    let item = PoolListItem {
+        address: pool.address().to_string(),
+        name: format!("{}-{}", base.symbol, quote.symbol),
+        base_token_address: chains::checksum(base.address),
+        base_token_symbol: base.symbol.clone(),
+        quote_token_address: chains::checksum(quote.address),
+        quote_token_symbol: quote.symbol.clone(),
+        bin_step: pool.tick_spacing,
+        base_fee: Human(chains::amount::format_units(U256::from(pool.fee), 4)),
+        price: Human(orientation.price_from_sqrt(pool.sqrt_price_x96)),
+        tvl: Human(chains::amount::format_units(tvl, quote.decimals)),
+        liquidity: pool.liquidity.to_string(),
+    };
+    Ok((tvl, item))
 }
 
 /// What a pool holds of its two tokens: a V3 pool's balances; a V4 pool shares the PoolManager's, so what its
