@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, StatusCode, header};
 
 use crate::config::Config;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorCode};
 
 /// Why a request is refused, if it is. `config` (for `allowedHosts`, applied at once) is read only when the request
 /// is not plainly fine (a loopback Host and no Origin, as every bot and curl call is); `cors_origins` are those
@@ -39,7 +39,7 @@ pub fn refusal(
                         chains::quoted(&name)
                     ),
                 )
-                .with_code("HOST_NOT_ALLOWED"),
+                .with_code(ErrorCode::HostNotAllowed),
             );
         }
     }
@@ -58,7 +58,7 @@ pub fn refusal(
                 chains::quoted(origin)
             ),
         )
-        .with_code("ORIGIN_NOT_ALLOWED"),
+        .with_code(ErrorCode::OriginNotAllowed),
     )
 }
 

@@ -21,7 +21,7 @@ struct Facts {
 /// (status, component name, description, applies to)
 type Shared = (&'static str, &'static str, &'static str, fn(&Facts) -> bool);
 
-const SHARED: [Shared; 9] = [
+const SHARED: [Shared; 10] = [
     ("400", "InvalidInput", "Invalid input; the message names the field", |f| f.takes_input || f.changes),
     (
         "403",
@@ -37,12 +37,25 @@ const SHARED: [Shared; 9] = [
     ),
     ("413", "TooLarge", "The request body is too large", |f| f.changes),
     ("422", "IdempotencyKeyReused", "This Idempotency-Key was used for another request", |f| f.changes),
+    (
+        "429",
+        "RateLimited",
+        "RATE_LIMITED: the network's nodes refuse for too many requests, still after the reads were retried; nothing \
+         was sent, retry after a delay",
+        |f| f.names_network,
+    ),
     ("500", "Fault", "A fault of the gateway's own; its log has the details", |_| true),
     ("502", "NodeError", "The network's node refused a call", |f| f.names_network),
     ("503", "NodeUnreachable", "The network's nodes are unreachable; the message names the setting to check", |f| {
         f.names_network
     }),
-    ("504", "TimedOut", "No answer within server.requestTimeoutSeconds, most likely a slow node", |_| true),
+    (
+        "504",
+        "TimedOut",
+        "TIMEOUT: no answer within server.requestTimeoutSeconds and nothing signed; or TRANSACTION_TIMEOUT: a \
+         transaction sent is not mined within transactionExecutionTimeoutMs, its hash in the message: poll it",
+        |_| true,
+    ),
 ];
 
 /// Describes the shared answers once, and refers every operation to those it may give.
@@ -161,4 +174,25 @@ fn idempotency_key() -> Parameter {
                 .pattern(Some("^[!-~]+$")),
         ))
         .build()
+}
+
+/// The older forms served beside Gateway v2.17's, and what replaces each: marked deprecated in the document.
+const SUPERSEDED: [(&str, &str); 5] = [
+    ("/connectors/", "Gateway v2's per-connector routes: use /trading/{amm,clmm,router}/… with `connector`"),
+    ("/trading/swap/", "Gateway v2.13's unified swap routes: use /trading/router/{quote-swap,execute-swap}"),
+    ("/trading/clmm/quote-position", "use /trading/clmm/quote-liquidity"),
+    ("/wallet/send", "removed from Gateway in v2.15.1"),
+    ("/wallet/create", "removed from Gateway in v2.15.1"),
+];
+
+/// Marks the operations of the older route forms deprecated, saying what replaces them.
+pub fn mark_superseded(api: &mut OpenApi) {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let Some((_, instead)) = SUPERSEDED.iter().find(|(prefix, _)| path.starts_with(prefix)) else { continue };
+        for operation in [&mut item.get, &mut item.post, &mut item.delete].into_iter().flatten() {
+            operation.deprecated = Some(utoipa::openapi::Deprecated::True);
+            let summary = operation.summary.get_or_insert_with(String::new);
+            summary.push_str(&format!(" Deprecated: {instead}."));
+        }
+    }
 }

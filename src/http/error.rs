@@ -15,14 +15,80 @@ use connectors::core::error::{ConnectorError, Field};
 use crate::config::ConfigError;
 use crate::error::{AppError, INTERNAL_MESSAGE, InvalidKind};
 
-/// Gateway v2.17's code for every request-shape problem (a bad, missing, out-of-range or unknown field).
-pub const INVALID_PARAMS: &str = "INVALID_PARAMS";
+/// The machine code of an error answer: Gateway v2.17's eight first (Hummingbot's client branches on them), then
+/// this gateway's finer ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// A request-shape problem: a field bad, missing, out of range, or unknown; the message names it. The client does not retry.
+    InvalidParams,
+    /// No pool or route of the connector trades the pair. The client does not retry.
+    NoRouteFound,
+    /// The wallet holds less than the request spends (checked before simulating), or a revert that means it. The client does not retry.
+    InsufficientBalance,
+    /// A swap or liquidity change reverted on its slippage bound, in simulation or mined; the message says what was asked and what the market gives. The client's executors widen slippage and try again.
+    SlippageExceeded,
+    /// The transaction would revert for another reason; nothing was sent. The client does not retry.
+    SimulationFailed,
+    /// The transaction was sent, mined and reverted; its fee was paid. The client does not retry.
+    TransactionFailed,
+    /// The transaction was sent and is not mined within transactionExecutionTimeoutMs; the message names its hash (`Transaction 0x… was not confirmed within …`), the gateway keeps tracking it and poll tells its fate. The client polls it before sending again.
+    TransactionTimeout,
+    /// The network's nodes refuse for too many requests, still after the reads were retried with backoff; nothing was sent. The client retries after a delay.
+    RateLimited,
+    /// A spender may not move what the transaction needs; the message says what to approve.
+    InsufficientAllowance,
+    /// A stored router quote lived past its time; quote again.
+    QuoteExpired,
+    /// No token by that symbol or address on the network.
+    TokenNotFound,
+    /// A cancel was mined in place of what was asked: nothing happened.
+    Cancelled,
+    /// The pool cannot fill the amount.
+    InsufficientLiquidity,
+    /// An address given as a token does not answer as an ERC-20.
+    NotAToken,
+    /// The node refused the signed transaction (fees, nonce); it was not sent.
+    TransactionRejected,
+    /// A fee the send would need is over one of the network's caps; nothing was signed.
+    FeeCap,
+    /// A speed-up or cancel found nothing pending to replace.
+    NothingToReplace,
+    /// The request went away before its turn; nothing was signed.
+    Withdrawn,
+    /// The wallet is not one the gateway signs for; add it.
+    WalletNotFound,
+    /// A private key or keystore that cannot be used.
+    InvalidKey,
+    /// A config setting refused; the message names it.
+    InvalidConfig,
+    /// Nothing by that name, id or path.
+    NotFound,
+    /// Something by that name or address exists already.
+    Duplicate,
+    /// No node of the network answered; check its nodeURL.
+    RpcUnreachable,
+    /// A node answered a read with an error.
+    NodeError,
+    /// No answer within server.requestTimeoutSeconds; nothing was signed for the request.
+    Timeout,
+    /// The Idempotency-Key was used for another request.
+    IdempotencyKeyReused,
+    /// The first request with this Idempotency-Key has not finished.
+    IdempotencyKeyInUse,
+    /// A Host name this gateway does not answer (server.yml allowedHosts).
+    HostNotAllowed,
+    /// A web page origin this gateway does not answer (server.yml corsOrigins).
+    OriginNotAllowed,
+    /// A fault of the gateway's own; its log has the details.
+    Internal,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     message: String,
-    code: Option<&'static str>,
+    code: Option<ErrorCode>,
     /// Logged, never sent.
     cause: Option<String>,
 }
@@ -39,7 +105,7 @@ pub struct ErrorBody {
     pub message: String,
     /// A machine-readable code.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     /// The kind of error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -54,16 +120,16 @@ impl ApiError {
 
     /// Bad input: the message names the field and says what it must be.
     pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}")).with_code(INVALID_PARAMS)
+        ApiError::new(StatusCode::BAD_REQUEST, format!("{field}: {reason}")).with_code(ErrorCode::InvalidParams)
     }
 
     /// Something by that name or address already exists.
     pub fn conflict(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::CONFLICT, message).with_code("DUPLICATE")
+        ApiError::new(StatusCode::CONFLICT, message).with_code(ErrorCode::Duplicate)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, message).with_code("NOT_FOUND")
+        ApiError::new(StatusCode::NOT_FOUND, message).with_code(ErrorCode::NotFound)
     }
 
     /// A fault of ours or of a dependency: the cause goes to the log, the client gets a generic message.
@@ -71,12 +137,12 @@ impl ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: INTERNAL_MESSAGE.into(),
-            code: Some("INTERNAL"),
+            code: Some(ErrorCode::Internal),
             cause: Some(cause.to_string()),
         }
     }
 
-    pub fn with_code(mut self, code: &'static str) -> Self {
+    pub fn with_code(mut self, code: ErrorCode) -> Self {
         self.code = Some(code);
         self
     }
@@ -119,7 +185,7 @@ impl IntoResponse for ApiError {
             status_code: self.status.as_u16(),
             error: self.status.canonical_reason().unwrap_or("Error").to_string(),
             message: self.message.clone(),
-            code: self.code.map(str::to_string),
+            code: self.code,
             name: Some(self.name().to_string()),
         };
         (self.status, axum::Json(body)).into_response()
@@ -134,20 +200,21 @@ impl From<AppError> for ApiError {
                 let refused = ApiError::bad_request(&field, reason);
                 match kind {
                     InvalidKind::Field => refused,
-                    InvalidKind::Allowance => refused.with_code("INSUFFICIENT_ALLOWANCE"),
-                    InvalidKind::QuoteExpired => refused.with_code("QUOTE_EXPIRED"),
-                    InvalidKind::UnknownToken => refused.with_code("TOKEN_NOT_FOUND"),
-                    InvalidKind::Cancelled => refused.with_code("CANCELLED"),
-                    InvalidKind::NoRoute => refused.with_code("NO_ROUTE_FOUND"),
-                    InvalidKind::Balance => refused.with_code("INSUFFICIENT_BALANCE"),
+                    InvalidKind::Allowance => refused.with_code(ErrorCode::InsufficientAllowance),
+                    InvalidKind::QuoteExpired => refused.with_code(ErrorCode::QuoteExpired),
+                    InvalidKind::UnknownToken => refused.with_code(ErrorCode::TokenNotFound),
+                    InvalidKind::Cancelled => refused.with_code(ErrorCode::Cancelled),
+                    InvalidKind::NoRoute => refused.with_code(ErrorCode::NoRouteFound),
+                    InvalidKind::Balance => refused.with_code(ErrorCode::InsufficientBalance),
                 }
             }
-            AppError::Slippage(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("SLIPPAGE_EXCEEDED"),
-            AppError::Failed { kind, .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(revert_code(kind, "TRANSACTION_FAILED"))
+            AppError::Slippage(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(ErrorCode::SlippageExceeded)
             }
+            AppError::Failed { kind, .. } => ApiError::new(StatusCode::BAD_REQUEST, message)
+                .with_code(revert_code(kind, ErrorCode::TransactionFailed)),
             AppError::TimedOut { .. } => {
-                ApiError::new(StatusCode::GATEWAY_TIMEOUT, message).with_code("TRANSACTION_TIMEOUT")
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, message).with_code(ErrorCode::TransactionTimeout)
             }
             AppError::NotFound(message) => ApiError::not_found(message),
             AppError::Internal(cause) => ApiError::internal(cause),
@@ -164,7 +231,7 @@ impl From<ConfigError> for ApiError {
     fn from(error: ConfigError) -> Self {
         match &error {
             ConfigError::Invalid { .. } | ConfigError::UnknownPath { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, error.to_string()).with_code("INVALID_CONFIG")
+                ApiError::new(StatusCode::BAD_REQUEST, error.to_string()).with_code(ErrorCode::InvalidConfig)
             }
             ConfigError::UnknownNamespace { .. } => ApiError::not_found(error.to_string()),
             ConfigError::Read { .. }
@@ -181,20 +248,24 @@ impl From<chains::error::ChainError> for ApiError {
         let message = error.to_string();
         match &error {
             ChainError::Unreachable { .. } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).with_code("RPC_UNREACHABLE")
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).with_code(ErrorCode::RpcUnreachable)
             }
-            ChainError::Node(_) => ApiError::new(StatusCode::BAD_GATEWAY, message).with_code("NODE_ERROR"),
-            ChainError::NotAToken { .. } => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("NOT_A_TOKEN"),
+            ChainError::Node(_) => ApiError::new(StatusCode::BAD_GATEWAY, message).with_code(ErrorCode::NodeError),
+            ChainError::NotAToken { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(ErrorCode::NotAToken)
+            }
             ChainError::RateLimited { .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).with_code("RATE_LIMITED")
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).with_code(ErrorCode::RateLimited)
             }
             ChainError::Reverted { .. } => {
                 let kind = error.revert_kind().unwrap_or(RevertKind::Other);
-                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(revert_code(kind, "SIMULATION_FAILED"))
+                ApiError::new(StatusCode::BAD_REQUEST, message)
+                    .with_code(revert_code(kind, ErrorCode::SimulationFailed))
             }
             ChainError::Rejected(_) => {
                 let kind = error.revert_kind().unwrap_or(RevertKind::Other);
-                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(revert_code(kind, "TRANSACTION_REJECTED"))
+                ApiError::new(StatusCode::BAD_REQUEST, message)
+                    .with_code(revert_code(kind, ErrorCode::TransactionRejected))
             }
             ChainError::FeeCap(_) => ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -203,16 +274,16 @@ impl From<chains::error::ChainError> for ApiError {
                      to fall"
                 ),
             )
-            .with_code("FEE_CAP"),
-            ChainError::Withdrawn => ApiError::new(StatusCode::CONFLICT, message).with_code("WITHDRAWN"),
+            .with_code(ErrorCode::FeeCap),
+            ChainError::Withdrawn => ApiError::new(StatusCode::CONFLICT, message).with_code(ErrorCode::Withdrawn),
             ChainError::NothingToReplace(_) => {
-                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("NOTHING_TO_REPLACE")
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(ErrorCode::NothingToReplace)
             }
             ChainError::UnknownWallet(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, format!("{message}; add it with POST /wallet/add"))
-                    .with_code("WALLET_NOT_FOUND")
+                    .with_code(ErrorCode::WalletNotFound)
             }
-            ChainError::Keystore(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INVALID_KEY"),
+            ChainError::Keystore(_) => ApiError::new(StatusCode::BAD_REQUEST, message).with_code(ErrorCode::InvalidKey),
             ChainError::Ledger(_) | ChainError::Interrupted(_) => ApiError::internal(message),
         }
     }
@@ -224,7 +295,7 @@ impl From<ConnectorError> for ApiError {
             ConnectorError::Chain(chain) => chain.into(),
             ConnectorError::Invalid { field, reason } => ApiError::bad_request(api_field(field), reason),
             ConnectorError::Liquidity(message) => {
-                ApiError::new(StatusCode::BAD_REQUEST, message).with_code("INSUFFICIENT_LIQUIDITY")
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(ErrorCode::InsufficientLiquidity)
             }
             ConnectorError::NotAPool(address) => ApiError::bad_request(
                 "poolAddress",
@@ -249,10 +320,10 @@ impl From<OrderError> for ApiError {
 }
 
 /// The code of a revert (found before sending, or mined) by what it means; `otherwise` for any other cause.
-fn revert_code(kind: RevertKind, otherwise: &'static str) -> &'static str {
+fn revert_code(kind: RevertKind, otherwise: ErrorCode) -> ErrorCode {
     match kind {
-        RevertKind::Slippage => "SLIPPAGE_EXCEEDED",
-        RevertKind::Balance => "INSUFFICIENT_BALANCE",
+        RevertKind::Slippage => ErrorCode::SlippageExceeded,
+        RevertKind::Balance => ErrorCode::InsufficientBalance,
         RevertKind::Other => otherwise,
     }
 }

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use serde::de::DeserializeOwned;
 
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorCode};
 
 /// A JSON request body.
 pub struct Json<T>(pub T);
@@ -75,7 +75,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         _ => StatusCode::BAD_REQUEST,
     };
     ApiError::new(status, format!("request body: {}", detail.unwrap_or_else(|| rejection.body_text())))
-        .with_code(crate::http::error::INVALID_PARAMS)
+        .with_code(ErrorCode::InvalidParams)
 }
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
@@ -84,5 +84,5 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
         _ => None,
     };
     ApiError::new(StatusCode::BAD_REQUEST, format!("query: {}", detail.unwrap_or_else(|| rejection.body_text())))
-        .with_code(crate::http::error::INVALID_PARAMS)
+        .with_code(ErrorCode::InvalidParams)
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::BODY_LIMIT_BYTES;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::storage::{Backend, Claim, this_process};
 use chains::tx::commitment::Commitment;
@@ -50,7 +50,7 @@ pub async fn guard(state: AppState, request: Request, next: Next, commitment: Co
         Ok(body) => body,
         Err(_) => {
             return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body: too large")
-                .with_code(crate::http::error::INVALID_PARAMS)
+                .with_code(ErrorCode::InvalidParams)
                 .into_response();
         }
     };
@@ -100,7 +100,7 @@ async fn serve(
                         parts.uri.path()
                     ),
                 )
-                .with_code("IDEMPOTENCY_KEY_REUSED")
+                .with_code(ErrorCode::IdempotencyKeyReused)
                 .into_response();
             }
             Claim::Held { answer: Some((status, body)), .. } => return replay(status, body),
@@ -180,6 +180,6 @@ async fn in_progress(state: &AppState, scoped: &str, key: &str, claimed_at: i64)
             chains::quoted(key)
         ),
     )
-    .with_code("IDEMPOTENCY_KEY_IN_USE")
+    .with_code(ErrorCode::IdempotencyKeyInUse)
     .into_response()
 }

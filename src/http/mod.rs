@@ -21,7 +21,7 @@ use chains::tx::commitment::{Commitment, WithdrawOnDrop};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::http::error::ErrorBody;
+use crate::http::error::{ErrorBody, ErrorCode};
 use crate::state::AppState;
 
 /// Request bodies larger than this are refused with 413.
@@ -120,7 +120,7 @@ fn timed_out(limit: std::time::Duration) -> crate::http::error::ApiError {
             limit.as_secs()
         ),
     )
-    .with_code("TIMEOUT")
+    .with_code(ErrorCode::Timeout)
 }
 
 /// A panic while answering is a bug: answered as a logged 500 (the panic's message in the log, not the answer),
@@ -148,6 +148,7 @@ pub fn parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = router().split_for_parts();
     document::document_shared_answers(&mut api);
     list_per_connector(&mut api);
+    document::mark_superseded(&mut api);
     (router, api)
 }
 
