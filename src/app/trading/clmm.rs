@@ -163,7 +163,7 @@ pub async fn fetch_pools(
             Err(error) => return Err(error),
         }
     }
-    pools.sort_by(|a, b| b.0.cmp(&a.0));
+    pools.sort_by_key(|(held, _)| std::cmp::Reverse(*held));
     let total = pools.len();
     let pools = pools.into_iter().take(limit as usize).map(|(_, item)| item).collect();
     Ok(FetchPoolsResponse { pools, total, page: 0, page_size: limit })
