@@ -68,7 +68,8 @@ enum Command {
         #[arg(long, default_value_t = 8545)]
         rpc_port: u16,
         /// Behave like this network: its chain id and fee rules (polygon: a 25 gwei tip floor; bsc: legacy at
-        /// 0.05 gwei or more; base, optimism, unichain: the L1 data fee; arbitrum, avalanche, celo: chain id).
+        /// 0.05 gwei or more; base, optimism, unichain: the L1 data fee; arbitrum, robinhoodchain, avalanche,
+        /// celo: chain id).
         #[arg(long, value_parser = devnet_profile)]
         like: Option<Profile>,
     },

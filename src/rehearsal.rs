@@ -35,7 +35,7 @@ fn bsc_refusal(tip: u128, min: u128) -> String {
 impl Profile {
     pub const PLAIN: Profile =
         Profile { name: "ethereum", chain_id: CHAIN_ID, op_stack: false, refusal: None, anvil_args: &[] };
-    pub const ALL: [Profile; 9] = [
+    pub const ALL: [Profile; 10] = [
         Profile::PLAIN,
         Profile { name: "base", chain_id: 8453, op_stack: true, ..Profile::PLAIN },
         Profile { name: "optimism", chain_id: 10, op_stack: true, ..Profile::PLAIN },
@@ -49,6 +49,7 @@ impl Profile {
             ..Profile::PLAIN
         },
         Profile { name: "arbitrum", chain_id: 42161, ..Profile::PLAIN },
+        Profile { name: "robinhoodchain", chain_id: 4663, ..Profile::PLAIN },
         Profile { name: "avalanche", chain_id: 43114, ..Profile::PLAIN },
         Profile { name: "celo", chain_id: 42220, ..Profile::PLAIN },
     ];

@@ -98,6 +98,10 @@ impl ChainRules {
             // Arbitrum One and Sepolia: a first-come first-served sequencer; the tip is never collected
             // (arbitrum-docs, gas-and-fees), and the L1 share is inside the gas estimate.
             42161 | 421614 => ChainRules { tip_collected: false, ..plain },
+            // Robinhood Chain and its testnet: Arbitrum Orbit (Nitro) chains (docs.robinhood.com/chain/connecting,
+            // differences-from-ethereum; l2beat), so the same first-come first-served sequencer and the L1 share
+            // inside the gas estimate (docs.robinhood.com/chain/gas-and-fees).
+            4663 | 46630 => ChainRules { tip_collected: false, ..plain },
             // OP stack (Optimism, Base, Unichain, and their Sepolia networks): an L1 data fee on top of gas, from
             // the GasPriceOracle predeploy (OP specs, predeploys.md, fjord/predeploys.md). Celo is OP stack too,
             // but its L1 fee is configured to be always zero (Celo docs, transaction fees): plain.
@@ -160,6 +164,9 @@ impl FeeCaps {
             // Arbitrum One: base fee floor 0.01 gwei, the tip is never collected (networks.md §8); gas limits
             // include the L1 share, several million gas.
             42161 => (10.0, 1.0, 0.02),
+            // Robinhood Chain: an Arbitrum Orbit chain, priced as Arbitrum One is (its own base fee floor is not
+            // published).
+            4663 | 46630 => (10.0, 1.0, 0.02),
             // OP-stack L2s (Base, Optimism, Unichain): base fees of a few thousandths of a gwei.
             8453 | 10 | 130 => (10.0, 1.0, 0.02),
             // Polygon PoS: 25 gwei minimum tip enforced by Bor (networks.md §8), base fee spikes to thousands of gwei.

@@ -201,10 +201,12 @@ async fn a_bsc_like_devnet_gets_legacy_transactions_at_its_minimum_gas_price_or_
 }
 
 #[tokio::test]
-async fn on_an_arbitrum_like_devnet_no_tip_is_offered() {
-    let (_devnet, gw) = like("arbitrum").await;
-    let (_, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
-    assert_eq!(sent(&gw, &body).await.max_priority_fee_per_gas(), Some(0), "{body}");
+async fn on_arbitrum_and_robinhood_chain_like_devnets_no_tip_is_offered() {
+    for network in ["arbitrum", "robinhoodchain"] {
+        let (_devnet, gw) = like(network).await;
+        let (_, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
+        assert_eq!(sent(&gw, &body).await.max_priority_fee_per_gas(), Some(0), "{network}: {body}");
+    }
 }
 
 #[tokio::test]
