@@ -167,14 +167,16 @@ impl Steps<'_> {
             self.test_token(&token, LIKE_DEPLOYER_AMOUNT, LIKE_ACCOUNT_AMOUNT).await?;
             tokens.push(token);
         }
-        if !tokens.iter().any(|t| t.symbol == "USDC") {
-            return Err(DevnetError::Step(format!("tokens/ethereum/{network}.json lists no USDC to pool against")));
+        if stablecoin(&tokens).is_none() {
+            return Err(DevnetError::Step(format!(
+                "tokens/ethereum/{network}.json lists no USDC (nor a 6-decimal stablecoin) to pool against"
+            )));
         }
         self.multicall3(progress).await?;
         Ok(tokens)
     }
 
-    /// `network`'s DEXes, at its addresses, each with a pool of the wrapped native token against USDC.
+    /// `network`'s DEXes, at its addresses, each with a pool of the wrapped native token against its stablecoin.
     async fn like_pools(
         &self,
         network: &str,
@@ -185,7 +187,8 @@ impl Steps<'_> {
         let wrapped = &tokens[0];
         let token =
             |symbol: &str| tokens.iter().find(|t| t.symbol == symbol).cloned().expect("pool tokens are deployed");
-        let pair = |fee| PoolSpec { base: (wrapped.symbol.as_str(), 1_000), quote: ("USDC", 3_000_000), fee };
+        let stable = stablecoin(tokens).expect("checked with the tokens").symbol.clone();
+        let pair = |fee| PoolSpec { base: (wrapped.symbol.as_str(), 1_000), quote: (stable.as_str(), 3_000_000), fee };
         let registry = Registry::builtin();
         let mut pools = Vec::new();
         if let Some(uniswap) = registry.find("uniswap", network) {
@@ -470,6 +473,12 @@ impl Steps<'_> {
         let router = self.assets.compile_v2_router(v2.pair_init_code_hash, v2.fee_bps / 10)?;
         self.v2_protocol(v2, factory, router, weth, tokens).await
     }
+}
+
+/// The stablecoin a `--like` devnet pools the wrapped native token against: USDC, else the first 6-decimal token
+/// its list names (Robinhood Chain's USDG).
+pub fn stablecoin(tokens: &[DevnetToken]) -> Option<&DevnetToken> {
+    tokens.iter().find(|token| token.symbol == "USDC").or_else(|| tokens.iter().find(|token| token.decimals == 6))
 }
 
 /// A `--like` devnet's V3 pools are at the low and middle fee tiers (0.05 % and 0.3 % on Uniswap, 0.05 % and

@@ -204,6 +204,11 @@ async fn a_bsc_like_devnet_gets_legacy_transactions_at_its_minimum_gas_price_or_
 async fn on_arbitrum_and_robinhood_chain_like_devnets_no_tip_is_offered() {
     for network in ["arbitrum", "robinhoodchain"] {
         let (_devnet, gw) = like(network).await;
+        let (_, chains) = gw.get("/config/chains").await;
+        let networks = chains["chains"][0]["networks"].as_array().unwrap();
+        for served in ["robinhoodchain", "robinhoodchain-testnet"] {
+            assert!(networks.iter().any(|n| n == served), "{served} in {chains}");
+        }
         let (_, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
         assert_eq!(sent(&gw, &body).await.max_priority_fee_per_gas(), Some(0), "{network}: {body}");
     }
@@ -241,14 +246,19 @@ async fn on_every_profile_a_wallet_wraps_approves_and_executes_a_router_quote_to
         let approve = json!({"network": "devnet", "token": wrapped, "spender": "uniswap/router"});
         let (status, body) = gw.post("/chains/ethereum/approve", approve).await;
         assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{name}: {body}");
+        // USDC, or Robinhood Chain's USDG: the stablecoin the devnet pooled the wrapped native token against.
+        let stable = match listed.iter().any(|token| token.symbol == "USDC") {
+            true => "USDC".to_string(),
+            false => listed.iter().find(|token| token.decimals == 6).expect("a stablecoin").symbol.clone(),
+        };
         let quote = format!(
-            "/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken={wrapped}&quoteToken=USDC&amount=0.5&side=SELL"
+            "/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken={wrapped}&quoteToken={stable}&amount=0.5&side=SELL"
         );
         let (status, text) = gw.get_text(&quote).await;
         assert_eq!(status, StatusCode::OK, "{name}: {text}");
         let quoted = common::raw_field(&text, "amountOut");
         let quote_id = serde_json::from_str::<Value>(&text).unwrap()["quoteId"].clone();
-        let usdc = devnet.deployment().token("USDC");
+        let usdc = devnet.deployment().token(&stable);
         let wallet = devnet.accounts()[1];
         let usdc_of =
             async || chains::erc20::balances(&gw.devnet_network(), wallet, &[usdc.address]).await.unwrap().1[0];
@@ -370,7 +380,10 @@ fn every_listed_pool_is_at_its_create2_address_and_every_network_lists_some() {
             "{connector} {network} {address}"
         );
     }
-    for network in config.networks.keys().filter(|network| *network != "sepolia") {
+    // Sepolia's pools are the user's own; Robinhood Chain's Uniswap pools are published nowhere Gateway or Uniswap
+    // lists them (its router finds them through the factories).
+    let unlisted = ["sepolia", "robinhoodchain", "robinhoodchain-testnet"];
+    for network in config.networks.keys().filter(|network| !unlisted.contains(&network.as_str())) {
         assert!(listing.contains(network), "{network} lists no pool");
     }
 }
