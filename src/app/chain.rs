@@ -336,12 +336,17 @@ pub async fn send(state: &AppState, request: SendRequest) -> AppResult<SendRespo
     })
 }
 
+/// What `owner` holds of a token (the zero address: the native currency), in raw units.
+pub async fn held(network: &Network, owner: Address, token: Address) -> AppResult<U256> {
+    let tokens: &[Address] = if token.is_zero() { &[] } else { &[token] };
+    let (native, held) = erc20::balances(network, owner, tokens).await?;
+    Ok(held.first().copied().unwrap_or(native))
+}
+
 /// Refuses, before anything is simulated, a request that spends more of a token (the zero address: the native
 /// currency) than `owner` holds, saying how much it holds and how much is needed.
 pub async fn require_balance(network: &Network, owner: Address, token: &erc20::Token, amount: U256) -> AppResult<()> {
-    let tokens: &[Address] = if token.address.is_zero() { &[] } else { &[token.address] };
-    let (native, held) = erc20::balances(network, owner, tokens).await?;
-    let held = held.first().copied().unwrap_or(native);
+    let held = held(network, owner, token.address).await?;
     if held >= amount {
         return Ok(());
     }

@@ -375,8 +375,12 @@ pub struct AmmCreatePoolRequest {
     pub quote_token: String,
     #[schema(value_type = String)]
     pub base_token_amount: AmountText,
-    #[schema(value_type = String)]
-    pub quote_token_amount: AmountText,
+    /// What sets the price; when omitted, `baseTokenAmount` × `initialPrice`, else what the router gives for it now.
+    #[schema(value_type = Option<String>)]
+    pub quote_token_amount: Option<AmountText>,
+    /// Quote per base; overrides `quoteTokenAmount`.
+    #[schema(value_type = Option<String>)]
+    pub initial_price: Option<AmountText>,
     pub slippage_pct: Option<f64>,
 }
 
@@ -428,17 +432,36 @@ pub struct FetchPoolsQuery {
     pub connector: Option<String>,
     /// The base token of each answer (symbol or address).
     #[param(example = "WETH")]
-    pub token_a: String,
+    pub token_a: Option<String>,
     /// The quote token.
     #[param(example = "USDC")]
-    pub token_b: String,
+    pub token_b: Option<String>,
+    /// The pair as Gateway v2.17's clients search it, `BASE-QUOTE` (or `BASE/QUOTE`), when tokenA and tokenB are
+    /// not given.
+    pub query: Option<String>,
     /// At most this many pools, those holding the most first: 1 to 1000, 50 when omitted.
     pub limit: Option<u32>,
+    /// Which `limit` pools: the 0-based page of them.
+    pub page: Option<u32>,
 }
 
 impl FetchPoolsQuery {
     pub fn target<'a>(&'a self, connector: Option<&'a str>) -> Target<'a> {
         Target::new(connector, &self.connector, &self.network, &self.chain_network, None)
+    }
+
+    /// The pair asked for: tokenA and tokenB, else the query's two sides.
+    pub fn pair(&self) -> AppResult<(&str, &str)> {
+        if let (Some(a), Some(b)) = (self.token_a.as_deref(), self.token_b.as_deref()) {
+            return Ok((a, b));
+        }
+        let query = self.query.as_deref().unwrap_or_default();
+        query.split_once(['-', '/']).filter(|(a, b)| !a.is_empty() && !b.is_empty()).ok_or_else(|| {
+            AppError::invalid(
+                "tokenA",
+                "tokenA and tokenB are required (or query=BASE-QUOTE), e.g. tokenA=WETH&tokenB=USDC",
+            )
+        })
     }
 }
 

@@ -43,8 +43,14 @@ pub struct SwapRequest {
     pub pool_address: Option<String>,
     /// Tolerance, 0-100; the connector's `slippagePct` when omitted.
     pub slippage_pct: Option<f64>,
-    /// The wallet (execute), the default wallet when omitted.
+    /// The wallet (execute, the default wallet when omitted; a router quote names its shortfalls in `warnings`).
     pub wallet_address: Option<String>,
+    /// Gateway v2.17's: a BUY through a router without exact-out quotes may be approximated by a sell quote. Every
+    /// router here quotes exact-out, so nothing is ever approximated; taken so v2.17's clients are not refused.
+    pub approximate_if_no_exact_out: Option<bool>,
+    /// Gateway v2.17's: an indicative, unexecutable price. Every quote here is firm (its quoteId executes it);
+    /// taken so v2.17's clients are not refused.
+    pub indicative_price: Option<bool>,
 }
 
 impl SwapRequest {
@@ -124,6 +130,10 @@ pub struct QuoteSwapResponse {
     pub block_number: u64,
     /// Gas the swap is expected to use.
     pub gas_estimate: u64,
+    /// For the wallet a router quote names (`walletAddress`): what it lacks to execute the quote, a balance or an
+    /// allowance short of what the swap spends. The quote is answered all the same.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One route of a router quote, and its share of the amount.

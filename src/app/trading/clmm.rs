@@ -150,7 +150,8 @@ pub async fn fetch_pools(
     if !FETCH_LIMIT.contains(&limit) {
         return Err(AppError::invalid("limit", "must be 1 to 1000"));
     }
-    let (base, quote) = (desk.token("tokenA", &query.token_a)?, desk.token("tokenB", &query.token_b)?);
+    let (a, b) = query.pair()?;
+    let (base, quote) = (desk.token("tokenA", a)?, desk.token("tokenB", b)?);
     if base.address == quote.address {
         return Err(AppError::invalid("tokenB", "must differ from tokenA"));
     }
@@ -165,8 +166,10 @@ pub async fn fetch_pools(
     }
     pools.sort_by_key(|(held, _)| std::cmp::Reverse(*held));
     let total = pools.len();
-    let pools = pools.into_iter().take(limit as usize).map(|(_, item)| item).collect();
-    Ok(FetchPoolsResponse { pools, total, page: 0, page_size: limit })
+    let page = query.page.unwrap_or(0);
+    let skipped = (page as usize).saturating_mul(limit as usize);
+    let pools = pools.into_iter().skip(skipped).take(limit as usize).map(|(_, item)| item).collect();
+    Ok(FetchPoolsResponse { pools, total, page, page_size: limit })
 }
 
 /// A pool as fetch-pools lists it, and what it holds valued in raw units of the quote token.

@@ -88,7 +88,22 @@ pub async fn create_amm_pool(
         Ok(raw)
     };
     let base_amount = amount(&request.base_token_amount, "baseTokenAmount", &base)?;
-    let quote_amount = amount(&request.quote_token_amount, "quoteTokenAmount", &quote)?;
+    let quote_amount = match (&request.initial_price, &request.quote_token_amount) {
+        (Some(price), _) => {
+            // base × price, in the quote token's units, rounded down: price read to 18 decimals.
+            let price = amount(price, "initialPrice", &Token { decimals: 18, ..quote.clone() })?;
+            let scale = |decimals: u8| U256::from(10u64).pow(U256::from(decimals));
+            base_amount * price * scale(quote.decimals) / (scale(base.decimals) * scale(18))
+        }
+        (None, Some(text)) => amount(text, "quoteTokenAmount", &quote)?,
+        (None, None) => market_amount(state, &desk, &base, &quote, base_amount).await?,
+    };
+    if quote_amount.is_zero() {
+        return Err(AppError::invalid(
+            "quoteTokenAmount",
+            "comes to zero: give more of the base token or a higher price",
+        ));
+    }
     let router = v2.liquidity_router()?;
     let spender_name = format!("{}/amm", desk.connector);
     desk.require_funds(owner, &base, router, base_amount, &spender_name).await?;
@@ -149,13 +164,19 @@ async fn refuse_existing(desk: &Desk, pool: PoolAddress) -> AppResult<()> {
     }
 }
 
-/// Quote per base the connector's router gives for one base token now; refused, naming initialPrice, when no
-/// route prices the pair.
+/// Quote per base the connector's router gives for one base token now.
 async fn market_price(state: &AppState, desk: &Desk, base: &Token, quote: &Token) -> AppResult<f64> {
     let one = U256::from(10u64).pow(U256::from(base.decimals));
-    let order = Order::new(Side::Sell, base.clone(), quote.clone(), one);
+    let out = market_amount(state, desk, base, quote, one).await?;
+    Ok(ratio(out, quote.decimals, one, base.decimals).parse().unwrap_or_default())
+}
+
+/// What the connector's router gives of `quote` for `amount` of `base` now; refused, naming initialPrice, when no
+/// route prices the pair.
+async fn market_amount(state: &AppState, desk: &Desk, base: &Token, quote: &Token, amount: U256) -> AppResult<U256> {
+    let order = Order::new(Side::Sell, base.clone(), quote.clone(), amount);
     let routing = super::router::best_routing(state, desk, &order).await.map_err(|_| {
         AppError::invalid("initialPrice", "is required: no route of this connector prices the pair to start it at")
     })?;
-    Ok(ratio(routing.quote.amount_out, quote.decimals, one, base.decimals).parse().unwrap_or_default())
+    Ok(routing.quote.amount_out)
 }

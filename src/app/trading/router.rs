@@ -3,7 +3,7 @@
 //! when that gives more net of gas, for exact in (SELL) and exact out (BUY). Quotes are stored with an id and an
 //! expiry, so `execute-quote` runs exactly what was quoted, in one transaction, within its slippage bounds.
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use chains::erc20::Token;
 use connectors::Side;
 use connectors::core::family::TradingType;
@@ -80,6 +80,41 @@ pub(super) async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -
     })
 }
 
+/// What `owner` lacks to execute the routing: a balance, or the router's allowance, short of what the swap spends
+/// (a BUY: its most in), each said in token units.
+async fn shortfalls(desk: &Desk, order: &Order, routing: &Routing, owner: Address) -> AppResult<Vec<String>> {
+    let token = &order.token_in;
+    let needed = match order.side {
+        Side::Sell => routing.quote.amount_in,
+        Side::Buy => desk.max_in(routing.quote.amount_in),
+    };
+    let units = |raw| format!("{} {}", chains::amount::format_units(raw, token.decimals), token.symbol);
+    let protocol = desk.dex.router_for_order(&routing.routes())?;
+    let spender = protocol.spender(protocol.swap_router()?);
+    let held = crate::app::chain::held(&desk.network, owner, token.address);
+    let allowed = async {
+        match token.address.is_zero() {
+            true => Ok(U256::MAX),
+            false => Ok(spender.allowances(&desk.network, owner, &[token.address]).await?.effective()[0]),
+        }
+    };
+    let (held, allowed) = tokio::try_join!(held, allowed)?;
+    let mut warnings = Vec::new();
+    if held < needed {
+        warnings.push(format!("wallet {owner} holds {}; this swap needs {}", units(held), units(needed)));
+    }
+    if allowed < needed {
+        warnings.push(format!(
+            "{}/router ({}) may spend {} of wallet {owner}; this swap needs {}: approve it first",
+            desk.connector,
+            spender.contract,
+            units(allowed),
+            units(needed)
+        ));
+    }
+    Ok(warnings)
+}
+
 /// Raw units of the order's quote token (what a SELL receives, what a BUY pays) one unit of gas costs now: the
 /// network's price per gas, at the price of the wrapped native token in a pool joining it to the quote token (0,
 /// gas left out of the ranking, where none does).
@@ -120,6 +155,10 @@ pub async fn quote_swap(
     let routing = best_routing(state, &desk, &order).await?;
     let mut response = swap::quote_response(&desk, &order, &routing);
     response.splits = swap::splits(&desk, &order, &routing);
+    if let Some(wallet) = request.wallet_address.as_deref().filter(|wallet| !wallet.trim().is_empty()) {
+        let owner = crate::request::parse_address("walletAddress", wallet)?;
+        response.warnings = shortfalls(&desk, &order, &routing, owner).await?;
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let stored = StoredQuote {
         network: desk.network_name.clone(),

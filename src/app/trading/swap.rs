@@ -121,6 +121,7 @@ pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwa
         max_amount_in: Human(chains::amount::format_units(max_in, order.token_in.decimals)),
         block_number: quote.block,
         gas_estimate: gas(&routing.routes()),
+        warnings: Vec::new(),
     }
 }
 
@@ -345,6 +346,8 @@ mod tests {
             pool_address: None,
             slippage_pct: None,
             wallet_address: None,
+            approximate_if_no_exact_out: None,
+            indicative_price: None,
         }
     }
 

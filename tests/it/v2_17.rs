@@ -1,5 +1,6 @@
-//! Gateway v2.17's create-pool: a V3 pool started at a price, then usable by pool-info, positions and quotes; a
-//! V2 pair seeded with exactly what was given; each refused once it exists.
+//! What Gateway v2.17 added: create-pool (a V3 pool started at a price, then usable by pool-info, fetch-pools,
+//! positions and quotes; a V2 pair seeded with exactly what was given; each refused once it exists), and a router
+//! quote for a wallet naming what it lacks.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -47,6 +48,15 @@ async fn a_clmm_pool_created_at_a_price_answers_it_takes_a_position_and_quotes()
         .await;
     assert_eq!(status, StatusCode::OK, "{quote}");
     assert!((decimal(&quote["price"]) / 15.0 - 1.0).abs() < 0.01, "{quote}");
+
+    // fetch-pools finds it, as v2.17's clients search (query=BASE-QUOTE).
+    let (status, fetched) =
+        gw.get("/trading/clmm/fetch-pools?chainNetwork=ethereum-devnet&connector=uniswap&query=LINK-USDC").await;
+    assert_eq!(status, StatusCode::OK, "{fetched}");
+    assert!(
+        fetched["pools"].as_array().unwrap().iter().any(|p| p["address"] == pool.as_str() && p["baseFee"] == "0.3"),
+        "{fetched}"
+    );
 
     let (status, again) = gw.post("/trading/clmm/create-pool", create).await;
     assert_error_body(
@@ -105,4 +115,40 @@ async fn an_amm_pair_created_with_100_and_50_holds_exactly_that_and_quotes_at_ha
         StatusCode::BAD_REQUEST,
         &format!("pool {pair} of this pair and fee already exists"),
     );
+
+    // Priced instead of paired: the quote amount is base × initialPrice, exactly.
+    approve(&gw, "UNI", "uniswap/amm").await;
+    let priced =
+        on_devnet(json!({"baseToken": "UNI", "quoteToken": "USDC", "baseTokenAmount": "10", "initialPrice": "7.5"}));
+    let (status, created) = gw.post("/trading/amm/create-pool", priced).await;
+    assert_eq!((status, created["status"].as_i64()), (StatusCode::OK, Some(1)), "{created}");
+    assert_eq!(
+        (created["price"].as_str(), created["data"]["quoteTokenAmountAdded"].as_str()),
+        (Some("7.5"), Some("75"))
+    );
+}
+
+#[tokio::test]
+async fn a_router_quote_for_a_wallet_names_what_it_lacks_and_is_answered_all_the_same() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let wallet = devnet.accounts()[1];
+    let quote = |amount: &str, wallet: &str| {
+        format!(
+            "/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount={amount}&side=SELL{wallet}"
+        )
+    };
+    let (status, plain) = gw.get(&quote("1", "")).await;
+    assert_eq!(status, StatusCode::OK, "{plain}");
+    assert!(plain.get("warnings").is_none(), "no wallet, no warnings: {plain}");
+    let (status, unapproved) = gw.get(&quote("5000", &format!("&walletAddress={wallet}"))).await;
+    assert_eq!(status, StatusCode::OK, "{unapproved}");
+    let warnings: Vec<&str> = unapproved["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert_eq!(warnings.len(), 2, "{unapproved}");
+    assert!(warnings[0].ends_with("holds 1000 WETH; this swap needs 5000 WETH"), "{warnings:?}");
+    assert!(warnings[1].contains("may spend 0 WETH") && warnings[1].ends_with("approve it first"), "{warnings:?}");
+    approve(&gw, "WETH", "uniswap/router").await;
+    let (status, ready) = gw.get(&quote("1", &format!("&walletAddress={wallet}"))).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert!(ready.get("warnings").is_none(), "a wallet that can execute it: {ready}");
 }
