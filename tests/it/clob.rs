@@ -221,6 +221,14 @@ async fn market_buy_across_two_levels(s: Setup) {
     let (status, body) = s.gw.get("/clob/orders?network=devnet&limit=0").await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "limit");
 
+    // A taker SELL crossing the bid with WETH it no longer holds: refused before a fill is sent.
+    let unwrap_all = json!({"network": "devnet", "address": s.taker});
+    let (status, body) = s.gw.post("/chains/ethereum/unwrap", unwrap_all).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = s.place(s.taker, json!({"side": "SELL", "orderType": "MARKET", "amount": "1"})).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "holds 0 WETH; this needs 1 WETH");
+    assert_eq!(body["code"], "INSUFFICIENT_BALANCE");
+
     // A LIMIT_MAKER that would cross is refused, and so is bad input, each naming the field.
     let (status, body) =
         s.place(s.maker, json!({"side": "SELL", "orderType": "LIMIT_MAKER", "price": "3000", "amount": "1"})).await;

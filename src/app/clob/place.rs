@@ -63,6 +63,9 @@ impl<V: ClobVenue> Clob<V> {
         let resting: Vec<Resting> = book.iter().map(|(_, r)| r.clone()).collect();
         let crossing = crossing(&resting, maker, &order, &market.name)?;
         let crossed = crossing.iter().map(|(_, base)| *base).fold(U256::ZERO, |a, b| a + b);
+        if !crossing.is_empty() {
+            self.require_taker_funds(maker, market, &order, &resting, &crossing).await?;
+        }
         // The part that would rest, built and signed now, so a bad one is refused before anything is sent.
         let remaining = order.amount.saturating_sub(crossed);
         let rest = match (order.order_type, order.price) {
@@ -109,6 +112,34 @@ impl<V: ClobVenue> Clob<V> {
         placed.filled = crossed;
         self.rest_after_fill(state, (market, maker, &order), rest, remaining, &mut placed).await;
         Ok(placed)
+    }
+
+    /// Refuses a taker order whose fills would spend more than the wallet holds: a SELL gives the base it crosses,
+    /// a BUY pays each resting order's price for the base it takes (rounded up).
+    async fn require_taker_funds(
+        &self,
+        taker: Address,
+        market: &Market,
+        order: &NewOrder,
+        resting: &[Resting],
+        crossing: &[(B256, U256)],
+    ) -> AppResult<()> {
+        let one_base = U256::from(10u64).pow(U256::from(market.base.decimals));
+        let (token, needed) = match order.side {
+            Side::Sell => (&market.base, crossing.iter().map(|(_, base)| *base).fold(U256::ZERO, |a, b| a + b)),
+            Side::Buy => {
+                let price = |id: &B256| resting.iter().find(|r| r.id == *id).map_or(U256::ZERO, |r| r.price);
+                let paid = crossing.iter().map(|(id, base)| (price(id) * base).div_ceil(one_base));
+                (&market.quote, paid.fold(U256::ZERO, |a, b| a + b))
+            }
+        };
+        let token = chains::erc20::Token {
+            address: token.address,
+            symbol: token.symbol.clone(),
+            name: token.symbol.clone(),
+            decimals: token.decimals,
+        };
+        crate::app::chain::require_balance(&self.network, taker, &token, needed).await
     }
 
     /// The order's expiry, once it is admissible: at least the market's minimum, an expiry after now, a client
