@@ -218,6 +218,7 @@ async def run(client_class, trade_type, private_key):
                  lambda r: r["status"] == 1, "ChainWrapResponse")
     for dex in ["uniswap", "pancakeswap"]:
         await trade(s, client, trade_type, dex, network, chain, wallet)
+    await create_pools(s, client, network, chain, wallet)
     await s.step("pool list", client.list_pools(chain, network, connector="uniswap"), lambda r: len(r) >= 7)
     await s.step("config update", client.update_config("uniswap", "slippagePct", 2), lambda r: "updated" in r["message"])
     await client._http_client(client._gateway_config).close()
@@ -288,6 +289,18 @@ async def trade(s, client, trade_type, dex, network, chain, wallet):
     listed = await s.step(f"{dex}: add a listed pool again", client.add_pool(chain, dex, network, {
         "address": pool, "type": "clmm", "baseTokenAddress": info["baseTokenAddress"], "quoteTokenAddress": info["quoteTokenAddress"]}),
         lambda r: "updated" in r["message"])
+
+
+async def create_pools(s, client, network, chain, wallet):
+    """Gateway v2.17's create-pool: a V2 pair seeded at 15 USDC per LINK, a V3 pool started at 15."""
+    await s.confirmed("uniswap: approve LINK for uniswap/amm", client.approve_token(network, wallet, "LINK", "uniswap/amm"), "ApproveResponse")
+    target = {"chainNetwork": f"{chain}-{network}", "connector": "uniswap", "walletAddress": wallet, "baseToken": "LINK", "quoteToken": "USDC"}
+    await s.step("uniswap: amm create pool", client.api_request("post", "trading/amm/create-pool", {
+        **target, "baseTokenAmount": "10", "quoteTokenAmount": "150"}),
+        lambda r: r["status"] == 1 and r["price"] == "15" and r["data"]["baseTokenAmountAdded"] == "10", "AmmCreatePoolResponse")
+    await s.step("uniswap: clmm create pool", client.api_request("post", "trading/clmm/create-pool", {
+        **target, "feeBps": 30, "initialPrice": "15"}),
+        lambda r: r["status"] == 1 and abs(float(r["price"]) / 15 - 1) < 0.0001, "ClmmCreatePoolResponse")
 
 
 async def clmm_positions(s, client, dex, network, chain, wallet, pool, price, label):

@@ -59,9 +59,15 @@ async fn the_hummingbot_client_drives_a_whole_session() {
             assert!(stdout.contains(&step), "the session went through '{step}':\n{stdout}");
         }
     }
-    for step in
-        ["V4 clmm pool info", "V4 clmm execute ETH SELL", "V4 clmm execute ETH BUY", "V4 clmm open", "V4 clmm close"]
-    {
+    for step in [
+        "V4 clmm pool info",
+        "V4 clmm execute ETH SELL",
+        "V4 clmm execute ETH BUY",
+        "V4 clmm open",
+        "V4 clmm close",
+        "amm create pool",
+        "clmm create pool",
+    ] {
         assert!(stdout.contains(&format!("ok uniswap: {step}")), "the session went through '{step}':\n{stdout}");
     }
 }
