@@ -70,6 +70,12 @@ async fn a_clmm_pool_created_at_a_price_answers_it_takes_a_position_and_quotes()
         .post("/trading/clmm/create-pool", on_devnet(json!({"baseToken": "LINK", "quoteToken": "USDC", "feeBps": 25})))
         .await;
     assert_error_body(status, &tier, StatusCode::BAD_REQUEST, "feeBps: must be one of 1, 5, 30, 100");
+    for (price, says) in [("1e400", "must be a positive number"), ("1e-31", "beyond the prices a pool")] {
+        let create = on_devnet(json!({"baseToken": "LINK", "quoteToken": "USDC", "feeBps": 5, "initialPrice": price}));
+        let (status, refused) = gw.post("/trading/clmm/create-pool", create).await;
+        assert_error_body(status, &refused, StatusCode::BAD_REQUEST, says);
+        assert!(refused["message"].as_str().unwrap().starts_with("initialPrice"), "{refused}");
+    }
 }
 
 #[tokio::test]

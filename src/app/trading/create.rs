@@ -41,9 +41,11 @@ pub async fn create_clmm_pool(
     };
     refuse_existing(&desk, pool).await?;
     let price = match &request.initial_price {
-        Some(text) => text.0.trim().parse::<f64>().ok().filter(|price| *price > 0.0).ok_or_else(|| {
-            AppError::invalid("initialPrice", format!("must be a positive number, got {}", chains::quoted(&text.0)))
-        })?,
+        Some(text) => {
+            text.0.trim().parse::<f64>().ok().filter(|price| price.is_finite() && *price > 0.0).ok_or_else(|| {
+                AppError::invalid("initialPrice", format!("must be a positive number, got {}", chains::quoted(&text.0)))
+            })?
+        }
         None => market_price(state, &desk, &base, &quote).await?,
     };
     let base_is_token0 = base.address == token0;
@@ -51,13 +53,21 @@ pub async fn create_clmm_pool(
         if base_is_token0 { (base.decimals, quote.decimals) } else { (quote.decimals, base.decimals) };
     let orientation = Orientation { base_is_token0, decimals0, decimals1 };
     let sqrt_price = sqrt_at(orientation.tick_for_price(price, 1)?)?;
+    let started = orientation.price_from_sqrt(sqrt_price);
+    // The nearest tick is within 0.01 % of any price a pool can hold; farther, the price is beyond its range.
+    if (started.parse::<f64>().unwrap_or_default() / price - 1.0).abs() > 0.001 {
+        return Err(AppError::invalid(
+            "initialPrice",
+            format!("{price} is beyond the prices a pool of these tokens can start at (the nearest is {started})"),
+        ));
+    }
     let call = v3.create_pool((token0, token1), fee, sqrt_price)?;
     let (sent, outcome) = desk.send(state, &signer, call, "create-pool").await?;
     Ok(CreatePoolResponse {
         signature: sent.hash.to_string(),
         status: status_of(&outcome).0,
         pool_address: pool.to_string(),
-        price: Human(orientation.price_from_sqrt(sqrt_price)),
+        price: Human(started),
         data: CreatePoolData { fee: fee_of(&outcome), base_token_amount_added: None, quote_token_amount_added: None },
     })
 }
