@@ -50,7 +50,7 @@ async fn swagger_ui_renders_every_tag_and_try_it_out_quotes_on_the_devnet() {
         .arg(driver.join("drive.mjs"))
         .arg(gw.url(""))
         .arg(&chromium)
-        .arg("/connectors/uniswap/clmm/quote-swap")
+        .arg("/trading/clmm/quote-swap")
         .output()
         .await
         .expect("node runs");
@@ -76,7 +76,7 @@ async fn swagger_ui_renders_every_tag_and_try_it_out_quotes_on_the_devnet() {
         assert!(tags.contains(&tag), "tag {tag} in {tags:?}");
     }
     assert_eq!(run["status"], 200, "{run}");
-    assert!(run["url"].as_str().unwrap().contains("/connectors/uniswap/clmm/quote-swap?"), "{run}");
+    assert!(run["url"].as_str().unwrap().contains("/trading/clmm/quote-swap?"), "{run}");
     assert!(run["shown"].as_str().unwrap().contains("200"), "the page shows the status: {run}");
     assert!(common::decimal(&run["body"]["amountOut"]) > 0.0, "{run}");
     assert_eq!(run["offsite"], serde_json::json!([]), "the page loads nothing from outside the gateway");
