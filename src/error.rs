@@ -68,6 +68,8 @@ pub enum InvalidKind {
     NoRoute,
     /// The wallet holds less than the request spends.
     Balance,
+    /// A stored quote was executed already.
+    QuoteUsed,
 }
 
 impl AppError {
@@ -121,6 +123,29 @@ impl AppError {
             }
             AppError::Config(error) => !error.is_invalid_input(),
             AppError::Storage(error) => !matches!(error, StorageError::Duplicate(_)),
+            _ => false,
+        }
+    }
+
+    /// Whether the request was refused before anything was signed: its input, its funds, its simulation, a fee
+    /// cap, or a node that refused the signed bytes.
+    pub fn sent_nothing(&self) -> bool {
+        let chain = |error: &ChainError| {
+            matches!(
+                error,
+                ChainError::Reverted { .. }
+                    | ChainError::Rejected(_)
+                    | ChainError::FeeCap(_)
+                    | ChainError::Withdrawn
+                    | ChainError::RateLimited { .. }
+                    | ChainError::NotAToken { .. }
+                    | ChainError::UnknownWallet(_)
+            )
+        };
+        match self {
+            AppError::Invalid { .. } | AppError::NotFound(_) | AppError::Slippage(_) => true,
+            AppError::Chain(error) | AppError::Connector(ConnectorError::Chain(error)) => chain(error),
+            AppError::Connector(_) => true,
             _ => false,
         }
     }

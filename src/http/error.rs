@@ -40,6 +40,8 @@ pub enum ErrorCode {
     InsufficientAllowance,
     /// A stored router quote lived past its time; quote again.
     QuoteExpired,
+    /// A stored router quote was executed already (it executes once); the message names its transaction.
+    QuoteAlreadyExecuted,
     /// No token by that symbol or address on the network.
     TokenNotFound,
     /// A cancel was mined in place of what was asked: nothing happened.
@@ -206,6 +208,9 @@ impl From<AppError> for ApiError {
                     InvalidKind::Cancelled => refused.with_code(ErrorCode::Cancelled),
                     InvalidKind::NoRoute => refused.with_code(ErrorCode::NoRouteFound),
                     InvalidKind::Balance => refused.with_code(ErrorCode::InsufficientBalance),
+                    InvalidKind::QuoteUsed => {
+                        ApiError::new(StatusCode::CONFLICT, message).with_code(ErrorCode::QuoteAlreadyExecuted)
+                    }
                 }
             }
             AppError::Slippage(_) => {

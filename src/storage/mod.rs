@@ -24,6 +24,7 @@ use sqlx::{AnyPool, Executor};
 pub use clob::{BookSync, StoredFill, StoredOrder};
 pub use idempotency::{Claim, IDEMPOTENCY_WINDOW_MS, this_process};
 pub use ledger::SenderGuard;
+pub use quotes::Taken;
 pub use tokens::TokenRow;
 pub use wallets::WalletRow;
 

@@ -77,7 +77,8 @@ async fn write_batches(pool: AnyPool, mut receiver: mpsc::Receiver<Quote>, unwri
 async fn insert(pool: &AnyPool, batch: &[Quote]) -> Result<(), sqlx::Error> {
     let mut transaction = pool.begin().await?;
     for quote in batch {
-        sqlx::query("INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3)")
+        // A quote executed before its batch committed is in already (`take_quote`).
+        sqlx::query("INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
             .bind(&quote.id)
             .bind(&*quote.payload)
             .bind(quote.expires_at_ms)
@@ -110,4 +111,44 @@ impl Storage {
             .await?;
         row.map(|row| Ok((row.try_get("payload")?, row.try_get("expires_at")?))).transpose()
     }
+
+    /// Takes a quote for its one execution, atomically across instances: `Taken::Now` for the first caller;
+    /// `Taken::Before` (with the transaction it sent, once known) for every other.
+    pub async fn take_quote(&self, id: &str, payload: &str, expires_at_ms: i64) -> Result<Taken, StorageError> {
+        // One not yet written by the batch writer is written now, so the take below sees it.
+        sqlx::query("INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .bind(payload)
+            .bind(expires_at_ms)
+            .execute(&self.pool)
+            .await?;
+        let taken = sqlx::query("UPDATE quotes SET taken_at = $1 WHERE id = $2 AND taken_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if taken.rows_affected() == 1 {
+            return Ok(Taken::Now);
+        }
+        let row = sqlx::query("SELECT taken_by FROM quotes WHERE id = $1").bind(id).fetch_one(&self.pool).await?;
+        Ok(Taken::Before(row.try_get("taken_by")?))
+    }
+
+    /// Records what a taken quote's execution sent: the transaction, or nothing (the quote is free again).
+    pub async fn settle_quote(&self, id: &str, sent: Option<&str>) -> Result<(), StorageError> {
+        let query = match sent {
+            Some(hash) => sqlx::query("UPDATE quotes SET taken_by = $1 WHERE id = $2").bind(hash),
+            None => sqlx::query("UPDATE quotes SET taken_at = NULL WHERE id = $1"),
+        };
+        query.bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Whether a quote was free to execute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    Now,
+    /// Executed already, by the transaction named once it is known.
+    Before(Option<String>),
 }

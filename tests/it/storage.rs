@@ -1,6 +1,6 @@
 use alloy::primitives::{Address, B256, Bytes, U256};
 use chains::tx::{Event, Inclusion, Ledger, LedgerTx, SenderSession, TxKind, TxStatus};
-use gateway::storage::{Backend, Claim, Storage, StorageError, TokenRow, WalletRow};
+use gateway::storage::{Backend, Claim, Storage, StorageError, Taken, TokenRow, WalletRow};
 
 use crate::common::postgres::PostgresDb;
 
@@ -12,6 +12,17 @@ async fn exercise(storage: &Storage) {
     };
     storage.insert_wallet(&wallet).await.unwrap();
     assert!(matches!(storage.insert_wallet(&wallet).await, Err(StorageError::Duplicate(_))));
+
+    // A quote is taken once, even before its batch is written; released, it is taken again; settled, it names
+    // the transaction.
+    let expires = gateway::storage::now_ms() + 60_000;
+    storage.insert_quote("q-1", "{}", expires).await;
+    assert_eq!(storage.take_quote("q-1", "{}", expires).await.unwrap(), Taken::Now);
+    assert_eq!(storage.take_quote("q-1", "{}", expires).await.unwrap(), Taken::Before(None));
+    storage.settle_quote("q-1", None).await.unwrap();
+    assert_eq!(storage.take_quote("q-1", "{}", expires).await.unwrap(), Taken::Now);
+    storage.settle_quote("q-1", Some("0xabc")).await.unwrap();
+    assert_eq!(storage.take_quote("q-1", "{}", expires).await.unwrap(), Taken::Before(Some("0xabc".into())));
     assert_eq!(storage.wallets("ethereum").await.unwrap(), vec![wallet.clone()]);
     assert!(storage.wallets("solana").await.unwrap().is_empty());
 

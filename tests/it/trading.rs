@@ -807,3 +807,36 @@ async fn a_route_mixing_a_v2_pair_and_a_v3_pool_executes_as_quoted() {
         body["route"].as_array().unwrap().iter().map(|step| step["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["amm", "clmm"], "{body}");
 }
+
+#[tokio::test]
+async fn a_stored_quote_executes_once_and_a_retry_with_its_key_gets_the_first_answer() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    approve(&gw, "WETH", "uniswap/router").await;
+    let weth = devnet.deployment().token("WETH").address;
+    let wallet = devnet.accounts()[1];
+    let held = async || chains::erc20::balances(&gw.devnet_network(), wallet, &[weth]).await.unwrap().1[0];
+    let before = held().await;
+    let (_, quote) = quote_on(&gw, "uniswap", "router", "baseToken=WETH&quoteToken=USDC&amount=0.1&side=SELL").await;
+    let execute = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": quote["quoteId"]});
+    let (status, first, _) = gw.post_once("/trading/router/execute-quote", execute.clone(), "quote-once").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let signature = serde_json::from_str::<Value>(&first).unwrap()["signature"].as_str().unwrap().to_string();
+    // The same key: the first answer, replayed.
+    let (status, again, replayed) = gw.post_once("/trading/router/execute-quote", execute.clone(), "quote-once").await;
+    assert_eq!((status, replayed, &again), (StatusCode::OK, true, &first));
+    // Without it: refused, naming the transaction that executed it.
+    let (status, body) = gw.post("/trading/router/execute-quote", execute).await;
+    assert_error_body(status, &body, StatusCode::CONFLICT, &format!("was executed by {signature}"));
+    assert_eq!(body["code"], "QUOTE_ALREADY_EXECUTED");
+    assert_eq!(before - held().await, raw("0.1", 18), "one swap");
+
+    // A quote whose execution sent nothing (the wallet may not spend the token) can be executed once it may.
+    let (_, quote) = quote_on(&gw, "uniswap", "router", "baseToken=USDC&quoteToken=WETH&amount=100&side=SELL").await;
+    let execute = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "quoteId": quote["quoteId"]});
+    let (status, body) = gw.post("/trading/router/execute-quote", execute.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("INSUFFICIENT_ALLOWANCE")), "{body}");
+    approve(&gw, "USDC", "uniswap/router").await;
+    let (status, body) = gw.post("/trading/router/execute-quote", execute).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+}

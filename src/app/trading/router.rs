@@ -19,7 +19,7 @@ use crate::request::Target;
 use crate::schema::TxResponse;
 use crate::schema::swap::{ExecuteQuoteRequest, QuoteSwapResponse, SwapData, SwapRequest};
 use crate::state::AppState;
-use crate::storage::now_ms;
+use crate::storage::{Taken, now_ms};
 
 /// The pools the connector's factories have between the order's tokens, directly and through the network's
 /// routing tokens.
@@ -225,5 +225,22 @@ pub async fn execute_quote(
     // A BUY's amount is what it asks for; its legs through V2 pairs may deliver a little more.
     let amount = if side == Side::Sell { quoted.amount_in } else { routing.asked_out() };
     let order = Order::new(side, base, quote, amount);
-    Planned { desk, order, routing }.execute(state, None, TradingType::Router, request.wallet_address.as_deref()).await
+    let id = request.quote_id.trim();
+    if let Taken::Before(sent) = state.storage().take_quote(id, &payload, expires_at).await? {
+        let by = sent.map_or_else(|| "is being executed now".to_string(), |hash| format!("was executed by {hash}"));
+        return Err(AppError::invalid("quoteId", format!("{id} {by}; a quote executes once: quote again"))
+            .of_kind(InvalidKind::QuoteUsed));
+    }
+    let executed = Planned { desk, order, routing }
+        .execute(state, None, TradingType::Router, request.wallet_address.as_deref())
+        .await;
+    let sent = match &executed {
+        Ok(answer) => Some(answer.signature.clone()),
+        Err(AppError::Failed { hash, .. } | AppError::TimedOut { hash, .. }) => Some(hash.to_string()),
+        Err(error) if error.sent_nothing() => None,
+        // It may have sent: the quote stays taken, naming nothing.
+        Err(_) => return executed,
+    };
+    state.storage().settle_quote(id, sent.as_deref()).await?;
+    executed
 }
