@@ -16,7 +16,7 @@ use tracing::Instrument;
 use super::BODY_LIMIT_BYTES;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::storage::{Backend, Claim, this_process};
+use crate::storage::Claim;
 use chains::tx::commitment::Commitment;
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
@@ -105,8 +105,9 @@ async fn serve(
             }
             Claim::Held { answer: Some((status, body)), .. } => return replay(status, body),
             Claim::Held { answer: None, owner, claimed_at, .. } => {
-                // SQLite has one gateway per file: a key another process holds was left by a run that stopped.
-                let orphaned = owner != this_process() && storage.backend() == Backend::Sqlite;
+                // Left by a process that stopped (on SQLite, any other; on PostgreSQL, one whose liveness lock is
+                // free): nothing will answer it, so the retry is told at once what it sent.
+                let orphaned = !storage.process_alive(&owner).await.unwrap_or(true);
                 // A retry whose own client went away (or ran out of time) stops waiting: it must not take the
                 // key over and send, with nobody left to answer.
                 if commitment.withdrawn() {

@@ -1,8 +1,8 @@
 //! Idempotency keys: the first request with a key claims it, and its answer is kept for every retry.
 
-use sqlx::Row;
+use sqlx::{AnyPool, Row};
 
-use super::{Storage, StorageError, now_ms};
+use super::{Backend, Storage, StorageError, now_ms};
 
 /// How long a key and its answer are kept.
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
@@ -24,7 +24,46 @@ pub fn this_process() -> &'static str {
     ID.get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
+/// The advisory lock key standing for a process's liveness on PostgreSQL.
+fn liveness_key(process: &str) -> i64 {
+    let hash = alloy::primitives::keccak256([b"gateway instance ".as_slice(), process.as_bytes()].concat());
+    i64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
+}
+
+/// PostgreSQL: takes this process's liveness lock on a connection of its own, out of the pool, held for the
+/// process's lifetime. PostgreSQL frees a session lock when its connection ends, so a process that dies (killed,
+/// crashed, its machine gone) stops holding it at once, and another instance can tell. `None` when another
+/// `Storage` of this process holds it already.
+pub(super) async fn hold_liveness(pool: &AnyPool) -> Result<Option<sqlx::AnyConnection>, StorageError> {
+    let mut conn = pool.acquire().await?.detach();
+    let row = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind(liveness_key(this_process()))
+        .fetch_one(&mut conn)
+        .await?;
+    Ok(row.try_get::<bool, _>("locked")?.then_some(conn))
+}
+
 impl Storage {
+    /// Whether the process `owner` (a key's holder) still runs: this one does; on SQLite (one gateway per file) no
+    /// other does; on PostgreSQL, whether its liveness lock is still held.
+    pub async fn process_alive(&self, owner: &str) -> Result<bool, StorageError> {
+        if owner == this_process() {
+            return Ok(true);
+        }
+        if self.backend == Backend::Sqlite {
+            return Ok(false);
+        }
+        // Taken for this transaction only: free means nobody holds it, so the owner is gone.
+        let mut transaction = self.pool.begin().await?;
+        let row = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS free")
+            .bind(liveness_key(owner))
+            .fetch_one(&mut *transaction)
+            .await?;
+        let free: bool = row.try_get("free")?;
+        transaction.rollback().await?;
+        Ok(!free)
+    }
+
     /// Claims `key` for a request with `fingerprint`, or tells who holds it. A key older than the window is
     /// free again.
     pub async fn claim_idempotency_key(&self, key: &str, fingerprint: &str) -> Result<Claim, StorageError> {

@@ -52,6 +52,8 @@ pub struct Storage {
     backend: Backend,
     lists: Arc<ListCache>,
     quotes: quotes::QuoteWriter,
+    /// PostgreSQL: the connection holding this process's liveness lock, for as long as the process runs.
+    _alive: Option<Arc<Mutex<sqlx::AnyConnection>>>,
 }
 
 /// Token and pool additions are read on every quote: they are kept in memory, dropped on this instance's own
@@ -167,7 +169,11 @@ impl Storage {
         }
         sqlx::migrate!("src/storage/migrations").run(&pool).await?;
         let quotes = quotes::QuoteWriter::start(pool.clone());
-        Ok(Storage { pool, backend, lists: Arc::default(), quotes })
+        let alive = match backend {
+            Backend::Postgres => idempotency::hold_liveness(&pool).await?.map(|conn| Arc::new(Mutex::new(conn))),
+            Backend::Sqlite => None,
+        };
+        Ok(Storage { pool, backend, lists: Arc::default(), quotes, _alive: alive })
     }
 
     pub fn backend(&self) -> Backend {

@@ -756,3 +756,48 @@ async fn three_instances_sharing_postgres_send_three_hundred_wraps_as_one_gatewa
     }
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_key_left_by_a_killed_instance_is_answered_at_once_by_another_on_postgres() {
+    let Some(db) = crate::common::postgres::PostgresDb::create().await else { return };
+    let devnet = common::devnet().await;
+    let conf = common::devnet_conf(&[devnet.rpc_url()]);
+    let config = gateway::config::Config::load(conf.path()).unwrap();
+    config.update("ethereum-devnet", "transactionExecutionTimeoutMs", json!(60_000)).unwrap();
+    let process = common::GatewayProcess::start(conf.path(), &[("DATABASE_URL", db.url.as_str())]);
+    let client = reqwest::Client::new();
+    let add = json!({"chain": "ethereum", "privateKey": devnet.private_key(1), "setDefault": true});
+    let added = client.post(format!("{}/wallet/add", process.url)).json(&add).send().await.unwrap();
+    assert_eq!(added.status(), StatusCode::OK);
+    let anvil = node(&devnet);
+    anvil.anvil_set_auto_mine(false).await.unwrap();
+    // A keyed wrap that waits for a block that does not come, then its instance killed.
+    let request = json!({"network": "devnet", "amount": "0.005"});
+    let waiting = client
+        .post(format!("{}/chains/ethereum/wrap", process.url))
+        .header("Idempotency-Key", "killed-1")
+        .json(&request)
+        .send();
+    let waiting = tokio::spawn(waiting);
+    let storage = gateway::storage::Storage::connect(&db.url).await.unwrap();
+    let scoped = "POST /chains/ethereum/wrap killed-1";
+    eventually("the wrap is sent", async || !storage.transactions_of_request(scoped).await.unwrap().is_empty()).await;
+    process.kill();
+    assert!(waiting.await.unwrap().is_err(), "its client lost the answer");
+
+    let other = TestGateway::start_in(common::devnet_conf(&[devnet.rpc_url()]), Some(db.url.clone()), PASSPHRASE)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (status, text, _) = other.post_once("/chains/ethereum/wrap", request, "killed-1").await;
+    let took = started.elapsed();
+    let sent = storage.transactions_of_request(scoped).await.unwrap();
+    assert_eq!(status, StatusCode::CONFLICT, "{text}");
+    assert!(text.contains(&sent[0].hash.to_string()), "names what it sent: {text}");
+    assert!(took < Duration::from_secs(1), "answered at once, not after waiting for a dead instance: {took:?}");
+    anvil.anvil_set_auto_mine(true).await.unwrap();
+    anvil.evm_mine(None).await.unwrap();
+    storage.close().await;
+    other.stop().await;
+    db.drop_db().await;
+}

@@ -298,6 +298,12 @@ impl GatewayProcess {
         GatewayProcess { child, url, logs, printed }
     }
 
+    /// SIGKILL, as a crash or the OOM killer would: nothing of it runs after.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// SIGTERM, then waits for the exit: whether it exited 0, and every line it logged or printed.
     pub fn terminate(mut self) -> (bool, String) {
         let _ = std::process::Command::new("kill").arg(self.child.id().to_string()).status();
