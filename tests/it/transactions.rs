@@ -801,3 +801,30 @@ async fn a_key_left_by_a_killed_instance_is_answered_at_once_by_another_on_postg
     other.stop().await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_send_refused_for_rate_posts_the_same_bytes_again_and_never_skips_a_nonce() {
+    let devnet = common::devnet().await;
+    // eth_sendRawTransaction: the first wrap's first two posts refused (its third taken), the second wrap's five
+    // all refused, the third's first taken.
+    let intercept = |method: &str, before: usize| match method == "eth_sendRawTransaction"
+        && (before < 2 || (3..8).contains(&before))
+    {
+        true => common::Interception::Refuse(StatusCode::TOO_MANY_REQUESTS),
+        false => common::Interception::Forward,
+    };
+    let port = common::intercepting_node(devnet.rpc_url(), intercept).await;
+    let conf = common::devnet_conf(&[format!("http://127.0.0.1:{port}")]);
+    let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.unwrap();
+    gw.add_wallet(&devnet, 1).await;
+    let wallet = devnet.accounts()[1];
+    let before = nonce(&devnet, wallet).await;
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(nonce(&devnet, wallet).await, before + 1);
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")), "{body}");
+    assert_eq!(nonce(&devnet, wallet).await, before + 1, "nothing sent");
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["data"]["nonce"].as_u64()), (StatusCode::OK, Some(before + 1)), "no gap: {body}");
+}

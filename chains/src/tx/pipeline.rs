@@ -92,6 +92,8 @@ enum Verdict {
     /// The nonce was out of step with the node: choose again.
     Retry,
     Rejected(String),
+    /// The nodes refuse for too many requests: not taken, nothing to choose again.
+    Limited,
 }
 
 /// Sends at the next nonce choose again this many times when the node finds the nonce out of step.
@@ -102,6 +104,7 @@ const ATTEMPTS: u32 = 3;
 fn verdict(broadcast: Broadcast, placement: &Placement, attempt: u32) -> Verdict {
     match broadcast {
         Broadcast::Taken => Verdict::Sent,
+        Broadcast::Refused(Refusal::RateLimited, _) => Verdict::Limited,
         Broadcast::Refused(refusal, message) => {
             let out_of_step = matches!(refusal, Refusal::NonceTooLow | Refusal::ReplacementUnderpriced);
             match out_of_step && matches!(placement, Placement::Next(_)) && attempt < ATTEMPTS {
@@ -315,6 +318,10 @@ impl<L: Ledger> TxSender<L> {
                     self.mark(session, hash, Event::Refused).await?;
                     return Err(ChainError::Rejected(message));
                 }
+                Verdict::Limited => {
+                    self.mark(session, hash, Event::Refused).await?;
+                    return Err(ChainError::RateLimited { network: network.name().to_string() });
+                }
             }
         }
     }
@@ -417,6 +424,10 @@ fn signed_row(
     }
 }
 
+/// How many more times signed bytes a node refused for too many requests are posted, and the first pause.
+const RATE_LIMIT_REPOSTS: u32 = 4;
+const RATE_LIMIT_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Posts signed bytes and says whether the node holds them. A refusal is checked against the node: it may
 /// refuse bytes it already took (an earlier post that timed out got through and the transport posted them again,
 /// "nonce too low" once mined); if it knows the hash, it is this transaction, sent, and signing the call again at
@@ -425,8 +436,36 @@ fn signed_row(
 /// sent again.
 async fn broadcast(network: &Network, hash: B256, raw: &Bytes) -> Result<Broadcast, ChainError> {
     let provider = network.provider();
-    let message = match provider.send_raw_transaction(raw).await {
+    let mut pause = RATE_LIMIT_PAUSE;
+    let mut posted = provider.send_raw_transaction(raw).await;
+    // A refusal for too many requests means the node did not take the bytes: the same bytes are posted again
+    // (never a new signature or nonce), a few times, the pause doubling.
+    for _ in 0..RATE_LIMIT_REPOSTS {
+        let limited = match &posted {
+            Err(RpcError::ErrorResp(payload)) => crate::rpc::is_rate_limit(payload),
+            Err(error) => crate::rpc::is_http_rate_limit(error),
+            Ok(_) => false,
+        };
+        if !limited {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause *= 2;
+        posted = provider.send_raw_transaction(raw).await;
+    }
+    let limited = |message: String| async move {
+        // A front may answer 429 for a node that took the bytes: the node is asked before they count as refused.
+        match provider.get_transaction_by_hash(hash).await {
+            Ok(Some(_)) => Ok(Broadcast::Taken),
+            _ => Ok(Broadcast::Refused(Refusal::RateLimited, message)),
+        }
+    };
+    let message = match posted {
         Ok(_) => return Ok(Broadcast::Taken),
+        Err(RpcError::ErrorResp(payload)) if crate::rpc::is_rate_limit(&payload) => {
+            return limited(payload.message.to_string()).await;
+        }
+        Err(error) if crate::rpc::is_http_rate_limit(&error) => return limited(error.to_string()).await,
         Err(RpcError::ErrorResp(payload)) => payload.message.to_string(),
         Err(error) => {
             return Err(ChainError::Unreachable {

@@ -10,6 +10,9 @@ pub enum Refusal {
     NonceTooLow,
     /// Another transaction at this nonce is pending and this one does not bump its fees enough.
     ReplacementUnderpriced,
+    /// The node refused for too many requests, still after the same bytes were posted again: it did not take
+    /// them.
+    RateLimited,
     /// Anything else (funds, fees, size...): the transaction is not in the node.
     Other,
 }

@@ -348,6 +348,8 @@ pub enum Interception {
     ForwardThenAnswer(StatusCode),
     /// Held this long, then forwarded (a slow node).
     Delay(std::time::Duration),
+    /// Not forwarded: answered with this HTTP status (a provider over its rate limit).
+    Refuse(StatusCode),
 }
 
 /// A node on any path (as a provider's URL with a key in it) forwarding JSON-RPC to `target`; `intercept` is
@@ -376,6 +378,9 @@ pub async fn intercepting_node(
             let action = intercept(&method, before);
             if let Interception::Delay(pause) = action {
                 tokio::time::sleep(pause).await;
+            }
+            if let Interception::Refuse(status) = action {
+                return (status, [(axum::http::header::CONTENT_TYPE, "application/json")], axum::body::Bytes::new());
             }
             let answer =
                 client.post(&target).header("content-type", "application/json").body(body).send().await.unwrap();
