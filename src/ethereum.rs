@@ -22,6 +22,8 @@ pub struct Ethereum {
     /// By name, with the generation of the config last found to describe each as it is.
     networks: RwLock<HashMap<String, (u64, Arc<Network>)>>,
     pub signers: Arc<Signers>,
+    /// Stored wallets that do not open under this instance's passphrase: said once, not tried again.
+    unopened: std::sync::Mutex<std::collections::HashSet<Address>>,
     pub sender: Arc<TxSender<Storage>>,
 }
 
@@ -37,7 +39,12 @@ pub enum WalletLoadError {
 
 impl Ethereum {
     pub fn new(storage: Storage) -> Self {
-        Ethereum { networks: RwLock::default(), signers: Arc::default(), sender: Arc::new(TxSender::new(storage)) }
+        Ethereum {
+            networks: RwLock::default(),
+            signers: Arc::default(),
+            unopened: Default::default(),
+            sender: Arc::new(TxSender::new(storage)),
+        }
     }
 
     /// The network `name` as configured now. A network whose settings changed since it was built is rebuilt.
@@ -186,6 +193,36 @@ impl Ethereum {
             tracing::info!(%address, "wallet added");
         }
         Ok(address)
+    }
+
+    /// Brings the signers in line with the stored wallets, which other instances sharing the database change too:
+    /// a wallet stored since is decrypted and signs, one removed stops signing. One that does not open under this
+    /// instance's passphrase is left out (and said once).
+    pub async fn follow_wallets(&self, storage: &Storage, passphrase: &Passphrase) -> Result<(), StorageError> {
+        let rows = storage.wallets(CHAIN).await?;
+        let stored: Vec<(Address, Option<String>)> =
+            rows.into_iter().filter_map(|row| Some((row.address.parse().ok()?, row.keystore))).collect();
+        for address in self.signers.addresses() {
+            if !stored.iter().any(|(stored, _)| *stored == address) {
+                self.signers.remove(address);
+                tracing::info!(%address, "wallet removed through another instance: it no longer signs here");
+            }
+        }
+        for (address, keystore) in stored {
+            let known = self.signers.contains(address) || self.unopened.lock().expect("unopened").contains(&address);
+            let Some(keystore) = keystore.filter(|_| !known) else { continue };
+            match keystore_work(passphrase, move |passphrase| wallet::decrypt(&keystore, passphrase)).await {
+                Ok(signer) => {
+                    self.signers.insert(signer);
+                    tracing::info!(%address, "wallet added through another instance: it signs here too");
+                }
+                Err(error) => {
+                    self.unopened.lock().expect("unopened").insert(address);
+                    tracing::warn!(%address, %error, "a stored wallet does not open with this passphrase");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Forgets a wallet and its encrypted key; false when there was none.

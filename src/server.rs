@@ -143,6 +143,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
             }
         }
     });
+    tokio::spawn(follow_wallets(state.downgrade()));
     let addr = SocketAddr::new(options.host, port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
@@ -217,6 +218,21 @@ impl ShutdownSignal {
         tokio::select! {
             _ = self.interrupt.recv() => {},
             _ = self.terminate.recv() => {},
+        }
+    }
+}
+
+/// How often the stored wallets are compared with the signers: a wallet added or removed through another instance
+/// signs, or stops, here within this.
+const WALLET_FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Follows the stored wallets for as long as the gateway runs.
+async fn follow_wallets(state: crate::state::WeakState) {
+    loop {
+        tokio::time::sleep(WALLET_FOLLOW_EVERY).await;
+        let Some(state) = state.upgrade() else { return };
+        if let Err(error) = state.ethereum().follow_wallets(state.storage(), state.passphrase()).await {
+            tracing::debug!(%error, "cannot read the stored wallets");
         }
     }
 }

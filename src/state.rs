@@ -72,7 +72,20 @@ impl<R, V> Derived<R, V> {
     }
 }
 
+/// A handle on the state that does not keep it alive: what background loops hold, so a stopped gateway ends them.
+pub struct WeakState(std::sync::Weak<Inner>);
+
+impl WeakState {
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
+    }
+}
+
 impl AppState {
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
+    }
+
     pub fn new(config: Config, storage: Storage, passphrase: Passphrase, ethereum: Ethereum, plain_http: bool) -> Self {
         AppState(Arc::new(Inner {
             conf_dir: config.dir().to_path_buf(),

@@ -114,6 +114,10 @@ impl Signers {
     pub fn contains(&self, address: Address) -> bool {
         self.by_address.read().expect("signers lock").contains_key(&address)
     }
+
+    pub fn addresses(&self) -> Vec<Address> {
+        self.by_address.read().expect("signers lock").keys().copied().collect()
+    }
 }
 
 #[cfg(test)]

@@ -828,3 +828,44 @@ async fn a_send_refused_for_rate_posts_the_same_bytes_again_and_never_skips_a_no
     let (status, body) = wrap(&gw, json!({})).await;
     assert_eq!((status, body["data"]["nonce"].as_u64()), (StatusCode::OK, Some(before + 1)), "no gap: {body}");
 }
+
+#[tokio::test]
+async fn a_wallet_added_through_one_instance_signs_on_every_other_within_a_second_and_stops_when_removed() {
+    let Some(db) = crate::common::postgres::PostgresDb::create().await else { return };
+    let devnet = common::devnet().await;
+    let mut gateways = Vec::new();
+    for _ in 0..3 {
+        gateways.push(TestGateway::on_devnet_with(&devnet, Some(db.url.clone())).await);
+    }
+    let added = devnet.accounts()[2];
+    let add = json!({"chain": "ethereum", "privateKey": devnet.private_key(2), "setDefault": false});
+    let (status, body) = gateways[0].post("/wallet/add", add).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let started = std::time::Instant::now();
+    let wrap_from = json!({"network": "devnet", "address": added, "amount": "0.001"});
+    for gw in &gateways[1..] {
+        eventually("the wallet signs on another instance", async || {
+            gw.post("/chains/ethereum/wrap", wrap_from.clone()).await.0 == StatusCode::OK
+        })
+        .await;
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "within about a second: {:?}", started.elapsed());
+
+    let removed = gateways[2]
+        .client()
+        .delete(gateways[2].url("/wallet/remove"))
+        .json(&json!({"chain": "ethereum", "address": added}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    eventually("the first instance stops signing for it", async || {
+        let (status, body) = gateways[0].post("/chains/ethereum/wrap", wrap_from.clone()).await;
+        status == StatusCode::NOT_FOUND && body["code"] == "WALLET_NOT_FOUND"
+    })
+    .await;
+    for gw in gateways {
+        gw.stop().await;
+    }
+    db.drop_db().await;
+}
