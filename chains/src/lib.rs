@@ -8,6 +8,7 @@ pub mod error;
 pub mod fee_market;
 pub mod gas;
 pub mod l1_fee;
+pub mod logs;
 pub mod multicall;
 pub mod network;
 pub mod permit2;

@@ -375,9 +375,8 @@ pub trait ClobVenue: Send + Sync + Sized {
         to: u64,
     ) -> impl Future<Output = Result<Vec<(usize, Fill)>, ConnectorError>> + Send + 'a {
         async move {
-            let filter =
-                Filter::new().address(self.contract()).event_signature(self.fill_topic()).from_block(from).to_block(to);
-            let logs = network.provider().get_logs(&filter).await.map_err(|e| network.rpc_error(e))?;
+            let filter = Filter::new().address(self.contract()).event_signature(self.fill_topic());
+            let logs = chains::logs::scan(network, &filter, from, to).await?;
             Ok(markets
                 .iter()
                 .enumerate()

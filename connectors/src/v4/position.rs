@@ -180,9 +180,10 @@ impl Positions for V4Deployment {
             let received = Filter::new()
                 .address(self.position_manager)
                 .event_signature(IPositionManager::Transfer::SIGNATURE_HASH)
-                .topic2(owner.into_word())
-                .from_block(0);
-            let logs = network.provider().get_logs(&received).await.map_err(|e| network.rpc_error(e))?;
+                .topic2(owner.into_word());
+            // The node's latest, not the block poller's: a position minted a moment ago is in it.
+            let latest = network.provider().get_block_number().await.map_err(|e| network.rpc_error(e))?;
+            let logs = chains::logs::scan(network, &received, 0, latest).await?;
             let mut ids: Vec<U256> =
                 logs.iter().filter_map(|log| log.topics().get(3).map(|id| U256::from_be_bytes(id.0))).collect();
             ids.sort();
