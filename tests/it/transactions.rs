@@ -869,3 +869,36 @@ async fn a_wallet_added_through_one_instance_signs_on_every_other_within_a_secon
     }
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_wrap_reorged_out_is_not_reported_mined_and_its_nonce_is_taken_again_without_a_gap() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let wallet = devnet.accounts()[1];
+    let anvil = node(&devnet);
+    let before = nonce(&devnet, wallet).await;
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    let reorged = hash_of(&body);
+    assert_eq!(poll(&gw, reorged).await["txStatus"], 1);
+    // Three blocks replaced by three empty ones: the wrap is in none of them.
+    anvil.evm_mine(None).await.unwrap();
+    anvil.evm_mine(None).await.unwrap();
+    let options = alloy::rpc::types::anvil::ReorgOptions { depth: 3, tx_block_pairs: vec![] };
+    anvil.anvil_reorg(options).await.unwrap();
+    assert!(anvil.get_transaction_receipt(reorged).await.unwrap().is_none(), "reorged out");
+    assert_eq!(nonce(&devnet, wallet).await, before, "the chain forgot it");
+    eventually("poll no longer reports it mined", async || poll(&gw, reorged).await["txStatus"] != 1).await;
+    let answer = poll(&gw, reorged).await;
+    assert!(
+        matches!(
+            (answer["txStatus"].as_i64(), answer["ledgerStatus"].as_str()),
+            (Some(0), Some("pending")) | (Some(-2), Some("dropped"))
+        ),
+        "pending or dropped: {answer}"
+    );
+    let (status, body) = wrap(&gw, json!({"amount": "0.002"})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    let tx = anvil.get_transaction_by_hash(hash_of(&body)).await.unwrap().unwrap();
+    assert_eq!(alloy::consensus::Transaction::nonce(&tx), before, "its nonce taken again, no gap");
+}

@@ -186,7 +186,17 @@ pub async fn fate<L: Ledger>(ledger: &L, network: &Network, hash: B256) -> Resul
         }
         return Ok(Fate::InPool { recorded: true });
     }
-    let row = ledger.find(row.hash).await?.unwrap_or(row);
+    let mut row = ledger.find(row.hash).await?.unwrap_or(row);
+    // Recorded mined, and no receipt now: if the block it was recorded in is not the chain's any more, it was
+    // reorganised out, and the ledger follows. (A node that merely lags keeps that block: the row stands.)
+    if let Some(inclusion) = row.inclusion.filter(|_| matches!(row.status, TxStatus::Confirmed | TxStatus::Failed)) {
+        let block = provider.get_block_by_number(inclusion.block_number.into()).await.map_err(rpc)?;
+        let kept = block.is_some_and(|block| block.header.hash == inclusion.block_hash);
+        if !kept && ledger.apply(row.hash, Event::Reorged { in_pool: false }).await? {
+            count_transaction(Event::Reorged { in_pool: false }.transition().to);
+            row = ledger.find(row.hash).await?.unwrap_or(row);
+        }
+    }
     Ok(Fate::Gone(Box::new(row)))
 }
 
