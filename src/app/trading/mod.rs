@@ -179,7 +179,7 @@ impl Desk {
     }
 
     /// Refuses early, with what to do, when `owner` holds less than `amount` of `token`, or `spender` may not move
-    /// it (native ETH is sent with the call and needs no allowance).
+    /// it (native ETH is sent with the call and needs no allowance). Both are read at once.
     pub async fn require_funds(
         &self,
         owner: Address,
@@ -188,23 +188,11 @@ impl Desk {
         amount: U256,
         spender_name: &str,
     ) -> AppResult<()> {
-        crate::app::chain::require_balance(&self.network, owner, token, amount).await?;
-        self.require_allowance(owner, token, spender, amount, spender_name).await
-    }
-
-    async fn require_allowance(
-        &self,
-        owner: Address,
-        token: &Token,
-        spender: impl Into<Spender>,
-        amount: U256,
-        spender_name: &str,
-    ) -> AppResult<()> {
         let spender = spender.into();
-        if token.address.is_zero() {
-            return Ok(());
-        }
-        let allowed = spender.allowances(&self.network, owner, &[token.address]).await?.effective()[0];
+        let (_, allowed) = tokio::try_join!(
+            crate::app::chain::require_balance(&self.network, owner, token, amount),
+            self.allowed(owner, token, &spender)
+        )?;
         if allowed >= amount {
             return Ok(());
         }
@@ -221,6 +209,14 @@ impl Desk {
             ),
         )
         .of_kind(InvalidKind::Allowance))
+    }
+
+    /// How much `spender` may move of `owner`'s `token`: without limit for the native currency, sent with the call.
+    pub async fn allowed(&self, owner: Address, token: &Token, spender: &Spender) -> AppResult<U256> {
+        if token.address.is_zero() {
+            return Ok(U256::MAX);
+        }
+        Ok(spender.allowances(&self.network, owner, &[token.address]).await?.effective()[0])
     }
 
     pub async fn send(

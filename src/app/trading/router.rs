@@ -92,13 +92,7 @@ async fn shortfalls(desk: &Desk, order: &Order, routing: &Routing, owner: Addres
     let protocol = desk.dex.router_for_order(&routing.routes())?;
     let spender = protocol.spender(protocol.swap_router()?);
     let held = crate::app::chain::held(&desk.network, owner, token.address);
-    let allowed = async {
-        match token.address.is_zero() {
-            true => Ok(U256::MAX),
-            false => Ok(spender.allowances(&desk.network, owner, &[token.address]).await?.effective()[0]),
-        }
-    };
-    let (held, allowed) = tokio::try_join!(held, allowed)?;
+    let (held, allowed) = tokio::try_join!(held, desk.allowed(owner, token, &spender))?;
     let mut warnings = Vec::new();
     if held < needed {
         warnings.push(format!("wallet {owner} holds {}; this swap needs {}", units(held), units(needed)));
