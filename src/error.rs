@@ -33,6 +33,13 @@ pub enum AppError {
          tracking it: poll it (POST /chains/ethereum/poll) before sending again"
     )]
     TimedOut { hash: B256, waited_ms: u64 },
+    /// A transaction was sent and will never be mined (no node holds it and the ledger gave it up, or the chain
+    /// reorganised it away): what it asked for did not happen.
+    #[error(
+        "Transaction {hash} was dropped: no node holds it and it will not be mined, so nothing it asked for \
+         happened and its fee was not paid; send the request again with a new Idempotency-Key"
+    )]
+    Dropped { hash: B256 },
     /// Nothing by that name or id.
     #[error("{0}")]
     NotFound(String),

@@ -13,7 +13,7 @@ use crate::network::Network;
 use crate::tx::call::Call;
 
 /// A token as lists and responses describe it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Token {
     pub address: Address,
     pub symbol: String,

@@ -17,7 +17,9 @@ use chains::permit2::Spender;
 use chains::tx::{Call, Outcome, SentTx};
 use connectors::clob::ClobVenue;
 use connectors::core::family::TradingType;
+use serde::{Deserialize, Serialize};
 
+use crate::app::recovery::{self, Recipe};
 use crate::app::sending::send_and_settle;
 use crate::config::{CHAIN, Config};
 use crate::error::{AppError, AppResult, InvalidKind};
@@ -184,6 +186,12 @@ pub async fn approve(state: &AppState, request: ApproveRequest) -> AppResult<App
         None => U256::MAX,
     };
     let signer = state.ethereum().signer(owner)?;
+    let recipe = ApproveRecipe {
+        token_address: token.address.to_checksum(None),
+        spender: spenders[0].contract.to_checksum(None),
+        amount: format_units(amount, token.decimals),
+    };
+    recovery::keep(state, Recipe::Approve(recipe.clone())).await?;
     let mut results = Vec::new();
     for spender in &spenders {
         // Read per spender: an earlier one may have approved Permit2 already.
@@ -195,19 +203,37 @@ pub async fn approve(state: &AppState, request: ApproveRequest) -> AppResult<App
             results.push(send_and_settle(state, &ctx.network, &signer, &call, "approve").await?);
         }
     }
-    let (signature, status, fee) = summarize(&results);
-    let (sent, _) = results.last().expect("at least one spender");
-    Ok(ApproveResponse {
-        signature,
-        status,
-        data: Some(ApproveData {
-            token_address: token.address.to_checksum(None),
-            spender: spenders[0].contract.to_checksum(None),
-            amount: format_units(amount, token.decimals),
-            nonce: sent.nonce,
-            fee: format_units(fee, NATIVE_DECIMALS),
-        }),
-    })
+    Ok(recipe.answer(&results))
+}
+
+/// What an approval answers besides its transactions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApproveRecipe {
+    token_address: String,
+    spender: String,
+    amount: String,
+}
+
+impl ApproveRecipe {
+    pub fn answer(&self, results: &[(SentTx, Outcome)]) -> ApproveResponse {
+        let (signature, status, fee) = summarize(results);
+        ApproveResponse {
+            signature,
+            status,
+            data: Some(ApproveData {
+                token_address: self.token_address.clone(),
+                spender: self.spender.clone(),
+                amount: self.amount.clone(),
+                nonce: last_nonce(results),
+                fee: format_units(fee, NATIVE_DECIMALS),
+            }),
+        }
+    }
+}
+
+/// The nonce of the last of a request's transactions, which its answer reports.
+fn last_nonce(results: &[(SentTx, Outcome)]) -> u64 {
+    results.last().map_or(0, |(sent, _)| sent.nonce)
 }
 
 /// The hash to report (the last), the worst status, and the total fee of one or more transactions.
@@ -322,18 +348,37 @@ pub async fn send(state: &AppState, request: SendRequest) -> AppResult<SendRespo
     let spent = token.clone().unwrap_or_else(|| native_token(&book.native_symbol));
     require_balance(&ctx.network, owner, &spent, amount.raw).await?;
     let signer = state.ethereum().signer(owner)?;
-    let (sent, outcome) = send_and_settle(state, &ctx.network, &signer, &call, "send").await?;
-    let nonce = sent.nonce;
-    let (signature, status, fee) = summarize(&[(sent, outcome)]);
-    Ok(SendResponse {
-        signature,
-        status,
+    let recipe = SendRecipe {
         amount: amount.to_decimal_string(),
         token: token.map_or_else(|| book.native_symbol.clone(), |token| token.symbol),
         to_address: to.to_checksum(None),
-        fee: format_units(fee, NATIVE_DECIMALS),
-        nonce,
-    })
+    };
+    recovery::keep(state, Recipe::Send(recipe.clone())).await?;
+    let sent = send_and_settle(state, &ctx.network, &signer, &call, "send").await?;
+    Ok(recipe.answer(&[sent]))
+}
+
+/// What a transfer answers besides its transaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendRecipe {
+    amount: String,
+    token: String,
+    to_address: String,
+}
+
+impl SendRecipe {
+    pub fn answer(&self, results: &[(SentTx, Outcome)]) -> SendResponse {
+        let (signature, status, fee) = summarize(results);
+        SendResponse {
+            signature,
+            status,
+            amount: self.amount.clone(),
+            token: self.token.clone(),
+            to_address: self.to_address.clone(),
+            fee: format_units(fee, NATIVE_DECIMALS),
+            nonce: last_nonce(results),
+        }
+    }
 }
 
 /// What `owner` holds of a token (the zero address: the native currency), in raw units.
@@ -392,20 +437,41 @@ impl Wrapping {
 
     async fn run(self, state: &AppState, call: Call, amount: Amount, label: &str) -> AppResult<WrapResponse> {
         let signer = state.ethereum().signer(self.owner)?;
+        let recipe = WrapRecipe {
+            amount: amount.to_decimal_string(),
+            wrapped_address: self.weth.to_checksum(None),
+            native_token: self.native_symbol,
+            wrapped_token: self.wrapped_symbol,
+        };
+        recovery::keep(state, Recipe::Wrap(recipe.clone())).await?;
         let result = send_and_settle(state, &self.ctx.network, &signer, &call, label).await?;
-        let nonce = result.0.nonce;
-        let (signature, status, fee) = summarize(&[result]);
-        Ok(WrapResponse {
+        Ok(recipe.answer(&[result]))
+    }
+}
+
+/// What a wrap or unwrap answers besides its transaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WrapRecipe {
+    amount: String,
+    wrapped_address: String,
+    native_token: String,
+    wrapped_token: String,
+}
+
+impl WrapRecipe {
+    pub fn answer(&self, results: &[(SentTx, Outcome)]) -> WrapResponse {
+        let (signature, status, fee) = summarize(results);
+        WrapResponse {
             signature,
             status,
             data: Some(WrapData {
-                nonce,
+                nonce: last_nonce(results),
                 fee: format_units(fee, NATIVE_DECIMALS),
-                amount: amount.to_decimal_string(),
-                wrapped_address: self.weth.to_checksum(None),
-                native_token: self.native_symbol,
-                wrapped_token: self.wrapped_symbol,
+                amount: self.amount.clone(),
+                wrapped_address: self.wrapped_address.clone(),
+                native_token: self.native_token.clone(),
+                wrapped_token: self.wrapped_token.clone(),
             }),
-        })
+        }
     }
 }

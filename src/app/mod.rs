@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod clob;
+pub mod recovery;
 pub mod sending;
 pub mod trading;
 pub mod transactions;

@@ -218,6 +218,9 @@ impl From<AppError> for ApiError {
             }
             AppError::Failed { kind, .. } => ApiError::new(StatusCode::BAD_REQUEST, message)
                 .with_code(revert_code(kind, ErrorCode::TransactionFailed)),
+            AppError::Dropped { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, message).with_code(ErrorCode::TransactionFailed)
+            }
             AppError::TimedOut { .. } => {
                 ApiError::new(StatusCode::GATEWAY_TIMEOUT, message).with_code(ErrorCode::TransactionTimeout)
             }

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::keccak256;
+use axum::Json;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
@@ -14,6 +15,8 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::BODY_LIMIT_BYTES;
+use crate::app::recovery::{Recovered, recover};
+use crate::error::AppError;
 use crate::http::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::storage::Claim;
@@ -22,6 +25,8 @@ use chains::tx::commitment::Commitment;
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on an answer served again for a retry.
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+/// Set on an answer rebuilt from the chain for a retry, the gateway having stopped before answering the first.
+const RECOVERED: HeaderName = HeaderName::from_static("gateway-recovered");
 /// How long a retry waits for the first request with its key to finish.
 const WAIT_FOR_FIRST: Duration = Duration::from_secs(30);
 const POLL_FIRST: Duration = Duration::from_millis(50);
@@ -113,7 +118,21 @@ async fn serve(
                 if commitment.withdrawn() {
                     return ApiError::from(chains::error::ChainError::Withdrawn).into_response();
                 }
-                if orphaned || started.elapsed() >= WAIT_FOR_FIRST {
+                if orphaned {
+                    match recover(&state, &scoped).await {
+                        Ok(Recovered::Nothing) => {
+                            claim = match storage.take_over_idempotency_key(&scoped, &owner).await {
+                                Ok(true) => Ok(Claim::Claimed),
+                                Ok(false) => storage.claim_idempotency_key(&scoped, &fingerprint).await,
+                                Err(error) => Err(error),
+                            };
+                            continue;
+                        }
+                        Ok(Recovered::Untold) => return in_progress(&state, &scoped, &key, claimed_at).await,
+                        recovered => return answer_recovered(&state, &scoped, recovered).await,
+                    }
+                }
+                if started.elapsed() >= WAIT_FOR_FIRST {
                     return in_progress(&state, &scoped, &key, claimed_at).await;
                 }
                 tokio::time::sleep(POLL_FIRST).await;
@@ -147,6 +166,36 @@ async fn first(state: &AppState, scoped: String, request: Request, next: Next, c
         tracing::error!(%error, "could not keep the answer of an idempotent request");
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The answer to a request whose gateway stopped before answering, rebuilt from what its transactions did: the
+/// route's own answer once they ended (kept for later retries), the pending form while one is not final, or the
+/// route's refusal (a revert, a drop). A failure to find out (a node unreachable) is answered and not kept.
+async fn answer_recovered(
+    state: &AppState,
+    scoped: &str,
+    recovered: Result<Recovered, crate::error::AppError>,
+) -> Response {
+    let (response, last) = match recovered {
+        Ok(Recovered::Answer(body)) => (Json(body).into_response(), true),
+        Ok(Recovered::Pending(hash)) => {
+            (Json(serde_json::json!({"signature": hash.to_string(), "status": 0})).into_response(), false)
+        }
+        Ok(Recovered::Nothing | Recovered::Untold) => unreachable!("served by the caller"),
+        Err(error) => {
+            let last = matches!(error, AppError::Failed { .. } | AppError::Dropped { .. });
+            (ApiError::from(error).into_response(), last)
+        }
+    };
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let body = String::from_utf8_lossy(&body).into_owned();
+    if last && let Err(error) = state.storage().answer_idempotency_key(scoped, parts.status.as_u16(), &body).await {
+        tracing::error!(%error, "could not keep the recovered answer of an idempotent request");
+    }
+    let mut response = replay(parts.status.as_u16(), body);
+    response.headers_mut().insert(RECOVERED, HeaderValue::from_static("true"));
+    response
 }
 
 fn replay(status: u16, body: String) -> Response {

@@ -124,6 +124,41 @@ impl Storage {
         Ok(())
     }
 
+    /// Keeps, with `key`, what its route needs to build its answer from its transactions' receipts.
+    pub async fn keep_recipe(&self, key: &str, recipe: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE idempotency_keys SET recipe = $1 WHERE key = $2")
+            .bind(recipe)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// What the route of the request holding `key` kept to build its answer, if it kept anything.
+    pub async fn recipe(&self, key: &str) -> Result<Option<String>, StorageError> {
+        let row = sqlx::query("SELECT recipe FROM idempotency_keys WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get::<Option<String>, _>("recipe")).transpose()?.flatten())
+    }
+
+    /// Takes over `key`, held without an answer by the process `owner` that stopped having sent nothing, for a
+    /// retry to run afresh; `false` when another retry took it first.
+    pub async fn take_over_idempotency_key(&self, key: &str, owner: &str) -> Result<bool, StorageError> {
+        let taken = sqlx::query(
+            "UPDATE idempotency_keys SET owner = $1, created_at = $2, recipe = NULL
+             WHERE key = $3 AND owner = $4 AND status_code IS NULL",
+        )
+        .bind(this_process())
+        .bind(now_ms())
+        .bind(key)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
     /// Frees `key`: its request did nothing a retry could repeat.
     pub async fn release_idempotency_key(&self, key: &str) -> Result<(), StorageError> {
         sqlx::query("DELETE FROM idempotency_keys WHERE key = $1").bind(key).execute(&self.pool).await?;

@@ -113,8 +113,16 @@ impl Storage {
     }
 
     /// Takes a quote for its one execution, atomically across instances: `Taken::Now` for the first caller;
-    /// `Taken::Before` (with the transaction it sent, once known) for every other.
-    pub async fn take_quote(&self, id: &str, payload: &str, expires_at_ms: i64) -> Result<Taken, StorageError> {
+    /// `Taken::Before` (with the transaction it sent, once known) for every other, but the request with
+    /// Idempotency-Key `request` taking again a quote it took and sent nothing for (it ran again after its
+    /// gateway stopped).
+    pub async fn take_quote(
+        &self,
+        id: &str,
+        payload: &str,
+        expires_at_ms: i64,
+        request: Option<&str>,
+    ) -> Result<Taken, StorageError> {
         // One not yet written by the batch writer is written now, so the take below sees it.
         sqlx::query("INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
             .bind(id)
@@ -122,11 +130,15 @@ impl Storage {
             .bind(expires_at_ms)
             .execute(&self.pool)
             .await?;
-        let taken = sqlx::query("UPDATE quotes SET taken_at = $1 WHERE id = $2 AND taken_at IS NULL")
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let taken = sqlx::query(
+            "UPDATE quotes SET taken_at = $1, taken_for = $3
+             WHERE id = $2 AND (taken_at IS NULL OR (taken_by IS NULL AND taken_for = $3))",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .bind(request)
+        .execute(&self.pool)
+        .await?;
         if taken.rows_affected() == 1 {
             return Ok(Taken::Now);
         }

@@ -17,12 +17,17 @@ async fn exercise(storage: &Storage) {
     // the transaction.
     let expires = gateway::storage::now_ms() + 60_000;
     storage.insert_quote("q-1", "{}", expires).await;
-    assert_eq!(storage.take_quote("q-1", "{}", expires).await.unwrap(), Taken::Now);
-    assert_eq!(storage.take_quote("q-1", "{}", expires).await.unwrap(), Taken::Before(None));
+    let take = |request: Option<&'static str>| storage.take_quote("q-1", "{}", expires, request);
+    assert_eq!(take(Some("key-1")).await.unwrap(), Taken::Now);
+    assert_eq!(take(None).await.unwrap(), Taken::Before(None));
+    assert_eq!(take(Some("key-2")).await.unwrap(), Taken::Before(None), "another request's");
+    // The same request, run again after its gateway stopped having sent nothing, takes it again.
+    assert_eq!(take(Some("key-1")).await.unwrap(), Taken::Now);
     storage.settle_quote("q-1", None).await.unwrap();
-    assert_eq!(storage.take_quote("q-1", "{}", expires).await.unwrap(), Taken::Now);
+    assert_eq!(take(None).await.unwrap(), Taken::Now);
     storage.settle_quote("q-1", Some("0xabc")).await.unwrap();
-    assert_eq!(storage.take_quote("q-1", "{}", expires).await.unwrap(), Taken::Before(Some("0xabc".into())));
+    assert_eq!(take(None).await.unwrap(), Taken::Before(Some("0xabc".into())));
+    assert_eq!(take(Some("key-1")).await.unwrap(), Taken::Before(Some("0xabc".into())), "once it sent, never");
     assert_eq!(storage.wallets("ethereum").await.unwrap(), vec![wallet.clone()]);
     assert!(storage.wallets("solana").await.unwrap().is_empty());
 

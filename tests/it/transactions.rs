@@ -221,17 +221,17 @@ async fn a_gateway_killed_between_signing_and_sending_never_sends_that_transacti
         (Some(-2), Some("abandoned")),
         "{answer}"
     );
-    // The client retries with its key: told what happened, and nothing is sent.
-    let (status, text, _) = gw.post_once("/chains/ethereum/wrap", request.clone(), "crash-1").await;
-    let body: Value = serde_json::from_str(&text).unwrap();
-    assert_error_body(status, &body, StatusCode::CONFLICT, "abandoned");
-    assert_eq!(body["code"], "IDEMPOTENCY_KEY_IN_USE");
-    assert_eq!(nonce(&devnet, wallet).await, before);
-    // A new request takes the abandoned transaction's nonce.
-    let (status, body) = wrap(&gw, json!({})).await;
+    // The client retries with its key: the first attempt reached no node, so the request runs afresh, once,
+    // taking the abandoned transaction's nonce.
+    let (status, body, (replayed, recovered)) =
+        gw.post_keyed("/chains/ethereum/wrap", request.clone(), "crash-1").await;
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
-    assert_eq!(body["data"]["nonce"].as_u64(), Some(before));
-    assert_eq!(left[0].nonce, before);
+    assert!(!replayed && !recovered, "a fresh run, not a replay");
+    assert_eq!((body["data"]["nonce"].as_u64(), left[0].nonce), (Some(before), before));
+    assert_eq!(nonce(&devnet, wallet).await, before + 1);
+    let (again, replay, (replayed, _)) = gw.post_keyed("/chains/ethereum/wrap", request, "crash-1").await;
+    assert_eq!((again, &replay, replayed), (StatusCode::OK, &body, true), "its answer is kept");
+    assert_eq!(nonce(&devnet, wallet).await, before + 1, "and nothing sent again");
 }
 
 #[tokio::test]
@@ -758,7 +758,7 @@ async fn three_instances_sharing_postgres_send_three_hundred_wraps_as_one_gatewa
 }
 
 #[tokio::test]
-async fn a_key_left_by_a_killed_instance_is_answered_at_once_by_another_on_postgres() {
+async fn a_key_left_by_a_killed_instance_is_answered_at_once_by_another_pending_then_with_its_outcome() {
     let Some(db) = crate::common::postgres::PostgresDb::create().await else { return };
     let devnet = common::devnet().await;
     let conf = common::devnet_conf(&[devnet.rpc_url()]);
@@ -788,15 +788,30 @@ async fn a_key_left_by_a_killed_instance_is_answered_at_once_by_another_on_postg
     let other = TestGateway::start_in(common::devnet_conf(&[devnet.rpc_url()]), Some(db.url.clone()), PASSPHRASE)
         .await
         .unwrap();
+    // Not mined yet: the pending form, at once, for the client to poll.
     let started = std::time::Instant::now();
-    let (status, text, _) = other.post_once("/chains/ethereum/wrap", request, "killed-1").await;
+    let (status, body, flags) = other.post_keyed("/chains/ethereum/wrap", request.clone(), "killed-1").await;
     let took = started.elapsed();
     let sent = storage.transactions_of_request(scoped).await.unwrap();
-    assert_eq!(status, StatusCode::CONFLICT, "{text}");
-    assert!(text.contains(&sent[0].hash.to_string()), "names what it sent: {text}");
+    assert_eq!((status, flags), (StatusCode::OK, (true, true)), "{body}");
+    assert_eq!(body, json!({"signature": sent[0].hash.to_string(), "status": 0}));
     assert!(took < Duration::from_secs(1), "answered at once, not after waiting for a dead instance: {took:?}");
+    // Mined: the route's own answer, rebuilt from the receipt, kept for every later retry.
     anvil.anvil_set_auto_mine(true).await.unwrap();
     anvil.evm_mine(None).await.unwrap();
+    let (status, body, flags) = other.post_keyed("/chains/ethereum/wrap", request.clone(), "killed-1").await;
+    assert_eq!((status, flags), (StatusCode::OK, (true, true)), "{body}");
+    let receipt = anvil.get_transaction_receipt(sent[0].hash).await.unwrap().unwrap();
+    let fee = U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+    assert_eq!(body["signature"], sent[0].hash.to_string());
+    assert_eq!(body["status"], 1);
+    assert_eq!(body["data"]["amount"], "0.005");
+    assert_eq!(body["data"]["nonce"].as_u64(), Some(sent[0].nonce));
+    assert_eq!(body["data"]["fee"], chains::amount::format_units(fee, 18), "{body}");
+    assert_eq!(body["data"]["wrappedToken"], "WETH");
+    let (_, replay, flags) = other.post_keyed("/chains/ethereum/wrap", request, "killed-1").await;
+    assert_eq!((&replay, flags), (&body, (true, false)), "kept: replayed as it is");
+    assert_eq!(storage.transactions_of_request(scoped).await.unwrap().len(), 1, "nothing sent again");
     storage.close().await;
     other.stop().await;
     db.drop_db().await;

@@ -17,5 +17,5 @@ pub mod tracker;
 pub use call::{Call, SentTx};
 pub use ledger::{Ledger, LedgerError, LedgerTx, SenderSession};
 pub use lifecycle::{Event, Inclusion, TxKind, TxStatus};
-pub use pipeline::{Replacement, TxSender, now_ms, on_behalf_of};
+pub use pipeline::{Replacement, TxSender, current_request_key, now_ms, on_behalf_of};
 pub use receipt::{Mined, Outcome};

@@ -507,7 +507,8 @@ pub async fn on_behalf_of<F: std::future::Future>(key: String, work: F) -> F::Ou
     REQUEST_KEY.scope(key, work).await
 }
 
-fn current_request_key() -> Option<String> {
+/// The Idempotency-Key of the request being served, if it has one.
+pub fn current_request_key() -> Option<String> {
     REQUEST_KEY.try_with(Clone::clone).ok()
 }
 

@@ -220,7 +220,9 @@ pub async fn execute_quote(
     let amount = if side == Side::Sell { quoted.amount_in } else { routing.asked_out() };
     let order = Order::new(side, base, quote, amount);
     let id = request.quote_id.trim();
-    if let Taken::Before(sent) = state.storage().take_quote(id, &payload, expires_at).await? {
+    if let Taken::Before(sent) =
+        state.storage().take_quote(id, &payload, expires_at, chains::tx::current_request_key().as_deref()).await?
+    {
         let by = sent.map_or_else(|| "is being executed now".to_string(), |hash| format!("was executed by {hash}"));
         return Err(AppError::invalid("quoteId", format!("{id} {by}; a quote executes once: quote again"))
             .of_kind(InvalidKind::QuoteUsed));

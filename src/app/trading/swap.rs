@@ -5,18 +5,22 @@ use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
 use chains::tx::revert::RevertKind;
+use chains::tx::{Outcome, SentTx};
 use connectors::Side;
 use connectors::core::family::{Family, TradingType};
 use connectors::core::pool_address::PoolAddress;
 use connectors::core::route::SwapAmount;
 use connectors::core::route::{Leg, Route, RouteQuote, SwapLimits};
 use connectors::core::state::PoolStates;
+use connectors::dex::Protocol;
 use connectors::routing::gas::gas;
 use connectors::routing::split::Routing;
+use serde::{Deserialize, Serialize};
 
 use super::Desk;
+use crate::app::recovery::{self, Recipe};
 use crate::error::{AppError, AppResult};
-use crate::request::{Human, parse_side};
+use crate::request::{Human, Target, parse_side};
 use crate::schema::swap::{QuoteSwapResponse, RouteSplit, RouteStep, SwapData, SwapRequest};
 use crate::schema::{TxResponse, fee_of, signed, status_of};
 use crate::state::AppState;
@@ -105,7 +109,7 @@ pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwa
             .join(" + "),
     };
     QuoteSwapResponse {
-        pool_address: single_pool(routing).map(|pool| pool.to_string()),
+        pool_address: single_pool(&routing.legs).map(|pool| pool.to_string()),
         route_path: Some(route_path),
         quote_id: None,
         route: routing.legs.iter().flat_map(|leg| steps(&leg.route)).collect(),
@@ -151,8 +155,8 @@ fn share(order: &Order, routing: &Routing, leg: &Leg) -> Human {
 }
 
 /// The one pool of a routing through a single pool.
-fn single_pool(routing: &Routing) -> Option<PoolAddress> {
-    match &routing.legs[..] {
+fn single_pool(legs: &[Leg]) -> Option<PoolAddress> {
+    match legs {
         [leg] if leg.route.hops.len() == 1 => Some(leg.route.hops[0].pool),
         _ => None,
     }
@@ -242,14 +246,62 @@ impl Planned {
             [leg] => protocol.swap_call(&leg.route, &limits)?,
             legs => protocol.split_call(legs, &limits)?,
         };
+        let recipe = SwapRecipe {
+            network: desk.network_name.clone(),
+            connector: desk.connector.clone(),
+            family: protocol.family(),
+            owner,
+            side: order.side,
+            base: order.base.clone(),
+            quote: order.quote.clone(),
+            legs: routing.legs.clone(),
+            slippage_pct: desk.slippage_pct,
+        };
+        recovery::keep(state, Recipe::Swap(Box::new(recipe.clone()))).await?;
         let (sent, outcome) = match desk.send(state, &signer, call, "swap").await {
             Err(AppError::Chain(error)) if error.revert_kind() == Some(RevertKind::Slippage) => {
                 return Err(self.slippage(state, &error.to_string()).await);
             }
             sent => sent?,
         };
-        let data = status_of(&outcome).1.map(|receipt| {
-            let (native_paid, native_received) = protocol.native_moved(receipt, &routing.legs);
+        Ok(recipe.answer_through(protocol, &sent, &outcome))
+    }
+}
+
+/// What a swap answers besides its transaction: the order, its routes (a V4 swap's native amounts are read from
+/// its pools' events) and the router family it went through.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SwapRecipe {
+    network: String,
+    connector: String,
+    family: Family,
+    owner: Address,
+    side: Side,
+    base: Token,
+    quote: Token,
+    legs: Vec<Leg>,
+    slippage_pct: f64,
+}
+
+impl SwapRecipe {
+    /// The answer to the swap's transaction, its router resolved again from the config.
+    pub async fn answer(&self, state: &AppState, results: &[(SentTx, Outcome)]) -> AppResult<TxResponse<SwapData>> {
+        let target = Target {
+            connector: Some(&self.connector),
+            network: Some(&self.network),
+            chain_network: None,
+            slippage_pct: Some(self.slippage_pct),
+        };
+        let desk = Desk::resolve(state, target).await?;
+        let (sent, outcome) = results.last().ok_or_else(|| AppError::internal("a swap sent no transaction"))?;
+        Ok(self.answer_through(desk.protocol(self.family)?, sent, outcome))
+    }
+
+    fn answer_through(&self, protocol: &dyn Protocol, sent: &SentTx, outcome: &Outcome) -> TxResponse<SwapData> {
+        let order = Order::new(self.side, self.base.clone(), self.quote.clone(), U256::ZERO);
+        let owner = self.owner;
+        let data = status_of(outcome).1.map(|receipt| {
+            let (native_paid, native_received) = protocol.native_moved(receipt, &self.legs);
             let amount_in = match order.token_in.address.is_zero() {
                 true => native_paid,
                 false => transfers(receipt, order.token_in.address, owner).0,
@@ -271,14 +323,14 @@ impl Planned {
                 token_out: chains::checksum(order.token_out.address),
                 amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),
                 amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
-                fee: fee_of(&outcome),
+                fee: fee_of(outcome),
                 base_token_balance_change: base_change,
                 quote_token_balance_change: quote_change,
-                slippage_pct: Human::setting(desk.slippage_pct),
-                pool_address: single_pool(routing).map(|pool| pool.to_string()),
+                slippage_pct: Human::setting(self.slippage_pct),
+                pool_address: single_pool(&self.legs).map(|pool| pool.to_string()),
             }
         });
-        Ok(TxResponse::new(&sent, &outcome, data))
+        TxResponse::new(sent, outcome, data)
     }
 }
 

@@ -147,16 +147,24 @@ impl TestGateway {
 
     /// POSTs with an Idempotency-Key; answers the status, the body's text and whether it was served again.
     pub async fn post_once(&self, path: &str, body: Value, key: &str) -> (StatusCode, String, bool) {
-        let response = self
-            .http
-            .post(self.url(path))
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
-            .await
-            .expect("POST reaches the gateway");
+        let response = self.send_keyed(path, body, key).await;
         let replayed = response.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
         (response.status(), response.text().await.unwrap(), replayed)
+    }
+
+    /// A POST with an Idempotency-Key, its answer as JSON, and whether it was replayed and whether it was
+    /// recovered (rebuilt from the chain after the gateway that served the key stopped).
+    pub async fn post_keyed(&self, path: &str, body: Value, key: &str) -> (StatusCode, Value, (bool, bool)) {
+        let response = self.send_keyed(path, body, key).await;
+        let header = |name: &str| response.headers().get(name).is_some_and(|v| v == "true");
+        let flags = (header("idempotent-replayed"), header("gateway-recovered"));
+        let (status, body) = into_json(response).await;
+        (status, body, flags)
+    }
+
+    async fn send_keyed(&self, path: &str, body: Value, key: &str) -> reqwest::Response {
+        let request = self.http.post(self.url(path)).header("Idempotency-Key", key).json(&body);
+        request.send().await.expect("POST reaches the gateway")
     }
 
     pub fn client(&self) -> &reqwest::Client {
