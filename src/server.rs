@@ -226,13 +226,36 @@ impl ShutdownSignal {
 /// signs, or stops, here within this.
 const WALLET_FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Follows the stored wallets for as long as the gateway runs.
+/// Follows the stored wallets, and the default one, for as long as the gateway runs.
 async fn follow_wallets(state: crate::state::WeakState) {
+    let mut default_seen = None;
     loop {
         tokio::time::sleep(WALLET_FOLLOW_EVERY).await;
         let Some(state) = state.upgrade() else { return };
         if let Err(error) = state.ethereum().follow_wallets(state.storage(), state.passphrase()).await {
             tracing::debug!(%error, "cannot read the stored wallets");
         }
+        if let Err(error) = follow_default_wallet(&state, &mut default_seen).await {
+            tracing::debug!(%error, "cannot follow the default wallet");
+        }
     }
+}
+
+/// Applies a default wallet made (or unset) through another instance: only a change of the stored one since
+/// this instance last looked, so a default set by hand in this instance's config stands until the next change.
+async fn follow_default_wallet(state: &crate::state::AppState, seen: &mut Option<String>) -> Result<(), String> {
+    let stored = state.storage().default_wallet(crate::config::CHAIN).await.map_err(|e| e.to_string())?;
+    if stored.is_none() || stored == *seen {
+        return Ok(());
+    }
+    *seen = stored.clone();
+    let address = stored.unwrap_or_default();
+    if !state.config().chain.default_wallet.eq_ignore_ascii_case(&address) {
+        state
+            .update_config(crate::config::CHAIN, "defaultWallet", serde_json::json!(address))
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(%address, "default wallet made through another instance");
+    }
+    Ok(())
 }

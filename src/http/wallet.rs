@@ -129,8 +129,10 @@ async fn store_signer(
     Ok(axum::Json(AddressResponse { address }))
 }
 
+/// Makes `address` ('' for none) the default wallet here, and on every instance sharing the database.
 async fn make_default(state: &AppState, address: &str) -> ApiResult<()> {
     state.update_config(CHAIN, "defaultWallet", json!(address)).await?;
+    state.storage().set_default_wallet(CHAIN, address).await?;
     Ok(())
 }
 
@@ -205,8 +207,10 @@ async fn remove_wallet(
     if !state.ethereum().remove_wallet(state.storage(), address).await? {
         return Err(ApiError::not_found(format!("wallet {checksummed} is not known to this gateway")));
     }
-    if state.config().chain.default_wallet.eq_ignore_ascii_case(&checksummed) {
-        state.update_config(CHAIN, "defaultWallet", json!("")).await?;
+    // The default here, or the one made through another instance that this one has not followed yet.
+    let shared = state.storage().default_wallet(CHAIN).await?.unwrap_or_default();
+    if [state.config().chain.default_wallet.as_str(), &shared].iter().any(|d| d.eq_ignore_ascii_case(&checksummed)) {
+        make_default(&state, "").await?;
     }
     Ok(axum::Json(MessageResponse { message: format!("wallet {checksummed} removed") }))
 }

@@ -11,6 +11,29 @@ pub struct WalletRow {
 }
 
 impl Storage {
+    /// Records `address` ('' for none) as `chain`'s default wallet, for every instance sharing the database.
+    pub async fn set_default_wallet(&self, chain: &str, address: &str) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO default_wallets (chain, address, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (chain) DO UPDATE SET address = excluded.address, updated_at = excluded.updated_at",
+        )
+        .bind(chain)
+        .bind(address)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// `chain`'s default wallet as last set through any instance ('' for none), if ever set.
+    pub async fn default_wallet(&self, chain: &str) -> Result<Option<String>, StorageError> {
+        let row = sqlx::query("SELECT address FROM default_wallets WHERE chain = $1")
+            .bind(chain)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("address")).transpose()?)
+    }
+
     pub async fn insert_wallet(&self, wallet: &WalletRow) -> Result<(), StorageError> {
         sqlx::query("INSERT INTO wallets (chain, address, keystore, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&wallet.chain)

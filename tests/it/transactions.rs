@@ -845,7 +845,8 @@ async fn a_send_refused_for_rate_posts_the_same_bytes_again_and_never_skips_a_no
 }
 
 #[tokio::test]
-async fn a_wallet_added_through_one_instance_signs_on_every_other_within_a_second_and_stops_when_removed() {
+async fn a_wallet_added_or_made_default_through_one_instance_signs_on_every_other_within_a_second_and_stops_when_removed()
+ {
     let Some(db) = crate::common::postgres::PostgresDb::create().await else { return };
     let devnet = common::devnet().await;
     let mut gateways = Vec::new();
@@ -865,6 +866,16 @@ async fn a_wallet_added_through_one_instance_signs_on_every_other_within_a_secon
         .await;
     }
     assert!(started.elapsed() < Duration::from_secs(3), "within about a second: {:?}", started.elapsed());
+    // Made default through the second: the first signs a wrap naming no wallet with it.
+    let made = json!({"chain": "ethereum", "address": added});
+    assert_eq!(gateways[1].post("/wallet/setDefault", made).await.0, StatusCode::OK);
+    let sent_before = nonce(&devnet, added).await;
+    let anonymous = json!({"network": "devnet", "amount": "0.001"});
+    eventually("the first instance signs with the new default", async || {
+        let (status, _) = gateways[0].post("/chains/ethereum/wrap", anonymous.clone()).await;
+        status == StatusCode::OK && nonce(&devnet, added).await > sent_before
+    })
+    .await;
 
     let removed = gateways[2]
         .client()
@@ -877,6 +888,11 @@ async fn a_wallet_added_through_one_instance_signs_on_every_other_within_a_secon
     eventually("the first instance stops signing for it", async || {
         let (status, body) = gateways[0].post("/chains/ethereum/wrap", wrap_from.clone()).await;
         status == StatusCode::NOT_FOUND && body["code"] == "WALLET_NOT_FOUND"
+    })
+    .await;
+    eventually("no instance keeps the removed default", async || {
+        let (status, body) = gateways[1].post("/chains/ethereum/wrap", anonymous.clone()).await;
+        status == StatusCode::BAD_REQUEST && body["message"].as_str().is_some_and(|m| m.contains("no default wallet"))
     })
     .await;
     for gw in gateways {
