@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gateway::config::{CHAIN, Config, install_templates, shown};
-use gateway::devnet::{self, Devnet, DevnetAssets};
+use gateway::devnet::{self, Devnet, DevnetAssets, Faults};
 use gateway::ethereum::Ethereum;
 use gateway::logging;
 use gateway::passphrase::Passphrase;
@@ -72,6 +72,13 @@ enum Command {
         /// celo: chain id).
         #[arg(long, value_parser = devnet_profile)]
         like: Option<Profile>,
+        /// Answer through a provider that misbehaves, to try a strategy against one before mainnet:
+        /// rate-limit=<share> (HTTP 429), lag=<blocks> (every other answer from a node that far behind),
+        /// logs-max-range=<blocks>, logs-max-results=<n>, receipt-delay=<2s>, drop-send-answer=<share> (the
+        /// node takes the transaction, its answer is lost), seed=<n>.
+        /// E.g. --faults rate-limit=0.2,lag=3,logs-max-range=1000,drop-send-answer=0.1
+        #[arg(long)]
+        faults: Option<Faults>,
     },
     /// Print the OpenAPI document, or write it to a file.
     #[command(after_help = "Example:\n  gateway openapi --out openapi/openapi.json")]
@@ -238,7 +245,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("gateway listening on {} (API docs at {}/docs)", gateway.url(), gateway.url());
             gateway.stop_on(signal).await.map_err(|e| e.to_string())
         }
-        Command::Devnet { serve, rpc_port, like } => run_devnet(serve, rpc_port, like.unwrap_or(Profile::PLAIN)).await,
+        Command::Devnet { serve, rpc_port, like, faults } => {
+            run_devnet(serve, rpc_port, like.unwrap_or(Profile::PLAIN), faults.unwrap_or_default()).await
+        }
         Command::Certs { store, hosts } => run_certs(&store, &hosts),
         Command::Wallet { action, store } => run_wallet(action, store).await,
         Command::Config { action, conf } => run_config(action, &conf),
@@ -340,14 +349,19 @@ fn devnet_profile(name: &str) -> Result<Profile, String> {
     })
 }
 
-async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: Profile) -> Result<(), String> {
+async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: Profile, faults: Faults) -> Result<(), String> {
     let options = serve.options()?;
     refuse_plain_http_beyond_loopback(options.host)?;
     let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     let progress = |step: &str| println!("devnet: {step}");
-    let devnet =
-        Devnet::start_like(&DevnetAssets::locate(), rpc_port, like, &progress).await.map_err(|e| e.to_string())?;
+    let rehearsed = faults.any().then(|| faults.to_string());
+    let devnet = Devnet::start_with(&DevnetAssets::locate(), rpc_port, like, faults, &progress)
+        .await
+        .map_err(|e| e.to_string())?;
     println!("devnet: anvil running at {} (chain id {}, like {})", devnet.rpc_url(), like.chain_id, like.name);
+    if let Some(faults) = rehearsed {
+        println!("devnet: its node answers as a misbehaving provider: {faults}");
+    }
     if let Some(raised) = devnet::point_network_at(&options.conf_dir, &devnet.rpc_url(), like)? {
         println!("devnet: {raised}");
     }

@@ -9,18 +9,40 @@ use alloy::transports::{RpcError, TransportErrorKind};
 use crate::error::ChainError;
 use crate::network::Network;
 
-/// Lowercased wordings of a refusal for size: geth and erigon ("query exceeds max block range", "query returned
-/// more than 10000 results"), Alchemy ("log response size exceeded", "block range"), Infura ("query returned more
-/// than"), QuickNode ("eth_getLogs is limited to a 10,000 range"), and EIP-1474's -32005 "limit exceeded".
-const TOO_LARGE: [&str; 6] =
-    ["block range", "max block range", "more than", "response size", "is limited to", "limit exceeded"];
-
-/// Whether a node refused a log query for its size.
+/// Whether a node refused a log query for its size: in so many words, or EIP-1474's -32005 "limit exceeded"
+/// when it is not a rate limit.
 fn refused_as_too_large(error: &RpcError<TransportErrorKind>) -> bool {
     let RpcError::ErrorResp(payload) = error else { return false };
-    let message = payload.message.to_lowercase();
-    payload.code == -32005 || TOO_LARGE.iter().any(|wording| message.contains(wording))
+    let generic = payload.code == -32005 || payload.message.to_lowercase().contains("limit exceeded");
+    crate::rpc::says_too_large(&payload.message) || (generic && !crate::rpc::is_rate_limit(payload))
 }
+
+/// The latest blocks a kept scan reads again: logs there may have been reorganised away since.
+const REORG_MARGIN: u64 = 64;
+
+/// The logs of `filter` over blocks `from..=to`, reading only what an earlier scan of the same filter on this
+/// network did not (and its last [`REORG_MARGIN`] blocks again): a wallet's second look at its positions reads the
+/// new blocks only.
+pub async fn scan_incremental(network: &Network, filter: &Filter, from: u64, to: u64) -> Result<Vec<Log>, ChainError> {
+    let key = serde_json::to_string(filter).map_err(|e| ChainError::Node(format!("a log filter: {e}")))?;
+    let kept = network.scans.lock().expect("scans").get(&key).cloned();
+    let (mut logs, start) = match kept {
+        Some((scanned_to, logs)) if scanned_to >= from => {
+            let start = scanned_to.saturating_sub(REORG_MARGIN).max(from);
+            (logs.into_iter().filter(|log| log.block_number.is_some_and(|block| block < start)).collect(), start)
+        }
+        _ => (Vec::new(), from),
+    };
+    if start <= to {
+        logs.extend(scan(network, filter, start, to).await?);
+        network.scans.lock().expect("scans").insert(key, (to, logs.clone()));
+    }
+    logs.retain(|log| log.block_number.is_none_or(|block| block <= to));
+    Ok(logs)
+}
+
+/// How many times a part of a scan is asked again of nodes whose head is short of its last block.
+const BEHIND_ASKS: usize = 4;
 
 /// The logs of `filter` over blocks `from..=to`, in as few requests as the node accepts.
 pub async fn scan(network: &Network, filter: &Filter, from: u64, to: u64) -> Result<Vec<Log>, ChainError> {
@@ -30,7 +52,7 @@ pub async fn scan(network: &Network, filter: &Filter, from: u64, to: u64) -> Res
     while start <= to {
         let end = start.saturating_add(span - 1).min(to);
         let asked = filter.clone().from_block(start).to_block(end);
-        match network.provider().get_logs(&asked).await {
+        match logs_through(network, &asked, end).await {
             Ok(found) => {
                 logs.extend(found);
                 start = end + 1;
@@ -40,6 +62,24 @@ pub async fn scan(network: &Network, filter: &Filter, from: u64, to: u64) -> Res
         }
     }
     Ok(logs)
+}
+
+/// The logs a filter ending at block `end` finds, from a node whose head has reached `end`: a node behind the
+/// others of a load balancer answers only up to its head, without saying so, so its head is asked in the same
+/// request, and a short answer asked again (the last one standing after a few tries).
+async fn logs_through(network: &Network, filter: &Filter, end: u64) -> Result<Vec<Log>, RpcError<TransportErrorKind>> {
+    let mut asks = 0;
+    loop {
+        let mut batch = alloy::rpc::client::BatchRequest::new(network.provider().client());
+        let head = batch.add_call::<_, alloy::primitives::U64>("eth_blockNumber", &[(); 0])?;
+        let logs = batch.add_call::<_, Vec<Log>>("eth_getLogs", &(filter,))?;
+        batch.send().await?;
+        let (head, logs) = (head.await?.to::<u64>(), logs.await?);
+        asks += 1;
+        if head >= end || asks >= BEHIND_ASKS {
+            return Ok(logs);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +103,22 @@ mod tests {
             assert!(refused_as_too_large(&refusal(code, message)), "{message}");
         }
         assert!(!refused_as_too_large(&refusal(-32000, "header not found")));
+        // -32005 is a rate limit too: the wording tells which, and the transport retries only the rate limit.
+        assert!(!refused_as_too_large(&refusal(-32005, "rate limit exceeded: too many requests")));
+        for (code, message, rate_limit) in [
+            (-32005, "query returned more than 10000 results", false),
+            (-32005, "query exceeds max block range 1000", false),
+            (-32005, "rate limit exceeded: too many requests", true),
+            (-32005, "Limit exceeded", true),
+            (429, "Too Many Requests", true),
+        ] {
+            let payload = ErrorPayload { code, message: message.to_string().into(), data: None };
+            assert_eq!(crate::rpc::is_rate_limit(&payload), rate_limit, "{message}");
+        }
+        let behind = |message: &str| ErrorPayload { code: -32000, message: message.to_string().into(), data: None };
+        assert!(crate::rpc::is_behind(&behind("header not found")));
+        assert!(crate::rpc::is_behind(&behind("BlockOutOfRangeError: block height is 238 but requested was 240")));
+        assert!(!crate::rpc::is_behind(&behind("execution reverted")));
         assert!(!refused_as_too_large(&refusal(-32602, "invalid argument 0: hex string without 0x prefix")));
     }
 }

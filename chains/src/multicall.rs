@@ -20,11 +20,14 @@ pub async fn multicall(
         .into_iter()
         .map(|(target, call_data)| IMulticall3::Call3 { target, allowFailure: true, callData: call_data })
         .collect();
+    // At the highest block seen (never a node's "latest", which behind a load balancer may be older than what
+    // an earlier answer or a receipt showed): a node that lacks it says so, and is asked again.
+    let block = match block {
+        Some(block) => block,
+        None => network.latest_block().await?,
+    };
     let multicall = IMulticall3::new(MULTICALL3, network.provider());
-    let mut request = multicall.aggregate3(calls);
-    if let Some(block) = block {
-        request = request.block(alloy::eips::BlockId::number(block));
-    }
+    let request = multicall.aggregate3(calls).block(alloy::eips::BlockId::number(block));
     let results = request.call().await.map_err(|e| match e {
         alloy::contract::Error::TransportError(e) => network.rpc_error(e),
         other => ChainError::Node(format!("Multicall3: {other}")),

@@ -59,6 +59,9 @@ pub struct Network {
     instance: u64,
     /// The price per gas quotes count with, and the block it was read at.
     quote_gas_price: std::sync::Mutex<Option<(u64, u128)>>,
+    /// Log scans kept for the next scan of the same filter (`logs::scan_incremental`): by filter, the last
+    /// block scanned and the logs found up to it.
+    pub(crate) scans: std::sync::Mutex<std::collections::HashMap<String, (u64, Vec<alloy::rpc::types::Log>)>>,
 }
 
 impl Network {
@@ -81,6 +84,7 @@ impl Network {
             block_poll,
             instance,
             quote_gas_price: std::sync::Mutex::new(None),
+            scans: std::sync::Mutex::default(),
         })
     }
 
@@ -123,6 +127,29 @@ impl Network {
     /// The latest block number known, if blocks are being followed yet; never waits.
     pub fn known_block(&self) -> Option<u64> {
         self.blocks.get().map(|sender| *sender.borrow())
+    }
+
+    /// `from`'s next nonce as a node up to date has it (its transactions, pending ones included). Asked together
+    /// with the node's block number, in one request, so both come from the same node behind a load balancer; a
+    /// node behind the highest block seen is asked again (it does not know the latest sends), and after a few
+    /// tries the highest count answered stands.
+    pub async fn pending_nonce(&self, from: alloy::primitives::Address) -> Result<u64, ChainError> {
+        use alloy::primitives::U64;
+        let rpc = |e| self.rpc_error(e);
+        let mut highest = 0;
+        for _ in 0..NONCE_ASKS {
+            let mut batch = alloy::rpc::client::BatchRequest::new(self.provider.client());
+            let block = batch.add_call::<_, U64>("eth_blockNumber", &[(); 0]).map_err(rpc)?;
+            let count = batch.add_call::<_, U64>("eth_getTransactionCount", &(from, "pending")).map_err(rpc)?;
+            batch.send().await.map_err(rpc)?;
+            let (block, count) = (block.await.map_err(rpc)?.to::<u64>(), count.await.map_err(rpc)?.to::<u64>());
+            if block >= self.known_block().unwrap_or_default() {
+                self.saw_block(block);
+                return Ok(count);
+            }
+            highest = highest.max(count);
+        }
+        Ok(highest)
     }
 
     /// Records a block seen elsewhere (a receipt), so state read before it counts as stale at once.
@@ -186,6 +213,9 @@ fn raise(sender: &watch::Sender<u64>, block: u64) {
         newer
     });
 }
+
+/// How many times a nonce is asked of nodes behind the highest block seen before the highest answer stands.
+const NONCE_ASKS: usize = 4;
 
 /// The longest pause between block polls while the node fails: polls back off from the usual interval, doubling
 /// per failure, so a dead node is not asked (and its failure not logged) fifty times a second.

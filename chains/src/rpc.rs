@@ -16,9 +16,43 @@ use crate::error::ChainError;
 
 /// The pause before a second round over the nodes when every one failed.
 const RETRY_BACKOFF: Duration = Duration::from_millis(250);
-/// How many more rounds a read every node refuses for too many requests gets, the pause doubling from
-/// [`RETRY_BACKOFF`] each time (0.25 + 0.5 + 1 + 2 s in all): a provider's per-second cap clears in that time.
-const RATE_LIMIT_RETRIES: u32 = 4;
+/// How long a call every node refuses for too many requests keeps being tried: a provider's per-second cap
+/// clears well within it, and a request still answers in time.
+const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(6);
+const RATE_LIMIT_FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// How many times a read a node answers from behind the block it asks for is asked again.
+const BEHIND_RETRIES: u32 = 24;
+const RATE_LIMIT_LONGEST_PAUSE: Duration = Duration::from_millis(800);
+
+/// The pauses between tries of a call refused for too many requests: doubling from 50 ms up to 800 ms, each
+/// jittered by up to a quarter either way (calls refused together do not come back together), until
+/// [`RATE_LIMIT_PATIENCE`] is spent.
+#[derive(Debug)]
+pub struct RateLimitBackoff {
+    waited: Duration,
+    pause: Duration,
+}
+
+impl Default for RateLimitBackoff {
+    fn default() -> Self {
+        RateLimitBackoff { waited: Duration::ZERO, pause: RATE_LIMIT_FIRST_PAUSE }
+    }
+}
+
+impl RateLimitBackoff {
+    /// The pause before the next try, or `None` once the patience is spent.
+    pub fn next_pause(&mut self) -> Option<Duration> {
+        if self.waited >= RATE_LIMIT_PATIENCE {
+            return None;
+        }
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let pause = self.pause.mul_f64(0.75 + f64::from(nanos % 1000) / 2000.0);
+        self.waited += pause;
+        self.pause = (self.pause * 2).min(RATE_LIMIT_LONGEST_PAUSE);
+        Some(pause)
+    }
+}
 /// The longest one node may take to answer one request (its whole body) before the next node is tried. Node
 /// calls answer in milliseconds; one that takes this long is as good as down. A request tries each node twice,
 /// which with one or two nodes fits in the default request timeout (`server.requestTimeoutSeconds`, 60 s).
@@ -188,27 +222,33 @@ impl FailoverTransport {
     }
 
     /// Tries every node in turn; when all fail, waits a little and tries them once more. A read every node
-    /// refuses for too many requests is tried again with a pause doubling each time (a send is not: its signed
-    /// bytes went out, and the pipeline asks the node what became of them).
+    /// refuses for too many requests, or answers from behind the block it asks for, is tried again with a pause
+    /// doubling each time (a send is not: its signed bytes went out, and the pipeline asks the node what became
+    /// of them).
     async fn request(self, packet: RequestPacket) -> Result<ResponsePacket, TransportError> {
-        let mut pause = RETRY_BACKOFF;
-        let mut retries = 0;
+        let mut backoff = RateLimitBackoff::default();
+        let (mut retried, mut behind) = (false, 0);
         loop {
             let answer = self.try_each(&packet).await;
-            let limited = match &answer {
-                Ok(response) => response.payloads().any(|payload| payload.as_error().is_some_and(is_rate_limit)),
-                Err(error) => is_http_rate_limit(error),
+            let refused = |refusal: fn(&alloy::rpc::json_rpc::ErrorPayload) -> bool| match &answer {
+                Ok(response) => response.payloads().any(|payload| payload.as_error().is_some_and(refusal)),
+                Err(_) => false,
             };
-            let again = match limited {
-                true => retries < RATE_LIMIT_RETRIES && !sends(&packet),
-                false => answer.is_err() && retries == 0,
+            let limited = refused(is_rate_limit) || answer.as_ref().is_err_and(is_http_rate_limit);
+            let pause = match (limited, refused(is_behind)) {
+                _ if sends(&packet) => None,
+                (true, _) => backoff.next_pause(),
+                // Another node behind the balancer likely has the block: asked again at once.
+                (false, true) if behind < BEHIND_RETRIES => {
+                    behind += 1;
+                    Some(Duration::ZERO)
+                }
+                (false, _) if answer.is_err() && !retried => Some(RETRY_BACKOFF),
+                _ => None,
             };
-            if !again {
-                return answer;
-            }
+            let Some(pause) = pause else { return answer };
             tokio::time::sleep(pause).await;
-            pause *= 2;
-            retries += 1;
+            retried = true;
         }
     }
 
@@ -315,11 +355,31 @@ impl tower::Service<RequestPacket> for FailoverTransport {
     }
 }
 
+/// Lowercased wordings of a refusal for size: geth and erigon ("query exceeds max block range", "query returned
+/// more than 10000 results"), Alchemy ("log response size exceeded", "block range"), Infura ("query returned more
+/// than"), QuickNode ("eth_getLogs is limited to a 10,000 range").
+const TOO_LARGE: [&str; 5] = ["block range", "max block range", "more than", "response size", "is limited to"];
+
+/// Whether a node's error message refuses a query for its size.
+pub fn says_too_large(message: &str) -> bool {
+    let message = message.to_lowercase();
+    TOO_LARGE.iter().any(|wording| message.contains(wording))
+}
+
 /// Whether a JSON-RPC error is a provider's refusal for too many requests: EIP-1474's -32005 ("limit
 /// exceeded"), or the wordings of providers that answer with another code.
 pub fn is_rate_limit(payload: &alloy::rpc::json_rpc::ErrorPayload) -> bool {
     let message = payload.message.to_lowercase();
-    payload.code == -32005 || message.contains("rate limit") || message.contains("too many requests")
+    let sized = says_too_large(&message);
+    (payload.code == -32005 && !sized) || message.contains("rate limit") || message.contains("too many requests")
+}
+
+/// Whether a JSON-RPC error says the node lacks a block asked for by number: a node behind the others of a load
+/// balancer (geth, erigon, reth: "header not found"; "unknown block"; anvil: "BlockOutOfRangeError"). Asked again,
+/// the next answer likely comes from a node that has it.
+pub fn is_behind(payload: &alloy::rpc::json_rpc::ErrorPayload) -> bool {
+    let message = payload.message.to_lowercase();
+    ["header not found", "unknown block", "blockoutofrange"].iter().any(|wording| message.contains(wording))
 }
 
 /// Whether a transport error is an HTTP 429 (every node's, when the failover gave up).

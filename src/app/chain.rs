@@ -19,8 +19,7 @@ use connectors::clob::ClobVenue;
 use connectors::core::family::TradingType;
 use serde::{Deserialize, Serialize};
 
-use crate::app::recovery::{self, Recipe};
-use crate::app::sending::send_and_settle;
+use crate::app::sending::{Recipe, keep, send_and_settle};
 use crate::config::{CHAIN, Config};
 use crate::error::{AppError, AppResult, InvalidKind};
 use crate::request::{Human, check_chain, network_name, parse_address, wallet_address};
@@ -191,7 +190,7 @@ pub async fn approve(state: &AppState, request: ApproveRequest) -> AppResult<App
         spender: spenders[0].contract.to_checksum(None),
         amount: format_units(amount, token.decimals),
     };
-    recovery::keep(state, Recipe::Approve(recipe.clone())).await?;
+    keep(state, &recipe).await?;
     let mut results = Vec::new();
     for spender in &spenders {
         // Read per spender: an earlier one may have approved Permit2 already.
@@ -212,6 +211,10 @@ pub struct ApproveRecipe {
     token_address: String,
     spender: String,
     amount: String,
+}
+
+impl Recipe for ApproveRecipe {
+    const ROUTE: &'static str = "approve";
 }
 
 impl ApproveRecipe {
@@ -353,7 +356,7 @@ pub async fn send(state: &AppState, request: SendRequest) -> AppResult<SendRespo
         token: token.map_or_else(|| book.native_symbol.clone(), |token| token.symbol),
         to_address: to.to_checksum(None),
     };
-    recovery::keep(state, Recipe::Send(recipe.clone())).await?;
+    keep(state, &recipe).await?;
     let sent = send_and_settle(state, &ctx.network, &signer, &call, "send").await?;
     Ok(recipe.answer(&[sent]))
 }
@@ -364,6 +367,10 @@ pub struct SendRecipe {
     amount: String,
     token: String,
     to_address: String,
+}
+
+impl Recipe for SendRecipe {
+    const ROUTE: &'static str = "send";
 }
 
 impl SendRecipe {
@@ -443,7 +450,7 @@ impl Wrapping {
             native_token: self.native_symbol,
             wrapped_token: self.wrapped_symbol,
         };
-        recovery::keep(state, Recipe::Wrap(recipe.clone())).await?;
+        keep(state, &recipe).await?;
         let result = send_and_settle(state, &self.ctx.network, &signer, &call, label).await?;
         Ok(recipe.answer(&[result]))
     }
@@ -456,6 +463,10 @@ pub struct WrapRecipe {
     wrapped_address: String,
     native_token: String,
     wrapped_token: String,
+}
+
+impl Recipe for WrapRecipe {
+    const ROUTE: &'static str = "wrap";
 }
 
 impl WrapRecipe {

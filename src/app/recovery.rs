@@ -6,7 +6,7 @@
 use alloy::primitives::B256;
 use chains::tx::inquiry::{self, Fate};
 use chains::tx::{Outcome, SentTx, TxKind, TxStatus};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::chain::{ApproveRecipe, SendRecipe, WrapRecipe};
 use super::sending::reverted;
@@ -14,35 +14,27 @@ use super::trading::swap::SwapRecipe;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// What a route needs, besides its transactions' outcomes, to build its answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A route's recipe as kept, by its route's name.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "route", rename_all = "camelCase")]
-pub enum Recipe {
+enum Kept {
     Wrap(WrapRecipe),
     Approve(ApproveRecipe),
     Send(SendRecipe),
     Swap(Box<SwapRecipe>),
 }
 
-impl Recipe {
+impl Kept {
     /// The route's answer to transactions that all ended (mined, or cancelled in their place), as JSON.
     async fn answer(&self, state: &AppState, results: &[(SentTx, Outcome)]) -> AppResult<serde_json::Value> {
         let json = match self {
-            Recipe::Wrap(recipe) => serde_json::to_value(recipe.answer(results)),
-            Recipe::Approve(recipe) => serde_json::to_value(recipe.answer(results)),
-            Recipe::Send(recipe) => serde_json::to_value(recipe.answer(results)),
-            Recipe::Swap(recipe) => serde_json::to_value(recipe.answer(state, results).await?),
+            Kept::Wrap(recipe) => serde_json::to_value(recipe.answer(results)),
+            Kept::Approve(recipe) => serde_json::to_value(recipe.answer(results)),
+            Kept::Send(recipe) => serde_json::to_value(recipe.answer(results)),
+            Kept::Swap(recipe) => serde_json::to_value(recipe.answer(state, results).await?),
         };
         json.map_err(AppError::internal)
     }
-}
-
-/// Keeps `recipe` with the request being served, before it sends anything; a request without an
-/// Idempotency-Key keeps nothing, since nothing can ask for its answer again.
-pub async fn keep(state: &AppState, recipe: Recipe) -> AppResult<()> {
-    let Some(key) = chains::tx::current_request_key() else { return Ok(()) };
-    let json = serde_json::to_string(&recipe).map_err(AppError::internal)?;
-    Ok(state.storage().keep_recipe(&key, &json).await?)
 }
 
 /// What became of a request nobody answered.
@@ -74,7 +66,7 @@ pub async fn recover(state: &AppState, key: &str) -> AppResult<Recovered> {
         return Ok(Recovered::Nothing);
     }
     let Some(recipe) = storage.recipe(key).await? else { return Ok(Recovered::Untold) };
-    let recipe: Recipe = serde_json::from_str(&recipe).map_err(AppError::internal)?;
+    let recipe: Kept = serde_json::from_str(&recipe).map_err(AppError::internal)?;
     let config = state.config();
     let mut results = Vec::with_capacity(sent.len());
     for tx in sent {
@@ -83,8 +75,9 @@ pub async fn recover(state: &AppState, key: &str) -> AppResult<Recovered> {
         let (receipt, cancelled) = match inquiry::fate(state.ethereum().sender.ledger(), &network, tx.hash).await? {
             Fate::Mined { receipt, .. } => (receipt, false),
             Fate::Replaced { by, receipt } => (receipt, by.kind == TxKind::Cancel),
-            Fate::InPool { .. } => return Ok(Recovered::Pending(tx.hash)),
-            // Not seen by this node now; the ledger still expects it (or a node that lags lost sight of it).
+            // Mined as recorded, its receipt not served now: asked again, it will be.
+            Fate::InPool { .. } | Fate::Recorded(_) => return Ok(Recovered::Pending(tx.hash)),
+            // Not seen by this node now; the ledger still expects it.
             Fate::Gone(row) if matches!(row.status, TxStatus::Signed | TxStatus::Pending) => {
                 return Ok(Recovered::Pending(tx.hash));
             }
@@ -102,4 +95,35 @@ pub async fn recover(state: &AppState, key: &str) -> AppResult<Recovered> {
         results.push((sent, Outcome::Mined(receipt)));
     }
     recipe.answer(state, &results).await.map(Recovered::Answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::sending::Recipe;
+    use serde_json::json;
+
+    /// A recipe as `keep` writes it, read back as `recovery` reads it.
+    fn kept<R: Recipe + serde::de::DeserializeOwned>(fields: serde_json::Value) -> Kept {
+        let recipe: R = serde_json::from_value(fields).unwrap();
+        let mut written = serde_json::to_value(&recipe).unwrap();
+        written["route"] = R::ROUTE.into();
+        serde_json::from_value(written).unwrap()
+    }
+
+    #[test]
+    fn each_routes_recipe_is_read_back_as_that_route() {
+        let wrap = json!({"amount": "1", "wrapped_address": "0x0", "native_token": "ETH", "wrapped_token": "WETH"});
+        assert!(matches!(kept::<WrapRecipe>(wrap), Kept::Wrap(_)));
+        let approve = json!({"token_address": "0x0", "spender": "0x1", "amount": "2"});
+        assert!(matches!(kept::<ApproveRecipe>(approve), Kept::Approve(_)));
+        let send = json!({"amount": "3", "token": "USDC", "to_address": "0x2"});
+        assert!(matches!(kept::<SendRecipe>(send), Kept::Send(_)));
+        let token =
+            json!({"address": "0x0000000000000000000000000000000000000001", "symbol": "A", "name": "A", "decimals": 6});
+        let swap = json!({"network": "devnet", "connector": "uniswap", "family": "V3",
+                          "owner": "0x0000000000000000000000000000000000000002", "side": "SELL",
+                          "base": token, "quote": token, "legs": [], "slippage_pct": 1.0});
+        assert!(matches!(kept::<SwapRecipe>(swap), Kept::Swap(_)));
+    }
 }

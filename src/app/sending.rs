@@ -11,6 +11,23 @@ use chains::tx::{Call, Mined, Outcome, SentTx};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
+/// What a route needs, besides its transactions' outcomes, to build its answer: kept with the request's
+/// Idempotency-Key before anything is sent, so that a retry after the gateway stopped mid-request gets the
+/// route's own answer ([`crate::app::recovery`]).
+pub trait Recipe: serde::Serialize {
+    /// The route's name in what is kept (a variant of `recovery::Kept`).
+    const ROUTE: &'static str;
+}
+
+/// Keeps `recipe` with the request being served, before it sends anything; a request without an
+/// Idempotency-Key keeps nothing, since nothing can ask for its answer again.
+pub async fn keep<R: Recipe>(state: &AppState, recipe: &R) -> AppResult<()> {
+    let Some(key) = chains::tx::current_request_key() else { return Ok(()) };
+    let mut kept = serde_json::to_value(recipe).map_err(AppError::internal)?;
+    kept["route"] = R::ROUTE.into();
+    Ok(state.storage().keep_recipe(&key, &kept.to_string()).await?)
+}
+
 pub async fn send_and_settle(
     state: &AppState,
     network: &std::sync::Arc<Network>,

@@ -55,6 +55,15 @@ pub async fn poll(state: &AppState, request: PollRequest) -> AppResult<PollRespo
         Fate::InPool { recorded } => {
             response.ledger_status = recorded.then(|| TxStatus::Pending.as_str().into());
         }
+        Fate::Recorded(row) => {
+            let inclusion = row.inclusion.expect("recorded mined with its block");
+            let reverted = row.status == TxStatus::Failed;
+            response.tx_block = Some(inclusion.block_number);
+            response.tx_status = if reverted { -1 } else { 1 };
+            response.error = reverted.then(|| "the transaction was mined and reverted".to_string());
+            response.fee = Some(Human(format_units(inclusion.fee_wei, NATIVE_DECIMALS)));
+            response.ledger_status = Some(row.status.as_str().into());
+        }
         Fate::Unknown => {
             response.tx_status = -2;
             response.error = Some(format!("transaction not found on {}", ctx.network_name));

@@ -10,6 +10,7 @@
 
 mod assets;
 mod deploy;
+pub mod faults;
 mod front;
 mod plan;
 mod pools;
@@ -28,6 +29,7 @@ use alloy::sol_types::SolCall;
 use serde::{Deserialize, Serialize};
 
 pub use assets::{DevnetAssets, artifact_packages};
+pub use faults::Faults;
 pub use pools::add_market;
 
 /// WETH9 at its mainnet address: the plain devnet's wrapped native token, and the one 0x is built against.
@@ -210,25 +212,41 @@ impl Devnet {
         profile: Profile,
         progress: &dyn Fn(&str),
     ) -> Result<Devnet, DevnetError> {
+        Devnet::start_with(assets, port, profile, Faults::default(), progress).await
+    }
+
+    /// Starts a devnet that behaves like `profile`'s network, its node answering through a provider with `faults`.
+    pub async fn start_with(
+        assets: &DevnetAssets,
+        port: u16,
+        profile: Profile,
+        faults: Faults,
+        progress: &dyn Fn(&str),
+    ) -> Result<Devnet, DevnetError> {
         let (state_file, deployment) = ensure_snapshot(assets, profile, progress).await?;
         let floor = profile.refusal.map(|refusal| front::TipFloor {
             min_tip: chains::gas::ChainRules::for_chain(profile.chain_id).min_tip,
             refusal,
         });
-        let anvil_port = if floor.is_some() { 0 } else { port };
-        let anvil = spawn_anvil(assets, anvil_port, Some(&state_file), profile)?;
+        let fronted = floor.is_some() || faults.any();
+        let anvil = spawn_anvil(assets, if fronted { 0 } else { port }, Some(&state_file), profile)?;
         if profile.op_stack {
             install_op_predeploys(assets, &anvil.endpoint()).await?;
         }
-        let front = match floor {
-            Some(floor) => Some(front::start(port, anvil.endpoint(), floor).await?),
-            None => None,
+        let front = match fronted {
+            true => Some(front::start(port, anvil.endpoint(), floor, faults).await?),
+            false => None,
         };
         Ok(Devnet { anvil, front, deployment })
     }
 
     pub fn rpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port())
+    }
+
+    /// Anvil itself, past the front (its refusals and faults) when there is one.
+    pub fn anvil_url(&self) -> String {
+        self.anvil.endpoint()
     }
 
     pub fn port(&self) -> u16 {

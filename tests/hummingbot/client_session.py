@@ -160,6 +160,8 @@ class Session:
         self.client = client
         self.models = models
         self.steps = 0
+        # The newest block an answer was computed at: no later answer may be older.
+        self.newest_block = 0
 
     async def step(self, name, call, check=lambda response: True, model=None):
         """One call: it must succeed, validate against the client's own response model when it has one (as a bot
@@ -179,6 +181,11 @@ class Session:
         numbers = numbers_in_amounts(response)
         if numbers:
             sys.exit(f"step '{name}' wrote amounts as JSON numbers, not decimal strings: {numbers}")
+        block = response.get("blockNumber", response.get("currentBlockNumber")) if isinstance(response, dict) else None
+        if isinstance(block, int):
+            if block < self.newest_block:
+                sys.exit(f"step '{name}' answered at block {block}, older than an earlier answer's {self.newest_block}")
+            self.newest_block = block
         self.steps += 1
         print(f"ok {name}", flush=True)
         return response

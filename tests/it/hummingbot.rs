@@ -9,14 +9,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use alloy::providers::Provider;
 use axum::http::StatusCode;
-use gateway::devnet::DevnetAssets;
+use gateway::devnet::{Devnet, DevnetAssets};
+use gateway::rehearsal::Profile;
 
 use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf, https_client, make_certs};
 
-#[tokio::test]
-async fn the_hummingbot_client_drives_a_whole_session() {
-    let devnet = common::devnet().await;
+/// Runs the client's whole session against a gateway over HTTPS on `devnet`, checks every step it must go
+/// through, and returns how many transactions its wallet sent.
+async fn session(devnet: &Devnet) -> u64 {
     let assets = DevnetAssets::locate();
     let work = assets.work_dir();
     let python = common::python_with("hummingbot", "tests/hummingbot/requirements.txt").await;
@@ -70,6 +72,25 @@ async fn the_hummingbot_client_drives_a_whole_session() {
     ] {
         assert!(stdout.contains(&format!("ok uniswap: {step}")), "the session went through '{step}':\n{stdout}");
     }
+    gw.stop().await;
+    let anvil =
+        alloy::providers::RootProvider::<alloy::network::Ethereum>::new_http(devnet.anvil_url().parse().unwrap());
+    anvil.get_transaction_count(devnet.accounts()[3]).await.unwrap()
+}
+
+/// The session on the devnet as it is, then through a provider that misbehaves every way `gateway devnet
+/// --faults` rehearses: it passes whole both times, sends exactly as many transactions (nothing twice), and no
+/// answer is computed at a block older than one before it.
+#[tokio::test]
+async fn the_hummingbot_client_drives_a_whole_session_also_through_a_misbehaving_provider() {
+    let sent = session(&common::devnet().await).await;
+    let faults =
+        "rate-limit=0.3,lag=3,logs-max-range=1000,logs-max-results=500,drop-send-answer=0.1,receipt-delay=300ms";
+    let progress = |step: &str| eprintln!("devnet: {step}");
+    let faulty = Devnet::start_with(&DevnetAssets::locate(), 0, Profile::PLAIN, faults.parse().unwrap(), &progress)
+        .await
+        .unwrap();
+    assert_eq!(session(&faulty).await, sent, "the same transactions through {faults}, none twice");
 }
 
 /// A node front forwarding JSON-RPC to `target`, which answers HTTP 429 to every call (as a provider over its

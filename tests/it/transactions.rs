@@ -384,8 +384,8 @@ async fn weth_of(gw: &TestGateway, devnet: &Devnet, wallet: Address) -> U256 {
 #[tokio::test]
 async fn a_transaction_the_node_took_though_its_answer_was_lost_is_answered_once_and_never_sent_twice() {
     let devnet = common::devnet().await;
-    // The node takes the first transaction and mines it, and the gateway hears 502: its transport posts the same
-    // bytes again, which the node now refuses ("nonce too low").
+    // The node takes the first transaction and mines it, and the gateway hears 502: it asks the node, which holds
+    // it, so it is sent, once.
     let gw = behind(&devnet, |method, before| match (method, before) {
         ("eth_sendRawTransaction", 0) => common::Interception::ForwardThenAnswer(StatusCode::BAD_GATEWAY),
         _ => common::Interception::Forward,
@@ -820,10 +820,12 @@ async fn a_key_left_by_a_killed_instance_is_answered_at_once_by_another_pending_
 #[tokio::test]
 async fn a_send_refused_for_rate_posts_the_same_bytes_again_and_never_skips_a_nonce() {
     let devnet = common::devnet().await;
-    // eth_sendRawTransaction: the first wrap's first two posts refused (its third taken), the second wrap's five
-    // all refused, the third's first taken.
-    let intercept = |method: &str, before: usize| match method == "eth_sendRawTransaction"
-        && (before < 2 || (3..8).contains(&before))
+    // eth_sendRawTransaction: the first wrap's first two posts refused (its third taken), the second wrap's all
+    // refused (for as long as it keeps trying), the third's first taken.
+    let refusing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refuses = refusing.clone();
+    let intercept = move |method: &str, before: usize| match method == "eth_sendRawTransaction"
+        && (before < 2 || refuses.load(std::sync::atomic::Ordering::Relaxed))
     {
         true => common::Interception::Refuse(StatusCode::TOO_MANY_REQUESTS),
         false => common::Interception::Forward,
@@ -837,7 +839,9 @@ async fn a_send_refused_for_rate_posts_the_same_bytes_again_and_never_skips_a_no
     let (status, body) = wrap(&gw, json!({})).await;
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
     assert_eq!(nonce(&devnet, wallet).await, before + 1);
+    refusing.store(true, std::sync::atomic::Ordering::Relaxed);
     let (status, body) = wrap(&gw, json!({})).await;
+    refusing.store(false, std::sync::atomic::Ordering::Relaxed);
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")), "{body}");
     assert_eq!(nonce(&devnet, wallet).await, before + 1, "nothing sent");
     let (status, body) = wrap(&gw, json!({})).await;

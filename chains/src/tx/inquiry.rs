@@ -151,6 +151,9 @@ pub enum Fate {
     InPool { recorded: bool },
     /// No node holds it and the gateway never recorded it.
     Unknown,
+    /// Recorded mined from its receipt, in a block the node has not replaced; the node serves no receipt for it
+    /// now (it lags behind that block, or indexes receipts late).
+    Recorded(Box<LedgerTx>),
     /// No node holds it; the ledger's row says what became of it.
     Gone(Box<LedgerTx>),
 }
@@ -174,9 +177,11 @@ pub async fn fate<L: Ledger>(ledger: &L, network: &Network, hash: B256) -> Resul
             return Ok(Fate::Replaced { by: Box::new(replacement.clone()), receipt: Box::new(receipt) });
         }
     }
-    let in_pool = provider.get_transaction_by_hash(hash).await.map_err(rpc)?.is_some();
+    // Held mined, with no receipt served yet (a node behind, or slow to index receipts), is not back in the pool.
+    let held = provider.get_transaction_by_hash(hash).await.map_err(rpc)?;
+    let in_pool = held.as_ref().is_some_and(|tx| tx.block_number.is_none());
     let Some(row) = replacements.into_iter().next() else {
-        return Ok(if in_pool { Fate::InPool { recorded: false } } else { Fate::Unknown });
+        return Ok(if held.is_some() { Fate::InPool { recorded: false } } else { Fate::Unknown });
     };
     if in_pool {
         // The node has it: pending, whatever the ledger thought (the chain is the truth); recorded mined in a
@@ -187,12 +192,14 @@ pub async fn fate<L: Ledger>(ledger: &L, network: &Network, hash: B256) -> Resul
         return Ok(Fate::InPool { recorded: true });
     }
     let mut row = ledger.find(row.hash).await?.unwrap_or(row);
-    // Recorded mined, and no receipt now: if the block it was recorded in is not the chain's any more, it was
-    // reorganised out, and the ledger follows. (A node that merely lags keeps that block: the row stands.)
+    // Recorded mined, and no receipt now: if the chain has another block at its height, it was reorganised out,
+    // and the ledger follows. (A node that lags lacks the block, or keeps it: the row stands.)
     if let Some(inclusion) = row.inclusion.filter(|_| matches!(row.status, TxStatus::Confirmed | TxStatus::Failed)) {
         let block = provider.get_block_by_number(inclusion.block_number.into()).await.map_err(rpc)?;
-        let kept = block.is_some_and(|block| block.header.hash == inclusion.block_hash);
-        if !kept && ledger.apply(row.hash, Event::Reorged { in_pool: false }).await? {
+        if block.is_none_or(|block| block.header.hash == inclusion.block_hash) {
+            return Ok(Fate::Recorded(Box::new(row)));
+        }
+        if ledger.apply(row.hash, Event::Reorged { in_pool: false }).await? {
             count_transaction(Event::Reorged { in_pool: false }.transition().to);
             row = ledger.find(row.hash).await?.unwrap_or(row);
         }

@@ -130,11 +130,14 @@ impl<L: Ledger> TxSender<L> {
     }
 
     /// Runs the call against the latest state and estimates its gas; a revert is an error and nothing is sent.
+    /// The latest state is that of the highest block seen, never an older one a lagging node calls its latest.
     pub async fn simulate(&self, network: &Network, from: Address, call: &Call) -> Result<u64, ChainError> {
         let request = call.request(from);
         let provider = network.provider();
+        let block = alloy::eips::BlockId::number(network.latest_block().await?);
         // Both at once: the call's error carries the clearer revert reason, so it is looked at first.
-        let (called, estimate) = tokio::join!(provider.call(request.clone()), provider.estimate_gas(request));
+        let (called, estimate) =
+            tokio::join!(provider.call(request.clone()).block(block), provider.estimate_gas(request).block(block));
         called.map_err(|e| revert_or_rpc(network, e))?;
         let estimate = estimate.map_err(|e| revert_or_rpc(network, e))?;
         // Estimates can fall short when state moves between estimate and inclusion; unused gas is not charged.
@@ -374,7 +377,7 @@ impl<L: Ledger> TxSender<L> {
         from: Address,
     ) -> Result<NonceChoice, ChainError> {
         let provider = network.provider();
-        let pending = provider.get_transaction_count(from).pending().await.map_err(|e| network.rpc_error(e))?;
+        let pending = network.pending_nonce(from).await?;
         let rows = session.unsettled(network.name(), network.chain_id(), from, pending).await?;
         let mut known = Vec::with_capacity(rows.len());
         for row in rows {
@@ -424,10 +427,6 @@ fn signed_row(
     }
 }
 
-/// How many more times signed bytes a node refused for too many requests are posted, and the first pause.
-const RATE_LIMIT_REPOSTS: u32 = 4;
-const RATE_LIMIT_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
-
 /// Posts signed bytes and says whether the node holds them. A refusal is checked against the node: it may
 /// refuse bytes it already took (an earlier post that timed out got through and the transport posted them again,
 /// "nonce too low" once mined); if it knows the hash, it is this transaction, sent, and signing the call again at
@@ -436,46 +435,32 @@ const RATE_LIMIT_PAUSE: std::time::Duration = std::time::Duration::from_millis(2
 /// sent again.
 async fn broadcast(network: &Network, hash: B256, raw: &Bytes) -> Result<Broadcast, ChainError> {
     let provider = network.provider();
-    let mut pause = RATE_LIMIT_PAUSE;
-    let mut posted = provider.send_raw_transaction(raw).await;
-    // A refusal for too many requests means the node did not take the bytes: the same bytes are posted again
-    // (never a new signature or nonce), a few times, the pause doubling.
-    for _ in 0..RATE_LIMIT_REPOSTS {
-        let limited = match &posted {
-            Err(RpcError::ErrorResp(payload)) => crate::rpc::is_rate_limit(payload),
-            Err(error) => crate::rpc::is_http_rate_limit(error),
-            Ok(_) => false,
+    let mut backoff = crate::rpc::RateLimitBackoff::default();
+    // Refused for too many requests (the node did not take the bytes), or its answer lost on the way (a load
+    // balancer's 502, a timeout): the node is asked whether it holds them, and if not the same bytes are posted
+    // again (never a new signature or nonce), as patiently as a read.
+    let message = loop {
+        let error = match provider.send_raw_transaction(raw).await {
+            Ok(_) => return Ok(Broadcast::Taken),
+            Err(RpcError::ErrorResp(payload)) if !crate::rpc::is_rate_limit(&payload) => {
+                break payload.message.to_string();
+            }
+            Err(error) => error,
         };
-        if !limited {
-            break;
-        }
-        tokio::time::sleep(pause).await;
-        pause *= 2;
-        posted = provider.send_raw_transaction(raw).await;
-    }
-    let limited = |message: String| async move {
-        // A front may answer 429 for a node that took the bytes: the node is asked before they count as refused.
+        let limited = match &error {
+            RpcError::ErrorResp(_) => true,
+            other => crate::rpc::is_http_rate_limit(other),
+        };
         match provider.get_transaction_by_hash(hash).await {
-            Ok(Some(_)) => Ok(Broadcast::Taken),
-            _ => Ok(Broadcast::Refused(Refusal::RateLimited, message)),
+            Ok(Some(_)) => return Ok(Broadcast::Taken),
+            Ok(None) => {}
+            Err(unanswered) if !limited => return Err(unsure(network, hash, unanswered)),
+            Err(_) => {}
         }
-    };
-    let message = match posted {
-        Ok(_) => return Ok(Broadcast::Taken),
-        Err(RpcError::ErrorResp(payload)) if crate::rpc::is_rate_limit(&payload) => {
-            return limited(payload.message.to_string()).await;
-        }
-        Err(error) if crate::rpc::is_http_rate_limit(&error) => return limited(error.to_string()).await,
-        Err(RpcError::ErrorResp(payload)) => payload.message.to_string(),
-        Err(error) => {
-            return Err(ChainError::Unreachable {
-                network: network.name().to_string(),
-                detail: format!(
-                    "transaction {hash} is signed and recorded but may not have reached a node ({}); it is not sent \
-                     again: poll it",
-                    network.rpc_error(error)
-                ),
-            });
+        match backoff.next_pause() {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None if limited => return Ok(Broadcast::Refused(Refusal::RateLimited, error.to_string())),
+            None => return Err(unsure(network, hash, error)),
         }
     };
     let refusal = classify(&message);
@@ -493,6 +478,18 @@ async fn broadcast(network: &Network, hash: B256, raw: &Bytes) -> Result<Broadca
                 network.rpc_error(error)
             ),
         }),
+    }
+}
+
+/// A send whose outcome the nodes cannot tell: the transaction stays `signed`, and is never sent again.
+fn unsure(network: &Network, hash: B256, error: RpcError<alloy::transports::TransportErrorKind>) -> ChainError {
+    ChainError::Unreachable {
+        network: network.name().to_string(),
+        detail: format!(
+            "transaction {hash} is signed and recorded but may not have reached a node ({}); it is not sent again: \
+             poll it",
+            network.rpc_error(error)
+        ),
     }
 }
 

@@ -154,6 +154,9 @@ pub async fn reconcile<L: Ledger>(network: &Network, sender: &TxSender<L>) -> Re
 async fn reset_since<L: Ledger>(network: &Network, ledger: &L) -> Result<Option<u64>, ChainError> {
     let (name, chain_id) = (network.name(), network.chain_id());
     let head = network.provider().get_block_number().await.map_err(|e| network.rpc_error(e))?;
+    // Blocks past every head seen are gone (the chain was reset); those past only this node's head may just be
+    // ahead of it (it lags behind the others of a load balancer), and tell nothing.
+    let highest = network.known_block().unwrap_or_default().max(head);
     let mut stale_from = None;
     let mut below = None;
     let mut page = 1;
@@ -163,9 +166,8 @@ async fn reset_since<L: Ledger>(network: &Network, ledger: &L) -> Result<Option<
         let heights: Vec<u64> = recorded.iter().map(|(number, _)| *number).filter(|n| *n <= head).collect();
         let hashes = block_hashes(network, &heights).await?;
         let mut by_height: BTreeMap<u64, bool> = BTreeMap::new();
-        for (number, hash) in &recorded {
-            let same = *number <= head && hashes.get(number) == Some(hash);
-            *by_height.entry(*number).or_insert(true) &= same;
+        for (number, hash) in recorded.iter().filter(|(number, _)| *number <= head || *number > highest) {
+            *by_height.entry(*number).or_insert(true) &= *number <= head && hashes.get(number) == Some(hash);
         }
         for (&number, &same) in by_height.iter().rev() {
             if same {

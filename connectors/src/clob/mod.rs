@@ -397,12 +397,12 @@ pub trait ClobVenue: Send + Sync + Sized {
         async move {
             let (to, data) = self.states_call(orders);
             let request = TransactionRequest::default().to(to).input(data.into());
-            let call = network.provider().call(request);
-            let output = match block {
-                Some(block) => call.block(block.into()).await,
-                None => call.await,
-            }
-            .map_err(|e| network.rpc_error(e))?;
+            let block = match block {
+                Some(block) => block,
+                None => network.latest_block().await?,
+            };
+            let output =
+                network.provider().call(request).block(block.into()).await.map_err(|e| network.rpc_error(e))?;
             self.decode_states(market, orders, &output).map_err(|_| ConnectorError::NotTheVenue(to))
         }
     }

@@ -132,7 +132,8 @@ impl Positions for V3Deployment {
                 .from(position.owner)
                 .to(self.position_manager)
                 .with_input(collect_all(position));
-            let result = network.provider().call(request).await.map_err(|e| network.rpc_error(e))?;
+            let block = alloy::eips::BlockId::number(network.latest_block().await?);
+            let result = network.provider().call(request).block(block).await.map_err(|e| network.rpc_error(e))?;
             let owed = Manager::collectCall::abi_decode_returns(&result)
                 .map_err(|e| chains::error::ChainError::Node(format!("the position manager's collect answered {e}")))?;
             Ok((owed.amount0, owed.amount1))

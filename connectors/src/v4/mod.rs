@@ -28,6 +28,12 @@ pub struct V4Deployment {
     /// The fee tiers and tick spacings pools are looked for at (V4 pools may take any; these are the ones
     /// Uniswap's interface creates).
     pub fee_tiers: Vec<FeeTier>,
+    /// The block the PositionManager was deployed in: scans of its logs start there (0 where not recorded).
+    #[serde(default)]
+    pub position_manager_block: u64,
+    /// Where that block number was read.
+    #[serde(default)]
+    pub position_manager_block_source: Option<String>,
 }
 
 impl V4Deployment {
@@ -173,6 +179,8 @@ mod tests {
             universal_router: Address::ZERO,
             permit2: Address::ZERO,
             fee_tiers: vec![tier],
+            position_manager_block: 0,
+            position_manager_block_source: None,
         };
         let key = deployment.hookless_key(usdc, Address::ZERO, tier);
         assert_eq!(key.currency0, Address::ZERO, "native ETH sorts first");

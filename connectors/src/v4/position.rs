@@ -181,9 +181,10 @@ impl Positions for V4Deployment {
                 .address(self.position_manager)
                 .event_signature(IPositionManager::Transfer::SIGNATURE_HASH)
                 .topic2(owner.into_word());
-            // The node's latest, not the block poller's: a position minted a moment ago is in it.
-            let latest = network.provider().get_block_number().await.map_err(|e| network.rpc_error(e))?;
-            let logs = chains::logs::scan(network, &received, 0, latest).await?;
+            // The node's latest, or the block poller's if this node lags: a position minted a moment ago is in it.
+            let asked = network.provider().get_block_number().await.map_err(|e| network.rpc_error(e))?;
+            let latest = asked.max(network.latest_block().await?);
+            let logs = chains::logs::scan_incremental(network, &received, self.position_manager_block, latest).await?;
             let mut ids: Vec<U256> =
                 logs.iter().filter_map(|log| log.topics().get(3).map(|id| U256::from_be_bytes(id.0))).collect();
             ids.sort();

@@ -18,7 +18,7 @@ use connectors::routing::split::Routing;
 use serde::{Deserialize, Serialize};
 
 use super::Desk;
-use crate::app::recovery::{self, Recipe};
+use crate::app::sending::{Recipe, keep};
 use crate::error::{AppError, AppResult};
 use crate::request::{Human, Target, parse_side};
 use crate::schema::swap::{QuoteSwapResponse, RouteSplit, RouteStep, SwapData, SwapRequest};
@@ -257,7 +257,7 @@ impl Planned {
             legs: routing.legs.clone(),
             slippage_pct: desk.slippage_pct,
         };
-        recovery::keep(state, Recipe::Swap(Box::new(recipe.clone()))).await?;
+        keep(state, &recipe).await?;
         let (sent, outcome) = match desk.send(state, &signer, call, "swap").await {
             Err(AppError::Chain(error)) if error.revert_kind() == Some(RevertKind::Slippage) => {
                 return Err(self.slippage(state, &error.to_string()).await);
@@ -281,6 +281,10 @@ pub struct SwapRecipe {
     quote: Token,
     legs: Vec<Leg>,
     slippage_pct: f64,
+}
+
+impl Recipe for SwapRecipe {
+    const ROUTE: &'static str = "swap";
 }
 
 impl SwapRecipe {
