@@ -260,5 +260,6 @@ pub fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {
         fee_caps: config.fee_caps(),
         replace_after: config.replace_after_seconds.map(Duration::from_secs),
         drop_after: Duration::from_secs(config.drop_after_seconds),
+        confirmations: config.confirmations,
     }
 }

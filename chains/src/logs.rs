@@ -41,9 +41,6 @@ pub async fn scan_incremental(network: &Network, filter: &Filter, from: u64, to:
     Ok(logs)
 }
 
-/// How many times a part of a scan is asked again of nodes whose head is short of its last block.
-const BEHIND_ASKS: usize = 4;
-
 /// The logs of `filter` over blocks `from..=to`, in as few requests as the node accepts.
 pub async fn scan(network: &Network, filter: &Filter, from: u64, to: u64) -> Result<Vec<Log>, ChainError> {
     let mut logs = Vec::new();
@@ -76,7 +73,7 @@ async fn logs_through(network: &Network, filter: &Filter, end: u64) -> Result<Ve
         batch.send().await?;
         let (head, logs) = (head.await?.to::<u64>(), logs.await?);
         asks += 1;
-        if head >= end || asks >= BEHIND_ASKS {
+        if head >= end || asks >= crate::network::CURRENT_ASKS {
             return Ok(logs);
         }
     }

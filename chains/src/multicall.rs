@@ -1,6 +1,7 @@
 //! Many reads in one `eth_call`, through Multicall3 (at the same address on every network it is deployed to).
 
 use alloy::primitives::{Address, Bytes};
+use alloy::sol_types::SolCall;
 
 use crate::contracts::{IMulticall3, MULTICALL3};
 use crate::error::ChainError;
@@ -16,18 +17,45 @@ pub async fn multicall(
     if calls.is_empty() {
         return Ok(vec![]);
     }
-    let calls = calls
+    let calls: Vec<IMulticall3::Call3> = calls
         .into_iter()
         .map(|(target, call_data)| IMulticall3::Call3 { target, allowFailure: true, callData: call_data })
         .collect();
-    // At the highest block seen (never a node's "latest", which behind a load balancer may be older than what
-    // an earlier answer or a receipt showed): a node that lacks it says so, and is asked again.
-    let block = match block {
-        Some(block) => block,
-        None => network.latest_block().await?,
+    if let Some(block) = block {
+        return aggregate(network, calls, Some(block)).await;
+    }
+    // At the node's latest, which says in the same call which block it is: a node behind the highest block seen
+    // (behind a load balancer) is asked again, so no read goes back in time; the last answer stands after a few.
+    let head = IMulticall3::Call3 {
+        target: MULTICALL3,
+        allowFailure: true,
+        callData: IMulticall3::getBlockNumberCall {}.abi_encode().into(),
     };
+    let mut asks = 0;
+    loop {
+        let mut results = aggregate(network, [vec![head.clone()], calls.clone()].concat(), None).await?;
+        let at = results.remove(0).and_then(|data| IMulticall3::getBlockNumberCall::abi_decode_returns(&data).ok());
+        let at = at.map_or(u64::MAX, |block| block.saturating_to::<u64>());
+        asks += 1;
+        if at >= network.known_block().unwrap_or_default() || asks >= crate::network::CURRENT_ASKS {
+            if at != u64::MAX {
+                network.saw_block(at);
+            }
+            return Ok(results);
+        }
+    }
+}
+
+async fn aggregate(
+    network: &Network,
+    calls: Vec<IMulticall3::Call3>,
+    block: Option<u64>,
+) -> Result<Vec<Option<Bytes>>, ChainError> {
     let multicall = IMulticall3::new(MULTICALL3, network.provider());
-    let request = multicall.aggregate3(calls).block(alloy::eips::BlockId::number(block));
+    let mut request = multicall.aggregate3(calls);
+    if let Some(block) = block {
+        request = request.block(alloy::eips::BlockId::number(block));
+    }
     let results = request.call().await.map_err(|e| match e {
         alloy::contract::Error::TransportError(e) => network.rpc_error(e),
         other => ChainError::Node(format!("Multicall3: {other}")),

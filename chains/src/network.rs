@@ -4,9 +4,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use alloy::primitives::Bytes;
 use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::client::RpcClient;
-use alloy::transports::{RpcError, TransportErrorKind};
+use alloy::transports::{RpcError, TransportError, TransportErrorKind};
 use tokio::sync::{OnceCell, watch};
 
 use crate::error::ChainError;
@@ -43,6 +44,8 @@ pub struct NetworkSettings {
     pub replace_after: Option<Duration>,
     /// A pending transaction the node no longer knows is dropped after this long (sooner when its nonce is used).
     pub drop_after: Duration,
+    /// Blocks a transaction's block must have on top of it, itself included, before it counts as confirmed.
+    pub confirmations: u64,
 }
 
 pub struct Network {
@@ -124,6 +127,13 @@ impl Network {
         self.blocks.get().map(|sender| sender.subscribe())
     }
 
+    /// Whether a transaction mined in `block` has the confirmations this network asks for, as far as the
+    /// highest block seen tells.
+    pub async fn buried(&self, block: u64) -> Result<bool, ChainError> {
+        let confirmations = self.settings.confirmations.max(1);
+        Ok(confirmations == 1 || self.latest_block().await? >= block + confirmations - 1)
+    }
+
     /// The latest block number known, if blocks are being followed yet; never waits.
     pub fn known_block(&self) -> Option<u64> {
         self.blocks.get().map(|sender| *sender.borrow())
@@ -137,7 +147,7 @@ impl Network {
         use alloy::primitives::U64;
         let rpc = |e| self.rpc_error(e);
         let mut highest = 0;
-        for _ in 0..NONCE_ASKS {
+        for _ in 0..CURRENT_ASKS {
             let mut batch = alloy::rpc::client::BatchRequest::new(self.provider.client());
             let block = batch.add_call::<_, U64>("eth_blockNumber", &[(); 0]).map_err(rpc)?;
             let count = batch.add_call::<_, U64>("eth_getTransactionCount", &(from, "pending")).map_err(rpc)?;
@@ -150,6 +160,38 @@ impl Network {
             highest = highest.max(count);
         }
         Ok(highest)
+    }
+
+    /// A call (and, with `estimate`, its gas estimate) at the node's latest block, asked in one request with
+    /// the node's block number: a node behind the highest block seen is asked again, so no read goes back in
+    /// time; the last answer stands after a few tries.
+    pub async fn call_latest(
+        &self,
+        request: &alloy::rpc::types::TransactionRequest,
+        estimate: bool,
+    ) -> Result<(Result<Bytes, TransportError>, Option<Result<u64, TransportError>>), TransportError> {
+        use alloy::primitives::U64;
+        let mut asks = 0;
+        loop {
+            let mut batch = alloy::rpc::client::BatchRequest::new(self.provider.client());
+            let head = batch.add_call::<_, U64>("eth_blockNumber", &[(); 0])?;
+            let called = batch.add_call::<_, Bytes>("eth_call", &(request, "latest"))?;
+            let estimated = match estimate {
+                true => Some(batch.add_call::<_, U64>("eth_estimateGas", &(request, "latest"))?),
+                false => None,
+            };
+            batch.send().await?;
+            let head = head.await?.to::<u64>();
+            asks += 1;
+            if head >= self.known_block().unwrap_or_default() || asks >= CURRENT_ASKS {
+                self.saw_block(head);
+                let estimated = match estimated {
+                    Some(waiter) => Some(waiter.await.map(|gas| gas.to::<u64>())),
+                    None => None,
+                };
+                return Ok((called.await, estimated));
+            }
+        }
     }
 
     /// Records a block seen elsewhere (a receipt), so state read before it counts as stale at once.
@@ -214,8 +256,9 @@ fn raise(sender: &watch::Sender<u64>, block: u64) {
     });
 }
 
-/// How many times a nonce is asked of nodes behind the highest block seen before the highest answer stands.
-const NONCE_ASKS: usize = 4;
+/// How many times a read (a nonce, a call) is asked of nodes behind the highest block seen before the last (for
+/// a nonce, the highest) answer stands.
+pub(crate) const CURRENT_ASKS: usize = 4;
 
 /// The longest pause between block polls while the node fails: polls back off from the usual interval, doubling
 /// per failure, so a dead node is not asked (and its failure not logged) fifty times a second.

@@ -73,6 +73,9 @@ pub async fn recover(state: &AppState, key: &str) -> AppResult<Recovered> {
         let network = state.ethereum().network(&config, &tx.network)?;
         let mut sent = SentTx { hash: tx.hash, nonce: tx.nonce, sender: tx.sender };
         let (receipt, cancelled) = match inquiry::fate(state.ethereum().sender.ledger(), &network, tx.hash).await? {
+            Fate::Mined { receipt, .. } if !network.buried(receipt.block_number.unwrap_or_default()).await? => {
+                return Ok(Recovered::Pending(tx.hash));
+            }
             Fate::Mined { receipt, .. } => (receipt, false),
             Fate::Replaced { by, receipt } => (receipt, by.kind == TxKind::Cancel),
             // Mined as recorded, its receipt not served now: asked again, it will be.

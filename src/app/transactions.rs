@@ -38,6 +38,15 @@ pub async fn poll(state: &AppState, request: PollRequest) -> AppResult<PollRespo
         Fate::Mined { receipt, status } => {
             mined(&mut response, &receipt)?;
             response.ledger_status = status.map(|status| status.as_str().into());
+            let block = receipt.block_number.unwrap_or_default();
+            if !ctx.network.buried(block).await? {
+                let wanted = ctx.network.settings().confirmations;
+                response.tx_status = 0;
+                response.error = Some(format!(
+                    "mined in block {block}, {} of the {wanted} confirmations this network asks for (confirmations)",
+                    (current_block + 1).saturating_sub(block).min(wanted)
+                ));
+            }
         }
         Fate::Replaced { by, receipt } => {
             mined(&mut response, &receipt)?;

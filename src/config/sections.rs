@@ -211,6 +211,9 @@ pub struct NetworkConfig {
     /// Seconds after which a pending transaction the node no longer knows is marked dropped.
     #[serde(default = "default_drop_after_seconds")]
     pub drop_after_seconds: u64,
+    /// Blocks a transaction's block must have on top of it, itself included, before it is answered confirmed.
+    #[serde(default = "default_confirmations")]
+    pub confirmations: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,6 +269,11 @@ fn default_base_fee_multiplier() -> f64 {
 fn default_drop_after_seconds() -> u64 {
     300
 }
+fn default_confirmations() -> u64 {
+    1
+}
+/// Past this many blocks a request would wait minutes on most chains: a client that wants more polls.
+const MAX_CONFIRMATIONS: u64 = 64;
 
 impl Section for NetworkConfig {
     fn validate(&self) -> Result<(), Invalid> {
@@ -301,6 +309,9 @@ impl Section for NetworkConfig {
         }
         if self.drop_after_seconds == 0 {
             return Err(Invalid::new("dropAfterSeconds", "must be positive"));
+        }
+        if !(1..=MAX_CONFIRMATIONS).contains(&self.confirmations) {
+            return Err(Invalid::new("confirmations", format!("must be 1 to {MAX_CONFIRMATIONS}")));
         }
         Ok(())
     }

@@ -7,7 +7,8 @@ use chains::contracts::IERC20;
 use chains::error::ChainError;
 use chains::tx::Call;
 use connectors::v2::IUniswapV2Router02;
-use gateway::devnet::{Devnet, Unlocked};
+use gateway::devnet::{Devnet, DevnetAssets, Unlocked};
+use gateway::rehearsal::Profile;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -561,47 +562,21 @@ async fn created_wallets_sign_and_removed_ones_do_not() {
     assert_eq!(gw.get("/config?namespace=ethereum").await.1["defaultWallet"], "", "the removed default is cleared");
 }
 
-/// A node front refusing `eth_getLogs` over more than `max_range` blocks as geth does, forwarding the rest.
-async fn log_range_capped_front(target: String, max_range: u64) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let client = reqwest::Client::new();
-    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
-        let (client, target) = (client.clone(), target.clone());
-        async move {
-            let call: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            if call["method"] == "eth_getLogs" {
-                let block = |key: &str| {
-                    let text = call["params"][0][key].as_str().unwrap_or("0x0").trim_start_matches("0x").to_string();
-                    u64::from_str_radix(&text, 16).unwrap_or(0)
-                };
-                if block("toBlock").saturating_sub(block("fromBlock")) + 1 > max_range {
-                    let message = format!("query exceeds max block range {max_range}");
-                    return json!({"jsonrpc": "2.0", "id": call["id"], "error": {"code": -32000, "message": message}})
-                        .to_string();
-                }
-            }
-            let answer = client.post(&target).header("content-type", "application/json").body(body).send().await;
-            answer.unwrap().text().await.unwrap()
-        }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
-}
-
 #[tokio::test]
 async fn a_log_scan_a_provider_caps_by_block_range_halves_its_ranges_and_misses_nothing() {
-    let devnet = common::devnet().await;
-    let port = log_range_capped_front(devnet.rpc_url(), 50).await;
-    let gw = TestGateway::start_in(common::devnet_conf(&[format!("http://127.0.0.1:{port}")]), None, PASSPHRASE)
-        .await
-        .unwrap();
+    // The devnet's own front, as `gateway devnet --faults logs-max-range=50` runs it.
+    let faults = "logs-max-range=50".parse().unwrap();
+    let progress = |step: &str| eprintln!("devnet: {step}");
+    let devnet = Devnet::start_with(&DevnetAssets::locate(), 0, Profile::PLAIN, faults, &progress).await.unwrap();
+    let gw = TestGateway::start_in(common::devnet_conf(&[devnet.rpc_url()]), None, PASSPHRASE).await.unwrap();
     let network = gw.devnet_network();
     let weth = devnet.deployment().token("WETH").address;
     let transfers = alloy::rpc::types::Filter::new().address(weth).event_signature(IERC20::Transfer::SIGNATURE_HASH);
-    let latest = chain(&devnet).provider.get_block_number().await.unwrap();
+    let anvil =
+        alloy::providers::RootProvider::<alloy::network::Ethereum>::new_http(devnet.anvil_url().parse().unwrap());
+    let latest = anvil.get_block_number().await.unwrap();
     assert!(latest > 50, "the devnet has more blocks than the cap: {latest}");
-    let whole = chain(&devnet).provider.get_logs(&transfers.clone().from_block(0).to_block(latest)).await.unwrap();
+    let whole = anvil.get_logs(&transfers.clone().from_block(0).to_block(latest)).await.unwrap();
     assert!(!whole.is_empty());
     let asked = network.stats().requests();
     let scanned = chains::logs::scan(&network, &transfers, 0, latest).await.unwrap();

@@ -937,3 +937,43 @@ async fn a_wrap_reorged_out_is_not_reported_mined_and_its_nonce_is_taken_again_w
     let tx = anvil.get_transaction_by_hash(hash_of(&body)).await.unwrap().unwrap();
     assert_eq!(alloy::consensus::Transaction::nonce(&tx), before, "its nonce taken again, no gap");
 }
+
+#[tokio::test]
+async fn with_two_confirmations_a_wrap_is_answered_once_a_block_is_on_top_of_its_own() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    update(&gw, "confirmations", json!(2)).await;
+    let anvil = node(&devnet);
+    let before = nonce(&devnet, devnet.accounts()[1]).await;
+    let wrapping = tokio::spawn({
+        let (client, url) = (gw.client().clone(), gw.url("/chains/ethereum/wrap"));
+        async move {
+            common::into_json(
+                client.post(url).json(&json!({"network": "devnet", "amount": "0.001"})).send().await.unwrap(),
+            )
+            .await
+        }
+    });
+    // Mined at once (automine), and not yet answered: one confirmation of two.
+    let sent = mined_next(&devnet, devnet.accounts()[1], before).await;
+    let receipt = anvil.get_transaction_receipt(sent).await.unwrap().expect("mined");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!wrapping.is_finished(), "answered after one confirmation of two");
+    let polled = poll(&gw, sent).await;
+    assert_eq!(polled["txStatus"], 0, "{polled}");
+    assert!(polled["error"].as_str().is_some_and(|e| e.contains("1 of the 2 confirmations")), "{polled}");
+    anvil.evm_mine(None).await.unwrap();
+    let (status, body) = wrapping.await.unwrap();
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(body["signature"], sent.to_string());
+    assert_eq!(poll(&gw, sent).await["txBlock"].as_u64(), receipt.block_number);
+    assert_eq!(poll(&gw, sent).await["txStatus"], 1);
+}
+
+/// The hash of the transaction `wallet` sent at nonce `before`, once a block holds it.
+async fn mined_next(devnet: &Devnet, wallet: Address, before: u64) -> B256 {
+    let anvil = node(devnet);
+    eventually("the transaction is mined", async || nonce(devnet, wallet).await > before).await;
+    let block = anvil.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await.unwrap().unwrap();
+    *block.transactions.hashes().collect::<Vec<_>>().first().expect("the block holds it")
+}

@@ -114,6 +114,10 @@ pub async fn wait<L: Ledger>(
                             None
                         }
                     };
+                    // Not yet under enough blocks: waited for like a pending one (a reorg may still take it).
+                    if !network.buried(receipt.block_number.unwrap_or_default()).await.unwrap_or(false) {
+                        break;
+                    }
                     let cancelled = candidate != hash && mined.is_some_and(|row| row.kind == TxKind::Cancel);
                     return Ok(match cancelled {
                         true => Outcome::Cancelled(Box::new(receipt)),
@@ -357,6 +361,7 @@ mod tests {
             fee_caps: FeeCaps::default_for(31337),
             replace_after: None,
             drop_after: Duration::from_secs(60),
+            confirmations: 1,
         })
         .unwrap()
     }

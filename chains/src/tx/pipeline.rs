@@ -130,16 +130,13 @@ impl<L: Ledger> TxSender<L> {
     }
 
     /// Runs the call against the latest state and estimates its gas; a revert is an error and nothing is sent.
-    /// The latest state is that of the highest block seen, never an older one a lagging node calls its latest.
+    /// Never against an older state a lagging node calls its latest.
     pub async fn simulate(&self, network: &Network, from: Address, call: &Call) -> Result<u64, ChainError> {
         let request = call.request(from);
-        let provider = network.provider();
-        let block = alloy::eips::BlockId::number(network.latest_block().await?);
         // Both at once: the call's error carries the clearer revert reason, so it is looked at first.
-        let (called, estimate) =
-            tokio::join!(provider.call(request.clone()).block(block), provider.estimate_gas(request).block(block));
+        let (called, estimate) = network.call_latest(&request, true).await.map_err(|e| network.rpc_error(e))?;
         called.map_err(|e| revert_or_rpc(network, e))?;
-        let estimate = estimate.map_err(|e| revert_or_rpc(network, e))?;
+        let estimate = estimate.expect("estimated as asked").map_err(|e| revert_or_rpc(network, e))?;
         // Estimates can fall short when state moves between estimate and inclusion; unused gas is not charged.
         Ok(estimate + estimate / 4)
     }

@@ -397,12 +397,11 @@ pub trait ClobVenue: Send + Sync + Sized {
         async move {
             let (to, data) = self.states_call(orders);
             let request = TransactionRequest::default().to(to).input(data.into());
-            let block = match block {
-                Some(block) => block,
-                None => network.latest_block().await?,
-            };
-            let output =
-                network.provider().call(request).block(block.into()).await.map_err(|e| network.rpc_error(e))?;
+            let output = match block {
+                Some(block) => network.provider().call(request).block(block.into()).await,
+                None => network.call_latest(&request, false).await.and_then(|(called, _)| called),
+            }
+            .map_err(|e| network.rpc_error(e))?;
             self.decode_states(market, orders, &output).map_err(|_| ConnectorError::NotTheVenue(to))
         }
     }

@@ -5,7 +5,6 @@
 use alloy::network::TransactionBuilder;
 use alloy::primitives::aliases::U24;
 use alloy::primitives::{Address, Bytes, U256};
-use alloy::providers::Provider;
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::{SolCall, SolEvent};
 use chains::multicall::multicall;
@@ -132,8 +131,8 @@ impl Positions for V3Deployment {
                 .from(position.owner)
                 .to(self.position_manager)
                 .with_input(collect_all(position));
-            let block = alloy::eips::BlockId::number(network.latest_block().await?);
-            let result = network.provider().call(request).block(block).await.map_err(|e| network.rpc_error(e))?;
+            let (called, _) = network.call_latest(&request, false).await.map_err(|e| network.rpc_error(e))?;
+            let result = called.map_err(|e| network.rpc_error(e))?;
             let owed = Manager::collectCall::abi_decode_returns(&result)
                 .map_err(|e| chains::error::ChainError::Node(format!("the position manager's collect answered {e}")))?;
             Ok((owed.amount0, owed.amount1))
