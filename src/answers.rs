@@ -31,6 +31,8 @@ pub struct Answer {
     /// Weak, so a network the config no longer names is dropped (and stops polling its node).
     pub network: Weak<Network>,
     pub block: u64,
+    /// The network's reorg count when it was computed.
+    pub reorgs: u64,
     pub asked: Instant,
 }
 
@@ -40,7 +42,10 @@ impl Answer {
     fn is_current(&self, inputs: Inputs) -> bool {
         self.inputs == inputs
             && self.asked.elapsed() < LIST_TTL
-            && self.network.upgrade().is_some_and(|network| network.known_block() == Some(self.block))
+            && self
+                .network
+                .upgrade()
+                .is_some_and(|network| network.known_block() == Some(self.block) && network.reorgs() == self.reorgs)
     }
 }
 

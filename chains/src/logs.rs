@@ -63,20 +63,23 @@ pub async fn scan(network: &Network, filter: &Filter, from: u64, to: u64) -> Res
 
 /// The logs a filter ending at block `end` finds, from a node whose head has reached `end`: a node behind the
 /// others of a load balancer answers only up to its head, without saying so, so its head is asked in the same
-/// request, and a short answer asked again (the last one standing after a few tries).
+/// request, and a short answer asked again.
 async fn logs_through(network: &Network, filter: &Filter, end: u64) -> Result<Vec<Log>, RpcError<TransportErrorKind>> {
-    let mut asks = 0;
-    loop {
+    let mut short = 0;
+    for _ in 0..crate::network::CURRENT_ASKS {
         let mut batch = alloy::rpc::client::BatchRequest::new(network.provider().client());
         let head = batch.add_call::<_, alloy::primitives::U64>("eth_blockNumber", &[(); 0])?;
         let logs = batch.add_call::<_, Vec<Log>>("eth_getLogs", &(filter,))?;
         batch.send().await?;
         let (head, logs) = (head.await?.to::<u64>(), logs.await?);
-        asks += 1;
-        if head >= end || asks >= crate::network::CURRENT_ASKS {
+        if head >= end {
             return Ok(logs);
         }
+        short = head;
     }
+    Err(RpcError::local_usage_str(&format!(
+        "every node asked is behind block {end} (at {short}): the logs up to it cannot be read yet; try again"
+    )))
 }
 
 #[cfg(test)]

@@ -31,19 +31,23 @@ pub async fn multicall(
         allowFailure: true,
         callData: IMulticall3::getBlockNumberCall {}.abi_encode().into(),
     };
-    let mut asks = 0;
-    loop {
+    for _ in 0..crate::network::CURRENT_ASKS {
         let mut results = aggregate(network, [vec![head.clone()], calls.clone()].concat(), None).await?;
         let at = results.remove(0).and_then(|data| IMulticall3::getBlockNumberCall::abi_decode_returns(&data).ok());
-        let at = at.map_or(u64::MAX, |block| block.saturating_to::<u64>());
-        asks += 1;
-        if at >= network.known_block().unwrap_or_default() || asks >= crate::network::CURRENT_ASKS {
-            if at != u64::MAX {
+        match at.map(|block| block.saturating_to::<u64>()) {
+            // A Multicall3 that cannot say: its answer stands.
+            None => return Ok(results),
+            Some(at) if at >= network.known_block().unwrap_or_default() => {
                 network.saw_block(at);
+                return Ok(results);
             }
-            return Ok(results);
+            Some(_) => {}
         }
     }
+    // Every answer came from behind: asked at the highest block seen, which a node lacking it refuses (and the
+    // transport asks again).
+    let highest = network.latest_block().await?;
+    aggregate(network, calls, Some(highest)).await
 }
 
 async fn aggregate(

@@ -62,6 +62,8 @@ pub struct Network {
     instance: u64,
     /// The price per gas quotes count with, and the block it was read at.
     quote_gas_price: std::sync::Mutex<Option<(u64, u128)>>,
+    /// How many times the block poller saw the latest block replaced by another at the same height.
+    reorgs: Arc<AtomicU64>,
     /// Log scans kept for the next scan of the same filter (`logs::scan_incremental`): by filter, the last
     /// block scanned and the logs found up to it.
     pub(crate) scans: std::sync::Mutex<std::collections::HashMap<String, (u64, Vec<alloy::rpc::types::Log>)>>,
@@ -88,6 +90,7 @@ impl Network {
             instance,
             quote_gas_price: std::sync::Mutex::new(None),
             scans: std::sync::Mutex::default(),
+            reorgs: Arc::default(),
         })
     }
 
@@ -115,7 +118,8 @@ impl Network {
             .get_or_try_init(|| async {
                 let first = self.provider.get_block_number().await.map_err(|e| self.rpc_error(e))?;
                 let sender = Arc::new(watch::channel(first).0);
-                tokio::spawn(poll_blocks(self.provider.clone(), Arc::downgrade(&sender), self.block_poll));
+                let reorgs = self.reorgs.clone();
+                tokio::spawn(poll_blocks(self.provider.clone(), Arc::downgrade(&sender), reorgs, self.block_poll));
                 Ok::<_, ChainError>(sender)
             })
             .await?;
@@ -132,6 +136,12 @@ impl Network {
     pub async fn buried(&self, block: u64) -> Result<bool, ChainError> {
         let confirmations = self.settings.confirmations.max(1);
         Ok(confirmations == 1 || self.latest_block().await? >= block + confirmations - 1)
+    }
+
+    /// How many times the latest block was seen replaced by another at its height: what was read from a block
+    /// counts as current only while this stays the same.
+    pub fn reorgs(&self) -> u64 {
+        self.reorgs.load(Ordering::Relaxed)
     }
 
     /// The latest block number known, if blocks are being followed yet; never waits.
@@ -171,8 +181,7 @@ impl Network {
         estimate: bool,
     ) -> Result<(Result<Bytes, TransportError>, Option<Result<u64, TransportError>>), TransportError> {
         use alloy::primitives::U64;
-        let mut asks = 0;
-        loop {
+        for _ in 0..CURRENT_ASKS {
             let mut batch = alloy::rpc::client::BatchRequest::new(self.provider.client());
             let head = batch.add_call::<_, U64>("eth_blockNumber", &[(); 0])?;
             let called = batch.add_call::<_, Bytes>("eth_call", &(request, "latest"))?;
@@ -182,8 +191,7 @@ impl Network {
             };
             batch.send().await?;
             let head = head.await?.to::<u64>();
-            asks += 1;
-            if head >= self.known_block().unwrap_or_default() || asks >= CURRENT_ASKS {
+            if head >= self.known_block().unwrap_or_default() {
                 self.saw_block(head);
                 let estimated = match estimated {
                     Some(waiter) => Some(waiter.await.map(|gas| gas.to::<u64>())),
@@ -191,6 +199,18 @@ impl Network {
                 };
                 return Ok((called.await, estimated));
             }
+        }
+        // Every answer came from behind: asked at the highest block seen, which a node lacking it refuses (and the
+        // transport asks again).
+        let block = alloy::eips::BlockId::number(self.known_block().unwrap_or_default());
+        let called = self.provider.call(request.clone()).block(block);
+        match estimate {
+            true => {
+                let (called, estimated) =
+                    tokio::join!(called, self.provider.estimate_gas(request.clone()).block(block));
+                Ok((called, Some(estimated)))
+            }
+            false => Ok((called.await, None)),
         }
     }
 
@@ -256,24 +276,45 @@ fn raise(sender: &watch::Sender<u64>, block: u64) {
     });
 }
 
-/// How many times a read (a nonce, a call) is asked of nodes behind the highest block seen before the last (for
-/// a nonce, the highest) answer stands.
-pub(crate) const CURRENT_ASKS: usize = 4;
+/// How many times a read (a nonce, a call, a log scan) is asked at the node's latest while the node answering is
+/// behind the highest block seen; then a call is asked at that block, a nonce is the highest answered, and a log
+/// scan fails rather than miss logs.
+pub(crate) const CURRENT_ASKS: usize = 8;
 
 /// The longest pause between block polls while the node fails: polls back off from the usual interval, doubling
 /// per failure, so a dead node is not asked (and its failure not logged) fifty times a second.
 const MAX_POLL_BACKOFF: Duration = Duration::from_secs(5);
 
-async fn poll_blocks(provider: RootProvider, sender: Weak<watch::Sender<u64>>, every: Duration) {
+/// Follows the latest block: its number raises the watch; its hash tells a reorg that replaced the latest block
+/// with another at the same height, which counts in `reorgs` (state read from the replaced block is stale).
+async fn poll_blocks(
+    provider: RootProvider,
+    sender: Weak<watch::Sender<u64>>,
+    reorgs: Arc<AtomicU64>,
+    every: Duration,
+) {
     let mut pause = every;
+    let mut tip: Option<(u64, alloy::primitives::B256)> = None;
     loop {
         tokio::time::sleep(pause).await;
         let Some(sender) = sender.upgrade() else { return };
-        match provider.get_block_number().await {
-            Ok(block) => {
-                raise(&sender, block);
+        match provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await {
+            Ok(Some(block)) => {
+                let (number, hash) = (block.header.number, block.header.hash);
+                match tip {
+                    Some((seen, seen_hash)) if seen == number && seen_hash != hash => {
+                        reorgs.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(block = number, "the latest block was replaced by another (a reorg)");
+                        tip = Some((number, hash));
+                    }
+                    // A node behind the others answers an older block: it tells nothing new.
+                    Some((seen, _)) if seen > number => {}
+                    _ => tip = Some((number, hash)),
+                }
+                raise(&sender, number);
                 pause = every;
             }
+            Ok(None) => pause = every,
             Err(error) => {
                 tracing::debug!(%error, "block poll failed");
                 pause = (pause * 2).min(MAX_POLL_BACKOFF.max(every));

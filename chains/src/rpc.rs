@@ -278,7 +278,8 @@ impl FailoverTransport {
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("gateway_rpc_requests_total", "network" => self.network.to_string()).increment(1);
-            if matches!(packet, RequestPacket::Single(request) if request.method() == "eth_blockNumber") {
+            let polls = ["eth_blockNumber", "eth_getBlockByNumber"];
+            if matches!(packet, RequestPacket::Single(request) if polls.contains(&request.method())) {
                 self.stats.block_polls.fetch_add(1, Ordering::Relaxed);
             }
             match endpoint.post(packet).await {

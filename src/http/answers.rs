@@ -39,8 +39,9 @@ where
     let mut body = Vec::with_capacity(1024);
     serde_json::to_writer(&mut body, &quoted.response).map_err(ApiError::internal)?;
     let body = Bytes::from(body);
+    let (block, reorgs) = (quoted.response.block_number, quoted.network.reorgs());
     let network = std::sync::Arc::downgrade(&quoted.network);
-    let answer = Answer { body: body.clone(), inputs, network, block: quoted.response.block_number, asked };
+    let answer = Answer { body: body.clone(), inputs, network, block, reorgs, asked };
     state.answers().keep(key, answer);
     Ok(json(body))
 }

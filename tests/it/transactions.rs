@@ -977,3 +977,31 @@ async fn mined_next(devnet: &Devnet, wallet: Address, before: u64) -> B256 {
     let block = anvil.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await.unwrap().unwrap();
     *block.transactions.hashes().collect::<Vec<_>>().first().expect("the block holds it")
 }
+
+#[tokio::test]
+async fn a_quote_after_a_reorg_replaced_the_latest_block_is_computed_from_the_block_that_replaced_it() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let path = "/trading/clmm/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL";
+    let (_, before) = gw.get(path).await;
+    // A swap moves the pool in the latest block; the quote follows it.
+    let approve = json!({"network": "devnet", "token": "USDC", "spender": "uniswap/clmm"});
+    assert_eq!(gw.post("/chains/ethereum/approve", approve).await.0, StatusCode::OK);
+    let swap = json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "USDC", "quoteToken": "WETH", "amount": 20000, "side": "SELL"});
+    let (status, body) = gw.post("/trading/clmm/execute-swap", swap).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    let (_, moved) = gw.get(path).await;
+    assert_ne!(moved["amountOut"], before["amountOut"], "the swap moved the price");
+    // A reorg replaces that block with an empty one at the same height: the swap never happened.
+    let options = alloy::rpc::types::anvil::ReorgOptions { depth: 1, tx_block_pairs: vec![] };
+    node(&devnet).anvil_reorg(options).await.unwrap();
+    eventually("the quote is computed from the replacing block", async || {
+        gw.get(path).await.1["amountOut"] == before["amountOut"]
+    })
+    .await;
+    let (_, after) = gw.get(path).await;
+    assert_eq!(
+        (after["amountOut"].clone(), after["blockNumber"].clone()),
+        (before["amountOut"].clone(), moved["blockNumber"].clone())
+    );
+}

@@ -19,7 +19,9 @@ pub trait AtBlock {
 }
 
 /// A pool by the network instance it was read through (see `Network::instance`) and its address.
-type PoolKey = (u64, PoolAddress);
+/// A pool's state is kept per network instance and per reorg generation: state read from a block a reorg replaced
+/// is never served again.
+type PoolKey = (u64, u64, PoolAddress);
 
 /// One pool's cached state: read without waiting while it is fresh; `loading` makes concurrent quotes of a
 /// stale pool share one read.
@@ -159,7 +161,7 @@ impl PoolStates {
     {
         let latest = network.latest_block().await?;
         let cache = self.shared::<Cache<T>>();
-        cache.get(&self.stats, (network.instance(), address), latest, || load(latest)).await
+        cache.get(&self.stats, (network.instance(), network.reorgs(), address), latest, || load(latest)).await
     }
 
     /// The one `T` kept here, made when first asked for.

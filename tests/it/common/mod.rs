@@ -361,7 +361,7 @@ pub enum Interception {
 }
 
 /// A node on any path (as a provider's URL with a key in it) forwarding JSON-RPC to `target`; `intercept` is
-/// asked, for each call, by its method (a batch's first) and how many calls of that method came before.
+/// asked, for each call, by its method (a batch's last) and how many calls of that method came before.
 pub async fn intercepting_node(
     target: String,
     intercept: impl Fn(&str, usize) -> Interception + Send + Sync + 'static,
@@ -375,7 +375,9 @@ pub async fn intercepting_node(
         let (client, target, seen, intercept) = (client.clone(), target.clone(), seen.clone(), intercept.clone());
         async move {
             let call: Value = serde_json::from_slice(&body).unwrap_or_default();
-            let method = call.get("method").or_else(|| call.get(0).and_then(|first| first.get("method")));
+            // A batch goes by its last call: the gateway asks its reads' block number first in the same batch.
+            let last = call.as_array().and_then(|calls| calls.last());
+            let method = call.get("method").or_else(|| last.and_then(|last| last.get("method")));
             let method = method.and_then(Value::as_str).unwrap_or_default().to_string();
             let before = {
                 let mut seen = seen.lock().unwrap();
