@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::chain::{ApproveRecipe, SendRecipe, WrapRecipe};
 use super::sending::reverted;
+use super::trading::positions::PositionRecipe;
 use super::trading::swap::SwapRecipe;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -22,6 +23,7 @@ enum Kept {
     Approve(ApproveRecipe),
     Send(SendRecipe),
     Swap(Box<SwapRecipe>),
+    Position(Box<PositionRecipe>),
 }
 
 impl Kept {
@@ -32,6 +34,7 @@ impl Kept {
             Kept::Approve(recipe) => serde_json::to_value(recipe.answer(results)),
             Kept::Send(recipe) => serde_json::to_value(recipe.answer(results)),
             Kept::Swap(recipe) => serde_json::to_value(recipe.answer(state, results).await?),
+            Kept::Position(recipe) => serde_json::to_value(recipe.answer(state, results).await?),
         };
         json.map_err(AppError::internal)
     }
@@ -127,6 +130,10 @@ mod tests {
         let swap = json!({"network": "devnet", "connector": "uniswap", "family": "V3",
                           "owner": "0x0000000000000000000000000000000000000002", "side": "SELL",
                           "base": token, "quote": token, "legs": [], "slippage_pct": 1.0});
-        assert!(matches!(kept::<SwapRecipe>(swap), Kept::Swap(_)));
+        assert!(matches!(kept::<SwapRecipe>(swap.clone()), Kept::Swap(_)));
+        let position = json!({"network": "devnet", "connector": "uniswap", "family": "V3", "pool": "0x0",
+                              "base_is_token0": true, "base": swap["base"], "quote": swap["quote"],
+                              "position": null, "change": "Deposit"});
+        assert!(matches!(kept::<PositionRecipe>(position), Kept::Position(_)));
     }
 }

@@ -212,3 +212,66 @@ async fn killed_under_keyed_wraps_and_swaps_on_postgres_every_retry_gets_its_out
     crash_matrix(Some(&db.url)).await;
     db.drop_db().await;
 }
+
+/// A position opened by a process killed before the open was mined: its retry on the restarted process is the
+/// pending form, then, once mined, the route's own answer (the new position's id and what it took), once.
+#[tokio::test]
+async fn a_position_opened_by_a_killed_gateway_is_answered_from_its_receipt_on_retry() {
+    let devnet = common::devnet().await;
+    let anvil = node(&devnet);
+    let wallet: Address = devnet.accounts()[1];
+    let conf = common::devnet_conf(&[devnet.rpc_url()]);
+    let process = GatewayProcess::start(conf.path(), &[]);
+    add_wallet(&process.url, &devnet.private_key(1)).await;
+    prepare(&process.url).await;
+    let client = reqwest::Client::new();
+    let approve = json!({"network": "devnet", "token": "USDC", "spender": "uniswap/clmm"});
+    let approved = client.post(format!("{}/chains/ethereum/approve", process.url)).json(&approve).send().await.unwrap();
+    assert_eq!(approved.status(), StatusCode::OK);
+    let open = Keyed {
+        key: "open-1".into(),
+        path: "/trading/clmm/open",
+        body: json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "lowerPrice": 2700, "upperPrice": 3300,
+                     "poolAddress": "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640", "baseTokenAmount": 1}),
+        amount: "1".into(),
+    };
+    anvil.anvil_set_auto_mine(false).await.unwrap();
+    let sent_before = anvil.get_transaction_count(wallet).pending().await.unwrap();
+    let waiting = tokio::spawn({
+        let (open, url, client) = (open.clone(), process.url.clone(), client.clone());
+        async move { open.post(&client, &url).await }
+    });
+    for _ in 0..200 {
+        if anvil.get_transaction_count(wallet).pending().await.unwrap() > sent_before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    process.kill();
+    assert!(waiting.await.unwrap().is_err(), "its client lost the answer");
+    let process = GatewayProcess::start(conf.path(), &[]);
+    let ask = || async {
+        let response = open.post(&client, &process.url).await.unwrap();
+        let recovered = response.headers().get("gateway-recovered").is_some_and(|v| v == "true");
+        let (status, body) = into_json(response).await;
+        (status, body, recovered)
+    };
+    let (status, pending, recovered) = ask().await;
+    assert_eq!((status, pending["status"].as_i64(), recovered), (StatusCode::OK, Some(0), true), "{pending}");
+    anvil.anvil_set_auto_mine(true).await.unwrap();
+    anvil.evm_mine(None).await.unwrap();
+    let (status, body, recovered) = ask().await;
+    assert_eq!((status, body["status"].as_i64(), recovered), (StatusCode::OK, Some(1), true), "{body}");
+    assert_eq!(body["signature"], pending["signature"]);
+    let position = body["data"]["positionAddress"].as_str().expect("the new position's id").to_string();
+    let added = body["data"]["baseTokenAmountAdded"].as_str().unwrap().parse::<f64>().unwrap();
+    assert!((added - 1.0).abs() < 1e-9, "{body}");
+    assert_eq!(anvil.get_transaction_count(wallet).await.unwrap(), sent_before + 1, "opened once");
+    let info = format!(
+        "{}/trading/clmm/position-info?chainNetwork=ethereum-devnet&connector=uniswap&positionAddress={position}",
+        process.url
+    );
+    let (status, info) = into_json(client.get(info).send().await.unwrap()).await;
+    assert_eq!((status, info["address"].as_str()), (StatusCode::OK, Some(position.as_str())), "{info}");
+    process.kill();
+}

@@ -4,7 +4,7 @@
 
 use alloy::primitives::U256;
 use chains::erc20::Token;
-use chains::tx::Call;
+use chains::tx::{Call, Outcome, SentTx};
 use connectors::clmm::pool::ClmmPool;
 use connectors::clmm::positions::{Deposit, Moved, Position};
 use connectors::clmm::range::{Orientation, Sizing, SizingError};
@@ -12,11 +12,13 @@ use connectors::clmm::ticks::amounts_for_liquidity;
 use connectors::core::family::{Family, TradingType};
 use connectors::core::pool_address::PoolAddress;
 use connectors::dex::{Dex, Protocol};
+use serde::{Deserialize, Serialize};
 
 use super::Desk;
 use super::pool::{base_of, pool_state};
+use crate::app::sending::{Recipe, keep};
 use crate::error::{AppError, AppResult};
-use crate::request::{Human, optional_pool_address, wallet_address};
+use crate::request::{Human, Target, optional_pool_address, wallet_address};
 use crate::schema::liquidity::{LiquidityData, PositionInfo, PositionRequest, QuotePositionResponse};
 use crate::schema::{TxResponse, fee_of, status_of};
 use crate::state::AppState;
@@ -45,17 +47,6 @@ impl Sides {
     /// The family whose manager holds the pool's positions.
     fn positions<'a>(&self, desk: &'a Desk) -> AppResult<&'a dyn Protocol> {
         desk.protocol(self.pool.family())
-    }
-
-    /// What a sent change to a position moved, once it is mined: `None` while pending, or when what it moved
-    /// cannot be read (it is still mined; its hash and status say so).
-    async fn moved(&self, desk: &Desk, outcome: &chains::tx::Outcome) -> Option<Moved> {
-        let receipt = status_of(outcome).1?;
-        let read = self.positions(desk).ok()?.moved(&desk.network, receipt).await;
-        read.inspect_err(|error| {
-            tracing::warn!(tx = %receipt.transaction_hash, %error, "what the position change moved could not be read")
-        })
-        .ok()
     }
 
     fn human(&self, amount0: U256, amount1: U256) -> (Human, Human) {
@@ -184,21 +175,10 @@ async fn deposit(
     let (token0, token1) = sides.orientation.join(&sides.base, &sides.quote);
     desk.require_funds(owner, token0, spender, offered.desired.0, &spender_name).await?;
     desk.require_funds(owner, token1, spender, offered.desired.1, &spender_name).await?;
+    let recipe = PositionRecipe::new(desk, sides, position, Change::Deposit);
+    keep(state, &recipe).await?;
     let (sent, outcome) = desk.send(state, &signer, call, label).await?;
-    let data = sides.moved(desk, &outcome).await.map(|moved| {
-        let token_id = position.unwrap_or(moved.token_id);
-        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address(), token_id);
-        let (base, quote) = sides.human(moved.added.0, moved.added.1);
-        data.base_token_amount_added = Some(base);
-        data.quote_token_amount_added = Some(quote);
-        if moved.collected != (U256::ZERO, U256::ZERO) {
-            let (base, quote) = sides.human(moved.collected.0, moved.collected.1);
-            data.base_fee_amount_collected = Some(base);
-            data.quote_fee_amount_collected = Some(quote);
-        }
-        data
-    });
-    Ok(TxResponse::new(&sent, &outcome, data))
+    Ok(recipe.answer_through(positions, &desk.network, &sent, &outcome).await)
 }
 
 /// A position as the position manager holds it, with its pool.
@@ -322,9 +302,11 @@ pub async fn close(
     withdrawal(state, &desk, &request, &held, call, Change::Close).await
 }
 
-/// What a withdrawal takes out of a position, which decides what its answer reports.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// What a change does to a position, which decides what its answer reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Change {
+    /// Tokens put in (fees a family pays with every change reported too).
+    Deposit,
     /// Liquidity, and the fees that come with it: reported as removed.
     Remove,
     /// Fees only.
@@ -336,6 +318,7 @@ enum Change {
 impl Change {
     fn label(self) -> &'static str {
         match self {
+            Change::Deposit => "deposit",
             Change::Remove => "remove-liquidity",
             Change::CollectFees => "collect-fees",
             Change::Close => "close-position",
@@ -354,24 +337,115 @@ async fn withdrawal(
 ) -> AppResult<TxResponse<LiquidityData>> {
     let sides = &held.sides;
     let (_, signer) = desk.wallet(state, request.wallet_address.as_deref())?;
+    let recipe = PositionRecipe::new(desk, sides, Some(held.position.token_id), change);
+    keep(state, &recipe).await?;
     let (sent, outcome) = desk.send(state, &signer, call, change.label()).await?;
-    let data = sides.moved(desk, &outcome).await.map(|moved| {
-        let mut data = LiquidityData::new(fee_of(&outcome), sides.pool.address(), held.position.token_id);
+    Ok(recipe.answer_through(sides.positions(desk)?, &desk.network, &sent, &outcome).await)
+}
+
+/// What a change to a position answers besides its transaction: the pool and its tokens as base and quote, the
+/// position (none for a new one: its receipt tells), and the kind of change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PositionRecipe {
+    network: String,
+    connector: String,
+    family: Family,
+    pool: String,
+    base_is_token0: bool,
+    base: Token,
+    quote: Token,
+    position: Option<U256>,
+    change: Change,
+}
+
+impl Recipe for PositionRecipe {
+    const ROUTE: &'static str = "position";
+}
+
+impl PositionRecipe {
+    fn new(desk: &Desk, sides: &Sides, position: Option<U256>, change: Change) -> PositionRecipe {
+        PositionRecipe {
+            network: desk.network_name.clone(),
+            connector: desk.connector.clone(),
+            family: sides.pool.family(),
+            pool: sides.pool.address().to_string(),
+            base_is_token0: sides.orientation.base_is_token0,
+            base: sides.base.clone(),
+            quote: sides.quote.clone(),
+            position,
+            change,
+        }
+    }
+
+    /// The answer to the change's transaction, its position manager resolved again from the config.
+    pub async fn answer(
+        &self,
+        state: &AppState,
+        results: &[(SentTx, Outcome)],
+    ) -> AppResult<TxResponse<LiquidityData>> {
+        let target = Target {
+            connector: Some(&self.connector),
+            network: Some(&self.network),
+            chain_network: None,
+            slippage_pct: None,
+        };
+        let desk = Desk::resolve(state, target).await?;
+        let (sent, outcome) = results.last().ok_or_else(|| AppError::internal("a position change sent nothing"))?;
+        Ok(self.answer_through(desk.protocol(self.family)?, &desk.network, sent, outcome).await)
+    }
+
+    /// What the change moved, read from its receipt once mined (none while pending, or when it cannot be read:
+    /// its hash and status still say it was mined).
+    async fn answer_through(
+        &self,
+        positions: &dyn Protocol,
+        network: &chains::network::Network,
+        sent: &SentTx,
+        outcome: &Outcome,
+    ) -> TxResponse<LiquidityData> {
+        let moved = match status_of(outcome).1 {
+            Some(receipt) => positions.moved(network, receipt).await.inspect_err(|error| {
+                tracing::warn!(tx = %receipt.transaction_hash, %error, "what the position change moved could not be read")
+            }).ok(),
+            None => None,
+        };
+        let data = moved.map(|moved| self.data(&moved, fee_of(outcome)));
+        TxResponse::new(sent, outcome, data)
+    }
+
+    fn data(&self, moved: &Moved, fee: Human) -> LiquidityData {
+        let pool = self.pool.parse().unwrap_or(PoolAddress::Contract(alloy::primitives::Address::ZERO));
+        let mut data = LiquidityData::new(fee, pool, self.position.unwrap_or(moved.token_id));
+        let (decimals0, decimals1) = match self.base_is_token0 {
+            true => (self.base.decimals, self.quote.decimals),
+            false => (self.quote.decimals, self.base.decimals),
+        };
+        let orientation = Orientation { base_is_token0: self.base_is_token0, decimals0, decimals1 };
+        let human = |pair: (U256, U256)| {
+            let (base, quote) = orientation.split(pair.0, pair.1);
+            let units = |raw: U256, token: &Token| Human(chains::amount::format_units(raw, token.decimals));
+            (Some(units(base, &self.base)), Some(units(quote, &self.quote)))
+        };
         let fees =
             (moved.collected.0.saturating_sub(moved.removed.0), moved.collected.1.saturating_sub(moved.removed.1));
-        if change != Change::CollectFees {
-            let (base, quote) = sides.human(moved.removed.0, moved.removed.1);
-            data.base_token_amount_removed = Some(base);
-            data.quote_token_amount_removed = Some(quote);
-        }
-        if change != Change::Remove {
-            let (base, quote) = sides.human(fees.0, fees.1);
-            data.base_fee_amount_collected = Some(base);
-            data.quote_fee_amount_collected = Some(quote);
+        match self.change {
+            Change::Deposit => {
+                (data.base_token_amount_added, data.quote_token_amount_added) = human(moved.added);
+                if moved.collected != (U256::ZERO, U256::ZERO) {
+                    (data.base_fee_amount_collected, data.quote_fee_amount_collected) = human(moved.collected);
+                }
+            }
+            change => {
+                if change != Change::CollectFees {
+                    (data.base_token_amount_removed, data.quote_token_amount_removed) = human(moved.removed);
+                }
+                if change != Change::Remove {
+                    (data.base_fee_amount_collected, data.quote_fee_amount_collected) = human(fees);
+                }
+            }
         }
         data
-    });
-    Ok(TxResponse::new(&sent, &outcome, data))
+    }
 }
 
 async fn info(desk: &Desk, held: &Held) -> AppResult<PositionInfo> {
