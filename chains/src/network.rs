@@ -131,6 +131,14 @@ impl Network {
         self.blocks.get().map(|sender| sender.subscribe())
     }
 
+    /// The latest block as a node says, or the highest seen if that node is behind: what an answer reports as
+    /// the current block never goes back.
+    pub async fn head(&self) -> Result<u64, ChainError> {
+        let answered = self.provider.get_block_number().await.map_err(|e| self.rpc_error(e))?;
+        self.saw_block(answered);
+        Ok(answered.max(self.known_block().unwrap_or_default()))
+    }
+
     /// Whether a transaction mined in `block` has the confirmations this network asks for, as far as the
     /// highest block seen tells.
     pub async fn buried(&self, block: u64) -> Result<bool, ChainError> {

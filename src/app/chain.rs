@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
-use alloy::providers::Provider;
 use chains::amount::NATIVE_DECIMALS;
 use chains::amount::{Amount, format_units};
 use chains::erc20;
@@ -49,7 +48,7 @@ pub fn context(state: &AppState, network: Option<&str>, chain_network: Option<&s
 /// The network's node, current block and native currency.
 pub async fn status(state: &AppState, query: NetworkQuery) -> AppResult<StatusResponse> {
     let ctx = context(state, query.network.as_deref(), query.chain_network.as_deref())?;
-    let block = ctx.network.provider().get_block_number().await.map_err(|e| ctx.network.rpc_error(e))?;
+    let block = ctx.network.head().await?;
     let network_config = ctx.config.network(&ctx.network_name).expect("resolved above");
     Ok(StatusResponse {
         chain: CHAIN.into(),

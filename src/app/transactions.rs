@@ -22,7 +22,7 @@ use crate::state::AppState;
 pub async fn poll(state: &AppState, request: PollRequest) -> AppResult<PollResponse> {
     let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
     let hash = parse_hash("signature", &request.signature)?;
-    let current_block = ctx.network.provider().get_block_number().await.map_err(|e| ctx.network.rpc_error(e))?;
+    let current_block = ctx.network.head().await?;
     let mut response = PollResponse {
         current_block,
         signature: hash.to_string(),
