@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::chain::{ApproveRecipe, SendRecipe, WrapRecipe};
 use super::sending::reverted;
+use super::trading::amm::AmmRecipe;
 use super::trading::positions::PositionRecipe;
 use super::trading::swap::SwapRecipe;
 use crate::error::{AppError, AppResult};
@@ -24,6 +25,7 @@ enum Kept {
     Send(SendRecipe),
     Swap(Box<SwapRecipe>),
     Position(Box<PositionRecipe>),
+    PairShare(AmmRecipe),
 }
 
 impl Kept {
@@ -35,6 +37,7 @@ impl Kept {
             Kept::Send(recipe) => serde_json::to_value(recipe.answer(results)),
             Kept::Swap(recipe) => serde_json::to_value(recipe.answer(state, results).await?),
             Kept::Position(recipe) => serde_json::to_value(recipe.answer(state, results).await?),
+            Kept::PairShare(recipe) => serde_json::to_value(recipe.answer(results)?),
         };
         json.map_err(AppError::internal)
     }
@@ -135,5 +138,8 @@ mod tests {
                               "base_is_token0": true, "base": swap["base"], "quote": swap["quote"],
                               "position": null, "change": "Deposit"});
         assert!(matches!(kept::<PositionRecipe>(position), Kept::Position(_)));
+        let amm = json!({"pair": "0x0000000000000000000000000000000000000003", "base": swap["base"],
+                         "quote": swap["quote"], "owner": "0x0000000000000000000000000000000000000002", "removing": true});
+        assert!(matches!(kept::<AmmRecipe>(amm), Kept::PairShare(_)));
     }
 }

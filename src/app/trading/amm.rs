@@ -2,7 +2,8 @@
 
 use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
-use chains::erc20::transfers;
+use chains::erc20::{Token, transfers};
+use chains::tx::{Outcome, SentTx};
 use connectors::core::family::{Family, TradingType};
 use connectors::core::pool_address::PoolAddress;
 use connectors::core::route::Route;
@@ -10,9 +11,12 @@ use connectors::routing::split::Routing;
 use connectors::v2::math::{V2QuoteError, deposit, redeemed};
 use connectors::v2::pair::V2PairState;
 
+use serde::{Deserialize, Serialize};
+
 use super::Desk;
 use super::pool::{base_of, pair_contract, pools_for_pair};
 use super::swap::{self, Order, Planned, Quoted};
+use crate::app::sending::{Recipe, keep};
 use crate::error::{AppError, AppResult};
 use crate::request::{Human, optional_pool_address};
 use crate::schema::liquidity::{
@@ -217,20 +221,56 @@ pub async fn add_liquidity(
     let tokens = (share.base.address, share.quote.address);
     let least = (desk.min_out(base), desk.min_out(quote));
     let call = v2.add_liquidity(tokens, (base, quote), least, owner, desk.deadline())?;
-    let (sent, outcome) = desk.send(state, &signer, call, "add-liquidity").await?;
-    let data = status_of(&outcome).1.map(|receipt| {
-        let (base_sent, _) = transfers(receipt, share.base.address, owner);
-        let (quote_sent, _) = transfers(receipt, share.quote.address, owner);
-        AmmLiquidityData {
-            fee: fee_of(&outcome),
-            pool_address: chains::checksum(share.pair.address),
-            base_token_amount_added: Some(Human(chains::amount::format_units(base_sent, share.base.decimals))),
-            quote_token_amount_added: Some(Human(chains::amount::format_units(quote_sent, share.quote.decimals))),
-            base_token_amount_removed: None,
-            quote_token_amount_removed: None,
-        }
-    });
-    Ok(TxResponse::new(&sent, &outcome, data))
+    let recipe = AmmRecipe::new(&share, owner, false);
+    keep(state, &recipe).await?;
+    let sent = desk.send(state, &signer, call, "add-liquidity").await?;
+    recipe.answer(&[sent])
+}
+
+/// What a change to a wallet's share of a V2 pair answers besides its transaction: the pair, its tokens as
+/// base and quote, the wallet, and whether it added or removed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AmmRecipe {
+    pair: Address,
+    base: Token,
+    quote: Token,
+    owner: Address,
+    removing: bool,
+}
+
+impl Recipe for AmmRecipe {
+    const ROUTE: &'static str = "pairShare";
+}
+
+impl AmmRecipe {
+    fn new(share: &Share, owner: Address, removing: bool) -> AmmRecipe {
+        AmmRecipe { pair: share.pair.address, base: share.base.clone(), quote: share.quote.clone(), owner, removing }
+    }
+
+    /// The answer to the change's transaction (the last sent: a removal may approve the pool token first), what
+    /// moved read from its receipt.
+    pub fn answer(&self, results: &[(SentTx, Outcome)]) -> AppResult<TxResponse<AmmLiquidityData>> {
+        let (sent, outcome) = results.last().ok_or_else(|| AppError::internal("an amm change sent nothing"))?;
+        let data = status_of(outcome).1.map(|receipt| {
+            let moved = |token: &Token| {
+                let (sent, received) = transfers(receipt, token.address, self.owner);
+                let raw = if self.removing { received } else { sent };
+                Some(Human(chains::amount::format_units(raw, token.decimals)))
+            };
+            let (base, quote) = (moved(&self.base), moved(&self.quote));
+            let (added, removed) =
+                if self.removing { ((None, None), (base, quote)) } else { ((base, quote), (None, None)) };
+            AmmLiquidityData {
+                fee: fee_of(outcome),
+                pool_address: chains::checksum(self.pair),
+                base_token_amount_added: added.0,
+                quote_token_amount_added: added.1,
+                base_token_amount_removed: removed.0,
+                quote_token_amount_removed: removed.1,
+            }
+        });
+        Ok(TxResponse::new(sent, outcome, data))
+    }
 }
 
 /// Removes a percentage of the wallet's pool tokens through Router02 (approving the router for the pool
@@ -262,20 +302,11 @@ pub async fn remove_liquidity(
     let tokens = (share.base.address, share.quote.address);
     let least = (desk.min_out(base), desk.min_out(quote));
     let call = v2.remove_liquidity(tokens, lp, least, owner, desk.deadline())?;
-    let (sent, outcome) = desk.send(state, &signer, call, "remove-liquidity").await?;
-    let data = status_of(&outcome).1.map(|receipt| {
-        let (_, base_received) = transfers(receipt, share.base.address, owner);
-        let (_, quote_received) = transfers(receipt, share.quote.address, owner);
-        AmmLiquidityData {
-            fee: fee_of(&outcome),
-            pool_address: chains::checksum(share.pair.address),
-            base_token_amount_added: None,
-            quote_token_amount_added: None,
-            base_token_amount_removed: Some(Human(chains::amount::format_units(base_received, share.base.decimals))),
-            quote_token_amount_removed: Some(Human(chains::amount::format_units(quote_received, share.quote.decimals))),
-        }
-    });
-    Ok(TxResponse::new(&sent, &outcome, data))
+    // Kept after the pool token's approval: a retry of a removal that stopped in between is told what it sent.
+    let recipe = AmmRecipe::new(&share, owner, true);
+    keep(state, &recipe).await?;
+    let sent = desk.send(state, &signer, call, "remove-liquidity").await?;
+    recipe.answer(&[sent])
 }
 
 fn v2_of(desk: &Desk) -> AppResult<connectors::v2::V2Deployment> {
