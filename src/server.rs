@@ -243,18 +243,18 @@ async fn follow_wallets(state: crate::state::WeakState) {
 
 /// Applies a default wallet made (or unset) through another instance: only a change of the stored one since
 /// this instance last looked, so a default set by hand in this instance's config stands until the next change.
-async fn follow_default_wallet(state: &crate::state::AppState, seen: &mut Option<String>) -> Result<(), String> {
-    let stored = state.storage().default_wallet(crate::config::CHAIN).await.map_err(|e| e.to_string())?;
+async fn follow_default_wallet(
+    state: &crate::state::AppState,
+    seen: &mut Option<String>,
+) -> crate::error::AppResult<()> {
+    let stored = state.storage().default_wallet(crate::config::CHAIN).await?;
     if stored.is_none() || stored == *seen {
         return Ok(());
     }
     *seen = stored.clone();
     let address = stored.unwrap_or_default();
     if !state.config().chain.default_wallet.eq_ignore_ascii_case(&address) {
-        state
-            .update_config(crate::config::CHAIN, "defaultWallet", serde_json::json!(address))
-            .await
-            .map_err(|e| e.to_string())?;
+        state.update_config(crate::config::CHAIN, "defaultWallet", serde_json::json!(address)).await?;
         tracing::info!(%address, "default wallet made through another instance");
     }
     Ok(())

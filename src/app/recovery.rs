@@ -134,7 +134,8 @@ mod tests {
                           "owner": "0x0000000000000000000000000000000000000002", "side": "SELL",
                           "base": token, "quote": token, "legs": [], "slippage_pct": 1.0});
         assert!(matches!(kept::<SwapRecipe>(swap.clone()), Kept::Swap(_)));
-        let position = json!({"network": "devnet", "connector": "uniswap", "family": "V3", "pool": "0x0",
+        let position = json!({"network": "devnet", "connector": "uniswap", "family": "V3",
+                              "pool": "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640",
                               "base_is_token0": true, "base": swap["base"], "quote": swap["quote"],
                               "position": null, "change": "Deposit"});
         assert!(matches!(kept::<PositionRecipe>(position), Kept::Position(_)));

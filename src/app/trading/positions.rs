@@ -350,7 +350,7 @@ pub struct PositionRecipe {
     network: String,
     connector: String,
     family: Family,
-    pool: String,
+    pool: PoolAddress,
     base_is_token0: bool,
     base: Token,
     quote: Token,
@@ -368,7 +368,7 @@ impl PositionRecipe {
             network: desk.network_name.clone(),
             connector: desk.connector.clone(),
             family: sides.pool.family(),
-            pool: sides.pool.address().to_string(),
+            pool: sides.pool.address(),
             base_is_token0: sides.orientation.base_is_token0,
             base: sides.base.clone(),
             quote: sides.quote.clone(),
@@ -414,8 +414,7 @@ impl PositionRecipe {
     }
 
     fn data(&self, moved: &Moved, fee: Human) -> LiquidityData {
-        let pool = self.pool.parse().unwrap_or(PoolAddress::Contract(alloy::primitives::Address::ZERO));
-        let mut data = LiquidityData::new(fee, pool, self.position.unwrap_or(moved.token_id));
+        let mut data = LiquidityData::new(fee, self.pool, self.position.unwrap_or(moved.token_id));
         let (decimals0, decimals1) = match self.base_is_token0 {
             true => (self.base.decimals, self.quote.decimals),
             false => (self.quote.decimals, self.base.decimals),
