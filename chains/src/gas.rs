@@ -81,10 +81,14 @@ pub struct ChainRules {
     pub tip_collected: bool,
     /// An L1 data fee is charged on top of gas, priced by the OP-stack GasPriceOracle predeploy.
     pub l1_data_fee: bool,
+    /// The gas a transaction needs includes its share of the L1 cost, which moves with L1 prices: a gas limit
+    /// is estimated for each transaction, never carried over from an earlier one.
+    pub l1_in_gas: bool,
 }
 
 impl ChainRules {
-    pub const PLAIN: ChainRules = ChainRules { min_tip: 0, legacy: false, tip_collected: true, l1_data_fee: false };
+    pub const PLAIN: ChainRules =
+        ChainRules { min_tip: 0, legacy: false, tip_collected: true, l1_data_fee: false, l1_in_gas: false };
 
     pub fn for_chain(chain_id: u64) -> ChainRules {
         let plain = ChainRules::PLAIN;
@@ -97,11 +101,11 @@ impl ChainRules {
             56 => ChainRules { min_tip: 50_000_000, legacy: true, ..plain },
             // Arbitrum One and Sepolia: a first-come first-served sequencer; the tip is never collected
             // (arbitrum-docs, gas-and-fees), and the L1 share is inside the gas estimate.
-            42161 | 421614 => ChainRules { tip_collected: false, ..plain },
+            42161 | 421614 => ChainRules { tip_collected: false, l1_in_gas: true, ..plain },
             // Robinhood Chain and its testnet: Arbitrum Orbit (Nitro) chains (docs.robinhood.com/chain/connecting,
             // differences-from-ethereum; l2beat), so the same first-come first-served sequencer and the L1 share
             // inside the gas estimate (docs.robinhood.com/chain/gas-and-fees).
-            4663 | 46630 => ChainRules { tip_collected: false, ..plain },
+            4663 | 46630 => ChainRules { tip_collected: false, l1_in_gas: true, ..plain },
             // OP stack (Optimism, Base, Unichain, and their Sepolia networks): an L1 data fee on top of gas, from
             // the GasPriceOracle predeploy (OP specs, predeploys.md, fjord/predeploys.md). Celo is OP stack too,
             // but its L1 fee is configured to be always zero (Celo docs, transaction fees): plain.

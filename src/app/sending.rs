@@ -35,7 +35,25 @@ pub async fn send_and_settle(
     call: &Call,
     label: &str,
 ) -> AppResult<(SentTx, Outcome)> {
-    let (sent, outcome) = state.ethereum().sender.send_and_wait(network, signer, call, label).await?;
+    send_checked(state, network, signer, call, label, std::future::ready(Ok(()))).await
+}
+
+/// Sends `call` once `checks` pass (the wallet's funds and allowances, the recipe kept): they run while the call
+/// is simulated and priced, so they add no time of their own. A failed check is the answer, clearer than the
+/// simulation's revert would be, and nothing is sent.
+pub async fn send_checked(
+    state: &AppState,
+    network: &std::sync::Arc<Network>,
+    signer: &PrivateKeySigner,
+    call: &Call,
+    label: &str,
+    checks: impl std::future::Future<Output = AppResult<()>>,
+) -> AppResult<(SentTx, Outcome)> {
+    let sender = &state.ethereum().sender;
+    let (checked, prepared) = tokio::join!(checks, sender.prepare(network, signer.address(), call));
+    checked?;
+    let sent = sender.send_prepared(network, signer, call, prepared?, label).await?;
+    let (sent, outcome) = sender.wait_for(network, sent, network.settings().tx_timeout).await?;
     match &outcome {
         Outcome::Pending => {
             Err(AppError::TimedOut { hash: sent.hash, waited_ms: network.settings().tx_timeout.as_millis() as u64 })

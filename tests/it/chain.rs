@@ -266,28 +266,39 @@ async fn a_transaction_that_would_revert_is_refused_and_nothing_is_sent() {
 
     // A swap without an allowance, through the one sender: refused with the router's reason.
     let signer: PrivateKeySigner = devnet.private_key(1).parse().unwrap();
+    assert_eq!(signer.address(), wallet);
     let (usdc, weth) = (devnet.deployment().token("USDC").address, devnet.deployment().token("WETH").address);
     let router = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap().v2.unwrap().router;
-    let swap = IUniswapV2Router02::swapExactTokensForTokensCall {
-        amountIn: U256::from(1_000_000u64),
-        amountOutMin: U256::ZERO,
-        path: vec![usdc, weth],
-        to: wallet,
-        deadline: U256::from(u64::MAX),
+    let swap = |amount_out_min: U256| {
+        let call = IUniswapV2Router02::swapExactTokensForTokensCall {
+            amountIn: U256::from(1_000_000u64),
+            amountOutMin: amount_out_min,
+            path: vec![usdc, weth],
+            to: wallet,
+            deadline: U256::from(u64::MAX),
+        };
+        Call::new(router, call.abi_encode())
     };
-    let state = &gw.gateway.state;
-    let error = state
-        .ethereum()
-        .sender
-        .send(&gw.devnet_network(), &signer, &Call::new(router, swap.abi_encode()), "swap")
-        .await
-        .unwrap_err();
-    match error {
-        ChainError::Reverted { reason } => assert!(reason.contains("TRANSFER_FROM_FAILED"), "{reason}"),
+    let reason = |error: ChainError| match error {
+        ChainError::Reverted { reason } => reason,
         other => panic!("expected a revert, got {other:?}"),
-    }
+    };
+    let (sender, network) = (&gw.gateway.state.ethereum().sender, gw.devnet_network());
+    let error = sender.prepare(&network, wallet, &swap(U256::ZERO)).await.unwrap_err();
+    assert!(reason(error).contains("TRANSFER_FROM_FAILED"));
     assert_eq!(chain.provider.get_transaction_count(wallet).await.unwrap(), nonce, "no nonce used");
     assert_eq!(chain.provider.get_block_number().await.unwrap(), block, "nothing mined");
+
+    // Once a call of a shape was estimated, the next of that shape is run once, at the limit remembered: one that
+    // reverts there is still refused, with its own reason.
+    let (status, body) =
+        gw.post("/chains/ethereum/approve", json!({"network": "devnet", "token": "USDC", "spender": router})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let estimated = sender.prepare(&network, wallet, &swap(U256::ZERO)).await.unwrap();
+    let remembered = sender.prepare(&network, wallet, &swap(U256::from(1))).await.unwrap();
+    assert_eq!(remembered.gas_limit, estimated.gas_limit);
+    let error = sender.prepare(&network, wallet, &swap(U256::MAX)).await.unwrap_err();
+    assert!(reason(error).contains("INSUFFICIENT_OUTPUT_AMOUNT"));
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod receipt;
 pub mod refusal;
 pub mod revert;
+pub mod simulation;
 pub mod tracker;
 
 pub use call::{Call, SentTx};

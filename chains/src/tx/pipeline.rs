@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
-use alloy::rpc::json_rpc::ErrorPayload;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::RpcError;
 
@@ -26,6 +25,7 @@ use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
 use super::nonce::{self, NonceChoice};
 use super::receipt::Outcome;
 use super::refusal::{Refusal, classify};
+use super::simulation::{self, GasLimits};
 use crate::error::ChainError;
 use crate::gas::{self, FeeCaps, Fees, MarketFees};
 use crate::network::Network;
@@ -53,6 +53,7 @@ struct WalletLock<S> {
 
 pub struct TxSender<L: Ledger> {
     ledger: L,
+    gas_limits: GasLimits,
     sender_locks: SenderLocks,
     contended_locks: AtomicU64,
 }
@@ -64,6 +65,13 @@ pub struct TxSender<L: Ledger> {
 enum Placement {
     Next(Fees),
     Replace { nonce: u64, market: MarketFees, caps: FeeCaps, only_over: Option<B256> },
+}
+
+/// A call simulated and priced: the gas limit and fees it is signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prepared {
+    pub gas_limit: u64,
+    pub fees: Fees,
 }
 
 /// What a locked send signs.
@@ -117,7 +125,12 @@ fn verdict(broadcast: Broadcast, placement: &Placement, attempt: u32) -> Verdict
 
 impl<L: Ledger> TxSender<L> {
     pub fn new(ledger: L) -> Self {
-        TxSender { ledger, sender_locks: Mutex::default(), contended_locks: AtomicU64::new(0) }
+        TxSender {
+            ledger,
+            gas_limits: GasLimits::default(),
+            sender_locks: Mutex::default(),
+            contended_locks: AtomicU64::new(0),
+        }
     }
 
     pub fn ledger(&self) -> &L {
@@ -129,39 +142,37 @@ impl<L: Ledger> TxSender<L> {
         self.contended_locks.load(Ordering::Relaxed)
     }
 
-    /// Runs the call against the latest state and estimates its gas; a revert is an error and nothing is sent.
-    /// Never against an older state a lagging node calls its latest.
+    /// Runs the call against the latest state and returns the gas limit to sign it with ([`simulation`]); a revert
+    /// is an error and nothing is sent.
     pub async fn simulate(&self, network: &Network, from: Address, call: &Call) -> Result<u64, ChainError> {
-        let request = call.request(from);
-        // Both at once: the call's error carries the clearer revert reason, so it is looked at first.
-        let (called, estimate) = network.call_latest(&request, true).await.map_err(|e| network.rpc_error(e))?;
-        called.map_err(|e| revert_or_rpc(network, e))?;
-        let estimate = estimate.expect("estimated as asked").map_err(|e| revert_or_rpc(network, e))?;
-        // Estimates can fall short when state moves between estimate and inclusion; unused gas is not charged.
-        Ok(estimate + estimate / 4)
+        simulation::simulate(&self.gas_limits, network, from, call).await
     }
 
-    /// Simulates, prices under the caps, then signs, records and sends; returns once a node has accepted the
-    /// transaction. A send refused by a cap or a revert signs nothing.
-    pub async fn send(
-        self: &Arc<Self>,
-        network: &Arc<Network>,
-        signer: &PrivateKeySigner,
-        call: &Call,
-        label: &str,
-    ) -> Result<SentTx, ChainError> {
-        let from = signer.address();
+    /// Simulates and prices under the caps: what [`TxSender::send_prepared`] signs with. A revert or a cap in the
+    /// way is an error, and nothing is signed.
+    pub async fn prepare(&self, network: &Network, from: Address, call: &Call) -> Result<Prepared, ChainError> {
         let (gas_limit, market, l1_fee) = tokio::try_join!(
             self.simulate(network, from, call),
             crate::fee_market::market_fees(network),
             crate::l1_fee::bound(network, call.data.len())
         )?;
         let caps = network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?;
-        let fees = gas::offer(&market, gas_limit, &caps)?;
+        Ok(Prepared { gas_limit, fees: gas::offer(&market, gas_limit, &caps)? })
+    }
+
+    /// Signs, records and sends a prepared call; returns once a node has accepted the transaction.
+    pub async fn send_prepared(
+        self: &Arc<Self>,
+        network: &Arc<Network>,
+        signer: &PrivateKeySigner,
+        call: &Call,
+        prepared: Prepared,
+        label: &str,
+    ) -> Result<SentTx, ChainError> {
         let job = Job {
             call: call.clone(),
-            gas_limit,
-            placement: Placement::Next(fees),
+            gas_limit: prepared.gas_limit,
+            placement: Placement::Next(prepared.fees),
             kind: TxKind::Call,
             label: label.to_string(),
             request_key: current_request_key(),
@@ -169,7 +180,7 @@ impl<L: Ledger> TxSender<L> {
         self.run_locked(network, signer, job).await
     }
 
-    /// Sends and waits for the receipt (or the network's timeout).
+    /// Prepares and sends, then waits for the receipt (or the network's timeout).
     pub async fn send_and_wait(
         self: &Arc<Self>,
         network: &Arc<Network>,
@@ -177,7 +188,8 @@ impl<L: Ledger> TxSender<L> {
         call: &Call,
         label: &str,
     ) -> Result<(SentTx, Outcome), ChainError> {
-        let sent = self.send(network, signer, call, label).await?;
+        let prepared = self.prepare(network, signer.address(), call).await?;
+        let sent = self.send_prepared(network, signer, call, prepared, label).await?;
         self.wait_for(network, sent, network.settings().tx_timeout).await
     }
 
@@ -518,23 +530,6 @@ fn failpoint(name: &str) {
         eprintln!("GATEWAY_FAILPOINT={name}: aborting");
         std::process::abort();
     }
-}
-
-fn revert_or_rpc(network: &Network, error: RpcError<alloy::transports::TransportErrorKind>) -> ChainError {
-    match error {
-        RpcError::ErrorResp(payload) if !crate::rpc::is_rate_limit(&payload) => {
-            ChainError::Reverted { reason: revert_reason(&payload) }
-        }
-        other => network.rpc_error(other),
-    }
-}
-
-/// The revert's reason string, a panic's description, a custom error (named where known), or the node's message.
-pub fn revert_reason(payload: &ErrorPayload) -> String {
-    payload
-        .as_revert_data()
-        .and_then(|data| super::revert::reason(&data))
-        .unwrap_or_else(|| payload.message.to_string())
 }
 
 #[cfg(test)]

@@ -216,14 +216,19 @@ pub async fn add_liquidity(
     let v2 = desk.protocol(Family::V2)?;
     let router = v2.liquidity_router()?;
     let spender_name = format!("{}/amm", desk.connector);
-    desk.require_funds(owner, &share.base, router, base, &spender_name).await?;
-    desk.require_funds(owner, &share.quote, router, quote, &spender_name).await?;
     let tokens = (share.base.address, share.quote.address);
     let least = (desk.min_out(base), desk.min_out(quote));
     let call = v2.add_liquidity(tokens, (base, quote), least, owner, desk.deadline())?;
     let recipe = AmmRecipe::new(&share, owner, false);
-    keep(state, &recipe).await?;
-    let sent = desk.send(state, &signer, call, "add-liquidity").await?;
+    let checks = async {
+        let (first, second, kept) = tokio::join!(
+            desk.require_funds(owner, &share.base, router, base, &spender_name),
+            desk.require_funds(owner, &share.quote, router, quote, &spender_name),
+            keep(state, &recipe)
+        );
+        first.and(second).and(kept)
+    };
+    let sent = desk.send_checked(state, &signer, call, "add-liquidity", checks).await?;
     recipe.answer(&[sent])
 }
 

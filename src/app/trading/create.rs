@@ -116,12 +116,17 @@ pub async fn create_amm_pool(
     }
     let router = v2.liquidity_router()?;
     let spender_name = format!("{}/amm", desk.connector);
-    desk.require_funds(owner, &base, router, base_amount, &spender_name).await?;
-    desk.require_funds(owner, &quote, router, quote_amount, &spender_name).await?;
     let amounts = (base_amount, quote_amount);
     // A new pair takes exactly what is given: there is no ratio yet to fall short of.
     let call = v2.add_liquidity((base.address, quote.address), amounts, amounts, owner, desk.deadline())?;
-    let (sent, outcome) = desk.send(state, &signer, call, "create-pool").await?;
+    let checks = async {
+        let (first, second) = tokio::join!(
+            desk.require_funds(owner, &base, router, base_amount, &spender_name),
+            desk.require_funds(owner, &quote, router, quote_amount, &spender_name)
+        );
+        first.and(second)
+    };
+    let (sent, outcome) = desk.send_checked(state, &signer, call, "create-pool", checks).await?;
     let receipt = status_of(&outcome).1;
     let added = |token: &Token| {
         let sent = receipt.map_or(U256::ZERO, |receipt| transfers(receipt, token.address, owner).0);

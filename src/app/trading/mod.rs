@@ -228,6 +228,19 @@ impl Desk {
     ) -> AppResult<(SentTx, Outcome)> {
         crate::app::sending::send_and_settle(state, &self.network, signer, &call, label).await
     }
+
+    /// Sends once `checks` pass, running them while the call is simulated and priced
+    /// ([`crate::app::sending::send_checked`]).
+    pub async fn send_checked(
+        &self,
+        state: &AppState,
+        signer: &alloy::signers::local::PrivateKeySigner,
+        call: Call,
+        label: &str,
+        checks: impl std::future::Future<Output = AppResult<()>>,
+    ) -> AppResult<(SentTx, Outcome)> {
+        crate::app::sending::send_checked(state, &self.network, signer, &call, label, checks).await
+    }
 }
 
 #[cfg(test)]

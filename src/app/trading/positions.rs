@@ -173,11 +173,16 @@ async fn deposit(
     let positions = sides.positions(desk)?;
     let spender = positions.spender(call.to);
     let (token0, token1) = sides.orientation.join(&sides.base, &sides.quote);
-    desk.require_funds(owner, token0, spender, offered.desired.0, &spender_name).await?;
-    desk.require_funds(owner, token1, spender, offered.desired.1, &spender_name).await?;
     let recipe = PositionRecipe::new(desk, sides, position, Change::Deposit);
-    keep(state, &recipe).await?;
-    let (sent, outcome) = desk.send(state, &signer, call, label).await?;
+    let checks = async {
+        let (first, second, kept) = tokio::join!(
+            desk.require_funds(owner, token0, spender, offered.desired.0, &spender_name),
+            desk.require_funds(owner, token1, spender, offered.desired.1, &spender_name),
+            keep(state, &recipe)
+        );
+        first.and(second).and(kept)
+    };
+    let (sent, outcome) = desk.send_checked(state, &signer, call, label, checks).await?;
     Ok(recipe.answer_through(positions, &desk.network, &sent, &outcome).await)
 }
 

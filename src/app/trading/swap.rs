@@ -240,7 +240,6 @@ impl Planned {
             Side::Sell => quote.amount_in,
             Side::Buy => desk.max_in(quote.amount_in),
         };
-        desk.require_funds(owner, &order.token_in, spender, needed, &format!("{}/{kind}", desk.connector)).await?;
         let limits = limits(desk, order, routing, owner);
         let call = match &routing.legs[..] {
             [leg] => protocol.swap_call(&leg.route, &limits)?,
@@ -257,8 +256,15 @@ impl Planned {
             legs: routing.legs.clone(),
             slippage_pct: desk.slippage_pct,
         };
-        keep(state, &recipe).await?;
-        let (sent, outcome) = match desk.send(state, &signer, call, "swap").await {
+        let spender_name = format!("{}/{kind}", desk.connector);
+        let checks = async {
+            let (funds, kept) = tokio::join!(
+                desk.require_funds(owner, &order.token_in, spender, needed, &spender_name),
+                keep(state, &recipe)
+            );
+            funds.and(kept)
+        };
+        let (sent, outcome) = match desk.send_checked(state, &signer, call, "swap", checks).await {
             Err(AppError::Chain(error)) if error.revert_kind() == Some(RevertKind::Slippage) => {
                 return Err(self.slippage(state, &error.to_string()).await);
             }
