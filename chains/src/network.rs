@@ -1,6 +1,6 @@
 //! A configured network: its chain id, native currency, gas settings and an RPC provider with failover.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -64,6 +64,8 @@ pub struct Network {
     quote_gas_price: std::sync::Mutex<Option<(u64, u128)>>,
     /// How many times the block poller saw the latest block replaced by another at the same height.
     reorgs: Arc<AtomicU64>,
+    /// Set once a node answered that it has no `eth_sendRawTransactionSync`.
+    lacks_sync_send: AtomicBool,
     /// Log scans kept for the next scan of the same filter (`logs::scan_incremental`): by filter, the last
     /// block scanned and the logs found up to it.
     pub(crate) scans: std::sync::Mutex<std::collections::HashMap<String, (u64, Vec<alloy::rpc::types::Log>)>>,
@@ -91,6 +93,7 @@ impl Network {
             quote_gas_price: std::sync::Mutex::new(None),
             scans: std::sync::Mutex::default(),
             reorgs: Arc::default(),
+            lacks_sync_send: AtomicBool::new(false),
         })
     }
 
@@ -220,6 +223,16 @@ impl Network {
             }
             false => Ok((called.await, None)),
         }
+    }
+
+    /// Whether a send that waits for its receipt may post with `eth_sendRawTransactionSync`: until a node said it
+    /// has no such method.
+    pub fn offers_sync_send(&self) -> bool {
+        !self.lacks_sync_send.load(Ordering::Relaxed)
+    }
+
+    pub fn lacks_sync_send(&self) {
+        self.lacks_sync_send.store(true, Ordering::Relaxed);
     }
 
     /// Records a block seen elsewhere (a receipt), so state read before it counts as stale at once.

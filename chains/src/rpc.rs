@@ -390,7 +390,7 @@ pub fn is_http_rate_limit(error: &TransportError) -> bool {
 
 /// Whether the packet sends a transaction (whose retry is the pipeline's to decide, not the transport's).
 fn sends(packet: &RequestPacket) -> bool {
-    packet.method_names().any(|method| method == "eth_sendRawTransaction")
+    packet.method_names().any(|method| method == "eth_sendRawTransaction" || method == "eth_sendRawTransactionSync")
 }
 
 /// `scheme://host:port` of a URL, dropping the path and query where providers put API keys.

@@ -52,8 +52,7 @@ pub async fn send_checked(
     let sender = &state.ethereum().sender;
     let (checked, prepared) = tokio::join!(checks, sender.prepare(network, signer.address(), call));
     checked?;
-    let sent = sender.send_prepared(network, signer, call, prepared?, label).await?;
-    let (sent, outcome) = sender.wait_for(network, sent, network.settings().tx_timeout).await?;
+    let (sent, outcome) = sender.send_prepared_and_wait(network, signer, call, prepared?, label).await?;
     match &outcome {
         Outcome::Pending => {
             Err(AppError::TimedOut { hash: sent.hash, waited_ms: network.settings().tx_timeout.as_millis() as u64 })

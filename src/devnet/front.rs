@@ -132,7 +132,7 @@ impl Node {
         };
         let view = head.saturating_sub(behind).max(loaded);
         let answers = futures::future::join_all(calls.iter().map(|call| self.answer(call, head, view))).await;
-        let sends = calls.iter().filter(|call| call["method"] == "eth_sendRawTransaction").count();
+        let sends = calls.iter().filter(|call| posts_transaction(call)).count();
         if (0..sends).any(|_| self.play.draw(self.play.faults.drop_send_answer)) {
             // The node took it; the load balancer before it timed out.
             return (StatusCode::BAD_GATEWAY, b"upstream timed out".to_vec());
@@ -267,8 +267,13 @@ fn refusal(body: &[u8], floor: TipFloor) -> Option<Value> {
     }
 }
 
+/// Whether the call posts a signed transaction, answered at once or once mined (EIP-7966).
+fn posts_transaction(call: &Value) -> bool {
+    matches!(call["method"].as_str(), Some("eth_sendRawTransaction" | "eth_sendRawTransactionSync"))
+}
+
 fn refused_call(call: &Value, floor: TipFloor) -> Option<Value> {
-    if call.get("method")?.as_str()? != "eth_sendRawTransaction" {
+    if !posts_transaction(call) {
         return None;
     }
     let raw = alloy::hex::decode(call["params"].get(0)?.as_str()?).ok()?;

@@ -256,8 +256,20 @@ impl SenderSession for SenderGuard {
         queries::at_nonce(&mut *self.conn().await?, network, chain_id, sender, nonce).await
     }
 
+    /// The write-ahead record of a transaction about to be sent: on disk before it is sent, so that not even a
+    /// power cut forgets it (SQLite commits of everything else do not wait for the disk; this one takes them with
+    /// it, as the WAL is written in order).
     async fn record(&mut self, tx: &LedgerTx) -> Result<(), LedgerError> {
-        queries::record(&mut *self.conn().await?, tx).await
+        let sqlite = self.storage.backend == Backend::Sqlite;
+        let mut conn = self.conn().await?;
+        if sqlite {
+            sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await.map_err(failed)?;
+        }
+        let recorded = queries::record(&mut conn, tx).await;
+        if sqlite {
+            sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await.map_err(failed)?;
+        }
+        recorded
     }
 
     async fn apply(&mut self, hash: B256, event: Event) -> Result<bool, LedgerError> {

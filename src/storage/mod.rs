@@ -157,6 +157,9 @@ impl Storage {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // Commits do not wait for the disk (a process killed loses none of them, a power cut may
+                        // lose the last few), except the ledger's record of a transaction about to be sent.
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                     }
                     Ok(())

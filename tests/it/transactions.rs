@@ -386,9 +386,10 @@ async fn a_transaction_the_node_took_though_its_answer_was_lost_is_answered_once
     let devnet = common::devnet().await;
     // The node takes the first transaction and mines it, and the gateway hears 502: it asks the node, which holds
     // it, so it is sent, once.
-    let gw = behind(&devnet, |method, before| match (method, before) {
-        ("eth_sendRawTransaction", 0) => common::Interception::ForwardThenAnswer(StatusCode::BAD_GATEWAY),
-        _ => common::Interception::Forward,
+    // Either post: at once, or answered once mined (EIP-7966).
+    let gw = behind(&devnet, |method, before| match method.starts_with("eth_sendRawTransaction") && before == 0 {
+        true => common::Interception::ForwardThenAnswer(StatusCode::BAD_GATEWAY),
+        false => common::Interception::Forward,
     })
     .await;
     let wallet = devnet.accounts()[1];
@@ -820,11 +821,11 @@ async fn a_key_left_by_a_killed_instance_is_answered_at_once_by_another_pending_
 #[tokio::test]
 async fn a_send_refused_for_rate_posts_the_same_bytes_again_and_never_skips_a_nonce() {
     let devnet = common::devnet().await;
-    // eth_sendRawTransaction: the first wrap's first two posts refused (its third taken), the second wrap's all
-    // refused (for as long as it keeps trying), the third's first taken.
+    // Posts of either kind (at once, or answered once mined): the first wrap's first two of each refused, the second
+    // wrap's all refused (for as long as it keeps trying), the third's first taken.
     let refusing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let refuses = refusing.clone();
-    let intercept = move |method: &str, before: usize| match method == "eth_sendRawTransaction"
+    let intercept = move |method: &str, before: usize| match method.starts_with("eth_sendRawTransaction")
         && (before < 2 || refuses.load(std::sync::atomic::Ordering::Relaxed))
     {
         true => common::Interception::Refuse(StatusCode::TOO_MANY_REQUESTS),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
+use alloy::rpc::types::TransactionReceipt;
 
 use super::call::Call;
 use super::ledger::{Ledger, LedgerTx};
@@ -90,12 +91,14 @@ pub async fn record_receipt<L: Ledger>(
 
 /// Waits up to `timeout` for `hash`, or another transaction at its nonce recorded as standing for it (what it
 /// replaced, what replaced it), to be mined, and records the receipt. A cancel mined in place of `hash` is
-/// `Cancelled`. Once a transaction is sent, nothing here is an error but a node unreachable to the end.
+/// `Cancelled`. Once a transaction is sent, nothing here is an error but a node unreachable to the end. `receipt`:
+/// `hash`'s, when the node answered its post with it.
 pub async fn wait<L: Ledger>(
     ledger: &L,
     network: &Network,
     hash: B256,
     timeout: Duration,
+    mut receipt: Option<Box<TransactionReceipt>>,
 ) -> Result<Outcome, ChainError> {
     let deadline = Instant::now() + timeout;
     let mut watched = vec![hash];
@@ -104,7 +107,11 @@ pub async fn wait<L: Ledger>(
     let mut pause = Duration::from_millis(1);
     loop {
         for &candidate in &watched {
-            match network.provider().get_transaction_receipt(candidate).await {
+            let answered = match receipt.take() {
+                Some(known) => Ok(Some(*known)),
+                None => network.provider().get_transaction_receipt(candidate).await,
+            };
+            match answered {
                 Ok(Some(receipt)) => {
                     let receipt = Mined::of(network, receipt).await;
                     let mined = match record_receipt(ledger, network, &receipt).await {

@@ -2,6 +2,7 @@
 //! machine ([`lifecycle`], [`ledger`]), the one pipeline that sends ([`pipeline`]), the nonce it takes
 //! ([`nonce`]), what became of it ([`inquiry`]), and the tracker that follows every pending one ([`tracker`]).
 
+mod broadcast;
 pub mod call;
 pub mod commitment;
 pub mod inquiry;

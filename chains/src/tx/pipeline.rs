@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
+use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::RpcError;
 
+use super::broadcast::{Broadcast, broadcast};
 use super::call::{Call, SentTx, decode, sign};
 use super::commitment::Commitment;
 use super::inquiry;
@@ -24,7 +25,7 @@ use super::ledger::{Ledger, LedgerTx, SenderSession};
 use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
 use super::nonce::{self, NonceChoice};
 use super::receipt::Outcome;
-use super::refusal::{Refusal, classify};
+use super::refusal::Refusal;
 use super::simulation::{self, GasLimits};
 use crate::error::ChainError;
 use crate::gas::{self, FeeCaps, Fees, MarketFees};
@@ -82,15 +83,8 @@ struct Job {
     kind: TxKind,
     label: String,
     request_key: Option<String>,
-}
-
-/// What the node said to a broadcast.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Broadcast {
-    /// It holds the transaction (taken now, or by an earlier post of the same bytes).
-    Taken,
-    /// It refused the transaction, which it does not hold.
-    Refused(Refusal, String),
+    /// Whether the sender waits for the receipt: then a node that can answers the post with it.
+    wait: bool,
 }
 
 /// What a send does after its broadcast.
@@ -109,15 +103,15 @@ const ATTEMPTS: u32 = 3;
 
 /// Whether a broadcast's answer ends the send: a refusal of the nonce is retried at the next nonce (a replacement
 /// names its nonce, so it is not).
-fn verdict(broadcast: Broadcast, placement: &Placement, attempt: u32) -> Verdict {
+fn verdict(broadcast: &Broadcast, placement: &Placement, attempt: u32) -> Verdict {
     match broadcast {
-        Broadcast::Taken => Verdict::Sent,
+        Broadcast::Taken(_) => Verdict::Sent,
         Broadcast::Refused(Refusal::RateLimited, _) => Verdict::Limited,
         Broadcast::Refused(refusal, message) => {
-            let out_of_step = matches!(refusal, Refusal::NonceTooLow | Refusal::ReplacementUnderpriced);
+            let out_of_step = matches!(*refusal, Refusal::NonceTooLow | Refusal::ReplacementUnderpriced);
             match out_of_step && matches!(placement, Placement::Next(_)) && attempt < ATTEMPTS {
                 true => Verdict::Retry,
-                false => Verdict::Rejected(message),
+                false => Verdict::Rejected(message.clone()),
             }
         }
     }
@@ -160,15 +154,15 @@ impl<L: Ledger> TxSender<L> {
         Ok(Prepared { gas_limit, fees: gas::offer(&market, gas_limit, &caps)? })
     }
 
-    /// Signs, records and sends a prepared call; returns once a node has accepted the transaction.
-    pub async fn send_prepared(
+    /// Signs, records and sends a prepared call, then waits for the receipt (or the network's timeout).
+    pub async fn send_prepared_and_wait(
         self: &Arc<Self>,
         network: &Arc<Network>,
         signer: &PrivateKeySigner,
         call: &Call,
         prepared: Prepared,
         label: &str,
-    ) -> Result<SentTx, ChainError> {
+    ) -> Result<(SentTx, Outcome), ChainError> {
         let job = Job {
             call: call.clone(),
             gas_limit: prepared.gas_limit,
@@ -176,8 +170,10 @@ impl<L: Ledger> TxSender<L> {
             kind: TxKind::Call,
             label: label.to_string(),
             request_key: current_request_key(),
+            wait: true,
         };
-        self.run_locked(network, signer, job).await
+        let (sent, receipt) = self.run_locked(network, signer, job).await?;
+        self.wait_with(network, sent, network.settings().tx_timeout, receipt).await
     }
 
     /// Prepares and sends, then waits for the receipt (or the network's timeout).
@@ -189,18 +185,28 @@ impl<L: Ledger> TxSender<L> {
         label: &str,
     ) -> Result<(SentTx, Outcome), ChainError> {
         let prepared = self.prepare(network, signer.address(), call).await?;
-        let sent = self.send_prepared(network, signer, call, prepared, label).await?;
-        self.wait_for(network, sent, network.settings().tx_timeout).await
+        self.send_prepared_and_wait(network, signer, call, prepared, label).await
     }
 
     /// Waits for `sent` (or a replacement of it) to be mined; the answer names the transaction that was.
     pub async fn wait_for(
         &self,
         network: &Network,
-        mut sent: SentTx,
+        sent: SentTx,
         timeout: Duration,
     ) -> Result<(SentTx, Outcome), ChainError> {
-        let outcome = inquiry::wait(&self.ledger, network, sent.hash, timeout).await?;
+        self.wait_with(network, sent, timeout, None).await
+    }
+
+    /// [`TxSender::wait_for`], starting from `sent`'s receipt when the node answered its post with it.
+    async fn wait_with(
+        &self,
+        network: &Network,
+        mut sent: SentTx,
+        timeout: Duration,
+        receipt: Option<Box<TransactionReceipt>>,
+    ) -> Result<(SentTx, Outcome), ChainError> {
+        let outcome = inquiry::wait(&self.ledger, network, sent.hash, timeout, receipt).await?;
         if let Outcome::Mined(receipt) | Outcome::Cancelled(receipt) = &outcome {
             sent.hash = receipt.transaction_hash;
         }
@@ -241,8 +247,8 @@ impl<L: Ledger> TxSender<L> {
             tokio::try_join!(crate::fee_market::market_fees(network), crate::l1_fee::bound(network, call.data.len()))?;
         let caps = network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?;
         let placement = Placement::Replace { nonce, market, caps, only_over };
-        let job = Job { call, gas_limit, placement, kind, label, request_key: current_request_key() };
-        self.run_locked(network, signer, job).await
+        let job = Job { call, gas_limit, placement, kind, label, request_key: current_request_key(), wait: false };
+        Ok(self.run_locked(network, signer, job).await?.0)
     }
 
     /// Settles what a send that never finished left `signed` (the gateway stopped between signing and sending,
@@ -279,7 +285,7 @@ impl<L: Ledger> TxSender<L> {
         network: &Arc<Network>,
         signer: &PrivateKeySigner,
         job: Job,
-    ) -> Result<SentTx, ChainError> {
+    ) -> Result<(SentTx, Option<Box<TransactionReceipt>>), ChainError> {
         let asking = Arc::new(());
         let still_asked = Arc::downgrade(&asking);
         let commitment = Commitment::current();
@@ -306,7 +312,7 @@ impl<L: Ledger> TxSender<L> {
         network: &Network,
         signer: &PrivateKeySigner,
         job: &Job,
-    ) -> Result<SentTx, ChainError> {
+    ) -> Result<(SentTx, Option<Box<TransactionReceipt>>), ChainError> {
         let from = signer.address();
         let mut attempt = 0;
         loop {
@@ -315,12 +321,13 @@ impl<L: Ledger> TxSender<L> {
             let (hash, raw) = sign(signer, network.chain_id(), choice.nonce, job.gas_limit, fees, &job.call)?;
             session.record(&signed_row(network, from, (hash, &raw, choice.nonce), job, replaces)).await?;
             failpoint("abort-after-sign");
-            let broadcast = broadcast(network, hash, &raw).await?;
-            match verdict(broadcast, &job.placement, attempt) {
+            let broadcast = broadcast(network, hash, &raw, job.wait).await?;
+            match verdict(&broadcast, &job.placement, attempt) {
                 Verdict::Sent => {
-                    self.settle_sent(session, hash, choice.superseded).await;
+                    let Broadcast::Taken(receipt) = broadcast else { unreachable!("sent means taken") };
+                    self.settle_sent(session, hash, choice.superseded, receipt.is_some()).await;
                     tracing::info!(%hash, nonce = choice.nonce, label = %job.label, network = network.name(), "transaction sent");
-                    return Ok(SentTx { hash, nonce: choice.nonce, sender: from });
+                    return Ok((SentTx { hash, nonce: choice.nonce, sender: from }, receipt));
                 }
                 Verdict::Retry => {
                     self.mark(session, hash, Event::Refused).await?;
@@ -364,9 +371,12 @@ impl<L: Ledger> TxSender<L> {
     }
 
     /// Sent: from here the answer is the hash whatever the ledger says, or a client would send it again. A row
-    /// left `signed` is settled (pending, the node has it) by the next send.
-    async fn settle_sent(&self, session: &mut L::Session, hash: B256, superseded: Vec<B256>) {
-        if let Err(error) = self.mark(session, hash, Event::Accepted).await {
+    /// left `signed` is settled (pending, the node has it) by the next send. One the node answered `mined` for
+    /// is recorded from its receipt next, straight from `signed`.
+    async fn settle_sent(&self, session: &mut L::Session, hash: B256, superseded: Vec<B256>, mined: bool) {
+        if mined {
+            count_transaction(TxStatus::Pending);
+        } else if let Err(error) = self.mark(session, hash, Event::Accepted).await {
             tracing::error!(%hash, %error, "a sent transaction could not be marked pending");
         }
         // The same call at the same nonce and fees signs to the same bytes: then it is that transaction.
@@ -436,72 +446,6 @@ fn signed_row(
     }
 }
 
-/// Posts signed bytes and says whether the node holds them. A refusal is checked against the node: it may
-/// refuse bytes it already took (an earlier post that timed out got through and the transport posted them again,
-/// "nonce too low" once mined); if it knows the hash, it is this transaction, sent, and signing the call again at
-/// the next nonce would do it twice. Where the node cannot be asked, the answer is an error that says the
-/// transaction may have been sent: it stays `signed`, the next send from the wallet settles it, and it is never
-/// sent again.
-async fn broadcast(network: &Network, hash: B256, raw: &Bytes) -> Result<Broadcast, ChainError> {
-    let provider = network.provider();
-    let mut backoff = crate::rpc::RateLimitBackoff::default();
-    // Refused for too many requests (the node did not take the bytes), or its answer lost on the way (a load
-    // balancer's 502, a timeout): the node is asked whether it holds them, and if not the same bytes are posted
-    // again (never a new signature or nonce), as patiently as a read.
-    let message = loop {
-        let error = match provider.send_raw_transaction(raw).await {
-            Ok(_) => return Ok(Broadcast::Taken),
-            Err(RpcError::ErrorResp(payload)) if !crate::rpc::is_rate_limit(&payload) => {
-                break payload.message.to_string();
-            }
-            Err(error) => error,
-        };
-        let limited = match &error {
-            RpcError::ErrorResp(_) => true,
-            other => crate::rpc::is_http_rate_limit(other),
-        };
-        match provider.get_transaction_by_hash(hash).await {
-            Ok(Some(_)) => return Ok(Broadcast::Taken),
-            Ok(None) => {}
-            Err(unanswered) if !limited => return Err(unsure(network, hash, unanswered)),
-            Err(_) => {}
-        }
-        match backoff.next_pause() {
-            Some(pause) => tokio::time::sleep(pause).await,
-            None if limited => return Ok(Broadcast::Refused(Refusal::RateLimited, error.to_string())),
-            None => return Err(unsure(network, hash, error)),
-        }
-    };
-    let refusal = classify(&message);
-    if refusal == Refusal::AlreadyKnown {
-        return Ok(Broadcast::Taken);
-    }
-    match provider.get_transaction_by_hash(hash).await {
-        Ok(Some(_)) => Ok(Broadcast::Taken),
-        Ok(None) => Ok(Broadcast::Refused(refusal, message)),
-        Err(error) => Err(ChainError::Unreachable {
-            network: network.name().to_string(),
-            detail: format!(
-                "transaction {hash} was refused ({message}) and the node cannot say whether an earlier attempt \
-                 reached it ({}); it is not sent again: poll it",
-                network.rpc_error(error)
-            ),
-        }),
-    }
-}
-
-/// A send whose outcome the nodes cannot tell: the transaction stays `signed`, and is never sent again.
-fn unsure(network: &Network, hash: B256, error: RpcError<alloy::transports::TransportErrorKind>) -> ChainError {
-    ChainError::Unreachable {
-        network: network.name().to_string(),
-        detail: format!(
-            "transaction {hash} is signed and recorded but may not have reached a node ({}); it is not sent again: \
-             poll it",
-            network.rpc_error(error)
-        ),
-    }
-}
-
 tokio::task_local! {
     /// The Idempotency-Key of the request being served, which every transaction it sends is recorded with.
     static REQUEST_KEY: String;
@@ -546,11 +490,11 @@ mod tests {
             only_over: None,
         };
         let too_low = || Broadcast::Refused(Refusal::NonceTooLow, "nonce too low".into());
-        assert_eq!(verdict(Broadcast::Taken, &next, 1), Verdict::Sent);
-        assert_eq!(verdict(too_low(), &next, 1), Verdict::Retry);
-        assert_eq!(verdict(too_low(), &next, ATTEMPTS), Verdict::Rejected("nonce too low".into()));
-        assert_eq!(verdict(too_low(), &replace, 1), Verdict::Rejected("nonce too low".into()));
+        assert_eq!(verdict(&Broadcast::Taken(None), &next, 1), Verdict::Sent);
+        assert_eq!(verdict(&too_low(), &next, 1), Verdict::Retry);
+        assert_eq!(verdict(&too_low(), &next, ATTEMPTS), Verdict::Rejected("nonce too low".into()));
+        assert_eq!(verdict(&too_low(), &replace, 1), Verdict::Rejected("nonce too low".into()));
         let funds = Broadcast::Refused(Refusal::Other, "insufficient funds".into());
-        assert_eq!(verdict(funds, &next, 1), Verdict::Rejected("insufficient funds".into()));
+        assert_eq!(verdict(&funds, &next, 1), Verdict::Rejected("insufficient funds".into()));
     }
 }

@@ -1,0 +1,166 @@
+//! Posting signed bytes to a node, and what it said: whether it holds the transaction (and, from a node that
+//! answers a post once the transaction is mined, its receipt), or why it refused it.
+
+use std::time::Duration;
+
+use alloy::primitives::{B256, Bytes};
+use alloy::providers::Provider;
+use alloy::rpc::json_rpc::ErrorPayload;
+use alloy::rpc::types::TransactionReceipt;
+use alloy::transports::{RpcError, TransportErrorKind};
+
+use super::refusal::{Refusal, classify};
+use crate::error::ChainError;
+use crate::network::Network;
+
+/// What the node said to a broadcast.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Broadcast {
+    /// It holds the transaction (taken now, or by an earlier post of the same bytes); with the receipt when the
+    /// node answered once it was mined.
+    Taken(Option<Box<TransactionReceipt>>),
+    /// It refused the transaction, which it does not hold.
+    Refused(Refusal, String),
+}
+
+/// How long a post that waits for its receipt is given, the wallet's lock held: a node that mines at once (a
+/// local one, a chain of sub-second blocks) answers within it. Past it the node is taken to be waiting for a
+/// block, and the transaction is settled and waited for as after a plain post.
+const SYNC_GRACE: Duration = Duration::from_millis(25);
+
+/// Posts the bytes with `eth_sendRawTransactionSync` (EIP-7966: anvil, geth from 1.16.6, erigon from 3.4), which
+/// answers with the receipt once the transaction is mined: that receipt, if it came within [`SYNC_GRACE`].
+/// Anything else (no block yet, a refusal, a node without the method) is left to the plain post that follows:
+/// the same bytes again, which a node that took them answers as known, or refuses for the same reason.
+async fn post_sync(network: &Network, raw: &Bytes) -> Option<TransactionReceipt> {
+    match tokio::time::timeout(SYNC_GRACE, network.provider().send_raw_transaction_sync(raw)).await {
+        Ok(Ok(receipt)) => Some(receipt),
+        Ok(Err(error)) => {
+            if lacks_method(&error) {
+                tracing::info!(
+                    network = network.name(),
+                    "the node has no eth_sendRawTransactionSync; receipts are polled for"
+                );
+                network.lacks_sync_send();
+            }
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Whether a node answered that it has no such method: JSON-RPC's "method not found", or a provider's refusal
+/// of the request itself (an HTTP 4xx other than 429).
+fn lacks_method(error: &RpcError<TransportErrorKind>) -> bool {
+    match error {
+        RpcError::ErrorResp(payload) => says_no_method(payload),
+        RpcError::Transport(TransportErrorKind::HttpError(http)) => {
+            (400..500).contains(&http.status) && http.status != 429
+        }
+        _ => false,
+    }
+}
+
+fn says_no_method(payload: &ErrorPayload) -> bool {
+    let message = payload.message.to_lowercase();
+    payload.code == -32601
+        || (message.contains("method")
+            && ["not found", "does not exist", "not supported", "unsupported", "not available"]
+                .iter()
+                .any(|phrase| message.contains(phrase)))
+}
+
+/// Posts signed bytes and says whether the node holds them (with the receipt, when `wait` and the node answers
+/// a post once it is mined: [`post_sync`]). A refusal is checked against the node: it may
+/// refuse bytes it already took (an earlier post that timed out got through and the transport posted them again,
+/// "nonce too low" once mined); if it knows the hash, it is this transaction, sent, and signing the call again at
+/// the next nonce would do it twice. Where the node cannot be asked, the answer is an error that says the
+/// transaction may have been sent: it stays `signed`, the next send from the wallet settles it, and it is never
+/// sent again.
+pub(super) async fn broadcast(network: &Network, hash: B256, raw: &Bytes, wait: bool) -> Result<Broadcast, ChainError> {
+    if wait
+        && network.offers_sync_send()
+        && let Some(receipt) = post_sync(network, raw).await
+    {
+        return Ok(Broadcast::Taken(Some(Box::new(receipt))));
+    }
+    let provider = network.provider();
+    let mut backoff = crate::rpc::RateLimitBackoff::default();
+    // Refused for too many requests (the node did not take the bytes), or its answer lost on the way (a load
+    // balancer's 502, a timeout): the node is asked whether it holds them, and if not the same bytes are posted
+    // again (never a new signature or nonce), as patiently as a read.
+    let message = loop {
+        let error = match provider.send_raw_transaction(raw).await {
+            Ok(_) => return Ok(Broadcast::Taken(None)),
+            Err(RpcError::ErrorResp(payload)) if !crate::rpc::is_rate_limit(&payload) => {
+                break payload.message.to_string();
+            }
+            Err(error) => error,
+        };
+        let limited = match &error {
+            RpcError::ErrorResp(_) => true,
+            other => crate::rpc::is_http_rate_limit(other),
+        };
+        match provider.get_transaction_by_hash(hash).await {
+            Ok(Some(_)) => return Ok(Broadcast::Taken(None)),
+            Ok(None) => {}
+            Err(unanswered) if !limited => return Err(unsure(network, hash, unanswered)),
+            Err(_) => {}
+        }
+        match backoff.next_pause() {
+            Some(pause) => tokio::time::sleep(pause).await,
+            None if limited => return Ok(Broadcast::Refused(Refusal::RateLimited, error.to_string())),
+            None => return Err(unsure(network, hash, error)),
+        }
+    };
+    let refusal = classify(&message);
+    if refusal == Refusal::AlreadyKnown {
+        return Ok(Broadcast::Taken(None));
+    }
+    match provider.get_transaction_by_hash(hash).await {
+        Ok(Some(_)) => Ok(Broadcast::Taken(None)),
+        Ok(None) => Ok(Broadcast::Refused(refusal, message)),
+        Err(error) => Err(ChainError::Unreachable {
+            network: network.name().to_string(),
+            detail: format!(
+                "transaction {hash} was refused ({message}) and the node cannot say whether an earlier attempt \
+                 reached it ({}); it is not sent again: poll it",
+                network.rpc_error(error)
+            ),
+        }),
+    }
+}
+
+/// A send whose outcome the nodes cannot tell: the transaction stays `signed`, and is never sent again.
+fn unsure(network: &Network, hash: B256, error: RpcError<alloy::transports::TransportErrorKind>) -> ChainError {
+    ChainError::Unreachable {
+        network: network.name().to_string(),
+        detail: format!(
+            "transaction {hash} is signed and recorded but may not have reached a node ({}); it is not sent again: \
+             poll it",
+            network.rpc_error(error)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(code: i64, message: &str) -> RpcError<TransportErrorKind> {
+        RpcError::ErrorResp(ErrorPayload { code, message: message.to_string().into(), data: None })
+    }
+
+    #[test]
+    fn a_node_without_the_sync_method_is_told_from_one_refusing_the_transaction() {
+        assert!(lacks_method(&payload(-32601, "Method not found")));
+        assert!(lacks_method(&payload(
+            -32000,
+            "the method eth_sendRawTransactionSync does not exist/is not available"
+        )));
+        assert!(lacks_method(&payload(-32600, "Unsupported method: eth_sendRawTransactionSync")));
+        assert!(!lacks_method(&payload(-32000, "nonce too low")));
+        assert!(!lacks_method(&payload(-32003, "insufficient funds for gas * price + value")));
+        assert!(!lacks_method(&payload(4, "the transaction was added to the mempool but wasn't processed in time")));
+    }
+}
