@@ -38,23 +38,6 @@ impl Report {
     }
 }
 
-pub async fn sequential<F, Fut>(count: usize, mut call: F) -> Samples
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for _ in 0..count / 10 {
-        call().await;
-    }
-    let mut samples = Samples::default();
-    for _ in 0..count {
-        let start = Instant::now();
-        call().await;
-        samples.0.push(start.elapsed().as_secs_f64() * 1e6);
-    }
-    samples
-}
-
 /// One keep-alive HTTP/1.1 connection sending one prepared request over and over, as wrk does, so what is
 /// measured is the server and the loopback, not a client library.
 struct RawConnection {

@@ -94,19 +94,24 @@ pub async fn floors(bench: &mut Bench) -> Floor {
     Floor { block_number: block_number_request }
 }
 
-/// The quotes measured: amm, clmm (V3 and V4) and router ones (a two-hop, a split, a route changing family); and
-/// each amm and clmm quote twice: the same request over and over, as a polling bot sends it (answered again
-/// while the block holds), and with a new amount each time, so every one is computed.
-fn quote_runs(bench: &Bench) -> Vec<QuoteRun> {
-    // The V4 pool of the same pair, beside V3's: a quote on it runs the same math on state read through a lens.
-    let v4_weth_usdc = bench
+/// The devnet's V4 WETH/USDC pool, beside V3's.
+pub fn v4_weth_usdc(bench: &Bench) -> PoolAddress {
+    bench
         .devnet
         .deployment()
         .pools
         .iter()
         .find(|pool| matches!(pool.address, PoolAddress::Id(_)) && pool.base == "WETH" && pool.quote == "USDC")
         .expect("the devnet has a V4 WETH/USDC pool")
-        .address;
+        .address
+}
+
+/// The quotes measured: amm, clmm (V3 and V4) and router ones (a two-hop, a split, a route changing family); and
+/// each amm and clmm quote twice: the same request over and over, as a polling bot sends it (answered again
+/// while the block holds), and with a new amount each time, so every one is computed.
+fn quote_runs(bench: &Bench) -> Vec<QuoteRun> {
+    // The V4 pool of the same pair, beside V3's: a quote on it runs the same math on state read through a lens.
+    let v4_weth_usdc = v4_weth_usdc(bench);
     let base = &bench.base;
     let swap = |kind: TradingType, query: &str| {
         format!("{base}/trading/{kind}/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&{query}")
