@@ -19,6 +19,8 @@ use super::scenarios::QuoteRun;
 
 /// Executions measured per row, after a tenth as many unmeasured.
 const EXECUTIONS: usize = 100;
+/// The pause before each execution and each raw send.
+const QUIET: Duration = Duration::from_millis(10);
 
 /// Pool reads per block: after each swap (a new block), 50 clmm quotes of one pool; only their calls count.
 pub async fn pool_reads_per_block(bench: &mut Bench, runs: &[QuoteRun]) {
@@ -126,9 +128,13 @@ pub async fn executions(bench: &mut Bench) {
 async fn in_turn<F: std::future::Future>(floor: &RawSend, mut execute: impl FnMut(usize) -> F) -> (Samples, Samples) {
     let (mut executed, mut sent) = (Samples::default(), Samples::default());
     for turn in 0..EXECUTIONS + EXECUTIONS / 10 {
+        // Each starts on a quiet machine: what the other left running (the gateway reads its pools again after a
+        // swap, follows the block a raw send made) is done first.
+        tokio::time::sleep(QUIET).await;
         let started = Instant::now();
         execute(turn).await;
         let execution = started.elapsed().as_secs_f64() * 1e6;
+        tokio::time::sleep(QUIET).await;
         let started = Instant::now();
         floor.send().await;
         if turn >= EXECUTIONS / 10 {
