@@ -167,6 +167,8 @@ impl Network {
     pub async fn pending_nonce(&self, from: alloy::primitives::Address) -> Result<u64, ChainError> {
         use alloy::primitives::U64;
         let rpc = |e| self.rpc_error(e);
+        // Blocks followed from here on, so an answer from behind the highest seen is told.
+        self.latest_block().await?;
         let mut highest = 0;
         for _ in 0..CURRENT_ASKS {
             let mut batch = alloy::rpc::client::BatchRequest::new(self.provider.client());
@@ -192,6 +194,9 @@ impl Network {
         estimate: bool,
     ) -> Result<(Result<Bytes, TransportError>, Option<Result<u64, TransportError>>), TransportError> {
         use alloy::primitives::U64;
+        // Blocks followed from here on, so an answer from behind the highest seen is told (a node that cannot be
+        // asked fails the call below too).
+        let _ = self.latest_block().await;
         for _ in 0..CURRENT_ASKS {
             let mut batch = alloy::rpc::client::BatchRequest::new(self.provider.client());
             let head = batch.add_call::<_, U64>("eth_blockNumber", &[(); 0])?;

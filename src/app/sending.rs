@@ -50,9 +50,25 @@ pub async fn send_checked(
     checks: impl std::future::Future<Output = AppResult<()>>,
 ) -> AppResult<(SentTx, Outcome)> {
     let sender = &state.ethereum().sender;
-    let (checked, prepared) = tokio::join!(checks, sender.prepare(network, signer.address(), call));
-    checked?;
-    let (sent, outcome) = sender.send_prepared_and_wait(network, signer, call, prepared?, label).await?;
+    let mut refusal = None;
+    let ready = async {
+        match tokio::join!(checks, sender.prepare(network, signer.address(), call)) {
+            (Ok(()), Ok(prepared)) => Some(prepared),
+            (Err(error), _) => {
+                refusal = Some(error);
+                None
+            }
+            (_, Err(error)) => {
+                refusal = Some(error.into());
+                None
+            }
+        }
+    };
+    let sent = Box::pin(sender.send_when_ready(network, signer, call, label, ready)).await?;
+    let (sent, outcome) = match sent {
+        Some(sent) => sent,
+        None => return Err(refusal.expect("not ready means refused")),
+    };
     match &outcome {
         Outcome::Pending => {
             Err(AppError::TimedOut { hash: sent.hash, waited_ms: network.settings().tx_timeout.as_millis() as u64 })

@@ -260,16 +260,10 @@ impl SenderSession for SenderGuard {
     /// power cut forgets it (SQLite commits of everything else do not wait for the disk; this one takes them with
     /// it, as the WAL is written in order).
     async fn record(&mut self, tx: &LedgerTx) -> Result<(), LedgerError> {
-        let sqlite = self.storage.backend == Backend::Sqlite;
-        let mut conn = self.conn().await?;
-        if sqlite {
-            sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await.map_err(failed)?;
+        match &self.storage.durable {
+            Some(durable) => queries::record(&mut *durable.acquire().await.map_err(failed)?, tx).await,
+            None => queries::record(&mut *self.conn().await?, tx).await,
         }
-        let recorded = queries::record(&mut conn, tx).await;
-        if sqlite {
-            sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await.map_err(failed)?;
-        }
-        recorded
     }
 
     async fn apply(&mut self, hash: B256, event: Event) -> Result<bool, LedgerError> {

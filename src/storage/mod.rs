@@ -49,6 +49,9 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Storage {
     pool: AnyPool,
+    /// SQLite: the connection whose commits wait for the disk, for the ledger's write-ahead records (the pool's
+    /// do not: a process killed loses none of them, a power cut may lose the last few).
+    durable: Option<AnyPool>,
     backend: Backend,
     lists: Arc<ListCache>,
     quotes: quotes::QuoteWriter,
@@ -150,33 +153,27 @@ impl Storage {
             create_owner_only(url);
         }
         let options = AnyConnectOptions::from_str(url)?;
-        let pool = AnyPoolOptions::new()
-            // SQLite takes one writer at a time whatever the pool; PostgreSQL as many as configured.
-            .max_connections(if backend == Backend::Sqlite { 4 } else { max_connections })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        // Commits do not wait for the disk (a process killed loses none of them, a power cut may
-                        // lose the last few), except the ledger's record of a transaction about to be sent.
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        // SQLite takes one writer at a time whatever the pool; PostgreSQL as many as configured.
+        let connections = if backend == Backend::Sqlite { 4 } else { max_connections };
+        let pool = sqlite_tuned(AnyPoolOptions::new().max_connections(connections), backend, "NORMAL")
+            .connect_with(options.clone())
             .await?;
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
+        let durable = match backend {
+            Backend::Sqlite => Some(
+                sqlite_tuned(AnyPoolOptions::new().max_connections(1), backend, "FULL").connect_with(options).await?,
+            ),
+            Backend::Postgres => None,
+        };
         sqlx::migrate!("src/storage/migrations").run(&pool).await?;
         let quotes = quotes::QuoteWriter::start(pool.clone());
         let alive = match backend {
             Backend::Postgres => idempotency::hold_liveness(&pool).await?.map(|conn| Arc::new(Mutex::new(conn))),
             Backend::Sqlite => None,
         };
-        Ok(Storage { pool, backend, lists: Arc::default(), quotes, _alive: alive })
+        Ok(Storage { pool, durable, backend, lists: Arc::default(), quotes, _alive: alive })
     }
 
     pub fn backend(&self) -> Backend {
@@ -190,7 +187,24 @@ impl Storage {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(durable) = &self.durable {
+            durable.close().await;
+        }
     }
+}
+
+/// A pool whose SQLite connections wait for busy writers, keep foreign keys, and commit with `synchronous`.
+fn sqlite_tuned(options: AnyPoolOptions, backend: Backend, synchronous: &'static str) -> AnyPoolOptions {
+    options.after_connect(move |conn, _| {
+        Box::pin(async move {
+            if backend == Backend::Sqlite {
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute(sqlx::AssertSqlSafe(format!("PRAGMA synchronous = {synchronous}"))).await?;
+            }
+            Ok(())
+        })
+    })
 }
 
 /// A unique-constraint violation becomes `Duplicate(what)`; anything else stays a database error.

@@ -3,15 +3,16 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes, U64};
 use alloy::providers::Provider;
+use alloy::rpc::client::BatchRequest;
 use alloy::rpc::json_rpc::ErrorPayload;
-use alloy::rpc::types::TransactionReceipt;
-use alloy::transports::{RpcError, TransportErrorKind};
+use alloy::rpc::types::{Transaction, TransactionReceipt};
+use alloy::transports::{RpcError, TransportError, TransportErrorKind};
 
 use super::refusal::{Refusal, classify};
 use crate::error::ChainError;
-use crate::network::Network;
+use crate::network::{CURRENT_ASKS, Network};
 
 /// What the node said to a broadcast.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +78,12 @@ fn says_no_method(payload: &ErrorPayload) -> bool {
 /// the next nonce would do it twice. Where the node cannot be asked, the answer is an error that says the
 /// transaction may have been sent: it stays `signed`, the next send from the wallet settles it, and it is never
 /// sent again.
-pub(super) async fn broadcast(network: &Network, hash: B256, raw: &Bytes, wait: bool) -> Result<Broadcast, ChainError> {
+pub(super) async fn broadcast(
+    network: &Network,
+    (hash, raw): (B256, &Bytes),
+    placed: (Address, u64),
+    wait: bool,
+) -> Result<Broadcast, ChainError> {
     if wait
         && network.offers_sync_send()
         && let Some(receipt) = post_sync(network, raw).await
@@ -117,18 +123,41 @@ pub(super) async fn broadcast(network: &Network, hash: B256, raw: &Bytes, wait: 
     if refusal == Refusal::AlreadyKnown {
         return Ok(Broadcast::Taken(None));
     }
-    match provider.get_transaction_by_hash(hash).await {
-        Ok(Some(_)) => Ok(Broadcast::Taken(None)),
-        Ok(None) => Ok(Broadcast::Refused(refusal, message)),
-        Err(error) => Err(ChainError::Unreachable {
-            network: network.name().to_string(),
-            detail: format!(
-                "transaction {hash} was refused ({message}) and the node cannot say whether an earlier attempt \
-                 reached it ({}); it is not sent again: poll it",
-                network.rpc_error(error)
-            ),
-        }),
+    let cannot_say = |detail: String| ChainError::Unreachable {
+        network: network.name().to_string(),
+        detail: format!(
+            "transaction {hash} was refused ({message}) and the node cannot say whether an earlier attempt reached \
+             it ({detail}); it is not sent again: poll it"
+        ),
+    };
+    match holds(network, hash, placed).await {
+        Ok(Some(true)) => Ok(Broadcast::Taken(None)),
+        Ok(Some(false)) => Ok(Broadcast::Refused(refusal, message)),
+        Ok(None) => Err(cannot_say("every node asked is behind the one that refused it".into())),
+        Err(error) => Err(cannot_say(network.rpc_error(error).to_string())),
     }
+}
+
+/// Whether a node holds `hash`, placed at `(sender, nonce)`, after a refusal that may mean an earlier post of it
+/// got through ("nonce too low" once it is mined, "replacement underpriced" while it is pending): asked together
+/// with the sender's pending count, so the answer comes from a node that knows a transaction at that nonce. One
+/// behind the others (a load balancer's lagging node) would take ours for another's, and the send would sign the
+/// call again at the next nonce. Asked again while the node answering is behind; `None` if none caught up.
+async fn holds(network: &Network, hash: B256, (sender, nonce): (Address, u64)) -> Result<Option<bool>, TransportError> {
+    for _ in 0..CURRENT_ASKS {
+        let mut batch = BatchRequest::new(network.provider().client());
+        let count = batch.add_call::<_, U64>("eth_getTransactionCount", &(sender, "pending"))?;
+        let found = batch.add_call::<_, Option<Transaction>>("eth_getTransactionByHash", &(hash,))?;
+        batch.send().await?;
+        let (count, found) = (count.await?.to::<u64>(), found.await?);
+        if found.is_some() {
+            return Ok(Some(true));
+        }
+        if count > nonce {
+            return Ok(Some(false));
+        }
+    }
+    Ok(None)
 }
 
 /// A send whose outcome the nodes cannot tell: the transaction stays `signed`, and is never sent again.

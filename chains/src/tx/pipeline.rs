@@ -75,6 +75,18 @@ pub struct Prepared {
     pub fees: Fees,
 }
 
+/// What a locked send is to sign: known, or a call at the next nonce whose gas limit and fees are still being
+/// prepared while the lock is taken and the nonce chosen (`None` from `prepared`: not to be sent).
+enum Plan {
+    Known(Box<Job>),
+    WhenPrepared {
+        call: Call,
+        label: String,
+        request_key: Option<String>,
+        prepared: tokio::sync::oneshot::Receiver<Option<Prepared>>,
+    },
+}
+
 /// What a locked send signs.
 struct Job {
     call: Call,
@@ -154,26 +166,37 @@ impl<L: Ledger> TxSender<L> {
         Ok(Prepared { gas_limit, fees: gas::offer(&market, gas_limit, &caps)? })
     }
 
-    /// Signs, records and sends a prepared call, then waits for the receipt (or the network's timeout).
-    pub async fn send_prepared_and_wait(
+    /// Sends `call` once `ready` gives its gas limit and fees ([`TxSender::prepare`], and whatever else must hold
+    /// first), then waits for the receipt (or the network's timeout). Meanwhile the wallet's lock is taken and the
+    /// nonce chosen, so those round trips cost no time of their own. `ready` giving `None` sends nothing (and
+    /// answers `None`): the caller knows why.
+    pub async fn send_when_ready(
         self: &Arc<Self>,
         network: &Arc<Network>,
         signer: &PrivateKeySigner,
         call: &Call,
-        prepared: Prepared,
         label: &str,
-    ) -> Result<(SentTx, Outcome), ChainError> {
-        let job = Job {
+        ready: impl std::future::Future<Output = Option<Prepared>>,
+    ) -> Result<Option<(SentTx, Outcome)>, ChainError> {
+        let (prepared_tx, prepared) = tokio::sync::oneshot::channel();
+        let plan = Plan::WhenPrepared {
             call: call.clone(),
-            gas_limit: prepared.gas_limit,
-            placement: Placement::Next(prepared.fees),
-            kind: TxKind::Call,
             label: label.to_string(),
             request_key: current_request_key(),
-            wait: true,
+            prepared,
         };
-        let (sent, receipt) = self.run_locked(network, signer, job).await?;
-        self.wait_with(network, sent, network.settings().tx_timeout, receipt).await
+        // On the heap: what it awaits (simulation, fee reads, a caller's checks) makes a deep future.
+        let ready = Box::pin(ready);
+        let give = async {
+            let _ = prepared_tx.send(ready.await);
+        };
+        let (sent, ()) = tokio::join!(self.run_locked(network, signer, plan), give);
+        match sent? {
+            Some((sent, receipt)) => {
+                Ok(Some(self.wait_with(network, sent, network.settings().tx_timeout, receipt).await?))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Prepares and sends, then waits for the receipt (or the network's timeout).
@@ -184,8 +207,11 @@ impl<L: Ledger> TxSender<L> {
         call: &Call,
         label: &str,
     ) -> Result<(SentTx, Outcome), ChainError> {
-        let prepared = self.prepare(network, signer.address(), call).await?;
-        self.send_prepared_and_wait(network, signer, call, prepared, label).await
+        let mut refusal = None;
+        let ready =
+            async { self.prepare(network, signer.address(), call).await.map_err(|error| refusal = Some(error)).ok() };
+        let sent = self.send_when_ready(network, signer, call, label, ready).await?;
+        sent.ok_or_else(|| refusal.expect("not ready means refused"))
     }
 
     /// Waits for `sent` (or a replacement of it) to be mined; the answer names the transaction that was.
@@ -248,7 +274,8 @@ impl<L: Ledger> TxSender<L> {
         let caps = network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?;
         let placement = Placement::Replace { nonce, market, caps, only_over };
         let job = Job { call, gas_limit, placement, kind, label, request_key: current_request_key(), wait: false };
-        Ok(self.run_locked(network, signer, job).await?.0)
+        let sent = self.run_locked(network, signer, Plan::Known(Box::new(job))).await?;
+        Ok(sent.expect("a known job is sent or refused").0)
     }
 
     /// Settles what a send that never finished left `signed` (the gateway stopped between signing and sending,
@@ -279,24 +306,41 @@ impl<L: Ledger> TxSender<L> {
     /// Runs a send in a task of its own: it takes the wallet's lock there, and from then on runs to its end even
     /// if the request that asked for it goes away, so a transaction is never left half-recorded by a client hanging
     /// up, and a lock is never left half-taken. A request that went away or withdrew ([`Commitment`]) while waiting
-    /// for the lock signs nothing; once it has the lock, the request is committed to the send.
+    /// for the lock, or for its call to be prepared, signs nothing; once it has both, the request is committed to the
+    /// send. `None`: the call was not to be sent after all.
     async fn run_locked(
         self: &Arc<Self>,
         network: &Arc<Network>,
         signer: &PrivateKeySigner,
-        job: Job,
-    ) -> Result<(SentTx, Option<Box<TransactionReceipt>>), ChainError> {
+        plan: Plan,
+    ) -> Result<Option<(SentTx, Option<Box<TransactionReceipt>>)>, ChainError> {
         let asking = Arc::new(());
         let still_asked = Arc::downgrade(&asking);
         let commitment = Commitment::current();
         let (this, network, signer) = (self.clone(), network.clone(), signer.clone());
         let task = tokio::spawn(async move {
             let mut lock = this.lock(&network, signer.address()).await?;
-            let asked = still_asked.upgrade().is_some() && commitment.is_none_or(|request| request.commit());
-            let result = match asked {
-                true => this.send_locked(&mut lock.session, &network, &signer, &job).await,
-                false => Err(ChainError::Withdrawn),
-            };
+            let session = &mut lock.session;
+            let result = async {
+                let from = signer.address();
+                let (job, chosen) = match plan {
+                    Plan::Known(job) => (*job, None),
+                    Plan::WhenPrepared { call, label, request_key, prepared } => {
+                        // Chosen while the call is still being prepared: the lock is held, so it stays the next.
+                        let chosen = this.next_nonce(session, &network, from).await?;
+                        let Ok(Some(Prepared { gas_limit, fees })) = prepared.await else { return Ok(None) };
+                        let placement = Placement::Next(fees);
+                        let job =
+                            Job { call, gas_limit, placement, kind: TxKind::Call, label, request_key, wait: true };
+                        (job, Some(chosen))
+                    }
+                };
+                match still_asked.upgrade().is_some() && commitment.is_none_or(|request| request.commit()) {
+                    true => this.send_locked(session, &network, &signer, &job, chosen).await.map(Some),
+                    false => Err(ChainError::Withdrawn),
+                }
+            }
+            .await;
             lock.session.release().await;
             result
         });
@@ -312,16 +356,20 @@ impl<L: Ledger> TxSender<L> {
         network: &Network,
         signer: &PrivateKeySigner,
         job: &Job,
+        mut chosen: Option<NonceChoice>,
     ) -> Result<(SentTx, Option<Box<TransactionReceipt>>), ChainError> {
         let from = signer.address();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (choice, fees, replaces) = self.place(session, network, from, job).await?;
+            let (choice, fees, replaces) = match (chosen.take(), job.placement) {
+                (Some(choice), Placement::Next(fees)) => (choice, fees, None),
+                _ => self.place(session, network, from, job).await?,
+            };
             let (hash, raw) = sign(signer, network.chain_id(), choice.nonce, job.gas_limit, fees, &job.call)?;
             session.record(&signed_row(network, from, (hash, &raw, choice.nonce), job, replaces)).await?;
             failpoint("abort-after-sign");
-            let broadcast = broadcast(network, hash, &raw, job.wait).await?;
+            let broadcast = broadcast(network, (hash, &raw), (from, choice.nonce), job.wait).await?;
             match verdict(&broadcast, &job.placement, attempt) {
                 Verdict::Sent => {
                     let Broadcast::Taken(receipt) = broadcast else { unreachable!("sent means taken") };

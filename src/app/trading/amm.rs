@@ -72,10 +72,10 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> AppResult<TxResponse<SwapData>> {
-    plan(state, connector, &request)
-        .await?
-        .execute(state, Some(Family::V2), TradingType::Amm, request.wallet_address.as_deref())
-        .await
+    let planned = plan(state, connector, &request).await?;
+    let answer = planned.execute(state, Some(Family::V2), TradingType::Amm, request.wallet_address.as_deref()).await?;
+    planned.read_pools_again(state);
+    Ok(answer)
 }
 
 pub async fn pool_info(state: &AppState, connector: Option<&str>, query: PoolQuery) -> AppResult<AmmPoolInfo> {

@@ -91,7 +91,9 @@ pub async fn execute_swap(
 ) -> AppResult<TxResponse<SwapData>> {
     let planned = plan(state, connector, &request).await?;
     let family = planned.routing.legs[0].route.hops[0].family;
-    planned.execute(state, Some(family), TradingType::Clmm, request.wallet_address.as_deref()).await
+    let answer = planned.execute(state, Some(family), TradingType::Clmm, request.wallet_address.as_deref()).await?;
+    planned.read_pools_again(state);
+    Ok(answer)
 }
 
 const DEFAULT_BINS: u32 = 10;

@@ -179,7 +179,18 @@ pub async fn execute_swap(
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let order = Order::resolve(&desk, &request, None)?;
     let routing = best_routing(state, &desk, &order).await?;
-    Planned { desk, order, routing }.execute(state, None, TradingType::Router, request.wallet_address.as_deref()).await
+    execute_routed(state, Planned { desk, order, routing }, request.wallet_address.as_deref()).await
+}
+
+/// Executes a routed order; then, in the background, searches its routes again: the swap made every pool state
+/// of the pair stale, and the next quote of it (a bot quotes again right after it trades) finds them read.
+async fn execute_routed(state: &AppState, planned: Planned, wallet: Option<&str>) -> AppResult<TxResponse<SwapData>> {
+    let answer = planned.execute(state, None, TradingType::Router, wallet).await?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        let _ = best_routing(&state, &planned.desk, &planned.order).await;
+    });
+    Ok(answer)
 }
 
 /// Executes a stored quote: the same route and amounts, bounded by the slippage it was quoted with. If the price
@@ -227,9 +238,7 @@ pub async fn execute_quote(
         return Err(AppError::invalid("quoteId", format!("{id} {by}; a quote executes once: quote again"))
             .of_kind(InvalidKind::QuoteUsed));
     }
-    let executed = Planned { desk, order, routing }
-        .execute(state, None, TradingType::Router, request.wallet_address.as_deref())
-        .await;
+    let executed = execute_routed(state, Planned { desk, order, routing }, request.wallet_address.as_deref()).await;
     let sent = match &executed {
         Ok(answer) => Some(answer.signature.clone()),
         Err(AppError::Failed { hash, .. } | AppError::TimedOut { hash, .. }) => Some(hash.to_string()),

@@ -222,13 +222,13 @@ impl Planned {
     /// when `None`, the router that takes this routing) and reads what moved. `kind` (`amm`, `clmm`, `router`)
     /// names the spender in messages.
     pub async fn execute(
-        self,
+        &self,
         state: &AppState,
         router: Option<Family>,
         kind: TradingType,
         wallet: Option<&str>,
     ) -> AppResult<TxResponse<SwapData>> {
-        let Planned { desk, order, routing } = &self;
+        let Planned { desk, order, routing } = self;
         let quote = &routing.quote;
         let (owner, signer) = desk.wallet(state, wallet)?;
         let protocol = match router {
@@ -270,22 +270,16 @@ impl Planned {
             }
             sent => sent?,
         };
-        let answer = recipe.answer_through(protocol, &sent, &outcome);
-        self.read_again(state, router.is_none());
-        Ok(answer)
+        Ok(recipe.answer_through(protocol, &sent, &outcome))
     }
 
-    /// The swap moved its pools, in a block that makes every cached pool state stale: what quoting this order
-    /// reads (`routed`: the router's search over the pair's pools; else the swap's own pools) is read again now,
-    /// in the background, so the next quote of it (a bot quotes again right after it trades) finds them fresh.
-    fn read_again(self, state: &AppState, routed: bool) {
+    /// After the swap: its pools moved, in a block that makes every cached pool state stale, so they are read again
+    /// now, in the background, and the next quote of them (a bot quotes again right after it trades) finds them
+    /// fresh.
+    pub fn read_pools_again(self, state: &AppState) {
         let state = state.clone();
         tokio::spawn(async move {
-            let Planned { desk, order, routing } = self;
-            if routed {
-                let _ = super::router::best_routing(&state, &desk, &order).await;
-                return;
-            }
+            let Planned { desk, routing, .. } = self;
             for leg in &routing.legs {
                 let _ = quote_route(state.pool_states(), &desk, &leg.route, SwapAmount::ExactIn(leg.amount_in)).await;
             }

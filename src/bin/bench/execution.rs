@@ -49,7 +49,7 @@ pub async fn pool_reads_per_block(bench: &mut Bench, runs: &[QuoteRun]) {
 /// One kind of execution: the route, and the two requests it alternates (a sale then a purchase of the same
 /// amount, so the pools end near where they started).
 struct Execution {
-    name: &'static str,
+    name: String,
     path: String,
     requests: [Value; 2],
     target: &'static str,
@@ -70,21 +70,28 @@ fn swaps(bench: &Bench) -> Vec<Execution> {
     let path = |kind: TradingType| format!("/trading/{kind}/execute-swap");
     let (amm, clmm, router) = (TradingType::Amm, TradingType::Clmm, TradingType::Router);
     vec![
-        Execution { name: "amm", path: path(amm), requests: pair("0.01", None), target: "≤ 1.5× the floor" },
         Execution {
-            name: "clmm",
+            name: amm.to_string(), path: path(amm), requests: pair("0.01", None), target: "≤ 1.5× the floor"
+        },
+        Execution {
+            name: clmm.to_string(),
             path: path(clmm),
             requests: pair("0.01", Some("0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640")),
             target: "≤ 1.5× the floor",
         },
         Execution {
-            name: "clmm v4",
+            name: format!("{clmm} v4"),
             path: path(clmm),
             requests: pair("0.01", Some(&v4_pool)),
             target: "≤ 1.5× the floor",
         },
         // 50 WETH goes three ways on the devnet's pools.
-        Execution { name: "router split", path: path(router), requests: pair("50", None), target: "≤ 2× the floor" },
+        Execution {
+            name: format!("{router} split"),
+            path: path(router),
+            requests: pair("50", None),
+            target: "≤ 2× the floor",
+        },
     ]
 }
 
