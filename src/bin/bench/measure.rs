@@ -171,7 +171,8 @@ pub async fn sequential_pair(a: &RawRequest, b: &RawRequest, count: usize) -> (S
 }
 
 /// `connections` connections in a loop for `duration`: requests per second and p99 latency.
-pub async fn concurrent(request: &RawRequest, connections: usize, duration: Duration) -> (f64, f64) {
+/// `connections` keep-alive connections sending `request` for `duration`: the rate, and the samples.
+pub async fn concurrent(request: &RawRequest, connections: usize, duration: Duration) -> (f64, Samples) {
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + duration;
     let tasks: Vec<_> = (0..connections)
@@ -195,7 +196,7 @@ pub async fn concurrent(request: &RawRequest, connections: usize, duration: Dura
     for task in tasks {
         all.0.extend(task.await.unwrap());
     }
-    (done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(), all.percentile(0.99))
+    (done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(), all)
 }
 
 pub fn rss_kib(pid: u32) -> u64 {

@@ -309,13 +309,19 @@ pub async fn throughput(bench: &mut Bench, runs: &[QuoteRun]) {
         )]);
         for (kind, url, target) in named {
             eprintln!("bench: {kind} at {connections} connections");
-            let (rate, p99) = concurrent(&RawRequest::get(url), connections, bench.duration).await;
+            let (rate, samples) = concurrent(&RawRequest::get(url), connections, bench.duration).await;
+            let (p50, p99) = (samples.percentile(0.5), samples.percentile(0.99));
+            let target = match connections {
+                16 => target,
+                _ if kind.starts_with(TradingType::Router.as_str()) => "p99 ≤ 10× p50",
+                _ => "",
+            };
             bench.report.add(
                 &format!("{kind}_{connections}c"),
-                &format!("{} at {connections} connections: rate, p99", kind.replace('_', " ")),
-                format!("{rate:.0}/s, {p99:.0} µs"),
-                if connections == 16 { target } else { "" },
-                json!({"per_second": rate, "p99_us": p99}),
+                &format!("{} at {connections} connections: rate, p50 / p99", kind.replace('_', " ")),
+                format!("{rate:.0}/s, {p50:.0} / {p99:.0} µs ({:.1}×)", p99 / p50),
+                target,
+                json!({"per_second": rate, "p50_us": p50, "p99_us": p99}),
             );
         }
     }
