@@ -38,9 +38,10 @@ pub async fn send_and_settle(
     send_checked(state, network, signer, call, label, std::future::ready(Ok(()))).await
 }
 
-/// Sends `call` once `checks` pass (the wallet's funds and allowances, the recipe kept): they run while the call
-/// is simulated and priced, so they add no time of their own. A failed check is the answer, clearer than the
-/// simulation's revert would be, and nothing is sent.
+/// Sends `call` once `checks` pass (the wallet's funds and allowances): they run while the call is simulated and
+/// priced, and the wallet's lock taken, so they add no time of their own. A failed check is the answer, clearer
+/// than the simulation's revert would be, and nothing is sent. Checks ask the node, never the database: on
+/// PostgreSQL the lock holds a pooled connection meanwhile, and sends waiting on a second one could starve the pool.
 pub async fn send_checked(
     state: &AppState,
     network: &std::sync::Arc<Network>,

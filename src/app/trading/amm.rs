@@ -220,13 +220,13 @@ pub async fn add_liquidity(
     let least = (desk.min_out(base), desk.min_out(quote));
     let call = v2.add_liquidity(tokens, (base, quote), least, owner, desk.deadline())?;
     let recipe = AmmRecipe::new(&share, owner, false);
+    keep(state, &recipe).await?;
     let checks = async {
-        let (first, second, kept) = tokio::join!(
+        let (first, second) = tokio::join!(
             desk.require_funds(owner, &share.base, router, base, &spender_name),
-            desk.require_funds(owner, &share.quote, router, quote, &spender_name),
-            keep(state, &recipe)
+            desk.require_funds(owner, &share.quote, router, quote, &spender_name)
         );
-        first.and(second).and(kept)
+        first.and(second)
     };
     let sent = desk.send_checked(state, &signer, call, "add-liquidity", checks).await?;
     recipe.answer(&[sent])

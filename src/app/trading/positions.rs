@@ -174,13 +174,13 @@ async fn deposit(
     let spender = positions.spender(call.to);
     let (token0, token1) = sides.orientation.join(&sides.base, &sides.quote);
     let recipe = PositionRecipe::new(desk, sides, position, Change::Deposit);
+    keep(state, &recipe).await?;
     let checks = async {
-        let (first, second, kept) = tokio::join!(
+        let (first, second) = tokio::join!(
             desk.require_funds(owner, token0, spender, offered.desired.0, &spender_name),
-            desk.require_funds(owner, token1, spender, offered.desired.1, &spender_name),
-            keep(state, &recipe)
+            desk.require_funds(owner, token1, spender, offered.desired.1, &spender_name)
         );
-        first.and(second).and(kept)
+        first.and(second)
     };
     let (sent, outcome) = desk.send_checked(state, &signer, call, label, checks).await?;
     Ok(recipe.answer_through(positions, &desk.network, &sent, &outcome).await)

@@ -257,13 +257,8 @@ impl Planned {
             slippage_pct: desk.slippage_pct,
         };
         let spender_name = format!("{}/{kind}", desk.connector);
-        let checks = async {
-            let (funds, kept) = tokio::join!(
-                desk.require_funds(owner, &order.token_in, spender, needed, &spender_name),
-                keep(state, &recipe)
-            );
-            funds.and(kept)
-        };
+        keep(state, &recipe).await?;
+        let checks = desk.require_funds(owner, &order.token_in, spender, needed, &spender_name);
         let (sent, outcome) = match desk.send_checked(state, &signer, call, "swap", checks).await {
             Err(AppError::Chain(error)) if error.revert_kind() == Some(RevertKind::Slippage) => {
                 return Err(self.slippage(state, &error.to_string()).await);
