@@ -373,7 +373,7 @@ impl<L: Ledger> TxSender<L> {
             match verdict(&broadcast, &job.placement, attempt) {
                 Verdict::Sent => {
                     let Broadcast::Taken(receipt) = broadcast else { unreachable!("sent means taken") };
-                    self.settle_sent(session, hash, choice.superseded, receipt.is_some()).await;
+                    self.settle_sent(session, hash, choice.superseded).await;
                     tracing::info!(%hash, nonce = choice.nonce, label = %job.label, network = network.name(), "transaction sent");
                     return Ok((SentTx { hash, nonce: choice.nonce, sender: from }, receipt));
                 }
@@ -419,12 +419,11 @@ impl<L: Ledger> TxSender<L> {
     }
 
     /// Sent: from here the answer is the hash whatever the ledger says, or a client would send it again. A row
-    /// left `signed` is settled (pending, the node has it) by the next send. One the node answered `mined` for
-    /// is recorded from its receipt next, straight from `signed`.
-    async fn settle_sent(&self, session: &mut L::Session, hash: B256, superseded: Vec<B256>, mined: bool) {
-        if mined {
-            count_transaction(TxStatus::Pending);
-        } else if let Err(error) = self.mark(session, hash, Event::Accepted).await {
+    /// left `signed` is settled (pending, the node has it) by the next send. Marked pending even when the node
+    /// answered with the receipt: the receipt is recorded by whoever waits, and if the client went away meanwhile,
+    /// the tracker follows a pending row to it.
+    async fn settle_sent(&self, session: &mut L::Session, hash: B256, superseded: Vec<B256>) {
+        if let Err(error) = self.mark(session, hash, Event::Accepted).await {
             tracing::error!(%hash, %error, "a sent transaction could not be marked pending");
         }
         // The same call at the same nonce and fees signs to the same bytes: then it is that transaction.
