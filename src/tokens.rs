@@ -18,6 +18,10 @@ pub struct TokenBook {
     /// never count: a token calling itself ETH must not turn ETH into it.
     native_token: Option<Token>,
     pub tokens: Vec<Token>,
+    /// Where each address is in `tokens` (its first entry): quotes name their tokens by address on every answer.
+    by_address: std::collections::HashMap<Address, usize>,
+    /// Where each symbol, as written, is in `tokens` (its first entry).
+    by_symbol: std::collections::HashMap<String, usize>,
 }
 
 impl TokenBook {
@@ -46,7 +50,26 @@ impl TokenBook {
             }
         }
         let list_file = config.rehearsed(network).is_none().then(|| format!("tokens/{CHAIN}/{network}.json"));
-        TokenBook { network: network.to_string(), list_file, native_symbol, native_token, tokens }
+        let mut by_address = std::collections::HashMap::with_capacity(tokens.len());
+        let mut by_symbol = std::collections::HashMap::with_capacity(tokens.len());
+        for (index, token) in tokens.iter().enumerate() {
+            by_address.entry(token.address).or_insert(index);
+            by_symbol.entry(token.symbol.clone()).or_insert(index);
+        }
+        TokenBook {
+            network: network.to_string(),
+            list_file,
+            native_symbol,
+            native_token,
+            tokens,
+            by_address,
+            by_symbol,
+        }
+    }
+
+    /// The listed token at `address`.
+    pub fn at(&self, address: Address) -> Option<&Token> {
+        self.by_address.get(&address).map(|&index| &self.tokens[index])
     }
 
     /// A token by symbol (exact, then case-insensitive) or address. The native currency is not a token here.
@@ -54,16 +77,11 @@ impl TokenBook {
         let wanted = symbol_or_address.trim();
         if wanted.starts_with("0x") {
             let address = parse_address(field, wanted)?;
-            return self
-                .tokens
-                .iter()
-                .find(|t| t.address == address)
-                .cloned()
-                .ok_or_else(|| self.unknown(field, wanted));
+            return self.at(address).cloned().ok_or_else(|| self.unknown(field, wanted));
         }
-        self.tokens
-            .iter()
-            .find(|t| t.symbol == wanted)
+        self.by_symbol
+            .get(wanted)
+            .map(|&index| &self.tokens[index])
             .or_else(|| self.tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(wanted)))
             .cloned()
             .ok_or_else(|| self.unknown(field, wanted))
@@ -108,5 +126,36 @@ impl TokenBook {
 
     fn or_list_it(&self) -> String {
         self.list_file.as_ref().map(|file| format!(" or list it in {file}")).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::TokenRow;
+
+    #[test]
+    fn a_token_is_found_by_address_and_by_symbol_the_list_before_what_was_added() {
+        let dir = tempfile::TempDir::new().unwrap();
+        crate::config::install_templates(dir.path()).unwrap();
+        let config = Config::load(dir.path()).unwrap();
+        let listed = TokenBook::build(&config, &[], "devnet");
+        let usdc = listed.resolve("token", "USDC").unwrap();
+        let row = |address: Address, symbol: &str| TokenRow {
+            network: "devnet".into(),
+            address: address.to_string(),
+            symbol: symbol.into(),
+            name: symbol.into(),
+            decimals: 6,
+        };
+        // An added token at a listed address is not a second entry; one under a listed symbol comes after it.
+        let other = Address::repeat_byte(0x42);
+        let book = TokenBook::build(&config, &[row(usdc.address, "FAKE"), row(other, "USDC")], "devnet");
+        assert_eq!(book.at(usdc.address), Some(&usdc));
+        assert_eq!(book.resolve("token", "USDC").unwrap(), usdc);
+        assert_eq!(book.resolve("token", "usdc").unwrap(), usdc, "case-insensitive after exact");
+        assert_eq!(book.resolve("token", &other.to_string()).unwrap().symbol, "USDC");
+        assert!(book.resolve("token", "FAKE").is_err());
+        assert_eq!(book.at(Address::repeat_byte(0x43)), None);
     }
 }

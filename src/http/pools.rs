@@ -182,7 +182,7 @@ async fn identify(
 ) -> ApiResult<Option<(String, ListedPool)>> {
     let chain = state.ethereum().network(config, network)?;
     let book = state.token_book(config, network).await?;
-    let symbol = |token: Address| match book.tokens.iter().find(|t| t.address == token) {
+    let symbol = |token: Address| match book.at(token) {
         Some(listed) => listed.symbol.clone(),
         None if token.is_zero() => book.native_symbol.clone(),
         None => token.to_string(),

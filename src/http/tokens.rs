@@ -254,7 +254,7 @@ async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) 
             ),
         ));
     }
-    if resolved.book.tokens.iter().any(|t| t.address == token.address) {
+    if resolved.book.at(token.address).is_some() {
         return Err(ApiError::conflict(format!("token {} is already listed on {}", token.address, resolved.network)));
     }
     state

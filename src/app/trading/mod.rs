@@ -138,7 +138,7 @@ impl Desk {
     pub fn listed_token_at(&self, address: Address) -> Option<Token> {
         match address.is_zero() {
             true => Some(self.native()),
-            false => self.book.tokens.iter().find(|t| t.address == address).cloned(),
+            false => self.book.at(address).cloned(),
         }
     }
 
