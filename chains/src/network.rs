@@ -64,6 +64,9 @@ pub struct Network {
     quote_gas_price: std::sync::Mutex<Option<(u64, u128)>>,
     /// How many times the block poller saw the latest block replaced by another at the same height.
     reorgs: Arc<AtomicU64>,
+    /// The latest block's number and hash as last seen, by the block poller or in a receipt: a reorg is told by
+    /// another hash at that height, even when the poller never saw the block it replaced.
+    tip: Tip,
     /// Set once a node answered that it has no `eth_sendRawTransactionSync`.
     lacks_sync_send: AtomicBool,
     /// Log scans kept for the next scan of the same filter (`logs::scan_incremental`): by filter, the last
@@ -93,6 +96,7 @@ impl Network {
             quote_gas_price: std::sync::Mutex::new(None),
             scans: std::sync::Mutex::default(),
             reorgs: Arc::default(),
+            tip: Arc::default(),
             lacks_sync_send: AtomicBool::new(false),
         })
     }
@@ -121,8 +125,10 @@ impl Network {
             .get_or_try_init(|| async {
                 let first = self.provider.get_block_number().await.map_err(|e| self.rpc_error(e))?;
                 let sender = Arc::new(watch::channel(first).0);
-                let reorgs = self.reorgs.clone();
-                tokio::spawn(poll_blocks(self.provider.clone(), Arc::downgrade(&sender), reorgs, self.block_poll));
+                let (reorgs, tip) = (self.reorgs.clone(), self.tip.clone());
+                let poller =
+                    poll_blocks(self.provider.clone(), Arc::downgrade(&sender), (reorgs, tip), self.block_poll);
+                tokio::spawn(poller);
                 Ok::<_, ChainError>(sender)
             })
             .await?;
@@ -247,6 +253,16 @@ impl Network {
         }
     }
 
+    /// Records a block and its hash seen in a receipt: as [`Network::saw_block`], and the hash the block poller
+    /// compares the next block it reads at that height with.
+    pub fn saw_block_hash(&self, block: u64, hash: alloy::primitives::B256) {
+        self.saw_block(block);
+        let mut tip = self.tip.lock().expect("tip");
+        if tip.is_none_or(|(seen, _)| seen <= block) {
+            *tip = Some((block, hash));
+        }
+    }
+
     pub fn settings(&self) -> &NetworkSettings {
         &self.settings
     }
@@ -311,32 +327,36 @@ pub(crate) const CURRENT_ASKS: usize = 8;
 /// per failure, so a dead node is not asked (and its failure not logged) fifty times a second.
 const MAX_POLL_BACKOFF: Duration = Duration::from_secs(5);
 
+/// The latest block's number and hash as last seen.
+type Tip = Arc<std::sync::Mutex<Option<(u64, alloy::primitives::B256)>>>;
+
 /// Follows the latest block: its number raises the watch; its hash tells a reorg that replaced the latest block
 /// with another at the same height, which counts in `reorgs` (state read from the replaced block is stale).
 async fn poll_blocks(
     provider: RootProvider,
     sender: Weak<watch::Sender<u64>>,
-    reorgs: Arc<AtomicU64>,
+    (reorgs, tip): (Arc<AtomicU64>, Tip),
     every: Duration,
 ) {
     let mut pause = every;
-    let mut tip: Option<(u64, alloy::primitives::B256)> = None;
     loop {
         tokio::time::sleep(pause).await;
         let Some(sender) = sender.upgrade() else { return };
         match provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await {
             Ok(Some(block)) => {
                 let (number, hash) = (block.header.number, block.header.hash);
-                match tip {
+                let mut tip = tip.lock().expect("tip");
+                match *tip {
                     Some((seen, seen_hash)) if seen == number && seen_hash != hash => {
                         reorgs.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(block = number, "the latest block was replaced by another (a reorg)");
-                        tip = Some((number, hash));
+                        *tip = Some((number, hash));
                     }
                     // A node behind the others answers an older block: it tells nothing new.
                     Some((seen, _)) if seen > number => {}
-                    _ => tip = Some((number, hash)),
+                    _ => *tip = Some((number, hash)),
                 }
+                drop(tip);
                 raise(&sender, number);
                 pause = every;
             }

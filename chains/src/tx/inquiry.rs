@@ -62,7 +62,7 @@ pub async fn record_receipt<L: Ledger>(
     receipt: &Mined,
 ) -> Result<Option<LedgerTx>, ChainError> {
     let (Some(inclusion), Some(event)) = (receipt.inclusion(), receipt.event()) else { return Ok(None) };
-    network.saw_block(inclusion.block_number);
+    network.saw_block_hash(inclusion.block_number, inclusion.block_hash);
     let hash = receipt.transaction_hash;
     let at_nonce = ledger.same_nonce(hash).await?;
     let Some(row) = at_nonce.iter().find(|row| row.hash == hash).cloned() else { return Ok(None) };
