@@ -221,13 +221,7 @@ pub async fn add_liquidity(
     let call = v2.add_liquidity(tokens, (base, quote), least, owner, desk.deadline())?;
     let recipe = AmmRecipe::new(&share, owner, false);
     keep(state, &recipe).await?;
-    let checks = async {
-        let (first, second) = tokio::join!(
-            desk.require_funds(owner, &share.base, router, base, &spender_name),
-            desk.require_funds(owner, &share.quote, router, quote, &spender_name)
-        );
-        first.and(second)
-    };
+    let checks = desk.require_pair_funds(owner, [(&share.base, base), (&share.quote, quote)], router, &spender_name);
     let sent = desk.send_checked(state, &signer, call, "add-liquidity", checks).await?;
     recipe.answer(&[sent])
 }

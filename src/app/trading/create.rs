@@ -119,13 +119,7 @@ pub async fn create_amm_pool(
     let amounts = (base_amount, quote_amount);
     // A new pair takes exactly what is given: there is no ratio yet to fall short of.
     let call = v2.add_liquidity((base.address, quote.address), amounts, amounts, owner, desk.deadline())?;
-    let checks = async {
-        let (first, second) = tokio::join!(
-            desk.require_funds(owner, &base, router, base_amount, &spender_name),
-            desk.require_funds(owner, &quote, router, quote_amount, &spender_name)
-        );
-        first.and(second)
-    };
+    let checks = desk.require_pair_funds(owner, [(&base, base_amount), (&quote, quote_amount)], router, &spender_name);
     let (sent, outcome) = desk.send_checked(state, &signer, call, "create-pool", checks).await?;
     let receipt = status_of(&outcome).1;
     let added = |token: &Token| {

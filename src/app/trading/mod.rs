@@ -211,6 +211,21 @@ impl Desk {
         .of_kind(InvalidKind::Allowance))
     }
 
+    /// [`Desk::require_funds`] for the two tokens a pool takes, asked together; the first one's refusal first.
+    pub async fn require_pair_funds(
+        &self,
+        owner: Address,
+        [(first, first_amount), (second, second_amount)]: [(&Token, U256); 2],
+        spender: impl Into<Spender> + Copy,
+        spender_name: &str,
+    ) -> AppResult<()> {
+        let (first, second) = tokio::join!(
+            self.require_funds(owner, first, spender, first_amount, spender_name),
+            self.require_funds(owner, second, spender, second_amount, spender_name)
+        );
+        first.and(second)
+    }
+
     /// How much `spender` may move of `owner`'s `token`: without limit for the native currency, sent with the call.
     pub async fn allowed(&self, owner: Address, token: &Token, spender: &Spender) -> AppResult<U256> {
         if token.address.is_zero() {

@@ -175,13 +175,8 @@ async fn deposit(
     let (token0, token1) = sides.orientation.join(&sides.base, &sides.quote);
     let recipe = PositionRecipe::new(desk, sides, position, Change::Deposit);
     keep(state, &recipe).await?;
-    let checks = async {
-        let (first, second) = tokio::join!(
-            desk.require_funds(owner, token0, spender, offered.desired.0, &spender_name),
-            desk.require_funds(owner, token1, spender, offered.desired.1, &spender_name)
-        );
-        first.and(second)
-    };
+    let funds = [(token0, offered.desired.0), (token1, offered.desired.1)];
+    let checks = desk.require_pair_funds(owner, funds, spender, &spender_name);
     let (sent, outcome) = desk.send_checked(state, &signer, call, label, checks).await?;
     Ok(recipe.answer_through(positions, &desk.network, &sent, &outcome).await)
 }
