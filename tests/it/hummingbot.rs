@@ -41,10 +41,16 @@ async fn session(devnet: &Devnet) -> u64 {
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
+    // The reason first, then the steps that led to it, newest last: a log cut in the middle still shows both.
+    let last = |text: &str, count: usize| {
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(count)..].join("\n")
+    };
     assert!(
         output.status.success(),
-        "the client's session failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        "the client's session failed:\n{}\nits last steps:\n{}",
+        last(&String::from_utf8_lossy(&output.stderr), 12),
+        last(&stdout, 8)
     );
     assert!(stdout.contains("steps passed"), "{stdout}");
     eprintln!("{}", stdout.lines().last().unwrap_or_default());
