@@ -9,6 +9,7 @@ pub mod ethereum;
 pub mod files;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod passphrase;
 pub mod pools;

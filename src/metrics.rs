@@ -49,6 +49,7 @@ pub async fn track<F: Future<Output = Response>>(request: Request, serve: impl F
         route_handles(route.as_deref().unwrap_or("unmatched"), &method, response.status().as_u16());
     requests.increment(1);
     duration.record(started.elapsed().as_secs_f64());
+    crate::memory::answered();
     response
 }
 
