@@ -76,16 +76,28 @@ async fn write_batches(pool: AnyPool, mut receiver: mpsc::Receiver<Quote>, unwri
 
 async fn insert(pool: &AnyPool, batch: &[Quote]) -> Result<(), sqlx::Error> {
     let mut transaction = pool.begin().await?;
-    for quote in batch {
-        // A quote executed before its batch committed is in already (`take_quote`).
-        sqlx::query("INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-            .bind(&quote.id)
-            .bind(&*quote.payload)
-            .bind(quote.expires_at_ms)
-            .execute(&mut *transaction)
-            .await?;
+    for rows in batch.chunks(ROWS_PER_INSERT) {
+        // Only placeholders are formatted into it; the values are bound.
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(insert_rows(rows.len())));
+        for quote in rows {
+            insert = insert.bind(&quote.id).bind(&*quote.payload).bind(quote.expires_at_ms);
+        }
+        insert.execute(&mut *transaction).await?;
     }
     transaction.commit().await
+}
+
+/// Quotes inserted by one statement: a statement per quote made the writer the router's bottleneck (at 12,000
+/// quotes/s the queue filled and quoting waited for it). Its parameters stay far under SQLite's 32,766 and
+/// PostgreSQL's 65,535.
+const ROWS_PER_INSERT: usize = 128;
+
+/// The statement inserting `rows` quotes; a quote executed before its batch committed is in already
+/// (`take_quote`).
+fn insert_rows(rows: usize) -> String {
+    let values: Vec<String> =
+        (0..rows).map(|row| format!("(${}, ${}, ${})", 3 * row + 1, 3 * row + 2, 3 * row + 3)).collect();
+    format!("INSERT INTO quotes (id, payload, expires_at) VALUES {} ON CONFLICT (id) DO NOTHING", values.join(", "))
 }
 
 impl Storage {
@@ -163,4 +175,20 @@ pub enum Taken {
     Now,
     /// Executed already, by the transaction named once it is known.
     Before(Option<String>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_statement_inserts_many_quotes_each_row_with_its_own_three_parameters() {
+        assert_eq!(
+            insert_rows(2),
+            "INSERT INTO quotes (id, payload, expires_at) VALUES ($1, $2, $3), ($4, $5, $6) ON CONFLICT (id) DO NOTHING"
+        );
+        assert!(
+            insert_rows(ROWS_PER_INSERT).ends_with(&format!("${}) ON CONFLICT (id) DO NOTHING", 3 * ROWS_PER_INSERT))
+        );
+    }
 }
