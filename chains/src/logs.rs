@@ -87,10 +87,7 @@ mod tests {
     use alloy::rpc::json_rpc::ErrorPayload;
 
     use super::*;
-
-    fn refusal(code: i64, message: &str) -> RpcError<TransportErrorKind> {
-        RpcError::ErrorResp(ErrorPayload { code, message: message.to_string().into(), data: None })
-    }
+    use crate::rpc::node_error as refusal;
 
     #[test]
     fn each_providers_refusal_for_size_is_told_from_other_errors() {

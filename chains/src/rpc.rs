@@ -388,6 +388,16 @@ pub fn is_http_rate_limit(error: &TransportError) -> bool {
     matches!(error, alloy::transports::RpcError::Transport(TransportErrorKind::HttpError(http)) if http.status == 429)
 }
 
+/// A node's JSON-RPC error answer, as the unit tests of what reads such answers build one.
+#[cfg(test)]
+pub(crate) fn node_error(code: i64, message: &str) -> alloy::transports::RpcError<TransportErrorKind> {
+    alloy::transports::RpcError::ErrorResp(alloy::rpc::json_rpc::ErrorPayload {
+        code,
+        message: message.to_string().into(),
+        data: None,
+    })
+}
+
 /// Whether the packet sends a transaction (whose retry is the pipeline's to decide, not the transport's).
 fn sends(packet: &RequestPacket) -> bool {
     packet.method_names().any(|method| method == "eth_sendRawTransaction" || method == "eth_sendRawTransactionSync")

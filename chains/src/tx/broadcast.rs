@@ -175,10 +175,7 @@ fn unsure(network: &Network, hash: B256, error: RpcError<alloy::transports::Tran
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn payload(code: i64, message: &str) -> RpcError<TransportErrorKind> {
-        RpcError::ErrorResp(ErrorPayload { code, message: message.to_string().into(), data: None })
-    }
+    use crate::rpc::node_error as payload;
 
     #[test]
     fn a_node_without_the_sync_method_is_told_from_one_refusing_the_transaction() {
