@@ -188,13 +188,11 @@ pub async fn fate<L: Ledger>(ledger: &L, network: &Network, hash: B256) -> Resul
             return Ok(Fate::Replaced { by: Box::new(replacement.clone()), receipt: Box::new(receipt) });
         }
     }
-    // Held mined, with no receipt served yet (a node behind, or slow to index receipts), is not back in the pool.
-    let held = provider.get_transaction_by_hash(hash).await.map_err(rpc)?;
-    let in_pool = held.as_ref().is_some_and(|tx| tx.block_number.is_none());
+    let held = held(network, hash).await?;
     let Some(row) = replacements.into_iter().next() else {
-        return Ok(if held.is_some() { Fate::InPool { recorded: false } } else { Fate::Unknown });
+        return Ok(if held == Held::Unknown { Fate::Unknown } else { Fate::InPool { recorded: false } });
     };
-    if in_pool {
+    if held == Held::InPool {
         // The node has it: pending, whatever the ledger thought (the chain is the truth); recorded mined in a
         // block the chain dropped since (a reorg), it is back in the pool.
         if !ledger.apply(hash, Event::Resurfaced).await? {
@@ -216,6 +214,28 @@ pub async fn fate<L: Ledger>(ledger: &L, network: &Network, hash: B256) -> Resul
         }
     }
     Ok(Fate::Gone(Box::new(row)))
+}
+
+/// Where a node has a transaction, as the transaction itself says. A node serves a mined transaction before its
+/// receipt (it indexes receipts late, or a load balancer's node behind answers the receipt), so a missing receipt
+/// alone never means "not mined".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// In a block, its receipt maybe not served yet.
+    Mined,
+    /// In the node's pool.
+    InPool,
+    /// Not known to the node.
+    Unknown,
+}
+
+pub async fn held(network: &Network, hash: B256) -> Result<Held, ChainError> {
+    let held = network.provider().get_transaction_by_hash(hash).await.map_err(|e| network.rpc_error(e))?;
+    Ok(match held {
+        Some(tx) if tx.block_number.is_some() => Held::Mined,
+        Some(_) => Held::InPool,
+        None => Held::Unknown,
+    })
 }
 
 /// Why a mined transaction reverted, as far as replaying its call on the state its block left tells: the state

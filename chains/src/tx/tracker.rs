@@ -19,7 +19,7 @@ use alloy::rpc::client::BatchRequest;
 use alloy::rpc::types::{Block, TransactionReceipt};
 
 use super::call::decode;
-use super::inquiry::record_receipt;
+use super::inquiry::{Held, held, record_receipt};
 use super::ledger::{Ledger, LedgerTx};
 use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
 use super::pipeline::{Replacement, TxSender, now_ms};
@@ -128,8 +128,12 @@ pub async fn reconcile<L: Ledger>(network: &Network, sender: &TxSender<L>) -> Re
                 record_receipt(ledger, network, &Mined::of(network, receipt).await).await?;
                 continue;
             }
-            let known = network.provider().get_transaction_by_hash(row.hash).await;
-            let reorged = Event::Reorged { in_pool: known.map_err(|e| network.rpc_error(e))?.is_some() };
+            let reorged = match held(network, row.hash).await? {
+                // Mined, its receipt not served by this node yet: the next check reads it.
+                Held::Mined => continue,
+                Held::InPool => Event::Reorged { in_pool: true },
+                Held::Unknown => Event::Reorged { in_pool: false },
+            };
             if ledger.apply(row.hash, reorged).await? {
                 count_transaction(reorged.transition().to);
                 gone += 1;
@@ -165,19 +169,42 @@ async fn reset_since<L: Ledger>(network: &Network, ledger: &L) -> Result<Option<
         let Some(&(lowest, _)) = recorded.last() else { return Ok(stale_from) };
         let heights: Vec<u64> = recorded.iter().map(|(number, _)| *number).filter(|n| *n <= head).collect();
         let hashes = block_hashes(network, &heights).await?;
-        let mut by_height: BTreeMap<u64, bool> = BTreeMap::new();
-        for (number, hash) in recorded.iter().filter(|(number, _)| *number <= head || *number > highest) {
-            *by_height.entry(*number).or_insert(true) &= *number <= head && hashes.get(number) == Some(hash);
-        }
-        for (&number, &same) in by_height.iter().rev() {
-            if same {
-                return Ok(stale_from);
-            }
-            stale_from = Some(number);
+        if walk_page(&recorded, &hashes, highest, &mut stale_from) {
+            return Ok(stale_from);
         }
         below = Some(lowest);
         page = BATCH as u32;
     }
+}
+
+/// Reads one page of recorded blocks (highest first) against the hashes a node served at them, lowering
+/// `stale_from` to each height the chain has replaced; true at the first height the chain still has (nothing
+/// below it needs a look).
+fn walk_page(
+    recorded: &[(u64, B256)],
+    served: &HashMap<u64, B256>,
+    highest: u64,
+    stale_from: &mut Option<u64>,
+) -> bool {
+    let mut kept_at: BTreeMap<u64, bool> = BTreeMap::new();
+    for (number, hash) in recorded {
+        let kept = match served.get(number) {
+            Some(served) => served == hash,
+            // Past every head seen: the chain was reset.
+            None if *number > highest => false,
+            // Not served now (past this node's head, or a node of a load balancer behind the one that told the
+            // head): this tells nothing.
+            None => continue,
+        };
+        *kept_at.entry(*number).or_insert(true) &= kept;
+    }
+    for (&number, &kept) in kept_at.iter().rev() {
+        if kept {
+            return true;
+        }
+        *stale_from = Some(number);
+    }
+    false
 }
 
 /// The chain's hash of each block in `heights`, in batches.
@@ -262,16 +289,17 @@ async fn step<L: Ledger>(
                 Some(receipt) => {
                     record_receipt(ledger, network, &Mined::of(network, receipt).await).await?;
                 }
+                // Its receipt not served yet: the next look reads it.
+                None if held(network, row.hash).await? == Held::Mined => {}
                 None => drop_row(ledger, &row, "its nonce was used by another transaction").await?,
             }
             continue;
         }
-        if now - row.recorded_at >= settings.drop_after.as_millis() as i64 {
-            let known = network.provider().get_transaction_by_hash(row.hash).await.map_err(|e| network.rpc_error(e))?;
-            if known.is_none() {
-                drop_row(ledger, &row, "the node no longer knows it").await?;
-                continue;
-            }
+        if now - row.recorded_at >= settings.drop_after.as_millis() as i64
+            && held(network, row.hash).await? == Held::Unknown
+        {
+            drop_row(ledger, &row, "the node no longer knows it").await?;
+            continue;
         }
         waiting.push(row);
     }
@@ -372,4 +400,43 @@ async fn receipts_and_counts(
         receipts.push(waiter.await.map_err(rpc)?);
     }
     Ok((receipts, mined_counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(byte: u8) -> B256 {
+        B256::repeat_byte(byte)
+    }
+
+    fn walked(recorded: &[(u64, B256)], served: &[(u64, B256)], highest: u64) -> (bool, Option<u64>) {
+        let mut stale_from = None;
+        let served: HashMap<u64, B256> = served.iter().copied().collect();
+        (walk_page(recorded, &served, highest, &mut stale_from), stale_from)
+    }
+
+    #[test]
+    fn a_block_the_node_does_not_serve_below_its_head_tells_nothing() {
+        // A load balancer's node behind answers null at 12 and 11; 10 is the chain's: nothing is stale.
+        let recorded = [(12, hash(12)), (11, hash(11)), (10, hash(10))];
+        assert_eq!(walked(&recorded, &[(10, hash(10))], 12), (true, None));
+    }
+
+    #[test]
+    fn blocks_the_chain_replaced_are_stale_down_to_the_first_it_kept() {
+        let recorded = [(12, hash(12)), (11, hash(11)), (11, hash(0x11)), (10, hash(10))];
+        let served = [(12, hash(0xee)), (11, hash(11)), (10, hash(10))];
+        // 11 holds one row the chain has and one it does not: that block was replaced too.
+        assert_eq!(walked(&recorded, &served, 12), (true, Some(11)));
+    }
+
+    #[test]
+    fn blocks_past_every_head_seen_are_stale_and_those_past_this_nodes_head_alone_are_not() {
+        let recorded = [(20, hash(20)), (15, hash(15)), (10, hash(10))];
+        // Seen up to 16: 20 is gone (a chain reset), 15 is past this node's head only.
+        assert_eq!(walked(&recorded, &[(10, hash(10))], 16), (true, Some(20)));
+        // Nothing the chain still has on this page: the walk goes on below it.
+        assert_eq!(walked(&recorded, &[(10, hash(0xaa))], 16), (false, Some(10)));
+    }
 }
