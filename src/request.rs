@@ -12,18 +12,22 @@ use crate::config::{CHAIN, Config};
 use crate::error::{AppError, AppResult};
 
 /// The network a request names, by any of the spellings clients use; the default network when none.
+/// `name` without its leading `ethereum-`, if it has one.
+fn without_chain(name: &str) -> Option<&str> {
+    name.strip_prefix(CHAIN)?.strip_prefix('-')
+}
+
 pub fn network_name(config: &Config, network: Option<&str>, chain_network: Option<&str>) -> AppResult<String> {
-    let prefix = format!("{CHAIN}-");
     let name = match (chain_network, network) {
         (Some(chain_network), _) if !chain_network.is_empty() => {
-            chain_network.strip_prefix(&prefix).map(str::to_string).ok_or_else(|| {
+            without_chain(chain_network).map(str::to_string).ok_or_else(|| {
                 AppError::invalid(
                     "chainNetwork",
                     format!("must be {CHAIN}-<network>, e.g. {CHAIN}-mainnet; got {}", chains::quoted(chain_network)),
                 )
             })?
         }
-        (_, Some(network)) if !network.is_empty() => network.strip_prefix(&prefix).unwrap_or(network).to_string(),
+        (_, Some(network)) if !network.is_empty() => without_chain(network).unwrap_or(network).to_string(),
         _ => config.chain.default_network.clone(),
     };
     if config.network(&name).is_none() {

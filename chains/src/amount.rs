@@ -103,7 +103,8 @@ impl Amount {
 
 /// `raw / 10^decimals` as exact decimal text without trailing zeros.
 pub fn format_units(raw: U256, decimals: u8) -> String {
-    let digits = raw.to_string();
+    let mut buffer = [0u8; 80];
+    let digits = decimal_digits(raw, &mut buffer);
     let decimals = decimals as usize;
     let mut text = String::with_capacity(digits.len() + decimals + 2);
     let fraction = if digits.len() > decimals {
@@ -121,6 +122,32 @@ pub fn format_units(raw: U256, decimals: u8) -> String {
         text.push_str(fraction);
     }
     text
+}
+
+/// `raw` in decimal, written at the end of `buffer` (a U256 has at most 78 digits): every quote answer formats
+/// several amounts, and this takes no allocation.
+fn decimal_digits(raw: U256, buffer: &mut [u8; 80]) -> &str {
+    const CHUNK: u64 = 10_000_000_000_000_000_000;
+    let mut at = buffer.len();
+    let mut rest = raw;
+    loop {
+        let (higher, chunk) = rest.div_rem(U256::from(CHUNK));
+        let mut chunk = chunk.to::<u64>();
+        // A chunk below the highest is written with all its 19 digits, its leading zeros too.
+        for _ in 0..19 {
+            at -= 1;
+            buffer[at] = b'0' + (chunk % 10) as u8;
+            chunk /= 10;
+            if chunk == 0 && higher.is_zero() {
+                break;
+            }
+        }
+        if higher.is_zero() {
+            break;
+        }
+        rest = higher;
+    }
+    std::str::from_utf8(&buffer[at..]).expect("ASCII digits")
 }
 
 /// 10^exponent from a table (quotes need these on every request); `None` past 10^77, the largest a U256
@@ -158,6 +185,19 @@ mod tests {
 
     fn raw(text: &str, decimals: u8) -> Result<String, AmountError> {
         Amount::parse(text, decimals).map(|a| a.raw.to_string())
+    }
+
+    #[test]
+    fn decimal_digits_equal_the_display_of_every_size() {
+        let mut buffer = [0u8; 80];
+        let mut values = vec![U256::ZERO, U256::from(1), U256::from(9), U256::from(10), U256::MAX];
+        for exponent in [18u8, 19, 20, 37, 38, 39, 57, 77] {
+            let power = pow10(exponent).unwrap();
+            values.extend([power - U256::from(1), power, power + U256::from(1), power * U256::from(7) + U256::from(3)]);
+        }
+        for value in values {
+            assert_eq!(decimal_digits(value, &mut buffer), value.to_string());
+        }
     }
 
     #[test]

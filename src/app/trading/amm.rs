@@ -52,13 +52,13 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     };
     let pair = pair_for(state, &desk, request.pool()?, named_tokens).await?;
     let order = Order::resolve(&desk, request, Some((pair.token0, pair.token1)))?;
-    if pair.reserves_for(order.token_in.address).is_err() || pair.reserves_for(order.token_out.address).is_err() {
+    if pair.reserves_for(order.token_in().address).is_err() || pair.reserves_for(order.token_out().address).is_err() {
         return Err(AppError::invalid(
             "poolAddress",
             format!("pool {} does not trade {}/{}", pair.address, order.base.symbol, order.quote.symbol),
         ));
     }
-    let route = Route::single(Family::V2, pair.address, 0, order.token_in.address, order.token_out.address);
+    let route = Route::single(Family::V2, pair.address, 0, order.token_in().address, order.token_out().address);
     let quote = swap::quote_route(state.pool_states(), &desk, &route, order.amount).await?;
     Ok(Planned { desk, order, routing: Routing::single(route, quote) })
 }

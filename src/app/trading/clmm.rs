@@ -47,18 +47,18 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
     let order = Order::resolve(&desk, request, named_pool.as_ref().map(ClmmPool::tokens))?;
     let pools = match named_pool {
         Some(pool) => vec![pool],
-        None => candidate_pools(state, &desk, (order.token_in.address, order.token_out.address)).await?,
+        None => candidate_pools(state, &desk, (order.token_in().address, order.token_out().address)).await?,
     };
     let mut quoted = Vec::new();
     let mut last_error = None;
     for pool in pools {
-        if !pool.has_token(order.token_in.address) || !pool.has_token(order.token_out.address) {
+        if !pool.has_token(order.token_in().address) || !pool.has_token(order.token_out().address) {
             return Err(AppError::invalid(
                 "poolAddress",
                 format!("pool {} does not trade {}/{}", pool.address(), order.base.symbol, order.quote.symbol),
             ));
         }
-        let (token_in, token_out) = (order.token_in.address, order.token_out.address);
+        let (token_in, token_out) = (order.token_in().address, order.token_out().address);
         let route = Route::single(pool.family(), pool.address(), pool.tier(), token_in, token_out);
         match swap::quote_route(state.pool_states(), &desk, &route, order.amount).await {
             Ok(quote) => quoted.push((route, quote)),

@@ -134,6 +134,14 @@ impl Desk {
         }
     }
 
+    /// The symbol of [`Desk::listed_token_at`], without copying the token.
+    pub fn listed_symbol_at(&self, address: Address) -> Option<&str> {
+        match address.is_zero() {
+            true => Some(&self.book.native_symbol),
+            false => self.book.at(address).map(|token| token.symbol.as_str()),
+        }
+    }
+
     /// The listed token at an address (the zero address: the native currency).
     pub fn listed_token_at(&self, address: Address) -> Option<Token> {
         match address.is_zero() {

@@ -24,7 +24,7 @@ use crate::storage::{Taken, now_ms};
 /// The pools the connector's factories have between the order's tokens, directly and through the network's
 /// routing tokens.
 async fn discovered(state: &AppState, desk: &Desk, order: &Order) -> AppResult<Vec<PoolRef>> {
-    let (from, to) = (order.token_in.address, order.token_out.address);
+    let (from, to) = (order.token_in().address, order.token_out().address);
     let symbols = desk.config.network(&desk.network_name).map(|n| n.routing_symbols()).unwrap_or_default();
     let mut pairs = vec![(from, to)];
     for symbol in symbols {
@@ -46,7 +46,7 @@ pub(super) async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -
     let book = state.pool_book(&desk.config, &desk.connector, &desk.network_name).await?;
     let settings = desk.config.connectors.get(&desk.connector);
     let max_hops = settings.map_or(3, |c| c.maximum_hops) as usize;
-    let (from, to) = (order.token_in.address, order.token_out.address);
+    let (from, to) = (order.token_in().address, order.token_out().address);
     let mut pools = book.routable.clone();
     for pool in discovered(state, desk, order).await? {
         if !pools.iter().any(|listed| listed.address == pool.address) {
@@ -73,7 +73,10 @@ pub(super) async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -
             format!(
                 "no route from {} to {} over the listed pools of {} on {} (up to {max_hops} hops), and its factories \
                  have none directly or through the network's routingTokens; list one with POST /pools",
-                order.token_in.symbol, order.token_out.symbol, desk.connector, desk.network_name
+                order.token_in().symbol,
+                order.token_out().symbol,
+                desk.connector,
+                desk.network_name
             ),
         )
         .of_kind(InvalidKind::NoRoute)
@@ -83,7 +86,7 @@ pub(super) async fn best_routing(state: &AppState, desk: &Desk, order: &Order) -
 /// What `owner` lacks to execute the routing: a balance, or the router's allowance, short of what the swap spends
 /// (a BUY: its most in), each said in token units.
 async fn shortfalls(desk: &Desk, order: &Order, routing: &Routing, owner: Address) -> AppResult<Vec<String>> {
-    let token = &order.token_in;
+    let token = &order.token_in();
     let needed = match order.side {
         Side::Sell => routing.quote.amount_in,
         Side::Buy => desk.max_in(routing.quote.amount_in),

@@ -35,8 +35,6 @@ pub struct Order {
     pub side: Side,
     pub base: Token,
     pub quote: Token,
-    pub token_in: Token,
-    pub token_out: Token,
     pub amount: SwapAmount,
 }
 
@@ -70,11 +68,27 @@ impl Order {
 
     /// An order for `amount` raw units of `base`: SELL spends exactly that, BUY receives exactly that.
     pub fn new(side: Side, base: Token, quote: Token, amount: U256) -> Order {
-        let (token_in, token_out, amount) = match side {
-            Side::Sell => (base.clone(), quote.clone(), SwapAmount::ExactIn(amount)),
-            Side::Buy => (quote.clone(), base.clone(), SwapAmount::ExactOut(amount)),
+        let amount = match side {
+            Side::Sell => SwapAmount::ExactIn(amount),
+            Side::Buy => SwapAmount::ExactOut(amount),
         };
-        Order { side, base, quote, token_in, token_out, amount }
+        Order { side, base, quote, amount }
+    }
+
+    /// What the swap spends: the base on a SELL, the quote on a BUY.
+    pub fn token_in(&self) -> &Token {
+        match self.side {
+            Side::Sell => &self.base,
+            Side::Buy => &self.quote,
+        }
+    }
+
+    /// What the swap receives.
+    pub fn token_out(&self) -> &Token {
+        match self.side {
+            Side::Sell => &self.quote,
+            Side::Buy => &self.base,
+        }
     }
 }
 
@@ -97,32 +111,31 @@ pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwa
     };
     let executed = f64::from(amount_out) / f64::from(amount_in);
     let impact = ((1.0 - executed / quote.mid_out_per_in) * 100.0).max(0.0);
-    let paths: Vec<String> = routing.legs.iter().map(|leg| route_path(desk, &leg.route)).collect();
-    let route_path = match &paths[..] {
-        [path] => path.clone(),
-        _ => routing
-            .legs
+    let route_path = match &routing.legs[..] {
+        [leg] => route_path(desk, &leg.route),
+        legs => legs
             .iter()
-            .zip(&paths)
-            .map(|(leg, path)| format!("{}% {path}", share(order, routing, leg).0))
+            .map(|leg| format!("{}% {}", share(order, routing, leg).0, route_path(desk, &leg.route)))
             .collect::<Vec<_>>()
             .join(" + "),
     };
+    let mut impact = format!("{impact:.6}");
+    impact.truncate(impact.trim_end_matches('0').trim_end_matches('.').len());
     QuoteSwapResponse {
         pool_address: single_pool(&routing.legs).map(|pool| pool.to_string()),
         route_path: Some(route_path),
         quote_id: None,
         route: routing.legs.iter().flat_map(|leg| steps(&leg.route)).collect(),
         splits: Vec::new(),
-        token_in: chains::checksum(order.token_in.address),
-        token_out: chains::checksum(order.token_out.address),
-        amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),
-        amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
+        token_in: chains::checksum(order.token_in().address),
+        token_out: chains::checksum(order.token_out().address),
+        amount_in: Human(chains::amount::format_units(amount_in, order.token_in().decimals)),
+        amount_out: Human(chains::amount::format_units(amount_out, order.token_out().decimals)),
         price: Human(price),
-        price_impact_pct: Human(format!("{impact:.6}").trim_end_matches('0').trim_end_matches('.').to_string()),
+        price_impact_pct: Human(impact),
         slippage_pct: Human::setting(desk.slippage_pct),
-        min_amount_out: Human(chains::amount::format_units(min_out, order.token_out.decimals)),
-        max_amount_in: Human(chains::amount::format_units(max_in, order.token_in.decimals)),
+        min_amount_out: Human(chains::amount::format_units(min_out, order.token_out().decimals)),
+        max_amount_in: Human(chains::amount::format_units(max_in, order.token_in().decimals)),
         block_number: quote.block,
         gas_estimate: gas(&routing.routes()),
         warnings: Vec::new(),
@@ -137,8 +150,8 @@ pub fn splits(desk: &Desk, order: &Order, routing: &Routing) -> Vec<RouteSplit> 
         .map(|leg| RouteSplit {
             percent: share(order, routing, leg),
             route_path: route_path(desk, &leg.route),
-            amount_in: Human(chains::amount::format_units(leg.amount_in, order.token_in.decimals)),
-            amount_out: Human(chains::amount::format_units(leg.amount_out, order.token_out.decimals)),
+            amount_in: Human(chains::amount::format_units(leg.amount_in, order.token_in().decimals)),
+            amount_out: Human(chains::amount::format_units(leg.amount_out, order.token_out().decimals)),
             route: steps(&leg.route),
         })
         .collect()
@@ -177,12 +190,17 @@ fn steps(route: &Route) -> Vec<RouteStep> {
 }
 
 fn route_path(desk: &Desk, route: &Route) -> String {
-    let symbol =
-        |address: Address| desk.listed_token_at(address).map_or_else(|| address.to_string(), |token| token.symbol);
-    let mut path = symbol(route.token_in());
+    use std::fmt::Write;
+    let symbol = |path: &mut String, address: Address| match desk.listed_symbol_at(address) {
+        Some(symbol) => path.push_str(symbol),
+        None => write!(path, "{address}").expect("writing to a String"),
+    };
+    let mut path = String::with_capacity(64);
+    symbol(&mut path, route.token_in());
     for hop in &route.hops {
         let fee = desk.dex.protocol(hop.family).map_or(hop.fee, |protocol| protocol.fee(hop.fee));
-        path.push_str(&format!(" -{}%-> {}", fee as f64 / 10_000.0, symbol(hop.token_out)));
+        write!(path, " -{}%-> ", fee as f64 / 10_000.0).expect("writing to a String");
+        symbol(&mut path, hop.token_out);
     }
     path
 }
@@ -258,7 +276,7 @@ impl Planned {
         };
         let spender_name = format!("{}/{kind}", desk.connector);
         keep(state, &recipe).await?;
-        let checks = desk.require_funds(owner, &order.token_in, spender, needed, &spender_name);
+        let checks = desk.require_funds(owner, order.token_in(), spender, needed, &spender_name);
         let (sent, outcome) = match desk.send_checked(state, &signer, call, "swap", checks).await {
             Err(AppError::Chain(error)) if error.revert_kind() == Some(RevertKind::Slippage) => {
                 return Err(self.slippage(state, &error.to_string()).await);
@@ -320,13 +338,13 @@ impl SwapRecipe {
         let owner = self.owner;
         let data = status_of(outcome).1.map(|receipt| {
             let (native_paid, native_received) = protocol.native_moved(receipt, &self.legs);
-            let amount_in = match order.token_in.address.is_zero() {
+            let amount_in = match order.token_in().address.is_zero() {
                 true => native_paid,
-                false => transfers(receipt, order.token_in.address, owner).0,
+                false => transfers(receipt, order.token_in().address, owner).0,
             };
-            let amount_out = match order.token_out.address.is_zero() {
+            let amount_out = match order.token_out().address.is_zero() {
                 true => native_received,
-                false => transfers(receipt, order.token_out.address, owner).1,
+                false => transfers(receipt, order.token_out().address, owner).1,
             };
             let (base_change, quote_change) = match order.side {
                 Side::Sell => {
@@ -337,10 +355,10 @@ impl SwapRecipe {
                 }
             };
             SwapData {
-                token_in: chains::checksum(order.token_in.address),
-                token_out: chains::checksum(order.token_out.address),
-                amount_in: Human(chains::amount::format_units(amount_in, order.token_in.decimals)),
-                amount_out: Human(chains::amount::format_units(amount_out, order.token_out.decimals)),
+                token_in: chains::checksum(order.token_in().address),
+                token_out: chains::checksum(order.token_out().address),
+                amount_in: Human(chains::amount::format_units(amount_in, order.token_in().decimals)),
+                amount_out: Human(chains::amount::format_units(amount_out, order.token_out().decimals)),
                 fee: fee_of(outcome),
                 base_token_balance_change: base_change,
                 quote_token_balance_change: quote_change,
@@ -376,18 +394,18 @@ impl Planned {
             Side::Sell => (
                 format!(
                     "at least {} for {}",
-                    units(desk.min_out(routing.quote.amount_out), &order.token_out),
-                    units(routing.quote.amount_in, &order.token_in)
+                    units(desk.min_out(routing.quote.amount_out), order.token_out()),
+                    units(routing.quote.amount_in, order.token_in())
                 ),
-                units(now, &order.token_out),
+                units(now, order.token_out()),
             ),
             Side::Buy => (
                 format!(
                     "at most {} for {}",
-                    units(desk.max_in(routing.quote.amount_in), &order.token_in),
-                    units(routing.asked_out(), &order.token_out)
+                    units(desk.max_in(routing.quote.amount_in), order.token_in()),
+                    units(routing.asked_out(), order.token_out())
                 ),
-                units(now, &order.token_in),
+                units(now, order.token_in()),
             ),
         };
         AppError::Slippage(format!(
@@ -428,7 +446,7 @@ mod tests {
         let weth = desk.token("baseToken", "WETH").unwrap();
         let pool = Some((usdc.address, weth.address));
         let order = Order::resolve(&desk, &request("WETH", None, "1.5", "SELL"), pool).unwrap();
-        assert_eq!((order.quote.symbol.as_str(), order.token_out.symbol.as_str()), ("USDC", "USDC"));
+        assert_eq!((order.quote.symbol.as_str(), order.token_out().symbol.as_str()), ("USDC", "USDC"));
         assert_eq!(order.amount, SwapAmount::ExactIn(U256::from(1_500_000_000_000_000_000u64)));
         let bought = Order::resolve(&desk, &request("USDC", None, "2.0000019", "BUY"), pool).unwrap();
         assert_eq!(bought.quote.symbol, "WETH", "the pool's other token, whichever it is");
