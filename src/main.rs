@@ -4,8 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gateway::config::{CHAIN, Config, install_templates, shown};
+use gateway::container;
 use gateway::devnet::{self, Devnet, DevnetAssets, Faults};
 use gateway::ethereum::Ethereum;
+use gateway::http::guard::{AccessSettings, KeySource};
 use gateway::logging;
 use gateway::passphrase::Passphrase;
 use gateway::rehearsal::Profile;
@@ -41,8 +43,9 @@ enum Command {
     Start {
         #[command(flatten)]
         serve: ServeArgs,
-        /// Serve plain HTTP (no TLS, no client certificates): for a gateway only this machine can reach.
-        #[arg(long)]
+        /// Serve plain HTTP (no TLS, no client certificates): for a gateway only this machine (or, in a container,
+        /// only what its published port lets in) can reach.
+        #[arg(long, env = "DEV", value_parser = clap::builder::BoolishValueParser::new())]
         dev: bool,
     },
     /// Make the CA, server and client certificates HTTPS needs, in Hummingbot's layout, into server.yml's
@@ -190,20 +193,39 @@ struct ServeArgs {
     /// Port to listen on; server.yml's `port` (15888) when omitted.
     #[arg(long)]
     port: Option<u16>,
-    /// Address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
+    /// Address to bind: 127.0.0.1 when omitted, 0.0.0.0 inside a container.
+    #[arg(long, env = "GATEWAY_BIND_ADDRESS")]
+    host: Option<IpAddr>,
 }
 
 impl ServeArgs {
+    /// The options, the access settings read from the environment (GATEWAY_REQUIRE_AUTH and the rest).
     fn options(&self) -> Result<GatewayOptions, String> {
+        let in_container = container::detected();
+        let (access, key) = AccessSettings::from_vars(|name| std::env::var(name).ok(), &self.store.conf)?;
+        match key {
+            Some(KeySource::Environment) => {
+                println!("bearer key required (GATEWAY_REQUIRE_AUTH): the one in GATEWAY_API_KEY")
+            }
+            Some(KeySource::File(path)) => {
+                println!("bearer key required (GATEWAY_REQUIRE_AUTH): the one in {}", path.display())
+            }
+            Some(KeySource::Generated(path)) => println!(
+                "bearer key required (GATEWAY_REQUIRE_AUTH): a new one was written to {} (readable by its owner only); \
+                 clients send it as Authorization: Bearer <key>",
+                path.display()
+            ),
+            None => {}
+        }
         Ok(GatewayOptions {
             conf_dir: self.store.conf.clone(),
             database_url: self.store.database_url.clone(),
             passphrase: self.store.passphrase()?,
-            host: self.host,
+            host: container::bind_address(self.host, in_container),
             port: self.port,
             tls: false,
+            own_names: container::own_names(in_container),
+            access,
         })
     }
 }
@@ -237,12 +259,21 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Start { serve, dev } => {
             let options = GatewayOptions { tls: !dev, ..serve.options()? };
+            let in_container = container::detected();
             if dev {
-                refuse_plain_http_beyond_loopback(options.host)?;
+                container::plain_http_allowed(options.host, in_container)?;
             }
+            let (host, tls) = (options.host, options.tls);
             let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
             let gateway = server::start(options).await.map_err(|e| e.to_string())?;
-            println!("gateway listening on {} (API docs at {}/docs)", gateway.url(), gateway.url());
+            let started = format!(
+                "gateway listening on {} (API docs at {}/docs)\n  {}\n",
+                gateway.url(),
+                gateway.url(),
+                container::reach(host, tls, in_container)
+            );
+            // In one write: a supervisor that reads up to the address may stop reading there.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), started.as_bytes());
             gateway.stop_on(signal).await.map_err(|e| e.to_string())
         }
         Command::Devnet { serve, rpc_port, like, faults } => {
@@ -294,17 +325,6 @@ async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String
     }
 }
 
-/// Plain HTTP has no client certificates: anyone who reaches it can sign with the wallets. It stays on this machine.
-fn refuse_plain_http_beyond_loopback(host: IpAddr) -> Result<(), String> {
-    if host.is_loopback() {
-        return Ok(());
-    }
-    Err(format!(
-        "--host {host}: plain HTTP (--dev, devnet) binds only loopback addresses, since anyone who reaches it can \
-         sign with the wallets. To serve other machines, make certificates (`gateway certs`) and start without --dev."
-    ))
-}
-
 fn run_certs(store: &StoreArgs, hosts: &[String]) -> Result<(), String> {
     let passphrase = store.passphrase()?;
     std::fs::create_dir_all(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
@@ -351,7 +371,7 @@ fn devnet_profile(name: &str) -> Result<Profile, String> {
 
 async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: Profile, faults: Faults) -> Result<(), String> {
     let options = serve.options()?;
-    refuse_plain_http_beyond_loopback(options.host)?;
+    container::plain_http_allowed(options.host, container::detected())?;
     let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
     let progress = |step: &str| println!("devnet: {step}");
     let rehearsed = faults.any().then(|| faults.to_string());

@@ -50,6 +50,9 @@ pub struct GatewayOptions {
     pub port: Option<u16>,
     /// HTTPS with client certificates from `server.yml`'s `certificatePath`; plain HTTP when false.
     pub tls: bool,
+    /// Host names answered over plain HTTP besides loopback ones (in a container: its service name).
+    pub own_names: Vec<String>,
+    pub access: crate::http::guard::AccessSettings,
 }
 
 /// The longest a stop waits for requests in flight that sent nothing.
@@ -68,8 +71,15 @@ pub struct RunningGateway {
 }
 
 impl RunningGateway {
+    /// Where a client on this machine reaches it: a gateway listening on every interface is reached on loopback
+    /// (a client naming 0.0.0.0 would be refused that Host over plain HTTP).
     pub fn url(&self) -> String {
-        format!("{}://{}", self.scheme, self.addr)
+        let ip = match self.addr.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        };
+        format!("{}://{}", self.scheme, SocketAddr::new(ip, self.addr.port()))
     }
 
     /// Stops accepting, lets requests in flight finish, and returns. They get as long as a request may take
@@ -133,7 +143,12 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
         }
         false => None,
     };
-    let state = AppState::new(config, storage, options.passphrase.clone(), ethereum, tls.is_none());
+    let serving = crate::state::Serving {
+        plain_http: tls.is_none(),
+        own_names: options.own_names.clone(),
+        access: options.access.clone(),
+    };
+    let state = AppState::new(config, storage, options.passphrase.clone(), ethereum, serving);
     // Not waited for: a network whose node is slow or down must not hold up the start.
     tokio::spawn({
         let state = state.clone();
@@ -148,7 +163,8 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = app(state.clone());
+    // Each request knows its peer: the bearer lockout counts per peer, and the API's pages go to loopback ones.
+    let app = app(state.clone()).into_make_service_with_connect_info::<crate::http::guard::Peer>();
     let stopped = async {
         let _ = shutdown_rx.await;
     };
@@ -172,11 +188,23 @@ pub fn app(state: AppState) -> Router {
     // Browsers on an origin the config allows need CORS answers (preflights included); with none allowed, no layer
     // at all, so no request pays for it.
     let cors_origins = state.cors_origins().to_vec();
+    let access = state.access().clone();
+    let docs = Router::from(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .route_layer(axum::middleware::from_fn_with_state(access.docs_for_everyone, crate::http::guard::docs_gate));
     let router = router
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::around))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .merge(docs)
         .fallback(|| async { ApiError::not_found("no such route; the API is described at /docs") })
-        .with_state(state)
+        .with_state(state);
+    // With no key required, no layer at all: no request pays for it.
+    let router = match &access.api_key {
+        Some(key) => {
+            let guard = std::sync::Arc::new(crate::http::guard::Guard::new(key.clone(), &access));
+            router.layer(axum::middleware::from_fn_with_state(guard, crate::http::guard::require_key))
+        }
+        None => router,
+    };
+    let router = router
         .layer(DefaultBodyLimit::max(crate::http::BODY_LIMIT_BYTES))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         // Failures are logged where they are answered (an ApiError with a cause), not again per 5xx here: a node

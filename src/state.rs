@@ -16,6 +16,14 @@ use crate::tokens::TokenBook;
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// How the gateway serves, as settled at start.
+pub struct Serving {
+    /// Plain HTTP (`--dev`, `DEV=true`): only the Host names of this machine (and `own_names`) are answered.
+    pub plain_http: bool,
+    pub own_names: Vec<String>,
+    pub access: crate::http::guard::AccessSettings,
+}
+
 /// Per (connector, network): where its order book was last synced to.
 pub type BookSyncs = std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<crate::storage::BookSync>>>;
 
@@ -34,6 +42,10 @@ struct Inner {
     answers: crate::answers::Answers,
     /// Served without TLS (`--dev`): only loopback Host names are answered.
     plain_http: bool,
+    /// Who may call beyond Host and Origin: the bearer key, the API's pages.
+    access: crate::http::guard::AccessSettings,
+    /// Host names answered over plain HTTP besides loopback ones: in a container, its service name.
+    own_names: Vec<String>,
     /// server.yml `corsOrigins` as read at start (lowercased): the CORS layer is built from them then.
     cors_origins: Vec<String>,
     /// Requests that sent a transaction and are not answered yet: a stop waits for them.
@@ -86,7 +98,7 @@ impl AppState {
         WeakState(Arc::downgrade(&self.0))
     }
 
-    pub fn new(config: Config, storage: Storage, passphrase: Passphrase, ethereum: Ethereum, plain_http: bool) -> Self {
+    pub fn new(config: Config, storage: Storage, passphrase: Passphrase, ethereum: Ethereum, serving: Serving) -> Self {
         AppState(Arc::new(Inner {
             conf_dir: config.dir().to_path_buf(),
             request_timeout_seconds: AtomicU64::new(config.server.request_timeout_seconds),
@@ -102,8 +114,19 @@ impl AppState {
             pool_books: Derived::default(),
             clob_synced: std::sync::Mutex::default(),
             answers: crate::answers::Answers::default(),
-            plain_http,
+            plain_http: serving.plain_http,
+            access: serving.access,
+            own_names: serving.own_names,
         }))
+    }
+
+    pub fn access(&self) -> &crate::http::guard::AccessSettings {
+        &self.0.access
+    }
+
+    /// Host names answered over plain HTTP besides loopback ones.
+    pub fn own_names(&self) -> &[String] {
+        &self.0.own_names
     }
 
     /// The browser origins allowed to call, as read at start.

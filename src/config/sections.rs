@@ -45,6 +45,10 @@ pub struct ServerConfig {
     /// The longest a request may take before it is answered 504.
     #[serde(default = "default_request_timeout_seconds")]
     pub request_timeout_seconds: u64,
+    /// Whether `POST /wallet/send` moves funds: off unless set (Gateway removed the route in v2.15.1 after exposed
+    /// gateways were scanned for it).
+    #[serde(default)]
+    pub wallet_send: bool,
 }
 
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];

@@ -172,11 +172,14 @@ pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result
         ]);
     }
     settings.extend([("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(like.chain_id))]);
-    for (setting, value) in settings {
+    // A devnet gateway is this machine's alone and its wallets hold test funds: sending by API is on
+    // (examples/07-send.sh).
+    let settings = settings.into_iter().map(|(setting, value)| (namespace.as_str(), setting, value));
+    for (namespace, setting, value) in settings.chain([("server", "walletSend", serde_json::json!(true))]) {
         // Loaded again for each: an update writes the file from the values it was loaded with.
         let config = load()?;
-        if config.namespace(&namespace).map_err(|e| e.to_string())?[setting] != value {
-            config.update(&namespace, setting, value).map_err(|e| e.to_string())?;
+        if config.namespace(namespace).map_err(|e| e.to_string())?[setting] != value {
+            config.update(namespace, setting, value).map_err(|e| e.to_string())?;
         }
     }
     Ok(raised)

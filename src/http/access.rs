@@ -16,12 +16,14 @@ pub fn refusal(
     headers: &HeaderMap,
     authority: Option<&str>,
     plain_http: bool,
+    own_names: &[String],
     cors_origins: &[String],
     config: impl FnOnce() -> Arc<Config>,
 ) -> Option<ApiError> {
     let host = headers.get(header::HOST).and_then(|host| host.to_str().ok()).or(authority);
     let name = host.map(host_name).unwrap_or_default();
-    let loopback = matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]");
+    let loopback = matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+        || own_names.iter().any(|own| own.eq_ignore_ascii_case(&name));
     let origin = headers.get(header::ORIGIN);
     if (loopback || !plain_http) && origin.is_none() {
         return None;
@@ -102,18 +104,23 @@ mod tests {
     fn plain_http_answers_loopback_names_and_listed_ones_only() {
         let config = server(&["gateway"]);
         for host in ["localhost", "localhost:15888", "127.0.0.1:15888", "[::1]:15888", "LOCALHOST", "gateway:15888"] {
-            assert!(refusal(&headers(&[("host", host)]), None, true, &[], || config.clone()).is_none(), "{host}");
+            assert!(refusal(&headers(&[("host", host)]), None, true, &[], &[], || config.clone()).is_none(), "{host}");
         }
         for host in ["evil.example", "evil.example:15888", "127.0.0.1.evil.example", "localhost.evil", "", "[::1]evil"]
         {
-            let refused = refusal(&headers(&[("host", host)]), None, true, &[], || config.clone()).expect(host);
+            let refused = refusal(&headers(&[("host", host)]), None, true, &[], &[], || config.clone()).expect(host);
             assert_eq!(refused.status(), StatusCode::FORBIDDEN);
             assert!(refused.message().contains("allowedHosts"), "{}", refused.message());
         }
         assert!(
-            refusal(&headers(&[("host", "evil.example")]), None, false, &[], || config.clone()).is_none(),
+            refusal(&headers(&[("host", "evil.example")]), None, false, &[], &[], || config.clone()).is_none(),
             "TLS: certificates decide"
         );
+        // In a container, its service name is its own: answered without being listed.
+        let unlisted = server(&[]);
+        let service = headers(&[("host", "gateway:15888")]);
+        assert!(refusal(&service, None, true, &[], &[], || unlisted.clone()).is_some());
+        assert!(refusal(&service, None, true, &["gateway".into()], &[], || unlisted.clone()).is_none());
     }
 
     #[test]
@@ -121,16 +128,16 @@ mod tests {
         let config = server(&[]);
         let origins = ["https://dashboard.example".to_string()];
         let same = headers(&[("host", "127.0.0.1:15888"), ("origin", "http://127.0.0.1:15888")]);
-        assert!(refusal(&same, None, true, &origins, || config.clone()).is_none());
+        assert!(refusal(&same, None, true, &[], &origins, || config.clone()).is_none());
         let listed = headers(&[("host", "127.0.0.1:15888"), ("origin", "https://dashboard.example")]);
-        assert!(refusal(&listed, None, true, &origins, || config.clone()).is_none());
+        assert!(refusal(&listed, None, true, &[], &origins, || config.clone()).is_none());
         for origin in ["http://evil.example", "null", "http://127.0.0.1:9999"] {
             let foreign = headers(&[("host", "127.0.0.1:15888"), ("origin", origin)]);
-            let refused = refusal(&foreign, None, true, &origins, || config.clone()).expect(origin);
+            let refused = refusal(&foreign, None, true, &[], &origins, || config.clone()).expect(origin);
             assert!(refused.message().contains("corsOrigins"), "{}", refused.message());
         }
         assert!(
-            refusal(&headers(&[("host", "localhost")]), None, true, &origins, || config.clone()).is_none(),
+            refusal(&headers(&[("host", "localhost")]), None, true, &[], &origins, || config.clone()).is_none(),
             "no Origin: not a browser"
         );
     }

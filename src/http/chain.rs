@@ -5,7 +5,9 @@
 use axum::extract::State;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::{ApiResult, ErrorBody};
+use axum::http::StatusCode;
+
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::extract::{Json, Query, ServedChain};
 use crate::app::{chain, transactions};
 use crate::schema::chain::*;
@@ -177,5 +179,13 @@ async fn unwrap(
     (status = 503, body = ErrorBody),
 ))]
 async fn send(State(state): State<AppState>, Json(request): Json<SendRequest>) -> ApiResult<axum::Json<SendResponse>> {
+    if !state.config().server.wallet_send {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "/wallet/send is off: set walletSend: true in server.yml to send funds from the gateway's wallets by \
+             API (only for a gateway nobody else can reach)",
+        )
+        .with_code(ErrorCode::Forbidden));
+    }
     Ok(axum::Json(chain::send(&state, request).await?))
 }

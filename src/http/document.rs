@@ -177,12 +177,11 @@ fn idempotency_key() -> Parameter {
 }
 
 /// The older forms served beside Gateway v2.17's, and what replaces each: marked deprecated in the document.
-const SUPERSEDED: [(&str, &str); 5] = [
+const SUPERSEDED: [(&str, &str); 4] = [
     ("/connectors/", "Gateway v2's per-connector routes: use /trading/{amm,clmm,router}/… with `connector`"),
     ("/trading/swap/", "Gateway v2.13's unified swap routes: use /trading/router/{quote-swap,execute-swap}"),
     ("/trading/clmm/quote-position", "use /trading/clmm/quote-liquidity"),
-    ("/wallet/send", "removed from Gateway in v2.15.1"),
-    ("/wallet/create", "removed from Gateway in v2.15.1"),
+    ("/wallet/send", "removed from Gateway in v2.15.1; served here only with server.yml walletSend: true"),
 ];
 
 /// Marks the operations of the older route forms deprecated, saying what replaces them.

@@ -82,6 +82,11 @@ pub enum ErrorCode {
     HostNotAllowed,
     /// A web page origin this gateway does not answer (server.yml corsOrigins).
     OriginNotAllowed,
+    /// The gateway requires a bearer key (GATEWAY_REQUIRE_AUTH) and the request had none, or another.
+    Unauthorized,
+    /// Refused to this peer: too many failed authentications within the window, or the API's pages asked from
+    /// another machine.
+    Forbidden,
     /// A fault of the gateway's own; its log has the details.
     Internal,
 }
@@ -160,6 +165,8 @@ impl ApiError {
     fn name(&self) -> &'static str {
         match self.status.as_u16() {
             400 | 422 => "ValidationError",
+            401 => "UnauthorizedError",
+            403 => "ForbiddenError",
             404 => "NotFoundError",
             409 => "ConflictError",
             429 => "RateLimitError",

@@ -9,6 +9,7 @@ mod config;
 mod document;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod idempotency;
 mod pools;
 mod system;
@@ -79,10 +80,14 @@ pub async fn around(
     crate::metrics::track(request, |request| {
         unwinding(async move {
             let authority = request.uri().authority().map(|authority| authority.as_str());
-            let refused =
-                access::refusal(request.headers(), authority, state.plain_http(), state.cors_origins(), || {
-                    state.config()
-                });
+            let refused = access::refusal(
+                request.headers(),
+                authority,
+                state.plain_http(),
+                state.own_names(),
+                state.cors_origins(),
+                || state.config(),
+            );
             if let Some(refused) = refused {
                 return refused.into_response();
             }

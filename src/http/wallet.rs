@@ -19,7 +19,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_wallets))
         .routes(routes!(add_wallet))
-        .routes(routes!(create_wallet))
         .routes(routes!(add_hardware_wallet))
         .routes(routes!(remove_wallet))
         .routes(routes!(set_default_wallet))
@@ -94,27 +93,6 @@ async fn add_wallet(
     let signer = wallet::parse_private_key(&request.private_key)
         .map_err(|_| ApiError::bad_request("privateKey", "must be 32 bytes of hex (64 hex digits, 0x optional)"))?;
     store_signer(&state, signer, request.set_default.unwrap_or(false)).await
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({"chain": "ethereum", "setDefault": false}))]
-pub struct CreateRequest {
-    chain: String,
-    set_default: Option<bool>,
-}
-
-/// Creates a wallet with a new random key.
-#[utoipa::path(post, path = "/wallet/create", tag = TAG, request_body = CreateRequest, responses(
-    (status = 200, body = AddressResponse), (status = 400, body = ErrorBody),
-))]
-async fn create_wallet(
-    State(state): State<AppState>,
-    Json(request): Json<CreateRequest>,
-) -> ApiResult<axum::Json<AddressResponse>> {
-    check_chain(Some(&request.chain))?;
-    store_signer(&state, PrivateKeySigner::random(), request.set_default.unwrap_or(false)).await
 }
 
 async fn store_signer(

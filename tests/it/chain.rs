@@ -539,12 +539,35 @@ async fn legacy_gas_price_when_configured_and_eip1559_otherwise() {
 }
 
 #[tokio::test]
-async fn created_wallets_sign_and_removed_ones_do_not() {
+async fn added_wallets_sign_and_removed_ones_do_not_and_no_route_makes_or_sends_from_a_wallet() {
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
-    let (status, created) = gw.post("/wallet/create", json!({"chain": "ethereum"})).await;
-    assert_eq!(status, StatusCode::OK);
+    // Gateway v2.15.1 removed /wallet/create, /wallet/show-private-key and /wallet/send after exposed gateways
+    // were scanned for them: the first two are never served, and sending by API needs server.yml's walletSend.
+    for path in ["/wallet/create", "/wallet/show-private-key"] {
+        let (status, body) = gw.post(path, json!({"chain": "ethereum"})).await;
+        assert_error_body(status, &body, StatusCode::NOT_FOUND, "no such route");
+    }
+    // An address no other test pays.
+    let payee = Address::repeat_byte(0x5e);
+    let send = json!({"network": "devnet", "toAddress": payee, "amount": "0.01"});
+    let walled = |on: bool| json!({"namespace": "server", "path": "walletSend", "value": on});
+    assert_eq!(gw.post("/config/update", walled(false)).await.0, StatusCode::OK);
+    let before = chain(&devnet).provider.get_balance(payee).await.unwrap();
+    let (status, body) = gw.post("/wallet/send", send.clone()).await;
+    assert_error_body(status, &body, StatusCode::FORBIDDEN, "walletSend: true");
+    assert_eq!(body["code"], "FORBIDDEN");
+    assert_eq!(chain(&devnet).provider.get_balance(payee).await.unwrap(), before, "nothing was sent");
+    assert_eq!(gw.post("/config/update", walled(true)).await.0, StatusCode::OK);
+    let (status, body) = gw.post("/wallet/send", send).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(chain(&devnet).provider.get_balance(payee).await.unwrap(), before + raw("0.01", 18));
+    let key = PrivateKeySigner::random();
+    let (status, created) =
+        gw.post("/wallet/add", json!({"chain": "ethereum", "privateKey": key.to_bytes().to_string()})).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
     let address: Address = created["address"].as_str().unwrap().parse().unwrap();
+    assert_eq!(address, key.address());
     chain(&devnet)
         .transact(
             alloy::rpc::types::TransactionRequest::default().from(devnet.accounts()[0]).to(address).value(raw("1", 18)),

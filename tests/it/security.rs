@@ -289,3 +289,57 @@ async fn a_node_that_hangs_or_is_down_costs_a_504_one_log_line_and_never_a_stuck
     assert_eq!(unreachable, 1, "one line for a node down, not one per request: {logs}");
     drop(half);
 }
+
+/// `GATEWAY_REQUIRE_AUTH=true` with no key given: one is generated into the conf dir; the health check stays
+/// open, every other route (the API's pages too) needs `Authorization: Bearer <key>`, and a peer that fails
+/// `GATEWAY_AUTH_FAIL_MAX` times is refused even with the right key for the rest of the window.
+#[tokio::test]
+async fn with_a_bearer_key_required_only_the_health_check_is_open_and_a_peer_failing_too_often_is_locked_out() {
+    use gateway::http::guard::{API_KEY_FILE, AccessSettings, KeySource};
+    let conf = tempfile::TempDir::new().unwrap();
+    let vars = std::collections::HashMap::from([("GATEWAY_REQUIRE_AUTH", "true"), ("GATEWAY_AUTH_FAIL_MAX", "3")]);
+    let (access, source) =
+        AccessSettings::from_vars(|name| vars.get(name).map(|value| value.to_string()), conf.path()).unwrap();
+    let path = conf.path().join(API_KEY_FILE);
+    assert_eq!(source, Some(KeySource::Generated(path.clone())));
+    let key = std::fs::read_to_string(&path).unwrap();
+    let gateway = gateway::server::start(gateway::server::GatewayOptions {
+        conf_dir: conf.path().to_path_buf(),
+        database_url: None,
+        passphrase: gateway::passphrase::Passphrase::new(common::PASSPHRASE),
+        host: "127.0.0.1".parse().unwrap(),
+        port: Some(0),
+        tls: false,
+        own_names: Vec::new(),
+        access,
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", gateway.url());
+    let get = |path: &str, bearer: Option<&str>| {
+        let request = client.get(url(path));
+        match bearer {
+            Some(bearer) => request.bearer_auth(bearer),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(get("/", None).await.unwrap().status(), StatusCode::OK, "the health check is open");
+    let refused = get("/config/chains", None).await.unwrap();
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+    let (status, body) = (refused.status(), refused.json::<serde_json::Value>().await.unwrap());
+    assert_error_body(status, &body, StatusCode::UNAUTHORIZED, "Authorization: Bearer");
+    assert_eq!(body["code"], "UNAUTHORIZED");
+    assert!(!body.to_string().contains(&key), "the key is never in an answer");
+    assert_eq!(get("/config/chains", Some(&key)).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get("/docs/", Some(&key)).await.unwrap().status(), StatusCode::OK, "a loopback peer reads the docs");
+    // The first request above, without a key, was the first failure.
+    assert_eq!(get("/config/chains", Some("guess")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get("/docs/", None).await.unwrap().status(), StatusCode::UNAUTHORIZED, "the third failure");
+    let locked = get("/config/chains", Some(&key)).await.unwrap();
+    let (status, body) = (locked.status(), locked.json::<serde_json::Value>().await.unwrap());
+    assert_error_body(status, &body, StatusCode::FORBIDDEN, "GATEWAY_AUTH_FAIL_WINDOW_MS");
+    assert_eq!(get("/", None).await.unwrap().status(), StatusCode::OK, "the health check stays open");
+    gateway.stop().await.unwrap();
+}

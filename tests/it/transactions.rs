@@ -186,6 +186,7 @@ async fn a_gateway_killed_between_signing_and_sending_never_sends_that_transacti
         .args(["start", "--dev", "--port", "0", "--conf", conf.path().to_str().unwrap()])
         .env("GATEWAY_PASSPHRASE", PASSPHRASE)
         .env("GATEWAY_FAILPOINT", "abort-after-sign")
+        .env("GATEWAY_BIND_ADDRESS", common::LOOPBACK)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

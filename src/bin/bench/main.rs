@@ -53,6 +53,8 @@ fn serve(conf: &str, port: &str) {
             host: "127.0.0.1".parse().unwrap(),
             port: Some(port.parse().unwrap()),
             tls: false,
+            own_names: Vec::new(),
+            access: Default::default(),
         })
         .await
         .expect("gateway starts");

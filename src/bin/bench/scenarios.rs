@@ -231,6 +231,8 @@ pub async fn in_process(bench: &mut Bench, runs: &[QuoteRun]) {
         host: "127.0.0.1".parse().unwrap(),
         port: Some(0),
         tls: false,
+        own_names: Vec::new(),
+        access: Default::default(),
     })
     .await
     .expect("in-process gateway starts");

@@ -21,6 +21,11 @@ use tempfile::TempDir;
 
 pub const PASSPHRASE: &str = "test passphrase";
 
+/// Where a gateway process listens in the tests. These machines are containers, where a gateway listens on every
+/// interface by default; the tests' own servers on loopback can then be handed the same port, and take its
+/// connections. Loopback, as on bare metal.
+pub const LOOPBACK: &str = "127.0.0.1";
+
 /// Raw units of a human amount of a token with `decimals`.
 pub fn raw(text: &str, decimals: u8) -> alloy::primitives::U256 {
     chains::amount::Amount::parse(text, decimals).unwrap().raw
@@ -88,6 +93,8 @@ impl TestGateway {
             host: "127.0.0.1".parse().unwrap(),
             port: Some(0),
             tls: https_client.is_some(),
+            own_names: Vec::new(),
+            access: Default::default(),
         })
         .await?;
         Ok(TestGateway { gateway, conf, http: https_client.unwrap_or_default() })
@@ -195,7 +202,9 @@ pub fn devnet_conf(node_urls: &[String]) -> TempDir {
     let conf = TempDir::new().expect("temp dir");
     gateway::config::install_templates(conf.path()).unwrap();
     let config = Config::load(conf.path()).unwrap();
-    config.update("ethereum-devnet", "nodeURL", json!(node_urls)).unwrap();
+    let config = config.update("ethereum-devnet", "nodeURL", json!(node_urls)).unwrap();
+    // As `gateway devnet` makes its conf: sending by API is on.
+    config.update("server", "walletSend", json!(true)).unwrap();
     conf
 }
 
@@ -282,6 +291,7 @@ impl GatewayProcess {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
             .args(["start", "--dev", "--port", "0", "--conf", conf.to_str().unwrap()])
             .env("GATEWAY_PASSPHRASE", PASSPHRASE)
+            .env("GATEWAY_BIND_ADDRESS", LOOPBACK)
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
