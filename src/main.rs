@@ -3,11 +3,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use gateway::config::access::{AccessSettings, KeySource};
 use gateway::config::{CHAIN, Config, install_templates, shown};
 use gateway::container;
 use gateway::devnet::{self, Devnet, DevnetAssets, Faults};
 use gateway::ethereum::Ethereum;
-use gateway::http::guard::{AccessSettings, KeySource};
 use gateway::logging;
 use gateway::passphrase::Passphrase;
 use gateway::rehearsal::Profile;

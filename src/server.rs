@@ -52,7 +52,7 @@ pub struct GatewayOptions {
     pub tls: bool,
     /// Host names answered over plain HTTP besides loopback ones (in a container: its service name).
     pub own_names: Vec<String>,
-    pub access: crate::http::guard::AccessSettings,
+    pub access: crate::config::access::AccessSettings,
 }
 
 /// The longest a stop waits for requests in flight that sent nothing.

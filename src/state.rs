@@ -21,7 +21,7 @@ pub struct Serving {
     /// Plain HTTP (`--dev`, `DEV=true`): only the Host names of this machine (and `own_names`) are answered.
     pub plain_http: bool,
     pub own_names: Vec<String>,
-    pub access: crate::http::guard::AccessSettings,
+    pub access: crate::config::access::AccessSettings,
 }
 
 /// Per (connector, network): where its order book was last synced to.
@@ -43,7 +43,7 @@ struct Inner {
     /// Served without TLS (`--dev`): only loopback Host names are answered.
     plain_http: bool,
     /// Who may call beyond Host and Origin: the bearer key, the API's pages.
-    access: crate::http::guard::AccessSettings,
+    access: crate::config::access::AccessSettings,
     /// Host names answered over plain HTTP besides loopback ones: in a container, its service name.
     own_names: Vec<String>,
     /// server.yml `corsOrigins` as read at start (lowercased): the CORS layer is built from them then.
@@ -120,7 +120,7 @@ impl AppState {
         }))
     }
 
-    pub fn access(&self) -> &crate::http::guard::AccessSettings {
+    pub fn access(&self) -> &crate::config::access::AccessSettings {
         &self.0.access
     }
 

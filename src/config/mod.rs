@@ -4,6 +4,7 @@
 //! A [`Config`] is an immutable snapshot; an update validates the new value against the typed section,
 //! writes it back to its file and produces the next snapshot, which the server swaps in without a restart.
 
+pub mod access;
 mod lists;
 mod sections;
 mod templates;

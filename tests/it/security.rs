@@ -295,7 +295,7 @@ async fn a_node_that_hangs_or_is_down_costs_a_504_one_log_line_and_never_a_stuck
 /// `GATEWAY_AUTH_FAIL_MAX` times is refused even with the right key for the rest of the window.
 #[tokio::test]
 async fn with_a_bearer_key_required_only_the_health_check_is_open_and_a_peer_failing_too_often_is_locked_out() {
-    use gateway::http::guard::{API_KEY_FILE, AccessSettings, KeySource};
+    use gateway::config::access::{API_KEY_FILE, AccessSettings, KeySource};
     let conf = tempfile::TempDir::new().unwrap();
     let vars = std::collections::HashMap::from([("GATEWAY_REQUIRE_AUTH", "true"), ("GATEWAY_AUTH_FAIL_MAX", "3")]);
     let (access, source) =
