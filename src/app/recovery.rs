@@ -85,7 +85,7 @@ pub async fn recover(state: &AppState, key: &str) -> AppResult<Recovered> {
             Fate::Mined { receipt, .. } => (receipt, false),
             Fate::Replaced { by, receipt } => (receipt, by.kind == TxKind::Cancel),
             // Mined as recorded, its receipt not served now: asked again, it will be.
-            Fate::InPool { .. } | Fate::Recorded(_) => return Ok(Recovered::Pending(tx.hash)),
+            Fate::InPool { .. } | Fate::Recorded(_) | Fate::Unreceipted(_) => return Ok(Recovered::Pending(tx.hash)),
             // Not seen by this node now; the ledger still expects it.
             Fate::Gone(row) if matches!(row.status, TxStatus::Signed | TxStatus::Pending) => {
                 return Ok(Recovered::Pending(tx.hash));

@@ -73,6 +73,14 @@ pub async fn poll(state: &AppState, request: PollRequest) -> AppResult<PollRespo
             response.fee = Some(Human(format_units(inclusion.fee_wei, NATIVE_DECIMALS)));
             response.ledger_status = Some(row.status.as_str().into());
         }
+        Fate::Unreceipted(row) => {
+            response.ledger_status = Some(row.status.as_str().into());
+            response.error = Some(
+                "in a block, as the node's answer for it says, and its receipt not served yet (the node lags behind \
+                 that block, or indexes receipts late): poll again"
+                    .into(),
+            );
+        }
         Fate::Unknown => {
             response.tx_status = -2;
             response.error = Some(format!("transaction not found on {}", ctx.network_name));

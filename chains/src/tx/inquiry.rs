@@ -167,6 +167,9 @@ pub enum Fate {
     Recorded(Box<LedgerTx>),
     /// No node holds it; the ledger's row says what became of it.
     Gone(Box<LedgerTx>),
+    /// Sent by the gateway and in a block, as the node's answer for the transaction says, but not yet recorded
+    /// mined: the node serves no receipt for it yet (it lags behind that block, or indexes receipts late).
+    Unreceipted(Box<LedgerTx>),
 }
 
 /// The answer to "what became of `hash`": its receipt, else that of what replaced it, else whether a node holds
@@ -201,6 +204,9 @@ pub async fn fate<L: Ledger>(ledger: &L, network: &Network, hash: B256) -> Resul
         return Ok(Fate::InPool { recorded: true });
     }
     let mut row = ledger.find(row.hash).await?.unwrap_or(row);
+    if held == Held::Mined && !row.status.is_mined() {
+        return Ok(Fate::Unreceipted(Box::new(row)));
+    }
     // Recorded mined, and no receipt now: if the chain has another block at its height, it was reorganised out,
     // and the ledger follows. (A node that lags lacks the block, or keeps it: the row stands.)
     if let Some(inclusion) = row.inclusion.filter(|_| matches!(row.status, TxStatus::Confirmed | TxStatus::Failed)) {
