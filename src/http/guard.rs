@@ -26,6 +26,8 @@ const REMEMBERED_PEERS: usize = 10_000;
 /// The bearer check and its failure counts, one per gateway.
 pub struct Guard {
     key: ApiKey,
+    /// Peers remembered for failed attempts at most.
+    remembered: usize,
     fail_max: u32,
     fail_window: Duration,
     failures: Mutex<HashMap<IpAddr, Failures>>,
@@ -38,7 +40,13 @@ struct Failures {
 
 impl Guard {
     pub fn new(key: ApiKey, settings: &AccessSettings) -> Guard {
-        Guard { key, fail_max: settings.fail_max, fail_window: settings.fail_window, failures: Mutex::default() }
+        Guard {
+            key,
+            remembered: REMEMBERED_PEERS,
+            fail_max: settings.fail_max,
+            fail_window: settings.fail_window,
+            failures: Mutex::default(),
+        }
     }
 
     /// Lets `GET /` (the health check) through, and a request with the key from a peer not locked out.
@@ -65,8 +73,12 @@ impl Guard {
         if offered.is_some_and(|offered| self.key.admits(offered.as_bytes())) {
             return None;
         }
-        if failures.len() >= REMEMBERED_PEERS {
+        if failures.len() >= self.remembered && !failures.contains_key(&peer) {
             failures.retain(|_, seen| now.duration_since(seen.since) < self.fail_window);
+            // Still full within the window (addresses cycled by one attacker): refused, not remembered.
+            if failures.len() >= self.remembered {
+                return Some(unauthorized(offered.is_some()));
+            }
         }
         let seen = failures.entry(peer).or_insert(Failures { since: now, count: 0 });
         if now.duration_since(seen.since) >= self.fail_window {
@@ -198,6 +210,20 @@ mod tests {
         assert_eq!(status(&guard, [10, 0, 0, 2], "/wallet", Some("Bearer s3cret")), None, "another peer");
         std::thread::sleep(Duration::from_millis(350));
         assert_eq!(status(&guard, [10, 0, 0, 1], "/wallet", Some("Bearer s3cret")), None, "after the window");
+    }
+
+    #[test]
+    fn the_failure_table_stays_bounded_when_addresses_are_cycled() {
+        let mut guard = guard("s3cret", 2, Duration::from_secs(60));
+        guard.remembered = 3;
+        for last in 1..=10 {
+            assert_eq!(status(&guard, [10, 0, 1, last], "/wallet", None), Some(StatusCode::UNAUTHORIZED));
+        }
+        assert_eq!(guard.failures.lock().unwrap().len(), 3);
+        // A remembered peer is still counted to its lockout.
+        assert_eq!(status(&guard, [10, 0, 1, 1], "/wallet", None), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(status(&guard, [10, 0, 1, 1], "/wallet", Some("Bearer s3cret")), Some(StatusCode::FORBIDDEN));
+        assert_eq!(status(&guard, [10, 0, 1, 9], "/wallet", Some("Bearer s3cret")), None, "the key still works");
     }
 
     #[test]
