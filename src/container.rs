@@ -3,7 +3,10 @@
 //! `GATEWAY_BIND_ADDRESS` overrides both.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+
+use crate::server::StartError;
 
 /// The name Hummingbot's compose files and hummingbot-api give the gateway's container, which its clients reach
 /// it by (`https://gateway:15888`).
@@ -62,6 +65,21 @@ pub fn reach(host: IpAddr, tls: bool, in_container: bool) -> &'static str {
     }
 }
 
+/// A start's failure as the user needs it: in a container, a folder it cannot write is most often a host folder
+/// mounted there that the image's user does not own.
+pub fn explain(error: &StartError, in_container: bool) -> String {
+    match error {
+        StartError::ConfDir { source, .. } if in_container && source.kind() == std::io::ErrorKind::PermissionDenied => {
+            let owner = match std::fs::metadata("/proc/self") {
+                Ok(process) => format!("uid {0}): on the host, `sudo chown -R {0} <folder>`", process.uid()),
+                Err(_) => "the image's user): on the host, chown the folder to that user".into(),
+            };
+            format!("{error}. The folder mounted there must be writable by the user the gateway runs as ({owner}")
+        }
+        _ => error.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +105,24 @@ mod tests {
         assert_eq!(bind_address(Some("127.0.0.1".parse().unwrap()), true), IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(own_names(true), ["gateway"]);
         assert!(own_names(false).is_empty());
+    }
+
+    #[test]
+    fn a_conf_dir_the_containers_user_cannot_write_is_explained_with_its_uid() {
+        let denied = || StartError::ConfDir {
+            path: "/home/gateway/conf".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        let uid = std::fs::metadata("/proc/self").unwrap().uid();
+        assert!(
+            explain(&denied(), true).ends_with(&format!("(uid {uid}): on the host, `sudo chown -R {uid} <folder>`"))
+        );
+        assert_eq!(explain(&denied(), false), denied().to_string());
+        let missing = StartError::ConfDir {
+            path: "/home/gateway/conf".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(explain(&missing, true), missing.to_string());
     }
 
     #[test]

@@ -39,7 +39,13 @@ enum Command {
     /// Run the gateway: HTTPS with client certificates (made by `gateway certs`), or plain HTTP with --dev.
     #[command(after_help = "Examples:\n  \
         GATEWAY_PASSPHRASE=secret gateway start --dev --conf ./conf\n  \
-        GATEWAY_PASSPHRASE=secret gateway certs --conf ./conf && GATEWAY_PASSPHRASE=secret gateway start --conf ./conf")]
+        GATEWAY_PASSPHRASE=secret gateway certs --conf ./conf && GATEWAY_PASSPHRASE=secret gateway start --conf ./conf\n\n\
+        Access, from the environment (Gateway v2.16's):\n  \
+        GATEWAY_REQUIRE_AUTH=true       every route but GET / needs Authorization: Bearer <key>\n  \
+        GATEWAY_API_KEY=<key>           that key; else one generated into <conf>/api-key\n  \
+        GATEWAY_AUTH_FAIL_MAX=10        failed keys from one peer before it is refused (403) ...\n  \
+        GATEWAY_AUTH_FAIL_WINDOW_MS=900000  ... for this long\n  \
+        GATEWAY_ENABLE_DOCS=true        /docs and /openapi.json for every peer, not only loopback ones")]
     Start {
         #[command(flatten)]
         serve: ServeArgs,
@@ -56,9 +62,20 @@ enum Command {
     Certs {
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        certs: CertsDir,
         /// Another name or IP address clients reach the gateway by (localhost and loopback are always in).
         #[arg(long = "host")]
         hosts: Vec<String>,
+    },
+    /// Ask the gateway serving from this conf dir whether it is up (GET /), as the container's health check does:
+    /// exits 0 when it answers, 1 otherwise. Over HTTPS it presents the client certificate from the certs folder.
+    Health {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// The gateway serves plain HTTP (started with --dev).
+        #[arg(long, env = "DEV", value_parser = clap::builder::BoolishValueParser::new())]
+        dev: bool,
     },
     /// Start a local devnet (anvil with Uniswap, PancakeSwap and test tokens) and a gateway configured for it.
     #[command(
@@ -196,6 +213,25 @@ struct ServeArgs {
     /// Address to bind: 127.0.0.1 when omitted, 0.0.0.0 inside a container.
     #[arg(long, env = "GATEWAY_BIND_ADDRESS")]
     host: Option<IpAddr>,
+    #[command(flatten)]
+    certs: CertsDir,
+}
+
+/// Where the TLS certificates are.
+#[derive(Args)]
+struct CertsDir {
+    /// Folder of the TLS certificates, instead of server.yml's certificatePath (the image sets it to its certs
+    /// volume, /home/gateway/certs).
+    #[arg(long = "certs-dir", env = "GATEWAY_CERTS_PATH")]
+    certs_dir: Option<PathBuf>,
+}
+
+impl CertsDir {
+    fn of(&self, conf: &std::path::Path, config: &Config) -> PathBuf {
+        self.certs_dir
+            .clone()
+            .unwrap_or_else(|| gateway::config::certificate_dir(conf, &config.server.certificate_path))
+    }
 }
 
 impl ServeArgs {
@@ -226,6 +262,8 @@ impl ServeArgs {
             tls: false,
             own_names: container::own_names(in_container),
             access,
+            certificate_dir: self.certs.certs_dir.clone(),
+            exit_to_restart: in_container,
         })
     }
 }
@@ -234,11 +272,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init_logging(matches!(cli.log_format, LogFormat::Json));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
+    // A health check that fails exits 1, as container engines read it (2 is reserved there).
+    let failed = match cli.command {
+        Command::Health { .. } => ExitCode::FAILURE,
+        _ => ExitCode::from(2),
+    };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
-            ExitCode::from(2)
+            failed
         }
     }
 }
@@ -265,7 +308,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let (host, tls) = (options.host, options.tls);
             let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
-            let gateway = server::start(options).await.map_err(|e| e.to_string())?;
+            let gateway = server::start(options).await.map_err(|error| container::explain(&error, in_container))?;
             let started = format!(
                 "gateway listening on {} (API docs at {}/docs)\n  {}\n",
                 gateway.url(),
@@ -279,7 +322,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Devnet { serve, rpc_port, like, faults } => {
             run_devnet(serve, rpc_port, like.unwrap_or(Profile::PLAIN), faults.unwrap_or_default()).await
         }
-        Command::Certs { store, hosts } => run_certs(&store, &hosts),
+        Command::Certs { store, certs, hosts } => run_certs(&store, &certs, &hosts),
+        Command::Health { serve, dev } => run_health(&serve, dev).await,
         Command::Wallet { action, store } => run_wallet(action, store).await,
         Command::Config { action, conf } => run_config(action, &conf),
     }
@@ -325,12 +369,12 @@ async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String
     }
 }
 
-fn run_certs(store: &StoreArgs, hosts: &[String]) -> Result<(), String> {
+fn run_certs(store: &StoreArgs, certs: &CertsDir, hosts: &[String]) -> Result<(), String> {
     let passphrase = store.passphrase()?;
     std::fs::create_dir_all(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
     install_templates(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
     let config = Config::load(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
-    let dir = gateway::config::certificate_dir(&store.conf, &config.server.certificate_path);
+    let dir = certs.of(&store.conf, &config);
     for path in gateway::tls::generate(&dir, &passphrase, hosts).map_err(|e| e.to_string())? {
         println!("wrote {}", path.display());
     }
@@ -342,6 +386,38 @@ fn run_certs(store: &StoreArgs, hosts: &[String]) -> Result<(), String> {
         gateway::tls::CLIENT_KEY
     );
     Ok(())
+}
+
+/// The longest the health check waits for the answer.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn run_health(serve: &ServeArgs, dev: bool) -> Result<(), String> {
+    let conf = &serve.store.conf;
+    let config = Config::load(conf).map_err(|e| format!("{}: {e}", conf.display()))?;
+    let port = serve.port.unwrap_or(config.server.port);
+    let host = match container::bind_address(serve.host, container::detected()) {
+        host if host.is_unspecified() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        host => host,
+    };
+    let client = reqwest::Client::builder().timeout(HEALTH_TIMEOUT);
+    let (scheme, client) = match dev {
+        true => ("http", client),
+        false => {
+            let tls = gateway::tls::client_config(&serve.certs.of(conf, &config), &serve.store.passphrase()?)
+                .map_err(|e| e.to_string())?;
+            ("https", client.use_preconfigured_tls(tls))
+        }
+    };
+    let url = format!("{scheme}://{}/", std::net::SocketAddr::new(host, port));
+    let client = client.build().map_err(|e| e.to_string())?;
+    let answer = client.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
+    match answer.status().is_success() {
+        true => {
+            println!("{url}: ok");
+            Ok(())
+        }
+        false => Err(format!("{url}: answered {}", answer.status())),
+    }
 }
 
 fn run_config(action: ConfigAction, conf: &std::path::Path) -> Result<(), String> {

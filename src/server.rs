@@ -53,6 +53,11 @@ pub struct GatewayOptions {
     /// Host names answered over plain HTTP besides loopback ones (in a container: its service name).
     pub own_names: Vec<String>,
     pub access: crate::config::access::AccessSettings,
+    /// Certificates from this folder rather than `server.yml`'s `certificatePath` (`GATEWAY_CERTS_PATH`: the
+    /// image's certs volume).
+    pub certificate_dir: Option<PathBuf>,
+    /// In a container: a restart that changed a setting read only at start exits, for the restart policy.
+    pub exit_to_restart: bool,
 }
 
 /// The longest a stop waits for requests in flight that sent nothing.
@@ -111,9 +116,12 @@ impl RunningGateway {
         }
     }
 
-    /// Serves until `signal` arrives, then stops cleanly.
+    /// Serves until `signal` arrives or a restart asks it to exit, then stops cleanly.
     pub async fn stop_on(self, signal: ShutdownSignal) -> std::io::Result<()> {
-        signal.received().await;
+        tokio::select! {
+            _ = signal.received() => {}
+            _ = self.state.exit_requested() => {}
+        }
         tracing::info!("shutting down");
         self.stop().await
     }
@@ -138,7 +146,10 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
     let port = options.port.unwrap_or(config.server.port);
     let tls = match options.tls {
         true => {
-            let dir = crate::config::certificate_dir(&conf_dir, &config.server.certificate_path);
+            let dir = options
+                .certificate_dir
+                .clone()
+                .unwrap_or_else(|| crate::config::certificate_dir(&conf_dir, &config.server.certificate_path));
             Some(crate::tls::server_config(&dir, &conf_dir, &options.passphrase)?)
         }
         false => None,
@@ -147,6 +158,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
         plain_http: tls.is_none(),
         own_names: options.own_names.clone(),
         access: options.access.clone(),
+        exit_to_restart: options.exit_to_restart,
     };
     let state = AppState::new(config, storage, options.passphrase.clone(), ethereum, serving);
     // Not waited for: a network whose node is slow or down must not hold up the start.

@@ -22,6 +22,9 @@ pub struct Serving {
     pub plain_http: bool,
     pub own_names: Vec<String>,
     pub access: crate::config::access::AccessSettings,
+    /// In a container: `POST /restart` with a setting read only at start changed stops the process (exit 0), for
+    /// the restart policy to start it again with the new value.
+    pub exit_to_restart: bool,
 }
 
 /// Per (connector, network): where its order book was last synced to.
@@ -52,6 +55,11 @@ struct Inner {
     committed_requests: Arc<std::sync::atomic::AtomicUsize>,
     /// `server.requestTimeoutSeconds`, kept apart from the config so the per-request check takes no lock.
     request_timeout_seconds: AtomicU64,
+    /// `server.yml` as the gateway started with it: what settings read only at start are compared with.
+    started_with: crate::config::ServerConfig,
+    exit_to_restart: bool,
+    /// Woken when a restart asks the process to stop.
+    exit: tokio::sync::Notify,
 }
 
 /// Values built from the config and a list stored in the database, kept per key until either is replaced, so
@@ -104,6 +112,9 @@ impl AppState {
             request_timeout_seconds: AtomicU64::new(config.server.request_timeout_seconds),
             committed_requests: Arc::default(),
             cors_origins: config.server.cors_origins.iter().map(|origin| origin.to_ascii_lowercase()).collect(),
+            started_with: config.server.clone(),
+            exit_to_restart: serving.exit_to_restart,
+            exit: tokio::sync::Notify::new(),
             config: RwLock::new(Arc::new(config)),
             config_write: tokio::sync::Mutex::new(()),
             storage,
@@ -218,12 +229,29 @@ impl AppState {
         Ok(())
     }
 
-    /// Re-reads every config file from disk.
-    pub async fn reload_config(&self) -> Result<(), ConfigError> {
+    /// Re-reads every config file from disk, and says which settings read only at start now differ from the
+    /// ones the gateway started with.
+    pub async fn reload_config(&self) -> Result<Vec<&'static str>, ConfigError> {
         let _guard = self.0.config_write.lock().await;
         let next = Config::load(&self.0.conf_dir)?;
+        let waiting = crate::config::changed_since_start(&self.0.started_with, &next.server);
         self.swap_config(next);
-        Ok(())
+        Ok(waiting)
+    }
+
+    /// Whether a restart with settings read only at start changed stops the process (in a container).
+    pub fn exits_to_restart(&self) -> bool {
+        self.0.exit_to_restart
+    }
+
+    /// Asks the process to stop cleanly, as a signal would.
+    pub fn request_exit(&self) {
+        self.0.exit.notify_one();
+    }
+
+    /// Returns when a stop is asked for with [`AppState::request_exit`].
+    pub async fn exit_requested(&self) {
+        self.0.exit.notified().await
     }
 
     fn swap_config(&self, next: Config) {

@@ -154,23 +154,9 @@ pub fn server_config(
             return Err(TlsError::Missing { dir: dir.to_path_buf(), conf: conf_dir.to_path_buf(), missing: file });
         }
     }
-    let file_error = |path: &Path, reason: String| TlsError::File { path: path.to_path_buf(), reason };
-    let certs = |path: &Path| {
-        let certs = CertificateDer::pem_file_iter(path)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| file_error(path, e.to_string()))?;
-        if certs.is_empty() {
-            return Err(file_error(path, "holds no PEM certificate".into()));
-        }
-        Ok(certs)
-    };
-    let ca_path = dir.join(CA_CERT);
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in certs(&ca_path)? {
-        roots.add(cert).map_err(|e| file_error(&ca_path, e.to_string()))?;
-    }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let ca_path = dir.join(CA_CERT);
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(ca_roots(dir)?), provider.clone())
         .build()
         .map_err(|e| file_error(&ca_path, e.to_string()))?;
     let key_path = dir.join(SERVER_KEY);
@@ -179,37 +165,75 @@ pub fn server_config(
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Generate(e.to_string()))?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(certs(&dir.join(SERVER_CERT))?, key)
+        .with_single_cert(read_certs(&dir.join(SERVER_CERT))?, key)
         .map_err(|e| file_error(&key_path, format!("does not fit {SERVER_CERT}: {e}")))?;
     // The server speaks HTTP/1.1 (what Hummingbot's aiohttp client uses); offering h2 would strand clients.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
+/// The TLS settings of a client of the gateway serving from `dir` (`gateway health`): its CA as the only root,
+/// and the client certificate, its key opened with the passphrase.
+pub fn client_config(dir: &Path, passphrase: &Passphrase) -> Result<rustls::ClientConfig, TlsError> {
+    let key_path = dir.join(CLIENT_KEY);
+    let key = open_key(&key_path, passphrase)?;
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Generate(e.to_string()))?
+        .with_root_certificates(ca_roots(dir)?)
+        .with_client_auth_cert(read_certs(&dir.join(CLIENT_CERT))?, key)
+        .map_err(|e| file_error(&key_path, format!("does not fit {CLIENT_CERT}: {e}")))
+}
+
+fn file_error(path: &Path, reason: String) -> TlsError {
+    TlsError::File { path: path.to_path_buf(), reason }
+}
+
+/// The PEM certificates of a file; none is an error.
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| file_error(path, e.to_string()))?;
+    if certs.is_empty() {
+        return Err(file_error(path, "holds no PEM certificate".into()));
+    }
+    Ok(certs)
+}
+
+/// The folder's CA, as the one root both sides trust.
+fn ca_roots(dir: &Path) -> Result<rustls::RootCertStore, TlsError> {
+    let ca_path = dir.join(CA_CERT);
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_certs(&ca_path)? {
+        roots.add(cert).map_err(|e| file_error(&ca_path, e.to_string()))?;
+    }
+    Ok(roots)
+}
+
 /// A PKCS#8 key, encrypted under the passphrase (as `gateway certs` writes them) or not.
 fn open_key(path: &Path, passphrase: &Passphrase) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let file_error = |reason: String| TlsError::File { path: path.to_path_buf(), reason };
-    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let unreadable = |reason: String| TlsError::File { path: path.to_path_buf(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
     if text.contains("Proc-Type: 4,ENCRYPTED") {
-        return Err(file_error(format!(
+        return Err(unreadable(format!(
             "the key is in OpenSSL's legacy encrypted format; convert it once with `openssl pkcs8 -topk8 -v2 \
              aes-256-cbc -in {0} -out {0}.pk8 && mv {0}.pk8 {0}` (give the same passphrase both times)",
             path.display()
         )));
     }
-    let (label, document) = pkcs8::Document::from_pem(&text).map_err(|e| file_error(format!("not a PEM key: {e}")))?;
+    let (label, document) = pkcs8::Document::from_pem(&text).map_err(|e| unreadable(format!("not a PEM key: {e}")))?;
     let der = match label {
         EncryptedPrivateKeyInfo::PEM_LABEL => {
             let encrypted = EncryptedPrivateKeyInfo::try_from(document.as_bytes())
-                .map_err(|e| file_error(format!("not an encrypted PKCS#8 key: {e}")))?;
+                .map_err(|e| unreadable(format!("not an encrypted PKCS#8 key: {e}")))?;
             let decrypted = encrypted.decrypt(passphrase.expose()).map_err(|_| {
-                file_error("the passphrase does not open this key; start with the passphrase it was made with".into())
+                unreadable("the passphrase does not open this key; start with the passphrase it was made with".into())
             })?;
             decrypted.as_bytes().to_vec()
         }
         PrivateKeyInfo::PEM_LABEL => document.as_bytes().to_vec(),
         other => {
-            return Err(file_error(format!(
+            return Err(unreadable(format!(
                 "holds a `{other}`; the key must be PKCS#8 (`openssl pkcs8 -topk8 -v2 aes-256-cbc -in {0} -out \
                  {0}.pk8` converts it)",
                 path.display()

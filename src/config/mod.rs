@@ -358,12 +358,25 @@ fn rehearsals(networks: &BTreeMap<String, NetworkConfig>) -> BTreeMap<String, St
         .unwrap_or_default()
 }
 
-/// Settings read only when the gateway starts; the others apply as soon as they are updated.
-const READ_AT_START: [&str; 4] = ["port", "certificatePath", "databaseMaxConnections", "corsOrigins"];
+/// Settings of `server.yml` read only when the gateway starts, and whether two configs differ in each; the
+/// others apply as soon as they are updated.
+type Differs = fn(&ServerConfig, &ServerConfig) -> bool;
+const READ_AT_START: [(&str, Differs); 4] = [
+    ("port", |a, b| a.port != b.port),
+    ("certificatePath", |a, b| a.certificate_path != b.certificate_path),
+    ("databaseMaxConnections", |a, b| a.database_max_connections != b.database_max_connections),
+    ("corsOrigins", |a, b| a.cors_origins != b.cors_origins),
+];
 
 /// Whether an update of `path` in `namespace` waits for the next start to take effect.
 pub fn applies_at_next_start(namespace: &str, path: &str) -> bool {
-    namespace == "server" && READ_AT_START.contains(&path.split('.').next().unwrap_or_default())
+    let setting = path.split('.').next().unwrap_or_default();
+    namespace == "server" && READ_AT_START.iter().any(|(name, _)| *name == setting)
+}
+
+/// The settings read only at start whose value in `now` differs from the one the gateway `started` with.
+pub fn changed_since_start(started: &ServerConfig, now: &ServerConfig) -> Vec<&'static str> {
+    READ_AT_START.iter().filter(|(_, differs)| differs(started, now)).map(|(name, _)| *name).collect()
 }
 
 /// A config value as answers and printouts show it: every URL in it with its credentials masked (node URLs carry
@@ -501,6 +514,30 @@ fn yaml_stems(dir: &Path) -> Result<Vec<String>, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_setting_read_at_start_is_named_when_it_changed_and_no_other_is() {
+        let conf = tempfile::TempDir::new().unwrap();
+        super::install_templates(conf.path()).unwrap();
+        let started = super::Config::load(conf.path()).unwrap().server;
+        assert!(super::changed_since_start(&started, &started.clone()).is_empty());
+        let mut now = started.clone();
+        now.log_level = "debug".into();
+        now.request_timeout_seconds += 1;
+        now.wallet_send = !now.wallet_send;
+        assert!(super::changed_since_start(&started, &now).is_empty(), "applied at once, not at start");
+        now.port += 1;
+        now.certificate_path = "./elsewhere/".into();
+        now.database_max_connections += 1;
+        now.cors_origins.push("https://app.example".into());
+        assert_eq!(
+            super::changed_since_start(&started, &now),
+            ["port", "certificatePath", "databaseMaxConnections", "corsOrigins"]
+        );
+        assert!(super::applies_at_next_start("server", "corsOrigins"));
+        assert!(!super::applies_at_next_start("server", "logLevel"));
+        assert!(!super::applies_at_next_start("ethereum", "port"));
+    }
+
     #[test]
     fn serde_messages_quote_values_short_and_sanitized() {
         let long = "x".repeat(5000);

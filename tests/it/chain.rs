@@ -216,7 +216,7 @@ pub async fn concurrent_wraps(devnet: &Devnet, gateways: &[&TestGateway], count:
 #[tokio::test]
 async fn a_dead_first_node_fails_over_to_the_second() {
     let devnet = common::devnet().await;
-    let dead_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead_port = common::free_port();
     let conf = devnet_conf(&[format!("http://127.0.0.1:{dead_port}"), devnet.rpc_url()]);
     let gw = TestGateway::start_in(conf, None, PASSPHRASE).await.unwrap();
     gw.add_wallet(&devnet, 1).await;

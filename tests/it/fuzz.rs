@@ -18,7 +18,7 @@ async fn every_operation_answers_as_its_document_says_under_fuzzing() {
     let python = common::python_with("fuzz", "tests/fuzz/requirements.txt").await;
     let devnet = common::devnet().await;
     let gw = TestGateway::on_devnet(&devnet).await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = common::free_port();
     let (_, namespaces) = gw.get("/config/namespaces").await;
     let public = namespaces["namespaces"]
         .as_array()

@@ -14,14 +14,12 @@ use axum::http::StatusCode;
 use gateway::devnet::{Devnet, DevnetAssets};
 use gateway::rehearsal::Profile;
 
+use crate::common::session::client_session;
 use crate::common::{self, PASSPHRASE, TestGateway, devnet_conf, https_client, make_certs};
 
 /// Runs the client's whole session against a gateway over HTTPS on `devnet`, checks every step it must go
 /// through, and returns how many transactions its wallet sent.
 async fn session(devnet: &Devnet) -> u64 {
-    let assets = DevnetAssets::locate();
-    let work = assets.work_dir();
-    let python = common::python_with("hummingbot", "tests/hummingbot/requirements.txt").await;
     let conf = devnet_conf(&[devnet.rpc_url()]);
     // Hummingbot reads its certificates from <root>/certs: the conf dir is that root here.
     let certs = make_certs(conf.path(), PASSPHRASE);
@@ -29,55 +27,7 @@ async fn session(devnet: &Devnet) -> u64 {
     let gw = TestGateway::start_https(conf, https_client(&certs, Some(&certs))).await.unwrap();
     let url = gw.gateway.url().replace("127.0.0.1", "localhost");
     assert!(url.starts_with("https://localhost:"), "{url}");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hummingbot/client_session.py");
-    let output = tokio::process::Command::new(python)
-        .arg(script)
-        .arg(work.join("hummingbot"))
-        .arg(url)
-        .arg(devnet.private_key(3))
-        .arg(hummingbot_root)
-        .env("HUMMINGBOT_PASSWORD", PASSPHRASE)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    // The reason first, then the steps that led to it, newest last: a log cut in the middle still shows both.
-    let last = |text: &str, count: usize| {
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(count)..].join("\n")
-    };
-    assert!(
-        output.status.success(),
-        "the client's session failed:\n{}\nits last steps:\n{}",
-        last(&String::from_utf8_lossy(&output.stderr), 12),
-        last(&stdout, 8)
-    );
-    assert!(stdout.contains("steps passed"), "{stdout}");
-    eprintln!("{}", stdout.lines().last().unwrap_or_default());
-    for connector in ["uniswap", "pancakeswap"] {
-        for step in [
-            "approve WETH for {c}/clmm/swap",
-            "clmm sell",
-            "amm add",
-            "amm positions owned",
-            "clmm close",
-            "add a listed pool again",
-        ] {
-            let step = format!("ok {connector}: {}", step.replace("{c}", connector));
-            assert!(stdout.contains(&step), "the session went through '{step}':\n{stdout}");
-        }
-    }
-    for step in [
-        "V4 clmm pool info",
-        "V4 clmm execute ETH SELL",
-        "V4 clmm execute ETH BUY",
-        "V4 clmm open",
-        "V4 clmm close",
-        "amm create pool",
-        "clmm create pool",
-    ] {
-        assert!(stdout.contains(&format!("ok uniswap: {step}")), "the session went through '{step}':\n{stdout}");
-    }
+    client_session(devnet, &url, &hummingbot_root).await;
     gw.stop().await;
     let anvil =
         alloy::providers::RootProvider::<alloy::network::Ethereum>::new_http(devnet.anvil_url().parse().unwrap());

@@ -6,6 +6,7 @@ mod cli;
 mod clob;
 mod common;
 mod config;
+mod container;
 mod crashes;
 mod devnet;
 mod errors;

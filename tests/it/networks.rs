@@ -391,7 +391,7 @@ fn every_listed_pool_is_at_its_create2_address_and_every_network_lists_some() {
 #[tokio::test]
 async fn an_op_stack_network_whose_nodes_are_down_answers_503_naming_the_setting() {
     let gw = TestGateway::start().await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = common::free_port();
     let down =
         json!({"namespace": "ethereum-base", "path": "nodeURL", "value": [format!("http://127.0.0.1:{closed}")]});
     assert_eq!(gw.post("/config/update", down).await.0, StatusCode::OK);

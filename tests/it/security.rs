@@ -111,7 +111,7 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
         answers.push_str(&text);
     }
     // The node goes down, credentials and all: the 503 names where, not who, and so does the log.
-    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = common::free_port();
     let failing = format!("http://rpcuser:{user_password}@127.0.0.1:{down}/v3/{path_key}?apikey={query_key}");
     let moved = json!({"namespace": "ethereum-devnet", "path": "nodeURL", "value": [failing]});
     let moved = http.post(format!("{url}/config/update")).json(&moved).send().await.unwrap();
@@ -246,7 +246,7 @@ async fn silent_node() -> u16 {
 async fn a_node_that_hangs_or_is_down_costs_a_504_one_log_line_and_never_a_stuck_stop() {
     use std::io::Write;
     let silent = silent_node().await;
-    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = common::free_port();
     let conf = common::devnet_conf(&[format!("http://127.0.0.1:{down}")]);
     let config = gateway::config::Config::load(conf.path()).unwrap();
     config.update("server", "requestTimeoutSeconds", json!(2)).unwrap();
@@ -311,6 +311,8 @@ async fn with_a_bearer_key_required_only_the_health_check_is_open_and_a_peer_fai
         port: Some(0),
         tls: false,
         own_names: Vec::new(),
+        certificate_dir: None,
+        exit_to_restart: false,
         access,
     })
     .await

@@ -54,6 +54,8 @@ fn serve(conf: &str, port: &str) {
             port: Some(port.parse().unwrap()),
             tls: false,
             own_names: Vec::new(),
+            certificate_dir: None,
+            exit_to_restart: false,
             access: Default::default(),
         })
         .await

@@ -232,6 +232,8 @@ pub async fn in_process(bench: &mut Bench, runs: &[QuoteRun]) {
         port: Some(0),
         tls: false,
         own_names: Vec::new(),
+        certificate_dir: None,
+        exit_to_restart: false,
         access: Default::default(),
     })
     .await

@@ -2,6 +2,7 @@
 //! clients, a Python environment, and PostgreSQL databases.
 
 pub mod postgres;
+pub mod session;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +26,11 @@ pub const PASSPHRASE: &str = "test passphrase";
 /// interface by default; the tests' own servers on loopback can then be handed the same port, and take its
 /// connections. Loopback, as on bare metal.
 pub const LOOPBACK: &str = "127.0.0.1";
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
 
 /// Raw units of a human amount of a token with `decimals`.
 pub fn raw(text: &str, decimals: u8) -> alloy::primitives::U256 {
@@ -94,6 +100,8 @@ impl TestGateway {
             port: Some(0),
             tls: https_client.is_some(),
             own_names: Vec::new(),
+            certificate_dir: None,
+            exit_to_restart: false,
             access: Default::default(),
         })
         .await?;
@@ -254,6 +262,11 @@ fn client_key(dir: &Path, passphrase: &str) -> PrivateKeyDer<'static> {
 
 /// A client trusting `ca_dir`'s CA and presenting `identity_dir`'s client certificate, if any.
 pub fn https_client(ca_dir: &Path, identity_dir: Option<&Path>) -> reqwest::Client {
+    https_client_builder(ca_dir, identity_dir).build().unwrap()
+}
+
+/// What [`https_client`] builds, for a client that needs more (names resolved to chosen addresses).
+pub fn https_client_builder(ca_dir: &Path, identity_dir: Option<&Path>) -> reqwest::ClientBuilder {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca_dir.join(gateway::tls::CA_CERT)).unwrap() {
         roots.add(cert.unwrap()).unwrap();
@@ -272,7 +285,7 @@ pub fn https_client(ca_dir: &Path, identity_dir: Option<&Path>) -> reqwest::Clie
         }
         None => builder.with_no_client_auth(),
     };
-    reqwest::Client::builder().use_preconfigured_tls(config).build().unwrap()
+    reqwest::Client::builder().use_preconfigured_tls(config)
 }
 
 /// `gateway start --dev` as a process of its own, for what only a process shows: its log lines, signals, exits.
@@ -287,9 +300,15 @@ pub struct GatewayProcess {
 
 impl GatewayProcess {
     pub fn start(conf: &Path, env: &[(&str, &str)]) -> GatewayProcess {
-        use std::io::{BufRead, Read};
+        GatewayProcess::start_with(&["--dev"], conf, env)
+    }
+
+    /// `gateway start` with `args` besides the conf dir and a free port.
+    pub fn start_with(args: &[&str], conf: &Path, env: &[(&str, &str)]) -> GatewayProcess {
+        use std::io::Read;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
-            .args(["start", "--dev", "--port", "0", "--conf", conf.to_str().unwrap()])
+            .args(["start", "--port", "0", "--conf", conf.to_str().unwrap()])
+            .args(args)
             .env("GATEWAY_PASSPHRASE", PASSPHRASE)
             .env("GATEWAY_BIND_ADDRESS", LOOPBACK)
             .envs(env.iter().copied())
@@ -303,16 +322,7 @@ impl GatewayProcess {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut printed = String::new();
-        let url = loop {
-            let mut line = String::new();
-            assert!(stdout.read_line(&mut line).unwrap() > 0, "the gateway stopped: {printed}");
-            printed.push_str(&line);
-            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-                break url.to_string();
-            }
-        };
+        let (url, printed) = printed_url(child.stdout.take().unwrap());
         GatewayProcess { child, url, logs, printed }
     }
 
@@ -322,11 +332,40 @@ impl GatewayProcess {
         self.child.wait().unwrap();
     }
 
+    /// Waits up to `within` for the process to exit on its own: whether it exited 0, and every line it logged or
+    /// printed; `None` (and the process killed) when it is still running.
+    pub fn exit_within(mut self, within: std::time::Duration) -> Option<(bool, String)> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some((status.success(), self.logs.join().unwrap() + &self.printed));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        self.kill();
+        None
+    }
+
     /// SIGTERM, then waits for the exit: whether it exited 0, and every line it logged or printed.
     pub fn terminate(mut self) -> (bool, String) {
         let _ = std::process::Command::new("kill").arg(self.child.id().to_string()).status();
         let status = self.child.wait().unwrap();
         (status.success(), self.logs.join().unwrap() + &self.printed)
+    }
+}
+
+/// Reads what a starting gateway prints up to the line with its address: the address, and every line read.
+pub fn printed_url(stdout: impl std::io::Read) -> (String, String) {
+    use std::io::BufRead;
+    let mut stdout = std::io::BufReader::new(stdout);
+    let mut printed = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the gateway stopped: {printed}");
+        printed.push_str(&line);
+        if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://")) {
+            return (url.to_string(), printed);
+        }
     }
 }
 
