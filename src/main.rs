@@ -169,8 +169,8 @@ struct StoreArgs {
     /// a command line shows in `ps` to every user of the machine.
     #[arg(long, env = "GATEWAY_PASSPHRASE", hide_env_values = true, global = true)]
     passphrase: Option<String>,
-    /// A file holding the passphrase (its first line), e.g. a secret mounted by the service manager.
-    #[arg(long, global = true, conflicts_with = "passphrase")]
+    /// A file holding the passphrase (its first line), e.g. a secret mounted by the service manager or compose.
+    #[arg(long, env = "GATEWAY_PASSPHRASE_FILE", global = true, conflicts_with = "passphrase")]
     passphrase_file: Option<PathBuf>,
     /// PostgreSQL or SQLite URL; a SQLite file in the conf dir when omitted.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]

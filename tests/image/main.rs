@@ -62,8 +62,7 @@ impl Served {
     fn start(home: &Path, env: &[(&str, &str)], port: u16) -> Served {
         let (name, mut command) = in_container(home, env, &["start", "--port", &port.to_string()]);
         let mut process = command.stdout(std::process::Stdio::piped()).spawn().unwrap();
-        let (url, printed) = common::printed_url(process.stdout.take().unwrap());
-        assert!(printed.contains("publish it on 127.0.0.1") || url.starts_with("https"), "{printed}");
+        let (url, _) = common::printed_url(process.stdout.take().unwrap());
         Served { name, process, url: url.replace("127.0.0.1", "localhost") }
     }
 
@@ -80,6 +79,17 @@ impl Served {
 /// and certs folders mounted, the passphrase and `env` set: the container's name, and the command.
 fn in_container(home: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, Command) {
     let name = run(Command::new("buildah").args(["from", "--pull=never", IMAGE])).trim().to_string();
+    // `buildah run` (1.28) also mounts an empty volume at each VOLUME of the image, in no fixed order with the
+    // folders given with -v, so one of them can end up hidden; Docker and Podman put the folder in its place.
+    // The container (not the image) forgets its volumes, leaving the folders alone.
+    run(Command::new("buildah").args([
+        "config",
+        "--volume",
+        "/home/gateway/conf-",
+        "--volume",
+        "/home/gateway/certs-",
+        &name,
+    ]));
     let mut command = Command::new("buildah");
     command.args(["run", "--isolation", "chroot"]);
     for folder in ["conf", "certs"] {
@@ -93,8 +103,10 @@ fn in_container(home: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, Co
 }
 
 impl Drop for Served {
+    /// SIGTERM, which buildah passes on: a SIGKILL would leave the gateway running in its chroot, holding the
+    /// container, and later containers' mounts fail while it lives.
     fn drop(&mut self) {
-        let _ = self.process.kill();
+        let _ = Command::new("kill").arg(self.process.id().to_string()).status();
         let _ = self.process.wait();
         let _ = Command::new("buildah").args(["rm", &self.name]).output();
     }
