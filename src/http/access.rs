@@ -32,13 +32,16 @@ pub fn refusal(
         let config = config();
         let allowed = loopback || config.server.allowed_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(&name));
         if !allowed {
+            let answered: Vec<&str> =
+                ["localhost", "127.0.0.1", "[::1]"].into_iter().chain(own_names.iter().map(String::as_str)).collect();
             return Some(
                 ApiError::new(
                     StatusCode::FORBIDDEN,
                     format!(
-                        "Host {} is not one this gateway answers over plain HTTP (localhost, 127.0.0.1, [::1]); if \
-                         you reach it by that name on this machine, add it to server.yml allowedHosts",
-                        chains::quoted(&name)
+                        "Host {} is not one this gateway answers over plain HTTP ({}, and server.yml allowedHosts); \
+                         if you reach it by that name on this machine, add it there",
+                        chains::quoted(&name),
+                        answered.join(", ")
                     ),
                 )
                 .with_code(ErrorCode::HostNotAllowed),
