@@ -265,6 +265,17 @@ impl Config {
     /// namespace's file, and returns the new snapshot. Nothing is written when validation fails.
     pub fn update(&self, namespace: &str, path: &str, value: Value) -> Result<Config, ConfigError> {
         let ns = self.namespaces.get(namespace).ok_or_else(|| self.unknown_namespace(namespace))?;
+        // Bounded before any work: each segment nests one value, and 100,000 of them overflowed the stack.
+        if path.len() > UPDATE_PATH_MAX_CHARS || path.split('.').nth(UPDATE_PATH_MAX_SEGMENTS).is_some() {
+            return Err(ConfigError::Invalid {
+                namespace: namespace.into(),
+                path: chains::quoted(path),
+                reason: format!(
+                    "a path has at most {UPDATE_PATH_MAX_SEGMENTS} dot-separated parts and {UPDATE_PATH_MAX_CHARS} \
+                     characters; no setting is deeper"
+                ),
+            });
+        }
         let known = known_keys(ns.kind, namespace, &ns.raw)?;
         let segments: Vec<&str> = path.split('.').collect();
         if segments.iter().any(|s| s.is_empty()) || !known.iter().any(|k| k == segments[0]) {
@@ -357,6 +368,11 @@ fn rehearsals(networks: &BTreeMap<String, NetworkConfig>) -> BTreeMap<String, St
         .map(|profile| BTreeMap::from([(devnet.to_string(), profile.name.to_string())]))
         .unwrap_or_default()
 }
+
+/// The longest `path` a config update takes, in dot-separated parts and in characters: the deepest setting
+/// (zeroex's `networks.<network>.…`) has 5 parts.
+pub const UPDATE_PATH_MAX_SEGMENTS: usize = 16;
+pub const UPDATE_PATH_MAX_CHARS: usize = 256;
 
 /// Settings of `server.yml` read only when the gateway starts, and whether two configs differ in each; the
 /// others apply as soon as they are updated.
@@ -514,6 +530,28 @@ fn yaml_stems(dir: &Path) -> Result<Vec<String>, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_update_path_is_bounded_in_parts_and_characters_before_any_work() {
+        use super::{UPDATE_PATH_MAX_CHARS as CHARS, UPDATE_PATH_MAX_SEGMENTS as PARTS};
+        let conf = tempfile::TempDir::new().unwrap();
+        super::install_templates(conf.path()).unwrap();
+        let config = super::Config::load(conf.path()).unwrap();
+        let bounded = |path: &str| match config.update("server", path, serde_json::json!(1)) {
+            Err(super::ConfigError::Invalid { reason, .. }) => !reason.contains("at most"),
+            _ => true,
+        };
+        assert!(bounded(&vec!["a"; PARTS].join(".")), "the largest accepted: {PARTS} parts");
+        assert!(!bounded(&vec!["a"; PARTS + 1].join(".")), "the first refused");
+        let long = |chars: usize| format!("port.{}", "b".repeat(chars - 5));
+        assert!(bounded(&long(CHARS)));
+        assert!(!bounded(&long(CHARS + 1)));
+        assert!(!bounded(&vec!["a"; 100_000].join(".")));
+        assert!(!bounded(&".".repeat(100_000)));
+        // The deepest setting of every template fits.
+        let zeroex = config.update("zeroex", "networks.devnet.apiUrl.x.y", serde_json::json!(1));
+        assert!(!matches!(zeroex, Err(super::ConfigError::Invalid { reason, .. }) if reason.contains("at most")));
+    }
+
     #[test]
     fn each_setting_read_at_start_is_named_when_it_changed_and_no_other_is() {
         let conf = tempfile::TempDir::new().unwrap();

@@ -55,7 +55,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ServedChain {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let chain = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|rejection| ApiError::bad_request("chain", rejection.body_text()))?;
+            .map_err(|rejection| ApiError::bad_request("chain", chains::scrubbed(&rejection.body_text())))?;
         crate::request::check_chain(Some(&chain.0))?;
         Ok(ServedChain)
     }
@@ -74,8 +74,9 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::BAD_REQUEST,
     };
-    ApiError::new(status, format!("request body: {}", detail.unwrap_or_else(|| rejection.body_text())))
-        .with_code(ErrorCode::InvalidParams)
+    // The parser's message repeats what was sent: a key posted in the wrong shape must not come back.
+    let detail = chains::scrubbed(&detail.unwrap_or_else(|| rejection.body_text()));
+    ApiError::new(status, format!("request body: {detail}")).with_code(ErrorCode::InvalidParams)
 }
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
@@ -83,6 +84,6 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
         QueryRejection::FailedToDeserializeQueryString(e) => std::error::Error::source(e).map(|s| s.to_string()),
         _ => None,
     };
-    ApiError::new(StatusCode::BAD_REQUEST, format!("query: {}", detail.unwrap_or_else(|| rejection.body_text())))
-        .with_code(ErrorCode::InvalidParams)
+    let detail = chains::scrubbed(&detail.unwrap_or_else(|| rejection.body_text()));
+    ApiError::new(StatusCode::BAD_REQUEST, format!("query: {detail}")).with_code(ErrorCode::InvalidParams)
 }

@@ -110,6 +110,29 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
         assert!(status.is_success() || status.is_client_error(), "{path}: {status} {text}");
         answers.push_str(&text);
     }
+    // The key in every wrong shape, each with an Idempotency-Key (whose record keeps the answer for 24 h), and in
+    // a query string.
+    let bare = &key[2..];
+    let shapes = [
+        json!(key),
+        json!(bare),
+        json!([key]),
+        json!({"chain": "ethereum", "privateKey": {"hex": key}}),
+        json!({"chain": format!("mine:{key}"), "privateKey": key}),
+        json!({"chain": "ethereum", "privateKey": format!("\"{key}\"")}),
+        json!({"chain": "ethereum", "privateKey": key, "setDefault": bare}),
+    ];
+    for (index, shape) in shapes.iter().enumerate() {
+        let request = http.post(format!("{url}/wallet/add")).header("Idempotency-Key", format!("shape-{index}"));
+        let answer = request.json(shape).send().await.unwrap();
+        assert!(answer.status().is_client_error(), "{index}: {}", answer.status());
+        answers.push_str(&answer.text().await.unwrap());
+    }
+    for query in [format!("network={key}"), format!("network=x{bare}"), format!("network=devnet&address={bare}")] {
+        let answer = http.get(format!("{url}/chains/ethereum/status?{query}")).send().await.unwrap();
+        assert!(answer.status().is_client_error(), "{query}: {}", answer.status());
+        answers.push_str(&answer.text().await.unwrap());
+    }
     // The node goes down, credentials and all: the 503 names where, not who, and so does the log.
     let down = common::free_port();
     let failing = format!("http://rpcuser:{user_password}@127.0.0.1:{down}/v3/{path_key}?apikey={query_key}");
@@ -129,10 +152,20 @@ async fn no_key_passphrase_or_node_credential_reaches_a_log_or_an_answer() {
     let (_, logs) = process.terminate();
     assert!(logs.contains("TRACE"), "trace logging was on");
     let basic = "cnBjdXNlcjpOb2RlUGFzc3cwcmQ="; // base64 of rpcuser:NodePassw0rd, as an Authorization header
-    for secret in [&key[2..], &key[2..18], passphrase, user_password, path_key, query_key, basic] {
+    // Every table, as the database files hold them (the wallet's key is there encrypted, never in plain).
+    let mut tables = Vec::new();
+    for file in std::fs::read_dir(conf.path()).unwrap().map(|entry| entry.unwrap().path()) {
+        if file.file_name().unwrap().to_string_lossy().starts_with("gateway.sqlite") {
+            tables.extend(std::fs::read(&file).unwrap());
+        }
+    }
+    let tables = String::from_utf8_lossy(&tables).to_ascii_lowercase();
+    assert!(tables.contains("idempotency_keys"), "the database was read");
+    for secret in [&key[2..], &key[2..18], &key[40..], passphrase, user_password, path_key, query_key, basic] {
         assert!(!answers.contains(secret), "an answer holds {secret}");
         let line = logs.lines().find(|line| line.contains(secret)).unwrap_or_default();
         assert!(!logs.contains(secret), "the logs hold {secret}: {line}");
+        assert!(!tables.contains(&secret.to_ascii_lowercase()), "the database holds {secret}");
     }
 }
 
@@ -148,6 +181,15 @@ async fn what_clients_send_cannot_grow_the_gateway_without_bound() {
     let metrics = gw.client().get(gw.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(!metrics.contains("method=\"FOO"), "every made-up method became a series");
     assert!(metrics.contains("method=\"OTHER\""), "{metrics}");
+
+    // A config path of 100,000 parts (200 kB) once overflowed the stack: now a 400, and the gateway serves on.
+    for namespace in ["server", "zeroex"] {
+        let deep = json!({"namespace": namespace, "path": vec!["a"; 100_000].join("."), "value": 1});
+        let (status, body) = gw.post("/config/update", deep).await;
+        assert_error_body(status, &body, StatusCode::BAD_REQUEST, "at most 16 dot-separated parts");
+        assert!(body.to_string().len() < 1000, "the answer does not carry the path back");
+    }
+    assert_eq!(gw.get("/").await.0, StatusCode::OK);
 
     // A pool is a pool of the connector's factory: PancakeSwap's pool and pair are refused under uniswap.
     let base = "chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC&amount=1&side=SELL";
