@@ -40,6 +40,9 @@ pub enum AppError {
          happened and its fee was not paid; send the request again with a new Idempotency-Key"
     )]
     Dropped { hash: B256 },
+    /// Refused by what the operator allows: `setting` in server.yml would admit it.
+    #[error("{reason}; server.yml {setting} admits it")]
+    Forbidden { setting: &'static str, reason: String },
     /// Nothing by that name or id.
     #[error("{0}")]
     NotFound(String),

@@ -458,7 +458,7 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: Profile, faults: Faul
     if let Some(faults) = rehearsed {
         println!("devnet: its node answers as a misbehaving provider: {faults}");
     }
-    if let Some(raised) = devnet::point_network_at(&options.conf_dir, &devnet.rpc_url(), like)? {
+    if let Some(raised) = devnet::point_network_at(&options.conf_dir, &devnet.rpc_url(), like, devnet.accounts())? {
         println!("devnet: {raised}");
     }
     let gateway = server::start(options).await.map_err(|e| e.to_string())?;

@@ -116,6 +116,31 @@ fn spenders(config: &Config, network: &str, spender: &str) -> AppResult<Vec<Spen
     dex.spenders(kind).filter(|contracts| !contracts.is_empty()).ok_or_else(unknown)
 }
 
+/// An approval may go only to a contract of a connector on the network (what its spender names resolve to, and
+/// the Permit2 they pull through) or to an address server.yml `allowedSpenders` lists: an unlimited approval to
+/// anyone else would hand them the token.
+fn check_spender(config: &Config, network: &str, address: Address) -> AppResult<()> {
+    if config.server.allows_spender(address) || connector_contracts(config, network).contains(&address) {
+        return Ok(());
+    }
+    Err(AppError::Forbidden {
+        setting: "allowedSpenders",
+        reason: format!("spender {address} is not a contract of a connector on {network}"),
+    })
+}
+
+/// Every contract a connector on `network` asks approvals for.
+fn connector_contracts(config: &Config, network: &str) -> Vec<Address> {
+    let mut contracts = Vec::new();
+    for name in config.dexes.names().into_iter().chain(config.clob.keys().cloned()) {
+        let kinds = [TradingType::Amm.as_str(), TradingType::Clmm.as_str(), TradingType::Router.as_str(), CLOB];
+        for spender in kinds.into_iter().filter_map(|kind| spenders(config, network, &format!("{name}/{kind}")).ok()) {
+            contracts.extend(spender.iter().flat_map(|s| [Some(s.contract), s.permit2]).flatten());
+        }
+    }
+    contracts
+}
+
 /// The spender name of an order-book connector's contract: `<connector>/clob`.
 const CLOB: &str = "clob";
 
@@ -179,6 +204,9 @@ pub async fn approve(state: &AppState, request: ApproveRequest) -> AppResult<App
     }
     let token = book.resolve("token", &request.token)?;
     let spenders = spenders(&ctx.config, &ctx.network_name, &request.spender)?;
+    for spender in &spenders {
+        check_spender(&ctx.config, &ctx.network_name, spender.contract)?;
+    }
     let amount = match request.amount.as_ref().filter(|a| !a.is_empty()) {
         Some(text) => text.parse("amount", token.decimals)?.raw,
         None => U256::MAX,
@@ -336,6 +364,12 @@ pub async fn send(state: &AppState, request: SendRequest) -> AppResult<SendRespo
     let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
     let to = parse_address("toAddress", &request.to_address)?;
+    if state.ethereum().signer(to).is_err() && !ctx.config.server.allows_recipient(to) {
+        return Err(AppError::Forbidden {
+            setting: "allowedRecipients",
+            reason: format!("toAddress {to} is not a wallet of this gateway"),
+        });
+    }
     let book = state.token_book(&ctx.config, &ctx.network_name).await?;
     let token = match request.token.as_deref().map(str::trim).filter(|t| !t.is_empty() && !book.is_native(t)) {
         Some(name) => Some(book.resolve("token", name)?),

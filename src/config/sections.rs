@@ -49,6 +49,24 @@ pub struct ServerConfig {
     /// gateways were scanned for it).
     #[serde(default)]
     pub wallet_send: bool,
+    /// Addresses `approve` may name as spender besides the connectors' own contracts.
+    #[serde(default)]
+    pub allowed_spenders: Vec<String>,
+    /// Addresses `/wallet/send` may send to besides the gateway's own wallets.
+    #[serde(default)]
+    pub allowed_recipients: Vec<String>,
+}
+
+impl ServerConfig {
+    /// Whether `address` is listed in `allowedSpenders`.
+    pub fn allows_spender(&self, address: alloy::primitives::Address) -> bool {
+        self.allowed_spenders.iter().any(|listed| listed.parse() == Ok(address))
+    }
+
+    /// Whether `address` is listed in `allowedRecipients`.
+    pub fn allows_recipient(&self, address: alloy::primitives::Address) -> bool {
+        self.allowed_recipients.iter().any(|listed| listed.parse() == Ok(address))
+    }
 }
 
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
@@ -93,6 +111,13 @@ impl Section for ServerConfig {
                 && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
             if !valid {
                 return Err(Invalid::new("allowedHosts", format!("{} is not a host name", chains::quoted(host))));
+            }
+        }
+        for (setting, addresses) in
+            [("allowedSpenders", &self.allowed_spenders), ("allowedRecipients", &self.allowed_recipients)]
+        {
+            if let Some(bad) = addresses.iter().find(|address| address.parse::<alloy::primitives::Address>().is_err()) {
+                return Err(Invalid::new(setting, format!("{} is not an address", chains::quoted(bad))));
             }
         }
         for origin in &self.cors_origins {

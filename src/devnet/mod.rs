@@ -125,8 +125,14 @@ impl Deployment {
 
 /// Points the conf's devnet network at the running devnet (the template says port 8545), with its profile's
 /// chain id. A cap under that chain's tip floor (the devnet's 10 gwei maxPriorityFee under Polygon's 25) is
-/// raised to the chain's default, and said so; the user's other settings stay as they are.
-pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result<Option<String>, String> {
+/// raised to the chain's default, and said so; the user's other settings stay as they are. Sending by API is
+/// turned on, to the devnet's funded `accounts`.
+pub fn point_network_at(
+    conf_dir: &Path,
+    rpc_url: &str,
+    like: Profile,
+    accounts: &[alloy::primitives::Address],
+) -> Result<Option<String>, String> {
     std::fs::create_dir_all(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
     crate::config::install_templates(conf_dir).map_err(|e| format!("{}: {e}", conf_dir.display()))?;
     let namespace = format!("ethereum-{NETWORK}");
@@ -172,10 +178,15 @@ pub fn point_network_at(conf_dir: &Path, rpc_url: &str, like: Profile) -> Result
         ]);
     }
     settings.extend([("nodeURL", serde_json::json!(rpc_url)), ("chainID", serde_json::json!(like.chain_id))]);
-    // A devnet gateway is this machine's alone and its wallets hold test funds: sending by API is on
-    // (examples/07-send.sh).
+    // A devnet gateway is this machine's alone and its wallets hold test funds: sending by API is on, to the
+    // devnet's accounts (examples/07-send.sh).
+    let recipients: Vec<String> = accounts.iter().map(|account| account.to_checksum(None)).collect();
+    let sending = [
+        ("server", "walletSend", serde_json::json!(true)),
+        ("server", "allowedRecipients", serde_json::json!(recipients)),
+    ];
     let settings = settings.into_iter().map(|(setting, value)| (namespace.as_str(), setting, value));
-    for (namespace, setting, value) in settings.chain([("server", "walletSend", serde_json::json!(true))]) {
+    for (namespace, setting, value) in settings.chain(sending) {
         // Loaded again for each: an update writes the file from the values it was loaded with.
         let config = load()?;
         if config.namespace(namespace).map_err(|e| e.to_string())?[setting] != value {

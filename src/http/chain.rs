@@ -77,10 +77,12 @@ async fn allowances(
     Ok(axum::Json(chain::allowances(&state, request).await?))
 }
 
-/// Approves a spender for a token (unlimited unless an amount is given) and waits for the receipt.
+/// Approves a spender for a token (unlimited unless an amount is given) and waits for the receipt. The spender is
+/// a connector's contract (by name or address) or an address server.yml `allowedSpenders` lists.
 #[utoipa::path(post, path = "/chains/ethereum/approve", tag = TAG, request_body = ApproveRequest, responses(
     (status = 200, body = ApproveResponse),
     (status = 400, description = "Bad input, or the approval would revert", body = ErrorBody),
+    (status = 403, description = "A spender that is no connector's contract and not in allowedSpenders", body = ErrorBody),
     (status = 404, description = "Unknown wallet", body = ErrorBody),
     (status = 503, body = ErrorBody),
 ))]
@@ -171,10 +173,12 @@ async fn unwrap(
 }
 
 /// Sends the native currency or an ERC-20 to an address (as upstream Gateway's `/wallet/send`), through the same
-/// pipeline as every transaction: simulated, priced under the fee caps, recorded, and waited for.
+/// pipeline as every transaction: simulated, priced under the fee caps, recorded, and waited for. Only with
+/// server.yml `walletSend: true`, to the gateway's own wallets and the addresses `allowedRecipients` lists.
 #[utoipa::path(post, path = "/wallet/send", tag = "wallet", request_body = SendRequest, responses(
     (status = 200, body = SendResponse),
     (status = 400, description = "Bad input, a transfer that would revert, or a fee over a cap (FEE_CAP)", body = ErrorBody),
+    (status = 403, description = "walletSend is off, or the recipient is not allowed (allowedRecipients)", body = ErrorBody),
     (status = 404, description = "Unknown wallet", body = ErrorBody),
     (status = 503, body = ErrorBody),
 ))]

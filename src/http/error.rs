@@ -231,6 +231,7 @@ impl From<AppError> for ApiError {
             AppError::TimedOut { .. } => {
                 ApiError::new(StatusCode::GATEWAY_TIMEOUT, message).with_code(ErrorCode::TransactionTimeout)
             }
+            AppError::Forbidden { .. } => ApiError::new(StatusCode::FORBIDDEN, message).with_code(ErrorCode::Forbidden),
             AppError::NotFound(message) => ApiError::not_found(message),
             AppError::Internal(cause) => ApiError::internal(cause),
             AppError::Chain(error) => error.into(),

@@ -55,7 +55,9 @@ async fn amounts_past_a_tokens_decimals_are_rounded_down_to_the_wei() {
     confirmed(&gw, "/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.1000000000000000009"})).await;
     assert_eq!(chain.of(weth, wallet).await - before, raw("0.1", 18));
 
-    // Sent: an ERC-20 and the native currency.
+    // Sent: an ERC-20 and the native currency, to an address server.yml allows.
+    let allowed = json!({"namespace": "server", "path": "allowedRecipients", "value": [other]});
+    assert_eq!(gw.post("/config/update", allowed).await.0, reqwest::StatusCode::OK);
     let before = chain.of(usdc, other).await;
     let sent = confirmed(
         &gw,

@@ -87,6 +87,13 @@ async fn approve_then_poll_then_allowances_for_each_spender() {
     let uniswap = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap();
     let pancake = connectors::dex::Registry::builtin().find("pancakeswap", "devnet").unwrap();
     let raw_spender: Address = "0x1111111111111111111111111111111111111111".parse().unwrap();
+    // An address that is no connector's contract: refused until server.yml allowedSpenders lists it.
+    let stranger = json!({"network": "devnet", "token": "USDC", "spender": raw_spender.to_string()});
+    let (status, body) = gw.post("/chains/ethereum/approve", stranger).await;
+    assert_error_body(status, &body, StatusCode::FORBIDDEN, "allowedSpenders");
+    assert_eq!(body["code"], "FORBIDDEN");
+    let allowed = json!({"namespace": "server", "path": "allowedSpenders", "value": [raw_spender.to_string()]});
+    assert_eq!(gw.post("/config/update", allowed).await.0, StatusCode::OK);
     let cases: [(&str, Vec<Address>); 5] = [
         ("uniswap/router", vec![uniswap.v3.as_ref().unwrap().swap_router]),
         ("uniswap/amm", vec![uniswap.v2.as_ref().unwrap().router]),
@@ -258,6 +265,8 @@ async fn a_transaction_that_would_revert_is_refused_and_nothing_is_sent() {
     assert_eq!(body["code"], "INSUFFICIENT_BALANCE");
     // Ether sent to a token contract, which takes none: the simulation reverts.
     let usdc = devnet.deployment().token("USDC").address;
+    let allowed = json!({"namespace": "server", "path": "allowedRecipients", "value": [usdc]});
+    assert_eq!(gw.post("/config/update", allowed).await.0, StatusCode::OK);
     let (status, body) = gw
         .post("/wallet/send", json!({"network": "devnet", "toAddress": usdc, "amount": "0.000000000000000001"}))
         .await;
@@ -559,6 +568,12 @@ async fn added_wallets_sign_and_removed_ones_do_not_and_no_route_makes_or_sends_
     assert_eq!(body["code"], "FORBIDDEN");
     assert_eq!(chain(&devnet).provider.get_balance(payee).await.unwrap(), before, "nothing was sent");
     assert_eq!(gw.post("/config/update", walled(true)).await.0, StatusCode::OK);
+    // On, but only to the gateway's own wallets and those server.yml allowedRecipients lists.
+    let (status, body) = gw.post("/wallet/send", send.clone()).await;
+    assert_error_body(status, &body, StatusCode::FORBIDDEN, "allowedRecipients");
+    assert_eq!(chain(&devnet).provider.get_balance(payee).await.unwrap(), before, "nothing was sent");
+    let listed = json!({"namespace": "server", "path": "allowedRecipients", "value": [payee]});
+    assert_eq!(gw.post("/config/update", listed).await.0, StatusCode::OK);
     let (status, body) = gw.post("/wallet/send", send).await;
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
     assert_eq!(chain(&devnet).provider.get_balance(payee).await.unwrap(), before + raw("0.01", 18));

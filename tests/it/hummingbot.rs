@@ -93,6 +93,10 @@ async fn the_clients_error_rules_read_gateway_v2_17s_codes_on_every_failure() {
     let front = limiting_front(devnet.rpc_url()).await;
     let gw =
         TestGateway::start_in(devnet_conf(&[format!("http://127.0.0.1:{front}")]), None, PASSPHRASE).await.unwrap();
+    // The script sends ether to USDC's contract, which takes none: a recipient server.yml must allow.
+    let usdc = devnet.deployment().token("USDC").address;
+    let allowed = serde_json::json!({"namespace": "server", "path": "allowedRecipients", "value": [usdc]});
+    assert_eq!(gw.post("/config/update", allowed).await.0, StatusCode::OK);
     let uniswap = connectors::dex::Registry::builtin().find("uniswap", "devnet").unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hummingbot/error_paths.py");
     let output = tokio::process::Command::new(python)

@@ -115,7 +115,7 @@ async fn like(name: &str) -> (gateway::devnet::Devnet, TestGateway) {
     let devnet =
         Devnet::start_like(&DevnetAssets::locate(), 0, profile, &|step| eprintln!("devnet: {step}")).await.unwrap();
     let conf = tempfile::TempDir::new().unwrap();
-    gateway::devnet::point_network_at(conf.path(), &devnet.rpc_url(), profile).unwrap();
+    gateway::devnet::point_network_at(conf.path(), &devnet.rpc_url(), profile, devnet.accounts()).unwrap();
     let gw = TestGateway::start_in(conf, None, common::PASSPHRASE).await.unwrap();
     gw.add_wallet(&devnet, 1).await;
     (devnet, gw)

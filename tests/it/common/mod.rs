@@ -66,6 +66,14 @@ impl TestGateway {
 
     pub async fn on_devnet_with(devnet: &Devnet, database_url: Option<String>) -> TestGateway {
         let conf = devnet_conf(&[devnet.rpc_url()]);
+        // As `gateway devnet` makes its conf: sending by API to the devnet's accounts.
+        gateway::devnet::point_network_at(
+            conf.path(),
+            &devnet.rpc_url(),
+            gateway::rehearsal::Profile::PLAIN,
+            devnet.accounts(),
+        )
+        .unwrap();
         let gw = Self::start_in(conf, database_url, PASSPHRASE).await.expect("gateway starts");
         gw.add_wallet(devnet, 1).await;
         gw
