@@ -312,6 +312,9 @@ async fn install_op_predeploys(assets: &DevnetAssets, rpc_url: &str) -> Result<(
     Ok(())
 }
 
+/// Variables of the gateway's environment that hold secrets, emptied for the node it starts.
+const SECRET_VARIABLES: [&str; 3] = ["GATEWAY_PASSPHRASE", "GATEWAY_API_KEY", "DATABASE_URL"];
+
 fn spawn_anvil(
     assets: &DevnetAssets,
     port: u16,
@@ -324,6 +327,10 @@ fn spawn_anvil(
         .chain_id(profile.chain_id)
         .args(["--balance", "1000000", "--gas-limit", "100000000"])
         .timeout(30_000);
+    // The node needs none of the gateway's secrets, and a child's environment is readable wherever its process is.
+    for secret in SECRET_VARIABLES {
+        anvil = anvil.env(secret, "");
+    }
     if profile.op_stack {
         anvil = anvil.args(["--network", "optimism"]);
     }

@@ -25,7 +25,9 @@ pub fn refusal(
     let loopback = matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]")
         || own_names.iter().any(|own| own.eq_ignore_ascii_case(&name));
     let origin = headers.get(header::ORIGIN);
-    if (loopback || !plain_http) && origin.is_none() {
+    // Browsers mark every request a page on another site makes, a GET without an Origin (an image, a link) too.
+    let cross_site = headers.get(SEC_FETCH_SITE).is_some_and(|site| site == "cross-site");
+    if (loopback || !plain_http) && origin.is_none() && !cross_site {
         return None;
     }
     if plain_http {
@@ -48,7 +50,17 @@ pub fn refusal(
             );
         }
     }
-    let origin = origin?.to_str().unwrap_or("null");
+    let Some(origin) = origin else {
+        return cross_site.then(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "a page on another site made this request (Sec-Fetch-Site: cross-site); pages may call the gateway \
+                 only from an origin server.yml corsOrigins lists",
+            )
+            .with_code(ErrorCode::OriginNotAllowed)
+        });
+    };
+    let origin = origin.to_str().unwrap_or("null");
     let same = host.is_some_and(|host| {
         origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
     });
@@ -66,6 +78,8 @@ pub fn refusal(
         .with_code(ErrorCode::OriginNotAllowed),
     )
 }
+
+const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");
 
 /// A Host header's name, without the port, lowercased.
 fn host_name(host: &str) -> String {

@@ -215,3 +215,53 @@ async fn v4_quotes_on_the_read_state_equal_the_v4_quoter() {
     let refused = connectors::v4::pool::V4PoolState::load(&network, &v4, unknown, block).await.unwrap_err();
     assert!(matches!(refused, connectors::core::error::ConnectorError::NotAPool(_)), "{refused}");
 }
+
+/// `gateway devnet` keeps its secrets from the node it runs: anvil's environment, readable wherever its process
+/// is, holds no passphrase.
+#[test]
+fn the_devnet_node_is_not_given_the_gateways_secrets() {
+    let conf = tempfile::tempdir().unwrap();
+    let passphrase = "devnet secret words";
+    let mut gateway = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["devnet", "--port", "0", "--rpc-port", &common::free_port().to_string()])
+        .args(["--conf", conf.path().to_str().unwrap()])
+        .env("GATEWAY_PASSPHRASE", passphrase)
+        .env("GATEWAY_BIND_ADDRESS", common::LOOPBACK)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its first address printed is the node's: it runs. What it prints is read to the end, so it never writes
+    // into a closed pipe.
+    let stdout = gateway.stdout.take().unwrap();
+    let (found, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let node = lines.by_ref().map_while(Result::ok).find(|line| line.contains("http://"));
+        let _ = found.send(node);
+        lines.for_each(drop);
+    });
+    let node = printed.recv().unwrap().expect("gateway devnet starts a node");
+    let children: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", gateway.id()))
+        .unwrap()
+        .flat_map(|task| {
+            std::fs::read_to_string(task.unwrap().path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let anvil = children
+        .iter()
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("anvil"))
+        })
+        .unwrap_or_else(|| panic!("anvil among {children:?}, serving {node}"));
+    let environment = String::from_utf8_lossy(&std::fs::read(format!("/proc/{anvil}/environ")).unwrap()).into_owned();
+    let _ = std::process::Command::new("kill").arg(gateway.id().to_string()).status();
+    let _ = gateway.wait();
+    assert!(environment.contains("GATEWAY_BIND_ADDRESS"), "the node's environment was read");
+    assert!(!environment.contains(passphrase), "anvil's environment holds the passphrase");
+}

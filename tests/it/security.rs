@@ -34,6 +34,19 @@ async fn plain_http_answers_only_loopback_hosts_and_refuses_foreign_web_pages() 
     let (status, body) = common::into_json(foreign.send().await.unwrap()).await;
     assert_error_body(status, &body, StatusCode::FORBIDDEN, "corsOrigins");
     assert_eq!(nonce().await, before, "nothing was signed");
+    // A GET a page elsewhere makes without an Origin (an image, a link): the browser marks it cross-site.
+    let status_url = gw.url("/chains/ethereum/status?network=devnet");
+    for (site, expected) in
+        [("cross-site", StatusCode::FORBIDDEN), ("same-origin", StatusCode::OK), ("none", StatusCode::OK)]
+    {
+        let answer = http.get(&status_url).header("Sec-Fetch-Site", site).send().await.unwrap();
+        let (status, body) = common::into_json(answer).await;
+        assert_eq!(status, expected, "{site}: {body}");
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(body["code"], "ORIGIN_NOT_ALLOWED", "{body}");
+            assert!(body["message"].as_str().unwrap().contains("Sec-Fetch-Site"), "{body}");
+        }
+    }
 
     // Loopback names with their port, and the gateway's own pages (Swagger UI), are answered.
     for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}"), "localhost".to_string()] {
