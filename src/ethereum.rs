@@ -186,7 +186,20 @@ impl Ethereum {
             let keystore = keystore_work(passphrase, move |passphrase| wallet::encrypt(&sealed, passphrase)).await?;
             let row = WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: Some(keystore) };
             match storage.insert_wallet(&row).await {
-                Ok(()) | Err(StorageError::Duplicate(_)) => {}
+                Ok(()) => {}
+                Err(StorageError::Duplicate(_)) => {
+                    // Kept only in memory, the key would sign until the next start and then be gone.
+                    let stored = storage.wallets(CHAIN).await?.into_iter().find(|stored| stored.address == address);
+                    if stored.is_some_and(|stored| stored.keystore.is_none()) {
+                        return Err(AppError::invalid(
+                            "privateKey",
+                            format!(
+                                "{address} is registered as a hardware wallet; remove it first (POST /wallet/remove) \
+                                 to keep its key here"
+                            ),
+                        ));
+                    }
+                }
                 Err(other) => return Err(other.into()),
             }
             self.signers.insert(signer);

@@ -400,3 +400,24 @@ async fn with_a_bearer_key_required_only_the_health_check_is_open_and_a_peer_fai
     assert_eq!(get("/", None).await.unwrap().status(), StatusCode::OK, "the health check stays open");
     gateway.stop().await.unwrap();
 }
+
+/// A key for an address registered as a hardware wallet is refused, naming the row: taken, it would sign only
+/// until the next start (the stored row has no keystore) and then be gone.
+#[tokio::test]
+async fn a_key_for_a_hardware_wallet_is_refused_until_the_row_is_removed() {
+    let gw = TestGateway::start_in(common::devnet_conf(&["http://127.0.0.1:1".into()]), None, common::PASSPHRASE)
+        .await
+        .unwrap();
+    let key = alloy::signers::local::PrivateKeySigner::random();
+    let address = key.address().to_checksum(None);
+    let hardware = json!({"chain": "ethereum", "address": address});
+    assert_eq!(gw.post("/wallet/add-hardware", hardware.clone()).await.0, StatusCode::OK);
+    let add = json!({"chain": "ethereum", "privateKey": key.to_bytes().to_string()});
+    let (status, body) = gw.post("/wallet/add", add.clone()).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "registered as a hardware wallet");
+    assert!(body["message"].as_str().unwrap().starts_with("privateKey"), "{body}");
+    let removed = gw.client().delete(gw.url("/wallet/remove")).json(&hardware).send().await.unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    let (status, body) = gw.post("/wallet/add", add).await;
+    assert_eq!((status, body["address"].as_str()), (StatusCode::OK, Some(address.as_str())), "{body}");
+}
