@@ -417,31 +417,40 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// A URL as it may be shown (config answers): the user, password and query values replaced by `***`, and so is
-/// every path segment that looks like a key (16 or more letters, digits, `-` or `_`: Infura's `/v3/<id>`,
-/// Alchemy's `/v2/<key>`, QuickNode's `/<token>/`, Ankr's `/eth/<key>`). What is not a URL is returned as it is.
+/// A URL as it may be shown (config answers): parsed (surrounding whitespace trimmed), the user and password,
+/// every query value (and a query key standing alone, which is the value), the fragment, and every path segment
+/// that may be a key (16 characters or more, whatever they are: Infura's `/v3/<id>`, Alchemy's `/v2/<key>`,
+/// QuickNode's `/<token>/`, Ankr's `/eth/<key>`) replaced by `***`. What is not a URL is returned as it is.
 pub fn masked(url: &str) -> String {
-    let Ok(mut parsed) = reqwest::Url::parse(url) else { return url.to_string() };
+    const HIDDEN: &str = "***";
+    let trimmed = url.trim();
+    let Ok(mut parsed) = reqwest::Url::parse(trimmed) else { return url.to_string() };
     if parsed.cannot_be_a_base() {
         return url.to_string();
     }
     let had_user = !parsed.username().is_empty() || parsed.password().is_some();
     let _ = parsed.set_password(None);
-    let _ = parsed.set_username(if had_user { "***" } else { "" });
-    let keyish = |segment: &str| {
-        segment.len() >= 16 && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    let segments: Vec<String> = parsed
+    let _ = parsed.set_username(if had_user { HIDDEN } else { "" });
+    let segments: Vec<&str> = parsed
         .path_segments()
-        .map(|segments| segments.map(|s| if keyish(s) { "***".to_string() } else { s.to_string() }).collect())
+        .map(|segments| segments.map(|s| if s.len() >= 16 { HIDDEN } else { s }).collect())
         .unwrap_or_default();
-    parsed.set_path(&segments.join("/"));
-    let pairs: Vec<String> = parsed.query_pairs().map(|(key, _)| format!("{key}=***")).collect();
-    let hid_segment = segments.iter().any(|segment| segment == "***");
-    if !had_user && !hid_segment && pairs.is_empty() {
-        return url.to_string();
+    let hid_segment = segments.contains(&HIDDEN);
+    let path = segments.join("/");
+    let pairs: Vec<String> = parsed
+        .query_pairs()
+        .map(|(key, value)| match value.is_empty() {
+            true => HIDDEN.to_string(),
+            false => format!("{key}={HIDDEN}"),
+        })
+        .collect();
+    let had_fragment = parsed.fragment().is_some();
+    if !had_user && !hid_segment && pairs.is_empty() && !had_fragment && parsed.query().is_none() {
+        return trimmed.to_string();
     }
+    parsed.set_path(&path);
     parsed.set_query((!pairs.is_empty()).then(|| pairs.join("&")).as_deref());
+    parsed.set_fragment(had_fragment.then_some(HIDDEN));
     parsed.to_string()
 }
 
@@ -465,6 +474,14 @@ mod tests {
             ),
             ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
             ("not a url", "not a url"),
+            // Each way around the masking once found: a leading space, a query key alone, a fragment, a key
+            // holding `.`, `%` or `;`.
+            (" https://mainnet.infura.io/v3/9aa3d95b3bc440fa88ea12eaa4456161", "https://mainnet.infura.io/v3/***"),
+            ("https://node.example/rpc?SECRETKEY123", "https://node.example/rpc?***"),
+            ("https://node.example/rpc#SECRETKEY123", "https://node.example/rpc#***"),
+            ("https://node.example/a.b.c.d.e.f.g.h.i/rpc", "https://node.example/***/rpc"),
+            ("https://node.example/key%20with%20spaces%3B/rpc", "https://node.example/***/rpc"),
+            ("https://node.example/k;e;y;1;2;3;4;5;6/", "https://node.example/***/"),
         ];
         for (url, shown) in cases {
             assert_eq!(super::masked(url), shown, "{url}");

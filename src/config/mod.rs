@@ -400,9 +400,10 @@ pub fn changed_since_start(started: &ServerConfig, now: &ServerConfig) -> Vec<&'
 pub fn shown(value: &Value) -> Value {
     match value {
         Value::String(text)
-            if ["http://", "https://", "ws://", "wss://"]
-                .iter()
-                .any(|scheme| text.get(..scheme.len()).is_some_and(|start| start.eq_ignore_ascii_case(scheme))) =>
+            if ["http://", "https://", "ws://", "wss://"].iter().any(|scheme| {
+                let text = text.trim_start();
+                text.get(..scheme.len()).is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+            }) =>
         {
             Value::String(chains::rpc::masked(text))
         }
