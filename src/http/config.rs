@@ -82,7 +82,7 @@ async fn update_config(
     state.update_config(&namespace, &request.path, request.value).await?;
     let pointer = format!("/{}", request.path.replace('.', "/"));
     let applied = shown(&state.config().namespace(&namespace)?.pointer(&pointer).cloned().unwrap_or_default());
-    tracing::info!(%namespace, path = %request.path, "config updated");
+    tracing::info!(%namespace, path = ?request.path, "config updated");
     let when = match applies_at_next_start(&namespace, &request.path) {
         true => "; it takes effect at the next start",
         false => "",
