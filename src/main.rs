@@ -14,6 +14,18 @@ use gateway::rehearsal::Profile;
 use gateway::server::{self, GatewayOptions, ShutdownSignal};
 use gateway::storage::{Storage, default_url};
 
+/// A line on standard output that nobody may be reading any more (`gateway devnet | head`): a closed pipe is not
+/// worth a panic, which `println!` would be.
+macro_rules! say {
+    () => {
+        say!("")
+    };
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "gateway",
@@ -241,12 +253,12 @@ impl ServeArgs {
         let (access, key) = AccessSettings::from_vars(|name| std::env::var(name).ok(), &self.store.conf)?;
         match key {
             Some(KeySource::Environment) => {
-                println!("bearer key required (GATEWAY_REQUIRE_AUTH): the one in GATEWAY_API_KEY")
+                say!("bearer key required (GATEWAY_REQUIRE_AUTH): the one in GATEWAY_API_KEY")
             }
             Some(KeySource::File(path)) => {
-                println!("bearer key required (GATEWAY_REQUIRE_AUTH): the one in {}", path.display())
+                say!("bearer key required (GATEWAY_REQUIRE_AUTH): the one in {}", path.display())
             }
-            Some(KeySource::Generated(path)) => println!(
+            Some(KeySource::Generated(path)) => say!(
                 "bearer key required (GATEWAY_REQUIRE_AUTH): a new one was written to {} (readable by its owner only); \
                  clients send it as Authorization: Bearer <key>",
                 path.display()
@@ -334,7 +346,7 @@ async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String
     let ethereum = Ethereum::new(storage.clone());
     if let WalletAction::List = action {
         for wallet in storage.wallets(CHAIN).await.map_err(|e| e.to_string())? {
-            println!("{}", wallet.address);
+            say!("{}", wallet.address);
         }
         return Ok(());
     }
@@ -354,7 +366,7 @@ async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String
             };
             let signer = chains::wallet::parse_private_key(&key).map_err(|e| e.to_string())?;
             let address = ethereum.add_signer(&storage, &passphrase, signer).await.map_err(|e| e.to_string())?;
-            println!("{address}");
+            say!("{address}");
             Ok(())
         }
         WalletAction::Remove { address } => {
@@ -363,7 +375,7 @@ async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String
             if !ethereum.remove_wallet(&storage, parsed).await.map_err(|e| e.to_string())? {
                 return Err(format!("no wallet {address}; `gateway wallet list` shows the stored ones"));
             }
-            println!("removed {address}");
+            say!("removed {address}");
             Ok(())
         }
     }
@@ -376,9 +388,9 @@ fn run_certs(store: &StoreArgs, certs: &CertsDir, hosts: &[String]) -> Result<()
     let config = Config::load(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
     let dir = certs.of(&store.conf, &config);
     for path in gateway::tls::generate(&dir, &passphrase, hosts).map_err(|e| e.to_string())? {
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
-    println!(
+    say!(
         "Start the gateway without --dev to serve HTTPS. Clients need {}, {} and {} (Hummingbot: its certs \
          folder, with the same passphrase as its password).",
         gateway::tls::CA_CERT,
@@ -413,7 +425,7 @@ async fn run_health(serve: &ServeArgs, dev: bool) -> Result<(), String> {
     let answer = client.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
     match answer.status().is_success() {
         true => {
-            println!("{url}: ok");
+            say!("{url}: ok");
             Ok(())
         }
         false => Err(format!("{url}: answered {}", answer.status())),
@@ -424,15 +436,15 @@ fn run_config(action: ConfigAction, conf: &std::path::Path) -> Result<(), String
     let config = Config::load(conf).map_err(|e| format!("{}: {e}", conf.display()))?;
     match action {
         ConfigAction::Validate => {
-            println!("{}: valid ({} namespaces)", conf.display(), config.namespace_names().len());
+            say!("{}: valid ({} namespaces)", conf.display(), config.namespace_names().len());
         }
         ConfigAction::Show { namespace: None } => {
             let all = serde_json::to_value(config.all()).expect("config is JSON");
-            println!("{}", serde_json::to_string_pretty(&shown(&all)).expect("config is JSON"));
+            say!("{}", serde_json::to_string_pretty(&shown(&all)).expect("config is JSON"));
         }
         ConfigAction::Show { namespace: Some(name) } => {
             let value = config.namespace(&name).map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string_pretty(&shown(value)).expect("config is JSON"));
+            say!("{}", serde_json::to_string_pretty(&shown(value)).expect("config is JSON"));
         }
     }
     Ok(())
@@ -449,50 +461,50 @@ async fn run_devnet(serve: ServeArgs, rpc_port: u16, like: Profile, faults: Faul
     let options = serve.options()?;
     container::plain_http_allowed(options.host, container::detected())?;
     let signal = ShutdownSignal::install().map_err(|e| format!("cannot handle signals: {e}"))?;
-    let progress = |step: &str| println!("devnet: {step}");
+    let progress = |step: &str| say!("devnet: {step}");
     let rehearsed = faults.any().then(|| faults.to_string());
     let devnet = Devnet::start_with(&DevnetAssets::locate(), rpc_port, like, faults, &progress)
         .await
         .map_err(|e| e.to_string())?;
-    println!("devnet: anvil running at {} (chain id {}, like {})", devnet.rpc_url(), like.chain_id, like.name);
+    say!("devnet: anvil running at {} (chain id {}, like {})", devnet.rpc_url(), like.chain_id, like.name);
     if let Some(faults) = rehearsed {
-        println!("devnet: its node answers as a misbehaving provider: {faults}");
+        say!("devnet: its node answers as a misbehaving provider: {faults}");
     }
     if let Some(raised) = devnet::point_network_at(&options.conf_dir, &devnet.rpc_url(), like, devnet.accounts())? {
-        println!("devnet: {raised}");
+        say!("devnet: {raised}");
     }
     let gateway = server::start(options).await.map_err(|e| e.to_string())?;
     let url = gateway.url();
-    println!();
-    println!("Gateway: {url}   (Swagger UI: {url}/docs)");
-    println!("Network: devnet  (network=devnet, chainNetwork=ethereum-devnet)");
-    println!();
-    println!("Funded test accounts (anvil's well-known keys: never use them on a real network):");
+    say!();
+    say!("Gateway: {url}   (Swagger UI: {url}/docs)");
+    say!("Network: devnet  (network=devnet, chainNetwork=ethereum-devnet)");
+    say!();
+    say!("Funded test accounts (anvil's well-known keys: never use them on a real network):");
     for index in 0..devnet.accounts().len().min(4) {
-        println!("  {}  {}", devnet.accounts()[index], devnet.private_key(index));
+        say!("  {}  {}", devnet.accounts()[index], devnet.private_key(index));
     }
-    println!();
-    println!("Try:");
-    println!("  curl -s {url}/");
-    println!("  curl -s '{url}/config?namespace=ethereum-devnet'");
+    say!();
+    say!("Try:");
+    say!("  curl -s {url}/");
+    say!("  curl -s '{url}/config?namespace=ethereum-devnet'");
     let wrapped = &devnet.deployment().wrapped_native().symbol;
-    println!(
+    say!(
         "  curl -s '{url}/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken={wrapped}&quoteToken=USDC&amount=1&side=SELL'"
     );
     if like.is_plain() {
-        println!("  curl -s '{url}/clob/markets?network=devnet&connector=zeroex'");
-        println!("Or the scripts in examples/ (add a wallet, balances, approve, swap, V3 position, limit order):");
-        println!("  GATEWAY={url} examples/01-add-wallet.sh && GATEWAY={url} examples/04-swap.sh 0.5");
+        say!("  curl -s '{url}/clob/markets?network=devnet&connector=zeroex'");
+        say!("Or the scripts in examples/ (add a wallet, balances, approve, swap, V3 position, limit order):");
+        say!("  GATEWAY={url} examples/01-add-wallet.sh && GATEWAY={url} examples/04-swap.sh 0.5");
     } else {
-        println!(
+        say!(
             "{}'s tokens are at its own addresses ({} of them, `GET /tokens?network=devnet`); no pool is listed: the \
              router finds the {wrapped}/USDC pools through the factories.",
             like.name,
             devnet.deployment().tokens.len()
         );
     }
-    println!();
-    println!("Ctrl-C stops the gateway and the devnet.");
+    say!();
+    say!("Ctrl-C stops the gateway and the devnet.");
     gateway.stop_on(signal).await.map_err(|e| e.to_string())?;
     drop(devnet);
     Ok(())
