@@ -238,6 +238,19 @@ async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) 
             format!("must be 1 to {MAX_SYMBOL} printable characters; got {}", chains::quoted(&token.symbol)),
         ));
     }
+    // Symbols name tokens in every request: one that only looks like a listed symbol (a Cyrillic letter, a
+    // zero-width space) would pass for it, so symbols are printable ASCII.
+    if let Some((position, unlike)) = token.symbol.chars().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "token.symbol",
+            format!(
+                "U+{:04X} at position {} is not a printable ASCII character; symbols are ASCII, so none can pass \
+                 for another",
+                u32::from(unlike),
+                position + 1
+            ),
+        ));
+    }
     if token.name.chars().count() > MAX_NAME || !printable(&token.name) {
         return Err(ApiError::bad_request(
             "token.name",

@@ -225,6 +225,13 @@ async fn what_clients_send_cannot_grow_the_gateway_without_bound() {
     };
     let (status, body) = gw.post("/tokens", token(&"S".repeat(33), "Long")).await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "token.symbol");
+    // Look-alikes of a listed symbol: a Cyrillic С, a zero-width space, a space.
+    for (symbol, named) in
+        [("USDС", "U+0421 at position 4"), ("US\u{200B}DC", "U+200B at position 3"), ("US DC", "U+0020")]
+    {
+        let (status, body) = gw.post("/tokens", token(symbol, "Look-alike")).await;
+        assert_error_body(status, &body, StatusCode::BAD_REQUEST, named);
+    }
     let (status, body) = gw.post("/tokens", token("LONG", &"n".repeat(200_000))).await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "token.name");
     assert!(body.to_string().len() < 1000, "the answer does not carry the name back");
