@@ -60,6 +60,25 @@ pub struct GatewayOptions {
     pub exit_to_restart: bool,
 }
 
+impl GatewayOptions {
+    /// Plain HTTP on 127.0.0.1 at a free port, SQLite in the conf dir, no access rules and nothing a container
+    /// changes: what in-process gateways (tests, the benchmark) start from.
+    pub fn local(conf_dir: PathBuf, passphrase: Passphrase) -> GatewayOptions {
+        GatewayOptions {
+            conf_dir,
+            database_url: None,
+            passphrase,
+            host: std::net::Ipv4Addr::LOCALHOST.into(),
+            port: Some(0),
+            tls: false,
+            own_names: Vec::new(),
+            access: Default::default(),
+            certificate_dir: None,
+            exit_to_restart: false,
+        }
+    }
+}
+
 /// The longest a stop waits for requests in flight that sent nothing.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 /// The longest a stop waits for requests that sent a transaction and wait for its receipt (each network's

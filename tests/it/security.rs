@@ -366,16 +366,11 @@ async fn with_a_bearer_key_required_only_the_health_check_is_open_and_a_peer_fai
     assert_eq!(source, Some(KeySource::Generated(path.clone())));
     let key = std::fs::read_to_string(&path).unwrap();
     let gateway = gateway::server::start(gateway::server::GatewayOptions {
-        conf_dir: conf.path().to_path_buf(),
-        database_url: None,
-        passphrase: gateway::passphrase::Passphrase::new(common::PASSPHRASE),
-        host: "127.0.0.1".parse().unwrap(),
-        port: Some(0),
-        tls: false,
-        own_names: Vec::new(),
-        certificate_dir: None,
-        exit_to_restart: false,
         access,
+        ..gateway::server::GatewayOptions::local(
+            conf.path().to_path_buf(),
+            gateway::passphrase::Passphrase::new(common::PASSPHRASE),
+        )
     })
     .await
     .unwrap();

@@ -47,16 +47,8 @@ fn serve(conf: &str, port: &str) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let gateway = gateway::server::start(gateway::server::GatewayOptions {
-            conf_dir: conf.into(),
-            database_url: None,
-            passphrase: gateway::passphrase::Passphrase::new(PASSPHRASE),
-            host: "127.0.0.1".parse().unwrap(),
             port: Some(port.parse().unwrap()),
-            tls: false,
-            own_names: Vec::new(),
-            certificate_dir: None,
-            exit_to_restart: false,
-            access: Default::default(),
+            ..gateway::server::GatewayOptions::local(conf.into(), gateway::passphrase::Passphrase::new(PASSPHRASE))
         })
         .await
         .expect("gateway starts");

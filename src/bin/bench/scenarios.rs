@@ -224,18 +224,10 @@ pub async fn quote_latency(bench: &mut Bench, floor: &Floor) -> Vec<QuoteRun> {
 
 /// The same quotes through a gateway's whole router in this process, no socket: what the gateway itself adds.
 pub async fn in_process(bench: &mut Bench, runs: &[QuoteRun]) {
-    let local = gateway::server::start(gateway::server::GatewayOptions {
-        conf_dir: bench.conf.path().into(),
-        database_url: None,
-        passphrase: gateway::passphrase::Passphrase::new(super::PASSPHRASE),
-        host: "127.0.0.1".parse().unwrap(),
-        port: Some(0),
-        tls: false,
-        own_names: Vec::new(),
-        certificate_dir: None,
-        exit_to_restart: false,
-        access: Default::default(),
-    })
+    let local = gateway::server::start(gateway::server::GatewayOptions::local(
+        bench.conf.path().into(),
+        gateway::passphrase::Passphrase::new(super::PASSPHRASE),
+    ))
     .await
     .expect("in-process gateway starts");
     let app = gateway::server::app(local.state.clone());

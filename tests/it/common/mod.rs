@@ -101,16 +101,9 @@ impl TestGateway {
         https_client: Option<reqwest::Client>,
     ) -> Result<TestGateway, StartError> {
         let gateway = gateway::server::start(GatewayOptions {
-            conf_dir: conf.path().to_path_buf(),
             database_url,
-            passphrase: Passphrase::new(passphrase),
-            host: "127.0.0.1".parse().unwrap(),
-            port: Some(0),
             tls: https_client.is_some(),
-            own_names: Vec::new(),
-            certificate_dir: None,
-            exit_to_restart: false,
-            access: Default::default(),
+            ..GatewayOptions::local(conf.path().to_path_buf(), Passphrase::new(passphrase))
         })
         .await?;
         Ok(TestGateway { gateway, conf, http: https_client.unwrap_or_default() })
