@@ -41,7 +41,7 @@ pub enum AppError {
     )]
     Dropped { hash: B256 },
     /// Refused by what the operator allows: `setting` in server.yml would admit it.
-    #[error("{reason}; server.yml {setting} admits it")]
+    #[error("{reason}; list it in server.yml {setting} to allow it")]
     Forbidden { setting: &'static str, reason: String },
     /// Nothing by that name or id.
     #[error("{0}")]
