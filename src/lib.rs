@@ -3,6 +3,7 @@
 pub mod answers;
 pub mod app;
 pub mod config;
+pub mod connections;
 pub mod container;
 pub mod devnet;
 pub mod error;

@@ -68,9 +68,12 @@ enum Command {
     },
     /// Make the CA, server and client certificates HTTPS needs, in Hummingbot's layout, into server.yml's
     /// certificatePath (relative to the conf dir). Keys are encrypted under the passphrase.
-    #[command(after_help = "Example:\n  GATEWAY_PASSPHRASE=secret gateway certs --conf ./conf --host gateway.lan\n\n\
+    #[command(after_help = "Example:\n  GATEWAY_PASSPHRASE=secret gateway certs --conf ./conf --host gateway.lan\n  \
+        GATEWAY_PASSPHRASE=secret gateway certs --conf ./conf --role read\n\n\
         Hummingbot needs ca_cert.pem, client_cert.pem and client_key.pem in its certs folder, and the same \
-        passphrase as its password.")]
+        passphrase as its password. The first client certificate may do everything; --role read (quotes, \
+        balances, info) or --role trade (also swaps, liquidity, approvals, orders) makes a narrower one, signed by \
+        the same CA, in the folder <certs>/<role>/.")]
     Certs {
         #[command(flatten)]
         store: StoreArgs,
@@ -79,6 +82,9 @@ enum Command {
         /// Another name or IP address clients reach the gateway by (localhost and loopback are always in).
         #[arg(long = "host")]
         hosts: Vec<String>,
+        /// Make one more client certificate, of this role (read, trade or admin), from the CA already made.
+        #[arg(long, value_parser = parse_role)]
+        role: Option<gateway::config::access::Role>,
     },
     /// Ask the gateway serving from this conf dir whether it is up (GET /), as the container's health check does:
     /// exits 0 when it answers, 1 otherwise. Over HTTPS it presents the client certificate from the certs folder.
@@ -334,7 +340,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Devnet { serve, rpc_port, like, faults } => {
             run_devnet(serve, rpc_port, like.unwrap_or(Profile::PLAIN), faults.unwrap_or_default()).await
         }
-        Command::Certs { store, certs, hosts } => run_certs(&store, &certs, &hosts),
+        Command::Certs { store, certs, hosts, role } => run_certs(&store, &certs, &hosts, role),
         Command::Health { serve, dev } => run_health(&serve, dev).await,
         Command::Wallet { action, store } => run_wallet(action, store).await,
         Command::Config { action, conf } => run_config(action, &conf),
@@ -381,12 +387,34 @@ async fn run_wallet(action: WalletAction, store: StoreArgs) -> Result<(), String
     }
 }
 
-fn run_certs(store: &StoreArgs, certs: &CertsDir, hosts: &[String]) -> Result<(), String> {
+fn parse_role(name: &str) -> Result<gateway::config::access::Role, String> {
+    gateway::config::access::Role::named(name).ok_or_else(|| "must be read, trade or admin".into())
+}
+
+fn run_certs(
+    store: &StoreArgs,
+    certs: &CertsDir,
+    hosts: &[String],
+    role: Option<gateway::config::access::Role>,
+) -> Result<(), String> {
     let passphrase = store.passphrase()?;
     std::fs::create_dir_all(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
     install_templates(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
     let config = Config::load(&store.conf).map_err(|e| format!("{}: {e}", store.conf.display()))?;
     let dir = certs.of(&store.conf, &config);
+    if let Some(role) = role {
+        if !dir.join(gateway::tls::CA_KEY).exists() {
+            return Err(format!(
+                "{} holds no CA to sign a {role} certificate with; run `gateway certs` without --role first",
+                dir.display()
+            ));
+        }
+        for path in gateway::tls::issue_client(&dir, &passphrase, role).map_err(|e| e.to_string())? {
+            say!("wrote {}", path.display());
+        }
+        say!("A client holding these may act as {role}: hand it this folder as its certs folder.");
+        return Ok(());
+    }
     for path in gateway::tls::generate(&dir, &passphrase, hosts).map_err(|e| e.to_string())? {
         say!("wrote {}", path.display());
     }

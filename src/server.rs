@@ -1,6 +1,5 @@
 //! Building and running the HTTP server: routes, Swagger UI, request ids, logs, limits, graceful shutdown.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -91,7 +90,7 @@ pub struct RunningGateway {
     scheme: &'static str,
     pub state: AppState,
     shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl RunningGateway {
@@ -130,7 +129,7 @@ impl RunningGateway {
                 return Ok(());
             }
             if let Ok(served) = tokio::time::timeout(Duration::from_millis(100), &mut self.task).await {
-                return served.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                return served.map_err(std::io::Error::other);
             }
         }
     }
@@ -194,8 +193,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    // Each request knows its peer: the bearer lockout counts per peer, and the API's pages go to loopback ones.
-    let app = app(state.clone()).into_make_service_with_connect_info::<crate::http::guard::Peer>();
+    let app = app(state.clone());
     let stopped = async {
         let _ = shutdown_rx.await;
     };
@@ -203,9 +201,9 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
         Some(config) => {
             let listener =
                 crate::tls::TlsListener::new(listener, config).map_err(|source| StartError::Bind { addr, source })?;
-            ("https", tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(stopped).into_future()))
+            ("https", tokio::spawn(crate::connections::serve(listener, app, stopped)))
         }
-        None => ("http", tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(stopped).into_future())),
+        None => ("http", tokio::spawn(crate::connections::serve(listener, app, stopped))),
     };
     tracing::info!(%addr, scheme, "gateway listening");
     Ok(RunningGateway { addr, scheme, state, shutdown, task })

@@ -20,6 +20,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 
+use crate::config::access::Role;
+use crate::connections::{Peer, PeerSlot, PerPeer, REFUSALS_LOGGED_EVERY, Refusals};
 use crate::passphrase::Passphrase;
 
 pub const CA_CERT: &str = "ca_cert.pem";
@@ -34,11 +36,16 @@ const ALL_FILES: [&str; 6] = [CA_KEY, CA_CERT, SERVER_KEY, SERVER_CERT, CLIENT_K
 /// the server key once at start takes a fraction of a second.
 const KEY_ENCRYPTION_ROUNDS: u32 = 600_000;
 const VALID_FOR_DAYS: i64 = 3650;
-/// A client that opens a connection and never finishes the handshake is dropped after this.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; connections beyond are closed at once, so unauthenticated clients cannot
-/// exhaust file descriptors.
+/// A connection that sends nothing is closed after this: a client starts its handshake at once, so idle sockets
+/// are let go long before they add up.
+const FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(3);
+/// A client that starts a handshake and does not finish it is dropped after this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Handshakes computed at once (each costs a signature); more wait for a turn within their deadline.
 const HANDSHAKES_AT_ONCE: usize = 256;
+/// Connections one address may have before they are served; its next closes its oldest. Far above what a client
+/// opens at once (aiohttp's pool holds 100), so only a flood of one address's connections is cut.
+const UNSERVED_PER_PEER: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -78,19 +85,9 @@ pub fn generate(dir: &Path, passphrase: &Passphrase, hosts: &[String]) -> Result
 
     let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     names.extend(hosts.iter().filter(|host| !names.contains(host)).cloned().collect::<Vec<_>>());
-    let leaf = |names: Vec<String>, common_name: &str, usage: ExtendedKeyUsagePurpose| {
-        let key = KeyPair::generate().map_err(generate_error)?;
-        let mut params = CertificateParams::new(names).map_err(generate_error)?;
-        params.distinguished_name.push(DnType::CommonName, common_name);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![usage];
-        params.use_authority_key_identifier_extension = true;
-        set_validity(&mut params);
-        let cert = params.signed_by(&key, &issuer).map_err(generate_error)?;
-        Ok::<_, TlsError>((cert, key))
-    };
-    let (server_cert, server_key) = leaf(names, "localhost", ExtendedKeyUsagePurpose::ServerAuth)?;
-    let (client_cert, client_key) = leaf(Vec::new(), "Gateway client", ExtendedKeyUsagePurpose::ClientAuth)?;
+    let (server_cert, server_key) = leaf(&issuer, names, "localhost", ExtendedKeyUsagePurpose::ServerAuth, None)?;
+    let (client_cert, client_key) =
+        leaf(&issuer, Vec::new(), "Gateway client", ExtendedKeyUsagePurpose::ClientAuth, None)?;
 
     std::fs::create_dir_all(dir).map_err(|e| TlsError::File { path: dir.to_path_buf(), reason: e.to_string() })?;
     let files = [
@@ -101,10 +98,57 @@ pub fn generate(dir: &Path, passphrase: &Passphrase, hosts: &[String]) -> Result
         (CLIENT_KEY, encrypt_key(&client_key, passphrase)?),
         (CLIENT_CERT, client_cert.pem()),
     ];
+    write_all(dir, &files)
+}
+
+/// Makes a client certificate of `role`, signed by the CA in `dir`, and writes it into `dir/<role>/` beside a copy
+/// of the CA certificate: a folder to hand a client (Hummingbot's certs folder) that may do only what `role` may.
+pub fn issue_client(dir: &Path, passphrase: &Passphrase, role: Role) -> Result<Vec<PathBuf>, TlsError> {
+    let ca_pem =
+        std::fs::read_to_string(dir.join(CA_CERT)).map_err(|e| file_error(&dir.join(CA_CERT), e.to_string()))?;
+    let PrivateKeyDer::Pkcs8(ca_key) = open_key(&dir.join(CA_KEY), passphrase)? else {
+        unreachable!("open_key reads PKCS#8 only")
+    };
+    let generate_error = |e: rcgen::Error| TlsError::Generate(e.to_string());
+    let ca_key = KeyPair::try_from(&ca_key).map_err(generate_error)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key).map_err(generate_error)?;
+    let (cert, key) = leaf(&issuer, Vec::new(), "Gateway client", ExtendedKeyUsagePurpose::ClientAuth, Some(role))?;
+    let folder = dir.join(role.name());
+    if let Some(file) = [CA_CERT, CLIENT_CERT, CLIENT_KEY].into_iter().find(|file| folder.join(file).exists()) {
+        return Err(TlsError::Exists { dir: folder, file });
+    }
+    std::fs::create_dir_all(&folder).map_err(|e| file_error(&folder, e.to_string()))?;
+    write_all(&folder, &[(CA_CERT, ca_pem), (CLIENT_KEY, encrypt_key(&key, passphrase)?), (CLIENT_CERT, cert.pem())])
+}
+
+/// A certificate for `names` signed by `issuer`, with its new key; a client one of `role` names it in its OU.
+fn leaf(
+    issuer: &Issuer<'_, &KeyPair>,
+    names: Vec<String>,
+    common_name: &str,
+    usage: ExtendedKeyUsagePurpose,
+    role: Option<Role>,
+) -> Result<(rcgen::Certificate, KeyPair), TlsError> {
+    let generate_error = |e: rcgen::Error| TlsError::Generate(e.to_string());
+    let key = KeyPair::generate().map_err(generate_error)?;
+    let mut params = CertificateParams::new(names).map_err(generate_error)?;
+    params.distinguished_name.push(DnType::CommonName, common_name);
+    if let Some(role) = role {
+        params.distinguished_name.push(DnType::OrganizationalUnitName, role.name());
+    }
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![usage];
+    params.use_authority_key_identifier_extension = true;
+    set_validity(&mut params);
+    let cert = params.signed_by(&key, issuer).map_err(generate_error)?;
+    Ok((cert, key))
+}
+
+fn write_all(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>, TlsError> {
     let mut written = Vec::new();
     for (name, contents) in files {
         let path = dir.join(name);
-        write_private(&path, &contents).map_err(|e| TlsError::File { path: path.clone(), reason: e.to_string() })?;
+        write_private(&path, contents).map_err(|e| file_error(&path, e.to_string()))?;
         written.push(path);
     }
     Ok(written)
@@ -243,10 +287,22 @@ fn open_key(path: &Path, passphrase: &Passphrase) -> Result<PrivateKeyDer<'stati
     Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)))
 }
 
+/// The role a client certificate names in its subject's OU (the narrowest, if it names several); `admin` when it
+/// names none, as the certificates Hummingbot already holds do. One that cannot be read gets `read`.
+pub fn role_of(certificate: &CertificateDer<'_>) -> Role {
+    let Ok((_, certificate)) = x509_parser::parse_x509_certificate(certificate) else { return Role::Read };
+    certificate
+        .subject()
+        .iter_organizational_unit()
+        .filter_map(|unit| unit.as_str().ok().and_then(Role::named))
+        .min()
+        .unwrap_or(Role::Admin)
+}
+
 /// A TCP listener that hands axum only connections whose TLS handshake (client certificate included)
 /// succeeded. Handshakes run in their own tasks, so a slow or hostile client never holds up the others.
 pub struct TlsListener {
-    established: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    established: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, Peer)>,
     local_addr: SocketAddr,
     accepting: tokio::task::AbortHandle,
 }
@@ -255,11 +311,24 @@ impl TlsListener {
     pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<TlsListener> {
         let local_addr = listener.local_addr()?;
         let (sender, established) = tokio::sync::mpsc::channel(64);
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        let handshakes = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_AT_ONCE));
+        let handshake = Handshake {
+            acceptor: tokio_rustls::TlsAcceptor::from(config),
+            at_once: Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_AT_ONCE)),
+            refusals: Arc::new(Refusals::default()),
+            established: sender,
+        };
+        let per_peer = PerPeer::new(UNSERVED_PER_PEER);
         let accepting = tokio::spawn(async move {
+            let mut log_refusals = tokio::time::interval(REFUSALS_LOGGED_EVERY);
             loop {
-                let (tcp, peer) = match listener.accept().await {
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    _ = log_refusals.tick() => {
+                        handshake.refusals.log();
+                        continue;
+                    }
+                };
+                let (tcp, peer) = match accepted {
                     Ok(connection) => connection,
                     Err(e) => {
                         // Out of file descriptors and the like: wait a little rather than spin.
@@ -268,28 +337,58 @@ impl TlsListener {
                         continue;
                     }
                 };
-                let Ok(permit) = handshakes.clone().try_acquire_owned() else {
-                    tracing::warn!(%peer, "too many TLS handshakes in progress; connection closed");
-                    continue;
-                };
                 let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let sender = sender.clone();
-                tokio::spawn(async move {
-                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
-                    drop(permit);
-                    match handshake {
-                        Ok(Ok(stream)) => {
-                            let _ = sender.send((stream, peer)).await;
-                        }
-                        Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
-                        Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
-                    }
-                });
+                let slot = per_peer.enter(peer.ip());
+                tokio::spawn(handshake.clone().run(tcp, peer, slot));
             }
         })
         .abort_handle();
         Ok(TlsListener { established, local_addr, accepting })
+    }
+}
+
+/// What each connection's handshake task needs.
+#[derive(Clone)]
+struct Handshake {
+    acceptor: tokio_rustls::TlsAcceptor,
+    at_once: Arc<tokio::sync::Semaphore>,
+    refusals: Arc<Refusals>,
+    established: tokio::sync::mpsc::Sender<(TlsStream<TcpStream>, Peer)>,
+}
+
+impl Handshake {
+    /// Waits for the client's first bytes, then for a turn and the handshake, and hands the connection over;
+    /// every way it can end before that is counted, none logged on its own.
+    async fn run(self, tcp: TcpStream, peer: SocketAddr, slot: PeerSlot) {
+        let refused = tokio::select! {
+            refused = self.complete(tcp, peer) => refused,
+            () = slot.displaced() => Some(("closed for a newer connection from the same address", None)),
+        };
+        if let Some((reason, detail)) = refused {
+            self.refusals.count(reason, detail);
+        }
+    }
+
+    async fn complete(&self, tcp: TcpStream, peer: SocketAddr) -> Option<(&'static str, Option<String>)> {
+        match tokio::time::timeout(FIRST_BYTES_TIMEOUT, tcp.readable()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Some(("lost before the handshake", Some(e.to_string()))),
+            Err(_) => return Some(("sent nothing", None)),
+        }
+        let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+            let _turn = self.at_once.acquire().await.expect("never closed");
+            self.acceptor.accept(tcp).await
+        });
+        match handshake.await {
+            Ok(Ok(stream)) => {
+                let client = stream.get_ref().1.peer_certificates().and_then(<[_]>::first);
+                let role = client.map_or(Role::Read, |certificate| role_of(certificate));
+                let _ = self.established.send((stream, Peer { addr: peer, role })).await;
+                None
+            }
+            Ok(Err(e)) => Some(("TLS handshake refused", Some(format!("{peer}: {e}")))),
+            Err(_) => Some(("TLS handshake unfinished", None)),
+        }
     }
 }
 
@@ -301,7 +400,7 @@ impl Drop for TlsListener {
 
 impl axum::serve::Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+    type Addr = Peer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         match self.established.recv().await {
@@ -310,7 +409,7 @@ impl axum::serve::Listener for TlsListener {
         }
     }
 
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        Ok(self.local_addr)
+    fn local_addr(&self) -> std::io::Result<Peer> {
+        Ok(Peer::from(self.local_addr))
     }
 }

@@ -11,11 +11,52 @@ pub const API_KEY_FILE: &str = "api-key";
 const DEFAULT_FAIL_MAX: u32 = 10;
 const DEFAULT_FAIL_WINDOW: Duration = Duration::from_secs(15 * 60);
 
+/// What a caller may do; each role may do all the one before it may. A client certificate names its role in its
+/// subject's OU (`gateway certs --role`), a bearer key by the variable it is given in; a certificate or key that
+/// names none is `Admin`, so the certificates Hummingbot already holds keep every power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Quotes, balances, pool and position info, the config and lists.
+    Read,
+    /// Also swaps, liquidity, approvals to connector contracts, wrapping, orders, cancel and speed-up.
+    Trade,
+    /// Also config writes, wallets, token and pool lists, `/wallet/send` and restart.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Read, Role::Trade, Role::Admin];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Trade => "trade",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The bearer keys of the narrower roles, by the variable each is given in.
+pub const ROLE_KEY_VARIABLES: [(&str, Role); 2] =
+    [("GATEWAY_READ_API_KEY", Role::Read), ("GATEWAY_TRADE_API_KEY", Role::Trade)];
+
 /// The access settings read at start.
 #[derive(Debug, Clone, Default)]
 pub struct AccessSettings {
     /// The bearer key every route but `GET /` needs; none: no key is asked for.
     pub api_key: Option<ApiKey>,
+    /// Keys that admit with a narrower role, besides `api_key` (which is `admin`).
+    pub role_keys: Vec<(ApiKey, Role)>,
     pub fail_max: u32,
     pub fail_window: Duration,
     /// `/docs` and `/openapi.json` for every peer, not only loopback ones.
@@ -80,15 +121,33 @@ impl AccessSettings {
         let fail_max = number("GATEWAY_AUTH_FAIL_MAX", DEFAULT_FAIL_MAX.into())?.min(u32::MAX.into()) as u32;
         let fail_window =
             Duration::from_millis(number("GATEWAY_AUTH_FAIL_WINDOW_MS", DEFAULT_FAIL_WINDOW.as_millis() as u64)?);
+        let role_keys: Vec<(ApiKey, Role)> = ROLE_KEY_VARIABLES
+            .into_iter()
+            .filter_map(|(name, role)| {
+                let key = var(name).map(|key| key.trim().to_string()).filter(|key| !key.is_empty())?;
+                Some((ApiKey(key.into()), role))
+            })
+            .collect();
         let (api_key, source) = match flag("GATEWAY_REQUIRE_AUTH")? {
+            false if !role_keys.is_empty() => {
+                return Err(format!(
+                    "{} need GATEWAY_REQUIRE_AUTH=true",
+                    ROLE_KEY_VARIABLES.map(|(name, _)| name).join(" and ")
+                ));
+            }
             false => (None, None),
             true => {
                 let (key, source) = key(var("GATEWAY_API_KEY"), conf_dir)?;
                 (Some(key), Some(source))
             }
         };
-        let settings =
-            AccessSettings { api_key, fail_max, fail_window, docs_for_everyone: flag("GATEWAY_ENABLE_DOCS")? };
+        if let Some(admin) = &api_key
+            && role_keys.iter().any(|(key, _)| key.admits(admin.0.as_bytes()))
+        {
+            return Err("each role's key must differ from GATEWAY_API_KEY".into());
+        }
+        let docs_for_everyone = flag("GATEWAY_ENABLE_DOCS")?;
+        let settings = AccessSettings { api_key, role_keys, fail_max, fail_window, docs_for_everyone };
         Ok((settings, source))
     }
 }

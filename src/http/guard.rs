@@ -5,18 +5,17 @@
 //! `GATEWAY_ENABLE_DOCS=true`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::serve::IncomingStream;
 
-use crate::config::access::{AccessSettings, ApiKey};
+use crate::config::access::{AccessSettings, ApiKey, Role};
+use crate::connections::Peer;
 use crate::http::error::{ApiError, ErrorCode};
 
 /// Peers remembered for failed attempts before expired ones are forgotten: a peer cycling addresses cannot grow
@@ -25,7 +24,8 @@ const REMEMBERED_PEERS: usize = 10_000;
 
 /// The bearer check and its failure counts, one per gateway.
 pub struct Guard {
-    key: ApiKey,
+    /// The admin key first, then the narrower roles' keys.
+    keys: Vec<(ApiKey, Role)>,
     /// Peers remembered for failed attempts at most.
     remembered: usize,
     fail_max: u32,
@@ -41,7 +41,7 @@ struct Failures {
 impl Guard {
     pub fn new(key: ApiKey, settings: &AccessSettings) -> Guard {
         Guard {
-            key,
+            keys: std::iter::once((key, Role::Admin)).chain(settings.role_keys.iter().cloned()).collect(),
             remembered: REMEMBERED_PEERS,
             fail_max: settings.fail_max,
             fail_window: settings.fail_window,
@@ -49,35 +49,43 @@ impl Guard {
         }
     }
 
-    /// Lets `GET /` (the health check) through, and a request with the key from a peer not locked out.
+    /// Lets `GET /` (the health check) through, and a request with a key from a peer not locked out: the role of
+    /// the key it holds.
     fn check(
         &self,
         peer: IpAddr,
         method: &Method,
         path: &str,
         authorization: Option<&HeaderValue>,
-    ) -> Option<Response> {
+    ) -> Result<Role, Refused> {
         if path == "/" && matches!(*method, Method::GET | Method::HEAD) {
-            return None;
+            return Ok(Role::Read);
         }
         let now = Instant::now();
         let mut failures = self.failures.lock().expect("failures");
         let current = failures.get(&peer).filter(|seen| now.duration_since(seen.since) < self.fail_window);
         if current.is_some_and(|seen| seen.count >= self.fail_max) {
-            return Some(locked_out(self.fail_window));
+            return Err(Refused::LockedOut);
         }
         let offered = authorization
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
             .map(str::trim);
-        if offered.is_some_and(|offered| self.key.admits(offered.as_bytes())) {
-            return None;
+        // Every key is compared, so the time taken does not say which one matched.
+        let admitted = offered.and_then(|offered| {
+            self.keys.iter().fold(None, |found, (key, role)| match key.admits(offered.as_bytes()) {
+                true => Some(*role),
+                false => found,
+            })
+        });
+        if let Some(role) = admitted {
+            return Ok(role);
         }
         if failures.len() >= self.remembered && !failures.contains_key(&peer) {
             failures.retain(|_, seen| now.duration_since(seen.since) < self.fail_window);
             // Still full within the window (addresses cycled by one attacker): refused, not remembered.
             if failures.len() >= self.remembered {
-                return Some(unauthorized(offered.is_some()));
+                return Err(Refused::Unauthorized { offered: offered.is_some() });
             }
         }
         let seen = failures.entry(peer).or_insert(Failures { since: now, count: 0 });
@@ -88,8 +96,22 @@ impl Guard {
         if seen.count == self.fail_max {
             tracing::warn!(%peer, failures = seen.count, "a peer failed authentication too often; refused until its window ends");
         }
-        Some(unauthorized(offered.is_some()))
+        Err(Refused::Unauthorized { offered: offered.is_some() })
     }
+
+    fn answer(&self, refused: Refused) -> Response {
+        match refused {
+            Refused::Unauthorized { offered } => unauthorized(offered),
+            Refused::LockedOut => locked_out(self.fail_window),
+        }
+    }
+}
+
+/// Why the bearer check refused a request.
+#[derive(Debug)]
+enum Refused {
+    Unauthorized { offered: bool },
+    LockedOut,
 }
 
 fn unauthorized(offered: bool) -> Response {
@@ -119,41 +141,72 @@ fn locked_out(window: Duration) -> Response {
     .into_response()
 }
 
-/// A connection's peer, handed to each of its requests by the server (over plain TCP and TLS alike).
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, crate::tls::TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, crate::tls::TlsListener>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
-
 /// The peer's address; in-process calls (no connection) count as no loopback peer.
 fn peer(request: &Request) -> IpAddr {
     request
         .extensions()
         .get::<ConnectInfo<Peer>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(Peer(addr))| addr.ip())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(peer)| peer.addr.ip())
 }
 
+/// The role a bearer key gave its request.
+#[derive(Debug, Clone, Copy)]
+struct KeyRole(Role);
+
 /// The bearer check, as a layer over every route.
-pub async fn require_key(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+pub async fn require_key(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
     match guard.check(
         peer(&request),
         request.method(),
         request.uri().path(),
         request.headers().get(header::AUTHORIZATION),
     ) {
-        Some(refused) => refused,
-        None => next.run(request).await,
+        Err(refused) => guard.answer(refused),
+        Ok(role) => {
+            request.extensions_mut().insert(KeyRole(role));
+            next.run(request).await
+        }
     }
+}
+
+/// What a request may do: the narrower of its connection's role (a client certificate's) and its key's. In-process
+/// calls (no connection) are the gateway's own.
+pub fn role(request: &Request) -> Role {
+    let connection = request.extensions().get::<ConnectInfo<Peer>>().map_or(Role::Admin, |ConnectInfo(peer)| peer.role);
+    let key = request.extensions().get::<KeyRole>().map_or(Role::Admin, |KeyRole(role)| *role);
+    connection.min(key)
+}
+
+/// The role a route needs: reading needs `read`, whatever the method (balances, allowances and polls are POSTs);
+/// changing the gateway's config, wallets and lists, sending value out, and restarting need `admin`; every other
+/// change is trading.
+pub fn needed(method: &Method, path: &str) -> Role {
+    const READS: [&str; 3] = ["/balances", "/allowances", "/poll"];
+    const ADMIN: [&str; 5] = ["/config", "/wallet", "/tokens", "/pools", "/restart"];
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || READS.iter().any(|read| path.ends_with(read))
+    {
+        return Role::Read;
+    }
+    let under = |prefix: &&str| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    match ADMIN.iter().any(under) {
+        true => Role::Admin,
+        false => Role::Trade,
+    }
+}
+
+/// The refusal of a request its role does not allow, naming the role it needs.
+pub fn beyond_role(request: &Request) -> Option<Response> {
+    let (has, needs) = (role(request), needed(request.method(), request.uri().path()));
+    if has >= needs {
+        return None;
+    }
+    let message = format!(
+        "this client's role is {has}; {} {} needs {needs} (a certificate made by `gateway certs --role {needs}` or \
+         without a role, or a key of that role)",
+        request.method(),
+        request.uri().path()
+    );
+    Some(ApiError::new(StatusCode::FORBIDDEN, message).with_code(ErrorCode::Forbidden).into_response())
 }
 
 /// Whether the API's pages are served to `peer`.
@@ -179,24 +232,28 @@ mod tests {
     use super::*;
 
     fn guard(key: &str, fail_max: u32, fail_window: Duration) -> Guard {
-        let settings = AccessSettings { api_key: None, fail_max, fail_window, docs_for_everyone: false };
+        let role_keys = vec![(ApiKey::new("reader"), Role::Read)];
+        let settings = AccessSettings { api_key: None, role_keys, fail_max, fail_window, docs_for_everyone: false };
         Guard::new(ApiKey::new(key), &settings)
     }
 
     fn status(guard: &Guard, peer: [u8; 4], path: &str, authorization: Option<&str>) -> Option<StatusCode> {
         let header = authorization.map(|value| HeaderValue::from_str(value).unwrap());
-        guard.check(IpAddr::from(peer), &Method::POST, path, header.as_ref()).map(|response| response.status())
+        guard
+            .check(IpAddr::from(peer), &Method::POST, path, header.as_ref())
+            .err()
+            .map(|refused| guard.answer(refused).status())
     }
 
     #[test]
     fn the_health_check_is_open_and_every_other_route_needs_the_key() {
         let guard = guard("s3cret", 10, Duration::from_secs(60));
-        assert_eq!(guard.check(IpAddr::from([10, 0, 0, 1]), &Method::GET, "/", None).map(|r| r.status()), None);
+        assert!(guard.check(IpAddr::from([10, 0, 0, 1]), &Method::GET, "/", None).is_ok());
         assert_eq!(status(&guard, [10, 0, 0, 1], "/wallet", None), Some(StatusCode::UNAUTHORIZED));
         assert_eq!(status(&guard, [10, 0, 0, 1], "/wallet", Some("Bearer s3cret")), None);
         assert_eq!(status(&guard, [10, 0, 0, 1], "/", Some("Bearer s3cre")), Some(StatusCode::UNAUTHORIZED), "POST /");
         assert_eq!(status(&guard, [10, 0, 0, 1], "/wallet", Some("Basic s3cret")), Some(StatusCode::UNAUTHORIZED));
-        let refused = guard.check(IpAddr::from([10, 0, 0, 1]), &Method::GET, "/docs", None).unwrap();
+        let refused = guard.answer(guard.check(IpAddr::from([10, 0, 0, 1]), &Method::GET, "/docs", None).unwrap_err());
         assert_eq!(refused.headers()[header::WWW_AUTHENTICATE], "Bearer");
     }
 
@@ -234,5 +291,30 @@ mod tests {
         assert!(!docs_served_to("10.0.0.7".parse().unwrap(), false));
         assert!(!docs_served_to("0.0.0.0".parse().unwrap(), false), "an in-process call has no peer");
         assert!(docs_served_to("10.0.0.7".parse().unwrap(), true));
+    }
+
+    #[test]
+    fn each_key_admits_with_its_role_and_each_route_needs_the_role_of_what_it_does() {
+        let guard = guard("s3cret", 10, Duration::from_secs(60));
+        let role = |key: &str| {
+            let header = HeaderValue::from_str(&format!("Bearer {key}")).unwrap();
+            guard.check(IpAddr::from([10, 0, 0, 1]), &Method::POST, "/wallet/add", Some(&header)).ok()
+        };
+        assert_eq!((role("s3cret"), role("reader"), role("writer")), (Some(Role::Admin), Some(Role::Read), None));
+
+        let needs = |method: Method, path: &str| needed(&method, path);
+        assert_eq!(needs(Method::GET, "/trading/clmm/quote-swap"), Role::Read);
+        assert_eq!(needs(Method::GET, "/wallet"), Role::Read);
+        assert_eq!(needs(Method::POST, "/chains/ethereum/balances"), Role::Read);
+        assert_eq!(needs(Method::POST, "/chains/ethereum/poll"), Role::Read);
+        assert_eq!(needs(Method::POST, "/trading/clmm/execute-swap"), Role::Trade);
+        assert_eq!(needs(Method::POST, "/chains/ethereum/approve"), Role::Trade);
+        assert_eq!(needs(Method::DELETE, "/clob/orders"), Role::Trade);
+        assert_eq!(needs(Method::POST, "/config/update"), Role::Admin);
+        assert_eq!(needs(Method::POST, "/wallet/send"), Role::Admin);
+        assert_eq!(needs(Method::DELETE, "/tokens/USDC"), Role::Admin);
+        assert_eq!(needs(Method::POST, "/pools"), Role::Admin);
+        assert_eq!(needs(Method::POST, "/restart"), Role::Admin);
+        assert_eq!(needs(Method::POST, "/walletish"), Role::Trade, "a prefix is a whole segment");
     }
 }

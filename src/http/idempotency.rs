@@ -94,21 +94,11 @@ async fn serve(
                 let request = Request::from_parts(parts, Body::from(body));
                 return first(&state, scoped, request, next, &commitment).await;
             }
-            Claim::Held { fingerprint: held, .. } if held != fingerprint => {
-                return ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "Idempotency-Key {} was used for another request to {} {} in the last 24 hours; use a new \
-                         key for a new request",
-                        chains::quoted(&key),
-                        parts.method,
-                        parts.uri.path()
-                    ),
-                )
-                .with_code(ErrorCode::IdempotencyKeyReused)
-                .into_response();
+            Claim::Held { fingerprint: held, .. } if held != fingerprint => return reused(&key, &parts),
+            Claim::Held { answer: Some((status, Some(body))), .. } => return replay(status, body),
+            Claim::Held { answer: Some((_, None)), claimed_at, .. } => {
+                return unkept(&state, &scoped, &key, claimed_at).await;
             }
-            Claim::Held { answer: Some((status, body)), .. } => return replay(status, body),
             Claim::Held { answer: None, owner, claimed_at, .. } => {
                 // Left by a process that stopped (on SQLite, any other; on PostgreSQL, one whose liveness lock is
                 // free): nothing will answer it, so the retry is told at once what it sent.
@@ -148,8 +138,8 @@ async fn serve(
 }
 
 /// Serves the first request with a key, and keeps its answer for the retries, unless it sent nothing and failed on
-/// the gateway's side (5xx, a panic included) or was withdrawn (its client went away before a send committed):
-/// then the key is freed and a retry runs afresh.
+/// the gateway's side (5xx, a panic included), was withdrawn (its client went away before a send committed), or
+/// answered more than is kept: then the key is freed and a retry runs afresh.
 async fn first(state: &AppState, scoped: String, request: Request, next: Next, commitment: &Commitment) -> Response {
     let response = chains::tx::on_behalf_of(scoped.clone(), super::unwinding(next.run(request))).await;
     let (parts, body) = response.into_parts();
@@ -157,7 +147,9 @@ async fn first(state: &AppState, scoped: String, request: Request, next: Next, c
     let storage = state.storage();
     let sent_nothing = || async { storage.transactions_of_request(&scoped).await.is_ok_and(|sent| sent.is_empty()) };
     let withdrawn = commitment.withdrawn() && !parts.status.is_success();
-    let kept = if (parts.status.is_server_error() || withdrawn) && sent_nothing().await {
+    // An answer too long to keep, of a request that sent nothing: a retry is served afresh.
+    let too_long = body.len() > crate::storage::KEPT_ANSWER_MAX_BYTES;
+    let kept = if (parts.status.is_server_error() || withdrawn || too_long) && sent_nothing().await {
         storage.release_idempotency_key(&scoped).await
     } else {
         storage.answer_idempotency_key(&scoped, parts.status.as_u16(), &String::from_utf8_lossy(&body)).await
@@ -166,6 +158,30 @@ async fn first(state: &AppState, scoped: String, request: Request, next: Next, c
         tracing::error!(%error, "could not keep the answer of an idempotent request");
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The refusal of a key already used for another request.
+fn reused(key: &str, parts: &axum::http::request::Parts) -> Response {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!(
+            "Idempotency-Key {} was used for another request to {} {} in the last 24 hours; use a new key for a new \
+             request",
+            chains::quoted(key),
+            parts.method,
+            parts.uri.path()
+        ),
+    )
+    .with_code(ErrorCode::IdempotencyKeyReused)
+    .into_response()
+}
+
+/// The answer to a request answered at more length than is kept: rebuilt from what its transactions did.
+async fn unkept(state: &AppState, scoped: &str, key: &str, claimed_at: i64) -> Response {
+    match recover(state, scoped).await {
+        Ok(Recovered::Nothing | Recovered::Untold) => in_progress(state, scoped, key, claimed_at).await,
+        recovered => answer_recovered(state, scoped, recovered).await,
+    }
 }
 
 /// The answer to a request whose gateway stopped before answering, rebuilt from what its transactions did: the

@@ -98,6 +98,10 @@ pub async fn around(
                     Err(_) => timed_out(limit).into_response(),
                 };
             }
+            // Every role may read, so only a change is checked against the caller's role.
+            if let Some(refused) = guard::beyond_role(&request) {
+                return refused;
+            }
             let commitment = Commitment::counted_in(state.committed_requests());
             let _withdraw = WithdrawOnDrop(commitment.clone());
             let serving = commitment.clone().scope(idempotency::guard(state, request, next, commitment.clone()));

@@ -7,14 +7,20 @@ use super::{Backend, Storage, StorageError, now_ms};
 /// How long a key and its answer are kept.
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 
+/// Answers kept for retries are at most this long; a longer one keeps its status only.
+pub const KEPT_ANSWER_MAX_BYTES: usize = 16 * 1024;
+/// Keys kept at most: a flood of requests with new keys cannot fill the disk. A retry comes within minutes; the
+/// oldest keys go first.
+pub const MAX_IDEMPOTENCY_KEYS: i64 = 50_000;
+
 /// What a claim on a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// The key is this request's now.
     Claimed,
     /// An earlier request holds it: its fingerprint, the process serving it, and its answer once it has one
-    /// (status, body).
-    Held { fingerprint: String, owner: String, answer: Option<(u16, String)>, claimed_at: i64 },
+    /// (status, and the body unless it was too large to keep).
+    Held { fingerprint: String, owner: String, answer: Option<(u16, Option<String>)>, claimed_at: i64 },
 }
 
 /// This process, as the owner of the keys it claims: a key held by another process on SQLite (one gateway per
@@ -108,16 +114,17 @@ impl Storage {
         Ok(Some(Claim::Held {
             fingerprint: row.try_get("fingerprint")?,
             owner: row.try_get("owner")?,
-            answer: status.zip(body).map(|(status, body)| (status as u16, body)),
+            answer: status.map(|status| (status as u16, body)),
             claimed_at: row.try_get("created_at")?,
         }))
     }
 
-    /// Keeps the answer to the request holding `key`.
+    /// Keeps the answer to the request holding `key`: its status, and its body unless that is over
+    /// [`KEPT_ANSWER_MAX_BYTES`] (a retry of such a request is answered from its transactions instead).
     pub async fn answer_idempotency_key(&self, key: &str, status: u16, body: &str) -> Result<(), StorageError> {
         sqlx::query("UPDATE idempotency_keys SET status_code = $1, body = $2 WHERE key = $3")
             .bind(status as i64)
-            .bind(body)
+            .bind((body.len() <= KEPT_ANSWER_MAX_BYTES).then_some(body))
             .bind(key)
             .execute(&self.pool)
             .await?;
@@ -165,7 +172,8 @@ impl Storage {
         Ok(())
     }
 
-    /// Deletes keys past the window, at most once a minute per instance.
+    /// Deletes keys past the window, then the oldest beyond [`MAX_IDEMPOTENCY_KEYS`], at most once a minute per
+    /// instance.
     async fn forget_expired_idempotency_keys(&self, now: i64) -> Result<(), StorageError> {
         use std::sync::atomic::{AtomicI64, Ordering};
         static LAST: AtomicI64 = AtomicI64::new(0);
@@ -173,10 +181,12 @@ impl Storage {
         if now - last < 60_000 || LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
             return Ok(());
         }
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(now - IDEMPOTENCY_WINDOW_MS)
-            .execute(&self.pool)
-            .await?;
+        let expired = "DELETE FROM idempotency_keys WHERE key IN \
+                       (SELECT key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)";
+        super::sweep(&self.pool, self.backend, expired, now - IDEMPOTENCY_WINDOW_MS).await?;
+        let beyond = "DELETE FROM idempotency_keys WHERE key IN \
+                      (SELECT key FROM idempotency_keys ORDER BY created_at DESC LIMIT $2 OFFSET $1)";
+        super::sweep(&self.pool, self.backend, beyond, MAX_IDEMPOTENCY_KEYS).await?;
         Ok(())
     }
 }

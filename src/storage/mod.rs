@@ -22,9 +22,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use clob::{BookSync, StoredFill, StoredOrder};
-pub use idempotency::{Claim, IDEMPOTENCY_WINDOW_MS, this_process};
+pub use idempotency::{Claim, IDEMPOTENCY_WINDOW_MS, KEPT_ANSWER_MAX_BYTES, MAX_IDEMPOTENCY_KEYS, this_process};
 pub use ledger::SenderGuard;
-pub use quotes::Taken;
+pub use quotes::{MAX_STORED_QUOTES, Taken};
 pub use tokens::TokenRow;
 pub use wallets::WalletRow;
 
@@ -160,6 +160,7 @@ impl Storage {
             .await?;
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await?;
+            reclaim_space_as_rows_go(&pool).await?;
         }
         let durable = match backend {
             Backend::Sqlite => Some(
@@ -168,7 +169,7 @@ impl Storage {
             Backend::Postgres => None,
         };
         sqlx::migrate!("src/storage/migrations").run(&pool).await?;
-        let quotes = quotes::QuoteWriter::start(pool.clone());
+        let quotes = quotes::QuoteWriter::start(pool.clone(), backend);
         let alive = match backend {
             Backend::Postgres => idempotency::hold_liveness(&pool).await?.map(|conn| Arc::new(Mutex::new(conn))),
             Backend::Sqlite => None,
@@ -205,6 +206,38 @@ fn sqlite_tuned(options: AnyPoolOptions, backend: Backend, synchronous: &'static
             Ok(())
         })
     })
+}
+
+/// SQLite keeps the pages of deleted rows in its file unless told otherwise: with incremental auto-vacuum the
+/// sweeps give them back ([`sweep`]). A database made before this is rewritten once to turn it on.
+async fn reclaim_space_as_rows_go(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(pool).await?;
+    if mode != INCREMENTAL {
+        pool.execute("PRAGMA auto_vacuum = INCREMENTAL").await?;
+        pool.execute("VACUUM").await?;
+    }
+    Ok(())
+}
+
+/// Rows one sweep statement deletes at most, so a sweep never holds the database for long.
+const SWEEP_BATCH: i64 = 500;
+
+/// Runs `delete` (which deletes at most `$2` rows, with `$1` bound to `bound`) until it deletes fewer, then gives
+/// SQLite's freed pages back to the file system; how many rows went.
+async fn sweep(pool: &AnyPool, backend: Backend, delete: &'static str, bound: i64) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(delete).bind(bound).bind(SWEEP_BATCH).execute(pool).await?.rows_affected();
+        deleted += done;
+        if done < SWEEP_BATCH as u64 {
+            break;
+        }
+    }
+    if backend == Backend::Sqlite && deleted > 0 {
+        pool.execute("PRAGMA incremental_vacuum").await?;
+    }
+    Ok(deleted)
 }
 
 /// A unique-constraint violation becomes `Duplicate(what)`; anything else stays a database error.

@@ -3,7 +3,8 @@
 //! quoting costs no database round trip. Instances sharing the database see it once that batch commits, a
 //! millisecond or so later. A quote lost to a crash before its batch commits is only a quote to ask for again.
 //! The queue is bounded: when quotes arrive faster than the database takes them, quoting waits for room, so
-//! memory stays flat under any load.
+//! memory stays flat under any load. The table is bounded too: expired quotes are swept, and past
+//! [`MAX_STORED_QUOTES`] the oldest go first, so a flood of quotes cannot fill the disk.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,11 +13,14 @@ use std::time::{Duration, Instant};
 use sqlx::{AnyPool, Row};
 use tokio::sync::mpsc;
 
-use super::{Storage, StorageError, now_ms};
+use super::{Backend, Storage, StorageError, now_ms, sweep};
 
-/// Quotes expired longer ago than this are deleted.
-const KEEP_EXPIRED_MS: i64 = 3_600_000;
+/// Quotes expired longer ago than this are deleted (until then, executing one says it expired).
+const KEEP_EXPIRED_MS: i64 = 300_000;
 const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// Quotes kept at most, from every instance on the database; past it the oldest are deleted, each time another
+/// quarter of it was written here. About 2 kB each: 40 MB at most, plus a quarter.
+pub const MAX_STORED_QUOTES: i64 = 20_000;
 const MAX_BATCH: usize = 512;
 /// Quotes waiting for the writer, at most.
 const QUEUE_LIMIT: usize = 4 * MAX_BATCH;
@@ -38,16 +42,17 @@ pub(super) struct QuoteWriter {
 
 impl QuoteWriter {
     /// Starts the writer task; it ends when the last `Storage` clone is dropped.
-    pub(super) fn start(pool: AnyPool) -> QuoteWriter {
+    pub(super) fn start(pool: AnyPool, backend: Backend) -> QuoteWriter {
         let unwritten = Unwritten::default();
         let (queue, receiver) = mpsc::channel(QUEUE_LIMIT);
-        tokio::spawn(write_batches(pool, receiver, unwritten.clone()));
+        tokio::spawn(write_batches(pool, backend, receiver, unwritten.clone()));
         QuoteWriter { unwritten, queue }
     }
 }
 
-async fn write_batches(pool: AnyPool, mut receiver: mpsc::Receiver<Quote>, unwritten: Unwritten) {
+async fn write_batches(pool: AnyPool, backend: Backend, mut receiver: mpsc::Receiver<Quote>, unwritten: Unwritten) {
     let mut last_purge = Instant::now();
+    let mut written_since_trim = 0;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match insert(&pool, &batch).await {
@@ -56,22 +61,33 @@ async fn write_batches(pool: AnyPool, mut receiver: mpsc::Receiver<Quote>, unwri
                 for quote in &batch {
                     unwritten.remove(&quote.id);
                 }
+                written_since_trim += batch.len() as i64;
             }
             // They stay answerable from memory on this instance until they expire.
             Err(error) => tracing::warn!(%error, quotes = batch.len(), "cannot store router quotes"),
         }
         batch.clear();
-        if last_purge.elapsed() >= PURGE_EVERY {
+        let purge = last_purge.elapsed() >= PURGE_EVERY;
+        if purge {
             last_purge = Instant::now();
-            let now = now_ms();
-            unwritten.lock().expect("unwritten quotes").retain(|_, (_, expires_at)| *expires_at >= now);
-            if let Err(error) =
-                sqlx::query("DELETE FROM quotes WHERE expires_at < $1").bind(now - KEEP_EXPIRED_MS).execute(&pool).await
-            {
-                tracing::warn!(%error, "cannot delete expired quotes");
+            unwritten.lock().expect("unwritten quotes").retain(|_, (_, expires_at)| *expires_at >= now_ms());
+        }
+        if purge || written_since_trim >= MAX_STORED_QUOTES / 4 {
+            written_since_trim = 0;
+            if let Err(error) = sweep_quotes(&pool, backend).await {
+                tracing::warn!(%error, "cannot delete old quotes");
             }
         }
     }
+}
+
+/// Deletes the quotes expired past [`KEEP_EXPIRED_MS`], then the oldest beyond [`MAX_STORED_QUOTES`].
+async fn sweep_quotes(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error> {
+    let expired = "DELETE FROM quotes WHERE id IN (SELECT id FROM quotes WHERE expires_at < $1 LIMIT $2)";
+    sweep(pool, backend, expired, now_ms() - KEEP_EXPIRED_MS).await?;
+    let beyond = "DELETE FROM quotes WHERE id IN (SELECT id FROM quotes ORDER BY expires_at DESC LIMIT $2 OFFSET $1)";
+    sweep(pool, backend, beyond, MAX_STORED_QUOTES).await?;
+    Ok(())
 }
 
 async fn insert(pool: &AnyPool, batch: &[Quote]) -> Result<(), sqlx::Error> {
