@@ -302,8 +302,11 @@ impl Network {
             return ChainError::RateLimited { network: self.settings.name.clone() };
         }
         match error {
-            RpcError::ErrorResp(payload) => ChainError::Node(payload.message.to_string()),
-            other => ChainError::Unreachable { network: self.settings.name.clone(), detail: other.to_string() },
+            RpcError::ErrorResp(payload) => ChainError::Node(crate::rpc::node_text(&payload.message)),
+            other => ChainError::Unreachable {
+                network: self.settings.name.clone(),
+                detail: crate::rpc::node_text(&other.to_string()),
+            },
         }
     }
 }

@@ -417,6 +417,28 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A node's or its transport's error text as it may be shown (answers, logs): every URL in it masked as
+/// [`masked`] masks it (a transport error names the URL it failed on, key and all; a node may echo it), then
+/// [`crate::scrubbed`] (no run of hex digits as long as a private key, no control characters, 300 characters
+/// at most).
+pub fn node_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |before| before + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '<' | '>' | ',' | '`'))
+            .map_or(rest.len(), |after| at + after);
+        out.push_str(&rest[..start]);
+        out.push_str(&masked(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    crate::scrubbed(&out)
+}
+
 /// A URL as it may be shown (config answers): parsed (surrounding whitespace trimmed), the user and password,
 /// every query value (and a query key standing alone, which is the value), the fragment, and every path segment
 /// that may be a key (16 characters or more, whatever they are: Infura's `/v3/<id>`, Alchemy's `/v2/<key>`,
@@ -456,6 +478,19 @@ pub fn masked(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_node_error_shows_where_and_what_but_no_credential() {
+        let text = "error sending request for url (https://user:pw@node.example/v3/9aa3d95b3bc440fa88ea12eaa4456161?\
+                    apikey=s3cr3t): connection refused, also wss://node.example/ws/0123456789abcdef0123 \"x\"";
+        let shown = super::node_text(text);
+        for secret in ["pw", "9aa3d95b", "s3cr3t", "0123456789abcdef0123"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("node.example") && shown.contains("connection refused"), "{shown}");
+        assert_eq!(super::node_text("execution reverted"), "execution reverted");
+        assert!(super::node_text(&format!("bad {}\n", "ab".repeat(40))).ends_with('?'), "key-like runs and newlines");
+    }
+
     #[test]
     fn masking_keeps_where_and_hides_who() {
         let cases = [

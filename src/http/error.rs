@@ -169,6 +169,7 @@ impl ApiError {
             403 => "ForbiddenError",
             404 => "NotFoundError",
             409 => "ConflictError",
+            413 => "PayloadTooLargeError",
             429 => "RateLimitError",
             503 => "UnavailableError",
             504 => "TimeoutError",

@@ -61,10 +61,29 @@ impl<S: Send + Sync> FromRequestParts<S> for ServedChain {
     }
 }
 
+/// The JSON parser's error, its path into the body shortened: a path 127 levels deep would take all of the message.
+fn parser_says(source: &(dyn std::error::Error + 'static)) -> String {
+    const PATH_SHOWN: usize = 48;
+    let parsed = std::iter::successors(Some(source), |error| error.source())
+        .find_map(|error| error.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>());
+    let Some(error) = parsed else { return source.to_string() };
+    let path = error.path().to_string();
+    let mut shown: String = path.chars().take(PATH_SHOWN).collect();
+    if path.chars().nth(PATH_SHOWN).is_some() {
+        shown.push('…');
+    }
+    match path.as_str() {
+        "." => error.inner().to_string(),
+        _ => format!("{shown}: {}", error.inner()),
+    }
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     let detail = match &rejection {
-        JsonRejection::JsonDataError(e) => std::error::Error::source(e).map(|s| s.to_string()),
-        JsonRejection::JsonSyntaxError(e) => std::error::Error::source(e).map(|s| format!("malformed JSON: {s}")),
+        JsonRejection::JsonDataError(e) => std::error::Error::source(e).map(parser_says),
+        JsonRejection::JsonSyntaxError(e) => {
+            std::error::Error::source(e).map(|s| format!("malformed JSON: {}", parser_says(s)))
+        }
         JsonRejection::MissingJsonContentType(_) => {
             Some("send the body as JSON with the header 'Content-Type: application/json'".into())
         }

@@ -211,6 +211,17 @@ async fn add_token(
             existing.address, resolved.network
         )));
     }
+    // Amounts of a token listed with the wrong decimals would be off by powers of ten: the contract's own say wins.
+    // One that cannot be read (no contract there yet, the node down) keeps the caller's.
+    let network = state.ethereum().network(&state.config(), &resolved.network)?;
+    if let Ok(Some(on_chain)) = erc20::metadata(&network, address).await
+        && on_chain.decimals != request.token.decimals
+    {
+        return Err(ApiError::bad_request(
+            "token.decimals",
+            format!("is {} but the contract at {address} says {}", request.token.decimals, on_chain.decimals),
+        ));
+    }
     let token = Token {
         address,
         symbol: symbol.to_string(),

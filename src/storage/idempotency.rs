@@ -7,11 +7,11 @@ use super::{Backend, Storage, StorageError, now_ms};
 /// How long a key and its answer are kept.
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3_600_000;
 
-/// Answers kept for retries are at most this long; a longer one keeps its status only.
-pub const KEPT_ANSWER_MAX_BYTES: usize = 16 * 1024;
+/// Answers kept for retries are at most this long (a swap's is about 1 kB); a longer one keeps its status only.
+pub const KEPT_ANSWER_MAX_BYTES: usize = 4 * 1024;
 /// Keys kept at most: a flood of requests with new keys cannot fill the disk. A retry comes within minutes; the
 /// oldest keys go first.
-pub const MAX_IDEMPOTENCY_KEYS: i64 = 50_000;
+pub const MAX_IDEMPOTENCY_KEYS: i64 = 20_000;
 
 /// What a claim on a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]

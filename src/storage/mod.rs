@@ -214,8 +214,10 @@ async fn reclaim_space_as_rows_go(pool: &AnyPool) -> Result<(), sqlx::Error> {
     const INCREMENTAL: i64 = 2;
     let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(pool).await?;
     if mode != INCREMENTAL {
-        pool.execute("PRAGMA auto_vacuum = INCREMENTAL").await?;
-        pool.execute("VACUUM").await?;
+        // Set and applied on one connection: the setting is that connection's until VACUUM writes it in the file.
+        let mut connection = pool.acquire().await?;
+        connection.execute("PRAGMA auto_vacuum = INCREMENTAL").await?;
+        connection.execute("VACUUM").await?;
     }
     Ok(())
 }

@@ -74,19 +74,19 @@ async fn write_batches(pool: AnyPool, backend: Backend, mut receiver: mpsc::Rece
         }
         if purge || written_since_trim >= MAX_STORED_QUOTES / 4 {
             written_since_trim = 0;
-            if let Err(error) = sweep_quotes(&pool, backend).await {
+            if let Err(error) = sweep_quotes(&pool, backend, MAX_STORED_QUOTES).await {
                 tracing::warn!(%error, "cannot delete old quotes");
             }
         }
     }
 }
 
-/// Deletes the quotes expired past [`KEEP_EXPIRED_MS`], then the oldest beyond [`MAX_STORED_QUOTES`].
-async fn sweep_quotes(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error> {
+/// Deletes the quotes expired past [`KEEP_EXPIRED_MS`], then the oldest beyond `cap`.
+async fn sweep_quotes(pool: &AnyPool, backend: Backend, cap: i64) -> Result<(), sqlx::Error> {
     let expired = "DELETE FROM quotes WHERE id IN (SELECT id FROM quotes WHERE expires_at < $1 LIMIT $2)";
     sweep(pool, backend, expired, now_ms() - KEEP_EXPIRED_MS).await?;
     let beyond = "DELETE FROM quotes WHERE id IN (SELECT id FROM quotes ORDER BY expires_at DESC LIMIT $2 OFFSET $1)";
-    sweep(pool, backend, beyond, MAX_STORED_QUOTES).await?;
+    sweep(pool, backend, beyond, cap).await?;
     Ok(())
 }
 
@@ -206,5 +206,28 @@ mod tests {
         assert!(
             insert_rows(ROWS_PER_INSERT).ends_with(&format!("${}) ON CONFLICT (id) DO NOTHING", 3 * ROWS_PER_INSERT))
         );
+    }
+
+    #[tokio::test]
+    async fn a_sweep_keeps_the_newest_quotes_up_to_the_cap_and_gives_sqlite_the_space_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::connect(&super::super::default_url(dir.path())).await.unwrap();
+        let pool = &storage.pool;
+        let now = now_ms();
+        let quote = |id: String, expires_at_ms: i64| Quote { id, payload: "x".repeat(2000).into(), expires_at_ms };
+        let mut quotes: Vec<Quote> = (0..1200).map(|i| quote(format!("q{i:04}"), now + i)).collect();
+        quotes.extend((0..50).map(|i| quote(format!("expired{i}"), now - KEEP_EXPIRED_MS - 1)));
+        insert(pool, &quotes).await.unwrap();
+        let pages =
+            |pragma: &'static str| async move { sqlx::query_scalar::<_, i64>(pragma).fetch_one(pool).await.unwrap() };
+        let before = pages("PRAGMA page_count").await;
+
+        sweep_quotes(pool, Backend::Sqlite, 1000).await.unwrap();
+        let kept: Vec<String> = sqlx::query_scalar("SELECT id FROM quotes ORDER BY id").fetch_all(pool).await.unwrap();
+        assert_eq!(kept.len(), 1000);
+        assert_eq!((kept[0].as_str(), kept[999].as_str()), ("q0200", "q1199"), "the oldest went first");
+        assert_eq!(pages("PRAGMA auto_vacuum").await, 2, "incremental");
+        assert_eq!(pages("PRAGMA freelist_count").await, 0, "freed pages given back");
+        assert!(pages("PRAGMA page_count").await < before, "the file shrank");
     }
 }

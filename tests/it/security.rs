@@ -232,6 +232,13 @@ async fn what_clients_send_cannot_grow_the_gateway_without_bound() {
         let (status, body) = gw.post("/tokens", token(symbol, "Look-alike")).await;
         assert_error_body(status, &body, StatusCode::BAD_REQUEST, named);
     }
+    // Decimals: the contract's own, whatever the caller says.
+    let usdc = devnet.deployment().token("USDC").address.to_string();
+    let mut wrong = token("USDX", "Wrong decimals");
+    wrong["token"]["address"] = json!(usdc);
+    let (status, body) = gw.post("/tokens", wrong).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "is 18 but the contract at");
+    assert!(body["message"].as_str().unwrap().ends_with("says 6"), "{body}");
     let (status, body) = gw.post("/tokens", token("LONG", &"n".repeat(200_000))).await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "token.name");
     assert!(body.to_string().len() < 1000, "the answer does not carry the name back");
@@ -249,6 +256,176 @@ async fn what_clients_send_cannot_grow_the_gateway_without_bound() {
         }
     }
     assert_eq!(paged, all);
+}
+
+/// The database's bound under a flood: router quotes are capped at `MAX_STORED_QUOTES` (about 2 kB each) and
+/// idempotency keys at `MAX_IDEMPOTENCY_KEYS`, each keeping at most `KEPT_ANSWER_MAX_BYTES` of answer; a request's
+/// body is never kept. 10,000 quotes and 500 requests of 1 MB stay within the README's bound.
+#[tokio::test]
+async fn a_flood_of_quotes_and_large_idempotent_requests_leaves_the_database_within_its_bound() {
+    use futures::StreamExt;
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    let quote = gw.url(
+        "/trading/router/quote-swap?chainNetwork=ethereum-devnet&connector=uniswap&baseToken=WETH&quoteToken=USDC\
+         &amount=1&side=SELL",
+    );
+    let answered = futures::stream::iter(0..10_000)
+        .map(|_| gw.client().get(&quote).send())
+        .buffer_unordered(8)
+        .filter(|answer| std::future::ready(answer.as_ref().is_ok_and(|answer| answer.status() == StatusCode::OK)))
+        .count()
+        .await;
+    assert_eq!(answered, 10_000);
+    let body = json!({"chain": "ethereum", "privateKey": "f".repeat(1_000_000)}).to_string();
+    let refused = futures::stream::iter(0..500)
+        .map(|i| {
+            let request = gw.client().post(gw.url("/wallet/add")).header("Idempotency-Key", format!("flood-{i}"));
+            request.header("Content-Type", "application/json").body(body.clone()).send()
+        })
+        .buffer_unordered(4)
+        .filter(|answer| {
+            std::future::ready(answer.as_ref().is_ok_and(|answer| answer.status() == StatusCode::BAD_REQUEST))
+        })
+        .count()
+        .await;
+    assert_eq!(refused, 500);
+    // The quote writer commits within milliseconds.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let conf = gw.stop().await;
+    let size: u64 = ["gateway.sqlite", "gateway.sqlite-wal"]
+        .iter()
+        .filter_map(|file| std::fs::metadata(conf.path().join(file)).ok())
+        .map(|meta| meta.len())
+        .sum();
+    let bound = 2_000 * gateway::storage::MAX_STORED_QUOTES as u64 * 5 / 4
+        + (gateway::storage::KEPT_ANSWER_MAX_BYTES as u64 + 1_000) * gateway::storage::MAX_IDEMPOTENCY_KEYS as u64;
+    eprintln!("database after the flood: {size} bytes (bound {bound})");
+    assert!(size < 10_000 * 3_000 + 500 * 5_000, "{size} bytes: a request's body was kept");
+    assert!(size < bound);
+}
+
+/// Every input bounded before any work, at its largest accepted size and at the first refused one: the refusal is
+/// a 4xx naming the bound, the largest accepted is not refused for its size, and the gateway serves on.
+#[tokio::test]
+async fn every_bounded_input_is_taken_at_its_largest_size_and_refused_at_the_next() {
+    let gw = TestGateway::start().await;
+    let parts = |count: usize| vec!["a"; count].join(".");
+    let update = |path: String| json!({"namespace": "server", "path": path, "value": 1});
+    let nested = |depth: usize| {
+        let value = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        format!(r#"{{"namespace": "server", "path": "logLevel", "value": {value}}}"#)
+    };
+    let token = |symbol: String, name: String, address: &str| json!({"chainNetwork": "ethereum-devnet", "token": {"name": name, "symbol": symbol, "address": address, "decimals": 18}});
+    let body_of = |bytes: usize| {
+        let (open, close) = (r#"{"chain": "ethereum", "privateKey": ""#, r#""}"#);
+        format!("{open}{}{close}", "x".repeat(bytes - open.len() - close.len()))
+    };
+    let fetch = |limit: u32| {
+        format!(
+            "/trading/clmm/fetch-pools?chainNetwork=ethereum-devnet&connector=uniswap&tokenA=WETH&tokenB=USDC&limit={limit}"
+        )
+    };
+    let limit = gateway::http::BODY_LIMIT_BYTES;
+    let (max_parts, max_chars) = (gateway::config::UPDATE_PATH_MAX_SEGMENTS, gateway::config::UPDATE_PATH_MAX_CHARS);
+
+    // (what, its largest accepted request, its first refused one, the status and words naming the bound)
+    type Send<'a> = Box<dyn Fn() -> reqwest::RequestBuilder + 'a>;
+    let post = |path: &str, body: String| {
+        let request = gw.client().post(gw.url(path)).header("Content-Type", "application/json");
+        request.body(body)
+    };
+    let cases: Vec<(&str, Send, Send, StatusCode, &str)> = vec![
+        (
+            "config path parts",
+            Box::new(|| post("/config/update", update(parts(max_parts)).to_string())),
+            Box::new(|| post("/config/update", update(parts(max_parts + 1)).to_string())),
+            StatusCode::BAD_REQUEST,
+            "dot-separated parts",
+        ),
+        (
+            "config path characters",
+            Box::new(|| post("/config/update", update("a".repeat(max_chars)).to_string())),
+            Box::new(|| post("/config/update", update("a".repeat(max_chars + 1)).to_string())),
+            StatusCode::BAD_REQUEST,
+            "dot-separated parts",
+        ),
+        (
+            "JSON depth",
+            Box::new(|| post("/config/update", nested(126))),
+            Box::new(|| post("/config/update", nested(127))),
+            StatusCode::BAD_REQUEST,
+            "recursion limit",
+        ),
+        (
+            "body bytes",
+            Box::new(|| post("/wallet/add", body_of(limit))),
+            Box::new(|| post("/wallet/add", body_of(limit + 1))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "length limit exceeded",
+        ),
+        (
+            "Idempotency-Key characters",
+            Box::new(|| {
+                post("/config/update", update("logLevel".into()).to_string()).header("Idempotency-Key", "k".repeat(255))
+            }),
+            Box::new(|| {
+                post("/config/update", update("logLevel".into()).to_string()).header("Idempotency-Key", "k".repeat(256))
+            }),
+            StatusCode::BAD_REQUEST,
+            "1 to 255",
+        ),
+        (
+            "token symbol characters",
+            Box::new(|| {
+                post(
+                    "/tokens",
+                    token("S".repeat(32), "n".into(), "0x1111111111111111111111111111111111111111").to_string(),
+                )
+            }),
+            Box::new(|| {
+                post(
+                    "/tokens",
+                    token("T".repeat(33), "n".into(), "0x2222222222222222222222222222222222222222").to_string(),
+                )
+            }),
+            StatusCode::BAD_REQUEST,
+            "1 to 32",
+        ),
+        (
+            "token name characters",
+            Box::new(|| {
+                post(
+                    "/tokens",
+                    token("N1".into(), "n".repeat(128), "0x3333333333333333333333333333333333333333").to_string(),
+                )
+            }),
+            Box::new(|| {
+                post(
+                    "/tokens",
+                    token("N2".into(), "n".repeat(129), "0x4444444444444444444444444444444444444444").to_string(),
+                )
+            }),
+            StatusCode::BAD_REQUEST,
+            "at most 128",
+        ),
+        (
+            "fetch-pools limit",
+            Box::new(|| gw.client().get(gw.url(&fetch(1000)))),
+            Box::new(|| gw.client().get(gw.url(&fetch(1001)))),
+            StatusCode::BAD_REQUEST,
+            "1 to 1000",
+        ),
+    ];
+    for (what, largest, refused, status, words) in cases {
+        let names_the_bound = |body: &serde_json::Value| body["message"].as_str().is_some_and(|m| m.contains(words));
+        let (got, body) = common::into_json(largest().send().await.unwrap()).await;
+        assert!(got != status || !names_the_bound(&body), "{what}: the largest accepted was refused: {body}");
+        let (got, body) = common::into_json(refused().send().await.unwrap()).await;
+        assert!(got == status && names_the_bound(&body), "{what}: {body}");
+        assert_eq!(gw.get("/").await.0, StatusCode::OK, "{what}: still serving");
+    }
+    gw.stop().await;
 }
 
 #[tokio::test]

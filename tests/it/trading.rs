@@ -561,6 +561,14 @@ async fn a_quote_overtaken_by_the_market_reverts_in_simulation_and_nothing_is_mi
         .post("/trading/router/execute-quote", json!({"chainNetwork": "ethereum-devnet", "quoteId": "no-such-quote"}))
         .await;
     assert_error_body(status, &body, StatusCode::NOT_FOUND, "does not exist");
+    // A quote asked for a wallet executes for that wallet alone.
+    let (_, body) =
+        quote(&gw, "router", &format!("baseToken=WETH&quoteToken=USDC&amount=1&side=SELL&walletAddress={wallet}"))
+            .await;
+    let stranger = devnet.accounts()[2].to_string();
+    let execute = json!({"chainNetwork": "ethereum-devnet", "quoteId": body["quoteId"], "walletAddress": stranger});
+    let (status, body) = gw.post("/trading/router/execute-quote", execute).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "which alone executes it");
     gw.post("/config/update", json!({"namespace": "uniswap", "path": "quoteTtlSeconds", "value": 1})).await;
     let (_, body) = quote(&gw, "router", "baseToken=WETH&quoteToken=USDC&amount=1&side=SELL").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

@@ -99,7 +99,7 @@ pub(super) async fn broadcast(
         let error = match provider.send_raw_transaction(raw).await {
             Ok(_) => return Ok(Broadcast::Taken(None)),
             Err(RpcError::ErrorResp(payload)) if !crate::rpc::is_rate_limit(&payload) => {
-                break payload.message.to_string();
+                break crate::rpc::node_text(&payload.message);
             }
             Err(error) => error,
         };
@@ -115,7 +115,9 @@ pub(super) async fn broadcast(
         }
         match backoff.next_pause() {
             Some(pause) => tokio::time::sleep(pause).await,
-            None if limited => return Ok(Broadcast::Refused(Refusal::RateLimited, error.to_string())),
+            None if limited => {
+                return Ok(Broadcast::Refused(Refusal::RateLimited, crate::rpc::node_text(&error.to_string())));
+            }
             None => return Err(unsure(network, hash, error)),
         }
     };

@@ -254,7 +254,10 @@ pub async fn replayed(network: &Network, from: Address, call: &Call, block: u64)
         Err(error) => {
             let payload = error.as_error_resp()?;
             let data: Option<Bytes> = payload.as_revert_data();
-            Some(data.and_then(|data| super::revert::reason(&data)).unwrap_or_else(|| payload.message.to_string()))
+            Some(
+                data.and_then(|data| super::revert::reason(&data))
+                    .unwrap_or_else(|| crate::rpc::node_text(&payload.message)),
+            )
         }
     }
 }

@@ -95,7 +95,7 @@ pub fn revert_reason(payload: &ErrorPayload) -> String {
     payload
         .as_revert_data()
         .and_then(|data| super::revert::reason(&data))
-        .unwrap_or_else(|| payload.message.to_string())
+        .unwrap_or_else(|| crate::rpc::node_text(&payload.message))
 }
 
 #[cfg(test)]

@@ -138,6 +138,9 @@ struct StoredQuote {
     base: String,
     quote: String,
     legs: Vec<Leg>,
+    /// The wallet it was quoted for, when one was named: the only one that may execute it.
+    #[serde(default)]
+    wallet: Option<Address>,
     #[serde(flatten)]
     quoted: RouteQuote,
 }
@@ -152,8 +155,9 @@ pub async fn quote_swap(
     let routing = best_routing(state, &desk, &order).await?;
     let mut response = swap::quote_response(&desk, &order, &routing);
     response.splits = swap::splits(&desk, &order, &routing);
-    if let Some(wallet) = request.wallet_address.as_deref().filter(|wallet| !wallet.trim().is_empty()) {
-        let owner = crate::request::parse_address("walletAddress", wallet)?;
+    let wallet = request.wallet_address.as_deref().filter(|wallet| !wallet.trim().is_empty());
+    let wallet = wallet.map(|wallet| crate::request::parse_address("walletAddress", wallet)).transpose()?;
+    if let Some(owner) = wallet {
         response.warnings = shortfalls(&desk, &order, &routing, owner).await?;
     }
     let id = uuid::Uuid::new_v4().to_string();
@@ -165,6 +169,7 @@ pub async fn quote_swap(
         base: order.base.address.to_string(),
         quote: order.quote.address.to_string(),
         legs: routing.legs,
+        wallet,
         quoted: routing.quote,
     };
     let ttl_ms = desk.config.connectors.get(&desk.connector).map(|c| c.quote_ttl_seconds).unwrap_or(30) as i64 * 1000;
@@ -225,6 +230,18 @@ pub async fn execute_quote(
     let desk = Desk::resolve(state, target).await?;
     if desk.network_name != stored.network || desk.connector != stored.connector {
         return Err(AppError::invalid("quoteId", format!("was quoted for {} on {}", stored.connector, stored.network)));
+    }
+    if let Some(quoted_for) = stored.wallet {
+        let executing =
+            crate::request::wallet_address(&desk.config, "walletAddress", request.wallet_address.as_deref())?;
+        if executing != quoted_for {
+            return Err(AppError::invalid(
+                "walletAddress",
+                format!(
+                    "{executing} did not ask for this quote: it was quoted for {quoted_for}, which alone executes it"
+                ),
+            ));
+        }
     }
     let token = |address: &str| -> AppResult<Token> { desk.token("quoteId", address) };
     let (base, quote) = (token(&stored.base)?, token(&stored.quote)?);
