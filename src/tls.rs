@@ -370,8 +370,10 @@ impl Handshake {
     }
 
     async fn complete(&self, tcp: TcpStream, peer: SocketAddr) -> Option<(&'static str, Option<String>)> {
-        match tokio::time::timeout(FIRST_BYTES_TIMEOUT, tcp.readable()).await {
-            Ok(Ok(())) => {}
+        // Peeked, not read: the handshake reads it. Readiness alone may be spurious, and an end of stream is none.
+        match tokio::time::timeout(FIRST_BYTES_TIMEOUT, tcp.peek(&mut [0])).await {
+            Ok(Ok(0)) => return Some(("closed before sending anything", None)),
+            Ok(Ok(_)) => {}
             Ok(Err(e)) => return Some(("lost before the handshake", Some(e.to_string()))),
             Err(_) => return Some(("sent nothing", None)),
         }
