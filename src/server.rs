@@ -212,6 +212,7 @@ pub async fn start(options: GatewayOptions) -> Result<RunningGateway, StartError
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     crate::metrics::handle();
+    crate::memory::no_fast_bins();
     crate::memory::give_back_when_quiet();
     let (router, api) = crate::http::parts();
     // Browsers on an origin the config allows need CORS answers (preflights included); with none allowed, no layer
