@@ -299,8 +299,9 @@ pub fn role_of(certificate: &CertificateDer<'_>) -> Role {
         .unwrap_or(Role::Admin)
 }
 
-/// A TCP listener that hands axum only connections whose TLS handshake (client certificate included)
-/// succeeded. Handshakes run in their own tasks, so a slow or hostile client never holds up the others.
+/// A TCP listener that hands the server (`connections::serve`) only connections whose TLS handshake (client
+/// certificate included) succeeded. Handshakes run in their own tasks, so a slow or hostile client never holds up
+/// the others.
 pub struct TlsListener {
     established: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, Peer)>,
     local_addr: SocketAddr,
