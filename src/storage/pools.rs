@@ -36,6 +36,12 @@ impl Storage {
         if let Some(pools) = super::cached(&self.lists.pools, &key) {
             return Ok(pools);
         }
+        // Boxed: a database read's future is kilobytes, and every request awaiting this one would carry it.
+        Box::pin(self.read_pools(key)).await
+    }
+
+    async fn read_pools(&self, key: (String, String)) -> Result<std::sync::Arc<Vec<ListedPool>>, StorageError> {
+        let (connector, network) = (key.0.as_str(), key.1.as_str());
         let since = self.lists.epoch();
         let rows = sqlx::query(
             "SELECT kind, network, address, base_symbol, quote_symbol, base_address, quote_address, fee_pct

@@ -34,6 +34,11 @@ impl Storage {
         if let Some(tokens) = super::cached(&self.lists.tokens, network) {
             return Ok(tokens);
         }
+        // Boxed: a database read's future is kilobytes, and every request awaiting this one would carry it.
+        Box::pin(self.read_tokens(network)).await
+    }
+
+    async fn read_tokens(&self, network: &str) -> Result<std::sync::Arc<Vec<TokenRow>>, StorageError> {
         let since = self.lists.epoch();
         let rows = sqlx::query(
             "SELECT network, address, symbol, name, decimals FROM tokens WHERE network = $1 ORDER BY symbol",
