@@ -320,7 +320,9 @@ impl TlsListener {
         };
         let per_peer = PerPeer::new(UNSERVED_PER_PEER);
         let accepting = tokio::spawn(async move {
-            let mut log_refusals = tokio::time::interval(REFUSALS_LOGGED_EVERY);
+            // The first line after a whole interval, not at once: one line per interval, whatever the start.
+            let first = tokio::time::Instant::now() + REFUSALS_LOGGED_EVERY;
+            let mut log_refusals = tokio::time::interval_at(first, REFUSALS_LOGGED_EVERY);
             loop {
                 let accepted = tokio::select! {
                     accepted = listener.accept() => accepted,
