@@ -64,6 +64,10 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<LedgerTx, LedgerError> {
 const MINED: [TxStatus; 2] = [TxStatus::Confirmed, TxStatus::Failed];
 
 /// `status IN ('a', 'b')` for statuses of ours (constants, never input).
+/// The statuses the `transactions_unsettled` index holds (migration 0010), in its order: a query whose condition
+/// includes `status_in(&UNSETTLED)` reads that index.
+const UNSETTLED: [TxStatus; 2] = [TxStatus::Signed, TxStatus::Pending];
+
 fn status_in(statuses: &[TxStatus]) -> String {
     let names: Vec<String> = statuses.iter().map(|status| format!("'{}'", status.as_str())).collect();
     format!("status IN ({})", names.join(", "))
@@ -189,7 +193,22 @@ mod queries {
             Bind::Text(sender.to_string()),
             Bind::Number(nonce as i64),
         ];
-        select(conn, &format!("network = $1 AND chain_id = $2 AND sender = $3 AND {condition}"), binds).await
+        select(conn, &of_sender_condition(condition), binds).await
+    }
+
+    /// A sender's rows on a network matching `condition`: `$1` network, `$2` chain id, `$3` sender, `$4` nonce.
+    pub(super) fn of_sender_condition(condition: &str) -> String {
+        format!("network = $1 AND chain_id = $2 AND sender = $3 AND {condition}")
+    }
+
+    /// Signed at any nonce, pending at `$4` or above: stated over the unsettled index's own condition.
+    pub(super) fn unsettled_condition() -> String {
+        format!("{} AND (status = 'signed' OR nonce >= $4) ORDER BY nonce, created_at", status_in(&UNSETTLED))
+    }
+
+    /// Signed or pending at nonce `$4`.
+    pub(super) fn at_nonce_condition() -> String {
+        format!("nonce = $4 AND {} ORDER BY created_at", status_in(&UNSETTLED))
     }
 
     pub async fn unsettled(
@@ -199,8 +218,7 @@ mod queries {
         sender: Address,
         nonce: u64,
     ) -> Result<Vec<LedgerTx>, LedgerError> {
-        let condition = "(status = 'signed' OR (status = 'pending' AND nonce >= $4)) ORDER BY nonce, created_at";
-        of_sender(conn, (network, chain_id, sender), nonce, condition).await
+        of_sender(conn, (network, chain_id, sender), nonce, &unsettled_condition()).await
     }
 
     pub async fn at_nonce(
@@ -210,9 +228,7 @@ mod queries {
         sender: Address,
         nonce: u64,
     ) -> Result<Vec<LedgerTx>, LedgerError> {
-        let condition =
-            format!("nonce = $4 AND {} ORDER BY created_at", status_in(&[TxStatus::Signed, TxStatus::Pending]));
-        of_sender(conn, (network, chain_id, sender), nonce, &condition).await
+        of_sender(conn, (network, chain_id, sender), nonce, &at_nonce_condition()).await
     }
 }
 
@@ -466,5 +482,36 @@ impl Ledger for Storage {
             vec![Bind::Text(network.to_string()), Bind::Number(chain_id as i64), Bind::Number(from)],
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::queries::{at_nonce_condition, of_sender_condition, unsettled_condition};
+    use crate::storage::Storage;
+
+    /// Each send reads its wallet's unsettled rows: through the partial index, not the wallet's whole history.
+    #[tokio::test]
+    async fn a_send_reads_its_wallets_unsettled_rows_through_their_own_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::connect(&super::super::default_url(dir.path())).await.unwrap();
+        for condition in [unsettled_condition(), at_nonce_condition()] {
+            let sql =
+                format!("EXPLAIN QUERY PLAN SELECT hash FROM transactions WHERE {}", of_sender_condition(&condition));
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind("devnet")
+                .bind(31337_i64)
+                .bind("0x0000000000000000000000000000000000000001")
+                .bind(0_i64)
+                .fetch_all(&storage.pool)
+                .await
+                .unwrap();
+            let details: Vec<String> =
+                rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, "detail").unwrap()).collect();
+            assert!(
+                details.iter().any(|detail| detail.contains("USING INDEX transactions_unsettled")),
+                "{condition}: {details:?}"
+            );
+        }
     }
 }

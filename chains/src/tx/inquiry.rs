@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionReceipt;
 
 use super::call::Call;
 use super::ledger::{Ledger, LedgerTx};
@@ -98,7 +97,7 @@ pub async fn wait<L: Ledger>(
     network: &Network,
     hash: B256,
     timeout: Duration,
-    mut receipt: Option<Box<TransactionReceipt>>,
+    mut receipt: Option<Box<Mined>>,
 ) -> Result<Outcome, ChainError> {
     let deadline = Instant::now() + timeout;
     let mut watched = vec![hash];
@@ -109,11 +108,14 @@ pub async fn wait<L: Ledger>(
         for &candidate in &watched {
             let answered = match receipt.take() {
                 Some(known) => Ok(Some(*known)),
-                None => network.provider().get_transaction_receipt(candidate).await,
+                None => match network.provider().get_transaction_receipt(candidate).await {
+                    Ok(Some(receipt)) => Ok(Some(Mined::of(network, receipt).await)),
+                    Ok(None) => Ok(None),
+                    Err(error) => Err(error),
+                },
             };
             match answered {
                 Ok(Some(receipt)) => {
-                    let receipt = Mined::of(network, receipt).await;
                     let mined = match record_receipt(ledger, network, &receipt).await {
                         Ok(row) => row,
                         Err(error) => {

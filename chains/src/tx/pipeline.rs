@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 
 use super::broadcast::{Broadcast, broadcast};
@@ -24,7 +23,7 @@ use super::inquiry;
 use super::ledger::{Ledger, LedgerTx, SenderSession};
 use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
 use super::nonce::{self, NonceChoice};
-use super::receipt::Outcome;
+use super::receipt::{Mined, Outcome};
 use super::refusal::Refusal;
 use super::simulation::{self, GasLimits};
 use crate::error::ChainError;
@@ -230,7 +229,7 @@ impl<L: Ledger> TxSender<L> {
         network: &Network,
         mut sent: SentTx,
         timeout: Duration,
-        receipt: Option<Box<TransactionReceipt>>,
+        receipt: Option<Box<Mined>>,
     ) -> Result<(SentTx, Outcome), ChainError> {
         let outcome = inquiry::wait(&self.ledger, network, sent.hash, timeout, receipt).await?;
         if let Outcome::Mined(receipt) | Outcome::Cancelled(receipt) = &outcome {
@@ -313,7 +312,7 @@ impl<L: Ledger> TxSender<L> {
         network: &Arc<Network>,
         signer: &PrivateKeySigner,
         plan: Plan,
-    ) -> Result<Option<(SentTx, Option<Box<TransactionReceipt>>)>, ChainError> {
+    ) -> Result<Option<(SentTx, Option<Box<Mined>>)>, ChainError> {
         let asking = Arc::new(());
         let still_asked = Arc::downgrade(&asking);
         let commitment = Commitment::current();
@@ -357,7 +356,7 @@ impl<L: Ledger> TxSender<L> {
         signer: &PrivateKeySigner,
         job: &Job,
         mut chosen: Option<NonceChoice>,
-    ) -> Result<(SentTx, Option<Box<TransactionReceipt>>), ChainError> {
+    ) -> Result<(SentTx, Option<Box<Mined>>), ChainError> {
         let from = signer.address();
         let mut attempt = 0;
         loop {
@@ -373,7 +372,11 @@ impl<L: Ledger> TxSender<L> {
             match verdict(&broadcast, &job.placement, attempt) {
                 Verdict::Sent => {
                     let Broadcast::Taken(receipt) = broadcast else { unreachable!("sent means taken") };
-                    self.settle_sent(session, hash, choice.superseded).await;
+                    let receipt = match receipt {
+                        Some(receipt) => Some(Box::new(Mined::of(network, *receipt).await)),
+                        None => None,
+                    };
+                    self.settle_sent(session, hash, receipt.as_deref(), choice.superseded).await;
                     tracing::info!(%hash, nonce = choice.nonce, label = %job.label, network = network.name(), "transaction sent");
                     return Ok((SentTx { hash, nonce: choice.nonce, sender: from }, receipt));
                 }
@@ -419,12 +422,13 @@ impl<L: Ledger> TxSender<L> {
     }
 
     /// Sent: from here the answer is the hash whatever the ledger says, or a client would send it again. A row
-    /// left `signed` is settled (pending, the node has it) by the next send. Marked pending even when the node
-    /// answered with the receipt: the receipt is recorded by whoever waits, and if the client went away meanwhile,
-    /// the tracker follows a pending row to it.
-    async fn settle_sent(&self, session: &mut L::Session, hash: B256, superseded: Vec<B256>) {
-        if let Err(error) = self.mark(session, hash, Event::Accepted).await {
-            tracing::error!(%hash, %error, "a sent transaction could not be marked pending");
+    /// left `signed` is settled (pending, the node has it) by the next send. Marked pending, or mined when the node
+    /// answered with the receipt: one write either way, still under the wallet's lock, so the row never waits on
+    /// whoever waits for the receipt (a client that went away leaves it recorded; the tracker follows a pending row).
+    async fn settle_sent(&self, session: &mut L::Session, hash: B256, receipt: Option<&Mined>, superseded: Vec<B256>) {
+        let event = receipt.and_then(Mined::event).unwrap_or(Event::Accepted);
+        if let Err(error) = self.mark(session, hash, event).await {
+            tracing::error!(%hash, %error, "a sent transaction could not be recorded as sent");
         }
         // The same call at the same nonce and fees signs to the same bytes: then it is that transaction.
         for old in superseded.into_iter().filter(|old| *old != hash) {
