@@ -435,6 +435,20 @@ mod tests {
         assert!(record_receipt(&ledger, &offline(), &mined(B256::repeat_byte(9), true)).await.unwrap().is_none());
     }
 
+    /// The one write after a send: mined, when the node answered the post with the receipt; else pending, for the
+    /// tracker to follow.
+    #[tokio::test]
+    async fn a_send_is_recorded_mined_when_its_receipt_came_with_it_and_pending_when_not() {
+        let sender = super::super::TxSender::new(MemoryLedger::default());
+        let (answered, accepted) = (B256::repeat_byte(1), B256::repeat_byte(2));
+        let signed = |byte| LedgerTx { status: TxStatus::Signed, ..row(byte, TxKind::Call, None) };
+        let mut session = MemoryLedger::with(vec![signed(1), signed(2)]);
+        sender.settle_sent(&mut session, answered, Some(&mined(answered, true)), vec![]).await;
+        sender.settle_sent(&mut session, accepted, None, vec![]).await;
+        assert_eq!([answered, accepted].map(|hash| session.status(hash)), [TxStatus::Confirmed, TxStatus::Pending]);
+        assert_eq!(session.find(answered).await.unwrap().unwrap().inclusion.unwrap().block_number, 7);
+    }
+
     #[tokio::test]
     async fn a_transaction_stands_for_its_replacements_and_a_wait_for_one_for_the_whole_line() {
         let ledger = MemoryLedger::with(vec![

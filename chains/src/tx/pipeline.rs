@@ -425,7 +425,13 @@ impl<L: Ledger> TxSender<L> {
     /// left `signed` is settled (pending, the node has it) by the next send. Marked pending, or mined when the node
     /// answered with the receipt: one write either way, still under the wallet's lock, so the row never waits on
     /// whoever waits for the receipt (a client that went away leaves it recorded; the tracker follows a pending row).
-    async fn settle_sent(&self, session: &mut L::Session, hash: B256, receipt: Option<&Mined>, superseded: Vec<B256>) {
+    pub(super) async fn settle_sent(
+        &self,
+        session: &mut L::Session,
+        hash: B256,
+        receipt: Option<&Mined>,
+        superseded: Vec<B256>,
+    ) {
         let event = receipt.and_then(Mined::event).unwrap_or(Event::Accepted);
         if let Err(error) = self.mark(session, hash, event).await {
             tracing::error!(%hash, %error, "a sent transaction could not be recorded as sent");
