@@ -63,11 +63,11 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<LedgerTx, LedgerError> {
 /// The statuses of a transaction with a receipt.
 const MINED: [TxStatus; 2] = [TxStatus::Confirmed, TxStatus::Failed];
 
-/// `status IN ('a', 'b')` for statuses of ours (constants, never input).
 /// The statuses the `transactions_unsettled` index holds (migration 0010), in its order: a query whose condition
 /// includes `status_in(&UNSETTLED)` reads that index.
 const UNSETTLED: [TxStatus; 2] = [TxStatus::Signed, TxStatus::Pending];
 
+/// `status IN ('a', 'b')` for statuses of ours (constants, never input).
 fn status_in(statuses: &[TxStatus]) -> String {
     let names: Vec<String> = statuses.iter().map(|status| format!("'{}'", status.as_str())).collect();
     format!("status IN ({})", names.join(", "))
