@@ -2,14 +2,27 @@
 //! ([`crate::gas`]), what `estimate-gas` reports, and what quotes count an order's gas at.
 
 use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{U64, U128};
 use alloy::providers::Provider;
+use alloy::rpc::client::BatchRequest;
+use alloy::rpc::types::FeeHistory;
 
 use crate::error::ChainError;
 use crate::gas::{Fees, MarketFees, capped, gwei_to_wei};
 use crate::network::Network;
 
-/// The fees the configuration and the node call for now, before caps.
+/// The fees the configuration and the node call for in the latest block, before caps: read once a block (the
+/// block poller's latest), however many sends and quotes ask meanwhile. A base fee moves only with a block, and a
+/// node suggests a tip from recent blocks, so a second read in the same block would tell nothing new; it would
+/// only put another request to the node in the way of a send.
 pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
+    let block = network.latest_block().await?;
+    network.market_fees_of(block).get_or_try_init(|| read_market_fees(network)).await.copied()
+}
+
+/// The fees the configuration and the node call for now, before caps, read afresh: what a replacement outbids
+/// (the market moving is why one is sent, and a test node moves it without a block).
+pub async fn read_market_fees(network: &Network) -> Result<MarketFees, ChainError> {
     let gas = &network.settings().gas;
     let rules = gas.rules;
     if let Some(price) = gas.gas_price_gwei.filter(|_| rules.min_tip == 0) {
@@ -22,49 +35,83 @@ pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
         let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
         return Ok(MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) });
     }
-    let base_fee = async {
-        if let Some(gwei) = gas.base_fee_gwei {
-            return Ok(Some(gwei_to_wei(gwei)));
-        }
-        // The latest block tells whether the chain has EIP-1559 at all; the fee history gives the next block's
-        // base fee, which is what inclusion needs (a base fee can move 12.5 % a block on Ethereum).
-        let (latest, history) = tokio::join!(
-            provider.get_block_by_number(BlockNumberOrTag::Latest),
-            provider.get_fee_history(1, BlockNumberOrTag::Latest, &[])
-        );
-        let latest = latest
-            .map_err(|e| network.rpc_error(e))?
-            .ok_or_else(|| ChainError::Node("the node has no latest block".into()))?
-            .header
-            .base_fee_per_gas
-            .map(u128::from);
-        let next = history.ok().and_then(|history| history.next_block_base_fee());
-        Ok::<_, ChainError>(latest.map(|latest| latest.max(next.unwrap_or_default())))
-    };
-    // Nodes' suggestions under a chain's floor have been seen (Polygon): the floor wins.
-    let priority_fee = async {
-        match gas.priority_fee_gwei {
-            _ if !rules.tip_collected => Ok::<_, ChainError>(0),
-            Some(gwei) => Ok(gwei_to_wei(gwei).max(rules.min_tip)),
-            None => {
-                let suggested = provider.get_max_priority_fee_per_gas().await.map_err(|e| network.rpc_error(e))?;
-                Ok(suggested.max(rules.min_tip))
-            }
-        }
+    let node_tip = rules.tip_collected && gas.priority_fee_gwei.is_none() && gas.gas_price_gwei.is_none();
+    let asked = ask_node(network, gas.base_fee_gwei.is_none(), node_tip).await?;
+    let base_fee = match gas.base_fee_gwei {
+        Some(gwei) => Some(gwei_to_wei(gwei)),
+        None => asked.base_fee,
     };
     if let Some(price) = gas.gas_price_gwei {
-        let floor = base_fee.await?.unwrap_or_default().saturating_add(rules.min_tip);
+        let floor = base_fee.unwrap_or_default().saturating_add(rules.min_tip);
         return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price).max(floor) });
     }
-    // Asked together; on a chain without EIP-1559 the priority fee is not used.
-    let (base_fee, priority) = tokio::join!(base_fee, priority_fee);
-    let Some(base_fee) = base_fee? else {
+    let Some(base_fee) = base_fee else {
         // A chain without EIP-1559: the node's gas price.
         let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
         return Ok(MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) });
     };
+    let tip = match gas.priority_fee_gwei {
+        _ if !rules.tip_collected => 0,
+        Some(gwei) => gwei_to_wei(gwei).max(rules.min_tip),
+        // Nodes' suggestions under a chain's floor have been seen (Polygon): the floor wins.
+        None => asked.tip?.max(rules.min_tip),
+    };
     let max_base_fee = (base_fee as f64 * gas.base_fee_multiplier).ceil() as u128;
-    Ok(MarketFees::Eip1559 { base_fee, max_base_fee, tip: priority? })
+    Ok(MarketFees::Eip1559 { base_fee, max_base_fee, tip })
+}
+
+/// What the node said of the fees.
+struct Asked {
+    /// The base fee inclusion needs: the latest block's, or the next block's from the fee history when higher (a
+    /// base fee can move 12.5 % a block on Ethereum). `None` on a chain without EIP-1559, or when not asked.
+    base_fee: Option<u128>,
+    /// The node's suggested tip (0 when not asked); its failure matters only where it is used (a chain without
+    /// EIP-1559 uses none).
+    tip: Result<u128, ChainError>,
+}
+
+/// Asks the node, in one request, for what the config does not fix: the latest block (whether the chain has
+/// EIP-1559 at all) and its fee history when `base_fee`, the suggested tip when `tip`.
+async fn ask_node(network: &Network, base_fee: bool, tip: bool) -> Result<Asked, ChainError> {
+    let rpc = |e| network.rpc_error(e);
+    if !base_fee && !tip {
+        return Ok(Asked { base_fee: None, tip: Ok(0) });
+    }
+    let mut batch = BatchRequest::new(network.provider().client());
+    let mut blocks = None;
+    if base_fee {
+        let latest = batch
+            .add_call::<_, Option<alloy::rpc::types::Block>>("eth_getBlockByNumber", &(BlockNumberOrTag::Latest, false))
+            .map_err(rpc)?;
+        let history = batch
+            .add_call::<_, FeeHistory>("eth_feeHistory", &(U64::from(1), BlockNumberOrTag::Latest, [0f64; 0]))
+            .map_err(rpc)?;
+        blocks = Some((latest, history));
+    }
+    let suggested = match tip {
+        true => Some(batch.add_call::<_, U128>("eth_maxPriorityFeePerGas", &[(); 0]).map_err(rpc)?),
+        false => None,
+    };
+    batch.send().await.map_err(rpc)?;
+    let base_fee = match blocks {
+        Some((latest, history)) => {
+            let latest = latest
+                .await
+                .map_err(rpc)?
+                .ok_or_else(|| ChainError::Node("the node has no latest block".into()))?
+                .header
+                .base_fee_per_gas
+                .map(u128::from);
+            let next = history.await.ok().and_then(|history| history.next_block_base_fee());
+            latest.map(|latest| latest.max(next.unwrap_or_default()))
+        }
+        None => None,
+    };
+    let tip = match suggested {
+        Some(suggested) => suggested.await.map(|tip| tip.to::<u128>()).map_err(rpc),
+        None => Ok(0),
+    };
+    Ok(Asked { base_fee, tip })
 }
 
 /// What a transaction would offer per gas now (the market's fees under the network's per-gas caps), and what
@@ -81,14 +128,7 @@ pub async fn current_fees(network: &Network) -> Result<(Fees, u128), ChainError>
     Ok((fees, paid))
 }
 
-/// What a transaction pays per gas now (base fee plus tip, or the gas price), read once per block: what
-/// quotes price an order's gas at.
+/// What a transaction pays per gas now (base fee plus tip, or the gas price): what quotes price an order's gas at.
 pub async fn price_per_gas(network: &Network) -> Result<u128, ChainError> {
-    let block = network.latest_block().await?;
-    if let Some(price) = network.quote_gas_price(block) {
-        return Ok(price);
-    }
-    let price = market_fees(network).await?.needed();
-    network.remember_quote_gas_price(block, price);
-    Ok(price)
+    Ok(market_fees(network).await?.needed())
 }

@@ -11,7 +11,7 @@ use alloy::transports::{RpcError, TransportError, TransportErrorKind};
 use tokio::sync::{OnceCell, watch};
 
 use crate::error::ChainError;
-use crate::gas::{ChainRules, FeeCaps};
+use crate::gas::{ChainRules, FeeCaps, MarketFees};
 use crate::rpc::{FailoverTransport, RpcStats};
 
 /// Gas settings, in GWEI as the config writes them.
@@ -60,8 +60,8 @@ pub struct Network {
     blocks: OnceCell<Arc<watch::Sender<u64>>>,
     block_poll: Duration,
     instance: u64,
-    /// The price per gas quotes count with, and the block it was read at.
-    quote_gas_price: std::sync::Mutex<Option<(u64, u128)>>,
+    /// The market's fees as read in a block (the poller's latest), shared by everything priced in it.
+    market_fees: std::sync::Mutex<Option<(u64, Arc<OnceCell<MarketFees>>)>>,
     /// How many times the block poller saw the latest block replaced by another at the same height.
     reorgs: Arc<AtomicU64>,
     /// The latest block's number and hash as last seen, by the block poller or in a receipt: a reorg is told by
@@ -93,7 +93,7 @@ impl Network {
             blocks: OnceCell::new(),
             block_poll,
             instance,
-            quote_gas_price: std::sync::Mutex::new(None),
+            market_fees: std::sync::Mutex::new(None),
             scans: std::sync::Mutex::default(),
             reorgs: Arc::default(),
             tip: Arc::default(),
@@ -107,15 +107,14 @@ impl Network {
         self.instance
     }
 
-    /// The price per gas quotes count with, if it was read at `block` or later.
-    pub fn quote_gas_price(&self, block: u64) -> Option<u128> {
-        let cached = *self.quote_gas_price.lock().expect("gas price");
-        cached.filter(|(at, _)| *at >= block).map(|(_, price)| price)
-    }
-
-    /// Keeps the price per gas quotes count with, as read at `block`.
-    pub fn remember_quote_gas_price(&self, block: u64, price: u128) {
-        *self.quote_gas_price.lock().expect("gas price") = Some((block, price));
+    /// Where the market's fees of `block` are kept: read by the first to ask, then shared; a later block starts
+    /// afresh.
+    pub(crate) fn market_fees_of(&self, block: u64) -> Arc<OnceCell<MarketFees>> {
+        let mut held = self.market_fees.lock().expect("market fees");
+        match &*held {
+            Some((at, fees)) if *at >= block => fees.clone(),
+            _ => held.insert((block, Arc::default())).1.clone(),
+        }
     }
 
     /// The latest block number known, without asking the node (after the first call).

@@ -157,6 +157,16 @@ mod queries {
         Ok(result.map_err(failed)?.rows_affected() > 0)
     }
 
+    pub async fn take_back(conn: &mut AnyConnection, hash: B256) -> Result<(), LedgerError> {
+        let signed = status_in(&[TxStatus::Signed]);
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM transactions WHERE hash = $1 AND {signed}")))
+            .bind(hash.to_string())
+            .execute(conn)
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
     pub async fn select(
         conn: &mut AnyConnection,
         condition: &str,
@@ -284,6 +294,10 @@ impl SenderSession for SenderGuard {
 
     async fn apply(&mut self, hash: B256, event: Event) -> Result<bool, LedgerError> {
         queries::apply(&mut *self.conn().await?, hash, event).await
+    }
+
+    async fn take_back(&mut self, hash: B256) -> Result<(), LedgerError> {
+        queries::take_back(&mut *self.conn().await?, hash).await
     }
 
     async fn release(mut self) {
@@ -487,8 +501,45 @@ impl Ledger for Storage {
 
 #[cfg(test)]
 mod tests {
+    use alloy::primitives::{Address, B256, Bytes};
+    use chains::tx::lifecycle::Event;
+    use chains::tx::{Ledger, LedgerTx, SenderSession, TxKind, TxStatus};
+
     use super::queries::{at_nonce_condition, of_sender_condition, unsettled_condition};
     use crate::storage::Storage;
+
+    #[tokio::test]
+    async fn only_a_transaction_still_signed_is_taken_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::connect(&super::super::default_url(dir.path())).await.unwrap();
+        let sender = Address::repeat_byte(7);
+        // Signed at `nonce`, its hash and bytes that nonce over and over: what the test looks at first.
+        let row = |nonce: u8| LedgerTx {
+            status: TxStatus::Signed,
+            nonce: nonce.into(),
+            hash: B256::repeat_byte(nonce),
+            raw: Bytes::from(vec![nonce]),
+            sender,
+            chain_id: 31337,
+            network: "devnet".into(),
+            kind: TxKind::Call,
+            label: "swap".into(),
+            replaces: None,
+            request_key: None,
+            inclusion: None,
+            recorded_at: 0,
+        };
+        let mut session = storage.lock_sender(31337, sender).await.unwrap();
+        session.record(&row(1)).await.unwrap();
+        session.record(&row(2)).await.unwrap();
+        assert!(session.apply(B256::repeat_byte(2), Event::Accepted).await.unwrap());
+        session.take_back(B256::repeat_byte(1)).await.unwrap();
+        session.take_back(B256::repeat_byte(2)).await.unwrap();
+        session.release().await;
+        assert_eq!(storage.find(B256::repeat_byte(1)).await.unwrap(), None, "never sent: nothing of it is left");
+        let sent = storage.find(B256::repeat_byte(2)).await.unwrap().expect("a node may have it: it stays");
+        assert_eq!(sent.status, TxStatus::Pending);
+    }
 
     /// Each send reads its wallet's unsettled rows: through the partial index, not the wallet's whole history.
     #[tokio::test]

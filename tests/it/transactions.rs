@@ -365,6 +365,59 @@ async fn fees_over_a_cap_are_refused_before_signing_and_caps_change_without_rest
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "gasPriceCap");
 }
 
+/// A send of a shape sent before is signed and written ahead while its call is simulated (held here by a slow
+/// node). If its request runs out of time meanwhile, what was written is taken back: nothing is sent, nothing is
+/// left of it in the ledger, and the retry with its key runs afresh and sends, once.
+#[tokio::test]
+async fn a_send_written_ahead_for_a_request_out_of_time_is_taken_back() {
+    let devnet = common::devnet().await;
+    let slow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let gw = behind(&devnet, {
+        let slow = slow.clone();
+        move |method, _| match method == "eth_call" && slow.load(std::sync::atomic::Ordering::Relaxed) {
+            true => common::Interception::Delay(Duration::from_millis(2500)),
+            false => common::Interception::Forward,
+        }
+    })
+    .await;
+    let wallet = devnet.accounts()[1];
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "the shape is now known: {body}");
+    let (status, body) =
+        gw.post("/config/update", json!({"namespace": "server", "path": "requestTimeoutSeconds", "value": 1})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let before = nonce(&devnet, wallet).await;
+    let storage = gw.gateway.state.storage();
+    let written = async || storage.transactions_of_request("POST /chains/ethereum/wrap late").await.unwrap();
+    slow.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    let request = json!({"network": "devnet", "amount": "0.001"});
+    let late = tokio::spawn({
+        let (http, url, request) = (gw.client().clone(), gw.url("/chains/ethereum/wrap"), request.clone());
+        async move {
+            let response = http.post(url).header("Idempotency-Key", "late").json(&request).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    });
+    eventually("written ahead while simulated", async || {
+        written().await.iter().any(|row| row.status == TxStatus::Signed)
+    })
+    .await;
+    let (status, text) = late.await.unwrap();
+    assert_error_body(status, &serde_json::from_str(&text).unwrap(), StatusCode::GATEWAY_TIMEOUT, "nothing was signed");
+    // The simulation answers after the request's time: what was written for it is taken back, not sent.
+    eventually("taken back", async || written().await.is_empty()).await;
+    assert_eq!(nonce(&devnet, wallet).await, before, "nothing sent for a request answered 504");
+
+    slow.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (status, text, replayed) = gw.post_once("/chains/ethereum/wrap", request, "late").await;
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((status, replayed, body["data"]["nonce"].as_u64()), (StatusCode::OK, false, Some(before)), "{body}");
+    let rows: Vec<_> = written().await.into_iter().map(|row| (row.hash, row.status)).collect();
+    assert_eq!(rows, vec![(hash_of(&body), TxStatus::Confirmed)], "sent once, as written");
+    assert_eq!(nonce(&devnet, wallet).await, before + 1);
+}
+
 /// A gateway whose devnet node is `intercept`ing calls on their way to the devnet, with devnet account 1 added.
 async fn behind(
     devnet: &Devnet,

@@ -1,7 +1,9 @@
-//! Whether the request a send serves still wants it, decided once. A send commits just before it takes its
-//! nonce and signs; a request whose client stopped waiting (it hung up, or its time ran out) withdraws. Whichever
-//! comes first wins, under one lock, so a request is either answered with what it sent (and waited for until
-//! then, since its client needs the hash) or nothing was signed for it.
+//! Whether the request a send serves still wants it, decided once. A send commits once its call is prepared, just
+//! before it signs, or before it broadcasts what it signed and wrote ahead while the call was simulated (taken
+//! back if it may not go ahead); a request whose client stopped waiting (it hung up, or its time ran out)
+//! withdraws. Whichever comes first wins, under one lock, so a request is either answered with what it sent (and
+//! waited for until then, since its client needs the hash) or nothing was sent for it, and the ledger holds nothing
+//! of it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

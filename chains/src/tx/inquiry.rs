@@ -311,6 +311,13 @@ mod tests {
         async fn apply(&mut self, hash: B256, event: Event) -> Result<bool, LedgerError> {
             Ledger::apply(&*self, hash, event).await
         }
+        async fn take_back(&mut self, hash: B256) -> Result<(), LedgerError> {
+            let mut rows = self.0.lock().unwrap();
+            if rows.get(&hash).is_some_and(|row| row.status == TxStatus::Signed) {
+                rows.remove(&hash);
+            }
+            Ok(())
+        }
         async fn release(self) {}
     }
 

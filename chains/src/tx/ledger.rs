@@ -32,6 +32,11 @@ pub struct LedgerTx {
     pub recorded_at: i64,
 }
 
+/// Unix milliseconds now: when a row is recorded.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
 /// The ledger could not be read or written; a transaction may not have been recorded, so it was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -67,6 +72,9 @@ pub trait SenderSession: Send {
     fn record(&mut self, tx: &LedgerTx) -> impl Future<Output = Result<(), LedgerError>> + Send;
     /// Applies what happened to `hash` as the lifecycle's table says; whether its status moved.
     fn apply(&mut self, hash: B256, event: Event) -> impl Future<Output = Result<bool, LedgerError>> + Send;
+    /// Takes back the record of `hash` while it is still `Signed`: it was written ahead of a send that did not
+    /// happen, so no node ever had it, and the ledger holds nothing of it (a request that sent nothing left none).
+    fn take_back(&mut self, hash: B256) -> impl Future<Output = Result<(), LedgerError>> + Send;
     fn release(self) -> impl Future<Output = ()> + Send;
 }
 

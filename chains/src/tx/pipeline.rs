@@ -1,7 +1,9 @@
 //! The one place that sends transactions, as a pipeline of small steps: simulate, price under the network's caps,
 //! then under the wallet's lock choose the nonce, sign, record in the ledger, broadcast, and classify what the node
 //! said; and wait for the receipt, following a speed-up or a cancel to whichever transaction at that nonce is
-//! mined.
+//! mined. The steps that do not depend on each other overlap: the lock, the nonce and (for a call of a shape sent
+//! before) the signing and the ledger's write run while the call is simulated; what is written is sent only once
+//! the simulation agrees, and taken back otherwise.
 //!
 //! Nothing is ever broadcast again later: a transaction is sent once, when it is asked for, or replaced (with
 //! higher fees, at the same nonce) when someone asks for that. The nonce comes from the node's pending count and
@@ -20,14 +22,17 @@ use super::broadcast::{Broadcast, broadcast};
 use super::call::{Call, SentTx, decode, sign};
 use super::commitment::Commitment;
 use super::inquiry;
-use super::ledger::{Ledger, LedgerTx, SenderSession};
+use super::ledger::{Ledger, LedgerTx, SenderSession, now_ms};
 use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
 use super::nonce::{self, NonceChoice};
+use super::prepare::{self, Prepared};
 use super::receipt::{Mined, Outcome};
 use super::refusal::Refusal;
+use super::request::current_request_key;
 use super::simulation::{self, GasLimits};
 use crate::error::ChainError;
-use crate::gas::{self, FeeCaps, Fees, MarketFees};
+use crate::fee_market::read_market_fees;
+use crate::gas::{FeeCaps, Fees, MarketFees};
 use crate::network::Network;
 
 /// The label of a cancel, as logs and metrics show it.
@@ -67,24 +72,23 @@ enum Placement {
     Replace { nonce: u64, market: MarketFees, caps: FeeCaps, only_over: Option<B256> },
 }
 
-/// A call simulated and priced: the gas limit and fees it is signed with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Prepared {
-    pub gas_limit: u64,
-    pub fees: Fees,
-}
-
-/// What a locked send is to sign: known, or a call at the next nonce whose gas limit and fees are still being
-/// prepared while the lock is taken and the nonce chosen (`None` from `prepared`: not to be sent).
+/// What a locked send is to sign: known, or a call at the next nonce still being prepared.
 enum Plan {
     Known(Box<Job>),
-    WhenPrepared {
-        call: Call,
-        label: String,
-        request_key: Option<String>,
-        prepared: tokio::sync::oneshot::Receiver<Option<Prepared>>,
-    },
+    WhenPrepared(Preparing),
 }
+
+/// A call at the next nonce whose gas limit and fees are still being prepared while the lock is taken and the
+/// nonce chosen (`None` from `prepared`: not to be sent).
+struct Preparing {
+    call: Call,
+    label: String,
+    request_key: Option<String>,
+    prepared: tokio::sync::oneshot::Receiver<Option<Prepared>>,
+}
+
+/// A transaction signed and recorded, not sent yet: its hash and its bytes.
+type Written = (B256, Bytes);
 
 /// What a locked send signs.
 struct Job {
@@ -153,16 +157,10 @@ impl<L: Ledger> TxSender<L> {
         simulation::simulate(&self.gas_limits, network, from, call).await
     }
 
-    /// Simulates and prices under the caps: what [`TxSender::send_prepared`] signs with. A revert or a cap in the
-    /// way is an error, and nothing is signed.
+    /// Simulates and prices under the caps: what [`TxSender::send_when_ready`] signs with. A revert or a cap in
+    /// the way is an error, and nothing is sent.
     pub async fn prepare(&self, network: &Network, from: Address, call: &Call) -> Result<Prepared, ChainError> {
-        let (gas_limit, market, l1_fee) = tokio::try_join!(
-            self.simulate(network, from, call),
-            crate::fee_market::market_fees(network),
-            crate::l1_fee::bound(network, call.data.len())
-        )?;
-        let caps = network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?;
-        Ok(Prepared { gas_limit, fees: gas::offer(&market, gas_limit, &caps)? })
+        prepare::prepare(&self.gas_limits, network, from, call).await
     }
 
     /// Sends `call` once `ready` gives its gas limit and fees ([`TxSender::prepare`], and whatever else must hold
@@ -178,12 +176,12 @@ impl<L: Ledger> TxSender<L> {
         ready: impl std::future::Future<Output = Option<Prepared>>,
     ) -> Result<Option<(SentTx, Outcome)>, ChainError> {
         let (prepared_tx, prepared) = tokio::sync::oneshot::channel();
-        let plan = Plan::WhenPrepared {
+        let plan = Plan::WhenPrepared(Preparing {
             call: call.clone(),
             label: label.to_string(),
             request_key: current_request_key(),
             prepared,
-        };
+        });
         // On the heap: what it awaits (simulation, fee reads, a caller's checks) makes a deep future.
         let ready = Box::pin(ready);
         let give = async {
@@ -268,9 +266,7 @@ impl<L: Ledger> TxSender<L> {
         };
         // A speed-up of a call is a speed-up; of a cancel, still a cancel.
         let kind = if kind == TxKind::Call { TxKind::SpeedUp } else { kind };
-        let (market, l1_fee) =
-            tokio::try_join!(crate::fee_market::market_fees(network), crate::l1_fee::bound(network, call.data.len()))?;
-        let caps = network.settings().fee_caps.after_l1_fee(l1_fee.unwrap_or_default())?;
+        let (market, caps) = prepare::market_and_caps(network, &call, read_market_fees(network)).await?;
         let placement = Placement::Replace { nonce, market, caps, only_over };
         let job = Job { call, gas_limit, placement, kind, label, request_key: current_request_key(), wait: false };
         let sent = self.run_locked(network, signer, Plan::Known(Box::new(job))).await?;
@@ -305,8 +301,8 @@ impl<L: Ledger> TxSender<L> {
     /// Runs a send in a task of its own: it takes the wallet's lock there, and from then on runs to its end even
     /// if the request that asked for it goes away, so a transaction is never left half-recorded by a client hanging
     /// up, and a lock is never left half-taken. A request that went away or withdrew ([`Commitment`]) while waiting
-    /// for the lock, or for its call to be prepared, signs nothing; once it has both, the request is committed to the
-    /// send. `None`: the call was not to be sent after all.
+    /// for the lock, or for its call to be prepared, sends nothing (what was written ahead is taken back); once it
+    /// has both, the request is committed to the send. `None`: the call was not to be sent after all.
     async fn run_locked(
         self: &Arc<Self>,
         network: &Arc<Network>,
@@ -321,22 +317,23 @@ impl<L: Ledger> TxSender<L> {
             let mut lock = this.lock(&network, signer.address()).await?;
             let session = &mut lock.session;
             let result = async {
-                let from = signer.address();
-                let (job, chosen) = match plan {
-                    Plan::Known(job) => (*job, None),
-                    Plan::WhenPrepared { call, label, request_key, prepared } => {
-                        // Chosen while the call is still being prepared: the lock is held, so it stays the next.
-                        let chosen = this.next_nonce(session, &network, from).await?;
-                        let Ok(Some(Prepared { gas_limit, fees })) = prepared.await else { return Ok(None) };
-                        let placement = Placement::Next(fees);
-                        let job =
-                            Job { call, gas_limit, placement, kind: TxKind::Call, label, request_key, wait: true };
-                        (job, Some(chosen))
+                let (job, chosen, written) = match plan {
+                    Plan::Known(job) => (*job, None, None),
+                    Plan::WhenPrepared(preparing) => {
+                        match this.when_prepared(session, &network, &signer, preparing).await? {
+                            Some((job, chosen, written)) => (job, Some(chosen), written),
+                            None => return Ok(None),
+                        }
                     }
                 };
                 match still_asked.upgrade().is_some() && commitment.is_none_or(|request| request.commit()) {
-                    true => this.send_locked(session, &network, &signer, &job, chosen).await.map(Some),
-                    false => Err(ChainError::Withdrawn),
+                    true => this.send_locked(session, &network, &signer, &job, chosen, written).await.map(Some),
+                    false => {
+                        if let Some((hash, _)) = written {
+                            this.take_back(session, hash).await;
+                        }
+                        Err(ChainError::Withdrawn)
+                    }
                 }
             }
             .await;
@@ -348,7 +345,52 @@ impl<L: Ledger> TxSender<L> {
         result
     }
 
+    /// Under the wallet's lock, for a call still being prepared: its nonce, chosen meanwhile (the lock is held, so
+    /// it stays the next), and its job once prepared. A call of a shape sent before is also signed meanwhile, at
+    /// the gas limit that one was signed with, and written ahead, so the disk's wait overlaps the simulation's: it
+    /// is sent as written if the preparing agrees, and taken back if not. `None`: not to be sent.
+    async fn when_prepared(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        signer: &PrivateKeySigner,
+        preparing: Preparing,
+    ) -> Result<Option<(Job, NonceChoice, Option<Written>)>, ChainError> {
+        let Preparing { call, label, request_key, prepared } = preparing;
+        let job_at = |Prepared { gas_limit, fees }| Job {
+            call: call.clone(),
+            gas_limit,
+            placement: Placement::Next(fees),
+            kind: TxKind::Call,
+            label: label.clone(),
+            request_key: request_key.clone(),
+            wait: true,
+        };
+        let (chosen, recalled) = tokio::join!(
+            self.next_nonce(session, network, signer.address()),
+            prepare::recalled(&self.gas_limits, network, &call)
+        );
+        let chosen = chosen?;
+        let mut written = None;
+        if let Some(recalled) = recalled {
+            let at = (chosen.nonce, recalled.fees, None);
+            written = Some((recalled, self.write_ahead(session, network, signer, &job_at(recalled), at).await?));
+        }
+        let ready = prepared.await.ok().flatten();
+        let written = match (written, ready) {
+            (Some((at, written)), Some(ready)) if at == ready => Some(written),
+            (written, _) => {
+                if let Some((_, (hash, _))) = written {
+                    self.take_back(session, hash).await;
+                }
+                None
+            }
+        };
+        Ok(ready.map(|ready| (job_at(ready), chosen, written)))
+    }
+
     /// Under the wallet's lock: place (nonce and fees), sign, record, broadcast, and act on what the node said.
+    /// `written`: the job already signed and recorded at the `chosen` nonce.
     async fn send_locked(
         &self,
         session: &mut L::Session,
@@ -356,6 +398,7 @@ impl<L: Ledger> TxSender<L> {
         signer: &PrivateKeySigner,
         job: &Job,
         mut chosen: Option<NonceChoice>,
+        mut written: Option<Written>,
     ) -> Result<(SentTx, Option<Box<Mined>>), ChainError> {
         let from = signer.address();
         let mut attempt = 0;
@@ -365,8 +408,10 @@ impl<L: Ledger> TxSender<L> {
                 (Some(choice), Placement::Next(fees)) => (choice, fees, None),
                 _ => self.place(session, network, from, job).await?,
             };
-            let (hash, raw) = sign(signer, network.chain_id(), choice.nonce, job.gas_limit, fees, &job.call)?;
-            session.record(&signed_row(network, from, (hash, &raw, choice.nonce), job, replaces)).await?;
+            let (hash, raw) = match written.take() {
+                Some(written) => written,
+                None => self.write_ahead(session, network, signer, job, (choice.nonce, fees, replaces)).await?,
+            };
             failpoint("abort-after-sign");
             let broadcast = broadcast(network, (hash, &raw), (from, choice.nonce), job.wait).await?;
             match verdict(&broadcast, &job.placement, attempt) {
@@ -393,6 +438,45 @@ impl<L: Ledger> TxSender<L> {
                     return Err(ChainError::RateLimited { network: network.name().to_string() });
                 }
             }
+        }
+    }
+
+    /// Signs `job` at `nonce` with `fees`, replacing `replaces`, and records it: in the ledger before any node may
+    /// have it.
+    async fn write_ahead(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        signer: &PrivateKeySigner,
+        job: &Job,
+        (nonce, fees, replaces): (u64, Fees, Option<B256>),
+    ) -> Result<Written, ChainError> {
+        let (hash, raw) = sign(signer, network.chain_id(), nonce, job.gas_limit, fees, &job.call)?;
+        session
+            .record(&LedgerTx {
+                hash,
+                chain_id: network.chain_id(),
+                network: network.name().to_string(),
+                sender: signer.address(),
+                nonce,
+                raw: raw.clone(),
+                status: TxStatus::Signed,
+                kind: job.kind,
+                label: job.label.clone(),
+                inclusion: None,
+                replaces,
+                request_key: job.request_key.clone(),
+                recorded_at: now_ms(),
+            })
+            .await?;
+        Ok((hash, raw))
+    }
+
+    /// Takes back a transaction written ahead of a send that is not made after all. If that fails, the next send
+    /// from the wallet finds it signed, unknown to the node, and abandons it.
+    async fn take_back(&self, session: &mut L::Session, hash: B256) {
+        if let Err(error) = session.take_back(hash).await {
+            tracing::warn!(%hash, %error, "a transaction written ahead of a send not made could not be taken back");
         }
     }
 
@@ -476,51 +560,6 @@ impl<L: Ledger> TxSender<L> {
         }
         Ok(())
     }
-}
-
-/// The ledger's row of a transaction just signed.
-fn signed_row(
-    network: &Network,
-    sender: Address,
-    (hash, raw, nonce): (B256, &Bytes, u64),
-    job: &Job,
-    replaces: Option<B256>,
-) -> LedgerTx {
-    LedgerTx {
-        hash,
-        chain_id: network.chain_id(),
-        network: network.name().to_string(),
-        sender,
-        nonce,
-        raw: raw.clone(),
-        status: TxStatus::Signed,
-        kind: job.kind,
-        label: job.label.clone(),
-        inclusion: None,
-        replaces,
-        request_key: job.request_key.clone(),
-        recorded_at: now_ms(),
-    }
-}
-
-tokio::task_local! {
-    /// The Idempotency-Key of the request being served, which every transaction it sends is recorded with.
-    static REQUEST_KEY: String;
-}
-
-/// Runs `work` on behalf of the request with Idempotency-Key `key`: every transaction it sends is recorded with
-/// the key, so a retry can be told what the first attempt sent.
-pub async fn on_behalf_of<F: std::future::Future>(key: String, work: F) -> F::Output {
-    REQUEST_KEY.scope(key, work).await
-}
-
-/// The Idempotency-Key of the request being served, if it has one.
-pub fn current_request_key() -> Option<String> {
-    REQUEST_KEY.try_with(Clone::clone).ok()
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Fault injection for the crash tests: with `GATEWAY_FAILPOINT=<name>` the process dies at the point so named,

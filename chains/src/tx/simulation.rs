@@ -43,6 +43,12 @@ pub struct GasLimits(Mutex<HashMap<CallShape, u64>>);
 const REMEMBERED: usize = 1024;
 
 impl GasLimits {
+    /// The limit a call of this shape was last signed with on `network`, where a remembered limit holds (not
+    /// where gas carries a moving L1 share).
+    pub(super) fn recall_on(&self, network: &Network, call: &Call) -> Option<u64> {
+        self.recall(network.instance(), call).filter(|_| !network.settings().gas.rules.l1_in_gas)
+    }
+
     fn recall(&self, network: u64, call: &Call) -> Option<u64> {
         self.0.lock().expect("gas limits").get(&CallShape::of(network, call)).copied()
     }
@@ -60,8 +66,7 @@ impl GasLimits {
 /// nothing is sent. Never against an older state a lagging node calls its latest.
 pub async fn simulate(limits: &GasLimits, network: &Network, from: Address, call: &Call) -> Result<u64, ChainError> {
     let request = call.request(from);
-    let remembered = limits.recall(network.instance(), call).filter(|_| !network.settings().gas.rules.l1_in_gas);
-    if let Some(limit) = remembered {
+    if let Some(limit) = limits.recall_on(network, call) {
         let (called, _) = network
             .call_latest(&request.clone().with_gas_limit(limit), false)
             .await

@@ -20,9 +20,9 @@ use alloy::rpc::types::{Block, TransactionReceipt};
 
 use super::call::decode;
 use super::inquiry::{Held, held, record_receipt};
-use super::ledger::{Ledger, LedgerTx};
+use super::ledger::{Ledger, LedgerTx, now_ms};
 use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
-use super::pipeline::{Replacement, TxSender, now_ms};
+use super::pipeline::{Replacement, TxSender};
 use super::receipt::Mined;
 use crate::error::ChainError;
 use crate::gas::{self, MarketFees};
@@ -343,7 +343,7 @@ async fn replace_stuck<L: Ledger>(
         }
         let market = match market {
             Some(market) => market,
-            None => *market.insert(crate::fee_market::market_fees(network).await?),
+            None => *market.insert(crate::fee_market::read_market_fees(network).await?),
         };
         if !gas::below_market(decode(&row.raw)?.fees, &market) {
             continue;

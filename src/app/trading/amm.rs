@@ -42,8 +42,7 @@ async fn pair_for(
     Ok(v2.pair(state.pool_states(), &desk.network, address.into()).await?)
 }
 
-async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> AppResult<Planned> {
-    let desk = Desk::resolve(state, request.target(connector)).await?;
+async fn plan(state: &AppState, desk: Desk, request: &SwapRequest) -> AppResult<Planned> {
     let named_tokens = match request.quote_token.as_deref().filter(|q| !q.is_empty()) {
         Some(quote) => {
             Some((desk.token("baseToken", &request.base_token)?.address, desk.token("quoteToken", quote)?.address))
@@ -64,7 +63,8 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
 }
 
 pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> AppResult<Quoted> {
-    Ok(plan(state, connector, &request).await?.quoted())
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    Ok(plan(state, desk, &request).await?.quoted())
 }
 
 pub async fn execute_swap(
@@ -72,7 +72,9 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> AppResult<TxResponse<SwapData>> {
-    let planned = plan(state, connector, &request).await?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let network = desk.network.clone();
+    let planned = swap::with_fees_read(&network, plan(state, desk, &request)).await?;
     let answer = planned.execute(state, Some(Family::V2), TradingType::Amm, request.wallet_address.as_deref()).await?;
     planned.read_pools_again(state);
     Ok(answer)

@@ -38,8 +38,7 @@ async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)
     }
 }
 
-async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) -> AppResult<Planned> {
-    let desk = Desk::resolve(state, request.target(connector)).await?;
+async fn plan(state: &AppState, desk: Desk, request: &SwapRequest) -> AppResult<Planned> {
     let named_pool = match request.pool()? {
         Some(pool) => Some(pool_state(state, &desk, pool).await?),
         None => None,
@@ -81,7 +80,8 @@ async fn plan(state: &AppState, connector: Option<&str>, request: &SwapRequest) 
 }
 
 pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> AppResult<Quoted> {
-    Ok(plan(state, connector, &request).await?.quoted())
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    Ok(plan(state, desk, &request).await?.quoted())
 }
 
 pub async fn execute_swap(
@@ -89,7 +89,9 @@ pub async fn execute_swap(
     connector: Option<&str>,
     request: SwapRequest,
 ) -> AppResult<TxResponse<SwapData>> {
-    let planned = plan(state, connector, &request).await?;
+    let desk = Desk::resolve(state, request.target(connector)).await?;
+    let network = desk.network.clone();
+    let planned = swap::with_fees_read(&network, plan(state, desk, &request)).await?;
     let family = planned.routing.legs[0].route.hops[0].family;
     let answer = planned.execute(state, Some(family), TradingType::Clmm, request.wallet_address.as_deref()).await?;
     planned.read_pools_again(state);

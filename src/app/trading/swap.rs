@@ -4,6 +4,7 @@
 use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
+use chains::network::Network;
 use chains::tx::revert::RevertKind;
 use chains::tx::{Outcome, SentTx};
 use connectors::Side;
@@ -28,6 +29,17 @@ use crate::state::AppState;
 /// Quotes a route on the desk's cached pool state.
 pub async fn quote_route(states: &PoolStates, desk: &Desk, route: &Route, amount: SwapAmount) -> AppResult<RouteQuote> {
     Ok(connectors::routing::search::quote_route(&desk.dex.quoter(states, &desk.network), route, amount).await?)
+}
+
+/// `plan`, while the market's fees are read: the send that follows prices with them, and finds them read (one
+/// read a block, shared by everything priced in it) rather than asking after the plan.
+pub async fn with_fees_read<T>(
+    network: &Network,
+    plan: impl std::future::Future<Output = AppResult<T>>,
+) -> AppResult<T> {
+    // A read that fails is asked again by the send, which tells why.
+    let (planned, _) = tokio::join!(plan, chains::fee_market::market_fees(network));
+    planned
 }
 
 /// A swap request resolved against the desk.
