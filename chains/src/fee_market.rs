@@ -16,8 +16,7 @@ use crate::network::Network;
 /// node suggests a tip from recent blocks, so a second read in the same block would tell nothing new; it would
 /// only put another request to the node in the way of a send.
 pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
-    let block = network.latest_block().await?;
-    network.market_fees_of(block).get_or_try_init(|| read_market_fees(network)).await.copied()
+    network.once_a_block(&network.market_fees, || read_market_fees(network)).await
 }
 
 /// The fees the configuration and the node call for now, before caps, read afresh: what a replacement outbids

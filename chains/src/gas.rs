@@ -34,6 +34,16 @@ impl Fees {
     }
 }
 
+/// The L1 fee parameters of one L2 block (L1Block: `basefee`, `blobBaseFee`, `baseFeeScalar`,
+/// `blobBaseFeeScalar`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L1FeeParams {
+    pub base_fee: U256,
+    pub blob_base_fee: U256,
+    pub base_fee_scalar: u32,
+    pub blob_base_fee_scalar: u32,
+}
+
 /// The fees the market calls for now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MarketFees {

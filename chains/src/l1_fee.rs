@@ -9,6 +9,7 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::{SolCall, SolValue};
 
 use crate::error::ChainError;
+use crate::gas::L1FeeParams;
 use crate::network::Network;
 
 alloy::sol! {
@@ -23,16 +24,6 @@ alloy::sol! {
 
 /// L1Block's predeploy address, the same on every OP-stack chain.
 pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
-
-/// The L1 fee parameters of one L2 block (L1Block: `basefee`, `blobBaseFee`, `baseFeeScalar`,
-/// `blobBaseFeeScalar`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct L1FeeParams {
-    pub base_fee: U256,
-    pub blob_base_fee: U256,
-    pub base_fee_scalar: u32,
-    pub blob_base_fee_scalar: u32,
-}
 
 /// Fjord's linear model of a transaction's size on L1 from its compressed size, scaled by 1e6.
 const COST_INTERCEPT: i64 = -42_585_600;
@@ -73,12 +64,12 @@ fn priced(compressed: u64, params: &L1FeeParams) -> U256 {
 pub const SIGNED_ENVELOPE_BYTES: usize = 160;
 
 /// The most the L1 data fee of a transaction with `call_data_len` bytes of call data may be on `network`, as of
-/// its latest block; `None` (and no node call) where the chain charges none.
+/// its latest block (its parameters read once a block); `None` (and no node call) where the chain charges none.
 pub async fn bound(network: &Network, call_data_len: usize) -> Result<Option<U256>, ChainError> {
     if !network.settings().gas.rules.l1_data_fee {
         return Ok(None);
     }
-    let params = params(network, None).await?;
+    let params = network.once_a_block(&network.l1_fee_params, || params(network, None)).await?;
     Ok(Some(l1_fee_upper_bound(call_data_len + SIGNED_ENVELOPE_BYTES, &params)))
 }
 

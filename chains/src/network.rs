@@ -11,7 +11,7 @@ use alloy::transports::{RpcError, TransportError, TransportErrorKind};
 use tokio::sync::{OnceCell, watch};
 
 use crate::error::ChainError;
-use crate::gas::{ChainRules, FeeCaps, MarketFees};
+use crate::gas::{ChainRules, FeeCaps, L1FeeParams, MarketFees};
 use crate::rpc::{FailoverTransport, RpcStats};
 
 /// Gas settings, in GWEI as the config writes them.
@@ -48,6 +48,15 @@ pub struct NetworkSettings {
     pub confirmations: u64,
 }
 
+/// A value read once a block ([`Network::once_a_block`]), and the block it was read in.
+pub(crate) struct BlockMemo<T>(std::sync::Mutex<Option<(u64, Arc<OnceCell<T>>)>>);
+
+impl<T> Default for BlockMemo<T> {
+    fn default() -> Self {
+        BlockMemo(std::sync::Mutex::new(None))
+    }
+}
+
 pub struct Network {
     settings: NetworkSettings,
     provider: RootProvider,
@@ -61,7 +70,9 @@ pub struct Network {
     block_poll: Duration,
     instance: u64,
     /// The market's fees as read in a block (the poller's latest), shared by everything priced in it.
-    market_fees: std::sync::Mutex<Option<(u64, Arc<OnceCell<MarketFees>>)>>,
+    pub(crate) market_fees: BlockMemo<MarketFees>,
+    /// The L1 fee parameters as read in a block, shared likewise (an OP-stack chain sets them once a block).
+    pub(crate) l1_fee_params: BlockMemo<L1FeeParams>,
     /// How many times the block poller saw the latest block replaced by another at the same height.
     reorgs: Arc<AtomicU64>,
     /// The latest block's number and hash as last seen, by the block poller or in a receipt: a reorg is told by
@@ -93,7 +104,8 @@ impl Network {
             blocks: OnceCell::new(),
             block_poll,
             instance,
-            market_fees: std::sync::Mutex::new(None),
+            market_fees: BlockMemo::default(),
+            l1_fee_params: BlockMemo::default(),
             scans: std::sync::Mutex::default(),
             reorgs: Arc::default(),
             tip: Arc::default(),
@@ -107,14 +119,22 @@ impl Network {
         self.instance
     }
 
-    /// Where the market's fees of `block` are kept: read by the first to ask, then shared; a later block starts
-    /// afresh.
-    pub(crate) fn market_fees_of(&self, block: u64) -> Arc<OnceCell<MarketFees>> {
-        let mut held = self.market_fees.lock().expect("market fees");
-        match &*held {
-            Some((at, fees)) if *at >= block => fees.clone(),
-            _ => held.insert((block, Arc::default())).1.clone(),
-        }
+    /// `memo`'s value as of the latest block the poller saw: read by the first to ask in that block, shared by
+    /// the others, read again in a later block. A failed read is not kept.
+    pub(crate) async fn once_a_block<T: Copy, F, Fut>(&self, memo: &BlockMemo<T>, read: F) -> Result<T, ChainError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ChainError>>,
+    {
+        let block = self.latest_block().await?;
+        let cell = {
+            let mut held = memo.0.lock().expect("block memo");
+            match &*held {
+                Some((at, cell)) if *at >= block => cell.clone(),
+                _ => held.insert((block, Arc::default())).1.clone(),
+            }
+        };
+        cell.get_or_try_init(read).await.copied()
     }
 
     /// The latest block number known, without asking the node (after the first call).
