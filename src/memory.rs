@@ -30,7 +30,7 @@ pub fn give_back_when_quiet() {
                 if now != seen {
                     (seen, busy_since_trim) = (now, true);
                 } else if busy_since_trim {
-                    trim();
+                    give_back();
                     busy_since_trim = false;
                 }
             }
@@ -41,8 +41,10 @@ pub fn give_back_when_quiet() {
     });
 }
 
+/// Gives back to the system what the allocator holds freed: after a burst of requests, and once the server is
+/// built (what building it freed, the API document's structures most of all).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn trim() {
+pub fn give_back() {
     // SAFETY: malloc_trim only walks the allocator's own arenas, under their locks; it touches no memory of ours.
     unsafe {
         libc::malloc_trim(0);
@@ -68,4 +70,4 @@ pub fn no_fast_bins() {}
 
 /// Only glibc has the call; other allocators give back what they free on their own terms.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim() {}
+pub fn give_back() {}
