@@ -250,10 +250,22 @@ impl Ethereum {
     }
 }
 
-/// Keystore work (scrypt at 2^17: a few hundred milliseconds and 128 MiB) on a thread of its own, not a request's.
+/// How many keystore derivations run at once. Each holds 128 MiB while it runs: twenty wallets added at once
+/// would need 2.5 GiB, past a container's limit; two keep a burst at 256 MiB with both cores of a small machine busy.
+const KEYSTORE_WORK_AT_ONCE: usize = 2;
+
+/// Keystore work (scrypt at 2^17: a few hundred milliseconds and 128 MiB) on a thread of its own, not a request's,
+/// in turn with the rest beyond [`KEYSTORE_WORK_AT_ONCE`].
 async fn keystore_work<T: Send + 'static>(passphrase: &Passphrase, work: impl FnOnce(&str) -> T + Send + 'static) -> T {
+    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(KEYSTORE_WORK_AT_ONCE);
+    let turn = TURNS.acquire().await.expect("the semaphore is never closed");
     let passphrase = passphrase.clone();
-    tokio::task::spawn_blocking(move || work(passphrase.expose())).await.expect("keystore work does not panic")
+    // The turn goes with the work: a request given up while it runs does not free the turn before the memory.
+    let work = move || {
+        let _turn = turn;
+        work(passphrase.expose())
+    };
+    tokio::task::spawn_blocking(work).await.expect("keystore work does not panic")
 }
 
 pub fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {
@@ -274,5 +286,45 @@ pub fn network_settings(name: &str, config: &NetworkConfig) -> NetworkSettings {
         replace_after: config.replace_after_seconds.map(Duration::from_secs),
         drop_after: Duration::from_secs(config.drop_after_seconds),
         confirmations: config.confirmations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn keystore_work_beyond_its_turns_waits_even_for_requests_given_up() {
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let passphrase = Passphrase::new("test");
+        let works: Vec<_> = (0..6)
+            .map(|_| {
+                let (running, most, passphrase) = (running.clone(), most.clone(), passphrase.clone());
+                tokio::spawn(async move {
+                    keystore_work(&passphrase, move |_| {
+                        most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(100));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                })
+            })
+            .collect();
+        // Half the requests are given up while their work runs or waits.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        for work in &works[..3] {
+            work.abort();
+        }
+        for work in works.into_iter().skip(3) {
+            work.await.unwrap();
+        }
+        while running.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(most.load(Ordering::SeqCst), KEYSTORE_WORK_AT_ONCE);
     }
 }
