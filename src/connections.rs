@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderName, HeaderValue, Request};
 use axum::serve::Listener;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
 use tokio::sync::Notify;
-use tower::ServiceExt;
+use tower::Service;
 
 use crate::config::access::Role;
 
@@ -57,12 +58,9 @@ where
             (io, addr) = listener.accept() => (io, addr.into()),
             () = &mut stopped => break,
         };
-        // Each request knows its peer: the bearer lockout counts per peer, and the API's pages go to loopback ones.
-        let service = app.clone().map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service)));
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request| answer(&app, peer, request));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(io), service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::trace!(peer = %peer.addr, %error, "connection ended with an error");
@@ -71,6 +69,43 @@ where
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// The header naming a request: the client's own when it sends one, else a UUID; answered in the response, and
+/// named in every line logged while serving the request.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// `request` answered by `app`: it knows its peer (the bearer lockout counts per peer, and the API's pages go to
+/// loopback ones), and it and its answer carry its id.
+fn answer(
+    app: &Router,
+    peer: Peer,
+    mut request: Request<hyper::body::Incoming>,
+) -> impl Future<Output = Result<axum::response::Response, Infallible>> + use<> {
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let id = match request.headers().get(REQUEST_ID) {
+        Some(id) => id.clone(),
+        None => {
+            let id =
+                HeaderValue::from_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()))
+                    .expect("a UUID is a header value");
+            request.headers_mut().insert(REQUEST_ID, id.clone());
+            id
+        }
+    };
+    let tag =
+        crate::logging::RequestTag { id: id.clone(), method: request.method().clone(), uri: request.uri().clone() };
+    let mut app = app.clone();
+    crate::logging::serving(tag, async move {
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(std::time::Instant::now);
+        let Ok(mut response) = app.call(request).await;
+        if let Some(started) = started {
+            let status = response.status().as_u16();
+            tracing::debug!(status, micros = started.elapsed().as_micros() as u64, "request answered");
+        }
+        response.headers_mut().insert(REQUEST_ID, id);
+        Ok(response)
+    })
 }
 
 /// Connections refused or closed before they were served, by reason, written to the log as one line per

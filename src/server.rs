@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Request};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use axum::http::HeaderValue;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Config, ConfigError, install_templates};
@@ -18,8 +16,6 @@ use crate::http::error::ApiError;
 use crate::passphrase::Passphrase;
 use crate::state::AppState;
 use crate::storage::{Storage, StorageError, default_url};
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -249,20 +245,7 @@ pub fn app(state: AppState) -> Router {
         }
         None => router,
     };
-    let router = router
-        .layer(DefaultBodyLimit::max(crate::http::BODY_LIMIT_BYTES))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        // Failures are logged where they are answered (an ApiError with a cause), not again per 5xx here: a node
-        // that is down would otherwise write an ERROR line for every request.
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| {
-                    let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
-                })
-                .on_failure(()),
-        )
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    let router = router.layer(DefaultBodyLimit::max(crate::http::BODY_LIMIT_BYTES));
     if cors_origins.is_empty() {
         return router;
     }

@@ -12,7 +12,6 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::Instrument;
 
 use super::BODY_LIMIT_BYTES;
 use crate::app::recovery::{Recovered, recover};
@@ -62,7 +61,7 @@ pub async fn guard(state: AppState, request: Request, next: Next, commitment: Co
     // From the claim on, everything runs in a task of its own: a client that hangs up (the case a key is for)
     // leaves what it committed to (a send) to finish, and its answer kept, for the retry.
     let serving = commitment.clone().scope(serve(state, key, parts, body, next, commitment));
-    let served = tokio::spawn(serving.instrument(tracing::Span::current()));
+    let served = tokio::spawn(crate::logging::for_this_request(serving));
     served
         .await
         .unwrap_or_else(|error| ApiError::internal(format!("the request's task failed: {error}")).into_response())

@@ -297,7 +297,7 @@ async fn server_log_level_applies_at_start_and_when_updated_unless_rust_log_says
         let update = serde_json::json!({"namespace": "server", "path": "logLevel", "value": level});
         let answer = http.post(format!("{url}/config/update")).json(&update).send().await.unwrap();
         assert!(answer.status().is_success());
-        // A request logged at debug level (the HTTP layer's "started processing request").
+        // A request logged at debug level (each request's "request answered").
         http.get(format!("{url}/")).send().await.unwrap();
     };
 
