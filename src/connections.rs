@@ -1,5 +1,6 @@
 //! Serving connections: HTTP/1.1 over any listener (plain TCP, or TLS once its handshake is done), with deadlines
-//! a peer cannot hold a connection open past, and refusals counted rather than logged one by one.
+//! a peer cannot hold a connection open past, refusals counted rather than logged one by one, and each request
+//! given its id.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! Building and running the HTTP server: routes, Swagger UI, request ids, logs, limits, graceful shutdown.
+//! Building and running the HTTP server: routes, Swagger UI, logs, limits, graceful shutdown.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
