@@ -131,8 +131,14 @@ fn decimal_digits(raw: U256, buffer: &mut [u8; 80]) -> &str {
     let mut at = buffer.len();
     let mut rest = raw;
     loop {
-        let (higher, chunk) = rest.div_rem(U256::from(CHUNK));
-        let mut chunk = chunk.to::<u64>();
+        // Most amounts are below one chunk, and need no U256 division at all.
+        let (higher, mut chunk) = match rest < U256::from(CHUNK) {
+            true => (U256::ZERO, rest.to::<u64>()),
+            false => {
+                let (higher, chunk) = rest.div_rem(U256::from(CHUNK));
+                (higher, chunk.to::<u64>())
+            }
+        };
         // A chunk below the highest is written with all its 19 digits, its leading zeros too.
         for _ in 0..19 {
             at -= 1;

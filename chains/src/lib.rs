@@ -19,10 +19,11 @@ pub mod wallet;
 /// An address in EIP-55 form, remembered: answers name the same few pools and tokens over and over, and each
 /// checksum is a keccak.
 pub fn checksum(address: alloy::primitives::Address) -> String {
-    use std::collections::HashMap;
+    use alloy::primitives::map::AddressHashMap;
     use std::sync::{LazyLock, RwLock};
     const REMEMBERED: usize = 4096;
-    static KNOWN: LazyLock<RwLock<HashMap<alloy::primitives::Address, Box<str>>>> = LazyLock::new(Default::default);
+    // Hashed as the fixed bytes they are rather than through SipHash: a quote answer looks up half a dozen.
+    static KNOWN: LazyLock<RwLock<AddressHashMap<Box<str>>>> = LazyLock::new(Default::default);
     if let Some(text) = KNOWN.read().expect("checksums").get(&address) {
         return text.to_string();
     }
