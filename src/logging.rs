@@ -48,7 +48,7 @@ pub fn init_logging(json: bool) {
     use std::io::IsTerminal;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::{EnvFilter, Layer, Registry, fmt};
+    use tracing_subscriber::{EnvFilter, Layer, Registry};
     let from_env = std::env::var(EnvFilter::DEFAULT_ENV).ok().filter(|directives| !directives.trim().is_empty());
     let filter: Box<dyn Layer<Registry> + Send + Sync> = match from_env.and_then(|f| EnvFilter::try_new(f).ok()) {
         Some(chosen) => chosen.boxed(),
@@ -57,21 +57,28 @@ pub fn init_logging(json: bool) {
             ConfiguredLevel.boxed()
         }
     };
-    let format = match json {
-        false => fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-            .event_format(Tagged { plain: fmt::format(), json: false })
-            .boxed(),
-        true => fmt::layer()
-            .with_writer(std::io::stderr)
+    let lines = lines_to(std::io::stderr, json, std::io::stderr().is_terminal());
+    tracing_subscriber::registry().with(filter).with(lines).init();
+}
+
+/// The layer writing log lines to `writer`: text (with colours if `ansi`) or JSON, each naming the request it was
+/// written for. A request is the only `"span"` a JSON line has.
+fn lines_to<S, W>(writer: W, json: bool, ansi: bool) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::{Layer, fmt};
+    let layer = fmt::layer().with_writer(writer).with_ansi(ansi);
+    match json {
+        false => layer.event_format(Tagged { plain: fmt::format(), json: false }).boxed(),
+        true => layer
             .json()
-            .with_current_span(true)
+            .with_current_span(false)
             .with_span_list(false)
-            .map_event_format(|json| Tagged { plain: json, json: true })
+            .map_event_format(|plain| Tagged { plain, json: true })
             .boxed(),
-    };
-    tracing_subscriber::registry().with(filter).with(format).init();
+    }
 }
 
 /// Applies server.yml `logLevel`, unless `RUST_LOG` chose what is logged (or logging is not ours, as in tests).
@@ -167,11 +174,21 @@ where
         write!(writer, "{reset} {colour}{level:>5}{reset} ")?;
         write!(
             writer,
-            "{bold}request{{{reset}id={id} method={} path={}{bold}}}{reset}{dim}:{reset} ",
+            "{bold}request{{{reset}id={id} method={} path={}{bold}}}{reset}{dim}:{reset}",
             request.method,
             request.uri.path()
         )?;
-        write!(writer, "{dim}{}:{reset} ", metadata.target())?;
+        // Spans opened while serving it follow, as the plain formatter writes them.
+        for span in ctx.event_scope().into_iter().flat_map(|scope| scope.from_root()) {
+            write!(writer, "{bold}{}", span.name())?;
+            let extensions = span.extensions();
+            let fields = extensions.get::<tracing_subscriber::fmt::FormattedFields<N>>();
+            if let Some(fields) = fields.filter(|fields| !fields.is_empty()) {
+                write!(writer, "{{{reset}{fields}{bold}}}")?;
+            }
+            write!(writer, "{reset}{dim}:{reset}")?;
+        }
+        write!(writer, " {dim}{}:{reset} ", metadata.target())?;
         ctx.format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }
@@ -199,22 +216,19 @@ mod tests {
 
     /// Two lines, the first inside a request (its id sent by a client, quote included) and the second outside.
     fn lines(json: bool) -> Vec<String> {
-        use tracing_subscriber::Layer;
         use tracing_subscriber::layer::SubscriberExt;
         let written = Written::default();
         let sink = written.clone();
-        let layer = tracing_subscriber::fmt::layer().with_writer(move || sink.clone()).with_ansi(false);
-        let layer: Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync> = match json {
-            false => layer.event_format(Tagged { plain: tracing_subscriber::fmt::format(), json: false }).boxed(),
-            true => layer.json().map_event_format(|plain| Tagged { plain, json: true }).boxed(),
-        };
+        let layer = lines_to(move || sink.clone(), json, false);
         let tag = RequestTag {
             id: HeaderValue::from_static("client \"7\""),
             method: Method::POST,
             uri: "/chains/ethereum/wrap?x=1".parse().unwrap(),
         };
         tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-            REQUEST.sync_scope(Some(tag), || tracing::info!(amount = 5, "wrapped"));
+            // Inside a span of a library's own: the request is still the line's one span.
+            let inner = tracing::info_span!("library", step = 1);
+            REQUEST.sync_scope(Some(tag), || inner.in_scope(|| tracing::info!(amount = 5, "wrapped")));
             tracing::warn!("outside");
         });
         let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
@@ -228,7 +242,8 @@ mod tests {
         let served = lines[0].split_once(' ').unwrap().1;
         assert_eq!(
             served,
-            " INFO request{id=client \"7\" method=POST path=/chains/ethereum/wrap}: gateway::logging::tests: wrapped amount=5"
+            " INFO request{id=client \"7\" method=POST path=/chains/ethereum/wrap}:library{step=1}: gateway::logging::tests: \
+             wrapped amount=5"
         );
         assert!(lines[1].ends_with(" WARN gateway::logging::tests: outside"), "{}", lines[1]);
     }
@@ -236,6 +251,7 @@ mod tests {
     #[test]
     fn a_json_line_written_while_serving_carries_the_request_as_its_span() {
         let lines = lines(true);
+        assert_eq!(lines[0].matches(r#""span":"#).count(), 1, "{}", lines[0]);
         let served: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(
             served["span"],

@@ -189,7 +189,7 @@ impl IntoResponse for ApiError {
         if let Some(cause) = &self.cause {
             tracing::error!(status = self.status.as_u16(), %cause, "request failed");
         } else {
-            tracing::info!(status = self.status.as_u16(), message = %self.message, "request refused");
+            tracing::info!(status = self.status.as_u16(), reason = %self.message, "request refused");
         }
         let body = ErrorBody {
             status_code: self.status.as_u16(),
