@@ -836,7 +836,16 @@ async fn a_key_left_by_a_killed_instance_is_answered_at_once_by_another_pending_
     let waiting = tokio::spawn(waiting);
     let storage = gateway::storage::Storage::connect(&db.url).await.unwrap();
     let scoped = "POST /chains/ethereum/wrap killed-1";
-    eventually("the wrap is sent", async || !storage.transactions_of_request(scoped).await.unwrap().is_empty()).await;
+    // Sent means the node holds it: the ledger's row is written before the send, and a kill between the two
+    // leaves a transaction nobody has, which the other instance rightly answers as dropped.
+    eventually("the wrap is sent", async || {
+        let sent = storage.transactions_of_request(scoped).await.unwrap();
+        match sent.first() {
+            Some(sent) => anvil.get_transaction_by_hash(sent.hash).await.unwrap().is_some(),
+            None => false,
+        }
+    })
+    .await;
     process.kill();
     assert!(waiting.await.unwrap().is_err(), "its client lost the answer");
 
