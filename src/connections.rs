@@ -74,7 +74,7 @@ where
 
 /// The header naming a request: the client's own when it sends one, else a UUID; answered in the response, and
 /// named in every line logged while serving the request.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// `request` answered by `app`: it knows its peer (the bearer lockout counts per peer, and the API's pages go to
 /// loopback ones), and it and its answer carry its id.
@@ -86,13 +86,8 @@ fn answer(
     request.extensions_mut().insert(ConnectInfo(peer));
     let id = match request.headers().get(REQUEST_ID) {
         Some(id) => id.clone(),
-        None => {
-            let id =
-                HeaderValue::from_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()))
-                    .expect("a UUID is a header value");
-            request.headers_mut().insert(REQUEST_ID, id.clone());
-            id
-        }
+        None => HeaderValue::from_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()))
+            .expect("a UUID is a header value"),
     };
     let tag =
         crate::logging::RequestTag { id: id.clone(), method: request.method().clone(), uri: request.uri().clone() };

@@ -215,7 +215,7 @@ fn document_route<S: Clone + Send + Sync + 'static>(api: &utoipa::openapi::OpenA
     let json = axum::body::Bytes::from(serde_json::to_vec(api).expect("the API document is JSON"));
     axum::routing::get(move || {
         let json = json.clone();
-        async move { ([(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json) }
+        async move { crate::http::answers::json(json) }
     })
 }
 

@@ -46,7 +46,8 @@ where
     Ok(json(body))
 }
 
-fn json(body: Bytes) -> Response {
+/// An answer of JSON text already written.
+pub fn json(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
