@@ -2,6 +2,8 @@
 //! crash between signing and sending, retries with an Idempotency-Key, fee caps, stuck transactions sped up,
 //! cancelled and replaced automatically, and many senders at once through PostgreSQL.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
@@ -371,15 +373,7 @@ async fn fees_over_a_cap_are_refused_before_signing_and_caps_change_without_rest
 #[tokio::test]
 async fn a_send_written_ahead_for_a_request_out_of_time_is_taken_back() {
     let devnet = common::devnet().await;
-    let slow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let gw = behind(&devnet, {
-        let slow = slow.clone();
-        move |method, _| match method == "eth_call" && slow.load(std::sync::atomic::Ordering::Relaxed) {
-            true => common::Interception::Delay(Duration::from_millis(2500)),
-            false => common::Interception::Forward,
-        }
-    })
-    .await;
+    let (gw, slow) = holding(&devnet, "eth_call", Duration::from_millis(2500)).await;
     let wallet = devnet.accounts()[1];
     let (status, body) = wrap(&gw, json!({})).await;
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "the shape is now known: {body}");
@@ -389,7 +383,7 @@ async fn a_send_written_ahead_for_a_request_out_of_time_is_taken_back() {
     let before = nonce(&devnet, wallet).await;
     let storage = gw.gateway.state.storage();
     let written = async || storage.transactions_of_request("POST /chains/ethereum/wrap late").await.unwrap();
-    slow.store(true, std::sync::atomic::Ordering::Relaxed);
+    slow.store(true, Ordering::Relaxed);
 
     let request = json!({"network": "devnet", "amount": "0.001"});
     let late = tokio::spawn({
@@ -409,13 +403,65 @@ async fn a_send_written_ahead_for_a_request_out_of_time_is_taken_back() {
     eventually("taken back", async || written().await.is_empty()).await;
     assert_eq!(nonce(&devnet, wallet).await, before, "nothing sent for a request answered 504");
 
-    slow.store(false, std::sync::atomic::Ordering::Relaxed);
+    slow.store(false, Ordering::Relaxed);
     let (status, text, replayed) = gw.post_once("/chains/ethereum/wrap", request, "late").await;
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!((status, replayed, body["data"]["nonce"].as_u64()), (StatusCode::OK, false, Some(before)), "{body}");
     let rows: Vec<_> = written().await.into_iter().map(|row| (row.hash, row.status)).collect();
     assert_eq!(rows, vec![(hash_of(&body), TxStatus::Confirmed)], "sent once, as written");
     assert_eq!(nonce(&devnet, wallet).await, before + 1);
+}
+
+/// A send of a shape sent before is also written ahead at the nonce after the gateway's last send from the wallet,
+/// while the node is asked for the wallet's nonce (held here by a slow node). A transaction sent from the wallet
+/// outside the gateway took that nonce meanwhile: what was written at it is taken back, never sent, and the send
+/// is written again and sent at the node's nonce, once.
+#[tokio::test]
+async fn a_send_written_ahead_at_a_nonce_taken_outside_the_gateway_is_sent_at_the_nodes_nonce_instead() {
+    let devnet = common::devnet().await;
+    let (gw, slow) = holding(&devnet, "eth_getTransactionCount", Duration::from_millis(1500)).await;
+    let wallet = devnet.accounts()[1];
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "the shape is now known: {body}");
+    let guess = body["data"]["nonce"].as_u64().unwrap() + 1;
+    let outside = alloy::rpc::types::TransactionRequest::default().from(wallet).to(wallet).value(U256::ZERO);
+    node(&devnet).send_transaction(outside).await.unwrap().get_receipt().await.unwrap();
+    assert_eq!(nonce(&devnet, wallet).await, guess + 1, "the nonce after the gateway's last send is taken");
+    let storage = gw.gateway.state.storage();
+    let written = async || storage.transactions_of_request("POST /chains/ethereum/wrap after").await.unwrap();
+    slow.store(true, Ordering::Relaxed);
+
+    let request = json!({"network": "devnet", "amount": "0.001"});
+    let sending = tokio::spawn({
+        let (http, url) = (gw.client().clone(), gw.url("/chains/ethereum/wrap"));
+        async move {
+            let response = http.post(url).header("Idempotency-Key", "after").json(&request).send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    });
+    eventually("written ahead at the guess while the nonce is asked", async || {
+        written().await.iter().any(|row| (row.status, row.nonce) == (TxStatus::Signed, guess))
+    })
+    .await;
+    let (status, body) = sending.await.unwrap();
+    assert_eq!((status, body["data"]["nonce"].as_u64()), (StatusCode::OK, Some(guess + 1)), "{body}");
+    let rows: Vec<_> = written().await.into_iter().map(|row| (row.hash, row.nonce, row.status)).collect();
+    assert_eq!(rows, vec![(hash_of(&body), guess + 1, TxStatus::Confirmed)], "the write at the guess is taken back");
+    assert_eq!(nonce(&devnet, wallet).await, guess + 2, "sent once");
+}
+
+/// A gateway ([`behind`]) whose node holds each call of `method` for `pause` while the flag answered is set.
+async fn holding(devnet: &Devnet, method: &'static str, pause: Duration) -> (TestGateway, Arc<AtomicBool>) {
+    let slow = Arc::new(AtomicBool::new(false));
+    let gw = behind(devnet, {
+        let slow = slow.clone();
+        move |called, _| match called == method && slow.load(Ordering::Relaxed) {
+            true => common::Interception::Delay(pause),
+            false => common::Interception::Forward,
+        }
+    })
+    .await;
+    (gw, slow)
 }
 
 /// A gateway whose devnet node is `intercept`ing calls on their way to the devnet, with devnet account 1 added.
@@ -886,10 +932,10 @@ async fn a_send_refused_for_rate_posts_the_same_bytes_again_and_never_skips_a_no
     let devnet = common::devnet().await;
     // Posts of either kind (at once, or answered once mined): the first wrap's first two of each refused, the second
     // wrap's all refused (for as long as it keeps trying), the third's first taken.
-    let refusing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refusing = Arc::new(AtomicBool::new(false));
     let refuses = refusing.clone();
     let intercept = move |method: &str, before: usize| match method.starts_with("eth_sendRawTransaction")
-        && (before < 2 || refuses.load(std::sync::atomic::Ordering::Relaxed))
+        && (before < 2 || refuses.load(Ordering::Relaxed))
     {
         true => common::Interception::Refuse(StatusCode::TOO_MANY_REQUESTS),
         false => common::Interception::Forward,
@@ -903,9 +949,9 @@ async fn a_send_refused_for_rate_posts_the_same_bytes_again_and_never_skips_a_no
     let (status, body) = wrap(&gw, json!({})).await;
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
     assert_eq!(nonce(&devnet, wallet).await, before + 1);
-    refusing.store(true, std::sync::atomic::Ordering::Relaxed);
+    refusing.store(true, Ordering::Relaxed);
     let (status, body) = wrap(&gw, json!({})).await;
-    refusing.store(false, std::sync::atomic::Ordering::Relaxed);
+    refusing.store(false, Ordering::Relaxed);
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")), "{body}");
     assert_eq!(nonce(&devnet, wallet).await, before + 1, "nothing sent");
     let (status, body) = wrap(&gw, json!({})).await;

@@ -53,6 +53,13 @@ pub async fn family<L: Ledger>(ledger: &L, hash: B256, lineage: Lineage) -> Resu
     Ok(family)
 }
 
+/// The receipt a node answered a send with. `recorded`: the send recorded it already, and settled everything
+/// else at its nonce (a send at the next nonce replaces nothing), so a wait need not look in the ledger again.
+pub struct Answered {
+    pub receipt: Box<Mined>,
+    pub recorded: bool,
+}
+
 /// Records a receipt and settles what else was pending at its nonce: what it replaced (directly or not) is
 /// `replaced`, anything else there is `dropped`. Returns the ledger's row of the mined transaction, if it has one.
 pub async fn record_receipt<L: Ledger>(
@@ -97,7 +104,7 @@ pub async fn wait<L: Ledger>(
     network: &Network,
     hash: B256,
     timeout: Duration,
-    mut receipt: Option<Box<Mined>>,
+    mut receipt: Option<Answered>,
 ) -> Result<Outcome, ChainError> {
     let deadline = Instant::now() + timeout;
     let mut watched = vec![hash];
@@ -106,22 +113,27 @@ pub async fn wait<L: Ledger>(
     let mut pause = Duration::from_millis(1);
     loop {
         for &candidate in &watched {
-            let answered = match receipt.take() {
-                Some(known) => Ok(Some(*known)),
+            let (answered, recorded) = match receipt.take() {
+                Some(Answered { receipt, recorded }) => (Ok(Some(*receipt)), recorded),
                 None => match network.provider().get_transaction_receipt(candidate).await {
-                    Ok(Some(receipt)) => Ok(Some(Mined::of(network, receipt).await)),
-                    Ok(None) => Ok(None),
-                    Err(error) => Err(error),
+                    Ok(Some(receipt)) => (Ok(Some(Mined::of(network, receipt).await)), false),
+                    Ok(None) => (Ok(None), false),
+                    Err(error) => (Err(error), false),
                 },
             };
             match answered {
                 Ok(Some(receipt)) => {
-                    let mined = match record_receipt(ledger, network, &receipt).await {
-                        Ok(row) => row,
-                        Err(error) => {
-                            tracing::error!(hash = %candidate, %error, "a receipt could not be recorded; the tracker will");
+                    let mined = match recorded {
+                        true => {
+                            if let Some(inclusion) = receipt.inclusion() {
+                                network.saw_block_hash(inclusion.block_number, inclusion.block_hash);
+                            }
                             None
                         }
+                        false => record_receipt(ledger, network, &receipt).await.unwrap_or_else(|error| {
+                            tracing::error!(hash = %candidate, %error, "a receipt could not be recorded; the tracker will");
+                            None
+                        }),
                     };
                     // Not yet under enough blocks: waited for like a pending one (a reorg may still take it).
                     if !network.buried(receipt.block_number.unwrap_or_default()).await.unwrap_or(false) {

@@ -2,8 +2,8 @@
 //! then under the wallet's lock choose the nonce, sign, record in the ledger, broadcast, and classify what the node
 //! said; and wait for the receipt, following a speed-up or a cancel to whichever transaction at that nonce is
 //! mined. The steps that do not depend on each other overlap: the lock, the nonce and (for a call of a shape sent
-//! before) the signing and the ledger's write run while the call is simulated; what is written is sent only once
-//! the simulation agrees, and taken back otherwise.
+//! before) the signing and the ledger's write run while the call is simulated, the write while the node is also
+//! asked for the nonce; what is written is sent only once both agree, and taken back otherwise ([`ahead`]).
 //!
 //! Nothing is ever broadcast again later: a transaction is sent once, when it is asked for, or replaced (with
 //! higher fees, at the same nonce) when someone asks for that. The nonce comes from the node's pending count and
@@ -22,6 +22,7 @@ use super::broadcast::{Broadcast, broadcast};
 use super::call::{Call, SentTx, decode, sign};
 use super::commitment::Commitment;
 use super::inquiry;
+use super::inquiry::Answered;
 use super::ledger::{Ledger, LedgerTx, SenderSession, now_ms};
 use super::lifecycle::{Event, TxKind, TxStatus, count_transaction};
 use super::nonce::{self, NonceChoice};
@@ -35,6 +36,8 @@ use crate::fee_market::read_market_fees;
 use crate::gas::{FeeCaps, Fees, MarketFees};
 use crate::network::Network;
 
+mod ahead;
+
 /// The label of a cancel, as logs and metrics show it.
 pub const CANCEL_LABEL: &str = "cancel";
 
@@ -47,12 +50,13 @@ pub enum Replacement<'a> {
     Cancel,
 }
 
-/// One lock per (chain id, sender): sends from one wallet take their nonces one at a time.
-type SenderLocks = Mutex<HashMap<(u64, Address), Arc<tokio::sync::Mutex<()>>>>;
+/// One lock per (chain id, sender): sends from one wallet take their nonces one at a time. Each holds the nonce
+/// after the last one this process sent from the wallet, a guess at the next ([`ahead`]).
+type SenderLocks = Mutex<HashMap<(u64, Address), Arc<tokio::sync::Mutex<Option<u64>>>>>;
 
 /// A wallet's lock held: this process's and, through the ledger, every instance's sharing the database.
 struct WalletLock<S> {
-    _local: tokio::sync::OwnedMutexGuard<()>,
+    after_last_sent: tokio::sync::OwnedMutexGuard<Option<u64>>,
     session: S,
 }
 
@@ -227,7 +231,7 @@ impl<L: Ledger> TxSender<L> {
         network: &Network,
         mut sent: SentTx,
         timeout: Duration,
-        receipt: Option<Box<Mined>>,
+        receipt: Option<Answered>,
     ) -> Result<(SentTx, Outcome), ChainError> {
         let outcome = inquiry::wait(&self.ledger, network, sent.hash, timeout, receipt).await?;
         if let Outcome::Mined(receipt) | Outcome::Cancelled(receipt) = &outcome {
@@ -295,7 +299,7 @@ impl<L: Ledger> TxSender<L> {
             }
         };
         let session = self.ledger.lock_sender(network.chain_id(), from).await?;
-        Ok(WalletLock { _local: local, session })
+        Ok(WalletLock { after_last_sent: local, session })
     }
 
     /// Runs a send in a task of its own: it takes the wallet's lock there, and from then on runs to its end even
@@ -308,26 +312,32 @@ impl<L: Ledger> TxSender<L> {
         network: &Arc<Network>,
         signer: &PrivateKeySigner,
         plan: Plan,
-    ) -> Result<Option<(SentTx, Option<Box<Mined>>)>, ChainError> {
+    ) -> Result<Option<(SentTx, Option<Answered>)>, ChainError> {
         let asking = Arc::new(());
         let still_asked = Arc::downgrade(&asking);
         let commitment = Commitment::current();
         let (this, network, signer) = (self.clone(), network.clone(), signer.clone());
         let task = tokio::spawn(async move {
             let mut lock = this.lock(&network, signer.address()).await?;
-            let session = &mut lock.session;
+            let WalletLock { after_last_sent, session } = &mut lock;
             let result = async {
                 let (job, chosen, written) = match plan {
                     Plan::Known(job) => (*job, None, None),
                     Plan::WhenPrepared(preparing) => {
-                        match this.when_prepared(session, &network, &signer, preparing).await? {
+                        match this.when_prepared(session, &network, &signer, preparing, **after_last_sent).await? {
                             Some((job, chosen, written)) => (job, Some(chosen), written),
                             None => return Ok(None),
                         }
                     }
                 };
                 match still_asked.upgrade().is_some() && commitment.is_none_or(|request| request.commit()) {
-                    true => this.send_locked(session, &network, &signer, &job, chosen, written).await.map(Some),
+                    true => {
+                        let sent = this.send_locked(session, &network, &signer, &job, chosen, written).await?;
+                        if let Placement::Next(_) = job.placement {
+                            **after_last_sent = Some(sent.0.nonce + 1);
+                        }
+                        Ok(Some(sent))
+                    }
                     false => {
                         if let Some((hash, _)) = written {
                             this.take_back(session, hash).await;
@@ -345,50 +355,6 @@ impl<L: Ledger> TxSender<L> {
         result
     }
 
-    /// Under the wallet's lock, for a call still being prepared: its nonce, chosen meanwhile (the lock is held, so
-    /// it stays the next), and its job once prepared. A call of a shape sent before is also signed meanwhile, at
-    /// the gas limit that one was signed with, and written ahead, so the disk's wait overlaps the simulation's: it
-    /// is sent as written if the preparing agrees, and taken back if not. `None`: not to be sent.
-    async fn when_prepared(
-        &self,
-        session: &mut L::Session,
-        network: &Network,
-        signer: &PrivateKeySigner,
-        preparing: Preparing,
-    ) -> Result<Option<(Job, NonceChoice, Option<Written>)>, ChainError> {
-        let Preparing { call, label, request_key, prepared } = preparing;
-        let job_at = |Prepared { gas_limit, fees }| Job {
-            call: call.clone(),
-            gas_limit,
-            placement: Placement::Next(fees),
-            kind: TxKind::Call,
-            label: label.clone(),
-            request_key: request_key.clone(),
-            wait: true,
-        };
-        let (chosen, recalled) = tokio::join!(
-            self.next_nonce(session, network, signer.address()),
-            prepare::recalled(&self.gas_limits, network, &call)
-        );
-        let chosen = chosen?;
-        let mut written = None;
-        if let Some(recalled) = recalled {
-            let at = (chosen.nonce, recalled.fees, None);
-            written = Some((recalled, self.write_ahead(session, network, signer, &job_at(recalled), at).await?));
-        }
-        let ready = prepared.await.ok().flatten();
-        let written = match (written, ready) {
-            (Some((at, written)), Some(ready)) if at == ready => Some(written),
-            (written, _) => {
-                if let Some((_, (hash, _))) = written {
-                    self.take_back(session, hash).await;
-                }
-                None
-            }
-        };
-        Ok(ready.map(|ready| (job_at(ready), chosen, written)))
-    }
-
     /// Under the wallet's lock: place (nonce and fees), sign, record, broadcast, and act on what the node said.
     /// `written`: the job already signed and recorded at the `chosen` nonce.
     async fn send_locked(
@@ -399,7 +365,7 @@ impl<L: Ledger> TxSender<L> {
         job: &Job,
         mut chosen: Option<NonceChoice>,
         mut written: Option<Written>,
-    ) -> Result<(SentTx, Option<Box<Mined>>), ChainError> {
+    ) -> Result<(SentTx, Option<Answered>), ChainError> {
         let from = signer.address();
         let mut attempt = 0;
         loop {
@@ -421,9 +387,11 @@ impl<L: Ledger> TxSender<L> {
                         Some(receipt) => Some(Box::new(Mined::of(network, *receipt).await)),
                         None => None,
                     };
-                    self.settle_sent(session, hash, receipt.as_deref(), choice.superseded).await;
+                    let settled = self.settle_sent(session, hash, receipt.as_deref(), choice.superseded).await;
                     tracing::info!(%hash, nonce = choice.nonce, label = %job.label, network = network.name(), "transaction sent");
-                    return Ok((SentTx { hash, nonce: choice.nonce, sender: from }, receipt));
+                    let recorded = settled && matches!(job.placement, Placement::Next(_));
+                    let answered = receipt.map(|receipt| Answered { receipt, recorded });
+                    return Ok((SentTx { hash, nonce: choice.nonce, sender: from }, answered));
                 }
                 Verdict::Retry => {
                     self.mark(session, hash, Event::Refused).await?;
@@ -509,23 +477,28 @@ impl<L: Ledger> TxSender<L> {
     /// left `signed` is settled (pending, the node has it) by the next send. Marked pending, or mined when the node
     /// answered with the receipt: one write either way, still under the wallet's lock, so the row never waits on
     /// whoever waits for the receipt (a client that went away leaves it recorded; the tracker follows a pending row).
+    /// Whether it and what it supersedes were all recorded.
     pub(super) async fn settle_sent(
         &self,
         session: &mut L::Session,
         hash: B256,
         receipt: Option<&Mined>,
         superseded: Vec<B256>,
-    ) {
+    ) -> bool {
         let event = receipt.and_then(Mined::event).unwrap_or(Event::Accepted);
+        let mut recorded = true;
         if let Err(error) = self.mark(session, hash, event).await {
             tracing::error!(%hash, %error, "a sent transaction could not be recorded as sent");
+            recorded = false;
         }
         // The same call at the same nonce and fees signs to the same bytes: then it is that transaction.
         for old in superseded.into_iter().filter(|old| *old != hash) {
             if let Err(error) = self.mark(session, old, Event::Lost).await {
                 tracing::error!(hash = %old, %error, "a transaction whose nonce was taken could not be marked dropped");
+                recorded = false;
             }
         }
+        recorded
     }
 
     /// The sender's next nonce ([`nonce::choose`] on the node's pending count and the sender's unsettled rows),
@@ -536,11 +509,23 @@ impl<L: Ledger> TxSender<L> {
         network: &Network,
         from: Address,
     ) -> Result<NonceChoice, ChainError> {
-        let provider = network.provider();
         let pending = network.pending_nonce(from).await?;
+        self.choose_nonce(session, network, (from, pending), None).await
+    }
+
+    /// [`TxSender::next_nonce`] from the node's pending count, apart from `written`, a transaction written ahead at
+    /// a guess.
+    async fn choose_nonce(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        (from, pending): (Address, u64),
+        written: Option<B256>,
+    ) -> Result<NonceChoice, ChainError> {
+        let provider = network.provider();
         let rows = session.unsettled(network.name(), network.chain_id(), from, pending).await?;
         let mut known = Vec::with_capacity(rows.len());
-        for row in rows {
+        for row in rows.into_iter().filter(|row| Some(row.hash) != written) {
             let held = provider.get_transaction_by_hash(row.hash).await.map_err(|e| network.rpc_error(e))?.is_some();
             known.push((row, held));
         }

@@ -91,7 +91,7 @@ pub async fn execute_swap(
 ) -> AppResult<TxResponse<SwapData>> {
     let desk = Desk::resolve(state, request.target(connector)).await?;
     let network = desk.network.clone();
-    let planned = swap::with_fees_read(&network, plan(state, desk, &request)).await?;
+    let planned = swap::reading_fees_meanwhile(&network, plan(state, desk, &request)).await?;
     let family = planned.routing.legs[0].route.hops[0].family;
     let answer = planned.execute(state, Some(family), TradingType::Clmm, request.wallet_address.as_deref()).await?;
     planned.read_pools_again(state);

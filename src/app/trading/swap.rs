@@ -1,6 +1,8 @@
 //! Swaps shared by `amm`, `clmm` and `router`: a route of pools, quoted on cached state, executed through the
 //! connector's router contract, with what moved read from the receipt.
 
+use std::sync::Arc;
+
 use alloy::primitives::{Address, U256};
 use chains::amount::ratio;
 use chains::erc20::{Token, transfers};
@@ -31,15 +33,17 @@ pub async fn quote_route(states: &PoolStates, desk: &Desk, route: &Route, amount
     Ok(connectors::routing::search::quote_route(&desk.dex.quoter(states, &desk.network), route, amount).await?)
 }
 
-/// `plan`, while the market's fees are read: the send that follows prices with them, and finds them read (one
-/// read a block, shared by everything priced in it) rather than asking after the plan.
-pub async fn with_fees_read<T>(
-    network: &Network,
+/// `plan`, with the market's fees being read meanwhile: the send that follows prices with them, and finds them
+/// read or being read (one read a block, shared by everything priced in it). The read is started, not awaited: the
+/// plan, and what the send does before it prices (the wallet's lock, the nonce, the simulation), overlap it.
+pub async fn reading_fees_meanwhile<T>(
+    network: &Arc<Network>,
     plan: impl std::future::Future<Output = AppResult<T>>,
 ) -> AppResult<T> {
+    let network = network.clone();
     // A read that fails is asked again by the send, which tells why.
-    let (planned, _) = tokio::join!(plan, chains::fee_market::market_fees(network));
-    planned
+    tokio::spawn(async move { chains::fee_market::market_fees(&network).await.ok() });
+    plan.await
 }
 
 /// A swap request resolved against the desk.
@@ -107,7 +111,7 @@ impl Order {
 /// A quote, and the network it was computed on.
 pub struct Quoted {
     pub response: QuoteSwapResponse,
-    pub network: std::sync::Arc<chains::network::Network>,
+    pub network: Arc<Network>,
 }
 
 pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwapResponse {

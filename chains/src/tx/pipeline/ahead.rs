@@ -1,0 +1,89 @@
+//! A send written ahead of what it waits for. Under the wallet's lock, a call of a shape sent before is signed at
+//! the gas limit that one was signed with and at the nonce after this process's last send from the wallet, and
+//! recorded, while the node is asked for the wallet's nonce and the call is simulated: the disk's wait overlaps
+//! both round trips. It is sent as written only if the nonce chosen and the simulation both agree with what it
+//! was written at. A nonce that differs (another instance or another wallet sent meanwhile) has it taken back and
+//! written again at the nonce chosen; a simulation that differs has it taken back, and the send is made afresh.
+
+use alloy::signers::local::PrivateKeySigner;
+
+use super::{Job, Ledger, NonceChoice, Placement, Prepared, Preparing, TxKind, TxSender, Written, prepare};
+use crate::error::ChainError;
+use crate::network::Network;
+
+impl<L: Ledger> TxSender<L> {
+    /// Under the wallet's lock, for a call still being prepared: its nonce, chosen meanwhile (the lock is held, so
+    /// it stays the next), and its job once prepared, with what was written ahead of it if that stands. `guess`:
+    /// the nonce after this process's last send from the wallet. `None`: not to be sent.
+    pub(super) async fn when_prepared(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        signer: &PrivateKeySigner,
+        preparing: Preparing,
+        guess: Option<u64>,
+    ) -> Result<Option<(Job, NonceChoice, Option<Written>)>, ChainError> {
+        let Preparing { call, label, request_key, prepared } = preparing;
+        let job_at = |Prepared { gas_limit, fees }| Job {
+            call: call.clone(),
+            gas_limit,
+            placement: Placement::Next(fees),
+            kind: TxKind::Call,
+            label: label.clone(),
+            request_key: request_key.clone(),
+            wait: true,
+        };
+        let from = signer.address();
+        let (pending, recalled) = tokio::join!(network.pending_nonce(from), async {
+            let recalled = prepare::recalled(&self.gas_limits, network, &call).await?;
+            let guessed = match guess {
+                Some(nonce) => {
+                    let at = (nonce, recalled.fees, None);
+                    Some(self.write_ahead(session, network, signer, &job_at(recalled), at).await.map(|w| (nonce, w)))
+                }
+                None => None,
+            };
+            Some((recalled, guessed))
+        });
+        let (recalled, guessed) = match recalled {
+            Some((recalled, guessed)) => (Some(recalled), guessed.transpose()?),
+            None => (None, None),
+        };
+        let guessed_hash = guessed.as_ref().map(|(_, (hash, _))| *hash);
+        let chosen = match pending {
+            Ok(pending) => self.choose_nonce(session, network, (from, pending), guessed_hash).await,
+            Err(error) => Err(error),
+        };
+        let chosen = match chosen {
+            Ok(chosen) => chosen,
+            Err(error) => {
+                if let Some(hash) = guessed_hash {
+                    self.take_back(session, hash).await;
+                }
+                return Err(error);
+            }
+        };
+        let written = match (recalled, guessed) {
+            (Some(recalled), Some((nonce, written))) if nonce == chosen.nonce => Some((recalled, written)),
+            (Some(recalled), guessed) => {
+                if let Some((_, (hash, _))) = guessed {
+                    self.take_back(session, hash).await;
+                }
+                let at = (chosen.nonce, recalled.fees, None);
+                Some((recalled, self.write_ahead(session, network, signer, &job_at(recalled), at).await?))
+            }
+            (None, _) => None,
+        };
+        let ready = prepared.await.ok().flatten();
+        let written = match (written, ready) {
+            (Some((at, written)), Some(ready)) if at == ready => Some(written),
+            (written, _) => {
+                if let Some((_, (hash, _))) = written {
+                    self.take_back(session, hash).await;
+                }
+                None
+            }
+        };
+        Ok(ready.map(|ready| (job_at(ready), chosen, written)))
+    }
+}
