@@ -510,22 +510,23 @@ impl<L: Ledger> TxSender<L> {
         from: Address,
     ) -> Result<NonceChoice, ChainError> {
         let pending = network.pending_nonce(from).await?;
-        self.choose_nonce(session, network, (from, pending), None).await
+        let rows = session.unsettled(network.name(), network.chain_id(), from, pending).await?;
+        self.choose_nonce(session, network, pending, rows).await
     }
 
-    /// [`TxSender::next_nonce`] from the node's pending count, apart from `written`, a transaction written ahead at
-    /// a guess.
+    /// [`TxSender::next_nonce`] from the node's pending count and the sender's unsettled rows, read at that count
+    /// or a lower one.
     async fn choose_nonce(
         &self,
         session: &mut L::Session,
         network: &Network,
-        (from, pending): (Address, u64),
-        written: Option<B256>,
+        pending: u64,
+        rows: Vec<LedgerTx>,
     ) -> Result<NonceChoice, ChainError> {
         let provider = network.provider();
-        let rows = session.unsettled(network.name(), network.chain_id(), from, pending).await?;
         let mut known = Vec::with_capacity(rows.len());
-        for row in rows.into_iter().filter(|row| Some(row.hash) != written) {
+        // Read at a lower count, the rows hold pending ones this count covers: mined, their receipts not recorded yet.
+        for row in rows.into_iter().filter(|row| row.status == TxStatus::Signed || row.nonce >= pending) {
             let held = provider.get_transaction_by_hash(row.hash).await.map_err(|e| network.rpc_error(e))?.is_some();
             known.push((row, held));
         }

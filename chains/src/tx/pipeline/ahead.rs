@@ -1,13 +1,15 @@
 //! A send written ahead of what it waits for. Under the wallet's lock, a call of a shape sent before is signed at
 //! the gas limit that one was signed with and at the nonce after this process's last send from the wallet, and
-//! recorded, while the node is asked for the wallet's nonce and the call is simulated: the disk's wait overlaps
-//! both round trips. It is sent as written only if the nonce chosen and the simulation both agree with what it
+//! recorded, while the node is asked for the wallet's nonce and the call is simulated: the disk's wait, and the
+//! read of the wallet's unsettled transactions before it, overlap both round trips. It is sent as written only if the nonce chosen and the simulation both agree with what it
 //! was written at. A nonce that differs (another instance or another wallet sent meanwhile) has it taken back and
 //! written again at the nonce chosen; a simulation that differs has it taken back, and the send is made afresh.
 
 use alloy::signers::local::PrivateKeySigner;
 
-use super::{Job, Ledger, NonceChoice, Placement, Prepared, Preparing, TxKind, TxSender, Written, prepare};
+use super::{
+    Job, Ledger, NonceChoice, Placement, Prepared, Preparing, SenderSession, TxKind, TxSender, Written, prepare,
+};
 use crate::error::ChainError;
 use crate::network::Network;
 
@@ -34,30 +36,31 @@ impl<L: Ledger> TxSender<L> {
             wait: true,
         };
         let from = signer.address();
-        let (pending, recalled) = tokio::join!(network.pending_nonce(from), async {
-            let recalled = prepare::recalled(&self.gas_limits, network, &call).await?;
+        let (pending, ahead) = tokio::join!(network.pending_nonce(from), async {
+            // Read before anything is written ahead, and at any count: the node's is not known yet.
+            let rows = session.unsettled(network.name(), network.chain_id(), from, 0).await?;
+            let Some(recalled) = prepare::recalled(&self.gas_limits, network, &call).await else {
+                return Ok((rows, None));
+            };
             let guessed = match guess {
                 Some(nonce) => {
                     let at = (nonce, recalled.fees, None);
-                    Some(self.write_ahead(session, network, signer, &job_at(recalled), at).await.map(|w| (nonce, w)))
+                    Some((nonce, self.write_ahead(session, network, signer, &job_at(recalled), at).await?))
                 }
                 None => None,
             };
-            Some((recalled, guessed))
+            Ok::<_, ChainError>((rows, Some((recalled, guessed))))
         });
-        let (recalled, guessed) = match recalled {
-            Some((recalled, guessed)) => (Some(recalled), guessed.transpose()?),
-            None => (None, None),
-        };
-        let guessed_hash = guessed.as_ref().map(|(_, (hash, _))| *hash);
+        let (rows, ahead) = ahead?;
+        let (recalled, guessed) = ahead.map_or((None, None), |(recalled, guessed)| (Some(recalled), guessed));
         let chosen = match pending {
-            Ok(pending) => self.choose_nonce(session, network, (from, pending), guessed_hash).await,
+            Ok(pending) => self.choose_nonce(session, network, pending, rows).await,
             Err(error) => Err(error),
         };
         let chosen = match chosen {
             Ok(chosen) => chosen,
             Err(error) => {
-                if let Some(hash) = guessed_hash {
+                if let Some((_, (hash, _))) = guessed {
                     self.take_back(session, hash).await;
                 }
                 return Err(error);
