@@ -16,23 +16,28 @@ use crate::network::Network;
 /// node suggests a tip from recent blocks, so a second read in the same block would tell nothing new; it would
 /// only put another request to the node in the way of a send.
 pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
-    network.once_a_block(&network.market_fees, || read_market_fees(network)).await
+    network.once_a_block(&network.market_fees, || read_in_block(network)).await
 }
 
 /// The fees the configuration and the node call for now, before caps, read afresh: what a replacement outbids
 /// (the market moving is why one is sent, and a test node moves it without a block).
 pub async fn read_market_fees(network: &Network) -> Result<MarketFees, ChainError> {
+    read_in_block(network).await.map(|(fees, _)| fees)
+}
+
+/// [`read_market_fees`], and the block they are of when the node told it.
+async fn read_in_block(network: &Network) -> Result<(MarketFees, Option<u64>), ChainError> {
     let gas = &network.settings().gas;
     let rules = gas.rules;
     if let Some(price) = gas.gas_price_gwei.filter(|_| rules.min_tip == 0) {
-        return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price) });
+        return Ok((MarketFees::Legacy { gas_price: gwei_to_wei(price) }, None));
     }
     let provider = network.provider();
     // A legacy price on a chain with a tip floor: its tip is what is left over the base fee (Bor wants base fee
     // plus 25 gwei, networks.md §8). BSC's base fee is always 0, so its node price needs only the floor.
     if rules.legacy && gas.gas_price_gwei.is_none() {
         let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
-        return Ok(MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) });
+        return Ok((MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) }, None));
     }
     let node_tip = rules.tip_collected && gas.priority_fee_gwei.is_none() && gas.gas_price_gwei.is_none();
     let asked = ask_node(network, gas.base_fee_gwei.is_none(), node_tip).await?;
@@ -42,12 +47,12 @@ pub async fn read_market_fees(network: &Network) -> Result<MarketFees, ChainErro
     };
     if let Some(price) = gas.gas_price_gwei {
         let floor = base_fee.unwrap_or_default().saturating_add(rules.min_tip);
-        return Ok(MarketFees::Legacy { gas_price: gwei_to_wei(price).max(floor) });
+        return Ok((MarketFees::Legacy { gas_price: gwei_to_wei(price).max(floor) }, asked.block));
     }
     let Some(base_fee) = base_fee else {
         // A chain without EIP-1559: the node's gas price.
         let gas_price = provider.get_gas_price().await.map_err(|e| network.rpc_error(e))?;
-        return Ok(MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) });
+        return Ok((MarketFees::Legacy { gas_price: gas_price.max(rules.min_tip) }, None));
     };
     let tip = match gas.priority_fee_gwei {
         _ if !rules.tip_collected => 0,
@@ -56,7 +61,7 @@ pub async fn read_market_fees(network: &Network) -> Result<MarketFees, ChainErro
         None => asked.tip?.max(rules.min_tip),
     };
     let max_base_fee = (base_fee as f64 * gas.base_fee_multiplier).ceil() as u128;
-    Ok(MarketFees::Eip1559 { base_fee, max_base_fee, tip })
+    Ok((MarketFees::Eip1559 { base_fee, max_base_fee, tip }, asked.block))
 }
 
 /// What the node said of the fees.
@@ -67,6 +72,8 @@ struct Asked {
     /// The node's suggested tip (0 when not asked); its failure matters only where it is used (a chain without
     /// EIP-1559 uses none).
     tip: Result<u128, ChainError>,
+    /// The latest block's number, when it was asked for.
+    block: Option<u64>,
 }
 
 /// Asks the node, in one request, for what the config does not fix: the latest block (whether the chain has
@@ -74,7 +81,7 @@ struct Asked {
 async fn ask_node(network: &Network, base_fee: bool, tip: bool) -> Result<Asked, ChainError> {
     let rpc = |e| network.rpc_error(e);
     if !base_fee && !tip {
-        return Ok(Asked { base_fee: None, tip: Ok(0) });
+        return Ok(Asked { base_fee: None, tip: Ok(0), block: None });
     }
     let mut batch = BatchRequest::new(network.provider().client());
     let mut blocks = None;
@@ -92,25 +99,22 @@ async fn ask_node(network: &Network, base_fee: bool, tip: bool) -> Result<Asked,
         false => None,
     };
     batch.send().await.map_err(rpc)?;
-    let base_fee = match blocks {
+    let (base_fee, block) = match blocks {
         Some((latest, history)) => {
-            let latest = latest
-                .await
-                .map_err(rpc)?
-                .ok_or_else(|| ChainError::Node("the node has no latest block".into()))?
-                .header
-                .base_fee_per_gas
-                .map(u128::from);
+            let latest =
+                latest.await.map_err(rpc)?.ok_or_else(|| ChainError::Node("the node has no latest block".into()))?;
             let next = history.await.ok().and_then(|history| history.next_block_base_fee());
-            latest.map(|latest| latest.max(next.unwrap_or_default()))
+            let base_fee =
+                latest.header.base_fee_per_gas.map(|latest| u128::from(latest).max(next.unwrap_or_default()));
+            (base_fee, Some(latest.header.number))
         }
-        None => None,
+        None => (None, None),
     };
     let tip = match suggested {
         Some(suggested) => suggested.await.map(|tip| tip.to::<u128>()).map_err(rpc),
         None => Ok(0),
     };
-    Ok(Asked { base_fee, tip })
+    Ok(Asked { base_fee, tip, block })
 }
 
 /// What a transaction would offer per gas now (the market's fees under the network's per-gas caps), and what

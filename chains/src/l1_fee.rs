@@ -69,7 +69,8 @@ pub async fn bound(network: &Network, call_data_len: usize) -> Result<Option<U25
     if !network.settings().gas.rules.l1_data_fee {
         return Ok(None);
     }
-    let params = network.once_a_block(&network.l1_fee_params, || params(network, None)).await?;
+    let latest = || async { Ok((params(network, None).await?, None)) };
+    let params = network.once_a_block(&network.l1_fee_params, latest).await?;
     Ok(Some(l1_fee_upper_bound(call_data_len + SIGNED_ENVELOPE_BYTES, &params)))
 }
 

@@ -120,11 +120,13 @@ impl Network {
     }
 
     /// `memo`'s value as of the latest block the poller saw: read by the first to ask in that block, shared by
-    /// the others, read again in a later block. A failed read is not kept.
+    /// the others, read again in a later block. A failed read is not kept. A read that tells the block it is of
+    /// (`read` gives it beside the value), newer than the poller's, makes that block known and is kept as of it:
+    /// a send that learns of the block next (its nonce is asked with the block number) finds it read.
     pub(crate) async fn once_a_block<T: Copy, F, Fut>(&self, memo: &BlockMemo<T>, read: F) -> Result<T, ChainError>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<T, ChainError>>,
+        Fut: std::future::Future<Output = Result<(T, Option<u64>), ChainError>>,
     {
         let block = self.latest_block().await?;
         let cell = {
@@ -134,7 +136,19 @@ impl Network {
                 _ => held.insert((block, Arc::default())).1.clone(),
             }
         };
-        cell.get_or_try_init(read).await.copied()
+        let read_once = || async {
+            let (value, read_in) = read().await?;
+            if let Some(read_in) = read_in.filter(|read_in| *read_in > block) {
+                self.saw_block(read_in);
+                if let Some((at, held)) = memo.0.lock().expect("block memo").as_mut()
+                    && Arc::ptr_eq(held, &cell)
+                {
+                    *at = read_in.max(*at);
+                }
+            }
+            Ok(value)
+        };
+        cell.get_or_try_init(read_once).await.copied()
     }
 
     /// The latest block number known, without asking the node (after the first call).

@@ -3,7 +3,7 @@
 //! cancelled and replaced automatically, and many senders at once through PostgreSQL.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
@@ -448,6 +448,52 @@ async fn a_send_written_ahead_at_a_nonce_taken_outside_the_gateway_is_sent_at_th
     let rows: Vec<_> = written().await.into_iter().map(|row| (row.hash, row.nonce, row.status)).collect();
     assert_eq!(rows, vec![(hash_of(&body), guess + 1, TxStatus::Confirmed)], "the write at the guess is taken back");
     assert_eq!(nonce(&devnet, wallet).await, guess + 2, "sent once");
+}
+
+/// The market's fees are read once a block. A read that finds a newer block than the gateway knew (its block
+/// poller held here) is kept as of that block: learning of the block afterwards does not read them again.
+#[tokio::test]
+async fn fees_read_in_a_block_newer_than_known_are_not_read_again_when_that_block_becomes_known() {
+    let devnet = common::devnet().await;
+    let (fee_reads, polls_held) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let gw = behind(&devnet, {
+        let (fee_reads, polls_held) = (fee_reads.clone(), polls_held.clone());
+        move |method, _| match method {
+            "eth_feeHistory" | "eth_maxPriorityFeePerGas" => {
+                fee_reads.fetch_add(1, Ordering::Relaxed);
+                common::Interception::Forward
+            }
+            "eth_getBlockByNumber" if polls_held.load(Ordering::Relaxed) => {
+                common::Interception::Delay(Duration::from_secs(10))
+            }
+            _ => common::Interception::Forward,
+        }
+    })
+    .await;
+    let estimate = async || {
+        let (status, body) = gw.get("/chains/ethereum/estimate-gas?network=devnet").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    };
+    let learn_the_latest_block = async || {
+        let (status, body) = gw.get("/chains/ethereum/status?network=devnet").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["currentBlockNumber"].as_u64().unwrap()
+    };
+    estimate().await;
+    polls_held.store(true, Ordering::Relaxed);
+    // A poll on its way is answered; the next ones are held.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let anvil = node(&devnet);
+    anvil.anvil_mine(Some(1), None).await.unwrap();
+    let known = learn_the_latest_block().await;
+    anvil.anvil_mine(Some(1), None).await.unwrap();
+    let before = fee_reads.load(Ordering::Relaxed);
+    // Known: `known`, stale for the fees read before it; the read finds `known + 1`.
+    estimate().await;
+    assert_eq!(fee_reads.load(Ordering::Relaxed), before + 1);
+    assert_eq!(learn_the_latest_block().await, known + 1);
+    estimate().await;
+    assert_eq!(fee_reads.load(Ordering::Relaxed), before + 1, "read once in block {}", known + 1);
 }
 
 /// A gateway ([`behind`]) whose node holds each call of `method` for `pause` while the flag answered is set.
