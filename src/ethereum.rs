@@ -1,7 +1,7 @@
 //! The gateway's view of the ethereum chain: its networks (built from the config, rebuilt when a network's
 //! settings change), the wallets' decrypted signers, and the transaction sender over the ledger.
 
-use std::collections::HashMap;
+use alloy::primitives::map::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

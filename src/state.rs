@@ -1,6 +1,6 @@
 //! What every request handler shares: the current config snapshot, storage, and the passphrase.
 
-use std::collections::HashMap;
+use alloy::primitives::map::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

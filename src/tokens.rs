@@ -19,9 +19,9 @@ pub struct TokenBook {
     native_token: Option<Token>,
     pub tokens: Vec<Token>,
     /// Where each address is in `tokens` (its first entry): quotes name their tokens by address on every answer.
-    by_address: std::collections::HashMap<Address, usize>,
+    by_address: alloy::primitives::map::AddressHashMap<usize>,
     /// Where each symbol, as written, is in `tokens` (its first entry).
-    by_symbol: std::collections::HashMap<String, usize>,
+    by_symbol: alloy::primitives::map::HashMap<String, usize>,
 }
 
 impl TokenBook {
@@ -50,8 +50,9 @@ impl TokenBook {
             }
         }
         let list_file = config.rehearsed(network).is_none().then(|| format!("tokens/{CHAIN}/{network}.json"));
-        let mut by_address = std::collections::HashMap::with_capacity(tokens.len());
-        let mut by_symbol = std::collections::HashMap::with_capacity(tokens.len());
+        let mut by_address =
+            alloy::primitives::map::AddressHashMap::with_capacity_and_hasher(tokens.len(), Default::default());
+        let mut by_symbol = alloy::primitives::map::HashMap::with_capacity_and_hasher(tokens.len(), Default::default());
         for (index, token) in tokens.iter().enumerate() {
             by_address.entry(token.address).or_insert(index);
             by_symbol.entry(token.symbol.clone()).or_insert(index);

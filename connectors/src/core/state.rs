@@ -2,8 +2,8 @@
 //! last read, and concurrent quotes of one stale pool share one read. The cache names no family: each family's
 //! state is a type of its own, cached apart.
 
+use alloy::primitives::map::HashMap;
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

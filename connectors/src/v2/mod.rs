@@ -27,7 +27,7 @@ impl V2Deployment {
     /// The pair's address, computed off-chain the way the factory's CREATE2 places it (two keccaks, so the
     /// pairs quoted are remembered).
     pub fn pair_address(&self, token_a: Address, token_b: Address) -> Address {
-        use std::collections::HashMap;
+        use alloy::primitives::map::HashMap;
         use std::sync::{LazyLock, RwLock};
         const REMEMBERED: usize = 4096;
         type FactoryAndTokens = (Address, Address, Address);

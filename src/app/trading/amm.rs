@@ -43,14 +43,17 @@ async fn pair_for(
 }
 
 async fn plan(state: &AppState, desk: Desk, request: &SwapRequest) -> AppResult<Planned> {
-    let named_tokens = match request.quote_token.as_deref().filter(|q| !q.is_empty()) {
-        Some(quote) => {
-            Some((desk.token("baseToken", &request.base_token)?.address, desk.token("quoteToken", quote)?.address))
-        }
-        None => None,
+    // A request naming both tokens is resolved before its pair is looked up; one naming only the base, after.
+    let named = match request.quote_token.as_deref().is_some_and(|quote| !quote.is_empty()) {
+        true => Some(Order::resolve(&desk, request, None)?),
+        false => None,
     };
+    let named_tokens = named.as_ref().map(|order| (order.base.address, order.quote.address));
     let pair = pair_for(state, &desk, request.pool()?, named_tokens).await?;
-    let order = Order::resolve(&desk, request, Some((pair.token0, pair.token1)))?;
+    let order = match named {
+        Some(order) => order,
+        None => Order::resolve(&desk, request, Some((pair.token0, pair.token1)))?,
+    };
     if pair.reserves_for(order.token_in().address).is_err() || pair.reserves_for(order.token_out().address).is_err() {
         return Err(AppError::invalid(
             "poolAddress",
