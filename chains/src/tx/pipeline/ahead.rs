@@ -53,25 +53,21 @@ impl<L: Ledger> TxSender<L> {
         });
         let (rows, ahead) = ahead?;
         let (recalled, guessed) = ahead.map_or((None, None), |(recalled, guessed)| (Some(recalled), guessed));
-        let chosen = match pending {
-            Ok(pending) => self.choose_nonce(session, network, pending, rows).await,
-            Err(error) => Err(error),
-        };
-        let chosen = match chosen {
-            Ok(chosen) => chosen,
-            Err(error) => {
+        let chosen = async { self.choose_nonce(session, network, pending?, rows).await }.await;
+        // What was written at the guess stands only at the nonce chosen; otherwise it is never sent.
+        let written_at_guess = match (&chosen, guessed) {
+            (Ok(chosen), Some((nonce, written))) if nonce == chosen.nonce => Some(written),
+            (_, guessed) => {
                 if let Some((_, (hash, _))) = guessed {
                     self.take_back(session, hash).await;
                 }
-                return Err(error);
+                None
             }
         };
-        let written = match (recalled, guessed) {
-            (Some(recalled), Some((nonce, written))) if nonce == chosen.nonce => Some((recalled, written)),
-            (Some(recalled), guessed) => {
-                if let Some((_, (hash, _))) = guessed {
-                    self.take_back(session, hash).await;
-                }
+        let chosen = chosen?;
+        let written = match (recalled, written_at_guess) {
+            (Some(recalled), Some(written)) => Some((recalled, written)),
+            (Some(recalled), None) => {
                 let at = (chosen.nonce, recalled.fees, None);
                 Some((recalled, self.write_ahead(session, network, signer, &job_at(recalled), at).await?))
             }
