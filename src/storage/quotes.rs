@@ -54,6 +54,7 @@ async fn write_batches(pool: AnyPool, backend: Backend, mut receiver: mpsc::Rece
     let mut last_purge = Instant::now();
     let mut written_since_trim = 0;
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut sweeping: Option<tokio::task::JoinHandle<()>> = None;
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match insert(&pool, &batch).await {
             Ok(()) => {
@@ -72,12 +73,19 @@ async fn write_batches(pool: AnyPool, backend: Backend, mut receiver: mpsc::Rece
             last_purge = Instant::now();
             unwritten.lock().expect("unwritten quotes").retain(|_, (_, expires_at)| *expires_at >= now_ms());
         }
-        if purge || written_since_trim >= MAX_STORED_QUOTES / 4 {
+        if (purge || written_since_trim >= MAX_STORED_QUOTES / 4) && sweeping.as_ref().is_none_or(|s| s.is_finished()) {
             written_since_trim = 0;
-            if let Err(error) = sweep_quotes(&pool, backend, MAX_STORED_QUOTES).await {
-                tracing::warn!(%error, "cannot delete old quotes");
-            }
+            sweeping = Some(tokio::spawn(sweep_quotes_apart(pool.clone(), backend)));
         }
+    }
+}
+
+/// A sweep beside the writer, not in its loop: a sweep of a quarter of [`MAX_STORED_QUOTES`] takes tens of
+/// milliseconds, long enough for the queue to fill at 20,000 quotes/s and quoting to wait (router quotes' p99 at
+/// 64 connections was 15-20× their p50). Apart, the batches go on between its statements.
+async fn sweep_quotes_apart(pool: AnyPool, backend: Backend) {
+    if let Err(error) = sweep_quotes(&pool, backend, MAX_STORED_QUOTES).await {
+        tracing::warn!(%error, "cannot delete old quotes");
     }
 }
 
