@@ -69,28 +69,29 @@ impl Amount {
         {
             return Err(not_a_number());
         }
-        let digits = format!("{whole}{fraction}");
-        // value = digits * 10^(exponent - fraction.len()); raw = value * 10^decimals
+        // value = digits * 10^(exponent - fraction.len()); raw = value * 10^decimals. The digits are those of
+        // the whole part then the fraction, read in place (a quote parses one amount per request).
         let shift = exponent as i64 - fraction.len() as i64 + decimals as i64;
-        let digits = digits.trim_start_matches('0');
-        let (digits, shift) = if shift < 0 {
-            let cut = (-shift) as usize;
-            let (kept, dropped) = digits.split_at(digits.len().saturating_sub(cut));
-            if rounding == Rounding::Exact && dropped.bytes().any(|b| b != b'0') {
+        let digits = || whole.bytes().chain(fraction.bytes()).skip_while(|&b| b == b'0');
+        let count = digits().count();
+        let (kept, shift) = if shift < 0 {
+            let kept = count.saturating_sub((-shift) as usize);
+            if rounding == Rounding::Exact && digits().skip(kept).any(|b| b != b'0') {
                 return Err(AmountError::TooPrecise(decimals));
             }
             (kept, 0)
         } else {
-            (digits, shift)
+            (count, shift)
         };
         if shift > 77 {
-            return if digits.is_empty() { Ok(Amount::new(U256::ZERO, decimals)) } else { Err(AmountError::TooLarge) };
+            return if kept == 0 { Ok(Amount::new(U256::ZERO, decimals)) } else { Err(AmountError::TooLarge) };
         }
-        let base = if digits.is_empty() {
-            U256::ZERO
-        } else {
-            U256::from_str_radix(digits, 10).map_err(|_| AmountError::TooLarge)?
-        };
+        let ten = U256::from(10);
+        let base = digits().take(kept).try_fold(U256::ZERO, |base, digit| {
+            base.checked_mul(ten)
+                .and_then(|base| base.checked_add(U256::from(digit - b'0')))
+                .ok_or(AmountError::TooLarge)
+        })?;
         let raw = pow10(shift as u8).and_then(|power| base.checked_mul(power)).ok_or(AmountError::TooLarge)?;
         Ok(Amount::new(raw, decimals))
     }
@@ -219,6 +220,27 @@ mod tests {
         assert_eq!(raw("1.50000000", 6).unwrap(), "1500000");
         // 10^11 tokens of 18 decimals: beyond rust_decimal, exact here.
         assert_eq!(raw("100000000000.000000000000000001", 18).unwrap(), "100000000000000000000000000001");
+    }
+
+    #[test]
+    fn parses_every_size_a_u256_holds_and_refuses_beyond() {
+        let max = U256::MAX.to_string();
+        assert_eq!(raw(&max, 0).unwrap(), max);
+        assert_eq!(raw(&format!("0000{max}"), 0).unwrap(), max, "leading zeros are no digits");
+        assert_eq!(raw(&format!("{}.{}", &max[..60], &max[60..]), 18).unwrap(), max);
+        assert_eq!(
+            raw("115792089237316195423570985008687907853269984665640564039457584007913129639936", 0),
+            Err(AmountError::TooLarge)
+        );
+        assert_eq!(raw(&format!("{max}0"), 0), Err(AmountError::TooLarge));
+        assert_eq!(raw("000.000", 6).unwrap(), "0");
+        assert_eq!(raw("0.10", 1).unwrap(), "1", "a trailing zero past the decimals is exact");
+        for value in [U256::from(1), U256::from(10).pow(U256::from(30)) + U256::from(7), U256::MAX] {
+            for decimals in [0, 6, 18, 77] {
+                let text = format_units(value, decimals);
+                assert_eq!(Amount::parse(&text, decimals).unwrap().raw, value, "{text} with {decimals} decimals");
+            }
+        }
     }
 
     #[test]

@@ -30,11 +30,10 @@ pub enum Side {
 impl Side {
     /// `BUY` or `SELL`, in any case, with spaces around.
     pub fn parse(text: &str) -> Option<Side> {
-        match text.trim().to_ascii_uppercase().as_str() {
-            "BUY" => Some(Side::Buy),
-            "SELL" => Some(Side::Sell),
-            _ => None,
-        }
+        let text = text.trim();
+        [("BUY", Side::Buy), ("SELL", Side::Sell)]
+            .into_iter()
+            .find_map(|(name, side)| text.eq_ignore_ascii_case(name).then_some(side))
     }
 
     pub fn opposite(self) -> Side {
