@@ -222,7 +222,6 @@ fn document_route<S: Clone + Send + Sync + 'static>(api: &utoipa::openapi::OpenA
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     crate::metrics::handle();
-    crate::memory::no_fast_bins();
     crate::memory::give_back_when_quiet();
     let (router, api) = crate::http::parts();
     // Browsers on an origin the config allows need CORS answers (preflights included); with none allowed, no layer
