@@ -86,12 +86,18 @@ impl Amount {
         if shift > 77 {
             return if kept == 0 { Ok(Amount::new(U256::ZERO, decimals)) } else { Err(AmountError::TooLarge) };
         }
-        let ten = U256::from(10);
-        let base = digits().take(kept).try_fold(U256::ZERO, |base, digit| {
-            base.checked_mul(ten)
-                .and_then(|base| base.checked_add(U256::from(digit - b'0')))
-                .ok_or(AmountError::TooLarge)
-        })?;
+        let base = match kept {
+            // Up to 19 digits fit a u64: what amounts in requests are, read without U256 arithmetic.
+            0..=19 => U256::from(digits().take(kept).fold(0u64, |base, digit| base * 10 + u64::from(digit - b'0'))),
+            // 78 digits hold every U256 and 79 none.
+            20..=78 => {
+                let mut buffer = [0u8; 78];
+                digits().take(kept).zip(buffer.iter_mut()).for_each(|(digit, slot)| *slot = digit);
+                let text = std::str::from_utf8(&buffer[..kept]).expect("ASCII digits");
+                U256::from_str_radix(text, 10).map_err(|_| AmountError::TooLarge)?
+            }
+            _ => return Err(AmountError::TooLarge),
+        };
         let raw = pow10(shift as u8).and_then(|power| base.checked_mul(power)).ok_or(AmountError::TooLarge)?;
         Ok(Amount::new(raw, decimals))
     }
@@ -234,6 +240,10 @@ mod tests {
         );
         assert_eq!(raw(&format!("{max}0"), 0), Err(AmountError::TooLarge));
         assert_eq!(raw("000.000", 6).unwrap(), "0");
+        // Either side of what a u64 holds: 19 nines, 20 nines, and the digits of u64::MAX plus one.
+        assert_eq!(raw("9999999999999999999", 0).unwrap(), "9999999999999999999");
+        assert_eq!(raw("9999999999.9999999999", 10).unwrap(), "99999999999999999999");
+        assert_eq!(raw("18446744073709551616", 0).unwrap(), "18446744073709551616");
         assert_eq!(raw("0.10", 1).unwrap(), "1", "a trailing zero past the decimals is exact");
         for value in [U256::from(1), U256::from(10).pow(U256::from(30)) + U256::from(7), U256::MAX] {
             for decimals in [0, 6, 18, 77] {
