@@ -2,9 +2,9 @@
 //!
 //! Rust's allocations go to jemalloc. glibc's allocator, with the per-thread cache it keeps of seven freed chunks a
 //! size, took a slow path for most of what a request frees: a computed quote allocates some eighty chunks, and
-//! malloc and free were a quarter of its instructions (19,700 of 83,400, callgrind). With jemalloc they are 7,200
-//! of 70,200. Measured on the benchmark's load, one run each: jemalloc 97,000 amm quotes/s at 16 connections and
-//! 20,800 router quotes/s (glibc 82,000 and 9,600); mimalloc (v3) took as many instructions but 46 MiB idle.
+//! malloc and free were a quarter of its instructions (19,700 of 78,700, callgrind). With jemalloc they are 7,000
+//! of 66,200, and router quotes at 16 connections went from 13,200 to 17,000/s (the benchmark, run in turn).
+//! mimalloc (v3) took as many instructions but held 46 MiB idle.
 //!
 //! Freed memory is kept for reuse (jemalloc returns it over seconds, glibc only from the top of each heap); once
 //! the gateway has been quiet for a second it is given back, so the process holds what it uses. A load is never
