@@ -2,10 +2,11 @@
 //! measured), then measures quotes, swaps and the floors they are compared against, in one run. Prints a table
 //! and writes the same figures as JSON.
 //!
-//!     cargo run --release --bin bench -- [--out bench-results.json] [--seconds 3] [--executions-only]
+//!     cargo run --release --bin bench -- [--out bench-results.json] [--seconds 3] [--executions-only | --quotes-only]
 //!
 //! `--executions-only` measures the executions alone (startup, memory idle, and every execution to its receipt),
-//! for work on the send path.
+//! for work on the send path; `--quotes-only` the quotes one at a time alone (over HTTP, in turn with the node's
+//! `eth_blockNumber`, and in-process), for work on the quote path.
 //!
 //! Not a test: nothing here asserts a time. The targets are printed next to the figures. Each scenario is a
 //! function of its own ([`scenarios`], [`execution`]) over what the run shares ([`Bench`]).
@@ -37,8 +38,13 @@ fn main() {
     let out = option("--out").unwrap_or_else(|| "bench-results.json".into());
     let seconds: f64 = option("--seconds").and_then(|s| s.parse().ok()).unwrap_or(3.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let executions_only = args.iter().any(|a| a == "--executions-only");
-    runtime.block_on(bench(&out, Duration::from_secs_f64(seconds), executions_only));
+    let scope = match (args.iter().any(|a| a == "--executions-only"), args.iter().any(|a| a == "--quotes-only")) {
+        (true, true) => panic!("--executions-only and --quotes-only: one or the other"),
+        (true, false) => Scope::Executions,
+        (false, true) => Scope::Quotes,
+        (false, false) => Scope::Everything,
+    };
+    runtime.block_on(bench(&out, Duration::from_secs_f64(seconds), scope));
 }
 
 /// The gateway process: the same server, with the same logging, that `gateway start --dev` runs.
@@ -89,12 +95,26 @@ impl Bench {
     }
 }
 
-async fn bench(out: &str, duration: Duration, executions_only: bool) {
+/// What a run measures.
+#[derive(Clone, Copy, PartialEq)]
+enum Scope {
+    Everything,
+    Executions,
+    Quotes,
+}
+
+async fn bench(out: &str, duration: Duration, scope: Scope) {
     let mut bench = start(duration).await;
     scenarios::fund(&bench).await;
-    let floor = match executions_only {
-        true => None,
-        false => {
+    if scope == Scope::Quotes {
+        let floor = scenarios::floors(&mut bench).await;
+        let quotes = scenarios::quote_latency(&mut bench, &floor).await;
+        scenarios::in_process(&mut bench, &quotes).await;
+        return finish(bench, out);
+    }
+    let floor = match scope {
+        Scope::Executions => None,
+        _ => {
             let floor = scenarios::floors(&mut bench).await;
             let quotes = scenarios::quote_latency(&mut bench, &floor).await;
             scenarios::in_process(&mut bench, &quotes).await;
@@ -118,6 +138,11 @@ async fn bench(out: &str, duration: Duration, executions_only: bool) {
     if let Some(floor) = floor {
         scenarios::many_pools(&mut bench, &floor).await;
     }
+    finish(bench, out);
+}
+
+/// Stops the gateway, prints the table and writes the figures.
+fn finish(mut bench: Bench, out: &str) {
     let _ = std::process::Command::new("kill").args(["-TERM", &bench.gateway.id().to_string()]).status();
     let _ = bench.gateway.wait();
     print(&bench.report, out);
