@@ -554,6 +554,32 @@ mod tests {
     }
 
     #[test]
+    fn a_url_or_symbol_with_a_control_character_is_refused_rather_than_used_as_another() {
+        let conf = tempfile::TempDir::new().unwrap();
+        super::install_templates(conf.path()).unwrap();
+        let config = super::Config::load(conf.path()).unwrap();
+        for url in ["http://node.example\n.com", "http://node\t.example", "https://a.example/\r", "http://x\u{0}y"] {
+            let refused = config.update("ethereum-devnet", "nodeURL", serde_json::json!(url));
+            assert!(
+                matches!(&refused, Err(super::ConfigError::Invalid { path, reason, .. })
+                    if path == "nodeURL" && reason.contains("control character")),
+                "{url:?}: {refused:?}"
+            );
+            let in_a_list = config.update("ethereum-devnet", "nodeURL", serde_json::json!(["http://ok.example", url]));
+            assert!(matches!(in_a_list, Err(super::ConfigError::Invalid { .. })), "{url:?} in a list");
+        }
+        assert!(config.update("ethereum-devnet", "nodeURL", serde_json::json!("http://127.0.0.1:8545")).is_ok());
+        let origin = config.update("server", "corsOrigins", serde_json::json!(["https://app.example\nb"]));
+        assert!(
+            matches!(&origin, Err(super::ConfigError::Invalid { path, .. }) if path == "corsOrigins"),
+            "{origin:?}"
+        );
+        assert!(config.update("server", "corsOrigins", serde_json::json!(["https://app.example"])).is_ok());
+        let symbol = config.update("ethereum-devnet", "nativeCurrencySymbol", serde_json::json!("ET\nH"));
+        assert!(matches!(symbol, Err(super::ConfigError::Invalid { path, .. }) if path == "nativeCurrencySymbol"));
+    }
+
+    #[test]
     fn each_setting_read_at_start_is_named_when_it_changed_and_no_other_is() {
         let conf = tempfile::TempDir::new().unwrap();
         super::install_templates(conf.path()).unwrap();

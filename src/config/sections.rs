@@ -121,7 +121,7 @@ impl Section for ServerConfig {
             }
         }
         for origin in &self.cors_origins {
-            let parsed = url::Url::parse(origin).ok().filter(|url| {
+            let parsed = url_as_written(origin).ok().filter(|url| {
                 matches!(url.scheme(), "http" | "https")
                     && url.host().is_some()
                     && url.path() == "/"
@@ -139,6 +139,15 @@ impl Section for ServerConfig {
         }
         Ok(())
     }
+}
+
+/// `text` read as a URL, refused when it holds a control character: a URL parser drops tabs and line breaks
+/// wherever they are, so the address used (and named in errors) would not be the one written.
+fn url_as_written(text: &str) -> Result<url::Url, String> {
+    if text.chars().any(char::is_control) {
+        return Err("holds a tab, line break or other control character".into());
+    }
+    url::Url::parse(text).map_err(|e| format!("is not a URL ({e})"))
 }
 
 /// `chains/ethereum.yml`
@@ -314,14 +323,16 @@ impl Section for NetworkConfig {
             return Err(Invalid::new("nodeURL", "needs at least one URL"));
         }
         for url in &urls {
-            let parsed =
-                url::Url::parse(url).map_err(|e| Invalid::new("nodeURL", format!("an entry is not a URL ({e})")))?;
+            let parsed = url_as_written(url).map_err(|reason| Invalid::new("nodeURL", format!("an entry {reason}")))?;
             if !matches!(parsed.scheme(), "http" | "https" | "ws" | "wss") {
                 return Err(Invalid::new("nodeURL", format!("{} must be http(s) or ws(s)", chains::rpc::redact(url))));
             }
         }
         if self.native_currency_symbol.trim().is_empty() {
             return Err(Invalid::new("nativeCurrencySymbol", "must not be empty"));
+        }
+        if self.native_currency_symbol.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Invalid::new("nativeCurrencySymbol", "must not hold spaces, tabs or line breaks"));
         }
         if self.transaction_execution_timeout_ms == 0 {
             return Err(Invalid::new("transactionExecutionTimeoutMs", "must be positive"));
