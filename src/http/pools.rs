@@ -328,7 +328,12 @@ async fn add_pool(
     if connector != request.connector || Some(pool.kind) != kind {
         return Err(ApiError::bad_request(
             "address",
-            format!("{address} is a {connector} {} pool, not {} {}", pool.kind, request.connector, request.kind),
+            format!(
+                "{address} is a {connector} {} pool, not {} {}",
+                pool.kind,
+                chains::quoted(&request.connector),
+                chains::quoted(&request.kind)
+            ),
         ));
     }
     // The caller decides which token is the base.
@@ -347,12 +352,20 @@ async fn add_pool(
         return Err(ApiError::bad_request("quoteTokenAddress", format!("is not pool {address}'s other token")));
     }
     if let Some(symbol) = request.base_symbol.filter(|s| !s.is_empty()) {
+        super::tokens::check_symbol("baseSymbol", &symbol)?;
         pool.base_symbol = symbol;
     }
     if let Some(symbol) = request.quote_symbol.filter(|s| !s.is_empty()) {
+        super::tokens::check_symbol("quoteSymbol", &symbol)?;
         pool.quote_symbol = symbol;
     }
     if let Some(fee) = request.fee_pct {
+        if !(0.0..100.0).contains(&fee) {
+            return Err(ApiError::bad_request(
+                "feePct",
+                format!("must be a percentage from 0 to under 100; got {fee}"),
+            ));
+        }
         pool.fee_pct = fee;
     }
     let verb = if store(&state, &config, &connector, &pool).await? { "updated" } else { "added" };

@@ -239,21 +239,21 @@ async fn add_token(
 const MAX_SYMBOL: usize = 32;
 const MAX_NAME: usize = 128;
 
-/// Lists a token, its symbol and name within bounds (they may come from a contract, which can answer anything).
-async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) -> ApiResult<()> {
-    let printable = |text: &str| !text.chars().any(char::is_control);
-    let symbol_chars = token.symbol.chars().count();
-    if symbol_chars == 0 || symbol_chars > MAX_SYMBOL || !printable(&token.symbol) {
+/// A symbol a list may keep (a token's, or the label of a pool's token): 1 to [`MAX_SYMBOL`] printable ASCII
+/// characters.
+pub fn check_symbol(field: &str, symbol: &str) -> ApiResult<()> {
+    let symbol_chars = symbol.chars().count();
+    if symbol_chars == 0 || symbol_chars > MAX_SYMBOL || symbol.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
-            "token.symbol",
-            format!("must be 1 to {MAX_SYMBOL} printable characters; got {}", chains::quoted(&token.symbol)),
+            field,
+            format!("must be 1 to {MAX_SYMBOL} printable characters; got {}", chains::quoted(symbol)),
         ));
     }
     // Symbols name tokens in every request: one that only looks like a listed symbol (a Cyrillic letter, a
     // zero-width space) would pass for it, so symbols are printable ASCII.
-    if let Some((position, unlike)) = token.symbol.chars().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
+    if let Some((position, unlike)) = symbol.chars().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
         return Err(ApiError::bad_request(
-            "token.symbol",
+            field,
             format!(
                 "U+{:04X} at position {} is not a printable ASCII character; symbols are ASCII, so none can pass \
                  for another",
@@ -262,6 +262,13 @@ async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) 
             ),
         ));
     }
+    Ok(())
+}
+
+/// Lists a token, its symbol and name within bounds (they may come from a contract, which can answer anything).
+async fn insert_token_row(state: &AppState, resolved: &Resolved, token: &Token) -> ApiResult<()> {
+    check_symbol("token.symbol", &token.symbol)?;
+    let printable = |text: &str| !text.chars().any(char::is_control);
     if token.name.chars().count() > MAX_NAME || !printable(&token.name) {
         return Err(ApiError::bad_request(
             "token.name",

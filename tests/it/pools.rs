@@ -132,6 +132,20 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
         )
         .await;
     assert_error_body(status, &body, StatusCode::BAD_REQUEST, "is a uniswap clmm pool");
+    // What the caller labels a listed pool with is bounded as a listed token's symbol is, and its fee is a percentage.
+    for (field, value, named) in [
+        ("baseSymbol", json!("US\nDC"), "baseSymbol: must be 1 to 32 printable characters; got 'US?DC'"),
+        ("quoteSymbol", json!("x".repeat(33)), "quoteSymbol: must be 1 to 32"),
+        ("baseSymbol", json!("USD\u{20ae}0"), "baseSymbol: U+20AE at position 4"),
+        ("feePct", json!(-5), "feePct: must be a percentage from 0 to under 100; got -5"),
+        ("feePct", json!(1e300), "feePct: must be a percentage"),
+    ] {
+        let mut request =
+            json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "type": "clmm", "address": address});
+        request[field] = value;
+        let (status, body) = gw.post("/pools", request).await;
+        assert_error_body(status, &body, StatusCode::BAD_REQUEST, named);
+    }
     let response = gw
         .client()
         .delete(gw.url("/pools/0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc?chainNetwork=ethereum-devnet"))
