@@ -66,12 +66,12 @@ pub async fn balances(state: &AppState, request: BalancesRequest) -> AppResult<B
     let ctx = context(state, request.network.as_deref(), request.chain_network.as_deref())?;
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
     let book = state.token_book(&ctx.config, &ctx.network_name).await?;
-    let requested: Vec<String> = match request.tokens.filter(|t| !t.is_empty()) {
+    let requested = distinct_tokens(match request.tokens.filter(|t| !t.is_empty()) {
         Some(tokens) => tokens,
         None => {
             std::iter::once(book.native_symbol.clone()).chain(book.tokens.iter().map(|t| t.symbol.clone())).collect()
         }
-    };
+    })?;
     let mut erc20s = Vec::new();
     for name in requested.iter().filter(|name| !book.is_native(name)) {
         erc20s.push((name.clone(), book.resolve("tokens", name)?));
@@ -86,6 +86,24 @@ pub async fn balances(state: &AppState, request: BalancesRequest) -> AppResult<B
         balances.insert(name, Human(format_units(raw, token.decimals)));
     }
     Ok(BalancesResponse { balances })
+}
+
+/// The most tokens one balances or allowances request reads: each is a call inside one `eth_call`, whose size
+/// nodes bound (anvil refuses one of 100,000 calls), and no token list comes near it.
+const MAX_TOKENS_READ: usize = 1000;
+
+/// The token names a request gives, each once (the answer has one entry per name), and at most
+/// [`MAX_TOKENS_READ`] of them.
+fn distinct_tokens(mut names: Vec<String>) -> AppResult<Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|name| seen.insert(name.clone()));
+    if names.len() > MAX_TOKENS_READ {
+        return Err(AppError::invalid(
+            "tokens",
+            format!("at most {MAX_TOKENS_READ} different tokens per request; got {}", names.len()),
+        ));
+    }
+    Ok(names)
 }
 
 /// The contracts a spender name stands for on a network: `<connector>/<type>` or an address.
@@ -151,11 +169,11 @@ pub async fn allowances(state: &AppState, request: AllowancesRequest) -> AppResu
     let owner = wallet_address(&ctx.config, "address", request.address.as_deref())?;
     let spenders = spenders(&ctx.config, &ctx.network_name, &request.spender)?;
     let book = state.token_book(&ctx.config, &ctx.network_name).await?;
-    let tokens = request.tokens.iter().map(|name| book.resolve("tokens", name)).collect::<AppResult<Vec<_>>>()?;
+    let names = distinct_tokens(request.tokens)?;
+    let tokens = names.iter().map(|name| book.resolve("tokens", name)).collect::<AppResult<Vec<_>>>()?;
     let addresses: Vec<Address> = tokens.iter().map(|t| t.address).collect();
     let human = |amounts: &[U256]| -> BTreeMap<String, String> {
-        request
-            .tokens
+        names
             .iter()
             .zip(&tokens)
             .zip(amounts)
@@ -517,5 +535,24 @@ impl WrapRecipe {
                 wrapped_token: self.wrapped_token.clone(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_TOKENS_READ, distinct_tokens};
+
+    #[test]
+    fn token_names_are_read_once_each_and_at_most_a_thousand() {
+        let named = |count: usize| (0..count).map(|i| format!("T{i}")).collect::<Vec<_>>();
+        let given = ["WETH", "USDC", "WETH", "weth"].map(String::from).to_vec();
+        assert_eq!(distinct_tokens(given).unwrap(), ["WETH", "USDC", "weth"]);
+        assert_eq!(distinct_tokens(vec!["WETH".into(); 100_000]).unwrap(), ["WETH"]);
+        assert_eq!(distinct_tokens(named(MAX_TOKENS_READ)).unwrap().len(), MAX_TOKENS_READ);
+        let refused = distinct_tokens(named(MAX_TOKENS_READ + 1)).unwrap_err().to_string();
+        assert!(
+            refused.contains("tokens") && refused.contains("at most 1000") && refused.contains("1001"),
+            "{refused}"
+        );
     }
 }
