@@ -171,6 +171,54 @@ pub fn page(limit: Option<usize>, cursor: Option<&str>, default: usize, max: usi
     Ok((skip, limit))
 }
 
+/// An optional number a client may send as JSON text too (`"1.5"`), as Gateway's schema validation coerced it: curl
+/// scripts written against it quote their numbers. Not finite is refused whichever way it came.
+pub fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    struct Number;
+    impl<'de> serde::de::Visitor<'de> for Number {
+        type Value = Option<f64>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a finite number, as a JSON number or a string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Option<f64>, E> {
+            match text.trim().parse::<f64>() {
+                Ok(number) => self.visit_f64(number),
+                Err(_) => Err(E::invalid_value(serde::de::Unexpected::Str(text), &self)),
+            }
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, number: u64) -> Result<Option<f64>, E> {
+            Ok(Some(number as f64))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, number: i64) -> Result<Option<f64>, E> {
+            Ok(Some(number as f64))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, number: f64) -> Result<Option<f64>, E> {
+            match number.is_finite() {
+                true => Ok(Some(number)),
+                false => Err(E::invalid_value(serde::de::Unexpected::Float(number), &self)),
+            }
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<f64>, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<f64>, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<f64>, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+    deserializer.deserialize_any(Number)
+}
+
 /// A human amount as a client sends it: a JSON string or number. Kept as text so nothing is lost to floats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmountText(pub String);
@@ -250,6 +298,27 @@ mod tests {
     use proptest::prelude::*;
 
     use crate::config::{Config, install_templates};
+
+    #[test]
+    fn an_optional_number_is_taken_as_a_json_number_or_text_and_only_finite() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Body {
+            #[serde(default, deserialize_with = "super::optional_number")]
+            price: Option<f64>,
+        }
+        let read = |json: &str| serde_json::from_str::<Body>(json).map(|body| body.price).map_err(|e| e.to_string());
+        assert_eq!(read(r#"{"price": 1.5}"#), Ok(Some(1.5)));
+        assert_eq!(read(r#"{"price": "1.5"}"#), Ok(Some(1.5)));
+        assert_eq!(read(r#"{"price": " 3000 "}"#), Ok(Some(3000.0)));
+        assert_eq!(read(r#"{"price": 2}"#), Ok(Some(2.0)));
+        assert_eq!(read(r#"{"price": -2}"#), Ok(Some(-2.0)));
+        assert_eq!(read(r#"{"price": null}"#), Ok(None));
+        assert_eq!(read("{}"), Ok(None));
+        for refused in [r#""abc""#, r#""NaN""#, r#""inf""#, r#""1e400""#, "true", "[1]"] {
+            let error = read(&format!(r#"{{"price": {refused}}}"#)).unwrap_err();
+            assert!(error.contains("a finite number"), "{refused}: {error}");
+        }
+    }
 
     fn config() -> &'static Config {
         static CONFIG: std::sync::OnceLock<(tempfile::TempDir, Config)> = std::sync::OnceLock::new();

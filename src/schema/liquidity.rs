@@ -55,7 +55,9 @@ pub struct PositionRequest {
     /// The position's token id (add, remove, collect-fees, close, position-info).
     pub position_address: Option<String>,
     /// Lower and upper price of the range, quote per base (open, quote-position).
+    #[serde(default, deserialize_with = "crate::request::optional_number")]
     pub lower_price: Option<f64>,
+    #[serde(default, deserialize_with = "crate::request::optional_number")]
     pub upper_price: Option<f64>,
     /// Human amounts; one is enough, the other follows from the range and the price. Digits past a token's
     /// decimals are dropped (amounts computed as floats, e.g. base × price, are taken rounded down).
@@ -66,7 +68,9 @@ pub struct PositionRequest {
     #[param(value_type = Option<String>)]
     pub quote_token_amount: Option<AmountText>,
     /// 0-100 (remove).
+    #[serde(default, deserialize_with = "crate::request::optional_number")]
     pub percentage_to_remove: Option<f64>,
+    #[serde(default, deserialize_with = "crate::request::optional_number")]
     pub slippage_pct: Option<f64>,
 }
 
@@ -381,6 +385,7 @@ pub struct AmmCreatePoolRequest {
     /// Quote per base; overrides `quoteTokenAmount`.
     #[schema(value_type = Option<String>)]
     pub initial_price: Option<AmountText>,
+    #[serde(default, deserialize_with = "crate::request::optional_number")]
     pub slippage_pct: Option<f64>,
 }
 

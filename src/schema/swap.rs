@@ -42,6 +42,7 @@ pub struct SwapRequest {
     /// A specific pool (amm, clmm); otherwise the best listed pool for the pair.
     pub pool_address: Option<String>,
     /// Tolerance, 0-100; the connector's `slippagePct` when omitted.
+    #[serde(default, deserialize_with = "crate::request::optional_number")]
     pub slippage_pct: Option<f64>,
     /// The wallet (execute, the default wallet when omitted; a router quote names its shortfalls in `warnings`).
     pub wallet_address: Option<String>,
