@@ -194,7 +194,7 @@ impl Ethereum {
                         return Err(AppError::invalid(
                             "privateKey",
                             format!(
-                                "{address} is registered as a hardware wallet; remove it first (POST /wallet/remove) \
+                                "{address} is registered as a hardware wallet; remove it first (DELETE /wallet/remove) \
                                  to keep its key here"
                             ),
                         ));

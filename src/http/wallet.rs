@@ -143,7 +143,20 @@ async fn add_hardware_wallet(
     let address = parse_address("address", &request.address)?.to_checksum(None);
     let row = WalletRow { chain: CHAIN.into(), address: address.clone(), keystore: None };
     match state.storage().insert_wallet(&row).await {
-        Ok(()) | Err(StorageError::Duplicate(_)) => {}
+        Ok(()) => {}
+        Err(StorageError::Duplicate(_)) => {
+            // Re-added as it is ("ensure" scripts) is fine; a wallet whose key is kept here would go on signing here.
+            let stored = state.storage().wallets(CHAIN).await?.into_iter().find(|stored| stored.address == address);
+            if stored.is_some_and(|stored| stored.keystore.is_some()) {
+                return Err(ApiError::bad_request(
+                    "address",
+                    format!(
+                        "{address} is a wallet whose key this gateway keeps, and signs for here; remove it first \
+                         (DELETE /wallet/remove) to register it as a hardware wallet"
+                    ),
+                ));
+            }
+        }
         Err(other) => return Err(other.into()),
     }
     if request.set_default.unwrap_or(false) {

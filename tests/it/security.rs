@@ -583,7 +583,7 @@ async fn with_a_bearer_key_required_only_the_health_check_is_open_and_a_peer_fai
 /// A key for an address registered as a hardware wallet is refused, naming the row: taken, it would sign only
 /// until the next start (the stored row has no keystore) and then be gone.
 #[tokio::test]
-async fn a_key_for_a_hardware_wallet_is_refused_until_the_row_is_removed() {
+async fn a_key_for_a_hardware_wallet_and_a_hardware_registration_for_a_kept_key_are_refused() {
     let gw = TestGateway::start_in(common::devnet_conf(&["http://127.0.0.1:1".into()]), None, common::PASSPHRASE)
         .await
         .unwrap();
@@ -599,4 +599,11 @@ async fn a_key_for_a_hardware_wallet_is_refused_until_the_row_is_removed() {
     assert_eq!(removed.status(), StatusCode::OK);
     let (status, body) = gw.post("/wallet/add", add).await;
     assert_eq!((status, body["address"].as_str()), (StatusCode::OK, Some(address.as_str())), "{body}");
+    // And the other way: an address whose key is kept here is not taken as a hardware wallet, which it would not be.
+    let (status, body) = gw.post("/wallet/add-hardware", hardware.clone()).await;
+    assert_error_body(status, &body, StatusCode::BAD_REQUEST, "whose key this gateway keeps");
+    assert!(body["message"].as_str().unwrap().starts_with("address"), "{body}");
+    let (_, wallets) = gw.get("/wallet").await;
+    assert_eq!(wallets[0]["walletAddresses"], json!([address]), "{wallets}");
+    assert_eq!(wallets[0]["hardwareWalletAddresses"], json!([]), "{wallets}");
 }
