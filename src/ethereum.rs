@@ -189,7 +189,7 @@ impl Ethereum {
                 Ok(()) => {}
                 Err(StorageError::Duplicate(_)) => {
                     // Kept only in memory, the key would sign until the next start and then be gone.
-                    let stored = storage.wallets(CHAIN).await?.into_iter().find(|stored| stored.address == address);
+                    let stored = storage.wallet(CHAIN, &address).await?;
                     if stored.is_some_and(|stored| stored.keystore.is_none()) {
                         return Err(AppError::invalid(
                             "privateKey",

@@ -146,7 +146,7 @@ async fn add_hardware_wallet(
         Ok(()) => {}
         Err(StorageError::Duplicate(_)) => {
             // Re-added as it is ("ensure" scripts) is fine; a wallet whose key is kept here would go on signing here.
-            let stored = state.storage().wallets(CHAIN).await?.into_iter().find(|stored| stored.address == address);
+            let stored = state.storage().wallet(CHAIN, &address).await?;
             if stored.is_some_and(|stored| stored.keystore.is_some()) {
                 return Err(ApiError::bad_request(
                     "address",

@@ -55,6 +55,16 @@ impl Storage {
         rows.iter().map(wallet_from_row).collect()
     }
 
+    /// The stored wallet at `address`, if any: what a registration that found it taken learns it is.
+    pub async fn wallet(&self, chain: &str, address: &str) -> Result<Option<WalletRow>, StorageError> {
+        let row = sqlx::query("SELECT chain, address, keystore FROM wallets WHERE chain = $1 AND address = $2")
+            .bind(chain)
+            .bind(address)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(wallet_from_row).transpose()
+    }
+
     /// Replaces a wallet's keystore (the same key, encrypted anew).
     pub async fn update_wallet_keystore(&self, chain: &str, address: &str, keystore: &str) -> Result<(), StorageError> {
         sqlx::query("UPDATE wallets SET keystore = $1 WHERE chain = $2 AND address = $3")
