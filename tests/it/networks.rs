@@ -15,11 +15,18 @@ async fn set(gw: &TestGateway, path: &str, value: Value) -> (StatusCode, Value) 
     gw.post("/config/update", json!({"namespace": "ethereum-devnet", "path": path, "value": value})).await
 }
 
-async fn wrapped(gw: &TestGateway) -> alloy::rpc::types::Transaction {
+/// A wrap as the node holds it, and the base fee of the block that mined it. The block is read from the receipt:
+/// for a moment after mining, anvil still answers the transaction from its pool, without its block.
+async fn wrapped(gw: &TestGateway) -> (alloy::rpc::types::Transaction, u128) {
     let (status, body) = gw.post("/chains/ethereum/wrap", json!({"network": "devnet", "amount": "0.001"})).await;
     assert_eq!((status, body["status"].as_i64()), (StatusCode::OK, Some(1)), "{body}");
     let hash: B256 = body["signature"].as_str().unwrap().parse().unwrap();
-    gw.devnet_network().provider().get_transaction_by_hash(hash).await.unwrap().expect("the node has it")
+    let network = gw.devnet_network();
+    let node = network.provider();
+    let sent = node.get_transaction_by_hash(hash).await.unwrap().expect("the node has it");
+    let receipt = node.get_transaction_receipt(hash).await.unwrap().expect("mined");
+    let block = node.get_block_by_number(receipt.block_number.unwrap().into()).await.unwrap().unwrap();
+    (sent, u128::from(block.header.base_fee_per_gas.unwrap()))
 }
 
 #[tokio::test]
@@ -34,16 +41,14 @@ async fn a_tip_floor_lifts_every_tip_and_a_legacy_chain_gets_legacy_transactions
     assert_eq!(set(&gw, "minPriorityFee", json!(25)).await.0, StatusCode::OK);
     let (_, estimate) = gw.get("/chains/ethereum/estimate-gas?network=devnet").await;
     assert_eq!(estimate["maxPriorityFeePerGas"], "25", "{estimate}");
-    let sent = wrapped(&gw).await;
+    let (sent, base_fee) = wrapped(&gw).await;
     assert_eq!(sent.max_priority_fee_per_gas(), Some(25 * GWEI));
-    let block = gw.devnet_network().provider().get_block_by_number(sent.block_number.unwrap().into()).await;
-    let base_fee = u128::from(block.unwrap().unwrap().header.base_fee_per_gas.unwrap());
     assert!(sent.max_fee_per_gas() >= base_fee + 25 * GWEI, "the whole tip is payable");
 
     // BSC's rule: legacy, at the node's gas price or the floor, whichever is higher.
     assert_eq!(set(&gw, "transactionType", json!("legacy")).await.0, StatusCode::OK);
     let node_price = gw.devnet_network().provider().get_gas_price().await.unwrap();
-    let sent = wrapped(&gw).await;
+    let (sent, _) = wrapped(&gw).await;
     assert_eq!(sent.inner.tx_type(), alloy::consensus::TxType::Legacy);
     assert_eq!(sent.gas_price(), Some(node_price.max(25 * GWEI)));
     let (_, estimate) = gw.get("/chains/ethereum/estimate-gas?network=devnet").await;
@@ -51,9 +56,7 @@ async fn a_tip_floor_lifts_every_tip_and_a_legacy_chain_gets_legacy_transactions
 
     // A fixed legacy price on a chain with a floor: its tip is what is over the base fee, so the floor is on top.
     assert_eq!(set(&gw, "gasPrice", json!(1)).await.0, StatusCode::OK);
-    let sent = wrapped(&gw).await;
-    let block = gw.devnet_network().provider().get_block_by_number(sent.block_number.unwrap().into()).await;
-    let base_fee = u128::from(block.unwrap().unwrap().header.base_fee_per_gas.unwrap());
+    let (sent, base_fee) = wrapped(&gw).await;
     assert!(sent.gas_price() >= Some(base_fee + 25 * GWEI), "{:?} over a base fee of {base_fee}", sent.gas_price());
 
     // A floor the caps cannot pay is refused when it is set, naming both.
