@@ -43,6 +43,9 @@ struct Inner {
     pool_books: Derived<ListedPool, PoolBook>,
     clob_synced: std::sync::Mutex<BookSyncs>,
     answers: crate::answers::Answers,
+    /// amm and clmm quote requests resolved before their amount. Typed in `app::trading::resolved`, which lies
+    /// above this module (what it keeps holds a trading desk), so held here as `Any`.
+    resolutions: crate::answers::Kept<Arc<dyn std::any::Any + Send + Sync>>,
     /// Served without TLS (`--dev`): only loopback Host names are answered.
     plain_http: bool,
     /// Who may call beyond Host and Origin: the bearer key, the API's pages.
@@ -125,6 +128,7 @@ impl AppState {
             pool_books: Derived::default(),
             clob_synced: std::sync::Mutex::default(),
             answers: crate::answers::Answers::default(),
+            resolutions: crate::answers::Kept::default(),
             plain_http: serving.plain_http,
             access: serving.access,
             own_names: serving.own_names,
@@ -194,6 +198,20 @@ impl AppState {
         &self.0.answers
     }
 
+    /// Quote requests resolved before their amount: `app::trading::resolved` alone reads and keeps them.
+    pub fn resolutions(&self) -> &crate::answers::Kept<Arc<dyn std::any::Any + Send + Sync>> {
+        &self.0.resolutions
+    }
+
+    /// What a quote computed now is computed from, besides the chain: read before computing, so a change during
+    /// the computation makes what is kept stale rather than a stale value look current.
+    pub fn quote_inputs(&self) -> crate::answers::Inputs {
+        crate::answers::Inputs {
+            config_generation: self.config().generation(),
+            lists_epoch: self.storage().lists_epoch(),
+        }
+    }
+
     /// Pool state cached per block, for quotes.
     pub fn pool_states(&self) -> &connectors::core::state::PoolStates {
         &self.0.pool_states
@@ -259,6 +277,9 @@ impl AppState {
         if next.server.log_level != self.config().server.log_level {
             crate::logging::apply_log_level(&next.server.log_level);
         }
+        let generation = next.generation();
         *self.0.config.write().expect("config lock is never poisoned") = Arc::new(next);
+        // A resolved request holds its network: one the new config replaced is let go now, not at the next quote.
+        self.0.resolutions.forget_before(generation);
     }
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::extract::Query;
-use crate::answers::{Answer, Inputs};
+use crate::answers::Basis;
 use crate::app::trading::swap::Quoted;
 use crate::http::error::{ApiError, ApiResult};
 use crate::schema::swap::SwapRequest;
@@ -26,8 +26,8 @@ where
     Fut: Future<Output = Result<Quoted, E>>,
     ApiError: From<E>,
 {
-    let key = uri.path_and_query().map_or("", |line| line.as_str());
-    let inputs = Inputs { config_generation: state.config().generation(), lists_epoch: state.storage().lists_epoch() };
+    let key = line(uri);
+    let inputs = state.quote_inputs();
     if let Some(body) = state.answers().current(key, inputs) {
         count(true);
         return Ok(json(body));
@@ -41,9 +41,13 @@ where
     let body = Bytes::from(body);
     let (block, reorgs) = (quoted.response.block_number, quoted.network.reorgs());
     let network = std::sync::Arc::downgrade(&quoted.network);
-    let answer = Answer { body: body.clone(), inputs, network, block, reorgs, asked };
-    state.answers().keep(key, answer);
+    state.answers().keep(key, body.clone(), Basis { inputs, network, block, reorgs, asked });
     Ok(json(body))
+}
+
+/// A request's line: its path and query.
+pub fn line(uri: &Uri) -> &str {
+    uri.path_and_query().map_or("", |line| line.as_str())
 }
 
 /// An answer of JSON text already written.

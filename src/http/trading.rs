@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::answers;
 use super::extract::{Json, Query};
-use crate::app::trading::{amm, clmm, create, positions, router};
+use crate::app::trading::{amm, clmm, create, positions, resolved, router};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::request::network_name;
 use crate::schema::TxResponse;
@@ -52,8 +52,11 @@ macro_rules! get_answer {
         let Query(request) = Query::<$request>::from_uri(&$uri)?;
         Ok(axum::Json($handler(&$state, $connector, request).await?).into_response())
     }};
-    (answered, $state:ident, $connector:expr, $uri:ident, $request:ty, $handler:path) => {
-        answers::quote_swap(&$state, &$uri, |request| $handler(&$state, $connector, request)).await
+    (answered, $state:ident, $connector:expr, $uri:ident, $request:ty, $kind:path) => {
+        answers::quote_swap(&$state, &$uri, |request| {
+            resolved::quote_swap(&$state, $kind, $connector, request, answers::line(&$uri))
+        })
+        .await
     };
 }
 
@@ -89,7 +92,7 @@ get_op!(
     "/connectors/{connector}/amm/quote-swap",
     SwapRequest,
     QuoteSwapResponse,
-    amm::quote_swap,
+    TradingType::Amm,
     "Quotes a swap through a V2 pair, from cached reserves: SELL spends `amount` of the base token, BUY receives it."
 );
 post_op!(
@@ -119,7 +122,7 @@ get_op!(
     "/connectors/{connector}/clmm/quote-swap",
     SwapRequest,
     QuoteSwapResponse,
-    clmm::quote_swap,
+    TradingType::Clmm,
     "Quotes a swap through a V3 pool (the named one, or the best listed for the pair) with the pool's own math on cached ticks."
 );
 post_op!(
@@ -371,8 +374,12 @@ fn swap_kind(state: &AppState, request: &SwapRequest) -> ApiResult<TradingType> 
 async fn swap_quote(State(state): State<AppState>, uri: Uri) -> ApiResult<Response> {
     let Query(request) = Query::<SwapRequest>::from_uri(&uri)?;
     match swap_kind(&state, &request)? {
-        TradingType::Amm => answers::quote_swap(&state, &uri, |request| amm::quote_swap(&state, None, request)).await,
-        TradingType::Clmm => answers::quote_swap(&state, &uri, |request| clmm::quote_swap(&state, None, request)).await,
+        kind @ (TradingType::Amm | TradingType::Clmm) => {
+            answers::quote_swap(&state, &uri, |request| {
+                resolved::quote_swap(&state, kind, None, request, answers::line(&uri))
+            })
+            .await
+        }
         TradingType::Router => Ok(axum::Json(router::quote_swap(&state, None, request).await?).into_response()),
     }
 }

@@ -156,7 +156,7 @@ pub struct RouteSplit {
 }
 
 /// One pool of a route.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteStep {
     pub pool_address: String,

@@ -282,6 +282,56 @@ async fn an_identical_quote_is_answered_again_only_while_its_block_and_config_ho
 }
 
 #[tokio::test]
+async fn a_new_amount_is_answered_as_a_request_resolved_anew_would_be_and_a_config_change_resolves_again() {
+    let devnet = common::devnet().await;
+    let gw = TestGateway::on_devnet(&devnet).await;
+    // 60 WETH sold into the 0.05 % pool leave it under the 0.3 % ones for a small sell; it stays the deepest, so
+    // a large one still takes it: which pool a quote takes depends on its amount, in one block.
+    let deep = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640";
+    approve(&gw, "WETH", "uniswap/clmm").await;
+    let (status, body) = gw
+        .post("/trading/clmm/execute-swap", json!({"chainNetwork": "ethereum-devnet", "connector": "uniswap", "baseToken": "WETH", "quoteToken": "USDC", "amount": 60, "side": "SELL", "poolAddress": deep}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // No pool named: amm takes the listed pair, clmm the best of the pair's pools for each amount.
+    let asks = [
+        ("amm", "baseToken=WETH&quoteToken=USDC&side=SELL"),
+        ("clmm", "baseToken=WETH&quoteToken=USDC&side=SELL"),
+        ("clmm", "baseToken=USDC&quoteToken=WETH&side=BUY"),
+    ];
+    for (kind, ask) in asks {
+        quote(&gw, kind, &format!("{ask}&amount=2")).await;
+    }
+    // Each later amount is priced on those resolutions; a gateway that never saw the requests resolves each anew.
+    let mut pools = Vec::new();
+    for amount in ["3", "1000"] {
+        let fresh = TestGateway::on_devnet(&devnet).await;
+        for (kind, ask) in asks {
+            let (anew, _) = quote(&fresh, kind, &format!("{ask}&amount={amount}")).await;
+            let (priced, answer) = quote(&gw, kind, &format!("{ask}&amount={amount}")).await;
+            assert_eq!(priced, anew, "{kind} {ask} {amount}");
+            // What the answer says of its pool is the pool it priced on.
+            let pool = answer["poolAddress"].as_str().unwrap();
+            let (_, named) = quote(&gw, kind, &format!("{ask}&amount={amount}&poolAddress={pool}")).await;
+            assert_eq!((&named["amountOut"], &named["routePath"]), (&answer["amountOut"], &answer["routePath"]));
+            pools.push(answer["poolAddress"].clone());
+        }
+    }
+    assert_eq!(pools[1], pools[2], "a BUY of USDC is a SELL of WETH");
+    assert_ne!(pools[1], json!(deep), "a small sell takes a 0.3 % pool");
+    assert_eq!(pools[4], json!(deep), "a large sell takes the deepest pool");
+
+    // The desk was resolved under the config: a change resolves the request again, under the new setting.
+    let (status, body) =
+        gw.post("/config/update", json!({"namespace": "uniswap", "path": "slippagePct", "value": 2.5})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (kind, ask) in asks {
+        let (_, answer) = quote(&gw, kind, &format!("{ask}&amount=7")).await;
+        assert_eq!(answer["slippagePct"], "2.5", "{kind} {answer}");
+    }
+}
+
+#[tokio::test]
 async fn two_networks_with_one_chain_id_never_share_pool_state() {
     // A local fork configured as mainnet keeps chain id 31337, as does the devnet: same id, same pool address,
     // different chains.

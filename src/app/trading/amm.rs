@@ -7,7 +7,6 @@ use chains::tx::{Outcome, SentTx};
 use connectors::core::family::{Family, TradingType};
 use connectors::core::pool_address::PoolAddress;
 use connectors::core::route::Route;
-use connectors::routing::split::Routing;
 use connectors::v2::math::{V2QuoteError, deposit, redeemed};
 use connectors::v2::pair::V2PairState;
 
@@ -15,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Desk;
 use super::pool::{base_of, pair_contract, pools_for_pair};
-use super::swap::{self, Order, Planned, Quoted};
+use super::swap::{self, Order, Planned};
 use crate::app::sending::{Recipe, keep};
 use crate::error::{AppError, AppResult};
 use crate::request::{Human, optional_pool_address};
@@ -42,17 +41,18 @@ async fn pair_for(
     Ok(v2.pair(state.pool_states(), &desk.network, address.into()).await?)
 }
 
-async fn plan(state: &AppState, desk: Desk, request: &SwapRequest) -> AppResult<Planned> {
+/// The order a swap request names, and its one route: through the named pair, else the pair's.
+pub async fn resolve(state: &AppState, desk: &Desk, request: &SwapRequest) -> AppResult<(Order, Vec<Route>)> {
     // A request naming both tokens is resolved before its pair is looked up; one naming only the base, after.
     let named = match request.quote_token.as_deref().is_some_and(|quote| !quote.is_empty()) {
-        true => Some(Order::resolve(&desk, request, None)?),
+        true => Some(Order::resolve(desk, request, None)?),
         false => None,
     };
     let named_tokens = named.as_ref().map(|order| (order.base.address, order.quote.address));
-    let pair = pair_for(state, &desk, request.pool()?, named_tokens).await?;
+    let pair = pair_for(state, desk, request.pool()?, named_tokens).await?;
     let order = match named {
         Some(order) => order,
-        None => Order::resolve(&desk, request, Some((pair.token0, pair.token1)))?,
+        None => Order::resolve(desk, request, Some((pair.token0, pair.token1)))?,
     };
     if pair.reserves_for(order.token_in().address).is_err() || pair.reserves_for(order.token_out().address).is_err() {
         return Err(AppError::invalid(
@@ -61,13 +61,13 @@ async fn plan(state: &AppState, desk: Desk, request: &SwapRequest) -> AppResult<
         ));
     }
     let route = Route::single(Family::V2, pair.address, 0, order.token_in().address, order.token_out().address);
-    let quote = swap::quote_route(state.pool_states(), &desk, &route, order.amount).await?;
-    Ok(Planned { desk, order, routing: Routing::single(route, quote) })
+    Ok((order, vec![route]))
 }
 
-pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> AppResult<Quoted> {
-    let desk = Desk::resolve(state, request.target(connector)).await?;
-    Ok(plan(state, desk, &request).await?.quoted())
+async fn plan(state: &AppState, desk: Desk, request: &SwapRequest) -> AppResult<Planned> {
+    let (order, routes) = resolve(state, &desk, request).await?;
+    let routing = swap::best_routing(state.pool_states(), &desk, &order, &routes).await?;
+    Ok(Planned { desk, order, routing })
 }
 
 pub async fn execute_swap(

@@ -2,18 +2,15 @@
 //! and a pool's state with its liquidity bins.
 
 use alloy::primitives::{Address, U256};
-use connectors::Side;
 use connectors::clmm::pool::ClmmPool;
 use connectors::clmm::range::Orientation;
 use connectors::core::family::TradingType;
 use connectors::core::pool_address::PoolAddress;
 use connectors::core::route::Route;
-use connectors::routing::search::best;
-use connectors::routing::split::Routing;
 
 use super::Desk;
 use super::pool::{base_of, no_pool, pool_state, pools_for_pair};
-use super::swap::{self, Order, Planned, Quoted};
+use super::swap::{self, Order, Planned};
 use crate::error::{AppError, AppResult};
 use crate::request::{Human, parse_pool_address};
 use crate::schema::TxResponse;
@@ -38,50 +35,35 @@ async fn candidate_pools(state: &AppState, desk: &Desk, pair: (Address, Address)
     }
 }
 
-async fn plan(state: &AppState, desk: Desk, request: &SwapRequest) -> AppResult<Planned> {
+/// The order a swap request names, and a route through each pool it may take: the named one, else the pair's.
+pub async fn resolve(state: &AppState, desk: &Desk, request: &SwapRequest) -> AppResult<(Order, Vec<Route>)> {
     let named_pool = match request.pool()? {
-        Some(pool) => Some(pool_state(state, &desk, pool).await?),
+        Some(pool) => Some(pool_state(state, desk, pool).await?),
         None => None,
     };
-    let order = Order::resolve(&desk, request, named_pool.as_ref().map(ClmmPool::tokens))?;
+    let order = Order::resolve(desk, request, named_pool.as_ref().map(ClmmPool::tokens))?;
+    let (token_in, token_out) = (order.token_in().address, order.token_out().address);
     let pools = match named_pool {
         Some(pool) => vec![pool],
-        None => candidate_pools(state, &desk, (order.token_in().address, order.token_out().address)).await?,
+        None => candidate_pools(state, desk, (token_in, token_out)).await?,
     };
-    let mut quoted = Vec::new();
-    let mut last_error = None;
+    let mut routes = Vec::with_capacity(pools.len());
     for pool in pools {
-        if !pool.has_token(order.token_in().address) || !pool.has_token(order.token_out().address) {
+        if !pool.has_token(token_in) || !pool.has_token(token_out) {
             return Err(AppError::invalid(
                 "poolAddress",
                 format!("pool {} does not trade {}/{}", pool.address(), order.base.symbol, order.quote.symbol),
             ));
         }
-        let (token_in, token_out) = (order.token_in().address, order.token_out().address);
-        let route = Route::single(pool.family(), pool.address(), pool.tier(), token_in, token_out);
-        match swap::quote_route(state.pool_states(), &desk, &route, order.amount).await {
-            Ok(quote) => quoted.push((route, quote)),
-            // A pool that cannot fill the amount is passed over; a node that failed fails the quote, so no
-            // answer is ever chosen from the pools that happened to load.
-            Err(error) if error.is_refusal() => last_error = Some(error),
-            Err(error) => return Err(error),
-        }
+        routes.push(Route::single(pool.family(), pool.address(), pool.tier(), token_in, token_out));
     }
-    // Pools read on either side of a new block were compared across blocks: the answer says the older one.
-    let oldest = quoted.iter().map(|(_, quote)| quote.block).min();
-    let (route, mut quote) = match best(order.side == Side::Sell, quoted) {
-        Some(best) => best,
-        None => {
-            return Err(last_error.unwrap_or_else(|| AppError::invalid("amount", "no pool can fill this amount")));
-        }
-    };
-    quote.block = oldest.unwrap_or(quote.block);
-    Ok(Planned { desk, order, routing: Routing::single(route, quote) })
+    Ok((order, routes))
 }
 
-pub async fn quote_swap(state: &AppState, connector: Option<&str>, request: SwapRequest) -> AppResult<Quoted> {
-    let desk = Desk::resolve(state, request.target(connector)).await?;
-    Ok(plan(state, desk, &request).await?.quoted())
+async fn plan(state: &AppState, desk: Desk, request: &SwapRequest) -> AppResult<Planned> {
+    let (order, routes) = resolve(state, &desk, request).await?;
+    let routing = swap::best_routing(state.pool_states(), &desk, &order, &routes).await?;
+    Ok(Planned { desk, order, routing })
 }
 
 pub async fn execute_swap(

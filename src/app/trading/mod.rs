@@ -11,6 +11,7 @@ pub mod clmm;
 pub mod create;
 pub mod pool;
 pub mod positions;
+pub mod resolved;
 pub mod router;
 pub mod swap;
 

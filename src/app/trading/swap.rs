@@ -17,6 +17,7 @@ use connectors::core::route::{Leg, Route, RouteQuote, SwapLimits};
 use connectors::core::state::PoolStates;
 use connectors::dex::Protocol;
 use connectors::routing::gas::gas;
+use connectors::routing::search::best;
 use connectors::routing::split::Routing;
 use serde::{Deserialize, Serialize};
 
@@ -75,11 +76,13 @@ impl Order {
         if base.address == quote.address {
             return Err(AppError::invalid("quoteToken", "must differ from baseToken"));
         }
-        let raw = request.amount.parse("amount", base.decimals)?.raw;
-        if raw.is_zero() {
-            return Err(AppError::invalid("amount", "must be greater than zero"));
-        }
+        let raw = amount_of(request, &base)?;
         Ok(Order::new(side, base, quote, raw))
+    }
+
+    /// This order's side and tokens, for the amount `request` names.
+    pub fn for_amount(&self, request: &SwapRequest) -> AppResult<Order> {
+        Ok(Order::new(self.side, self.base.clone(), self.quote.clone(), amount_of(request, &self.base)?))
     }
 
     /// An order for `amount` raw units of `base`: SELL spends exactly that, BUY receives exactly that.
@@ -108,13 +111,91 @@ impl Order {
     }
 }
 
+/// The raw amount of `base` a swap request names.
+fn amount_of(request: &SwapRequest, base: &Token) -> AppResult<U256> {
+    let raw = request.amount.parse("amount", base.decimals)?.raw;
+    match raw.is_zero() {
+        true => Err(AppError::invalid("amount", "must be greater than zero")),
+        false => Ok(raw),
+    }
+}
+
+/// The best of `routes` for `order`, each quoted on cached pool state. A route that cannot fill the amount is
+/// passed over; a node that failed fails the quote, so no answer is ever chosen from the routes that happened to
+/// load.
+pub async fn best_routing(states: &PoolStates, desk: &Desk, order: &Order, routes: &[Route]) -> AppResult<Routing> {
+    let mut quoted = Vec::with_capacity(routes.len());
+    let mut last_error = None;
+    for route in routes {
+        match quote_route(states, desk, route, order.amount).await {
+            Ok(quote) => quoted.push((route, quote)),
+            Err(error) if error.is_refusal() => last_error = Some(error),
+            Err(error) => return Err(error),
+        }
+    }
+    // Pools read on either side of a new block were compared across blocks: the answer says the older one.
+    let oldest = quoted.iter().map(|(_, quote)| quote.block).min();
+    let Some((route, mut quote)) = best(order.side == Side::Sell, quoted) else {
+        return Err(last_error.unwrap_or_else(|| AppError::invalid("amount", "no pool can fill this amount")));
+    };
+    quote.block = oldest.unwrap_or(quote.block);
+    Ok(Routing::single(route.clone(), quote))
+}
+
 /// A quote, and the network it was computed on.
 pub struct Quoted {
     pub response: QuoteSwapResponse,
     pub network: Arc<Network>,
 }
 
+/// What a quote's answer says of its route whatever the amount: its pools, path and tokens. Kept with a resolved
+/// request, so that each amount is answered without writing them again.
+#[derive(Clone)]
+pub struct RouteText {
+    pool_address: Option<String>,
+    route_path: String,
+    steps: Vec<RouteStep>,
+    token_in: String,
+    token_out: String,
+}
+
+impl RouteText {
+    /// The text of `order` taking `route` whole.
+    pub fn of(desk: &Desk, order: &Order, route: &Route) -> RouteText {
+        RouteText {
+            pool_address: only_pool(route).map(|pool| pool.to_string()),
+            route_path: route_path(desk, route),
+            steps: steps(route),
+            token_in: chains::checksum(order.token_in().address),
+            token_out: chains::checksum(order.token_out().address),
+        }
+    }
+
+    /// The text of a routing: a route's own, or for a split each leg's path after its share of the amount.
+    fn of_routing(desk: &Desk, order: &Order, routing: &Routing) -> RouteText {
+        match &routing.legs[..] {
+            [leg] => RouteText::of(desk, order, &leg.route),
+            legs => RouteText {
+                pool_address: None,
+                route_path: legs
+                    .iter()
+                    .map(|leg| format!("{}% {}", share(order, routing, leg).0, route_path(desk, &leg.route)))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                steps: legs.iter().flat_map(|leg| steps(&leg.route)).collect(),
+                token_in: chains::checksum(order.token_in().address),
+                token_out: chains::checksum(order.token_out().address),
+            },
+        }
+    }
+}
+
 pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwapResponse {
+    priced_response(desk, order, routing, RouteText::of_routing(desk, order, routing))
+}
+
+/// The answer to a quote whose route says `text`.
+pub fn priced_response(desk: &Desk, order: &Order, routing: &Routing, text: RouteText) -> QuoteSwapResponse {
     let quote = &routing.quote;
     let (amount_in, amount_out) = (quote.amount_in, quote.amount_out);
     let (min_out, max_in) = match order.side {
@@ -127,24 +208,16 @@ pub fn quote_response(desk: &Desk, order: &Order, routing: &Routing) -> QuoteSwa
     };
     let executed = f64::from(amount_out) / f64::from(amount_in);
     let impact = ((1.0 - executed / quote.mid_out_per_in) * 100.0).max(0.0);
-    let route_path = match &routing.legs[..] {
-        [leg] => route_path(desk, &leg.route),
-        legs => legs
-            .iter()
-            .map(|leg| format!("{}% {}", share(order, routing, leg).0, route_path(desk, &leg.route)))
-            .collect::<Vec<_>>()
-            .join(" + "),
-    };
     let mut impact = format!("{impact:.6}");
     impact.truncate(impact.trim_end_matches('0').trim_end_matches('.').len());
     QuoteSwapResponse {
-        pool_address: single_pool(&routing.legs).map(|pool| pool.to_string()),
-        route_path: Some(route_path),
+        pool_address: text.pool_address,
+        route_path: Some(text.route_path),
         quote_id: None,
-        route: routing.legs.iter().flat_map(|leg| steps(&leg.route)).collect(),
+        route: text.steps,
         splits: Vec::new(),
-        token_in: chains::checksum(order.token_in().address),
-        token_out: chains::checksum(order.token_out().address),
+        token_in: text.token_in,
+        token_out: text.token_out,
         amount_in: Human(chains::amount::format_units(amount_in, order.token_in().decimals)),
         amount_out: Human(chains::amount::format_units(amount_out, order.token_out().decimals)),
         price: Human(price),
@@ -186,7 +259,15 @@ fn share(order: &Order, routing: &Routing, leg: &Leg) -> Human {
 /// The one pool of a routing through a single pool.
 fn single_pool(legs: &[Leg]) -> Option<PoolAddress> {
     match legs {
-        [leg] if leg.route.hops.len() == 1 => Some(leg.route.hops[0].pool),
+        [leg] => only_pool(&leg.route),
+        _ => None,
+    }
+}
+
+/// The one pool of a route through a single pool.
+fn only_pool(route: &Route) -> Option<PoolAddress> {
+    match &route.hops[..] {
+        [hop] => Some(hop.pool),
         _ => None,
     }
 }
