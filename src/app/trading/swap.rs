@@ -328,11 +328,6 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// The quote, and the network whose chain state it was computed from.
-    pub fn quoted(&self) -> Quoted {
-        Quoted { response: quote_response(&self.desk, &self.order, &self.routing), network: self.desk.network.clone() }
-    }
-
     /// Checks the allowance, sends the swap in one transaction through the router of the `router` family (or,
     /// when `None`, the router that takes this routing) and reads what moved. `kind` (`amm`, `clmm`, `router`)
     /// names the spender in messages.
