@@ -143,9 +143,10 @@ async fn get_pool(
     Path(pair): Path<String>,
     Query(query): Query<PoolsQuery>,
 ) -> ApiResult<axum::Json<PoolEntry>> {
-    let (base, quote) = pair.split_once('-').ok_or_else(|| {
-        ApiError::bad_request("tradingPair", format!("{} is not BASE-QUOTE, e.g. WETH-USDC", chains::quoted(&pair)))
-    })?;
+    let (base, quote) =
+        pair.split_once('-').filter(|(base, quote)| !base.is_empty() && !quote.is_empty()).ok_or_else(|| {
+            ApiError::bad_request("tradingPair", format!("{} is not BASE-QUOTE, e.g. WETH-USDC", chains::quoted(&pair)))
+        })?;
     let config = state.config();
     let (network, pools) = entries(&state, &config, &query).await?;
     pools

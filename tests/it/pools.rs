@@ -22,6 +22,10 @@ async fn pools_are_listed_found_on_chain_added_and_removed() {
     assert_eq!(pool["address"], "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dc");
     let (status, body) = gw.get("/pools/WETH-DAI?chainNetwork=ethereum-devnet&type=amm").await;
     assert_error_body(status, &body, StatusCode::NOT_FOUND, "GET /pools/find");
+    for half in ["WETH-", "-USDC", "WETHUSDC"] {
+        let (status, body) = gw.get(&format!("/pools/{half}?chainNetwork=ethereum-devnet&type=amm")).await;
+        assert_error_body(status, &body, StatusCode::BAD_REQUEST, "tradingPair");
+    }
 
     // On-chain discovery through the factories (and V4's StateView): Uniswap V2 + two V3 tiers + V4's 0.3 %,
     // PancakeSwap V2 + two V3 tiers.
