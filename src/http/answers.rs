@@ -11,18 +11,19 @@ use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::extract::Query;
-use crate::answers::Basis;
+use crate::answers::{Basis, Inputs};
 use crate::app::trading::swap::Quoted;
 use crate::http::error::{ApiError, ApiResult};
 use crate::schema::swap::SwapRequest;
 use crate::state::AppState;
 
 /// Answers a quote-swap request with the kept answer to the same request line when it is current, or computes,
-/// keeps and returns a new one. What it was computed from is read before computing, so a change during the
-/// computation makes the kept answer stale rather than a stale answer look current.
+/// keeps and returns a new one. What it was computed from is read before computing, and handed to the computation
+/// (which keeps what it resolves under the same), so a change during the computation makes the kept answer stale
+/// rather than a stale answer look current.
 pub async fn quote_swap<F, Fut, E>(state: &AppState, uri: &Uri, compute: F) -> ApiResult<Response>
 where
-    F: FnOnce(SwapRequest) -> Fut,
+    F: FnOnce(SwapRequest, Inputs) -> Fut,
     Fut: Future<Output = Result<Quoted, E>>,
     ApiError: From<E>,
 {
@@ -35,7 +36,7 @@ where
     count(false);
     let asked = Instant::now();
     let Query(request) = Query::from_uri(uri)?;
-    let quoted = compute(request).await?;
+    let quoted = compute(request, inputs).await?;
     let mut body = Vec::with_capacity(1024);
     serde_json::to_writer(&mut body, &quoted.response).map_err(ApiError::internal)?;
     let body = Bytes::from(body);

@@ -53,8 +53,8 @@ macro_rules! get_answer {
         Ok(axum::Json($handler(&$state, $connector, request).await?).into_response())
     }};
     (answered, $state:ident, $connector:expr, $uri:ident, $request:ty, $kind:path) => {
-        answers::quote_swap(&$state, &$uri, |request| {
-            resolved::quote_swap(&$state, $kind, $connector, request, answers::line(&$uri))
+        answers::quote_swap(&$state, &$uri, |request, inputs| {
+            resolved::quote_swap(&$state, $kind, $connector, request, answers::line(&$uri), inputs)
         })
         .await
     };
@@ -375,8 +375,8 @@ async fn swap_quote(State(state): State<AppState>, uri: Uri) -> ApiResult<Respon
     let Query(request) = Query::<SwapRequest>::from_uri(&uri)?;
     match swap_kind(&state, &request)? {
         kind @ (TradingType::Amm | TradingType::Clmm) => {
-            answers::quote_swap(&state, &uri, |request| {
-                resolved::quote_swap(&state, kind, None, request, answers::line(&uri))
+            answers::quote_swap(&state, &uri, |request, inputs| {
+                resolved::quote_swap(&state, kind, None, request, answers::line(&uri), inputs)
             })
             .await
         }

@@ -25,16 +25,17 @@ struct Resolved {
     texts: Vec<RouteText>,
 }
 
-/// Quotes a swap through one pool of `kind` (`amm` or `clmm`) as `line`, the request's line, asks.
+/// Quotes a swap through one pool of `kind` (`amm` or `clmm`) as `line`, the request's line, asks, computed
+/// from `inputs` (read before computing, as the kept answers read them).
 pub async fn quote_swap(
     state: &AppState,
     kind: TradingType,
     connector: Option<&str>,
     request: SwapRequest,
     line: &str,
+    inputs: Inputs,
 ) -> AppResult<Quoted> {
     let key = key(kind, line);
-    let inputs = state.quote_inputs();
     let kept = state.resolutions().current(&key, inputs).and_then(|kept| kept.downcast::<Resolved>().ok());
     let resolved = match kept {
         Some(resolved) => resolved,
