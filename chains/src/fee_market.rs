@@ -7,9 +7,16 @@ use alloy::providers::Provider;
 use alloy::rpc::client::BatchRequest;
 use alloy::rpc::types::FeeHistory;
 
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
 use crate::error::ChainError;
 use crate::gas::{Fees, MarketFees, capped, gwei_to_wei};
 use crate::network::Network;
+
+/// How long after a send the market's fees are read as each block comes: a bot trading sends again within it.
+/// On a network whose blocks come faster than the poller looks (every second for a remote node), a read a poll.
+const READ_AHEAD_FOR: Duration = Duration::from_secs(60);
 
 /// The fees the configuration and the node call for in the latest block, before caps: read once a block (the
 /// block poller's latest), however many sends and quotes ask meanwhile. A base fee moves only with a block, and a
@@ -17,6 +24,48 @@ use crate::network::Network;
 /// only put another request to the node in the way of a send.
 pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
     network.once_a_block(&network.market_fees, || read_in_block(network)).await
+}
+
+/// Reads the market's fees now, without waiting, and again as each block comes for the next [`READ_AHEAD_FOR`]:
+/// a send then finds its block's fees read, or being read since the block was seen, instead of reading them on
+/// its own way to the node (measured: the read was what the write-ahead record waited on). One reader a network;
+/// each call extends its time.
+pub fn read_ahead(network: &Arc<Network>) {
+    let until = Instant::now() + READ_AHEAD_FOR;
+    let follow = network.fees_read_ahead.lock().expect("fee reader").replace(until).is_none();
+    let network = network.clone();
+    tokio::spawn(async move {
+        // A read that fails is asked again by the send, which tells why.
+        let _ = market_fees(&network).await;
+        if follow {
+            follow_blocks(Arc::downgrade(&network)).await;
+        }
+    });
+}
+
+/// Reads the market's fees in each new block while a send asked for them lately; ends with the network (a config
+/// change drops it) or when no send asked for [`READ_AHEAD_FOR`].
+async fn follow_blocks(network: Weak<Network>) {
+    let blocks = network.upgrade().and_then(|network| network.blocks());
+    let stop = |network: &Network| *network.fees_read_ahead.lock().expect("fee reader") = None;
+    let Some(mut blocks) = blocks else {
+        // The node could not tell its latest block: the next send starts over.
+        if let Some(network) = network.upgrade() {
+            stop(&network);
+        }
+        return;
+    };
+    while blocks.changed().await.is_ok() {
+        let Some(network) = network.upgrade() else { return };
+        {
+            let mut until = network.fees_read_ahead.lock().expect("fee reader");
+            if until.is_none_or(|until| Instant::now() > until) {
+                *until = None;
+                return;
+            }
+        }
+        let _ = market_fees(&network).await;
+    }
 }
 
 /// The fees the configuration and the node call for now, before caps, read afresh: what a replacement outbids

@@ -73,6 +73,9 @@ pub struct Network {
     pub(crate) market_fees: BlockMemo<MarketFees>,
     /// The L1 fee parameters as read in a block, shared likewise (an OP-stack chain sets them once a block).
     pub(crate) l1_fee_params: BlockMemo<L1FeeParams>,
+    /// Until when the market's fees are read as each block comes (a send asked for them lately): `Some` while a
+    /// reader follows the blocks ([`crate::fee_market::read_ahead`]).
+    pub(crate) fees_read_ahead: std::sync::Mutex<Option<std::time::Instant>>,
     /// How many times the block poller saw the latest block replaced by another at the same height.
     reorgs: Arc<AtomicU64>,
     /// The latest block's number and hash as last seen, by the block poller or in a receipt: a reorg is told by
@@ -106,6 +109,7 @@ impl Network {
             instance,
             market_fees: BlockMemo::default(),
             l1_fee_params: BlockMemo::default(),
+            fees_read_ahead: std::sync::Mutex::new(None),
             scans: std::sync::Mutex::default(),
             reorgs: Arc::default(),
             tip: Arc::default(),

@@ -194,9 +194,11 @@ impl Storage {
     }
 }
 
-/// A pool whose SQLite connections wait for busy writers, keep foreign keys, and commit with `synchronous`.
+/// A pool whose SQLite connections wait for busy writers, keep foreign keys, and commit with `synchronous`. They
+/// are not pinged before each use, as connections to a server are: one to a file does not go stale, and the ping
+/// is a trip to its worker thread on the way of every write-ahead record.
 fn sqlite_tuned(options: AnyPoolOptions, backend: Backend, synchronous: &'static str) -> AnyPoolOptions {
-    options.after_connect(move |conn, _| {
+    options.test_before_acquire(backend != Backend::Sqlite).after_connect(move |conn, _| {
         Box::pin(async move {
             if backend == Backend::Sqlite {
                 conn.execute("PRAGMA busy_timeout = 10000").await?;

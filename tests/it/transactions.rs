@@ -496,6 +496,46 @@ async fn fees_read_in_a_block_newer_than_known_are_not_read_again_when_that_bloc
     assert_eq!(fee_reads.load(Ordering::Relaxed), before + 1, "read once in block {}", known + 1);
 }
 
+/// After a send, the market's fees are read as each block comes, with no request asking: the next send finds its
+/// block's fees read. Before any send, and between blocks, they are not read.
+#[tokio::test]
+async fn after_a_send_the_fees_of_each_new_block_are_read_ahead_once() {
+    let devnet = common::devnet().await;
+    let fee_reads = Arc::new(AtomicUsize::new(0));
+    let gw = behind(&devnet, {
+        let fee_reads = fee_reads.clone();
+        move |method, _| {
+            if method == "eth_feeHistory" {
+                fee_reads.fetch_add(1, Ordering::Relaxed);
+            }
+            common::Interception::Forward
+        }
+    })
+    .await;
+    let anvil = node(&devnet);
+    let (status, body) = gw.get("/chains/ethereum/status?network=devnet").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let idle = fee_reads.load(Ordering::Relaxed);
+    anvil.anvil_mine(Some(1), None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fee_reads.load(Ordering::Relaxed), idle, "no send asked for fees yet");
+
+    let (status, body) = wrap(&gw, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The wrap's own block is read ahead too; then the reads settle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = fee_reads.load(Ordering::Relaxed);
+    anvil.anvil_mine(Some(1), None).await.unwrap();
+    let read = async {
+        while fee_reads.load(Ordering::Relaxed) == before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read).await.expect("the new block's fees are read");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fee_reads.load(Ordering::Relaxed), before + 1, "read once in the new block");
+}
+
 /// A gateway ([`behind`]) whose node holds each call of `method` for `pause` while the flag answered is set.
 async fn holding(devnet: &Devnet, method: &'static str, pause: Duration) -> (TestGateway, Arc<AtomicBool>) {
     let slow = Arc::new(AtomicBool::new(false));

@@ -179,6 +179,7 @@ impl<L: Ledger> TxSender<L> {
         label: &str,
         ready: impl std::future::Future<Output = Option<Prepared>>,
     ) -> Result<Option<(SentTx, Outcome)>, ChainError> {
+        crate::fee_market::read_ahead(network);
         let (prepared_tx, prepared) = tokio::sync::oneshot::channel();
         let plan = Plan::WhenPrepared(Preparing {
             call: call.clone(),
@@ -189,6 +190,9 @@ impl<L: Ledger> TxSender<L> {
         // On the heap: what it awaits (simulation, fee reads, a caller's checks) makes a deep future.
         let ready = Box::pin(ready);
         let give = async {
+            // The send's task first: it takes the lock and starts reading the ledger (the write ahead's way, the
+            // longer one) before the preparation's node calls are made.
+            tokio::task::yield_now().await;
             let _ = prepared_tx.send(ready.await);
         };
         let (sent, ()) = tokio::join!(self.run_locked(network, signer, plan), give);
@@ -417,15 +421,28 @@ impl<L: Ledger> TxSender<L> {
         network: &Network,
         signer: &PrivateKeySigner,
         job: &Job,
-        (nonce, fees, replaces): (u64, Fees, Option<B256>),
+        at: (u64, Fees, Option<B256>),
     ) -> Result<Written, ChainError> {
-        let (hash, raw) = sign(signer, network.chain_id(), nonce, job.gas_limit, fees, &job.call)?;
+        let signed = sign(signer, network.chain_id(), at.0, job.gas_limit, at.1, &job.call)?;
+        self.record(session, network, signer.address(), job, at, signed).await
+    }
+
+    /// Records `signed`, `job` signed at `nonce` with `fees`, replacing `replaces`.
+    async fn record(
+        &self,
+        session: &mut L::Session,
+        network: &Network,
+        sender: Address,
+        job: &Job,
+        (nonce, _, replaces): (u64, Fees, Option<B256>),
+        (hash, raw): Written,
+    ) -> Result<Written, ChainError> {
         session
             .record(&LedgerTx {
                 hash,
                 chain_id: network.chain_id(),
                 network: network.name().to_string(),
-                sender: signer.address(),
+                sender,
                 nonce,
                 raw: raw.clone(),
                 status: TxStatus::Signed,

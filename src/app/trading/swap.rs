@@ -41,9 +41,7 @@ pub async fn reading_fees_meanwhile<T>(
     network: &Arc<Network>,
     plan: impl std::future::Future<Output = AppResult<T>>,
 ) -> AppResult<T> {
-    let network = network.clone();
-    // A read that fails is asked again by the send, which tells why.
-    tokio::spawn(async move { chains::fee_market::market_fees(&network).await.ok() });
+    chains::fee_market::read_ahead(network);
     plan.await
 }
 

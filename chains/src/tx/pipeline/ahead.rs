@@ -8,7 +8,7 @@
 use alloy::signers::local::PrivateKeySigner;
 
 use super::{
-    Job, Ledger, NonceChoice, Placement, Prepared, Preparing, SenderSession, TxKind, TxSender, Written, prepare,
+    Job, Ledger, NonceChoice, Placement, Prepared, Preparing, SenderSession, TxKind, TxSender, Written, prepare, sign,
 };
 use crate::error::ChainError;
 use crate::network::Network;
@@ -37,15 +37,22 @@ impl<L: Ledger> TxSender<L> {
         };
         let from = signer.address();
         let (pending, ahead) = tokio::join!(network.pending_nonce(from), async {
-            // Read before anything is written ahead, and at any count: the node's is not known yet.
-            let rows = session.unsettled(network.name(), network.chain_id(), from, 0).await?;
-            let Some(recalled) = prepare::recalled(&self.gas_limits, network, &call).await else {
-                return Ok((rows, None));
-            };
-            let guessed = match guess {
-                Some(nonce) => {
+            // Signed at the guess while the wallet's unsettled rows are read; recorded once they are: they are read
+            // before anything is written ahead, and at any count (the node's is not known yet).
+            let (rows, signed) = tokio::join!(session.unsettled(network.name(), network.chain_id(), from, 0), async {
+                let recalled = prepare::recalled(&self.gas_limits, network, &call).await?;
+                let at_guess = guess.map(|nonce| {
+                    let signed = sign(signer, network.chain_id(), nonce, recalled.gas_limit, recalled.fees, &call);
+                    (nonce, signed)
+                });
+                Some((recalled, at_guess))
+            });
+            let rows = rows?;
+            let Some((recalled, at_guess)) = signed else { return Ok((rows, None)) };
+            let guessed = match at_guess {
+                Some((nonce, signed)) => {
                     let at = (nonce, recalled.fees, None);
-                    Some((nonce, self.write_ahead(session, network, signer, &job_at(recalled), at).await?))
+                    Some((nonce, self.record(session, network, from, &job_at(recalled), at, signed?).await?))
                 }
                 None => None,
             };
