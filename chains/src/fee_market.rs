@@ -26,40 +26,37 @@ pub async fn market_fees(network: &Network) -> Result<MarketFees, ChainError> {
     network.once_a_block(&network.market_fees, || read_in_block(network)).await
 }
 
-/// Reads the market's fees now, without waiting, and again as each block comes for the next [`READ_AHEAD_FOR`]:
-/// a send then finds its block's fees read, or being read since the block was seen, instead of reading them on
-/// its own way to the node (measured: the read was what the write-ahead record waited on). One reader a network;
-/// each call extends its time.
+/// Keeps the market's fees read for the next [`READ_AHEAD_FOR`]: now, without waiting, and again as soon as each
+/// new block is seen. A send then finds its block's fees read, or being read since the block was seen, instead of
+/// reading them on its own way to the node (measured: the read was what the write-ahead record waited on). One
+/// reader a network; a call while it runs only extends its time.
 pub fn read_ahead(network: &Arc<Network>) {
     let until = Instant::now() + READ_AHEAD_FOR;
-    let follow = network.fees_read_ahead.lock().expect("fee reader").replace(until).is_none();
+    if network.fees_read_ahead.lock().expect("fee reader").replace(until).is_some() {
+        return;
+    }
     let network = network.clone();
     tokio::spawn(async move {
         // A read that fails is asked again by the send, which tells why.
         let _ = market_fees(&network).await;
-        if follow {
-            follow_blocks(Arc::downgrade(&network)).await;
-        }
+        follow_blocks(Arc::downgrade(&network)).await;
     });
 }
 
 /// Reads the market's fees in each new block while a send asked for them lately; ends with the network (a config
-/// change drops it) or when no send asked for [`READ_AHEAD_FOR`].
+/// change drops it), when no send asked for [`READ_AHEAD_FOR`], or when blocks are not followed (the node could
+/// not tell its latest: the next send starts over).
 async fn follow_blocks(network: Weak<Network>) {
-    let blocks = network.upgrade().and_then(|network| network.blocks());
-    let stop = |network: &Network| *network.fees_read_ahead.lock().expect("fee reader") = None;
-    let Some(mut blocks) = blocks else {
-        // The node could not tell its latest block: the next send starts over.
-        if let Some(network) = network.upgrade() {
-            stop(&network);
-        }
-        return;
-    };
-    while blocks.changed().await.is_ok() {
+    let mut blocks = network.upgrade().and_then(|network| network.blocks());
+    loop {
+        let new_block = match blocks.as_mut() {
+            Some(blocks) => blocks.changed().await.is_ok(),
+            None => false,
+        };
         let Some(network) = network.upgrade() else { return };
         {
             let mut until = network.fees_read_ahead.lock().expect("fee reader");
-            if until.is_none_or(|until| Instant::now() > until) {
+            if !new_block || until.is_none_or(|until| Instant::now() > until) {
                 *until = None;
                 return;
             }
