@@ -194,14 +194,20 @@ async fn crash_matrix(database_url: Option<&str>) {
         );
     }
     waits.sort();
-    let p99 = waits[(waits.len() * 99).div_ceil(100) - 1];
+    // Few rounds may kill every instance before any key sent: then no retry was replayed, and there is no wait.
+    let p99 = (!waits.is_empty()).then(|| waits[(waits.len() * 99).div_ceil(100) - 1]);
     eprintln!(
         "crash matrix ({instances} instances): {} rounds, {keys} keys, one transaction each; retries: {tally:?}; \
          a retry of a key that had sent answered in p50 {:?}, p99 {p99:?}",
         rounds(),
-        waits[waits.len() / 2]
+        waits.get(waits.len() / 2)
     );
-    assert!(p99 < Duration::from_secs(1), "a retry of a key its dead instance sent for is answered at once: {p99:?}");
+    if let Some(p99) = p99 {
+        assert!(
+            p99 < Duration::from_secs(1),
+            "a retry of a key its dead instance sent for is answered at once: {p99:?}"
+        );
+    }
     processes.into_iter().for_each(GatewayProcess::kill);
 }
 
